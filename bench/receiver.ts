@@ -1,0 +1,33 @@
+/**
+ * The bench's receiver, in its own process (as a real receiver would be): answers 200 at once and
+ * remembers when each delivery's first attempt arrived, keyed by the event's sequence number.
+ * Talks to the bench over IPC: prints nothing, answers `{ type: 'stats' }` and `{ type: 'reset' }`.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+let count = 0;
+const firstArrival = new Map<string, number>();
+const server = createServer((req, res) => {
+  const key = `${req.headers['x-herald-seq']}:${req.url}`;
+  req.on('data', () => {});
+  req.on('end', () => {
+    count++;
+    if (!firstArrival.has(key)) firstArrival.set(key, performance.timeOrigin + performance.now());
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+    res.end('ok');
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  process.send!({ type: 'ready', port: (server.address() as AddressInfo).port });
+});
+process.on('message', (m: { type: string }) => {
+  if (m.type === 'stats') process.send!({ type: 'stats', count, arrivals: [...firstArrival] });
+  if (m.type === 'reset') {
+    count = 0;
+    firstArrival.clear();
+    process.send!({ type: 'reset' });
+  }
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,160 @@
+import type { Logger } from 'pino';
+import { fromFeed } from './event.ts';
+import type { Ingest } from './ingest.ts';
+import { SourceError, type Source } from './source.ts';
+import type { BackupStore } from './store.ts';
+
+/**
+ * Gap-free backup: each stack reads the source's event feed (`GET /v3/events?after=<cursor>`) from
+ * its cursor, on start, every interval, and shortly after a delivery (deliveries are hints: they
+ * may be missing, late or out of order; the feed is the truth).
+ *
+ * Seqs are global across stacks, so a stack's own seqs have holes that are other stacks' events:
+ * only the feed can say a stack's events are contiguous. The cursor is the highest seq up to which
+ * the feed was read and every event stored. Events younger than the settle time are stored but the
+ * cursor does not pass them yet: on a source with several writers a smaller seq may still commit.
+ *
+ * What cannot be filled is reported as an open gap: the source unreachable or refusing the token
+ * (events after the cursor may be missing until a catch-up succeeds), and events the backup holds
+ * from deliveries that the feed no longer returns (pruned at the source).
+ */
+export const FEED_PAGE = 1000;
+/** Wait after a delivery before reading the feed, ms, so a burst of deliveries makes one read. */
+export const HINT_DELAY_MS = 1000;
+
+export interface CatchUpOptions {
+  store: BackupStore;
+  source: Source;
+  ingest: Ingest;
+  log: Logger;
+  intervalMs: number;
+  settleMs: number;
+}
+
+export class CatchUp {
+  private running = new Map<string, Promise<void>>();
+  private again = new Set<string>();
+  private hints = new Map<string, NodeJS.Timeout>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly o: CatchUpOptions) {}
+
+  /** Catches every known stack up now, then every interval. */
+  start(): void {
+    void this.runAll();
+    this.timer = setInterval(() => void this.runAll(), this.o.intervalMs);
+  }
+
+  runAll(): Promise<void[]> {
+    return Promise.all(this.o.store.stacks().map((s) => this.run(s.api_key)));
+  }
+
+  /** A delivery arrived for this stack (or events are settling): read the feed soon. */
+  hint(apiKey: string, delayMs = HINT_DELAY_MS): void {
+    if (this.stopped || this.hints.has(apiKey)) return;
+    this.hints.set(
+      apiKey,
+      setTimeout(() => {
+        this.hints.delete(apiKey);
+        void this.run(apiKey);
+      }, delayMs),
+    );
+  }
+
+  /** Catches one stack up; concurrent calls share one run (and one more after it, if asked meanwhile). */
+  run(apiKey: string): Promise<void> {
+    const current = this.running.get(apiKey);
+    if (current) {
+      this.again.add(apiKey);
+      return current;
+    }
+    const p = (async () => {
+      do {
+        this.again.delete(apiKey);
+        await this.once(apiKey);
+      } while (this.again.has(apiKey) && !this.stopped);
+    })().finally(() => this.running.delete(apiKey));
+    this.running.set(apiKey, p);
+    return p;
+  }
+
+  private async once(apiKey: string): Promise<void> {
+    const { store, source, ingest, log } = this.o;
+    store.ensureStack(apiKey);
+    const start = store.stack(apiKey)!.feed_cursor;
+    const startedAt = Date.now();
+    const settledBefore = startedAt - this.o.settleMs;
+    let cursor = start;
+    let settled = true;
+    let lastRead = start;
+    let stored = 0;
+    const seen = new Set<number>();
+    try {
+      let after = start;
+      for (;;) {
+        const page = await source.feed(apiKey, after, FEED_PAGE);
+        for (const item of page.events) {
+          const e = fromFeed(item);
+          if (e.api_key !== apiKey) throw new SourceError('refused', `the feed of stack ${apiKey} returned an event of stack ${e.api_key}`);
+          if ((await ingest.ingest(e)) !== 'duplicate') stored++;
+          seen.add(e.seq);
+          lastRead = Math.max(lastRead, e.seq);
+          if (settled && e.created_at <= settledBefore) cursor = e.seq;
+          else settled = false;
+        }
+        if (cursor > start) store.advanceCursor(apiKey, cursor);
+        if (page.events.length < FEED_PAGE) break;
+        after = page.last_seq;
+      }
+      this.checkMissing(apiKey, start, lastRead, seen, startedAt);
+      await ingest.retryPendingFiles(apiKey);
+      store.saveSettings(apiKey, await source.environments(apiKey), await source.locales(apiKey));
+      store.caughtUp(apiKey);
+      store.resolveGaps(apiKey, ['source_unreachable', 'no_access']);
+      if (stored) log.info({ api_key: apiKey, stored, cursor }, 'caught up from the event feed');
+      // Events too young to count as contiguous: look again once they have settled.
+      if (!settled) this.hint(apiKey, this.o.settleMs + HINT_DELAY_MS);
+    } catch (err) {
+      const reason = (err as Error).message;
+      const kind = err instanceof SourceError && err.kind === 'no_access' ? 'no_access' : 'source_unreachable';
+      store.catchUpFailed(apiKey, reason);
+      const opened = store.openGap({
+        api_key: apiKey,
+        gap_key: kind,
+        kind,
+        detail: `catching up from ${source.url} failed: ${reason}. Events after seq ${cursor} may be missing until a catch-up succeeds.`,
+        from_seq: cursor,
+        to_seq: null,
+      });
+      (opened ? log.warn.bind(log) : log.debug.bind(log))({ api_key: apiKey, cursor, reason }, 'catch-up failed; the backup may have a gap');
+    }
+  }
+
+  /**
+   * Events held from deliveries (before this read began) within the range the feed returned, but
+   * not returned by it: the source no longer has them, so the backup cannot check what lies
+   * between them.
+   */
+  private checkMissing(apiKey: string, start: number, lastRead: number, seen: Set<number>, startedAt: number) {
+    const missing = this.o.store.seqsBetween(apiKey, start, lastRead, startedAt).filter((s) => !seen.has(s));
+    if (missing.length === 0) return;
+    this.o.store.openGap({
+      api_key: apiKey,
+      gap_key: `events_missing:${missing[0]}-${missing[missing.length - 1]}`,
+      kind: 'events_missing',
+      detail: `the source's feed no longer returns events ${missing.join(', ')} (held from deliveries): it was pruned, so events between seq ${start} and ${lastRead} cannot be checked`,
+      from_seq: missing[0],
+      to_seq: missing[missing.length - 1],
+    });
+    this.o.log.warn({ api_key: apiKey, missing }, 'events held from deliveries are not in the source feed');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const t of this.hints.values()) clearTimeout(t);
+    this.hints.clear();
+    await Promise.allSettled([...this.running.values()]);
+  }
+}

@@ -1,0 +1,86 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import { HeraldError } from '../errors.ts';
+import { deliveryVerifier, type Verdict } from './auth.ts';
+import { Blobs } from './blobs.ts';
+import { CatchUp } from './catch-up.ts';
+import type { BackupConfig } from './config.ts';
+import type { Module } from './event.ts';
+import { AssetFiles } from './files.ts';
+import type { Selection } from './history.ts';
+import { Ingest } from './ingest.ts';
+import { Restorer, type RestoreReport } from './restore/restorer.ts';
+import { Target } from './restore/target.ts';
+import { buildBackupApp } from './server.ts';
+import { Source } from './source.ts';
+import { BackupStore } from './store.ts';
+
+/**
+ * Everything a running backup center is made of, wired once here and passed to its routes.
+ */
+export interface BackupContext {
+  config: BackupConfig;
+  store: BackupStore;
+  blobs: Blobs;
+  ingest: Ingest;
+  /** Absent without --source. */
+  source?: Source;
+  catchUp?: CatchUp;
+  log: Logger;
+  verify(headers: Record<string, string | string[] | undefined>, body: Buffer): Verdict;
+  /** The token the page's restore forms carry (a form posted from another site lacks it). */
+  csrf: string;
+  /** Restores one entity into the source Herald (the page's Restore button). */
+  restore(apiKey: string, branch: string, module: Module, uid: string, sel: Selection): Promise<RestoreReport>;
+}
+
+export interface RunningBackup {
+  url: string;
+  context: BackupContext;
+  close(): Promise<void>;
+}
+
+export async function startBackupCenter(config: BackupConfig, opts: { log?: Logger } = {}): Promise<RunningBackup> {
+  const log = opts.log ?? pino({ level: config.logLevel });
+  const store = new BackupStore(config.dataDir);
+  const blobs = new Blobs(config.dataDir);
+  const source = config.source && config.token ? new Source(config.source, config.token) : undefined;
+  const ingest = new Ingest(store, new AssetFiles(store, blobs, source), log);
+  const catchUp = source ? new CatchUp({ store, source, ingest, log, intervalMs: config.catchUpIntervalMs, settleMs: config.settleMs }) : undefined;
+  for (const k of config.apiKeys) store.ensureStack(k);
+  const context: BackupContext = {
+    config,
+    store,
+    blobs,
+    ingest,
+    source,
+    catchUp,
+    log,
+    verify: deliveryVerifier({ secrets: config.secrets, basicAuth: config.basicAuth }),
+    csrf: createHmac('sha256', randomBytes(32)).update('restore').digest('base64url'),
+    async restore(apiKey, branch, module, uid, sel) {
+      if (!config.source || !config.token) {
+        throw new HeraldError('validation_failed', 'Restoring from the backup center needs --source and --token (the Herald to restore into).', {
+          errors: { source: ['is not configured'] },
+        });
+      }
+      const target = new Target({ url: config.source, api_key: apiKey, token: config.token, branch });
+      return new Restorer(store, blobs, target, { api_key: apiKey, branch }).restoreEntity(module, uid, sel);
+    },
+  };
+  const app = await buildBackupApp(context);
+  await app.listen({ host: config.host, port: config.port });
+  catchUp?.start();
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    context,
+    async close() {
+      await app.close();
+      await catchUp?.stop();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,230 @@
+import { HeraldError, invalid } from '../errors.ts';
+import { snapshotOf, type BackupEvent, type Module } from './event.ts';
+
+/**
+ * What an entity's history says, as pure functions over its events (oldest first): its state now
+ * (for browsing), the content to bring back (for restore) and where it is published.
+ *
+ * Entries have one version line per locale. A `delete` event names one line: Herald records one
+ * event when a single locale is deleted (`?locale=`) and also one, for the line shown in the
+ * master locale, when the whole entry is deleted. Herald's delete events now name the lines removed
+ * (`data.deleted_locales`); for older events that do not, the backup reads a delete of the entry's origin line (the line it was created in, which is
+ * the one shown in the master locale) or of its last live line as the whole entry going away, and
+ * any other as that locale only. (Deleting only the origin line while other locales remain reads
+ * as a whole-entry delete; Contentstack itself does not allow that.)
+ */
+export type LineState = 'live' | 'deleted';
+
+export interface EntitySummary {
+  module: Module;
+  uid: string;
+  content_type_uid: string | null;
+  title: string | null;
+  lines: Record<string, LineState>;
+  /** The line the entity was first seen in ('' for content types and assets). */
+  origin_line: string;
+  /** True when no line is live: the entity is gone at the source. */
+  deleted: boolean;
+  events: number;
+  last_seq: number;
+  last_action: string;
+}
+
+/** The lines a delete event removes, given the lines live before it. */
+function deletedLines(e: BackupEvent, live: string[], origin: string): string[] {
+  if (e.module !== 'entry') return [''];
+  // Herald names the lines a delete removed; events recorded before it did are read as below.
+  const named = e.data.deleted_locales;
+  if (Array.isArray(named) && named.every((l) => typeof l === 'string')) return named as string[];
+  if (e.line === origin) return [...new Set([...live, e.line])];
+  return [e.line];
+}
+
+/** Folds one more event (newer than all folded so far) into a summary. */
+export function applyEvent(s: EntitySummary | undefined, e: BackupEvent): EntitySummary {
+  const next: EntitySummary = s
+    ? { ...s, lines: { ...s.lines } }
+    : { module: e.module, uid: e.uid, content_type_uid: e.content_type_uid, title: null, lines: {}, origin_line: e.line, deleted: false, events: 0, last_seq: 0, last_action: e.action };
+  if (e.action === 'delete') {
+    const live = Object.keys(next.lines).filter((l) => next.lines[l] === 'live');
+    for (const l of deletedLines(e, live, next.origin_line)) next.lines[l] = 'deleted';
+  } else {
+    next.lines[e.line] = 'live';
+  }
+  next.deleted = !Object.values(next.lines).includes('live');
+  if (e.title !== null) next.title = e.title;
+  if (e.content_type_uid) next.content_type_uid = e.content_type_uid;
+  next.events += 1;
+  next.last_seq = e.seq;
+  next.last_action = e.action;
+  return next;
+}
+
+export function summarize(events: BackupEvent[]): EntitySummary | undefined {
+  let s: EntitySummary | undefined;
+  for (const e of sortBySeq(events)) s = applyEvent(s, e);
+  return s;
+}
+
+function sortBySeq(events: BackupEvent[]): BackupEvent[] {
+  return [...events].sort((a, b) => a.seq - b.seq);
+}
+
+/** One line's content at some point: the event whose snapshot holds it. */
+export interface Content {
+  line: string;
+  seq: number;
+  version: number | null;
+  created_at: number;
+  /** The entity snapshot (entry, asset or content type). */
+  doc: Record<string, unknown>;
+  /** The event's whole data (for entries: the content type as it was then). */
+  data: Record<string, unknown>;
+}
+
+function contentOf(e: BackupEvent): Content {
+  return { line: e.line, seq: e.seq, version: e.version, created_at: e.created_at, doc: snapshotOf(e.module, e.data)!, data: e.data };
+}
+
+interface Replay {
+  origin: string;
+  /** Content of each live line. */
+  live: Map<string, Content>;
+  /** The live lines just before the entity last had none left (its state before deletion). */
+  beforeDeletion: Map<string, Content>;
+  /** The last content of every line ever seen, live or deleted. */
+  last: Map<string, Content>;
+}
+
+/**
+ * Replays events to know each line's content. A line's content is the newest snapshot whose
+ * `_version` is at least the line's highest so far: publishing an older version (`version` in
+ * the publish request) carries that older snapshot, which is not the line's content. Partial
+ * (concise) snapshots say a line exists but not what it holds.
+ */
+function replay(events: BackupEvent[]): Replay {
+  const sorted = sortBySeq(events);
+  const r: Replay = { origin: sorted[0]?.line ?? '', live: new Map(), beforeDeletion: new Map(), last: new Map() };
+  const liveNames = new Set<string>();
+  for (const e of sorted) {
+    if (e.action === 'delete') {
+      const gone = deletedLines(e, [...liveNames], r.origin);
+      if (liveNames.size > 0 && [...liveNames].every((l) => gone.includes(l))) r.beforeDeletion = new Map(r.live);
+      for (const l of gone) {
+        liveNames.delete(l);
+        r.live.delete(l);
+      }
+      continue;
+    }
+    const wasLive = liveNames.has(e.line);
+    liveNames.add(e.line);
+    if (e.partial) continue;
+    const cur = r.live.get(e.line);
+    if (!wasLive || !cur || (e.version ?? 0) >= (cur.version ?? 0)) {
+      const c = contentOf(e);
+      r.live.set(e.line, c);
+      r.last.set(e.line, c);
+    }
+  }
+  return r;
+}
+
+/** Which content a restore brings back. At most one of seq, version and before. */
+export interface Selection {
+  /** The content of exactly this event (the page's Restore button on a version). */
+  seq?: number;
+  /** The entity's `_version` (for entries, of one line: `locale`, default the origin line). */
+  version?: number;
+  /** The content the entity had just before this time (ms). */
+  before?: number;
+  /** Entries: only this locale's line. */
+  locale?: string;
+}
+
+export interface Choice {
+  origin_line: string;
+  /** The lines to bring back, each with its content. */
+  lines: Content[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The content to restore (see docs/backup-format.md "Restore"):
+ * - `seq`: that event's line and snapshot;
+ * - `version`: that `_version` of the line (`locale`, default the origin line);
+ * - `before`: every line live at that time, with its content then;
+ * - nothing: a deleted entity as it was just before its deletion, a live one as it is now; with
+ *   `locale`, that line's last content (also when only that locale was deleted).
+ * A 404 names what the history lacks.
+ */
+export function chooseContent(module: Module, uid: string, events: BackupEvent[], sel: Selection = {}): Choice {
+  const what = `${module} ${uid}`;
+  if (events.length === 0) throw new HeraldError('not_found', `The backup holds no history of ${what}.`);
+  const all = replay(events);
+  const pick = (lines: Map<string, Content>) => {
+    const list = sel.locale !== undefined ? [lines.get(sel.locale)].filter((c): c is Content => !!c) : [...lines.values()];
+    return list.sort((a, b) => (a.line === all.origin ? -1 : b.line === all.origin ? 1 : a.line.localeCompare(b.line)));
+  };
+  let lines: Content[];
+  if (sel.seq !== undefined) {
+    const e = events.find((x) => x.seq === sel.seq);
+    if (!e) throw new HeraldError('not_found', `Event ${sel.seq} is not part of the history of ${what}.`, { errors: { seq: ['is not an event of this entity'] } });
+    if (e.partial) throw invalid('seq', `event ${sel.seq} carried a concise payload, without the content to restore`);
+    lines = [contentOf(e)];
+  } else if (sel.version !== undefined) {
+    const line = module === 'entry' ? (sel.locale ?? all.origin) : '';
+    const ofLine = sortBySeq(events).filter((e) => e.line === line && !e.partial && e.action !== 'delete');
+    const match = ofLine.filter((e) => e.version === sel.version).pop();
+    if (!match) {
+      const known = [...new Set(ofLine.map((e) => e.version))].filter((v) => v !== null).sort((a, b) => a! - b!);
+      throw new HeraldError('not_found', `The backup holds no version ${sel.version} of ${what}${line ? ` in ${line}` : ''} (it holds ${known.join(', ') || 'none'}).`, {
+        errors: { version: [`is not a version of this ${module}`] },
+      });
+    }
+    lines = [contentOf(match)];
+  } else if (sel.before !== undefined) {
+    const then = replay(events.filter((e) => e.created_at < sel.before!));
+    lines = pick(then.live);
+    if (lines.length === 0) {
+      throw new HeraldError('not_found', `${what}${sel.locale ? ` (${sel.locale})` : ''} did not exist just before ${iso(sel.before)} (not created yet, or deleted).`, {
+        errors: { before: ['is a time when the entity did not exist'] },
+      });
+    }
+  } else {
+    lines = sel.locale !== undefined ? pick(all.last) : pick(all.live.size ? all.live : all.beforeDeletion.size ? all.beforeDeletion : all.last);
+    if (lines.length === 0) {
+      throw new HeraldError('not_found', `The backup holds no content of ${what}${sel.locale ? ` in ${sel.locale}` : ''}.`, sel.locale ? { errors: { locale: ['has no content'] } } : {});
+    }
+  }
+  return { origin_line: all.origin, lines };
+}
+
+/** A publication the entity has now: published to `environment` in `locale` at `version`. */
+export interface Publication {
+  environment: string;
+  locale: string;
+  version: number | null;
+}
+
+/**
+ * Where a live entity is published now, by replaying publish and unpublish events. Deleting a
+ * line unpublishes that locale; deleting the entity, everything.
+ */
+export function publications(events: BackupEvent[]): Publication[] {
+  const pubs = new Map<string, Publication>();
+  let summary: EntitySummary | undefined;
+  for (const e of sortBySeq(events)) {
+    const before = summary;
+    summary = applyEvent(summary, e);
+    if (e.action === 'publish' && e.environment && e.locale) {
+      pubs.set(`${e.environment}\u0000${e.locale}`, { environment: e.environment, locale: e.locale, version: e.version });
+    } else if (e.action === 'unpublish' && e.environment && e.locale) {
+      pubs.delete(`${e.environment}\u0000${e.locale}`);
+    } else if (e.action === 'delete') {
+      if (summary.deleted) pubs.clear();
+      else for (const [k, p] of pubs) if (p.locale === e.line && before?.lines[e.line] === 'live') pubs.delete(k);
+    }
+  }
+  return [...pubs.values()];
+}

@@ -1,0 +1,389 @@
+import { readFile } from 'node:fs/promises';
+import { HeraldError } from '../../errors.ts';
+import type { Blobs } from '../blobs.ts';
+import type { Module } from '../event.ts';
+import { chooseContent, publications, type Choice, type Content, type Selection } from '../history.ts';
+import type { AssetFile, BackupStore } from '../store.ts';
+import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
+import type { Target } from './target.ts';
+
+/**
+ * Restoring from the backup into a Herald, through its public API (see docs/backup-format.md
+ * "Restore").
+ *
+ * One entity: its content (chosen by `chooseContent`) is saved over the entity when it exists in
+ * the target (a new version), or recreated when it does not. What it needs comes first: an
+ * entry's content type, the entries and assets it references, the locales of its lines; each is
+ * found in the target (by the uid map, then by its own uid) or else recreated from the backup as
+ * it last was. Herald gives recreated entries and assets new uids: the uid map records them, and
+ * references are rewritten to them.
+ *
+ * References that loop (A refers to B refers to A, both gone) are broken for a moment: the one
+ * reached second is saved without the reference, and saved again with it once the first exists.
+ *
+ * A whole stack: locales, environments, content types, assets (with their bytes), entries in every
+ * locale, then publications, skipping what the target already has.
+ */
+export interface Step {
+  module: Module | 'locale' | 'environment';
+  /** uid in the backup (code for a locale, name for an environment). */
+  uid: string;
+  target_uid?: string;
+  action: 'created' | 'updated' | 'published' | 'exists';
+  locale?: string;
+  environment?: string;
+  /** The `_version` brought back, and the event it was read from. */
+  version?: number | null;
+  seq?: number;
+}
+
+export interface RestoreReport {
+  source: { api_key: string; branch: string };
+  target: { url: string; api_key: string; branch: string };
+  steps: Step[];
+  warnings: string[];
+  /** `module:uid` in the backup -> uid in the target, where they differ. */
+  uid_map: Record<string, string>;
+}
+
+/** A reference to an entity that is being restored right now (a loop): resolved later. */
+const PENDING = Symbol('pending');
+type Resolved = string | null | typeof PENDING;
+
+const enc = encodeURIComponent;
+
+export class Restorer {
+  private steps: Step[] = [];
+  private warnings: string[] = [];
+  private resolved = new Map<string, string | null>();
+  private inProgress = new Set<string>();
+  private ctFixups: Array<() => Promise<void>> = [];
+  private entryFixups: Array<() => Promise<void>> = [];
+  /** Assets and entries this restore created, dependencies first (the order to publish in). */
+  private created: string[] = [];
+  private schemas = new Map<string, Field[]>();
+  private locales?: Set<string>;
+  private environments?: Set<string>;
+  /**
+   * Whether a referenced entity that was deleted at the source is recreated: yes when one entity
+   * is restored (it comes back with what it refers to); no for a whole stack, which reproduces
+   * the stack as it is, deletions included.
+   */
+  private resurrect = true;
+
+  constructor(
+    private readonly store: BackupStore,
+    private readonly blobs: Blobs,
+    private readonly target: Target,
+    /** The stack and branch in the backup to restore from. */
+    private readonly from: { api_key: string; branch: string },
+  ) {}
+
+  /** Brings back one entity (see `chooseContent` for which content `sel` picks). */
+  async restoreEntity(module: Module, uid: string, sel: Selection = {}): Promise<RestoreReport> {
+    await this.bring(module, uid, sel);
+    await this.flush(this.entryFixups);
+    return this.report();
+  }
+
+  /** Restores every live entity of the backup's stack and branch that the target lacks. */
+  async restoreStack(): Promise<RestoreReport> {
+    const stack = this.store.stack(this.from.api_key);
+    if (!stack) throw new HeraldError('not_found', `The backup holds no stack ${this.from.api_key}.`);
+    this.resurrect = false;
+    const codes = stack.locales ? (stack.locales as Array<{ code: string }>).map((l) => l.code) : this.store.knownLocales(this.from.api_key, this.from.branch);
+    for (const code of codes) await this.ensureLocale(code);
+    const envs = stack.environments ? (stack.environments as Array<{ name: string }>).map((e) => e.name) : this.store.knownEnvironments(this.from.api_key);
+    for (const name of envs) await this.ensureEnvironment(name);
+    for (const module of ['content_type', 'asset', 'entry'] as const) {
+      for (const e of this.store.allEntities(this.from.api_key, this.from.branch, module)) {
+        if (e.deleted) continue;
+        const key = `${module}:${e.uid}`;
+        const t = await this.ensure(module, e.uid, e.content_type_uid ?? undefined);
+        if (typeof t === 'string' && !this.created.includes(key) && !this.steps.some((s) => s.module === module && s.uid === e.uid)) {
+          this.steps.push({ module, uid: e.uid, target_uid: t, action: 'exists' });
+        }
+      }
+    }
+    await this.flush(this.entryFixups);
+    for (const key of this.created) await this.republish(key);
+    return this.report();
+  }
+
+  private report(): RestoreReport {
+    const uid_map: Record<string, string> = {};
+    for (const [key, t] of this.resolved) if (t && t !== key.slice(key.indexOf(':') + 1)) uid_map[key] = t;
+    return {
+      source: { ...this.from },
+      target: { url: this.target.o.url, api_key: this.target.o.api_key, branch: this.target.o.branch },
+      steps: this.steps,
+      warnings: this.warnings,
+      uid_map,
+    };
+  }
+
+  private async flush(fixups: Array<() => Promise<void>>) {
+    while (fixups.length) await fixups.shift()!();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Finding entities in the target
+
+  private path(module: Module, uid: string, ctUid?: string): string {
+    if (module === 'content_type') return `/v3/content_types/${enc(uid)}`;
+    if (module === 'asset') return `/v3/assets/${enc(uid)}`;
+    return `/v3/content_types/${enc(ctUid ?? '')}/entries/${enc(uid)}`;
+  }
+
+  /** The entity's uid in the target, if it is there: the mapped uid first, then its own. */
+  private async locate(module: Module, uid: string, ctUid?: string): Promise<string | undefined> {
+    const mapped = module === 'content_type' ? undefined : this.store.mappedUid(this.target.key, module, uid);
+    for (const c of [...new Set([mapped, uid])]) {
+      if (c && (await this.target.exists(this.path(module, c, ctUid)))) return c;
+    }
+    return undefined;
+  }
+
+  /** The target uid of something referenced: found, recreated from the backup, or null (left out). */
+  private async ensure(module: Module, uid: string, ctUid?: string): Promise<Resolved> {
+    const key = `${module}:${uid}`;
+    if (this.resolved.has(key)) return this.resolved.get(key)!;
+    if (this.inProgress.has(key)) return PENDING;
+    const found = await this.locate(module, uid, ctUid);
+    if (found) {
+      this.resolved.set(key, found);
+      return found;
+    }
+    const entity = this.store.entity(this.from.api_key, this.from.branch, module, uid);
+    if (!entity) {
+      this.warnings.push(`${module} ${uid} is referenced but is neither in the target nor in the backup: the reference is left out.`);
+      this.resolved.set(key, null);
+      return null;
+    }
+    if (entity.deleted && !this.resurrect) {
+      this.warnings.push(`${module} ${uid} is referenced but was deleted at the source: the reference is left out.`);
+      this.resolved.set(key, null);
+      return null;
+    }
+    return this.bring(module, uid, {});
+  }
+
+  /** Saves the chosen content of one entity in the target; returns its target uid. */
+  private async bring(module: Module, uid: string, sel: Selection): Promise<string> {
+    const key = `${module}:${uid}`;
+    this.inProgress.add(key);
+    let t: string;
+    try {
+      const events = this.store.eventsOf(this.from.api_key, this.from.branch, module, uid);
+      const choice = chooseContent(module, uid, events, sel);
+      if (module === 'content_type') t = await this.bringContentType(uid, choice.lines[0]);
+      else if (module === 'asset') t = await this.bringAsset(uid, choice.lines[0]);
+      else t = await this.bringEntry(uid, choice);
+      this.resolved.set(key, t);
+    } finally {
+      this.inProgress.delete(key);
+    }
+    if (module === 'content_type' && ![...this.inProgress].some((k) => k.startsWith('content_type:'))) await this.flush(this.ctFixups);
+    return t;
+  }
+
+  private remember(module: Module, uid: string, targetUid: string) {
+    if (module !== 'content_type') this.store.mapUid(this.target.key, module, uid, targetUid);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Content types
+
+  private async bringContentType(uid: string, c: Content): Promise<string> {
+    const doc = c.doc as { title?: string; description?: string; schema?: Field[]; options?: Record<string, unknown> };
+    const schema = doc.schema ?? [];
+    const later = new Set<string>();
+    const dropped = new Set<string>();
+    for (const r of schemaRefs(schema)) {
+      if (r === uid) continue;
+      const t = await this.ensure('content_type', r);
+      if (t === PENDING) later.add(r);
+      else if (t === null) dropped.add(r);
+    }
+    const body = (s: Field[]) => ({ title: doc.title, description: doc.description ?? '', schema: s, options: doc.options ?? {} });
+    const first = stripSchemaRefs(schema, new Set([...later, ...dropped]));
+    const exists = await this.locate('content_type', uid);
+    if (exists) {
+      await this.target.send('PUT', this.path('content_type', uid), { content_type: body(first) });
+      this.steps.push({ module: 'content_type', uid, target_uid: uid, action: 'updated', version: c.version, seq: c.seq });
+    } else {
+      await this.target.send('POST', '/v3/content_types', { content_type: { uid, ...body(first) } });
+      this.steps.push({ module: 'content_type', uid, target_uid: uid, action: 'created', version: c.version, seq: c.seq });
+    }
+    this.schemas.delete(uid);
+    if (later.size) {
+      this.ctFixups.push(async () => {
+        await this.target.send('PUT', this.path('content_type', uid), { content_type: body(stripSchemaRefs(schema, dropped)) });
+        this.schemas.delete(uid);
+      });
+    }
+    return uid;
+  }
+
+  /** The target content type's schema (what entry saves are checked against). */
+  private async schemaOf(ctUid: string): Promise<Field[]> {
+    let s = this.schemas.get(ctUid);
+    if (!s) {
+      const body = await this.target.send('GET', this.path('content_type', ctUid));
+      s = (body?.content_type?.schema ?? []) as Field[];
+      this.schemas.set(ctUid, s);
+    }
+    return s;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Assets
+
+  /** The stored bytes of an asset version. */
+  private fileOf(uid: string, version: number | null): AssetFile & { sha256: string } {
+    const f = version === null ? undefined : this.store.assetFile(this.from.api_key, this.from.branch, uid, version);
+    if (!f || f.status !== 'stored' || !f.sha256) {
+      throw new HeraldError('not_found', `The backup does not hold the file of asset ${uid} version ${version}${f?.problem ? ` (${f.problem})` : ''}, so it cannot be restored.`, {
+        errors: { asset: ['file bytes not in the backup'] },
+      });
+    }
+    return f as AssetFile & { sha256: string };
+  }
+
+  private async bringAsset(uid: string, c: Content): Promise<string> {
+    const doc = c.doc as { title?: string; description?: string; tags?: string[]; filename?: string; content_type?: string };
+    const file = this.fileOf(uid, c.version);
+    const bytes = await readFile(this.blobs.path(file.sha256));
+    const form = new FormData();
+    const type = doc.content_type ?? file.content_type ?? 'application/octet-stream';
+    form.append('asset[upload]', new Blob([new Uint8Array(bytes)], { type }), doc.filename ?? file.filename ?? uid);
+    if (typeof doc.title === 'string') form.append('asset[title]', doc.title);
+    form.append('asset[description]', typeof doc.description === 'string' ? doc.description : '');
+    form.append('asset[tags]', Array.isArray(doc.tags) ? doc.tags.join(',') : '');
+    const existing = await this.locate('asset', uid);
+    if (existing) {
+      await this.target.send('PUT', this.path('asset', existing), form);
+      this.steps.push({ module: 'asset', uid, target_uid: existing, action: 'updated', version: c.version, seq: c.seq });
+      return existing;
+    }
+    const res = await this.target.send('POST', '/v3/assets', form);
+    const t = String(res?.asset?.uid);
+    this.remember('asset', uid, t);
+    this.created.push(`asset:${uid}`);
+    this.steps.push({ module: 'asset', uid, target_uid: t, action: 'created', version: c.version, seq: c.seq });
+    return t;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Entries
+
+  private async bringEntry(uid: string, choice: Choice): Promise<string> {
+    const entity = this.store.entity(this.from.api_key, this.from.branch, 'entry', uid);
+    const ctUid = entity?.content_type_uid;
+    if (!ctUid) throw new HeraldError('not_found', `The backup does not know the content type of entry ${uid}.`);
+    const ct = await this.ensure('content_type', ctUid);
+    if (typeof ct !== 'string') {
+      throw new HeraldError('not_found', `Entry ${uid} cannot be restored: its content type '${ctUid}' is neither in the target nor in the backup.`);
+    }
+    let targetUid = await this.locate('entry', uid, ctUid);
+    for (const line of choice.lines) {
+      if (line.line) await this.ensureLocale(line.line);
+      const schema = await this.schemaOf(ctUid);
+      let deferred = false;
+      const map = await this.refMap(schema, line.doc, () => (deferred = true));
+      const locale = line.line ? `?locale=${enc(line.line)}` : '';
+      if (!targetUid) {
+        const res = await this.target.send('POST', `/v3/content_types/${enc(ctUid)}/entries${locale}`, { entry: entryBody(schema, line.doc, map, { clear: false }) });
+        targetUid = String(res?.entry?.uid);
+        this.remember('entry', uid, targetUid);
+        this.created.push(`entry:${uid}`);
+        this.steps.push({ module: 'entry', uid, target_uid: targetUid, action: 'created', locale: line.line, version: line.version, seq: line.seq });
+      } else {
+        await this.target.send('PUT', `${this.path('entry', targetUid, ctUid)}${locale}`, { entry: entryBody(schema, line.doc, map, { clear: true }) });
+        this.steps.push({ module: 'entry', uid, target_uid: targetUid, action: 'updated', locale: line.line, version: line.version, seq: line.seq });
+      }
+      if (deferred) {
+        const t = targetUid;
+        this.entryFixups.push(async () => {
+          const full = await this.refMap(schema, line.doc, () => {});
+          await this.target.send('PUT', `${this.path('entry', t, ctUid)}${locale}`, { entry: entryBody(schema, line.doc, full, { clear: true }) });
+        });
+      }
+    }
+    return targetUid!;
+  }
+
+  /** Resolves every entry and asset `doc` refers to; `onPending` hears of a loop to close later. */
+  private async refMap(schema: Field[], doc: Record<string, unknown>, onPending: () => void): Promise<RefMap> {
+    const refs = entryRefs(schema, doc);
+    const entries = new Map<string, string | null>();
+    const assets = new Map<string, string | null>();
+    for (const r of refs.entries) {
+      const t = await this.ensure('entry', r.uid, r._content_type_uid);
+      if (t === PENDING) onPending();
+      entries.set(`${r._content_type_uid}/${r.uid}`, t === PENDING ? null : t);
+    }
+    for (const a of refs.assets) {
+      const t = await this.ensure('asset', a);
+      assets.set(a, t === PENDING ? null : t);
+    }
+    return { reference: (r) => entries.get(`${r._content_type_uid}/${r.uid}`) ?? null, asset: (u) => assets.get(u) ?? null };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Locales, environments, publications
+
+  private async ensureLocale(code: string, visiting = new Set<string>()): Promise<void> {
+    if (!this.locales) {
+      const body = await this.target.send('GET', '/v3/locales?limit=100');
+      this.locales = new Set(((body?.locales ?? []) as Array<{ code: string }>).map((l) => l.code));
+    }
+    if (this.locales.has(code) || visiting.has(code)) return;
+    visiting.add(code);
+    const known = ((this.store.stack(this.from.api_key)?.locales ?? []) as Array<{ code: string; name?: string; fallback_locale?: string | null }>).find((l) => l.code === code);
+    const fallback = known?.fallback_locale && known.fallback_locale !== code ? known.fallback_locale : undefined;
+    if (fallback) await this.ensureLocale(fallback, visiting);
+    await this.target.send('POST', '/v3/locales', {
+      locale: { code, name: known?.name ?? code, ...(fallback && this.locales.has(fallback) ? { fallback_locale: fallback } : {}) },
+    });
+    this.locales.add(code);
+    this.steps.push({ module: 'locale', uid: code, target_uid: code, action: 'created' });
+  }
+
+  private async ensureEnvironment(name: string): Promise<void> {
+    if (!this.environments) {
+      const body = await this.target.send('GET', '/v3/environments?limit=100');
+      this.environments = new Set(((body?.environments ?? []) as Array<{ name: string }>).map((e) => e.name));
+    }
+    if (this.environments.has(name)) return;
+    const known = ((this.store.stack(this.from.api_key)?.environments ?? []) as Array<{ name: string; urls?: Array<{ locale: string; url: string }>; deploy_content?: boolean }>).find(
+      (e) => e.name === name,
+    );
+    const urls = known?.urls ?? [];
+    for (const u of urls) await this.ensureLocale(u.locale);
+    await this.target.send('POST', '/v3/environments', { environment: { name, urls, deploy_content: known?.deploy_content === true } });
+    this.environments.add(name);
+    this.steps.push({ module: 'environment', uid: name, target_uid: name, action: 'created' });
+  }
+
+  /** Publishes a recreated entity where the backup says it is published now. */
+  private async republish(key: string): Promise<void> {
+    const module = key.slice(0, key.indexOf(':')) as 'asset' | 'entry';
+    const uid = key.slice(key.indexOf(':') + 1);
+    const t = this.resolved.get(key);
+    if (!t) return;
+    const events = this.store.eventsOf(this.from.api_key, this.from.branch, module, uid);
+    const ctUid = module === 'entry' ? this.store.entity(this.from.api_key, this.from.branch, 'entry', uid)?.content_type_uid ?? undefined : undefined;
+    for (const p of publications(events)) {
+      try {
+        await this.ensureEnvironment(p.environment);
+        await this.ensureLocale(p.locale);
+        await this.target.send('POST', `${this.path(module, t, ctUid)}/publish`, { [module]: { environments: [p.environment], locales: [p.locale] } });
+        this.steps.push({ module, uid, target_uid: t, action: 'published', environment: p.environment, locale: p.locale });
+      } catch (err) {
+        if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+        this.warnings.push(`${module} ${uid} could not be published to ${p.environment}/${p.locale}: ${err.message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { HeraldError, invalid } from '../errors.ts';
+import type { Selection } from './history.ts';
+
+/** Reading what a restore should bring back from a form, a JSON body or command-line flags. */
+
+export function positiveInt(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw invalid(field, 'must be a whole number >= 1');
+  return n;
+}
+
+/** Which content to restore; at most one of seq, version and before (a time). */
+export function parseSelection(raw: { seq?: unknown; version?: unknown; before?: unknown; locale?: unknown }): Selection {
+  const sel: Selection = {};
+  const seq = positiveInt(raw.seq, 'seq');
+  const version = positiveInt(raw.version, 'version');
+  if (seq !== undefined) sel.seq = seq;
+  if (version !== undefined) sel.version = version;
+  if (raw.before !== undefined && raw.before !== null && raw.before !== '') {
+    const t = typeof raw.before === 'number' ? raw.before : /^\d+$/.test(String(raw.before)) ? Number(raw.before) : Date.parse(String(raw.before));
+    if (!Number.isFinite(t)) throw invalid('before', 'must be a time: ISO 8601 (2024-05-01T10:00:00Z) or milliseconds since 1970');
+    sel.before = t;
+  }
+  if (raw.locale !== undefined && raw.locale !== null && raw.locale !== '') {
+    if (typeof raw.locale !== 'string') throw invalid('locale', 'must be a locale code');
+    sel.locale = raw.locale.toLowerCase();
+  }
+  if ([sel.seq, sel.version, sel.before].filter((x) => x !== undefined).length > 1) {
+    throw new HeraldError('validation_failed', 'Give at most one of seq, version and before.', { errors: { version: ['cannot be combined with seq or before'] } });
+  }
+  return sel;
+}

@@ -1,0 +1,134 @@
+/**
+ * The Herald the backup center reads from (`--source`), through its public API only: the event
+ * feed, asset metadata and downloads, environments and locales. One token (`--token`) for every
+ * stack: a stack's management token reaches that stack, the admin token every stack.
+ */
+
+/** Per request, ms: the whole exchange, body included. */
+export const SOURCE_TIMEOUT_MS = 30_000;
+/** Per asset download, ms (files may be large). */
+export const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Why a call failed: `unreachable` (network error, timeout, 5xx: try again later), `no_access`
+ * (401, or 404 for the stack: the token does not reach it), `refused` (another 4xx).
+ */
+export class SourceError extends Error {
+  constructor(
+    readonly kind: 'unreachable' | 'no_access' | 'refused',
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'SourceError';
+  }
+}
+
+export interface FeedPage {
+  events: unknown[];
+  last_seq: number;
+}
+
+export class Source {
+  constructor(
+    readonly url: string,
+    private readonly token: string,
+  ) {}
+
+  private headers(apiKey: string, branch?: string): Record<string, string> {
+    return { api_key: apiKey, authorization: this.token, ...(branch && branch !== 'main' ? { branch } : {}) };
+  }
+
+  private async call(path: string, apiKey: string, branch?: string, timeoutMs = SOURCE_TIMEOUT_MS): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, { headers: this.headers(apiKey, branch), signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      throw new SourceError('unreachable', `${this.url} is unreachable (${cause})`);
+    }
+    // Busy (5xx) or rate-limited (429): try again at the next catch-up.
+    if (res.status >= 500 || res.status === 429) {
+      await res.body?.cancel();
+      throw new SourceError('unreachable', `${this.url}${path.split('?')[0]} answered ${res.status}`, res.status);
+    }
+    return res;
+  }
+
+  private async json(path: string, apiKey: string, branch?: string): Promise<Record<string, unknown>> {
+    const res = await this.call(path, apiKey, branch);
+    const text = await res.text();
+    if (res.status === 401 || res.status === 403) throw new SourceError('no_access', `the token is not accepted for stack ${apiKey} (${res.status})`, res.status);
+    if (!res.ok) {
+      let message = text.slice(0, 300);
+      try {
+        message = (JSON.parse(text) as { error_message?: string }).error_message ?? message;
+      } catch {}
+      throw new SourceError(res.status === 404 ? 'no_access' : 'refused', `${path.split('?')[0]}: ${res.status} ${message}`, res.status);
+    }
+    try {
+      return JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new SourceError('refused', `${path.split('?')[0]} did not answer JSON`);
+    }
+  }
+
+  /** One page of a stack's event feed after `after` (exclusive). */
+  async feed(apiKey: string, after: number, limit: number): Promise<FeedPage> {
+    const body = await this.json(`/v3/events?after=${after}&limit=${limit}`, apiKey);
+    if (!Array.isArray(body.events)) throw new SourceError('refused', 'the event feed answered without an events list');
+    return { events: body.events, last_seq: Number(body.last_seq) };
+  }
+
+  /** An asset's current metadata, or undefined when it does not exist (any more). */
+  async asset(apiKey: string, branch: string, uid: string): Promise<Record<string, unknown> | undefined> {
+    const res = await this.call(`/v3/assets/${encodeURIComponent(uid)}`, apiKey, branch);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new SourceError('no_access', `the token is not accepted for stack ${apiKey} (${res.status})`, res.status);
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new SourceError('refused', `asset ${uid}: ${res.status}`, res.status);
+    }
+    const body = (await res.json()) as { asset?: Record<string, unknown> };
+    return body.asset;
+  }
+
+  /** An asset's file as a stream of chunks, or undefined when it is gone. */
+  async download(apiKey: string, branch: string, uid: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const res = await this.call(`/v3/assets/${encodeURIComponent(uid)}/download`, apiKey, branch, DOWNLOAD_TIMEOUT_MS);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new SourceError(res.status === 401 ? 'no_access' : 'refused', `downloading asset ${uid}: ${res.status}`, res.status);
+    }
+    return guarded(res.body as unknown as AsyncIterable<Uint8Array>, uid);
+  }
+
+  async environments(apiKey: string): Promise<unknown[]> {
+    const body = await this.json('/v3/environments?limit=100', apiKey);
+    return Array.isArray(body.environments) ? body.environments : [];
+  }
+
+  async locales(apiKey: string): Promise<unknown[]> {
+    const body = await this.json('/v3/locales?limit=100', apiKey);
+    return Array.isArray(body.locales) ? body.locales : [];
+  }
+}
+
+/** A download broken off midway is the source being unreachable, not a fault of the backup. */
+async function* guarded(body: AsyncIterable<Uint8Array>, uid: string): AsyncIterable<Uint8Array> {
+  try {
+    for await (const chunk of body) yield chunk;
+  } catch (err) {
+    throw new SourceError('unreachable', `the download of asset ${uid} broke off (${(err as Error).message})`);
+  }
+}

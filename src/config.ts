@@ -1,0 +1,467 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { HeraldError } from './errors.ts';
+import { checkAllowList } from './delivery/target.ts';
+
+/**
+ * Every setting of `herald serve`. Each one can be given as a command-line flag, an environment
+ * variable, or a key of a JSON config file (`--config herald.json` / HERALD_CONFIG), with ONE
+ * precedence order: flag > environment > config file > default. Every value is checked at start; a
+ * bad one stops Herald (exit code 2) with a message naming the setting and where it came from.
+ *
+ * SETTINGS below is the single table: `herald serve --help` and the README's settings table are
+ * generated from it (test/ops/config.test.ts checks the README).
+ */
+export interface Config {
+  host: string;
+  /** TCP port; 0 picks a free one (tests). */
+  port: number;
+  dataDir: string;
+  /**
+   * PostgreSQL connection URL (`postgres://user:pass@host:5432/db`); when set, everything but
+   * asset files lives there and several Herald processes can share it. Unset: SQLite under
+   * `dataDir`. Holds a password: never log it (see `describeDatabaseUrl`).
+   */
+  databaseUrl?: string;
+  /** Pooled PostgreSQL connections per process (each process also keeps one for LISTEN). */
+  databasePoolSize: number;
+  /**
+   * What this process does: `api` serves HTTP and records events and executions; `worker` delivers
+   * them (and answers only /healthz); `all` does both. `api` and `worker` need `databaseUrl`.
+   */
+  role: Role;
+  /** Admin token given by the operator; when unset one is generated on first start. */
+  adminToken?: string;
+  /** Delays between attempts, ms: the default is the seed's "again after one minute, five attempts in all". */
+  retryDelaysMs: number[];
+  /** Per-attempt total deadline, ms (headers and body). */
+  deliveryTimeoutMs: number;
+  /** CIDRs an operator allows as webhook targets despite being private (development, tests). */
+  allowPrivateTargets: string[];
+  /** Consecutive failed executions that disable a webhook (circuit breaker). */
+  circuitBreakerThreshold: number;
+  /** Auto-save coalescing window per entity and webhook, ms (Contentful: 20 s "active"). */
+  autoSaveWindowMs: number;
+  /** In-flight attempts at once, across all webhooks. */
+  maxInFlight: number;
+  /** In-flight attempts at once for one webhook, so a slow endpoint holds only its own slots. */
+  maxInFlightPerWebhook: number;
+  /** Executions and their attempt logs are pruned after this many days. */
+  logRetentionDays: number;
+  /** Largest JSON request body, bytes. */
+  bodyLimit: number;
+  /** Largest asset upload, bytes. */
+  assetLimit: number;
+  /**
+   * Management API requests one caller may make per `rateWindowMs` (keyed by token, or by IP
+   * address when a request carries none); more get 429 with Retry-After. 0 turns the limit off.
+   */
+  rateLimit: number;
+  /** The rate limit's window, ms. */
+  rateWindowMs: number;
+  logLevel: string;
+  /** `json` (one JSON object a line), `pretty` (for a terminal), or `auto`: pretty when stdout is a TTY. */
+  logFormat: LogFormat;
+  /** Bearer token that GET /metrics requires; unset: the endpoint is open. */
+  metricsToken?: string;
+  /** On SIGTERM/SIGINT, how long in-flight requests and attempts may take to finish, ms. */
+  shutdownGraceMs: number;
+  /**
+   * GET /readyz reports the dispatcher stuck when due work has waited this long (ms) while the
+   * dispatcher had free slots and completed no claim round in that time.
+   */
+  stuckAfterMs: number;
+}
+
+export const ROLES = ['api', 'worker', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+export const LOG_FORMATS = ['json', 'pretty', 'auto'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Where a setting's value came from; the message of a bad value names it. */
+export type Source = 'flag' | 'env' | 'file' | 'default';
+
+/** One row of the settings table. */
+export interface Setting<V> {
+  /** Environment variable; the flag is derived from it (HERALD_DATA_DIR -> --data-dir). */
+  env: string;
+  /** Placeholder of the flag's value in --help (`--port <port>`). */
+  arg: string;
+  /** What it does, for --help and the README. */
+  help: string;
+  default: V;
+  /** How the default reads in --help and the README (a value the parser accepts, or prose when unset). */
+  shown: string;
+  /** Parses text (flag, environment, file) into the value; `where` names the source in errors. */
+  parse(text: string, where: string): V;
+}
+
+/** Parses `500ms`, `20s`, `1m`, `2h`, `1d`, or a bare number of milliseconds. */
+export function parseDuration(text: string, setting: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!m) throw configError(setting, `"${text}" is not a duration (e.g. 500ms, 20s, 1m, 2h)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** A duration in the largest unit that divides it: 60000 -> `1m`, 1500 -> `1500ms`. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+function configError(setting: string, problem: string) {
+  return new HeraldError('validation_failed', `Invalid setting ${setting}: ${problem}`, {
+    errors: { [setting]: [problem] },
+  });
+}
+
+function int(text: string, setting: string, min: number, max: number): number {
+  const n = text.trim() === '' ? NaN : Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw configError(setting, `"${text}" must be a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function duration(text: string, setting: string, minMs: number, maxMs: number): number {
+  const ms = parseDuration(text, setting);
+  if (ms < minMs || ms > maxMs) throw configError(setting, `"${text}" must be from ${formatDuration(minMs)} to ${formatDuration(maxMs)}`);
+  return ms;
+}
+
+function oneOf<T extends string>(choices: readonly T[], what: string) {
+  return (t: string, s: string): T => {
+    if (!(choices as readonly string[]).includes(t)) throw configError(s, `"${t}" is not ${what} (${choices.join(', ')})`);
+    return t as T;
+  };
+}
+
+function secretText(t: string, s: string): string {
+  // The value itself is never echoed: it is a secret.
+  if (t.length < 16) throw configError(s, 'must be at least 16 characters');
+  return t;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The settings table, in the order --help and the README list them. Units: `...Ms` settings are
+ * milliseconds inside Herald and read as durations (`500ms`, `20s`, `1m`, `2h`) outside.
+ */
+export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
+  host: { env: 'HERALD_HOST', arg: 'address', help: 'address to listen on', default: '127.0.0.1', shown: '127.0.0.1', parse: (t) => t },
+  port: { env: 'HERALD_PORT', arg: 'port', help: 'port to listen on (0 picks a free one)', default: 4100, shown: '4100', parse: (t, s) => int(t, s, 0, 65535) },
+  dataDir: {
+    env: 'HERALD_DATA_DIR',
+    arg: 'dir',
+    help: 'where the SQLite store (herald.db) and asset files live',
+    default: './data',
+    shown: './data',
+    parse: (t, s) => {
+      if (t.trim() === '') throw configError(s, 'must not be empty');
+      return t;
+    },
+  },
+  databaseUrl: {
+    env: 'HERALD_DATABASE_URL',
+    arg: 'url',
+    help: 'keep everything but asset files in PostgreSQL instead of SQLite, e.g. postgres://user:pass@host:5432/herald',
+    default: undefined,
+    shown: 'unset (SQLite)',
+    parse: (t, s) => {
+      let u: URL;
+      try {
+        u = new URL(t);
+      } catch {
+        throw configError(s, 'is not a URL (expected postgres://user@host:5432/database)');
+      }
+      if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+        throw configError(s, `must be a postgres:// URL, not ${u.protocol}//`);
+      }
+      return t;
+    },
+  },
+  databasePoolSize: {
+    env: 'HERALD_DATABASE_POOL_SIZE',
+    arg: 'n',
+    help: 'pooled PostgreSQL connections per process (plus one for LISTEN)',
+    default: 10,
+    shown: '10',
+    parse: (t, s) => int(t, s, 1, 1000),
+  },
+  role: {
+    env: 'HERALD_ROLE',
+    arg: 'role',
+    help: 'api (HTTP only), worker (delivery only) or all; api and worker need a database URL',
+    default: 'all',
+    shown: 'all',
+    parse: oneOf(ROLES, 'a role'),
+  },
+  adminToken: {
+    env: 'HERALD_ADMIN_TOKEN',
+    arg: 'token',
+    help: 'admin token, at least 16 characters (prefer the environment: flags show in the process list)',
+    default: undefined,
+    shown: 'generated on first start',
+    parse: secretText,
+  },
+  retryDelaysMs: {
+    env: 'HERALD_RETRY_DELAYS',
+    arg: 'delays',
+    help: 'delays between delivery attempts, comma-separated (4 delays: 5 attempts in all)',
+    default: [60_000, 60_000, 60_000, 60_000],
+    shown: '1m,1m,1m,1m',
+    parse: (t, s) => (t.trim() === '' ? [] : t.split(',').map((part) => duration(part, s, 0, 7 * DAY_MS))),
+  },
+  deliveryTimeoutMs: {
+    env: 'HERALD_DELIVERY_TIMEOUT',
+    arg: 'duration',
+    help: 'total deadline of one delivery attempt (headers and body)',
+    default: 30_000,
+    shown: '30s',
+    parse: (t, s) => duration(t, s, 1, DAY_MS),
+  },
+  allowPrivateTargets: {
+    env: 'HERALD_ALLOW_PRIVATE_TARGETS',
+    arg: 'cidrs',
+    help: 'CIDRs allowed as webhook targets despite being private, e.g. 127.0.0.0/8,::1/128 (cloud metadata stays refused)',
+    default: [],
+    shown: 'empty',
+    parse: (t, s) => checkAllowList(t.split(','), s),
+  },
+  circuitBreakerThreshold: {
+    env: 'HERALD_CIRCUIT_BREAKER_THRESHOLD',
+    arg: 'n',
+    help: 'consecutive failed executions that disable a webhook (0: never)',
+    default: 10,
+    shown: '10',
+    parse: (t, s) => int(t, s, 0, 1_000_000),
+  },
+  autoSaveWindowMs: {
+    env: 'HERALD_AUTO_SAVE_WINDOW',
+    arg: 'duration',
+    help: 'at most one auto_save call per entity and webhook in this window',
+    default: 20_000,
+    shown: '20s',
+    parse: (t, s) => duration(t, s, 0, DAY_MS),
+  },
+  maxInFlight: { env: 'HERALD_MAX_IN_FLIGHT', arg: 'n', help: 'delivery attempts in flight at once', default: 256, shown: '256', parse: (t, s) => int(t, s, 1, 100_000) },
+  maxInFlightPerWebhook: {
+    env: 'HERALD_MAX_IN_FLIGHT_PER_WEBHOOK',
+    arg: 'n',
+    help: 'delivery attempts in flight at once for one webhook',
+    default: 16,
+    shown: '16',
+    parse: (t, s) => int(t, s, 1, 10_000),
+  },
+  logRetentionDays: {
+    env: 'HERALD_LOG_RETENTION_DAYS',
+    arg: 'days',
+    help: 'finished executions and their attempt logs are pruned after this many days',
+    default: 30,
+    shown: '30',
+    parse: (t, s) => int(t, s, 1, 36_500),
+  },
+  bodyLimit: { env: 'HERALD_BODY_LIMIT', arg: 'bytes', help: 'largest JSON request body, bytes', default: 1024 * 1024, shown: '1048576', parse: (t, s) => int(t, s, 1024, 1024 ** 3) },
+  assetLimit: { env: 'HERALD_ASSET_LIMIT', arg: 'bytes', help: 'largest asset upload, bytes', default: 50 * 1024 * 1024, shown: '52428800', parse: (t, s) => int(t, s, 1024, 1024 ** 4) },
+  rateLimit: {
+    env: 'HERALD_RATE_LIMIT',
+    arg: 'n',
+    help: 'API requests per caller (token, or IP address without one) per window; more get 429 with Retry-After; 0 turns it off',
+    // 100 requests/s per caller on average, bursts up to 1000: far above what an editor or a sync
+    // script needs (Contentstack allows 10/s), low enough that one client cannot starve the rest.
+    default: 1000,
+    shown: '1000',
+    parse: (t, s) => int(t, s, 0, 1_000_000_000),
+  },
+  rateWindowMs: { env: 'HERALD_RATE_WINDOW', arg: 'duration', help: "the rate limit's window", default: 10_000, shown: '10s', parse: (t, s) => duration(t, s, 1, DAY_MS) },
+  logLevel: { env: 'HERALD_LOG_LEVEL', arg: 'level', help: `log level: ${LOG_LEVELS.join(', ')}`, default: 'info', shown: 'info', parse: oneOf(LOG_LEVELS, 'a log level') },
+  logFormat: {
+    env: 'HERALD_LOG_FORMAT',
+    arg: 'format',
+    help: 'json (one object a line), pretty (for reading), or auto: pretty when stdout is a terminal',
+    default: 'auto',
+    shown: 'auto',
+    parse: oneOf(LOG_FORMATS, 'a log format'),
+  },
+  metricsToken: {
+    env: 'HERALD_METRICS_TOKEN',
+    arg: 'token',
+    help: 'bearer token GET /metrics requires, at least 16 characters; unset: the endpoint is open',
+    default: undefined,
+    shown: 'unset (open)',
+    parse: secretText,
+  },
+  shutdownGraceMs: {
+    env: 'HERALD_SHUTDOWN_GRACE',
+    arg: 'duration',
+    help: 'on SIGTERM/SIGINT, how long in-flight requests and delivery attempts may take to finish',
+    default: 10_000,
+    shown: '10s',
+    parse: (t, s) => duration(t, s, 0, 3_600_000),
+  },
+  stuckAfterMs: {
+    env: 'HERALD_STUCK_AFTER',
+    arg: 'duration',
+    help: 'GET /readyz fails when due deliveries waited this long while the dispatcher had free slots and finished no round',
+    default: 60_000,
+    shown: '1m',
+    parse: (t, s) => duration(t, s, 1000, DAY_MS),
+  },
+};
+
+export const SETTING_KEYS = Object.keys(SETTINGS) as Array<keyof Config>;
+
+/** The config file: `--config <file>` or this environment variable (a flag wins). */
+export const CONFIG_ENV = 'HERALD_CONFIG';
+
+/** A setting's flag, derived from its environment variable: HERALD_DATA_DIR -> `--data-dir`. */
+export function flagOf(key: keyof Config): string {
+  return `--${SETTINGS[key].env.replace(/^HERALD_/, '').toLowerCase().replace(/_/g, '-')}`;
+}
+
+export const DEFAULTS: Config = Object.fromEntries(
+  SETTING_KEYS.filter((k) => SETTINGS[k].default !== undefined).map((k) => [k, SETTINGS[k].default]),
+) as unknown as Config;
+
+/** Environment variable for each setting. */
+export const ENV = Object.fromEntries(SETTING_KEYS.map((k) => [k, SETTINGS[k].env])) as Record<keyof Config, string>;
+
+/** Where each setting of a loaded configuration came from. */
+export type Sources = Record<keyof Config, Source>;
+
+export interface ConfigInput {
+  /** Flags as the command line gave them (text), by setting key. */
+  flags?: Partial<Record<keyof Config, string>>;
+  /** Values already typed (tests, programs); they rank as flags. */
+  values?: Partial<Config>;
+  /** The environment (default: none; the CLI passes process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** The config file's path; when absent, the environment's HERALD_CONFIG. */
+  file?: string;
+}
+
+/**
+ * Builds the configuration from every source, flag > environment > config file > default, and
+ * checks it. Throws a `validation_failed` HeraldError naming the setting and its source.
+ */
+export function resolveConfig(input: ConfigInput): { config: Config; sources: Sources } {
+  const env = input.env ?? {};
+  const config = { ...DEFAULTS } as Record<string, unknown>;
+  const sources = Object.fromEntries(SETTING_KEYS.map((k) => [k, 'default'])) as Sources;
+  const set = (key: keyof Config, value: unknown, source: Source) => {
+    config[key] = value;
+    sources[key] = source;
+  };
+
+  const filePath = input.file ?? (env[CONFIG_ENV] || undefined);
+  if (filePath !== undefined) {
+    const where = input.file !== undefined ? '--config' : CONFIG_ENV;
+    for (const [key, text] of readConfigFile(filePath, where)) set(key, SETTINGS[key].parse(text, `"${key}" in ${filePath}`), 'file');
+  }
+  for (const key of SETTING_KEYS) {
+    const raw = env[SETTINGS[key].env];
+    if (raw !== undefined && raw !== '') set(key, SETTINGS[key].parse(raw, SETTINGS[key].env), 'env');
+  }
+  for (const [key, text] of Object.entries(input.flags ?? {}) as Array<[keyof Config, string | undefined]>) {
+    if (text !== undefined) set(key, SETTINGS[key].parse(text, flagOf(key)), 'flag');
+  }
+  for (const [key, value] of Object.entries(input.values ?? {}) as Array<[keyof Config, unknown]>) {
+    if (value !== undefined) set(key, value, 'flag');
+  }
+
+  const c = config as unknown as Config;
+  c.dataDir = resolve(c.dataDir);
+  if (c.role !== 'all' && !c.databaseUrl) {
+    throw configError(
+      nameOf('role', sources.role),
+      `"${c.role}" needs a database shared by several processes: set ${ENV.databaseUrl} (${flagOf('databaseUrl')}) to a PostgreSQL URL`,
+    );
+  }
+  return { config: c, sources };
+}
+
+/** How a bad value's source is named: the flag, the environment variable, or the file key. */
+function nameOf(key: keyof Config, source: Source): string {
+  if (source === 'flag') return flagOf(key);
+  if (source === 'file') return `"${key}" in the config file`;
+  return SETTINGS[key].env;
+}
+
+/**
+ * Reads a JSON config file: an object whose keys are Config keys. Values may be typed (numbers,
+ * lists) or text as in the environment (`"1m"`); either is parsed by the setting's own parser.
+ */
+function readConfigFile(path: string, where: string): Array<[keyof Config, string]> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw configError(where, `cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw configError(where, `the config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw configError(where, `the config file ${path} must hold a JSON object`);
+  const out: Array<[keyof Config, string]> = [];
+  for (const [key, value] of Object.entries(doc)) {
+    const name = `"${key}" in ${path}`;
+    if (!Object.hasOwn(SETTINGS, key)) throw configError(name, `is not a setting (settings: ${SETTING_KEYS.join(', ')})`);
+    out.push([key as keyof Config, fileValueText(value, name)]);
+  }
+  return out;
+}
+
+/** A file value as the text its parser reads: a number as digits, a list joined by commas. */
+function fileValueText(value: unknown, name: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) return value.join(',');
+  throw configError(name, 'must be a string, a number or a list of them');
+}
+
+/**
+ * Builds the configuration: `flags` (already-typed values from a test or a program) win over the
+ * environment, which wins over the config file (HERALD_CONFIG), which wins over the defaults.
+ */
+export function loadConfig(flags: Partial<Config> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  return resolveConfig({ values: flags, env }).config;
+}
+
+/** The database URL without its password, for logs and messages. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString();
+  } catch {
+    return 'postgres://(unreadable URL)';
+  }
+}
+
+/** Parses one flag's text with the same rules as its environment variable. */
+export function parseSetting<K extends keyof Config>(key: K, text: string, name = flagOf(key)): Config[K] {
+  return SETTINGS[key].parse(text, name) as Config[K];
+}
+
+/** The settings as a Markdown table (the README's, checked by test/ops/config.test.ts). */
+export function settingsMarkdown(): string {
+  const rows = [
+    '| flag | environment | file key | default | meaning |',
+    '|---|---|---|---|---|',
+    `| \`--config\` | \`${CONFIG_ENV}\` | | none | a JSON file of settings by file key, e.g. \`{"port": 4100, "retryDelaysMs": "1m,1m"}\` |`,
+  ];
+  for (const key of SETTING_KEYS) {
+    const s = SETTINGS[key];
+    const shown = s.default === undefined || s.shown === 'empty' ? s.shown : `\`${s.shown}\``;
+    rows.push(`| \`${flagOf(key)}\` | \`${s.env}\` | \`${key}\` | ${shown} | ${s.help.replace(/\|/g, '\\|')} |`);
+  }
+  return rows.join('\n');
+}

@@ -1,0 +1,304 @@
+import { HeraldError, invalid, notFound } from '../errors.ts';
+import type { Action } from '../events/event.ts';
+import { bltUid } from '../ids.ts';
+import { json, type Queryable, type Tx } from '../store/db.ts';
+import { iso, type ContentDeps, type Scope } from './context.ts';
+import * as files from './files.ts';
+import {
+  parsePublishRequest,
+  publicationsOf,
+  publishDetails,
+  removeAllPublished,
+  removePublished,
+  setPublished,
+  type PublicationRow,
+  type PublishOutcome,
+} from './publications.ts';
+import { checkAssetMeta, matchesQuery, sortDocs, throwIfErrors, type AssetMeta, type Paging, type Query } from './validate.ts';
+
+/**
+ * Assets: uploaded files with metadata, one per uid per branch. The bytes live under the assets
+ * dir (see files.ts); every change bumps `_version` (metadata or file) and records its event
+ * (`{ asset }`, plus `environment` and `locale` for publish events) in the same transaction.
+ *
+ * `url` is where the file is served: `<origin>/v3/assets/<api_key>/<uid>/<filename>`, with the
+ * origin of the request that made or read it (Herald has no fixed public address).
+ */
+export interface AssetDoc extends AssetMeta {
+  uid: string;
+  filename: string;
+  content_type: string;
+  /** Bytes, as a string (Contentstack's shape). */
+  file_size: string;
+  is_dir: false;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  updated_by: string;
+  _version: number;
+  [key: string]: unknown;
+}
+
+interface AssetRow {
+  uid: string;
+  version: number;
+  archived: number;
+  file: string;
+  doc: string;
+}
+
+interface Asset {
+  version: number;
+  archived: boolean;
+  file: string;
+  doc: AssetDoc;
+}
+
+function parse(r: AssetRow): Asset {
+  return { version: Number(r.version), archived: Number(r.archived) === 1, file: r.file, doc: json<AssetDoc>(r.doc) };
+}
+
+export function assetUrl(origin: string, scope: Scope, doc: AssetDoc): string {
+  const branch = scope.branch === 'main' ? '' : `?branch=${encodeURIComponent(scope.branch)}`;
+  return `${origin}/v3/assets/${scope.api_key}/${doc.uid}/${encodeURIComponent(doc.filename)}${branch}`;
+}
+
+function render(origin: string, scope: Scope, a: { doc: AssetDoc; archived: boolean }, pubs: PublicationRow[]) {
+  return { ...a.doc, url: assetUrl(origin, scope, a.doc), _archived: a.archived, publish_details: publishDetails(pubs) };
+}
+
+async function renderOne(q: Queryable, origin: string, scope: Scope, a: { doc: AssetDoc; archived: boolean }, locale?: string) {
+  const pubs = await publicationsOf(q, scope, 'asset', [a.doc.uid], locale);
+  return render(origin, scope, a, pubs.get(a.doc.uid) ?? []);
+}
+
+async function find(q: Queryable, scope: Scope, uid: string): Promise<Asset | undefined> {
+  const row = await q.get<AssetRow>('SELECT uid, version, archived, file, doc FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+  return row ? parse(row) : undefined;
+}
+
+async function requireAsset(q: Queryable, scope: Scope, uid: string): Promise<Asset> {
+  const a = await find(q, scope, uid);
+  if (!a) throw notFound(`Asset ${uid}`);
+  return a;
+}
+
+async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: Action, asset: Record<string, unknown>, extra: Record<string, unknown> = {}, at: { environment?: string; locale?: string } = {}) {
+  await deps.events.record(tx, {
+    api_key: scope.api_key,
+    branch: scope.branch,
+    module: 'asset',
+    action,
+    uid: asset.uid as string,
+    locale: at.locale ?? null,
+    environment: at.environment ?? null,
+    actor: scope.caller.actor,
+    data: { asset, ...extra },
+  });
+}
+
+/**
+ * Runs `change` with a received upload kept under its final name; removes the file again if the
+ * change fails (the transaction rolled back, so no row points at it).
+ */
+async function withKeptFile<T>(deps: ContentDeps, scope: Scope, upload: files.Upload, change: (rel: string) => Promise<T>): Promise<T> {
+  let rel: string;
+  try {
+    rel = await files.keep(deps.assetsDir, scope.api_key, upload.tmp);
+  } catch (err) {
+    await files.removeAbsolute(upload.tmp);
+    throw err;
+  }
+  try {
+    return await change(rel);
+  } catch (err) {
+    await files.remove(deps.assetsDir, rel);
+    throw err;
+  }
+}
+
+export async function createAsset(deps: ContentDeps, scope: Scope, upload: files.Upload, meta: Record<string, unknown>, origin: string) {
+  const filename = files.safeFilename(upload.filename);
+  const { value, errors } = checkAssetMeta(meta, { title: filename, description: '', tags: [], parent_uid: null });
+  if (Object.keys(errors).length) await files.removeAbsolute(upload.tmp);
+  throwIfErrors(errors);
+  return withKeptFile(deps, scope, upload, (rel) =>
+    deps.db.tx(async (tx) => {
+      const now = Date.now();
+      const doc: AssetDoc = {
+        uid: bltUid(),
+        ...value,
+        filename,
+        content_type: files.safeMimetype(upload.mimetype),
+        file_size: String(upload.size),
+        is_dir: false,
+        created_at: iso(now),
+        updated_at: iso(now),
+        created_by: scope.caller.actor,
+        updated_by: scope.caller.actor,
+        ACL: {},
+        _version: 1,
+      };
+      await tx.run('INSERT INTO assets (api_key, branch, uid, version, archived, file, doc, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)', [
+        scope.api_key,
+        scope.branch,
+        doc.uid,
+        1,
+        rel,
+        JSON.stringify(doc),
+        now,
+        now,
+      ]);
+      const asset = render(origin, scope, { doc, archived: false }, []);
+      await record(deps, tx, scope, 'create', asset);
+      return asset;
+    }),
+  );
+}
+
+/**
+ * Updates an asset's metadata and/or replaces its file (`upload`); either bumps `_version`.
+ * The replaced file is removed once the change committed.
+ */
+export async function updateAsset(deps: ContentDeps, scope: Scope, uid: string, meta: Record<string, unknown>, upload: files.Upload | undefined, origin: string) {
+  const change = (rel: string | undefined) =>
+    deps.db.tx(async (tx) => {
+      const current = await requireAsset(tx, scope, uid);
+      if (current.archived) throw invalid('asset', `${uid} is archived; unarchive it before editing`);
+      const { value, errors } = checkAssetMeta(meta, current.doc);
+      throwIfErrors(errors);
+      const now = Date.now();
+      const doc: AssetDoc = {
+        ...current.doc,
+        ...value,
+        updated_at: iso(now),
+        updated_by: scope.caller.actor,
+        _version: current.version + 1,
+      };
+      if (upload) {
+        doc.filename = files.safeFilename(upload.filename);
+        doc.content_type = files.safeMimetype(upload.mimetype);
+        doc.file_size = String(upload.size);
+      }
+      const { changes } = await tx.run('UPDATE assets SET version = ?, file = ?, doc = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND uid = ? AND version = ?', [
+        doc._version,
+        rel ?? current.file,
+        JSON.stringify(doc),
+        now,
+        scope.api_key,
+        scope.branch,
+        uid,
+        current.version,
+      ]);
+      if (changes === 0) throw new HeraldError('conflict', `Asset ${uid} changed meanwhile; fetch it and try again.`);
+      if (rel) tx.afterCommit(() => void files.remove(deps.assetsDir, current.file).catch(() => {}));
+      const asset = await renderOne(tx, origin, scope, { doc, archived: false });
+      await record(deps, tx, scope, 'update', asset);
+      return asset;
+    });
+  return upload ? withKeptFile(deps, scope, upload, change) : change(undefined);
+}
+
+export async function fetchAsset(deps: ContentDeps, scope: Scope, uid: string, origin: string) {
+  const a = await requireAsset(deps.db, scope, uid);
+  return renderOne(deps.db, origin, scope, a);
+}
+
+/** The file of an asset, to serve: its absolute path and how to describe it. */
+export async function assetFile(deps: ContentDeps, scope: Scope, uid: string) {
+  const a = await requireAsset(deps.db, scope, uid);
+  return { path: files.absolute(deps.assetsDir, a.file), doc: a.doc };
+}
+
+export async function listAssets(deps: ContentDeps, scope: Scope, opts: { paging: Paging; query?: Query; sort: { field: string; dir: 1 | -1 } }, origin: string) {
+  const q = deps.db;
+  const rows = await q.all<AssetRow>('SELECT uid, version, archived, file, doc FROM assets WHERE api_key = ? AND branch = ? ORDER BY created_at, uid', [scope.api_key, scope.branch]);
+  let docs = rows.map(parse).map((a) => ({ ...a.doc, _archived: a.archived }) as Record<string, unknown>);
+  if (opts.query) docs = docs.filter((d) => matchesQuery(d, opts.query!));
+  docs = sortDocs(docs, opts.sort);
+  const page = docs.slice(opts.paging.skip, opts.paging.skip + opts.paging.limit);
+  const pubs = await publicationsOf(q, scope, 'asset', page.map((d) => d.uid as string));
+  const assets = page.map((d) => render(origin, scope, { doc: d as AssetDoc, archived: d._archived as boolean }, pubs.get(d.uid as string) ?? []));
+  return { assets, count: docs.length };
+}
+
+/**
+ * Deletes an asset and its publications; its file is removed once that committed, before the
+ * answer (so a client that saw the 200 finds the file gone).
+ */
+export async function deleteAsset(deps: ContentDeps, scope: Scope, uid: string, origin: string) {
+  const { snapshot, file } = await deps.db.tx(async (tx) => {
+    const current = await requireAsset(tx, scope, uid);
+    const snapshot = await renderOne(tx, origin, scope, current);
+    await tx.run('DELETE FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+    await removeAllPublished(tx, scope, 'asset', uid);
+    await record(deps, tx, scope, 'delete', snapshot);
+    return { snapshot, file: current.file };
+  });
+  await files.remove(deps.assetsDir, file).catch(() => {});
+  return snapshot;
+}
+
+/** Publishes to each environment x locale (an asset has no validation to fail); archived assets are refused. */
+export async function publishAsset(deps: ContentDeps, scope: Scope, uid: string, body: unknown, origin: string, queryLocale?: unknown) {
+  return deps.db.tx(async (tx) => {
+    const current = await requireAsset(tx, scope, uid);
+    const req = await parsePublishRequest(tx, scope, 'asset', body, queryLocale);
+    if (current.archived) throw invalid('asset', `${uid} is archived; unarchive it before publishing`);
+    if (req.version !== undefined && req.version !== current.version) {
+      throw invalid('version', `only the latest version (${current.version}) of an asset can be published`);
+    }
+    const outcomes: PublishOutcome[] = [];
+    for (const locale of req.locales) {
+      for (const env of req.environments) {
+        await setPublished(tx, scope, 'asset', uid, env.uid, locale, current.version);
+        outcomes.push({ environment: env.name, locale, action: 'publish' });
+        const asset = await renderOne(tx, origin, scope, current);
+        await record(deps, tx, scope, 'publish', asset, { environment: { name: env.name, uid: env.uid }, locale }, { environment: env.name, locale });
+      }
+    }
+    return outcomes;
+  });
+}
+
+export async function unpublishAsset(deps: ContentDeps, scope: Scope, uid: string, body: unknown, origin: string, queryLocale?: unknown) {
+  return deps.db.tx(async (tx) => {
+    const current = await requireAsset(tx, scope, uid);
+    const req = await parsePublishRequest(tx, scope, 'asset', body, queryLocale);
+    const outcomes: PublishOutcome[] = [];
+    for (const locale of req.locales) {
+      for (const env of req.environments) {
+        const removed = await removePublished(tx, scope, 'asset', uid, env.uid, locale);
+        const asset = await renderOne(tx, origin, scope, current);
+        const extra = { environment: { name: env.name, uid: env.uid }, locale };
+        const at = { environment: env.name, locale };
+        if (removed) {
+          outcomes.push({ environment: env.name, locale, action: 'unpublish' });
+          await record(deps, tx, scope, 'unpublish', asset, extra, at);
+        } else {
+          const reason = `the asset is not published to ${env.name} in ${locale}`;
+          outcomes.push({ environment: env.name, locale, action: 'unpublish.fail', reason });
+          await record(deps, tx, scope, 'unpublish.fail', asset, { ...extra, reason }, at);
+        }
+      }
+    }
+    return outcomes;
+  });
+}
+
+/** Archives or unarchives; archiving a published asset, or twice, is refused. */
+export async function setAssetArchived(deps: ContentDeps, scope: Scope, uid: string, archived: boolean, origin: string) {
+  return deps.db.tx(async (tx) => {
+    const current = await requireAsset(tx, scope, uid);
+    if (archived && current.archived) throw invalid('asset', `${uid} is already archived`);
+    if (!archived && !current.archived) throw invalid('asset', `${uid} is not archived`);
+    if (archived) {
+      const pubs = (await publicationsOf(tx, scope, 'asset', [uid])).get(uid) ?? [];
+      if (pubs.length) throw invalid('asset', `${uid} is published; unpublish it before archiving`);
+    }
+    await tx.run('UPDATE assets SET archived = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND uid = ?', [archived ? 1 : 0, Date.now(), scope.api_key, scope.branch, uid]);
+    const asset = await renderOne(tx, origin, scope, { doc: current.doc, archived });
+    await record(deps, tx, scope, archived ? 'archive' : 'unarchive', asset);
+    return asset;
+  });
+}

@@ -1,0 +1,128 @@
+import { HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
+import { json, type Queryable } from '../store/db.ts';
+import { iso, type ContentDeps, type Scope } from './context.ts';
+import * as files from './files.ts';
+import { addError, isObject, throwIfErrors } from './validate.ts';
+
+/**
+ * Branches: independent copies of a stack's content (content types, entries with their versions,
+ * assets with their files). `main` always exists and cannot be deleted. A new branch starts as a
+ * copy of its source; publish state is not copied (a new branch starts unpublished), and
+ * environments and locales are shared by all branches.
+ *
+ * Creating or deleting a branch records no content events: no entry, asset or content type
+ * changed in any branch that existed before.
+ */
+export interface BranchDoc {
+  uid: string;
+  source: string;
+  alias: Array<{ uid: string }>;
+  created_at: string;
+  updated_at: string;
+  created_by?: string;
+  updated_by?: string;
+  [key: string]: unknown;
+}
+
+/** Contentstack's rule: lowercase letters, digits and underscores, at most 15. */
+const BRANCH_UID = /^[a-z0-9_]{1,15}$/;
+
+export async function listBranches(q: Queryable, scope: Scope): Promise<BranchDoc[]> {
+  const rows = await q.all<{ doc: string }>('SELECT doc FROM branches WHERE api_key = ? ORDER BY created_at, uid', [scope.api_key]);
+  return rows.map((r) => json<BranchDoc>(r.doc));
+}
+
+export async function getBranch(q: Queryable, scope: Scope, uid: string): Promise<BranchDoc> {
+  const row = await q.get<{ doc: string }>('SELECT doc FROM branches WHERE api_key = ? AND uid = ?', [scope.api_key, uid]);
+  if (!row) throw notFound(`Branch ${uid}`);
+  return json<BranchDoc>(row.doc);
+}
+
+/** Tables copied row for row into a new branch (assets are copied with their files, below). */
+const COPIED = [
+  { table: 'content_types', columns: 'uid, version, doc, created_at, updated_at' },
+  { table: 'entries', columns: 'uid, locale, content_type_uid, version, archived, doc, created_at, updated_at' },
+  { table: 'entry_versions', columns: 'uid, locale, version, action, actor, doc, created_at' },
+];
+
+export async function createBranch(deps: ContentDeps, scope: Scope, raw: unknown): Promise<BranchDoc> {
+  if (!isObject(raw)) throw invalid('branch', raw === undefined ? 'is required: { uid, source }' : 'must be an object');
+  const errors: FieldErrors = {};
+  if (typeof raw.uid !== 'string' || !BRANCH_UID.test(raw.uid)) {
+    addError(errors, 'branch.uid', raw.uid === undefined ? 'is required' : 'must be lowercase letters, digits and underscores (at most 15)');
+  }
+  const source = raw.source === undefined || raw.source === '' ? 'main' : raw.source;
+  if (typeof source !== 'string') addError(errors, 'branch.source', 'must be a branch uid');
+  throwIfErrors(errors);
+  const uid = raw.uid as string;
+  const made: string[] = [];
+  try {
+    return await deps.db.tx(async (tx) => {
+      if (await tx.get('SELECT 1 AS ok FROM branches WHERE api_key = ? AND uid = ?', [scope.api_key, uid])) {
+        throw new HeraldError('conflict', `Branch ${uid} already exists.`, { errors: { 'branch.uid': ['already exists'] } });
+      }
+      if (!(await tx.get('SELECT 1 AS ok FROM branches WHERE api_key = ? AND uid = ?', [scope.api_key, source]))) {
+        throw invalid('branch.source', `names branch '${source}', which does not exist`);
+      }
+      const now = Date.now();
+      const doc: BranchDoc = {
+        uid,
+        source: source as string,
+        alias: [],
+        created_at: iso(now),
+        updated_at: iso(now),
+        created_by: scope.caller.actor,
+        updated_by: scope.caller.actor,
+        deleted_at: false,
+      };
+      await tx.run('INSERT INTO branches (api_key, uid, source, doc, created_at) VALUES (?, ?, ?, ?, ?)', [scope.api_key, uid, source, JSON.stringify(doc), now]);
+      for (const { table, columns } of COPIED) {
+        await tx.run(`INSERT INTO ${table} (api_key, branch, ${columns}) SELECT api_key, ?, ${columns} FROM ${table} WHERE api_key = ? AND branch = ?`, [
+          uid,
+          scope.api_key,
+          source,
+        ]);
+      }
+      const assets = await tx.all<{ uid: string; version: number; archived: number; file: string; doc: string; created_at: number; updated_at: number }>(
+        'SELECT uid, version, archived, file, doc, created_at, updated_at FROM assets WHERE api_key = ? AND branch = ?',
+        [scope.api_key, source],
+      );
+      for (const a of assets) {
+        const file = await files.duplicate(deps.assetsDir, scope.api_key, a.file);
+        made.push(file);
+        await tx.run('INSERT INTO assets (api_key, branch, uid, version, archived, file, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+          scope.api_key,
+          uid,
+          a.uid,
+          a.version,
+          a.archived,
+          file,
+          a.doc,
+          a.created_at,
+          a.updated_at,
+        ]);
+      }
+      return doc;
+    });
+  } catch (err) {
+    for (const f of made) await files.remove(deps.assetsDir, f).catch(() => {});
+    throw err;
+  }
+}
+
+/** Deletes a branch and all its content; its asset files are removed once that committed. */
+export async function deleteBranch(deps: ContentDeps, scope: Scope, uid: string): Promise<BranchDoc> {
+  if (uid === 'main') throw invalid('branch', 'main cannot be deleted');
+  return deps.db.tx(async (tx) => {
+    const doc = await getBranch(tx, scope, uid);
+    const assetFiles = await tx.all<{ file: string }>('SELECT file FROM assets WHERE api_key = ? AND branch = ?', [scope.api_key, uid]);
+    for (const table of ['content_types', 'entries', 'entry_versions', 'assets', 'publications']) {
+      await tx.run(`DELETE FROM ${table} WHERE api_key = ? AND branch = ?`, [scope.api_key, uid]);
+    }
+    await tx.run('DELETE FROM branches WHERE api_key = ? AND uid = ?', [scope.api_key, uid]);
+    tx.afterCommit(() => {
+      for (const a of assetFiles) void files.remove(deps.assetsDir, a.file).catch(() => {});
+    });
+    return doc;
+  });
+}

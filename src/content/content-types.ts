@@ -1,0 +1,148 @@
+import { HeraldError, notFound } from '../errors.ts';
+import { json, type Queryable, type Tx } from '../store/db.ts';
+import { iso, type ContentDeps, type Scope } from './context.ts';
+import { checkContentType, referencedContentTypes, throwIfErrors, type ContentTypeInput, type Field } from './validate.ts';
+
+/**
+ * Content types: the schema entries are checked against. One per uid per branch; every change
+ * bumps `_version` and records its event in the same transaction.
+ */
+export interface ContentTypeDoc {
+  uid: string;
+  title: string;
+  description: string;
+  schema: Field[];
+  options: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  updated_by: string;
+  _version: number;
+  [key: string]: unknown;
+}
+
+export async function getContentType(q: Queryable, scope: Scope, uid: string): Promise<ContentTypeDoc | undefined> {
+  const row = await q.get<{ doc: string }>('SELECT doc FROM content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+  return row ? json<ContentTypeDoc>(row.doc) : undefined;
+}
+
+/** The content type, or a 404 naming it. */
+export async function requireContentType(q: Queryable, scope: Scope, uid: string): Promise<ContentTypeDoc> {
+  const ct = await getContentType(q, scope, uid);
+  if (!ct) throw notFound(`Content type '${uid}'`);
+  return ct;
+}
+
+export async function listContentTypes(q: Queryable, scope: Scope): Promise<ContentTypeDoc[]> {
+  const rows = await q.all<{ doc: string }>('SELECT doc FROM content_types WHERE api_key = ? AND branch = ? ORDER BY created_at, uid', [scope.api_key, scope.branch]);
+  return rows.map((r) => json<ContentTypeDoc>(r.doc));
+}
+
+async function uidsIn(q: Queryable, scope: Scope): Promise<Set<string>> {
+  const rows = await q.all<{ uid: string }>('SELECT uid FROM content_types WHERE api_key = ? AND branch = ?', [scope.api_key, scope.branch]);
+  return new Set(rows.map((r) => r.uid));
+}
+
+function toInput(doc: ContentTypeDoc): ContentTypeInput {
+  return { uid: doc.uid, title: doc.title, description: doc.description, schema: doc.schema, options: doc.options };
+}
+
+async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: 'create' | 'update' | 'delete', doc: ContentTypeDoc) {
+  await deps.events.record(tx, {
+    api_key: scope.api_key,
+    branch: scope.branch,
+    module: 'content_type',
+    action,
+    uid: doc.uid,
+    content_type_uid: doc.uid,
+    actor: scope.caller.actor,
+    data: { content_type: doc },
+  });
+}
+
+export async function createContentType(deps: ContentDeps, scope: Scope, raw: unknown): Promise<ContentTypeDoc> {
+  return deps.db.tx(async (tx) => {
+    const { value, errors } = checkContentType(raw, { contentTypes: await uidsIn(tx, scope) });
+    throwIfErrors(errors);
+    if (await getContentType(tx, scope, value.uid)) {
+      throw new HeraldError('conflict', `Content type '${value.uid}' already exists.`, { errors: { 'content_type.uid': ['already exists'] } });
+    }
+    const now = Date.now();
+    const doc: ContentTypeDoc = {
+      ...value,
+      created_at: iso(now),
+      updated_at: iso(now),
+      created_by: scope.caller.actor,
+      updated_by: scope.caller.actor,
+      _version: 1,
+      inbuilt_class: false,
+      maintain_revisions: true,
+      last_activity: {},
+    };
+    await tx.run('INSERT INTO content_types (api_key, branch, uid, version, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      scope.api_key,
+      scope.branch,
+      doc.uid,
+      1,
+      JSON.stringify(doc),
+      now,
+      now,
+    ]);
+    await record(deps, tx, scope, 'create', doc);
+    return doc;
+  });
+}
+
+/**
+ * Updates title, description, schema and options (keys not sent keep their value; system keys
+ * the client echoes back are ignored). Existing entries are not rewritten: one that no longer
+ * fits the schema fails validation when next saved or published.
+ */
+export async function updateContentType(deps: ContentDeps, scope: Scope, uid: string, raw: unknown): Promise<ContentTypeDoc> {
+  return deps.db.tx(async (tx) => {
+    const current = await requireContentType(tx, scope, uid);
+    const { value, errors } = checkContentType(raw, { contentTypes: await uidsIn(tx, scope), current: toInput(current) });
+    throwIfErrors(errors);
+    const now = Date.now();
+    const doc: ContentTypeDoc = { ...current, ...value, updated_at: iso(now), updated_by: scope.caller.actor, _version: current._version + 1 };
+    const { changes } = await tx.run('UPDATE content_types SET version = ?, doc = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND uid = ? AND version = ?', [
+      doc._version,
+      JSON.stringify(doc),
+      now,
+      scope.api_key,
+      scope.branch,
+      uid,
+      current._version,
+    ]);
+    if (changes === 0) throw new HeraldError('conflict', `Content type '${uid}' changed meanwhile; fetch it and try again.`);
+    await record(deps, tx, scope, 'update', doc);
+    return doc;
+  });
+}
+
+/**
+ * Deletes a content type. Refused while it has entries (delete them first, so each deletion is
+ * recorded) or while another content type references it.
+ */
+export async function deleteContentType(deps: ContentDeps, scope: Scope, uid: string): Promise<ContentTypeDoc> {
+  return deps.db.tx(async (tx) => {
+    const current = await requireContentType(tx, scope, uid);
+    const entries = await tx.get<{ n: number }>('SELECT COUNT(DISTINCT uid) AS n FROM entries WHERE api_key = ? AND branch = ? AND content_type_uid = ?', [
+      scope.api_key,
+      scope.branch,
+      uid,
+    ]);
+    if (Number(entries!.n) > 0) {
+      throw new HeraldError('conflict', `Content type '${uid}' still has ${entries!.n} entries; delete them first.`, { errors: { content_type: ['has entries'] } });
+    }
+    const referrers = (await listContentTypes(tx, scope)).filter((ct) => ct.uid !== uid && referencedContentTypes(ct.schema).has(uid)).map((ct) => ct.uid);
+    if (referrers.length) {
+      throw new HeraldError('conflict', `Content type '${uid}' is referenced by ${referrers.join(', ')}; change their reference fields first.`, {
+        errors: { content_type: [`is referenced by ${referrers.join(', ')}`] },
+      });
+    }
+    await tx.run('DELETE FROM content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+    await record(deps, tx, scope, 'delete', current);
+    return current;
+  });
+}

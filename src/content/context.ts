@@ -1,0 +1,23 @@
+import type { EventLog } from '../events/record.ts';
+import type { StackScope } from '../http/auth.ts';
+import type { Db } from '../store/db.ts';
+
+/**
+ * What the content repositories need from a running Herald. Passed explicitly; `Herald`
+ * satisfies it.
+ */
+export interface ContentDeps {
+  db: Db;
+  events: EventLog;
+  /** Where asset files live: `<assetsDir>/<api_key>/<file id>`. */
+  assetsDir: string;
+}
+
+/** The stack and branch a content operation acts on, and who acts (see http/auth.ts). */
+export type Scope = StackScope;
+
+/** Contentstack shows times as ISO 8601 strings; the store keeps milliseconds. */
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+/** `?, ?, ?` for an IN list of n values. */
+export const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');

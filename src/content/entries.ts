@@ -1,0 +1,507 @@
+import { HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
+import type { Action } from '../events/event.ts';
+import { bltUid } from '../ids.ts';
+import { json, type Queryable, type Tx } from '../store/db.ts';
+import { requireContentType, type ContentTypeDoc } from './content-types.ts';
+import { iso, type ContentDeps, type Scope } from './context.ts';
+import { fallbackChain, requireLocale } from './locales.ts';
+import {
+  isPublished,
+  parsePublishRequest,
+  publicationsOf,
+  publishDetails,
+  removeAllPublished,
+  removePublished,
+  setPublished,
+  type PublicationRow,
+  type PublishOutcome,
+} from './publications.ts';
+import {
+  addError,
+  assetUids,
+  checkEntry,
+  checkValues,
+  describeErrors,
+  ENTRY_SYSTEM_KEYS,
+  hasErrors,
+  isEmpty,
+  matchesQuery,
+  own,
+  references,
+  sortDocs,
+  throwIfErrors,
+  uniqueFields,
+  type EntryInput,
+  type Paging,
+  type Query,
+} from './validate.ts';
+
+/**
+ * Entries. An entry has one version line per locale: the line it was created in, plus one for
+ * each locale it was localized in (an update with `?locale=`). Every save of a line bumps its
+ * `_version` and keeps the previous versions readable (`entry_versions`). Reading a locale the
+ * entry is not localized in shows the nearest line along the locale's fallback chain, as
+ * Contentstack does.
+ *
+ * Every change records its event in the same transaction: create, update, auto_save, archive,
+ * unarchive, publish / publish.fail and unpublish / unpublish.fail (one per environment and
+ * locale), delete. The event's data is `{ entry, content_type }` with the entry as the API shows
+ * it after the change (before it, for delete).
+ */
+export interface EntryDoc {
+  uid: string;
+  locale: string;
+  content_type_uid: string;
+  tags: string[];
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  updated_by: string;
+  _version: number;
+  [field: string]: unknown;
+}
+
+interface EntryRow {
+  uid: string;
+  locale: string;
+  content_type_uid: string;
+  version: number;
+  archived: number;
+  doc: string;
+}
+
+/** A line of an entry, parsed. */
+interface Line {
+  locale: string;
+  version: number;
+  archived: boolean;
+  doc: EntryDoc;
+}
+
+/** The entry's field values (title included), without system keys. */
+function fieldsOf(doc: EntryDoc): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) if (!ENTRY_SYSTEM_KEYS.has(k)) out[k] = v;
+  return out;
+}
+
+function inputOf(doc: EntryDoc): EntryInput {
+  return { fields: fieldsOf(doc), tags: doc.tags ?? [] };
+}
+
+/** The entry as the API returns it: the stored doc, plus archive state and `publish_details`. */
+function render(doc: EntryDoc, archived: boolean, pubs: PublicationRow[]): Record<string, unknown> {
+  return { ...doc, _archived: archived, publish_details: publishDetails(pubs) };
+}
+
+async function renderLine(q: Queryable, scope: Scope, doc: EntryDoc, archived: boolean, publishLocale: string) {
+  const pubs = await publicationsOf(q, scope, 'entry', [doc.uid], publishLocale);
+  return render(doc, archived, pubs.get(doc.uid) ?? []);
+}
+
+/**
+ * An entry's lines by locale, or a 404 if it does not exist in this content type (an entry of
+ * another content type is not found either).
+ */
+async function requireLines(q: Queryable, scope: Scope, ctUid: string, uid: string): Promise<Map<string, Line>> {
+  const rows = await q.all<EntryRow>('SELECT uid, locale, content_type_uid, version, archived, doc FROM entries WHERE api_key = ? AND branch = ? AND uid = ?', [
+    scope.api_key,
+    scope.branch,
+    uid,
+  ]);
+  if (rows.length === 0 || rows[0].content_type_uid !== ctUid) throw notFound(`Entry ${uid} of content type '${ctUid}'`);
+  return new Map(rows.map((r) => [r.locale, { locale: r.locale, version: Number(r.version), archived: Number(r.archived) === 1, doc: json<EntryDoc>(r.doc) }]));
+}
+
+/** The line shown for `locale`: its own, else the nearest along its fallback chain. */
+async function resolveLine(q: Queryable, scope: Scope, lines: Map<string, Line>, locale: string): Promise<Line> {
+  for (const l of await fallbackChain(q, scope.api_key, locale)) {
+    const line = lines.get(l);
+    if (line) return line;
+  }
+  // Created in a locale outside this chain: show that.
+  return lines.values().next().value!;
+}
+
+async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: Action, ct: ContentTypeDoc, entry: Record<string, unknown>, locale: string, extra: Record<string, unknown> = {}, environment?: string) {
+  await deps.events.record(tx, {
+    api_key: scope.api_key,
+    branch: scope.branch,
+    module: 'entry',
+    action,
+    uid: entry.uid as string,
+    content_type_uid: ct.uid,
+    locale,
+    environment: environment ?? null,
+    actor: scope.caller.actor,
+    data: { entry, content_type: ct, ...extra },
+  });
+}
+
+/**
+ * The checks of a save that need the store: references point at existing entries of the right
+ * content type, file fields at existing assets, unique fields are unique in the locale.
+ */
+async function checkAgainstStore(tx: Tx, scope: Scope, ct: ContentTypeDoc, uid: string, locale: string, fields: Record<string, unknown>): Promise<FieldErrors> {
+  const errors: FieldErrors = {};
+  for (const r of references(ct.schema, fields)) {
+    const row = await tx.get<{ content_type_uid: string }>('SELECT content_type_uid FROM entries WHERE api_key = ? AND branch = ? AND uid = ? LIMIT 1', [
+      scope.api_key,
+      scope.branch,
+      r.uid,
+    ]);
+    if (!row || row.content_type_uid !== r._content_type_uid) {
+      addError(errors, r.path, `references entry ${r.uid}, which does not exist in content type '${r._content_type_uid}'`);
+    }
+  }
+  for (const a of assetUids(ct.schema, fields)) {
+    const row = await tx.get('SELECT 1 AS ok FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, a.uid]);
+    if (!row) addError(errors, a.path, `names asset ${a.uid}, which does not exist`);
+  }
+  const unique = uniqueFields(ct.schema).filter((f) => !isEmpty(own(fields, f.uid)));
+  if (unique.length) {
+    const others = await tx.all<{ uid: string; doc: string }>(
+      'SELECT uid, doc FROM entries WHERE api_key = ? AND branch = ? AND content_type_uid = ? AND locale = ? AND uid <> ?',
+      [scope.api_key, scope.branch, ct.uid, locale, uid],
+    );
+    for (const f of unique) {
+      const clash = others.find((o) => own(json<Record<string, unknown>>(o.doc), f.uid) === fields[f.uid]);
+      if (clash) addError(errors, `entry.${f.uid}`, `must be unique: entry ${clash.uid} already has ${JSON.stringify(fields[f.uid])} in ${locale}`);
+    }
+  }
+  return errors;
+}
+
+async function insertVersion(tx: Tx, scope: Scope, doc: EntryDoc, action: string, now: number) {
+  await tx.run('INSERT INTO entry_versions (api_key, branch, uid, locale, version, action, actor, doc, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+    scope.api_key,
+    scope.branch,
+    doc.uid,
+    doc.locale,
+    doc._version,
+    action,
+    scope.caller.actor,
+    JSON.stringify(doc),
+    now,
+  ]);
+}
+
+export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string, raw: unknown, opts: { locale?: unknown } = {}) {
+  return deps.db.tx(async (tx) => {
+    const ct = await requireContentType(tx, scope, ctUid);
+    const locale = await requireLocale(tx, scope.api_key, opts.locale);
+    const { value, errors } = checkEntry(ct.schema, raw);
+    throwIfErrors(errors);
+    if (ct.options?.singleton === true) {
+      const any = await tx.get('SELECT 1 AS ok FROM entries WHERE api_key = ? AND branch = ? AND content_type_uid = ? LIMIT 1', [scope.api_key, scope.branch, ct.uid]);
+      if (any) throw invalid('entry', `cannot be created: content type '${ct.uid}' is a singleton and already has its entry`);
+    }
+    const uid = bltUid();
+    throwIfErrors(await checkAgainstStore(tx, scope, ct, uid, locale, value.fields));
+    const now = Date.now();
+    const doc: EntryDoc = {
+      ...value.fields,
+      tags: value.tags,
+      locale,
+      uid,
+      content_type_uid: ct.uid,
+      created_by: scope.caller.actor,
+      updated_by: scope.caller.actor,
+      created_at: iso(now),
+      updated_at: iso(now),
+      ACL: {},
+      _version: 1,
+      _in_progress: false,
+    };
+    await tx.run('INSERT INTO entries (api_key, branch, uid, locale, content_type_uid, version, archived, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)', [
+      scope.api_key,
+      scope.branch,
+      uid,
+      locale,
+      ct.uid,
+      1,
+      JSON.stringify(doc),
+      now,
+      now,
+    ]);
+    await insertVersion(tx, scope, doc, 'create', now);
+    const entry = render(doc, false, []);
+    await record(deps, tx, scope, 'create', ct, entry, locale);
+    return entry;
+  });
+}
+
+/**
+ * Saves an entry in a locale (default: the master). In a locale the entry has no line yet, this
+ * localizes it: the new line starts from the content shown in that locale (its fallback), with
+ * the body applied, at `_version` 1. An auto-save is recorded as `auto_save`, not `update`.
+ */
+export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, raw: unknown, opts: { locale?: unknown; autoSave?: boolean } = {}) {
+  return deps.db.tx(async (tx) => {
+    const ct = await requireContentType(tx, scope, ctUid);
+    const locale = await requireLocale(tx, scope.api_key, opts.locale);
+    const lines = await requireLines(tx, scope, ct.uid, uid);
+    const own = lines.get(locale);
+    const base = own ?? (await resolveLine(tx, scope, lines, locale));
+    if (base.archived) throw invalid('entry', `${uid} is archived; unarchive it before editing`);
+    const { value, errors } = checkEntry(ct.schema, raw, inputOf(base.doc));
+    throwIfErrors(errors);
+    throwIfErrors(await checkAgainstStore(tx, scope, ct, uid, locale, value.fields));
+    const action: Action = opts.autoSave ? 'auto_save' : 'update';
+    const now = Date.now();
+    const version = own ? own.version + 1 : 1;
+    const doc: EntryDoc = {
+      ...value.fields,
+      tags: value.tags,
+      locale,
+      uid,
+      content_type_uid: ct.uid,
+      created_by: own ? own.doc.created_by : scope.caller.actor,
+      updated_by: scope.caller.actor,
+      created_at: own ? own.doc.created_at : iso(now),
+      updated_at: iso(now),
+      ACL: {},
+      _version: version,
+      _in_progress: false,
+    };
+    if (own) {
+      const { changes } = await tx.run(
+        'UPDATE entries SET version = ?, doc = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND uid = ? AND locale = ? AND version = ?',
+        [version, JSON.stringify(doc), now, scope.api_key, scope.branch, uid, locale, own.version],
+      );
+      if (changes === 0) throw new HeraldError('conflict', `Entry ${uid} changed meanwhile; fetch it and try again.`);
+    } else {
+      await tx.run('INSERT INTO entries (api_key, branch, uid, locale, content_type_uid, version, archived, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)', [
+        scope.api_key,
+        scope.branch,
+        uid,
+        locale,
+        ct.uid,
+        version,
+        JSON.stringify(doc),
+        now,
+        now,
+      ]);
+    }
+    await insertVersion(tx, scope, doc, action, now);
+    const entry = await renderLine(tx, scope, doc, false, locale);
+    await record(deps, tx, scope, action, ct, entry, locale);
+    return entry;
+  });
+}
+
+/** An entry in a locale (its own line or its fallback's), optionally an older version of it. */
+export async function fetchEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, opts: { locale?: unknown; version?: unknown } = {}) {
+  const q = deps.db;
+  await requireContentType(q, scope, ctUid);
+  const locale = await requireLocale(q, scope.api_key, opts.locale);
+  const lines = await requireLines(q, scope, ctUid, uid);
+  const line = await resolveLine(q, scope, lines, locale);
+  if (opts.version === undefined || opts.version === '') return renderLine(q, scope, line.doc, line.archived, locale);
+  const version = Number(opts.version);
+  if (!Number.isInteger(version) || version < 1) throw invalid('version', 'must be a whole number >= 1');
+  const row = await q.get<{ doc: string }>('SELECT doc FROM entry_versions WHERE api_key = ? AND branch = ? AND uid = ? AND locale = ? AND version = ?', [
+    scope.api_key,
+    scope.branch,
+    uid,
+    line.locale,
+    version,
+  ]);
+  if (!row) throw notFound(`Version ${version} of entry ${uid} in ${line.locale}`);
+  return renderLine(q, scope, json<EntryDoc>(row.doc), line.archived, locale);
+}
+
+/** The versions of an entry's line in a locale, newest first. */
+export async function entryVersions(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, opts: { locale?: unknown } = {}) {
+  const q = deps.db;
+  await requireContentType(q, scope, ctUid);
+  const locale = await requireLocale(q, scope.api_key, opts.locale);
+  const lines = await requireLines(q, scope, ctUid, uid);
+  const line = await resolveLine(q, scope, lines, locale);
+  const rows = await q.all<{ version: number; action: string; actor: string; created_at: number }>(
+    'SELECT version, action, actor, created_at FROM entry_versions WHERE api_key = ? AND branch = ? AND uid = ? AND locale = ? ORDER BY version DESC',
+    [scope.api_key, scope.branch, uid, line.locale],
+  );
+  return rows.map((r) => ({ _version: Number(r.version), locale: line.locale, action: r.action, updated_by: r.actor, updated_at: iso(Number(r.created_at)) }));
+}
+
+export interface ListOptions {
+  locale?: unknown;
+  paging: Paging;
+  query?: Query;
+  sort: { field: string; dir: 1 | -1 };
+}
+
+/** A content type's entries as shown in a locale, filtered by `query`, sorted and paged. */
+export async function listEntries(deps: ContentDeps, scope: Scope, ctUid: string, opts: ListOptions) {
+  const q = deps.db;
+  await requireContentType(q, scope, ctUid);
+  const locale = await requireLocale(q, scope.api_key, opts.locale);
+  const chain = await fallbackChain(q, scope.api_key, locale);
+  const rows = await q.all<EntryRow & { created_at: number }>(
+    'SELECT uid, locale, content_type_uid, version, archived, doc, created_at FROM entries WHERE api_key = ? AND branch = ? AND content_type_uid = ? ORDER BY created_at, uid, locale',
+    [scope.api_key, scope.branch, ctUid],
+  );
+  const byUid = new Map<string, Map<string, EntryRow>>();
+  for (const r of rows) {
+    if (!byUid.has(r.uid)) byUid.set(r.uid, new Map());
+    byUid.get(r.uid)!.set(r.locale, r);
+  }
+  const shown: Array<{ doc: EntryDoc; archived: boolean }> = [];
+  for (const lines of byUid.values()) {
+    const row = chain.map((l) => lines.get(l)).find(Boolean);
+    if (row) shown.push({ doc: json<EntryDoc>(row.doc), archived: Number(row.archived) === 1 });
+  }
+  let docs = shown.map((s) => ({ ...s.doc, _archived: s.archived }) as Record<string, unknown>);
+  if (opts.query) docs = docs.filter((d) => matchesQuery(d, opts.query!));
+  docs = sortDocs(docs, opts.sort);
+  const page = docs.slice(opts.paging.skip, opts.paging.skip + opts.paging.limit);
+  const pubs = await publicationsOf(q, scope, 'entry', page.map((d) => d.uid as string), locale);
+  const entries = page.map((d) => ({ ...d, publish_details: publishDetails(pubs.get(d.uid as string) ?? []) }));
+  return { entries, count: docs.length };
+}
+
+/**
+ * Deletes an entry: with `locale`, only that localized line (the whole entry if it was its only
+ * line); without, every line. Its versions and publications go with it.
+ */
+export async function deleteEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, opts: { locale?: unknown } = {}) {
+  return deps.db.tx(async (tx) => {
+    const ct = await requireContentType(tx, scope, ctUid);
+    const lines = await requireLines(tx, scope, ct.uid, uid);
+    let line: Line;
+    let only: string | undefined;
+    if (opts.locale !== undefined && opts.locale !== '') {
+      const locale = await requireLocale(tx, scope.api_key, opts.locale);
+      const own = lines.get(locale);
+      if (!own) throw notFound(`Entry ${uid} in locale ${locale}`);
+      line = own;
+      if (lines.size > 1) only = locale;
+    } else {
+      line = await resolveLine(tx, scope, lines, await requireLocale(tx, scope.api_key, undefined));
+    }
+    const snapshot = await renderLine(tx, scope, line.doc, line.archived, line.locale);
+    const where = 'api_key = ? AND branch = ? AND uid = ?' + (only ? ' AND locale = ?' : '');
+    const params = [scope.api_key, scope.branch, uid, ...(only ? [only] : [])];
+    await tx.run(`DELETE FROM entries WHERE ${where}`, params);
+    await tx.run(`DELETE FROM entry_versions WHERE ${where}`, params);
+    if (only) await tx.run(`DELETE FROM publications WHERE ${where} AND module = 'entry'`, params);
+    else await removeAllPublished(tx, scope, 'entry', uid);
+    // Which localized lines went: one (`?locale=` with others left) or all, so a receiver (the
+    // backup center) need not guess whether the entry or one locale was deleted.
+    await record(deps, tx, scope, 'delete', ct, snapshot, line.locale, { deleted_locales: only ? [only] : [...lines.keys()] });
+    return snapshot;
+  });
+}
+
+/**
+ * Publishes an entry to each environment x locale of the request. Each pair is tried on its own:
+ * it fails (`publish.fail`, with the reason) when the content shown in that locale does not pass
+ * its content type's validation, or references an entry not published to that environment and
+ * locale; else it is published (`publish`). Refused outright (no event) for an unknown
+ * environment, locale or version, and for an archived entry.
+ */
+export async function publishEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, body: unknown, queryLocale?: unknown) {
+  return deps.db.tx(async (tx) => {
+    const ct = await requireContentType(tx, scope, ctUid);
+    const lines = await requireLines(tx, scope, ct.uid, uid);
+    const req = await parsePublishRequest(tx, scope, 'entry', body, queryLocale);
+    const archived = [...lines.values()].some((l) => l.archived);
+    if (archived) throw invalid('entry', `${uid} is archived; unarchive it before publishing`);
+    const outcomes: PublishOutcome[] = [];
+    for (const locale of req.locales) {
+      const line = await resolveLine(tx, scope, lines, locale);
+      let doc = line.doc;
+      if (req.version !== undefined && req.version !== line.version) {
+        const row = await tx.get<{ doc: string }>('SELECT doc FROM entry_versions WHERE api_key = ? AND branch = ? AND uid = ? AND locale = ? AND version = ?', [
+          scope.api_key,
+          scope.branch,
+          uid,
+          line.locale,
+          req.version,
+        ]);
+        if (!row) throw invalid('version', `entry ${uid} has no version ${req.version} in ${line.locale}`);
+        doc = json<EntryDoc>(row.doc);
+      }
+      const fields = fieldsOf(doc);
+      const errors = checkValues(ct.schema, fields);
+      const invalidReason = hasErrors(errors) ? `the entry does not pass validation of content type '${ct.uid}': ${describeErrors(errors)}` : undefined;
+      for (const env of req.environments) {
+        let reason = invalidReason;
+        if (!reason) {
+          for (const r of references(ct.schema, fields)) {
+            if (!(await isPublished(tx, scope, 'entry', r.uid, env.uid, locale))) {
+              reason = `${r.path} references entry ${r.uid} (${r._content_type_uid}), which is not published to ${env.name} in ${locale}`;
+              break;
+            }
+          }
+        }
+        const extra = { environment: { name: env.name, uid: env.uid }, locale };
+        if (reason) {
+          outcomes.push({ environment: env.name, locale, action: 'publish.fail', reason });
+          const entry = await renderLine(tx, scope, doc, false, locale);
+          await record(deps, tx, scope, 'publish.fail', ct, entry, locale, { ...extra, reason }, env.name);
+          continue;
+        }
+        await setPublished(tx, scope, 'entry', uid, env.uid, locale, doc._version);
+        outcomes.push({ environment: env.name, locale, action: 'publish' });
+        const entry = await renderLine(tx, scope, doc, false, locale);
+        await record(deps, tx, scope, 'publish', ct, entry, locale, extra, env.name);
+      }
+    }
+    return outcomes;
+  });
+}
+
+/** Unpublishes from each environment x locale: `unpublish`, or `unpublish.fail` where it was not published. */
+export async function unpublishEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, body: unknown, queryLocale?: unknown) {
+  return deps.db.tx(async (tx) => {
+    const ct = await requireContentType(tx, scope, ctUid);
+    const lines = await requireLines(tx, scope, ct.uid, uid);
+    const req = await parsePublishRequest(tx, scope, 'entry', body, queryLocale);
+    const outcomes: PublishOutcome[] = [];
+    for (const locale of req.locales) {
+      const line = await resolveLine(tx, scope, lines, locale);
+      for (const env of req.environments) {
+        const removed = await removePublished(tx, scope, 'entry', uid, env.uid, locale);
+        const extra = { environment: { name: env.name, uid: env.uid }, locale };
+        const entry = await renderLine(tx, scope, line.doc, line.archived, locale);
+        if (removed) {
+          outcomes.push({ environment: env.name, locale, action: 'unpublish' });
+          await record(deps, tx, scope, 'unpublish', ct, entry, locale, extra, env.name);
+        } else {
+          const reason = `the entry is not published to ${env.name} in ${locale}`;
+          outcomes.push({ environment: env.name, locale, action: 'unpublish.fail', reason });
+          await record(deps, tx, scope, 'unpublish.fail', ct, entry, locale, { ...extra, reason }, env.name);
+        }
+      }
+    }
+    return outcomes;
+  });
+}
+
+/**
+ * Archives (or unarchives) an entry, all its locales at once. Archiving a published entry is
+ * refused (unpublish it first, as Contentful requires), as is archiving twice.
+ */
+export async function setEntryArchived(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, archived: boolean, opts: { locale?: unknown } = {}) {
+  return deps.db.tx(async (tx) => {
+    const ct = await requireContentType(tx, scope, ctUid);
+    const locale = await requireLocale(tx, scope.api_key, opts.locale);
+    const lines = await requireLines(tx, scope, ct.uid, uid);
+    const isArchived = [...lines.values()].some((l) => l.archived);
+    if (archived && isArchived) throw invalid('entry', `${uid} is already archived`);
+    if (!archived && !isArchived) throw invalid('entry', `${uid} is not archived`);
+    if (archived) {
+      const pubs = (await publicationsOf(tx, scope, 'entry', [uid])).get(uid) ?? [];
+      if (pubs.length) {
+        throw invalid('entry', `${uid} is published (${pubs.map((p) => p.locale).join(', ')}); unpublish it before archiving`);
+      }
+    }
+    await tx.run('UPDATE entries SET archived = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND uid = ?', [archived ? 1 : 0, Date.now(), scope.api_key, scope.branch, uid]);
+    const line = await resolveLine(tx, scope, lines, locale);
+    const entry = await renderLine(tx, scope, line.doc, archived, locale);
+    await record(deps, tx, scope, archived ? 'archive' : 'unarchive', ct, entry, line.locale);
+    return entry;
+  });
+}

@@ -1,0 +1,158 @@
+import { HeraldError, invalid, type FieldErrors } from '../errors.ts';
+import type { Queryable, Tx } from '../store/db.ts';
+import { iso, placeholders, type Scope } from './context.ts';
+import { resolveEnvironments, type EnvironmentDoc } from './environments.ts';
+import { getLocale, masterLocale } from './locales.ts';
+import { isObject } from './validate.ts';
+
+/**
+ * Where entries and assets are published: one row per (environment, locale) with the version
+ * published there. Shared by entries and assets; rendered as their `publish_details`.
+ */
+export type PublishModule = 'entry' | 'asset';
+
+export interface PublicationRow {
+  uid: string;
+  environment: string;
+  locale: string;
+  version: number;
+  actor: string;
+  published_at: number;
+}
+
+/** Contentstack's `publish_details` item. */
+export interface PublishDetail {
+  environment: string;
+  locale: string;
+  time: string;
+  user: string;
+  version: number;
+}
+
+export function publishDetails(rows: PublicationRow[]): PublishDetail[] {
+  return rows.map((r) => ({ environment: r.environment, locale: r.locale, time: iso(Number(r.published_at)), user: r.actor, version: Number(r.version) }));
+}
+
+/** Publications of some entities, optionally in one locale only, by entity uid. */
+export async function publicationsOf(
+  q: Queryable,
+  scope: Scope,
+  module: PublishModule,
+  uids: string[],
+  locale?: string,
+): Promise<Map<string, PublicationRow[]>> {
+  const out = new Map<string, PublicationRow[]>(uids.map((u) => [u, []]));
+  if (uids.length === 0) return out;
+  const params: unknown[] = [scope.api_key, scope.branch, module, ...uids];
+  let sql = `SELECT uid, environment, locale, version, actor, published_at FROM publications
+             WHERE api_key = ? AND branch = ? AND module = ? AND uid IN (${placeholders(uids.length)})`;
+  if (locale !== undefined) {
+    sql += ' AND locale = ?';
+    params.push(locale);
+  }
+  sql += ' ORDER BY published_at, environment, locale';
+  for (const r of await q.all<PublicationRow>(sql, params)) out.get(r.uid)?.push(r);
+  return out;
+}
+
+export async function isPublished(q: Queryable, scope: Scope, module: PublishModule, uid: string, environment: string, locale: string): Promise<boolean> {
+  const row = await q.get(
+    'SELECT 1 AS ok FROM publications WHERE api_key = ? AND branch = ? AND module = ? AND uid = ? AND environment = ? AND locale = ?',
+    [scope.api_key, scope.branch, module, uid, environment, locale],
+  );
+  return !!row;
+}
+
+export async function setPublished(tx: Tx, scope: Scope, module: PublishModule, uid: string, environment: string, locale: string, version: number): Promise<void> {
+  await tx.run(
+    `INSERT INTO publications (api_key, branch, module, uid, environment, locale, version, actor, published_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (api_key, branch, module, uid, environment, locale)
+     DO UPDATE SET version = excluded.version, actor = excluded.actor, published_at = excluded.published_at`,
+    [scope.api_key, scope.branch, module, uid, environment, locale, version, scope.caller.actor, Date.now()],
+  );
+}
+
+export async function removePublished(tx: Tx, scope: Scope, module: PublishModule, uid: string, environment: string, locale: string): Promise<boolean> {
+  const { changes } = await tx.run(
+    'DELETE FROM publications WHERE api_key = ? AND branch = ? AND module = ? AND uid = ? AND environment = ? AND locale = ?',
+    [scope.api_key, scope.branch, module, uid, environment, locale],
+  );
+  return changes > 0;
+}
+
+export async function removeAllPublished(tx: Tx, scope: Scope, module: PublishModule, uid: string): Promise<void> {
+  await tx.run('DELETE FROM publications WHERE api_key = ? AND branch = ? AND module = ? AND uid = ?', [scope.api_key, scope.branch, module, uid]);
+}
+
+export interface PublishRequest {
+  environments: EnvironmentDoc[];
+  locales: string[];
+  /** The version to publish; the latest when absent. */
+  version?: number;
+}
+
+/**
+ * Reads a publish or unpublish body as the official client sends it:
+ * `{ entry: { environments: [...], locales: [...] }, locale?, version? }` (`asset` for assets).
+ * Locales default to the `locale` given, else the master locale. Unknown environments or
+ * locales are refused here, before anything is attempted (no event).
+ */
+export async function parsePublishRequest(q: Queryable, scope: Scope, module: PublishModule, body: unknown, queryLocale?: unknown): Promise<PublishRequest> {
+  if (!isObject(body)) throw invalid(module, 'is required');
+  const inner = body[module];
+  if (!isObject(inner)) throw invalid(module, inner === undefined ? 'is required: { environments: [...], locales: [...] }' : 'must be an object');
+  const environments = await resolveEnvironments(q, scope.api_key, inner.environments, `${module}.environments`);
+  let locales: string[];
+  if (inner.locales === undefined || inner.locales === null) {
+    const one = body.locale ?? queryLocale;
+    if (one === undefined || one === null || one === '') locales = [await masterLocale(q, scope.api_key)];
+    else {
+      const l = typeof one === 'string' ? await getLocale(q, scope.api_key, one) : undefined;
+      if (!l) throw invalid('locale', `names locale ${JSON.stringify(one)}, which is not a language of this stack`);
+      locales = [l.code];
+    }
+  } else {
+    if (!Array.isArray(inner.locales) || inner.locales.length === 0) throw invalid(`${module}.locales`, 'must be a non-empty list of locale codes');
+    locales = [];
+    for (const c of inner.locales) {
+      const l = typeof c === 'string' ? await getLocale(q, scope.api_key, c) : undefined;
+      if (!l) throw invalid(`${module}.locales`, `names locale ${JSON.stringify(c)}, which is not a language of this stack`);
+      if (!locales.includes(l.code)) locales.push(l.code);
+    }
+  }
+  if (body.scheduled_at !== undefined && body.scheduled_at !== null) {
+    throw invalid('scheduled_at', 'is not supported: Herald publishes at once (send the request when it should happen)');
+  }
+  let version: number | undefined;
+  if (body.version !== undefined && body.version !== null && body.version !== '') {
+    version = Number(body.version);
+    if (!Number.isInteger(version) || version < 1) throw invalid('version', 'must be a whole number >= 1');
+  }
+  return { environments, locales, version };
+}
+
+/** What happened for one environment and locale of a publish or unpublish request. */
+export interface PublishOutcome {
+  environment: string;
+  locale: string;
+  action: 'publish' | 'publish.fail' | 'unpublish' | 'unpublish.fail';
+  reason?: string;
+}
+
+/**
+ * The 422 for a request where some environment/locale failed (after the transaction committed
+ * the successes and the `.fail` events), naming each failure; undefined when all succeeded.
+ */
+export function outcomeError(what: string, outcomes: PublishOutcome[]): HeraldError | undefined {
+  const failed = outcomes.filter((o) => o.action.endsWith('.fail'));
+  if (failed.length === 0) return undefined;
+  const errors: FieldErrors = {};
+  for (const f of failed) (errors[`${f.environment}/${f.locale}`] ??= []).push(f.reason ?? 'failed');
+  const done = outcomes.filter((o) => !o.action.endsWith('.fail'));
+  const verb = failed[0].action === 'publish.fail' ? 'publish' : 'unpublish';
+  const msg =
+    `Could not ${verb} ${what} to ${failed.map((f) => `${f.environment}/${f.locale}`).join(', ')}: ${failed[0].reason}` +
+    (done.length ? ` (${verb}ed to ${done.map((d) => `${d.environment}/${d.locale}`).join(', ')})` : '');
+  return new HeraldError('validation_failed', msg, { errors });
+}

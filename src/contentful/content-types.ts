@@ -1,0 +1,188 @@
+import {
+  createContentType,
+  deleteContentType,
+  getContentType,
+  listContentTypes,
+  updateContentType,
+  type ContentTypeDoc,
+} from '../content/content-types.ts';
+import type { ContentDeps, Scope } from '../content/context.ts';
+import { HeraldError, invalid, notFound } from '../errors.ts';
+import type { Queryable, Tx } from '../store/db.ts';
+import { within } from './compose.ts';
+import { contentTypeEntity, contentTypeId, type Publication, type StoredContentType, type SysContext } from './entities.ts';
+import { renameFields, validationFailed, versionMismatch } from './errors.ts';
+import { contentfulIds, contentfulTypePath, fromContentfulType, heraldUid } from './schema.ts';
+
+/**
+ * Content types in the Contentful dialect, over src/content/content-types.ts (the same records as
+ * /v3/content_types). Contentful's publish state of a content type is the dialect's own
+ * (`contentful_content_types`): publishing records `ContentType.publish` (module content_type,
+ * action publish) in the same transaction; unpublishing records `ContentType.unpublish`.
+ */
+
+/** The content type with Contentful id `id` in the scope's branch. */
+export async function findType(q: Queryable, scope: Scope, id: string): Promise<ContentTypeDoc | undefined> {
+  const direct = await getContentType(q, scope, heraldUid(id));
+  if (direct && contentTypeId(direct) === id) return direct;
+  return (await listContentTypes(q, scope)).find((ct) => contentTypeId(ct) === id);
+}
+
+export async function requireType(q: Queryable, scope: Scope, id: string): Promise<ContentTypeDoc> {
+  const ct = await findType(q, scope, id);
+  if (!ct) throw notFound(`Content type ${id}`);
+  return ct;
+}
+
+interface PublicationRow {
+  published_version: number;
+  published_counter: number;
+  published_by: string;
+  first_published_at: number;
+  published_at: number;
+}
+
+async function publicationOf(q: Queryable, scope: Scope, uid: string): Promise<Publication | null> {
+  const r = await q.get<PublicationRow>(
+    'SELECT published_version, published_counter, published_by, first_published_at, published_at FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?',
+    [scope.api_key, scope.branch, uid],
+  );
+  if (!r) return null;
+  return {
+    version: Number(r.published_version),
+    counter: Number(r.published_counter),
+    by: r.published_by,
+    firstAt: new Date(Number(r.first_published_at)).toISOString(),
+    at: new Date(Number(r.published_at)).toISOString(),
+  };
+}
+
+/** A content type as Contentful shows it. */
+export async function presentType(q: Queryable, scope: Scope, ctx: SysContext, ct: ContentTypeDoc, types?: StoredContentType[]) {
+  const ids = contentfulIds(types ?? (await listContentTypes(q, scope)));
+  const s = {
+    id: contentTypeId(ct),
+    version: ct._version,
+    createdAt: ct.created_at,
+    updatedAt: ct.updated_at,
+    createdBy: ct.created_by,
+    updatedBy: ct.updated_by,
+    published: await publicationOf(q, scope, ct.uid),
+  };
+  return contentTypeEntity(ct, ctx, s, ids);
+}
+
+export async function listTypes(q: Queryable, scope: Scope, ctx: SysContext) {
+  const types = await listContentTypes(q, scope);
+  return Promise.all(types.map((ct) => presentType(q, scope, ctx, ct, types)));
+}
+
+/** Checks a Contentful definition against the branch; the Contentstack body to save. */
+async function contentstackBody(tx: Tx, scope: Scope, id: string, raw: unknown, current?: ContentTypeDoc) {
+  const types = await listContentTypes(tx, scope);
+  const { body, errors } = fromContentfulType(raw, {
+    id,
+    uidOf: (cid) => types.find((t) => contentTypeId(t) === cid)?.uid,
+    allUids: types.map((t) => t.uid),
+  });
+  if (Object.keys(errors).length) throw validationFailed(errors);
+  // Options Herald or /v3 set (singleton...) stay; the dialect's own are replaced.
+  body.options = { ...(current?.options ?? {}), ...(body.options as object) };
+  if (current) body.uid = current.uid;
+  return body;
+}
+
+const inContentfulTerms = (err: unknown, schema: ContentTypeDoc['schema'] = []) => renameFields(err, (p) => contentfulTypePath(p, schema));
+
+/**
+ * Creates a content type. `id` absent (POST): one is made from the name, as a Herald uid, with a
+ * number appended when taken.
+ */
+export async function createType(deps: ContentDeps, scope: Scope, ctx: SysContext, id: string | undefined, raw: unknown) {
+  return deps.db.tx(async (tx) => {
+    let cid = id;
+    if (cid === undefined) {
+      const name = (raw as { name?: unknown } | null)?.name;
+      const base = heraldUid(typeof name === 'string' && name.trim() ? name.trim().replace(/\s+/g, '_') : 'content_type');
+      cid = base;
+      for (let n = 2; await getContentType(tx, scope, cid); n++) cid = `${base}_${n}`.slice(0, 64);
+    } else if (await findType(tx, scope, cid)) {
+      throw new HeraldError('conflict', `Content type ${cid} already exists.`, { errors: { 'sys.id': ['already exists'] } });
+    }
+    const body = await contentstackBody(tx, scope, cid, raw);
+    let ct: ContentTypeDoc;
+    try {
+      ct = await createContentType(within(deps, tx), scope, body);
+    } catch (err) {
+      throw inContentfulTerms(err, body.schema as ContentTypeDoc['schema']);
+    }
+    // A content type of this uid deleted through /v3 may have left its publish state behind.
+    await tx.run('DELETE FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, ct.uid]);
+    return presentType(tx, scope, ctx, ct);
+  });
+}
+
+export async function updateType(deps: ContentDeps, scope: Scope, ctx: SysContext, id: string, sent: number | null, raw: unknown) {
+  return deps.db.tx(async (tx) => {
+    const current = await requireType(tx, scope, id);
+    if (sent !== current._version) throw versionMismatch('the content type', sent, current._version);
+    const body = await contentstackBody(tx, scope, id, raw, current);
+    let ct: ContentTypeDoc;
+    try {
+      ct = await updateContentType(within(deps, tx), scope, current.uid, body);
+    } catch (err) {
+      throw inContentfulTerms(err, body.schema as ContentTypeDoc['schema']);
+    }
+    return presentType(tx, scope, ctx, ct);
+  });
+}
+
+async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: 'publish' | 'unpublish', ct: ContentTypeDoc, published: Publication | null) {
+  await deps.events.record(tx, {
+    api_key: scope.api_key,
+    branch: scope.branch,
+    module: 'content_type',
+    action,
+    uid: ct.uid,
+    content_type_uid: ct.uid,
+    actor: scope.caller.actor,
+    data: published ? { content_type: ct, published } : { content_type: ct },
+  });
+}
+
+/** Publishes (activates) a content type at its current version; `sent` must be that version. */
+export async function publishType(deps: ContentDeps, scope: Scope, ctx: SysContext, id: string, sent: number | null) {
+  return deps.db.tx(async (tx) => {
+    const ct = await requireType(tx, scope, id);
+    if (sent !== ct._version) throw versionMismatch('the content type', sent, ct._version);
+    const now = Date.now();
+    await tx.run(
+      `INSERT INTO contentful_content_types (api_key, branch, uid, published_version, published_counter, published_by, first_published_at, published_at)
+       VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+       ON CONFLICT (api_key, branch, uid) DO UPDATE SET published_version = excluded.published_version,
+         published_counter = contentful_content_types.published_counter + 1, published_by = excluded.published_by, published_at = excluded.published_at`,
+      [scope.api_key, scope.branch, ct.uid, ct._version, scope.caller.actor, now, now],
+    );
+    await record(deps, tx, scope, 'publish', ct, await publicationOf(tx, scope, ct.uid));
+    return presentType(tx, scope, ctx, ct);
+  });
+}
+
+export async function unpublishType(deps: ContentDeps, scope: Scope, ctx: SysContext, id: string) {
+  return deps.db.tx(async (tx) => {
+    const ct = await requireType(tx, scope, id);
+    const { changes } = await tx.run('DELETE FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, ct.uid]);
+    if (changes === 0) throw invalid('sys.publishedVersion', `content type ${id} is not published`);
+    await record(deps, tx, scope, 'unpublish', ct, null);
+    return presentType(tx, scope, ctx, ct);
+  });
+}
+
+/** Deletes a content type (src/content refuses while it has entries or is referenced). */
+export async function deleteType(deps: ContentDeps, scope: Scope, id: string) {
+  await deps.db.tx(async (tx) => {
+    const ct = await requireType(tx, scope, id);
+    await deleteContentType(within(deps, tx), scope, ct.uid);
+    await tx.run('DELETE FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, ct.uid]);
+  });
+}

@@ -1,0 +1,363 @@
+import { listContentTypes, requireContentType, type ContentTypeDoc } from '../content/content-types.ts';
+import type { ContentDeps, Scope } from '../content/context.ts';
+import { createEntry, deleteEntry, publishEntry, setEntryArchived, unpublishEntry, updateEntry } from '../content/entries.ts';
+import { createEnvironment, getEnvironment, type EnvironmentDoc } from '../content/environments.ts';
+import { listLocales, masterLocale } from '../content/locales.ts';
+import { outcomeError, publicationsOf, type PublicationRow } from '../content/publications.ts';
+import { isObject } from '../content/validate.ts';
+import { fieldErrors, invalid, notFound, type FieldErrors } from '../errors.ts';
+import { json, type Queryable, type Tx } from '../store/db.ts';
+import { within } from './compose.ts';
+import { contentfulLocale, entryEntity, fieldId, isLocalized, type EntityState, type Publication, type SysContext } from './entities.ts';
+import { renameFields, validationFailed, versionMismatch } from './errors.ts';
+import { findType } from './content-types.ts';
+import { entryFields, linkedEntryIds, parseEntryFields, sameValues, type Locales } from './values.ts';
+
+/**
+ * Entries in the Contentful dialect, over src/content/entries.ts (the same entries as /v3).
+ *
+ * One Contentful entry is Herald's entry with all its locale lines: `fields` gather each line's
+ * values under its locale. Saving writes each locale whose values change through updateEntry
+ * (one `update` / `auto_save` event per locale written), all in one transaction.
+ *
+ * `sys.version` is the sum of the lines' versions: any save of any line through either API moves
+ * it, so `X-Contentful-Version` catches every concurrent change. Publishing does not change it.
+ *
+ * Publishing has no environment in Contentful; Herald publishes to environments. The rule: an
+ * entry published in Contentful environment E (branch B) is published to the Herald environment
+ * named E (`master` for the branch main), created on first use, in every locale the entry has
+ * (or those a request names).
+ */
+
+interface LineRow {
+  locale: string;
+  content_type_uid: string;
+  version: number;
+  archived: number;
+  doc: string;
+  updated_at: number;
+}
+
+interface Line {
+  locale: string;
+  version: number;
+  archived: boolean;
+  doc: Record<string, unknown>;
+  updated_at: number;
+}
+
+async function readLines(q: Queryable, scope: Scope, uid: string): Promise<{ ctUid: string; lines: Line[] } | undefined> {
+  const rows = await q.all<LineRow>('SELECT locale, content_type_uid, version, archived, doc, updated_at FROM entries WHERE api_key = ? AND branch = ? AND uid = ? ORDER BY created_at, locale', [
+    scope.api_key,
+    scope.branch,
+    uid,
+  ]);
+  if (rows.length === 0) return undefined;
+  return {
+    ctUid: rows[0].content_type_uid,
+    lines: rows.map((r) => ({ locale: r.locale, version: Number(r.version), archived: Number(r.archived) === 1, doc: json(r.doc), updated_at: Number(r.updated_at) })),
+  };
+}
+
+async function requireEntry(q: Queryable, scope: Scope, uid: string) {
+  const found = await readLines(q, scope, uid);
+  if (!found) throw notFound(`Entry ${uid}`);
+  return { ...found, ct: await requireContentType(q, scope, found.ctUid) };
+}
+
+const versionOf = (lines: Line[]) => lines.reduce((n, l) => n + l.version, 0);
+
+async function locales(q: Queryable, apiKey: string): Promise<Locales> {
+  return { codes: new Set((await listLocales(q, apiKey)).map((l) => l.code)), master: await masterLocale(q, apiKey) };
+}
+
+/** The Herald environment a Contentful environment publishes to (see above). */
+async function publishEnvironment(q: Queryable, scope: Scope, ctx: SysContext): Promise<EnvironmentDoc | undefined> {
+  return getEnvironment(q, scope.api_key, ctx.environmentId);
+}
+
+/** Publication state over the lines published to the environment. */
+export function publicationState(rows: PublicationRow[]): Publication | null {
+  if (rows.length === 0) return null;
+  const sorted = [...rows].sort((a, b) => Number(a.published_at) - Number(b.published_at));
+  const last = sorted[sorted.length - 1];
+  return {
+    version: rows.reduce((n, r) => n + Number(r.version), 0),
+    counter: rows.length,
+    by: last.actor,
+    firstAt: new Date(Number(sorted[0].published_at)).toISOString(),
+    at: new Date(Number(last.published_at)).toISOString(),
+  };
+}
+
+function state(uid: string, lines: Line[], master: string, pubs: PublicationRow[]): EntityState {
+  const byTime = [...lines].sort((a, b) => String(a.doc.updated_at).localeCompare(String(b.doc.updated_at)));
+  const newest = byTime[byTime.length - 1];
+  const first = lines.find((l) => l.locale === master) ?? lines[0];
+  const archived = lines.some((l) => l.archived);
+  return {
+    id: uid,
+    version: versionOf(lines),
+    createdAt: String(first.doc.created_at),
+    updatedAt: String(newest.doc.updated_at),
+    createdBy: String(first.doc.created_by),
+    updatedBy: String(newest.doc.updated_by),
+    published: publicationState(pubs),
+    archived: archived ? { version: versionOf(lines), at: new Date(Math.max(...lines.map((l) => l.updated_at))).toISOString(), by: String(newest.doc.updated_by) } : null,
+  };
+}
+
+async function present(q: Queryable, scope: Scope, ctx: SysContext, uid: string, ct: ContentTypeDoc, lines: Line[], master?: string) {
+  const m = master ?? (await masterLocale(q, scope.api_key));
+  const env = await publishEnvironment(q, scope, ctx);
+  const pubs = env ? ((await publicationsOf(q, scope, 'entry', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid) : [];
+  const masterLine = lines.find((l) => l.locale === m) ?? lines[0];
+  const tags = Array.isArray(masterLine.doc.tags) ? (masterLine.doc.tags as string[]) : [];
+  return entryEntity(ct, lines.map((l) => ({ locale: l.locale, doc: l.doc })), tags, ctx, state(uid, lines, m, pubs), m);
+}
+
+export async function getEntry(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string) {
+  const e = await requireEntry(deps.db, scope, uid);
+  return present(deps.db, scope, ctx, uid, e.ct, e.lines);
+}
+
+/**
+ * The entries of the environment, oldest first: `content_type` (a Contentful id), `sys.id`,
+ * `sys.id[in]` (comma-separated) narrow them; `skip`, `limit` page them.
+ */
+export async function listEntries(deps: ContentDeps, scope: Scope, ctx: SysContext, query: Record<string, unknown>, page: { skip: number; limit: number }) {
+  const q = deps.db;
+  const types = await listContentTypes(q, scope);
+  const where = ['api_key = ?', 'branch = ?'];
+  const params: unknown[] = [scope.api_key, scope.branch];
+  if (typeof query.content_type === 'string' && query.content_type !== '') {
+    const ct = await findType(q, scope, query.content_type);
+    if (!ct) return { items: [], total: 0 };
+    where.push('content_type_uid = ?');
+    params.push(ct.uid);
+  }
+  const ids = typeof query['sys.id'] === 'string' ? [query['sys.id']] : typeof query['sys.id[in]'] === 'string' ? query['sys.id[in]'].split(',') : null;
+  const uids = (await q.all<{ uid: string }>(`SELECT uid FROM entries WHERE ${where.join(' AND ')} GROUP BY uid ORDER BY MIN(created_at), uid`, params))
+    .map((r) => r.uid)
+    .filter((u) => !ids || ids.includes(u));
+  const master = await masterLocale(q, scope.api_key);
+  const items = [];
+  for (const uid of uids.slice(page.skip, page.skip + page.limit)) {
+    const found = await readLines(q, scope, uid);
+    const ct = found && types.find((t) => t.uid === found.ctUid);
+    if (found && ct) items.push(await present(q, scope, ctx, uid, ct, found.lines, master));
+  }
+  return { items, total: uids.length };
+}
+
+/** Entry errors from src/content (`entry.hero_image`) under Contentful's names (`fields.heroImage.en-US`). */
+function inContentfulTerms(err: unknown, ct: ContentTypeDoc, locale: string): unknown {
+  const fields = entryFields(ct.schema);
+  return renameFields(err, (p) => {
+    const m = /^entry\.([a-z][a-z0-9_]*)(.*)$/.exec(p);
+    if (!m) return p;
+    const f = fields.find((x) => x.uid === m[1]);
+    return f ? `fields.${fieldId(f)}.${contentfulLocale(locale)}${m[2]}` : p;
+  });
+}
+
+async function entryTypes(tx: Queryable, scope: Scope, rawFields: unknown): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const id of linkedEntryIds(rawFields)) {
+    const row = await tx.get<{ content_type_uid: string }>('SELECT content_type_uid FROM entries WHERE api_key = ? AND branch = ? AND uid = ? LIMIT 1', [scope.api_key, scope.branch, id]);
+    if (row) out.set(id, row.content_type_uid);
+  }
+  return out;
+}
+
+/** The tags of a Contentful body's `metadata.tags` (Links to tags: Herald keeps their ids), or undefined. */
+function tagsOf(raw: Record<string, unknown>, errors: FieldErrors): string[] | undefined {
+  const metadata = raw.metadata;
+  if (metadata === undefined || metadata === null) return undefined;
+  const tags = isObject(metadata) ? metadata.tags : undefined;
+  if (tags === undefined) return undefined;
+  if (!Array.isArray(tags)) {
+    errors['metadata.tags'] = ['must be a list of Links to tags'];
+    return undefined;
+  }
+  const out: string[] = [];
+  tags.forEach((t, i) => {
+    const id = isObject(t) && isObject(t.sys) ? t.sys.id : undefined;
+    if (typeof id !== 'string') (errors[`metadata.tags.${i}`] ??= []).push('must be a Link to a tag: { "sys": { "type": "Link", "linkType": "Tag", "id": "..." } }');
+    else out.push(id);
+  });
+  return out;
+}
+
+/**
+ * What each locale line should hold after a save of `raw`: every locale given in the body gets
+ * exactly the body's values (fields left out are cleared, as a Contentful PUT replaces them);
+ * fields that are not localized take the master locale's value on every line; locales the body
+ * leaves out keep their values. Returns the lines to write, master first.
+ */
+async function plan(tx: Tx, scope: Scope, ct: ContentTypeDoc, current: Line[], raw: unknown) {
+  if (!isObject(raw)) throw invalid('body', 'must be an entry: { "fields": { ... } }');
+  const errors: FieldErrors = fieldErrors();
+  for (const k of Object.keys(raw)) if (!['fields', 'metadata', 'sys'].includes(k)) (errors[k] ??= []).push('is not a known field');
+  const loc = await locales(tx, scope.api_key);
+  const types = await entryTypes(tx, scope, raw.fields);
+  const parsed = parseEntryFields(ct.schema, raw.fields, loc, (id) => types.get(id));
+  Object.assign(errors, parsed.errors);
+  const tags = tagsOf(raw, errors);
+  if (Object.keys(errors).length) throw validationFailed(errors);
+
+  const fields = entryFields(ct.schema);
+  const byLocale = new Map(current.map((l) => [l.locale, l]));
+  const given = parsed.byLocale;
+  const currentMaster = byLocale.get(loc.master)?.doc ?? {};
+  const masterGiven = given.has(loc.master) || given.size === 0;
+  const masterValues = given.get(loc.master) ?? {};
+  const wanted = new Map<string, Record<string, unknown>>();
+  const localesToConsider = new Set([...(masterGiven ? [loc.master] : []), ...given.keys(), ...byLocale.keys()]);
+  for (const locale of localesToConsider) {
+    const own = byLocale.get(locale)?.doc ?? {};
+    const values: Record<string, unknown> = {};
+    for (const f of fields) {
+      if (!isLocalized(f) && f.uid !== 'title') values[f.uid] = masterGiven ? (masterValues[f.uid] ?? null) : (currentMaster[f.uid] ?? null);
+      else if (given.has(locale) || (locale === loc.master && masterGiven)) values[f.uid] = given.get(locale)?.[f.uid] ?? null;
+      else values[f.uid] = own[f.uid] ?? null;
+    }
+    wanted.set(locale, values);
+  }
+  const ordered = [...wanted.keys()].sort((a, b) => (a === loc.master ? -1 : b === loc.master ? 1 : 0));
+  const tagsChange = tags !== undefined && current.some((l) => JSON.stringify(l.doc.tags ?? []) !== JSON.stringify(tags));
+  const writes = ordered
+    .filter((l) => given.has(l) || byLocale.has(l) || l === loc.master)
+    .filter((l) => {
+      const line = byLocale.get(l);
+      return !line || tagsChange || !sameValues(fields, line.doc, wanted.get(l)!);
+    })
+    .map((l) => ({ locale: l, values: wanted.get(l)! }));
+  return { writes, tags, master: loc.master, wanted };
+}
+
+export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, typeId: string | undefined, raw: unknown) {
+  if (!typeId) throw invalid('X-Contentful-Content-Type', 'is required: the id of the content type of the new entry');
+  return deps.db.tx(async (tx) => {
+    const ct = await findType(tx, scope, typeId);
+    if (!ct) throw invalid('X-Contentful-Content-Type', `names content type ${JSON.stringify(typeId)}, which does not exist in this environment`);
+    const { wanted, tags, master } = await plan(tx, scope, ct, [], raw);
+    const inner = within(deps, tx);
+    const first = wanted.get(master) ?? {};
+    let created: Record<string, unknown>;
+    try {
+      created = await createEntry(inner, scope, ct.uid, { ...first, ...(tags ? { tags } : {}) }, { locale: master });
+    } catch (err) {
+      throw inContentfulTerms(err, ct, master);
+    }
+    const uid = created.uid as string;
+    for (const [locale, values] of wanted) {
+      if (locale === master) continue;
+      try {
+        await updateEntry(inner, scope, ct.uid, uid, { ...values, ...(tags ? { tags } : {}) }, { locale });
+      } catch (err) {
+        throw inContentfulTerms(err, ct, locale);
+      }
+    }
+    const e = await requireEntry(tx, scope, uid);
+    return present(tx, scope, ctx, uid, ct, e.lines, master);
+  });
+}
+
+/** Saves an entry (PUT): `sent` must be its current version; `autoSave` records auto_save instead of update. */
+export async function saveEntry(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, sent: number | null, raw: unknown, autoSave: boolean) {
+  return deps.db.tx(async (tx) => {
+    const e = await requireEntry(tx, scope, uid);
+    const current = versionOf(e.lines);
+    if (sent !== current) throw versionMismatch('the entry', sent, current);
+    const { writes, tags, master } = await plan(tx, scope, e.ct, e.lines, raw);
+    // A save that changes nothing is still a save (Contentful records it): the master line.
+    if (writes.length === 0) {
+      const m = e.lines.find((l) => l.locale === master) ?? e.lines[0];
+      writes.push({ locale: m.locale, values: {} });
+    }
+    const inner = within(deps, tx);
+    for (const w of writes) {
+      try {
+        await updateEntry(inner, scope, e.ct.uid, uid, { ...w.values, ...(tags ? { tags } : {}) }, { locale: w.locale, autoSave });
+      } catch (err) {
+        throw inContentfulTerms(err, e.ct, w.locale);
+      }
+    }
+    const after = await requireEntry(tx, scope, uid);
+    return present(tx, scope, ctx, uid, after.ct, after.lines, master);
+  });
+}
+
+/**
+ * Contentful's `{ add: { fields: { '*': ['en-US'] } } }` / `{ remove: ... }` body of a publish or
+ * unpublish: the locales named (Herald codes), or undefined for all.
+ */
+function localesOf(body: unknown, key: 'add' | 'remove', codes: ReadonlySet<string>): string[] | undefined {
+  if (!isObject(body) || !isObject(body[key])) return undefined;
+  const fields = (body[key] as Record<string, unknown>).fields;
+  const list = isObject(fields) ? fields['*'] : undefined;
+  if (!Array.isArray(list) || list.length === 0) throw invalid(`${key}.fields.*`, 'must be a non-empty list of locale codes');
+  return list.map((c, i) => {
+    const code = typeof c === 'string' ? c.toLowerCase() : '';
+    if (!codes.has(code)) throw invalid(`${key}.fields.*.${i}`, `names locale ${JSON.stringify(c)}, which is not a locale of this space`);
+    return code;
+  });
+}
+
+async function ensureEnvironment(deps: ContentDeps, tx: Tx, scope: Scope, ctx: SysContext): Promise<EnvironmentDoc> {
+  return (await publishEnvironment(tx, scope, ctx)) ?? createEnvironment(within(deps, tx).db, scope, { name: ctx.environmentId });
+}
+
+/** Publishes the entry (all its locales, or those the body names) to the environment's Herald environment. */
+export async function publishEntryTo(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, sent: number | null, body: unknown) {
+  let failed: unknown;
+  const entity = await deps.db.tx(async (tx) => {
+    const e = await requireEntry(tx, scope, uid);
+    const current = versionOf(e.lines);
+    if (sent !== current) throw versionMismatch('the entry', sent, current);
+    const loc = await locales(tx, scope.api_key);
+    const chosen = localesOf(body, 'add', loc.codes) ?? e.lines.map((l) => l.locale);
+    const env = await ensureEnvironment(deps, tx, scope, ctx);
+    const outcomes = await publishEntry(within(deps, tx), scope, e.ct.uid, uid, { entry: { environments: [env.name], locales: chosen } });
+    failed = outcomeError(`entry ${uid}`, outcomes);
+    return present(tx, scope, ctx, uid, e.ct, e.lines, loc.master);
+  });
+  // The publish.fail events are committed with any successes; the request still fails.
+  if (failed) throw failed;
+  return entity;
+}
+
+/** Unpublishes the entry from the environment (every locale it is published in, or those named). */
+export async function unpublishEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, body: unknown) {
+  let failed: unknown;
+  const entity = await deps.db.tx(async (tx) => {
+    const e = await requireEntry(tx, scope, uid);
+    const loc = await locales(tx, scope.api_key);
+    const env = await publishEnvironment(tx, scope, ctx);
+    const published = env ? ((await publicationsOf(tx, scope, 'entry', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid).map((p) => p.locale) : [];
+    if (!env || published.length === 0) throw invalid('sys.publishedVersion', `entry ${uid} is not published in environment ${ctx.environmentId}`);
+    const chosen = localesOf(body, 'remove', loc.codes) ?? [...new Set(published)];
+    const outcomes = await unpublishEntry(within(deps, tx), scope, e.ct.uid, uid, { entry: { environments: [env.name], locales: chosen } });
+    failed = outcomeError(`entry ${uid}`, outcomes);
+    return present(tx, scope, ctx, uid, e.ct, e.lines, loc.master);
+  });
+  if (failed) throw failed;
+  return entity;
+}
+
+export async function archiveEntry(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, archived: boolean) {
+  return deps.db.tx(async (tx) => {
+    const e = await requireEntry(tx, scope, uid);
+    await setEntryArchived(within(deps, tx), scope, e.ct.uid, uid, archived);
+    const after = await requireEntry(tx, scope, uid);
+    return present(tx, scope, ctx, uid, after.ct, after.lines);
+  });
+}
+
+export async function removeEntry(deps: ContentDeps, scope: Scope, uid: string) {
+  await deps.db.tx(async (tx) => {
+    const e = await requireEntry(tx, scope, uid);
+    await deleteEntry(within(deps, tx), scope, e.ct.uid, uid);
+  });
+}

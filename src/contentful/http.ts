@@ -1,0 +1,69 @@
+import type { FastifyRequest } from 'fastify';
+import { HeraldError, invalid } from '../errors.ts';
+import type { Herald } from '../herald.ts';
+import { scopeTo, type StackScope } from '../http/auth.ts';
+import { branchOf } from './entities.ts';
+
+/**
+ * What every Contentful-dialect route shares: the space (stack) and environment (branch) a
+ * request acts on, `X-Contentful-Version`, paging and collection bodies.
+ */
+
+/** Contentful's media type, on every response under /spaces/. */
+export const CMA_TYPE = 'application/vnd.contentful.management.v1+json';
+
+/** Contentful ids: letters, digits, `-`, `_` and `.`, at most 64. */
+export const CONTENTFUL_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Authenticates (`Authorization: Bearer <management token>`, or the admin token) and checks the
+ * caller may act on space `spaceId` and, when given, environment `environmentId` (the branch
+ * `main` for `master`). Another stack's token, an unknown space or environment: 404.
+ */
+export async function spaceScope(h: Herald, req: FastifyRequest, spaceId: string, environmentId?: string): Promise<StackScope> {
+  const caller = await h.caller(req);
+  return scopeTo(h.db, caller, spaceId, environmentId === undefined ? 'main' : branchOf(environmentId));
+}
+
+/** The `X-Contentful-Version` header as a number; null when absent. A 400 when it is not a whole number. */
+export function versionHeader(req: FastifyRequest): number | null {
+  const v = header(req, 'x-contentful-version');
+  if (v === undefined || v === '') return null;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new HeraldError('bad_request', 'X-Contentful-Version must be a whole number.', { errors: { 'X-Contentful-Version': ['must be a whole number'] } });
+  return n;
+}
+
+export function headerValue(req: FastifyRequest, name: string): string | undefined {
+  return header(req, name);
+}
+
+/** Largest page; Contentful's default page is 100 too. */
+export const MAX_LIMIT = 1000;
+export const DEFAULT_LIMIT = 100;
+
+export function paging(query: Record<string, unknown>): { skip: number; limit: number } {
+  const num = (v: unknown, field: string, dflt: number, min: number, max: number) => {
+    if (v === undefined || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw invalid(field, `must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+  return { skip: num(query.skip, 'skip', 0, 0, Number.MAX_SAFE_INTEGER), limit: num(query.limit, 'limit', DEFAULT_LIMIT, 0, MAX_LIMIT) };
+}
+
+/** Contentful's collection body. */
+export function collection<T>(items: T[], page: { skip: number; limit: number }, total: number) {
+  return { sys: { type: 'Array' }, total, skip: page.skip, limit: page.limit, items };
+}
+
+/** The body as an object; a 400 naming what to send when it is not one. */
+export function objectBody(body: unknown, what: string): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HeraldError('bad_request', `The body must be a JSON object (${what}).`, { errors: { body: ['must be a JSON object'] } });
+  return body as Record<string, unknown>;
+}

@@ -1,0 +1,124 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { isIP, type Socket } from 'node:net';
+import { Agent, buildConnector } from 'undici';
+import { addressProblem, hostnameProblem, type TargetPolicy } from './target.ts';
+
+/**
+ * The HTTP agent every delivery goes through: pooled keep-alive connections per origin, and a
+ * connector that applies the target policy to the address actually connected to.
+ *
+ * - Host names: the socket's own `lookup` resolves every address (dns.lookup, all: true) and
+ *   refuses the connection when ANY of them is forbidden, so a name answering both a public and a
+ *   private address is refused, and a DNS answer that changed since the webhook was saved
+ *   (rebinding) is judged as it is now, by the lookup whose answer the socket uses.
+ * - IP literals: node skips `lookup` for them, so the connector checks them before connecting.
+ * - After connecting, the socket's remote address is checked once more (defence in depth).
+ *
+ * A refused connection fails the request with a `BlockedTargetError` (`code` HERALD_BLOCKED_TARGET),
+ * which the engine records as `blocked`, not as a network error. Redirects are never followed:
+ * undici's `request` does not follow them unless a redirect interceptor is composed, and none is.
+ */
+export const BLOCKED_TARGET = 'HERALD_BLOCKED_TARGET';
+
+export class BlockedTargetError extends Error {
+  readonly code = BLOCKED_TARGET;
+  /** Completes "target_url ...", e.g. "is a loopback address (127.0.0.1)". */
+  readonly reason: string;
+  readonly host: string;
+
+  constructor(host: string, reason: string) {
+    super(`Herald refused to connect to ${host}: it ${reason}`);
+    this.name = 'BlockedTargetError';
+    this.host = host;
+    this.reason = reason;
+  }
+}
+
+/** Resolves a host name to all its addresses; dns.lookup by default (the system resolver). */
+export type Resolver = (hostname: string, opts: { family?: number; hints?: number }) => Promise<LookupAddress[]>;
+
+export interface DeliveryAgentOptions {
+  /** Most connections per origin (Default: 64). */
+  connections?: number;
+  /** Idle keep-alive connections close after this many ms (Default: 10_000). */
+  keepAliveTimeoutMs?: number;
+  /** TCP (and TLS) connect deadline, ms (Default: 10_000). */
+  connectTimeoutMs?: number;
+  /**
+   * Replaces the system resolver (tests: a name answering what the test needs). The policy check
+   * runs on its answer exactly as on the system's.
+   */
+  resolve?: Resolver;
+}
+
+const systemResolver: Resolver = (hostname, opts) =>
+  new Promise((resolve, reject) => {
+    dnsLookup(hostname, { family: opts.family ?? 0, hints: opts.hints, all: true }, (err, addresses) =>
+      err ? reject(err) : resolve(addresses),
+    );
+  });
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for net.connect / tls.connect: resolves every address of `hostname` and fails with a
+ * BlockedTargetError when any is forbidden. Answers in the shape node asked for (`all` or one).
+ */
+export function guardedLookup(policy: TargetPolicy, resolve: Resolver = systemResolver) {
+  return function lookup(hostname: string, options: LookupOptions | number | LookupCallback, callback?: LookupCallback) {
+    const cb = (typeof options === 'function' ? options : callback)!;
+    const opts: LookupOptions = typeof options === 'object' ? options : { family: typeof options === 'number' ? options : 0 };
+    const named = hostnameProblem(hostname);
+    if (named) return process.nextTick(cb, new BlockedTargetError(hostname, named), '');
+    resolve(hostname, { family: typeof opts.family === 'number' ? opts.family : 0, hints: opts.hints }).then(
+      (addresses) => {
+        if (addresses.length === 0) {
+          const err: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+          err.code = 'ENOTFOUND';
+          return cb(err, '');
+        }
+        for (const a of addresses) {
+          const problem = addressProblem(a.address, policy);
+          if (problem) return cb(new BlockedTargetError(hostname, `resolves to an address that ${problem}`), '');
+        }
+        if (opts.all) cb(null, addresses);
+        else cb(null, addresses[0]!.address, addresses[0]!.family);
+      },
+      (err: NodeJS.ErrnoException) => cb(err, ''),
+    );
+  };
+}
+
+export function createDeliveryAgent(policy: TargetPolicy, opts: DeliveryAgentOptions = {}): Agent {
+  const connector = buildConnector({
+    timeout: opts.connectTimeoutMs ?? 10_000,
+    lookup: guardedLookup(policy, opts.resolve),
+  } as buildConnector.BuildOptions);
+
+  const connect: buildConnector.connector = (options, callback) => {
+    const host = options.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(host)) {
+      const problem = addressProblem(host, policy);
+      if (problem) {
+        process.nextTick(callback, new BlockedTargetError(host, problem), null);
+        return;
+      }
+    }
+    connector(options, (err, socket) => {
+      if (err || !socket) return callback(err ?? new Error('no socket'), null);
+      const remote = (socket as Socket).remoteAddress;
+      const problem = remote ? addressProblem(remote, policy) : 'has no remote address';
+      if (problem) {
+        socket.destroy();
+        return callback(new BlockedTargetError(host, `connected to an address that ${problem}`), null);
+      }
+      callback(null, socket);
+    });
+  };
+
+  return new Agent({
+    connections: opts.connections ?? 64,
+    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000,
+    connect,
+  });
+}

@@ -1,0 +1,145 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { FanOut } from '../events/record.ts';
+import type { Db } from '../store/db.ts';
+import { eventChannel } from '../webhooks/channels.ts';
+import type { WebhookIndex } from '../webhooks/index.ts';
+import { createDeliveryAgent } from './agent.ts';
+import { DeliveryDispatcher, type DispatcherStatus } from './dispatcher.ts';
+import { enqueue, releaseClaims, releaseExecutions, retryNow } from './queue.ts';
+import type { Finished } from './queue.ts';
+import { createTargetPolicy } from './target.ts';
+import { buildRequest, type LoggedRequest } from './request.ts';
+import { send, type AttemptRecord } from './send.ts';
+import { sortableId } from '../ids.ts';
+import type { Webhook } from '../webhooks/webhook.ts';
+
+/**
+ * Scale-out (PostgreSQL): the signal sent after executions are committed or made due, so workers
+ * in other processes look at once. Each worker also keeps the dispatcher's own timers as the
+ * fallback when a signal is lost. On SQLite (one process) `db.notify` is absent.
+ */
+export const EXECUTIONS_CHANNEL = 'herald_executions';
+
+export interface DeliveryDeps {
+  db: Db;
+  config: Config;
+  log: Logger;
+  webhooks: WebhookIndex;
+}
+
+/** The delivery engine as the rest of Herald sees it. */
+export interface Delivery {
+  /** Creates the executions of an event inside its transaction (see events/record.ts). */
+  fanOut: FanOut;
+  /** Starts the dispatcher. */
+  start(): Promise<void>;
+  /** Something became due outside fan-out (a webhook was enabled, say): look now. */
+  wake(): void;
+  /** Manual retry of one execution, now, whatever its state. */
+  retry(webhookUid: string, executionUid: string): Promise<'retrying' | 'in_flight' | 'not_found'>;
+  /**
+   * Sends a test call to a webhook now and returns what happened; nothing is stored (no event, no
+   * execution). Same request as a real delivery (auth, headers, signature), with event `test`.
+   */
+  test(webhook: Webhook): Promise<{ request: LoggedRequest & { body: string }; record: AttemptRecord }>;
+  /** Attempts in flight now. */
+  inFlight(): number;
+  /** The dispatcher's state (GET /readyz); null when this process does not run it (role api). */
+  status(): DispatcherStatus | null;
+  /** Subscribes to recorded attempts (after their outcome is on disk). */
+  onAttempt(fn: (f: Finished) => void): void;
+  /** Stops claiming; waits for in-flight attempts up to `graceMs`; claims left expire and are redone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Delivery {
+  const policy = createTargetPolicy(config.allowPrivateTargets);
+  // Connections per origin up to the global cap: several webhooks may share one host, and one of
+  // them hanging must not hold connections the others need (each webhook's own cap bounds it).
+  const agent = createDeliveryAgent(policy, { connections: config.maxInFlight });
+  const listeners: Array<(f: Finished) => void> = [];
+  const dispatcher = new DeliveryDispatcher({
+    db,
+    agent,
+    log,
+    timeoutMs: config.deliveryTimeoutMs,
+    retryDelaysMs: config.retryDelaysMs,
+    breakerThreshold: config.circuitBreakerThreshold,
+    autoSaveWindowMs: config.autoSaveWindowMs,
+    maxInFlight: config.maxInFlight,
+    maxInFlightPerWebhook: config.maxInFlightPerWebhook,
+    onDisabled: (stacks) => {
+      for (const s of stacks) webhooks.invalidate(s);
+    },
+    onAttempt: (f) => {
+      for (const l of listeners) l(f);
+    },
+  });
+  let started = false;
+  let unlisten: (() => Promise<void>) | null = null;
+  /** Wakes this process's dispatcher and (scale-out) every worker on the database. */
+  const wakeAll = () => {
+    dispatcher.wake();
+    db.notify?.(EXECUTIONS_CHANNEL);
+  };
+
+  return {
+    async fanOut(tx, event) {
+      const matches = await webhooks.match(tx, event);
+      if (matches.length === 0) return 0;
+      const n = await enqueue(tx, event, matches, eventChannel(event), { now: Date.now(), autoSaveWindowMs: config.autoSaveWindowMs });
+      tx.afterCommit(wakeAll);
+      return n;
+    },
+    async start() {
+      // SQLite is one process's store: claims left by a previous run are ours to redo now.
+      if (db.dialect === 'sqlite') {
+        const released = await releaseClaims(db, Date.now());
+        if (released) log.info({ released }, 'redelivering attempts that were in flight when Herald last stopped');
+      }
+      started = true;
+      dispatcher.start();
+      // Scale-out: executions committed by other processes (API nodes) wake this worker.
+      unlisten = (await db.listen?.(EXECUTIONS_CHANNEL, () => dispatcher.wake())) ?? null;
+    },
+    wake: wakeAll,
+    async retry(webhookUid, executionUid) {
+      const r = await retryNow(db, webhookUid, executionUid, Date.now());
+      if (r === 'retrying') wakeAll();
+      return r;
+    },
+    async test(webhook) {
+      const now = Date.now();
+      const body = JSON.stringify({
+        event: 'test',
+        module: 'webhook',
+        api_key: webhook.api_key,
+        data: { webhook: { uid: webhook.uid, name: webhook.name } },
+        triggered_at: new Date(now).toISOString(),
+        branch: { uid: webhook.branches[0] ?? 'main', alias: [] },
+        seq: 0,
+      });
+      const req = buildRequest(webhook, sortableId('test'), body, { seq: 0, attempt: 1, event: 'webhook.test' }, now);
+      const record = await send(agent, req, config.deliveryTimeoutMs);
+      return { request: { ...req.logged, body }, record };
+    },
+    inFlight: () => dispatcher.inFlightCount,
+    status: () => (started ? dispatcher.status() : null),
+    onAttempt: (fn) => void listeners.push(fn),
+    async stop(graceMs) {
+      await unlisten?.();
+      unlisten = null;
+      const left = started ? await dispatcher.stop(graceMs) : [];
+      started = false;
+      // Attempts still running past the grace period are cut (close() would wait for them, up to
+      // the delivery timeout), then their executions are due again at once, for this process after
+      // a restart or another worker now. Had the receiver got one, it gets it again: at least once.
+      await (left.length > 0 ? agent.destroy() : agent.close()).catch(() => {});
+      if (left.length > 0) {
+        const released = await releaseExecutions(db, left, Date.now());
+        log.warn({ released, deliveryIds: left }, 'deliveries still in flight at the end of the grace period were cut; they will be sent again');
+      }
+    },
+  };
+}

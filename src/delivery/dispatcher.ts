@@ -1,0 +1,306 @@
+import type { Dispatcher as HttpAgent } from 'undici';
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.ts';
+import { contentfulDelivery, type ContentfulAttempt } from '../contentful/delivery.ts';
+import { payloadBody } from './payload.ts';
+import { claim, complete, nextDueAt, type Claimed, type Finished } from './queue.ts';
+import { buildRequest } from './request.ts';
+import { send } from './send.ts';
+
+/**
+ * The dispatcher: claims due executions in batches, sends them concurrently within the global and
+ * per-webhook caps, and records outcomes in batches (group commit).
+ *
+ * It never polls per delivery: `wake()` is called when executions are committed (fan-out, manual
+ * retry, re-enable) and when attempts finish; a timer is set for the next scheduled retry; a slow
+ * safety-net timer covers anything else (another process's writes, clock changes).
+ */
+export interface DispatcherOptions {
+  db: Db;
+  agent: HttpAgent;
+  log: Logger;
+  timeoutMs: number;
+  retryDelaysMs: readonly number[];
+  breakerThreshold: number;
+  autoSaveWindowMs: number;
+  maxInFlight: number;
+  maxInFlightPerWebhook: number;
+  /** Called after commit with stacks whose webhooks the breaker (or a 410) disabled. */
+  onDisabled: (apiKeys: Set<string>) => void;
+  /** Called after each recorded attempt (metrics, tests). */
+  onAttempt?: (f: Finished) => void;
+}
+
+/** What the dispatcher is doing, read-only. */
+export interface DispatcherStatus {
+  /** Started and not stopped. */
+  running: boolean;
+  inFlight: number;
+  /** Attempts it may start now under the global cap. */
+  freeSlots: number;
+  /** When it last completed a claim round (or started), ms since the epoch. */
+  lastRoundAt: number;
+}
+
+/** How long freed slots gather before they are claimed again, ms. */
+const CLAIM_GATHER_MS = 1;
+/** Safety-net wake-up, ms, when nothing is scheduled sooner. */
+const SAFETY_NET_MS = 5_000;
+/** Re-check, ms, while due work waits for free slots. */
+const SATURATED_RECHECK_MS = 250;
+/** Group commit: outcomes are written when this many wait, or after FLUSH_MS. */
+const FLUSH_BATCH = 200;
+const FLUSH_MS = 2;
+/** Payload bodies kept in memory (by event and format) so retries and fan-out reuse them. */
+const BODY_CACHE_SIZE = 2_000;
+
+export class DeliveryDispatcher {
+  private inFlight = 0;
+  private perWebhook = new Map<string, number>();
+  private roundScheduled = false;
+  private roundRunning = false;
+  private rerun = false;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private buffer: Finished[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private stopped = true;
+  /** Set once stop() gave up waiting: later outcomes are not recorded (their claims are released). */
+  private closed = false;
+  /** Executions whose attempt is running now. */
+  private flying = new Set<string>();
+  private bodies = new Map<string, string>();
+  /** Contentful dialect: the retry schedule of attempts whose space set a retry policy. */
+  private schedules = new WeakMap<Finished, readonly number[]>();
+  private idleWaiters: Array<() => void> = [];
+  /** When the last claim round completed (ms), or the dispatcher started; for readiness. */
+  private lastRoundAt = 0;
+
+  constructor(private o: DispatcherOptions) {}
+
+  start() {
+    this.stopped = false;
+    this.closed = false;
+    this.lastRoundAt = Date.now();
+    this.wake();
+  }
+
+  /** Read-only state for GET /readyz (see src/ops/readiness.ts). */
+  status(): DispatcherStatus {
+    return { running: !this.stopped, inFlight: this.inFlight, freeSlots: this.o.maxInFlight - this.inFlight, lastRoundAt: this.lastRoundAt };
+  }
+
+  /** Something may be due: run a claim round soon (coalesced: many wakes, one round). */
+  wake() {
+    if (this.stopped) return;
+    if (this.roundRunning) {
+      this.rerun = true;
+      return;
+    }
+    if (this.roundScheduled) return;
+    this.roundScheduled = true;
+    setImmediate(() => void this.round());
+  }
+
+  private soon: NodeJS.Timeout | null = null;
+  /** wake(), after CLAIM_GATHER_MS, coalescing every call meanwhile into one. */
+  private wakeSoon() {
+    if (this.soon || this.stopped) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      this.wake();
+    }, CLAIM_GATHER_MS);
+  }
+
+  get inFlightCount() {
+    return this.inFlight;
+  }
+
+  private async round() {
+    this.roundScheduled = false;
+    if (this.stopped) return;
+    this.roundRunning = true;
+    this.rerun = false;
+    try {
+      const free = this.o.maxInFlight - this.inFlight;
+      let claimed: Claimed[] = [];
+      let capped = 0;
+      if (free > 0) {
+        const now = Date.now();
+        ({ claimed, capped } = await claim(this.o.db, {
+          now,
+          limit: free,
+          saturated: [...this.perWebhook].filter(([, n]) => n >= this.o.maxInFlightPerWebhook).map(([w]) => w),
+          freeSlots: (w) => this.o.maxInFlightPerWebhook - (this.perWebhook.get(w) ?? 0),
+          // A claim outlives the attempt's deadline by a margin, so only a dead process loses it.
+          leaseMs: this.o.timeoutMs + 30_000,
+        }));
+        for (const c of claimed) this.launch(c);
+      }
+      // Claim again at once when the batch was full, or when a webhook reached its cap during this
+      // claim (it is left out of the next scan, so work behind it gets its turn).
+      if (claimed.length > 0 && (claimed.length >= free || capped > 0)) this.rerun = true;
+      if (!this.rerun) await this.scheduleNext(capped > 0 || free <= 0);
+      this.lastRoundAt = Date.now();
+    } catch (err) {
+      this.o.log.error({ err }, 'dispatcher round failed; retrying soon');
+      this.arm(Date.now() + 1_000);
+    } finally {
+      this.roundRunning = false;
+      if (this.rerun && !this.stopped) this.wake();
+    }
+  }
+
+  /**
+   * Arms the timer for the next due execution, or the safety net. `saturated`: the round left due
+   * work because of the caps; finishing attempts wake the dispatcher, so no timer is needed for it.
+   */
+  private async scheduleNext(saturated: boolean) {
+    const now = Date.now();
+    const at = await nextDueAt(this.o.db);
+    if (at === null) this.arm(now + SAFETY_NET_MS);
+    // Work left at the caps: finishing attempts wake us; look again soon for other webhooks' work.
+    else if (at <= now && saturated) this.arm(now + SATURATED_RECHECK_MS);
+    else this.arm(Math.min(Math.max(at, now), now + SAFETY_NET_MS)); // came due during the round: at once
+  }
+
+  private arm(at: number) {
+    if (this.stopped) return;
+    if (this.timer && at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.wake();
+    }, Math.max(0, at - Date.now()));
+    this.timer.unref?.();
+  }
+
+  private bodyFor(c: Claimed, cf?: ContentfulAttempt): string {
+    // A Contentful transformation makes the body the webhook's own (its template, URL, method).
+    const own = cf?.delivery.body.transformation ? `:${c.webhook_uid}:${c.webhook.version}` : '';
+    const key = `${c.event.seq}:${c.webhook.format}:${c.webhook.concise_payload ? 1 : 0}${own}`;
+    let body = this.bodies.get(key);
+    if (body === undefined) {
+      body = payloadBody(c.event, { concise: c.webhook.concise_payload, contentful: cf?.delivery.body });
+      if (this.bodies.size >= BODY_CACHE_SIZE) this.bodies.delete(this.bodies.keys().next().value!);
+      this.bodies.set(key, body);
+    }
+    return body;
+  }
+
+  private launch(c: Claimed) {
+    this.inFlight++;
+    this.flying.add(c.uid);
+    this.perWebhook.set(c.webhook_uid, (this.perWebhook.get(c.webhook_uid) ?? 0) + 1);
+    void this.attempt(c);
+  }
+
+  private async attempt(c: Claimed) {
+    let finished: Finished;
+    try {
+      // Contentful dialect: the space's signing secret, retry policy and master locale (src/contentful/delivery.ts).
+      const cf = c.webhook.format === 'contentful' ? await contentfulDelivery(this.o.db, c.event, c.webhook, this.o.retryDelaysMs) : undefined;
+      const now = Date.now();
+      const req = buildRequest(c.webhook, c.uid, this.bodyFor(c, cf), { seq: c.event.seq, attempt: c.attempts + 1, event: `${c.event.module}.${c.event.action}` }, now, cf?.delivery);
+      const record = await send(this.o.agent, req, this.o.timeoutMs);
+      finished = { claimed: c, record, request: req.logged };
+      if (cf?.retryDelaysMs) this.schedules.set(finished, cf.retryDelaysMs);
+      this.o.log.debug({ deliveryId: c.uid, webhook: c.webhook_uid, outcome: record.outcome, status: record.status_code, ms: record.duration_ms }, 'attempt');
+    } catch (err) {
+      // buildRequest/send do not throw; this guards against a bug losing the slot.
+      this.o.log.error({ err, deliveryId: c.uid }, 'attempt crashed');
+      finished = {
+        claimed: c,
+        record: { outcome: 'network', status_code: null, retry_after_ms: null, reason: 'internal error', response: null, started_at: Date.now(), duration_ms: 0 },
+        request: null,
+      };
+    }
+    // The slot is free once the HTTP exchange is over; the outcome is written by the next flush.
+    // The execution stays claimed (lease in the future) until then, so it cannot be claimed twice.
+    this.inFlight--;
+    const n = (this.perWebhook.get(c.webhook_uid) ?? 1) - 1;
+    if (n <= 0) this.perWebhook.delete(c.webhook_uid);
+    else this.perWebhook.set(c.webhook_uid, n);
+    if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    // Finished after stop() gave up on it: not recorded; stop()'s caller releases it.
+    if (this.closed) return;
+    this.flying.delete(c.uid);
+    this.buffer.push(finished);
+    // Freed slots are claimed together a moment later rather than one claim per finished attempt.
+    this.wakeSoon();
+    if (this.buffer.length >= FLUSH_BATCH) void this.flush();
+    else if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), FLUSH_MS);
+  }
+
+  /** Writes buffered outcomes in one transaction. */
+  private flush(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    const batch = this.buffer;
+    if (batch.length === 0) return this.flushing;
+    this.buffer = [];
+    this.flushing = this.flushing.then(async () => {
+      try {
+        // One transaction per retry schedule: the engine's and (Contentful dialect) each space
+        // retry policy's; almost always just one.
+        const bySchedule = new Map<string, { delays: readonly number[]; items: Finished[] }>();
+        for (const f of batch) {
+          const delays = this.schedules.get(f) ?? this.o.retryDelaysMs;
+          const key = delays.join(',');
+          if (!bySchedule.has(key)) bySchedule.set(key, { delays, items: [] });
+          bySchedule.get(key)!.items.push(f);
+        }
+        const endedBy = new Map<string, 'succeeded' | 'failed'>();
+        for (const { delays, items } of bySchedule.values()) {
+          const effects = await complete(this.o.db, items, {
+            now: Date.now(),
+            retryDelaysMs: delays,
+            breakerThreshold: this.o.breakerThreshold,
+            autoSaveWindowMs: this.o.autoSaveWindowMs,
+          });
+          if (effects.disabledStacks.size) this.o.onDisabled(effects.disabledStacks);
+          for (const e of effects.ended) endedBy.set(e.uid, e.state);
+        }
+        for (const f of batch) {
+          f.ended = endedBy.get(f.claimed.uid) ?? null;
+          this.o.onAttempt?.(f);
+        }
+      } catch (err) {
+        // Not recorded: the claims stay and expire, so these executions are sent again
+        // (at-least-once) rather than marked done without their outcome on disk.
+        this.o.log.error({ err, count: batch.length, deliveryIds: batch.map((f) => f.claimed.uid) }, 'recording attempts failed');
+      } finally {
+        // Recorded outcomes may have promoted the next execution of a lane.
+        this.wake();
+      }
+    });
+    return this.flushing;
+  }
+
+  /**
+   * Stops claiming, waits up to `graceMs` for in-flight attempts and records their outcomes.
+   * Returns the executions whose attempts are still running: their outcomes will not be recorded;
+   * the caller cuts them and releases their claims (else the claims expire and they are redone).
+   */
+  async stop(graceMs = 10_000): Promise<string[]> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = null;
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((r) => this.idleWaiters.push(r)),
+        new Promise<void>((r) => setTimeout(r, graceMs).unref()),
+      ]);
+    }
+    this.closed = true;
+    await this.flush();
+    return [...this.flying];
+  }
+}

@@ -1,0 +1,124 @@
+import { mask } from '../auth/secrets.ts';
+import type { CustomHeader } from '../webhooks/webhook.ts';
+
+/**
+ * A destination's custom headers: what may be set (pure validation for a 422) and how request
+ * headers are stored in the attempt log (secrets masked).
+ */
+
+/** Most custom headers on one destination. */
+export const MAX_CUSTOM_HEADERS = 50;
+/** Longest custom header value, bytes (UTF-8). */
+export const MAX_HEADER_VALUE_BYTES = 8 * 1024;
+/** Longest custom header name, characters. */
+export const MAX_HEADER_NAME_LENGTH = 256;
+
+/**
+ * Header names Herald sets itself or that change how the request is framed or routed; a custom
+ * header may not override them (lowercase).
+ */
+const RESERVED = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'content-type',
+  'content-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'proxy-connection',
+  'user-agent',
+  // Standard Webhooks signature headers.
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+]);
+/** Prefixes of the delivery headers Herald sends (its own and Contentful's format). */
+const RESERVED_PREFIXES = ['x-herald-', 'x-contentful-'];
+
+/** RFC 9110 token: the characters a header name may contain. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const LINE_BREAK_OR_CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+/** Values are sent as bytes; only printable ASCII and tabs mean the same to every receiver. */
+const NOT_PRINTABLE_ASCII = /[^\t\u0020-\u007e]/;
+
+/**
+ * Problems with a destination's custom headers, keyed by field path relative to the destination
+ * (`custom_header.1.header_name`, `custom_header.1.value`, or `custom_header` for the list), each
+ * worded to complete "<field> ..." . Empty when all is well. `basicAuth`: the destination sets
+ * basic auth, so `Authorization` is Herald's to send.
+ */
+export function customHeaderProblems(headers: readonly CustomHeader[], opts: { basicAuth: boolean }): Record<string, string[]> {
+  const problems: Record<string, string[]> = {};
+  const add = (field: string, problem: string) => (problems[field] ??= []).push(problem);
+  if (!Array.isArray(headers)) {
+    add('custom_header', 'must be a list');
+    return problems;
+  }
+  if (headers.length > MAX_CUSTOM_HEADERS) add('custom_header', `has more than ${MAX_CUSTOM_HEADERS} headers (${headers.length})`);
+  const seen = new Map<string, number>();
+  headers.forEach((h, i) => {
+    const at = `custom_header.${i}`;
+    const name: unknown = h?.header_name;
+    const value: unknown = h?.value;
+    const nameProblem = headerNameProblem(name, opts);
+    if (nameProblem) add(`${at}.header_name`, nameProblem);
+    else {
+      const key = (name as string).toLowerCase();
+      const first = seen.get(key);
+      if (first !== undefined) add(`${at}.header_name`, `repeats custom_header.${first}.header_name (${name as string})`);
+      else seen.set(key, i);
+    }
+    const valueProblem = headerValueProblem(value);
+    if (valueProblem) add(`${at}.value`, valueProblem);
+  });
+  return problems;
+}
+
+function headerNameProblem(name: unknown, opts: { basicAuth: boolean }): string | null {
+  if (typeof name !== 'string') return 'must be a string';
+  if (name === '') return 'is required';
+  if (LINE_BREAK_OR_CONTROL.test(name) || name.includes('\t')) return 'must not contain line breaks or control characters';
+  if (name.length > MAX_HEADER_NAME_LENGTH) return `is longer than ${MAX_HEADER_NAME_LENGTH} characters`;
+  if (!TOKEN.test(name)) return `is not a valid HTTP header name (${JSON.stringify(name)})`;
+  const key = name.toLowerCase();
+  if (RESERVED.has(key) || RESERVED_PREFIXES.some((p) => key.startsWith(p))) return `is set by Herald and cannot be overridden (${name})`;
+  if (key === 'authorization' && opts.basicAuth) return 'cannot be set while basic auth is set (Authorization is sent from http_basic_auth)';
+  return null;
+}
+
+function headerValueProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'must be a string';
+  if (LINE_BREAK_OR_CONTROL.test(value)) return 'must not contain line breaks or control characters';
+  if (Buffer.byteLength(value) > MAX_HEADER_VALUE_BYTES) return `is longer than 8 KiB (${MAX_HEADER_VALUE_BYTES} bytes)`;
+  if (NOT_PRINTABLE_ASCII.test(value)) return 'must contain only printable ASCII characters';
+  return null;
+}
+
+/** Request headers that carry credentials whatever the webhook says. */
+const ALWAYS_SECRET = new Set(['authorization', 'proxy-authorization']);
+
+/**
+ * A copy of request headers fit for the attempt log: `Authorization` keeps only its scheme
+ * (`Basic ****`), and the headers named in `secretNames` (case-insensitive: custom headers marked
+ * secret) are shown as `mask` shows a secret (`****` and at most the last 4 characters).
+ */
+export function maskHeaders(headers: Record<string, string>, secretNames: ReadonlySet<string>): Record<string, string> {
+  const secret = new Set([...secretNames].map((n) => n.toLowerCase()));
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const key = name.toLowerCase();
+    if (ALWAYS_SECRET.has(key)) {
+      const scheme = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +\S/.exec(String(value))?.[1];
+      out[name] = scheme ? `${scheme} ****` : '****';
+    } else if (secret.has(key)) {
+      out[name] = mask(String(value)) ?? '';
+    } else {
+      out[name] = value;
+    }
+  }
+  return out;
+}

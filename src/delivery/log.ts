@@ -1,0 +1,217 @@
+import { eventFromRow, type EventRow } from '../events/record.ts';
+import type { Queryable } from '../store/db.ts';
+import { json } from '../store/db.ts';
+import type { Webhook } from '../webhooks/webhook.ts';
+import { contentstackPayload, payloadBody } from './payload.ts';
+import type { LoggedRequest } from './request.ts';
+
+/** Bytes of a request body shown in the log. */
+export const MAX_LOGGED_REQUEST_BYTES = 64 * 1024;
+
+/** The stored request with its body, rebuilt from the event exactly as it was sent, capped. */
+function requestWithBody(stored: LoggedRequest | null, event: Parameters<typeof payloadBody>[0]) {
+  if (!stored) return null;
+  const body = payloadBody(event, { concise: stored.concise, contentful: stored.contentful });
+  const truncated = Buffer.byteLength(body) > MAX_LOGGED_REQUEST_BYTES;
+  return { ...stored, body: truncated ? Buffer.from(body).subarray(0, MAX_LOGGED_REQUEST_BYTES).toString() : body, truncated };
+}
+
+/**
+ * The activity log: executions and their attempts as the API shows them (Contentstack's
+ * "Get executions of a webhook" shape: `uid`, `channel`, `status` = last HTTP status,
+ * `retry_count`, `event_data`, `request_details` per attempt), plus Herald's own fields: `state`,
+ * `seq`, `attempts`, `next_attempt_at`, `coalesced`, and per attempt `outcome`, `reason`,
+ * `duration_ms`. Request headers were masked before they were stored.
+ */
+export interface ExecutionFilter {
+  skip: number;
+  limit: number;
+  /** created_at bounds, ms, inclusive. */
+  from?: number;
+  to?: number;
+  state?: string;
+}
+
+interface ExecutionRow extends EventRow {
+  x_uid: string;
+  webhook_uid: string;
+  channel: string;
+  state: string;
+  attempts: number;
+  coalesced: number;
+  next_attempt_at: number | null;
+  last_status_code: number | null;
+  last_outcome: string | null;
+  last_reason: string | null;
+  x_created_at: number;
+  x_updated_at: number;
+  w_doc: string | null;
+}
+
+interface AttemptRow {
+  uid: string;
+  execution_uid: string;
+  n: number;
+  started_at: number;
+  duration_ms: number;
+  outcome: string;
+  status_code: number | null;
+  reason: string | null;
+  request: string;
+  response: string | null;
+}
+
+const SELECT = `SELECT x.uid AS x_uid, x.webhook_uid, x.channel, x.state, x.attempts, x.coalesced, x.next_attempt_at,
+       x.last_status_code, x.last_outcome, x.last_reason, x.created_at AS x_created_at, x.updated_at AS x_updated_at,
+       e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.data, e.created_at,
+       w.doc AS w_doc
+  FROM executions x JOIN events e ON e.seq = x.event_seq LEFT JOIN webhooks w ON w.uid = x.webhook_uid`;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+async function present(q: Queryable, rows: ExecutionRow[]) {
+  if (rows.length === 0) return [];
+  const marks = rows.map(() => '?').join(', ');
+  const attempts = await q.all<AttemptRow>(`SELECT * FROM attempts WHERE execution_uid IN (${marks}) ORDER BY n`, rows.map((r) => r.x_uid));
+  const byExecution = new Map<string, AttemptRow[]>();
+  for (const a of attempts) {
+    const list = byExecution.get(a.execution_uid) ?? [];
+    list.push(a);
+    byExecution.set(a.execution_uid, list);
+  }
+  return rows.map((r) => {
+    const event = eventFromRow(r);
+    const webhook = r.w_doc ? json<Webhook>(r.w_doc) : null;
+    return {
+      uid: r.x_uid,
+      webhooks: [r.webhook_uid],
+      channel: [r.channel],
+      seq: event.seq,
+      event: event.action,
+      module: event.module,
+      entity_uid: event.uid,
+      state: r.state,
+      status: r.last_status_code === null ? null : Number(r.last_status_code),
+      outcome: r.last_outcome,
+      reason: r.last_reason,
+      attempts: Number(r.attempts),
+      retry_count: Math.max(0, Number(r.attempts) - 1),
+      coalesced: Number(r.coalesced),
+      next_attempt_at: r.state === 'pending' || r.state === 'queued' ? iso(r.next_attempt_at) : null,
+      created_at: iso(r.x_created_at),
+      updated_at: iso(r.x_updated_at),
+      event_data: contentstackPayload(event, { concise: webhook?.concise_payload ?? false }),
+      request_details: (byExecution.get(r.x_uid) ?? []).map((a) => ({
+        uid: a.uid,
+        retry_number: Number(a.n) - 1,
+        attempt: Number(a.n),
+        created_at: iso(a.started_at),
+        duration_ms: Number(a.duration_ms),
+        outcome: a.outcome,
+        reason: a.reason,
+        request: requestWithBody(json<LoggedRequest | null>(a.request), event),
+        response: a.response ? json(a.response) : { status: null },
+      })),
+    };
+  });
+}
+
+export type ExecutionView = Awaited<ReturnType<typeof present>>[number];
+
+/** A webhook's executions, newest first, and how many match the filter. */
+export async function listExecutions(q: Queryable, webhookUid: string, f: ExecutionFilter) {
+  const where = ['x.webhook_uid = ?'];
+  const params: unknown[] = [webhookUid];
+  if (f.from !== undefined) (where.push('x.created_at >= ?'), params.push(f.from));
+  if (f.to !== undefined) (where.push('x.created_at <= ?'), params.push(f.to));
+  if (f.state) (where.push('x.state = ?'), params.push(f.state));
+  const rows = await q.all<ExecutionRow>(`${SELECT} WHERE ${where.join(' AND ')} ORDER BY x.created_at DESC, x.uid DESC LIMIT ? OFFSET ?`, [
+    ...params,
+    f.limit,
+    f.skip,
+  ]);
+  const count = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM executions x WHERE ${where.join(' AND ')}`, params);
+  return { executions: await present(q, rows), count: Number(count?.n ?? 0) };
+}
+
+/** One execution of a stack's webhook, or undefined. */
+export async function getExecution(q: Queryable, apiKey: string, executionUid: string): Promise<ExecutionView | undefined> {
+  const rows = await q.all<ExecutionRow>(`${SELECT} WHERE x.uid = ? AND x.api_key = ?`, [executionUid, apiKey]);
+  return (await present(q, rows))[0];
+}
+
+/**
+ * Attempts one by one, as the Contentful dialect lists them ("calls": each attempt is one call to
+ * the URL), newest first. The same rows as `request_details` above, with the event they carried.
+ */
+export interface AttemptSummary {
+  uid: string;
+  execution_uid: string;
+  /** 1-based attempt number within its execution. */
+  n: number;
+  started_at: number;
+  duration_ms: number;
+  outcome: string;
+  status_code: number | null;
+  reason: string | null;
+  /** The URL called (from the stored request). */
+  url: string | null;
+  module: string;
+  action: string;
+}
+
+export interface AttemptDetails extends AttemptSummary {
+  request: ReturnType<typeof requestWithBody>;
+  response: Record<string, unknown> | null;
+}
+
+const ATTEMPTS = `SELECT a.uid AS a_uid, a.execution_uid, a.n, a.started_at AS a_started_at, a.duration_ms, a.outcome, a.status_code, a.reason, a.request, a.response,
+       e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.data, e.created_at
+  FROM attempts a JOIN executions x ON x.uid = a.execution_uid JOIN events e ON e.seq = x.event_seq`;
+
+type AttemptJoinRow = EventRow & Omit<AttemptRow, 'uid' | 'started_at'> & { a_uid: string; a_started_at: number };
+
+function summary(r: AttemptJoinRow): AttemptSummary {
+  const stored = json<LoggedRequest | null>(r.request);
+  return {
+    uid: r.a_uid,
+    execution_uid: r.execution_uid,
+    n: Number(r.n),
+    started_at: Number(r.a_started_at),
+    duration_ms: Number(r.duration_ms),
+    outcome: r.outcome,
+    status_code: r.status_code === null ? null : Number(r.status_code),
+    reason: r.reason,
+    url: stored?.url ?? null,
+    module: r.module,
+    action: r.action,
+  };
+}
+
+/** A webhook's attempts, newest first, and how many it has. */
+export async function listAttempts(q: Queryable, webhookUid: string, page: { skip: number; limit: number }): Promise<{ attempts: AttemptSummary[]; total: number }> {
+  const rows = await q.all<AttemptJoinRow>(`${ATTEMPTS} WHERE x.webhook_uid = ? ORDER BY a.started_at DESC, a.uid DESC LIMIT ? OFFSET ?`, [
+    webhookUid,
+    page.limit,
+    page.skip,
+  ]);
+  const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM attempts a JOIN executions x ON x.uid = a.execution_uid WHERE x.webhook_uid = ?', [webhookUid]);
+  return { attempts: rows.map(summary), total: Number(total?.n ?? 0) };
+}
+
+/** One attempt of a webhook with its request (body rebuilt, capped) and response, or undefined. */
+export async function getAttempt(q: Queryable, webhookUid: string, attemptUid: string): Promise<AttemptDetails | undefined> {
+  const r = await q.get<AttemptJoinRow>(`${ATTEMPTS} WHERE x.webhook_uid = ? AND a.uid = ?`, [webhookUid, attemptUid]);
+  if (!r) return undefined;
+  return { ...summary(r), request: requestWithBody(json<LoggedRequest | null>(r.request), eventFromRow(r)), response: r.response ? json(r.response) : null };
+}
+
+/** How many attempts a webhook made, and how many of them succeeded (2xx). */
+export async function attemptHealth(q: Queryable, webhookUid: string): Promise<{ total: number; healthy: number }> {
+  const row = await q.get<{ total: number; healthy: number | null }>(
+    `SELECT COUNT(*) AS total, SUM(CASE WHEN a.outcome = 'success' THEN 1 ELSE 0 END) AS healthy
+       FROM attempts a JOIN executions x ON x.uid = a.execution_uid WHERE x.webhook_uid = ?`,
+    [webhookUid],
+  );
+  return { total: Number(row?.total ?? 0), healthy: Number(row?.healthy ?? 0) };
+}

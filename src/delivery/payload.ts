@@ -1,0 +1,64 @@
+import type { HeraldEvent } from '../events/event.ts';
+import { contentfulBody, type ContentfulBodyOptions } from './contentful.ts';
+
+/**
+ * The body a webhook receives (seed 003 "Webhook Data Format"), built once per event and format
+ * and cached by the dispatcher, never per attempt.
+ *
+ * Contentstack format: `{ event, module, api_key, data, triggered_at, branch, seq }` where `seq` is
+ * the event's sequence number (monotonic per Herald), so a receiver can drop a stale update that
+ * arrives after a newer one.
+ */
+export interface PayloadOptions {
+  concise: boolean;
+  /** Contentful-format webhooks (src/delivery/contentful.ts); absent: Contentstack's format. */
+  contentful?: ContentfulBodyOptions;
+}
+
+/** Fields of an entity kept by the concise payload: identity and metadata, no content. */
+const CONCISE_FIELDS = [
+  'uid',
+  'title',
+  'filename',
+  'locale',
+  '_version',
+  'content_type_uid',
+  'created_at',
+  'updated_at',
+  'created_by',
+  'updated_by',
+  'publish_details',
+];
+
+function concise(entity: unknown): unknown {
+  if (!entity || typeof entity !== 'object' || Array.isArray(entity)) return entity;
+  const out: Record<string, unknown> = {};
+  for (const k of CONCISE_FIELDS) if (k in (entity as object)) out[k] = (entity as Record<string, unknown>)[k];
+  return out;
+}
+
+export function contentstackPayload(event: HeraldEvent, opts: PayloadOptions): Record<string, unknown> {
+  let data = event.data;
+  if (opts.concise) {
+    data = {};
+    for (const [k, v] of Object.entries(event.data)) {
+      data[k] = k === 'entry' || k === 'asset' || k === 'content_type' ? concise(v) : v;
+    }
+  }
+  return {
+    event: event.action,
+    module: event.module,
+    api_key: event.api_key,
+    data,
+    triggered_at: new Date(event.created_at).toISOString(),
+    branch: { uid: event.branch, alias: [] },
+    seq: event.seq,
+  };
+}
+
+/** The serialized body for a webhook, by its format options. */
+export function payloadBody(event: HeraldEvent, opts: PayloadOptions): string {
+  // Contentful dialect: Contentful's entity or the webhook's transformation (src/delivery/contentful.ts).
+  if (opts.contentful) return contentfulBody(event, opts.contentful);
+  return JSON.stringify(contentstackPayload(event, opts));
+}

@@ -1,0 +1,395 @@
+import { sortableId } from '../ids.ts';
+import type { HeraldEvent } from '../events/event.ts';
+import { eventFromRow, type EventRow } from '../events/record.ts';
+import type { Db, Queryable, Tx } from '../store/db.ts';
+import type { Match } from '../webhooks/index.ts';
+import type { Webhook } from '../webhooks/webhook.ts';
+import { json } from '../store/db.ts';
+import { breakerReason, breakerTrips, decide, type ExecutionState } from './policy.ts';
+import type { AttemptRecord } from './send.ts';
+
+/**
+ * The delivery queue: executions in the store. Every function here is one step of an execution's
+ * life (see the state machine in policy.ts), written as portable SQL over the storage interface.
+ *
+ * Lanes: executions of one webhook for one entity (`module:uid`) form a lane, delivered in event
+ * order. Only a lane's head is `pending`; later ones wait `queued` and the head's end (success or
+ * final failure) promotes the next. Lanes never block each other.
+ */
+
+export interface EnqueueOptions {
+  now: number;
+  /** At most one auto_save call per lane in this window, ms. */
+  autoSaveWindowMs: number;
+}
+
+/** Candidates read beyond the claim's limit (see claim()). */
+const CANDIDATE_MARGIN = 32;
+
+const UNFINISHED = "('queued', 'pending', 'in_flight')";
+
+export function laneOf(event: Pick<HeraldEvent, 'module' | 'uid'>): string {
+  return `${event.module}:${event.uid}`;
+}
+
+/**
+ * Scale-out (PostgreSQL): the lock key of one webhook's lane. Enqueue (check the lane, insert
+ * behind its head) and complete (end the head, promote the next) must not interleave on a lane
+ * across processes, or an execution queued behind a head that just ended would wait forever.
+ * No-op on SQLite, which runs one transaction at a time.
+ */
+function laneKey(webhookUid: string, lane: string): string {
+  return `lane:${webhookUid}:${lane}`;
+}
+
+/**
+ * Fan-out, inside the event's transaction: one execution per matching webhook. Returns the number
+ * of executions created (auto-saves folded into a waiting one do not count).
+ *
+ * Auto-save coalescing: an auto_save for a lane that already has an unsent auto_save execution
+ * replaces that execution's event (the receiver gets the latest state); a new auto_save execution
+ * is due no sooner than `autoSaveWindowMs` after the lane's previous auto_save call. Any other
+ * event makes a waiting auto_save due at once, so a publish never waits for the window.
+ */
+export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], channel: string, opts: EnqueueOptions): Promise<number> {
+  let created = 0;
+  const lane = laneOf(event);
+  await tx.lock?.(matches.map((m) => laneKey(m.webhook.uid, lane))); // scale-out, see laneKey
+  for (const { webhook } of matches) {
+    if (event.action === 'auto_save') {
+      const folded = await tx.run(
+        `UPDATE executions SET event_seq = ?, coalesced = coalesced + 1, updated_at = ?
+         WHERE webhook_uid = ? AND lane = ? AND action = 'auto_save' AND attempts = 0 AND state IN ('queued', 'pending')`,
+        [event.seq, opts.now, webhook.uid, lane],
+      );
+      if (folded.changes > 0) continue;
+    } else {
+      await tx.run(
+        `UPDATE executions SET next_attempt_at = ?, updated_at = ?
+         WHERE webhook_uid = ? AND lane = ? AND action = 'auto_save' AND state = 'pending' AND attempts = 0 AND next_attempt_at > ?`,
+        [opts.now, opts.now, webhook.uid, lane, opts.now],
+      );
+    }
+    const busy = await tx.get(`SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND state IN ${UNFINISHED} LIMIT 1`, [
+      webhook.uid,
+      lane,
+    ]);
+    const state: ExecutionState = busy ? 'queued' : 'pending';
+    let due: number | null = null;
+    if (!busy) due = event.action === 'auto_save' ? await autoSaveDue(tx, webhook.uid, lane, opts) : opts.now;
+    await tx.run(
+      `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [sortableId('exe'), event.api_key, webhook.uid, event.seq, lane, channel, event.action, state, due, opts.now, opts.now],
+    );
+    created++;
+  }
+  return created;
+}
+
+/**
+ * When an auto_save execution of a lane may go: no sooner than `autoSaveWindowMs` after the lane's
+ * previous auto_save call (its first attempt, counted from the moment it was claimed).
+ */
+async function autoSaveDue(tx: Tx, webhookUid: string, lane: string, opts: EnqueueOptions): Promise<number> {
+  const last = await tx.get<{ at: number | null }>(
+    "SELECT MAX(first_attempt_at) AS at FROM executions WHERE webhook_uid = ? AND lane = ? AND action = 'auto_save'",
+    [webhookUid, lane],
+  );
+  return last?.at ? Math.max(opts.now, Number(last.at) + opts.autoSaveWindowMs) : opts.now;
+}
+
+/** An execution claimed for an attempt, with what is needed to send it. */
+export interface Claimed {
+  uid: string;
+  webhook_uid: string;
+  lane: string;
+  /** Attempts made before this one. */
+  attempts: number;
+  event: HeraldEvent;
+  webhook: Webhook;
+}
+
+export interface ClaimOptions {
+  now: number;
+  /** How many to claim at most. */
+  limit: number;
+  /** Free slots of each webhook; webhooks absent from the map have `perWebhook` free. */
+  freeSlots: (webhookUid: string) => number;
+  /** Webhooks with no free slot, left out of the scan. */
+  saturated?: string[];
+  /** How long a claim holds, ms: past it, the execution is due again (its process died). */
+  leaseMs: number;
+}
+
+interface ClaimRow {
+  uid: string;
+  webhook_uid: string;
+  lane: string;
+  attempts: number;
+  doc: string | null;
+  w_disabled: number;
+  w_reason: string | null;
+  w_version: number;
+}
+
+/**
+ * Claims due executions, oldest first, at most `freeSlots(webhook)` per webhook so a slow
+ * endpoint's backlog never crowds out the others. A claimed execution is `in_flight` with
+ * `next_attempt_at` = lease end, so an expired claim is simply due again. `capped` counts due
+ * executions left because their webhook had no free slot.
+ *
+ * Invariant that makes this cheap: only pending and in-flight executions have a next_attempt_at;
+ * queued, finished and parked (webhook disabled) ones have NULL. The scan walks the due index in
+ * order and skips webhooks at their cap, so it reads O(limit) rows unless a saturated webhook has
+ * a due backlog in front, which it steps over.
+ */
+export async function claim(db: Db, opts: ClaimOptions): Promise<{ claimed: Claimed[]; capped: number }> {
+  if (opts.limit <= 0) return { claimed: [], capped: 0 };
+  return db.tx(async (tx) => {
+    const saturated = opts.saturated ?? [];
+    const candidates = await tx.all<{ uid: string; webhook_uid: string }>(
+      `SELECT uid, webhook_uid FROM executions WHERE next_attempt_at <= ?
+       ${saturated.length ? `AND webhook_uid NOT IN (${saturated.map(() => '?').join(', ')})` : ''}
+       ORDER BY next_attempt_at LIMIT ?`,
+      // A few more than needed, to step over a webhook that has fewer free slots than due work;
+      // the dispatcher excludes it once saturated and claims again at once.
+      [opts.now, ...saturated, opts.limit + CANDIDATE_MARGIN],
+    );
+    const taken = new Map<string, number>();
+    let chosen: string[] = [];
+    let capped = saturated.length;
+    for (const c of candidates) {
+      if (chosen.length >= opts.limit) break;
+      const n = taken.get(c.webhook_uid) ?? 0;
+      if (n >= opts.freeSlots(c.webhook_uid)) {
+        capped++;
+        continue;
+      }
+      taken.set(c.webhook_uid, n + 1);
+      chosen.push(c.uid);
+    }
+    if (chosen.length === 0) return { claimed: [], capped };
+    const leaseEnd = opts.now + opts.leaseMs;
+    let marks = chosen.map(() => '?').join(', ');
+    const lease = `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?`;
+    if (db.dialect === 'postgres') {
+      // Scale-out (PostgreSQL): several workers claim at once. Each locks only the rows it chose,
+      // skipping any another worker is claiming right now, and re-checks they are still due (one
+      // claimed and committed meanwhile is not): no execution is claimed twice, and an expired
+      // lease is taken over by the one worker that locks it.
+      const leased = await tx.all<{ uid: string }>(
+        `${lease} WHERE uid IN (SELECT uid FROM executions WHERE uid IN (${marks}) AND next_attempt_at <= ? FOR UPDATE SKIP LOCKED) RETURNING uid`,
+        [leaseEnd, leaseEnd, opts.now, opts.now, ...chosen, opts.now],
+      );
+      chosen = leased.map((r) => r.uid);
+      if (chosen.length === 0) return { claimed: [], capped };
+      marks = chosen.map(() => '?').join(', ');
+    } else await tx.run(`${lease} WHERE uid IN (${marks})`, [leaseEnd, leaseEnd, opts.now, opts.now, ...chosen]);
+    const rows = await tx.all<ClaimRow & EventRow & { x_uid: string }>(
+      `SELECT x.uid AS x_uid, x.webhook_uid, x.lane, x.attempts,
+              w.doc, w.disabled AS w_disabled, w.disabled_reason AS w_reason, w.version AS w_version,
+              e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.data, e.created_at
+       FROM executions x JOIN events e ON e.seq = x.event_seq LEFT JOIN webhooks w ON w.uid = x.webhook_uid
+       WHERE x.uid IN (${marks})`,
+      chosen,
+    );
+    const claimed: Claimed[] = [];
+    for (const r of rows) {
+      if (r.doc === null) {
+        // Its webhook was deleted: nothing to send it to.
+        await tx.run("UPDATE executions SET state = 'failed', next_attempt_at = NULL, lease_until = NULL, last_reason = ? WHERE uid = ?", [
+          'the webhook was deleted',
+          r.x_uid,
+        ]);
+      } else if (Number(r.w_disabled)) {
+        // A claim that expired after its webhook was disabled: park it with the others.
+        await tx.run("UPDATE executions SET state = 'pending', next_attempt_at = NULL, lease_until = NULL WHERE uid = ?", [r.x_uid]);
+      } else {
+        claimed.push({ uid: r.x_uid, webhook_uid: r.webhook_uid, lane: r.lane, attempts: Number(r.attempts), event: eventFromRow(r), webhook: webhookFromRow(r) });
+      }
+    }
+    return { claimed, capped };
+  });
+}
+
+/**
+ * Disabling a webhook parks its pending executions (due nowhere) so claiming never scans them;
+ * enabling it makes them due now. Both run in the caller's transaction.
+ */
+export async function parkWebhook(tx: Queryable, webhookUid: string): Promise<void> {
+  await tx.run("UPDATE executions SET next_attempt_at = NULL WHERE webhook_uid = ? AND state = 'pending'", [webhookUid]);
+}
+
+/** Removes a deleted webhook's executions and their attempts (in-flight ones finish unrecorded). */
+export async function dropExecutions(tx: Queryable, webhookUid: string): Promise<void> {
+  await tx.run('DELETE FROM attempts WHERE execution_uid IN (SELECT uid FROM executions WHERE webhook_uid = ?)', [webhookUid]);
+  await tx.run('DELETE FROM executions WHERE webhook_uid = ?', [webhookUid]);
+}
+
+export async function unparkWebhook(tx: Queryable, webhookUid: string, now: number): Promise<void> {
+  await tx.run("UPDATE executions SET next_attempt_at = ? WHERE webhook_uid = ? AND state = 'pending' AND next_attempt_at IS NULL", [now, webhookUid]);
+}
+
+/** The stored definition with the columns that are the truth for state kept outside the doc. */
+export function webhookFromRow(r: { doc: string | null; w_disabled: number; w_reason: string | null; w_version: number }): Webhook {
+  const w = json<Webhook>(r.doc);
+  w.disabled = Boolean(Number(r.w_disabled));
+  w.disabled_reason = r.w_reason;
+  w.version = Number(r.w_version);
+  return w;
+}
+
+/** One finished attempt, with what was sent, ready to be recorded. */
+export interface Finished {
+  claimed: Claimed;
+  record: AttemptRecord;
+  /** What was sent, secrets masked (JSON). */
+  request: unknown;
+  /** Set once recorded: the end the execution reached with this attempt, if any. */
+  ended?: 'succeeded' | 'failed' | null;
+}
+
+export interface CompleteOptions extends EnqueueOptions {
+  retryDelaysMs: readonly number[];
+  breakerThreshold: number;
+}
+
+/** What a batch of completions changed that the caller must act on after commit. */
+export interface CompleteEffects {
+  /** Stacks whose webhooks were disabled (their index must be rebuilt). */
+  disabledStacks: Set<string>;
+  /** Executions that reached an end, with their end state. */
+  ended: Array<{ uid: string; state: 'succeeded' | 'failed' }>;
+}
+
+/**
+ * Records a batch of attempts in one transaction (group commit): the attempt rows, each
+ * execution's next state by the retry policy, the next execution of a finished lane, and the
+ * circuit breaker. An outcome is on disk before its execution counts as done.
+ */
+export async function complete(db: Db, batch: Finished[], opts: CompleteOptions): Promise<CompleteEffects> {
+  const effects: CompleteEffects = { disabledStacks: new Set(), ended: [] };
+  await db.tx(async (tx) => {
+    /** Webhooks whose failure count this batch already reset (once per batch is enough). */
+    const reset = new Set<string>();
+    // Scale-out (PostgreSQL): lock the batch's lanes (see laneKey), and update webhooks in uid
+    // order so two workers' batches never wait on each other's webhook rows in a cycle.
+    await tx.lock?.(batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)));
+    const ordered = tx.lock ? [...batch].sort((a, b) => (a.claimed.webhook_uid < b.claimed.webhook_uid ? -1 : a.claimed.webhook_uid > b.claimed.webhook_uid ? 1 : 0)) : batch;
+    for (const { claimed, record, request } of ordered) {
+      const n = claimed.attempts + 1;
+      await tx.run(
+        `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          sortableId('att'),
+          claimed.uid,
+          n,
+          record.started_at,
+          record.duration_ms,
+          record.outcome,
+          record.status_code,
+          record.reason,
+          JSON.stringify(request),
+          record.response ? JSON.stringify({ status: record.status_code, ...record.response }) : null,
+        ],
+      );
+      const decision = decide(record, n, opts.retryDelaysMs, opts.now);
+      const nextAt = decision.state === 'pending' ? decision.next_attempt_at : null;
+      await tx.run(
+        `UPDATE executions SET state = ?, attempts = ?, next_attempt_at = ?, lease_until = NULL,
+                first_attempt_at = COALESCE(first_attempt_at, ?), last_status_code = ?, last_outcome = ?, last_reason = ?, updated_at = ?
+         WHERE uid = ?`,
+        [decision.state, n, nextAt, record.started_at, record.status_code, record.outcome, record.reason, opts.now, claimed.uid],
+      );
+      if (decision.state === 'pending') continue;
+      effects.ended.push({ uid: claimed.uid, state: decision.state });
+      const next = await tx.get<{ uid: string; action: string }>(
+        "SELECT uid, action FROM executions WHERE webhook_uid = ? AND lane = ? AND state = 'queued' ORDER BY event_seq LIMIT 1",
+        [claimed.webhook_uid, claimed.lane],
+      );
+      if (next) {
+        // A waiting auto_save goes at once when a real change waits behind it (see enqueue).
+        const behind =
+          next.action === 'auto_save' &&
+          (await tx.get("SELECT 1 AS x FROM executions WHERE webhook_uid = ? AND lane = ? AND state = 'queued' AND action <> 'auto_save' LIMIT 1", [
+            claimed.webhook_uid,
+            claimed.lane,
+          ]));
+        const due = next.action === 'auto_save' && !behind ? await autoSaveDue(tx, claimed.webhook_uid, claimed.lane, opts) : opts.now;
+        await tx.run("UPDATE executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid = ?", [due, opts.now, next.uid]);
+      }
+      if (decision.state === 'succeeded') {
+        if (!reset.has(claimed.webhook_uid)) {
+          reset.add(claimed.webhook_uid);
+          await tx.run('UPDATE webhooks SET consecutive_failures = 0 WHERE uid = ? AND consecutive_failures <> 0', [claimed.webhook_uid]);
+        }
+        continue;
+      }
+      reset.delete(claimed.webhook_uid);
+      const w = await tx.get<{ failures: number; disabled: number; api_key: string }>(
+        'UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE uid = ? RETURNING consecutive_failures AS failures, disabled, api_key',
+        [claimed.webhook_uid],
+      );
+      if (!w || Number(w.disabled)) continue;
+      const reason = decision.disable ?? (breakerTrips(Number(w.failures), opts.breakerThreshold) ? breakerReason(opts.breakerThreshold) : null);
+      if (reason) {
+        await tx.run('UPDATE webhooks SET disabled = 1, disabled_reason = ?, updated_at = ? WHERE uid = ?', [reason, opts.now, claimed.webhook_uid]);
+        await parkWebhook(tx, claimed.webhook_uid);
+        effects.disabledStacks.add(w.api_key);
+      }
+    }
+  });
+  return effects;
+}
+
+/**
+ * When the next execution of an enabled webhook falls due (ms), or null when none waits.
+ * In-flight executions count at their lease end.
+ */
+export async function nextDueAt(db: Db): Promise<number | null> {
+  const row = await db.get<{ at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM executions');
+  return row?.at === null || row?.at === undefined ? null : Number(row.at);
+}
+
+/**
+ * Manual retry: the execution is due now whatever its state (a queued one jumps its lane: the
+ * user asked). Returns false when it does not exist for this webhook; an execution being
+ * delivered right now is left as it is.
+ */
+export async function retryNow(db: Db, webhookUid: string, executionUid: string, now: number): Promise<'retrying' | 'in_flight' | 'not_found'> {
+  return db.tx(async (tx) => {
+    const row = await tx.get<{ state: string }>('SELECT state FROM executions WHERE uid = ? AND webhook_uid = ?', [executionUid, webhookUid]);
+    if (!row) return 'not_found';
+    if (row.state === 'in_flight') return 'in_flight';
+    await tx.run("UPDATE executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid = ?", [now, now, executionUid]);
+    return 'retrying';
+  });
+}
+
+/**
+ * At start, with one process per store (SQLite): claims left by a previous run of this process are
+ * due now rather than at their lease end. Returns how many were released.
+ */
+export async function releaseClaims(db: Db, now: number): Promise<number> {
+  const { changes } = await db.run("UPDATE executions SET state = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE state = 'in_flight'", [
+    now,
+    now,
+  ]);
+  return changes;
+}
+
+/**
+ * At shutdown: these executions' attempts were cut before their outcome was known; they are due
+ * now (another worker, or this process after a restart, sends them again). Returns how many.
+ */
+export async function releaseExecutions(db: Db, uids: string[], now: number): Promise<number> {
+  if (uids.length === 0) return 0;
+  const marks = uids.map(() => '?').join(', ');
+  const { changes } = await db.run(
+    `UPDATE executions SET state = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE uid IN (${marks}) AND state = 'in_flight'`,
+    [now, now, ...uids],
+  );
+  return changes;
+}

@@ -1,0 +1,133 @@
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { outcomeOfError, outcomeOfStatus, parseRetryAfter, type AttemptResult } from './policy.ts';
+
+/** Bytes of a response body kept in the attempt log; the rest is not even read. */
+export const MAX_LOGGED_RESPONSE_BYTES = 64 * 1024;
+
+export interface OutgoingRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** Default POST (a Contentful transformation may choose another; GET sends no body). */
+  method?: string;
+  /** Stream the body without Content-Length (chunked), as Contentful-format requests do by default. */
+  chunked?: boolean;
+}
+
+export interface LoggedResponse {
+  headers: Record<string, string | string[]>;
+  body: string;
+  /** `base64` when the body was not valid UTF-8 text. */
+  encoding: 'utf8' | 'base64';
+  /** The body was longer than what was kept. */
+  truncated: boolean;
+}
+
+export interface AttemptRecord extends AttemptResult {
+  started_at: number;
+  duration_ms: number;
+  /** What went wrong, in words, for the log ("connection refused", "HTTP 503"...); null on success. */
+  reason: string | null;
+  response: LoggedResponse | null;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function logBody(bytes: Buffer, truncated: boolean): Omit<LoggedResponse, 'headers'> {
+  try {
+    // A cut can split a multi-byte character; drop at most 3 trailing bytes before deciding.
+    return { body: utf8.decode(bytes), encoding: 'utf8', truncated };
+  } catch {
+    if (truncated) {
+      for (let cut = 1; cut <= 3 && cut < bytes.length; cut++) {
+        try {
+          return { body: utf8.decode(bytes.subarray(0, bytes.length - cut)), encoding: 'utf8', truncated };
+        } catch {}
+      }
+    }
+    return { body: bytes.toString('base64'), encoding: 'base64', truncated };
+  }
+}
+
+/**
+ * One POST to a webhook's URL through `agent`: a total deadline of `timeoutMs` over connect,
+ * headers and body; redirects are not followed (a 3xx is a failed attempt); the response body is
+ * read through a byte cap, so an endless body costs at most `MAX_LOGGED_RESPONSE_BYTES`. No
+ * `Accept-Encoding` is sent, so nothing is decompressed. Never throws: every failure is an outcome.
+ */
+export async function send(agent: Dispatcher, req: OutgoingRequest, timeoutMs: number): Promise<AttemptRecord> {
+  const started = Date.now();
+  const signal = AbortSignal.timeout(timeoutMs);
+  const finish = (r: Omit<AttemptRecord, 'started_at' | 'duration_ms'>): AttemptRecord => ({
+    ...r,
+    started_at: started,
+    duration_ms: Date.now() - started,
+  });
+  let url: URL;
+  try {
+    url = new URL(req.url);
+  } catch {
+    return finish({ outcome: 'network', status_code: null, retry_after_ms: null, reason: 'invalid URL', response: null });
+  }
+  try {
+    const res = await agent.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
+      headers: req.headers,
+      body: req.method === 'GET' ? undefined : req.chunked ? Readable.from([Buffer.from(req.body)]) : req.body,
+      signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let truncated = false;
+    try {
+      for await (const chunk of res.body) {
+        const buf = chunk as Buffer;
+        if (kept + buf.length > MAX_LOGGED_RESPONSE_BYTES) {
+          chunks.push(buf.subarray(0, MAX_LOGGED_RESPONSE_BYTES - kept));
+          kept = MAX_LOGGED_RESPONSE_BYTES;
+          truncated = true;
+          break;
+        }
+        chunks.push(buf);
+        kept += buf.length;
+      }
+    } finally {
+      if (truncated) res.body.destroy();
+    }
+    const status = res.statusCode;
+    const outcome = outcomeOfStatus(status);
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = v;
+    return finish({
+      outcome,
+      status_code: status,
+      retry_after_ms: parseRetryAfter(res.headers['retry-after'], Date.now()),
+      reason: outcome === 'success' ? null : outcome === 'redirect' ? `HTTP ${status} redirect (not followed)` : `HTTP ${status}`,
+      response: { headers, ...logBody(Buffer.concat(chunks), truncated) },
+    });
+  } catch (err) {
+    const outcome = signal.aborted ? 'timeout' : outcomeOfError(err);
+    return finish({ outcome, status_code: null, retry_after_ms: null, reason: reasonOf(outcome, err, timeoutMs), response: null });
+  }
+}
+
+function reasonOf(outcome: string, err: unknown, timeoutMs: number): string {
+  const message = (err as Error)?.message ?? String(err);
+  switch (outcome) {
+    case 'timeout':
+      return `no complete response within ${timeoutMs} ms`;
+    case 'refused':
+      return 'connection refused';
+    case 'dns':
+      return `host name could not be resolved (${message})`;
+    case 'blocked':
+      return `target address refused by policy: ${message}`;
+    default:
+      return message;
+  }
+}

@@ -1,0 +1,33 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
+/**
+ * Standard Webhooks signatures (https://www.standardwebhooks.com): the receiver recomputes
+ * HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{raw body}` with the secret's key and compares.
+ * Verifiable with the public `standardwebhooks` and `svix` libraries, unmodified.
+ */
+export const SECRET_PREFIX = 'whsec_';
+/** Bytes of key in a generated secret (the scheme asks for at least 24). */
+export const SECRET_BYTES = 32;
+
+export function newSigningSecret(): string {
+  return SECRET_PREFIX + randomBytes(SECRET_BYTES).toString('base64');
+}
+
+/** The key bytes of a `whsec_...` secret. */
+export function secretKey(secret: string): Buffer {
+  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+}
+
+/** One `v1,<base64>` signature. */
+export function signOnce(secret: string, id: string, timestampSec: number, body: string): string {
+  const mac = createHmac('sha256', secretKey(secret)).update(`${id}.${timestampSec}.${body}`).digest('base64');
+  return `v1,${mac}`;
+}
+
+/**
+ * The `webhook-signature` header value: one `v1,` entry per secret, space-separated. During a
+ * rotation both the new and the old secret sign, so a receiver holding either verifies.
+ */
+export function signatureHeader(secrets: string[], id: string, timestampSec: number, body: string): string {
+  return secrets.map((s) => signOnce(s, id, timestampSec, body)).join(' ');
+}

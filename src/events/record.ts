@@ -1,0 +1,99 @@
+import type { Queryable, Tx } from '../store/db.ts';
+import { json } from '../store/db.ts';
+import type { EventInput, HeraldEvent } from './event.ts';
+
+/**
+ * Fan-out: given a freshly recorded event, inside the same transaction, create the deliveries
+ * (executions) of every matching webhook. The webhook engine provides it; it returns how many
+ * executions it created.
+ */
+export type FanOut = (tx: Tx, event: HeraldEvent) => Promise<number>;
+
+export interface EventLog {
+  /**
+   * Appends an event in the caller's transaction and fans it out, so the change, its event and
+   * its deliveries commit together or not at all.
+   */
+  record(tx: Tx, input: EventInput): Promise<HeraldEvent>;
+  /** A stack's events after `after` (exclusive), oldest first. */
+  list(db: Queryable, apiKey: string, after: number, limit: number): Promise<HeraldEvent[]>;
+  /** Subscribes to events once their transaction committed (metrics). */
+  onRecorded(fn: (event: HeraldEvent) => void): void;
+}
+
+export function createEventLog(fanOut: FanOut): EventLog {
+  const listeners: Array<(event: HeraldEvent) => void> = [];
+  return {
+    onRecorded(fn) {
+      listeners.push(fn);
+    },
+    async record(tx, input) {
+      // Scale-out (PostgreSQL): transactions that record a stack's events take turns from here to
+      // commit, so its sequence numbers commit in order and a reader paging with `after` never
+      // skips one that commits late. No-op on SQLite (one writer at a time).
+      await tx.lock?.([`events:${input.api_key}`]);
+      const createdAt = Date.now();
+      const row = await tx.get<{ seq: number }>(
+        `INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, data, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        [
+          input.api_key,
+          input.branch,
+          input.module,
+          input.action,
+          input.uid,
+          input.content_type_uid ?? null,
+          input.locale ?? null,
+          input.environment ?? null,
+          input.actor,
+          JSON.stringify(input.data),
+          createdAt,
+        ],
+      );
+      const event: HeraldEvent = { ...input, seq: Number(row!.seq), created_at: createdAt };
+      await fanOut(tx, event);
+      if (listeners.length) tx.afterCommit(() => listeners.forEach((l) => l(event)));
+      return event;
+    },
+
+    async list(db, apiKey, after, limit) {
+      const rows = await db.all<EventRow>(
+        'SELECT * FROM events WHERE api_key = ? AND seq > ? ORDER BY seq LIMIT ?',
+        [apiKey, after, limit],
+      );
+      return rows.map(eventFromRow);
+    },
+  };
+}
+
+export interface EventRow {
+  seq: number;
+  api_key: string;
+  branch: string;
+  module: string;
+  action: string;
+  uid: string;
+  content_type_uid: string | null;
+  locale: string | null;
+  environment: string | null;
+  actor: string;
+  data: string;
+  created_at: number;
+}
+
+export function eventFromRow(r: EventRow): HeraldEvent {
+  return {
+    seq: Number(r.seq),
+    api_key: r.api_key,
+    branch: r.branch,
+    module: r.module as HeraldEvent['module'],
+    action: r.action as HeraldEvent['action'],
+    uid: r.uid,
+    content_type_uid: r.content_type_uid,
+    locale: r.locale,
+    environment: r.environment,
+    actor: r.actor,
+    data: json(r.data),
+    created_at: Number(r.created_at),
+  };
+}

@@ -1,0 +1,109 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { Herald } from '../herald.ts';
+import { errorHandler, type ErrorRenderer } from './errors.ts';
+import { registerRateLimit } from './rate-limit.ts';
+import { parseJsonBody } from './json-body.ts';
+import { HeraldError } from '../errors.ts';
+import stackRoutes from './routes/stacks.ts';
+import eventRoutes from './routes/events.ts';
+import executionRoutes from './routes/executions.ts';
+import webhookRoutes from './routes/webhooks.ts';
+import environmentRoutes from './routes/environments.ts';
+import localeRoutes from './routes/locales.ts';
+import branchRoutes from './routes/branches.ts';
+import contentTypeRoutes from './routes/content-types.ts';
+import entryRoutes from './routes/entries.ts';
+import assetRoutes from './routes/assets.ts';
+import webRoutes from './routes/web.ts';
+import metricsRoutes from './routes/metrics.ts';
+import healthRoutes from './routes/health.ts';
+import openapiRoutes, { collectRoutes } from './routes/openapi.ts';
+// Contentful dialect (/spaces/...): its routes and its error shape.
+import { renderContentful } from '../contentful/errors.ts';
+import contentfulSpaceRoutes from './routes/contentful-space.ts';
+import contentfulWebhookRoutes from './routes/contentful-webhooks.ts';
+import contentfulContentRoutes from './routes/contentful-content.ts';
+import contentfulAssetRoutes from './routes/contentful-assets.ts';
+import contentfulEnvironmentRoutes from './routes/contentful-environments.ts';
+
+/** A module of routes: registers its routes on the app, with the Herald it serves. */
+export type Routes = (app: FastifyInstance, herald: Herald) => void | Promise<void>;
+
+/** Route modules, in registration order. A new area of the API adds its module here. */
+const ROUTES: Routes[] = [
+  stackRoutes,
+  eventRoutes,
+  webhookRoutes,
+  executionRoutes,
+  environmentRoutes,
+  localeRoutes,
+  branchRoutes,
+  contentTypeRoutes,
+  entryRoutes,
+  assetRoutes,
+  metricsRoutes,
+  contentfulSpaceRoutes,
+  contentfulWebhookRoutes,
+  contentfulContentRoutes,
+  contentfulAssetRoutes,
+  contentfulEnvironmentRoutes,
+  openapiRoutes,
+  webRoutes,
+];
+
+/** Error renderers by URL prefix; the Contentstack shape is the default. */
+const RENDERERS: Array<{ prefix: string; render: ErrorRenderer }> = [{ prefix: '/spaces/', render: renderContentful }];
+
+export async function buildApp(herald: Herald): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: herald.config.bodyLimit,
+    // Contentstack's clients send `api_key` and `authtoken` headers with underscores.
+    // Request ids come from the client when it sends one (tracing), else are generated.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    // strictTypes off: body envelopes leave their root untyped on purpose (src/http/schemas.ts).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, strictTypes: false } },
+  });
+  // Before any route: /v3/openapi.json describes every route registered from here on.
+  collectRoutes(app);
+  // Every line logged while serving requests carries its request id, through Herald's logger, which
+  // cannot print credentials or secrets (src/ops/log.ts).
+  const log = herald.log;
+  app.addHook('onRequest', async (req) => {
+    req.log = log.child({ reqId: req.id }) as typeof req.log;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    log.info({ reqId: req.id, method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  app.setErrorHandler(errorHandler(log, RENDERERS));
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send({ error_message: `No route ${req.method} ${req.url.split('?')[0]}.`, error_code: 118, errors: {}, code: 'not_found' });
+  });
+
+  // JSON bodies: Contentstack's `application/json` and Contentful's
+  // `application/vnd.contentful.management.v1+json`. An empty body is `{}` (clients send
+  // `Content-Type: application/json` on DELETE with no body).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    /^application\/([\w.+-]+\+)?json$/,
+    { parseAs: 'string', bodyLimit: herald.config.bodyLimit },
+    (_req, body, done) => {
+      let value: unknown;
+      try {
+        value = parseJsonBody(String(body));
+      } catch (err) {
+        return done(err as HeraldError, undefined);
+      }
+      done(null, value);
+    },
+  );
+  await app.register(multipart, { limits: { fileSize: herald.config.assetLimit, files: 1, fields: 50 }, throwFileSizeLimit: true });
+  // Before the routes: it limits every route registered after it (see rate-limit.ts).
+  await registerRateLimit(app, herald.config);
+
+  healthRoutes(app, herald);
+  for (const routes of ROUTES) await routes(app, herald);
+  return app;
+}

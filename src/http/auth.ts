@@ -1,0 +1,75 @@
+import type { FastifyRequest } from 'fastify';
+import { hashToken, sameHash } from '../auth/secrets.ts';
+import { HeraldError } from '../errors.ts';
+import type { Queryable } from '../store/db.ts';
+
+/**
+ * Who is calling. The admin token (header `authtoken`, like a Contentstack user token) may create
+ * stacks and act on every stack; a management token (header `authorization`, bare or as
+ * `Bearer <token>` for Contentful clients) acts on its own stack only.
+ */
+export type Caller =
+  | { kind: 'admin'; actor: 'admin' }
+  | { kind: 'token'; api_key: string; token_uid: string; actor: string };
+
+/** The stack and branch a request acts on, once access to it was checked. */
+export interface StackScope {
+  api_key: string;
+  branch: string;
+  caller: Caller;
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export async function authenticate(req: FastifyRequest, db: Queryable, adminHash: string): Promise<Caller> {
+  const authtoken = header(req, 'authtoken');
+  if (authtoken) {
+    if (sameHash(hashToken(authtoken), adminHash)) return { kind: 'admin', actor: 'admin' };
+    throw new HeraldError('unauthorized', 'The authtoken is not valid.');
+  }
+  let token = header(req, 'authorization');
+  if (token) {
+    token = token.replace(/^Bearer\s+/i, '').trim();
+    if (sameHash(hashToken(token), adminHash)) return { kind: 'admin', actor: 'admin' };
+    const row = await db.get<{ uid: string; api_key: string; expires_at: number | null }>(
+      'SELECT uid, api_key, expires_at FROM management_tokens WHERE token_hash = ?',
+      [hashToken(token)],
+    );
+    if (row && (row.expires_at === null || Number(row.expires_at) > Date.now())) {
+      return { kind: 'token', api_key: row.api_key, token_uid: row.uid, actor: row.uid };
+    }
+    throw new HeraldError('unauthorized', 'The management token is not valid or has expired.');
+  }
+  throw new HeraldError('unauthorized', 'Authentication is required: send a management token in `authorization`.');
+}
+
+export function requireAdmin(caller: Caller): void {
+  if (caller.kind !== 'admin') throw new HeraldError('forbidden', 'Only the admin token may do this.');
+}
+
+/**
+ * Checks the caller may act on stack `apiKey` and branch `branch`. A token of another stack, an
+ * unknown stack and an unknown branch all get the same 404: existence does not leak.
+ */
+export async function scopeTo(db: Queryable, caller: Caller, apiKey: string | undefined, branch = 'main'): Promise<StackScope> {
+  if (!apiKey) {
+    throw new HeraldError('validation_failed', 'The api_key header is required.', { errors: { api_key: ['is required'] } });
+  }
+  if (caller.kind === 'token' && caller.api_key !== apiKey) throw new HeraldError('not_found', 'Stack was not found.');
+  const stack = await db.get('SELECT 1 AS ok FROM stacks WHERE api_key = ?', [apiKey]);
+  if (!stack) throw new HeraldError('not_found', 'Stack was not found.');
+  if (branch !== 'main') {
+    const b = await db.get('SELECT 1 AS ok FROM branches WHERE api_key = ? AND uid = ?', [apiKey, branch]);
+    if (!b) throw new HeraldError('not_found', `Branch ${branch} was not found.`);
+  }
+  return { api_key: apiKey, branch, caller };
+}
+
+/** The stack scope of a Contentstack-dialect request: headers `api_key` and `branch`. */
+export async function stackScope(req: FastifyRequest, db: Queryable, adminHash: string): Promise<StackScope> {
+  const caller = await authenticate(req, db, adminHash);
+  return scopeTo(db, caller, header(req, 'api_key'), header(req, 'branch') || 'main');
+}

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { createBranch, deleteBranch, getBranch, listBranches } from '../../content/branches.ts';
+import { bodyField, MAX_LIMIT, parsePaging } from '../../content/validate.ts';
+import type { Herald } from '../../herald.ts';
+import { doc, CREATED, Envelope, Paging, Query, TAGS, UID } from '../schemas.ts';
+
+/** Branches (Contentstack CMA `/v3/stacks/branches`). A new branch is a copy of its source. */
+export default function branchRoutes(app: FastifyInstance, h: Herald) {
+  app.post('/v3/stacks/branches', doc(TAGS.branches, 'Create a branch (a copy of its source)', { body: Envelope('branch', 'uid, source'), success: CREATED }), async (req, reply) => {
+    const scope = await h.scope(req);
+    const branch = await createBranch(h, scope, bodyField(req.body, 'branch'));
+    reply.status(201);
+    return { notice: 'Branch created successfully.', branch };
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/stacks/branches', doc(TAGS.branches, 'List branches', { querystring: Query(Paging(MAX_LIMIT)) }), async (req) => {
+    const scope = await h.scope(req);
+    const paging = parsePaging(req.query);
+    const all = await listBranches(h.db, scope);
+    const branches = all.slice(paging.skip, paging.skip + paging.limit);
+    return { branches, count: all.length };
+  });
+
+  app.get<{ Params: { uid: string } }>('/v3/stacks/branches/:uid', doc(TAGS.branches, 'Get a branch', { params: UID }), async (req) => {
+    const scope = await h.scope(req);
+    return { branch: await getBranch(h.db, scope, req.params.uid) };
+  });
+
+  app.delete<{ Params: { uid: string } }>('/v3/stacks/branches/:uid', doc(TAGS.branches, 'Delete a branch', { params: UID }), async (req) => {
+    const scope = await h.scope(req);
+    await deleteBranch(h, scope, req.params.uid);
+    return { notice: 'Branch deleted successfully.' };
+  });
+}

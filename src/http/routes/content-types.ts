@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import { createContentType, deleteContentType, listContentTypes, requireContentType, updateContentType } from '../../content/content-types.ts';
+import { bodyField, matchesQuery, MAX_LIMIT, parsePaging, parseQuery, parseSort, sortDocs } from '../../content/validate.ts';
+import type { Herald } from '../../herald.ts';
+import { doc, CREATED, Envelope, LIST_QUERY, Paging, Query, TAGS, UID } from '../schemas.ts';
+
+/** Content types (Contentstack CMA `/v3/content_types`). */
+export default function contentTypeRoutes(app: FastifyInstance, h: Herald) {
+  app.post('/v3/content_types', doc(TAGS.contentTypes, 'Create a content type', { body: Envelope('content_type', 'title, uid, schema: [fields]'), success: CREATED }), async (req, reply) => {
+    const scope = await h.scope(req);
+    const content_type = await createContentType(h, scope, bodyField(req.body, 'content_type'));
+    reply.status(201);
+    return { notice: 'Content Type created successfully.', content_type };
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/content_types', doc(TAGS.contentTypes, 'List content types', { querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY }) }), async (req) => {
+    const scope = await h.scope(req);
+    const paging = parsePaging(req.query);
+    const query = parseQuery(req.query.query);
+    const sort = parseSort(req.query);
+    let all = await listContentTypes(h.db, scope);
+    if (query) all = all.filter((ct) => matchesQuery(ct, query));
+    const content_types = sortDocs(all, sort).slice(paging.skip, paging.skip + paging.limit);
+    return paging.includeCount ? { content_types, count: all.length } : { content_types };
+  });
+
+  app.get<{ Params: { uid: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Get a content type', { params: UID }), async (req) => {
+    const scope = await h.scope(req);
+    return { content_type: await requireContentType(h.db, scope, req.params.uid) };
+  });
+
+  app.put<{ Params: { uid: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Update a content type', { params: UID, body: Envelope('content_type', 'the fields to change') }), async (req) => {
+    const scope = await h.scope(req);
+    const content_type = await updateContentType(h, scope, req.params.uid, bodyField(req.body, 'content_type'));
+    return { notice: 'Content Type updated successfully.', content_type };
+  });
+
+  app.delete<{ Params: { uid: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Delete a content type', { params: UID }), async (req) => {
+    const scope = await h.scope(req);
+    await deleteContentType(h, scope, req.params.uid);
+    return { notice: 'Content Type deleted successfully.' };
+  });
+}
+

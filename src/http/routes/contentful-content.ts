@@ -1,0 +1,143 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createType, deleteType, findType, listTypes, presentType, publishType, requireType, unpublishType, updateType } from '../../contentful/content-types.ts';
+import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.ts';
+import { archiveEntry, createEntryFrom, getEntry, listEntries, publishEntryTo, removeEntry, saveEntry, unpublishEntryFrom } from '../../contentful/entries.ts';
+import { collection, CONTENTFUL_ID, headerValue, paging, spaceScope, versionHeader } from '../../contentful/http.ts';
+import { isObject, parseFlag } from '../../content/validate.ts';
+import { invalid } from '../../errors.ts';
+import type { Herald } from '../../herald.ts';
+import { contentfulDoc, CREATED, NO_CONTENT } from '../schemas.ts';
+
+type Q = Record<string, string | undefined>;
+type Env = { Params: { space: string; env?: string }; Querystring: Q };
+type One = { Params: { space: string; env?: string; id: string }; Querystring: Q };
+
+/**
+ * Content types and entries in the Contentful dialect (src/contentful/content-types.ts and
+ * entries.ts map them onto the same content as /v3). Each path exists under
+ * `/spaces/:space/environments/:env` and, for scripts written before environments, directly
+ * under `/spaces/:space` (the `master` environment).
+ *
+ *   content_types         POST (id made from the name), GET; /:id GET, PUT (create with that id,
+ *                         or update with X-Contentful-Version), DELETE; /:id/published PUT, DELETE
+ *   entries               POST (X-Contentful-Content-Type), GET (content_type, sys.id, skip,
+ *                         limit); /:id GET, PUT (X-Contentful-Version; ?auto_save=true or
+ *                         x-herald-auto-save: true records auto_save), DELETE;
+ *                         /:id/published PUT, DELETE; /:id/archived PUT, DELETE
+ */
+export default function contentfulContentRoutes(app: FastifyInstance, h: Herald) {
+  const scoped = async (req: FastifyRequest<{ Params: { space: string; env?: string } }>) => {
+    const env = req.params.env ?? MASTER_ENVIRONMENT;
+    const scope = await spaceScope(h, req, req.params.space, env);
+    const ctx: SysContext = { spaceId: scope.api_key, environmentId: env };
+    return { scope, ctx };
+  };
+
+  for (const base of ['/spaces/:space/environments/:env', '/spaces/:space']) {
+    // Content types
+    app.post<Env>(`${base}/content_types`, contentfulDoc(`${base}/content_types`, 'Create a content type (its id made from its name)', CREATED), async (req, reply) => {
+      const { scope, ctx } = await scoped(req);
+      reply.status(201);
+      return createType(h, scope, ctx, undefined, req.body);
+    });
+
+    app.get<Env>(`${base}/content_types`, contentfulDoc(`${base}/content_types`, 'List content types'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      const page = paging(req.query);
+      const all = await listTypes(h.db, scope, ctx);
+      return collection(all.slice(page.skip, page.skip + page.limit), page, all.length);
+    });
+
+    app.get<One>(`${base}/content_types/:id`, contentfulDoc(`${base}/content_types/:id`, 'Get a content type'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      return presentType(h.db, scope, ctx, await requireType(h.db, scope, req.params.id));
+    });
+
+    app.put<One>(`${base}/content_types/:id`, contentfulDoc(`${base}/content_types/:id`, 'Update a content type (X-Contentful-Version), or create one with this id'), async (req, reply) => {
+      const { scope, ctx } = await scoped(req);
+      const sent = versionHeader(req);
+      // Contentful's create-with-id: a PUT without a version to an id that does not exist yet.
+      if (sent === null && !(await findType(h.db, scope, req.params.id))) {
+        if (!CONTENTFUL_ID.test(req.params.id)) throw invalid('sys.id', 'must be letters, digits, ".", "-" and "_" (at most 64)');
+        reply.status(201);
+        return createType(h, scope, ctx, req.params.id, req.body);
+      }
+      return updateType(h, scope, ctx, req.params.id, sent, req.body);
+    });
+
+    app.delete<One>(`${base}/content_types/:id`, contentfulDoc(`${base}/content_types/:id`, 'Delete a content type', NO_CONTENT), async (req, reply) => {
+      const { scope } = await scoped(req);
+      await deleteType(h, scope, req.params.id);
+      reply.status(204);
+    });
+
+    app.put<One>(`${base}/content_types/:id/published`, contentfulDoc(`${base}/content_types/:id/published`, 'Publish (activate) a content type'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      return publishType(h, scope, ctx, req.params.id, versionHeader(req));
+    });
+
+    app.delete<One>(`${base}/content_types/:id/published`, contentfulDoc(`${base}/content_types/:id/published`, 'Unpublish (deactivate) a content type'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      return unpublishType(h, scope, ctx, req.params.id);
+    });
+
+    // Entries
+    app.post<Env>(`${base}/entries`, contentfulDoc(`${base}/entries`, 'Create an entry (X-Contentful-Content-Type)', CREATED), async (req, reply) => {
+      const { scope, ctx } = await scoped(req);
+      const entry = await createEntryFrom(h, scope, ctx, headerValue(req, 'x-contentful-content-type'), req.body);
+      reply.status(201);
+      return entry;
+    });
+
+    app.get<Env>(`${base}/entries`, contentfulDoc(`${base}/entries`, 'List entries (content_type, sys.id, skip, limit)'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      const page = paging(req.query);
+      const { items, total } = await listEntries(h, scope, ctx, req.query, page);
+      return collection(items, page, total);
+    });
+
+    app.get<One>(`${base}/entries/:id`, contentfulDoc(`${base}/entries/:id`, 'Get an entry'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      return getEntry(h, scope, ctx, req.params.id);
+    });
+
+    app.put<One>(`${base}/entries/:id`, contentfulDoc(`${base}/entries/:id`, 'Update an entry (X-Contentful-Version; ?auto_save=true records an auto_save)'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      const sent = versionHeader(req);
+      if (sent === null && headerValue(req, 'x-contentful-content-type')) {
+        throw invalid('sys.id', 'cannot be chosen: Herald makes entry ids; create the entry with POST .../entries');
+      }
+      const header = headerValue(req, 'x-herald-auto-save');
+      const autoSave = parseFlag(req.query.auto_save, 'auto_save') || parseFlag(header, 'x-herald-auto-save');
+      return saveEntry(h, scope, ctx, req.params.id, sent, req.body, autoSave);
+    });
+
+    app.delete<One>(`${base}/entries/:id`, contentfulDoc(`${base}/entries/:id`, 'Delete an entry', NO_CONTENT), async (req, reply) => {
+      const { scope } = await scoped(req);
+      await removeEntry(h, scope, req.params.id);
+      reply.status(204);
+    });
+
+    app.put<One>(`${base}/entries/:id/published`, contentfulDoc(`${base}/entries/:id/published`, 'Publish an entry'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      // `{ remove: { fields: { '*': [locales] } } }` unpublishes those locales (the client's unpublish with locales).
+      if (isObject(req.body) && req.body.remove !== undefined) return unpublishEntryFrom(h, scope, ctx, req.params.id, req.body);
+      return publishEntryTo(h, scope, ctx, req.params.id, versionHeader(req), req.body);
+    });
+
+    app.delete<One>(`${base}/entries/:id/published`, contentfulDoc(`${base}/entries/:id/published`, 'Unpublish an entry'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      return unpublishEntryFrom(h, scope, ctx, req.params.id, undefined);
+    });
+
+    app.put<One>(`${base}/entries/:id/archived`, contentfulDoc(`${base}/entries/:id/archived`, 'Archive an entry'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      return archiveEntry(h, scope, ctx, req.params.id, true);
+    });
+
+    app.delete<One>(`${base}/entries/:id/archived`, contentfulDoc(`${base}/entries/:id/archived`, 'Unarchive an entry'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      return archiveEntry(h, scope, ctx, req.params.id, false);
+    });
+  }
+}

@@ -1,0 +1,114 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  createEntry,
+  deleteEntry,
+  entryVersions,
+  fetchEntry,
+  listEntries,
+  publishEntry,
+  setEntryArchived,
+  unpublishEntry,
+  updateEntry,
+} from '../../content/entries.ts';
+import { outcomeError } from '../../content/publications.ts';
+import { bodyField, MAX_LIMIT, parseFlag, parsePaging, parseQuery, parseSort } from '../../content/validate.ts';
+import type { Herald } from '../../herald.ts';
+import { doc, CREATED, Envelope, Flag, LIST_QUERY, Paging, Params, Query, TAGS, Text } from '../schemas.ts';
+
+type Q = Record<string, string | undefined>;
+type One = { Params: { content_type_uid: string; uid: string }; Querystring: Q };
+
+const CT = Params({ content_type_uid: 'the content type uid' });
+const ONE = Params({ content_type_uid: 'the content type uid', uid: 'the entry uid' });
+const LOCALE = Text('the locale (default: the master locale)');
+const PUBLISH = Envelope('entry', 'environments: [names], locales: [codes]', { required: false });
+
+/**
+ * An update is an auto-save (recorded as `auto_save`, as a web editor sends while typing) when
+ * flagged by `?auto_save=true` or the `x-herald-auto-save: true` header.
+ */
+function isAutoSave(req: FastifyRequest<{ Querystring: Q }>): boolean {
+  const header = req.headers['x-herald-auto-save'];
+  return parseFlag(req.query.auto_save, 'auto_save') || parseFlag(Array.isArray(header) ? header[0] : header, 'x-herald-auto-save');
+}
+
+/** Entries (Contentstack CMA `/v3/content_types/{ct}/entries`), plus archive and unarchive. */
+export default function entryRoutes(app: FastifyInstance, h: Herald) {
+  const base = '/v3/content_types/:content_type_uid/entries';
+
+  app.post<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'Create an entry', { params: CT, querystring: Query({ locale: LOCALE }), body: Envelope('entry', "the entry's fields, by the content type's schema"), success: CREATED }), async (req, reply) => {
+    const scope = await h.scope(req);
+    const entry = await createEntry(h, scope, req.params.content_type_uid, bodyField(req.body, 'entry'), { locale: req.query.locale });
+    reply.status(201);
+    return { notice: 'Entry created successfully.', entry };
+  });
+
+  app.get<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'List entries', { params: CT, querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY, locale: LOCALE }) }), async (req) => {
+    const scope = await h.scope(req);
+    const paging = parsePaging(req.query);
+    const { entries, count } = await listEntries(h, scope, req.params.content_type_uid, {
+      locale: req.query.locale,
+      paging,
+      query: parseQuery(req.query.query),
+      sort: parseSort(req.query),
+    });
+    return paging.includeCount ? { entries, count } : { entries };
+  });
+
+  app.get<One>(`${base}/:uid`, doc(TAGS.entries, 'Get an entry (a version with ?version=)', { params: ONE, querystring: Query({ locale: LOCALE, version: Text('a version number (default: the latest)') }) }), async (req) => {
+    const scope = await h.scope(req);
+    const entry = await fetchEntry(h, scope, req.params.content_type_uid, req.params.uid, { locale: req.query.locale, version: req.query.version });
+    return { entry };
+  });
+
+  app.get<One>(`${base}/:uid/versions`, doc(TAGS.entries, "List an entry's versions", { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {
+    const scope = await h.scope(req);
+    const versions = await entryVersions(h, scope, req.params.content_type_uid, req.params.uid, { locale: req.query.locale });
+    return { versions };
+  });
+
+  app.put<One>(`${base}/:uid`, doc(TAGS.entries, 'Update an entry (a new version); an auto-save with ?auto_save=true or x-herald-auto-save: true', { params: ONE, querystring: Query({ locale: LOCALE, auto_save: Flag('record the update as an auto_save (a web editor typing)') }), body: Envelope('entry', 'the fields to change') }), async (req) => {
+    const scope = await h.scope(req);
+    const entry = await updateEntry(h, scope, req.params.content_type_uid, req.params.uid, bodyField(req.body, 'entry'), {
+      locale: req.query.locale,
+      autoSave: isAutoSave(req),
+    });
+    return { notice: 'Entry updated successfully.', entry };
+  });
+
+  app.delete<One>(`${base}/:uid`, doc(TAGS.entries, 'Delete an entry (one locale with ?locale=)', { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {
+    const scope = await h.scope(req);
+    await deleteEntry(h, scope, req.params.content_type_uid, req.params.uid, { locale: req.query.locale });
+    return { notice: 'Entry deleted successfully.' };
+  });
+
+  // A failed environment/locale is recorded (publish.fail) and committed with the successes;
+  // the response is then a 422 naming each failure.
+  app.post<One>(`${base}/:uid/publish`, doc(TAGS.entries, 'Publish an entry to environments and locales', { params: ONE, querystring: Query({ locale: LOCALE }), body: PUBLISH }), async (req) => {
+    const scope = await h.scope(req);
+    const outcomes = await publishEntry(h, scope, req.params.content_type_uid, req.params.uid, req.body, req.query.locale);
+    const failed = outcomeError(`entry ${req.params.uid}`, outcomes);
+    if (failed) throw failed;
+    return { notice: 'Entry published successfully.', outcomes };
+  });
+
+  app.post<One>(`${base}/:uid/unpublish`, doc(TAGS.entries, 'Unpublish an entry from environments and locales', { params: ONE, querystring: Query({ locale: LOCALE }), body: PUBLISH }), async (req) => {
+    const scope = await h.scope(req);
+    const outcomes = await unpublishEntry(h, scope, req.params.content_type_uid, req.params.uid, req.body, req.query.locale);
+    const failed = outcomeError(`entry ${req.params.uid}`, outcomes);
+    if (failed) throw failed;
+    return { notice: 'Entry unpublished successfully.', outcomes };
+  });
+
+  app.post<One>(`${base}/:uid/archive`, doc(TAGS.entries, 'Archive an entry (it cannot be published until unarchived)', { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {
+    const scope = await h.scope(req);
+    const entry = await setEntryArchived(h, scope, req.params.content_type_uid, req.params.uid, true, { locale: req.query.locale });
+    return { notice: 'Entry archived successfully.', entry };
+  });
+
+  app.post<One>(`${base}/:uid/unarchive`, doc(TAGS.entries, 'Unarchive an entry', { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {
+    const scope = await h.scope(req);
+    const entry = await setEntryArchived(h, scope, req.params.content_type_uid, req.params.uid, false, { locale: req.query.locale });
+    return { notice: 'Entry unarchived successfully.', entry };
+  });
+}

@@ -1,0 +1,116 @@
+import type { FastifyInstance } from 'fastify';
+import { HeraldError, invalid, notFound } from '../../errors.ts';
+import type { Herald } from '../../herald.ts';
+import { getExecution, listExecutions } from '../../delivery/log.ts';
+import { EXECUTION_STATES } from '../../delivery/policy.ts';
+import { getWebhook } from '../../webhooks/store.ts';
+import { createTargetPolicy, targetProblem } from '../../delivery/target.ts';
+import { Type } from '@sinclair/typebox';
+import { doc, Body, Field, Params, Query, TAGS, Text, Whole } from '../schemas.ts';
+
+/** Largest page of executions. */
+const MAX_LIMIT = 100;
+
+function time(value: string | undefined, field: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (Number.isNaN(ms)) throw invalid(field, 'must be an ISO date or milliseconds since the epoch');
+  return ms;
+}
+
+function count(value: string | undefined, field: string, dflt: number, max: number): number {
+  if (value === undefined || value === '') return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw invalid(field, `must be a whole number from 0 to ${max}`);
+  return n;
+}
+
+const WEBHOOK = Params({ uid: 'the webhook uid' });
+const EXECUTIONS = Query({
+  skip: Whole('executions to skip (default 0)', 0, 1_000_000),
+  limit: Whole(`executions per page, at most ${MAX_LIMIT} (default 25; 0 also means 25)`, 0, MAX_LIMIT),
+  from: Text('created at or after: an ISO date or milliseconds since the epoch'),
+  to: Text('created at or before: an ISO date or milliseconds since the epoch'),
+  state: Type.String({ description: 'only executions in this state', enum: [...EXECUTION_STATES] }),
+});
+
+/**
+ * The activity log and manual retry (Contentstack paths, as the official client calls them):
+ * GET  /v3/webhooks/:uid/executions   newest first; skip, limit, from, to, state
+ * POST /v3/webhooks/:uid/retry        { execution_uid }: send again now, whatever its state
+ * GET  /v3/webhooks/:execution_uid/logs  one execution with its attempts
+ * POST /v3/webhooks/:uid/test         a test call now, not stored
+ */
+export default function executionRoutes(app: FastifyInstance, h: Herald) {
+  const policy = createTargetPolicy(h.config.allowPrivateTargets);
+  async function ownWebhook(apiKey: string, uid: string) {
+    const row = await h.db.get('SELECT 1 AS ok FROM webhooks WHERE uid = ? AND api_key = ?', [uid, apiKey]);
+    if (!row) throw notFound('Webhook');
+  }
+
+  app.get<{ Params: { uid: string }; Querystring: Record<string, string | undefined> }>('/v3/webhooks/:uid/executions', doc(TAGS.executions, "A webhook's executions, newest first, with their attempts", { params: WEBHOOK, querystring: EXECUTIONS }), async (req) => {
+    const scope = await h.scope(req);
+    await ownWebhook(scope.api_key, req.params.uid);
+    const q = req.query;
+    const state = q.state || undefined;
+    if (state !== undefined && !(EXECUTION_STATES as readonly string[]).includes(state)) {
+      throw invalid('state', `must be one of ${EXECUTION_STATES.join(', ')}`);
+    }
+    const { executions, count: total } = await listExecutions(h.db, req.params.uid, {
+      skip: count(q.skip, 'skip', 0, 1_000_000),
+      limit: count(q.limit, 'limit', 25, MAX_LIMIT) || 25,
+      from: time(q.from, 'from'),
+      to: time(q.to, 'to'),
+      state,
+    });
+    return { webhooks: executions, count: total };
+  });
+
+  app.post<{ Params: { uid: string } }>('/v3/webhooks/:uid/retry', doc(TAGS.executions, 'Retry an execution now, whatever its state', { params: WEBHOOK, body: Body({ execution_uid: Field('the uid of the execution to send again (required)') }) }), async (req) => {
+    const scope = await h.scope(req);
+    await ownWebhook(scope.api_key, req.params.uid);
+    const body = (req.body ?? {}) as { execution_uid?: unknown };
+    if (typeof body !== 'object' || Array.isArray(body)) throw new HeraldError('bad_request', 'The body must be a JSON object: { "execution_uid": ... }.');
+    for (const key of Object.keys(body)) if (key !== 'execution_uid') throw invalid(key, 'is not a known field');
+    if (typeof body.execution_uid !== 'string' || body.execution_uid === '') throw invalid('execution_uid', 'is required');
+    const result = await h.delivery.retry(req.params.uid, body.execution_uid);
+    if (result === 'not_found') throw notFound('Execution');
+    if (result === 'in_flight') {
+      throw new HeraldError('conflict', 'This execution is being delivered right now; retry it once the attempt ends.', {
+        errors: { execution_uid: ['is being delivered right now'] },
+      });
+    }
+    return { notice: 'Webhook retry scheduled.', execution_uid: body.execution_uid };
+  });
+
+  // A test call: sends a sample payload now and answers with the request and the response.
+  app.post<{ Params: { uid: string } }>('/v3/webhooks/:uid/test', doc(TAGS.webhooks, 'Send a signed sample call now; answers with its request and response (stored nowhere)', { params: WEBHOOK }), async (req) => {
+    const scope = await h.scope(req);
+    const webhook = await getWebhook(h.db, req.params.uid, scope.api_key);
+    if (!webhook) throw notFound('Webhook');
+    // A target the policy refuses is a 422 naming the field, as on create and update (hostile-input.md):
+    // by its text first, then as the connection found it (a name resolving to a forbidden address).
+    const problem = targetProblem(webhook.destinations[0].target_url, policy);
+    if (problem) throw invalid('destinations.0.target_url', problem);
+    const { request, record } = await h.delivery.test(webhook);
+    if (record.outcome === 'blocked') throw invalid('destinations.0.target_url', /: it (.*)$/.exec(record.reason ?? '')?.[1] ?? 'is refused by the target policy');
+    return {
+      notice: record.outcome === 'success' ? 'The test call succeeded.' : `The test call failed: ${record.reason}.`,
+      test: {
+        outcome: record.outcome,
+        status: record.status_code,
+        reason: record.reason,
+        duration_ms: record.duration_ms,
+        request,
+        response: record.response ? { status: record.status_code, ...record.response } : { status: null },
+      },
+    };
+  });
+
+  app.get<{ Params: { uid: string } }>('/v3/webhooks/:uid/logs', doc(TAGS.executions, 'One execution with its attempts', { params: Params({ uid: 'the execution uid (the Contentstack path names an execution here)' }) }), async (req) => {
+    const scope = await h.scope(req);
+    const execution = await getExecution(h.db, scope.api_key, req.params.uid);
+    if (!execution) throw notFound('Execution');
+    return { webhooks: [execution] };
+  });
+}

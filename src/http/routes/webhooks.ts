@@ -1,0 +1,176 @@
+import type { FastifyInstance } from 'fastify';
+import { HeraldError, invalid, notFound } from '../../errors.ts';
+import type { Herald } from '../../herald.ts';
+import { bltUid } from '../../ids.ts';
+import { newSigningSecret } from '../../delivery/signature.ts';
+import { createTargetPolicy } from '../../delivery/target.ts';
+import type { Tx } from '../../store/db.ts';
+import { presentWebhook } from '../../webhooks/present.ts';
+import { currentSecret, liveSecrets, MAX_GRACE_HOURS, rotateSecrets, signingSecretProblem } from '../../webhooks/signing-secrets.ts';
+import { createWebhook, countWebhooks, deleteWebhook, getWebhook, listWebhooks, setDisabled, updateWebhook } from '../../webhooks/store.ts';
+import { validateWebhook } from '../../webhooks/validate.ts';
+import type { Webhook } from '../../webhooks/webhook.ts';
+import { doc, Body, Field, CREATED, Envelope, Paging, Params, Query, TAGS } from '../schemas.ts';
+
+const WEBHOOK = Params({ uid: 'the webhook uid' });
+const ROTATE = Body({
+  grace_period_hours: Field('a number: hours the old secret keeps signing (default 24)'),
+  signing_secret: Field('the new secret, whsec_... (default: generated)'),
+});
+
+/** Largest page of webhooks; the default page is this size too (Contentstack's 100). */
+const MAX_LIMIT = 100;
+
+/**
+ * Webhook definitions (Contentstack CMA shapes, as `@contentstack/management` calls them):
+ *   POST   /v3/webhooks                      { webhook } -> { notice, webhook } (with signing_secret, once)
+ *   GET    /v3/webhooks                      skip, limit, include_count -> { webhooks, count? }
+ *   GET    /v3/webhooks/:uid                 -> { webhook }
+ *   PUT    /v3/webhooks/:uid                 { webhook } (merged over the stored one) -> { notice, webhook }
+ *   DELETE /v3/webhooks/:uid                 -> { notice }
+ *   POST   /v3/webhooks/:uid/enable|disable  -> { notice, webhook }
+ *   GET    /v3/webhooks/:uid/secret          -> { signing_secret, signing_secrets } (the only route showing them)
+ *   POST   /v3/webhooks/:uid/secret/rotate   { grace_period_hours?, signing_secret? } -> the same
+ * Every change invalidates the stack's match index after it commits.
+ */
+export default function webhookRoutes(app: FastifyInstance, h: Herald) {
+  const policy = createTargetPolicy(h.config.allowPrivateTargets);
+
+  /** Commits `fn` and, once committed, makes matching see the change. */
+  const change = <T>(apiKey: string, fn: (tx: Tx) => Promise<T>) =>
+    h.db.tx(async (tx) => {
+      tx.afterCommit(() => h.webhooks.invalidate(apiKey));
+      return fn(tx);
+    });
+
+  const found = (w: Webhook | undefined): Webhook => {
+    if (!w) throw notFound('Webhook');
+    return w;
+  };
+
+  app.post('/v3/webhooks', doc(TAGS.webhooks, 'Create a webhook (the answer carries its signing secret, once)', { body: Envelope('webhook', 'name, destinations: [{ target_url, http_basic_auth, http_basic_password, custom_header }], channels, branches, retry_policy, disabled, concise_payload, conditions, signing_secret'), success: CREATED }), async (req, reply) => {
+    const scope = await h.scope(req);
+    const now = Date.now();
+    const webhook = await change(scope.api_key, async (tx) => {
+      const def = await validateWebhook(tx, scope.api_key, req.body, { policy, now });
+      const w: Webhook = { uid: bltUid(), api_key: scope.api_key, ...def, disabled_reason: null, created_at: now, updated_at: now, version: 1 };
+      await createWebhook(tx, w);
+      return w;
+    });
+    reply.status(201);
+    // The only response that carries the signing secret, besides GET .../secret.
+    return {
+      notice: 'The Webhook was created successfully',
+      webhook: { ...presentWebhook(webhook), signing_secret: currentSecret(webhook.signing_secrets) },
+    };
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/webhooks', doc(TAGS.webhooks, 'List webhooks', { querystring: Query(Paging(MAX_LIMIT)) }), async (req) => {
+    const scope = await h.scope(req);
+    const skip = whole(req.query.skip, 'skip', 0, Number.MAX_SAFE_INTEGER);
+    const limit = whole(req.query.limit, 'limit', MAX_LIMIT, MAX_LIMIT, 1);
+    const includeCount = flag(req.query.include_count, 'include_count');
+    const webhooks = await listWebhooks(h.db, scope.api_key, { skip, limit });
+    return {
+      webhooks: webhooks.map(presentWebhook),
+      ...(includeCount ? { count: await countWebhooks(h.db, scope.api_key) } : {}),
+    };
+  });
+
+  app.get<{ Params: { uid: string } }>('/v3/webhooks/:uid', doc(TAGS.webhooks, 'Get a webhook', { params: WEBHOOK }), async (req) => {
+    const scope = await h.scope(req);
+    return { webhook: presentWebhook(found(await getWebhook(h.db, req.params.uid, scope.api_key))) };
+  });
+
+  app.put<{ Params: { uid: string } }>('/v3/webhooks/:uid', doc(TAGS.webhooks, 'Update a webhook (the fields given, over the stored ones)', { params: WEBHOOK, body: Envelope('webhook', 'the fields to change') }), async (req) => {
+    const scope = await h.scope(req);
+    const now = Date.now();
+    let reenabled = false;
+    const webhook = await change(scope.api_key, async (tx) => {
+      const existing = found(await getWebhook(tx, req.params.uid, scope.api_key));
+      const def = await validateWebhook(tx, scope.api_key, req.body, { policy, existing, now });
+      reenabled = existing.disabled && !def.disabled;
+      return found(await updateWebhook(tx, { ...existing, ...def }, now));
+    });
+    if (reenabled) h.delivery.wake();
+    return { notice: 'The Webhook was updated successfully', webhook: presentWebhook(webhook) };
+  });
+
+  app.delete<{ Params: { uid: string } }>('/v3/webhooks/:uid', doc(TAGS.webhooks, 'Delete a webhook', { params: WEBHOOK }), async (req) => {
+    const scope = await h.scope(req);
+    const deleted = await change(scope.api_key, (tx) => deleteWebhook(tx, scope.api_key, req.params.uid));
+    if (!deleted) throw notFound('Webhook');
+    return { notice: 'The Webhook was deleted successfully' };
+  });
+
+  for (const action of ['enable', 'disable'] as const) {
+    app.post<{ Params: { uid: string } }>(`/v3/webhooks/:uid/${action}`, doc(TAGS.webhooks, `${action === 'enable' ? 'Enable' : 'Disable'} a webhook`, { params: WEBHOOK }), async (req) => {
+      const scope = await h.scope(req);
+      const webhook = await change(scope.api_key, async (tx) => {
+        found(await getWebhook(tx, req.params.uid, scope.api_key));
+        return found(await setDisabled(tx, req.params.uid, action === 'disable', null));
+      });
+      // Executions that waited while it was disabled are due now.
+      if (action === 'enable') h.delivery.wake();
+      return { notice: `The Webhook was ${action}d successfully`, webhook: presentWebhook(webhook) };
+    });
+  }
+
+  const secrets = (w: Webhook) => ({
+    signing_secret: currentSecret(w.signing_secrets),
+    signing_secrets: liveSecrets(w.signing_secrets, Date.now()).map((s) => ({
+      secret: s.secret,
+      expires_at: s.expires_at === null ? null : new Date(s.expires_at).toISOString(),
+    })),
+  });
+
+  app.get<{ Params: { uid: string } }>('/v3/webhooks/:uid/secret', doc(TAGS.webhooks, "A webhook's signing secrets (the only route that shows them)", { params: WEBHOOK }), async (req, reply) => {
+    const scope = await h.scope(req);
+    reply.header('cache-control', 'no-store');
+    return secrets(found(await getWebhook(h.db, req.params.uid, scope.api_key)));
+  });
+
+  app.post<{ Params: { uid: string } }>('/v3/webhooks/:uid/secret/rotate', doc(TAGS.webhooks, 'Rotate the signing secret: old and new both sign during the grace period', { params: WEBHOOK, body: ROTATE }), async (req, reply) => {
+    const scope = await h.scope(req);
+    const body = (req.body ?? {}) as { grace_period_hours?: unknown; signing_secret?: unknown };
+    if (typeof body !== 'object' || Array.isArray(body)) throw new HeraldError('bad_request', 'The body must be a JSON object.');
+    for (const key of Object.keys(body)) if (key !== 'grace_period_hours' && key !== 'signing_secret') throw invalid(key, 'is not a known field');
+    let graceHours = 24;
+    if (body.grace_period_hours !== undefined) {
+      const g = body.grace_period_hours;
+      if (typeof g !== 'number' || !Number.isFinite(g) || g < 0 || g > MAX_GRACE_HOURS) {
+        throw invalid('grace_period_hours', `must be a number of hours from 0 to ${MAX_GRACE_HOURS}`);
+      }
+      graceHours = g;
+    }
+    let next = newSigningSecret();
+    if (body.signing_secret !== undefined) {
+      const problem = signingSecretProblem(body.signing_secret);
+      if (problem) throw invalid('signing_secret', problem);
+      next = body.signing_secret as string;
+    }
+    const now = Date.now();
+    const webhook = await change(scope.api_key, async (tx) => {
+      const existing = found(await getWebhook(tx, req.params.uid, scope.api_key));
+      const signing_secrets = rotateSecrets(existing.signing_secrets, next, now, Math.round(graceHours * 3_600_000));
+      return found(await updateWebhook(tx, { ...existing, signing_secrets }, now));
+    });
+    reply.header('cache-control', 'no-store');
+    return { notice: 'The signing secret was rotated successfully', ...secrets(webhook) };
+  });
+}
+
+/** A whole-number query parameter in [min, max]; `dflt` when absent. */
+function whole(value: string | undefined, field: string, dflt: number, max: number, min = 0): number {
+  if (value === undefined || value === '') return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw invalid(field, `must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** A boolean query parameter (`true`/`false`); false when absent. */
+function flag(value: string | undefined, field: string): boolean {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw invalid(field, 'must be true or false');
+}

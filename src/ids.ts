@@ -1,0 +1,28 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Identifiers. Contentstack-style uids (`blt` + 16 hex) for things its API names (stacks' api_key,
+ * content types' generated uids, entries, assets, webhooks), and prefixed ids where Herald names
+ * its own (`exe_` executions, `att_` attempts), so a reader can tell what an id points at.
+ */
+export function bltUid(): string {
+  return 'blt' + randomBytes(8).toString('hex');
+}
+
+export function prefixed(prefix: string, bytes = 12): string {
+  return `${prefix}_${randomBytes(bytes).toString('base64url')}`;
+}
+
+/** Random per process: ids from two processes never collide even in the same millisecond. */
+const PROCESS_PART = randomBytes(6).toString('base64url');
+let counter = 0;
+
+/**
+ * Time-ordered id: sorts by creation (ms timestamp first), unique by a per-process random part and
+ * a counter. Cheap enough for the delivery path (no random bytes per id).
+ */
+export function sortableId(prefix: string): string {
+  const t = Date.now().toString(36).padStart(9, '0');
+  counter = (counter + 1) % 0x1000000;
+  return `${prefix}_${t}${PROCESS_PART}${counter.toString(36).padStart(5, '0')}`;
+}

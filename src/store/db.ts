@@ -1,0 +1,78 @@
+/**
+ * The one small interface every storage backend implements: SQLite (sqlite.ts, the embedded
+ * default) and PostgreSQL (postgres.ts, for several processes on one database).
+ *
+ * Everything above this layer speaks portable SQL through it:
+ * - placeholders are `?` (a backend rewrites them if its driver wants `$1`);
+ * - JSON is stored as TEXT and parsed by the caller; booleans as integers 0/1;
+ * - times are integer milliseconds since the epoch (BIGINT on PostgreSQL, returned as numbers);
+ * - no backend-specific functions in shared SQL: where a statement must differ (claiming due work
+ *   with SKIP LOCKED, say), the backend exposes it, and `dialect` lets a repository choose.
+ *
+ * Reads outside a transaction only ever see committed data. Writes that must happen together go
+ * through `tx()`: the callback's statements commit together or not at all, and `afterCommit`
+ * callbacks run only once they have (this is where the dispatcher is woken).
+ *
+ * Concurrency differs, and shared code must hold on both: SQLite runs one transaction at a time;
+ * PostgreSQL runs many at once (READ COMMITTED, several processes), so a check-then-write that
+ * must not interleave takes `tx.lock?.([key])` first. A unique violation that a check-then-insert
+ * race lets through is a `conflict` HeraldError on PostgreSQL (see `isUniqueViolation`); a busy,
+ * unreachable or full database is `unavailable` (503) on both.
+ */
+export interface Queryable {
+  all<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  get<T = Row>(sql: string, params?: unknown[]): Promise<T | undefined>;
+  /** Runs a statement; `changes` counts the rows it wrote. */
+  run(sql: string, params?: unknown[]): Promise<{ changes: number }>;
+}
+
+export interface Tx extends Queryable {
+  /** Runs `fn` after this transaction commits; never if it rolls back. */
+  afterCommit(fn: () => void): void;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  /**
+   * Serializes with every other transaction that locks any of the same `keys`, until this one
+   * ends (PostgreSQL: transaction-scoped advisory locks, taken in one consistent order so two
+   * transactions locking overlapping sets in one call never deadlock on them). Absent on SQLite,
+   * where one transaction writes at a time anyway: call it as `tx.lock?.(keys)`.
+   */
+  lock?(keys: string[]): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs `fn` in one transaction: all its writes commit together, or none do if it throws. */
+  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /**
+   * Signals (PostgreSQL LISTEN/NOTIFY) reach every Herald process on the database, this one
+   * included. Absent on SQLite: one process owns the store, there is nobody else to tell.
+   *
+   * `notify` is fire-and-forget, sent at once (call it after commit) and coalesced per channel and
+   * payload; a signal can be lost (connection down), so a listener keeps a fallback such as a
+   * timer. `listen` calls `fn` with each signal's payload, and with '' after its connection was
+   * lost and restored (signals may have been missed); it resolves to a function that stops it.
+   */
+  notify?(channel: string, payload?: string): void;
+  listen?(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>>;
+}
+
+export type Row = Record<string, unknown>;
+
+/** Parses a TEXT column that holds JSON; `null` stays `null`. */
+export function json<T = unknown>(value: unknown): T {
+  if (value === null || value === undefined) return null as T;
+  return JSON.parse(String(value)) as T;
+}
+
+/**
+ * Whether `err` is a unique-key violation, on either backend: raw (SQLite's constraint codes,
+ * PostgreSQL's 23505) or as the `conflict` HeraldError the PostgreSQL backend turns it into.
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+  }
+  return false;
+}

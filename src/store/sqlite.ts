@@ -1,0 +1,183 @@
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { HeraldError } from '../errors.ts';
+import type { Db, Queryable, Row, Tx } from './db.ts';
+import { migrate } from './migrate.ts';
+
+/**
+ * The embedded backend: one SQLite file in WAL mode.
+ *
+ * Two connections: a writer, used by one transaction at a time (an async mutex queues the rest,
+ * since SQLite has a single writer anyway), and a reader for reads outside transactions, which
+ * under WAL sees only committed data and never waits for the writer.
+ *
+ * synchronous=NORMAL: in WAL mode a commit survives a process crash (kill -9); only an OS crash or
+ * power loss can lose the last transactions. That is the trade the delivery path is measured with.
+ */
+export async function openSqlite(file: string): Promise<Db> {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const writer = new Database(file);
+  writer.pragma('journal_mode = WAL');
+  writer.pragma('synchronous = NORMAL');
+  writer.pragma('foreign_keys = ON');
+  // Milliseconds a statement waits for another process's lock (e.g. `herald db backup`).
+  writer.pragma('busy_timeout = 5000');
+  // Checkpoint the WAL every ~40 MB (10,000 pages) instead of ~4 MB: each checkpoint fsyncs, and
+  // the delivery path commits small transactions thousands of times a second.
+  writer.pragma('wal_autocheckpoint = 10000');
+  // 64 MiB of page cache (negative = KiB).
+  writer.pragma('cache_size = -65536');
+  const db = new SqliteDb(writer, file);
+  await migrate(db);
+  db.openReader();
+  return db;
+}
+
+class Connection implements Queryable {
+  private statements = new Map<string, Statement>();
+  constructor(readonly raw: Database.Database) {}
+
+  private prepare(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.raw.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  allSync<T>(sql: string, params: unknown[] = []): T[] {
+    return wrap(() => this.prepare(sql).all(...params.map(bind)) as T[]);
+  }
+  getSync<T>(sql: string, params: unknown[] = []): T | undefined {
+    return wrap(() => this.prepare(sql).get(...params.map(bind)) as T | undefined);
+  }
+  runSync(sql: string, params: unknown[] = []): { changes: number } {
+    return wrap(() => {
+      const stmt = this.prepare(sql);
+      // A statement that returns rows (e.g. UPDATE ... RETURNING) must be run with all().
+      if (stmt.reader) return { changes: stmt.all(...params.map(bind)).length };
+      return { changes: stmt.run(...params.map(bind)).changes };
+    });
+  }
+
+  async all<T = Row>(sql: string, params?: unknown[]) {
+    return this.allSync<T>(sql, params);
+  }
+  async get<T = Row>(sql: string, params?: unknown[]) {
+    return this.getSync<T>(sql, params);
+  }
+  async run(sql: string, params?: unknown[]) {
+    return this.runSync(sql, params);
+  }
+}
+
+/** booleans become 0/1 (SQLite has no boolean); undefined becomes NULL. */
+function bind(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return v;
+}
+
+/** SQLite's busy and full-disk errors become `unavailable` (503), never a bare crash. */
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+      throw new HeraldError('unavailable', 'The database is busy; try again.', { cause: err, retryAfter: 1 });
+    }
+    if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) {
+      throw new HeraldError('unavailable', 'The database cannot write (disk full or I/O error).', {
+        cause: err,
+        retryAfter: 5,
+      });
+    }
+    throw err;
+  }
+}
+
+class SqliteDb implements Db {
+  readonly dialect = 'sqlite' as const;
+  private w: Connection;
+  private r: Connection | null = null;
+  /** Tail of the writer queue: each transaction waits for the previous one. */
+  private lock: Promise<void> = Promise.resolve();
+
+  constructor(
+    writer: Database.Database,
+    private file: string,
+  ) {
+    this.w = new Connection(writer);
+  }
+
+  openReader() {
+    if (this.file === ':memory:') return; // an in-memory database has one connection only
+    const reader = new Database(this.file, { readonly: true });
+    reader.pragma('busy_timeout = 5000');
+    this.r = new Connection(reader);
+  }
+
+  private get reader() {
+    return this.r ?? this.w;
+  }
+
+  all<T = Row>(sql: string, params?: unknown[]) {
+    return this.reader.all<T>(sql, params);
+  }
+  get<T = Row>(sql: string, params?: unknown[]) {
+    return this.reader.get<T>(sql, params);
+  }
+  run(sql: string, params?: unknown[]) {
+    return this.tx((tx) => tx.run(sql, params));
+  }
+
+  async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const prev = this.lock;
+    let release!: () => void;
+    this.lock = new Promise<void>((r) => (release = r));
+    await prev;
+    const hooks: Array<() => void> = [];
+    const w = this.w;
+    const tx: Tx = {
+      all: (s, p) => w.all(s, p),
+      get: (s, p) => w.get(s, p),
+      run: (s, p) => w.run(s, p),
+      afterCommit: (f) => hooks.push(f),
+      exec: async (s) => {
+        wrap(() => w.raw.exec(s));
+      },
+    };
+    try {
+      wrap(() => w.raw.exec('BEGIN IMMEDIATE'));
+      let result: T;
+      try {
+        result = await fn(tx);
+        wrap(() => w.raw.exec('COMMIT'));
+      } catch (err) {
+        if (w.raw.inTransaction) w.raw.exec('ROLLBACK');
+        throw err;
+      }
+      for (const h of hooks) h();
+      return result;
+    } finally {
+      release();
+    }
+  }
+
+  /** The writer's better-sqlite3 handle, for `herald db backup` (online backup API). */
+  get handle() {
+    return this.w.raw;
+  }
+
+  async close() {
+    await this.lock;
+    this.r?.raw.close();
+    this.w.raw.close();
+  }
+}
+
+export type { SqliteDb };

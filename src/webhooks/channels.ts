@@ -1,0 +1,179 @@
+import { ACTIONS, type Action, type HeraldEvent, type Module } from '../events/event.ts';
+
+/**
+ * Channels: which events a webhook subscribes to. Two spellings are accepted, side by side in one
+ * webhook's `channels`:
+ *
+ * Contentstack channels (seed 003), where `{action}` is any of ACTIONS (`publish.fail` included):
+ *   content_types.{action}                              any content type
+ *   content_types.{ct}.{action}                         the content type `ct`
+ *   content_types.entries.{action}                      any entry
+ *   content_types.{ct}.entries.{action}                 entries of `ct`
+ *   content_types.{ct}.entries.{entry}.{action}         the entry `entry` of `ct`
+ *   assets.{action}                                     any asset
+ *   assets.{uid}.{action}                               the asset `uid`
+ * `entries` right after `content_types.` always means "entries", never a content type uid.
+ *
+ * Contentful topics (seed 002), `[Type].[Action]`:
+ *   Type   ContentType | Entry | Asset | *
+ *   Action create | save (= update) | auto_save | archive | unarchive | publish | unpublish | delete | *
+ * `*` matches every type or action, including ones Contentful's list does not name: `Entry.*` also
+ * matches `publish.fail` and `unpublish.fail`, and would match an action added later. A named
+ * action matches only itself (`Entry.publish` does not match `publish.fail`).
+ *
+ * Pure: parsing and matching touch nothing but their arguments.
+ */
+
+/** What matching looks at in an event. */
+export type ChannelEvent = Pick<HeraldEvent, 'module' | 'action' | 'uid' | 'content_type_uid'>;
+
+/** A parsed channel, ready to test events against. */
+export interface Channel {
+  /** The channel as the user wrote it. */
+  readonly text: string;
+  matches(event: ChannelEvent): boolean;
+}
+
+/** Longest channel accepted, characters. */
+export const MAX_CHANNEL_LENGTH = 300;
+
+/** Contentstack uids in channels: letters, digits, `_` and `-` (content type, entry and asset uids). */
+const UID = /^[A-Za-z0-9_-]{1,100}$/;
+
+const ACTION_SET: ReadonlySet<string> = new Set(ACTIONS);
+
+/** Contentful types -> Herald modules. */
+const CONTENTFUL_TYPES: Record<string, Module> = { ContentType: 'content_type', Entry: 'entry', Asset: 'asset' };
+const MODULE_TYPES: Record<Module, string> = { content_type: 'ContentType', entry: 'Entry', asset: 'Asset' };
+
+/** Contentful actions -> Herald actions; Contentful says `save` where Contentstack says `update`. */
+const CONTENTFUL_ACTIONS: Record<string, Action> = {
+  create: 'create',
+  save: 'update',
+  auto_save: 'auto_save',
+  archive: 'archive',
+  unarchive: 'unarchive',
+  publish: 'publish',
+  unpublish: 'unpublish',
+  delete: 'delete',
+};
+
+/** What a Contentstack channel requires of an event; absent = any. */
+interface Pattern {
+  module: Module;
+  action: Action;
+  contentType?: string;
+  uid?: string;
+}
+
+/**
+ * Parses one channel. Returns the compiled channel, or a problem in words naming the channel
+ * (for a 422), e.g. `"content_types.blog.entries.updat" is not a known channel: ...`.
+ */
+export function parseChannel(text: unknown): Channel | string {
+  if (typeof text !== 'string') return 'must be a string';
+  if (text.length === 0) return 'must not be empty';
+  if (text.length > MAX_CHANNEL_LENGTH) return `is longer than ${MAX_CHANNEL_LENGTH} characters`;
+  const shown = JSON.stringify(text);
+  if (text.startsWith('content_types.') || text.startsWith('assets.')) {
+    const pattern = contentstackPattern(text);
+    if (typeof pattern === 'string') return `${shown} is not a known channel: ${pattern}`;
+    return { text, matches: (e) => matchesPattern(pattern, e) };
+  }
+  const parts = text.split('.');
+  if (parts.length === 2 && (parts[0] === '*' || Object.hasOwn(CONTENTFUL_TYPES, parts[0]) || /^[A-Z]/.test(parts[0]))) {
+    const [type, action] = parts;
+    if (type !== '*' && !Object.hasOwn(CONTENTFUL_TYPES, type)) {
+      return `${shown} is not a known topic: the type must be ContentType, Entry, Asset or *`;
+    }
+    if (action !== '*' && !Object.hasOwn(CONTENTFUL_ACTIONS, action)) {
+      return `${shown} is not a known topic: the action must be one of ${Object.keys(CONTENTFUL_ACTIONS).join(', ')} or *`;
+    }
+    const module = type === '*' ? undefined : CONTENTFUL_TYPES[type];
+    const act = action === '*' ? undefined : CONTENTFUL_ACTIONS[action];
+    return {
+      text,
+      matches: (e) => (module === undefined || e.module === module) && (act === undefined || e.action === act),
+    };
+  }
+  return (
+    `${shown} is not a known channel: use a Contentstack channel (content_types.entries.update, ` +
+    'assets.publish, ...) or a Contentful topic [Type].[Action] (Entry.publish, *.*, ...)'
+  );
+}
+
+/** Splits `prefix.{action}`, where the action itself may contain a dot (`publish.fail`). */
+function splitAction(text: string): { parts: string[]; action: string } {
+  for (const a of ACTIONS) {
+    if (a.includes('.') && text.endsWith('.' + a)) {
+      return { parts: text.slice(0, -a.length - 1).split('.'), action: a };
+    }
+  }
+  const parts = text.split('.');
+  return { parts: parts.slice(0, -1), action: parts[parts.length - 1] };
+}
+
+function contentstackPattern(text: string): Pattern | string {
+  const { parts, action } = splitAction(text);
+  if (!ACTION_SET.has(action)) return `"${action}" is not an action (${ACTIONS.join(', ')})`;
+  const act = action as Action;
+  for (const p of parts.slice(1)) {
+    if (!UID.test(p)) return `"${p}" is not a uid (letters, digits, _ and -)`;
+  }
+  const [root, a, b, c, ...rest] = parts;
+  if (root === 'assets') {
+    if (parts.length === 1) return { module: 'asset', action: act };
+    if (parts.length === 2) return { module: 'asset', action: act, uid: a };
+    return 'an asset channel is assets.{action} or assets.{asset_uid}.{action}';
+  }
+  // root === 'content_types'
+  if (parts.length === 1) return { module: 'content_type', action: act };
+  if (parts.length === 2) return a === 'entries' ? { module: 'entry', action: act } : { module: 'content_type', action: act, contentType: a };
+  if (a !== 'entries' && b === 'entries' && rest.length === 0) {
+    if (parts.length === 3) return { module: 'entry', action: act, contentType: a };
+    return { module: 'entry', action: act, contentType: a, uid: c };
+  }
+  return (
+    'a content type channel is content_types.{action}, content_types.{ct}.{action}, ' +
+    'content_types.entries.{action}, content_types.{ct}.entries.{action} or content_types.{ct}.entries.{entry}.{action}'
+  );
+}
+
+function matchesPattern(p: Pattern, e: ChannelEvent): boolean {
+  if (e.module !== p.module || e.action !== p.action) return false;
+  if (p.module === 'content_type') {
+    // A content type's own uid is its "content type".
+    return p.contentType === undefined || e.uid === p.contentType;
+  }
+  if (p.contentType !== undefined && e.content_type_uid !== p.contentType) return false;
+  return p.uid === undefined || e.uid === p.uid;
+}
+
+/**
+ * The Contentstack channel an event is filed under in the activity log (executions.channel):
+ * module, content type and action, e.g. `content_types.blog.entries.update`,
+ * `content_types.blog.update`, `assets.publish`. An entry's or asset's own uid is left out: it is
+ * in the payload, and keeping it out keeps channels few (they label logs and metrics).
+ */
+export function eventChannel(event: ChannelEvent): string {
+  switch (event.module) {
+    case 'content_type':
+      return `content_types.${event.uid}.${event.action}`;
+    case 'entry':
+      return event.content_type_uid
+        ? `content_types.${event.content_type_uid}.entries.${event.action}`
+        : `content_types.entries.${event.action}`;
+    case 'asset':
+      return `assets.${event.action}`;
+  }
+}
+
+/**
+ * The topic Contentful would send in `X-Contentful-Topic`, e.g. `ContentManagement.Entry.publish`
+ * (`update` is Contentful's `save`). Actions Contentful has no word for keep Herald's:
+ * `ContentManagement.Entry.publish.fail`.
+ */
+export function contentfulTopic(event: Pick<HeraldEvent, 'module' | 'action'>): string {
+  const action = event.action === 'update' ? 'save' : event.action;
+  return `ContentManagement.${MODULE_TYPES[event.module]}.${action}`;
+}

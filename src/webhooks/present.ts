@@ -1,0 +1,53 @@
+import { mask } from '../auth/secrets.ts';
+import type { Webhook } from './webhook.ts';
+
+/**
+ * The one place a Webhook becomes what the API returns (Contentstack's shape). Secrets never leave
+ * through here: the basic auth password and secret header values are masked (`****abcd`), signing
+ * secrets are left out entirely (only `GET /v3/webhooks/{uid}/secret` shows them).
+ */
+export interface PresentedWebhook {
+  uid: string;
+  name: string;
+  destinations: Array<{
+    target_url: string;
+    http_basic_auth: string;
+    http_basic_password: string;
+    custom_header: Array<{ header_name: string; value: string; secret?: true }>;
+  }>;
+  channels: string[];
+  branches: string[];
+  conditions: Webhook['conditions'];
+  retry_policy: string;
+  disabled: boolean;
+  disabled_reason: string | null;
+  concise_payload: boolean;
+  format: Webhook['format'];
+  created_at: string;
+  updated_at: string;
+}
+
+export function presentWebhook(w: Webhook): PresentedWebhook {
+  return {
+    uid: w.uid,
+    name: w.name,
+    destinations: w.destinations.map((d) => ({
+      target_url: d.target_url,
+      http_basic_auth: d.http_basic_auth ?? '',
+      http_basic_password: mask(d.http_basic_password) ?? '',
+      custom_header: d.custom_header.map((h) =>
+        h.secret ? { header_name: h.header_name, value: mask(h.value) ?? '', secret: true as const } : { header_name: h.header_name, value: h.value },
+      ),
+    })),
+    channels: [...w.channels],
+    branches: [...w.branches],
+    conditions: w.conditions,
+    retry_policy: w.retry_policy,
+    disabled: w.disabled,
+    disabled_reason: w.disabled_reason,
+    concise_payload: w.concise_payload,
+    format: w.format,
+    created_at: new Date(w.created_at).toISOString(),
+    updated_at: new Date(w.updated_at).toISOString(),
+  };
+}

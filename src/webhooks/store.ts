@@ -1,0 +1,128 @@
+import type { Queryable } from '../store/db.ts';
+import { json } from '../store/db.ts';
+import type { Webhook } from './webhook.ts';
+import { dropExecutions, parkWebhook, unparkWebhook } from '../delivery/queue.ts';
+
+/**
+ * The `webhooks` table. `doc` holds the whole Webhook as JSON (secrets included: never returned as
+ * is, see present.ts); the columns `disabled`, `disabled_reason`, `version` and the times are the
+ * truth for state that changes outside a definition update (the circuit breaker disables a webhook
+ * with one UPDATE), and override the doc when a row is read. `consecutive_failures` belongs to the
+ * circuit breaker and is not part of the Webhook.
+ *
+ * After a change commits, call `WebhookIndex.invalidate(apiKey)` so matching sees it.
+ */
+
+export interface WebhookRow {
+  doc: string;
+  disabled: number;
+  disabled_reason: string | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const COLUMNS = 'doc, disabled, disabled_reason, version, created_at, updated_at';
+
+export function webhookFromRow(r: WebhookRow): Webhook {
+  const w = json<Webhook>(r.doc);
+  w.disabled = Boolean(Number(r.disabled));
+  w.disabled_reason = r.disabled_reason ?? null;
+  w.version = Number(r.version);
+  w.created_at = Number(r.created_at);
+  w.updated_at = Number(r.updated_at);
+  return w;
+}
+
+export async function createWebhook(q: Queryable, w: Webhook): Promise<void> {
+  await q.run(
+    `INSERT INTO webhooks (uid, api_key, doc, disabled, disabled_reason, consecutive_failures, version, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+    [w.uid, w.api_key, JSON.stringify(w), w.disabled ? 1 : 0, w.disabled_reason, w.version, w.created_at, w.updated_at],
+  );
+}
+
+/** A webhook by uid; with `apiKey`, only if it belongs to that stack. */
+export async function getWebhook(q: Queryable, uid: string, apiKey?: string): Promise<Webhook | undefined> {
+  const row =
+    apiKey === undefined
+      ? await q.get<WebhookRow>(`SELECT ${COLUMNS} FROM webhooks WHERE uid = ?`, [uid])
+      : await q.get<WebhookRow>(`SELECT ${COLUMNS} FROM webhooks WHERE uid = ? AND api_key = ?`, [uid, apiKey]);
+  return row ? webhookFromRow(row) : undefined;
+}
+
+/** A stack's webhooks, oldest first. */
+export async function listWebhooks(q: Queryable, apiKey: string, page: { skip: number; limit: number }): Promise<Webhook[]> {
+  const rows = await q.all<WebhookRow>(`SELECT ${COLUMNS} FROM webhooks WHERE api_key = ? ORDER BY created_at, uid LIMIT ? OFFSET ?`, [
+    apiKey,
+    page.limit,
+    page.skip,
+  ]);
+  return rows.map(webhookFromRow);
+}
+
+export async function countWebhooks(q: Queryable, apiKey: string): Promise<number> {
+  const row = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM webhooks WHERE api_key = ?', [apiKey]);
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Stores a new definition of an existing webhook and bumps its version. Re-enabling (`disabled`
+ * going from true to false) also resets the circuit breaker's failure count and clears
+ * `disabled_reason`. Returns the webhook as stored, or undefined when it no longer exists.
+ */
+export async function updateWebhook(q: Queryable, w: Webhook, now: number): Promise<Webhook | undefined> {
+  const prev = await getWebhook(q, w.uid, w.api_key);
+  if (!prev) return undefined;
+  const reenabled = prev.disabled && !w.disabled;
+  const next: Webhook = {
+    ...w,
+    disabled_reason: w.disabled && prev.disabled ? prev.disabled_reason : null,
+    version: prev.version + 1,
+    created_at: prev.created_at,
+    updated_at: now,
+  };
+  await q.run(
+    `UPDATE webhooks SET doc = ?, disabled = ?, disabled_reason = ?, version = ?, updated_at = ?,
+       consecutive_failures = CASE WHEN ? = 1 THEN 0 ELSE consecutive_failures END
+     WHERE uid = ? AND api_key = ?`,
+    [JSON.stringify(next), next.disabled ? 1 : 0, next.disabled_reason, next.version, now, reenabled ? 1 : 0, w.uid, w.api_key],
+  );
+  if (next.disabled !== prev.disabled) await (next.disabled ? parkWebhook(q, w.uid) : unparkWebhook(q, w.uid, now));
+  return next;
+}
+
+/**
+ * Deletes a webhook of a stack with its executions and their attempt log (as Contentstack drops a
+ * deleted webhook's logs); false when there was none.
+ */
+export async function deleteWebhook(q: Queryable, apiKey: string, uid: string): Promise<boolean> {
+  const { changes } = await q.run('DELETE FROM webhooks WHERE uid = ? AND api_key = ?', [uid, apiKey]);
+  if (changes > 0) await dropExecutions(q, uid);
+  return changes > 0;
+}
+
+/**
+ * Disables a webhook (with a reason when Herald does it: circuit breaker, 410 Gone; null when a
+ * user does) or enables it, which also resets the failure count and clears the reason.
+ * Returns the webhook as stored, or undefined when it does not exist.
+ */
+export async function setDisabled(q: Queryable, uid: string, disabled: boolean, reason: string | null, now = Date.now()): Promise<Webhook | undefined> {
+  const prev = await getWebhook(q, uid);
+  if (!prev) return undefined;
+  const next: Webhook = { ...prev, disabled, disabled_reason: disabled ? reason : null, version: prev.version + 1, updated_at: now };
+  await q.run(
+    `UPDATE webhooks SET doc = ?, disabled = ?, disabled_reason = ?, version = ?, updated_at = ?,
+       consecutive_failures = CASE WHEN ? = 1 THEN 0 ELSE consecutive_failures END
+     WHERE uid = ?`,
+    [JSON.stringify(next), disabled ? 1 : 0, next.disabled_reason, next.version, now, disabled ? 0 : 1, uid],
+  );
+  if (disabled !== prev.disabled) await (disabled ? parkWebhook(q, uid) : unparkWebhook(q, uid, now));
+  return next;
+}
+
+/** A stack's enabled webhooks, for the match index. */
+export async function loadEnabled(q: Queryable, apiKey: string): Promise<Webhook[]> {
+  const rows = await q.all<WebhookRow>(`SELECT ${COLUMNS} FROM webhooks WHERE api_key = ? AND disabled = 0 ORDER BY created_at, uid`, [apiKey]);
+  return rows.map(webhookFromRow);
+}

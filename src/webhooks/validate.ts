@@ -1,0 +1,316 @@
+import { mask } from '../auth/secrets.ts';
+import { customHeaderProblems } from '../delivery/headers.ts';
+import { newSigningSecret } from '../delivery/signature.ts';
+import { targetProblem, type TargetPolicy } from '../delivery/target.ts';
+import { fieldErrors, HeraldError, type FieldErrors } from '../errors.ts';
+import type { Queryable } from '../store/db.ts';
+import { parseChannel } from './channels.ts';
+import { conditionProblems } from './conditions.ts';
+import { currentSecret, rotateSecrets, signingSecretProblem } from './signing-secrets.ts';
+import type { Condition, CustomHeader, Destination, Webhook } from './webhook.ts';
+
+/**
+ * Turns a Contentstack `{ webhook: {...} }` body (as `@contentstack/management` sends it, on
+ * create and on fetch-then-update) into a webhook definition, or one 422 naming every bad field
+ * (`destinations.0.target_url`, `channels.2`, ...).
+ *
+ * On update the body is merged over the stored webhook: a field left out keeps its value. Secrets
+ * survive a client that sends back what it fetched: a basic auth password or a secret header value
+ * that is missing, or equal to its mask (`****abcd`), keeps the stored value. (So a new password
+ * that is literally the old one's mask cannot be set; no real password looks like that.)
+ */
+
+/** What a request may set; the rest of a Webhook (uid, times, version, disabled_reason) is Herald's. */
+export type WebhookDefinition = Pick<
+  Webhook,
+  'name' | 'destinations' | 'channels' | 'branches' | 'conditions' | 'retry_policy' | 'disabled' | 'concise_payload' | 'format' | 'signing_secrets'
+>;
+
+export const MAX_NAME_LENGTH = 200;
+export const MAX_CHANNELS = 100;
+export const MAX_BRANCHES = 50;
+export const MAX_URL_LENGTH = 2048;
+export const MAX_BASIC_AUTH_LENGTH = 1024;
+export const MAX_RETRY_POLICY_LENGTH = 50;
+
+const FIELDS = new Set([
+  'name',
+  'destinations',
+  'channels',
+  'branches',
+  'conditions',
+  'retry_policy',
+  'disabled',
+  'concise_payload',
+  'format',
+  'signing_secret',
+]);
+/**
+ * Fields a client sends back after fetching (Herald's own output, and Contentstack's metadata
+ * that scripts written for Contentstack carry): accepted and ignored, never an error.
+ */
+const IGNORED = new Set([
+  'uid',
+  'api_key',
+  'created_at',
+  'updated_at',
+  'created_by',
+  'updated_by',
+  'deleted_at',
+  'disabled_reason',
+  'version',
+  '_version',
+  'org_uid',
+  'applikation_id',
+  'unhealthy',
+  'notifiers',
+  'stackHeaders',
+  'urlPath',
+]);
+const DESTINATION_FIELDS = new Set(['target_url', 'http_basic_auth', 'http_basic_password', 'custom_header']);
+const HEADER_FIELDS = new Set(['header_name', 'value', 'secret']);
+
+/**
+ * Header names whose values are credentials: when a request does not say `secret`, such a header
+ * is stored as secret (masked in responses and logs). An explicit `secret: false` wins.
+ */
+const CREDENTIAL_NAME = /authorization|token|secret|password|passwd|api[-_]?key|signature|cookie|credential|auth/i;
+
+export interface ParseContext {
+  policy: TargetPolicy;
+  /** The stored webhook, on update. */
+  existing?: Webhook;
+  now: number;
+}
+
+/** Parses and checks a body without I/O; throws one HeraldError (422) listing every bad field. */
+export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefinition {
+  const errors: FieldErrors = fieldErrors();
+  const add = (field: string, problem: string) => (errors[field] ??= []).push(problem);
+  const input = (body as { webhook?: unknown } | null)?.webhook;
+  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+    throw new HeraldError('validation_failed', 'webhook is required: send { "webhook": { ... } }', { errors: { webhook: ['is required'] } });
+  }
+  const w = input as Record<string, unknown>;
+  for (const key of Object.keys(w)) {
+    if (!FIELDS.has(key) && !IGNORED.has(key)) add(key, 'is not a known field');
+  }
+  const old = ctx.existing;
+  const has = (k: string) => w[k] !== undefined;
+
+  // name
+  let name = old?.name ?? '';
+  if (has('name') || !old) {
+    if (typeof w.name !== 'string' || w.name.trim() === '') add('name', 'is required');
+    else if (w.name.length > MAX_NAME_LENGTH) add('name', `is longer than ${MAX_NAME_LENGTH} characters`);
+    else name = w.name.trim();
+  }
+
+  // destinations: exactly one
+  let destinations = old?.destinations ?? [];
+  if (has('destinations') || !old) {
+    const d = parseDestinations(w.destinations, old?.destinations[0], ctx.policy, add);
+    if (d) destinations = d;
+  }
+
+  // channels: at least one, each parsed
+  let channels = old?.channels ?? [];
+  if (has('channels') || !old) {
+    if (!Array.isArray(w.channels) || w.channels.length === 0) add('channels', 'must list at least one channel');
+    else if (w.channels.length > MAX_CHANNELS) add('channels', `has more than ${MAX_CHANNELS} channels`);
+    else {
+      w.channels.forEach((c, i) => {
+        const parsed = parseChannel(c);
+        if (typeof parsed === 'string') add(`channels.${i}`, parsed);
+      });
+      channels = [...new Set(w.channels as string[])];
+    }
+  }
+
+  // branches: default main; existence is checked against the store by `checkBranches`
+  let branches = old?.branches ?? ['main'];
+  if (has('branches')) {
+    if (!Array.isArray(w.branches) || w.branches.length === 0) add('branches', 'must list at least one branch');
+    else if (w.branches.length > MAX_BRANCHES) add('branches', `has more than ${MAX_BRANCHES} branches`);
+    else {
+      w.branches.forEach((b, i) => {
+        if (typeof b !== 'string' || b === '') add(`branches.${i}`, 'must be a branch uid');
+      });
+      branches = [...new Set(w.branches as string[])];
+    }
+  }
+
+  // conditions
+  let conditions: Condition[] = old?.conditions ?? [];
+  if (has('conditions')) {
+    const problems = conditionProblems(w.conditions);
+    for (const [path, list] of Object.entries(problems)) for (const p of list) add(path ? `conditions.${path}` : 'conditions', p);
+    conditions = w.conditions as Condition[];
+  }
+
+  let retry_policy = old?.retry_policy ?? 'manual';
+  if (has('retry_policy')) {
+    if (typeof w.retry_policy !== 'string' || w.retry_policy === '' || w.retry_policy.length > MAX_RETRY_POLICY_LENGTH) {
+      add('retry_policy', `must be a string of 1 to ${MAX_RETRY_POLICY_LENGTH} characters (e.g. "manual")`);
+    } else retry_policy = w.retry_policy;
+  }
+
+  const flag = (k: 'disabled' | 'concise_payload', fallback: boolean): boolean => {
+    if (!has(k)) return fallback;
+    if (typeof w[k] !== 'boolean') {
+      add(k, 'must be true or false');
+      return fallback;
+    }
+    return w[k] as boolean;
+  };
+  const disabled = flag('disabled', old?.disabled ?? false);
+  const concise_payload = flag('concise_payload', old?.concise_payload ?? false);
+
+  let format = old?.format ?? 'contentstack';
+  if (has('format')) {
+    if (w.format !== 'contentstack' && w.format !== 'contentful') add('format', 'must be "contentstack" or "contentful"');
+    else format = w.format;
+  }
+
+  // signing secret: given, kept, or generated; a new one given on update becomes current and the
+  // previous one keeps signing for the usual grace period.
+  let signing_secrets = old?.signing_secrets ?? [];
+  if (w.signing_secret !== undefined && w.signing_secret !== null) {
+    const problem = signingSecretProblem(w.signing_secret);
+    if (problem) add('signing_secret', problem);
+    else signing_secrets = rotateSecrets(signing_secrets, w.signing_secret as string, ctx.now);
+  }
+  if (!errors.signing_secret && currentSecret(signing_secrets) === null) {
+    signing_secrets = rotateSecrets(signing_secrets, newSigningSecret(), ctx.now);
+  }
+
+  const fields = Object.keys(errors);
+  if (fields.length) {
+    const first = fields[0];
+    const more = fields.length > 1 ? ` (and ${fields.length - 1} more problem${fields.length > 2 ? 's' : ''})` : '';
+    throw new HeraldError('validation_failed', `${first} ${errors[first][0]}${more}`, { errors });
+  }
+  return { name, destinations, channels, branches, conditions, retry_policy, disabled, concise_payload, format, signing_secrets };
+}
+
+function parseDestinations(
+  value: unknown,
+  old: Destination | undefined,
+  policy: TargetPolicy,
+  add: (field: string, problem: string) => void,
+): Destination[] | null {
+  if (!Array.isArray(value) || value.length === 0) {
+    add('destinations', 'must list one destination ({ "target_url": "https://..." })');
+    return null;
+  }
+  if (value.length > 1) {
+    add('destinations', `has ${value.length} destinations; Herald keeps one destination per webhook (create one webhook per URL)`);
+    return null;
+  }
+  const d = value[0] as Record<string, unknown>;
+  const at = 'destinations.0';
+  if (!d || typeof d !== 'object' || Array.isArray(d)) {
+    add(at, 'must be an object with target_url');
+    return null;
+  }
+  let usable = true;
+  const fail = (f: string, p: string) => {
+    usable = false;
+    add(f, p);
+  };
+  for (const key of Object.keys(d)) if (!DESTINATION_FIELDS.has(key)) fail(`${at}.${key}`, 'is not a known field');
+
+  // target_url
+  let target_url = '';
+  if (typeof d.target_url !== 'string' || d.target_url.trim() === '') fail(`${at}.target_url`, 'is required');
+  else if (d.target_url.length > MAX_URL_LENGTH) fail(`${at}.target_url`, `is longer than ${MAX_URL_LENGTH} characters`);
+  else {
+    // Plain spaces around the URL are forgiven; line breaks and other controls are not (a URL
+    // ending in "\n" is refused, not silently trimmed: hostile-input.md case 19).
+    target_url = d.target_url.replace(/^ +| +$/g, '');
+    const problem = targetProblem(target_url, policy);
+    if (problem) fail(`${at}.target_url`, problem);
+  }
+
+  // basic auth
+  let username = '';
+  if (d.http_basic_auth !== undefined && d.http_basic_auth !== null) {
+    const u = d.http_basic_auth;
+    if (typeof u !== 'string') fail(`${at}.http_basic_auth`, 'must be a string (the basic auth username)');
+    else if (u.length > MAX_BASIC_AUTH_LENGTH) fail(`${at}.http_basic_auth`, `is longer than ${MAX_BASIC_AUTH_LENGTH} characters`);
+    else if (/[\u0000-\u001f\u007f]/.test(u)) fail(`${at}.http_basic_auth`, 'must not contain line breaks or control characters');
+    else if (u.includes(':')) fail(`${at}.http_basic_auth`, 'must not contain ":" (basic auth joins username and password with it)');
+    else username = u;
+  }
+  let password = '';
+  const p = d.http_basic_password;
+  // Missing or masked: the stored password (if any); null: none.
+  const given = p !== undefined && p !== null && !(old?.http_basic_password && p === mask(old.http_basic_password));
+  if (!given) password = p === null ? '' : (old?.http_basic_password ?? '');
+  else if (typeof p !== 'string') fail(`${at}.http_basic_password`, 'must be a string');
+  else if (p.length > MAX_BASIC_AUTH_LENGTH) fail(`${at}.http_basic_password`, `is longer than ${MAX_BASIC_AUTH_LENGTH} characters`);
+  else if (/[\u0000-\u001f\u007f]/.test(p)) fail(`${at}.http_basic_password`, 'must not contain line breaks or control characters');
+  else password = p;
+  if (given && password && !username) fail(`${at}.http_basic_auth`, 'is required when http_basic_password is set');
+  // No username, no basic auth: a carried-over password goes with it.
+  if (!username) password = '';
+
+  // custom headers
+  let custom_header: CustomHeader[] = [];
+  const raw = d.custom_header ?? [];
+  if (!Array.isArray(raw)) fail(`${at}.custom_header`, 'must be a list of { header_name, value }');
+  else {
+    const shapeOk = raw.every((h, i) => {
+      if (!h || typeof h !== 'object' || Array.isArray(h)) {
+        fail(`${at}.custom_header.${i}`, 'must be { "header_name": ..., "value": ... }');
+        return false;
+      }
+      for (const key of Object.keys(h)) if (!HEADER_FIELDS.has(key)) fail(`${at}.custom_header.${i}.${key}`, 'is not a known field');
+      if (h.secret !== undefined && typeof h.secret !== 'boolean') fail(`${at}.custom_header.${i}.secret`, 'must be true or false');
+      return true;
+    });
+    if (shapeOk) {
+      custom_header = raw.map((h: Record<string, unknown>) => carryHeader(h, old?.custom_header ?? []));
+      const problems = customHeaderProblems(custom_header, { basicAuth: username !== '' });
+      for (const [field, list] of Object.entries(problems)) for (const pr of list) fail(`${at}.${field}`, pr);
+    }
+  }
+  if (!usable) return null;
+  const dest: Destination = { target_url, custom_header };
+  if (username) {
+    dest.http_basic_auth = username;
+    dest.http_basic_password = password;
+  }
+  return [dest];
+}
+
+/**
+ * One custom header from a request, with its secret carried over from the stored header of the
+ * same name when the request sends the value masked or not at all.
+ */
+function carryHeader(h: Record<string, unknown>, stored: readonly CustomHeader[]): CustomHeader {
+  const name = h.header_name as string;
+  const prev = typeof name === 'string' ? stored.find((s) => s.header_name.toLowerCase() === name.toLowerCase()) : undefined;
+  let value = h.value as string;
+  if (prev?.secret && (value === undefined || value === mask(prev.value))) value = prev.value;
+  const secret = typeof h.secret === 'boolean' ? h.secret : prev ? prev.secret === true : typeof name === 'string' && CREDENTIAL_NAME.test(name);
+  return secret ? { header_name: name, value, secret: true } : { header_name: name, value };
+}
+
+/** Refuses branches the stack does not have (422 naming `branches.N`). */
+export async function checkBranches(q: Queryable, apiKey: string, branches: readonly string[]): Promise<void> {
+  const errors: FieldErrors = {};
+  for (const [i, b] of branches.entries()) {
+    const row = await q.get('SELECT 1 AS ok FROM branches WHERE api_key = ? AND uid = ?', [apiKey, b]);
+    if (!row) errors[`branches.${i}`] = [`"${b}" is not a branch of this stack`];
+  }
+  const first = Object.entries(errors)[0];
+  if (first) throw new HeraldError('validation_failed', `${first[0]} ${first[1][0]}`, { errors });
+}
+
+/** Parses a body and checks it against the store: the whole validation of a create or update. */
+export async function validateWebhook(q: Queryable, apiKey: string, body: unknown, ctx: ParseContext): Promise<WebhookDefinition> {
+  const def = parseWebhookBody(body, ctx);
+  await checkBranches(q, apiKey, def.branches);
+  return def;
+}

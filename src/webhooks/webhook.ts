@@ -1,0 +1,77 @@
+/**
+ * A webhook: where to send which events, and how. Stored as JSON in `webhooks.doc`, secrets
+ * included; `src/webhooks/present.ts` is the one place that turns it into what the API returns
+ * (secrets masked).
+ */
+export interface CustomHeader {
+  header_name: string;
+  value: string;
+  /** A secret header's value is never returned or logged after it was set (Contentful `secret: true`). */
+  secret?: boolean;
+}
+
+export interface Destination {
+  target_url: string;
+  /** Basic auth username ('' or absent: no basic auth). */
+  http_basic_auth?: string;
+  http_basic_password?: string;
+  custom_header: CustomHeader[];
+}
+
+/**
+ * A condition beyond channels, as Contentful's filters: ANDed; `not` negates one.
+ * `doc` names the event property: `sys.id`, `sys.environment.sys.id`, `sys.contentType.sys.id`,
+ * `sys.createdBy.sys.id`, `sys.updatedBy.sys.id` (Contentful's names), also accepted as
+ * `uid`, `environment`, `content_type`, `locale`, `branch`, `created_by`, `updated_by`.
+ */
+export type Condition =
+  | { equals: [{ doc: string }, string] }
+  | { in: [{ doc: string }, string[]] }
+  | { regexp: [{ doc: string }, { pattern: string }] }
+  | { not: Condition };
+
+export interface SigningSecret {
+  /** `whsec_` + base64 key (Standard Webhooks). */
+  secret: string;
+  /** After a rotation the old secret keeps signing until this time (ms); null for the current one. */
+  expires_at: number | null;
+}
+
+/**
+ * Contentful's webhook transformation (src/delivery/contentful.ts applies it): the HTTP method, the
+ * Content-Type, whether to send Content-Length, and a body template whose strings may hold JSON
+ * pointers such as `{ /payload/sys/id }`. Only Contentful-format webhooks use it.
+ */
+export interface Transformation {
+  method?: 'POST' | 'GET' | 'PUT' | 'PATCH' | 'DELETE';
+  contentType?: string;
+  includeContentLength?: boolean;
+  body?: unknown;
+}
+
+export interface Webhook {
+  uid: string;
+  api_key: string;
+  name: string;
+  destinations: Destination[];
+  /** Contentstack channels (`content_types.entries.update`) and/or Contentful topics (`Entry.*`). */
+  channels: string[];
+  /** Branches whose events this webhook receives; default ['main']. */
+  branches: string[];
+  conditions: Condition[];
+  /** Contentstack's field; Herald's automatic retries follow the server's schedule either way. */
+  retry_policy: string;
+  disabled: boolean;
+  /** Why Herald disabled it (circuit breaker, 410 Gone); null when a user did or it is enabled. */
+  disabled_reason: string | null;
+  concise_payload: boolean;
+  /** Body and header format sent: Contentstack's (default) or Contentful's. */
+  format: 'contentstack' | 'contentful';
+  /** Newest first; all unexpired ones sign each delivery. */
+  signing_secrets: SigningSecret[];
+  /** Contentful dialect (src/contentful/webhooks.ts): the transformation set through /spaces; absent or null: none. */
+  transformation?: Transformation | null;
+  created_at: number;
+  updated_at: number;
+  version: number;
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
+import { signedDelivery, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
+import { stackApi, type StackApi } from './helpers/content.ts';
+
+/** Acceptance 2: a backup center that was down catches up from Herald's event feed; what it cannot fill it reports. */
+describe('catching up from the event feed', () => {
+  const secret = testSecret(5);
+  let h: SpawnedHerald;
+  let stack: { api_key: string; token: string };
+  let api: StackApi;
+  let b: SpawnedBackup;
+  let webhookUid: string;
+  const args = () => ['--secret', secret, '--source', h.url, '--token', stack.token, '--api-key', stack.api_key, '--settle-time', '0', '--catch-up-interval', '60s'];
+
+  async function holdsAll(backup: SpawnedBackup) {
+    const events = await api.events();
+    const last = events[events.length - 1].seq;
+    await until(`the backup to hold ${events.length} events up to seq ${last}`, async () => {
+      const s = (await backup.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key);
+      return s && s.events === events.length && s.feed_cursor === last;
+    });
+    return events;
+  }
+
+  before(async () => {
+    h = await spawnHerald();
+    stack = await h.newStack('Catch-up');
+    api = stackApi(h, stack);
+    b = await spawnBackup(args());
+    webhookUid = (await api.post('/v3/webhooks', { webhook: { name: 'Backup', destinations: [{ target_url: `${b.url}/deliveries` }], channels: ['*.*'], signing_secret: secret } })).webhook.uid;
+    await api.post('/v3/content_types', { content_type: { uid: 'page', title: 'Page', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } });
+  });
+  after(async () => {
+    await b?.stop();
+    await h?.close();
+  });
+
+  it('stores what changed while it was stopped, once restarted', async () => {
+    const page = (await api.post('/v3/content_types/page/entries', { entry: { title: 'Home' } })).entry;
+    const before = await holdsAll(b);
+    const cursor = before[before.length - 1].seq;
+
+    assert.equal(await b.stop(), 0);
+    await api.put(`/v3/content_types/page/entries/${page.uid}`, { entry: { title: 'Home, edited while the backup was down' } });
+    const other = (await api.post('/v3/content_types/page/entries', { entry: { title: 'About' } })).entry;
+    const file = await api.upload('logo.svg', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), 'image/svg+xml');
+    await api.del(`/v3/content_types/page/entries/${other.uid}`);
+    const missed = (await api.events()).filter((e) => e.seq > cursor);
+    assert.equal(missed.length, 4);
+
+    // Herald tried to deliver them, and gave up: the gap is real.
+    await until('Herald to give up on the deliveries', async () => {
+      const x = (await api.get(`/v3/webhooks/${webhookUid}/executions?limit=100`)).webhooks as any[];
+      const mine = x.filter((e) => e.seq > cursor);
+      return mine.length === missed.length && mine.every((e) => e.state === 'failed');
+    });
+
+    b = await spawnBackup(args(), { dataDir: b.dataDir });
+    await holdsAll(b);
+    const versions = (await b.get(`/stacks/${stack.api_key}/entities/entry/${page.uid}/versions`)).body.versions;
+    assert.deepEqual(
+      versions.map((v: any) => [v.action, v.title, v.origin]),
+      [
+        ['create', 'Home', 'feed'],
+        ['update', 'Home, edited while the backup was down', 'feed'],
+      ],
+    );
+    const gone = (await b.get(`/stacks/${stack.api_key}/entities/entry/${other.uid}/versions`)).body;
+    assert.equal(gone.entity.deleted, true);
+    const asset = (await b.get(`/stacks/${stack.api_key}/entities/asset/${file.uid}/versions`)).body.versions;
+    assert.equal(asset[0].file.status, 'stored');
+    const status = (await b.get('/status')).body;
+    assert.deepEqual(status.stacks.find((s: any) => s.api_key === stack.api_key).gaps, []);
+  });
+
+  it('reports events it holds from deliveries that the feed does not return', async () => {
+    // A stack's events are interleaved with other stacks' in the global seq: a seq another stack
+    // used can never be in this stack's feed. A delivery claiming it is what a pruned feed looks like.
+    const other = await h.newStack('Other');
+    const otherApi = stackApi(h, other);
+    await otherApi.post('/v3/content_types', { content_type: { uid: 'note', title: 'Note', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text' }] } });
+    const foreignSeq = (await otherApi.events())[0].seq;
+    const payload = {
+      event: 'update',
+      module: 'entry',
+      api_key: stack.api_key,
+      data: { entry: { uid: 'bltvanished00000001', title: 'Vanished', locale: 'en-us', content_type_uid: 'page', tags: [], _version: 2 }, content_type: { uid: 'page' } },
+      triggered_at: new Date().toISOString(),
+      branch: { uid: 'main', alias: [] },
+      seq: foreignSeq,
+    };
+    const d = signedDelivery(secret, payload);
+    const res = await fetch(`${b.url}/deliveries`, { method: 'POST', headers: d.headers, body: d.body });
+    assert.equal(res.status, 201);
+    await api.post('/v3/content_types/page/entries', { entry: { title: 'Later' } });
+
+    const gap = await until('the backup to report the missing event', async () => {
+      const s = (await b.get('/status')).body.stacks.find((x: any) => x.api_key === stack.api_key);
+      return s.gaps.find((g: any) => g.kind === 'events_missing');
+    });
+    assert.equal(gap.from_seq, foreignSeq);
+    assert.match(gap.detail, new RegExp(`no longer returns events ${foreignSeq}\\b`));
+  });
+});
+
+describe('a source that cannot be reached', () => {
+  let b: SpawnedBackup;
+  before(async () => {
+    // A port that was just free: nothing listens there.
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    b = await spawnBackup(['--secret', testSecret(5), '--source', `http://127.0.0.1:${port}`, '--token', 'some-token', '--api-key', 'bltunreachable0001']);
+  });
+  after(() => b.stop());
+
+  it('is reported as a gap in the status API, naming the stack and the reason', async () => {
+    const gap = await until('a gap to be reported', async () => {
+      const s = (await b.get('/status')).body.stacks.find((x: any) => x.api_key === 'bltunreachable0001');
+      return s?.gaps[0];
+    });
+    assert.equal(gap.kind, 'source_unreachable');
+    assert.match(gap.detail, /unreachable \(ECONNREFUSED\)\. Events after seq 0 may be missing/);
+    assert.ok(b.output.some((l) => /catch-up failed; the backup may have a gap/.test(l)));
+  });
+});

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
+
+/** A signing secret for tests: whsec_ + base64 of 32 bytes. */
+export function testSecret(fill = 7): string {
+  return 'whsec_' + Buffer.alloc(32, fill).toString('base64');
+}
+
+export interface SpawnedBackup {
+  url: string;
+  dataDir: string;
+  child: ChildProcess;
+  output: string[];
+  /** JSON in and out against the backup center. */
+  get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `herald backup` as a real child process on a free port. */
+export async function spawnBackup(args: string[], opts: { dataDir?: string; env?: Record<string, string> } = {}): Promise<SpawnedBackup> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-backup-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'backup', '--port', '0', '--data-dir', dataDir, ...args], {
+    env: { ...process.env, HERALD_BACKUP_LOG_LEVEL: 'info', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        output.push(line);
+        const m = /"url":"(http:\/\/[^"]+)".*backup center is listening/.exec(line);
+        if (m) resolve(m[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`herald backup exited with ${code} before listening:\n${output.join('\n')}`)));
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    url,
+    dataDir,
+    child,
+    output,
+    async get(path, headers = {}) {
+      const res = await fetch(url + path, { headers });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {}
+      return { status: res.status, body };
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs `herald restore ... --json` as a child process; resolves with its exit code and report. */
+export async function runRestore(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; report: any; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'restore', '--json', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c) => (stdout += c));
+  child.stderr!.on('data', (c) => (stderr += c));
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  let report: unknown;
+  try {
+    report = JSON.parse(stdout);
+  } catch {}
+  return { code, report, stderr };
+}
+
+/** Polls `check` until it returns a truthy value; fails with `what` after `ms`. */
+export async function until<T>(what: string, check: () => Promise<T | undefined | false | null>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A delivery as Herald sends it, signed with `secret` (by the standardwebhooks library). */
+export function signedDelivery(secret: string, body: unknown, id = `exe_test_${Math.random().toString(36).slice(2)}`) {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const now = new Date();
+  return {
+    body: text,
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': new Webhook(secret).sign(id, now, text),
+    } as Record<string, string>,
+  };
+}

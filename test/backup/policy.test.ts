@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { deliveryVerifier } from '../../src/backup/auth.ts';
+import { loadBackupConfig } from '../../src/backup/config.ts';
+import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
+import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
+import { fileFits } from '../../src/backup/files.ts';
+import { chooseContent, publications, summarize } from '../../src/backup/history.ts';
+import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
+import { parseSelection } from '../../src/backup/selection.ts';
+import { HeraldError } from '../../src/errors.ts';
+import { testSecret } from './helpers/backup.ts';
+
+let nextSeq = 1;
+/** An entry event as the feed gives it. */
+function entryEvent(action: string, line: string, version: number, fields: Record<string, unknown> = {}, extra: Partial<BackupEvent> = {}): BackupEvent {
+  const seq = extra.seq ?? nextSeq++;
+  return fromFeed({
+    seq,
+    api_key: 'bltstack',
+    branch: 'main',
+    module: 'entry',
+    action,
+    uid: 'bltentry',
+    content_type_uid: 'post',
+    locale: extra.locale ?? line,
+    environment: extra.environment ?? null,
+    actor: 'bltactor',
+    data: { entry: { uid: 'bltentry', locale: line, content_type_uid: 'post', tags: [], _version: version, ...fields }, content_type: { uid: 'post' } },
+    created_at: extra.created_at ?? seq * 1000,
+  });
+}
+
+describe('an entity state from its history', () => {
+  it('reads a delete of the line an entry was created in as the whole entry going away', () => {
+    const s = summarize([entryEvent('create', 'en-us', 1), entryEvent('update', 'fr-fr', 1), entryEvent('delete', 'en-us', 1)])!;
+    assert.deepEqual(s.lines, { 'en-us': 'deleted', 'fr-fr': 'deleted' });
+    assert.equal(s.deleted, true);
+  });
+
+  it('reads a delete of another line as that locale only', () => {
+    const s = summarize([entryEvent('create', 'en-us', 1), entryEvent('update', 'fr-fr', 1), entryEvent('delete', 'fr-fr', 1)])!;
+    assert.deepEqual(s.lines, { 'en-us': 'live', 'fr-fr': 'deleted' });
+    assert.equal(s.deleted, false);
+  });
+
+  it('gives the same state whatever order the events arrived in', () => {
+    const events = [entryEvent('create', 'en-us', 1, { title: 'A' }), entryEvent('update', 'en-us', 2, { title: 'B' }), entryEvent('update', 'fr-fr', 1, { title: 'C' })];
+    assert.deepEqual(summarize([events[2], events[0], events[1]]), summarize(events));
+    assert.equal(summarize(events)!.title, 'C');
+  });
+});
+
+describe('choosing the content to restore', () => {
+  const history = () => {
+    nextSeq = 1;
+    return [
+      entryEvent('create', 'en-us', 1, { title: 'One' }),
+      entryEvent('update', 'en-us', 2, { title: 'Two' }),
+      entryEvent('update', 'fr-fr', 1, { title: 'Un' }),
+      // Publishing version 1 again carries the old snapshot: it is not the line's content.
+      entryEvent('publish', 'en-us', 1, { title: 'One' }, { environment: 'production', locale: 'en-us' }),
+      entryEvent('update', 'en-us', 3, { title: 'Three' }),
+      entryEvent('delete', 'en-us', 3, { title: 'Three' }),
+    ];
+  };
+  const titles = (c: ReturnType<typeof chooseContent>) => c.lines.map((l) => `${l.line}:${l.doc.title}`);
+
+  it('brings a deleted entry back as it was just before its deletion, origin line first', () => {
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history())), ['en-us:Three', 'fr-fr:Un']);
+  });
+
+  it('picks a version of the origin line, or of the locale given', () => {
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history(), { version: 2 })), ['en-us:Two']);
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history(), { version: 1, locale: 'fr-fr' })), ['fr-fr:Un']);
+  });
+
+  it('picks what every line held just before a time', () => {
+    // Events are at seq * 1000 ms: before 3500 the entry had en-us version 2 and fr-fr version 1.
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history(), { before: 3500 })), ['en-us:Two', 'fr-fr:Un']);
+  });
+
+  it('picks exactly one event', () => {
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history(), { seq: 1 })), ['en-us:One']);
+  });
+
+  it('names what the history lacks', () => {
+    assert.throws(
+      () => chooseContent('entry', 'bltentry', history(), { version: 7 }),
+      (e: HeraldError) => e.code === 'not_found' && /no version 7 .* in en-us \(it holds 1, 2, 3\)/.test(e.message),
+    );
+    assert.throws(() => chooseContent('entry', 'bltentry', history(), { before: 500 }), (e: HeraldError) => e.code === 'not_found' && 'before' in e.errors!);
+    assert.throws(() => chooseContent('entry', 'bltnothing', []), (e: HeraldError) => e.code === 'not_found');
+  });
+
+  it('knows where a live entry is published now', () => {
+    nextSeq = 1;
+    const events = [
+      entryEvent('create', 'en-us', 1),
+      entryEvent('update', 'fr-fr', 1),
+      entryEvent('publish', 'en-us', 1, {}, { environment: 'production', locale: 'en-us' }),
+      entryEvent('publish', 'fr-fr', 1, {}, { environment: 'production', locale: 'fr-fr' }),
+      entryEvent('publish', 'en-us', 1, {}, { environment: 'staging', locale: 'en-us' }),
+      entryEvent('unpublish', 'en-us', 1, {}, { environment: 'staging', locale: 'en-us' }),
+      entryEvent('delete', 'fr-fr', 1),
+    ];
+    assert.deepEqual(publications(events), [{ environment: 'production', locale: 'en-us', version: 1 }]);
+  });
+});
+
+describe('a diff between two snapshots', () => {
+  it('lists changed, added and removed paths inside groups and lists', () => {
+    const a = { title: 'A', meta: { summary: 'x', keywords: ['a', 'b'] }, gone: 1, _version: 1 };
+    const b = { title: 'B', meta: { summary: 'x', keywords: ['a'] }, added: true, _version: 2 };
+    assert.deepEqual(diff(a, b, { ignore: NOISE_KEYS }), [
+      { path: 'title', kind: 'changed', from: 'A', to: 'B' },
+      { path: 'meta.keywords[1]', kind: 'removed', from: 'b' },
+      { path: 'gone', kind: 'removed', from: 1 },
+      { path: 'added', kind: 'added', to: true },
+    ]);
+  });
+});
+
+describe('rewriting references for a restore', () => {
+  const schema: Field[] = [
+    { uid: 'title', data_type: 'text' },
+    { uid: 'author', data_type: 'reference', reference_to: ['author'] },
+    { uid: 'cover', data_type: 'file' },
+    { uid: 'gallery', data_type: 'file', multiple: true },
+    { uid: 'sections', data_type: 'group', multiple: true, schema: [{ uid: 'related', data_type: 'reference', reference_to: ['post', 'page'] }] },
+    { uid: 'extra', data_type: 'text' },
+  ];
+  const doc = {
+    title: 'T',
+    author: [{ uid: 'old-a', _content_type_uid: 'author' }],
+    cover: 'old-c',
+    gallery: ['old-g1', 'gone'],
+    sections: [{ related: [{ uid: 'old-p', _content_type_uid: 'post' }] }],
+    tags: ['x'],
+    _version: 4,
+  };
+  const map = { reference: (r: { uid: string }) => (r.uid.startsWith('old-') ? r.uid.replace('old-', 'new-') : null), asset: (u: string) => (u === 'gone' ? null : u.replace('old-', 'new-')) };
+
+  it('finds the entries and assets an entry refers to, in groups too', () => {
+    assert.deepEqual(entryRefs(schema, doc), {
+      entries: [
+        { uid: 'old-a', _content_type_uid: 'author' },
+        { uid: 'old-p', _content_type_uid: 'post' },
+      ],
+      assets: ['old-c', 'old-g1', 'gone'],
+    });
+  });
+
+  it('rewrites them to the target uids, drops what cannot be found, and clears fields the old version lacked', () => {
+    assert.deepEqual(entryBody(schema, doc, map, { clear: true }), {
+      title: 'T',
+      author: [{ uid: 'new-a', _content_type_uid: 'author' }],
+      cover: 'new-c',
+      gallery: ['new-g1'],
+      sections: [{ related: [{ uid: 'new-p', _content_type_uid: 'post' }] }],
+      extra: null,
+      tags: ['x'],
+    });
+    assert.equal('extra' in entryBody(schema, doc, map, { clear: false }), false);
+  });
+
+  it('lists and strips content type references of a schema', () => {
+    assert.deepEqual([...schemaRefs(schema)].sort(), ['author', 'page', 'post']);
+    const stripped = stripSchemaRefs(schema, new Set(['author', 'post']));
+    assert.equal(stripped.some((f) => f.uid === 'author'), false);
+    assert.deepEqual(stripped.find((f) => f.uid === 'sections')!.schema![0].reference_to, ['page']);
+  });
+});
+
+describe('reading a delivery', () => {
+  it('derives what the feed would say from the payload, and flags a concise one', () => {
+    const e = fromDelivery({
+      event: 'publish',
+      module: 'entry',
+      api_key: 'bltstack',
+      data: { entry: { uid: 'blte', title: 'Hi', locale: 'en-us', content_type_uid: 'post', tags: [], _version: 3 }, content_type: { uid: 'post' }, environment: { name: 'production', uid: 'bltenv' }, locale: 'fr-fr' },
+      triggered_at: '2026-01-02T03:04:05.000Z',
+      branch: { uid: 'main', alias: [] },
+      seq: 42,
+    });
+    assert.deepEqual(
+      [e.seq, e.uid, e.content_type_uid, e.line, e.locale, e.environment, e.version, e.actor, e.partial, e.created_at],
+      [42, 'blte', 'post', 'en-us', 'fr-fr', 'production', 3, null, false, Date.parse('2026-01-02T03:04:05.000Z')],
+    );
+    const concise = fromDelivery({ event: 'update', module: 'asset', api_key: 'k', data: { asset: { uid: 'blta', _version: 1 } }, triggered_at: new Date().toISOString(), branch: { uid: 'main' }, seq: 1 });
+    assert.equal(concise.partial, true);
+  });
+
+  it('refuses a body without the event fields, naming them', () => {
+    assert.throws(
+      () => fromDelivery({ event: 'update', module: 'widget', api_key: 'k', data: {}, triggered_at: new Date().toISOString(), branch: { uid: 'main' }, seq: 0 }),
+      (e: HeraldError) => e.code === 'validation_failed' && 'seq' in e.errors! && 'module' in e.errors!,
+    );
+  });
+});
+
+describe('verifying a delivery', () => {
+  const secret = testSecret(1);
+  const body = Buffer.from('{"seq":1}');
+  const sign = (s: string, at = new Date()) => new Webhook(s).sign('exe_1', at, body.toString());
+  const headers = (signature: string, at = new Date()) => ({ 'webhook-id': 'exe_1', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature });
+
+  it('accepts any configured secret, and a header signed by the old and new secret during a rotation', () => {
+    const other = testSecret(2);
+    const verify = deliveryVerifier({ secrets: [secret] });
+    assert.deepEqual(verify(headers(sign(secret)), body), { ok: true, by: 'signature' });
+    assert.deepEqual(verify(headers(`${sign(other)} ${sign(secret)}`), body), { ok: true, by: 'signature' });
+    assert.equal(verify(headers(sign(other)), body).ok, false);
+    assert.equal(deliveryVerifier({ secrets: [other, secret] })(headers(sign(secret)), body).ok, true);
+  });
+
+  it('refuses a replay outside the five-minute window', () => {
+    const old = new Date(Date.now() - 10 * 60_000);
+    const v = deliveryVerifier({ secrets: [secret] })(headers(sign(secret, old), old), body);
+    assert.deepEqual(v, { ok: false, reason: "The delivery's signature does not verify (Message timestamp too old)." });
+  });
+
+  it('accepts matching basic auth instead, and only that', () => {
+    const verify = deliveryVerifier({ secrets: [], basicAuth: { user: 'u', password: 'p:w' } });
+    const basic = (s: string) => ({ authorization: 'Basic ' + Buffer.from(s).toString('base64') });
+    assert.deepEqual(verify(basic('u:p:w'), body), { ok: true, by: 'basic_auth' });
+    assert.equal(verify(basic('u:p'), body).ok, false);
+    assert.equal(verify({}, body).ok, false);
+  });
+});
+
+describe('which asset file belongs to a version', () => {
+  const snap = { filename: 'a.png', file_size: '10', content_type: 'image/png' };
+  it('takes the current file for its own version, or a later one with the same file', () => {
+    assert.equal(fileFits(snap, 2, { ...snap, _version: 2 }), 'exact');
+    assert.equal(fileFits(snap, 2, { ...snap, _version: 5 }), 'same_file');
+    assert.equal(fileFits(snap, 2, { ...snap, file_size: '11', _version: 5 }), 'changed');
+    assert.equal(fileFits(snap, 2, { ...snap, _version: 1 }), 'behind');
+  });
+});
+
+describe('settings of the backup center', () => {
+  const secret = testSecret(4);
+  it('takes flags over the environment over the defaults', () => {
+    const c = loadBackupConfig({ port: 0 }, { HERALD_BACKUP_PORT: '4300', HERALD_BACKUP_SECRET: `${secret}, ${testSecret(6)}`, HERALD_BACKUP_CATCH_UP_INTERVAL: '5m' });
+    assert.deepEqual([c.port, c.secrets.length, c.catchUpIntervalMs, c.settleMs], [0, 2, 300_000, 5_000]);
+  });
+
+  it('stops with a message naming the setting', () => {
+    const bad = (env: Record<string, string>, pattern: RegExp) => assert.throws(() => loadBackupConfig({}, env), (e: HeraldError) => pattern.test(e.message));
+    bad({ HERALD_BACKUP_SECRET: secret, HERALD_BACKUP_SOURCE: 'http://127.0.0.1:4100' }, /HERALD_BACKUP_TOKEN \(--token\): is required with --source/);
+    bad({ HERALD_BACKUP_SECRET: secret, HERALD_BACKUP_SOURCE: 'ftp://x' }, /HERALD_BACKUP_SOURCE: must be an http or https URL/);
+    bad({ HERALD_BACKUP_SECRET: secret, HERALD_BACKUP_CATCH_UP_INTERVAL: 'soon' }, /HERALD_BACKUP_CATCH_UP_INTERVAL: "soon" is not a duration/);
+    bad({ HERALD_BACKUP_BASIC_AUTH: 'nopassword' }, /HERALD_BACKUP_BASIC_AUTH: must be user:password/);
+  });
+
+  it('reads a restore selection, refusing two at once', () => {
+    assert.deepEqual(parseSelection({ before: '2026-01-01T00:00:00Z', locale: 'FR-FR' }), { before: Date.parse('2026-01-01T00:00:00Z'), locale: 'fr-fr' });
+    assert.throws(() => parseSelection({ version: '2', seq: '3' }), (e: HeraldError) => e.code === 'validation_failed');
+    assert.throws(() => parseSelection({ version: '0' }), (e: HeraldError) => 'version' in e.errors!);
+  });
+});

@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { clientError, clientStack, eventsAfter, label, lastSeq, stackOf, type TestStack } from './helpers/content.ts';
+
+/**
+ * Every content change records exactly one event per change (one per environment and locale for
+ * publishing), in order, in the same transaction, with the entity's snapshot; a rejected request
+ * records none. Read back through GET /v3/events.
+ */
+describe('content events', () => {
+  let h: TestHerald;
+  let s: TestStack;
+
+  before(async () => {
+    h = await startHerald();
+    s = await clientStack(h);
+    await s.stack.environment().create({ environment: { name: 'development' } });
+    await s.stack.environment().create({ environment: { name: 'production' } });
+    await s.stack.locale().create({ locale: { code: 'fr-fr', name: 'French' } });
+    await s.stack.contentType().create({ content_type: { title: 'Author', uid: 'author', schema: [{ uid: 'title', display_name: 'Name', data_type: 'text', mandatory: true }] } });
+  });
+  after(() => h.close());
+
+  it('records each change of an entry once, in order, with the entry and content type after it', async () => {
+    const from = await lastSeq(h, s);
+    const ct = await s.stack.contentType().create({
+      content_type: { title: 'Story', uid: 'story', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'body', display_name: 'Body', data_type: 'text' }] },
+    });
+    const story = s.stack.contentType('story');
+    const e = await story.entry().create({ entry: { title: 'Once', body: 'v1' } });
+    const fetched = await story.entry(e.uid).fetch();
+    fetched.body = 'v2';
+    await fetched.update();
+    const auto1 = await h.request('PUT', `/v3/content_types/story/entries/${e.uid}?auto_save=true`, { headers: s.headers, body: { entry: { body: 'typing' } } });
+    assert.equal(auto1.status, 200);
+    const auto2 = await h.request('PUT', `/v3/content_types/story/entries/${e.uid}`, { headers: { ...s.headers, 'x-herald-auto-save': 'true' }, body: { entry: { body: 'typing more' } } });
+    assert.equal(auto2.status, 200);
+    const fr = await story.entry(e.uid).fetch({ locale: 'fr-fr' });
+    fr.title = 'Une fois';
+    await fr.update({ locale: 'fr-fr' });
+    await fetched.publish({ publishDetails: { environments: ['development', 'production'], locales: ['en-us', 'fr-fr'] } });
+    await fetched.unpublish({ publishDetails: { environments: ['development', 'production'], locales: ['en-us', 'fr-fr'] } });
+    assert.equal((await h.request('POST', `/v3/content_types/story/entries/${e.uid}/archive`, { headers: s.headers })).status, 200);
+    assert.equal((await h.request('POST', `/v3/content_types/story/entries/${e.uid}/unarchive`, { headers: s.headers })).status, 200);
+    await story.entry(e.uid).delete();
+    ct.title = 'Story 2';
+    await ct.update();
+    await s.stack.contentType('story').delete();
+
+    const events = await eventsAfter(h, s, from);
+    assert.deepEqual(events.map(label), [
+      'content_type.create',
+      'entry.create',
+      'entry.update',
+      'entry.auto_save',
+      'entry.auto_save',
+      'entry.update',
+      'entry.publish@development/en-us',
+      'entry.publish@production/en-us',
+      'entry.publish@development/fr-fr',
+      'entry.publish@production/fr-fr',
+      'entry.unpublish@development/en-us',
+      'entry.unpublish@production/en-us',
+      'entry.unpublish@development/fr-fr',
+      'entry.unpublish@production/fr-fr',
+      'entry.archive',
+      'entry.unarchive',
+      'entry.delete',
+      'content_type.update',
+      'content_type.delete',
+    ]);
+    for (let i = 1; i < events.length; i++) assert.ok(events[i].seq > events[i - 1].seq, 'seq increases');
+
+    const [ctCreate, create, update, auto, , localize, publish] = events;
+    assert.equal(ctCreate.data.content_type.uid, 'story');
+    assert.equal(ctCreate.data.content_type.schema.length, 2);
+    assert.equal(create.uid, e.uid);
+    assert.equal(create.content_type_uid, 'story');
+    assert.equal(create.branch, 'main');
+    assert.equal(create.locale, 'en-us');
+    assert.equal(create.data.entry.title, 'Once');
+    assert.equal(create.data.entry._version, 1);
+    assert.equal(create.data.content_type.uid, 'story');
+    assert.equal(update.data.entry.body, 'v2');
+    assert.equal(update.data.entry._version, 2);
+    assert.equal(auto.data.entry.body, 'typing');
+    assert.equal(auto.data.entry._version, 3);
+    assert.equal(localize.locale, 'fr-fr');
+    assert.equal(localize.data.entry.title, 'Une fois');
+    assert.equal(publish.data.environment.name, 'development');
+    assert.match(publish.data.environment.uid, /^blt/);
+    assert.equal(publish.data.locale, 'en-us');
+    assert.equal(publish.data.entry.publish_details.length, 1, 'the snapshot is after the change');
+    assert.equal(publish.data.entry.body, 'typing more');
+
+    // Who did it: the management token, as on the entity itself.
+    assert.match(create.actor, /^blt/);
+    assert.equal(create.data.entry.created_by, create.actor);
+    assert.ok(events.every((ev) => ev.actor === create.actor));
+
+    const archived = events.find((ev) => ev.action === 'archive')!;
+    assert.equal(archived.data.entry._archived, true);
+    const deleted = events.find((ev) => ev.action === 'delete' && ev.module === 'entry')!;
+    assert.equal(deleted.data.entry.title, 'Once', 'delete carries the entry before it');
+    assert.equal(deleted.data.entry._version, 4);
+    assert.deepEqual([...deleted.data.deleted_locales].sort(), ['en-us', 'fr-fr'], 'a whole-entry delete names every line it removed');
+    const ctDeleted = events[events.length - 1];
+    assert.equal(ctDeleted.data.content_type.title, 'Story 2');
+  });
+
+  it('records each change of an asset once, in order, with the asset after it', async () => {
+    const from = await lastSeq(h, s);
+    const asset = await s.stack.asset().create({ upload: Buffer.from('abc'), filename: 'a.txt', content_type: 'text/plain', title: 'A' });
+    asset.title = 'B';
+    const updated = await asset.update();
+    await updated.publish({ publishDetails: { environments: ['development'], locales: ['en-us', 'fr-fr'] } });
+    await updated.unpublish({ publishDetails: { environments: ['development'], locales: ['en-us', 'fr-fr'] } });
+    assert.equal((await h.request('POST', `/v3/assets/${asset.uid}/archive`, { headers: s.headers })).status, 200);
+    assert.equal((await h.request('POST', `/v3/assets/${asset.uid}/unarchive`, { headers: s.headers })).status, 200);
+    await s.stack.asset(asset.uid).delete();
+
+    const events = await eventsAfter(h, s, from);
+    assert.deepEqual(events.map(label), [
+      'asset.create',
+      'asset.update',
+      'asset.publish@development/en-us',
+      'asset.publish@development/fr-fr',
+      'asset.unpublish@development/en-us',
+      'asset.unpublish@development/fr-fr',
+      'asset.archive',
+      'asset.unarchive',
+      'asset.delete',
+    ]);
+    assert.ok(events.every((ev) => ev.uid === asset.uid));
+    assert.equal(events[0].data.asset.title, 'A');
+    assert.equal(events[0].data.asset.filename, 'a.txt');
+    assert.equal(events[1].data.asset.title, 'B');
+    assert.equal(events[1].data.asset._version, 2);
+    assert.deepEqual(events[2].data.environment.name, 'development');
+    assert.equal(events[2].data.locale, 'en-us');
+    assert.equal(events[8].data.asset.title, 'B', 'delete carries the asset before it');
+  });
+
+  it('records publish.fail with its reason when the entry no longer passes its content type', async () => {
+    const ct = await s.stack.contentType().create({
+      content_type: { title: 'Doc', uid: 'doc', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text' }, { uid: 'summary', display_name: 'Summary', data_type: 'text' }] },
+    });
+    const e = await s.stack.contentType('doc').entry().create({ entry: { title: 'No summary' } });
+    ct.schema[1].mandatory = true;
+    await ct.update();
+    const from = await lastSeq(h, s);
+
+    await assert.rejects(e.publish({ publishDetails: { environments: ['development'], locales: ['en-us'] } }), (err: any) => {
+      assert.equal(err.status, 422);
+      assert.match(err.errorMessage, /entry\.summary is required/);
+      assert.ok(err.errors['development/en-us']);
+      return true;
+    });
+    const events = await eventsAfter(h, s, from);
+    assert.deepEqual(events.map(label), ['entry.publish.fail@development/en-us']);
+    assert.match(events[0].data.reason, /does not pass validation of content type 'doc': entry\.summary is required/);
+    assert.equal(events[0].data.environment.name, 'development');
+    assert.equal(events[0].data.entry.uid, e.uid);
+    assert.equal((await s.stack.contentType('doc').entry(e.uid).fetch()).publish_details.length, 0, 'nothing was published');
+  });
+
+  it('publishes where references are published and records publish.fail where they are not', async () => {
+    const author = await s.stack.contentType('author').entry().create({ entry: { title: 'Grace' } });
+    await author.publish({ publishDetails: { environments: ['development'], locales: ['en-us'] } });
+    await s.stack.contentType().create({
+      content_type: { title: 'Article', uid: 'article', schema: [{ uid: 'title', display_name: 'T', data_type: 'text' }, { uid: 'by', display_name: 'By', data_type: 'reference', reference_to: ['author'] }] },
+    });
+    const article = await s.stack.contentType('article').entry().create({ entry: { title: 'A', by: [{ uid: author.uid, _content_type_uid: 'author' }] } });
+    const from = await lastSeq(h, s);
+
+    await assert.rejects(article.publish({ publishDetails: { environments: ['development', 'production'], locales: ['en-us'] } }), clientError(422, 'production/en-us'));
+    const events = await eventsAfter(h, s, from);
+    assert.deepEqual(events.map(label), ['entry.publish@development/en-us', 'entry.publish.fail@production/en-us']);
+    assert.equal(events[1].data.reason, `entry.by[0] references entry ${author.uid} (author), which is not published to production in en-us`);
+    const fetched = await s.stack.contentType('article').entry(article.uid).fetch();
+    assert.equal(fetched.publish_details.length, 1);
+  });
+
+  it('records unpublish.fail where the entry was not published', async () => {
+    await s.stack.contentType().create({ content_type: { title: 'Memo', uid: 'memo', schema: [{ uid: 'title', display_name: 'T', data_type: 'text' }] } });
+    const e = await s.stack.contentType('memo').entry().create({ entry: { title: 'm' } });
+    const from = await lastSeq(h, s);
+    await assert.rejects(e.unpublish({ publishDetails: { environments: ['production'], locales: ['en-us'] } }), clientError(422, 'production/en-us'));
+    const events = await eventsAfter(h, s, from);
+    assert.deepEqual(events.map(label), ['entry.unpublish.fail@production/en-us']);
+    assert.equal(events[0].data.reason, 'the entry is not published to production in en-us');
+  });
+
+  it('records no event for a rejected request', async () => {
+    await s.stack.contentType().create({ content_type: { title: 'Plain', uid: 'plain', schema: [{ uid: 'title', display_name: 'T', data_type: 'text', mandatory: true }] } });
+    const e = await s.stack.contentType('plain').entry().create({ entry: { title: 'p' } });
+    const asset = await s.stack.asset().create({ upload: Buffer.from('x'), filename: 'x.txt' });
+    const from = await lastSeq(h, s);
+
+    const rejected: Array<{ status: number }> = [
+      await h.request('POST', '/v3/content_types/plain/entries', { headers: s.headers, body: { entry: {} } }),
+      await h.request('POST', '/v3/content_types/plain/entries', { headers: s.headers, body: '{"entry": ' }),
+      await h.request('POST', '/v3/content_types/ghost/entries', { headers: s.headers, body: { entry: { title: 'x' } } }),
+      await h.request('PUT', `/v3/content_types/plain/entries/${e.uid}`, { headers: s.headers, body: { entry: { title: 42 } } }),
+      await h.request('PUT', '/v3/content_types/plain/entries/blt0000000000000000', { headers: s.headers, body: { entry: { title: 'x' } } }),
+      await h.request('POST', `/v3/content_types/plain/entries/${e.uid}/publish`, { headers: s.headers, body: { entry: { environments: ['nowhere'], locales: ['en-us'] } } }),
+      await h.request('POST', `/v3/content_types/plain/entries/${e.uid}/publish`, { headers: s.headers, body: { entry: { environments: ['development'], locales: ['xx-xx'] } } }),
+      await h.request('POST', '/v3/content_types', { headers: s.headers, body: { content_type: { title: 'Bad', schema: [{ uid: 'x', data_type: 'nope' }] } } }),
+      await h.request('PUT', '/v3/content_types/plain', { headers: s.headers, body: { content_type: { schema: 'not a list' } } }),
+      await h.request('PUT', `/v3/assets/${asset.uid}`, { headers: s.headers, body: { asset: { tags: 5 } } }),
+      await h.request('POST', `/v3/assets/${asset.uid}/unarchive`, { headers: s.headers }),
+    ];
+    // An archived entry cannot be published until unarchived.
+    await h.request('POST', `/v3/content_types/plain/entries/${e.uid}/archive`, { headers: s.headers });
+    const afterArchive = await lastSeq(h, s);
+    const archivedPublish = await h.request('POST', `/v3/content_types/plain/entries/${e.uid}/publish`, { headers: s.headers, body: { entry: { environments: ['development'], locales: ['en-us'] } } });
+    assert.equal(archivedPublish.status, 422);
+    assert.match(archivedPublish.body.error_message, /archived/);
+    const archivedUpdate = await h.request('PUT', `/v3/content_types/plain/entries/${e.uid}`, { headers: s.headers, body: { entry: { title: 'edit' } } });
+    assert.equal(archivedUpdate.status, 422);
+
+    for (const r of rejected) assert.ok(r.status >= 400 && r.status < 500, `status ${r.status}`);
+    const events = await eventsAfter(h, s, from);
+    assert.deepEqual(events.map(label), ['entry.archive']);
+    assert.equal(await lastSeq(h, s), afterArchive);
+  });
+
+  it('records the branch an event happened on', async () => {
+    await s.stack.branch().create({ branch: { uid: 'feature', source: 'main' } });
+    const from = await lastSeq(h, s);
+    const dev = stackOf(h.url, s.api_key, s.token, 'feature');
+    await dev.contentType('author').entry().create({ entry: { title: 'On a branch' } });
+    const events = await eventsAfter(h, s, from);
+    assert.deepEqual(events.map((e) => `${label(e)}:${e.branch}`), ['entry.create:feature']);
+  });
+});

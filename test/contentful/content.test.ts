@@ -1,0 +1,317 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { verifyRequest } from '@contentful/node-apps-toolkit';
+import type { TestHerald } from '../helpers/herald.ts';
+import { refusal, SIGNING_SECRET, startSpace, until, verifyingReceiver, type Client } from './helpers/space.ts';
+
+/**
+ * Content types, entries and assets through the official `contentful-management` client, and the
+ * Contentful-format webhook calls they trigger, verified by `@contentful/node-apps-toolkit`.
+ */
+describe('content in the Contentful dialect', () => {
+  let h: TestHerald;
+  let client: Client;
+  let spaceId: string;
+  let token: string;
+  let env: { spaceId: string; environmentId: string };
+  let receiver: Awaited<ReturnType<typeof verifyingReceiver>>;
+  const v3 = () => ({ api_key: spaceId, authorization: token });
+
+  before(async () => {
+    const s = await startSpace();
+    ({ h, client, spaceId, env } = s);
+    token = s.space.token;
+    receiver = await verifyingReceiver();
+    await client.webhook.upsertSigningSecret({ spaceId }, { value: SIGNING_SECRET });
+    await client.webhook.create({ spaceId }, { name: 'Everything', url: `${receiver.url}/all`, topics: ['*.*'] } as any);
+  });
+  after(async () => {
+    await h.close();
+    await receiver.close();
+  });
+
+  /** The calls for entity `id`, in the order received, by topic. */
+  const topicsFor = (id: string) => receiver.received.filter((r) => r.json?.sys?.id === id).map((r) => String(r.headers['x-contentful-topic']));
+
+  async function waitForTopics(id: string, topics: string[]) {
+    await until(() => topics.every((t) => topicsFor(id).includes(t)), 10_000, `${topics.join(', ')} for ${id} (got ${topicsFor(id).join(', ')})`);
+  }
+
+  it('creates, updates, publishes, unpublishes and deletes a content type, each delivered with its topic', async () => {
+    const ct = await client.contentType.createWithId({ ...env, contentTypeId: 'tempType' }, {
+      name: 'Temporary',
+      displayField: 'name',
+      fields: [{ id: 'name', name: 'Name', type: 'Symbol', required: true }],
+    } as any);
+    assert.equal(ct.sys.id, 'tempType');
+    assert.equal(ct.sys.type, 'ContentType');
+    assert.deepEqual(ct.fields.map((f: any) => [f.id, f.type, f.required]), [['name', 'Symbol', true]]);
+
+    const updated = await client.contentType.update({ ...env, contentTypeId: 'tempType' }, { ...ct, name: 'Temporary type' });
+    assert.equal(updated.sys.version, 2);
+    const stale = await refusal(client.contentType.update({ ...env, contentTypeId: 'tempType' }, { ...ct, name: 'Lost' }));
+    assert.equal(stale.name, 'VersionMismatch');
+
+    const first = await client.contentType.publish({ ...env, contentTypeId: 'tempType' }, updated);
+    assert.equal(first.sys.publishedCounter, 1);
+    const published = await client.contentType.publish({ ...env, contentTypeId: 'tempType' }, updated);
+    assert.equal(published.sys.publishedVersion, 2);
+    assert.equal(published.sys.publishedCounter, 2);
+    assert.equal(published.sys.firstPublishedAt, first.sys.firstPublishedAt);
+    const unpublished = await client.contentType.unpublish({ ...env, contentTypeId: 'tempType' });
+    assert.equal(unpublished.sys.publishedVersion, undefined);
+    await client.contentType.delete({ ...env, contentTypeId: 'tempType' });
+    assert.equal((await refusal(client.contentType.get({ ...env, contentTypeId: 'tempType' }))).name, 'NotFound');
+
+    const topics = ['create', 'save', 'publish', 'publish', 'unpublish', 'delete'].map((a) => `ContentManagement.ContentType.${a}`);
+    await waitForTopics('tempType', topics);
+    assert.deepEqual(topicsFor('tempType'), topics, 'delivered once each, in order');
+    const created = receiver.topic('ContentManagement.ContentType.create').find((r) => r.json.sys.id === 'tempType')!;
+    assert.equal(created.json.name, 'Temporary');
+    assert.equal(receiver.topic('ContentManagement.ContentType.delete').find((r) => r.json.sys.id === 'tempType')!.json.sys.type, 'DeletedContentType');
+    for (const r of receiver.received.filter((x) => x.json?.sys?.id === 'tempType')) assert.equal(receiver.verified.get(r), true);
+  });
+
+  it('drives an entry through create, save, publish, unpublish, archive, unarchive and delete, with every topic delivered and verified', async () => {
+    const ct = await client.contentType.createWithId({ ...env, contentTypeId: 'blogPost' }, {
+      name: 'Blog post',
+      displayField: 'title',
+      fields: [
+        { id: 'title', name: 'Title', type: 'Symbol', required: true, localized: true },
+        { id: 'views', name: 'Views', type: 'Integer' },
+      ],
+    } as any);
+    await client.contentType.publish({ ...env, contentTypeId: ct.sys.id }, ct);
+
+    const entry = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'Hello' }, views: { 'en-US': 1 } } } as any);
+    assert.equal(entry.sys.type, 'Entry');
+    assert.equal(entry.sys.version, 1);
+    assert.equal(entry.sys.contentType.sys.id, 'blogPost');
+    assert.deepEqual(entry.fields, { title: { 'en-US': 'Hello' }, views: { 'en-US': 1 } });
+    const id = entry.sys.id;
+
+    const saved = await client.entry.update({ ...env, entryId: id }, { ...entry, fields: { title: { 'en-US': 'Hello again' }, views: { 'en-US': 2 } } });
+    assert.equal(saved.sys.version, 2);
+    const stale = await refusal(client.entry.update({ ...env, entryId: id }, { ...entry, fields: { title: { 'en-US': 'Lost' } } }));
+    assert.equal(stale.name, 'VersionMismatch');
+    assert.equal(stale.status, 409);
+
+    const published = await client.entry.publish({ ...env, entryId: id }, saved);
+    assert.equal(published.sys.publishedCounter, 1);
+    assert.ok(published.sys.publishedAt);
+    const unpublished = await client.entry.unpublish({ ...env, entryId: id }, published);
+    assert.equal(unpublished.sys.publishedAt, undefined);
+    const archived = await client.entry.archive({ ...env, entryId: id });
+    assert.ok(archived.sys.archivedAt);
+    const refused = await refusal(client.entry.publish({ ...env, entryId: id }, archived));
+    assert.equal(refused.name, 'ValidationFailed', 'an archived entry cannot be published');
+    const unarchived = await client.entry.unarchive({ ...env, entryId: id });
+    assert.equal(unarchived.sys.archivedAt, undefined);
+    await client.entry.delete({ ...env, entryId: id });
+    assert.equal((await refusal(client.entry.get({ ...env, entryId: id }))).name, 'NotFound');
+
+    const topics = ['create', 'save', 'publish', 'unpublish', 'archive', 'unarchive', 'delete'].map((a) => `ContentManagement.Entry.${a}`);
+    await waitForTopics(id, topics);
+    assert.deepEqual(topicsFor(id), topics);
+    const calls = receiver.received.filter((r) => r.json?.sys?.id === id);
+    for (const r of calls) {
+      assert.equal(receiver.verified.get(r), true, `${r.headers['x-contentful-topic']} verifies`);
+      assert.equal(r.headers['content-type'], 'application/vnd.contentful.management.v1+json');
+      assert.equal(r.headers['x-contentful-webhook-name'], 'Everything');
+      assert.ok(r.headers['x-contentful-idempotency-key']);
+    }
+    const save = calls[1].json;
+    assert.deepEqual(save.fields, { title: { 'en-US': 'Hello again' }, views: { 'en-US': 2 } });
+    assert.equal(save.sys.environment.sys.id, 'master');
+    assert.equal(save.sys.space.sys.id, spaceId);
+    assert.equal(calls[3].json.sys.type, 'DeletedEntry', 'unpublish sends a DeletedEntry');
+    assert.equal(calls[6].json.sys.type, 'DeletedEntry', 'delete sends a DeletedEntry');
+
+    // A tampered body does not verify.
+    const tampered = { method: 'POST' as const, path: calls[1].url, headers: calls[1].headers as Record<string, string>, body: calls[1].body.replace('Hello again', 'Hello there') };
+    assert.equal(verifyRequest(SIGNING_SECRET, tampered), false);
+  });
+
+  it('shows the same content through /v3: fields per locale are its localized versions', async () => {
+    const locale = await h.request('POST', '/v3/locales', { headers: v3(), body: { locale: { code: 'de-de', name: 'German' } } });
+    assert.equal(locale.status, 201);
+    const entry = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'Good morning', 'de-DE': 'Guten Morgen' }, views: { 'en-US': 7 } } } as any);
+    assert.deepEqual(entry.fields.title, { 'en-US': 'Good morning', 'de-DE': 'Guten Morgen' });
+    assert.deepEqual(entry.fields.views, { 'en-US': 7 }, 'a field that is not localized shows in the master locale only');
+
+    const en = await h.request('GET', `/v3/content_types/blog_post/entries/${entry.sys.id}`, { headers: v3() });
+    assert.equal(en.body.entry.title, 'Good morning');
+    assert.equal(en.body.entry.views, 7);
+    const de = await h.request('GET', `/v3/content_types/blog_post/entries/${entry.sys.id}?locale=de-de`, { headers: v3() });
+    assert.equal(de.body.entry.locale, 'de-de');
+    assert.equal(de.body.entry.title, 'Guten Morgen');
+    assert.equal(de.body.entry.views, 7, 'the German line carries the master value of a field that is not localized');
+
+    // Changed through /v3: the Contentful version moves, and the old one is stale.
+    const edit = await h.request('PUT', `/v3/content_types/blog_post/entries/${entry.sys.id}?locale=de-de`, { headers: v3(), body: { entry: { title: 'Moin' } } });
+    assert.equal(edit.status, 200);
+    const read = await client.entry.get({ ...env, entryId: entry.sys.id });
+    assert.equal(read.fields.title['de-DE'], 'Moin');
+    assert.equal(read.sys.version, entry.sys.version + 1);
+    assert.equal((await refusal(client.entry.update({ ...env, entryId: entry.sys.id }, entry))).name, 'VersionMismatch');
+
+    const list = await client.entry.getMany({ ...env, query: { content_type: 'blogPost' } });
+    assert.ok(list.items.some((e: any) => e.sys.id === entry.sys.id));
+    assert.equal(list.total, list.items.length);
+  });
+
+  it('records an auto-save as auto_save, delivered with the Entry.auto_save topic', async () => {
+    const entry = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'Draft' } } } as any);
+    const res = await fetch(`${h.url}/spaces/${spaceId}/environments/master/entries/${entry.sys.id}?auto_save=true`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/vnd.contentful.management.v1+json', 'x-contentful-version': String(entry.sys.version) },
+      body: JSON.stringify({ fields: { title: { 'en-US': 'Draft, typing' } } }),
+    });
+    assert.equal(res.status, 200);
+    await waitForTopics(entry.sys.id, ['ContentManagement.Entry.auto_save']);
+    const call = receiver.topic('ContentManagement.Entry.auto_save').find((r) => r.json.sys.id === entry.sys.id)!;
+    assert.equal(call.json.fields.title['en-US'], 'Draft, typing');
+    const events = await h.request('GET', '/v3/events?after=0&limit=1000', { headers: v3() });
+    assert.ok(events.body.events.some((e: any) => e.uid === entry.sys.id && e.action === 'auto_save'));
+  });
+
+  it('uploads a file and drives an asset through create, save, publish, unpublish, archive, unarchive and delete', async () => {
+    const upload = await client.upload.create({ spaceId }, { file: Buffer.from('a picture of a cat') } as any);
+    assert.equal(upload.sys.type, 'Upload');
+    const asset = await client.asset.create(env, {
+      fields: {
+        title: { 'en-US': 'Cat' },
+        file: { 'en-US': { contentType: 'text/plain', fileName: 'cat.txt', uploadFrom: { sys: { type: 'Link', linkType: 'Upload', id: upload.sys.id } } } },
+      },
+    } as any);
+    const processed = await client.asset.processForAllLocales(env, asset as any);
+    const file = processed.fields.file['en-US'] as any;
+    assert.equal(file.fileName, 'cat.txt');
+    assert.equal(file.details.size, 18);
+    assert.equal(await (await fetch(file.url, { headers: v3() })).text(), 'a picture of a cat', 'the file is served at its url');
+
+    const saved = await client.asset.update({ ...env, assetId: asset.sys.id }, { ...processed, fields: { ...processed.fields, title: { 'en-US': 'A cat' } } } as any);
+    assert.equal(saved.fields.title['en-US'], 'A cat');
+    assert.equal(saved.sys.version, 2);
+    const stale = await refusal(client.asset.update({ ...env, assetId: asset.sys.id }, processed as any));
+    assert.equal(stale.name, 'VersionMismatch');
+    const published = await client.asset.publish({ ...env, assetId: asset.sys.id }, saved as any);
+    assert.ok(published.sys.publishedAt);
+    await client.asset.unpublish({ ...env, assetId: asset.sys.id });
+    await client.asset.archive({ ...env, assetId: asset.sys.id });
+    await client.asset.unarchive({ ...env, assetId: asset.sys.id });
+    await client.asset.delete({ ...env, assetId: asset.sys.id });
+
+    const topics = ['create', 'save', 'publish', 'unpublish', 'archive', 'unarchive', 'delete'].map((a) => `ContentManagement.Asset.${a}`);
+    await waitForTopics(asset.sys.id, topics);
+    assert.deepEqual(topicsFor(asset.sys.id), topics);
+    for (const r of receiver.received.filter((x) => x.json?.sys?.id === asset.sys.id)) assert.equal(receiver.verified.get(r), true);
+    const created = receiver.topic('ContentManagement.Asset.create').find((r) => r.json.sys.id === asset.sys.id)!;
+    assert.equal(created.json.fields.file['en-US'].fileName, 'cat.txt');
+
+    const remote = await refusal(
+      client.asset.create(env, { fields: { title: { 'en-US': 'Remote' }, file: { 'en-US': { contentType: 'image/png', fileName: 'x.png', upload: 'https://example.com/x.png' } } } } as any),
+    );
+    assert.equal(remote.name, 'ValidationFailed');
+    assert.match(remote.message, /does not fetch/);
+
+    // Data Herald can store: a data: URL.
+    const inline = await client.asset.create(env, {
+      fields: { title: { 'en-US': 'Inline' }, file: { 'en-US': { contentType: 'text/plain', fileName: 'hi.txt', upload: `data:text/plain;base64,${Buffer.from('hi there').toString('base64')}` } } },
+    } as any);
+    assert.equal((inline.fields.file['en-US'] as any).details.size, 8);
+    const malformed = await refusal(
+      client.asset.create(env, { fields: { title: { 'en-US': 'Bad' }, file: { 'en-US': { contentType: 'text/plain', fileName: 'x.txt', upload: 'data:text/plain,%E0%A4%A' } } } } as any),
+    );
+    assert.deepEqual(malformed.details.errors[0].path, ['fields', 'file', 'en-US', 'upload']);
+  });
+
+  it('delivers only what a filter lets through', async () => {
+    const filtered = await verifyingReceiver();
+    try {
+      await client.contentType.createWithId({ ...env, contentTypeId: 'product' }, { name: 'Product', fields: [{ id: 'title', name: 'Title', type: 'Symbol' }] } as any);
+      await client.webhook.create({ spaceId }, {
+        name: 'Products only',
+        url: `${filtered.url}/products`,
+        topics: ['Entry.create'],
+        filters: [{ equals: [{ doc: 'sys.contentType.sys.id' }, 'product'] }, { not: { regexp: [{ doc: 'sys.environment.sys.id' }, { pattern: '^stag' }] } }],
+      } as any);
+      const post = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'Not a product' } } } as any);
+      const product = await client.entry.create({ ...env, contentTypeId: 'product' }, { fields: { title: { 'en-US': 'A product' } } } as any);
+      await filtered.waitFor(1);
+      await waitForTopics(post.sys.id, ['ContentManagement.Entry.create']); // the unfiltered webhook saw both
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(filtered.received.map((r) => r.json.sys.id), [product.sys.id]);
+    } finally {
+      await filtered.close();
+    }
+  });
+
+  it('applies a transformation: method, content type, Content-Length and a body template', async () => {
+    const target = await verifyingReceiver();
+    try {
+      await client.webhook.create({ spaceId }, {
+        name: 'Transformed',
+        url: `${target.url}/transformed?via=herald`,
+        topics: ['Entry.save'],
+        transformation: {
+          method: 'PUT',
+          contentType: 'application/json',
+          includeContentLength: true,
+          body: { id: '{ /payload/sys/id }', title: 'Saved: { /payload/fields/title/en-US }', version: '{ /payload/sys/version }', topic: '{ /topic }' },
+        },
+      } as any);
+      const entry = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'Before' } } } as any);
+      await client.entry.update({ ...env, entryId: entry.sys.id }, { ...entry, fields: { title: { 'en-US': 'After' } } });
+      await target.waitFor(1);
+      const got = target.received[0];
+      assert.equal(got.method, 'PUT');
+      assert.equal(got.headers['content-type'], 'application/json');
+      assert.equal(got.headers['content-length'], String(Buffer.byteLength(got.body)));
+      assert.deepEqual(got.json, { id: entry.sys.id, title: 'Saved: After', version: 2, topic: 'ContentManagement.Entry.save' });
+      assert.equal(target.verified.get(got), true, 'the transformed request is signed as sent');
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('reads the space, its environments and its locales as Contentful shows them', async () => {
+    const space = await client.space.get({ spaceId });
+    assert.equal(space.sys.id, spaceId);
+    assert.equal(space.name, 'Contentful space');
+    const branch = await h.request('POST', '/v3/stacks/branches', { headers: v3(), body: { branch: { uid: 'staging', source: 'main' } } });
+    assert.equal(branch.status, 201);
+    const envs = await client.environment.getMany({ spaceId });
+    assert.deepEqual(envs.items.map((e: any) => e.sys.id).sort(), ['master', 'staging']);
+    assert.equal((await client.environment.get({ spaceId, environmentId: 'staging' })).name, 'staging');
+    const locales = await client.locale.getMany(env);
+    const master = locales.items.find((l: any) => l.default)!;
+    assert.equal(master.code, 'en-US');
+    assert.ok(locales.items.some((l: any) => l.code === 'de-DE' && l.fallbackCode === 'en-US'));
+    // The branch copy is its own environment: content made there stays there.
+    const staged = await client.entry.create({ spaceId, environmentId: 'staging', contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'Staged' } } } as any);
+    assert.equal(staged.sys.environment.sys.id, 'staging');
+    assert.equal((await refusal(client.entry.get({ ...env, entryId: staged.sys.id }))).name, 'NotFound');
+  });
+
+  it('refuses bad content requests with a Contentful error naming the problem', async () => {
+    const noType = await refusal(client.entry.create({ ...env, contentTypeId: 'ghost' }, { fields: {} } as any));
+    assert.equal(noType.name, 'ValidationFailed');
+    assert.deepEqual(noType.details.errors[0].path, ['X-Contentful-Content-Type']);
+    const badField = await refusal(client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'x' }, nope: { 'en-US': 1 } } } as any));
+    assert.deepEqual(badField.details.errors[0].path, ['fields', 'nope']);
+    const required = await refusal(client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { views: { 'en-US': 1 } } } as any));
+    assert.deepEqual(required.details.errors[0].path, ['fields', 'title', 'en-US']);
+    const badInteger = await refusal(client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'x' }, views: { 'en-US': 1.5 } } } as any));
+    assert.deepEqual(badInteger.details.errors[0].path, ['fields', 'views', 'en-US']);
+    const noEnv = await refusal(client.entry.getMany({ spaceId, environmentId: 'nowhere' }));
+    assert.equal(noEnv.name, 'NotFound');
+    const res = await fetch(`${h.url}/spaces/${spaceId}/environments/master/entries`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/vnd.contentful.management.v1+json', 'x-contentful-content-type': 'blogPost' },
+      body: '{"fields": ',
+    });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).sys.id, 'BadRequest');
+  });
+});

@@ -1,0 +1,327 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestHerald } from '../helpers/herald.ts';
+import { startReceiver } from '../helpers/receiver.ts';
+import { contentfulClient, refusal, SIGNING_SECRET, startSpace, until, verifyingReceiver, type Client } from './helpers/space.ts';
+
+/**
+ * Webhook definitions, calls, health and space settings through the official
+ * `contentful-management` client (plain API), unmodified, against a running Herald.
+ */
+describe('Contentful webhook definitions', () => {
+  let h: TestHerald;
+  let client: Client;
+  let spaceId: string;
+  let token: string;
+  const v3 = (s: { api_key: string; token: string }) => ({ api_key: s.api_key, authorization: s.token });
+
+  before(async () => {
+    const s = await startSpace();
+    ({ h, client, spaceId } = s);
+    token = s.space.token;
+  });
+  after(() => h.close());
+
+  /** Creates a content type and an entry through the dialect, so events happen. */
+  async function touchEntry(title: string) {
+    const env = { spaceId, environmentId: 'master' };
+    let ct: any;
+    try {
+      ct = await client.contentType.get({ ...env, contentTypeId: 'note' });
+    } catch {
+      ct = await client.contentType.createWithId({ ...env, contentTypeId: 'note' }, { name: 'Note', fields: [{ id: 'title', name: 'Title', type: 'Symbol', localized: true }] } as any);
+    }
+    return client.entry.create({ ...env, contentTypeId: ct.sys.id }, { fields: { title: { 'en-US': title } } } as any);
+  }
+
+  it('creates, lists, reads, updates and deletes a definition', async () => {
+    const created = await client.webhook.create({ spaceId }, { name: 'Build site', url: 'http://127.0.0.1:9/build', topics: ['Entry.publish', 'Asset.*'] } as any);
+    assert.equal(created.sys.type, 'WebhookDefinition');
+    assert.equal(created.sys.version, 1);
+    assert.equal(created.sys.space.sys.id, spaceId);
+    assert.deepEqual(created.topics, ['Entry.publish', 'Asset.*']);
+    assert.equal(created.active, true);
+
+    const second = await client.webhook.create({ spaceId }, { name: 'Second', url: 'http://127.0.0.1:9/second', topics: ['*.*'] } as any);
+    const page = await client.webhook.getMany({ spaceId, query: { skip: 1, limit: 1 } });
+    assert.equal(page.total >= 2, true);
+    assert.equal(page.skip, 1);
+    assert.equal(page.limit, 1);
+    assert.equal(page.items.length, 1);
+
+    const read = await client.webhook.get({ spaceId, webhookDefinitionId: created.sys.id });
+    assert.equal(read.name, 'Build site');
+    const updated = await client.webhook.update({ spaceId, webhookDefinitionId: created.sys.id }, { ...read, name: 'Rebuild site', active: false });
+    assert.equal(updated.name, 'Rebuild site');
+    assert.equal(updated.active, false);
+    assert.equal(updated.sys.version, 2);
+
+    await client.webhook.delete({ spaceId, webhookDefinitionId: created.sys.id });
+    const gone = await refusal(client.webhook.get({ spaceId, webhookDefinitionId: created.sys.id }));
+    assert.equal(gone.name, 'NotFound');
+    assert.equal(gone.status, 404);
+    await client.webhook.delete({ spaceId, webhookDefinitionId: second.sys.id });
+  });
+
+  it('refuses an update with a stale X-Contentful-Version (409 VersionMismatch) and keeps the definition', async () => {
+    const w = await client.webhook.create({ spaceId }, { name: 'Versioned', url: 'http://127.0.0.1:9/v', topics: ['*.*'] } as any);
+    await client.webhook.update({ spaceId, webhookDefinitionId: w.sys.id }, { ...w, name: 'First edit' });
+    const stale = await refusal(client.webhook.update({ spaceId, webhookDefinitionId: w.sys.id }, { ...w, name: 'Lost edit' }));
+    assert.equal(stale.name, 'VersionMismatch');
+    assert.equal(stale.status, 409);
+    const missing = await fetch(`${h.url}/spaces/${spaceId}/webhook_definitions/${w.sys.id}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/vnd.contentful.management.v1+json' },
+      body: JSON.stringify({ name: 'No version', url: 'http://127.0.0.1:9/v', topics: ['*.*'] }),
+    });
+    assert.equal(missing.status, 409);
+    assert.equal((await missing.json()).sys.id, 'VersionMismatch');
+    assert.equal((await client.webhook.get({ spaceId, webhookDefinitionId: w.sys.id })).name, 'First edit');
+  });
+
+  it('creates a definition with a chosen id when PUT without a version', async () => {
+    const res = await fetch(`${h.url}/spaces/${spaceId}/webhook_definitions/my-hook.1`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/vnd.contentful.management.v1+json' },
+      body: JSON.stringify({ name: 'Chosen id', url: 'http://127.0.0.1:9/c', topics: ['Entry.*'] }),
+    });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('content-type'), 'application/vnd.contentful.management.v1+json');
+    assert.equal((await res.json()).sys.id, 'my-hook.1');
+    assert.equal((await client.webhook.get({ spaceId, webhookDefinitionId: 'my-hook.1' })).name, 'Chosen id');
+  });
+
+  it("names the bad field in Contentful's ValidationFailed", async () => {
+    const badTopic = await refusal(client.webhook.create({ spaceId }, { name: 'Bad', url: 'http://127.0.0.1:9/x', topics: ['Entry.publsh'] } as any));
+    assert.equal(badTopic.name, 'ValidationFailed');
+    assert.equal(badTopic.status, 422);
+    assert.deepEqual(badTopic.details.errors[0].path, ['topics', '0']);
+    const badUrl = await refusal(client.webhook.create({ spaceId }, { name: 'Bad', url: 'ftp://example.com/x', topics: ['*.*'] } as any));
+    assert.deepEqual(badUrl.details.errors[0].path, ['url']);
+    const badFilter = await refusal(client.webhook.create({ spaceId }, { name: 'Bad', url: 'http://127.0.0.1:9/x', topics: ['*.*'], filters: [{ equals: [{ doc: 'sys.nope' }, 'x'] }] } as any));
+    assert.deepEqual(badFilter.details.errors[0].path, ['filters', '0', 'equals', '0', 'doc']);
+    const badTransformation = await refusal(
+      client.webhook.create({ spaceId }, { name: 'Bad', url: 'http://127.0.0.1:9/x', topics: ['*.*'], transformation: { method: 'TRACE' } } as any),
+    );
+    assert.deepEqual(badTransformation.details.errors[0].path, ['transformation', 'method']);
+  });
+
+  it('answers AccessTokenInvalid for an unknown token and NotFound for a token of another space', async () => {
+    const stranger = contentfulClient(h, 'not-a-token');
+    const denied = await refusal(stranger.webhook.getMany({ spaceId }));
+    assert.equal(denied.name, 'AccessTokenInvalid');
+    assert.equal(denied.status, 401);
+    const other = await h.newStack('Other space');
+    const w = await client.webhook.create({ spaceId }, { name: 'Mine', url: 'http://127.0.0.1:9/m', topics: ['*.*'] } as any);
+    const otherClient = contentfulClient(h, other.token);
+    for (const attempt of [
+      otherClient.webhook.getMany({ spaceId }),
+      otherClient.webhook.get({ spaceId, webhookDefinitionId: w.sys.id }),
+      otherClient.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: w.sys.id }),
+      otherClient.webhook.getHealthStatus({ spaceId, webhookDefinitionId: w.sys.id }),
+      otherClient.webhook.getSigningSecret({ spaceId }),
+      otherClient.webhook.get({ spaceId: other.api_key, webhookDefinitionId: w.sys.id }),
+    ]) {
+      const r = await refusal(attempt);
+      assert.equal(r.name, 'NotFound');
+      assert.equal(r.status, 404);
+    }
+  });
+
+  it('never returns secret header values or the basic auth password, and keeps them across an update that sends back what it read', async () => {
+    const receiver = await startReceiver();
+    try {
+      const w = await client.webhook.create({ spaceId }, {
+        name: 'Secrets',
+        url: `${receiver.url}/secret`,
+        topics: ['Entry.create'],
+        headers: [
+          { key: 'X-Api-Key', value: 'secret-header-value-123', secret: true },
+          { key: 'X-Site', value: 'www' },
+        ],
+        httpBasicUsername: 'herald',
+        httpBasicPassword: 'basic-password-456',
+      } as any);
+      const read = await client.webhook.get({ spaceId, webhookDefinitionId: w.sys.id });
+      for (const shown of [w, read, await client.webhook.getMany({ spaceId })]) {
+        const text = JSON.stringify(shown);
+        assert.equal(text.includes('secret-header-value-123'), false);
+        assert.equal(text.includes('basic-password-456'), false);
+      }
+      assert.deepEqual(read.headers, [{ key: 'X-Api-Key', secret: true }, { key: 'X-Site', value: 'www' }]);
+      assert.equal(read.httpBasicUsername, 'herald');
+      assert.equal('httpBasicPassword' in read, false);
+
+      // The client sends back what it read: the secrets stay.
+      await client.webhook.update({ spaceId, webhookDefinitionId: w.sys.id }, { ...read, name: 'Secrets kept' });
+      await touchEntry('secret check');
+      await receiver.waitFor(1);
+      const got = receiver.received[0];
+      assert.equal(got.headers['x-api-key'], 'secret-header-value-123');
+      assert.equal(got.headers['x-site'], 'www');
+      assert.equal(got.headers.authorization, 'Basic ' + Buffer.from('herald:basic-password-456').toString('base64'));
+
+      // The activity log masks them too.
+      await until(async () => (await client.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: w.sys.id })).total > 0);
+      const call = (await client.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: w.sys.id })).items[0];
+      const details = JSON.stringify(await client.webhook.getCallDetails({ spaceId, webhookDefinitionId: w.sys.id, callId: call.sys.id }));
+      assert.equal(details.includes('secret-header-value-123'), false);
+      assert.equal(details.includes(Buffer.from('herald:basic-password-456').toString('base64')), false);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('shares one definition and one activity log with /v3/webhooks, edited from either side', async () => {
+    const receiver = await startReceiver();
+    try {
+      // Created here, read and edited through /v3.
+      const w = await client.webhook.create({ spaceId }, { name: 'Both dialects', url: `${receiver.url}/both`, topics: ['Entry.create'] } as any);
+      const { api_key } = { api_key: spaceId };
+      const fromV3 = await h.request('GET', `/v3/webhooks/${w.sys.id}`, { headers: v3({ api_key, token }) });
+      assert.equal(fromV3.status, 200);
+      assert.equal(fromV3.body.webhook.name, 'Both dialects');
+      assert.equal(fromV3.body.webhook.destinations[0].target_url, `${receiver.url}/both`);
+      assert.deepEqual(fromV3.body.webhook.channels, ['Entry.create']);
+      assert.equal(fromV3.body.webhook.format, 'contentful');
+      const edited = await h.request('PUT', `/v3/webhooks/${w.sys.id}`, { headers: v3({ api_key, token }), body: { webhook: { name: 'Edited through v3' } } });
+      assert.equal(edited.status, 200);
+      const back = await client.webhook.get({ spaceId, webhookDefinitionId: w.sys.id });
+      assert.equal(back.name, 'Edited through v3');
+      assert.equal(back.sys.version, 2);
+
+      // Created through /v3, read and edited here.
+      const made = await h.request('POST', '/v3/webhooks', {
+        headers: v3({ api_key, token }),
+        body: { webhook: { name: 'From v3', destinations: [{ target_url: `${receiver.url}/v3`, custom_header: [] }], channels: ['content_types.entries.create'] } },
+      });
+      assert.equal(made.status, 201);
+      const uid = made.body.webhook.uid;
+      const seen = await client.webhook.get({ spaceId, webhookDefinitionId: uid });
+      assert.equal(seen.name, 'From v3');
+      assert.deepEqual(seen.topics, ['content_types.entries.create']);
+      const renamed = await client.webhook.update({ spaceId, webhookDefinitionId: uid }, { ...seen, name: 'From v3, renamed here' });
+      assert.equal(renamed.name, 'From v3, renamed here');
+      const v3again = await h.request('GET', `/v3/webhooks/${uid}`, { headers: v3({ api_key, token }) });
+      assert.equal(v3again.body.webhook.name, 'From v3, renamed here');
+      assert.equal(v3again.body.webhook.format, 'contentstack', 'editing here keeps the format it had');
+
+      // One activity log: the same deliveries through both APIs.
+      await touchEntry('both dialects');
+      await receiver.waitFor(2);
+      await until(async () => (await client.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: w.sys.id })).total === 1);
+      const calls = await client.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: w.sys.id });
+      const executions = await h.request('GET', `/v3/webhooks/${w.sys.id}/executions`, { headers: v3({ api_key, token }) });
+      assert.equal(executions.body.count, 1);
+      assert.equal(executions.body.webhooks[0].request_details[0].uid, calls.items[0].sys.id);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('lists calls with status and errors, shows a call with its request and response, and reports health', async () => {
+    let fail = true;
+    const receiver = await startReceiver((_req, res) => {
+      res.statusCode = fail ? 503 : 200;
+      res.setHeader('content-type', 'text/plain');
+      res.end(fail ? 'try later' : 'thanks');
+      fail = false;
+    });
+    try {
+      const w = await client.webhook.create({ spaceId }, { name: 'Calls', url: `${receiver.url}/calls`, topics: ['Entry.create'] } as any);
+      const entry = await touchEntry('calls');
+      await receiver.waitFor(2);
+      await until(async () => (await client.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: w.sys.id })).total === 2);
+      const calls = await client.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: w.sys.id });
+      const [newest, oldest] = calls.items;
+      assert.equal(newest.statusCode, 200);
+      assert.deepEqual(newest.errors, []);
+      assert.equal(oldest.statusCode, 503);
+      assert.deepEqual(oldest.errors, ['HttpError']);
+      for (const c of calls.items) {
+        assert.equal(c.sys.type, 'WebhookCallOverview');
+        assert.equal(c.eventType, 'create');
+        assert.equal(c.url, `${receiver.url}/calls`);
+        assert.ok(Date.parse(c.responseAt) >= Date.parse(c.requestAt));
+      }
+
+      const details = await client.webhook.getCallDetails({ spaceId, webhookDefinitionId: w.sys.id, callId: oldest.sys.id });
+      assert.equal(details.sys.type, 'WebhookCallDetails');
+      assert.equal(details.request.method, 'POST');
+      assert.equal(details.request.url, `${receiver.url}/calls`);
+      assert.equal(details.request.headers['x-contentful-topic'], 'ContentManagement.Entry.create');
+      assert.equal(details.request.body, receiver.received[0].body, 'the body shown is the body sent');
+      assert.equal(JSON.parse(details.request.body).sys.id, entry.sys.id);
+      assert.equal(details.response.statusCode, 503);
+      assert.equal(details.response.body, 'try later');
+
+      const health = await client.webhook.getHealthStatus({ spaceId, webhookDefinitionId: w.sys.id });
+      assert.deepEqual(health.calls, { total: 2, healthy: 1 });
+      const missing = await refusal(client.webhook.getCallDetails({ spaceId, webhookDefinitionId: w.sys.id, callId: 'att_nope' }));
+      assert.equal(missing.name, 'NotFound');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('sets, shows redacted and deletes the signing secret; requests carry verification headers only while it is set', async () => {
+    const receiver = await verifyingReceiver();
+    try {
+      const none = await refusal(client.webhook.getSigningSecret({ spaceId }));
+      assert.equal(none.name, 'NotFound');
+      const short = await refusal(client.webhook.upsertSigningSecret({ spaceId }, { value: 'too short' }));
+      assert.equal(short.name, 'ValidationFailed');
+      assert.deepEqual(short.details.errors[0].path, ['value']);
+
+      const set = await client.webhook.upsertSigningSecret({ spaceId }, { value: SIGNING_SECRET });
+      assert.equal(set.redactedValue, SIGNING_SECRET.slice(-4));
+      assert.equal(JSON.stringify(set).includes(SIGNING_SECRET), false);
+      const shown = await client.webhook.getSigningSecret({ spaceId });
+      assert.equal(shown.redactedValue, SIGNING_SECRET.slice(-4));
+      assert.equal(JSON.stringify(shown).includes(SIGNING_SECRET.slice(0, 20)), false);
+
+      await client.webhook.create({ spaceId }, { name: 'Signed', url: `${receiver.url}/signed`, topics: ['Entry.create'] } as any);
+      await touchEntry('signed');
+      await receiver.waitFor(1);
+      const signed = receiver.received[0];
+      assert.equal(receiver.verified.get(signed), true);
+      assert.ok(signed.headers['x-contentful-signature']);
+
+      await client.webhook.deleteSigningSecret({ spaceId });
+      assert.equal((await refusal(client.webhook.getSigningSecret({ spaceId }))).name, 'NotFound');
+      await touchEntry('unsigned');
+      await receiver.waitFor(2);
+      assert.equal(receiver.received[1].headers['x-contentful-signature'], undefined);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('sets a retry policy: maxRetries 1 makes two attempts in all at a failing receiver', async () => {
+    const receiver = await startReceiver((_req, res) => {
+      res.statusCode = 500;
+    });
+    try {
+      assert.equal((await refusal(client.webhook.getRetryPolicy({ spaceId }))).name, 'NotFound');
+      assert.equal((await refusal(client.webhook.upsertRetryPolicy({ spaceId }, { maxRetries: -1 }))).name, 'ValidationFailed');
+      const policy = await client.webhook.upsertRetryPolicy({ spaceId }, { maxRetries: 1 });
+      assert.equal(policy.maxRetries, 1);
+      assert.equal((await client.webhook.getRetryPolicy({ spaceId })).maxRetries, 1);
+
+      const w = await client.webhook.create({ spaceId }, { name: 'Retries', url: `${receiver.url}/retry`, topics: ['Entry.create'] } as any);
+      await touchEntry('retry policy');
+      await until(async () => {
+        const x = await h.request('GET', `/v3/webhooks/${w.sys.id}/executions`, { headers: v3({ api_key: spaceId, token }) });
+        return x.body.webhooks[0]?.state === 'failed';
+      }, 10_000, 'the execution to fail');
+      assert.equal(receiver.received.length, 2, 'one attempt and one retry');
+      assert.equal((await client.webhook.getHealthStatus({ spaceId, webhookDefinitionId: w.sys.id })).calls.total, 2);
+
+      await client.webhook.deleteRetryPolicy({ spaceId });
+      assert.equal((await refusal(client.webhook.getRetryPolicy({ spaceId }))).name, 'NotFound');
+      await client.webhook.delete({ spaceId, webhookDefinitionId: w.sys.id });
+    } finally {
+      await receiver.close();
+    }
+  });
+});

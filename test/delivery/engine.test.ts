@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { startReceiver } from '../helpers/receiver.ts';
+import { createWebhook, emit, executions, sleep, until, type Stack } from '../helpers/engine.ts';
+import { testBackends } from '../helpers/postgres.ts';
+
+// The engine's behaviour holds on both stores (PostgreSQL when reachable, see helpers/postgres.ts).
+for (const backend of await testBackends()) describe(`delivery engine on ${backend}`, () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startHerald({ backend, retryDelaysMs: [150, 150, 150, 150], autoSaveWindowMs: 600, circuitBreakerThreshold: 3 });
+  });
+  after(() => h.close());
+
+  it('posts the change as signed JSON with basic auth and custom headers', async () => {
+    const rx = await startReceiver();
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url + '/hook', {
+      destinations: [
+        {
+          target_url: rx.url + '/hook',
+          http_basic_auth: 'site',
+          http_basic_password: 'pa55word-long',
+          custom_header: [
+            { header_name: 'X-Team', value: 'web' },
+            { header_name: 'X-Token', value: 'secret-header-value' },
+          ],
+        },
+      ],
+    });
+    const event = await emit(h, stack, { action: 'update' });
+    await rx.waitFor(1);
+    const got = rx.received[0];
+    assert.equal(got.method, 'POST');
+    assert.equal(got.url, '/hook');
+    assert.equal(got.headers['content-type'], 'application/json');
+    assert.match(String(got.headers['user-agent']), /^Herald/);
+    assert.equal(got.headers.authorization, 'Basic ' + Buffer.from('site:pa55word-long').toString('base64'));
+    assert.equal(got.headers['x-team'], 'web');
+    assert.equal(got.headers['x-token'], 'secret-header-value');
+    assert.deepEqual(Object.keys(got.json).sort(), ['api_key', 'branch', 'data', 'event', 'module', 'seq', 'triggered_at']);
+    assert.equal(got.json.event, 'update');
+    assert.equal(got.json.module, 'entry');
+    assert.equal(got.json.api_key, stack.api_key);
+    assert.equal(got.json.seq, event.seq);
+    assert.equal(got.json.data.entry.title, 'Hello');
+    assert.equal(got.json.branch.uid, 'main');
+    // Verifiable with the public Standard Webhooks library.
+    new StandardWebhook(hook.signing_secret).verify(got.body, got.headers as Record<string, string>);
+    await rx.close();
+  });
+
+  it('keeps the delivery id across retries, retries on schedule, then fails', async () => {
+    const rx = await startReceiver((_r, res) => void (res.statusCode = 500));
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url);
+    await emit(h, stack);
+    await rx.waitFor(5);
+    const ex = await until(async () => (await executions(h, stack, hook.uid)).find((x) => x.state === 'failed'), 5000, 'failed state');
+    assert.equal(ex.attempts, 5);
+    assert.equal(ex.status, 500);
+    assert.equal(ex.request_details.length, 5);
+    const ids = new Set(rx.received.map((r) => r.headers['webhook-id']));
+    assert.deepEqual([...ids], [ex.uid]);
+    const gaps = rx.received.slice(1).map((r, i) => r.at - rx.received[i].at);
+    for (const gap of gaps) assert.ok(gap >= 140, `retry came after ${gap} ms, before the 150 ms delay`);
+    await sleep(400);
+    assert.equal(rx.received.length, 5, 'no automatic attempt after the fifth');
+
+    // Manual retry sends it again now, and the log shows the new attempt.
+    rx.respond = undefined;
+    const retry = await h.request('POST', `/v3/webhooks/${hook.uid}/retry`, {
+      headers: { api_key: stack.api_key, authorization: stack.token },
+      body: { execution_uid: ex.uid },
+    });
+    assert.equal(retry.status, 200);
+    await rx.waitFor(6);
+    const done = await until(async () => (await executions(h, stack, hook.uid)).find((x) => x.state === 'succeeded'), 5000, 'succeeded');
+    assert.equal(done.attempts, 6);
+    assert.equal(done.request_details[5].response.status, 200);
+    assert.equal(rx.received[5].headers['webhook-id'], ex.uid);
+    await rx.close();
+  });
+
+  it('records the request and response of each attempt, with secrets masked', async () => {
+    const rx = await startReceiver((_r, res) => {
+      res.statusCode = 422;
+      res.setHeader('x-why', 'bad');
+      res.end('{"error":"nope"}');
+    });
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url, {
+      destinations: [
+        {
+          target_url: rx.url,
+          http_basic_auth: 'u',
+          http_basic_password: 'a-basic-password',
+          custom_header: [{ header_name: 'X-Key', value: 'a-secret-header', secret: true }],
+        },
+      ],
+    });
+    await emit(h, stack);
+    await rx.waitFor(1);
+    const ex = await until(async () => {
+      const list = await executions(h, stack, hook.uid);
+      return list[0]?.request_details.length ? list[0] : null;
+    });
+    const a = ex.request_details[0];
+    assert.equal(a.outcome, 'http_error');
+    assert.equal(a.reason, 'HTTP 422');
+    assert.equal(a.response.status, 422);
+    assert.equal(a.response.headers['x-why'], 'bad');
+    assert.equal(a.response.body, '{"error":"nope"}');
+    assert.equal(a.request.url, rx.url);
+    assert.equal(JSON.parse(a.request.body).seq, ex.seq);
+    assert.equal(a.request.headers.authorization, 'Basic ****');
+    assert.ok(typeof a.duration_ms === 'number');
+    const text = JSON.stringify(ex);
+    assert.ok(!text.includes('a-basic-password'));
+    assert.ok(!text.includes('a-secret-header'));
+    await rx.close();
+  });
+
+  it('delivers one entity in event order while other entities flow', async () => {
+    let failFirst = true;
+    const rx = await startReceiver((r, res) => {
+      if (r.json?.data?.entry?.uid === 'bltA' && failFirst) {
+        failFirst = false;
+        // A's retry waits a full second, so B arriving first cannot be a scheduling accident.
+        res.statusCode = 503;
+        res.setHeader('retry-after', '1');
+      }
+    });
+    const stack = await h.newStack();
+    await createWebhook(h, stack, rx.url);
+    const a1 = await emit(h, stack, { uid: 'bltA' });
+    const a2 = await emit(h, stack, { uid: 'bltA' });
+    const b1 = await emit(h, stack, { uid: 'bltB' });
+    const a3 = await emit(h, stack, { uid: 'bltA' });
+    await rx.waitFor(5, 10_000);
+    const aSeqs = rx.received.filter((r) => r.json.data.entry.uid === 'bltA').map((r) => r.json.seq);
+    assert.deepEqual(aSeqs, [a1.seq, a1.seq, a2.seq, a3.seq]);
+    // B was not held behind A's failed attempt: it arrived before A's retry.
+    const bAt = rx.received.findIndex((r) => r.json.seq === b1.seq);
+    const aRetryAt = rx.received.findIndex((r, i) => i > 0 && r.json.seq === a1.seq);
+    assert.ok(bAt < aRetryAt, 'B waited for A');
+    await rx.close();
+  });
+
+  it('calls an auto_save webhook at most once per window per entity, with the latest state', async () => {
+    const rx = await startReceiver();
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url, { channels: ['Entry.auto_save'] });
+    const first = await emit(h, stack, { action: 'auto_save', uid: 'bltDoc' });
+    await rx.waitFor(1);
+    let last = first;
+    for (let i = 0; i < 8; i++) last = await emit(h, stack, { action: 'auto_save', uid: 'bltDoc', data: { entry: { uid: 'bltDoc', title: `draft ${i}` } } });
+    await rx.waitFor(2, 3000);
+    await sleep(800);
+    assert.equal(rx.received.length, 2, 'nine auto-saves within one window make two calls');
+    assert.equal(rx.received[0].json.seq, first.seq);
+    assert.equal(rx.received[1].json.seq, last.seq);
+    assert.equal(rx.received[1].json.data.entry.title, 'draft 7');
+    assert.ok(rx.received[1].at - rx.received[0].at >= 550, 'the second call waited for the window');
+    const list = await executions(h, stack, hook.uid);
+    assert.equal(list.length, 2);
+    assert.equal(list[0].coalesced, 7);
+    await rx.close();
+  });
+
+  it('does not hold a publish behind a waiting auto-save', async () => {
+    const rx = await startReceiver();
+    const stack = await h.newStack();
+    await createWebhook(h, stack, rx.url, { channels: ['Entry.*'] });
+    await emit(h, stack, { action: 'auto_save', uid: 'bltPub' });
+    await rx.waitFor(1);
+    const draft = await emit(h, stack, { action: 'auto_save', uid: 'bltPub' });
+    const publish = await emit(h, stack, { action: 'publish', uid: 'bltPub' });
+    await rx.waitFor(3, 400);
+    assert.deepEqual(
+      rx.received.map((r) => r.json.seq).slice(1),
+      [draft.seq, publish.seq],
+    );
+    await rx.close();
+  });
+
+  for (const status of [429, 503]) it(`waits at least Retry-After after a ${status}`, async () => {
+    let n = 0;
+    const rx = await startReceiver((_r, res) => {
+      if (n++ === 0) {
+        res.statusCode = status;
+        res.setHeader('retry-after', '1');
+      }
+    });
+    const stack = await h.newStack();
+    await createWebhook(h, stack, rx.url);
+    await emit(h, stack);
+    await rx.waitFor(2, 5000);
+    assert.ok(rx.received[1].at - rx.received[0].at >= 990, 'retried before Retry-After');
+    await rx.close();
+  });
+
+  it('disables the webhook with a visible reason on 410 Gone', async () => {
+    const rx = await startReceiver((_r, res) => void (res.statusCode = 410));
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url);
+    await emit(h, stack);
+    await rx.waitFor(1);
+    const w = await until(async () => {
+      const r = await h.request('GET', `/v3/webhooks/${hook.uid}`, { headers: { api_key: stack.api_key, authorization: stack.token } });
+      return r.body.webhook.disabled ? r.body.webhook : null;
+    });
+    assert.match(w.disabled_reason, /410/);
+    await emit(h, stack, { uid: 'bltOther' });
+    await sleep(300);
+    assert.equal(rx.received.length, 1, 'a disabled webhook receives nothing');
+    await rx.close();
+  });
+
+  it('opens the circuit after N failed executions, and one call re-enables it', async () => {
+    const rx = await startReceiver((_r, res) => void (res.statusCode = 500));
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url);
+    const headers = { api_key: stack.api_key, authorization: stack.token };
+    for (let i = 0; i < 3; i++) await emit(h, stack, { uid: `bltCB${i}` });
+    const w = await until(async () => {
+      const r = await h.request('GET', `/v3/webhooks/${hook.uid}`, { headers });
+      return r.body.webhook.disabled ? r.body.webhook : null;
+    }, 10_000, 'breaker');
+    assert.match(w.disabled_reason, /3 consecutive failed executions/);
+    await emit(h, stack, { uid: 'bltCBafter' });
+    await sleep(300);
+    const seen = rx.received.length;
+    assert.ok(!rx.received.some((r) => r.json.data.entry.uid === 'bltCBafter'));
+
+    rx.respond = undefined;
+    const enable = await h.request('POST', `/v3/webhooks/${hook.uid}/enable`, { headers });
+    assert.equal(enable.status, 200);
+    const again = await h.request('GET', `/v3/webhooks/${hook.uid}`, { headers });
+    assert.equal(again.body.webhook.disabled, false);
+    assert.equal(again.body.webhook.disabled_reason, null);
+    const e = await emit(h, stack, { uid: 'bltCBenabled' });
+    await until(() => rx.received.some((r) => r.json.seq === e.seq), 5000, 'delivery after re-enable');
+    assert.ok(rx.received.length > seen);
+    await rx.close();
+  });
+
+  it('does not let a slow receiver delay another webhook', async () => {
+    const slow = await startReceiver(async () => void (await sleep(10_000)));
+    const fast = await startReceiver();
+    const stack = await h.newStack();
+    await createWebhook(h, stack, slow.url);
+    await createWebhook(h, stack, fast.url);
+    // Many entities, so the slow webhook has many lanes due at once and fills its slots.
+    for (let i = 0; i < 40; i++) await emit(h, stack, { uid: `bltSlow${i}` });
+    await fast.waitFor(40, 5000);
+    assert.ok(slow.received.length >= 1, 'the slow receiver got calls');
+    assert.ok(slow.received.length <= 16, 'the slow webhook holds no more than its per-webhook slots');
+    // Every fast delivery arrived while the slow receiver had not answered a single call.
+    const firstSlowAnswer = slow.received[0].at + 10_000;
+    assert.ok(fast.received.every((r) => r.at < firstSlowAnswer));
+    await fast.close();
+    await slow.close();
+  });
+
+  it('does not let a hanging webhook delay another webhook on the same host', async () => {
+    // One receiver, two paths: /hang never answers in time, /ok answers at once.
+    const rx = await startReceiver(async (r) => {
+      if (r.url === '/hang') await sleep(10_000);
+    });
+    const stack = await h.newStack();
+    await createWebhook(h, stack, rx.url + '/hang');
+    await createWebhook(h, stack, rx.url + '/ok');
+    for (let i = 0; i < 40; i++) await emit(h, stack, { uid: `bltShared${i}` });
+    const ok = () => rx.received.filter((r) => r.url === '/ok');
+    await until(() => ok().length === 40, 5000, 'every /ok delivery while /hang holds its slots');
+    const firstHang = rx.received.find((r) => r.url === '/hang')!;
+    assert.ok(ok().every((r) => r.at < firstHang.at + 10_000));
+    await rx.close();
+  });
+});

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { pruneAll, PRUNE_BATCH } from '../../src/delivery/prune.ts';
+import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { startReceiver } from '../helpers/receiver.ts';
+import { createWebhook, emit, until } from '../helpers/engine.ts';
+
+describe('log retention', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startHerald();
+  });
+  after(() => h.close());
+
+  it('prunes finished executions and their attempts past the retention, never unfinished ones', async () => {
+    const rx = await startReceiver();
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url);
+    const count = PRUNE_BATCH + 20; // more than one batch
+    for (let i = 0; i < count; i++) await emit(h, stack, { uid: `bltPrune${i}` });
+    await until(async () => {
+      const r = await h.request('GET', `/v3/webhooks/${hook.uid}/executions?limit=1&state=succeeded`, { headers: { api_key: stack.api_key, authorization: stack.token } });
+      return r.body.count === count;
+    }, 20_000, 'all delivered');
+    // One execution is still waiting (its receiver refuses): it must survive pruning.
+    await rx.close();
+    const waiting = await emit(h, stack, { uid: 'bltStillWaiting' });
+    await until(async () => {
+      const row = await h.herald.db.get<{ attempts: number }>('SELECT attempts FROM executions WHERE event_seq = ?', [waiting.seq]);
+      return row && row.attempts >= 1;
+    }, 5000, 'a failed first attempt');
+
+    // Nothing is old enough yet.
+    assert.equal(await pruneAll(h.herald.db, Date.now() - 86_400_000), 0);
+    // Everything finished before now is past a cutoff of now.
+    const pruned = await pruneAll(h.herald.db, Date.now() + 1);
+    assert.equal(pruned, count);
+    const left = await h.herald.db.all<{ event_seq: number; state: string }>('SELECT event_seq, state FROM executions WHERE webhook_uid = ?', [hook.uid]);
+    assert.deepEqual(left.map((r) => r.event_seq), [waiting.seq]);
+    const orphans = await h.herald.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM attempts a WHERE NOT EXISTS (SELECT 1 FROM executions x WHERE x.uid = a.execution_uid)');
+    assert.equal(Number(orphans!.n), 0);
+  });
+});

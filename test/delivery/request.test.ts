@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { buildRequest } from '../../src/delivery/request.ts';
+import { contentstackPayload } from '../../src/delivery/payload.ts';
+import { signOnce } from '../../src/delivery/signature.ts';
+import type { Webhook } from '../../src/webhooks/webhook.ts';
+import type { HeraldEvent } from '../../src/events/event.ts';
+
+const webhook = (over: Partial<Webhook> = {}): Webhook => ({
+  uid: 'bltwebhook',
+  api_key: 'bltstack',
+  name: 'w',
+  destinations: [
+    {
+      target_url: 'https://example.com/hook',
+      http_basic_auth: 'user',
+      http_basic_password: 'hunter2-password',
+      custom_header: [
+        { header_name: 'X-Team', value: 'site' },
+        { header_name: 'X-Secret', value: 'top-secret-value', secret: true },
+      ],
+    },
+  ],
+  channels: ['*.*'],
+  branches: ['main'],
+  conditions: [],
+  retry_policy: 'manual',
+  disabled: false,
+  disabled_reason: null,
+  concise_payload: false,
+  format: 'contentstack',
+  signing_secrets: [{ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', expires_at: null }],
+  created_at: 0,
+  updated_at: 0,
+  version: 1,
+  ...over,
+});
+
+const event: HeraldEvent = {
+  seq: 42,
+  api_key: 'bltstack',
+  branch: 'main',
+  module: 'entry',
+  action: 'update',
+  uid: 'bltentry',
+  content_type_uid: 'blog',
+  locale: 'en-us',
+  actor: 'admin',
+  created_at: Date.parse('2026-01-01T00:00:00Z'),
+  data: { entry: { uid: 'bltentry', title: 'Hello', body: 'long text', _version: 3, locale: 'en-us' }, content_type: { uid: 'blog', title: 'Blog', schema: [] } },
+};
+
+describe('the delivery request', () => {
+  it('signs per Standard Webhooks: the known-answer vector', () => {
+    assert.equal(
+      signOnce('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}'),
+      'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    );
+  });
+
+  it('verifies with the standardwebhooks library, unmodified', () => {
+    const body = JSON.stringify(contentstackPayload(event, { concise: false }));
+    const now = Date.now();
+    const req = buildRequest(webhook(), 'exe_1', body, { seq: 42, attempt: 1, event: 'entry.update' }, now);
+    const verified = new StandardWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').verify(body, req.headers);
+    assert.equal((verified as { seq: number }).seq, 42);
+  });
+
+  it('signs with both keys while an old secret is in its grace period, and drops it after', () => {
+    const w = webhook({
+      signing_secrets: [
+        { secret: 'whsec_' + Buffer.alloc(32, 1).toString('base64'), expires_at: null },
+        { secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', expires_at: 2_000 },
+      ],
+    });
+    assert.equal(buildRequest(w, 'exe_1', '{}', { seq: 1, attempt: 1, event: 'x' }, 1_000).headers['webhook-signature'].split(' ').length, 2);
+    assert.equal(buildRequest(w, 'exe_1', '{}', { seq: 1, attempt: 1, event: 'x' }, 3_000).headers['webhook-signature'].split(' ').length, 1);
+  });
+
+  it('sends basic auth and custom headers, and masks their secrets in the log', () => {
+    const req = buildRequest(webhook(), 'exe_1', '{}', { seq: 1, attempt: 2, event: 'entry.update' }, Date.now());
+    assert.equal(req.headers.authorization, 'Basic ' + Buffer.from('user:hunter2-password').toString('base64'));
+    assert.equal(req.headers['x-team'], 'site');
+    assert.equal(req.headers['x-secret'], 'top-secret-value');
+    assert.equal(req.headers['x-herald-attempt'], '2');
+    assert.equal(req.headers['webhook-id'], 'exe_1');
+    assert.match(req.headers['user-agent'], /^Herald/);
+    const logged = JSON.stringify(req.logged);
+    assert.ok(!logged.includes('top-secret-value'));
+    assert.ok(!logged.includes(Buffer.from('user:hunter2-password').toString('base64')));
+    assert.equal(req.logged.headers.authorization, 'Basic ****');
+    assert.equal(req.logged.headers['x-team'], 'site');
+  });
+
+  it('builds the seed 003 body with the sequence number, and a concise one with metadata only', () => {
+    const full = contentstackPayload(event, { concise: false });
+    assert.equal(full.event, 'update');
+    assert.equal(full.module, 'entry');
+    assert.equal(full.api_key, 'bltstack');
+    assert.equal(full.seq, 42);
+    assert.equal(full.triggered_at, '2026-01-01T00:00:00.000Z');
+    assert.deepEqual(full.branch, { uid: 'main', alias: [] });
+    assert.equal((full.data as any).entry.body, 'long text');
+    const concise = contentstackPayload(event, { concise: true }) as any;
+    assert.equal(concise.data.entry.uid, 'bltentry');
+    assert.equal(concise.data.entry.title, 'Hello');
+    assert.equal(concise.data.entry.body, undefined);
+    assert.equal(concise.data.content_type.schema, undefined);
+  });
+});

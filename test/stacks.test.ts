@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN_TOKEN, startHerald, type TestHerald } from './helpers/herald.ts';
+
+describe('stacks and management tokens', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startHerald();
+  });
+  after(() => h.close());
+
+  it('answers /healthz once ready', async () => {
+    const r = await h.request('GET', '/healthz');
+    assert.equal(r.status, 200);
+  });
+
+  it('lets only the admin token create a stack', async () => {
+    const none = await h.request('POST', '/v3/stacks', { body: { stack: { name: 'x' } } });
+    assert.equal(none.status, 401);
+    const { api_key, token } = await h.newStack('A');
+    const byToken = await h.request('POST', '/v3/stacks', { body: { stack: { name: 'x' } }, headers: { authorization: token, api_key } });
+    assert.equal(byToken.status, 403);
+    assert.equal(byToken.body.code, 'forbidden');
+  });
+
+  it('names the missing field when a stack has no name', async () => {
+    const r = await h.request('POST', '/v3/stacks', { body: { stack: {} }, headers: { authtoken: ADMIN_TOKEN } });
+    assert.equal(r.status, 422);
+    assert.deepEqual(r.body.errors, { 'stack.name': ['is required'] });
+  });
+
+  it('returns a management token once, then only masked', async () => {
+    const { api_key, token } = await h.newStack('B');
+    const list = await h.request('GET', '/v3/stacks/management_tokens', { headers: { authorization: token, api_key } });
+    assert.equal(list.status, 200);
+    assert.equal(list.body.tokens.length, 1);
+    assert.notEqual(list.body.tokens[0].token, token);
+    assert.ok(!JSON.stringify(list.body).includes(token));
+    assert.match(list.body.tokens[0].token, /^\*\*\*\*.{4}$/);
+  });
+
+  it('refuses a deleted token', async () => {
+    const { api_key, token } = await h.newStack('C');
+    const list = await h.request('GET', '/v3/stacks/management_tokens', { headers: { authorization: token, api_key } });
+    const uid = list.body.tokens[0].uid;
+    const del = await h.request('DELETE', `/v3/stacks/management_tokens/${uid}`, { headers: { authtoken: ADMIN_TOKEN, api_key } });
+    assert.equal(del.status, 200);
+    const after = await h.request('GET', '/v3/stacks', { headers: { authorization: token, api_key } });
+    assert.equal(after.status, 401);
+  });
+
+  it("answers 404, not 403, when a token reaches for another stack", async () => {
+    const a = await h.newStack('D');
+    const b = await h.newStack('E');
+    const r = await h.request('GET', '/v3/stacks', { headers: { authorization: a.token, api_key: b.api_key } });
+    assert.equal(r.status, 404);
+    const unknown = await h.request('GET', '/v3/stacks', { headers: { authorization: a.token, api_key: 'bltdoesnotexist00' } });
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(Object.keys(r.body).sort(), Object.keys(unknown.body).sort());
+  });
+
+  it('keeps stacks across a restart', async () => {
+    const { api_key, token } = await h.newStack('F');
+    const dir = h.dataDir;
+    await h.close();
+    h = await startHerald({}, dir);
+    const r = await h.request('GET', '/v3/stacks', { headers: { authorization: token, api_key } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.stack.name, 'F');
+  });
+});

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { migrationFiles } from '../../src/store/migrate.ts';
+
+// Both backends must reach the same schema version: a new SQLite migration needs its PostgreSQL
+// twin (same number, same name) in src/store/migrations/postgres/, and the other way round.
+describe('migrations', () => {
+  it('gives every SQLite migration a PostgreSQL twin with the same number and name', () => {
+    const sqlite = migrationFiles('sqlite').map((m) => m.name);
+    const postgres = migrationFiles('postgres').map((m) => m.name);
+    const missing = sqlite.filter((n) => !postgres.includes(n));
+    assert.deepEqual(missing, [], `add src/store/migrations/postgres/${missing[0]}.sql, the PostgreSQL version of src/store/migrations/sqlite/${missing[0]}.sql`);
+    const extra = postgres.filter((n) => !sqlite.includes(n));
+    assert.deepEqual(extra, [], `src/store/migrations/postgres/${extra[0]}.sql has no SQLite twin`);
+  });
+
+  it('numbers migrations once each, from 001 without gaps', () => {
+    for (const dialect of ['sqlite', 'postgres'] as const) {
+      const ids = migrationFiles(dialect).map((m) => m.id);
+      assert.deepEqual(ids, ids.map((_, i) => i + 1), `${dialect} migrations are numbered 001, 002, ... once each`);
+    }
+  });
+});

@@ -1,0 +1,79 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { chromium, type Browser, type Page, type Response } from 'playwright-core';
+
+/**
+ * Debian's Chromium driven by playwright-core, for the web app's tests. Never a downloaded browser:
+ * `.ci/run` installs the `chromium` package; on a developer machine without it the browser tests
+ * fail and say how to install it, unless HERALD_SKIP_BROWSER=1 asks to skip them.
+ */
+export const CHROMIUM = process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Whether the browser tests can run here: `{ skip }` with the reason when Chromium is missing and
+ * HERALD_SKIP_BROWSER=1, `{ fail }` with what to install when it is missing otherwise.
+ */
+export function browserAvailability(): { run: true } | { skip: string } | { fail: string } {
+  if (existsSync(CHROMIUM)) return { run: true };
+  const reason = `Chromium is not installed at ${CHROMIUM}. Install Debian's package: apt-get install -y --no-install-recommends chromium`;
+  if (process.env.HERALD_SKIP_BROWSER === '1') return { skip: `${reason} (skipped because HERALD_SKIP_BROWSER=1)` };
+  return { fail: `${reason} (or set HERALD_SKIP_BROWSER=1 to skip the browser tests on this machine)` };
+}
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** A page that fails the test on any script error of the app. */
+export async function newPage(browser: Browser, opts: { width?: number; height?: number } = {}): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 }, deviceScaleFactor: 1, reducedMotion: 'reduce' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+  });
+  return { page, errors };
+}
+
+/** Every response the page receives, with its body as text (bodies of redirects and failures included). */
+export function recordResponses(page: Page): Array<{ url: string; status: number; body: Promise<string> }> {
+  const seen: Array<{ url: string; status: number; body: Promise<string> }> = [];
+  page.on('response', (res: Response) => {
+    seen.push({ url: res.url(), status: res.status(), body: res.text().catch(() => '') });
+  });
+  return seen;
+}
+
+/** Signs in through the form with a stack's API key and management token. */
+export async function signIn(page: Page, url: string, stack: { api_key: string; token: string }) {
+  await page.goto(url + '/');
+  await page.getByLabel('Stack API key').fill(stack.api_key);
+  await page.getByRole('textbox', { name: 'Management token' }).fill(stack.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+}
+
+/** Saves a screenshot into the repository (docs/screenshots), for the README. */
+export async function screenshot(page: Page, path: string, opts: { locator?: string } = {}) {
+  mkdirSync(dirname(path), { recursive: true });
+  // Notices come and go with timing; they are dismissed so the pictures show the screens. (No
+  // injected stylesheet: the page's CSP refuses inline styles, and the tests watch for violations.)
+  await page.locator('.notice-close').evaluateAll((buttons) => buttons.forEach((b) => (b as HTMLButtonElement).click()));
+  if (opts.locator) return void (await page.locator(opts.locator).screenshot({ path, animations: 'disabled' }));
+  // Down to the end of the screen's content (not the empty page below it), or the whole viewport
+  // when a dialog is open.
+  const viewport = page.viewportSize()!;
+  const bottom = await page.evaluate(() => {
+    if (document.querySelector('dialog[open]')) return innerHeight;
+    const main = document.querySelector('main');
+    const last = main?.lastElementChild?.getBoundingClientRect().bottom ?? innerHeight;
+    return Math.ceil(last + 40);
+  });
+  const height = Math.max(360, Math.min(viewport.height, bottom));
+  await page.screenshot({ path, animations: 'disabled', clip: { x: 0, y: 0, width: viewport.width, height } });
+}

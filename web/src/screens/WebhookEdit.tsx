@@ -1,0 +1,360 @@
+import { useState } from 'preact/hooks';
+import { ApiError, fieldError, fieldErrorsUnder, get, unplacedProblems } from '../api.ts';
+import { WebhookHeader } from '../components/WebhookHeader.tsx';
+import { WhenEditor, type ContentTypeRef } from '../components/WhenEditor.tsx';
+import { checkedOf, Confirm, Dialog, ErrorText, Field, Loading, Spinner, useLoad, valueOf } from '../components/ui.tsx';
+import { notify } from '../notice.ts';
+import { href, navigate } from '../router.ts';
+import { formProblems, headerDraft, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
+import { createWebhook, getSigningSecret, getWebhook, rotateSigningSecret, updateWebhook } from '../webhooks-api.ts';
+
+interface Context {
+  webhook?: WebhookView;
+  branches: string[];
+  contentTypes: ContentTypeRef[];
+}
+
+/** "+ New Webhook" and a webhook's Details tab: the form of seed 003. */
+export function WebhookEdit(props: { uid?: string }) {
+  const loaded = useLoad<Context>(async () => {
+    const [webhook, branches, cts] = await Promise.all([
+      props.uid ? getWebhook(props.uid) : Promise.resolve(undefined),
+      get<{ branches: Array<{ uid: string }> }>('/v3/stacks/branches', { limit: 100 }).then((r) => r.branches.map((b) => b.uid)),
+      get<{ content_types: ContentTypeRef[] }>('/v3/content_types', { limit: 100 }).then((r) => r.content_types),
+    ]);
+    return { webhook, branches, contentTypes: cts };
+  }, [props.uid]);
+  const [webhook, setWebhook] = useState<WebhookView | undefined>(undefined);
+
+  return (
+    <section>
+      <Loading loaded={loaded} label="Loading the webhook…">
+        {(ctx) => {
+          const w = webhook ?? ctx.webhook;
+          return (
+            <>
+              {w ? (
+                <WebhookHeader webhook={w} tab="details" onChange={setWebhook} />
+              ) : (
+                <div class="page-head">
+                  <div>
+                    <p class="crumbs">
+                      <a href={href('webhooks')}>Settings › Webhooks</a>
+                    </p>
+                    <h1>New Webhook</h1>
+                  </div>
+                </div>
+              )}
+              <Form key={w ? `${w.uid}:${w.updated_at}:${w.disabled}` : 'new'} ctx={ctx} webhook={w} onSaved={setWebhook} />
+            </>
+          );
+        }}
+      </Loading>
+    </section>
+  );
+}
+
+function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: WebhookView) => void }) {
+  const existing = props.webhook;
+  const [form, setForm] = useState<WebhookForm>(() => toForm(existing));
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [codeProblem, setCodeProblem] = useState<string | null>(null);
+  const [created, setCreated] = useState<{ uid: string; secret: string } | null>(null);
+  const set = (patch: Partial<WebhookForm>) => setForm((f) => ({ ...f, ...patch }));
+  const setHeader = (i: number, patch: Partial<HeaderDraft>) => set({ headers: form.headers.map((h, j) => (j === i ? { ...h, ...patch } : h)) });
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (codeProblem) return setError(new ApiError(0, codeProblem));
+    const local = formProblems(form);
+    if (Object.keys(local).length) {
+      const [k, v] = Object.entries(local)[0];
+      return setError(new ApiError(0, `Check the form: ${k.replace(/^destinations\.0\./, '')} ${v[0]}.`, local));
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      if (existing) {
+        const saved = await updateWebhook(existing.uid, toBody(form));
+        notify('Webhook saved.');
+        props.onSaved(saved);
+      } else {
+        const saved = await createWebhook(toBody(form));
+        notify('Webhook created.');
+        if (saved.signing_secret) setCreated({ uid: saved.uid, secret: saved.signing_secret });
+        else navigate('webhooks', saved.uid);
+      }
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const f = (path: string) => fieldError(error, path);
+  const dest = 'destinations.0';
+  const headerErrors = fieldErrorsUnder(error, `${dest}.custom_header`).filter((p) => !/^destinations\.0\.custom_header\.\d+\./.test(p));
+  const whenErrors = [...fieldErrorsUnder(error, 'channels'), ...fieldErrorsUnder(error, 'conditions')];
+  // The summary says what went wrong; fields say where. Field errors the form has no place for are listed.
+  const placed = /^(name|channels|conditions|branches|concise_payload|disabled|destinations\.0\.(target_url|http_basic_auth|http_basic_password|custom_header))/;
+  const unplaced = unplacedProblems(error, (k) => placed.test(k));
+
+  return (
+    <form class="webhook-form" onSubmit={submit} noValidate aria-describedby={error ? 'form-error' : undefined}>
+      {error ? (
+        <div class="form-error" id="form-error" role="alert">
+          <p>
+            <strong>The webhook was not saved.</strong> {(error as Error).message}
+          </p>
+          {unplaced.length > 0 && (
+            <ul>
+              {unplaced.map((p) => (
+                <li key={p}>{p}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      ) : null}
+
+      <div class="form-section">
+        <h2>Details</h2>
+        <Field label="Name" error={f('name')}>
+          {(id, d) => <input id={id} aria-describedby={d} aria-invalid={!!f('name')} value={form.name} onInput={(e) => set({ name: valueOf(e) })} placeholder="Rebuild the site" />}
+        </Field>
+        <Field label="URL to notify" error={f(`${dest}.target_url`)} hint="Herald sends an HTTP POST with the change as JSON to this URL when one of the events below happens.">
+          {(id, d) => (
+            <input
+              id={id}
+              type="url"
+              inputMode="url"
+              aria-describedby={d}
+              aria-invalid={!!f(`${dest}.target_url`)}
+              value={form.url}
+              onInput={(e) => set({ url: valueOf(e) })}
+              placeholder="https://example.com/hooks/herald"
+              spellcheck={false}
+            />
+          )}
+        </Field>
+      </div>
+
+      <div class="form-section">
+        <h2>Security</h2>
+        <div class="two-col">
+          <Field label="HTTP basic auth username" error={f(`${dest}.http_basic_auth`)}>
+            {(id, d) => <input id={id} aria-describedby={d} value={form.username} onInput={(e) => set({ username: valueOf(e) })} autoComplete="off" spellcheck={false} />}
+          </Field>
+          <Field
+            label="HTTP basic auth password"
+            error={f(`${dest}.http_basic_password`)}
+            hint={form.passwordStored && !form.removePassword ? 'A password is set. It is never shown; leave this empty to keep it, or type a new one.' : undefined}
+          >
+            {(id, d) => (
+              <input
+                id={id}
+                type="password"
+                aria-describedby={d}
+                value={form.password}
+                onInput={(e) => set({ password: valueOf(e), removePassword: false })}
+                placeholder={form.passwordStored && !form.removePassword ? '•••••••• (unchanged)' : ''}
+                autoComplete="new-password"
+                disabled={form.removePassword}
+              />
+            )}
+          </Field>
+        </div>
+        {form.passwordStored && (
+          <label class="check">
+            <input type="checkbox" checked={form.removePassword} onChange={(e) => set({ removePassword: checkedOf(e), password: '' })} /> Remove the stored password
+          </label>
+        )}
+        <fieldset class="headers">
+          <legend>Custom headers</legend>
+          <p class="hint">Sent with every call, so your endpoint can check it comes from Herald. Mark a value secret to keep it hidden once saved.</p>
+          {form.headers.length > 0 && (
+            <ol class="header-rows">
+              {form.headers.map((h, i) => (
+                <HeaderRow
+                  key={h.id}
+                  n={i + 1}
+                  h={h}
+                  nameError={f(`${dest}.custom_header.${i}.header_name`)}
+                  valueError={f(`${dest}.custom_header.${i}.value`) || f(`${dest}.custom_header.${i}.secret`)}
+                  onChange={(patch) => setHeader(i, patch)}
+                  onRemove={() => set({ headers: form.headers.filter((_, j) => j !== i) })}
+                />
+              ))}
+            </ol>
+          )}
+          {headerErrors.map((p) => (
+            <p class="error" key={p}>
+              {p}
+            </p>
+          ))}
+          <button type="button" class="btn btn-small" onClick={() => set({ headers: [...form.headers, headerDraft()] })} aria-label="Add a custom header">
+            + Add header
+          </button>
+        </fieldset>
+      </div>
+
+      <div class="form-section">
+        <h2>When</h2>
+        <p class="hint">Pick the events that trigger the webhook. It is called once for each event that matches any of them.</p>
+        <WhenEditor
+          channels={form.channels}
+          conditions={form.conditions}
+          contentTypes={props.ctx.contentTypes}
+          errors={whenErrors}
+          onChange={(channels, conditions) => set({ channels, conditions })}
+          onValidity={setCodeProblem}
+        />
+      </div>
+
+      <div class="form-section">
+        <h2>Options</h2>
+        <fieldset class="branches">
+          <legend>Branches</legend>
+          <div class="check-row">
+            {props.ctx.branches.map((b) => (
+              <label class="check" key={b}>
+                <input
+                  type="checkbox"
+                  checked={form.branches.includes(b)}
+                  onChange={(e) => set({ branches: checkedOf(e) ? [...form.branches, b] : form.branches.filter((x) => x !== b) })}
+                />{' '}
+                {b}
+              </label>
+            ))}
+          </div>
+          {(fieldError(error, 'branches') || fieldErrorsUnder(error, 'branches').length > 0) && <p class="error">{fieldErrorsUnder(error, 'branches').join('; ')}</p>}
+        </fieldset>
+        <label class="check">
+          <input type="checkbox" checked={form.concise} onChange={(e) => set({ concise: checkedOf(e) })} /> Concise payload{' '}
+          <span class="muted">— send uids and metadata only, not the whole entry</span>
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={form.enabled} onChange={(e) => set({ enabled: checkedOf(e) })} /> Enabled
+        </label>
+      </div>
+
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled={busy}>
+          {busy ? <Spinner label="Saving…" /> : existing ? 'Save' : 'Create webhook'}
+        </button>
+        <a class="btn" href={href('webhooks')}>
+          Cancel
+        </a>
+      </div>
+
+      {existing && <SigningSecret uid={existing.uid} />}
+
+      {created && (
+        <Dialog title="Webhook created" onClose={() => navigate('webhooks', created.uid)}>
+          <p>Every call is signed with this secret (Standard Webhooks). Give it to your endpoint so it can check calls come from Herald.</p>
+          <p class="secret-box mono" tabIndex={0}>
+            {created.secret}
+          </p>
+          <p class="hint">You can see it again later under “Signing secret” on the webhook’s Details tab.</p>
+          <div class="actions">
+            <button type="button" class="btn btn-primary" autoFocus onClick={() => navigate('webhooks', created.uid)}>
+              Done
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </form>
+  );
+}
+
+function HeaderRow(props: { n: number; h: HeaderDraft; nameError: string; valueError: string; onChange: (p: Partial<HeaderDraft>) => void; onRemove: () => void }) {
+  const { h, n } = props;
+  const keeps = !!h.stored && h.value === '';
+  return (
+    <li class="header-row">
+      <Field label={`Header ${n} name`} error={props.nameError} class="grow">
+        {(id, d) => <input id={id} aria-describedby={d} value={h.name} onInput={(e) => props.onChange({ name: valueOf(e) })} placeholder="X-Token" spellcheck={false} />}
+      </Field>
+      <Field label={`Header ${n} value`} error={props.valueError} class="grow" hint={keeps ? `Secret, stored (${h.stored!.mask}). Leave empty to keep it.` : undefined}>
+        {(id, d) => (
+          <input
+            id={id}
+            aria-describedby={d}
+            type={h.secret ? 'password' : 'text'}
+            value={h.value}
+            onInput={(e) => props.onChange({ value: valueOf(e) })}
+            placeholder={keeps ? '•••••••• (unchanged)' : ''}
+            autoComplete="off"
+            spellcheck={false}
+          />
+        )}
+      </Field>
+      <label class="check secret-check" title={h.stored ? 'A secret header stays secret' : undefined}>
+        <input type="checkbox" checked={h.secret} disabled={!!h.stored} onChange={(e) => props.onChange({ secret: checkedOf(e) })} aria-label={`Header ${n} is secret`} /> Secret
+      </label>
+      <button type="button" class="btn icon-btn remove" onClick={props.onRemove} aria-label={`Remove header ${n}`} title="Remove">
+        ×
+      </button>
+    </li>
+  );
+}
+
+/** The webhook's signing secret: hidden until asked for (GET .../secret), and rotation. */
+function SigningSecret(props: { uid: string }) {
+  const [secret, setSecret] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [rotating, setRotating] = useState(false);
+  const reveal = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setSecret((await getSigningSecret(props.uid)).signing_secret);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="form-section">
+      <h2>Signing secret</h2>
+      <p class="hint">
+        Each call carries <code>webhook-signature</code> (Standard Webhooks), signed with this secret. After a rotation the old secret keeps signing for 24
+        hours.
+      </p>
+      {secret ? (
+        <p class="secret-box mono" tabIndex={0}>
+          {secret}
+        </p>
+      ) : null}
+      <div class="actions-left">
+        {secret ? (
+          <button type="button" class="btn btn-small" onClick={() => setSecret(null)}>
+            Hide
+          </button>
+        ) : (
+          <button type="button" class="btn btn-small" onClick={reveal} disabled={busy}>
+            {busy ? <Spinner label="Loading…" /> : 'Reveal signing secret'}
+          </button>
+        )}
+        <button type="button" class="btn btn-small" onClick={() => setRotating(true)}>
+          Rotate…
+        </button>
+      </div>
+      <ErrorText error={error} />
+      {rotating && (
+        <Confirm
+          title="Rotate the signing secret"
+          confirmLabel="Rotate"
+          message={<p>A new secret signs every call from now on; the current one keeps signing too for 24 hours, so update your endpoint within that time.</p>}
+          onConfirm={async () => {
+            setSecret((await rotateSigningSecret(props.uid)).signing_secret);
+            notify('Signing secret rotated.');
+          }}
+          onClose={() => setRotating(false)}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,371 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { callStatus, httpStatusText, STATE_LABELS } from '../call-status.ts';
+import { WebhookHeader } from '../components/WebhookHeader.tsx';
+import { Badge, Code, Dialog, EmptyState, ErrorText, Field, HeaderTable, Loading, Spinner, TimeAgo, useLoad, valueOf } from '../components/ui.tsx';
+import { notify } from '../notice.ts';
+import { href, navigate } from '../router.ts';
+import { duration, fromLocalInput } from '../time.ts';
+import type { WebhookView } from '../webhook-form.ts';
+import { attemptOutcome, BUSY_STATES, getExecution, getWebhook, listExecutions, retryAndWait, type Attempt, type Execution } from '../webhooks-api.ts';
+
+/** Executions per page of the Logs tab. */
+const PAGE = 25;
+/** How often the Logs tab refreshes itself, ms, so new calls appear without a reload. */
+const REFRESH_MS = 3000;
+
+/**
+ * The Logs tab (seed 003): newest first, "Webhook Called At" humanised with the exact time on
+ * hover, "Call Status", attempts, "Call Details" (request and response of each attempt) and the
+ * "Retry" link, which sends the call again and shows the new attempt. Filters by status and time.
+ */
+export function WebhookLogs(props: { uid: string; executionUid?: string }) {
+  const hook = useLoad(() => getWebhook(props.uid), [props.uid]);
+  const [webhook, setWebhook] = useState<WebhookView | undefined>(undefined);
+  const [state, setState] = useState('');
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [skip, setSkip] = useState(0);
+  const list = useLoad(
+    () => listExecutions(props.uid, { skip, limit: PAGE, state: state || undefined, from: fromLocalInput(from), to: fromLocalInput(to) }),
+    [props.uid, skip, state, from, to],
+  );
+  const [retrying, setRetrying] = useState<Record<string, boolean>>({});
+  const [retryErrors, setRetryErrors] = useState<Record<string, unknown>>({});
+  const [detailsVersion, setDetailsVersion] = useState(0);
+
+  // Refresh on a timer while the tab is visible.
+  const reload = useRef(list.reload);
+  reload.current = list.reload;
+  useEffect(() => {
+    const t = setInterval(() => {
+      if (document.visibilityState === 'visible') void reload.current(true);
+    }, REFRESH_MS);
+    return () => clearInterval(t);
+  }, []);
+
+  const retry = async (x: Execution) => {
+    setRetrying((r) => ({ ...r, [x.uid]: true }));
+    setRetryErrors((r) => ({ ...r, [x.uid]: null }));
+    try {
+      const { attempt } = await retryAndWait(props.uid, x);
+      notify(
+        attempt
+          ? `Retried: attempt ${attempt.attempt} ${retryVerb(attempt)} ${attemptOutcome(attempt, httpStatusText)}.`
+          : 'Retry sent; the new attempt has not finished yet. The log updates when it does.',
+      );
+      await list.reload();
+      setDetailsVersion((v) => v + 1);
+    } catch (err) {
+      setRetryErrors((r) => ({ ...r, [x.uid]: err }));
+    } finally {
+      setRetrying((r) => ({ ...r, [x.uid]: false }));
+    }
+  };
+
+  const filtered = !!(state || from || to);
+  const clear = () => {
+    setState('');
+    setFrom('');
+    setTo('');
+    setSkip(0);
+  };
+
+  return (
+    <section>
+      <Loading loaded={hook} label="Loading the webhook…">
+        {(w) => <WebhookHeader webhook={webhook ?? w} tab="logs" onChange={setWebhook} />}
+      </Loading>
+      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter the log">
+        <Field label="Status">
+          {(id) => (
+            <select id={id} value={state} onChange={(e) => (setState(valueOf(e)), setSkip(0))}>
+              {STATE_LABELS.map(([v, l]) => (
+                <option key={v} value={v}>
+                  {l}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Called from">
+          {(id) => <input id={id} type="datetime-local" value={from} onChange={(e) => (setFrom(valueOf(e)), setSkip(0))} />}
+        </Field>
+        <Field label="Called until">
+          {(id) => <input id={id} type="datetime-local" value={to} onChange={(e) => (setTo(valueOf(e)), setSkip(0))} />}
+        </Field>
+        <div class="filter-actions">
+          {filtered && (
+            <button type="button" class="btn btn-small" onClick={clear}>
+              Clear filters
+            </button>
+          )}
+          <button type="button" class="btn btn-small" onClick={() => list.reload()} aria-label="Refresh the log">
+            {list.loading ? <Spinner label="Refreshing…" /> : 'Refresh'}
+          </button>
+        </div>
+      </form>
+      <Loading loaded={list} label="Loading calls…">
+        {({ executions, count }) =>
+          executions.length === 0 ? (
+            filtered ? (
+              <EmptyState title="No calls match these filters" action={<button type="button" class="btn" onClick={clear}>Clear filters</button>}>
+                Widen the time range or pick another status.
+              </EmptyState>
+            ) : (
+              <EmptyState title="No calls yet">
+                This webhook is called when one of its events happens. Change some content that matches it (for example publish an entry in{' '}
+                <a href={href('content')}>Content</a>) and the call shows up here within seconds.
+              </EmptyState>
+            )
+          ) : (
+            <>
+              <div class="table-wrap">
+                <table class="list logs">
+                  <caption class="visually-hidden">Calls of this webhook, newest first</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Webhook Called At</th>
+                      <th scope="col">Event</th>
+                      <th scope="col">Call Status</th>
+                      <th scope="col">Attempts</th>
+                      <th scope="col">
+                        <span class="visually-hidden">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {executions.map((x) => (
+                      <LogRow
+                        key={x.uid}
+                        x={x}
+                        webhookUid={props.uid}
+                        retrying={!!retrying[x.uid]}
+                        retryError={retryErrors[x.uid]}
+                        onRetry={() => retry(x)}
+                      />
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <Pager skip={skip} count={count} shown={executions.length} onSkip={setSkip} />
+            </>
+          )
+        }
+      </Loading>
+      {props.executionUid && (
+        <CallDetails
+          key={props.executionUid}
+          executionUid={props.executionUid}
+          version={detailsVersion}
+          retrying={!!retrying[props.executionUid]}
+          retryError={retryErrors[props.executionUid]}
+          onRetry={(x) => retry(x)}
+          onClose={() => navigate('webhooks', props.uid, 'logs')}
+        />
+      )}
+    </section>
+  );
+}
+
+function retryVerb(a: Attempt): string {
+  if (a.outcome === 'success') return 'succeeded:';
+  return a.response?.status ? 'answered' : 'failed:';
+}
+
+function StatusCell(props: { x: Execution }) {
+  const s = callStatus(props.x);
+  return (
+    <div class="status-cell">
+      <Badge kind={s.kind}>{s.text}</Badge>
+      {s.next === 'retry' && props.x.next_attempt_at && (
+        <span class="small muted">
+          retrying <TimeAgo t={props.x.next_attempt_at} />
+        </span>
+      )}
+    </div>
+  );
+}
+
+function LogRow(props: { x: Execution; webhookUid: string; retrying: boolean; retryError: unknown; onRetry: () => void }) {
+  const { x } = props;
+  return (
+    <tr data-uid={x.uid} data-state={x.state}>
+      <td data-label="Webhook Called At">
+        <TimeAgo t={x.created_at} />
+      </td>
+      <td data-label="Event">
+        <span class="event-name">{x.event}</span>
+        <span class="mono small muted block" title={`entity ${x.entity_uid}`}>
+          {x.channel[0]}
+        </span>
+      </td>
+      <td data-label="Call Status">
+        <StatusCell x={x} />
+      </td>
+      <td data-label="Attempts" class="num">
+        {x.attempts}
+      </td>
+      <td class="row-links">
+        <a href={href('webhooks', props.webhookUid, 'logs', x.uid)} aria-label={`Call Details of the ${x.event} call`}>
+          Call Details
+        </a>
+        <button type="button" class="link-btn" onClick={props.onRetry} disabled={props.retrying || x.state === 'in_flight'} aria-label={`Retry the ${x.event} call`}>
+          {props.retrying ? <Spinner label="Retrying…" /> : 'Retry'}
+        </button>
+        {props.retryError ? <ErrorText error={props.retryError} /> : null}
+      </td>
+    </tr>
+  );
+}
+
+function Pager(props: { skip: number; count: number; shown: number; onSkip: (n: number) => void }) {
+  if (props.count <= PAGE && props.skip === 0) return <p class="small muted">{props.count === 1 ? '1 call' : `${props.count} calls`}</p>;
+  return (
+    <nav class="pager" aria-label="Pages of the log">
+      <button type="button" class="btn btn-small" disabled={props.skip === 0} onClick={() => props.onSkip(Math.max(0, props.skip - PAGE))}>
+        ← Newer
+      </button>
+      <span class="small">
+        {props.skip + 1}–{props.skip + props.shown} of {props.count}
+      </span>
+      <button type="button" class="btn btn-small" disabled={props.skip + props.shown >= props.count} onClick={() => props.onSkip(props.skip + PAGE)}>
+        Older →
+      </button>
+    </nav>
+  );
+}
+
+/** One call in full: every attempt's request (headers as logged, secrets masked) and response. */
+function CallDetails(props: { executionUid: string; version: number; retrying: boolean; retryError: unknown; onRetry: (x: Execution) => void; onClose: () => void }) {
+  const loaded = useLoad(() => getExecution(props.executionUid), [props.executionUid, props.version]);
+  const [picked, setPicked] = useState<number | null>(null);
+  const x = loaded.data;
+  // While the call is queued or being sent, look again shortly.
+  useEffect(() => {
+    if (!x || !BUSY_STATES.has(x.state)) return;
+    const t = setTimeout(() => loaded.reload(true), 500);
+    return () => clearTimeout(t);
+  }, [x]);
+  // A new attempt (after Retry) becomes the one shown.
+  const count = x?.request_details.length ?? 0;
+  useEffect(() => setPicked(null), [count]);
+
+  return (
+    <Dialog title="Call Details" onClose={props.onClose} class="details-dialog">
+      <Loading loaded={loaded} label="Loading the call…">
+        {(x) => {
+          const attempts = x.request_details;
+          const shown = attempts.find((a) => a.attempt === picked) ?? attempts[attempts.length - 1];
+          const s = callStatus(x);
+          return (
+            <div class="details">
+              <dl class="summary">
+                <div>
+                  <dt>Event</dt>
+                  <dd>
+                    <span class="event-name">{x.event}</span> <span class="mono small">{x.channel[0]}</span>
+                  </dd>
+                </div>
+                <div>
+                  <dt>Webhook Called At</dt>
+                  <dd>
+                    <TimeAgo t={x.created_at} />
+                  </dd>
+                </div>
+                <div>
+                  <dt>Call Status</dt>
+                  <dd>
+                    <Badge kind={s.kind}>{s.text}</Badge>
+                  </dd>
+                </div>
+                <div>
+                  <dt>Attempts</dt>
+                  <dd>{x.attempts}</dd>
+                </div>
+                <div>
+                  <dt>Delivery id</dt>
+                  <dd class="mono small">{x.uid}</dd>
+                </div>
+              </dl>
+              <div class="actions-left">
+                <button type="button" class="btn btn-small" onClick={() => props.onRetry(x)} disabled={props.retrying || x.state === 'in_flight'}>
+                  {props.retrying ? <Spinner label="Retrying…" /> : 'Retry'}
+                </button>
+                <ErrorText error={props.retryError} />
+              </div>
+              {attempts.length === 0 ? (
+                <p class="muted">No attempt was made yet: the call is {x.state === 'queued' ? 'queued' : 'waiting'}.</p>
+              ) : (
+                <>
+                  {attempts.length > 1 && (
+                    <div class="attempt-picker" role="group" aria-label="Attempts">
+                      {attempts.map((a) => (
+                        <button
+                          key={a.uid}
+                          type="button"
+                          class={a === shown ? 'attempt-btn current' : 'attempt-btn'}
+                          aria-pressed={a === shown}
+                          onClick={() => setPicked(a.attempt)}
+                        >
+                          Attempt {a.attempt}: {a.response.status ? a.response.status : a.outcome}
+                        </button>
+                      ))}
+                    </div>
+                  )}
+                  {shown && <AttemptView a={shown} total={attempts.length} />}
+                </>
+              )}
+            </div>
+          );
+        }}
+      </Loading>
+    </Dialog>
+  );
+}
+
+function AttemptView(props: { a: Attempt; total: number }) {
+  const { a } = props;
+  const answered = a.response && a.response.status !== null && a.response.status !== undefined;
+  return (
+    <div class="attempt" data-attempt={a.attempt}>
+      <h3>
+        Attempt {a.attempt} of {props.total}
+        <span class="small muted">
+          {' '}
+          · <TimeAgo t={a.created_at} /> · took {duration(a.duration_ms)}
+        </span>
+      </h3>
+      {a.reason && <p class="reason warn-text">{a.reason}</p>}
+      <div class="req-res">
+        <section aria-label="Request">
+          <h4>Request</h4>
+          <p class="mono small break">
+            {a.request.method ?? 'POST'} {a.request.url}
+          </p>
+          <h5>Headers</h5>
+          <HeaderTable headers={a.request.headers} caption="Request headers" />
+          <h5>Body{a.request.truncated ? ' (first 64 KiB)' : ''}</h5>
+          <Code value={a.request.body ?? ''} label="Request body" />
+        </section>
+        <section aria-label="Response">
+          <h4>Response</h4>
+          {answered ? (
+            <>
+              <p>
+                <Badge kind={a.response.status! >= 200 && a.response.status! < 300 ? 'good' : 'bad'}>{httpStatusText(a.response.status!)}</Badge>
+                <span class="small muted"> in {duration(a.duration_ms)}</span>
+              </p>
+              <h5>Headers</h5>
+              <HeaderTable headers={a.response.headers} caption="Response headers" />
+              <h5>Body{a.response.truncated ? ' (first 64 KiB)' : ''}</h5>
+              {a.response.body ? <Code value={a.response.body} label="Response body" /> : <p class="muted">Empty body.</p>}
+            </>
+          ) : (
+            <p class="muted">No response was received{a.reason ? `: ${a.reason}` : ''}.</p>
+          )}
+        </section>
+      </div>
+    </div>
+  );
+}
+

@@ -1,0 +1,152 @@
+/**
+ * The webhook form's state, and the request body it becomes. Pure, so the rules about secrets are
+ * tested without a browser:
+ *
+ * The API never returns a basic auth password or a secret header's value, only a mask (`****abcd`).
+ * The form never shows the mask as a value and never sends it back as one: a password or secret
+ * header value left empty is left out of the body, and the API keeps the stored value. Typing a new
+ * value replaces it; "remove the password" sends null.
+ */
+
+/** A webhook as GET /v3/webhooks/:uid returns it (the fields the form reads). */
+export interface WebhookView {
+  uid: string;
+  name: string;
+  destinations: Array<{
+    target_url: string;
+    http_basic_auth: string;
+    /** Masked, or '' when there is none. */
+    http_basic_password: string;
+    custom_header: Array<{ header_name: string; value: string; secret?: boolean }>;
+  }>;
+  channels: string[];
+  branches: string[];
+  conditions: unknown[];
+  disabled: boolean;
+  disabled_reason: string | null;
+  concise_payload: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface HeaderDraft {
+  /** Stable key for the list (not sent). */
+  id: number;
+  name: string;
+  /** What the user typed; for a stored secret header, '' means "keep the stored value". */
+  value: string;
+  secret: boolean;
+  /** The stored header this row edits, when it was secret: its name and mask. */
+  stored?: { name: string; mask: string };
+}
+
+export interface WebhookForm {
+  name: string;
+  url: string;
+  username: string;
+  /** A new password; '' keeps the stored one (if any). */
+  password: string;
+  /** A password is stored (the API said so with a mask). */
+  passwordStored: boolean;
+  removePassword: boolean;
+  headers: HeaderDraft[];
+  branches: string[];
+  concise: boolean;
+  enabled: boolean;
+  channels: string[];
+  conditions: unknown[];
+}
+
+let nextId = 1;
+export function headerDraft(init: Partial<HeaderDraft> = {}): HeaderDraft {
+  return { id: nextId++, name: '', value: '', secret: false, ...init };
+}
+
+export function toForm(w?: WebhookView): WebhookForm {
+  if (!w) {
+    return {
+      name: '',
+      url: '',
+      username: '',
+      password: '',
+      passwordStored: false,
+      removePassword: false,
+      headers: [],
+      branches: ['main'],
+      concise: false,
+      enabled: true,
+      channels: [],
+      conditions: [],
+    };
+  }
+  const d = w.destinations[0] ?? { target_url: '', http_basic_auth: '', http_basic_password: '', custom_header: [] };
+  return {
+    name: w.name,
+    url: d.target_url,
+    username: d.http_basic_auth ?? '',
+    password: '',
+    passwordStored: !!d.http_basic_password,
+    removePassword: false,
+    headers: d.custom_header.map((h) =>
+      h.secret
+        ? headerDraft({ name: h.header_name, value: '', secret: true, stored: { name: h.header_name, mask: h.value } })
+        : headerDraft({ name: h.header_name, value: h.value, secret: false }),
+    ),
+    branches: [...w.branches],
+    concise: w.concise_payload,
+    enabled: !w.disabled,
+    channels: [...w.channels],
+    conditions: [...(w.conditions ?? [])],
+  };
+}
+
+/** A stored secret header whose value the user did not retype: its value is left out of the body. */
+export function keepsStoredValue(h: HeaderDraft): boolean {
+  return !!h.stored && h.value === '' && h.name.trim().toLowerCase() === h.stored.name.toLowerCase();
+}
+
+/** Problems the form can see before asking the server, keyed as the API keys them. */
+export function formProblems(f: WebhookForm): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const add = (k: string, p: string) => (out[k] ??= []).push(p);
+  if (!f.name.trim()) add('name', 'is required');
+  if (!f.url.trim()) add('destinations.0.target_url', 'is required');
+  if (f.password && !f.username.trim()) add('destinations.0.http_basic_auth', 'is required when a password is set');
+  f.headers.forEach((h, i) => {
+    if (!h.name.trim()) add(`destinations.0.custom_header.${i}.header_name`, 'is required');
+    if (h.stored && h.value === '' && !keepsStoredValue(h)) {
+      add(`destinations.0.custom_header.${i}.value`, 'is required again: the stored secret value belongs to the old header name');
+    }
+  });
+  if (f.branches.length === 0) add('branches', 'pick at least one branch');
+  if (f.channels.length === 0) add('channels', 'pick at least one event under When');
+  return out;
+}
+
+/** The body of POST /v3/webhooks or PUT /v3/webhooks/:uid. */
+export function toBody(f: WebhookForm): { webhook: Record<string, unknown> } {
+  const destination: Record<string, unknown> = {
+    target_url: f.url.trim(),
+    http_basic_auth: f.username.trim(),
+    custom_header: f.headers.map((h) => {
+      const out: Record<string, unknown> = { header_name: h.name.trim() };
+      if (!keepsStoredValue(h)) out.value = h.value;
+      // Only ever turn secrecy on: a header stored as secret stays secret (the API keeps it so).
+      if (h.secret) out.secret = true;
+      return out;
+    }),
+  };
+  if (f.password) destination.http_basic_password = f.password;
+  else if (f.removePassword) destination.http_basic_password = null;
+  return {
+    webhook: {
+      name: f.name.trim(),
+      destinations: [destination],
+      channels: f.channels,
+      branches: f.branches,
+      conditions: f.conditions,
+      concise_payload: f.concise,
+      disabled: !f.enabled,
+    },
+  };
+}
