@@ -263,26 +263,45 @@ export interface CompleteEffects {
   ended: Array<{ uid: string; state: 'succeeded' | 'failed' }>;
 }
 
+/** Rows per multi-row statement in complete(): 10 parameters a row stays far below both backends' limits. */
+const ROWS_PER_STATEMENT = 250;
+
+function chunks<T>(xs: T[], size = ROWS_PER_STATEMENT): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+/** `(?, ?, ?), (?, ?, ?)`: `rows` groups of `row` (one row's placeholders, with its parentheses). */
+const valuesOf = (rows: number, row: string) => Array.from({ length: rows }, () => row).join(', ');
+
 /**
  * Records a batch of attempts in one transaction (group commit): the attempt rows, each
  * execution's next state by the retry policy, the next execution of a finished lane, and the
  * circuit breaker. An outcome is on disk before its execution counts as done.
+ *
+ * Statements are per batch, not per attempt (a multi-row INSERT, one UPDATE over a VALUES list, one
+ * look-up of the next execution per webhook): on PostgreSQL each statement is a round trip, and a
+ * worker's throughput is bounded by them.
  */
 export async function complete(db: Db, batch: Finished[], opts: CompleteOptions): Promise<CompleteEffects> {
   const effects: CompleteEffects = { disabledStacks: new Set(), ended: [] };
+  if (batch.length === 0) return effects;
+  // Scale-out (PostgreSQL): update webhooks in uid order so two workers' batches never wait on
+  // each other's webhook rows in a cycle.
+  const ordered = db.dialect === 'postgres' ? [...batch].sort((a, b) => (a.claimed.webhook_uid < b.claimed.webhook_uid ? -1 : a.claimed.webhook_uid > b.claimed.webhook_uid ? 1 : 0)) : batch;
+  const rows = ordered.map((f) => {
+    const n = f.claimed.attempts + 1;
+    return { f, n, decision: decide(f.record, n, opts.retryDelaysMs, opts.now) };
+  });
   await db.tx(async (tx) => {
-    /** Webhooks whose failure count this batch already reset (once per batch is enough). */
-    const reset = new Set<string>();
-    // Scale-out (PostgreSQL): lock the batch's lanes (see laneKey), and update webhooks in uid
-    // order so two workers' batches never wait on each other's webhook rows in a cycle.
+    // Scale-out (PostgreSQL): lock the batch's lanes (see laneKey).
     await tx.lock?.(batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)));
-    const ordered = tx.lock ? [...batch].sort((a, b) => (a.claimed.webhook_uid < b.claimed.webhook_uid ? -1 : a.claimed.webhook_uid > b.claimed.webhook_uid ? 1 : 0)) : batch;
-    for (const { claimed, record, request } of ordered) {
-      const n = claimed.attempts + 1;
+    for (const part of chunks(rows)) {
       await tx.run(
         `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
+         VALUES ${valuesOf(part.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+        part.flatMap(({ f: { claimed, record, request }, n }) => [
           sortableId('att'),
           claimed.uid,
           n,
@@ -293,55 +312,120 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           record.reason,
           JSON.stringify(request),
           record.response ? JSON.stringify({ status: record.status_code, ...record.response }) : null,
+        ]),
+      );
+      // The casts type the VALUES columns on PostgreSQL (parameters arrive untyped); SQLite takes
+      // them as affinities.
+      await tx.run(
+        `WITH v (uid, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
+           VALUES ${valuesOf(part.length, '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
+         )
+         UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
+                first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
+                last_outcome = v.outcome, last_reason = v.reason, updated_at = ?
+         FROM v WHERE executions.uid = v.uid`,
+        [
+          ...part.flatMap(({ f: { claimed, record }, n, decision }) => [
+            claimed.uid,
+            decision.state,
+            n,
+            decision.state === 'pending' ? decision.next_attempt_at : null,
+            record.started_at,
+            record.status_code,
+            record.outcome,
+            record.reason,
+          ]),
+          opts.now,
         ],
       );
-      const decision = decide(record, n, opts.retryDelaysMs, opts.now);
-      const nextAt = decision.state === 'pending' ? decision.next_attempt_at : null;
-      await tx.run(
-        `UPDATE executions SET state = ?, attempts = ?, next_attempt_at = ?, lease_until = NULL,
-                first_attempt_at = COALESCE(first_attempt_at, ?), last_status_code = ?, last_outcome = ?, last_reason = ?, updated_at = ?
-         WHERE uid = ?`,
-        [decision.state, n, nextAt, record.started_at, record.status_code, record.outcome, record.reason, opts.now, claimed.uid],
-      );
-      if (decision.state === 'pending') continue;
-      effects.ended.push({ uid: claimed.uid, state: decision.state });
-      const next = await tx.get<{ uid: string; action: string }>(
-        "SELECT uid, action FROM executions WHERE webhook_uid = ? AND lane = ? AND state = 'queued' ORDER BY event_seq LIMIT 1",
-        [claimed.webhook_uid, claimed.lane],
-      );
-      if (next) {
-        // A waiting auto_save goes at once when a real change waits behind it (see enqueue).
-        const behind =
-          next.action === 'auto_save' &&
-          (await tx.get("SELECT 1 AS x FROM executions WHERE webhook_uid = ? AND lane = ? AND state = 'queued' AND action <> 'auto_save' LIMIT 1", [
-            claimed.webhook_uid,
-            claimed.lane,
-          ]));
-        const due = next.action === 'auto_save' && !behind ? await autoSaveDue(tx, claimed.webhook_uid, claimed.lane, opts) : opts.now;
-        await tx.run("UPDATE executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid = ?", [due, opts.now, next.uid]);
-      }
-      if (decision.state === 'succeeded') {
-        if (!reset.has(claimed.webhook_uid)) {
-          reset.add(claimed.webhook_uid);
-          await tx.run('UPDATE webhooks SET consecutive_failures = 0 WHERE uid = ? AND consecutive_failures <> 0', [claimed.webhook_uid]);
-        }
-        continue;
-      }
-      reset.delete(claimed.webhook_uid);
-      const w = await tx.get<{ failures: number; disabled: number; api_key: string }>(
-        'UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE uid = ? RETURNING consecutive_failures AS failures, disabled, api_key',
-        [claimed.webhook_uid],
-      );
-      if (!w || Number(w.disabled)) continue;
-      const reason = decision.disable ?? (breakerTrips(Number(w.failures), opts.breakerThreshold) ? breakerReason(opts.breakerThreshold) : null);
-      if (reason) {
-        await tx.run('UPDATE webhooks SET disabled = 1, disabled_reason = ?, updated_at = ? WHERE uid = ?', [reason, opts.now, claimed.webhook_uid]);
-        await parkWebhook(tx, claimed.webhook_uid);
-        effects.disabledStacks.add(w.api_key);
-      }
     }
+    const ended = rows.filter((r) => r.decision.state !== 'pending');
+    for (const r of ended) effects.ended.push({ uid: r.f.claimed.uid, state: r.decision.state as 'succeeded' | 'failed' });
+    await promoteNext(tx, ended.map((r) => r.f.claimed), opts);
+    await countFailures(tx, rows, opts, effects);
   });
   return effects;
+}
+
+/**
+ * The lanes whose head ended: each lane's earliest queued execution becomes its head, due now (an
+ * auto_save with no real change behind it waits for the auto-save window, see enqueue).
+ */
+async function promoteNext(tx: Tx, ended: Claimed[], opts: CompleteOptions): Promise<void> {
+  const lanesBy = new Map<string, Set<string>>();
+  for (const c of ended) {
+    if (!lanesBy.has(c.webhook_uid)) lanesBy.set(c.webhook_uid, new Set());
+    lanesBy.get(c.webhook_uid)!.add(c.lane);
+  }
+  const dueNow: string[] = [];
+  for (const [webhookUid, laneSet] of lanesBy) {
+    for (const lanes of chunks([...laneSet])) {
+      const heads = await tx.all<{ uid: string; lane: string; action: string }>(
+        `SELECT uid, lane, action FROM (
+           SELECT uid, lane, action, ROW_NUMBER() OVER (PARTITION BY lane ORDER BY event_seq) AS r
+           FROM executions WHERE webhook_uid = ? AND lane IN (${lanes.map(() => '?').join(', ')}) AND state = 'queued'
+         ) q WHERE r = 1`,
+        [webhookUid, ...lanes],
+      );
+      for (const next of heads) {
+        if (next.action !== 'auto_save') {
+          dueNow.push(next.uid);
+          continue;
+        }
+        // A waiting auto_save goes at once when a real change waits behind it.
+        const behind = await tx.get("SELECT 1 AS x FROM executions WHERE webhook_uid = ? AND lane = ? AND state = 'queued' AND action <> 'auto_save' LIMIT 1", [
+          webhookUid,
+          next.lane,
+        ]);
+        if (behind) dueNow.push(next.uid);
+        else {
+          const due = await autoSaveDue(tx, webhookUid, next.lane, opts);
+          await tx.run("UPDATE executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid = ?", [due, opts.now, next.uid]);
+        }
+      }
+    }
+  }
+  for (const uids of chunks(dueNow)) {
+    await tx.run(`UPDATE executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid IN (${uids.map(() => '?').join(', ')})`, [
+      opts.now,
+      opts.now,
+      ...uids,
+    ]);
+  }
+}
+
+/**
+ * The circuit breaker, in the batch's order: an ended execution that failed counts one more
+ * consecutive failure of its webhook, one that succeeded resets the count; reaching the threshold
+ * (or a 410) disables the webhook and parks its pending executions. Retries still pending count
+ * neither way.
+ */
+async function countFailures(tx: Tx, rows: Array<{ f: Finished; decision: ReturnType<typeof decide> }>, opts: CompleteOptions, effects: CompleteEffects) {
+  /** Webhooks whose failure count this batch already reset (once per batch is enough). */
+  const reset = new Set<string>();
+  for (const { f, decision } of rows) {
+    const webhookUid = f.claimed.webhook_uid;
+    if (decision.state === 'pending') continue;
+    if (decision.state === 'succeeded') {
+      if (!reset.has(webhookUid)) {
+        reset.add(webhookUid);
+        await tx.run('UPDATE webhooks SET consecutive_failures = 0 WHERE uid = ? AND consecutive_failures <> 0', [webhookUid]);
+      }
+      continue;
+    }
+    reset.delete(webhookUid);
+    const w = await tx.get<{ failures: number; disabled: number; api_key: string }>(
+      'UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE uid = ? RETURNING consecutive_failures AS failures, disabled, api_key',
+      [webhookUid],
+    );
+    if (!w || Number(w.disabled)) continue;
+    const reason = decision.disable ?? (breakerTrips(Number(w.failures), opts.breakerThreshold) ? breakerReason(opts.breakerThreshold) : null);
+    if (reason) {
+      await tx.run('UPDATE webhooks SET disabled = 1, disabled_reason = ?, updated_at = ? WHERE uid = ?', [reason, opts.now, webhookUid]);
+      await parkWebhook(tx, webhookUid);
+      effects.disabledStacks.add(w.api_key);
+    }
+  }
 }
 
 /**
