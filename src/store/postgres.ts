@@ -235,7 +235,14 @@ class PostgresDb implements Db {
     // drops it and the next query opens a new one.
     this.pool.on('error', () => {});
     // Queued before any statement of the caller that gets this connection.
-    if (asyncCommit) this.pool.on('connect', (client) => void client.query('SET synchronous_commit = off').catch(() => {}));
+    //
+    // Custom plans always: a prepared statement's generic plan is chosen once, from the table
+    // sizes of that moment, and kept until statistics change. Planned on a young (empty) table it
+    // scans instead of using an index, and with autovacuum off (or before autoanalyze runs) it is
+    // never replanned: every fan-out look-up then reads the whole executions table. A custom plan
+    // costs some planning per statement, always with the table as it is.
+    const settings = ['SET plan_cache_mode = force_custom_plan', ...(asyncCommit ? ['SET synchronous_commit = off'] : [])];
+    this.pool.on('connect', (client) => void client.query(settings.join('; ')).catch(() => {}));
     this.signals = new Signals(url, this.pool, `${applicationName}-listen`);
   }
 

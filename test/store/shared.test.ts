@@ -307,6 +307,32 @@ describe('the PostgreSQL backend', async () => {
     }
   });
 
+  it('keeps using an index on a table that was planned while it was empty', { skip: !backends.includes('postgres') && 'no PostgreSQL' }, async () => {
+    // A prepared statement's generic plan, chosen while the table was empty, would scan the whole
+    // table on every call once it grew (until statistics change, which with autovacuum off is never).
+    const schema = await freshSchema();
+    const db = await openPostgres(schema.url, { poolSize: 1 });
+    try {
+      await db.run('CREATE TABLE young (id TEXT PRIMARY KEY, lane TEXT NOT NULL, state TEXT NOT NULL)');
+      await db.run('CREATE INDEX young_lane ON young(lane)');
+      await db.run('ANALYZE young');
+      const lookup = 'SELECT 1 AS busy FROM young WHERE lane = ? AND state = ? LIMIT 1';
+      for (let i = 0; i < 10; i++) assert.equal(await db.get(lookup, [`lane-${i}`, 'pending']), undefined);
+      await db.run("INSERT INTO young (id, lane, state) SELECT 'x' || g, 'lane-' || g, 'pending' FROM generate_series(1, 20000) AS g");
+      // This backend's scan counts (not yet flushed to the shared statistics), before and after.
+      const counts = "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'young'";
+      const [before, after] = await db.tx(async (tx) => {
+        const b = await tx.get<{ seq_scan: number; idx_scan: number }>(counts);
+        for (let i = 0; i < 10; i++) assert.deepEqual(await tx.get(lookup, [`lane-${i + 1}`, 'pending']), { busy: 1 });
+        return [b!, (await tx.get<{ seq_scan: number; idx_scan: number }>(counts))!];
+      });
+      assert.deepEqual({ seq_scan: after.seq_scan - before.seq_scan, idx_scan: after.idx_scan - before.idx_scan }, { seq_scan: 0, idx_scan: 10 });
+    } finally {
+      await db.close();
+      await schema.drop();
+    }
+  });
+
   it('recovers when a newer process alters a table under a prepared statement', { skip: !backends.includes('postgres') && 'no PostgreSQL' }, async () => {
     const schema = await freshSchema();
     const db = await openPostgres(schema.url, { poolSize: 1 });
