@@ -36,6 +36,13 @@ export interface Config {
   retryDelaysMs: number[];
   /** Per-attempt total deadline, ms (headers and body). */
   deliveryTimeoutMs: number;
+  /**
+   * How long a claim outlives its attempt's deadline, ms: a process that dies holding work gives it
+   * up `deliveryTimeoutMs + leaseMarginMs` after claiming it (another worker, or this one restarted
+   * on PostgreSQL, sends it again). Shorter: faster take-over; too short: a slow group commit lets a
+   * live claim expire and the call is sent twice.
+   */
+  leaseMarginMs: number;
   /** CIDRs an operator allows as webhook targets despite being private (development, tests). */
   allowPrivateTargets: string[];
   /** Consecutive failed executions that disable a webhook (circuit breaker). */
@@ -224,6 +231,14 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
     default: 30_000,
     shown: '30s',
     parse: (t, s) => duration(t, s, 1, DAY_MS),
+  },
+  leaseMarginMs: {
+    env: 'HERALD_LEASE_MARGIN',
+    arg: 'duration',
+    help: "how long a claim outlives its attempt's deadline: work held by a process that died is sent again after the delivery timeout plus this",
+    default: 30_000,
+    shown: '30s',
+    parse: (t, s) => duration(t, s, 1_000, DAY_MS),
   },
   allowPrivateTargets: {
     env: 'HERALD_ALLOW_PRIVATE_TARGETS',

@@ -64,6 +64,7 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
     agent,
     log,
     timeoutMs: config.deliveryTimeoutMs,
+    leaseMarginMs: config.leaseMarginMs,
     retryDelaysMs: config.retryDelaysMs,
     breakerThreshold: config.circuitBreakerThreshold,
     autoSaveWindowMs: config.autoSaveWindowMs,

@@ -20,6 +20,8 @@ export interface DispatcherOptions {
   agent: HttpAgent;
   log: Logger;
   timeoutMs: number;
+  /** How long a claim outlives the attempt's deadline, ms (config.leaseMarginMs). */
+  leaseMarginMs: number;
   retryDelaysMs: readonly number[];
   breakerThreshold: number;
   autoSaveWindowMs: number;
@@ -134,7 +136,7 @@ export class DeliveryDispatcher {
           saturated: [...this.perWebhook].filter(([, n]) => n >= this.o.maxInFlightPerWebhook).map(([w]) => w),
           freeSlots: (w) => this.o.maxInFlightPerWebhook - (this.perWebhook.get(w) ?? 0),
           // A claim outlives the attempt's deadline by a margin, so only a dead process loses it.
-          leaseMs: this.o.timeoutMs + 30_000,
+          leaseMs: this.o.timeoutMs + this.o.leaseMarginMs,
         }));
         for (const c of claimed) this.launch(c);
       }
