@@ -65,6 +65,13 @@ export class DeliveryDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private buffer: Finished[] = [];
+  /**
+   * Outcomes not yet recorded (buffered, or in a flush still running). A slot is freed when its
+   * HTTP exchange ends, before its outcome is written; when the store is slower than the receivers,
+   * these pile up. Past `maxInFlight` of them no new claims are made until flushes catch up, so
+   * memory stays bounded and no claim outlives its lease waiting to be recorded.
+   */
+  private unrecorded = 0;
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private stopped = true;
@@ -125,7 +132,7 @@ export class DeliveryDispatcher {
     this.roundRunning = true;
     this.rerun = false;
     try {
-      const free = this.o.maxInFlight - this.inFlight;
+      const free = this.o.maxInFlight - this.inFlight - Math.max(0, this.unrecorded - this.o.maxInFlight);
       let claimed: Claimed[] = [];
       let capped = 0;
       if (free > 0) {
@@ -231,6 +238,7 @@ export class DeliveryDispatcher {
     if (this.closed) return;
     this.flying.delete(c.uid);
     this.buffer.push(finished);
+    this.unrecorded++;
     // Freed slots are claimed together a moment later rather than one claim per finished attempt.
     this.wakeSoon();
     if (this.buffer.length >= FLUSH_BATCH) void this.flush();
@@ -277,6 +285,7 @@ export class DeliveryDispatcher {
         // (at-least-once) rather than marked done without their outcome on disk.
         this.o.log.error({ err, count: batch.length, deliveryIds: batch.map((f) => f.claimed.uid) }, 'recording attempts failed');
       } finally {
+        this.unrecorded -= batch.length;
         // Recorded outcomes may have promoted the next execution of a lane.
         this.wake();
       }
