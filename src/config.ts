@@ -53,7 +53,7 @@ export interface Config {
   maxInFlight: number;
   /** In-flight attempts at once for one webhook, so a slow endpoint holds only its own slots. */
   maxInFlightPerWebhook: number;
-  /** Executions and their attempt logs are pruned after this many days. */
+  /** Executions and their attempt logs, and replaced or deleted asset files, are pruned after this many days. */
   logRetentionDays: number;
   /** Largest JSON request body, bytes. */
   bodyLimit: number;
@@ -276,7 +276,7 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
   logRetentionDays: {
     env: 'HERALD_LOG_RETENTION_DAYS',
     arg: 'days',
-    help: 'finished executions and their attempt logs are pruned after this many days',
+    help: 'finished executions and their attempt logs, and replaced or deleted asset files, are pruned after this many days',
     default: 30,
     shown: '30',
     parse: (t, s) => int(t, s, 1, 36_500),

@@ -5,6 +5,7 @@ import { buildApp } from './http/app.ts';
 import { errorHandler } from './http/errors.ts';
 import healthRoutes from './http/routes/health.ts';
 import metricsRoutes from './http/routes/metrics.ts';
+import { pruneRetiredFiles } from './content/assets.ts';
 import { startPruner } from './delivery/prune.ts';
 import { drainServer } from './ops/shutdown.ts';
 
@@ -41,6 +42,18 @@ export async function startServer(config: Config, opts: OpenOptions = {}): Promi
       (n) => herald.log.info({ executions: n, retentionDays: config.logRetentionDays }, 'pruned the activity log'),
     );
   }
+  // Replaced and deleted asset files (kept so earlier versions stay downloadable) live under the
+  // data dir of the processes that serve the API.
+  let stopFilePruner: (() => Promise<void>) | null = null;
+  if (config.role !== 'worker') {
+    stopFilePruner = startPruner(
+      herald.db,
+      config.logRetentionDays,
+      (err) => herald.log.error({ err }, 'pruning replaced asset files failed; trying again at the next run'),
+      (n) => herald.log.info({ files: n, retentionDays: config.logRetentionDays }, 'pruned replaced and deleted asset files'),
+      (cutoff) => pruneRetiredFiles(herald.db, herald.assetsDir, cutoff),
+    );
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -54,6 +67,7 @@ export async function startServer(config: Config, opts: OpenOptions = {}): Promi
       closed ??= (async () => {
         await Promise.all([drainServer(app.server, () => app.close(), graceMs), herald.delivery.stop(graceMs)]);
         await stopPruner?.();
+        await stopFilePruner?.();
         await herald.close();
       })();
       return closed;

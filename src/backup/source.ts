@@ -99,9 +99,9 @@ export class Source {
     return body.asset;
   }
 
-  /** An asset's file as a stream of chunks, or undefined when it is gone. */
-  async download(apiKey: string, branch: string, uid: string): Promise<AsyncIterable<Uint8Array> | undefined> {
-    const res = await this.call(`/v3/assets/${encodeURIComponent(uid)}/download`, apiKey, branch, DOWNLOAD_TIMEOUT_MS);
+  /** The file asset version `version` had, as a stream of chunks, or undefined when it is gone. */
+  async download(apiKey: string, branch: string, uid: string, version: number): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const res = await this.call(`/v3/assets/${encodeURIComponent(uid)}/download?version=${version}`, apiKey, branch, DOWNLOAD_TIMEOUT_MS);
     if (res.status === 404) {
       await res.body?.cancel();
       return undefined;

@@ -1,7 +1,7 @@
 import { HeraldError, invalid, notFound } from '../errors.ts';
 import type { Action } from '../events/event.ts';
 import { bltUid } from '../ids.ts';
-import { json, type Queryable, type Tx } from '../store/db.ts';
+import { json, type Db, type Queryable, type Tx } from '../store/db.ts';
 import { iso, type ContentDeps, type Scope } from './context.ts';
 import * as files from './files.ts';
 import {
@@ -157,8 +157,19 @@ export async function createAsset(deps: ContentDeps, scope: Scope, upload: files
 }
 
 /**
+ * Keeps an asset's file as the file of its versions up to `current.version` (it is being replaced,
+ * or the asset deleted): downloadable by version until the log retention prunes it.
+ */
+async function retireFile(tx: Tx, scope: Scope, current: Asset, now: number): Promise<void> {
+  await tx.run(
+    'INSERT INTO retired_asset_files (api_key, branch, uid, until_version, file, filename, content_type, retired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    [scope.api_key, scope.branch, current.doc.uid, current.version, current.file, current.doc.filename, current.doc.content_type, now],
+  );
+}
+
+/**
  * Updates an asset's metadata and/or replaces its file (`upload`); either bumps `_version`.
- * The replaced file is removed once the change committed.
+ * A replaced file is kept as the earlier versions' file (see retireFile).
  */
 export async function updateAsset(deps: ContentDeps, scope: Scope, uid: string, meta: Record<string, unknown>, upload: files.Upload | undefined, origin: string) {
   const change = (rel: string | undefined) =>
@@ -191,7 +202,7 @@ export async function updateAsset(deps: ContentDeps, scope: Scope, uid: string, 
         current.version,
       ]);
       if (changes === 0) throw new HeraldError('conflict', `Asset ${uid} changed meanwhile; fetch it and try again.`);
-      if (rel) tx.afterCommit(() => void files.remove(deps.assetsDir, current.file).catch(() => {}));
+      if (rel) await retireFile(tx, scope, current, now);
       const asset = await renderOne(tx, origin, scope, { doc, archived: false });
       await record(deps, tx, scope, 'update', asset);
       return asset;
@@ -204,10 +215,48 @@ export async function fetchAsset(deps: ContentDeps, scope: Scope, uid: string, o
   return renderOne(deps.db, origin, scope, a);
 }
 
-/** The file of an asset, to serve: its absolute path and how to describe it. */
-export async function assetFile(deps: ContentDeps, scope: Scope, uid: string) {
-  const a = await requireAsset(deps.db, scope, uid);
+/**
+ * The file of an asset, to serve: its absolute path and how to describe it. With `version`, the
+ * file that version had: a replaced file, or a deleted asset's, stays available until the log
+ * retention prunes it.
+ */
+export async function assetFile(deps: ContentDeps, scope: Scope, uid: string, version?: number): Promise<{ path: string; doc: Pick<AssetDoc, 'filename' | 'content_type'> }> {
+  if (version === undefined) {
+    const a = await requireAsset(deps.db, scope, uid);
+    return { path: files.absolute(deps.assetsDir, a.file), doc: a.doc };
+  }
+  // The first retired file whose versions reach `version`; past all of them, the current file.
+  const retired = await deps.db.get<{ file: string; filename: string; content_type: string }>(
+    'SELECT file, filename, content_type FROM retired_asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND until_version >= ? ORDER BY until_version LIMIT 1',
+    [scope.api_key, scope.branch, uid, version],
+  );
+  if (retired) return { path: files.absolute(deps.assetsDir, retired.file), doc: retired };
+  const a = await find(deps.db, scope, uid);
+  if (!a || version > a.version) throw notFound(`Version ${version} of asset ${uid}`);
   return { path: files.absolute(deps.assetsDir, a.file), doc: a.doc };
+}
+
+/**
+ * Removes retired files (see retireFile) retired before `cutoff` (ms), a batch at a time; returns
+ * how many. The row goes first: a file left by a crash is an orphan, never a row without its file.
+ */
+export async function pruneRetiredFiles(db: Db, assetsDir: string, cutoff: number, batch = 500): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const gone = await db.tx(async (tx) => {
+      const rows = await tx.all<{ api_key: string; branch: string; uid: string; until_version: number; file: string }>(
+        'SELECT api_key, branch, uid, until_version, file FROM retired_asset_files WHERE retired_at < ? LIMIT ?',
+        [cutoff, batch],
+      );
+      for (const r of rows) {
+        await tx.run('DELETE FROM retired_asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND until_version = ?', [r.api_key, r.branch, r.uid, r.until_version]);
+      }
+      return rows;
+    });
+    for (const r of gone) await files.remove(assetsDir, r.file).catch(() => {});
+    total += gone.length;
+    if (gone.length < batch) return total;
+  }
 }
 
 export async function listAssets(deps: ContentDeps, scope: Scope, opts: { paging: Paging; query?: Query; sort: { field: string; dir: 1 | -1 } }, origin: string) {
@@ -223,20 +272,20 @@ export async function listAssets(deps: ContentDeps, scope: Scope, opts: { paging
 }
 
 /**
- * Deletes an asset and its publications; its file is removed once that committed, before the
- * answer (so a client that saw the 200 finds the file gone).
+ * Deletes an asset and its publications. Its file is no longer served at its url or as the
+ * current download, but stays downloadable by version until the log retention prunes it (see
+ * retireFile), so a backup can still fetch the bytes of what was deleted.
  */
 export async function deleteAsset(deps: ContentDeps, scope: Scope, uid: string, origin: string) {
-  const { snapshot, file } = await deps.db.tx(async (tx) => {
+  return deps.db.tx(async (tx) => {
     const current = await requireAsset(tx, scope, uid);
     const snapshot = await renderOne(tx, origin, scope, current);
     await tx.run('DELETE FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+    await retireFile(tx, scope, current, Date.now());
     await removeAllPublished(tx, scope, 'asset', uid);
     await record(deps, tx, scope, 'delete', snapshot);
-    return { snapshot, file: current.file };
+    return snapshot;
   });
-  await files.remove(deps.assetsDir, file).catch(() => {});
-  return snapshot;
 }
 
 /** Publishes to each environment x locale (an asset has no validation to fail); archived assets are refused. */

@@ -115,8 +115,11 @@ export async function deleteBranch(deps: ContentDeps, scope: Scope, uid: string)
   if (uid === 'main') throw invalid('branch', 'main cannot be deleted');
   return deps.db.tx(async (tx) => {
     const doc = await getBranch(tx, scope, uid);
-    const assetFiles = await tx.all<{ file: string }>('SELECT file FROM assets WHERE api_key = ? AND branch = ?', [scope.api_key, uid]);
-    for (const table of ['content_types', 'entries', 'entry_versions', 'assets', 'publications']) {
+    const assetFiles = await tx.all<{ file: string }>(
+      'SELECT file FROM assets WHERE api_key = ? AND branch = ? UNION ALL SELECT file FROM retired_asset_files WHERE api_key = ? AND branch = ?',
+      [scope.api_key, uid, scope.api_key, uid],
+    );
+    for (const table of ['content_types', 'entries', 'entry_versions', 'assets', 'retired_asset_files', 'publications']) {
       await tx.run(`DELETE FROM ${table} WHERE api_key = ? AND branch = ?`, [scope.api_key, uid]);
     }
     await tx.run('DELETE FROM branches WHERE api_key = ? AND uid = ?', [scope.api_key, uid]);

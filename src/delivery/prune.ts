@@ -40,12 +40,21 @@ export async function pruneAll(db: Db, cutoff: number): Promise<number> {
 /** How often the pruner runs, ms. */
 export const PRUNE_INTERVAL_MS = 3_600_000;
 
-/** Runs the pruner shortly after start and every PRUNE_INTERVAL_MS; returns a stop function. */
-export function startPruner(db: Db, retentionDays: number, onError: (err: unknown) => void, onPruned?: (n: number) => void): () => Promise<void> {
+/**
+ * Runs `prune` (by default the activity log's pruneAll) shortly after start and every
+ * PRUNE_INTERVAL_MS with the retention cutoff; returns a stop function.
+ */
+export function startPruner(
+  db: Db,
+  retentionDays: number,
+  onError: (err: unknown) => void,
+  onPruned?: (n: number) => void,
+  prune: (cutoff: number) => Promise<number> = (cutoff) => pruneAll(db, cutoff),
+): () => Promise<void> {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   const run = () => {
-    running = pruneAll(db, Date.now() - retentionDays * 86_400_000).then(
+    running = prune(Date.now() - retentionDays * 86_400_000).then(
       (n) => {
         if (n && !stopped) onPruned?.(n);
       },

@@ -48,8 +48,13 @@ describe('catching up from the event feed', () => {
     const other = (await api.post('/v3/content_types/page/entries', { entry: { title: 'About' } })).entry;
     const file = await api.upload('logo.svg', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), 'image/svg+xml');
     await api.del(`/v3/content_types/page/entries/${other.uid}`);
+    // An asset whose file is replaced, then deleted, all while the backup is down: Herald keeps
+    // each version's file, so every version's bytes can still be caught up on.
+    const draft = await api.upload('draft.txt', Buffer.from('first draft'), 'text/plain');
+    await api.replace(draft.uid, 'final.txt', Buffer.from('the final text'), 'text/plain');
+    await api.del(`/v3/assets/${draft.uid}`);
     const missed = (await api.events()).filter((e) => e.seq > cursor);
-    assert.equal(missed.length, 4);
+    assert.equal(missed.length, 7);
 
     // Herald tried to deliver them, and gave up: the gap is real.
     await until('Herald to give up on the deliveries', async () => {
@@ -72,6 +77,17 @@ describe('catching up from the event feed', () => {
     assert.equal(gone.entity.deleted, true);
     const asset = (await b.get(`/stacks/${stack.api_key}/entities/asset/${file.uid}/versions`)).body.versions;
     assert.equal(asset[0].file.status, 'stored');
+    const draftVersions = (await b.get(`/stacks/${stack.api_key}/entities/asset/${draft.uid}/versions`)).body.versions as any[];
+    assert.deepEqual(
+      draftVersions.map((v) => [v.action, v.file?.status]),
+      [
+        ['create', 'stored'],
+        ['update', 'stored'],
+        ['delete', 'stored'],
+      ],
+    );
+    const stored = async (version: number) => (await fetch(`${b.url}/stacks/${stack.api_key}/assets/${draft.uid}/files/${version}`)).text();
+    assert.deepEqual([await stored(1), await stored(2)], ['first draft', 'the final text']);
     const status = (await b.get('/status')).body;
     assert.deepEqual(status.stacks.find((s: any) => s.api_key === stack.api_key).gaps, []);
   });

@@ -230,13 +230,12 @@ describe('verifying a delivery', () => {
   });
 });
 
-describe('which asset file belongs to a version', () => {
-  const snap = { filename: 'a.png', file_size: '10', content_type: 'image/png' };
-  it('takes the current file for its own version, or a later one with the same file', () => {
-    assert.equal(fileFits(snap, 2, { ...snap, _version: 2 }), 'exact');
-    assert.equal(fileFits(snap, 2, { ...snap, _version: 5 }), 'same_file');
-    assert.equal(fileFits(snap, 2, { ...snap, file_size: '11', _version: 5 }), 'changed');
-    assert.equal(fileFits(snap, 2, { ...snap, _version: 1 }), 'behind');
+describe("why a version's file was not found at the source", () => {
+  it('waits while the source is behind that version, and calls the file gone otherwise', () => {
+    assert.equal(fileFits(3, { _version: 2 }), 'behind');
+    assert.equal(fileFits(3, { _version: 3 }), 'gone');
+    assert.equal(fileFits(3, { _version: 7 }), 'gone');
+    assert.equal(fileFits(3, undefined), 'gone');
   });
 });
 

@@ -109,9 +109,8 @@ describe('the backup center end to end', () => {
     save(kept);
     save((await api.put(`/v3/content_types/post/entries/${kept.uid}?locale=fr-fr`, { entry: { title: 'Gardé' } })).entry);
 
-    // Herald serves only an asset's current file: the backup downloads it when the asset's event
-    // arrives. An editor deletes an asset seconds after uploading it at the earliest; this script
-    // is faster than that, so it waits for the backup to hold the files first.
+    // The backup downloads each asset version's file when its event arrives (Herald keeps replaced
+    // and deleted files, so it could also do so later); the script waits until it holds them.
     for (const a of [cover, notes]) {
       await until(`the backup to hold the file of ${a.filename}`, async () => {
         const v = await b.get(`/stacks/${stack.api_key}/entities/asset/${a.uid}/versions`);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pruneRetiredFiles } from '../../src/content/assets.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { testBackends } from '../helpers/postgres.ts';
 import { clientError, clientStack, stackOf, type TestStack } from './helpers/content.ts';
@@ -337,11 +338,27 @@ for (const backend of await testBackends()) describe(`content through the offici
       await published.unpublish({ publishDetails: { environments: ['development'], locales: ['en-us'] } });
       assert.equal((await s.stack.asset(asset.uid).fetch()).publish_details.length, 0);
 
-      const filesBefore = readdirSync(join(h.dataDir, 'assets', s.api_key)).filter((f) => !f.startsWith('.'));
-      assert.equal(filesBefore.length, 1, 'the replaced file was removed');
+      // Each version's file stays downloadable: the replaced one too, and after a delete.
+      const download = async (version: number) => {
+        const r = await fetch(`${h.url}/v3/assets/${asset.uid}/download?version=${version}`, { headers: s.headers });
+        return r.status === 200 ? await r.text() : r.status;
+      };
+      assert.deepEqual([await download(1), await download(2), await download(3), await download(4)], ['hello, herald\n', 'hello, herald\n', 'bye', 404]);
+      const bad = await fetch(`${h.url}/v3/assets/${asset.uid}/download?version=first`, { headers: s.headers });
+      assert.equal(bad.status, 422);
+      assert.match(JSON.stringify(await bad.json()), /version/);
       await s.stack.asset(asset.uid).delete();
       await assert.rejects(s.stack.asset(asset.uid).fetch(), clientError(404));
-      assert.deepEqual(readdirSync(join(h.dataDir, 'assets', s.api_key)).filter((f) => !f.startsWith('.')), []);
+      assert.equal((await fetch(`${h.url}/v3/assets/${asset.uid}/download`, { headers: s.headers })).status, 404, 'no current file');
+      assert.equal((await fetch(fetched.url, { headers: s.headers })).status, 404, 'nothing at its url');
+      assert.deepEqual([await download(1), await download(3)], ['hello, herald\n', 'bye']);
+      const kept = () => readdirSync(join(h.dataDir, 'assets', s.api_key)).filter((f) => !f.startsWith('.'));
+      assert.equal(kept().length, 2);
+
+      // Past the log retention they are pruned, file and all.
+      assert.equal(await pruneRetiredFiles(h.herald.db, h.herald.assetsDir, Date.now() + 1), 2);
+      assert.deepEqual([await download(1), await download(3)], [404, 404]);
+      assert.deepEqual(kept(), []);
     });
 
     it('streams a large file back byte for byte', async () => {

@@ -19,7 +19,7 @@ import { bodyField, isObject, MAX_LIMIT, parsePaging, parseQuery, parseSort } fr
 import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { scopeTo } from '../auth.ts';
-import { doc, CREATED, Envelope, LIST_QUERY, Paging, Params, Query, TAGS, Text, UID } from '../schemas.ts';
+import { doc, CREATED, Envelope, LIST_QUERY, Paging, Params, Query, TAGS, Text, UID, Whole } from '../schemas.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { uid: string }; Querystring: Q };
@@ -69,8 +69,8 @@ async function readForm(req: FastifyRequest, h: Herald, scope: Scope, fileRequir
 }
 
 /** Sends an asset's file. Served as an attachment unless it is a raster image, never sniffed. */
-async function sendFile(h: Herald, scope: Scope, uid: string, reply: FastifyReply) {
-  const { path, doc } = await assetFile(h, scope, uid);
+async function sendFile(h: Herald, scope: Scope, uid: string, reply: FastifyReply, version?: number) {
+  const { path, doc } = await assetFile(h, scope, uid, version);
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -150,10 +150,24 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Asset deleted successfully.' };
   });
 
-  app.get<One>('/v3/assets/:uid/download', doc(TAGS.assets, "Download an asset's file", { params: UID, success: FILE }), async (req, reply) => {
-    const scope = await h.scope(req);
-    return sendFile(h, scope, req.params.uid, reply);
-  });
+  app.get<One>(
+    '/v3/assets/:uid/download',
+    doc(TAGS.assets, "Download an asset's file: the current one, or with ?version= the file that version had (replaced and deleted files are kept for the log retention)", {
+      params: UID,
+      querystring: Query({ version: Whole('the asset version whose file to send (default: the current file)', 1) }),
+      success: FILE,
+    }),
+    async (req, reply) => {
+      const scope = await h.scope(req);
+      const raw = req.query.version as unknown;
+      let version: number | undefined;
+      if (raw !== undefined && raw !== '') {
+        version = Number(raw);
+        if (!Number.isInteger(version) || version < 1) throw invalid('version', 'must be a whole number >= 1');
+      }
+      return sendFile(h, scope, req.params.uid, reply, version);
+    },
+  );
 
   // The asset's `url`. The stack is in the path; the branch comes from the header or `?branch=`.
   app.get<{ Params: { api_key: string; uid: string; filename: string }; Querystring: Q }>('/v3/assets/:api_key/:uid/:filename', doc(TAGS.assets, "An asset's file at its url (the branch from the header or ?branch=)", { params: Params({ api_key: "the stack's API key", uid: 'the asset uid', filename: 'the file name' }), querystring: Query({ branch: Text('the branch (default main)') }), success: FILE, security: [{ management_token: [] }, { authtoken: [] }] }), async (req, reply) => {

@@ -35,6 +35,15 @@ export function stackApi(h: HeraldLike, s: { api_key: string; token: string }) {
       if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(body)}`);
       return body.asset;
     },
+    /** Replaces an asset's file (a new version). */
+    async replace(uid: string, filename: string, bytes: Buffer, type: string) {
+      const form = new FormData();
+      form.append('asset[upload]', new Blob([new Uint8Array(bytes)], { type }), filename);
+      const res = await fetch(`${h.url}/v3/assets/${uid}`, { method: 'PUT', headers, body: form });
+      const body = (await res.json()) as any;
+      if (res.status !== 200) throw new Error(`replace: ${res.status} ${JSON.stringify(body)}`);
+      return body.asset;
+    },
     async download(uid: string): Promise<Buffer> {
       const res = await fetch(`${h.url}/v3/assets/${uid}/download`, { headers });
       if (res.status !== 200) throw new Error(`download ${uid}: ${res.status}`);
