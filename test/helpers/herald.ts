@@ -110,6 +110,8 @@ export async function spawnHerald(env: Record<string, string> = {}, dataDir?: st
       HERALD_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8,::1/128',
       HERALD_RETRY_DELAYS: '200ms,200ms,200ms,200ms',
       HERALD_LOG_LEVEL: 'info',
+      // As TEST_SETTINGS: load tests send bursts far above the default limit (tested on its own).
+      HERALD_RATE_LIMIT: String(TEST_SETTINGS.rateLimit),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
