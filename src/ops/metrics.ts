@@ -19,6 +19,15 @@ export interface Metrics {
 /** Buckets, seconds: from 1 ms (in-process wake-up) to the 30 s delivery timeout. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/**
+ * Unfinished executions by state for `herald_queue_depth` (parameter: now, ms). Runs on every
+ * scrape; its IN list is the executions_unfinished partial index's (migration 006), so it reads the
+ * queue, never the finished executions of the whole log retention.
+ */
+export const QUEUE_DEPTH_SQL = `SELECT CASE WHEN state = 'pending' AND attempts > 0 AND next_attempt_at > ? THEN 'retry'
+                     WHEN state = 'pending' THEN 'due' ELSE state END AS state, COUNT(*) AS n
+         FROM executions WHERE state IN ('queued', 'pending', 'in_flight') GROUP BY 1`;
+
 export function createMetrics(deps: { db: Queryable; events: EventLog; delivery: Delivery }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'herald_process_' });
@@ -68,12 +77,7 @@ export function createMetrics(deps: { db: Queryable; events: EventLog; delivery:
     registers: [registry],
     async collect() {
       const now = Date.now();
-      const rows = await deps.db.all<{ state: string; n: number }>(
-        `SELECT CASE WHEN state = 'pending' AND attempts > 0 AND next_attempt_at > ? THEN 'retry'
-                     WHEN state = 'pending' THEN 'due' ELSE state END AS state, COUNT(*) AS n
-         FROM executions WHERE state IN ('queued', 'pending', 'in_flight') GROUP BY 1`,
-        [now],
-      );
+      const rows = await deps.db.all<{ state: string; n: number }>(QUEUE_DEPTH_SQL, [now]);
       this.reset();
       for (const s of ['due', 'retry', 'queued', 'in_flight']) this.set({ state: s }, 0);
       for (const r of rows) this.set({ state: r.state }, Number(r.n));

@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, until } from '../helpers/engine.ts';
+import { testBackends } from '../helpers/postgres.ts';
+import { QUEUE_DEPTH_SQL } from '../../src/ops/metrics.ts';
 
 /** Reads one sample's value from Prometheus text; 0 when absent. */
 function sample(text: string, name: string, labels = ''): number {
@@ -61,3 +63,23 @@ describe('metrics', () => {
     await rx.close();
   });
 });
+
+// Scraped every few seconds: the queue depth must read the queue, not every execution the log keeps.
+for (const backend of await testBackends()) {
+  describe(`the queue depth query on ${backend}`, () => {
+    it('reads unfinished executions through their partial index, not the whole table', async () => {
+      const h = await startHerald({ backend });
+      try {
+        const plan = await h.herald.db.tx(async (tx) => {
+          if (backend === 'sqlite') return JSON.stringify(await tx.all(`EXPLAIN QUERY PLAN ${QUEUE_DEPTH_SQL}`, [Date.now()]));
+          // A few rows make any plan cheap: forbid sequential scans to see whether the index is usable at all.
+          await tx.run('SET LOCAL enable_seqscan = off');
+          return JSON.stringify(await tx.all(`EXPLAIN ${QUEUE_DEPTH_SQL}`, [Date.now()]));
+        });
+        assert.match(plan, /executions_unfinished/);
+      } finally {
+        await h.close();
+      }
+    });
+  });
+}
