@@ -66,11 +66,13 @@ const serveOptions = settingOptions(serve);
 serve.action(async (opts: Record<string, string | undefined>) => {
   const config = configFrom(opts, serveOptions);
   const running = await startServer(config).catch(fail); // e.g. the database cannot be reached
+  // Handlers first: a supervisor that sends SIGTERM as soon as it reads "listening" must get a
+  // graceful stop, not the default action of a signal nobody handles yet.
+  handleSignals({ log: running.herald.log, graceMs: config.shutdownGraceMs, stop: () => running.close(config.shutdownGraceMs) });
   running.herald.log.info(
     { url: running.url, dataDir: config.dataDir, role: config.role, database: config.databaseUrl ? describeDatabaseUrl(config.databaseUrl) : 'sqlite' },
     'herald is listening',
   );
-  handleSignals({ log: running.herald.log, graceMs: config.shutdownGraceMs, stop: () => running.close(config.shutdownGraceMs) });
 });
 
 program.addCommand(backupCommand());
