@@ -28,6 +28,9 @@ const CANDIDATE_MARGIN = 32;
 
 const UNFINISHED = "('queued', 'pending', 'in_flight')";
 
+/** `item, item, ...`: `n` copies, comma-separated: a list of `?` placeholders, or of VALUES rows. */
+const repeated = (n: number, item = '?') => Array.from({ length: n }, () => item).join(', ');
+
 export function laneOf(event: Pick<HeraldEvent, 'module' | 'uid'>): string {
   return `${event.module}:${event.uid}`;
 }
@@ -150,7 +153,7 @@ export async function claim(db: Db, opts: ClaimOptions): Promise<{ claimed: Clai
     const saturated = opts.saturated ?? [];
     const candidates = await tx.all<{ uid: string; webhook_uid: string }>(
       `SELECT uid, webhook_uid FROM executions WHERE next_attempt_at <= ?
-       ${saturated.length ? `AND webhook_uid NOT IN (${saturated.map(() => '?').join(', ')})` : ''}
+       ${saturated.length ? `AND webhook_uid NOT IN (${repeated(saturated.length)})` : ''}
        ORDER BY next_attempt_at LIMIT ?`,
       // A few more than needed, to step over a webhook that has fewer free slots than due work;
       // the dispatcher excludes it once saturated and claims again at once.
@@ -171,7 +174,7 @@ export async function claim(db: Db, opts: ClaimOptions): Promise<{ claimed: Clai
     }
     if (chosen.length === 0) return { claimed: [], capped };
     const leaseEnd = opts.now + opts.leaseMs;
-    let marks = chosen.map(() => '?').join(', ');
+    let marks = repeated(chosen.length);
     const lease = `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?`;
     if (db.dialect === 'postgres') {
       // Scale-out (PostgreSQL): several workers claim at once. Each locks only the rows it chose,
@@ -184,7 +187,7 @@ export async function claim(db: Db, opts: ClaimOptions): Promise<{ claimed: Clai
       );
       chosen = leased.map((r) => r.uid);
       if (chosen.length === 0) return { claimed: [], capped };
-      marks = chosen.map(() => '?').join(', ');
+      marks = repeated(chosen.length);
     } else await tx.run(`${lease} WHERE uid IN (${marks})`, [leaseEnd, leaseEnd, opts.now, opts.now, ...chosen]);
     const rows = await tx.all<ClaimRow & EventRow & { x_uid: string }>(
       `SELECT x.uid AS x_uid, x.webhook_uid, x.lane, x.attempts,
@@ -272,9 +275,6 @@ function chunks<T>(xs: T[], size = ROWS_PER_STATEMENT): T[][] {
   return out;
 }
 
-/** `(?, ?, ?), (?, ?, ?)`: `rows` groups of `row` (one row's placeholders, with its parentheses). */
-const valuesOf = (rows: number, row: string) => Array.from({ length: rows }, () => row).join(', ');
-
 /**
  * Records a batch of attempts in one transaction (group commit): the attempt rows, each
  * execution's next state by the retry policy, the next execution of a finished lane, and the
@@ -300,7 +300,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     for (const part of chunks(rows)) {
       await tx.run(
         `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
-         VALUES ${valuesOf(part.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+         VALUES ${repeated(part.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
         part.flatMap(({ f: { claimed, record, request }, n }) => [
           sortableId('att'),
           claimed.uid,
@@ -318,7 +318,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
       // them as affinities.
       await tx.run(
         `WITH v (uid, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
-           VALUES ${valuesOf(part.length, '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
+           VALUES ${repeated(part.length, '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
          )
          UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
                 first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
@@ -363,7 +363,7 @@ async function promoteNext(tx: Tx, ended: Claimed[], opts: CompleteOptions): Pro
       const heads = await tx.all<{ uid: string; lane: string; action: string }>(
         `SELECT uid, lane, action FROM (
            SELECT uid, lane, action, ROW_NUMBER() OVER (PARTITION BY lane ORDER BY event_seq) AS r
-           FROM executions WHERE webhook_uid = ? AND lane IN (${lanes.map(() => '?').join(', ')}) AND state = 'queued'
+           FROM executions WHERE webhook_uid = ? AND lane IN (${repeated(lanes.length)}) AND state = 'queued'
          ) q WHERE r = 1`,
         [webhookUid, ...lanes],
       );
@@ -386,7 +386,7 @@ async function promoteNext(tx: Tx, ended: Claimed[], opts: CompleteOptions): Pro
     }
   }
   for (const uids of chunks(dueNow)) {
-    await tx.run(`UPDATE executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid IN (${uids.map(() => '?').join(', ')})`, [
+    await tx.run(`UPDATE executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid IN (${repeated(uids.length)})`, [
       opts.now,
       opts.now,
       ...uids,
@@ -470,7 +470,7 @@ export async function releaseClaims(db: Db, now: number): Promise<number> {
  */
 export async function releaseExecutions(db: Db, uids: string[], now: number): Promise<number> {
   if (uids.length === 0) return 0;
-  const marks = uids.map(() => '?').join(', ');
+  const marks = repeated(uids.length);
   const { changes } = await db.run(
     `UPDATE executions SET state = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE uid IN (${marks}) AND state = 'in_flight'`,
     [now, now, ...uids],

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { invalid } from '../errors.ts';
 import type { RouteSchema } from '../ops/openapi.ts';
 
 /**
@@ -22,6 +23,17 @@ export const Text = (description: string, extra: object = {}) => Type.String({ d
 /** A whole-number query parameter in [minimum, maximum]. (An empty value counts as absent: src/ops/openapi.ts.) */
 export const Whole = (description: string, minimum: number, maximum?: number) =>
   Type.Integer({ description, minimum, ...(maximum === undefined ? {} : { maximum }) });
+
+/**
+ * Reads a whole-number query parameter (the value a `Whole` schema documents): `dflt` when absent
+ * or empty, else a whole number in [min, max] or a 422 naming `field`.
+ */
+export function wholeQuery<D extends number | undefined>(value: string | undefined, field: string, dflt: D, max: number, min = 0): number | D {
+  if (value === undefined || value === '') return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw invalid(field, `must be a whole number from ${min} to ${max}`);
+  return n;
+}
 
 /** A true/false query parameter; absent or empty is false. */
 export const Flag = (description: string) => Type.String({ description, enum: ['true', 'false', ''] });

@@ -19,7 +19,7 @@ import { bodyField, isObject, MAX_LIMIT, parsePaging, parseQuery, parseSort } fr
 import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { scopeTo } from '../auth.ts';
-import { doc, CREATED, Envelope, LIST_QUERY, Paging, Params, Query, TAGS, Text, UID, Whole } from '../schemas.ts';
+import { doc, CREATED, Envelope, LIST_QUERY, Paging, Params, Query, TAGS, Text, UID, Whole, wholeQuery } from '../schemas.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { uid: string }; Querystring: Q };
@@ -159,13 +159,7 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
     }),
     async (req, reply) => {
       const scope = await h.scope(req);
-      const raw = req.query.version as unknown;
-      let version: number | undefined;
-      if (raw !== undefined && raw !== '') {
-        version = Number(raw);
-        if (!Number.isInteger(version) || version < 1) throw invalid('version', 'must be a whole number >= 1');
-      }
-      return sendFile(h, scope, req.params.uid, reply, version);
+      return sendFile(h, scope, req.params.uid, reply, wholeQuery(req.query.version, 'version', undefined, Number.MAX_SAFE_INTEGER, 1));
     },
   );
 

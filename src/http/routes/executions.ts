@@ -6,7 +6,7 @@ import { EXECUTION_STATES } from '../../delivery/policy.ts';
 import { getWebhook } from '../../webhooks/store.ts';
 import { createTargetPolicy, targetProblem } from '../../delivery/target.ts';
 import { Type } from '@sinclair/typebox';
-import { doc, Body, Field, Params, Query, TAGS, Text, Whole } from '../schemas.ts';
+import { doc, Body, Field, Params, Query, TAGS, Text, Whole, wholeQuery } from '../schemas.ts';
 
 /** Largest page of executions. */
 const MAX_LIMIT = 100;
@@ -18,12 +18,6 @@ function time(value: string | undefined, field: string): number | undefined {
   return ms;
 }
 
-function count(value: string | undefined, field: string, dflt: number, max: number): number {
-  if (value === undefined || value === '') return dflt;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw invalid(field, `must be a whole number from 0 to ${max}`);
-  return n;
-}
 
 const WEBHOOK = Params({ uid: 'the webhook uid' });
 const EXECUTIONS = Query({
@@ -57,8 +51,8 @@ export default function executionRoutes(app: FastifyInstance, h: Herald) {
       throw invalid('state', `must be one of ${EXECUTION_STATES.join(', ')}`);
     }
     const { executions, count: total } = await listExecutions(h.db, req.params.uid, {
-      skip: count(q.skip, 'skip', 0, 1_000_000),
-      limit: count(q.limit, 'limit', 25, MAX_LIMIT) || 25,
+      skip: wholeQuery(q.skip, 'skip', 0, 1_000_000),
+      limit: wholeQuery(q.limit, 'limit', 25, MAX_LIMIT) || 25,
       from: time(q.from, 'from'),
       to: time(q.to, 'to'),
       state,

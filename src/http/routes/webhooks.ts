@@ -10,7 +10,7 @@ import { currentSecret, liveSecrets, MAX_GRACE_HOURS, rotateSecrets, signingSecr
 import { createWebhook, countWebhooks, deleteWebhook, getWebhook, listWebhooks, setDisabled, updateWebhook } from '../../webhooks/store.ts';
 import { validateWebhook } from '../../webhooks/validate.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
-import { doc, Body, Field, CREATED, Envelope, Paging, Params, Query, TAGS } from '../schemas.ts';
+import { doc, Body, Field, CREATED, Envelope, Paging, Params, Query, TAGS, wholeQuery } from '../schemas.ts';
 
 const WEBHOOK = Params({ uid: 'the webhook uid' });
 const ROTATE = Body({
@@ -67,8 +67,8 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/v3/webhooks', doc(TAGS.webhooks, 'List webhooks', { querystring: Query(Paging(MAX_LIMIT)) }), async (req) => {
     const scope = await h.scope(req);
-    const skip = whole(req.query.skip, 'skip', 0, Number.MAX_SAFE_INTEGER);
-    const limit = whole(req.query.limit, 'limit', MAX_LIMIT, MAX_LIMIT, 1);
+    const skip = wholeQuery(req.query.skip, 'skip', 0, Number.MAX_SAFE_INTEGER);
+    const limit = wholeQuery(req.query.limit, 'limit', MAX_LIMIT, MAX_LIMIT, 1);
     const includeCount = flag(req.query.include_count, 'include_count');
     const webhooks = await listWebhooks(h.db, scope.api_key, { skip, limit });
     return {
@@ -160,13 +160,6 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
   });
 }
 
-/** A whole-number query parameter in [min, max]; `dflt` when absent. */
-function whole(value: string | undefined, field: string, dflt: number, max: number, min = 0): number {
-  if (value === undefined || value === '') return dflt;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw invalid(field, `must be a whole number from ${min} to ${max}`);
-  return n;
-}
 
 /** A boolean query parameter (`true`/`false`); false when absent. */
 function flag(value: string | undefined, field: string): boolean {
