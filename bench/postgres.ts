@@ -133,7 +133,7 @@ async function drain(h: Running, receiver: ChildProcess, receiverUrl: string, sc
     h.herald.db.notify?.(EXECUTIONS_CHANNEL);
     // Done when no execution is due or claimed any more (only those have a next_attempt_at): one
     // read of the due index's first entry.
-    await until(async () => !(await h.herald.db.get('SELECT 1 AS busy FROM executions WHERE next_attempt_at IS NOT NULL LIMIT 1')), 'every outcome recorded', 600_000, 25);
+    await until(async () => !(await h.herald.db.get('SELECT next_attempt_at FROM executions WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1')), 'every outcome recorded', 600_000, 25);
     const recordedAt = performance.timeOrigin + performance.now();
     const { arrivals } = await ask<{ arrivals: Array<[string, number]> }>(receiver, 'stats');
     if (arrivals.length < EVENTS) throw new Error(`the receiver got ${arrivals.length} of ${EVENTS} deliveries`);

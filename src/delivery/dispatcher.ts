@@ -85,6 +85,9 @@ export class DeliveryDispatcher {
   private idleWaiters: Array<() => void> = [];
   /** When the last claim round completed (ms), or the dispatcher started; for readiness. */
   private lastRoundAt = 0;
+  /** When the last deep scan past saturated webhooks ran (ms), and whether it claimed anything. */
+  private deepAt = 0;
+  private deepFound = false;
 
   constructor(private o: DispatcherOptions) {}
 
@@ -135,21 +138,35 @@ export class DeliveryDispatcher {
       const free = this.o.maxInFlight - this.inFlight - Math.max(0, this.unrecorded - this.o.maxInFlight);
       let claimed: Claimed[] = [];
       let capped = 0;
+      let more = false;
+      let lost = 0;
       if (free > 0) {
         const now = Date.now();
-        ({ claimed, capped } = await claim(this.o.db, {
+        const saturated = [...this.perWebhook].filter(([, n]) => n >= this.o.maxInFlightPerWebhook).map(([w]) => w);
+        // Past saturated webhooks' due backlog, a deep scan is O(backlog): run one while deep scans
+        // find other webhooks' work there, else once per SATURATED_RECHECK_MS; other rounds look
+        // only SCAN_WINDOW due executions deep (queue.ts).
+        const deep = saturated.length > 0 && (this.deepFound || now - this.deepAt >= SATURATED_RECHECK_MS);
+        ({ claimed, capped, more, lost } = await claim(this.o.db, {
           now,
           limit: free,
-          saturated: [...this.perWebhook].filter(([, n]) => n >= this.o.maxInFlightPerWebhook).map(([w]) => w),
+          saturated,
+          deep,
           freeSlots: (w) => this.o.maxInFlightPerWebhook - (this.perWebhook.get(w) ?? 0),
           // A claim outlives the attempt's deadline by a margin, so only a dead process loses it.
           leaseMs: this.o.timeoutMs + this.o.leaseMarginMs,
         }));
+        if (deep) {
+          this.deepAt = now;
+          this.deepFound = claimed.length > 0;
+        }
         for (const c of claimed) this.launch(c);
       }
-      // Claim again at once when the batch was full, or when a webhook reached its cap during this
-      // claim (it is left out of the next scan, so work behind it gets its turn).
-      if (claimed.length > 0 && (claimed.length >= free || capped > 0)) this.rerun = true;
+      // Claim again at once when the batch was full; when a webhook reached its cap during this
+      // claim and more is due (the capped webhook is left out of the next scan, so work behind it
+      // gets its turn); or when another worker took some of what was chosen (scale-out: the rest
+      // of the due work is still there).
+      if ((claimed.length > 0 && (claimed.length >= free || (capped > 0 && more))) || lost > 0) this.rerun = true;
       if (!this.rerun) await this.scheduleNext(capped > 0 || free <= 0);
       this.lastRoundAt = Date.now();
     } catch (err) {

@@ -25,6 +25,11 @@ export interface EnqueueOptions {
 
 /** Candidates read beyond the claim's limit (see claim()). */
 const CANDIDATE_MARGIN = 32;
+/**
+ * Due executions a scan past saturated webhooks reads at most, unless deep (see claim()). A webhook
+ * at its cap with a large due backlog would otherwise make every claim round walk that backlog.
+ */
+export const SCAN_WINDOW = 1_000;
 
 const UNFINISHED = "('queued', 'pending', 'in_flight')";
 
@@ -121,6 +126,12 @@ export interface ClaimOptions {
   freeSlots: (webhookUid: string) => number;
   /** Webhooks with no free slot, left out of the scan. */
   saturated?: string[];
+  /**
+   * With saturated webhooks: false (default) reads at most SCAN_WINDOW due executions looking for
+   * other webhooks' work; true reads past the saturated webhooks' whole due backlog (O(backlog):
+   * the dispatcher asks for it sparingly, see dispatcher.ts).
+   */
+  deep?: boolean;
   /** How long a claim holds, ms: past it, the execution is due again (its process died). */
   leaseMs: number;
 }
@@ -136,84 +147,126 @@ interface ClaimRow {
   w_version: number;
 }
 
+/** What a claim round got: see claim(). */
+export interface ClaimResult {
+  claimed: Claimed[];
+  /** Due executions left because their webhook had no free slot (saturated webhooks included). */
+  capped: number;
+  /** The scan stopped at its limit: more due work may follow. */
+  more: boolean;
+  /** Chosen executions another worker claimed first (PostgreSQL): look again at once. */
+  lost: number;
+}
+
 /**
  * Claims due executions, oldest first, at most `freeSlots(webhook)` per webhook so a slow
  * endpoint's backlog never crowds out the others. A claimed execution is `in_flight` with
- * `next_attempt_at` = lease end, so an expired claim is simply due again. `capped` counts due
- * executions left because their webhook had no free slot.
+ * `next_attempt_at` = lease end, so an expired claim is simply due again.
  *
  * Invariant that makes this cheap: only pending and in-flight executions have a next_attempt_at;
- * queued, finished and parked (webhook disabled) ones have NULL. The scan walks the due index in
- * order and skips webhooks at their cap, so it reads O(limit) rows unless a saturated webhook has
- * a due backlog in front, which it steps over.
+ * queued, finished and parked (webhook disabled) ones have NULL, and the due index holds only the
+ * others. The scan walks it in order and skips webhooks at their cap, so it reads O(limit) rows;
+ * past a saturated webhook's due backlog it reads at most SCAN_WINDOW rows unless `deep`.
+ *
+ * PostgreSQL (scale-out): two statements and no transaction, since each round trip is paid by
+ * every claim: the candidates are read without locks, then one statement locks the chosen ones
+ * that no other worker is claiming right now (SKIP LOCKED), re-checks they are still due (one
+ * claimed and committed meanwhile is not), leases them and returns them with their event and
+ * webhook. No execution is claimed twice, and an expired lease is taken over by the one worker
+ * that locks it. SQLite (one process, one writer) runs the same steps in one transaction.
  */
-export async function claim(db: Db, opts: ClaimOptions): Promise<{ claimed: Claimed[]; capped: number }> {
-  if (opts.limit <= 0) return { claimed: [], capped: 0 };
-  return db.tx(async (tx) => {
-    const saturated = opts.saturated ?? [];
-    const candidates = await tx.all<{ uid: string; webhook_uid: string }>(
-      `SELECT uid, webhook_uid FROM executions WHERE next_attempt_at <= ?
-       ${saturated.length ? `AND webhook_uid NOT IN (${repeated(saturated.length)})` : ''}
-       ORDER BY next_attempt_at LIMIT ?`,
-      // A few more than needed, to step over a webhook that has fewer free slots than due work;
-      // the dispatcher excludes it once saturated and claims again at once.
-      [opts.now, ...saturated, opts.limit + CANDIDATE_MARGIN],
-    );
-    const taken = new Map<string, number>();
-    let chosen: string[] = [];
-    let capped = saturated.length;
-    for (const c of candidates) {
-      if (chosen.length >= opts.limit) break;
-      const n = taken.get(c.webhook_uid) ?? 0;
-      if (n >= opts.freeSlots(c.webhook_uid)) {
-        capped++;
-        continue;
-      }
-      taken.set(c.webhook_uid, n + 1);
-      chosen.push(c.uid);
+export async function claim(db: Db, opts: ClaimOptions): Promise<ClaimResult> {
+  if (opts.limit <= 0) return { claimed: [], capped: 0, more: false, lost: 0 };
+  return db.dialect === 'postgres' ? claimIn(db, 'postgres', opts) : db.tx((tx) => claimIn(tx, 'sqlite', opts));
+}
+
+const CLAIM_COLUMNS = `w.doc, w.disabled AS w_disabled, w.disabled_reason AS w_reason, w.version AS w_version,
+  e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.data, e.created_at`;
+
+async function claimIn(q: Queryable, dialect: Db['dialect'], opts: ClaimOptions): Promise<ClaimResult> {
+  const saturated = opts.saturated ?? [];
+  // A few more than needed, to step over a webhook that has fewer free slots than due work; the
+  // dispatcher excludes it once saturated and claims again at once.
+  const wanted = opts.limit + CANDIDATE_MARGIN;
+  const excluded = `webhook_uid NOT IN (${repeated(saturated.length)})`;
+  const candidates = await q.all<{ uid: string; webhook_uid: string }>(
+    saturated.length === 0
+      ? 'SELECT uid, webhook_uid FROM executions WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?'
+      : opts.deep
+        ? `SELECT uid, webhook_uid FROM executions WHERE next_attempt_at <= ? AND ${excluded} ORDER BY next_attempt_at LIMIT ?`
+        : `SELECT uid, webhook_uid FROM (
+             SELECT uid, webhook_uid, next_attempt_at FROM executions WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ${SCAN_WINDOW}
+           ) d WHERE ${excluded} ORDER BY next_attempt_at LIMIT ?`,
+    [opts.now, ...saturated, wanted],
+  );
+  const more = candidates.length >= wanted;
+  const { chosen, capped } = choose(candidates, opts.limit, opts.freeSlots);
+  if (chosen.length === 0) return { claimed: [], capped: capped + saturated.length, more, lost: 0 };
+  const leaseEnd = opts.now + opts.leaseMs;
+  const marks = repeated(chosen.length);
+  const lease = `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?`;
+  const leaseParams = [leaseEnd, leaseEnd, opts.now, opts.now];
+  type Row = ClaimRow & EventRow & { x_uid: string };
+  const rows =
+    dialect === 'postgres'
+      ? await q.all<Row>(
+          `WITH l AS (
+             ${lease} WHERE uid IN (SELECT uid FROM executions WHERE uid IN (${marks}) AND next_attempt_at <= ? FOR UPDATE SKIP LOCKED)
+             RETURNING uid, webhook_uid, lane, attempts, event_seq
+           )
+           SELECT l.uid AS x_uid, l.webhook_uid, l.lane, l.attempts, ${CLAIM_COLUMNS}
+           FROM l JOIN events e ON e.seq = l.event_seq LEFT JOIN webhooks w ON w.uid = l.webhook_uid`,
+          [...leaseParams, ...chosen, opts.now],
+        )
+      : await (async () => {
+          await q.run(`${lease} WHERE uid IN (${marks})`, [...leaseParams, ...chosen]);
+          return q.all<Row>(
+            `SELECT x.uid AS x_uid, x.webhook_uid, x.lane, x.attempts, ${CLAIM_COLUMNS}
+             FROM executions x JOIN events e ON e.seq = x.event_seq LEFT JOIN webhooks w ON w.uid = x.webhook_uid
+             WHERE x.uid IN (${marks})`,
+            chosen,
+          );
+        })();
+  const claimed: Claimed[] = [];
+  for (const r of rows) {
+    if (r.doc === null) {
+      // Its webhook was deleted: nothing to send it to.
+      await q.run("UPDATE executions SET state = 'failed', next_attempt_at = NULL, lease_until = NULL, last_reason = ? WHERE uid = ?", [
+        'the webhook was deleted',
+        r.x_uid,
+      ]);
+    } else if (Number(r.w_disabled)) {
+      // A claim that expired after its webhook was disabled: park it with the others.
+      await q.run("UPDATE executions SET state = 'pending', next_attempt_at = NULL, lease_until = NULL WHERE uid = ?", [r.x_uid]);
+    } else {
+      claimed.push({ uid: r.x_uid, webhook_uid: r.webhook_uid, lane: r.lane, attempts: Number(r.attempts), event: eventFromRow(r), webhook: webhookFromRow(r) });
     }
-    if (chosen.length === 0) return { claimed: [], capped };
-    const leaseEnd = opts.now + opts.leaseMs;
-    let marks = repeated(chosen.length);
-    const lease = `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?`;
-    if (db.dialect === 'postgres') {
-      // Scale-out (PostgreSQL): several workers claim at once. Each locks only the rows it chose,
-      // skipping any another worker is claiming right now, and re-checks they are still due (one
-      // claimed and committed meanwhile is not): no execution is claimed twice, and an expired
-      // lease is taken over by the one worker that locks it.
-      const leased = await tx.all<{ uid: string }>(
-        `${lease} WHERE uid IN (SELECT uid FROM executions WHERE uid IN (${marks}) AND next_attempt_at <= ? FOR UPDATE SKIP LOCKED) RETURNING uid`,
-        [leaseEnd, leaseEnd, opts.now, opts.now, ...chosen, opts.now],
-      );
-      chosen = leased.map((r) => r.uid);
-      if (chosen.length === 0) return { claimed: [], capped };
-      marks = repeated(chosen.length);
-    } else await tx.run(`${lease} WHERE uid IN (${marks})`, [leaseEnd, leaseEnd, opts.now, opts.now, ...chosen]);
-    const rows = await tx.all<ClaimRow & EventRow & { x_uid: string }>(
-      `SELECT x.uid AS x_uid, x.webhook_uid, x.lane, x.attempts,
-              w.doc, w.disabled AS w_disabled, w.disabled_reason AS w_reason, w.version AS w_version,
-              e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.data, e.created_at
-       FROM executions x JOIN events e ON e.seq = x.event_seq LEFT JOIN webhooks w ON w.uid = x.webhook_uid
-       WHERE x.uid IN (${marks})`,
-      chosen,
-    );
-    const claimed: Claimed[] = [];
-    for (const r of rows) {
-      if (r.doc === null) {
-        // Its webhook was deleted: nothing to send it to.
-        await tx.run("UPDATE executions SET state = 'failed', next_attempt_at = NULL, lease_until = NULL, last_reason = ? WHERE uid = ?", [
-          'the webhook was deleted',
-          r.x_uid,
-        ]);
-      } else if (Number(r.w_disabled)) {
-        // A claim that expired after its webhook was disabled: park it with the others.
-        await tx.run("UPDATE executions SET state = 'pending', next_attempt_at = NULL, lease_until = NULL WHERE uid = ?", [r.x_uid]);
-      } else {
-        claimed.push({ uid: r.x_uid, webhook_uid: r.webhook_uid, lane: r.lane, attempts: Number(r.attempts), event: eventFromRow(r), webhook: webhookFromRow(r) });
-      }
+  }
+  // Rows come back in no particular order; attempts start oldest first.
+  const order = new Map(chosen.map((uid, i) => [uid, i]));
+  claimed.sort((a, b) => order.get(a.uid)! - order.get(b.uid)!);
+  return { claimed, capped: capped + saturated.length, more, lost: chosen.length - rows.length };
+}
+
+/**
+ * Which candidates (in due order) to claim: at most `limit`, and at most `freeSlots(webhook)` of
+ * each webhook. `capped` counts the candidates left for want of their webhook's slots.
+ */
+export function choose(candidates: Array<{ uid: string; webhook_uid: string }>, limit: number, freeSlots: (webhookUid: string) => number) {
+  const taken = new Map<string, number>();
+  const chosen: string[] = [];
+  let capped = 0;
+  for (const c of candidates) {
+    if (chosen.length >= limit) break;
+    const n = taken.get(c.webhook_uid) ?? 0;
+    if (n >= freeSlots(c.webhook_uid)) {
+      capped++;
+      continue;
     }
-    return { claimed, capped };
-  });
+    taken.set(c.webhook_uid, n + 1);
+    chosen.push(c.uid);
+  }
+  return { chosen, capped };
 }
 
 /**
@@ -433,7 +486,7 @@ async function countFailures(tx: Tx, rows: Array<{ f: Finished; decision: Return
  * In-flight executions count at their lease end.
  */
 export async function nextDueAt(db: Db): Promise<number | null> {
-  const row = await db.get<{ at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM executions');
+  const row = await db.get<{ at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM executions WHERE next_attempt_at IS NOT NULL');
   return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }
 

@@ -21,7 +21,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 /**
  * Unfinished executions by state for `herald_queue_depth` (parameter: now, ms). Runs on every
- * scrape; its IN list is the executions_unfinished partial index's (migration 006), so it reads the
+ * scrape; its IN list is the executions_unfinished partial index's (migrations 006, 007), so it reads the
  * queue, never the finished executions of the whole log retention.
  */
 export const QUEUE_DEPTH_SQL = `SELECT CASE WHEN state = 'pending' AND attempts > 0 AND next_attempt_at > ? THEN 'retry'

@@ -222,6 +222,15 @@ class PostgresDb implements Db {
   private signals: Signals;
 
   constructor(url: string, poolSize: number, applicationName: string, asyncCommit: boolean) {
+    // Run on each new connection before it is handed out (pg-pool awaits `onConnect`; a failure
+    // drops the connection and fails the caller's request).
+    //
+    // Custom plans always: a prepared statement's generic plan is chosen once, from the table
+    // sizes of that moment, and kept until statistics change. Planned on a young (empty) table it
+    // scans instead of using an index, and with autovacuum off (or before autoanalyze runs) it is
+    // never replanned: every fan-out look-up then reads the whole executions table. A custom plan
+    // costs some planning per statement, always with the table as it is.
+    const settings = ['SET plan_cache_mode = force_custom_plan', ...(asyncCommit ? ['SET synchronous_commit = off'] : [])].join('; ');
     this.pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
@@ -230,19 +239,12 @@ class PostgresDb implements Db {
       // Waiting longer than this for a free connection is `unavailable`, not a hung request.
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
+      // pg-pool's hook (3.14 here), not yet in @types/pg.
+      ...({ onConnect: (client: pg.PoolClient) => client.query(settings) } as object),
     });
     // An idle pooled connection that dies (server restart) must not crash the process; the pool
     // drops it and the next query opens a new one.
     this.pool.on('error', () => {});
-    // Queued before any statement of the caller that gets this connection.
-    //
-    // Custom plans always: a prepared statement's generic plan is chosen once, from the table
-    // sizes of that moment, and kept until statistics change. Planned on a young (empty) table it
-    // scans instead of using an index, and with autovacuum off (or before autoanalyze runs) it is
-    // never replanned: every fan-out look-up then reads the whole executions table. A custom plan
-    // costs some planning per statement, always with the table as it is.
-    const settings = ['SET plan_cache_mode = force_custom_plan', ...(asyncCommit ? ['SET synchronous_commit = off'] : [])];
-    this.pool.on('connect', (client) => void client.query(settings.join('; ')).catch(() => {}));
     this.signals = new Signals(url, this.pool, `${applicationName}-listen`);
   }
 

@@ -5,6 +5,7 @@ import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, sleep, until, type Stack } from '../helpers/engine.ts';
 import { testBackends } from '../helpers/postgres.ts';
+import { SCAN_WINDOW } from '../../src/delivery/queue.ts';
 
 // The engine's behaviour holds on both stores (PostgreSQL when reachable, see helpers/postgres.ts).
 for (const backend of await testBackends()) describe(`delivery engine on ${backend}`, () => {
@@ -279,5 +280,28 @@ for (const backend of await testBackends()) describe(`delivery engine on ${backe
     const firstHang = rx.received.find((r) => r.url === '/hang')!;
     assert.ok(ok().every((r) => r.at < firstHang.at + 10_000));
     await rx.close();
+  });
+
+  it('finds another webhook’s work behind a saturated webhook’s long due backlog', async () => {
+    const slow = await startReceiver(async () => void (await sleep(10_000)));
+    const fast = await startReceiver();
+    const slowStack = await h.newStack();
+    const fastStack = await h.newStack();
+    await createWebhook(h, slowStack, slow.url);
+    await createWebhook(h, fastStack, fast.url);
+    // More due work for the saturated webhook than a claim round looks past (SCAN_WINDOW), all
+    // due before the other webhook's: only a deep scan reaches the other one's.
+    await h.herald.db.tx(async (tx) => {
+      for (let i = 0; i < SCAN_WINDOW + 50; i++) {
+        await h.herald.events.record(tx, { api_key: slowStack.api_key, branch: 'main', module: 'entry', action: 'update', uid: `bltBacklog${i}`, actor: 'test', data: {} });
+      }
+    });
+    await until(() => slow.received.length > 0, 5000, 'the slow webhook saturated');
+    const sent = Date.now();
+    await emit(h, fastStack, { uid: 'bltBehind' });
+    await fast.waitFor(1, 3000);
+    assert.ok(fast.received[0].at - sent < 3000);
+    await fast.close();
+    await slow.close();
   });
 });

@@ -1,0 +1,146 @@
+/**
+ * Claiming due work (src/delivery/queue.ts claim()), on a real store of each backend: oldest
+ * first within each webhook's free slots, how deep a scan looks past a saturated webhook, and no
+ * execution claimed twice when claims run at once (several workers on one PostgreSQL).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { choose, claim, SCAN_WINDOW, type ClaimOptions } from '../../src/delivery/queue.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openPostgres } from '../../src/store/postgres.ts';
+import { openSqlite } from '../../src/store/sqlite.ts';
+import { freshSchema, testBackends } from '../helpers/postgres.ts';
+
+const LEASE_MS = 60_000;
+const T0 = 1_700_000_000_000;
+
+describe('choosing candidates', () => {
+  it('takes them in due order, at most each webhook’s free slots and the limit in all', () => {
+    const c = (uid: string, webhook_uid: string) => ({ uid, webhook_uid });
+    const candidates = [c('a1', 'A'), c('a2', 'A'), c('b1', 'B'), c('a3', 'A'), c('b2', 'B'), c('c1', 'C')];
+    const slots: Record<string, number> = { A: 2, B: 1, C: 5 };
+    assert.deepEqual(choose(candidates, 10, (w) => slots[w]), { chosen: ['a1', 'a2', 'b1', 'c1'], capped: 2 });
+    assert.deepEqual(choose(candidates, 2, (w) => slots[w]), { chosen: ['a1', 'a2'], capped: 0 });
+    assert.deepEqual(choose(candidates, 10, () => 0), { chosen: [], capped: 6 });
+  });
+});
+
+for (const backend of await testBackends()) {
+  describe(`claiming on ${backend}`, () => {
+    let db: Db;
+    let drop: () => Promise<void>;
+    let seq = 0;
+    before(async () => {
+      if (backend === 'sqlite') {
+        const dir = mkdtempSync(join(tmpdir(), 'herald-claim-'));
+        db = await openSqlite(join(dir, 'herald.db'));
+        drop = async () => rmSync(dir, { recursive: true, force: true });
+      } else {
+        const schema = await freshSchema();
+        db = await openPostgres(schema.url, { poolSize: 6 });
+        drop = schema.drop;
+      }
+      await db.run("INSERT INTO stacks (api_key, name, doc, created_at, updated_at) VALUES ('stk', 'claims', '{}', 0, 0)");
+      for (const w of ['A', 'B']) {
+        await db.run("INSERT INTO webhooks (uid, api_key, doc, created_at, updated_at) VALUES (?, 'stk', ?, 0, 0)", [w, JSON.stringify({ uid: w, name: w })]);
+      }
+    });
+    after(async () => {
+      await db.close();
+      await drop();
+    });
+    beforeEach(() => db.tx(async (tx) => void (await tx.run('DELETE FROM executions'))));
+
+    /** `n` due executions of `webhook`, each its own event and lane, due from `dueAt` on, 1 ms apart. */
+    async function due(webhook: string, n: number, dueAt: number): Promise<string[]> {
+      const uids: string[] = [];
+      await db.tx(async (tx) => {
+        for (let i = 0; i < n; i++) {
+          const s = ++seq;
+          const ev = await tx.get<{ seq: number }>(
+            "INSERT INTO events (api_key, branch, module, action, uid, actor, data, created_at) VALUES ('stk', 'main', 'entry', 'update', ?, 'test', '{}', 0) RETURNING seq",
+            [`blt${s}`],
+          );
+          const uid = `exe_${webhook}_${String(s).padStart(6, '0')}`;
+          await tx.run(
+            `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, created_at, updated_at)
+             VALUES (?, 'stk', ?, ?, ?, 'content_types.entries.update', 'update', 'pending', ?, 0, 0)`,
+            [uid, webhook, ev!.seq, `entry:blt${s}`, dueAt + i],
+          );
+          uids.push(uid);
+        }
+      });
+      return uids;
+    }
+
+    const opts = (o: Partial<ClaimOptions> = {}): ClaimOptions => ({ now: T0 + 10_000_000, limit: 100, freeSlots: () => 100, leaseMs: LEASE_MS, ...o });
+
+    it('claims due executions oldest first, within each webhook’s free slots, and leases them', async () => {
+      const a = await due('A', 5, T0);
+      const b = await due('B', 3, T0 + 2);
+      await due('B', 1, T0 + 20_000_000); // not due yet
+      const now = T0 + 10_000_000;
+      const r = await claim(db, opts({ now, limit: 10, freeSlots: (w) => (w === 'A' ? 2 : 10) }));
+      assert.deepEqual(r.claimed.map((c) => c.uid), [a[0], a[1], b[0], b[1], b[2]]);
+      assert.equal(r.capped, 3);
+      assert.equal(r.lost, 0);
+      assert.equal(r.claimed[0].event.action, 'update');
+      assert.equal(r.claimed[0].webhook.uid, 'A');
+      const leased = await db.all<{ state: string; next_attempt_at: number; lease_until: number }>(
+        `SELECT state, next_attempt_at, lease_until FROM executions WHERE uid IN (${r.claimed.map(() => '?').join(', ')})`,
+        r.claimed.map((c) => c.uid),
+      );
+      assert.ok(leased.every((x) => x.state === 'in_flight' && Number(x.next_attempt_at) === now + LEASE_MS && Number(x.lease_until) === now + LEASE_MS));
+      // Claimed ones are not due again until their lease ends.
+      const again = await claim(db, opts({ now }));
+      assert.deepEqual(again.claimed.map((c) => c.uid), [a[2], a[3], a[4]]);
+      const expired = await claim(db, opts({ now: now + LEASE_MS }));
+      assert.equal(expired.claimed.length, 8, 'every lease ended: all are due again');
+    });
+
+    it('looks past a saturated webhook’s due backlog only SCAN_WINDOW deep, unless asked to go deep', async () => {
+      await due('A', SCAN_WINDOW + 10, T0);
+      const [behind] = await due('B', 1, T0 + SCAN_WINDOW + 100);
+      const shallow = await claim(db, opts({ saturated: ['A'] }));
+      assert.deepEqual(shallow.claimed, []);
+      const deep = await claim(db, opts({ saturated: ['A'], deep: true }));
+      assert.deepEqual(deep.claimed.map((c) => c.uid), [behind]);
+      // Work within the window is found without going deep.
+      const [near] = await due('B', 1, T0 + 5);
+      const windowed = await claim(db, opts({ saturated: ['A'] }));
+      assert.deepEqual(windowed.claimed.map((c) => c.uid), [near]);
+    });
+
+    it('says when more due work may follow the scan', async () => {
+      await due('A', 40, T0);
+      const few = await claim(db, opts({ limit: 4 })); // reads limit + 32 candidates: 36 of 40
+      assert.equal(few.more, true);
+      const rest = await claim(db, opts({ limit: 100 }));
+      assert.equal(rest.claimed.length, 36);
+      assert.equal(rest.more, false);
+    });
+
+    it('never claims one execution twice when claims run at once', async () => {
+      const all = await due('A', 300, T0);
+      const got: string[] = [];
+      let lost = 0;
+      // Eight claimers at once, until nothing is due (several workers on one database).
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (;;) {
+            const r = await claim(db, opts({ limit: 25 }));
+            got.push(...r.claimed.map((c) => c.uid));
+            lost += r.lost;
+            if (r.claimed.length === 0 && r.lost === 0) return;
+          }
+        }),
+      );
+      assert.equal(new Set(got).size, got.length, 'no execution claimed twice');
+      assert.deepEqual([...got].sort(), all);
+      if (backend === 'sqlite') assert.equal(lost, 0, 'one process, one writer: nothing to lose');
+    });
+  });
+}
