@@ -22,7 +22,18 @@ let counter = 0;
  * a counter. Cheap enough for the delivery path (no random bytes per id).
  */
 export function sortableId(prefix: string): string {
-  const t = Date.now().toString(36).padStart(9, '0');
+  const t = timePart(Date.now());
   counter = (counter + 1) % 0x1000000;
   return `${prefix}_${t}${PROCESS_PART}${counter.toString(36).padStart(5, '0')}`;
+}
+
+/** The fixed-width time prefix of sortable ids (base 36, 9 digits: good until the year 5188). */
+const timePart = (ms: number) => ms.toString(36).padStart(9, '0');
+
+/**
+ * Sorts after every sortable id of `prefix` made before `ms` and before every one made at or after
+ * it (byte order, as both stores compare these ids): a range bound on creation time.
+ */
+export function sortableIdFloor(prefix: string, ms: number): string {
+  return `${prefix}_${timePart(ms)}`;
 }

@@ -1,3 +1,4 @@
+import { sortableIdFloor } from '../ids.ts';
 import type { Db } from '../store/db.ts';
 
 /**
@@ -10,29 +11,40 @@ import type { Db } from '../store/db.ts';
 /** Executions deleted per transaction. */
 export const PRUNE_BATCH = 500;
 
-/** Deletes one batch of finished executions last updated before `cutoff` (ms); returns how many. */
-export async function pruneBatch(db: Db, cutoff: number, batch = PRUNE_BATCH): Promise<number> {
+/**
+ * Deletes one batch of finished executions last updated before `cutoff` (ms), in id order after
+ * `after`; returns how many it deleted and the last id it looked at (null when none is left).
+ *
+ * Execution ids sort by creation time (sortableId), and one updated before the cutoff was created
+ * before it: the scan walks the primary key from the oldest id and stops at the cutoff's ids, so
+ * it reads old executions only, never the recent log.
+ */
+export async function pruneBatch(db: Db, cutoff: number, after = '', batch = PRUNE_BATCH): Promise<{ pruned: number; last: string | null }> {
   return db.tx(async (tx) => {
-    const rows = await tx.all<{ uid: string }>(
-      "SELECT uid FROM executions WHERE state IN ('succeeded', 'failed') AND updated_at < ? LIMIT ?",
-      [cutoff, batch],
+    const rows = await tx.all<{ uid: string; state: string; updated_at: number }>(
+      'SELECT uid, state, updated_at FROM executions WHERE uid > ? AND uid < ? ORDER BY uid LIMIT ?',
+      [after, sortableIdFloor('exe', cutoff), batch],
     );
-    if (rows.length === 0) return 0;
-    const marks = rows.map(() => '?').join(', ');
-    const uids = rows.map((r) => r.uid);
-    await tx.run(`DELETE FROM attempts WHERE execution_uid IN (${marks})`, uids);
-    await tx.run(`DELETE FROM executions WHERE uid IN (${marks})`, uids);
-    return rows.length;
+    if (rows.length === 0) return { pruned: 0, last: null };
+    // Unfinished executions are kept whatever their age; so are ones finished after the cutoff.
+    const uids = rows.filter((r) => (r.state === 'succeeded' || r.state === 'failed') && Number(r.updated_at) < cutoff).map((r) => r.uid);
+    if (uids.length > 0) {
+      const marks = uids.map(() => '?').join(', ');
+      await tx.run(`DELETE FROM attempts WHERE execution_uid IN (${marks})`, uids);
+      await tx.run(`DELETE FROM executions WHERE uid IN (${marks})`, uids);
+    }
+    return { pruned: uids.length, last: rows[rows.length - 1].uid };
   });
 }
 
 /** Prunes everything due, batch after batch, yielding to other work between batches. */
 export async function pruneAll(db: Db, cutoff: number): Promise<number> {
   let total = 0;
-  for (;;) {
-    const n = await pruneBatch(db, cutoff);
-    total += n;
-    if (n < PRUNE_BATCH) return total;
+  for (let after = ''; ; ) {
+    const { pruned, last } = await pruneBatch(db, cutoff, after);
+    total += pruned;
+    if (last === null) return total;
+    after = last;
     await new Promise((r) => setImmediate(r));
   }
 }

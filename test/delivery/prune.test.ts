@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pruneAll, PRUNE_BATCH } from '../../src/delivery/prune.ts';
+import { sortableId, sortableIdFloor } from '../../src/ids.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, until } from '../helpers/engine.ts';
@@ -39,5 +40,17 @@ describe('log retention', () => {
     assert.deepEqual(left.map((r) => r.event_seq), [waiting.seq]);
     const orphans = await h.herald.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM attempts a WHERE NOT EXISTS (SELECT 1 FROM executions x WHERE x.uid = a.execution_uid)');
     assert.equal(Number(orphans!.n), 0);
+  });
+
+  it('bounds execution ids by creation time, so pruning reads only executions older than the cutoff', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const before = sortableId('exe');
+    await sleep(3);
+    const floor = sortableIdFloor('exe', Date.now());
+    await sleep(3);
+    const after = sortableId('exe');
+    // JS compares ASCII strings by code unit: byte order, as the stores compare uids (SQLite's
+    // default BINARY collation, COLLATE "C" on PostgreSQL).
+    assert.ok(before < floor && floor < after, `${before} < ${floor} < ${after}`);
   });
 });
