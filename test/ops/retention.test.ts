@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import { removeDir, startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, until } from '../helpers/engine.ts';
+import { sortableIdFloor } from '../../src/ids.ts';
 
 describe('log retention in a running server', () => {
   const cleanup: Array<() => Promise<unknown> | void> = [];
@@ -26,8 +27,13 @@ describe('log retention in a running server', () => {
     }, 5000, 'both deliveries');
     const old = done!.find((x: any) => x.seq === oldEvent.seq)!;
     assert.ok(old);
-    // It ended two days ago, as far as the store knows.
-    await h.herald.db.run('UPDATE executions SET updated_at = ? WHERE uid = ?', [Date.now() - 2 * 86_400_000, old.uid]);
+    // It was made and ended two days ago, as far as the store knows (its id says when it was made).
+    const twoDaysAgo = Date.now() - 2 * 86_400_000;
+    const oldUid = `${sortableIdFloor('exe', twoDaysAgo)}old`;
+    await h.herald.db.tx(async (tx) => {
+      await tx.run('UPDATE executions SET uid = ?, created_at = ?, updated_at = ? WHERE uid = ?', [oldUid, twoDaysAgo, twoDaysAgo, old.uid]);
+      await tx.run('UPDATE attempts SET execution_uid = ? WHERE execution_uid = ?', [oldUid, old.uid]);
+    });
     await h.close();
 
     // The pruner runs shortly after a start, then hourly.
@@ -35,9 +41,9 @@ describe('log retention in a running server', () => {
     cleanup.push(() => h.close());
     await until(async () => (await executions(h, stack, hook.uid)).length === 1, 10_000, 'the old execution to be pruned');
     const [kept] = await executions(h, stack, hook.uid);
-    assert.notEqual(kept.uid, old.uid);
+    assert.notEqual(kept.uid, oldUid);
     assert.equal(kept.request_details.length, 1, 'the recent execution keeps its attempt');
-    const orphans = await h.herald.db.all('SELECT uid FROM attempts WHERE execution_uid = ?', [old.uid]);
+    const orphans = await h.herald.db.all('SELECT uid FROM attempts WHERE execution_uid = ?', [oldUid]);
     assert.deepEqual(orphans, [], 'its attempts went with it');
   });
 });
