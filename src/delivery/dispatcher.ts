@@ -50,6 +50,8 @@ const CLAIM_GATHER_MS = 1;
 const SAFETY_NET_MS = 5_000;
 /** Re-check, ms, while due work waits for free slots. */
 const SATURATED_RECHECK_MS = 250;
+/** Next look, ms, after a round whose every chosen execution another worker claimed first. */
+const LOST_RETRY_MS = 5;
 /** Group commit: outcomes are written when this many wait, or after FLUSH_MS. */
 const FLUSH_BATCH = 200;
 const FLUSH_MS = 2;
@@ -166,8 +168,13 @@ export class DeliveryDispatcher {
       // claim and more is due (the capped webhook is left out of the next scan, so work behind it
       // gets its turn); or when another worker took some of what was chosen (scale-out: the rest
       // of the due work is still there).
-      if ((claimed.length > 0 && (claimed.length >= free || (capped > 0 && more))) || lost > 0) this.rerun = true;
-      if (!this.rerun) await this.scheduleNext(capped > 0 || free <= 0);
+      if (claimed.length > 0 && (claimed.length >= free || (capped > 0 && more) || lost > 0)) this.rerun = true;
+      if (!this.rerun) {
+        // Everything chosen was taken: another worker is claiming it right now. Look again shortly
+        // rather than at once, so rows held longer (a webhook being deleted) are not spun on.
+        if (lost > 0) this.arm(Date.now() + LOST_RETRY_MS);
+        else await this.scheduleNext(capped > 0 || free <= 0);
+      }
       this.lastRoundAt = Date.now();
     } catch (err) {
       this.o.log.error({ err }, 'dispatcher round failed; retrying soon');
