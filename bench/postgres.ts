@@ -7,6 +7,7 @@
  *   events (fan-out 1) is recorded, not yet due; the workers start and settle, then the backlog
  *   falls due and they drain it; the rate is deliveries over the time from the first arrival at
  *   the receiver until every outcome is recorded;
+ * - the same with a receiver that answers in 20 ms: the workers' slots, not the cores, are the limit;
  * - event-to-first-attempt latency (commit -> request arrived) p50/p95/p99 at 200 events/s, one
  *   event per transaction, with two workers woken by LISTEN/NOTIFY.
  * The database is BENCH_DATABASE_URL (default HERALD_TEST_DATABASE_URL, else
@@ -31,6 +32,8 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL || process.env.HERALD_TEST_D
 const EVENTS = Number(process.env.BENCH_PG_EVENTS ?? 10_000);
 /** Drains with one worker and with two, alternating; the best of each is reported. */
 const ROUNDS = Number(process.env.BENCH_PG_ROUNDS ?? 3);
+/** The slow-receiver drains: how long the receiver takes to answer, ms. */
+const SLOW_RECEIVER_MS = 20;
 const LATENCY_RATE = 200; // events/s
 const LATENCY_SECONDS = 10;
 /** How long started workers idle before the backlog falls due, ms (their start-up CPU is over). */
@@ -117,11 +120,11 @@ async function until(check: () => Promise<boolean>, what: string, ms = 600_000, 
  * counts once it is durable). Workers start before the clock: a starting process compiles its code
  * (a second or more of CPU), which would otherwise be counted against the second worker only.
  */
-async function drain(h: Running, receiver: ChildProcess, receiverUrl: string, schemaUrl: string, dataDir: string, workers: number) {
-  const apiKey = await stackWithHook(h, `${receiverUrl}/drain${workers}`);
-  for (let i = 0; i < EVENTS; i += 200) {
+async function drain(h: Running, receiver: ChildProcess, receiverUrl: string, schemaUrl: string, dataDir: string, workers: number, receiverMs = 0, events = EVENTS) {
+  const apiKey = await stackWithHook(h, `${receiverUrl}/drain${workers}${receiverMs ? `?delay=${receiverMs}` : ''}`);
+  for (let i = 0; i < events; i += 200) {
     await h.herald.db.tx(async (tx) => {
-      for (let j = i; j < Math.min(EVENTS, i + 200); j++) await h.herald.events.record(tx, event(apiKey, j));
+      for (let j = i; j < Math.min(events, i + 200); j++) await h.herald.events.record(tx, event(apiKey, j));
     });
   }
   await h.herald.db.run('UPDATE executions SET next_attempt_at = next_attempt_at + 3600000 WHERE next_attempt_at IS NOT NULL');
@@ -136,9 +139,9 @@ async function drain(h: Running, receiver: ChildProcess, receiverUrl: string, sc
     await until(async () => !(await h.herald.db.get('SELECT next_attempt_at FROM executions WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1')), 'every outcome recorded', 600_000, 25);
     const recordedAt = performance.timeOrigin + performance.now();
     const { arrivals } = await ask<{ arrivals: Array<[string, number]> }>(receiver, 'stats');
-    if (arrivals.length < EVENTS) throw new Error(`the receiver got ${arrivals.length} of ${EVENTS} deliveries`);
+    if (arrivals.length < events) throw new Error(`the receiver got ${arrivals.length} of ${events} deliveries`);
     const first = arrivals.reduce((m, [, at]) => Math.min(m, at), Infinity);
-    return EVENTS / ((recordedAt - first) / 1000);
+    return events / ((recordedAt - first) / 1000);
   } finally {
     await Promise.all(started.map(stopWorker));
     // Every drain starts from the same empty queue (no dead rows left by the previous one).
@@ -229,6 +232,14 @@ async function main() {
     }
     console.log(`deliveries per second, 1 worker process  (backlog of ${fmt(EVENTS)} events, fan-out 1, best of ${ROUNDS}):  ${fmt(one)} /s`);
     console.log(`deliveries per second, 2 worker processes (backlog of ${fmt(EVENTS)} events, fan-out 1, best of ${ROUNDS}):  ${fmt(two)} /s  (${(two / one).toFixed(2)}x one worker)`);
+    // The same drains against a receiver that takes SLOW_RECEIVER_MS to answer, as endpoints that
+    // do work (a build hook, a search index) do: the workers' slots, not the two shared cores, are
+    // the limit, which is what adding a worker adds.
+    const slowOne = await drain(h, receiver.child, receiver.url, schemaUrl, dir, 1, SLOW_RECEIVER_MS);
+    const slowTwo = await drain(h, receiver.child, receiver.url, schemaUrl, dir, 2, SLOW_RECEIVER_MS);
+    console.log(
+      `deliveries per second, receiver answering in ${SLOW_RECEIVER_MS} ms (backlog of ${fmt(EVENTS)} events):  1 worker ${fmt(slowOne)} /s, 2 workers ${fmt(slowTwo)} /s  (${(slowTwo / slowOne).toFixed(2)}x)`,
+    );
     const lat = await latency(h, receiver.child, receiver.url, schemaUrl, dir);
     console.log(
       `event -> first attempt at ${LATENCY_RATE} events/s, 2 workers (${fmt(lat.length)} events):  p50 ${pct(lat, 50).toFixed(1)} ms, p95 ${pct(lat, 95).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms`,

@@ -1,5 +1,6 @@
 /**
- * The bench's receiver, in its own process (as a real receiver would be): answers 200 at once and
+ * The bench's receiver, in its own process (as a real receiver would be): answers 200 at once (or,
+ * for a URL with `?delay=<ms>`, that many ms later, as an endpoint that does some work) and
  * remembers when each delivery's first attempt arrived, keyed by the event's sequence number.
  * Talks to the bench over IPC: prints nothing, answers `{ type: 'stats' }` and `{ type: 'reset' }`.
  */
@@ -11,11 +12,16 @@ const firstArrival = new Map<string, number>();
 const server = createServer((req, res) => {
   const key = `${req.headers['x-herald-seq']}:${req.url}`;
   req.on('data', () => {});
+  const delay = req.url?.includes('?delay=') ? Number(req.url.split('?delay=')[1]) : 0;
   req.on('end', () => {
     count++;
     if (!firstArrival.has(key)) firstArrival.set(key, performance.timeOrigin + performance.now());
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-    res.end('ok');
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+      res.end('ok');
+    };
+    if (delay > 0) setTimeout(answer, delay);
+    else answer();
   });
 });
 server.keepAliveTimeout = 60_000;
