@@ -1,0 +1,100 @@
+/**
+ * Upgrading a store that holds a queue: a database at migration 006, with executions in every
+ * state, is opened by this version (which applies 007, the lean execution indexes) and its queue
+ * carries on: due work is claimed, queued work stays behind its lane's head, the queue depth adds
+ * up. On a real SQLite file and a real PostgreSQL schema.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { claim } from '../../src/delivery/queue.ts';
+import { QUEUE_DEPTH_SQL } from '../../src/ops/metrics.ts';
+import { migrationFiles } from '../../src/store/migrate.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openPostgres } from '../../src/store/postgres.ts';
+import { openSqlite } from '../../src/store/sqlite.ts';
+import { freshSchema, testBackends } from '../helpers/postgres.ts';
+
+const BEFORE = 6;
+const NOW = 1_700_000_000_000;
+
+/** The schema as of migration BEFORE, and a queue in it: statements for either backend. */
+function oldStore(dialect: 'sqlite' | 'postgres'): string[] {
+  const sql = migrationFiles(dialect)
+    .filter((m) => m.id <= BEFORE)
+    .map((m) => m.sql);
+  sql.push('CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+  for (const m of migrationFiles(dialect).filter((x) => x.id <= BEFORE)) sql.push(`INSERT INTO schema_migrations VALUES (${m.id}, '${m.name}', 0)`);
+  sql.push("INSERT INTO stacks (api_key, name, doc, created_at, updated_at) VALUES ('stk', 'old', '{}', 0, 0)");
+  sql.push(`INSERT INTO webhooks (uid, api_key, doc, created_at, updated_at) VALUES ('W', 'stk', '{"uid":"W","name":"W"}', 0, 0)`);
+  // Sequence numbers 1 to 4 (a fresh log numbers from 1 on both backends).
+  for (let seq = 1; seq <= 4; seq++) {
+    sql.push(`INSERT INTO events (api_key, branch, module, action, uid, actor, data, created_at) VALUES ('stk', 'main', 'entry', 'update', 'blt${seq}', 'test', '{}', 0)`);
+  }
+  const row = (uid: string, seq: number, lane: string, state: string, due: number | null) =>
+    `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, created_at, updated_at)
+     VALUES ('${uid}', 'stk', 'W', ${seq}, '${lane}', 'content_types.entries.update', 'update', '${state}', ${due ?? 'NULL'}, 0, 0)`;
+  sql.push(row('exe_done', 1, 'entry:a', 'succeeded', null));
+  sql.push(row('exe_due', 2, 'entry:b', 'pending', NOW - 1000));
+  sql.push(row('exe_behind', 3, 'entry:b', 'queued', null));
+  sql.push(row('exe_flying', 4, 'entry:c', 'in_flight', NOW + 60_000));
+  return sql;
+}
+
+for (const backend of await testBackends()) {
+  describe(`upgrading a ${backend} store with a queue in it`, () => {
+    it('applies the lean execution indexes and the queue carries on', async () => {
+      let db: Db;
+      let drop: () => Promise<void>;
+      if (backend === 'sqlite') {
+        const dir = mkdtempSync(join(tmpdir(), 'herald-upgrade-'));
+        const file = join(dir, 'herald.db');
+        const raw = new Database(file);
+        for (const s of oldStore('sqlite')) raw.exec(s);
+        raw.close();
+        db = await openSqlite(file);
+        drop = async () => rmSync(dir, { recursive: true, force: true });
+      } else {
+        const schema = await freshSchema();
+        const raw = new pg.Client({ connectionString: schema.url });
+        await raw.connect();
+        try {
+          for (const s of oldStore('postgres')) await raw.query(s);
+        } finally {
+          await raw.end();
+        }
+        db = await openPostgres(schema.url, { poolSize: 2 });
+        drop = schema.drop;
+      }
+      try {
+        const applied = await db.all<{ id: number }>('SELECT id FROM schema_migrations ORDER BY id');
+        assert.deepEqual(
+          applied.map((r) => Number(r.id)),
+          migrationFiles(backend).map((m) => m.id),
+        );
+        const indexes =
+          backend === 'sqlite'
+            ? await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'executions' AND name LIKE 'executions_%' ORDER BY name")
+            : await db.all<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'executions' AND schemaname = current_schema() AND indexname LIKE 'executions_%' AND indexname <> 'executions_pkey' ORDER BY indexname");
+        assert.deepEqual(
+          indexes.map((r) => r.name),
+          ['executions_autosave', 'executions_due', 'executions_queued', 'executions_unfinished', 'executions_webhook'],
+        );
+        const depth = await db.all<{ state: string; n: number }>(QUEUE_DEPTH_SQL, [NOW]);
+        assert.deepEqual(
+          Object.fromEntries(depth.map((r) => [r.state, Number(r.n)])),
+          { due: 1, in_flight: 1, queued: 1 },
+        );
+        const r = await claim(db, { now: NOW, limit: 10, freeSlots: () => 10, leaseMs: 60_000 });
+        assert.deepEqual(r.claimed.map((c) => c.uid), ['exe_due'], 'the due one, not the one queued behind it nor the one in flight');
+      } finally {
+        await db.close();
+        await drop();
+      }
+    });
+  });
+}
