@@ -18,6 +18,3 @@ export type Scope = StackScope;
 
 /** Contentstack shows times as ISO 8601 strings; the store keeps milliseconds. */
 export const iso = (ms: number) => new Date(ms).toISOString();
-
-/** `?, ?, ?` for an IN list of n values. */
-export const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');

@@ -1,6 +1,6 @@
 import { HeraldError, invalid, type FieldErrors } from '../errors.ts';
-import type { Queryable, Tx } from '../store/db.ts';
-import { iso, placeholders, type Scope } from './context.ts';
+import { repeated, type Queryable, type Tx } from '../store/db.ts';
+import { iso, type Scope } from './context.ts';
 import { resolveEnvironments, type EnvironmentDoc } from './environments.ts';
 import { getLocale, masterLocale } from './locales.ts';
 import { isObject } from './validate.ts';
@@ -45,7 +45,7 @@ export async function publicationsOf(
   if (uids.length === 0) return out;
   const params: unknown[] = [scope.api_key, scope.branch, module, ...uids];
   let sql = `SELECT uid, environment, locale, version, actor, published_at FROM publications
-             WHERE api_key = ? AND branch = ? AND module = ? AND uid IN (${placeholders(uids.length)})`;
+             WHERE api_key = ? AND branch = ? AND module = ? AND uid IN (${repeated(uids.length)})`;
   if (locale !== undefined) {
     sql += ' AND locale = ?';
     params.push(locale);

@@ -1,6 +1,6 @@
 import { eventFromRow, type EventRow } from '../events/record.ts';
 import type { Queryable } from '../store/db.ts';
-import { json } from '../store/db.ts';
+import { json, repeated } from '../store/db.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
 import { contentstackPayload, payloadBody } from './payload.ts';
 import type { LoggedRequest } from './request.ts';
@@ -71,7 +71,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).to
 
 async function present(q: Queryable, rows: ExecutionRow[]) {
   if (rows.length === 0) return [];
-  const marks = rows.map(() => '?').join(', ');
+  const marks = repeated(rows.length);
   const attempts = await q.all<AttemptRow>(`SELECT * FROM attempts WHERE execution_uid IN (${marks}) ORDER BY n`, rows.map((r) => r.x_uid));
   const byExecution = new Map<string, AttemptRow[]>();
   for (const a of attempts) {

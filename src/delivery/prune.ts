@@ -1,5 +1,5 @@
 import { sortableIdFloor } from '../ids.ts';
-import type { Db } from '../store/db.ts';
+import { repeated, type Db } from '../store/db.ts';
 
 /**
  * Log retention: finished executions (succeeded or failed) older than the retention period are
@@ -29,7 +29,7 @@ export async function pruneBatch(db: Db, cutoff: number, after = '', batch = PRU
     // Unfinished executions are kept whatever their age; so are ones finished after the cutoff.
     const uids = rows.filter((r) => (r.state === 'succeeded' || r.state === 'failed') && Number(r.updated_at) < cutoff).map((r) => r.uid);
     if (uids.length > 0) {
-      const marks = uids.map(() => '?').join(', ');
+      const marks = repeated(uids.length);
       await tx.run(`DELETE FROM attempts WHERE execution_uid IN (${marks})`, uids);
       await tx.run(`DELETE FROM executions WHERE uid IN (${marks})`, uids);
     }

@@ -4,7 +4,7 @@ import { eventFromRow, type EventRow } from '../events/record.ts';
 import type { Db, Queryable, Tx } from '../store/db.ts';
 import type { Match } from '../webhooks/index.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
-import { json } from '../store/db.ts';
+import { json, repeated } from '../store/db.ts';
 import { breakerReason, breakerTrips, decide, type ExecutionState } from './policy.ts';
 import type { AttemptRecord } from './send.ts';
 
@@ -32,9 +32,6 @@ const CANDIDATE_MARGIN = 32;
 export const SCAN_WINDOW = 1_000;
 
 const UNFINISHED = "('queued', 'pending', 'in_flight')";
-
-/** `item, item, ...`: `n` copies, comma-separated: a list of `?` placeholders, or of VALUES rows. */
-const repeated = (n: number, item = '?') => Array.from({ length: n }, () => item).join(', ');
 
 export function laneOf(event: Pick<HeraldEvent, 'module' | 'uid'>): string {
   return `${event.module}:${event.uid}`;
@@ -200,8 +197,9 @@ async function claimIn(q: Queryable, dialect: Db['dialect'], opts: ClaimOptions)
     [opts.now, ...saturated, wanted],
   );
   const more = candidates.length >= wanted;
-  const { chosen, capped } = choose(candidates, opts.limit, opts.freeSlots);
-  if (chosen.length === 0) return { claimed: [], capped: capped + saturated.length, more, lost: 0 };
+  const { chosen, capped: skipped } = choose(candidates, opts.limit, opts.freeSlots);
+  const capped = skipped + saturated.length;
+  if (chosen.length === 0) return { claimed: [], capped, more, lost: 0 };
   const leaseEnd = opts.now + opts.leaseMs;
   const marks = repeated(chosen.length);
   const lease = `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?`;
@@ -245,7 +243,7 @@ async function claimIn(q: Queryable, dialect: Db['dialect'], opts: ClaimOptions)
   // Rows come back in no particular order; attempts start oldest first.
   const order = new Map(chosen.map((uid, i) => [uid, i]));
   claimed.sort((a, b) => order.get(a.uid)! - order.get(b.uid)!);
-  return { claimed, capped: capped + saturated.length, more, lost: chosen.length - rows.length };
+  return { claimed, capped, more, lost: chosen.length - rows.length };
 }
 
 /**

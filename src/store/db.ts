@@ -60,6 +60,9 @@ export interface Db extends Queryable {
 
 export type Row = Record<string, unknown>;
 
+/** `item, item, ...`: `n` copies, comma-separated: a list of `?` placeholders, or of VALUES rows. */
+export const repeated = (n: number, item = '?') => Array.from({ length: n }, () => item).join(', ');
+
 /** Parses a TEXT column that holds JSON; `null` stays `null`. */
 export function json<T = unknown>(value: unknown): T {
   if (value === null || value === undefined) return null as T;

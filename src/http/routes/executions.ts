@@ -18,7 +18,6 @@ function time(value: string | undefined, field: string): number | undefined {
   return ms;
 }
 
-
 const WEBHOOK = Params({ uid: 'the webhook uid' });
 const EXECUTIONS = Query({
   skip: Whole('executions to skip (default 0)', 0, 1_000_000),

@@ -160,7 +160,6 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
   });
 }
 
-
 /** A boolean query parameter (`true`/`false`); false when absent. */
 function flag(value: string | undefined, field: string): boolean {
   if (value === undefined || value === '' || value === 'false') return false;
