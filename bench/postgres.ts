@@ -25,6 +25,7 @@ import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
 import { EXECUTIONS_CHANNEL } from '../src/delivery/delivery.ts';
 import { startServer, type Running } from '../src/server.ts';
+import { cpuLine, cpuSnapshot } from './cpu.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
 const ADMIN = 'bench-admin-token-0123456789';
@@ -132,16 +133,18 @@ async function drain(h: Running, receiver: ChildProcess, receiverUrl: string, sc
   try {
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     await ask(receiver, 'reset');
+    const before = cpuSnapshot();
     await h.herald.db.run('UPDATE executions SET next_attempt_at = ? WHERE next_attempt_at IS NOT NULL', [Date.now()]);
     h.herald.db.notify?.(EXECUTIONS_CHANNEL);
     // Done when no execution is due or claimed any more (only those have a next_attempt_at): one
     // read of the due index's first entry.
     await until(async () => !(await h.herald.db.get('SELECT next_attempt_at FROM executions WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1')), 'every outcome recorded', 600_000, 25);
     const recordedAt = performance.timeOrigin + performance.now();
+    const cpu = cpuLine(before, cpuSnapshot(), events, { workers: started.map((c) => c.pid!), receiver: [receiver.pid!], bench: [process.pid] });
     const { arrivals } = await ask<{ arrivals: Array<[string, number]> }>(receiver, 'stats');
     if (arrivals.length < events) throw new Error(`the receiver got ${arrivals.length} of ${events} deliveries`);
     const first = arrivals.reduce((m, [, at]) => Math.min(m, at), Infinity);
-    return events / ((recordedAt - first) / 1000);
+    return { rate: events / ((recordedAt - first) / 1000), cpu };
   } finally {
     await Promise.all(started.map(stopWorker));
     // Every drain starts from the same empty queue (no dead rows left by the previous one).
@@ -226,17 +229,18 @@ async function main() {
     for (let r = 1; r <= ROUNDS; r++) {
       const a = await drain(h, receiver.child, receiver.url, schemaUrl, dir, 1);
       const b = await drain(h, receiver.child, receiver.url, schemaUrl, dir, 2);
-      console.log(`  run ${r}: 1 worker ${fmt(a)} /s, 2 workers ${fmt(b)} /s`);
-      one = Math.max(one, a);
-      two = Math.max(two, b);
+      console.log(`  run ${r}: 1 worker ${fmt(a.rate)} /s, 2 workers ${fmt(b.rate)} /s`);
+      for (const [n, d] of [[1, a], [2, b]] as const) if (d.cpu) console.log(`    ${n} worker${n > 1 ? 's' : ' '}: ${d.cpu}`);
+      one = Math.max(one, a.rate);
+      two = Math.max(two, b.rate);
     }
     console.log(`deliveries per second, 1 worker process  (backlog of ${fmt(EVENTS)} events, fan-out 1, best of ${ROUNDS}):  ${fmt(one)} /s`);
     console.log(`deliveries per second, 2 worker processes (backlog of ${fmt(EVENTS)} events, fan-out 1, best of ${ROUNDS}):  ${fmt(two)} /s  (${(two / one).toFixed(2)}x one worker)`);
     // The same drains against a receiver that takes SLOW_RECEIVER_MS to answer, as endpoints that
     // do work (a build hook, a search index) do: the workers' slots, not the two shared cores, are
     // the limit, which is what adding a worker adds.
-    const slowOne = await drain(h, receiver.child, receiver.url, schemaUrl, dir, 1, SLOW_RECEIVER_MS);
-    const slowTwo = await drain(h, receiver.child, receiver.url, schemaUrl, dir, 2, SLOW_RECEIVER_MS);
+    const slowOne = (await drain(h, receiver.child, receiver.url, schemaUrl, dir, 1, SLOW_RECEIVER_MS)).rate;
+    const slowTwo = (await drain(h, receiver.child, receiver.url, schemaUrl, dir, 2, SLOW_RECEIVER_MS)).rate;
     console.log(
       `deliveries per second, receiver answering in ${SLOW_RECEIVER_MS} ms (backlog of ${fmt(EVENTS)} events):  1 worker ${fmt(slowOne)} /s, 2 workers ${fmt(slowTwo)} /s  (${(slowTwo / slowOne).toFixed(2)}x)`,
     );

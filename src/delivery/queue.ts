@@ -315,6 +315,10 @@ export interface CompleteEffects {
   disabledStacks: Set<string>;
   /** Executions that reached an end, with their end state. */
   ended: Array<{ uid: string; state: 'succeeded' | 'failed' }>;
+  /** Queued executions made their lane's head: due now (or at their auto-save window). */
+  promoted: number;
+  /** When the earliest retry this batch scheduled falls due (ms), or null when none was. */
+  retryAt: number | null;
 }
 
 /** Rows per multi-row statement in complete(): 10 parameters a row stays far below both backends' limits. */
@@ -336,7 +340,7 @@ function chunks<T>(xs: T[], size = ROWS_PER_STATEMENT): T[][] {
  * worker's throughput is bounded by them.
  */
 export async function complete(db: Db, batch: Finished[], opts: CompleteOptions): Promise<CompleteEffects> {
-  const effects: CompleteEffects = { disabledStacks: new Set(), ended: [] };
+  const effects: CompleteEffects = { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null };
   if (batch.length === 0) return effects;
   // Scale-out (PostgreSQL): update webhooks in uid order so two workers' batches never wait on
   // each other's webhook rows in a cycle.
@@ -390,9 +394,12 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
         ],
       );
     }
+    for (const { decision } of rows) {
+      if (decision.state === 'pending') effects.retryAt = Math.min(effects.retryAt ?? Infinity, decision.next_attempt_at);
+    }
     const ended = rows.filter((r) => r.decision.state !== 'pending');
     for (const r of ended) effects.ended.push({ uid: r.f.claimed.uid, state: r.decision.state as 'succeeded' | 'failed' });
-    await promoteNext(tx, ended.map((r) => r.f.claimed), opts);
+    effects.promoted = await promoteNext(tx, ended.map((r) => r.f.claimed), opts);
     await countFailures(tx, rows, opts, effects);
   });
   return effects;
@@ -400,9 +407,11 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
 
 /**
  * The lanes whose head ended: each lane's earliest queued execution becomes its head, due now (an
- * auto_save with no real change behind it waits for the auto-save window, see enqueue).
+ * auto_save with no real change behind it waits for the auto-save window, see enqueue). Returns
+ * how many were promoted.
  */
-async function promoteNext(tx: Tx, ended: Claimed[], opts: CompleteOptions): Promise<void> {
+async function promoteNext(tx: Tx, ended: Claimed[], opts: CompleteOptions): Promise<number> {
+  let promoted = 0;
   const lanesBy = new Map<string, Set<string>>();
   for (const c of ended) {
     if (!lanesBy.has(c.webhook_uid)) lanesBy.set(c.webhook_uid, new Set());
@@ -419,6 +428,7 @@ async function promoteNext(tx: Tx, ended: Claimed[], opts: CompleteOptions): Pro
         [webhookUid, ...lanes],
       );
       for (const next of heads) {
+        promoted++;
         if (next.action !== 'auto_save') {
           dueNow.push(next.uid);
           continue;
@@ -443,6 +453,7 @@ async function promoteNext(tx: Tx, ended: Claimed[], opts: CompleteOptions): Pro
       ...uids,
     ]);
   }
+  return promoted;
 }
 
 /**

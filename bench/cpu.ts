@@ -1,0 +1,86 @@
+/**
+ * CPU time by process during a bench window, read from /proc (Linux; elsewhere `cpuSnapshot`
+ * returns null and the bench prints no breakdown). Used to show where the cores go: a drain's
+ * worker processes, PostgreSQL's backends, the receiver, the bench (API node) itself, and how much
+ * of the machine stayed idle.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/** Clock ticks per second of /proc times (USER_HZ; 100 on every Linux this runs on). */
+const HZ = 100;
+
+export interface CpuSnapshot {
+  at: number;
+  /** ms of CPU (user + system) by pid. */
+  byPid: Map<number, number>;
+  /** ms of system (kernel) CPU by pid: syscalls, the loopback network stack. */
+  sysByPid: Map<number, number>;
+  /** pids of PostgreSQL server processes. */
+  postgres: Set<number>;
+  /** Idle ms summed over all cores (/proc/stat). */
+  idleMs: number;
+}
+
+function pidCpuMs(pid: number): { ms: number; sysMs: number; comm: string } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm may hold spaces; fields after it are space separated (utime is field 14, stime 15).
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const f = stat.slice(close + 2).split(' ');
+    return { ms: ((Number(f[11]) + Number(f[12])) * 1000) / HZ, sysMs: (Number(f[12]) * 1000) / HZ, comm };
+  } catch {
+    return null; // exited
+  }
+}
+
+export function cpuSnapshot(): CpuSnapshot | null {
+  let pids: number[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  } catch {
+    return null;
+  }
+  const byPid = new Map<number, number>();
+  const sysByPid = new Map<number, number>();
+  const postgres = new Set<number>();
+  for (const pid of pids) {
+    const p = pidCpuMs(pid);
+    if (!p) continue;
+    byPid.set(pid, p.ms);
+    sysByPid.set(pid, p.sysMs);
+    if (p.comm === 'postgres') postgres.add(pid);
+  }
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const idleMs = ((Number(cpu[4]) + Number(cpu[5])) * 1000) / HZ; // idle + iowait
+  return { at: performance.now(), byPid, sysByPid, postgres, idleMs };
+}
+
+/** CPU ms spent between two snapshots by the given pids (processes started meanwhile count from 0). */
+function spent(a: CpuSnapshot, b: CpuSnapshot, pids: Iterable<number>): { ms: number; sysMs: number } {
+  let ms = 0;
+  let sysMs = 0;
+  for (const pid of pids) {
+    ms += (b.byPid.get(pid) ?? 0) - (a.byPid.get(pid) ?? 0);
+    sysMs += (b.sysByPid.get(pid) ?? 0) - (a.sysByPid.get(pid) ?? 0);
+  }
+  return { ms, sysMs };
+}
+
+/** One line: CPU per delivery by process group, in µs, and the share of the cores left idle. */
+export function cpuLine(a: CpuSnapshot | null, b: CpuSnapshot | null, deliveries: number, groups: Record<string, number[]>): string | null {
+  if (!a || !b) return null;
+  const parts: string[] = [];
+  let total = 0;
+  const pg = new Set([...a.postgres, ...b.postgres]);
+  for (const [name, pids] of [...Object.entries(groups), ['PostgreSQL', [...pg]] as [string, number[]]]) {
+    const { ms, sysMs } = spent(a, b, pids);
+    total += ms;
+    const us = (x: number) => Math.round((x * 1000) / deliveries);
+    parts.push(`${name} ${us(ms)} (kernel ${us(sysMs)})`);
+  }
+  const wall = b.at - a.at;
+  const cores = (b.idleMs - a.idleMs) / wall;
+  return `CPU per delivery (µs): ${parts.join(', ')}; total ${Math.round((total * 1000) / deliveries)}; cores idle ${cores.toFixed(2)} of ${availableParallelism()}`;
+}
