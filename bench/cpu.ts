@@ -7,6 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
+export const CORES = availableParallelism();
+
 /** Clock ticks per second of /proc times (USER_HZ; 100 on every Linux this runs on). */
 const HZ = 100;
 
@@ -68,8 +70,15 @@ function spent(a: CpuSnapshot, b: CpuSnapshot, pids: Iterable<number>): { ms: nu
   return { ms, sysMs };
 }
 
-/** One line: CPU per delivery by process group, in µs, and the share of the cores left idle. */
-export function cpuLine(a: CpuSnapshot | null, b: CpuSnapshot | null, deliveries: number, groups: Record<string, number[]>): string | null {
+/** CPU per delivery over a window: a printable line and the total, µs. */
+export interface CpuSplit {
+  /** CPU per delivery by process group (kernel part in brackets), µs, and the cores left idle. */
+  line: string;
+  /** CPU per delivery summed over the groups (PostgreSQL included), µs. */
+  totalUs: number;
+}
+
+export function cpuSplit(a: CpuSnapshot | null, b: CpuSnapshot | null, deliveries: number, groups: Record<string, number[]>): CpuSplit | null {
   if (!a || !b) return null;
   const parts: string[] = [];
   let total = 0;
@@ -82,5 +91,6 @@ export function cpuLine(a: CpuSnapshot | null, b: CpuSnapshot | null, deliveries
   }
   const wall = b.at - a.at;
   const cores = (b.idleMs - a.idleMs) / wall;
-  return `CPU per delivery (µs): ${parts.join(', ')}; total ${Math.round((total * 1000) / deliveries)}; cores idle ${cores.toFixed(2)} of ${availableParallelism()}`;
+  const totalUs = (total * 1000) / deliveries;
+  return { line: `CPU per delivery (µs): ${parts.join(', ')}; total ${Math.round(totalUs)}; cores idle ${cores.toFixed(2)} of ${CORES}`, totalUs };
 }

@@ -6,7 +6,9 @@
  * - deliveries per second with one worker process, then with two: a backlog of BENCH_PG_EVENTS
  *   events (fan-out 1) is recorded, not yet due; the workers start and settle, then the backlog
  *   falls due and they drain it; the rate is deliveries over the time from the first arrival at
- *   the receiver until every outcome is recorded;
+ *   the receiver until every outcome is recorded; with each drain, CPU per delivery by process
+ *   (workers, receiver, this process, PostgreSQL; from /proc, Linux only) and the idle share of
+ *   the cores, and the ceiling the cores put on any number of workers at one worker's CPU cost;
  * - the same with a receiver that answers in 20 ms: the workers' slots, not the cores, are the limit;
  * - event-to-first-attempt latency (commit -> request arrived) p50/p95/p99 at 200 events/s, one
  *   event per transaction, with two workers woken by LISTEN/NOTIFY.
@@ -25,7 +27,7 @@ import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
 import { EXECUTIONS_CHANNEL } from '../src/delivery/delivery.ts';
 import { startServer, type Running } from '../src/server.ts';
-import { cpuLine, cpuSnapshot } from './cpu.ts';
+import { CORES, cpuSnapshot, cpuSplit } from './cpu.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
 const ADMIN = 'bench-admin-token-0123456789';
@@ -140,7 +142,7 @@ async function drain(h: Running, receiver: ChildProcess, receiverUrl: string, sc
     // read of the due index's first entry.
     await until(async () => !(await h.herald.db.get('SELECT next_attempt_at FROM executions WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1')), 'every outcome recorded', 600_000, 25);
     const recordedAt = performance.timeOrigin + performance.now();
-    const cpu = cpuLine(before, cpuSnapshot(), events, { workers: started.map((c) => c.pid!), receiver: [receiver.pid!], bench: [process.pid] });
+    const cpu = cpuSplit(before, cpuSnapshot(), events, { workers: started.map((c) => c.pid!), receiver: [receiver.pid!], bench: [process.pid] });
     const { arrivals } = await ask<{ arrivals: Array<[string, number]> }>(receiver, 'stats');
     if (arrivals.length < events) throw new Error(`the receiver got ${arrivals.length} of ${events} deliveries`);
     const first = arrivals.reduce((m, [, at]) => Math.min(m, at), Infinity);
@@ -226,16 +228,25 @@ async function main() {
     // Alternating runs, best of each: other work on the machine only ever slows a run down.
     let one = 0;
     let two = 0;
+    /** CPU per delivery (all processes) of the fastest one-worker drain, µs. */
+    let oneCpuUs = 0;
     for (let r = 1; r <= ROUNDS; r++) {
       const a = await drain(h, receiver.child, receiver.url, schemaUrl, dir, 1);
       const b = await drain(h, receiver.child, receiver.url, schemaUrl, dir, 2);
       console.log(`  run ${r}: 1 worker ${fmt(a.rate)} /s, 2 workers ${fmt(b.rate)} /s`);
-      for (const [n, d] of [[1, a], [2, b]] as const) if (d.cpu) console.log(`    ${n} worker${n > 1 ? 's' : ' '}: ${d.cpu}`);
+      for (const [n, d] of [[1, a], [2, b]] as const) if (d.cpu) console.log(`    ${n} worker${n > 1 ? 's' : ' '}: ${d.cpu.line}`);
+      if (a.rate > one) oneCpuUs = a.cpu?.totalUs ?? 0;
       one = Math.max(one, a.rate);
       two = Math.max(two, b.rate);
     }
     console.log(`deliveries per second, 1 worker process  (backlog of ${fmt(EVENTS)} events, fan-out 1, best of ${ROUNDS}):  ${fmt(one)} /s`);
     console.log(`deliveries per second, 2 worker processes (backlog of ${fmt(EVENTS)} events, fan-out 1, best of ${ROUNDS}):  ${fmt(two)} /s  (${(two / one).toFixed(2)}x one worker)`);
+    // Everything here shares the machine's cores: at one worker's CPU per delivery (worker,
+    // PostgreSQL, receiver and this process together), all cores busy deliver at most this many.
+    if (oneCpuUs > 0) {
+      const ceiling = (CORES * 1e6) / oneCpuUs;
+      console.log(`ceiling on these ${CORES} cores at one worker's CPU per delivery (${fmt(oneCpuUs)} µs, all processes):  ${fmt(ceiling)} /s  (${(ceiling / one).toFixed(2)}x one worker)`);
+    }
     // The same drains against a receiver that takes SLOW_RECEIVER_MS to answer, as endpoints that
     // do work (a build hook, a search index) do: the workers' slots, not the two shared cores, are
     // the limit, which is what adding a worker adds.
