@@ -1,6 +1,7 @@
 import type { Dispatcher as HttpAgent } from 'undici';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
+import { HeraldError } from '../errors.ts';
 import { contentfulDelivery, type ContentfulAttempt } from '../contentful/delivery.ts';
 import { payloadBody } from './payload.ts';
 import { claim, complete, nextDueAt, type Claimed, type Finished } from './queue.ts';
@@ -76,6 +77,14 @@ const FLUSH_MS = 10;
  * claim's cost. A full page claims again at once.
  */
 const CLAIM_PAGE = 64;
+/**
+ * Recording outcomes failed for a reason that passes (the database restarting, a dropped
+ * connection, a deadlock): written again after this long, doubling up to FLUSH_RETRY_MAX_MS, while
+ * the claims' leases last. Without it, a second's outage sent every outcome in flight again once
+ * its lease ended.
+ */
+const FLUSH_RETRY_MS = 100;
+const FLUSH_RETRY_MAX_MS = 5_000;
 /** Payload bodies kept in memory (by event and format) so retries and fan-out reuse them. */
 const BODY_CACHE_SIZE = 2_000;
 
@@ -96,6 +105,8 @@ export class DeliveryDispatcher {
    */
   private unrecorded = 0;
   private flushTimer: NodeJS.Timeout | null = null;
+  /** Set while a failed write waits to be tried again (ms until then); see FLUSH_RETRY_MS. */
+  private flushBackoffMs = 0;
   private flushing: Promise<void> = Promise.resolve();
   private stopped = true;
   /** Set once stop() gave up waiting: later outcomes are not recorded (their claims are released). */
@@ -298,7 +309,7 @@ export class DeliveryDispatcher {
     this.unrecorded++;
     // Freed slots are claimed together a moment later rather than one claim per finished attempt.
     this.wakeSoon();
-    if (this.buffer.length >= FLUSH_BATCH) void this.flush();
+    if (this.buffer.length >= FLUSH_BATCH && this.flushBackoffMs === 0) void this.flush();
     else if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
@@ -312,6 +323,8 @@ export class DeliveryDispatcher {
     if (batch.length === 0) return this.flushing;
     this.buffer = [];
     this.flushing = this.flushing.then(async () => {
+      /** Outcomes to write again: a write that failed for a passing reason. */
+      const again: Finished[] = [];
       try {
         // One transaction per retry schedule: the engine's and (Contentful dialect) each space
         // retry policy's; almost always just one.
@@ -322,36 +335,62 @@ export class DeliveryDispatcher {
           if (!bySchedule.has(key)) bySchedule.set(key, { delays, items: [] });
           bySchedule.get(key)!.items.push(f);
         }
-        const endedBy = new Map<string, 'succeeded' | 'failed'>();
         let promoted = 0;
         for (const { delays, items } of bySchedule.values()) {
-          const effects = await complete(this.o.db, items, {
-            now: Date.now(),
-            retryDelaysMs: delays,
-            breakerThreshold: this.o.breakerThreshold,
-            autoSaveWindowMs: this.o.autoSaveWindowMs,
-          });
+          let effects;
+          try {
+            effects = await complete(this.o.db, items, {
+              now: Date.now(),
+              retryDelaysMs: delays,
+              breakerThreshold: this.o.breakerThreshold,
+              autoSaveWindowMs: this.o.autoSaveWindowMs,
+            });
+          } catch (err) {
+            // While the claims hold, write them again later: nobody else may send these yet. Past
+            // a lease (or stopping), give up: the claim expires and the execution is sent again
+            // (at least once) rather than marked done without its outcome on disk.
+            const leaseEnd = Math.min(...items.map((f) => f.claimed.leaseUntil));
+            const transient = err instanceof HeraldError && err.code === 'unavailable';
+            const backoff = Math.min(FLUSH_RETRY_MAX_MS, Math.max(FLUSH_RETRY_MS, this.flushBackoffMs * 2));
+            if (transient && !this.stopped && Date.now() + backoff < leaseEnd) {
+              this.o.log.warn({ err, count: items.length, retryInMs: backoff }, 'recording attempts failed; trying again');
+              this.flushBackoffMs = backoff;
+              again.push(...items);
+            } else {
+              this.o.log.error({ err, count: items.length, deliveryIds: items.map((f) => f.claimed.uid) }, 'recording attempts failed');
+            }
+            continue;
+          }
           if (effects.disabledStacks.size) this.o.onDisabled(effects.disabledStacks);
-          for (const e of effects.ended) endedBy.set(e.uid, e.state);
+          if (effects.stale.length) {
+            this.o.log.warn({ deliveryIds: effects.stale }, 'attempts logged after their claim ended; the executions were left to their new claim');
+          }
           promoted += effects.promoted;
           if (effects.retryAt !== null) this.arm(effects.retryAt);
+          const endedBy = new Map(effects.ended.map((e) => [e.uid, e.state]));
+          for (const f of items) {
+            f.ended = endedBy.get(f.claimed.uid) ?? null;
+            this.o.onAttempt?.(f);
+          }
         }
         // A promoted execution is due: claim it. (Freed slots already woke the dispatcher when
         // their attempts ended; waking for every flush made a saturated worker scan for nothing.)
         if (promoted > 0) this.wake();
-        for (const f of batch) {
-          f.ended = endedBy.get(f.claimed.uid) ?? null;
-          this.o.onAttempt?.(f);
-        }
       } catch (err) {
-        // Not recorded: the claims stay and expire, so these executions are sent again
-        // (at-least-once) rather than marked done without their outcome on disk.
-        this.o.log.error({ err, count: batch.length, deliveryIds: batch.map((f) => f.claimed.uid) }, 'recording attempts failed');
+        // A bug after the write (a callback): logged, and the flush chain goes on.
+        this.o.log.error({ err }, 'after recording attempts');
       } finally {
         const heldBack = this.unrecorded > this.o.maxInFlight;
-        this.unrecorded -= batch.length;
+        this.unrecorded -= batch.length - again.length;
+        if (again.length === 0) this.flushBackoffMs = 0;
+        else {
+          // In front of what finished meanwhile, written together after the back-off.
+          this.buffer = [...again, ...this.buffer];
+          if (this.flushTimer) clearTimeout(this.flushTimer);
+          this.flushTimer = setTimeout(() => void this.flush(), this.flushBackoffMs);
+        }
         // Claims were held back until outcomes were recorded (backpressure, see `unrecorded`).
-        if (heldBack) this.wake();
+        if (heldBack && this.unrecorded <= this.o.maxInFlight) this.wake();
       }
     });
     return this.flushing;

@@ -111,6 +111,11 @@ export interface Claimed {
   lane: string;
   /** Attempts made before this one. */
   attempts: number;
+  /**
+   * The claim's lease end (ms), as written on the execution: its outcome is recorded only while the
+   * execution still carries it (see complete()).
+   */
+  leaseUntil: number;
   event: HeraldEvent;
   webhook: Webhook;
 }
@@ -237,7 +242,15 @@ async function claimIn(q: Queryable, dialect: Db['dialect'], opts: ClaimOptions)
       // A claim that expired after its webhook was disabled: park it with the others.
       await q.run("UPDATE executions SET state = 'pending', next_attempt_at = NULL, lease_until = NULL WHERE uid = ?", [r.x_uid]);
     } else {
-      claimed.push({ uid: r.x_uid, webhook_uid: r.webhook_uid, lane: r.lane, attempts: Number(r.attempts), event: eventFromRow(r), webhook: webhookFromRow(r) });
+      claimed.push({
+        uid: r.x_uid,
+        webhook_uid: r.webhook_uid,
+        lane: r.lane,
+        attempts: Number(r.attempts),
+        leaseUntil: leaseEnd,
+        event: eventFromRow(r),
+        webhook: webhookFromRow(r),
+      });
     }
   }
   // Rows come back in no particular order; attempts start oldest first.
@@ -300,6 +313,8 @@ export interface Finished {
   record: AttemptRecord;
   /** What was sent, secrets masked (JSON). */
   request: unknown;
+  /** The attempt row's id, given on the first try to record it, so a retried write adds no second row. */
+  attemptUid?: string;
   /** Set once recorded: the end the execution reached with this attempt, if any. */
   ended?: 'succeeded' | 'failed' | null;
 }
@@ -319,6 +334,11 @@ export interface CompleteEffects {
   promoted: number;
   /** When the earliest retry this batch scheduled falls due (ms), or null when none was. */
   retryAt: number | null;
+  /**
+   * Executions whose claim had ended when the outcome was written (the lease expired and another
+   * worker claimed it, or it was released): the attempt is logged, the execution left as it is.
+   */
+  stale: string[];
 }
 
 /** Rows per multi-row statement in complete(): 10 parameters a row stays far below both backends' limits. */
@@ -335,29 +355,39 @@ function chunks<T>(xs: T[], size = ROWS_PER_STATEMENT): T[][] {
  * execution's next state by the retry policy, the next execution of a finished lane, and the
  * circuit breaker. An outcome is on disk before its execution counts as done.
  *
+ * Fenced by the claim: an execution moves on only while it is still `in_flight` under this claim's
+ * lease. A worker whose outcome arrives after its lease ended (stalled, or cut off from the
+ * database for longer than the lease margin) must not undo the claim of the worker that took the
+ * execution over; its attempt is still logged. The attempt rows' ids are fixed on the first try, so
+ * writing a batch again after an error whose commit may have gone through adds no second row.
+ *
  * Statements are per batch, not per attempt (a multi-row INSERT, one UPDATE over a VALUES list, one
  * look-up of the next execution per webhook): on PostgreSQL each statement is a round trip, and a
  * worker's throughput is bounded by them.
  */
 export async function complete(db: Db, batch: Finished[], opts: CompleteOptions): Promise<CompleteEffects> {
-  const effects: CompleteEffects = { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null };
+  const effects: CompleteEffects = { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null, stale: [] };
   if (batch.length === 0) return effects;
   // Scale-out (PostgreSQL): update webhooks in uid order so two workers' batches never wait on
   // each other's webhook rows in a cycle.
   const ordered = db.dialect === 'postgres' ? [...batch].sort((a, b) => (a.claimed.webhook_uid < b.claimed.webhook_uid ? -1 : a.claimed.webhook_uid > b.claimed.webhook_uid ? 1 : 0)) : batch;
-  const rows = ordered.map((f) => {
+  const all = ordered.map((f) => {
+    f.attemptUid ??= sortableId('att');
     const n = f.claimed.attempts + 1;
     return { f, n, decision: decide(f.record, n, opts.retryDelaysMs, opts.now) };
   });
+  let rows = all;
   await db.tx(async (tx) => {
     // Scale-out (PostgreSQL): lock the batch's lanes (see laneKey).
     await tx.lock?.(batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)));
-    for (const part of chunks(rows)) {
+    const applied = new Set<string>();
+    for (const part of chunks(all)) {
       await tx.run(
         `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
-         VALUES ${repeated(part.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
-        part.flatMap(({ f: { claimed, record, request }, n }) => [
-          sortableId('att'),
+         VALUES ${repeated(part.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}
+         ON CONFLICT (uid) DO NOTHING`,
+        part.flatMap(({ f: { claimed, record, request, attemptUid }, n }) => [
+          attemptUid,
           claimed.uid,
           n,
           record.started_at,
@@ -371,17 +401,19 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
       );
       // The casts type the VALUES columns on PostgreSQL (parameters arrive untyped); SQLite takes
       // them as affinities.
-      await tx.run(
-        `WITH v (uid, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
-           VALUES ${repeated(part.length, '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
+      const moved = await tx.all<{ uid: string }>(
+        `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
+           VALUES ${repeated(part.length, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
          )
          UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
                 first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
                 last_outcome = v.outcome, last_reason = v.reason, updated_at = ?
-         FROM v WHERE executions.uid = v.uid`,
+         FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
+         RETURNING executions.uid AS uid`,
         [
           ...part.flatMap(({ f: { claimed, record }, n, decision }) => [
             claimed.uid,
+            claimed.leaseUntil,
             decision.state,
             n,
             decision.state === 'pending' ? decision.next_attempt_at : null,
@@ -393,7 +425,11 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           opts.now,
         ],
       );
+      for (const m of moved) applied.add(m.uid);
     }
+    // Claims that ended before their outcome arrived: logged above, nothing else follows from them.
+    rows = all.filter((r) => applied.has(r.f.claimed.uid));
+    for (const r of all) if (!applied.has(r.f.claimed.uid)) effects.stale.push(r.f.claimed.uid);
     for (const { decision } of rows) {
       if (decision.state === 'pending') effects.retryAt = Math.min(effects.retryAt ?? Infinity, decision.next_attempt_at);
     }

@@ -1,14 +1,15 @@
 /**
  * Claiming due work (src/delivery/queue.ts claim()), on a real store of each backend: oldest
- * first within each webhook's free slots, how deep a scan looks past a saturated webhook, and no
- * execution claimed twice when claims run at once (several workers on one PostgreSQL).
+ * first within each webhook's free slots, how deep a scan looks past a saturated webhook, no
+ * execution claimed twice when claims run at once (several workers on one PostgreSQL), and an
+ * outcome that arrives after its claim ended not undoing the claim that took over.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { choose, claim, SCAN_WINDOW, type ClaimOptions } from '../../src/delivery/queue.ts';
+import { choose, claim, complete, SCAN_WINDOW, type ClaimOptions, type Claimed, type Finished } from '../../src/delivery/queue.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
 import { openSqlite } from '../../src/store/sqlite.ts';
@@ -141,6 +142,49 @@ for (const backend of await testBackends()) {
       assert.equal(new Set(got).size, got.length, 'no execution claimed twice');
       assert.deepEqual([...got].sort(), all);
       if (backend === 'sqlite') assert.equal(lost, 0, 'one process, one writer: nothing to lose');
+    });
+
+    const succeeded = (claimed: Claimed, at: number): Finished => ({
+      claimed,
+      record: { outcome: 'success', status_code: 200, retry_after_ms: null, reason: null, response: null, started_at: at, duration_ms: 3 },
+      request: { method: 'POST' },
+    });
+    const completeOpts = (now: number) => ({ now, retryDelaysMs: [1_000], breakerThreshold: 5, autoSaveWindowMs: 1_000 });
+    const stateOf = (uid: string) => db.get<{ state: string; lease_until: number | null }>('SELECT state, lease_until FROM executions WHERE uid = ?', [uid]);
+    const attemptRows = async (uid: string) => (await db.all('SELECT uid FROM attempts WHERE execution_uid = ?', [uid])).length;
+
+    it('records a late outcome without undoing the claim that took the execution over', async () => {
+      const [uid] = await due('A', 1, T0);
+      const now = T0 + 10_000_000;
+      const [first] = (await claim(db, opts({ now }))).claimed;
+      // The first worker stalls past its lease; another claims the execution.
+      const [second] = (await claim(db, opts({ now: now + LEASE_MS }))).claimed;
+      assert.equal(second.uid, uid);
+      assert.notEqual(second.leaseUntil, first.leaseUntil);
+
+      const late = await complete(db, [succeeded(first, now + 5)], completeOpts(now + LEASE_MS + 10));
+      assert.deepEqual(late.stale, [uid]);
+      assert.deepEqual(late.ended, []);
+      assert.deepEqual(await stateOf(uid), { state: 'in_flight', lease_until: second.leaseUntil }, 'still the second claim’s');
+      assert.equal(await attemptRows(uid), 1, 'the late attempt is logged');
+
+      const done = await complete(db, [succeeded(second, now + LEASE_MS + 20)], completeOpts(now + LEASE_MS + 30));
+      assert.deepEqual(done.stale, []);
+      assert.deepEqual(done.ended, [{ uid, state: 'succeeded' }]);
+      assert.equal((await stateOf(uid))!.state, 'succeeded');
+      assert.equal(await attemptRows(uid), 2);
+    });
+
+    it('writes a batch again without a second attempt row (a commit whose answer was lost)', async () => {
+      const [uid] = await due('A', 1, T0);
+      const now = T0 + 10_000_000;
+      const [c] = (await claim(db, opts({ now }))).claimed;
+      const f = succeeded(c, now + 5);
+      assert.deepEqual((await complete(db, [f], completeOpts(now + 10))).ended, [{ uid, state: 'succeeded' }]);
+      const again = await complete(db, [f], completeOpts(now + 20));
+      assert.deepEqual(again.stale, [uid], 'the claim ended with the first write');
+      assert.equal(await attemptRows(uid), 1);
+      assert.equal((await stateOf(uid))!.state, 'succeeded');
     });
   });
 }
