@@ -173,6 +173,7 @@ export class DeliveryDispatcher {
     this.rerun = false;
     try {
       const free = this.o.maxInFlight - this.inFlight - Math.max(0, this.unrecorded - this.o.maxInFlight);
+      const limit = Math.min(free, CLAIM_PAGE);
       let claimed: Claimed[] = [];
       let capped = 0;
       let more = false;
@@ -186,7 +187,7 @@ export class DeliveryDispatcher {
         const deep = saturated.length > 0 && (this.deepFound || now - this.deepAt >= SATURATED_RECHECK_MS);
         ({ claimed, capped, more, lost } = await claim(this.o.db, {
           now,
-          limit: Math.min(free, CLAIM_PAGE),
+          limit,
           saturated,
           deep,
           freeSlots: (w) => this.o.maxInFlightPerWebhook - (this.perWebhook.get(w) ?? 0),
@@ -208,7 +209,7 @@ export class DeliveryDispatcher {
       // turn; see PAST_RECHECK_MS); or when another worker took some of what was chosen
       // (scale-out: the rest of the due work is still there).
       const lookPast = capped > 0 && more && (this.pastFound || Date.now() - this.pastAt >= PAST_RECHECK_MS);
-      if (claimed.length > 0 && (claimed.length >= Math.min(free, CLAIM_PAGE) || lookPast || lost > 0)) this.rerun = true;
+      if (claimed.length > 0 && (claimed.length >= limit || lookPast || lost > 0)) this.rerun = true;
       if (!this.rerun) {
         // Everything chosen was taken: another worker is claiming it right now. Look again shortly
         // rather than at once, so rows held longer (a webhook being deleted) are not spun on.
@@ -230,8 +231,8 @@ export class DeliveryDispatcher {
   }
 
   /**
-   * Arms the timer for the next due execution, or the safety net. `saturated`: the round left due
-   * work because of the caps; finishing attempts wake the dispatcher, so no timer is needed for it.
+   * Arms the timer for the next due execution, or the safety net. `saturated`: no slot was free, so
+   * due work was left; finishing attempts wake the dispatcher, so no timer is needed for it.
    */
   private async scheduleNext(saturated: boolean) {
     const now = Date.now();

@@ -376,7 +376,6 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     const n = f.claimed.attempts + 1;
     return { f, n, decision: decide(f.record, n, opts.retryDelaysMs, opts.now) };
   });
-  let rows = all;
   await db.tx(async (tx) => {
     // Scale-out (PostgreSQL): lock the batch's lanes (see laneKey).
     await tx.lock?.(batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)));
@@ -428,7 +427,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
       for (const m of moved) applied.add(m.uid);
     }
     // Claims that ended before their outcome arrived: logged above, nothing else follows from them.
-    rows = all.filter((r) => applied.has(r.f.claimed.uid));
+    const rows = all.filter((r) => applied.has(r.f.claimed.uid));
     for (const r of all) if (!applied.has(r.f.claimed.uid)) effects.stale.push(r.f.claimed.uid);
     for (const { decision } of rows) {
       if (decision.state === 'pending') effects.retryAt = Math.min(effects.retryAt ?? Infinity, decision.next_attempt_at);
