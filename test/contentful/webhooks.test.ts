@@ -100,6 +100,11 @@ describe('Contentful webhook definitions', () => {
     assert.deepEqual(badUrl.details.errors[0].path, ['url']);
     const badFilter = await refusal(client.webhook.create({ spaceId }, { name: 'Bad', url: 'http://127.0.0.1:9/x', topics: ['*.*'], filters: [{ equals: [{ doc: 'sys.nope' }, 'x'] }] } as any));
     assert.deepEqual(badFilter.details.errors[0].path, ['filters', '0', 'equals', '0', 'doc']);
+    // Filters run on RE2 (linear time): what it cannot run is refused when saved, naming the filter.
+    const lookahead = await refusal(client.webhook.create({ spaceId }, { name: 'Bad', url: 'http://127.0.0.1:9/x', topics: ['*.*'], filters: [{ not: { regexp: [{ doc: 'sys.id' }, { pattern: '^(?!a)' }] } }] } as any));
+    assert.equal(lookahead.status, 422);
+    assert.deepEqual(lookahead.details.errors[0].path, ['filters', '0', 'not', 'regexp', '1', 'pattern']);
+    assert.match(JSON.stringify(lookahead.details.errors[0]), /lookahead/);
     const badTransformation = await refusal(
       client.webhook.create({ spaceId }, { name: 'Bad', url: 'http://127.0.0.1:9/x', topics: ['*.*'], transformation: { method: 'TRACE' } } as any),
     );

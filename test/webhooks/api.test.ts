@@ -113,7 +113,8 @@ describe('the webhook API', () => {
         [{ destinations: [{ target_url: 'ftp://example.com/x' }] }, 'destinations.0.target_url', /http or https/],
         [{ branches: ['main', 'no-such-branch'] }, 'branches.1', /"no-such-branch" is not a branch/],
         [{ conditions: [{ equals: [{ doc: 'sys.colour' }, 'red'] }] }, 'conditions.0.equals.0.doc', /not a known property/],
-        [{ conditions: [{ regexp: [{ doc: 'sys.id' }, { pattern: '(a+)+$' }] }] }, 'conditions.0.regexp.1.pattern', /exponential/],
+        [{ conditions: [{ regexp: [{ doc: 'sys.id' }, { pattern: '(a)\\1' }] }] }, 'conditions.0.regexp.1.pattern', /backreference/],
+        [{ conditions: [{ regexp: [{ doc: 'sys.id' }, { pattern: '^(?!draft)' }] }] }, 'conditions.0.regexp.1.pattern', /lookahead/],
         [{ name: '' }, 'name', /required/],
         [{ destinations: [{ target_url: 'https://a.example' }, { target_url: 'https://b.example' }] }, 'destinations', /one destination per webhook/],
       ];
