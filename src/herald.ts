@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { hashToken, newToken } from './auth/secrets.ts';
 import type { Config } from './config.ts';
+import { assetUrlKey } from './content/asset-urls.ts';
 import { createEventLog, type EventLog } from './events/record.ts';
 import { authenticate, stackScope, type Caller, type StackScope } from './http/auth.ts';
 import type { Db } from './store/db.ts';
@@ -29,6 +30,8 @@ export interface Herald {
   delivery: Delivery;
   /** Where uploaded asset files live. */
   assetsDir: string;
+  /** The key asset capability URLs are made with (content/asset-urls.ts); never shown or logged. */
+  assetUrlKey: Buffer;
   caller(req: FastifyRequest): Promise<Caller>;
   /** Authenticates a Contentstack-dialect request and checks access to its stack and branch. */
   scope(req: FastifyRequest): Promise<StackScope>;
@@ -69,6 +72,7 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
     webhooks,
     delivery,
     assetsDir,
+    assetUrlKey: await assetUrlKey(db),
     caller: (req) => authenticate(req, db, adminHash),
     scope: (req) => stackScope(req, db, adminHash),
     async close() {

@@ -3,6 +3,7 @@ import type { Action } from '../events/event.ts';
 import { bltUid } from '../ids.ts';
 import { json, type Db, type Queryable, type Tx } from '../store/db.ts';
 import { iso, type ContentDeps, type Scope } from './context.ts';
+import { fileUrl, type AssetLinks } from './asset-urls.ts';
 import * as files from './files.ts';
 import {
   parsePublishRequest,
@@ -21,8 +22,8 @@ import { checkAssetMeta, matchesQuery, sortDocs, throwIfErrors, type AssetMeta, 
  * dir (see files.ts); every change bumps `_version` (metadata or file) and records its event
  * (`{ asset }`, plus `environment` and `locale` for publish events) in the same transaction.
  *
- * `url` is where the file is served: `<origin>/v3/assets/<api_key>/<uid>/<filename>`, with the
- * origin of the request that made or read it (Herald has no fixed public address).
+ * `url` is where the file is served without a credential: a capability URL of the asset's version
+ * (asset-urls.ts), on the origin of the request that made or read it.
  */
 export interface AssetDoc extends AssetMeta {
   uid: string;
@@ -58,18 +59,20 @@ function parse(r: AssetRow): Asset {
   return { version: Number(r.version), archived: Number(r.archived) === 1, file: r.file, doc: json<AssetDoc>(r.doc) };
 }
 
-export function assetUrl(origin: string, scope: Scope, doc: AssetDoc): string {
-  const branch = scope.branch === 'main' ? '' : `?branch=${encodeURIComponent(scope.branch)}`;
-  return `${origin}/v3/assets/${scope.api_key}/${doc.uid}/${encodeURIComponent(doc.filename)}${branch}`;
+/** The management `url` of an asset version: a capability URL valid while the asset exists (see asset-urls.ts). */
+export function assetUrl(links: AssetLinks, scope: Pick<Scope, 'api_key' | 'branch'>, doc: AssetDoc): string {
+  return fileUrl(links, 'm', scope.api_key, scope.branch, { uid: doc.uid, filename: doc.filename, version: doc._version });
 }
 
-function render(origin: string, scope: Scope, a: { doc: AssetDoc; archived: boolean }, pubs: PublicationRow[]) {
-  return { ...a.doc, url: assetUrl(origin, scope, a.doc), _archived: a.archived, publish_details: publishDetails(pubs) };
+const linksOf = (deps: ContentDeps, origin: string): AssetLinks => ({ origin, key: deps.assetUrlKey });
+
+function render(links: AssetLinks, scope: Scope, a: { doc: AssetDoc; archived: boolean }, pubs: PublicationRow[]) {
+  return { ...a.doc, url: assetUrl(links, scope, a.doc), _archived: a.archived, publish_details: publishDetails(pubs) };
 }
 
-async function renderOne(q: Queryable, origin: string, scope: Scope, a: { doc: AssetDoc; archived: boolean }, locale?: string) {
+async function renderOne(q: Queryable, links: AssetLinks, scope: Scope, a: { doc: AssetDoc; archived: boolean }, locale?: string) {
   const pubs = await publicationsOf(q, scope, 'asset', [a.doc.uid], locale);
-  return render(origin, scope, a, pubs.get(a.doc.uid) ?? []);
+  return render(links, scope, a, pubs.get(a.doc.uid) ?? []);
 }
 
 async function find(q: Queryable, scope: Scope, uid: string): Promise<Asset | undefined> {
@@ -149,7 +152,7 @@ export async function createAsset(deps: ContentDeps, scope: Scope, upload: files
         now,
         now,
       ]);
-      const asset = render(origin, scope, { doc, archived: false }, []);
+      const asset = render(linksOf(deps, origin), scope, { doc, archived: false }, []);
       await record(deps, tx, scope, 'create', asset);
       return asset;
     }),
@@ -203,7 +206,7 @@ export async function updateAsset(deps: ContentDeps, scope: Scope, uid: string, 
       ]);
       if (changes === 0) throw new HeraldError('conflict', `Asset ${uid} changed meanwhile; fetch it and try again.`);
       if (rel) await retireFile(tx, scope, current, now);
-      const asset = await renderOne(tx, origin, scope, { doc, archived: false });
+      const asset = await renderOne(tx, linksOf(deps, origin), scope, { doc, archived: false });
       await record(deps, tx, scope, 'update', asset);
       return asset;
     });
@@ -212,7 +215,7 @@ export async function updateAsset(deps: ContentDeps, scope: Scope, uid: string, 
 
 export async function fetchAsset(deps: ContentDeps, scope: Scope, uid: string, origin: string) {
   const a = await requireAsset(deps.db, scope, uid);
-  return renderOne(deps.db, origin, scope, a);
+  return renderOne(deps.db, linksOf(deps, origin), scope, a);
 }
 
 /**
@@ -267,7 +270,7 @@ export async function listAssets(deps: ContentDeps, scope: Scope, opts: { paging
   docs = sortDocs(docs, opts.sort);
   const page = docs.slice(opts.paging.skip, opts.paging.skip + opts.paging.limit);
   const pubs = await publicationsOf(q, scope, 'asset', page.map((d) => d.uid as string));
-  const assets = page.map((d) => render(origin, scope, { doc: d as AssetDoc, archived: d._archived as boolean }, pubs.get(d.uid as string) ?? []));
+  const assets = page.map((d) => render(linksOf(deps, origin), scope, { doc: d as AssetDoc, archived: d._archived as boolean }, pubs.get(d.uid as string) ?? []));
   return { assets, count: docs.length };
 }
 
@@ -279,7 +282,7 @@ export async function listAssets(deps: ContentDeps, scope: Scope, opts: { paging
 export async function deleteAsset(deps: ContentDeps, scope: Scope, uid: string, origin: string) {
   return deps.db.tx(async (tx) => {
     const current = await requireAsset(tx, scope, uid);
-    const snapshot = await renderOne(tx, origin, scope, current);
+    const snapshot = await renderOne(tx, linksOf(deps, origin), scope, current);
     await tx.run('DELETE FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
     await retireFile(tx, scope, current, Date.now());
     await removeAllPublished(tx, scope, 'asset', uid);
@@ -302,7 +305,7 @@ export async function publishAsset(deps: ContentDeps, scope: Scope, uid: string,
       for (const env of req.environments) {
         await setPublished(tx, scope, 'asset', uid, env.uid, locale, current.version);
         outcomes.push({ environment: env.name, locale, action: 'publish' });
-        const asset = await renderOne(tx, origin, scope, current);
+        const asset = await renderOne(tx, linksOf(deps, origin), scope, current);
         await record(deps, tx, scope, 'publish', asset, { environment: { name: env.name, uid: env.uid }, locale }, { environment: env.name, locale });
       }
     }
@@ -318,7 +321,7 @@ export async function unpublishAsset(deps: ContentDeps, scope: Scope, uid: strin
     for (const locale of req.locales) {
       for (const env of req.environments) {
         const removed = await removePublished(tx, scope, 'asset', uid, env.uid, locale);
-        const asset = await renderOne(tx, origin, scope, current);
+        const asset = await renderOne(tx, linksOf(deps, origin), scope, current);
         const extra = { environment: { name: env.name, uid: env.uid }, locale };
         const at = { environment: env.name, locale };
         if (removed) {
@@ -346,7 +349,7 @@ export async function setAssetArchived(deps: ContentDeps, scope: Scope, uid: str
       if (pubs.length) throw invalid('asset', `${uid} is published; unpublish it before archiving`);
     }
     await tx.run('UPDATE assets SET archived = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND uid = ?', [archived ? 1 : 0, Date.now(), scope.api_key, scope.branch, uid]);
-    const asset = await renderOne(tx, origin, scope, { doc: current.doc, archived });
+    const asset = await renderOne(tx, linksOf(deps, origin), scope, { doc: current.doc, archived });
     await record(deps, tx, scope, archived ? 'archive' : 'unarchive', asset);
     return asset;
   });

@@ -11,6 +11,8 @@ export interface ContentDeps {
   events: EventLog;
   /** Where asset files live: `<assetsDir>/<api_key>/<file id>`. */
   assetsDir: string;
+  /** The key asset capability URLs are made with (content/asset-urls.ts); never shown. */
+  assetUrlKey: Buffer;
 }
 
 /** The stack and branch a content operation acts on, and who acts (see http/auth.ts). */

@@ -15,6 +15,7 @@ import branchRoutes from './routes/branches.ts';
 import contentTypeRoutes from './routes/content-types.ts';
 import entryRoutes from './routes/entries.ts';
 import assetRoutes from './routes/assets.ts';
+import assetFileRoutes from './routes/asset-files.ts';
 import webRoutes from './routes/web.ts';
 import metricsRoutes from './routes/metrics.ts';
 import healthRoutes from './routes/health.ts';
@@ -42,6 +43,7 @@ const ROUTES: Routes[] = [
   contentTypeRoutes,
   entryRoutes,
   assetRoutes,
+  assetFileRoutes,
   metricsRoutes,
   contentfulSpaceRoutes,
   contentfulWebhookRoutes,
