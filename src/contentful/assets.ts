@@ -11,7 +11,8 @@ import { prefixed } from '../ids.ts';
 import type { Queryable, Tx } from '../store/db.ts';
 import { within } from './compose.ts';
 import { assetEntity, contentfulLocale, link, type SysContext } from './entities.ts';
-import { publicationState } from './entries.ts';
+import { publicationState, queryLocales } from './entries.ts';
+import { applyQuery, needsEntities, parseQuery, selectPaths } from './query.ts';
 import { validationFailed, versionMismatch } from './errors.ts';
 
 /**
@@ -234,10 +235,23 @@ export async function getAssetView(deps: ContentDeps, scope: Scope, ctx: SysCont
   return present(deps, scope, ctx, uid, origin);
 }
 
-export async function listAssetViews(deps: ContentDeps, scope: Scope, ctx: SysContext, page: { skip: number; limit: number }, origin: string) {
-  const { assets, count } = await listAssets(deps, scope, { paging: { skip: page.skip, limit: Math.max(1, page.limit), includeCount: true }, sort: { field: 'created_at', dir: 1 } }, origin);
-  const items = page.limit === 0 ? [] : await Promise.all(assets.map((a) => present(deps, scope, ctx, a.uid as string, origin)));
-  return { items, total: count };
+/**
+ * The assets of the environment as Contentful's collection query asks (src/contentful/query.ts:
+ * sys.*, fields.title/description/file.*, mimetype_group, query, order, select, skip, limit;
+ * anything else is a 400 naming it), oldest first unless `order` says otherwise.
+ */
+export async function listAssetViews(deps: ContentDeps, scope: Scope, ctx: SysContext, params: Record<string, unknown>, origin: string) {
+  const locs = await queryLocales(deps.db, scope.api_key);
+  const parsed = parseQuery(params, { kind: 'Asset', locales: locs });
+  if (!needsEntities(parsed)) {
+    const { assets, count } = await listAssets(deps, scope, { paging: { skip: parsed.skip, limit: Math.max(1, parsed.limit), includeCount: true }, sort: { field: 'created_at', dir: 1 } }, origin);
+    const items = parsed.limit === 0 ? [] : await Promise.all(assets.map((a) => present(deps, scope, ctx, a.uid as string, origin)));
+    return { items: parsed.select ? items.map((e) => selectPaths(e, parsed.select!)) : items, total: count, page: parsed };
+  }
+  const { assets } = await listAssets(deps, scope, { paging: { skip: 0, limit: Number.MAX_SAFE_INTEGER, includeCount: false }, sort: { field: 'created_at', dir: 1 } }, origin);
+  const all = [];
+  for (const a of assets) all.push(await present(deps, scope, ctx, a.uid as string, origin));
+  return { ...applyQuery(all, parsed), page: parsed };
 }
 
 export async function createAssetFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, raw: unknown, origin: string, limit: number) {

@@ -9,8 +9,10 @@ import {
 import type { ContentDeps, Scope } from '../content/context.ts';
 import { HeraldError, invalid, notFound } from '../errors.ts';
 import type { Queryable, Tx } from '../store/db.ts';
+import { masterLocale } from '../content/locales.ts';
 import { within } from './compose.ts';
-import { contentTypeEntity, contentTypeId, type Publication, type StoredContentType, type SysContext } from './entities.ts';
+import { applyQuery, parseQuery } from './query.ts';
+import { contentfulLocale, contentTypeEntity, contentTypeId, type Publication, type StoredContentType, type SysContext } from './entities.ts';
 import { renameFields, validationFailed, versionMismatch } from './errors.ts';
 import { contentfulIds, contentfulTypePath, fromContentfulType, heraldUid } from './schema.ts';
 
@@ -75,6 +77,17 @@ export async function presentType(q: Queryable, scope: Scope, ctx: SysContext, c
 export async function listTypes(q: Queryable, scope: Scope, ctx: SysContext) {
   const types = await listContentTypes(q, scope);
   return Promise.all(types.map((ct) => presentType(q, scope, ctx, ct, types)));
+}
+
+/**
+ * The content types of the environment as Contentful's collection query asks
+ * (src/contentful/query.ts: sys.*, name, description, displayField, query, order, select, skip,
+ * limit; anything else is a 400 naming it), oldest first unless `order` says otherwise.
+ */
+export async function queryTypes(q: Queryable, scope: Scope, ctx: SysContext, params: Record<string, unknown>) {
+  const master = await masterLocale(q, scope.api_key);
+  const parsed = parseQuery(params, { kind: 'ContentType', locales: { codes: [contentfulLocale(master)], default: contentfulLocale(master) } });
+  return { ...applyQuery(await listTypes(q, scope, ctx), parsed), page: parsed };
 }
 
 /** Checks a Contentful definition against the branch; the Contentstack body to save. */

@@ -8,9 +8,11 @@ import { isObject } from '../content/validate.ts';
 import { fieldErrors, invalid, notFound, type FieldErrors } from '../errors.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { within } from './compose.ts';
-import { contentfulLocale, entryEntity, fieldId, isLocalized, type EntityState, type Publication, type SysContext } from './entities.ts';
+import { contentfulFieldDef, contentfulLocale, contentTypeId, entryEntity, fieldId, isLocalized, type EntityState, type Publication, type SysContext } from './entities.ts';
 import { renameFields, validationFailed, versionMismatch } from './errors.ts';
 import { findType } from './content-types.ts';
+import { applyQuery, contentTypeParam, InvalidQuery, needsEntities, parseQuery, selectPaths, type QueryField } from './query.ts';
+import { contentfulIds } from './schema.ts';
 import { entryFields, linkedEntryIds, parseEntryFields, sameValues, type Locales } from './values.ts';
 
 /**
@@ -111,9 +113,13 @@ async function present(q: Queryable, scope: Scope, ctx: SysContext, uid: string,
   const m = master ?? (await masterLocale(q, scope.api_key));
   const env = await publishEnvironment(q, scope, ctx);
   const pubs = env ? ((await publicationsOf(q, scope, 'entry', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid) : [];
-  const masterLine = lines.find((l) => l.locale === m) ?? lines[0];
+  return entityOf(ctx, uid, ct, lines, m, pubs);
+}
+
+function entityOf(ctx: SysContext, uid: string, ct: ContentTypeDoc, lines: Line[], master: string, pubs: PublicationRow[]) {
+  const masterLine = lines.find((l) => l.locale === master) ?? lines[0];
   const tags = Array.isArray(masterLine.doc.tags) ? (masterLine.doc.tags as string[]) : [];
-  return entryEntity(ct, lines.map((l) => ({ locale: l.locale, doc: l.doc })), tags, ctx, state(uid, lines, m, pubs), m);
+  return entryEntity(ct, lines.map((l) => ({ locale: l.locale, doc: l.doc })), tags, ctx, state(uid, lines, master, pubs), master);
 }
 
 export async function getEntry(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string) {
@@ -121,33 +127,66 @@ export async function getEntry(deps: ContentDeps, scope: Scope, ctx: SysContext,
   return present(deps.db, scope, ctx, uid, e.ct, e.lines);
 }
 
+/** What a collection query reads about the space: its locales as Contentful writes them, and the master one. */
+export async function queryLocales(q: Queryable, apiKey: string): Promise<{ codes: string[]; default: string; master: string }> {
+  const master = await masterLocale(q, apiKey);
+  return { codes: (await listLocales(q, apiKey)).map((l) => contentfulLocale(l.code)), default: contentfulLocale(master), master };
+}
+
 /**
- * The entries of the environment, oldest first: `content_type` (a Contentful id), `sys.id`,
- * `sys.id[in]` (comma-separated) narrow them; `skip`, `limit` page them.
+ * The entries of the environment as Contentful's collection query asks (src/contentful/query.ts:
+ * content_type, sys.*, fields.*, query, order, select, skip, limit...; anything else is a 400
+ * naming it), oldest first unless `order` says otherwise.
  */
-export async function listEntries(deps: ContentDeps, scope: Scope, ctx: SysContext, query: Record<string, unknown>, page: { skip: number; limit: number }) {
+export async function listEntries(deps: ContentDeps, scope: Scope, ctx: SysContext, params: Record<string, unknown>) {
   const q = deps.db;
   const types = await listContentTypes(q, scope);
+  const typeId = contentTypeParam(params);
+  const ct = typeId === undefined ? undefined : types.find((t) => contentTypeId(t) === typeId);
+  if (typeId !== undefined && !ct) throw new InvalidQuery('content_type', `names content type ${JSON.stringify(typeId)}, which does not exist in this environment`);
+  const locs = await queryLocales(q, scope.api_key);
+  const ids = contentfulIds(types);
+  const parsed = parseQuery(params, {
+    kind: 'Entry',
+    contentType: ct ? { sys: { id: typeId! }, fields: ct.schema.map((f) => contentfulFieldDef(f, ids) as unknown as QueryField) } : undefined,
+    locales: locs,
+  });
+
+  // Every line of the environment's entries (of the content type), in one read, grouped by entry.
   const where = ['api_key = ?', 'branch = ?'];
-  const params: unknown[] = [scope.api_key, scope.branch];
-  if (typeof query.content_type === 'string' && query.content_type !== '') {
-    const ct = await findType(q, scope, query.content_type);
-    if (!ct) return { items: [], total: 0 };
+  const args: unknown[] = [scope.api_key, scope.branch];
+  if (ct) {
     where.push('content_type_uid = ?');
-    params.push(ct.uid);
+    args.push(ct.uid);
   }
-  const ids = typeof query['sys.id'] === 'string' ? [query['sys.id']] : typeof query['sys.id[in]'] === 'string' ? query['sys.id[in]'].split(',') : null;
-  const uids = (await q.all<{ uid: string }>(`SELECT uid FROM entries WHERE ${where.join(' AND ')} GROUP BY uid ORDER BY MIN(created_at), uid`, params))
-    .map((r) => r.uid)
-    .filter((u) => !ids || ids.includes(u));
-  const master = await masterLocale(q, scope.api_key);
-  const items = [];
-  for (const uid of uids.slice(page.skip, page.skip + page.limit)) {
-    const found = await readLines(q, scope, uid);
-    const ct = found && types.find((t) => t.uid === found.ctUid);
-    if (found && ct) items.push(await present(q, scope, ctx, uid, ct, found.lines, master));
+  const rows = await q.all<LineRow & { uid: string }>(
+    `SELECT uid, locale, content_type_uid, version, archived, doc, updated_at FROM entries WHERE ${where.join(' AND ')} ORDER BY created_at, uid, locale`,
+    args,
+  );
+  const byUid = new Map<string, { ctUid: string; lines: Line[] }>();
+  for (const r of rows) {
+    let e = byUid.get(r.uid);
+    if (!e) byUid.set(r.uid, (e = { ctUid: r.content_type_uid, lines: [] }));
+    e.lines.push({ locale: r.locale, version: Number(r.version), archived: Number(r.archived) === 1, doc: json(r.doc), updated_at: Number(r.updated_at) });
   }
-  return { items, total: uids.length };
+  const env = await publishEnvironment(q, scope, ctx);
+  const pubs = new Map<string, PublicationRow[]>();
+  if (env) {
+    const all = await q.all<PublicationRow>(
+      "SELECT uid, environment, locale, version, actor, published_at FROM publications WHERE api_key = ? AND branch = ? AND module = 'entry' AND environment = ? ORDER BY published_at, locale",
+      [scope.api_key, scope.branch, env.uid],
+    );
+    for (const p of all) (pubs.get(p.uid) ?? pubs.set(p.uid, []).get(p.uid)!).push(p);
+  }
+  const typeByUid = new Map(types.map((t) => [t.uid, t]));
+  const known = [...byUid].filter(([, e]) => typeByUid.has(e.ctUid));
+  const entity = ([uid, e]: [string, { ctUid: string; lines: Line[] }]) => entityOf(ctx, uid, typeByUid.get(e.ctUid)!, e.lines, locs.master, pubs.get(uid) ?? []);
+  if (!needsEntities(parsed)) {
+    // Nothing to filter or order by: only the page is presented.
+    const page = known.slice(parsed.skip, parsed.skip + parsed.limit).map(entity);
+    return { items: parsed.select ? page.map((e) => selectPaths(e, parsed.select!)) : page, total: known.length, page: parsed };
+  }
+  return { ...applyQuery(known.map(entity), parsed), page: parsed };
 }
 
 /** Entry errors from src/content (`entry.hero_image`) under Contentful's names (`fields.heroImage.en-US`). */

@@ -31,6 +31,7 @@ export const VERSION_FIELD = 'X-Contentful-Version';
  * other conflict (a uid taken, a content type that still has entries) is a `Conflict`.
  */
 export function sysIdOf(err: HeraldError): string {
+  if (err instanceof InvalidQuery) return 'InvalidQuery';
   if (err.code === 'conflict' && err.errors && !(VERSION_FIELD in err.errors)) return 'Conflict';
   return SYS_IDS[err.code];
 }
@@ -72,4 +73,15 @@ export function renameFields(err: unknown, rename: (path: string) => string): un
   for (const [path, list] of Object.entries(err.errors)) (errors[rename(path)] ??= []).push(...list);
   if (err.code === 'validation_failed') return validationFailed(errors);
   return new HeraldError(err.code, err.message, { errors, cause: err, retryAfter: err.retryAfter });
+}
+
+/** A 400 `InvalidQuery` (Contentful's sys.id for a query it cannot answer), naming the parameter. */
+export class InvalidQuery extends HeraldError {
+  readonly parameter: string;
+  constructor(parameter: string, problem: string) {
+    const errors = fieldErrors();
+    errors[parameter] = [problem];
+    super('bad_request', `The query parameter ${parameter} ${problem}.`, { errors });
+    this.parameter = parameter;
+  }
 }

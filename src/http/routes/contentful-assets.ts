@@ -15,7 +15,7 @@ import {
   unpublishAssetFrom,
 } from '../../contentful/assets.ts';
 import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.ts';
-import { collection, paging, spaceScope, versionHeader } from '../../contentful/http.ts';
+import { collection, spaceScope, versionHeader } from '../../contentful/http.ts';
 import { HeraldError, invalid } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { contentfulDoc, CREATED, NO_CONTENT } from '../schemas.ts';
@@ -86,8 +86,7 @@ export default async function contentfulAssetRoutes(app: FastifyInstance, h: Her
 
     app.get<Env>(`${base}/assets`, contentfulDoc(`${base}/assets`, 'List assets'), async (req) => {
       const { scope, ctx } = await scoped(req);
-      const page = paging(req.query);
-      const { items, total } = await listAssetViews(h, scope, ctx, page, origin(req));
+      const { items, total, page } = await listAssetViews(h, scope, ctx, req.query, origin(req));
       return collection(items, page, total);
     });
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createType, deleteType, findType, listTypes, presentType, publishType, requireType, unpublishType, updateType } from '../../contentful/content-types.ts';
+import { createType, deleteType, findType, presentType, queryTypes, publishType, requireType, unpublishType, updateType } from '../../contentful/content-types.ts';
 import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.ts';
 import { archiveEntry, createEntryFrom, getEntry, listEntries, publishEntryTo, removeEntry, saveEntry, unpublishEntryFrom } from '../../contentful/entries.ts';
-import { collection, CONTENTFUL_ID, headerValue, paging, spaceScope, versionHeader } from '../../contentful/http.ts';
+import { collection, CONTENTFUL_ID, headerValue, spaceScope, versionHeader } from '../../contentful/http.ts';
 import { isObject, parseFlag } from '../../content/validate.ts';
 import { invalid } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
@@ -20,8 +20,8 @@ type One = { Params: { space: string; env?: string; id: string }; Querystring: Q
  *
  *   content_types         POST (id made from the name), GET; /:id GET, PUT (create with that id,
  *                         or update with X-Contentful-Version), DELETE; /:id/published PUT, DELETE
- *   entries               POST (X-Contentful-Content-Type), GET (content_type, sys.id, skip,
- *                         limit); /:id GET, PUT (X-Contentful-Version; ?auto_save=true or
+ *   entries               POST (X-Contentful-Content-Type), GET (the search parameters of
+ *                         src/contentful/query.ts); /:id GET, PUT (X-Contentful-Version; ?auto_save=true or
  *                         x-herald-auto-save: true records auto_save), DELETE;
  *                         /:id/published PUT, DELETE; /:id/archived PUT, DELETE
  */
@@ -41,11 +41,10 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
       return createType(h, scope, ctx, undefined, req.body);
     });
 
-    app.get<Env>(`${base}/content_types`, contentfulDoc(`${base}/content_types`, 'List content types'), async (req) => {
+    app.get<Env>(`${base}/content_types`, contentfulDoc(`${base}/content_types`, 'List content types (Contentful search parameters)'), async (req) => {
       const { scope, ctx } = await scoped(req);
-      const page = paging(req.query);
-      const all = await listTypes(h.db, scope, ctx);
-      return collection(all.slice(page.skip, page.skip + page.limit), page, all.length);
+      const { items, total, page } = await queryTypes(h.db, scope, ctx, req.query);
+      return collection(items, page, total);
     });
 
     app.get<One>(`${base}/content_types/:id`, contentfulDoc(`${base}/content_types/:id`, 'Get a content type'), async (req) => {
@@ -89,10 +88,9 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
       return entry;
     });
 
-    app.get<Env>(`${base}/entries`, contentfulDoc(`${base}/entries`, 'List entries (content_type, sys.id, skip, limit)'), async (req) => {
+    app.get<Env>(`${base}/entries`, contentfulDoc(`${base}/entries`, 'List entries (Contentful search parameters: content_type, sys.*, fields.*, query, order, select, skip, limit)'), async (req) => {
       const { scope, ctx } = await scoped(req);
-      const page = paging(req.query);
-      const { items, total } = await listEntries(h, scope, ctx, req.query, page);
+      const { items, total, page } = await listEntries(h, scope, ctx, req.query);
       return collection(items, page, total);
     });
 
