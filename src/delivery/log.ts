@@ -30,6 +30,21 @@ export interface ExecutionFilter {
   from?: number;
   to?: number;
   state?: string;
+  /** Only executions whose last attempt failed: failed for good, or failed with a retry to come. */
+  anyFailure?: boolean;
+  /** Only executions of this event action (publish, auto_save, ...). */
+  event?: string;
+  /** Only executions of an entity with this uid, or whose title contains this text (any case). */
+  search?: string;
+  /** Needed for `search`: where the title sits in the stored event differs by dialect. */
+  dialect?: 'sqlite' | 'postgres';
+}
+
+/** The entity an execution is about, for a log row: its title (entries, assets, content types), content type and locale. */
+function entityOf(event: { module: string; uid: string; content_type_uid?: string | null; locale?: string | null; data: Record<string, unknown> }) {
+  const doc = (event.data[event.module] ?? {}) as { title?: unknown; filename?: unknown };
+  const title = typeof doc.title === 'string' && doc.title !== '' ? doc.title : typeof doc.filename === 'string' ? doc.filename : null;
+  return { uid: event.uid, title, content_type_uid: event.content_type_uid ?? null, locale: event.locale ?? null };
 }
 
 interface ExecutionRow extends EventRow {
@@ -90,6 +105,7 @@ async function present(q: Queryable, rows: ExecutionRow[]) {
       event: event.action,
       module: event.module,
       entity_uid: event.uid,
+      entity: entityOf(event),
       state: r.state,
       status: r.last_status_code === null ? null : Number(r.last_status_code),
       outcome: r.last_outcome,
@@ -125,12 +141,21 @@ export async function listExecutions(q: Queryable, webhookUid: string, f: Execut
   if (f.from !== undefined) (where.push('x.created_at >= ?'), params.push(f.from));
   if (f.to !== undefined) (where.push('x.created_at <= ?'), params.push(f.to));
   if (f.state) (where.push('x.state = ?'), params.push(f.state));
+  if (f.anyFailure) where.push("x.last_outcome IS NOT NULL AND x.last_outcome <> 'success'");
+  if (f.event) (where.push('e.action = ?'), params.push(f.event));
+  if (f.search) {
+    // The title of the entity the event carries: data.entry.title, data.asset.title or data.content_type.title.
+    const title = (m: string) => (f.dialect === 'postgres' ? `(e.data::jsonb #>> '{${m},title}')` : `json_extract(e.data, '$.${m}.title')`);
+    where.push(`(e.uid = ? OR LOWER(COALESCE(${title('entry')}, ${title('asset')}, ${title('content_type')}, '')) LIKE ? ESCAPE '\\')`);
+    params.push(f.search, `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+  }
   const rows = await q.all<ExecutionRow>(`${SELECT} WHERE ${where.join(' AND ')} ORDER BY x.created_at DESC, x.uid DESC LIMIT ? OFFSET ?`, [
     ...params,
     f.limit,
     f.skip,
   ]);
-  const count = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM executions x WHERE ${where.join(' AND ')}`, params);
+  const joinEvents = f.event || f.search ? ' JOIN events e ON e.seq = x.event_seq' : '';
+  const count = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM executions x${joinEvents} WHERE ${where.join(' AND ')}`, params);
   return { executions: await present(q, rows), count: Number(count?.n ?? 0) };
 }
 

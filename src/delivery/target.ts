@@ -257,3 +257,21 @@ export function targetProblem(url: string, policy: TargetPolicy): string | null 
   if (isIP(host)) return addressProblem(host, policy);
   return hostnameProblem(host);
 }
+
+/**
+ * A refusal the operator could lift, completed with how: a private or loopback address names
+ * HERALD_ALLOW_PRIVATE_TARGETS with the range to allow (a local receiver during development, a
+ * backup center on the same machine); `localhost` by name is never allowed, so it points at the
+ * address instead. Other problems come back unchanged (cloud metadata stays refused whatever the
+ * setting says).
+ */
+export function withAllowHint(problem: string): string {
+  if (/^is a local host name/.test(problem)) {
+    return `${problem}; use the address instead (http://127.0.0.1:...) and start Herald with HERALD_ALLOW_PRIVATE_TARGETS=127.0.0.0/8 to allow it`;
+  }
+  const m = /^is an? (?:loopback|private|link-local|unique local \(private\)|shared \(carrier-grade NAT\)) address \(([^)]+)\)$/.exec(problem);
+  if (!m) return problem;
+  const address = m[1]!;
+  const range = address.startsWith('127.') ? '127.0.0.0/8' : address.includes(':') ? `${address}/128` : `${address}/32`;
+  return `${problem}; to allow it, start Herald with HERALD_ALLOW_PRIVATE_TARGETS=${range} (or --allow-private-targets)`;
+}

@@ -1,7 +1,7 @@
 import { mask } from '../auth/secrets.ts';
 import { customHeaderProblems } from '../delivery/headers.ts';
 import { newSigningSecret } from '../delivery/signature.ts';
-import { targetProblem, type TargetPolicy } from '../delivery/target.ts';
+import { targetProblem, withAllowHint, type TargetPolicy } from '../delivery/target.ts';
 import { fieldErrors, HeraldError, type FieldErrors } from '../errors.ts';
 import type { Queryable } from '../store/db.ts';
 import { parseChannel } from './channels.ts';
@@ -229,7 +229,7 @@ function parseDestinations(
     // ending in "\n" is refused, not silently trimmed: hostile-input.md case 19).
     target_url = d.target_url.replace(/^ +| +$/g, '');
     const problem = targetProblem(target_url, policy);
-    if (problem) fail(`${at}.target_url`, problem);
+    if (problem) fail(`${at}.target_url`, withAllowHint(problem));
   }
 
   // basic auth

@@ -83,6 +83,9 @@ const HOSTILE: Array<[string, RegExp]> = [
 ];
 
 const FIELD = 'destinations.0.target_url';
+/** What a refusal the operator could lift adds: the setting that lifts it (asserted on its own below). */
+const HINT = /; (to allow it|use the address instead).*HERALD_ALLOW_PRIVATE_TARGETS.*$/;
+const reasonOf = (problem: string) => problem.replace(HINT, '');
 
 function webhookBody(url: string) {
   return { webhook: { name: 'hostile', channels: ['*.*'], destinations: [{ target_url: url }] } };
@@ -104,7 +107,7 @@ describe('hostile target URLs through the webhook API (default policy: no privat
       const r = await h.request('POST', '/v3/webhooks', { headers, body: webhookBody(url) });
       assert.equal(r.status, 422, `${JSON.stringify(url)} was accepted: ${JSON.stringify(r.body)}`);
       assert.deepEqual(Object.keys(r.body.errors), [FIELD], JSON.stringify(url));
-      assert.match(r.body.errors[FIELD][0], reason, JSON.stringify(url));
+      assert.match(reasonOf(r.body.errors[FIELD][0]), reason, JSON.stringify(url));
       assert.equal(r.body.error_message, `${FIELD} ${r.body.errors[FIELD][0]}`);
     }
     const list = await h.request('GET', '/v3/webhooks', { headers });
@@ -118,7 +121,7 @@ describe('hostile target URLs through the webhook API (default policy: no privat
     for (const [url, reason] of HOSTILE) {
       const r = await h.request('PUT', `/v3/webhooks/${uid}`, { headers, body: { webhook: { destinations: [{ target_url: url }] } } });
       assert.equal(r.status, 422, `${JSON.stringify(url)} was accepted on update`);
-      assert.match(r.body.errors[FIELD][0], reason, JSON.stringify(url));
+      assert.match(reasonOf(r.body.errors[FIELD][0]), reason, JSON.stringify(url));
     }
     const after = await h.request('GET', `/v3/webhooks/${uid}`, { headers });
     assert.equal(after.body.webhook.destinations[0].target_url, 'https://hooks.example.com/ok');
@@ -157,7 +160,21 @@ describe('hostile target URLs through the webhook API (default policy: no privat
     const r = await h.request('POST', '/v3/webhooks', { headers, body: webhookBody(`http://localhost:${rx.port}/hook`) });
     assert.equal(r.status, 422);
     assert.match(r.body.errors[FIELD][0], /^is a local host name/);
+    assert.match(r.body.errors[FIELD][0], /use the address instead \(http:\/\/127\.0\.0\.1:\.\.\.\) and start Herald with HERALD_ALLOW_PRIVATE_TARGETS=127\.0\.0\.0\/8/);
     await rx.close();
+  });
+
+  it('names the setting that allows a loopback or private receiver, and none for cloud metadata', async () => {
+    const loopback = await h.request('POST', '/v3/webhooks', { headers, body: webhookBody('http://127.0.0.1:3000/hook') });
+    assert.equal(loopback.status, 422);
+    assert.equal(
+      loopback.body.error_message,
+      `${FIELD} is a loopback address (127.0.0.1); to allow it, start Herald with HERALD_ALLOW_PRIVATE_TARGETS=127.0.0.0/8 (or --allow-private-targets)`,
+    );
+    const lan = await h.request('POST', '/v3/webhooks', { headers, body: webhookBody('http://192.168.1.20/hook') });
+    assert.match(lan.body.errors[FIELD][0], /HERALD_ALLOW_PRIVATE_TARGETS=192\.168\.1\.20\/32/);
+    const metadata = await h.request('POST', '/v3/webhooks', { headers, body: webhookBody('http://169.254.169.254/') });
+    assert.equal(metadata.body.errors[FIELD][0], 'is a cloud metadata address (169.254.169.254)');
   });
 
   it('accepts a name that resolves to loopback, then records each attempt as blocked and the receiver sees nothing (case 15)', async (t) => {
@@ -222,7 +239,9 @@ describe('the delivery path uses the configured policy', () => {
       }
       const test = await strict.request('POST', `/v3/webhooks/${byAddress.uid}/test`, { headers: { api_key: s.api_key, authorization: s.token } });
       assert.equal(test.status, 422, 'a test call to a target the policy now refuses');
-      assert.deepEqual(test.body.errors, { [FIELD]: ['is a loopback address (127.0.0.1)'] });
+      assert.deepEqual(test.body.errors, {
+        [FIELD]: ['is a loopback address (127.0.0.1); to allow it, start Herald with HERALD_ALLOW_PRIVATE_TARGETS=127.0.0.0/8 (or --allow-private-targets)'],
+      });
       assert.equal(rx.received.length, viaName ? 2 : 1, 'nothing more reached the receiver');
     } finally {
       await strict.close();

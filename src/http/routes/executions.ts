@@ -2,9 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { getExecution, listExecutions } from '../../delivery/log.ts';
+import { DEFAULT_BUCKET_MS, DEFAULT_SPAN_MS, MAX_BUCKETS, webhookStats } from '../../delivery/stats.ts';
+import { ACTIONS } from '../../events/event.ts';
+import { parseDuration } from '../../config.ts';
 import { EXECUTION_STATES } from '../../delivery/policy.ts';
 import { getWebhook } from '../../webhooks/store.ts';
-import { createTargetPolicy, targetProblem } from '../../delivery/target.ts';
+import { createTargetPolicy, targetProblem, withAllowHint } from '../../delivery/target.ts';
 import { Type } from '@sinclair/typebox';
 import { doc, Body, Field, Params, Query, TAGS, Text, Whole, wholeQuery } from '../schemas.ts';
 
@@ -18,13 +21,28 @@ function time(value: string | undefined, field: string): number | undefined {
   return ms;
 }
 
+/** One of `allowed`, or undefined when absent or empty; anything else is a 422 naming the parameter. */
+function choice<T extends string>(value: string | undefined, field: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw invalid(field, `must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
 const WEBHOOK = Params({ uid: 'the webhook uid' });
 const EXECUTIONS = Query({
   skip: Whole('executions to skip (default 0)', 0, 1_000_000),
   limit: Whole(`executions per page, at most ${MAX_LIMIT} (default 25; 0 also means 25)`, 0, MAX_LIMIT),
   from: Text('created at or after: an ISO date or milliseconds since the epoch'),
   to: Text('created at or before: an ISO date or milliseconds since the epoch'),
-  state: Type.String({ description: 'only executions in this state', enum: [...EXECUTION_STATES] }),
+  state: Type.String({ description: 'only executions in this state (`failed`: failed for good, no retry to come)', enum: [...EXECUTION_STATES] }),
+  failed: Type.String({ description: '`any`: only executions whose last attempt failed, whether or not a retry is scheduled', enum: ['any', ''] }),
+  event: Type.String({ description: 'only executions of this event action', enum: [...ACTIONS] }),
+  q: Text('only executions of the entity with this uid, or whose title contains this text (any case)'),
+});
+const STATS = Query({
+  from: Text('window start (inclusive): an ISO date or milliseconds since the epoch (default: `to` minus 24 hours)'),
+  to: Text('window end (exclusive): an ISO date or milliseconds since the epoch (default: now)'),
+  bucket: Text(`bucket width: a duration such as 5m or 1h, or milliseconds (default 1h); at most ${MAX_BUCKETS} buckets`),
 });
 
 /**
@@ -55,8 +73,44 @@ export default function executionRoutes(app: FastifyInstance, h: Herald) {
       from: time(q.from, 'from'),
       to: time(q.to, 'to'),
       state,
+      anyFailure: choice(q.failed, 'failed', ['any']) === 'any',
+      event: choice(q.event, 'event', ACTIONS),
+      search: q.q?.trim() || undefined,
+      dialect: h.db.dialect,
     });
     return { webhooks: executions, count: total };
+  });
+
+  // Delivery health for a chart: attempts per bucket (succeeded, failed) and their p95 duration.
+  app.get<{ Params: { uid: string }; Querystring: Record<string, string | undefined> }>('/v3/webhooks/:uid/stats', doc(TAGS.executions, "A webhook's attempts over time: successes, failures and p95 duration per bucket", { params: WEBHOOK, querystring: STATS }), async (req) => {
+    const scope = await h.scope(req);
+    await ownWebhook(scope.api_key, req.params.uid);
+    const q = req.query;
+    const to = time(q.to, 'to') ?? Date.now();
+    const from = time(q.from, 'from') ?? to - DEFAULT_SPAN_MS;
+    let bucket = DEFAULT_BUCKET_MS;
+    if (q.bucket !== undefined && q.bucket !== '') {
+      try {
+        bucket = parseDuration(q.bucket, 'bucket');
+      } catch {
+        throw invalid('bucket', 'must be a duration such as 5m or 1h, or milliseconds');
+      }
+      if (bucket < 1000) throw invalid('bucket', 'must be at least 1s');
+    }
+    if (from >= to) throw invalid('from', 'must be before to');
+    if (Math.ceil((to - from) / bucket) > MAX_BUCKETS) throw invalid('bucket', `makes more than ${MAX_BUCKETS} buckets between from and to; choose a wider one`);
+    const buckets = await webhookStats(h.db, req.params.uid, { from, to, bucket });
+    return {
+      stats: {
+        webhook_uid: req.params.uid,
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        bucket_ms: bucket,
+        succeeded: buckets.reduce((n, b) => n + b.succeeded, 0),
+        failed: buckets.reduce((n, b) => n + b.failed, 0),
+        buckets,
+      },
+    };
   });
 
   app.post<{ Params: { uid: string } }>('/v3/webhooks/:uid/retry', doc(TAGS.executions, 'Retry an execution now, whatever its state', { params: WEBHOOK, body: Body({ execution_uid: Field('the uid of the execution to send again (required)') }) }), async (req) => {
@@ -84,7 +138,7 @@ export default function executionRoutes(app: FastifyInstance, h: Herald) {
     // A target the policy refuses is a 422 naming the field, as on create and update (hostile-input.md):
     // by its text first, then as the connection found it (a name resolving to a forbidden address).
     const problem = targetProblem(webhook.destinations[0].target_url, policy);
-    if (problem) throw invalid('destinations.0.target_url', problem);
+    if (problem) throw invalid('destinations.0.target_url', withAllowHint(problem));
     const { request, record } = await h.delivery.test(webhook);
     if (record.outcome === 'blocked') throw invalid('destinations.0.target_url', /: it (.*)$/.exec(record.reason ?? '')?.[1] ?? 'is refused by the target policy');
     return {

@@ -106,6 +106,7 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/webhooks/:uid/secret': `/v3/webhooks/${ids.webhook}/secret`,
     '/v3/webhooks/:uid/secret/rotate': `/v3/webhooks/${ids.webhook}/secret/rotate`,
     '/v3/webhooks/:uid/executions': `/v3/webhooks/${ids.webhook}/executions`,
+    '/v3/webhooks/:uid/stats': `/v3/webhooks/${ids.webhook}/stats`,
     '/v3/webhooks/:uid/retry': `/v3/webhooks/${ids.webhook}/retry`,
     '/v3/webhooks/:uid/test': `/v3/webhooks/${ids.webhook}/test`,
     // The Contentstack path names an execution here, not a webhook.
