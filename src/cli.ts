@@ -27,7 +27,7 @@ function settingOptions(cmd: Command, keys: Array<keyof Config> = SETTING_KEYS):
   const byAttribute = new Map<string, keyof Config>();
   for (const key of keys) {
     const s = SETTINGS[key];
-    const option = new Option(`${flagOf(key)} <${s.arg}>`, `${s.help} (${s.env}; default: ${s.shown})`);
+    const option = new Option(s.bare === undefined ? `${flagOf(key)} <${s.arg}>` : `${flagOf(key)} [${s.arg}]`, `${s.help} (${s.env}; default: ${s.shown})`);
     cmd.addOption(option);
     byAttribute.set(option.attributeName(), key);
   }
@@ -51,11 +51,15 @@ async function upkeep(fn: () => Promise<void>): Promise<void> {
 }
 
 /** The configuration from flags (as text), the environment and the config file, checked. */
-function configFrom(opts: Record<string, string | undefined>, byAttribute: Map<string, keyof Config>): Config {
+function configFrom(opts: Record<string, string | boolean | undefined>, byAttribute: Map<string, keyof Config>): Config {
   const flags: Partial<Record<keyof Config, string>> = {};
-  for (const [attribute, key] of byAttribute) if (opts[attribute] !== undefined) flags[key] = opts[attribute];
+  for (const [attribute, key] of byAttribute) {
+    const value = opts[attribute];
+    // A bare flag (`--trust-proxy`) arrives as `true`: it means the setting's `bare` text.
+    if (value !== undefined) flags[key] = value === true ? (SETTINGS[key].bare ?? 'true') : String(value);
+  }
   try {
-    return resolveConfig({ flags, env: process.env, file: opts.config }).config;
+    return resolveConfig({ flags, env: process.env, file: opts.config as string | undefined }).config;
   } catch (err) {
     fail(err);
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isIP } from 'node:net';
 import { HeraldError } from './errors.ts';
 import { checkAllowList } from './delivery/target.ts';
 
@@ -78,6 +79,21 @@ export interface Config {
    * dispatcher had free slots and completed no claim round in that time.
    */
   stuckAfterMs: number;
+  /** PEM certificate chain file; with `tlsKey`, Herald serves HTTPS instead of HTTP. */
+  tlsCert?: string;
+  /** PEM private key file of `tlsCert`. */
+  tlsKey?: string;
+  /**
+   * The origin clients reach Herald at (`https://cms.example.com`), written into asset URLs and
+   * links. Unset: the origin each request came in on (scheme and Host, see `trustProxy`).
+   */
+  publicUrl?: string;
+  /**
+   * Whose `X-Forwarded-Proto`/`-Host`/`-For` headers to believe: `false` (nobody: a client could
+   * claim any origin), `true` (every hop: only when Herald is reachable through the proxy alone),
+   * or the proxies' addresses/CIDRs.
+   */
+  trustProxy: boolean | string[];
 }
 
 export const ROLES = ['api', 'worker', 'all'] as const;
@@ -100,6 +116,8 @@ export interface Setting<V> {
   default: V;
   /** How the default reads in --help and the README (a value the parser accepts, or prose when unset). */
   shown: string;
+  /** When set, the flag may be given without a value and then means this text (`--trust-proxy` = `true`). */
+  bare?: string;
   /** Parses text (flag, environment, file) into the value; `where` names the source in errors. */
   parse(text: string, where: string): V;
 }
@@ -327,7 +345,66 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
     shown: '1m',
     parse: (t, s) => duration(t, s, 1000, DAY_MS),
   },
+  tlsCert: {
+    env: 'HERALD_TLS_CERT',
+    arg: 'file',
+    help: 'PEM certificate (chain) file: with --tls-key, serve HTTPS instead of HTTP',
+    default: undefined,
+    shown: 'unset (HTTP)',
+    parse: nonEmpty,
+  },
+  tlsKey: { env: 'HERALD_TLS_KEY', arg: 'file', help: 'PEM private key file of --tls-cert', default: undefined, shown: 'unset', parse: nonEmpty },
+  publicUrl: {
+    env: 'HERALD_PUBLIC_URL',
+    arg: 'url',
+    help: 'the origin clients reach Herald at, e.g. https://cms.example.com, written into asset URLs and links; unset: the origin of each request',
+    default: undefined,
+    shown: 'unset (per request)',
+    parse: parsePublicUrl,
+  },
+  trustProxy: {
+    env: 'HERALD_TRUST_PROXY',
+    arg: 'proxies',
+    help: 'believe X-Forwarded-Proto/-Host/-For from: true (any hop; only when clients reach Herald through the proxy alone), false, or the proxies\' addresses/CIDRs, comma-separated',
+    default: false,
+    shown: 'false',
+    bare: 'true',
+    parse: parseTrustProxy,
+  },
 };
+
+function nonEmpty(t: string, s: string): string {
+  if (t.trim() === '') throw configError(s, 'must not be empty');
+  return t;
+}
+
+/** An http(s) origin without path, query or credentials; kept without a trailing slash. */
+function parsePublicUrl(t: string, s: string): string {
+  let u: URL;
+  try {
+    u = new URL(t);
+  } catch {
+    throw configError(s, `"${t}" is not a URL (expected e.g. https://cms.example.com)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw configError(s, `must be an http or https URL, not ${u.protocol}//`);
+  if (u.username || u.password) throw configError(s, 'must not carry credentials');
+  if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) throw configError(s, 'must be an origin only (scheme, host and port), without a path, query or fragment');
+  return u.origin;
+}
+
+/** `true`/`false` (also as a bare flag: true), or comma-separated addresses/CIDRs of the proxies. */
+function parseTrustProxy(t: string, s: string): boolean | string[] {
+  const v = t.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no' || v === '') return false;
+  const list = t.split(',').map((p) => p.trim()).filter(Boolean);
+  for (const entry of list) {
+    const [addr, bits, extra] = entry.split('/');
+    const ok = isIP(addr) !== 0 && extra === undefined && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (isIP(addr) === 4 ? 32 : 128)));
+    if (!ok) throw configError(s, `"${entry}" is not true, false, an IP address or a CIDR`);
+  }
+  return list;
+}
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as Array<keyof Config>;
 
@@ -391,6 +468,10 @@ export function resolveConfig(input: ConfigInput): { config: Config; sources: So
 
   const c = config as unknown as Config;
   c.dataDir = resolve(c.dataDir);
+  if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
+    const [given, missing] = c.tlsCert ? (['tlsCert', 'tlsKey'] as const) : (['tlsKey', 'tlsCert'] as const);
+    throw configError(nameOf(given, sources[given]), `needs ${ENV[missing]} (${flagOf(missing)}) too: HTTPS takes a certificate and its key`);
+  }
   if (c.role !== 'all' && !c.databaseUrl) {
     throw configError(
       nameOf('role', sources.role),

@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { openHerald, type Herald, type OpenOptions } from './herald.ts';
-import { buildApp } from './http/app.ts';
+import { buildApp, type ServeOptions } from './http/app.ts';
+import { tlsOptions } from './http/origin.ts';
 import { errorHandler } from './http/errors.ts';
 import healthRoutes from './http/routes/health.ts';
 import metricsRoutes from './http/routes/metrics.ts';
@@ -12,7 +13,7 @@ import { drainServer } from './ops/shutdown.ts';
 export interface Running {
   herald: Herald;
   app: FastifyInstance;
-  /** Base URL the server listens on, e.g. http://127.0.0.1:4100 */
+  /** Base URL the server listens on, e.g. http://127.0.0.1:4100 (https:// with tlsCert/tlsKey) */
   url: string;
   /**
    * Stops within `graceMs` (default: the shutdownGraceMs setting): closes the listener, lets
@@ -29,8 +30,10 @@ export interface Running {
  * Processes that deliver also prune the activity log (logRetentionDays) in the background.
  */
 export async function startServer(config: Config, opts: OpenOptions = {}): Promise<Running> {
+  // Certificate files first: an unreadable one stops Herald before the store opens.
+  const https = tlsOptions(config);
   const herald = await openHerald(config, opts);
-  const app = config.role === 'worker' ? await buildWorkerApp(herald) : await buildApp(herald);
+  const app = config.role === 'worker' ? await buildWorkerApp(herald, https) : await buildApp(herald, { https });
   await app.listen({ host: config.host, port: config.port });
   let stopPruner: (() => Promise<void>) | null = null;
   if (config.role !== 'api') {
@@ -61,7 +64,7 @@ export async function startServer(config: Config, opts: OpenOptions = {}): Promi
   return {
     herald,
     app,
-    url: `http://${host}:${port}`,
+    url: `${https ? 'https' : 'http'}://${host}:${port}`,
     close(graceMs = config.shutdownGraceMs) {
       // Requests and deliveries drain side by side, within one grace period; then the store closes.
       closed ??= (async () => {
@@ -76,8 +79,8 @@ export async function startServer(config: Config, opts: OpenOptions = {}): Promi
 }
 
 /** A worker's HTTP face: liveness, readiness and metrics. */
-async function buildWorkerApp(herald: Herald): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+async function buildWorkerApp(herald: Herald, https: ServeOptions['https']): Promise<FastifyInstance> {
+  const app = Fastify({ ...(https ? { https } : {}), logger: false }) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler(herald.log, []));
   healthRoutes(app, herald);
   metricsRoutes(app, herald);

@@ -23,7 +23,8 @@ import { checkAssetMeta, matchesQuery, sortDocs, throwIfErrors, type AssetMeta, 
  * (`{ asset }`, plus `environment` and `locale` for publish events) in the same transaction.
  *
  * `url` is where the file is served without a credential: a capability URL of the asset's version
- * (asset-urls.ts), on the origin of the request that made or read it.
+ * (asset-urls.ts), on the origin of the request that made or read it, or the `publicUrl` setting
+ * (src/http/origin.ts).
  */
 export interface AssetDoc extends AssetMeta {
   uid: string;

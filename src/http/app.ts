@@ -57,8 +57,17 @@ const ROUTES: Routes[] = [
 /** Error renderers by URL prefix; the Contentstack shape is the default. */
 const RENDERERS: Array<{ prefix: string; render: ErrorRenderer }> = [{ prefix: '/spaces/', render: renderContentful }];
 
-export async function buildApp(herald: Herald): Promise<FastifyInstance> {
+/** TLS material for HTTPS (src/http/origin.ts tlsOptions); absent: plain HTTP. */
+export interface ServeOptions {
+  https?: { cert: Buffer; key: Buffer };
+}
+
+export async function buildApp(herald: Herald, serve: ServeOptions = {}): Promise<FastifyInstance> {
+  // `https` changes Fastify's server type parameter; routes see the common FastifyInstance.
   const app = Fastify({
+    ...(serve.https ? { https: serve.https } : {}),
+    // Whose X-Forwarded-* headers set req.protocol, req.host and req.ip (HERALD_TRUST_PROXY).
+    trustProxy: herald.config.trustProxy,
     logger: false,
     bodyLimit: herald.config.bodyLimit,
     // Contentstack's clients send `api_key` and `authtoken` headers with underscores.
@@ -67,7 +76,7 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
     genReqId: () => crypto.randomUUID(),
     // strictTypes off: body envelopes leave their root untyped on purpose (src/http/schemas.ts).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, strictTypes: false } },
-  });
+  }) as unknown as FastifyInstance;
   // Before any route: /v3/openapi.json describes every route registered from here on.
   collectRoutes(app);
   // Every line logged while serving requests carries its request id, through Herald's logger, which

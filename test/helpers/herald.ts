@@ -72,7 +72,9 @@ function withHelpers<T extends { url: string; close(): Promise<void> }>(url: str
     } catch {}
     return { status: res.status, body, headers: res.headers };
   };
+  // Through the returned object: a helper that swaps `request` (test/helpers/https.ts) covers this too.
   const newStack = async (name = 'Test stack') => {
+    const request = helpers.request;
     const s = await request('POST', '/v3/stacks', { body: { stack: { name } }, headers: { authtoken: ADMIN_TOKEN } });
     if (s.status !== 201) throw new Error(`stack create failed: ${s.status} ${JSON.stringify(s.body)}`);
     const api_key = s.body.stack.api_key as string;
@@ -83,7 +85,8 @@ function withHelpers<T extends { url: string; close(): Promise<void> }>(url: str
     if (t.status !== 201) throw new Error(`token create failed: ${t.status} ${JSON.stringify(t.body)}`);
     return { api_key, token: t.body.token.token as string };
   };
-  return Object.assign(base, { dataDir, request, newStack });
+  const helpers = Object.assign(base, { dataDir, request, newStack });
+  return helpers;
 }
 
 export interface SpawnedHerald {
@@ -126,7 +129,7 @@ export async function spawnHerald(env: Record<string, string> = {}, dataDir?: st
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         output.push(line);
-        const m = /"url":"(http:\/\/[^"]+)".*herald is listening/.exec(line);
+        const m = /"url":"(https?:\/\/[^"]+)".*herald is listening/.exec(line);
         if (m) resolve(m[1]);
       }
     };

@@ -18,16 +18,15 @@ import { outcomeError } from '../../content/publications.ts';
 import { bodyField, isObject, MAX_LIMIT, parsePaging, parseQuery, parseSort } from '../../content/validate.ts';
 import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
+import { originOf } from '../origin.ts';
 import { scopeTo } from '../auth.ts';
 import { doc, CREATED, Envelope, LIST_QUERY, Paging, Params, Query, TAGS, Text, UID, Whole, wholeQuery } from '../schemas.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { uid: string }; Querystring: Q };
 
-/** The origin asset URLs are built on: the one the client reached Herald at. */
-function origin(req: FastifyRequest): string {
-  return `${req.protocol}://${req.host || 'localhost'}`;
-}
+/** The origin asset URLs are built on (src/http/origin.ts): the public URL, or the one the client reached Herald at. */
+const origin = (req: FastifyRequest, h: Herald) => originOf(req, h.config.publicUrl);
 
 /** Multipart fields an asset upload may carry, as the official client names them. */
 const FORM_FIELD = /^asset\[(title|description|tags|parent_uid|upload)\]$/;
@@ -112,7 +111,7 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
   app.post('/v3/assets', doc(TAGS.assets, 'Upload an asset (multipart/form-data)', { multipart: ASSET_FORM, success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
     const { fields, upload } = await readForm(req, h, scope, true);
-    const asset = await createAsset(h, scope, upload!, fields, origin(req));
+    const asset = await createAsset(h, scope, upload!, fields, origin(req, h));
     reply.status(201);
     return { notice: 'Asset created successfully.', asset };
   });
@@ -120,13 +119,13 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
   app.get<{ Querystring: Q }>('/v3/assets', doc(TAGS.assets, 'List assets', { querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY }) }), async (req) => {
     const scope = await h.scope(req);
     const paging = parsePaging(req.query);
-    const { assets, count } = await listAssets(h, scope, { paging, query: parseQuery(req.query.query), sort: parseSort(req.query) }, origin(req));
+    const { assets, count } = await listAssets(h, scope, { paging, query: parseQuery(req.query.query), sort: parseSort(req.query) }, origin(req, h));
     return paging.includeCount ? { assets, count } : { assets };
   });
 
   app.get<One>('/v3/assets/:uid', doc(TAGS.assets, 'Get an asset', { params: UID }), async (req) => {
     const scope = await h.scope(req);
-    return { asset: await fetchAsset(h, scope, req.params.uid, origin(req)) };
+    return { asset: await fetchAsset(h, scope, req.params.uid, origin(req, h)) };
   });
 
   // JSON updates the metadata; multipart (the client's replace()) may also replace the file.
@@ -140,13 +139,13 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
       if (!isObject(raw)) throw invalid('asset', raw === undefined ? 'is required' : 'must be an object');
       meta = raw;
     }
-    const asset = await updateAsset(h, scope, req.params.uid, meta, upload, origin(req));
+    const asset = await updateAsset(h, scope, req.params.uid, meta, upload, origin(req, h));
     return { notice: 'Asset updated successfully.', asset };
   });
 
   app.delete<One>('/v3/assets/:uid', doc(TAGS.assets, 'Delete an asset', { params: UID }), async (req) => {
     const scope = await h.scope(req);
-    await deleteAsset(h, scope, req.params.uid, origin(req));
+    await deleteAsset(h, scope, req.params.uid, origin(req, h));
     return { notice: 'Asset deleted successfully.' };
   });
 
@@ -176,7 +175,7 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
 
   app.post<One>('/v3/assets/:uid/publish', doc(TAGS.assets, 'Publish an asset to environments and locales', { params: UID, querystring: Query({ locale: Text('the locale') }), body: PUBLISH }), async (req) => {
     const scope = await h.scope(req);
-    const outcomes = await publishAsset(h, scope, req.params.uid, req.body, origin(req), req.query.locale);
+    const outcomes = await publishAsset(h, scope, req.params.uid, req.body, origin(req, h), req.query.locale);
     const failed = outcomeError(`asset ${req.params.uid}`, outcomes);
     if (failed) throw failed;
     return { notice: 'Asset published successfully.', outcomes };
@@ -184,7 +183,7 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
 
   app.post<One>('/v3/assets/:uid/unpublish', doc(TAGS.assets, 'Unpublish an asset from environments and locales', { params: UID, querystring: Query({ locale: Text('the locale') }), body: PUBLISH }), async (req) => {
     const scope = await h.scope(req);
-    const outcomes = await unpublishAsset(h, scope, req.params.uid, req.body, origin(req), req.query.locale);
+    const outcomes = await unpublishAsset(h, scope, req.params.uid, req.body, origin(req, h), req.query.locale);
     const failed = outcomeError(`asset ${req.params.uid}`, outcomes);
     if (failed) throw failed;
     return { notice: 'Asset unpublished successfully.', outcomes };
@@ -192,11 +191,11 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
 
   app.post<One>('/v3/assets/:uid/archive', doc(TAGS.assets, 'Archive an asset', { params: UID }), async (req) => {
     const scope = await h.scope(req);
-    return { notice: 'Asset archived successfully.', asset: await setAssetArchived(h, scope, req.params.uid, true, origin(req)) };
+    return { notice: 'Asset archived successfully.', asset: await setAssetArchived(h, scope, req.params.uid, true, origin(req, h)) };
   });
 
   app.post<One>('/v3/assets/:uid/unarchive', doc(TAGS.assets, 'Unarchive an asset', { params: UID }), async (req) => {
     const scope = await h.scope(req);
-    return { notice: 'Asset unarchived successfully.', asset: await setAssetArchived(h, scope, req.params.uid, false, origin(req)) };
+    return { notice: 'Asset unarchived successfully.', asset: await setAssetArchived(h, scope, req.params.uid, false, origin(req, h)) };
   });
 }

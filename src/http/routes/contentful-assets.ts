@@ -18,14 +18,15 @@ import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.t
 import { collection, spaceScope, versionHeader } from '../../contentful/http.ts';
 import { HeraldError, invalid } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
+import { originOf } from '../origin.ts';
 import { contentfulDoc, CREATED, NO_CONTENT } from '../schemas.ts';
 
 type Q = Record<string, string | undefined>;
 type Env = { Params: { space: string; env?: string }; Querystring: Q };
 type One = { Params: { space: string; env?: string; id: string }; Querystring: Q };
 
-/** The origin asset URLs are built on: the one the client reached Herald at. */
-const origin = (req: FastifyRequest) => `${req.protocol}://${req.host || 'localhost'}`;
+/** The origin asset URLs are built on (src/http/origin.ts): the public URL, or the one the client reached Herald at. */
+const origin = (req: FastifyRequest, h: Herald) => originOf(req, h.config.publicUrl);
 
 /**
  * Assets and uploads in the Contentful dialect (src/contentful/assets.ts), under
@@ -79,20 +80,20 @@ export default async function contentfulAssetRoutes(app: FastifyInstance, h: Her
   for (const base of ['/spaces/:space/environments/:env', '/spaces/:space']) {
     app.post<Env>(`${base}/assets`, contentfulDoc(`${base}/assets`, 'Create an asset (from an upload or a data: URL)', CREATED), async (req, reply) => {
       const { scope, ctx } = await scoped(req);
-      const asset = await createAssetFrom(h, scope, ctx, req.body, origin(req), limit);
+      const asset = await createAssetFrom(h, scope, ctx, req.body, origin(req, h), limit);
       reply.status(201);
       return asset;
     });
 
     app.get<Env>(`${base}/assets`, contentfulDoc(`${base}/assets`, 'List assets'), async (req) => {
       const { scope, ctx } = await scoped(req);
-      const { items, total, page } = await listAssetViews(h, scope, ctx, req.query, origin(req));
+      const { items, total, page } = await listAssetViews(h, scope, ctx, req.query, origin(req, h));
       return collection(items, page, total);
     });
 
     app.get<One>(`${base}/assets/:id`, contentfulDoc(`${base}/assets/:id`, 'Get an asset'), async (req) => {
       const { scope, ctx } = await scoped(req);
-      return getAssetView(h, scope, ctx, req.params.id, origin(req));
+      return getAssetView(h, scope, ctx, req.params.id, origin(req, h));
     });
 
     app.put<One>(`${base}/assets/:id`, contentfulDoc(`${base}/assets/:id`, 'Update an asset (X-Contentful-Version), or create one with this id'), async (req) => {
@@ -100,45 +101,45 @@ export default async function contentfulAssetRoutes(app: FastifyInstance, h: Her
       const sent = versionHeader(req);
       if (sent === null) {
         // Without a version this would be Contentful's create-with-id, which Herald cannot do.
-        await getAssetView(h, scope, ctx, req.params.id, origin(req)).catch(() => {
+        await getAssetView(h, scope, ctx, req.params.id, origin(req, h)).catch(() => {
           throw invalid('sys.id', 'cannot be chosen: Herald makes asset ids; create the asset with POST .../assets');
         });
       }
-      return saveAsset(h, scope, ctx, req.params.id, sent, req.body, origin(req), limit);
+      return saveAsset(h, scope, ctx, req.params.id, sent, req.body, origin(req, h), limit);
     });
 
     app.delete<One>(`${base}/assets/:id`, contentfulDoc(`${base}/assets/:id`, 'Delete an asset', NO_CONTENT), async (req, reply) => {
       const { scope } = await scoped(req);
-      await removeAsset(h, scope, req.params.id, origin(req));
+      await removeAsset(h, scope, req.params.id, origin(req, h));
       reply.status(204);
     });
 
     app.put<One & { Params: { locale: string } }>(`${base}/assets/:id/files/:locale/process`, contentfulDoc(`${base}/assets/:id/files/:locale/process`, "Process an asset's file (a no-op: Herald stores files as uploaded)", NO_CONTENT), async (req, reply) => {
       const { scope } = await scoped(req);
-      await processAsset(h, scope, req.params.id, req.params.locale, origin(req));
+      await processAsset(h, scope, req.params.id, req.params.locale, origin(req, h));
       reply.status(204);
     });
 
     app.put<One>(`${base}/assets/:id/published`, contentfulDoc(`${base}/assets/:id/published`, 'Publish an asset'), async (req) => {
       const { scope, ctx } = await scoped(req);
       const body = req.body as { remove?: unknown } | null;
-      if (body && typeof body === 'object' && body.remove !== undefined) return unpublishAssetFrom(h, scope, ctx, req.params.id, origin(req));
-      return publishAssetTo(h, scope, ctx, req.params.id, versionHeader(req), origin(req));
+      if (body && typeof body === 'object' && body.remove !== undefined) return unpublishAssetFrom(h, scope, ctx, req.params.id, origin(req, h));
+      return publishAssetTo(h, scope, ctx, req.params.id, versionHeader(req), origin(req, h));
     });
 
     app.delete<One>(`${base}/assets/:id/published`, contentfulDoc(`${base}/assets/:id/published`, 'Unpublish an asset'), async (req) => {
       const { scope, ctx } = await scoped(req);
-      return unpublishAssetFrom(h, scope, ctx, req.params.id, origin(req));
+      return unpublishAssetFrom(h, scope, ctx, req.params.id, origin(req, h));
     });
 
     app.put<One>(`${base}/assets/:id/archived`, contentfulDoc(`${base}/assets/:id/archived`, 'Archive an asset'), async (req) => {
       const { scope, ctx } = await scoped(req);
-      return archiveAsset(h, scope, ctx, req.params.id, true, origin(req));
+      return archiveAsset(h, scope, ctx, req.params.id, true, origin(req, h));
     });
 
     app.delete<One>(`${base}/assets/:id/archived`, contentfulDoc(`${base}/assets/:id/archived`, 'Unarchive an asset'), async (req) => {
       const { scope, ctx } = await scoped(req);
-      return archiveAsset(h, scope, ctx, req.params.id, false, origin(req));
+      return archiveAsset(h, scope, ctx, req.params.id, false, origin(req, h));
     });
   }
 
