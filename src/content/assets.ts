@@ -87,7 +87,16 @@ async function requireAsset(q: Queryable, scope: Scope, uid: string): Promise<As
   return a;
 }
 
-async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: Action, asset: Record<string, unknown>, extra: Record<string, unknown> = {}, at: { environment?: string; locale?: string } = {}) {
+async function record(
+  deps: ContentDeps,
+  tx: Tx,
+  scope: Scope,
+  action: Action,
+  asset: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+  at: { environment?: string; locale?: string } = {},
+  versions?: { before: AssetDoc; after: AssetDoc },
+) {
   await deps.events.record(tx, {
     api_key: scope.api_key,
     branch: scope.branch,
@@ -97,7 +106,9 @@ async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: Action, a
     locale: at.locale ?? null,
     environment: at.environment ?? null,
     actor: scope.caller.actor,
+    actor_name: scope.caller.name ?? null,
     data: { asset, ...extra },
+    ...(versions ? { versions } : {}),
   });
 }
 
@@ -208,7 +219,7 @@ export async function updateAsset(deps: ContentDeps, scope: Scope, uid: string, 
       if (changes === 0) throw new HeraldError('conflict', `Asset ${uid} changed meanwhile; fetch it and try again.`);
       if (rel) await retireFile(tx, scope, current, now);
       const asset = await renderOne(tx, linksOf(deps, origin), scope, { doc, archived: false });
-      await record(deps, tx, scope, 'update', asset);
+      await record(deps, tx, scope, 'update', asset, {}, {}, { before: current.doc, after: doc });
       return asset;
     });
   return upload ? withKeptFile(deps, scope, upload, change) : change(undefined);

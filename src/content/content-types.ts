@@ -47,7 +47,7 @@ function toInput(doc: ContentTypeDoc): ContentTypeInput {
   return { uid: doc.uid, title: doc.title, description: doc.description, schema: doc.schema, options: doc.options };
 }
 
-async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: 'create' | 'update' | 'delete', doc: ContentTypeDoc) {
+async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: 'create' | 'update' | 'delete', doc: ContentTypeDoc, before?: ContentTypeDoc) {
   await deps.events.record(tx, {
     api_key: scope.api_key,
     branch: scope.branch,
@@ -56,7 +56,9 @@ async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: 'create' 
     uid: doc.uid,
     content_type_uid: doc.uid,
     actor: scope.caller.actor,
+    actor_name: scope.caller.name ?? null,
     data: { content_type: doc },
+    ...(before ? { versions: { before, after: doc } } : {}),
   });
 }
 
@@ -115,7 +117,7 @@ export async function updateContentType(deps: ContentDeps, scope: Scope, uid: st
       current._version,
     ]);
     if (changes === 0) throw new HeraldError('conflict', `Content type '${uid}' changed meanwhile; fetch it and try again.`);
-    await record(deps, tx, scope, 'update', doc);
+    await record(deps, tx, scope, 'update', doc, current);
     return doc;
   });
 }

@@ -123,7 +123,18 @@ async function resolveLine(q: Queryable, scope: Scope, lines: Map<string, Line>,
   return lines.values().next().value!;
 }
 
-async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: Action, ct: ContentTypeDoc, entry: Record<string, unknown>, locale: string, extra: Record<string, unknown> = {}, environment?: string) {
+async function record(
+  deps: ContentDeps,
+  tx: Tx,
+  scope: Scope,
+  action: Action,
+  ct: ContentTypeDoc,
+  entry: Record<string, unknown>,
+  locale: string,
+  extra: Record<string, unknown> = {},
+  environment?: string,
+  versions?: { before: EntryDoc; after: EntryDoc },
+) {
   await deps.events.record(tx, {
     api_key: scope.api_key,
     branch: scope.branch,
@@ -134,7 +145,9 @@ async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: Action, c
     locale,
     environment: environment ?? null,
     actor: scope.caller.actor,
+    actor_name: scope.caller.name ?? null,
     data: { entry, content_type: ct, ...extra },
+    ...(versions ? { versions } : {}),
   });
 }
 
@@ -285,7 +298,8 @@ export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string
     }
     await insertVersion(tx, scope, doc, action, now);
     const entry = await renderLine(tx, scope, doc, false, locale);
-    await record(deps, tx, scope, action, ct, entry, locale);
+    // A new locale line's changes are against the content that locale showed before (its fallback).
+    await record(deps, tx, scope, action, ct, entry, locale, {}, undefined, { before: base.doc, after: doc });
     return entry;
   });
 }

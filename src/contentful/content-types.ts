@@ -159,6 +159,7 @@ async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: 'publish'
     uid: ct.uid,
     content_type_uid: ct.uid,
     actor: scope.caller.actor,
+    actor_name: scope.caller.name ?? null,
     data: published ? { content_type: ct, published } : { content_type: ct },
   });
 }

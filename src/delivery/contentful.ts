@@ -14,8 +14,9 @@ import {
   type SysContext,
 } from '../contentful/entities.ts';
 import { fieldErrors } from '../errors.ts';
-import type { HeraldEvent } from '../events/event.ts';
+import { actorOf, type HeraldEvent } from '../events/event.ts';
 import { contentfulTopic } from '../webhooks/channels.ts';
+import { heraldExtras } from './payload-extras.ts';
 import type { Transformation, Webhook } from '../webhooks/webhook.ts';
 
 /**
@@ -138,11 +139,19 @@ function publicationOf(details: unknown, version: number): Publication | null {
 }
 
 /**
+ * The body of a Contentful-format call: the entity (contentfulEntity) with Herald's `actor` and,
+ * for update (Contentful's save) and auto_save events, `changes` beside its `sys` and `fields`.
+ */
+export function contentfulPayload(event: HeraldEvent, masterLocale: string): Record<string, unknown> {
+  return { ...contentfulEntity(event, masterLocale), ...heraldExtras(event, false) };
+}
+
+/**
  * The entity an event is about, as Contentful's webhook body holds it. An entry shows the locale
  * that changed (Herald versions each locale of an entry on its own line, so `sys.version` is that
  * line's version); an asset shows the master locale, or the locale it was published in.
  */
-export function contentfulPayload(event: HeraldEvent, masterLocale: string): Record<string, unknown> {
+export function contentfulEntity(event: HeraldEvent, masterLocale: string): Record<string, unknown> {
   const ctx: SysContext = { spaceId: event.api_key, environmentId: environmentIdOf(event.branch) };
   const when = iso(event.created_at);
   const gone = event.action === 'delete' || event.action === 'unpublish';
@@ -193,7 +202,8 @@ export function contentfulBody(event: HeraldEvent, opts: ContentfulBodyOptions):
   const payload = contentfulPayload(event, opts.masterLocale);
   let value: unknown = payload;
   if (t && t.body !== undefined) {
-    const context = { topic: contentfulTopic(event), user: { id: event.actor }, request: { url: opts.url, method }, payload };
+    const actor = actorOf(event);
+    const context = { topic: contentfulTopic(event), user: { id: event.actor, name: actor.name, type: actor.type }, request: { url: opts.url, method }, payload };
     value = resolveTemplate(t.body, context);
   }
   if (t?.contentType?.startsWith('application/x-www-form-urlencoded')) return formEncode(value);

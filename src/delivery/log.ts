@@ -78,7 +78,7 @@ interface AttemptRow {
 
 const SELECT = `SELECT x.uid AS x_uid, x.webhook_uid, x.channel, x.state, x.attempts, x.coalesced, x.next_attempt_at,
        x.last_status_code, x.last_outcome, x.last_reason, x.created_at AS x_created_at, x.updated_at AS x_updated_at,
-       e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.data, e.created_at,
+       e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.actor_name, e.changes, e.data, e.created_at,
        w.doc AS w_doc
   FROM executions x JOIN events e ON e.seq = x.event_seq LEFT JOIN webhooks w ON w.uid = x.webhook_uid`;
 
@@ -191,7 +191,7 @@ export interface AttemptDetails extends AttemptSummary {
 }
 
 const ATTEMPTS = `SELECT a.uid AS a_uid, a.execution_uid, a.n, a.started_at AS a_started_at, a.duration_ms, a.outcome, a.status_code, a.reason, a.request, a.response,
-       e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.data, e.created_at
+       e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.actor_name, e.changes, e.data, e.created_at
   FROM attempts a JOIN executions x ON x.uid = a.execution_uid JOIN events e ON e.seq = x.event_seq`;
 
 type AttemptJoinRow = EventRow & Omit<AttemptRow, 'uid' | 'started_at'> & { a_uid: string; a_started_at: number };

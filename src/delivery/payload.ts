@@ -1,13 +1,15 @@
 import type { HeraldEvent } from '../events/event.ts';
 import { contentfulBody, type ContentfulBodyOptions } from './contentful.ts';
+import { heraldExtras } from './payload-extras.ts';
 
 /**
  * The body a webhook receives (seed 003 "Webhook Data Format"), built once per event and format
  * and cached by the dispatcher, never per attempt.
  *
- * Contentstack format: `{ event, module, api_key, data, triggered_at, branch, seq }` where `seq` is
- * the event's sequence number (monotonic per Herald), so a receiver can drop a stale update that
- * arrives after a newer one.
+ * Contentstack format: `{ event, module, api_key, data, triggered_at, branch, seq, actor }` where
+ * `seq` is the event's sequence number (monotonic per Herald), so a receiver can drop a stale
+ * update that arrives after a newer one, and `actor` says who made the change; update and
+ * auto_save events also carry `changes` (src/events/changes.ts).
  */
 export interface PayloadOptions {
   concise: boolean;
@@ -53,6 +55,7 @@ export function contentstackPayload(event: HeraldEvent, opts: PayloadOptions): R
     triggered_at: new Date(event.created_at).toISOString(),
     branch: { uid: event.branch, alias: [] },
     seq: event.seq,
+    ...heraldExtras(event, opts.concise),
   };
 }
 

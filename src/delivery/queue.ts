@@ -183,7 +183,7 @@ export async function claim(db: Db, opts: ClaimOptions): Promise<ClaimResult> {
 }
 
 const CLAIM_COLUMNS = `w.doc, w.disabled AS w_disabled, w.disabled_reason AS w_reason, w.version AS w_version,
-  e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.data, e.created_at`;
+  e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.actor_name, e.changes, e.data, e.created_at`;
 
 async function claimIn(q: Queryable, dialect: Db['dialect'], opts: ClaimOptions): Promise<ClaimResult> {
   const saturated = opts.saturated ?? [];

@@ -1,3 +1,5 @@
+import type { Changes } from './changes.ts';
+
 /**
  * An event: one change to content, recorded in the same transaction as the change.
  *
@@ -37,6 +39,13 @@ export interface EventInput {
   environment?: string | null;
   /** Who made the change: a management token uid, or `admin`. */
   actor: string;
+  /** The management token's name when the change was made (`admin` for the admin token). */
+  actor_name?: string | null;
+  /**
+   * For update and auto_save: the stored entity before and after the change; record() turns them
+   * into the event's `changes` (src/events/changes.ts) and keeps only those.
+   */
+  versions?: { before: Record<string, unknown>; after: Record<string, unknown> };
   /**
    * The webhook payload's `data` (seed 003): `{ entry, content_type }`, `{ asset }` or
    * `{ content_type }`, plus `environment` and `locale` for publish events and `reason` for
@@ -45,8 +54,26 @@ export interface EventInput {
   data: Record<string, unknown>;
 }
 
-export interface HeraldEvent extends EventInput {
+export interface HeraldEvent extends Omit<EventInput, 'versions'> {
   /** Global, monotonic; receivers use it to drop stale updates. */
   seq: number;
   created_at: number;
+  actor_name?: string | null;
+  /** What an update or auto_save changed; null for other events (and events recorded before changes were kept). */
+  changes?: Changes | null;
+}
+
+/** Who made a change, as every payload carries it. */
+export interface Actor {
+  /** `admin`: the admin token (Herald's one user); `management_token`: a stack's token. */
+  type: 'admin' | 'management_token';
+  /** `admin`, or the token's uid. */
+  uid: string;
+  /** The token's name when the change was made; null when unknown (events from before names were kept). */
+  name: string | null;
+}
+
+export function actorOf(event: Pick<HeraldEvent, 'actor' | 'actor_name'>): Actor {
+  if (event.actor === 'admin') return { type: 'admin', uid: 'admin', name: 'admin' };
+  return { type: 'management_token', uid: event.actor, name: event.actor_name ?? null };
 }

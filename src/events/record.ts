@@ -1,5 +1,6 @@
 import type { Queryable, Tx } from '../store/db.ts';
 import { json } from '../store/db.ts';
+import { diffChanges } from './changes.ts';
 import type { EventInput, HeraldEvent } from './event.ts';
 
 /**
@@ -33,9 +34,12 @@ export function createEventLog(fanOut: FanOut): EventLog {
       // skips one that commits late. No-op on SQLite (one writer at a time).
       await tx.lock?.([`events:${input.api_key}`]);
       const createdAt = Date.now();
+      const { versions, ...rest } = input;
+      const changes = versions && (input.action === 'update' || input.action === 'auto_save') ? diffChanges(input.module, versions.before, versions.after) : null;
+      const actorName = input.actor === 'admin' ? 'admin' : (input.actor_name ?? null);
       const row = await tx.get<{ seq: number }>(
-        `INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, data, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        `INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
         [
           input.api_key,
           input.branch,
@@ -46,11 +50,13 @@ export function createEventLog(fanOut: FanOut): EventLog {
           input.locale ?? null,
           input.environment ?? null,
           input.actor,
+          actorName,
+          changes ? JSON.stringify(changes) : null,
           JSON.stringify(input.data),
           createdAt,
         ],
       );
-      const event: HeraldEvent = { ...input, seq: Number(row!.seq), created_at: createdAt };
+      const event: HeraldEvent = { ...rest, actor_name: actorName, changes, seq: Number(row!.seq), created_at: createdAt };
       await fanOut(tx, event);
       if (listeners.length) tx.afterCommit(() => listeners.forEach((l) => l(event)));
       return event;
@@ -77,6 +83,9 @@ export interface EventRow {
   locale: string | null;
   environment: string | null;
   actor: string;
+  /** Absent from SELECTs that do not ask for it (then the event has no name and no changes). */
+  actor_name?: string | null;
+  changes?: string | null;
   data: string;
   created_at: number;
 }
@@ -93,6 +102,8 @@ export function eventFromRow(r: EventRow): HeraldEvent {
     locale: r.locale,
     environment: r.environment,
     actor: r.actor,
+    actor_name: r.actor_name ?? null,
+    changes: r.changes ? json(r.changes) : null,
     data: json(r.data),
     created_at: Number(r.created_at),
   };

@@ -9,8 +9,9 @@ import type { Queryable } from '../store/db.ts';
  * `Bearer <token>` for Contentful clients) acts on its own stack only.
  */
 export type Caller =
-  | { kind: 'admin'; actor: 'admin' }
-  | { kind: 'token'; api_key: string; token_uid: string; actor: string };
+  | { kind: 'admin'; actor: 'admin'; name?: 'admin' }
+  /** `name`: the token's name, carried by the events it causes (payloads' `actor`). */
+  | { kind: 'token'; api_key: string; token_uid: string; actor: string; name?: string };
 
 /** The stack and branch a request acts on, once access to it was checked. */
 export interface StackScope {
@@ -34,12 +35,12 @@ export async function authenticate(req: FastifyRequest, db: Queryable, adminHash
   if (token) {
     token = token.replace(/^Bearer\s+/i, '').trim();
     if (sameHash(hashToken(token), adminHash)) return { kind: 'admin', actor: 'admin' };
-    const row = await db.get<{ uid: string; api_key: string; expires_at: number | null }>(
-      'SELECT uid, api_key, expires_at FROM management_tokens WHERE token_hash = ?',
+    const row = await db.get<{ uid: string; api_key: string; name: string; expires_at: number | null }>(
+      'SELECT uid, api_key, name, expires_at FROM management_tokens WHERE token_hash = ?',
       [hashToken(token)],
     );
     if (row && (row.expires_at === null || Number(row.expires_at) > Date.now())) {
-      return { kind: 'token', api_key: row.api_key, token_uid: row.uid, actor: row.uid };
+      return { kind: 'token', api_key: row.api_key, token_uid: row.uid, actor: row.uid, name: row.name };
     }
     throw new HeraldError('unauthorized', 'The management token is not valid or has expired.');
   }

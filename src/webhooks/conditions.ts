@@ -1,11 +1,12 @@
 import RE2 from 're2';
-import type { HeraldEvent } from '../events/event.ts';
+import { changedMatches, MAX_PATH_PATTERNS, pathPatternProblem } from '../events/changes.ts';
+import { actorOf, type HeraldEvent } from '../events/event.ts';
 import type { Condition } from './webhook.ts';
 
 /**
  * Conditions beyond channels, as Contentful's webhook filters: each is `equals`, `in` or
- * `regexp` over one event property, or `not` of another condition; a webhook's conditions are
- * ANDed. Validate once (`conditionProblems`), compile once (`compileConditions`), evaluate per event.
+ * `regexp` over one event property, `changed` (Herald's own), or `not` of another condition; a
+ * webhook's conditions are ANDed. Validate once (`conditionProblems`), compile once (`compileConditions`), evaluate per event.
  *
  * Properties (`doc`), Contentful's names and Herald's short ones:
  *   sys.id, uid                      the entity's uid
@@ -18,6 +19,12 @@ import type { Condition } from './webhook.ts';
  *   locale                           the locale that changed (entries; else none)
  *   sys.createdBy.sys.id, created_by who created the entity (from its snapshot)
  *   sys.updatedBy.sys.id, updated_by who made this change
+ *     actor.uid                      (the same: a management token's uid, or `admin`)
+ *   actor.name                       the name of the token that made the change
+ *   actor.type                       `management_token` or `admin`
+ * `{ "changed": ["title", "seo.*"] }` holds when the event's `changes` list a path under one of
+ * the patterns (src/events/changes.ts: `*` is one field uid, a path under a pattern matches);
+ * events without changes (anything but update and auto_save) never satisfy it.
  * A property the event does not have (no environment on an update, say) never equals, is never in
  * a list and never matches a pattern; `not` of such a test is true.
  *
@@ -38,6 +45,9 @@ const PROPERTIES: Record<string, (e: HeraldEvent) => string | null> = {
   created_by: createdBy,
   'sys.updatedBy.sys.id': (e) => e.actor,
   updated_by: (e) => e.actor,
+  'actor.uid': (e) => e.actor,
+  'actor.name': (e) => actorOf(e).name,
+  'actor.type': (e) => actorOf(e).type,
 };
 
 export const CONDITION_PROPERTIES: readonly string[] = Object.keys(PROPERTIES);
@@ -85,17 +95,27 @@ export function conditionProblems(conditions: unknown): Record<string, string[]>
 
 function checkCondition(c: unknown, path: string, add: (path: string, p: string) => void, depth: number): void {
   if (!c || typeof c !== 'object' || Array.isArray(c)) {
-    add(path, 'must be an object with one of equals, in, regexp or not');
+    add(path, 'must be an object with one of equals, in, regexp, changed or not');
     return;
   }
   const keys = Object.keys(c);
-  if (keys.length !== 1 || !['equals', 'in', 'regexp', 'not'].includes(keys[0])) {
-    add(path, 'must have exactly one of equals, in, regexp or not');
+  if (keys.length !== 1 || !['equals', 'in', 'regexp', 'changed', 'not'].includes(keys[0])) {
+    add(path, 'must have exactly one of equals, in, regexp, changed or not');
     return;
   }
   const op = keys[0];
   const arg = (c as Record<string, unknown>)[op];
   const at = `${path}.${op}`;
+  if (op === 'changed') {
+    if (!Array.isArray(arg) || arg.length === 0) add(at, 'must be a non-empty list of field paths, such as ["title", "seo.*"]');
+    else if (arg.length > MAX_PATH_PATTERNS) add(at, `has more than ${MAX_PATH_PATTERNS} paths`);
+    else
+      arg.forEach((v, i) => {
+        const p = pathPatternProblem(v);
+        if (p) add(`${at}.${i}`, p);
+      });
+    return;
+  }
   if (op === 'not') {
     if (depth >= MAX_DEPTH) add(at, `nests not more than ${MAX_DEPTH} deep`);
     else checkCondition(arg, at, add, depth + 1);
@@ -176,6 +196,18 @@ export function compileConditions(conditions: readonly Condition[]): ConditionTe
   return (event) => tests.every((t) => t(event));
 }
 
+/**
+ * For explaining a non-match (webhook preview): compiles the list like compileConditions and
+ * returns the index of the first condition an event fails, or null when it passes them all.
+ */
+export function compileConditionExplainer(conditions: readonly Condition[]): (event: HeraldEvent) => number | null {
+  const tests = conditions.map(compileOne);
+  return (event) => {
+    const i = tests.findIndex((t) => !t(event));
+    return i < 0 ? null : i;
+  };
+}
+
 /** The reader of a property; throws for an unknown one, so a bad stored condition fails to compile, not to run. */
 function reader(doc: string): (e: HeraldEvent) => string | null {
   if (!Object.hasOwn(PROPERTIES, doc)) throw new Error(`unknown condition property ${doc}`);
@@ -186,6 +218,10 @@ function compileOne(c: Condition): ConditionTest {
   if ('not' in c) {
     const inner = compileOne(c.not);
     return (e) => !inner(e);
+  }
+  if ('changed' in c) {
+    const patterns = [...c.changed];
+    return (e) => changedMatches(patterns, e.changes);
   }
   if ('equals' in c) {
     const [ref, value] = c.equals;

@@ -22,12 +22,15 @@ export interface Destination {
  * A condition beyond channels, as Contentful's filters: ANDed; `not` negates one.
  * `doc` names the event property: `sys.id`, `sys.environment.sys.id`, `sys.contentType.sys.id`,
  * `sys.createdBy.sys.id`, `sys.updatedBy.sys.id` (Contentful's names), also accepted as
- * `uid`, `environment`, `content_type`, `locale`, `branch`, `created_by`, `updated_by`.
+ * `uid`, `environment`, `content_type`, `locale`, `branch`, `created_by`, `updated_by`, and
+ * `actor.uid`, `actor.name`, `actor.type` (who made the change).
  */
 export type Condition =
   | { equals: [{ doc: string }, string] }
   | { in: [{ doc: string }, string[]] }
   | { regexp: [{ doc: string }, { pattern: string }] }
+  /** Update and auto_save events whose `changes` list a path under one of these (`title`, `seo.*`). */
+  | { changed: string[] }
   | { not: Condition };
 
 export interface SigningSecret {
