@@ -75,6 +75,16 @@ async function build(): Promise<Bundle> {
     jsxImportSource: 'preact',
     legalComments: 'none',
     logLevel: 'silent',
+    // src/webhooks/conditions.ts (shared with the form) imports re2, a native addon: the browser
+    // gets a RegExp stand-in that refuses what RE2 refuses (web/src/re2-browser.ts).
+    plugins: [
+      {
+        name: 're2-browser',
+        setup(b) {
+          b.onResolve({ filter: /^re2$/ }, () => ({ path: WEB_DIR + 'src/re2-browser.ts' }));
+        },
+      },
+    ],
   });
   const files = new Map<string, Asset>();
   for (const f of result.outputFiles) {
