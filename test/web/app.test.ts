@@ -10,7 +10,6 @@ import { browserAvailability, launch, newPage, screenshot, signIn } from './help
  * issue 4's first acceptance criterion walks through, and the README's screenshots on the way.
  */
 const availability = browserAvailability();
-const SHOTS = 'docs/screenshots';
 
 describe('the web app, end to end', { skip: 'skip' in availability ? availability.skip : false }, () => {
   let h: TestHerald;
@@ -183,7 +182,7 @@ describe('the web app, end to end', { skip: 'skip' in availability ? availabilit
     await searchRow.getByText('0/1 delivered, 1 retrying').waitFor();
     await page.locator('tr', { has: page.getByRole('link', { name: 'Slack #content' }) }).getByText('Disabled').waitFor();
     assert.match(await rebuildRow.innerText(), /An entry of blog is auto-saved/);
-    await screenshot(page, `${SHOTS}/webhook-list.png`);
+    await screenshot(page, `webhook-list.png`);
 
     // More Options by keyboard: open the menu, move to "View logs", press Enter.
     await rebuildRow.getByRole('button', { name: 'More options for Rebuild the site' }).focus();
@@ -222,7 +221,7 @@ describe('the web app, end to end', { skip: 'skip' in availability ? availabilit
     assert.match(await response.innerText(), /200 OK/);
     assert.match(await response.locator('pre').innerText(), /"received": true/);
     assert.match(await details.innerText(), /took \d+ ms/);
-    await screenshot(page, `${SHOTS}/webhook-call-details.png`);
+    await screenshot(page, `webhook-call-details.png`);
     await details.getByRole('button', { name: 'Close' }).click();
     await details.waitFor({ state: 'detached' });
 
@@ -245,7 +244,7 @@ describe('the web app, end to end', { skip: 'skip' in availability ? availabilit
     await details.getByRole('button', { name: 'Close' }).click();
     assert.match(await rows.nth(0).locator('[data-label="Call Status"]').innerText(), /500 Internal Server Error\s+retrying in/);
     assert.equal((await rows.nth(0).locator('[data-label="Attempts"]').innerText()).trim(), '2');
-    await screenshot(page, `${SHOTS}/webhook-logs.png`);
+    await screenshot(page, `webhook-logs.png`);
 
     // Delete it from More Options, confirming first.
     await page.getByRole('button', { name: 'More options for Rebuild the site' }).click();

@@ -11,13 +11,15 @@ export interface Session {
   stack_name: string;
   /** Signed in with the admin token: may switch and create stacks. */
   admin: boolean;
+  /** "Keep me signed in on this device": kept in localStorage (every tab, after a restart), else in this tab only. */
+  keep?: boolean;
 }
 
 const STORAGE_KEY = 'herald.session';
 
 export function loadSession(): Session | null {
   try {
-    const raw = sessionStorage.getItem(STORAGE_KEY);
+    const raw = sessionStorage.getItem(STORAGE_KEY) ?? localStorage.getItem(STORAGE_KEY);
     if (!raw) return null;
     const s = JSON.parse(raw) as Session;
     return typeof s.token === 'string' && typeof s.api_key === 'string' ? s : null;
@@ -27,8 +29,9 @@ export function loadSession(): Session | null {
 }
 
 export function saveSession(s: Session | null): void {
-  if (s) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(s));
-  else sessionStorage.removeItem(STORAGE_KEY);
+  sessionStorage.removeItem(STORAGE_KEY);
+  localStorage.removeItem(STORAGE_KEY);
+  if (s) (s.keep ? localStorage : sessionStorage).setItem(STORAGE_KEY, JSON.stringify(s));
 }
 
 export class ApiError extends Error {

@@ -67,8 +67,34 @@ export function callStatus(x: StatusInput): CallStatus {
 export const STATE_LABELS: Array<[string, string]> = [
   ['', 'Any status'],
   ['succeeded', 'Succeeded'],
-  ['failed', 'Failed'],
+  // "Any failure": the last attempt failed, a retry may still come; "Failed for good": no retry will.
+  ['any_failure', 'Any failure'],
+  ['failed', 'Failed for good'],
   ['pending', 'Retry scheduled'],
   ['queued', 'Queued'],
   ['in_flight', 'Sending'],
 ];
+
+/** The events a log can be filtered by (src/events/event.ts ACTIONS), in the order shown. */
+export const EVENT_LABELS: Array<[string, string]> = [
+  ['', 'Any event'],
+  ['create', 'create'],
+  ['update', 'update'],
+  ['auto_save', 'auto_save'],
+  ['publish', 'publish'],
+  ['publish.fail', 'publish.fail'],
+  ['unpublish', 'unpublish'],
+  ['unpublish.fail', 'unpublish.fail'],
+  ['archive', 'archive'],
+  ['unarchive', 'unarchive'],
+  ['delete', 'delete'],
+];
+
+/**
+ * Why a waiting call is not being sent: its webhook is disabled, so pending and queued calls are on
+ * hold until it is enabled again. Null when the call is not held.
+ */
+export function onHold(x: { state: string }, webhook: { disabled: boolean; disabled_reason: string | null } | undefined): string | null {
+  if (!webhook?.disabled || (x.state !== 'pending' && x.state !== 'queued')) return null;
+  return webhook.disabled_reason ? `On hold: the webhook is disabled (${webhook.disabled_reason}). Enable it to send.` : 'On hold: the webhook is disabled. Enable it to send.';
+}

@@ -2,7 +2,7 @@ import { render, type ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { currentSession, handleUnauthorized, setSession, type Session } from './api.ts';
 import { dismiss, notify, subscribe, type Notice } from './notice.ts';
-import { href, navigate, useRoute } from './router.ts';
+import { currentPath, href, navigate, useRoute } from './router.ts';
 import { Assets } from './screens/Assets.tsx';
 import { ContentTypes } from './screens/ContentTypes.tsx';
 import { EntryEditor } from './screens/EntryEditor.tsx';
@@ -21,9 +21,13 @@ function App() {
   const [session, setS] = useState<Session | null>(currentSession);
   const [signOutReason, setSignOutReason] = useState('');
   const path = useRoute();
+  // A deep link opened while signed out (#/webhooks/.../logs): kept through signing in (and
+  // through picking a stack after an admin sign-in), then opened.
+  const deepLink = useRef<string[] | null>(session ? null : currentPath());
 
   useEffect(() => {
     handleUnauthorized((message) => {
+      deepLink.current = currentPath();
       setSession(null);
       setS(null);
       setSignOutReason(`You were signed out: ${message}`);
@@ -34,10 +38,15 @@ function App() {
     setSession(s);
     setS(s);
     setSignOutReason('');
-    if (s.api_key) navigate('webhooks');
+    const wanted = deepLink.current;
+    if (s.api_key && wanted && wanted.length > 0 && wanted[0] !== 'stacks') {
+      deepLink.current = null;
+      navigate(...wanted);
+    } else if (s.api_key) navigate('webhooks');
     else navigate('stacks');
   };
   const signOut = () => {
+    deepLink.current = null;
     setSession(null);
     setS(null);
     setSignOutReason('');

@@ -21,6 +21,8 @@ export interface Execution {
   event: string;
   module: string;
   entity_uid: string;
+  /** The entity the call was about: its title (entries, assets, content types), content type and locale. */
+  entity?: { uid: string; title: string | null; content_type_uid: string | null; locale: string | null };
   /** queued | pending | in_flight | succeeded | failed */
   state: string;
   /** The last HTTP status answered, if any. */
@@ -58,10 +60,35 @@ export interface ExecutionFilter {
   skip?: number;
   limit?: number;
   state?: string;
+  /** 'any': the last attempt failed, whether or not a retry is scheduled. */
+  failed?: 'any';
+  /** An event action (publish, auto_save, ...). */
+  event?: string;
+  /** An entity uid, or text in its title. */
+  q?: string;
   /** ISO instants. */
   from?: string;
   to?: string;
 }
+
+export interface StatsBucket {
+  start: string;
+  succeeded: number;
+  failed: number;
+  p95_ms: number | null;
+}
+export interface Stats {
+  from: string;
+  to: string;
+  bucket_ms: number;
+  succeeded: number;
+  failed: number;
+  buckets: StatsBucket[];
+}
+
+/** Attempts per bucket (GET /v3/webhooks/{uid}/stats); by default the last 24 h, hour by hour. */
+export const getStats = (uid: string, q: { from?: string; to?: string; bucket?: string } = {}) =>
+  get<{ stats: Stats }>(`/v3/webhooks/${encodeURIComponent(uid)}/stats`, q).then((r) => r.stats);
 
 export const listExecutions = (uid: string, f: ExecutionFilter = {}) =>
   get<{ webhooks: Execution[]; count: number }>(`/v3/webhooks/${encodeURIComponent(uid)}/executions`, { ...f }).then((r) => ({ executions: r.webhooks, count: r.count }));

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 
 /**
@@ -58,8 +58,16 @@ export async function signIn(page: Page, url: string, stack: { api_key: string; 
   await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
 }
 
-/** Saves a screenshot into the repository (docs/screenshots), for the README. */
-export async function screenshot(page: Page, path: string, opts: { locator?: string } = {}) {
+/**
+ * Where screenshots go: `.tmp/screenshots` (not tracked) by default, so `npm test` never rewrites
+ * tracked files; `HERALD_UPDATE_SCREENSHOTS=1 npm test -- test/web` refreshes the README's pictures
+ * in docs/screenshots on purpose.
+ */
+export const SCREENSHOT_DIR = process.env.HERALD_UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : '.tmp/screenshots';
+
+/** Saves a screenshot named `name` (`webhook-list.png`) into SCREENSHOT_DIR. */
+export async function screenshot(page: Page, name: string, opts: { locator?: string } = {}) {
+  const path = join(SCREENSHOT_DIR, name);
   mkdirSync(dirname(path), { recursive: true });
   // Notices come and go with timing; they are dismissed so the pictures show the screens. (No
   // injected stylesheet: the page's CSP refuses inline styles, and the tests watch for violations.)

@@ -11,6 +11,7 @@ export function SignIn(props: { onSignIn: (s: Session) => void; reason?: string 
   const [mode, setMode] = useState<'token' | 'admin'>('token');
   const [apiKey, setApiKey] = useState('');
   const [token, setToken] = useState('');
+  const [keep, setKeep] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
@@ -23,10 +24,10 @@ export function SignIn(props: { onSignIn: (s: Session) => void; reason?: string 
     try {
       if (mode === 'token') {
         const r = await request<{ stack: { name: string } }>('GET', '/v3/stacks', { auth: { token: token.trim(), api_key: apiKey.trim() } });
-        props.onSignIn({ api_key: apiKey.trim(), token: token.trim(), stack_name: r.stack.name, admin: false });
+        props.onSignIn({ api_key: apiKey.trim(), token: token.trim(), stack_name: r.stack.name, admin: false, keep });
       } else {
         await request('GET', '/v3/stacks', { auth: { token: token.trim() } });
-        props.onSignIn({ api_key: '', token: token.trim(), stack_name: '', admin: true });
+        props.onSignIn({ api_key: '', token: token.trim(), stack_name: '', admin: true, keep });
       }
     } catch (err) {
       setBusy(false);
@@ -73,11 +74,19 @@ export function SignIn(props: { onSignIn: (s: Session) => void; reason?: string 
         >
           {(id, d) => <input id={id} name="token" type="password" aria-describedby={d} value={token} onInput={(e) => setToken(valueOf(e))} autoComplete="current-password" />}
         </Field>
+        <label class="check">
+          <input type="checkbox" name="keep" checked={keep} onChange={(e) => setKeep((e.currentTarget as HTMLInputElement).checked)} />
+          Keep me signed in on this device
+        </label>
         <ErrorText error={general} />
         <button type="submit" class="btn btn-primary btn-block" disabled={busy}>
           {busy ? <Spinner label="Signing in…" /> : 'Sign in'}
         </button>
-        <p class="hint">Your token stays in this browser tab only, and is forgotten when you sign out or close the tab.</p>
+        <p class="hint">
+          {keep
+            ? 'Your token is kept in this browser, for every tab, until you sign out. Do not choose this on a shared computer.'
+            : 'Your token stays in this browser tab only, and is forgotten when you sign out or close the tab.'}
+        </p>
       </form>
     </div>
   );

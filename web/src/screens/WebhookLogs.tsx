@@ -1,12 +1,26 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { callStatus, httpStatusText, STATE_LABELS } from '../call-status.ts';
+import { callStatus, EVENT_LABELS, httpStatusText, onHold, STATE_LABELS } from '../call-status.ts';
+import { HealthChart } from '../components/HealthChart.tsx';
 import { WebhookHeader } from '../components/WebhookHeader.tsx';
 import { Badge, Code, Dialog, EmptyState, ErrorText, Field, HeaderTable, Loading, Spinner, TimeAgo, useLoad, valueOf } from '../components/ui.tsx';
+import { errorText } from '../api.ts';
 import { notify } from '../notice.ts';
 import { href, navigate } from '../router.ts';
 import { duration, fromLocalInput } from '../time.ts';
 import type { WebhookView } from '../webhook-form.ts';
-import { attemptOutcome, BUSY_STATES, getExecution, getWebhook, listExecutions, retryAndWait, type Attempt, type Execution } from '../webhooks-api.ts';
+import {
+  attemptOutcome,
+  BUSY_STATES,
+  getExecution,
+  getStats,
+  getWebhook,
+  listExecutions,
+  retryAndWait,
+  type Attempt,
+  type Execution,
+  type ExecutionFilter,
+} from '../webhooks-api.ts';
+import { post } from '../api.ts';
 
 /** Executions per page of the Logs tab. */
 const PAGE = 25;
@@ -22,13 +36,28 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
   const hook = useLoad(() => getWebhook(props.uid), [props.uid]);
   const [webhook, setWebhook] = useState<WebhookView | undefined>(undefined);
   const [state, setState] = useState('');
+  const [event, setEvent] = useState('');
+  const [typed, setTyped] = useState('');
+  const [q, setQ] = useState('');
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [skip, setSkip] = useState(0);
-  const list = useLoad(
-    () => listExecutions(props.uid, { skip, limit: PAGE, state: state || undefined, from: fromLocalInput(from), to: fromLocalInput(to) }),
-    [props.uid, skip, state, from, to],
-  );
+  const [retryAll, setRetryAll] = useState(false);
+  // The search applies once typing pauses, not on every key.
+  useEffect(() => {
+    const t = setTimeout(() => (setQ(typed.trim()), setSkip(0)), 250);
+    return () => clearTimeout(t);
+  }, [typed]);
+  const filter: ExecutionFilter = {
+    ...(state === 'any_failure' ? { failed: 'any' } : { state: state || undefined }),
+    event: event || undefined,
+    q: q || undefined,
+    from: fromLocalInput(from),
+    to: fromLocalInput(to),
+  };
+  const list = useLoad(() => listExecutions(props.uid, { skip, limit: PAGE, ...filter }), [props.uid, skip, state, event, q, from, to]);
+  const stats = useLoad(() => getStats(props.uid), [props.uid]);
+  const shownWebhook = webhook ?? hook.data;
   const [retrying, setRetrying] = useState<Record<string, boolean>>({});
   const [retryErrors, setRetryErrors] = useState<Record<string, unknown>>({});
   const [detailsVersion, setDetailsVersion] = useState(0);
@@ -40,6 +69,14 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
     const t = setInterval(() => {
       if (document.visibilityState === 'visible') void reload.current(true);
     }, REFRESH_MS);
+    return () => clearInterval(t);
+  }, []);
+  const reloadStats = useRef(stats.reload);
+  reloadStats.current = stats.reload;
+  useEffect(() => {
+    const t = setInterval(() => {
+      if (document.visibilityState === 'visible') void reloadStats.current(true);
+    }, REFRESH_MS * 5);
     return () => clearInterval(t);
   }, []);
 
@@ -62,9 +99,12 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
     }
   };
 
-  const filtered = !!(state || from || to);
+  const filtered = !!(state || event || q || from || to);
   const clear = () => {
     setState('');
+    setEvent('');
+    setTyped('');
+    setQ('');
     setFrom('');
     setTo('');
     setSkip(0);
@@ -75,7 +115,22 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
       <Loading loaded={hook} label="Loading the webhook…">
         {(w) => <WebhookHeader webhook={webhook ?? w} tab="logs" onChange={setWebhook} />}
       </Loading>
+      {stats.data && <HealthChart stats={stats.data} />}
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter the log">
+        <Field label="Search" class="filter-search">
+          {(id) => <input id={id} type="search" value={typed} placeholder="Entry title or uid" onInput={(e) => setTyped(valueOf(e))} />}
+        </Field>
+        <Field label="Event">
+          {(id) => (
+            <select id={id} value={event} onChange={(e) => (setEvent(valueOf(e)), setSkip(0))}>
+              {EVENT_LABELS.map(([v, l]) => (
+                <option key={v} value={v}>
+                  {l}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
         <Field label="Status">
           {(id) => (
             <select id={id} value={state} onChange={(e) => (setState(valueOf(e)), setSkip(0))}>
@@ -99,6 +154,9 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
               Clear filters
             </button>
           )}
+          <button type="button" class="btn btn-small" onClick={() => setRetryAll(true)}>
+            Retry all failed…
+          </button>
           <button type="button" class="btn btn-small" onClick={() => list.reload()} aria-label="Refresh the log">
             {list.loading ? <Spinner label="Refreshing…" /> : 'Refresh'}
           </button>
@@ -125,6 +183,7 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
                   <thead>
                     <tr>
                       <th scope="col">Webhook Called At</th>
+                      <th scope="col">Entry</th>
                       <th scope="col">Event</th>
                       <th scope="col">Call Status</th>
                       <th scope="col">Attempts</th>
@@ -139,6 +198,7 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
                         key={x.uid}
                         x={x}
                         webhookUid={props.uid}
+                        hold={onHold(x, shownWebhook)}
                         retrying={!!retrying[x.uid]}
                         retryError={retryErrors[x.uid]}
                         onRetry={() => retry(x)}
@@ -152,6 +212,18 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
           )
         }
       </Loading>
+      {retryAll && (
+        <RetryAll
+          webhookUid={props.uid}
+          from={fromLocalInput(from)}
+          to={fromLocalInput(to)}
+          onClose={() => setRetryAll(false)}
+          onDone={() => {
+            void list.reload(true);
+            void stats.reload(true);
+          }}
+        />
+      )}
       {props.executionUid && (
         <CallDetails
           key={props.executionUid}
@@ -172,12 +244,13 @@ function retryVerb(a: Attempt): string {
   return a.response?.status ? 'answered' : 'failed:';
 }
 
-function StatusCell(props: { x: Execution }) {
+function StatusCell(props: { x: Execution; hold: string | null }) {
   const s = callStatus(props.x);
   return (
     <div class="status-cell">
       <Badge kind={s.kind}>{s.text}</Badge>
-      {s.next === 'retry' && props.x.next_attempt_at && (
+      {props.hold && <span class="small warn-text block hold">{props.hold}</span>}
+      {!props.hold && s.next === 'retry' && props.x.next_attempt_at && (
         <span class="small muted">
           retrying <TimeAgo t={props.x.next_attempt_at} />
         </span>
@@ -186,12 +259,19 @@ function StatusCell(props: { x: Execution }) {
   );
 }
 
-function LogRow(props: { x: Execution; webhookUid: string; retrying: boolean; retryError: unknown; onRetry: () => void }) {
+function LogRow(props: { x: Execution; webhookUid: string; hold: string | null; retrying: boolean; retryError: unknown; onRetry: () => void }) {
   const { x } = props;
+  const e = x.entity;
   return (
     <tr data-uid={x.uid} data-state={x.state}>
       <td data-label="Webhook Called At">
         <TimeAgo t={x.created_at} />
+      </td>
+      <td data-label="Entry" class="entity-cell">
+        <span class="entity-title">{e?.title || x.entity_uid}</span>
+        <span class="small muted block">
+          {[x.module === 'entry' ? e?.content_type_uid : x.module.replace('_', ' '), e?.locale, e?.title ? x.entity_uid : null].filter(Boolean).join(' · ')}
+        </span>
       </td>
       <td data-label="Event">
         <span class="event-name">{x.event}</span>
@@ -200,7 +280,7 @@ function LogRow(props: { x: Execution; webhookUid: string; retrying: boolean; re
         </span>
       </td>
       <td data-label="Call Status">
-        <StatusCell x={x} />
+        <StatusCell x={x} hold={props.hold} />
       </td>
       <td data-label="Attempts" class="num">
         {x.attempts}
@@ -369,3 +449,108 @@ function AttemptView(props: { a: Attempt; total: number }) {
   );
 }
 
+
+/**
+ * Retry every failed call (any failure: last attempt failed) in the chosen time range: first the
+ * count, asked to confirm, then one retry after another with progress; calls being sent right now
+ * are skipped and counted as such.
+ */
+function RetryAll(props: { webhookUid: string; from?: string; to?: string; onClose: () => void; onDone: () => void }) {
+  const range = { from: props.from, to: props.to };
+  const found = useLoad(async () => {
+    const all: Execution[] = [];
+    for (let skip = 0; ; skip += 100) {
+      const page = await listExecutions(props.webhookUid, { ...range, failed: 'any', skip, limit: 100 });
+      all.push(...page.executions);
+      if (page.executions.length < 100 || all.length >= page.count) return all;
+    }
+  }, [props.webhookUid, props.from, props.to]);
+  const [done, setDone] = useState(0);
+  const [skipped, setSkipped] = useState(0);
+  const [running, setRunning] = useState(false);
+  const [finished, setFinished] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const stop = useRef(false);
+  useEffect(() => () => void (stop.current = true), []);
+  const list = found.data ?? [];
+  const when = props.from || props.to ? `between ${props.from ? new Date(props.from).toLocaleString() : 'the first call'} and ${props.to ? new Date(props.to).toLocaleString() : 'now'}` : 'in the whole log';
+
+  const run = async () => {
+    setRunning(true);
+    setError(null);
+    let n = 0;
+    let busy = 0;
+    for (const x of list) {
+      if (stop.current) break;
+      try {
+        await post(`/v3/webhooks/${encodeURIComponent(props.webhookUid)}/retry`, { execution_uid: x.uid });
+        n++;
+        setDone(n);
+      } catch (err) {
+        // Being sent right now: it is being retried already.
+        if ((err as { status?: number }).status === 409) setSkipped(++busy);
+        else {
+          setError(err);
+          break;
+        }
+      }
+    }
+    setRunning(false);
+    setFinished(true);
+    props.onDone();
+    notify(`${n} failed ${n === 1 ? 'call' : 'calls'} retried${busy ? `, ${busy} already being sent` : ''}.`);
+  };
+
+  return (
+    <Dialog title="Retry all failed calls" onClose={props.onClose}>
+      <Loading loaded={found} label="Counting failed calls…">
+        {() =>
+          list.length === 0 ? (
+            <>
+              <p>No failed calls {when}.</p>
+              <div class="actions">
+                <button type="button" class="btn" onClick={props.onClose}>
+                  Close
+                </button>
+              </div>
+            </>
+          ) : (
+            <>
+              <p class="confirm-text">
+                {finished ? (
+                  <>
+                    {done} of {list.length} retried{skipped ? `, ${skipped} already being sent` : ''}. Their new attempts show in the log as they finish.
+                  </>
+                ) : (
+                  <>
+                    Retry <strong>{list.length}</strong> failed {list.length === 1 ? 'call' : 'calls'} {when}? Each is sent again now, with its original
+                    delivery id.
+                  </>
+                )}
+              </p>
+              {(running || finished) && (
+                <div class="retry-progress">
+                  <progress max={list.length} value={done + skipped} aria-label="Retried so far" />
+                  <span class="small" role="status">
+                    {done + skipped} of {list.length}
+                  </span>
+                </div>
+              )}
+              {error ? <p class="error" role="alert">{`Stopped: ${errorText(error)}`}</p> : null}
+              <div class="actions">
+                <button type="button" class="btn" onClick={props.onClose} disabled={running}>
+                  {finished ? 'Close' : 'Cancel'}
+                </button>
+                {!finished && (
+                  <button type="button" class="btn btn-primary" onClick={run} disabled={running}>
+                    {running ? <Spinner label="Retrying…" /> : `Retry ${list.length}`}
+                  </button>
+                )}
+              </div>
+            </>
+          )
+        }
+      </Loading>
+    </Dialog>
+  );
+}
