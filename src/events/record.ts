@@ -72,6 +72,12 @@ export function createEventLog(fanOut: FanOut): EventLog {
   };
 }
 
+/** A stack's newest `limit` events, newest first (webhook preview). */
+export async function latestEvents(db: Queryable, apiKey: string, limit: number): Promise<HeraldEvent[]> {
+  const rows = await db.all<EventRow>('SELECT * FROM events WHERE api_key = ? ORDER BY seq DESC LIMIT ?', [apiKey, limit]);
+  return rows.map(eventFromRow);
+}
+
 export interface EventRow {
   seq: number;
   api_key: string;

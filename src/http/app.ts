@@ -9,6 +9,7 @@ import stackRoutes from './routes/stacks.ts';
 import eventRoutes from './routes/events.ts';
 import executionRoutes from './routes/executions.ts';
 import webhookRoutes from './routes/webhooks.ts';
+import webhookToolRoutes from './routes/webhook-tools.ts';
 import environmentRoutes from './routes/environments.ts';
 import localeRoutes from './routes/locales.ts';
 import branchRoutes from './routes/branches.ts';
@@ -37,6 +38,7 @@ const ROUTES: Routes[] = [
   eventRoutes,
   webhookRoutes,
   executionRoutes,
+  webhookToolRoutes,
   environmentRoutes,
   localeRoutes,
   branchRoutes,

@@ -5,6 +5,7 @@ import { WhenEditor, type ContentTypeRef } from '../components/WhenEditor.tsx';
 import { checkedOf, Confirm, Dialog, ErrorText, Field, Loading, Spinner, useLoad, valueOf } from '../components/ui.tsx';
 import { notify } from '../notice.ts';
 import { href, navigate } from '../router.ts';
+import { WebhookPreview } from '../components/WebhookPreview.tsx';
 import { formProblems, headerDraft, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
 import { createWebhook, getSigningSecret, getWebhook, rotateSigningSecret, updateWebhook } from '../webhooks-api.ts';
 
@@ -242,6 +243,7 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
         <button type="submit" class="btn btn-primary" disabled={busy}>
           {busy ? <Spinner label="Saving…" /> : existing ? 'Save' : 'Create webhook'}
         </button>
+        <WebhookPreview body={() => toBody(form)} uid={existing?.uid} />
         <a class="btn" href={href('webhooks')}>
           Cancel
         </a>

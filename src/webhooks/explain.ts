@@ -1,0 +1,32 @@
+import type { HeraldEvent } from '../events/event.ts';
+import { eventChannel, parseChannel, type Channel } from './channels.ts';
+import { compileConditionExplainer } from './conditions.ts';
+import type { Condition, Webhook } from './webhook.ts';
+
+/**
+ * Whether a webhook matches an event and, when not, why: the same three tests as the match index
+ * (src/webhooks/index.ts), in its order (branch, channel, conditions), each failure named. Used by
+ * the preview of an unsaved webhook; a test keeps it in step with the index.
+ *
+ * Pure.
+ */
+export type MatchExplanation =
+  | { matches: true; channel: string }
+  | { matches: false; reason: 'branch' | 'channel' | 'condition'; message: string; condition?: number };
+
+export function compileExplainer(webhook: Pick<Webhook, 'channels' | 'branches' | 'conditions'>): (event: HeraldEvent) => MatchExplanation {
+  const branches = webhook.branches?.length ? webhook.branches : ['main'];
+  const channels = webhook.channels.map(parseChannel).filter((c): c is Channel => typeof c !== 'string');
+  const conditions: readonly Condition[] = webhook.conditions ?? [];
+  const failing = compileConditionExplainer(conditions);
+  return (event) => {
+    if (!branches.includes(event.branch)) {
+      return { matches: false, reason: 'branch', message: `the event is on branch ${event.branch}, not ${branches.join(', ')}` };
+    }
+    const channel = channels.find((c) => c.matches(event));
+    if (!channel) return { matches: false, reason: 'channel', message: `no channel matches ${eventChannel(event)}` };
+    const i = failing(event);
+    if (i !== null) return { matches: false, reason: 'condition', condition: i, message: `condition ${i} does not hold: ${JSON.stringify(conditions[i])}` };
+    return { matches: true, channel: channel.text };
+  };
+}
