@@ -61,6 +61,11 @@ export interface Config {
   /** Largest asset upload, bytes. */
   assetLimit: number;
   /**
+   * Largest body a Contentful transformation may render, bytes (default 1 MiB): a template of
+   * pointers to the payload can multiply it; past this the attempt fails and nothing is sent.
+   */
+  maxRenderedBody: number;
+  /**
    * Management API requests one caller may make per `rateWindowMs` (keyed by token, or by IP
    * address when a request carries none); more get 429 with Retry-After. 0 turns the limit off.
    */
@@ -301,6 +306,14 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
   },
   bodyLimit: { env: 'HERALD_BODY_LIMIT', arg: 'bytes', help: 'largest JSON request body, bytes', default: 1024 * 1024, shown: '1048576', parse: (t, s) => int(t, s, 1024, 1024 ** 3) },
   assetLimit: { env: 'HERALD_ASSET_LIMIT', arg: 'bytes', help: 'largest asset upload, bytes', default: 50 * 1024 * 1024, shown: '52428800', parse: (t, s) => int(t, s, 1024, 1024 ** 4) },
+  maxRenderedBody: {
+    env: 'HERALD_MAX_RENDERED_BODY',
+    arg: 'bytes',
+    help: 'largest body a Contentful transformation may render, bytes; a bigger render fails the attempt and sends nothing',
+    default: 1024 * 1024,
+    shown: '1048576',
+    parse: (t, s) => int(t, s, 1024, 1024 ** 3),
+  },
   rateLimit: {
     env: 'HERALD_RATE_LIMIT',
     arg: 'n',

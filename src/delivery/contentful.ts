@@ -194,8 +194,87 @@ export function contentfulMethod(webhook: Pick<Webhook, 'transformation'>): stri
   return webhook.transformation?.method ?? 'POST';
 }
 
-/** The serialized body of a Contentful-format delivery. GET requests carry none. */
-export function contentfulBody(event: HeraldEvent, opts: ContentfulBodyOptions): string {
+/** Default largest rendered Contentful-format body, bytes (config.maxRenderedBody). */
+export const DEFAULT_MAX_RENDERED_BODY = 1024 * 1024;
+
+/**
+ * A rendered body went over its limit. Thrown while rendering, as soon as the limit is passed, so
+ * a template of thousands of `{ /payload }` pointers costs the limit's worth of work, never the
+ * gigabytes it would expand to. `prefix` is what was rendered up to the limit (JSON bodies: the
+ * body's first `limit` bytes).
+ */
+export class RenderTooLarge extends Error {
+  readonly code = 'RENDER_TOO_LARGE';
+  constructor(
+    readonly limit: number,
+    readonly prefix: string,
+  ) {
+    super(`the transformation renders a body over ${limit} bytes (HERALD_MAX_RENDERED_BODY); nothing was sent`);
+  }
+}
+
+/** A byte budget shared by everything one render writes. */
+class Budget {
+  private used = 0;
+  constructor(readonly limit: number) {}
+  /** Counts `chunk` into `parts`; past the limit, keeps what fits and throws RenderTooLarge. */
+  write(parts: string[], chunk: string): void {
+    const bytes = Buffer.byteLength(chunk);
+    if (this.used + bytes > this.limit) {
+      parts.push(Buffer.from(chunk).subarray(0, this.limit - this.used).toString());
+      throw new RenderTooLarge(this.limit, parts.join(''));
+    }
+    this.used += bytes;
+    parts.push(chunk);
+  }
+}
+
+/** JSON.stringify's text for `value`, written through `budget` (it stops once the budget is spent). */
+function boundedJson(value: unknown, budget: Budget): string {
+  const parts: string[] = [];
+  writeJson(value, parts, budget, false);
+  return parts.join('');
+}
+
+function writeJson(value: unknown, parts: string[], budget: Budget, inArray: boolean): boolean {
+  if (value && typeof (value as { toJSON?: unknown }).toJSON === 'function') value = (value as { toJSON(): unknown }).toJSON();
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+    // As JSON.stringify: left out of an object, null in an array.
+    if (inArray) budget.write(parts, 'null');
+    return inArray;
+  }
+  if (value === null || typeof value !== 'object') {
+    budget.write(parts, JSON.stringify(value) ?? 'null');
+    return true;
+  }
+  if (Array.isArray(value)) {
+    budget.write(parts, '[');
+    value.forEach((v, i) => {
+      if (i > 0) budget.write(parts, ',');
+      writeJson(v, parts, budget, true);
+    });
+    budget.write(parts, ']');
+    return true;
+  }
+  budget.write(parts, '{');
+  let first = true;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    budget.write(parts, `${first ? '' : ','}${JSON.stringify(k)}:`);
+    first = false;
+    writeJson(v, parts, budget, false);
+  }
+  budget.write(parts, '}');
+  return true;
+}
+
+/**
+ * The serialized body of a Contentful-format delivery. GET requests carry none. Throws
+ * RenderTooLarge when the body would pass `maxBytes` (DEFAULT_MAX_RENDERED_BODY unless given), or
+ * the text spliced into template strings would pass `spliceBytes` (default `maxBytes`): the checks
+ * run while rendering, so no amount of template multiplication costs more than them.
+ */
+export function contentfulBody(event: HeraldEvent, opts: ContentfulBodyOptions, maxBytes = DEFAULT_MAX_RENDERED_BODY, spliceBytes = maxBytes): string {
   const t = opts.transformation ?? null;
   const method = t?.method ?? 'POST';
   if (method === 'GET') return '';
@@ -204,10 +283,15 @@ export function contentfulBody(event: HeraldEvent, opts: ContentfulBodyOptions):
   if (t && t.body !== undefined) {
     const actor = actorOf(event);
     const context = { topic: contentfulTopic(event), user: { id: event.actor, name: actor.name, type: actor.type }, request: { url: opts.url, method }, payload };
-    value = resolveTemplate(t.body, context);
+    // Text spliced into template strings is counted against the limit as it is made.
+    value = resolveTemplate(t.body, context, new Budget(spliceBytes));
   }
-  if (t?.contentType?.startsWith('application/x-www-form-urlencoded')) return formEncode(value);
-  return JSON.stringify(value);
+  if (t?.contentType?.startsWith('application/x-www-form-urlencoded')) {
+    const form = formEncode(value, new Budget(spliceBytes));
+    if (Buffer.byteLength(form) > maxBytes) throw new RenderTooLarge(maxBytes, Buffer.from(form).subarray(0, maxBytes).toString());
+    return form;
+  }
+  return boundedJson(value, new Budget(maxBytes));
 }
 
 /** A placeholder: `{ /json/pointer }`, spaces around the pointer optional. */
@@ -217,28 +301,44 @@ const WHOLE_PLACEHOLDER = /^\{\s*(\/[^{}]*?)\s*\}$/;
 /**
  * Resolves a body template against `context` (`{ topic, user, request, payload }`). A string that
  * is exactly one placeholder becomes the value it points at, whatever its type (null when it
- * points at nothing); placeholders inside a longer string are replaced by the value as text
- * (objects as JSON, nothing as ''). Keys are never templated.
+ * points at nothing): a reference, not a copy, so it costs nothing until serialized. Placeholders
+ * inside a longer string are replaced by the value as text (objects as JSON, nothing as ''), every
+ * piece of text counted against `budget`. Keys are never templated.
  */
-export function resolveTemplate(template: unknown, context: unknown): unknown {
+export function resolveTemplate(template: unknown, context: unknown, budget = new Budget(Infinity)): unknown {
   if (typeof template === 'string') {
     const whole = WHOLE_PLACEHOLDER.exec(template);
     if (whole) return resolvePointer(context, whole[1]) ?? null;
-    return template.replace(PLACEHOLDER, (_m, pointer: string) => asText(resolvePointer(context, pointer)));
+    if (!PLACEHOLDER.test(template)) return template;
+    PLACEHOLDER.lastIndex = 0;
+    const parts: string[] = [];
+    let at = 0;
+    for (const m of template.matchAll(PLACEHOLDER)) {
+      budget.write(parts, template.slice(at, m.index));
+      parts.push(asText(resolvePointer(context, m[1]), budget));
+      at = m.index! + m[0].length;
+    }
+    budget.write(parts, template.slice(at));
+    return parts.join('');
   }
-  if (Array.isArray(template)) return template.map((t) => resolveTemplate(t, context));
+  if (Array.isArray(template)) return template.map((t) => resolveTemplate(t, context, budget));
   if (template && typeof template === 'object') {
     const out: Record<string, unknown> = {};
     // defineProperty: a key named `__proto__` stays a key of the body.
-    for (const [k, v] of Object.entries(template)) Object.defineProperty(out, k, { value: resolveTemplate(v, context), enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of Object.entries(template)) Object.defineProperty(out, k, { value: resolveTemplate(v, context, budget), enumerable: true, writable: true, configurable: true });
     return out;
   }
   return template;
 }
 
-function asText(v: unknown): string {
+/** A value as text, counted against `budget` (strings as they are, other values as JSON). */
+function asText(v: unknown, budget: Budget): string {
   if (v === undefined || v === null) return '';
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  if (typeof v === 'string') {
+    budget.write([], v);
+    return v;
+  }
+  return boundedJson(v, budget);
 }
 
 /** RFC 6901 JSON pointer lookup (`/payload/fields/title/en-US`); own properties only. */
@@ -258,10 +358,10 @@ export function resolvePointer(doc: unknown, pointer: string): unknown {
 }
 
 /** Form encoding of a body: an object's top-level keys, non-string values as JSON. */
-export function formEncode(value: unknown): string {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return asText(value);
+export function formEncode(value: unknown, budget = new Budget(Infinity)): string {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return asText(value, budget);
   const form = new URLSearchParams();
-  for (const [k, v] of Object.entries(value)) form.append(k, asText(v));
+  for (const [k, v] of Object.entries(value)) form.append(k, asText(v, budget));
   return form.toString();
 }
 

@@ -70,6 +70,7 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
     autoSaveWindowMs: config.autoSaveWindowMs,
     maxInFlight: config.maxInFlight,
     maxInFlightPerWebhook: config.maxInFlightPerWebhook,
+    maxRenderedBody: config.maxRenderedBody,
     onDisabled: (stacks) => {
       for (const s of stacks) webhooks.invalidate(s);
     },

@@ -3,10 +3,11 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
 import { HeraldError } from '../errors.ts';
 import { contentfulDelivery, type ContentfulAttempt } from '../contentful/delivery.ts';
+import { RenderTooLarge } from './contentful.ts';
 import { payloadBody } from './payload.ts';
 import { claim, complete, nextDueAt, type Claimed, type Finished } from './queue.ts';
 import { buildRequest } from './request.ts';
-import { send } from './send.ts';
+import { send, type AttemptRecord } from './send.ts';
 
 /**
  * The dispatcher: claims due executions in batches, sends them concurrently within the global and
@@ -28,6 +29,8 @@ export interface DispatcherOptions {
   autoSaveWindowMs: number;
   maxInFlight: number;
   maxInFlightPerWebhook: number;
+  /** Largest body a Contentful transformation may render, bytes (config.maxRenderedBody). */
+  maxRenderedBody: number;
   /** Called after commit with stacks whose webhooks the breaker (or a 410) disabled. */
   onDisabled: (apiKeys: Set<string>) => void;
   /** Called after each recorded attempt (metrics, tests). */
@@ -262,11 +265,25 @@ export class DeliveryDispatcher {
     const key = `${c.event.seq}:${c.webhook.format}:${c.webhook.concise_payload ? 1 : 0}${own}`;
     let body = this.bodies.get(key);
     if (body === undefined) {
-      body = payloadBody(c.event, { concise: c.webhook.concise_payload, contentful: cf?.delivery.body });
+      body = payloadBody(c.event, { concise: c.webhook.concise_payload, contentful: cf?.delivery.body }, this.o.maxRenderedBody);
       if (this.bodies.size >= BODY_CACHE_SIZE) this.bodies.delete(this.bodies.keys().next().value!);
       this.bodies.set(key, body);
     }
     return body;
+  }
+
+  /**
+   * The body, or the failed attempt's record when it cannot be sent: a transformation that renders
+   * past the limit is `blocked` (Herald refused to send it), retried as any failure, so a fixed
+   * template is sent on the next attempt.
+   */
+  private renderedBody(c: Claimed, cf: ContentfulAttempt | undefined, now: number): string | AttemptRecord {
+    try {
+      return this.bodyFor(c, cf);
+    } catch (err) {
+      if (!(err instanceof RenderTooLarge)) throw err;
+      return { outcome: 'blocked', status_code: null, retry_after_ms: null, reason: err.message, response: null, started_at: now, duration_ms: 0 };
+    }
   }
 
   private launch(c: Claimed) {
@@ -282,11 +299,17 @@ export class DeliveryDispatcher {
       // Contentful dialect: the space's signing secret, retry policy and master locale (src/contentful/delivery.ts).
       const cf = c.webhook.format === 'contentful' ? await contentfulDelivery(this.o.db, c.event, c.webhook, this.o.retryDelaysMs) : undefined;
       const now = Date.now();
-      const req = buildRequest(c.webhook, c.uid, this.bodyFor(c, cf), { seq: c.event.seq, attempt: c.attempts + 1, event: `${c.event.module}.${c.event.action}` }, now, cf?.delivery);
-      const record = await send(this.o.agent, req, this.o.timeoutMs);
-      finished = { claimed: c, record, request: req.logged };
+      const body = this.renderedBody(c, cf, now);
+      if (typeof body !== 'string') {
+        finished = { claimed: c, record: body, request: null };
+        this.o.log.warn({ deliveryId: c.uid, webhook: c.webhook_uid, reason: body.reason }, 'attempt not sent');
+      } else {
+        const req = buildRequest(c.webhook, c.uid, body, { seq: c.event.seq, attempt: c.attempts + 1, event: `${c.event.module}.${c.event.action}` }, now, cf?.delivery);
+        const record = await send(this.o.agent, req, this.o.timeoutMs);
+        finished = { claimed: c, record, request: req.logged };
+        this.o.log.debug({ deliveryId: c.uid, webhook: c.webhook_uid, outcome: record.outcome, status: record.status_code, ms: record.duration_ms }, 'attempt');
+      }
       if (cf?.retryDelaysMs) this.schedules.set(finished, cf.retryDelaysMs);
-      this.o.log.debug({ deliveryId: c.uid, webhook: c.webhook_uid, outcome: record.outcome, status: record.status_code, ms: record.duration_ms }, 'attempt');
     } catch (err) {
       // buildRequest/send do not throw; this guards against a bug losing the slot.
       this.o.log.error({ err, deliveryId: c.uid }, 'attempt crashed');

@@ -59,9 +59,13 @@ export function contentstackPayload(event: HeraldEvent, opts: PayloadOptions): R
   };
 }
 
-/** The serialized body for a webhook, by its format options. */
-export function payloadBody(event: HeraldEvent, opts: PayloadOptions): string {
+/**
+ * The serialized body for a webhook, by its format options. A Contentful transformation's render
+ * is bounded by `maxRenderedBytes` (throws RenderTooLarge past it); Contentstack's body is the
+ * stored event, already bounded by the request that made it.
+ */
+export function payloadBody(event: HeraldEvent, opts: PayloadOptions, maxRenderedBytes?: number, spliceBytes?: number): string {
   // Contentful dialect: Contentful's entity or the webhook's transformation (src/delivery/contentful.ts).
-  if (opts.contentful) return contentfulBody(event, opts.contentful);
+  if (opts.contentful) return contentfulBody(event, opts.contentful, maxRenderedBytes, spliceBytes);
   return JSON.stringify(contentstackPayload(event, opts));
 }

@@ -275,6 +275,39 @@ describe('content in the Contentful dialect', () => {
     }
   });
 
+  it('fails an attempt whose transformation renders past the limit, sends nothing, and shows its log at once', async () => {
+    // 5,000 pointers to a ~900 KB entry would render ~4.5 GB: the render stops at 1 MiB instead.
+    const target = await verifyingReceiver();
+    try {
+      const hook = await client.webhook.create({ spaceId }, {
+        name: 'Amplifier',
+        url: `${target.url}/amplified`,
+        topics: ['Entry.create'],
+        filters: [{ equals: [{ doc: 'sys.contentType.sys.id' }, 'bignote'] }],
+        transformation: { body: { copies: Array.from({ length: 5000 }, () => '{/payload}') } },
+      } as any);
+      await client.contentType.createWithId({ ...env, contentTypeId: 'bignote' }, { name: 'Big note', fields: [{ id: 'body', name: 'Body', type: 'Text' }] } as any);
+      const entry = await client.entry.create({ ...env, contentTypeId: 'bignote' }, { fields: { body: { 'en-US': 'x'.repeat(900_000) } } } as any);
+      let attempt: any;
+      await until(async () => {
+        const list = await h.request('GET', `/v3/webhooks/${hook.sys.id}/executions`, { headers: v3() });
+        attempt = list.body.webhooks?.[0]?.request_details?.[0]
+        return attempt !== undefined;
+      }, 20_000, 'the first attempt in the log');
+      assert.equal(attempt.outcome, 'blocked');
+      assert.match(attempt.reason, /renders a body over 1048576 bytes .*nothing was sent/);
+      assert.equal(target.received.length, 0, 'nothing reached the receiver');
+      // Herald stayed responsive, and the activity log does not rebuild the body.
+      assert.equal((await h.request('GET', '/healthz')).status, 200);
+      const calls = await client.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: hook.sys.id });
+      assert.ok(calls.items.length >= 1);
+      assert.ok(entry.sys.id);
+      await client.webhook.delete({ spaceId, webhookDefinitionId: hook.sys.id });
+    } finally {
+      await target.close();
+    }
+  });
+
   it('reads the space, its environments and its locales as Contentful shows them', async () => {
     const space = await client.space.get({ spaceId });
     assert.equal(space.sys.id, spaceId);

@@ -8,6 +8,7 @@ import {
   contentfulRequestParts,
   formEncode,
   resolvePointer,
+  RenderTooLarge,
   resolveTemplate,
   signRequest,
   transformationProblems,
@@ -183,6 +184,37 @@ describe('transformations', () => {
     assert.equal(form, 'id=bltentry1&n=2');
     assert.equal(formEncode({ a: { b: 1 }, c: 'x y' }), 'a=%7B%22b%22%3A1%7D&c=x+y');
     assert.equal(contentfulBody(event(), { ...opts, transformation: { method: 'GET' } }), '');
+  });
+
+  it('renders the same text as JSON.stringify when under the limit', () => {
+    const value = { a: [1, 'two', null, undefined, { b: true, skip: undefined }], n: Number.NaN, d: new Date(0), s: 'é"\\\n' };
+    const body = contentfulBody(event(), { url: 'http://x', masterLocale: 'en-us', transformation: { body: { v: '{ /payload/fields }', t: 'x{ /payload/sys/id }y' } } });
+    assert.deepEqual(JSON.parse(body), { v: contentfulPayload(event(), 'en-us').fields, t: 'xbltentry1y' });
+    assert.equal(JSON.stringify(resolveTemplate({ w: '{ /v }' }, { v: value })), JSON.stringify({ w: value }));
+    assert.equal(contentfulBody(event(), { url: 'http://x', masterLocale: 'en-us', transformation: { body: '{ /payload }' } }), JSON.stringify(contentfulPayload(event(), 'en-us')));
+  });
+
+  it('stops rendering a template that multiplies the payload as soon as it passes the limit', () => {
+    const big = event({ data: { ...event().data, entry: { ...entry, title: 'x'.repeat(100_000) } } });
+    const limit = 1024 * 1024;
+    const cases = [
+      { body: Array.from({ length: 500 }, () => '{ /payload }') },
+      { body: { text: Array.from({ length: 500 }, () => 'copy: { /payload }').join(' ') } },
+      { body: Array.from({ length: 500 }, () => '{ /payload/fields/title/en-US }') },
+      { contentType: 'application/x-www-form-urlencoded' as const, body: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, '{ /payload }'])) },
+    ];
+    for (const transformation of cases) {
+      assert.throws(
+        () => contentfulBody(big, { url: 'http://x', masterLocale: 'en-us', transformation }, limit),
+        (err: unknown) => err instanceof RenderTooLarge && err.limit === limit && Buffer.byteLength(err.prefix) <= limit && /over 1048576 bytes/.test(err.message),
+        JSON.stringify(transformation).slice(0, 80),
+      );
+    }
+    // The first bytes of what it would have been are kept (the log shows them).
+    assert.throws(
+      () => contentfulBody(big, { url: 'http://x', masterLocale: 'en-us', transformation: cases[0] }, 1000),
+      (err: unknown) => err instanceof RenderTooLarge && err.prefix === JSON.stringify([contentfulPayload(big, 'en-us')]).slice(0, 1000),
+    );
   });
 
   it('refuses unknown methods, content types and fields, naming them', () => {
