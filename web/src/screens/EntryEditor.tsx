@@ -84,6 +84,11 @@ function Editor(props: { data: Loaded; locale: string; onLocale: (l: string) => 
   const savedEdits = useRef(0);
   const uid = entry?.uid;
   const localeQ = props.locale || undefined;
+  // An archived entry is read-only: Herald refuses to save it, so nothing here invites typing;
+  // Unarchive is the way out (Contentful's editor does the same).
+  const archived = !!entry?._archived;
+  const archived$ = useRef(archived);
+  archived$.current = archived;
 
   const ctx: EditorContext = {
     assets,
@@ -145,6 +150,7 @@ function Editor(props: { data: Loaded; locale: string; onLocale: (l: string) => 
   };
 
   const change = (key: string, v: unknown) => {
+    if (archived$.current) return;
     const next = { ...values$.current, [key]: v };
     values$.current = next;
     setValues(next);
@@ -190,7 +196,12 @@ function Editor(props: { data: Loaded; locale: string; onLocale: (l: string) => 
     setBusy(name);
     setError(null);
     try {
-      if (!(await saveNow(true))) return;
+      // Archiving keeps what was typed (saved first; when that fails, the save status says why and
+      // nothing is archived). Unarchiving has nothing to save: an archived entry cannot be edited.
+      if (name === 'archive' && !(await saveNow(true))) {
+        notify('The entry was not archived: its changes could not be saved first (see above).', 'error', 10_000);
+        return;
+      }
       const r = await post<{ entry: EntryDoc }>(`${entriesPath(ct.uid)}/${encodeURIComponent(uid)}/${name}`, {}, { locale: localeQ });
       setEntry(r.entry);
       notify(name === 'archive' ? 'Entry archived.' : 'Entry unarchived.');
@@ -224,7 +235,7 @@ function Editor(props: { data: Loaded; locale: string; onLocale: (l: string) => 
           <h1>
             {uid ? entryName({ uid, title: values.title }) : `New ${ct.title} entry`}{' '}
             {entry?._archived && <Badge kind="warn">Archived</Badge>}
-            {entry && !entry._archived && (entry.publish_details?.length ? <Badge kind="good">Published</Badge> : <Badge kind="none">Draft</Badge>)}
+            {entry && !entry._archived && <PublishBadge entry={entry} />}
           </h1>
           {entry && (
             <p class="small muted">
@@ -252,7 +263,13 @@ function Editor(props: { data: Loaded; locale: string; onLocale: (l: string) => 
       <div class="editor-bar" role="toolbar" aria-label="Entry actions">
         {uid ? (
           <>
-            <button type="button" class="btn btn-primary" onClick={() => void saveNow(false).then((ok) => ok && notify('Entry saved.'))} disabled={save.kind === 'saving'}>
+            <button
+              type="button"
+              class="btn btn-primary"
+              onClick={() => void saveNow(false).then((ok) => ok && notify('Entry saved.'))}
+              disabled={save.kind === 'saving' || archived}
+              title={archived ? 'Unarchive the entry to edit it' : undefined}
+            >
               Save
             </button>
             <button type="button" class="btn" onClick={() => setDialog('publish')} disabled={!!entry?._archived} title={entry?._archived ? 'Unarchive the entry to publish it' : undefined}>
@@ -279,6 +296,11 @@ function Editor(props: { data: Loaded; locale: string; onLocale: (l: string) => 
         )}
       </div>
 
+      {archived && (
+        <p class="banner banner-warn" role="status">
+          This entry is archived, so it is read-only and cannot be published. Unarchive it to edit or publish it again.
+        </p>
+      )}
       {error && save.kind !== 'error' ? <ErrorText error={error} /> : null}
       {unplaced.length > 0 && (
         <ul class="error-list" role="alert">
@@ -291,6 +313,7 @@ function Editor(props: { data: Loaded; locale: string; onLocale: (l: string) => 
       )}
 
       <form class="entry-form" onSubmit={(e) => (e.preventDefault(), uid ? void saveNow(false) : void create())} noValidate>
+        <fieldset class="plain" disabled={archived}>
         {!hasTitleField && (
           <Field label="Title" error={(ctx.errors['entry.title'] ?? []).join('; ')}>
             {(id, d) => <input id={id} aria-describedby={d} data-field="entry.title" value={(values.title as string) ?? ''} onInput={(e) => change('title', valueOf(e))} />}
@@ -300,6 +323,7 @@ function Editor(props: { data: Loaded; locale: string; onLocale: (l: string) => 
           <FieldInput key={f.uid} field={f} path={`entry.${f.uid}`} value={values[f.uid]} ctx={ctx} onChange={(v) => change(f.uid, v)} />
         ))}
         {ct.schema.length === 0 && hasTitleField === false && <p class="muted">This content type has no fields besides the title.</p>}
+        </fieldset>
       </form>
 
       {dialog === 'publish' || dialog === 'unpublish' ? (
@@ -340,6 +364,24 @@ function Editor(props: { data: Loaded; locale: string; onLocale: (l: string) => 
       )}
     </>
   );
+}
+
+/**
+ * Published, Changed (published, then edited: the latest version is newer than every published one
+ * of this locale, as Contentful says), or Draft.
+ */
+export function publishState(entry: Pick<EntryDoc, '_version' | 'locale' | 'publish_details'>): 'published' | 'changed' | 'draft' {
+  const here = (entry.publish_details ?? []).filter((d) => !d.locale || !entry.locale || d.locale === entry.locale);
+  if (here.length === 0) return 'draft';
+  const newest = Math.max(...here.map((d) => Number(d.version ?? 0)));
+  return newest < Number(entry._version) ? 'changed' : 'published';
+}
+
+function PublishBadge(props: { entry: EntryDoc }) {
+  const state = publishState(props.entry);
+  if (state === 'draft') return <Badge kind="none">Draft</Badge>;
+  if (state === 'changed') return <Badge kind="info" title="Edited since it was last published: publish again to send the changes">Changed</Badge>;
+  return <Badge kind="good">Published</Badge>;
 }
 
 function SaveStatus(props: { s: SaveState }) {

@@ -55,6 +55,36 @@ export function WebhookEdit(props: { uid?: string }) {
   );
 }
 
+/** Where the API (and `formProblems`) reports problems with each part of the form. */
+const ERROR_PATHS: Partial<Record<keyof WebhookForm, string[]>> = {
+  name: ['name'],
+  url: ['destinations.0.target_url'],
+  username: ['destinations.0.http_basic_auth'],
+  password: ['destinations.0.http_basic_password'],
+  removePassword: ['destinations.0.http_basic_password'],
+  headers: ['destinations.0.custom_header'],
+  channels: ['channels'],
+  conditions: ['conditions'],
+  branches: ['branches'],
+  concise: ['concise_payload'],
+  enabled: ['disabled'],
+};
+
+/**
+ * The error without the problems of `paths` (and of fields under them); null once no field
+ * problem is left of an error that was about fields. Other errors (the server unreachable) stay
+ * until the next save.
+ */
+function withoutProblems(error: unknown, paths: string[]): unknown {
+  if (!(error instanceof ApiError) || Object.keys(error.fields).length === 0) return error;
+  const under = (k: string) => paths.some((p) => k === p || k.startsWith(p + '.') || k.startsWith(p + '['));
+  const left = Object.entries(error.fields).filter(([k]) => !under(k));
+  if (left.length === Object.keys(error.fields).length) return error;
+  if (left.length === 0) return null;
+  const [k, v] = left[0]!;
+  return new ApiError(error.status, `Check the form: ${k.replace(/^destinations\.0\./, '')} ${v[0]}${left.length > 1 ? ` (and ${left.length - 1} more)` : ''}.`, Object.fromEntries(left));
+}
+
 function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: WebhookView) => void }) {
   const existing = props.webhook;
   const [form, setForm] = useState<WebhookForm>(() => toForm(existing));
@@ -62,8 +92,16 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
   const [busy, setBusy] = useState(false);
   const [codeProblem, setCodeProblem] = useState<string | null>(null);
   const [created, setCreated] = useState<{ uid: string; secret: string } | null>(null);
-  const set = (patch: Partial<WebhookForm>) => setForm((f) => ({ ...f, ...patch }));
-  const setHeader = (i: number, patch: Partial<HeaderDraft>) => set({ headers: form.headers.map((h, j) => (j === i ? { ...h, ...patch } : h)) });
+  /**
+   * Changes the form and forgets the problems of what changed: a field's error (and the banner, once
+   * no problem is left) goes as soon as the user edits that field, not at the next save.
+   */
+  const set = (patch: Partial<WebhookForm>, fixes: string[] = Object.keys(patch).flatMap((k) => ERROR_PATHS[k as keyof WebhookForm] ?? [])) => {
+    setForm((f) => ({ ...f, ...patch }));
+    if (fixes.length) setError((e: unknown) => withoutProblems(e, fixes));
+  };
+  const setHeader = (i: number, patch: Partial<HeaderDraft>) =>
+    set({ headers: form.headers.map((h, j) => (j === i ? { ...h, ...patch } : h)) }, [`destinations.0.custom_header.${i}`]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -183,7 +221,7 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
                   nameError={f(`${dest}.custom_header.${i}.header_name`)}
                   valueError={f(`${dest}.custom_header.${i}.value`) || f(`${dest}.custom_header.${i}.secret`)}
                   onChange={(patch) => setHeader(i, patch)}
-                  onRemove={() => set({ headers: form.headers.filter((_, j) => j !== i) })}
+                  onRemove={() => set({ headers: form.headers.filter((_, j) => j !== i) }, ['destinations.0.custom_header'])}
                 />
               ))}
             </ol>
@@ -193,7 +231,7 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
               {p}
             </p>
           ))}
-          <button type="button" class="btn btn-small" onClick={() => set({ headers: [...form.headers, headerDraft()] })} aria-label="Add a custom header">
+          <button type="button" class="btn btn-small" onClick={() => set({ headers: [...form.headers, headerDraft()] }, [])} aria-label="Add a custom header">
             + Add header
           </button>
         </fieldset>
