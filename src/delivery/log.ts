@@ -1,34 +1,21 @@
 import { eventFromRow, type EventRow } from '../events/record.ts';
+import type { HeraldEvent } from '../events/event.ts';
 import type { Queryable } from '../store/db.ts';
 import { json, repeated } from '../store/db.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
-import { RenderTooLarge } from './contentful.ts';
-import { contentstackPayload, payloadBody } from './payload.ts';
+import { cappedPayloadBody, contentstackPayload } from './payload.ts';
 import type { LoggedRequest } from './request.ts';
 
 /** Bytes of a request body shown in the log. */
 export const MAX_LOGGED_REQUEST_BYTES = 64 * 1024;
 
-/** Most text a transformation may splice into its strings while the log rebuilds a body, bytes. */
-const MAX_LOGGED_SPLICE_BYTES = 16 * MAX_LOGGED_REQUEST_BYTES;
-
 /**
- * The stored request with its body, rebuilt from the event exactly as it was sent, capped. The
- * rebuild itself stops at the cap (a transformation can multiply a payload far past what was
- * allowed to be sent), so reading a log never renders more than the cap's worth.
+ * The stored request with its body, rebuilt from the event exactly as it was sent, capped; the
+ * rebuild itself stops at the cap, so reading a log never renders more than that.
  */
-function requestWithBody(stored: LoggedRequest | null, event: Parameters<typeof payloadBody>[0]) {
+function requestWithBody(stored: LoggedRequest | null, event: HeraldEvent) {
   if (!stored) return null;
-  try {
-    const body = payloadBody(event, { concise: stored.concise, contentful: stored.contentful }, MAX_LOGGED_REQUEST_BYTES + 1, MAX_LOGGED_SPLICE_BYTES);
-    const truncated = Buffer.byteLength(body) > MAX_LOGGED_REQUEST_BYTES;
-    return { ...stored, body: truncated ? Buffer.from(body).subarray(0, MAX_LOGGED_REQUEST_BYTES).toString() : body, truncated };
-  } catch (err) {
-    if (!(err instanceof RenderTooLarge)) throw err;
-    // JSON bodies: the prefix is the body's first bytes; a splice that ran over shows nothing.
-    const body = err.limit > MAX_LOGGED_REQUEST_BYTES ? '' : Buffer.from(err.prefix).subarray(0, MAX_LOGGED_REQUEST_BYTES).toString();
-    return { ...stored, body, truncated: true };
-  }
+  return { ...stored, ...cappedPayloadBody(event, { concise: stored.concise, contentful: stored.contentful }, MAX_LOGGED_REQUEST_BYTES) };
 }
 
 /**

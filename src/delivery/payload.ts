@@ -1,5 +1,5 @@
 import type { HeraldEvent } from '../events/event.ts';
-import { contentfulBody, type ContentfulBodyOptions } from './contentful.ts';
+import { contentfulBody, RenderTooLarge, type ContentfulBodyOptions } from './contentful.ts';
 import { heraldExtras } from './payload-extras.ts';
 
 /**
@@ -68,4 +68,22 @@ export function payloadBody(event: HeraldEvent, opts: PayloadOptions, maxRendere
   // Contentful dialect: Contentful's entity or the webhook's transformation (src/delivery/contentful.ts).
   if (opts.contentful) return contentfulBody(event, opts.contentful, maxRenderedBytes, spliceBytes);
   return JSON.stringify(contentstackPayload(event, opts));
+}
+
+/**
+ * The first `capBytes` of a webhook's body, for showing (activity log, preview), and whether it was
+ * cut. The render itself stops at the cap (a transformation can multiply a payload far past what
+ * may be sent), so showing a body never costs more than the cap's worth; text spliced into a
+ * template's strings may run to 16 times the cap, past which nothing is shown.
+ */
+export function cappedPayloadBody(event: HeraldEvent, opts: PayloadOptions, capBytes: number): { body: string; truncated: boolean } {
+  try {
+    const body = payloadBody(event, opts, capBytes + 1, 16 * capBytes);
+    const truncated = Buffer.byteLength(body) > capBytes;
+    return { body: truncated ? Buffer.from(body).subarray(0, capBytes).toString() : body, truncated };
+  } catch (err) {
+    if (!(err instanceof RenderTooLarge)) throw err;
+    // JSON bodies: the prefix is the body's first bytes; a splice that ran over shows nothing.
+    return { body: err.limit > capBytes + 1 ? '' : Buffer.from(err.prefix).subarray(0, capBytes).toString(), truncated: true };
+  }
 }

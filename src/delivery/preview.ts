@@ -4,7 +4,7 @@ import type { Queryable } from '../store/db.ts';
 import { eventChannel } from '../webhooks/channels.ts';
 import { compileExplainer, type MatchExplanation } from '../webhooks/explain.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
-import { payloadBody } from './payload.ts';
+import { cappedPayloadBody } from './payload.ts';
 import { buildRequest } from './request.ts';
 
 /**
@@ -85,16 +85,10 @@ export async function previewWebhook(db: Queryable, webhook: Webhook, events: re
 /** The request one delivery of `event` to `webhook` would make, as the dispatcher builds it. */
 export async function requestFor(db: Queryable, webhook: Webhook, event: HeraldEvent, opts: PreviewOptions): Promise<PreviewRequest> {
   const cf = webhook.format === 'contentful' ? await contentfulDelivery(db, event, webhook, opts.retryDelaysMs) : undefined;
-  const body = payloadBody(event, { concise: webhook.concise_payload, contentful: cf?.delivery.body });
+  // Rendered only up to what is shown: a transformation can multiply the payload past any size.
+  const { body, truncated } = cappedPayloadBody(event, { concise: webhook.concise_payload, contentful: cf?.delivery.body }, MAX_PREVIEW_BODY_BYTES);
   const req = buildRequest(webhook, PREVIEW_DELIVERY_ID, body, { seq: event.seq, attempt: 1, event: `${event.module}.${event.action}` }, opts.now, cf?.delivery);
   const headers = { ...req.logged.headers };
   for (const h of SIGNATURE_HEADERS) if (headers[h] !== undefined) headers[h] = '****';
-  const truncated = Buffer.byteLength(body) > MAX_PREVIEW_BODY_BYTES;
-  return {
-    method: req.logged.method,
-    url: req.logged.url,
-    headers,
-    body: truncated ? Buffer.from(body).subarray(0, MAX_PREVIEW_BODY_BYTES).toString() : body,
-    truncated,
-  };
+  return { method: req.logged.method, url: req.logged.url, headers, body, truncated };
 }

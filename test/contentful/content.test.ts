@@ -301,7 +301,12 @@ describe('content in the Contentful dialect', () => {
       assert.equal((await h.request('GET', '/healthz')).status, 200);
       const calls = await client.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: hook.sys.id });
       assert.ok(calls.items.length >= 1);
-      assert.ok(entry.sys.id);
+      // A dry run of the same webhook shows the body's first 64 KiB, rendered no further.
+      const preview = await h.request('POST', '/v3/webhooks/preview', { headers: v3(), body: { webhook_uid: hook.sys.id, webhook: {}, last: 5 } });
+      assert.equal(preview.status, 200, JSON.stringify(preview.body).slice(0, 300));
+      const shown = preview.body.preview.events.find((e: any) => e.uid === entry.sys.id && e.matches);
+      assert.equal(shown.request.truncated, true);
+      assert.equal(Buffer.byteLength(shown.request.body), 64 * 1024);
       await client.webhook.delete({ spaceId, webhookDefinitionId: hook.sys.id });
     } finally {
       await target.close();
