@@ -132,16 +132,20 @@ async function withKeptFile<T>(deps: ContentDeps, scope: Scope, upload: files.Up
   }
 }
 
-export async function createAsset(deps: ContentDeps, scope: Scope, upload: files.Upload, meta: Record<string, unknown>, origin: string) {
+/** `opts.uid` chooses the new asset's uid (the Contentful dialect's create-with-id); taken: a 409. */
+export async function createAsset(deps: ContentDeps, scope: Scope, upload: files.Upload, meta: Record<string, unknown>, origin: string, opts: { uid?: string } = {}) {
   const filename = files.safeFilename(upload.filename);
   const { value, errors } = checkAssetMeta(meta, { title: filename, description: '', tags: [], parent_uid: null });
   if (Object.keys(errors).length) await files.removeAbsolute(upload.tmp);
   throwIfErrors(errors);
   return withKeptFile(deps, scope, upload, (rel) =>
     deps.db.tx(async (tx) => {
+      if (opts.uid !== undefined && (await tx.get('SELECT 1 AS ok FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, opts.uid]))) {
+        throw new HeraldError('conflict', `Asset ${opts.uid} already exists.`, { errors: { uid: ['already exists'] } });
+      }
       const now = Date.now();
       const doc: AssetDoc = {
-        uid: bltUid(),
+        uid: opts.uid ?? bltUid(),
         ...value,
         filename,
         content_type: files.safeMimetype(upload.mimetype),

@@ -199,7 +199,8 @@ async function insertVersion(tx: Tx, scope: Scope, doc: EntryDoc, action: string
   ]);
 }
 
-export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string, raw: unknown, opts: { locale?: unknown } = {}) {
+/** `opts.uid` chooses the new entry's uid (the Contentful dialect's create-with-id); taken: a 409. */
+export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string, raw: unknown, opts: { locale?: unknown; uid?: string } = {}) {
   return deps.db.tx(async (tx) => {
     const ct = await requireContentType(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
@@ -209,7 +210,10 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
       const any = await tx.get('SELECT 1 AS ok FROM entries WHERE api_key = ? AND branch = ? AND content_type_uid = ? LIMIT 1', [scope.api_key, scope.branch, ct.uid]);
       if (any) throw invalid('entry', `cannot be created: content type '${ct.uid}' is a singleton and already has its entry`);
     }
-    const uid = bltUid();
+    const uid = opts.uid ?? bltUid();
+    if (opts.uid !== undefined && (await tx.get('SELECT 1 AS ok FROM entries WHERE api_key = ? AND branch = ? AND uid = ? LIMIT 1', [scope.api_key, scope.branch, uid]))) {
+      throw new HeraldError('conflict', `Entry ${uid} already exists.`, { errors: { uid: ['already exists'] } });
+    }
     throwIfErrors(await checkAgainstStore(tx, scope, ct, uid, locale, value.fields));
     const now = Date.now();
     const doc: EntryDoc = {

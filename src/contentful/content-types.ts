@@ -131,6 +131,7 @@ export async function createType(deps: ContentDeps, scope: Scope, ctx: SysContex
     }
     // A content type of this uid deleted through /v3 may have left its publish state behind.
     await tx.run('DELETE FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, ct.uid]);
+    await tx.run('DELETE FROM contentful_editor_interfaces WHERE api_key = ? AND branch = ? AND content_type_uid = ?', [scope.api_key, scope.branch, ct.uid]);
     return presentType(tx, scope, ctx, ct);
   });
 }

@@ -13,6 +13,7 @@ import { renameFields, validationFailed, versionMismatch } from './errors.ts';
 import { findType } from './content-types.ts';
 import { applyQuery, contentTypeParam, InvalidQuery, needsEntities, parseQuery, selectPaths, type QueryField } from './query.ts';
 import { contentfulIds } from './schema.ts';
+import { allBumps, bump, bumpsOf, publishedVersionOf, resetBumps } from './versions.ts';
 import { entryFields, linkedEntryIds, parseEntryFields, sameValues, type Locales } from './values.ts';
 
 /**
@@ -78,13 +79,13 @@ async function publishEnvironment(q: Queryable, scope: Scope, ctx: SysContext): 
   return getEnvironment(q, scope.api_key, ctx.environmentId);
 }
 
-/** Publication state over the lines published to the environment. */
-export function publicationState(rows: PublicationRow[]): Publication | null {
+/** Publication state over the lines published to the environment (`bumps`: see versions.ts). */
+export function publicationState(rows: PublicationRow[], bumps: number): Publication | null {
   if (rows.length === 0) return null;
   const sorted = [...rows].sort((a, b) => Number(a.published_at) - Number(b.published_at));
   const last = sorted[sorted.length - 1];
   return {
-    version: rows.reduce((n, r) => n + Number(r.version), 0),
+    version: publishedVersionOf(rows.reduce((n, r) => n + Number(r.version), 0), bumps),
     counter: rows.length,
     by: last.actor,
     firstAt: new Date(Number(sorted[0].published_at)).toISOString(),
@@ -92,20 +93,20 @@ export function publicationState(rows: PublicationRow[]): Publication | null {
   };
 }
 
-function state(uid: string, lines: Line[], master: string, pubs: PublicationRow[]): EntityState {
+function state(uid: string, lines: Line[], master: string, pubs: PublicationRow[], bumps: number): EntityState {
   const byTime = [...lines].sort((a, b) => String(a.doc.updated_at).localeCompare(String(b.doc.updated_at)));
   const newest = byTime[byTime.length - 1];
   const first = lines.find((l) => l.locale === master) ?? lines[0];
   const archived = lines.some((l) => l.archived);
   return {
     id: uid,
-    version: versionOf(lines),
+    version: versionOf(lines) + bumps,
     createdAt: String(first.doc.created_at),
     updatedAt: String(newest.doc.updated_at),
     createdBy: String(first.doc.created_by),
     updatedBy: String(newest.doc.updated_by),
-    published: publicationState(pubs),
-    archived: archived ? { version: versionOf(lines), at: new Date(Math.max(...lines.map((l) => l.updated_at))).toISOString(), by: String(newest.doc.updated_by) } : null,
+    published: publicationState(pubs, bumps),
+    archived: archived ? { version: versionOf(lines) + bumps, at: new Date(Math.max(...lines.map((l) => l.updated_at))).toISOString(), by: String(newest.doc.updated_by) } : null,
   };
 }
 
@@ -113,13 +114,18 @@ async function present(q: Queryable, scope: Scope, ctx: SysContext, uid: string,
   const m = master ?? (await masterLocale(q, scope.api_key));
   const env = await publishEnvironment(q, scope, ctx);
   const pubs = env ? ((await publicationsOf(q, scope, 'entry', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid) : [];
-  return entityOf(ctx, uid, ct, lines, m, pubs);
+  return entityOf(ctx, uid, ct, lines, m, pubs, await bumpsOf(q, scope, 'entry', uid));
 }
 
-function entityOf(ctx: SysContext, uid: string, ct: ContentTypeDoc, lines: Line[], master: string, pubs: PublicationRow[]) {
+function entityOf(ctx: SysContext, uid: string, ct: ContentTypeDoc, lines: Line[], master: string, pubs: PublicationRow[], bumps: number) {
   const masterLine = lines.find((l) => l.locale === master) ?? lines[0];
   const tags = Array.isArray(masterLine.doc.tags) ? (masterLine.doc.tags as string[]) : [];
-  return entryEntity(ct, lines.map((l) => ({ locale: l.locale, doc: l.doc })), tags, ctx, state(uid, lines, master, pubs), master);
+  return entryEntity(ct, lines.map((l) => ({ locale: l.locale, doc: l.doc })), tags, ctx, state(uid, lines, master, pubs, bumps), master);
+}
+
+/** Whether an entry of this uid exists in the scope's branch (in any locale). */
+export async function entryExists(q: Queryable, scope: Scope, uid: string): Promise<boolean> {
+  return !!(await q.get('SELECT 1 AS ok FROM entries WHERE api_key = ? AND branch = ? AND uid = ? LIMIT 1', [scope.api_key, scope.branch, uid]));
 }
 
 export async function getEntry(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string) {
@@ -178,9 +184,10 @@ export async function listEntries(deps: ContentDeps, scope: Scope, ctx: SysConte
     );
     for (const p of all) (pubs.get(p.uid) ?? pubs.set(p.uid, []).get(p.uid)!).push(p);
   }
+  const bumps = await allBumps(q, scope, 'entry');
   const typeByUid = new Map(types.map((t) => [t.uid, t]));
   const known = [...byUid].filter(([, e]) => typeByUid.has(e.ctUid));
-  const entity = ([uid, e]: [string, { ctUid: string; lines: Line[] }]) => entityOf(ctx, uid, typeByUid.get(e.ctUid)!, e.lines, locs.master, pubs.get(uid) ?? []);
+  const entity = ([uid, e]: [string, { ctUid: string; lines: Line[] }]) => entityOf(ctx, uid, typeByUid.get(e.ctUid)!, e.lines, locs.master, pubs.get(uid) ?? [], bumps.get(uid) ?? 0);
   if (!needsEntities(parsed)) {
     // Nothing to filter or order by: only the page is presented.
     const page = known.slice(parsed.skip, parsed.skip + parsed.limit).map(entity);
@@ -275,7 +282,8 @@ async function plan(tx: Tx, scope: Scope, ct: ContentTypeDoc, current: Line[], r
   return { writes, tags, master: loc.master, wanted };
 }
 
-export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, typeId: string | undefined, raw: unknown) {
+/** Creates an entry (POST; or PUT to an id no entry has: `id`, Contentful's create-with-id). */
+export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, typeId: string | undefined, raw: unknown, id?: string) {
   if (!typeId) throw invalid('X-Contentful-Content-Type', 'is required: the id of the content type of the new entry');
   return deps.db.tx(async (tx) => {
     const ct = await findType(tx, scope, typeId);
@@ -285,11 +293,12 @@ export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysC
     const first = wanted.get(master) ?? {};
     let created: Record<string, unknown>;
     try {
-      created = await createEntry(inner, scope, ct.uid, { ...first, ...(tags ? { tags } : {}) }, { locale: master });
+      created = await createEntry(inner, scope, ct.uid, { ...first, ...(tags ? { tags } : {}) }, { locale: master, ...(id !== undefined ? { uid: id } : {}) });
     } catch (err) {
       throw inContentfulTerms(err, ct, master);
     }
     const uid = created.uid as string;
+    await resetBumps(tx, scope, 'entry', uid);
     for (const [locale, values] of wanted) {
       if (locale === master) continue;
       try {
@@ -307,7 +316,7 @@ export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysC
 export async function saveEntry(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, sent: number | null, raw: unknown, autoSave: boolean) {
   return deps.db.tx(async (tx) => {
     const e = await requireEntry(tx, scope, uid);
-    const current = versionOf(e.lines);
+    const current = versionOf(e.lines) + (await bumpsOf(tx, scope, 'entry', uid));
     if (sent !== current) throw versionMismatch('the entry', sent, current);
     const { writes, tags, master } = await plan(tx, scope, e.ct, e.lines, raw);
     // A save that changes nothing is still a save (Contentful records it): the master line.
@@ -353,13 +362,14 @@ export async function publishEntryTo(deps: ContentDeps, scope: Scope, ctx: SysCo
   let failed: unknown;
   const entity = await deps.db.tx(async (tx) => {
     const e = await requireEntry(tx, scope, uid);
-    const current = versionOf(e.lines);
+    const current = versionOf(e.lines) + (await bumpsOf(tx, scope, 'entry', uid));
     if (sent !== current) throw versionMismatch('the entry', sent, current);
     const loc = await locales(tx, scope.api_key);
     const chosen = localesOf(body, 'add', loc.codes) ?? e.lines.map((l) => l.locale);
     const env = await ensureEnvironment(deps, tx, scope, ctx);
     const outcomes = await publishEntry(within(deps, tx), scope, e.ct.uid, uid, { entry: { environments: [env.name], locales: chosen } });
     failed = outcomeError(`entry ${uid}`, outcomes);
+    if (!failed) await bump(tx, scope, 'entry', uid);
     return present(tx, scope, ctx, uid, e.ct, e.lines, loc.master);
   });
   // The publish.fail events are committed with any successes; the request still fails.
@@ -379,6 +389,7 @@ export async function unpublishEntryFrom(deps: ContentDeps, scope: Scope, ctx: S
     const chosen = localesOf(body, 'remove', loc.codes) ?? [...new Set(published)];
     const outcomes = await unpublishEntry(within(deps, tx), scope, e.ct.uid, uid, { entry: { environments: [env.name], locales: chosen } });
     failed = outcomeError(`entry ${uid}`, outcomes);
+    if (!failed) await bump(tx, scope, 'entry', uid);
     return present(tx, scope, ctx, uid, e.ct, e.lines, loc.master);
   });
   if (failed) throw failed;
@@ -389,6 +400,7 @@ export async function archiveEntry(deps: ContentDeps, scope: Scope, ctx: SysCont
   return deps.db.tx(async (tx) => {
     const e = await requireEntry(tx, scope, uid);
     await setEntryArchived(within(deps, tx), scope, e.ct.uid, uid, archived);
+    await bump(tx, scope, 'entry', uid);
     const after = await requireEntry(tx, scope, uid);
     return present(tx, scope, ctx, uid, after.ct, after.lines);
   });

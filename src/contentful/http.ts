@@ -3,6 +3,7 @@ import { HeraldError, invalid } from '../errors.ts';
 import type { Herald } from '../herald.ts';
 import { scopeTo, type StackScope } from '../http/auth.ts';
 import { branchOf } from './entities.ts';
+import { applyQuery, parseQuery } from './query.ts';
 
 /**
  * What every Contentful-dialect route shares: the space (stack) and environment (branch) a
@@ -55,6 +56,16 @@ export function paging(query: Record<string, unknown>): { skip: number; limit: n
     return n;
   };
   return { skip: num(query.skip, 'skip', 0, 0, Number.MAX_SAFE_INTEGER), limit: num(query.limit, 'limit', DEFAULT_LIMIT, 0, MAX_LIMIT) };
+}
+
+/**
+ * A list searched by `sys` only (locales, environments, roles, tags): `sys.*` filters, `order`,
+ * `select`, `skip`, `limit` (src/contentful/query.ts); any other parameter is a 400 InvalidQuery
+ * naming it. Returns the page and the total.
+ */
+export function simpleList<T extends Record<string, any>>(query: Record<string, unknown>, items: T[]) {
+  const parsed = parseQuery(query, { kind: 'Other', locales: { codes: [], default: '' } });
+  return { ...applyQuery(items, parsed), page: { skip: parsed.skip, limit: parsed.limit } };
 }
 
 /** Contentful's collection body. */

@@ -30,7 +30,8 @@ export { InvalidQuery };
  * occur in the text (Contentful's own matching tokenizes words; this finds a term inside a word too).
  */
 
-export type EntityKind = 'Entry' | 'Asset' | 'ContentType';
+/** `Other`: a list of things with `sys` only to search by (locales, tags, roles, webhooks...). */
+export type EntityKind = 'Entry' | 'Asset' | 'ContentType' | 'Other';
 
 /** A field of a content type as Contentful defines it (only what the query needs). */
 export interface QueryField {
@@ -203,6 +204,7 @@ function resolvePath(name: string, param: string, opts: QueryOptions): Path {
     if (parts.length === 2 && key in SYS_TYPES) return { name, get: (e) => dig(e.sys, [key]), type: SYS_TYPES[key] };
     throw new InvalidQuery(param, `names "${name}", which is not a property of sys Herald can search (${[...Object.keys(SYS_TYPES), ...[...SYS_LINKS].map((l) => `${l}.sys.id`)].join(', ')})`);
   }
+  if (opts.kind === 'Other') throw new InvalidQuery(param, `names "${name}": this list is searched by sys.* only`);
   if (root === 'metadata') {
     if (opts.kind !== 'ContentType' && parts.length === 4 && parts[1] === 'tags' && parts[2] === 'sys' && parts[3] === 'id') {
       return { name, get: (e) => dig(e.metadata, ['tags', 'sys', 'id']), type: 'text' };
@@ -275,7 +277,8 @@ function parseValue(raw: string, type: ValueType, param: string): string | numbe
 
 /** The parameters every list takes besides filters (`extra` adds the caller's own). */
 function knownParameter(key: string, kind: EntityKind): boolean {
-  if (['skip', 'limit', 'order', 'select', 'query'].includes(key)) return true;
+  if (['skip', 'limit', 'order', 'select'].includes(key)) return true;
+  if (key === 'query') return kind !== 'Other';
   if (kind === 'Entry') return ['content_type', 'links_to_entry', 'links_to_asset'].includes(key);
   if (kind === 'Asset') return key === 'mimetype_group';
   return false;
@@ -368,7 +371,7 @@ export function parseQuery(params: Record<string, unknown>, opts: QueryOptions):
     out.select = list.map((s) => {
       const parts = s.split('.');
       if (s === '' || parts.length > 2) throw new InvalidQuery('select', `names "${s}": select paths have one or two levels (sys, sys.id, fields.title)`);
-      const roots = opts.kind === 'ContentType' ? ['sys', 'name', 'description', 'displayField', 'fields'] : ['sys', 'fields', 'metadata'];
+      const roots = opts.kind === 'ContentType' ? ['sys', 'name', 'description', 'displayField', 'fields'] : opts.kind === 'Other' ? [parts[0]] : ['sys', 'fields', 'metadata'];
       if (!roots.includes(parts[0])) throw new InvalidQuery('select', `names "${s}": paths start with ${roots.join(', ')}`);
       if (opts.kind === 'Entry' && parts[0] === 'fields' && parts.length === 2) resolvePath(s, 'select', opts);
       return parts;

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   archiveAsset,
+  assetExists,
   createAssetFrom,
   deleteUpload,
   getAssetView,
@@ -15,7 +16,7 @@ import {
   unpublishAssetFrom,
 } from '../../contentful/assets.ts';
 import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.ts';
-import { collection, spaceScope, versionHeader } from '../../contentful/http.ts';
+import { collection, CONTENTFUL_ID, spaceScope, versionHeader } from '../../contentful/http.ts';
 import { HeraldError, invalid } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { originOf } from '../origin.ts';
@@ -34,7 +35,8 @@ const origin = (req: FastifyRequest, h: Herald) => originOf(req, h.config.public
  *
  *   uploads               POST (application/octet-stream body, at most HERALD_ASSET_LIMIT bytes)
  *                         -> { sys: { type: Upload, id } }; /:id GET, DELETE
- *   assets                POST, GET; /:id GET, PUT (X-Contentful-Version), DELETE;
+ *   assets                POST, GET; /:id GET, PUT (create with that id, or update with
+ *                         X-Contentful-Version), DELETE;
  *                         /:id/files/:locale/process PUT; /:id/published PUT, DELETE;
  *                         /:id/archived PUT, DELETE
  */
@@ -96,14 +98,15 @@ export default async function contentfulAssetRoutes(app: FastifyInstance, h: Her
       return getAssetView(h, scope, ctx, req.params.id, origin(req, h));
     });
 
-    app.put<One>(`${base}/assets/:id`, contentfulDoc(`${base}/assets/:id`, 'Update an asset (X-Contentful-Version), or create one with this id'), async (req) => {
+    app.put<One>(`${base}/assets/:id`, contentfulDoc(`${base}/assets/:id`, 'Update an asset (X-Contentful-Version), or create one with this id'), async (req, reply) => {
       const { scope, ctx } = await scoped(req);
       const sent = versionHeader(req);
-      if (sent === null) {
-        // Without a version this would be Contentful's create-with-id, which Herald cannot do.
-        await getAssetView(h, scope, ctx, req.params.id, origin(req, h)).catch(() => {
-          throw invalid('sys.id', 'cannot be chosen: Herald makes asset ids; create the asset with POST .../assets');
-        });
+      // Contentful's create-with-id: a PUT without a version (or version 0) to an id no asset has.
+      if ((sent === null || sent === 0) && !(await assetExists(h.db, scope, req.params.id))) {
+        if (!CONTENTFUL_ID.test(req.params.id)) throw invalid('sys.id', 'must be letters, digits, ".", "-" and "_" (at most 64)');
+        const asset = await createAssetFrom(h, scope, ctx, req.body, origin(req, h), limit, req.params.id);
+        reply.status(201);
+        return asset;
       }
       return saveAsset(h, scope, ctx, req.params.id, sent, req.body, origin(req, h), limit);
     });

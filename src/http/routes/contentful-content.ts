@@ -1,8 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createType, deleteType, findType, presentType, queryTypes, publishType, requireType, unpublishType, updateType } from '../../contentful/content-types.ts';
+import { listContentTypes } from '../../content/content-types.ts';
+import { getEditorInterface, listEditorInterfaces, putEditorInterface } from '../../contentful/editor-interfaces.ts';
 import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.ts';
-import { archiveEntry, createEntryFrom, getEntry, listEntries, publishEntryTo, removeEntry, saveEntry, unpublishEntryFrom } from '../../contentful/entries.ts';
-import { collection, CONTENTFUL_ID, headerValue, spaceScope, versionHeader } from '../../contentful/http.ts';
+import { deleteTag, getTag, listTags, putTag } from '../../contentful/tags.ts';
+import { archiveEntry, createEntryFrom, entryExists, getEntry, listEntries, publishEntryTo, removeEntry, saveEntry, unpublishEntryFrom } from '../../contentful/entries.ts';
+import { collection, CONTENTFUL_ID, headerValue, simpleList, spaceScope, versionHeader } from '../../contentful/http.ts';
 import { isObject, parseFlag } from '../../content/validate.ts';
 import { invalid } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
@@ -20,8 +23,11 @@ type One = { Params: { space: string; env?: string; id: string }; Querystring: Q
  *
  *   content_types         POST (id made from the name), GET; /:id GET, PUT (create with that id,
  *                         or update with X-Contentful-Version), DELETE; /:id/published PUT, DELETE
+ *   editor_interfaces     GET; content_types/:id/editor_interface GET, PUT (X-Contentful-Version)
+ *   tags                  GET; /:id GET, PUT (make with that id, or rename), DELETE
  *   entries               POST (X-Contentful-Content-Type), GET (the search parameters of
- *                         src/contentful/query.ts); /:id GET, PUT (X-Contentful-Version; ?auto_save=true or
+ *                         src/contentful/query.ts); /:id GET, PUT (create with that id, or update
+ *                         with X-Contentful-Version; ?auto_save=true or
  *                         x-herald-auto-save: true records auto_save), DELETE;
  *                         /:id/published PUT, DELETE; /:id/archived PUT, DELETE
  */
@@ -55,8 +61,8 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
     app.put<One>(`${base}/content_types/:id`, contentfulDoc(`${base}/content_types/:id`, 'Update a content type (X-Contentful-Version), or create one with this id'), async (req, reply) => {
       const { scope, ctx } = await scoped(req);
       const sent = versionHeader(req);
-      // Contentful's create-with-id: a PUT without a version to an id that does not exist yet.
-      if (sent === null && !(await findType(h.db, scope, req.params.id))) {
+      // Contentful's create-with-id: a PUT without a version (or version 0) to an id that does not exist yet.
+      if ((sent === null || sent === 0) && !(await findType(h.db, scope, req.params.id))) {
         if (!CONTENTFUL_ID.test(req.params.id)) throw invalid('sys.id', 'must be letters, digits, ".", "-" and "_" (at most 64)');
         reply.status(201);
         return createType(h, scope, ctx, req.params.id, req.body);
@@ -80,6 +86,49 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
       return unpublishType(h, scope, ctx, req.params.id);
     });
 
+    // Editor interfaces (kept for Contentful's tools; Herald's web app does not read them)
+    app.get<Env>(`${base}/editor_interfaces`, contentfulDoc(`${base}/editor_interfaces`, "Every content type's editor interface"), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      const { items, total, page } = simpleList(req.query, await listEditorInterfaces(h.db, scope, ctx, await listContentTypes(h.db, scope)));
+      return collection(items, page, total);
+    });
+
+    app.get<One>(`${base}/content_types/:id/editor_interface`, contentfulDoc(`${base}/content_types/:id/editor_interface`, "A content type's editor interface"), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      return getEditorInterface(h.db, scope, ctx, req.params.id);
+    });
+
+    app.put<One>(`${base}/content_types/:id/editor_interface`, contentfulDoc(`${base}/content_types/:id/editor_interface`, "Save a content type's editor interface (X-Contentful-Version)"), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      return putEditorInterface(h.db, scope, ctx, req.params.id, versionHeader(req), req.body);
+    });
+
+    // Tags
+    app.get<Env>(`${base}/tags`, contentfulDoc(`${base}/tags`, 'The tags of the environment (made ones, and ids content carries)'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      const { items, total, page } = simpleList(req.query, await listTags(h.db, scope, ctx));
+      return collection(items, page, total);
+    });
+
+    app.get<One>(`${base}/tags/:id`, contentfulDoc(`${base}/tags/:id`, 'One tag'), async (req) => {
+      const { scope, ctx } = await scoped(req);
+      return getTag(h.db, scope, ctx, req.params.id);
+    });
+
+    app.put<One>(`${base}/tags/:id`, contentfulDoc(`${base}/tags/:id`, 'Make a tag with this id, or rename it (X-Contentful-Version)'), async (req, reply) => {
+      const { scope, ctx } = await scoped(req);
+      if (!CONTENTFUL_ID.test(req.params.id)) throw invalid('sys.id', 'must be letters, digits, ".", "-" and "_" (at most 64)');
+      const { tag, created } = await putTag(h.db, scope, ctx, req.params.id, versionHeader(req), req.body);
+      if (created) reply.status(201);
+      return tag;
+    });
+
+    app.delete<One>(`${base}/tags/:id`, contentfulDoc(`${base}/tags/:id`, 'Delete a tag (content keeps the id)', NO_CONTENT), async (req, reply) => {
+      const { scope } = await scoped(req);
+      await deleteTag(h.db, scope, req.params.id, versionHeader(req));
+      reply.status(204);
+    });
+
     // Entries
     app.post<Env>(`${base}/entries`, contentfulDoc(`${base}/entries`, 'Create an entry (X-Contentful-Content-Type)', CREATED), async (req, reply) => {
       const { scope, ctx } = await scoped(req);
@@ -99,11 +148,15 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
       return getEntry(h, scope, ctx, req.params.id);
     });
 
-    app.put<One>(`${base}/entries/:id`, contentfulDoc(`${base}/entries/:id`, 'Update an entry (X-Contentful-Version; ?auto_save=true records an auto_save)'), async (req) => {
+    app.put<One>(`${base}/entries/:id`, contentfulDoc(`${base}/entries/:id`, 'Update an entry (X-Contentful-Version; ?auto_save=true records an auto_save), or create one with this id (X-Contentful-Content-Type)'), async (req, reply) => {
       const { scope, ctx } = await scoped(req);
       const sent = versionHeader(req);
-      if (sent === null && headerValue(req, 'x-contentful-content-type')) {
-        throw invalid('sys.id', 'cannot be chosen: Herald makes entry ids; create the entry with POST .../entries');
+      // Contentful's create-with-id: a PUT without a version (or version 0) to an id no entry has.
+      if ((sent === null || sent === 0) && !(await entryExists(h.db, scope, req.params.id))) {
+        if (!CONTENTFUL_ID.test(req.params.id)) throw invalid('sys.id', 'must be letters, digits, ".", "-" and "_" (at most 64)');
+        const entry = await createEntryFrom(h, scope, ctx, headerValue(req, 'x-contentful-content-type'), req.body, req.params.id);
+        reply.status(201);
+        return entry;
       }
       const header = headerValue(req, 'x-herald-auto-save');
       const autoSave = parseFlag(req.query.auto_save, 'auto_save') || parseFlag(header, 'x-herald-auto-save');

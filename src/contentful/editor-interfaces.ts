@@ -1,0 +1,145 @@
+import type { ContentTypeDoc } from '../content/content-types.ts';
+import type { Scope } from '../content/context.ts';
+import { isObject } from '../content/validate.ts';
+import { fieldErrors, type FieldErrors } from '../errors.ts';
+import { json, type Queryable, type Tx } from '../store/db.ts';
+import { requireType } from './content-types.ts';
+import { contentfulFieldDef, contentTypeId, link, type SysContext } from './entities.ts';
+import { validationFailed, versionMismatch } from './errors.ts';
+
+/**
+ * Editor interfaces (`/content_types/{id}/editor_interface`): how Contentful's web app edits a
+ * content type's fields. Herald's web app builds its editor from the content type, so Herald keeps
+ * them only to give them back (table contentful_editor_interfaces): what a PUT saved is what a
+ * GET shows, and what the export and import tools carry from space to space. A content type whose
+ * editor interface was never saved shows Contentful's default (one builtin control per field) at
+ * version 1; the first save may send version 1, or 0 (contentful-migration's "not made yet").
+ */
+
+/** Contentful's default widget of a field. */
+function defaultWidget(def: Record<string, unknown>): string {
+  const items = (def.items ?? {}) as Record<string, unknown>;
+  switch (def.type) {
+    case 'Symbol':
+      return 'singleLine';
+    case 'Text':
+      return 'markdown';
+    case 'Integer':
+    case 'Number':
+      return 'numberEditor';
+    case 'Date':
+      return 'datePicker';
+    case 'Boolean':
+      return 'boolean';
+    case 'Location':
+      return 'locationEditor';
+    case 'RichText':
+      return 'richTextEditor';
+    case 'Link':
+      return def.linkType === 'Asset' ? 'assetLinkEditor' : 'entryLinkEditor';
+    case 'Array':
+      if (items.type === 'Link') return items.linkType === 'Asset' ? 'assetLinksEditor' : 'entryLinksEditor';
+      return 'tagEditor';
+    default:
+      return 'objectEditor';
+  }
+}
+
+interface Row {
+  version: number;
+  doc: string;
+  created_by: string;
+  updated_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+async function stored(q: Queryable, scope: Scope, uid: string): Promise<Row | undefined> {
+  return q.get<Row>('SELECT version, doc, created_by, updated_by, created_at, updated_at FROM contentful_editor_interfaces WHERE api_key = ? AND branch = ? AND content_type_uid = ?', [
+    scope.api_key,
+    scope.branch,
+    uid,
+  ]);
+}
+
+function present(ct: ContentTypeDoc, ctx: SysContext, row: Row | undefined) {
+  const at = (ms: number) => new Date(Number(ms)).toISOString();
+  const body = row
+    ? json<Record<string, unknown>>(row.doc)
+    : { controls: ct.schema.map((f) => { const def = contentfulFieldDef(f); return { fieldId: def.id, widgetId: defaultWidget(def), widgetNamespace: 'builtin' }; }) };
+  return {
+    sys: {
+      id: 'default',
+      type: 'EditorInterface',
+      version: row ? Number(row.version) : 1,
+      space: link('Space', ctx.spaceId),
+      environment: link('Environment', ctx.environmentId),
+      contentType: link('ContentType', contentTypeId(ct)),
+      createdAt: row ? at(row.created_at) : ct.created_at,
+      updatedAt: row ? at(row.updated_at) : ct.updated_at,
+      createdBy: link('User', row ? row.created_by : ct.created_by),
+      updatedBy: link('User', row ? row.updated_by : ct.updated_by),
+    },
+    ...body,
+  };
+}
+
+export async function getEditorInterface(q: Queryable, scope: Scope, ctx: SysContext, contentTypeIdParam: string) {
+  const ct = await requireType(q, scope, contentTypeIdParam);
+  return present(ct, ctx, await stored(q, scope, ct.uid));
+}
+
+/** Every content type's editor interface in the environment. */
+export async function listEditorInterfaces(q: Queryable, scope: Scope, ctx: SysContext, types: ContentTypeDoc[]) {
+  return Promise.all(types.map(async (ct) => present(ct, ctx, await stored(q, scope, ct.uid))));
+}
+
+/** The parts of an editor interface Herald keeps, checked: controls name fields of the content type. */
+function parse(raw: unknown, ct: ContentTypeDoc): Record<string, unknown> {
+  const errors: FieldErrors = fieldErrors();
+  if (!isObject(raw)) throw validationFailed(Object.assign(fieldErrors(), { body: ['must be an editor interface: { "controls": [...] }'] }));
+  const kept = ['controls', 'sidebar', 'editor', 'editors', 'groupControls', 'editorLayout'];
+  for (const k of Object.keys(raw)) if (k !== 'sys' && !kept.includes(k)) errors[k] = ['is not a part of editor interfaces'];
+  const ids = new Set(ct.schema.map((f) => contentfulFieldDef(f).id as string));
+  const controls = raw.controls ?? [];
+  if (!Array.isArray(controls)) errors.controls = ['must be a list of { fieldId, widgetId }'];
+  else
+    controls.forEach((c, i) => {
+      if (!isObject(c) || typeof c.fieldId !== 'string') errors[`controls.${i}.fieldId`] = ['is required'];
+      else if (!ids.has(c.fieldId)) errors[`controls.${i}.fieldId`] = [`names ${JSON.stringify(c.fieldId)}, which is not a field of content type ${contentTypeId(ct)}`];
+    });
+  for (const k of ['sidebar', 'editors', 'groupControls', 'editorLayout']) if (raw[k] !== undefined && !Array.isArray(raw[k])) errors[k] = ['must be a list'];
+  if (raw.editor !== undefined && !isObject(raw.editor)) errors.editor = ['must be an object'];
+  if (Object.keys(errors).length) throw validationFailed(errors);
+  const out: Record<string, unknown> = { controls };
+  for (const k of kept) if (k !== 'controls' && raw[k] !== undefined) out[k] = raw[k];
+  return out;
+}
+
+/** `PUT .../editor_interface` with `X-Contentful-Version` (stale: 409). */
+export async function putEditorInterface(db: { tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> }, scope: Scope, ctx: SysContext, contentTypeIdParam: string, sent: number | null, raw: unknown) {
+  return db.tx(async (tx) => {
+    const ct = await requireType(tx, scope, contentTypeIdParam);
+    const current = await stored(tx, scope, ct.uid);
+    const version = current ? Number(current.version) : 1;
+    if (sent !== version && !(current === undefined && sent === 0)) throw versionMismatch('the editor interface', sent, version);
+    const doc = JSON.stringify(parse(raw, ct));
+    const now = Date.now();
+    if (current) {
+      await tx.run('UPDATE contentful_editor_interfaces SET doc = ?, version = version + 1, updated_by = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND content_type_uid = ?', [
+        doc,
+        scope.caller.actor,
+        now,
+        scope.api_key,
+        scope.branch,
+        ct.uid,
+      ]);
+    } else {
+      await tx.run(
+        'INSERT INTO contentful_editor_interfaces (api_key, branch, content_type_uid, version, doc, created_by, updated_by, created_at, updated_at) VALUES (?, ?, ?, 2, ?, ?, ?, ?, ?)',
+        [scope.api_key, scope.branch, ct.uid, doc, scope.caller.actor, scope.caller.actor, now, now],
+      );
+    }
+    return present(ct, ctx, await stored(tx, scope, ct.uid));
+  });
+}
