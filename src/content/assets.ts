@@ -12,6 +12,7 @@ import {
   removeAllPublished,
   removePublished,
   setPublished,
+  stampPublished,
   type PublicationRow,
   type PublishOutcome,
 } from './publications.ts';
@@ -97,7 +98,7 @@ async function record(
   at: { environment?: string; locale?: string } = {},
   versions?: { before: AssetDoc; after: AssetDoc },
 ) {
-  await deps.events.record(tx, {
+  return deps.events.record(tx, {
     api_key: scope.api_key,
     branch: scope.branch,
     module: 'asset',
@@ -319,10 +320,11 @@ export async function publishAsset(deps: ContentDeps, scope: Scope, uid: string,
     const outcomes: PublishOutcome[] = [];
     for (const locale of req.locales) {
       for (const env of req.environments) {
-        await setPublished(tx, scope, 'asset', uid, env.uid, locale, current.version);
+        await setPublished(tx, scope, 'asset', uid, env.uid, locale, current.version, { doc: current.doc });
         outcomes.push({ environment: env.name, locale, action: 'publish' });
         const asset = await renderOne(tx, linksOf(deps, origin), scope, current);
-        await record(deps, tx, scope, 'publish', asset, { environment: { name: env.name, uid: env.uid }, locale }, { environment: env.name, locale });
+        const event = await record(deps, tx, scope, 'publish', asset, { environment: { name: env.name, uid: env.uid }, locale }, { environment: env.name, locale });
+        await stampPublished(tx, scope, 'asset', uid, env.uid, locale, event.seq);
       }
     }
     return outcomes;

@@ -13,6 +13,7 @@ import {
   removeAllPublished,
   removePublished,
   setPublished,
+  stampPublished,
   type PublicationRow,
   type PublishOutcome,
 } from './publications.ts';
@@ -135,7 +136,7 @@ async function record(
   environment?: string,
   versions?: { before: EntryDoc; after: EntryDoc },
 ) {
-  await deps.events.record(tx, {
+  return deps.events.record(tx, {
     api_key: scope.api_key,
     branch: scope.branch,
     module: 'entry',
@@ -461,10 +462,11 @@ export async function publishEntry(deps: ContentDeps, scope: Scope, ctUid: strin
           await record(deps, tx, scope, 'publish.fail', ct, entry, locale, { ...extra, reason }, env.name);
           continue;
         }
-        await setPublished(tx, scope, 'entry', uid, env.uid, locale, doc._version);
+        await setPublished(tx, scope, 'entry', uid, env.uid, locale, doc._version, { doc, content_type_uid: ct.uid });
         outcomes.push({ environment: env.name, locale, action: 'publish' });
         const entry = await renderLine(tx, scope, doc, false, locale);
-        await record(deps, tx, scope, 'publish', ct, entry, locale, extra, env.name);
+        const event = await record(deps, tx, scope, 'publish', ct, entry, locale, extra, env.name);
+        await stampPublished(tx, scope, 'entry', uid, env.uid, locale, event.seq);
       }
     }
     return outcomes;

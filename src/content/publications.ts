@@ -63,14 +63,41 @@ export async function isPublished(q: Queryable, scope: Scope, module: PublishMod
   return !!row;
 }
 
-export async function setPublished(tx: Tx, scope: Scope, module: PublishModule, uid: string, environment: string, locale: string, version: number): Promise<void> {
+/** What a publication publishes: the entity as published (its stored doc, no computed keys). */
+export interface PublishedSnapshot {
+  doc: { created_at: string; [key: string]: unknown };
+  /** Entries: their content type. */
+  content_type_uid?: string;
+}
+
+/**
+ * Records that `version` of an entity is published to an environment and locale, with the entity
+ * as published (the delivery APIs read it: src/published/). Call `stampPublished` with the seq of
+ * the event recorded for it, in the same transaction.
+ */
+export async function setPublished(tx: Tx, scope: Scope, module: PublishModule, uid: string, environment: string, locale: string, version: number, snapshot: PublishedSnapshot): Promise<void> {
+  const createdAt = Date.parse(snapshot.doc.created_at);
   await tx.run(
-    `INSERT INTO publications (api_key, branch, module, uid, environment, locale, version, actor, published_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO publications (api_key, branch, module, uid, environment, locale, version, actor, published_at, content_type_uid, doc, created_at, seq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
      ON CONFLICT (api_key, branch, module, uid, environment, locale)
-     DO UPDATE SET version = excluded.version, actor = excluded.actor, published_at = excluded.published_at`,
-    [scope.api_key, scope.branch, module, uid, environment, locale, version, scope.caller.actor, Date.now()],
+     DO UPDATE SET version = excluded.version, actor = excluded.actor, published_at = excluded.published_at,
+       content_type_uid = excluded.content_type_uid, doc = excluded.doc, created_at = excluded.created_at, seq = 0`,
+    [scope.api_key, scope.branch, module, uid, environment, locale, version, scope.caller.actor, Date.now(), snapshot.content_type_uid ?? null, JSON.stringify(snapshot.doc), Number.isNaN(createdAt) ? 0 : createdAt],
   );
+}
+
+/** Stamps a publication with the seq of the event that announced it (sync: src/published/sync.ts). */
+export async function stampPublished(tx: Tx, scope: Scope, module: PublishModule, uid: string, environment: string, locale: string, seq: number): Promise<void> {
+  await tx.run('UPDATE publications SET seq = ? WHERE api_key = ? AND branch = ? AND module = ? AND uid = ? AND environment = ? AND locale = ?', [
+    seq,
+    scope.api_key,
+    scope.branch,
+    module,
+    uid,
+    environment,
+    locale,
+  ]);
 }
 
 export async function removePublished(tx: Tx, scope: Scope, module: PublishModule, uid: string, environment: string, locale: string): Promise<boolean> {

@@ -17,6 +17,9 @@ import contentTypeRoutes from './routes/content-types.ts';
 import entryRoutes from './routes/entries.ts';
 import assetRoutes from './routes/assets.ts';
 import assetFileRoutes from './routes/asset-files.ts';
+import deliveryTokenRoutes from './routes/delivery-tokens.ts';
+import deliveryRoutes from './routes/delivery.ts';
+import { credentialConstraint } from './credential.ts';
 import webRoutes from './routes/web.ts';
 import metricsRoutes from './routes/metrics.ts';
 import healthRoutes from './routes/health.ts';
@@ -46,6 +49,8 @@ const ROUTES: Routes[] = [
   entryRoutes,
   assetRoutes,
   assetFileRoutes,
+  deliveryTokenRoutes,
+  deliveryRoutes,
   metricsRoutes,
   contentfulSpaceRoutes,
   contentfulWebhookRoutes,
@@ -77,6 +82,8 @@ export async function buildApp(herald: Herald, serve: ServeOptions = {}): Promis
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     // strictTypes off: body envelopes leave their root untyped on purpose (src/http/schemas.ts).
+    // Delivery and management requests share paths; the credential picks the route (credential.ts).
+    constraints: { credential: credentialConstraint },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, strictTypes: false } },
   }) as unknown as FastifyInstance;
   // Before any route: /v3/openapi.json describes every route registered from here on.

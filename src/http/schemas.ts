@@ -102,6 +102,7 @@ export const TAGS = {
   operations: 'Operations',
   web: 'Web app',
   contentful: 'Contentful dialect',
+  delivery: 'Delivery API (published content)',
 } as const;
 
 /** Route options carrying a route's schema: its summary, tag, and the parts fastify validates. */

@@ -171,6 +171,13 @@ export function buildOpenApi(routes: RouteInfo[], opts: DescribeOptions): JsonSc
     };
     const body = requestBodyOf(route, contentful ? cmaTypes : ['application/json']);
     if (body && method !== 'get' && method !== 'head') op.requestBody = body;
+    // Delivery and management routes share paths (told apart by credential): one operation.
+    const same = paths[path]?.[method];
+    if (same) {
+      same.description = [same.description, `With a delivery token (api_key + access_token): ${s.summary ?? ''}`].filter(Boolean).join('\n\n');
+      same.security = [...(same.security as unknown[]), ...(op.security as unknown[])];
+      continue;
+    }
     (paths[path] ??= {})[method] = op;
   }
   const sorted = Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]]));
@@ -191,6 +198,7 @@ export function buildOpenApi(routes: RouteInfo[], opts: DescribeOptions): JsonSc
         api_key: { type: 'apiKey', in: 'header', name: 'api_key', description: "The stack's API key (Contentstack)." },
         management_token: { type: 'apiKey', in: 'header', name: 'authorization', description: "A stack's management token (Contentstack)." },
         authtoken: { type: 'apiKey', in: 'header', name: 'authtoken', description: 'The admin token: creates stacks, acts on every stack.' },
+        access_token: { type: 'apiKey', in: 'header', name: 'access_token', description: 'A delivery token (Contentstack CDA): reads what is published to its environments.' },
         contentful_token: { type: 'http', scheme: 'bearer', description: "Contentful dialect: `Authorization: Bearer <management token>`." },
         metrics_token: { type: 'http', scheme: 'bearer', description: 'Required by GET /metrics when HERALD_METRICS_TOKEN is set.' },
       },

@@ -51,6 +51,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   [TAGS.entries]: 'Entries: versions, locales, publishing, archiving, auto-save.',
   [TAGS.assets]: 'Assets: uploads, files, publishing, archiving.',
   [TAGS.contentful]: "Contentful's webhook and content API over the same store.",
+  [TAGS.delivery]: 'Published content, read with delivery tokens (Contentstack CDA) and their management.',
   [TAGS.operations]: 'Health, readiness, metrics and this description.',
   [TAGS.web]: 'The web app.',
 };

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { PUBLISH, publishedSite, type Site } from './helpers/site.ts';
+
+/** Delivery tokens as the management client makes them, and how delivery responses cache. */
+describe('delivery tokens and delivery caching', () => {
+  let h: TestHerald;
+  let site: Site;
+  const read = (token: string, path: string, headers: Record<string, string> = {}) =>
+    fetch(`${h.url}${path}`, { headers: { api_key: site.api_key, access_token: token, ...headers } });
+
+  before(async () => {
+    h = await startHerald();
+    site = await publishedSite(h);
+  });
+  after(() => h.close());
+
+  it('creates a token scoped to environments through the management client, shows it once, lists it masked, and revokes it', async () => {
+    const created = await site.stack.deliveryToken().create({
+      token: { name: 'site', description: 'the web site', scope: [{ module: 'environment', environments: ['production'], acl: { read: true } }, { module: 'branch', branches: ['main'], acl: { read: true } }] },
+    });
+    assert.match(created.token, /^cs[A-Za-z0-9_-]{40,}$/);
+    assert.deepEqual(created.scope[0].environments.map((e: any) => e.name), ['production']);
+    assert.equal((await read(created.token, '/v3/content_types/post/entries?environment=production')).status, 200);
+
+    const listed = await site.stack.deliveryToken().query().find();
+    const mine = listed.items.find((t: any) => t.uid === created.uid);
+    assert.equal(mine.token, `****${created.token.slice(-4)}`);
+    assert.equal((await site.stack.deliveryToken(created.uid).fetch()).token, `****${created.token.slice(-4)}`);
+    const stored = await h.herald.db.all<{ doc: string; token_hash: string }>('SELECT doc, token_hash FROM delivery_tokens');
+    assert.ok(stored.every((r) => !r.doc.includes(created.token) && r.token_hash !== created.token), 'only a hash is stored');
+
+    await site.stack.deliveryToken(created.uid).delete();
+    const revoked = await read(created.token, '/v3/content_types/post/entries?environment=production');
+    assert.equal(revoked.status, 401);
+  });
+
+  it('refuses a token without environments, with an unknown one, or asking to write, naming the field', async () => {
+    const post = (token: unknown) => h.request('POST', '/v3/stacks/delivery_tokens', { headers: site.headers, body: { token } });
+    const none = await post({ name: 'x', scope: [] });
+    assert.equal(none.status, 422);
+    assert.ok('token.scope' in none.body.errors);
+    const unknown = await post({ name: 'x', scope: [{ module: 'environment', environments: ['nowhere'] }] });
+    assert.ok('token.scope[0].environments' in unknown.body.errors);
+    const write = await post({ name: 'x', scope: [{ module: 'environment', environments: ['production'], acl: { read: true, write: true } }] });
+    assert.ok('token.scope[0].acl.write' in write.body.errors);
+    const noName = await post({ scope: [{ module: 'environment', environments: ['production'] }] });
+    assert.ok('token.name' in noName.body.errors);
+  });
+
+  it('re-scopes a token: it then reads the new environment and not the old', async () => {
+    const created = await site.stack.deliveryToken().create({ token: { name: 'moving', scope: [{ module: 'environment', environments: ['production'] }] } });
+    const token = created.token;
+    const r = await h.request('PUT', `/v3/stacks/delivery_tokens/${created.uid}`, { headers: site.headers, body: { token: { scope: [{ module: 'environment', environments: ['staging'] }] } } });
+    assert.equal(r.status, 200);
+    assert.equal((await read(token, '/v3/content_types/post/entries?environment=production')).status, 422);
+    assert.equal((await read(token, '/v3/content_types/post/entries?environment=staging')).status, 200);
+  });
+
+  it('does not let a delivery token manage anything or read another stack', async () => {
+    assert.equal((await fetch(`${h.url}/v3/webhooks`, { headers: { api_key: site.api_key, access_token: site.production } })).status, 401);
+    const other = await h.newStack('other');
+    assert.equal((await fetch(`${h.url}/v3/content_types/post/entries?environment=production`, { headers: { api_key: other.api_key, access_token: site.production } })).status, 404);
+    // A management token on the same path reads drafts, as before.
+    const mgmt = await h.request('GET', '/v3/content_types/post/entries', { headers: site.headers });
+    assert.ok(mgmt.body.entries.some((e: any) => e.title === 'Draft'));
+  });
+
+  it('answers with an ETag, 304 while nothing changed, and a new tag after a publish', async () => {
+    const path = '/v3/content_types/post/entries?environment=production&include[]=authors';
+    const first = await read(site.production, path);
+    assert.equal(first.status, 200);
+    const etag = first.headers.get('etag')!;
+    assert.match(first.headers.get('cache-control')!, /max-age=0, must-revalidate/);
+    assert.match(first.headers.get('vary')!, /access_token/);
+    const same = await read(site.production, path, { 'if-none-match': etag });
+    assert.equal(same.status, 304);
+    const fresh = await site.stack.contentType('post').entry().create({ entry: { title: 'Newer', rank: 9 } });
+    // Any change of the stack makes a new tag (cheap to check); a draft does not change the content.
+    const afterDraft = await read(site.production, path);
+    assert.deepEqual((await afterDraft.json()).entries.map((e: any) => e.title), (await first.json()).entries.map((e: any) => e.title));
+    await site.stack.contentType('post').entry(fresh.uid).publish(PUBLISH(['production']));
+    const changed = await read(site.production, path, { 'if-none-match': etag });
+    assert.equal(changed.status, 200);
+    assert.ok((await changed.json()).entries.some((e: any) => e.title === 'Newer'));
+  });
+});
