@@ -8,6 +8,7 @@ import { ContentTypes } from './screens/ContentTypes.tsx';
 import { EntryEditor } from './screens/EntryEditor.tsx';
 import { Entries } from './screens/Entries.tsx';
 import { SignIn, StackPicker } from './screens/SignIn.tsx';
+import { Tokens } from './screens/Tokens.tsx';
 import { WebhookEdit } from './screens/WebhookEdit.tsx';
 import { WebhookList } from './screens/WebhookList.tsx';
 import { WebhookLogs } from './screens/WebhookLogs.tsx';
@@ -83,6 +84,8 @@ function Screen({ path }: { path: string[] }) {
       return <EntryEditor key={`${a}/${b}`} contentType={a} uid={b === 'new' ? undefined : b} />;
     case 'assets':
       return <Assets />;
+    case 'tokens':
+      return <Tokens />;
     default:
       return (
         <section>
@@ -130,6 +133,7 @@ function Layout(props: { session: Session; onSignOut: () => void; path: string[]
           <a href={href('webhooks')} class={area === 'webhooks' ? 'nav-link current' : 'nav-link'} aria-current={area === 'webhooks' ? 'page' : undefined}>
             <span class="nav-group">Settings ›</span> Webhooks
           </a>
+          {link('tokens', 'Tokens')}
         </nav>
         <div class="account">
           {props.session.api_key && (

@@ -351,3 +351,37 @@ export function HeaderTable(props: { headers: Record<string, unknown> | undefine
 export type InputEvent = JSX.TargetedEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, Event>;
 export const valueOf = (e: InputEvent) => (e.currentTarget as HTMLInputElement).value;
 export const checkedOf = (e: InputEvent) => (e.currentTarget as HTMLInputElement).checked;
+
+/**
+ * Copies `value` to the clipboard and says so ("Copied"), for a secret shown once. Where the
+ * clipboard API is refused, the text is selected instead and the button says to press Ctrl+C.
+ */
+export function CopyButton(props: { value: string; what: string; class?: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'select'>('idle');
+  useEffect(() => {
+    if (state !== 'copied') return;
+    const t = setTimeout(() => setState('idle'), 4000);
+    return () => clearTimeout(t);
+  }, [state]);
+  const copy = async (e: Event) => {
+    try {
+      await navigator.clipboard.writeText(props.value);
+      setState('copied');
+    } catch {
+      // Select the shown value (the element before the button) for a manual copy.
+      const shown = (e.currentTarget as HTMLElement).parentElement?.querySelector('.secret-box');
+      if (shown) getSelection()?.selectAllChildren(shown);
+      setState('select');
+    }
+  };
+  return (
+    <>
+      <button type="button" class={`btn btn-small ${props.class ?? ''}`} onClick={copy} aria-label={`Copy the ${props.what}`}>
+        {state === 'copied' ? 'Copied ✓' : 'Copy'}
+      </button>
+      <span class="small muted" role="status">
+        {state === 'copied' ? `The ${props.what} is on your clipboard.` : state === 'select' ? 'Selected: press Ctrl+C (⌘C) to copy.' : ''}
+      </span>
+    </>
+  );
+}

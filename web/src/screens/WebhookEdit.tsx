@@ -2,28 +2,31 @@ import { useState } from 'preact/hooks';
 import { ApiError, fieldError, fieldErrorsUnder, get, unplacedProblems } from '../api.ts';
 import { WebhookHeader } from '../components/WebhookHeader.tsx';
 import { WhenEditor, type ContentTypeRef } from '../components/WhenEditor.tsx';
-import { checkedOf, Confirm, Dialog, ErrorText, Field, Loading, Spinner, useLoad, valueOf } from '../components/ui.tsx';
+import { checkedOf, Confirm, CopyButton, Dialog, ErrorText, Field, Loading, Spinner, useLoad, valueOf } from '../components/ui.tsx';
 import { notify } from '../notice.ts';
 import { href, navigate } from '../router.ts';
 import { WebhookPreview } from '../components/WebhookPreview.tsx';
 import { formProblems, headerDraft, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
-import { createWebhook, getSigningSecret, getWebhook, rotateSigningSecret, updateWebhook } from '../webhooks-api.ts';
+import { createWebhook, getSigningSecret, getWebhook, listWebhooks, rotateSigningSecret, updateWebhook } from '../webhooks-api.ts';
 
 interface Context {
   webhook?: WebhookView;
   branches: string[];
   contentTypes: ContentTypeRef[];
+  /** The stack's other webhooks, to warn about a name already in use. */
+  others: Array<{ uid: string; name: string }>;
 }
 
 /** "+ New Webhook" and a webhook's Details tab: the form of seed 003. */
 export function WebhookEdit(props: { uid?: string }) {
   const loaded = useLoad<Context>(async () => {
-    const [webhook, branches, cts] = await Promise.all([
+    const [webhook, branches, cts, all] = await Promise.all([
       props.uid ? getWebhook(props.uid) : Promise.resolve(undefined),
       get<{ branches: Array<{ uid: string }> }>('/v3/stacks/branches', { limit: 100 }).then((r) => r.branches.map((b) => b.uid)),
       get<{ content_types: ContentTypeRef[] }>('/v3/content_types', { limit: 100 }).then((r) => r.content_types),
+      listWebhooks().then((r) => r.webhooks.map((w) => ({ uid: w.uid, name: w.name }))),
     ]);
-    return { webhook, branches, contentTypes: cts };
+    return { webhook, branches, contentTypes: cts, others: all.filter((w) => w.uid !== props.uid) };
   }, [props.uid]);
   const [webhook, setWebhook] = useState<WebhookView | undefined>(undefined);
 
@@ -132,6 +135,7 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
   };
 
   const f = (path: string) => fieldError(error, path);
+  const sameName = form.name.trim() ? props.ctx.others.find((w) => w.name.trim().toLowerCase() === form.name.trim().toLowerCase()) : undefined;
   const dest = 'destinations.0';
   const headerErrors = fieldErrorsUnder(error, `${dest}.custom_header`).filter((p) => !/^destinations\.0\.custom_header\.\d+\./.test(p));
   const whenErrors = [...fieldErrorsUnder(error, 'channels'), ...fieldErrorsUnder(error, 'conditions')];
@@ -158,7 +162,17 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
 
       <div class="form-section">
         <h2>Details</h2>
-        <Field label="Name" error={f('name')}>
+        <Field
+          label="Name"
+          error={f('name')}
+          hint={
+            sameName ? (
+              <span class="warn-text" role="status">
+                Another webhook is already named “{sameName.name}”. Herald allows it, but the list and its logs will be hard to tell apart.
+              </span>
+            ) : undefined
+          }
+        >
           {(id, d) => <input id={id} aria-describedby={d} aria-invalid={!!f('name')} value={form.name} onInput={(e) => set({ name: valueOf(e) })} placeholder="Rebuild the site" />}
         </Field>
         <Field label="URL to notify" error={f(`${dest}.target_url`)} hint="Herald sends an HTTP POST with the change as JSON to this URL when one of the events below happens.">
@@ -292,9 +306,12 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
       {created && (
         <Dialog title="Webhook created" onClose={() => navigate('webhooks', created.uid)}>
           <p>Every call is signed with this secret (Standard Webhooks). Give it to your endpoint so it can check calls come from Herald.</p>
-          <p class="secret-box mono" tabIndex={0}>
-            {created.secret}
-          </p>
+          <div class="copy-row">
+            <p class="secret-box mono" tabIndex={0}>
+              {created.secret}
+            </p>
+            <CopyButton value={created.secret} what="signing secret" />
+          </div>
           <p class="hint">You can see it again later under “Signing secret” on the webhook’s Details tab.</p>
           <div class="actions">
             <button type="button" class="btn btn-primary" autoFocus onClick={() => navigate('webhooks', created.uid)}>
@@ -364,9 +381,12 @@ function SigningSecret(props: { uid: string }) {
         hours.
       </p>
       {secret ? (
-        <p class="secret-box mono" tabIndex={0}>
-          {secret}
-        </p>
+        <div class="copy-row">
+          <p class="secret-box mono" tabIndex={0}>
+            {secret}
+          </p>
+          <CopyButton value={secret} what="signing secret" />
+        </div>
       ) : null}
       <div class="actions-left">
         {secret ? (

@@ -6,7 +6,8 @@ import { health, healthLevel, type Health } from '../health.ts';
 import { notify } from '../notice.ts';
 import { href, navigate } from '../router.ts';
 import type { WebhookView } from '../webhook-form.ts';
-import { deleteWebhook, listExecutions, listWebhooks, setEnabled } from '../webhooks-api.ts';
+import { deleteWebhook, getStats, listExecutions, listWebhooks, setEnabled, type Stats } from '../webhooks-api.ts';
+import { Sparkline } from '../components/HealthChart.tsx';
 
 /** Executions looked at for a webhook's health in the list. */
 const HEALTH_WINDOW = 20;
@@ -18,6 +19,7 @@ const HEALTH_WINDOW = 20;
 export function WebhookList() {
   const loaded = useLoad(() => listWebhooks(), []);
   const [healths, setHealths] = useState<Record<string, Health | 'error'>>({});
+  const [stats, setStats] = useState<Record<string, Stats>>({});
   const [deleting, setDeleting] = useState<WebhookView | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
 
@@ -29,6 +31,10 @@ export function WebhookList() {
       listExecutions(w.uid, { limit: HEALTH_WINDOW })
         .then((r) => !cancelled && setHealths((h) => ({ ...h, [w.uid]: health(r.executions) })))
         .catch(() => !cancelled && setHealths((h) => ({ ...h, [w.uid]: 'error' })));
+      // The sparkline: the last 24 hours, hour by hour (a missing one leaves the cell as it was).
+      getStats(w.uid)
+        .then((r) => !cancelled && setStats((m) => ({ ...m, [w.uid]: r })))
+        .catch(() => {});
     }
     return () => {
       cancelled = true;
@@ -118,7 +124,7 @@ export function WebhookList() {
                         )}
                       </td>
                       <td data-label="Health">
-                        <HealthCell h={healths[w.uid]} uid={w.uid} />
+                        <HealthCell h={healths[w.uid]} uid={w.uid} name={w.name} stats={stats[w.uid]} />
                       </td>
                       <td class="row-actions">
                         <MoreMenu
@@ -182,8 +188,14 @@ export function Channels(props: { channels: string[]; max?: number }) {
   );
 }
 
-function HealthCell(props: { h: Health | 'error' | undefined; uid: string }) {
+function HealthCell(props: { h: Health | 'error' | undefined; uid: string; name: string; stats?: Stats }) {
   const h = props.h;
+  const spark = props.stats && (props.stats.succeeded > 0 || props.stats.failed > 0) && (
+    <span class="spark-wrap">
+      <Sparkline stats={props.stats} label={`Attempts of ${props.name}`} />
+      <span class="small muted">24 h</span>
+    </span>
+  );
   if (h === undefined) return <Spinner label="Checking…" />;
   if (h === 'error') return <span class="muted">Unknown</span>;
   if (h.total === 0) return <span class="small muted">No calls yet</span>;
@@ -203,6 +215,7 @@ function HealthCell(props: { h: Health | 'error' | undefined; uid: string }) {
           {h.retrying > 0 && `, ${h.retrying} retrying`}
         </span>
       </div>
+      {spark}
       <span class="small">
         Last call <TimeAgo t={h.lastCallAt} /> ·{' '}
         <a href={href('webhooks', props.uid, 'logs')} aria-label={`Logs of this webhook`}>

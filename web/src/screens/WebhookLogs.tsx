@@ -117,7 +117,7 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
       </Loading>
       {stats.data && <HealthChart stats={stats.data} />}
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter the log">
-        <Field label="Search" class="filter-search">
+        <Field label="Search by entry" class="filter-search">
           {(id) => <input id={id} type="search" value={typed} placeholder="Entry title or uid" onInput={(e) => setTyped(valueOf(e))} />}
         </Field>
         <Field label="Event">
