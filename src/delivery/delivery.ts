@@ -12,6 +12,9 @@ import { createTargetPolicy } from './target.ts';
 import { buildRequest, type LoggedRequest } from './request.ts';
 import { send, type AttemptRecord } from './send.ts';
 import { sortableId } from '../ids.ts';
+import { contentfulDelivery } from '../contentful/delivery.ts';
+import type { HeraldEvent } from '../events/event.ts';
+import { payloadBody } from './payload.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
 
 /**
@@ -20,6 +23,9 @@ import type { Webhook } from '../webhooks/webhook.ts';
  * fallback when a signal is lost. On SQLite (one process) `db.notify` is absent.
  */
 export const EXECUTIONS_CHANNEL = 'herald_executions';
+
+/** The header that marks a test event's request. */
+export const TEST_HEADER = 'x-herald-test';
 
 export interface DeliveryDeps {
   db: Db;
@@ -43,6 +49,11 @@ export interface Delivery {
    * execution). Same request as a real delivery (auth, headers, signature), with event `test`.
    */
   test(webhook: Webhook): Promise<{ request: LoggedRequest & { body: string }; record: AttemptRecord }>;
+  /**
+   * Sends `event` (a test event, src/events/sample.ts) to a webhook now, as a delivery of it would
+   * go (its format, body, headers, signature), marked `x-herald-test: 1`; nothing is stored.
+   */
+  testEvent(webhook: Webhook, event: HeraldEvent): Promise<{ request: LoggedRequest & { body: string }; record: AttemptRecord }>;
   /** Attempts in flight now. */
   inFlight(): number;
   /** The dispatcher's state (GET /readyz); null when this process does not run it (role api). */
@@ -123,6 +134,17 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
         seq: 0,
       });
       const req = buildRequest(webhook, sortableId('test'), body, { seq: 0, attempt: 1, event: 'webhook.test' }, now);
+      const record = await send(agent, req, config.deliveryTimeoutMs);
+      return { request: { ...req.logged, body }, record };
+    },
+    async testEvent(webhook, event) {
+      const now = Date.now();
+      const cf = webhook.format === 'contentful' ? await contentfulDelivery(db, event, webhook, config.retryDelaysMs) : undefined;
+      const body = payloadBody(event, { concise: webhook.concise_payload, contentful: cf?.delivery.body });
+      const req = buildRequest(webhook, sortableId('test'), body, { seq: event.seq, attempt: 1, event: `${event.module}.${event.action}` }, now, cf?.delivery);
+      // Marked so a receiver can tell it from a real delivery (it signs like one).
+      req.headers[TEST_HEADER] = '1';
+      req.logged.headers[TEST_HEADER] = '1';
       const record = await send(agent, req, config.deliveryTimeoutMs);
       return { request: { ...req.logged, body }, record };
     },

@@ -177,3 +177,31 @@ export function contentfulTopic(event: Pick<HeraldEvent, 'module' | 'action'>): 
   const action = event.action === 'update' ? 'save' : event.action;
   return `ContentManagement.${MODULE_TYPES[event.module]}.${action}`;
 }
+
+/** One kind of event a channel names exactly (a test event is built for it). */
+export interface ChannelTarget {
+  module: Module;
+  action: Action;
+  /** The content type the channel names (entries: theirs; content types: the one itself). */
+  contentType?: string;
+  /** The entry or asset the channel names. */
+  uid?: string;
+}
+
+/**
+ * The event kind a channel names, or a problem in words: a Contentstack channel, or a Contentful
+ * topic with a type and an action (`Entry.save`); wildcards (`*.*`, `Entry.*`) name no one kind.
+ */
+export function channelTarget(text: unknown): ChannelTarget | string {
+  const parsed = parseChannel(text);
+  if (typeof parsed === 'string') return parsed;
+  const t = text as string;
+  if (t.startsWith('content_types.') || t.startsWith('assets.')) {
+    const p = contentstackPattern(t) as Pattern;
+    if (p.module === 'content_type') return { module: p.module, action: p.action, ...(p.contentType ? { contentType: p.contentType } : {}) };
+    return { module: p.module, action: p.action, ...(p.contentType ? { contentType: p.contentType } : {}), ...(p.uid ? { uid: p.uid } : {}) };
+  }
+  const [type, action] = t.split('.');
+  if (type === '*' || action === '*') return `${JSON.stringify(t)} names more than one kind of event: name a type and an action, such as Entry.publish`;
+  return { module: CONTENTFUL_TYPES[type], action: CONTENTFUL_ACTIONS[action] };
+}

@@ -7,9 +7,33 @@ import { ACTIONS } from '../../events/event.ts';
 import { parseDuration } from '../../config.ts';
 import { EXECUTION_STATES } from '../../delivery/policy.ts';
 import { getWebhook } from '../../webhooks/store.ts';
+import { channelTarget, type ChannelTarget } from '../../webhooks/channels.ts';
+import { sampleEvent } from '../../events/sample.ts';
+import { originOf } from '../origin.ts';
 import { createTargetPolicy, targetProblem, withAllowHint } from '../../delivery/target.ts';
 import { Type } from '@sinclair/typebox';
 import { doc, Body, Field, Params, Query, TAGS, Text, Whole, wholeQuery } from '../schemas.ts';
+
+const TEST = Body({
+  channel: Field('a channel or topic naming one kind of event (content_types.blog.entries.publish, assets.update, Entry.save); absent: the sample call'),
+  uid: Field('the entry, asset or content type to build the event from (default: a generated example of the content type)'),
+});
+
+/** A test request's body: null for the sample call (no body, or no channel), else what to send. */
+function testRequest(raw: unknown): { channel: string; target: ChannelTarget; uid?: string } | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new HeraldError('bad_request', 'The body must be a JSON object: { "channel": ..., "uid": ... }.');
+  const body = raw as Record<string, unknown>;
+  for (const key of Object.keys(body)) if (key !== 'channel' && key !== 'uid') throw invalid(key, 'is not a known field');
+  if (body.channel === undefined) {
+    if (body.uid !== undefined) throw invalid('channel', 'is required with uid');
+    return null;
+  }
+  const target = channelTarget(body.channel);
+  if (typeof target === 'string') throw invalid('channel', target);
+  if (body.uid !== undefined && (typeof body.uid !== 'string' || body.uid === '')) throw invalid('uid', 'must be the uid of an entry, asset or content type');
+  return { channel: body.channel as string, target, ...(body.uid ? { uid: body.uid as string } : {}) };
+}
 
 /** Largest page of executions. */
 const MAX_LIMIT = 100;
@@ -50,7 +74,7 @@ const STATS = Query({
  * GET  /v3/webhooks/:uid/executions   newest first; skip, limit, from, to, state
  * POST /v3/webhooks/:uid/retry        { execution_uid }: send again now, whatever its state
  * GET  /v3/webhooks/:execution_uid/logs  one execution with its attempts
- * POST /v3/webhooks/:uid/test         a test call now, not stored
+ * POST /v3/webhooks/:uid/test         a test call now, not stored; { channel, uid? }: that event's call
  */
 export default function executionRoutes(app: FastifyInstance, h: Herald) {
   const policy = createTargetPolicy(h.config.allowPrivateTargets);
@@ -131,15 +155,18 @@ export default function executionRoutes(app: FastifyInstance, h: Herald) {
   });
 
   // A test call: sends a sample payload now and answers with the request and the response.
-  app.post<{ Params: { uid: string } }>('/v3/webhooks/:uid/test', doc(TAGS.webhooks, 'Send a signed sample call now; answers with its request and response (stored nowhere)', { params: WEBHOOK }), async (req) => {
+  app.post<{ Params: { uid: string } }>('/v3/webhooks/:uid/test', doc(TAGS.webhooks, 'Send a signed test call now: a sample call, or with `channel` the event the webhook would get for it (marked x-herald-test: 1); answers with the request and response (stored nowhere)', { params: WEBHOOK, body: TEST }), async (req) => {
     const scope = await h.scope(req);
     const webhook = await getWebhook(h.db, req.params.uid, scope.api_key);
     if (!webhook) throw notFound('Webhook');
+    const ask = testRequest(req.body);
     // A target the policy refuses is a 422 naming the field, as on create and update (hostile-input.md):
     // by its text first, then as the connection found it (a name resolving to a forbidden address).
     const problem = targetProblem(webhook.destinations[0].target_url, policy);
     if (problem) throw invalid('destinations.0.target_url', withAllowHint(problem));
-    const { request, record } = await h.delivery.test(webhook);
+    // With a channel: the event the webhook would get for it (src/events/sample.ts); else the sample call.
+    const event = ask ? await sampleEvent(h, scope, ask.target, { uid: ask.uid, origin: originOf(req, h.config.publicUrl), now: Date.now() }) : null;
+    const { request, record } = event ? await h.delivery.testEvent(webhook, event) : await h.delivery.test(webhook);
     if (record.outcome === 'blocked') throw invalid('destinations.0.target_url', /: it (.*)$/.exec(record.reason ?? '')?.[1] ?? 'is refused by the target policy');
     return {
       notice: record.outcome === 'success' ? 'The test call succeeded.' : `The test call failed: ${record.reason}.`,
@@ -148,6 +175,7 @@ export default function executionRoutes(app: FastifyInstance, h: Herald) {
         status: record.status_code,
         reason: record.reason,
         duration_ms: record.duration_ms,
+        ...(event ? { event: { channel: ask!.channel, event: `${event.module}.${event.action}`, uid: event.uid, content_type_uid: event.content_type_uid ?? null, example: !ask!.uid && !ask!.target.uid } } : {}),
         request,
         response: record.response ? { status: record.status_code, ...record.response } : { status: null },
       },

@@ -109,6 +109,9 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/webhooks/:uid/stats': `/v3/webhooks/${ids.webhook}/stats`,
     '/v3/webhooks/:uid/retry': `/v3/webhooks/${ids.webhook}/retry`,
     '/v3/webhooks/:uid/test': `/v3/webhooks/${ids.webhook}/test`,
+    '/v3/webhooks/preview': '/v3/webhooks/preview',
+    '/v3/webhooks/schemas': '/v3/webhooks/schemas',
+    '/v3/asyncapi.json': '/v3/asyncapi.json',
     // The Contentstack path names an execution here, not a webhook.
     '/v3/webhooks/:uid/logs': `/v3/webhooks/${ids.execution}/logs`,
     '/v3/environments': '/v3/environments',
@@ -171,6 +174,7 @@ export function validBody(url: string, victim: Pick<RouteIds, 'environment' | 'e
   const rules: Array<[RegExp, unknown]> = [
     [/^\/v3\/webhooks$/, { webhook: { name: 'stolen', channels: ['*.*'], destinations: [{ target_url: 'https://hooks.example.com/stolen' }] } }],
     [/^\/v3\/webhooks\/:uid$/, { webhook: { name: 'stolen' } }],
+    [/^\/v3\/webhooks\/preview$/, { webhook: { name: 'stolen', channels: ['*.*'], destinations: [{ target_url: 'https://hooks.example.com/stolen' }] } }],
     [/\/retry$/, { execution_uid: victim.execution }],
     [/\/entries\/:uid\/(un)?publish$/, { entry: publish }],
     [/\/entries(\/:uid)?$/, { entry: { title: 'stolen' } }],
