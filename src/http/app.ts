@@ -4,6 +4,7 @@ import type { Herald } from '../herald.ts';
 import { errorHandler, type ErrorRenderer } from './errors.ts';
 import { registerRateLimit } from './rate-limit.ts';
 import { parseJsonBody } from './json-body.ts';
+import { settleUnreadBodies } from './unread-body.ts';
 import { HeraldError } from '../errors.ts';
 import stackRoutes from './routes/stacks.ts';
 import eventRoutes from './routes/events.ts';
@@ -97,6 +98,8 @@ export async function buildApp(herald: Herald, serve: ServeOptions = {}): Promis
   app.addHook('onResponse', async (req, reply) => {
     log.info({ reqId: req.id, method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
+  // A request refused before its body was read leaves its connection usable (or closes it).
+  settleUnreadBodies(app);
   app.setErrorHandler(errorHandler(log, RENDERERS));
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ error_message: `No route ${req.method} ${req.url.split('?')[0]}.`, error_code: 118, errors: {}, code: 'not_found' });

@@ -43,6 +43,15 @@ export function toHeraldError(err: unknown): HeraldError {
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
       return new HeraldError('unsupported_media_type', 'The request is not multipart/form-data.', { cause: err });
   }
+  // A full disk (asset files, uploads): try again later, as the stores answer a full database.
+  if ((e.code as string) === 'ENOSPC' || (e.code as string) === 'EDQUOT') {
+    return new HeraldError('unavailable', 'Herald has no space left to store this; try again later.', { cause: err, retryAfter: 30 });
+  }
+  // busboy's words for a multipart body it cannot read (no boundary, a broken part).
+  if (e instanceof Error && /^(Multipart: Boundary not found|Malformed part header|Unexpected end of (form|file)|Malformed urlencoded form)/.test(e.message)) {
+    const field = /Boundary/.test(e.message) ? 'content-type' : 'body';
+    return new HeraldError('bad_request', `The multipart body cannot be read: ${e.message}.`, { errors: { [field]: [field === 'content-type' ? 'must name the multipart boundary (multipart/form-data; boundary=...)' : 'is not a complete multipart/form-data body'] }, cause: err });
+  }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     const code = e.statusCode === 413 ? 'payload_too_large' : e.statusCode === 429 ? 'rate_limited' : e.statusCode === 404 ? 'not_found' : e.statusCode === 415 ? 'unsupported_media_type' : 'bad_request';
     return new HeraldError(code, e.message, { cause: err });

@@ -1,11 +1,13 @@
+import { statfs } from 'node:fs/promises';
 import type { DispatcherStatus } from '../delivery/dispatcher.ts';
 import type { Db } from '../store/db.ts';
 import { formatDuration } from '../config.ts';
 
 /**
- * Readiness (GET /readyz): is this process able to do its work right now? Two checks:
+ * Readiness (GET /readyz): is this process able to do its work right now? Three checks:
  * - the store answers a trivial query within STORE_TIMEOUT_MS;
- * - the dispatcher (in processes that run it) is not stuck: see `stuckReason`.
+ * - the dispatcher (in processes that run it) is not stuck: see `stuckReason`;
+ * - the data dir (in processes that take writes) has space left: see `spaceReason`.
  * Liveness (GET /healthz) stays a constant answer: a process that is alive but not ready should
  * be taken out of rotation, not restarted.
  */
@@ -17,7 +19,22 @@ export interface Readiness {
   ready: boolean;
   /** Why not, in a sentence per failed check. */
   reasons: string[];
-  checks: { store: 'ok' | 'failed'; dispatcher: 'ok' | 'stuck' | 'not running here' | 'not checked' };
+  checks: { store: 'ok' | 'failed'; dispatcher: 'ok' | 'stuck' | 'not running here' | 'not checked'; disk?: 'ok' | 'full' };
+}
+
+/**
+ * Free space below which the data dir counts as full, bytes: SQLite pages, WAL frames and asset
+ * chunks are written in pieces this size or smaller, so with less than this writes are failing.
+ */
+export const MIN_FREE_BYTES = 1024 * 1024;
+
+/** Why writes to `dir` fail for lack of space (free space under MIN_FREE_BYTES), or null. */
+export async function spaceReason(dir: string): Promise<string | null> {
+  const s = await statfs(dir);
+  // bavail: blocks an unprivileged process may still use (bfree includes root's reserve).
+  const free = Number(s.bavail) * Number(s.bsize);
+  if (free >= MIN_FREE_BYTES) return null;
+  return `the data dir ${dir} has ${free} bytes free: writes fail for lack of space`;
 }
 
 /**
@@ -47,8 +64,11 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
-/** Runs both checks. `dispatcher` is null in a process that does not deliver (role api). */
-export async function checkReadiness(db: Db, dispatcher: DispatcherStatus | null, stuckAfterMs: number, now = Date.now()): Promise<Readiness> {
+/**
+ * Runs the checks. `dispatcher` is null in a process that does not deliver (role api); `dataDir`
+ * is null in one that takes no writes (role worker).
+ */
+export async function checkReadiness(db: Db, dispatcher: DispatcherStatus | null, stuckAfterMs: number, now = Date.now(), dataDir: string | null = null): Promise<Readiness> {
   const r: Readiness = { ready: true, reasons: [], checks: { store: 'ok', dispatcher: dispatcher ? 'ok' : 'not running here' } };
   let oldestDueAt: number | null = null;
   try {
@@ -65,6 +85,14 @@ export async function checkReadiness(db: Db, dispatcher: DispatcherStatus | null
     r.reasons.push(`the store is unreachable: ${(err as Error).message}`);
     if (dispatcher) r.checks.dispatcher = 'not checked';
     return r;
+  }
+  if (dataDir) {
+    const full = await spaceReason(dataDir).catch(() => null);
+    r.checks.disk = full ? 'full' : 'ok';
+    if (full) {
+      r.ready = false;
+      r.reasons.push(full);
+    }
   }
   if (dispatcher) {
     const stuck = stuckReason(dispatcher, oldestDueAt, now, stuckAfterMs);

@@ -37,7 +37,7 @@ describe('GET /healthz and /readyz', () => {
     assert.deepEqual(live.body, { status: 'ok' });
     const ready = await h.request('GET', '/readyz');
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body, { status: 'ready', reasons: [], checks: { store: 'ok', dispatcher: 'ok' } });
+    assert.deepEqual(ready.body, { status: 'ready', reasons: [], checks: { store: 'ok', dispatcher: 'ok', disk: 'ok' } });
   });
 
   it('fails readiness with a reason while the dispatcher is stuck, and recovers once it moves', async () => {

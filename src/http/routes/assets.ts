@@ -42,6 +42,11 @@ async function readForm(req: FastifyRequest, h: Herald, scope: Scope, fileRequir
       errors: { 'asset[upload]': ['must be sent as multipart/form-data'] },
     });
   }
+  if (!/;\s*boundary=("[^"]+"|[^\s;]+)/i.test(req.headers['content-type'] ?? '')) {
+    throw new HeraldError('bad_request', 'multipart/form-data needs its boundary: Content-Type: multipart/form-data; boundary=...', {
+      errors: { 'content-type': ['must name the multipart boundary (multipart/form-data; boundary=...)'] },
+    });
+  }
   const fields: Record<string, unknown> = {};
   let upload: files.Upload | undefined;
   try {
