@@ -1,4 +1,4 @@
--- PostgreSQL twin of sqlite/009_published.sql. The read side (src/published/): what each publication published, and delivery tokens.
+-- PostgreSQL twin of sqlite/010_published.sql. The read side (src/published/): what each publication published, and delivery tokens.
 --
 -- A publication row now keeps the entity as published (`doc`: the entry line or asset as it was
 -- published, without computed keys), its content type (entries), the entity's creation time (the
