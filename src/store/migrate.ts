@@ -14,10 +14,14 @@ import type { Db, Tx } from './db.ts';
  */
 export function migrationFiles(dialect: Db['dialect']): Array<{ id: number; name: string; sql: string }> {
   const dir = fileURLToPath(new URL(`./migrations/${dialect}/`, import.meta.url));
-  return readdirSync(dir)
+  const files = readdirSync(dir)
     .filter((f) => /^\d{3}_.+\.sql$/.test(f))
     .sort()
     .map((f) => ({ id: Number(f.slice(0, 3)), name: f.replace(/\.sql$/, ''), sql: readFileSync(dir + f, 'utf8') }));
+  // Two branches landing the same number would leave the second never applied (its id is done).
+  const twice = files.find((f, i) => i > 0 && files[i - 1].id === f.id);
+  if (twice) throw new Error(`Two ${dialect} migrations are numbered ${String(twice.id).padStart(3, '0')}: renumber one (${files.filter((f) => f.id === twice.id).map((f) => f.name).join(', ')})`);
+  return files;
 }
 
 /** Key of the advisory lock migrations take on PostgreSQL (any constant; "herald migrate"). */
