@@ -9,6 +9,7 @@ import { EntryEditor } from './screens/EntryEditor.tsx';
 import { Entries } from './screens/Entries.tsx';
 import { SignIn, StackPicker } from './screens/SignIn.tsx';
 import { Tokens } from './screens/Tokens.tsx';
+import { ContentTypeBuilder } from './screens/ContentTypeBuilder.tsx';
 import { WebhookEdit } from './screens/WebhookEdit.tsx';
 import { WebhookList } from './screens/WebhookList.tsx';
 import { WebhookLogs } from './screens/WebhookLogs.tsx';
@@ -86,6 +87,8 @@ function Screen({ path }: { path: string[] }) {
       return <Assets />;
     case 'tokens':
       return <Tokens />;
+    case 'types':
+      return <ContentTypeBuilder key={a ?? 'new'} uid={a === 'new' || !a ? undefined : a} />;
     default:
       return (
         <section>
@@ -100,7 +103,8 @@ function Screen({ path }: { path: string[] }) {
 
 function Layout(props: { session: Session; onSignOut: () => void; path: string[]; children: ComponentChildren }) {
   const main = useRef<HTMLElement>(null);
-  const area = props.path[0] ?? 'webhooks';
+  // The content type builder belongs to Content.
+  const area = props.path[0] === 'types' ? 'content' : (props.path[0] ?? 'webhooks');
   const first = useRef(true);
   // Moves focus to the new screen after navigating, so keyboard and screen reader users start there.
   useEffect(() => {

@@ -1,4 +1,5 @@
-import { useEffect, useId, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { CONDITION_FIELDS, emptyCondition, OPERATOR_LABELS, splitConditions, toCondition, type ConditionRow, type Operator } from '../condition-rows.ts';
 import { get } from '../api.ts';
 import {
   ACTION_LABELS,
@@ -40,11 +41,24 @@ export function WhenEditor(props: {
   const [other, setOther] = useState<string[]>(initial.other);
   const [code, setCode] = useState(() => whenToCode({ channels: props.channels, conditions: props.conditions }));
   const [problems, setProblems] = useState<string[]>([]);
+  const initialConditions = splitConditions(props.conditions);
+  const [condRows, setCondRows] = useState<ConditionRow[]>(initialConditions.rows);
+  const [otherConds, setOtherConds] = useState<unknown[]>(initialConditions.other);
+  // The row just added, whose first control gets the focus (keyboard and screen reader users land there).
+  const [focusRow, setFocusRow] = useState<string | null>(null);
   const tabsId = useId();
 
   const updateRows = (next: ChannelRow[]) => {
     setRows(next);
     props.onChange(joinChannels(next, other), props.conditions);
+  };
+
+  const updateConditions = (next: ConditionRow[]) => {
+    setCondRows(next);
+    const built = next.map(toCondition);
+    props.onChange(props.channels, [...built.filter((c) => c !== null), ...otherConds]);
+    const missing = built.findIndex((c) => c === null);
+    props.onValidity(missing >= 0 ? `Condition ${missing + 1} under “When” needs a value: fill it in or remove it.` : null);
   };
 
   const show = (next: 'conditional' | 'code') => {
@@ -57,6 +71,9 @@ export function WhenEditor(props: {
       const split = splitChannels(props.channels);
       setRows(split.rows);
       setOther(split.other);
+      const conds = splitConditions(props.conditions);
+      setCondRows(conds.rows);
+      setOtherConds(conds.other);
       setProblems([]);
       props.onValidity(null);
     }
@@ -110,6 +127,7 @@ export function WhenEditor(props: {
                 <RowEditor
                   key={i}
                   n={i + 1}
+                  focus={focusRow === `event-${i}`}
                   row={row}
                   contentTypes={props.contentTypes}
                   onChange={(r) => updateRows(rows.map((x, j) => (j === i ? r : x)))}
@@ -117,7 +135,7 @@ export function WhenEditor(props: {
                 />
               ))}
             </ol>
-            <button type="button" class="btn btn-small" onClick={() => updateRows([...rows, emptyRow()])}>
+            <button type="button" class="btn btn-small" onClick={() => (setFocusRow(`event-${rows.length}`), updateRows([...rows, emptyRow()]))}>
               + Add event
             </button>
             {other.length > 0 && (
@@ -125,9 +143,28 @@ export function WhenEditor(props: {
                 Also: {other.map((c) => <code key={c}>{c}</code>)} <span class="muted">(edit these in the Code View)</span>
               </p>
             )}
-            {props.conditions.length > 0 && (
+            <h3 class="when-sub">Only when</h3>
+            <p class="hint">Conditions on the event, all of which must hold (none: every event above calls the webhook).</p>
+            {condRows.length > 0 && (
+              <ol class="rows conditions">
+                {condRows.map((row, i) => (
+                  <ConditionEditor
+                    key={i}
+                    n={i + 1}
+                    row={row}
+                    focus={focusRow === `condition-${i}`}
+                    onChange={(r) => updateConditions(condRows.map((x, j) => (j === i ? r : x)))}
+                    onRemove={() => updateConditions(condRows.filter((_, j) => j !== i))}
+                  />
+                ))}
+              </ol>
+            )}
+            <button type="button" class="btn btn-small" onClick={() => (setFocusRow(`condition-${condRows.length}`), updateConditions([...condRows, emptyCondition()]))}>
+              + Add condition
+            </button>
+            {otherConds.length > 0 && (
               <p class="small">
-                And {props.conditions.length} condition{props.conditions.length === 1 ? '' : 's'} on the event <span class="muted">(see the Code View)</span>.
+                And {otherConds.length} more condition{otherConds.length === 1 ? '' : 's'} <span class="muted">(edit in the Code View)</span>.
               </p>
             )}
             {props.channels.length > 0 && (
@@ -138,11 +175,11 @@ export function WhenEditor(props: {
           </>
         ) : (
           <>
-            <label class="visually-hidden" for={`${tabsId}-code`}>
+            <label class="visually-hidden" for={`${tabsId}-json`}>
               Channels and conditions as JSON
             </label>
             <textarea
-              id={`${tabsId}-code`}
+              id={`${tabsId}-json`}
               class="code-input"
               rows={Math.min(18, Math.max(8, code.split('\n').length + 1))}
               value={code}
@@ -185,14 +222,79 @@ export function WhenEditor(props: {
   );
 }
 
-function RowEditor(props: { n: number; row: ChannelRow; contentTypes: ContentTypeRef[]; onChange: (r: ChannelRow) => void; onRemove: () => void }) {
+/** Moves the focus to the first control of a row that was just added. */
+function useFocusOnAdd(focus: boolean | undefined) {
+  const ref = useRef<HTMLLIElement>(null);
+  useEffect(() => {
+    if (focus) ref.current?.querySelector<HTMLElement>('select, input')?.focus();
+  }, []);
+  return ref;
+}
+
+function ConditionEditor(props: { n: number; row: ConditionRow; focus?: boolean; onChange: (r: ConditionRow) => void; onRemove: () => void }) {
   const { row } = props;
   const id = useId();
+  const ref = useFocusOnAdd(props.focus);
+  const set = (patch: Partial<ConditionRow>) => props.onChange({ ...row, ...patch });
+  const known = CONDITION_FIELDS.some(([f]) => f === row.field);
+  const listy = row.operator === 'in' || row.operator === 'not_in' || row.operator === 'changed';
+  return (
+    <li class="row-editor condition-row" ref={ref}>
+      <fieldset>
+        <legend class="visually-hidden">Condition {props.n}</legend>
+        <div class="row-fields">
+          {row.operator !== 'changed' && (
+            <div class="mini-field">
+              <label for={`${id}-f`}>Field</label>
+              <select id={`${id}-f`} value={row.field} onChange={(e) => set({ field: valueOf(e) })}>
+                {CONDITION_FIELDS.map(([f, label]) => (
+                  <option key={f} value={f}>
+                    {label}
+                  </option>
+                ))}
+                {!known && <option value={row.field}>{row.field}</option>}
+              </select>
+            </div>
+          )}
+          <div class="mini-field">
+            <label for={`${id}-op`}>Operator</label>
+            <select id={`${id}-op`} value={row.operator} onChange={(e) => set({ operator: valueOf(e) as Operator })}>
+              {(Object.keys(OPERATOR_LABELS) as Operator[]).map((o) => (
+                <option key={o} value={o}>
+                  {OPERATOR_LABELS[o]}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="mini-field grow">
+            <label for={`${id}-v`}>Value</label>
+            <input
+              id={`${id}-v`}
+              value={row.value}
+              onInput={(e) => set({ value: valueOf(e) })}
+              aria-invalid={!row.value.trim()}
+              placeholder={row.operator === 'changed' ? 'title, seo.*' : listy ? 'production, staging' : row.operator.endsWith('regexp') ? '^blog-' : 'production'}
+              spellcheck={false}
+            />
+          </div>
+          <button type="button" class="btn icon-btn remove" aria-label={`Remove condition ${props.n}`} title="Remove" onClick={props.onRemove}>
+            ×
+          </button>
+        </div>
+      </fieldset>
+    </li>
+  );
+}
+
+function RowEditor(props: { n: number; row: ChannelRow; focus?: boolean; contentTypes: ContentTypeRef[]; onChange: (r: ChannelRow) => void; onRemove: () => void }) {
+  const { row } = props;
+  const id = useId();
+  const ref = useFocusOnAdd(props.focus);
   const set = (patch: Partial<ChannelRow>) => props.onChange({ ...row, ...patch });
   const setModule = (m: RowModule) =>
     props.onChange({ module: m, action: MODULE_ACTIONS[m].includes(row.action) ? row.action : 'publish', contentType: m === 'asset' ? '' : row.contentType, uid: '' });
   return (
-    <li class="row-editor">
+    <li class="row-editor" ref={ref}>
       <fieldset>
         <legend class="visually-hidden">Event {props.n}</legend>
         <div class="row-fields">

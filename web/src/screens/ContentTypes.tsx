@@ -16,12 +16,22 @@ export function ContentTypes() {
           <h1>Content</h1>
           <p class="lead">Content types define the fields of your entries. Pick one to see and edit its entries.</p>
         </div>
+        <a class="btn btn-primary" href={href('types', 'new')}>
+          + New content type
+        </a>
       </div>
       <Loading loaded={loaded} label="Loading content types…">
         {(cts) =>
           cts.length === 0 ? (
-            <EmptyState title="No content types yet">
-              <p>Create a content type through the API (Contentstack’s shape), then come back to add entries:</p>
+            <EmptyState
+              title="No content types yet"
+              action={
+                <a class="btn btn-primary" href={href('types', 'new')}>
+                  Build your first content type
+                </a>
+              }
+            >
+              <p>Build one here, or create it through the API (Contentstack’s shape), then add entries:</p>
               <pre class="code">
                 <code>{`curl -XPOST $HERALD/v3/content_types \\
   -H "api_key: $API_KEY" -H "authorization: $TOKEN" \\

@@ -30,9 +30,14 @@ export function Entries(props: { contentType: string }) {
           </p>
           <h1>{title}</h1>
         </div>
-        <a class="btn btn-primary" href={href('content', props.contentType, 'new')}>
-          + New entry
-        </a>
+        <div class="head-actions">
+          <a class="btn" href={href('types', props.contentType)}>
+            Edit fields
+          </a>
+          <a class="btn btn-primary" href={href('content', props.contentType, 'new')}>
+            + New entry
+          </a>
+        </div>
       </div>
       <Loading loaded={list} label="Loading entries…">
         {({ entries, count }) =>

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, fieldError, fieldErrorsUnder, get, unplacedProblems } from '../api.ts';
 import { WebhookHeader } from '../components/WebhookHeader.tsx';
 import { WhenEditor, type ContentTypeRef } from '../components/WhenEditor.tsx';
@@ -95,6 +95,8 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
   const [busy, setBusy] = useState(false);
   const [codeProblem, setCodeProblem] = useState<string | null>(null);
   const [created, setCreated] = useState<{ uid: string; secret: string } | null>(null);
+  // The header row just added: its name input gets the focus.
+  const [addedHeader, setAddedHeader] = useState<number | null>(null);
   /**
    * Changes the form and forgets the problems of what changed: a field's error (and the banner, once
    * no problem is left) goes as soon as the user edits that field, not at the next save.
@@ -231,6 +233,7 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
                 <HeaderRow
                   key={h.id}
                   n={i + 1}
+                  focus={h.id === addedHeader}
                   h={h}
                   nameError={f(`${dest}.custom_header.${i}.header_name`)}
                   valueError={f(`${dest}.custom_header.${i}.value`) || f(`${dest}.custom_header.${i}.secret`)}
@@ -245,7 +248,11 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
               {p}
             </p>
           ))}
-          <button type="button" class="btn btn-small" onClick={() => set({ headers: [...form.headers, headerDraft()] }, [])} aria-label="Add a custom header">
+          <button type="button" class="btn btn-small" onClick={() => {
+              const h = headerDraft();
+              setAddedHeader(h.id);
+              set({ headers: [...form.headers, h] }, []);
+            }} aria-label="Add a custom header">
             + Add header
           </button>
         </fieldset>
@@ -324,11 +331,15 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
   );
 }
 
-function HeaderRow(props: { n: number; h: HeaderDraft; nameError: string; valueError: string; onChange: (p: Partial<HeaderDraft>) => void; onRemove: () => void }) {
+function HeaderRow(props: { n: number; h: HeaderDraft; focus?: boolean; nameError: string; valueError: string; onChange: (p: Partial<HeaderDraft>) => void; onRemove: () => void }) {
   const { h, n } = props;
   const keeps = !!h.stored && h.value === '';
+  const ref = useRef<HTMLLIElement>(null);
+  useEffect(() => {
+    if (props.focus) ref.current?.querySelector('input')?.focus();
+  }, []);
   return (
-    <li class="header-row">
+    <li class="header-row" ref={ref}>
       <Field label={`Header ${n} name`} error={props.nameError} class="grow">
         {(id, d) => <input id={id} aria-describedby={d} value={h.name} onInput={(e) => props.onChange({ name: valueOf(e) })} placeholder="X-Token" spellcheck={false} />}
       </Field>
