@@ -68,7 +68,7 @@ describe('conditions in the Conditional View', { skip: 'skip' in availability ? 
     const duplicateIds = () =>
       page.evaluate(() => {
         const seen = new Map<string, number>();
-        for (const el of Array.from(document.querySelectorAll("[id]"))) seen.set(el.id, (seen.get(el.id) ?? 0) + 1);
+        for (const el of Array.from(document.querySelectorAll('[id]'))) seen.set(el.id, (seen.get(el.id) ?? 0) + 1);
         return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
       });
     assert.deepEqual(await duplicateIds(), []);
