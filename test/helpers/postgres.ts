@@ -16,22 +16,62 @@ export type BackendName = 'sqlite' | 'postgres';
 
 let reachable: Promise<string | null> | undefined;
 
-/** Null when the test server answers, else why not. Asked once per test process. */
-export function postgresUnavailable(): Promise<string | null> {
-  reachable ??= (async () => {
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
+/**
+ * How long a connection attempt may take, ms: on a loaded machine (CI, parallel test files) the
+ * server can take seconds to accept, and a reachable server must not be skipped for being slow.
+ */
+const CONNECT_TIMEOUT_MS = 15_000;
+/** How long the probe keeps trying, ms, through refused or timed-out attempts (a server starting up). */
+const PROBE_DEADLINE_MS = 45_000;
+/** Pause between attempts, ms. */
+const PROBE_PAUSE_MS = 500;
+
+/**
+ * Null when the server at `url` answers `SELECT 1`, else why not. Tries again until `deadlineMs`
+ * passes, so only a server that stays unreachable is reported: a refused connection is retried
+ * for a few seconds (one that is starting), a slow one as long as the deadline allows.
+ */
+export async function probePostgres(url: string, opts: { connectTimeoutMs?: number; deadlineMs?: number } = {}): Promise<string | null> {
+  const deadline = Date.now() + (opts.deadlineMs ?? PROBE_DEADLINE_MS);
+  let refusals = 0;
+  for (;;) {
+    const left = deadline - Date.now();
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: Math.max(1_000, Math.min(opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, left)) });
     client.on('error', () => {});
+    let why: string;
+    let refused = false;
     try {
       await client.connect();
       await client.query('SELECT 1');
       return null;
     } catch (err) {
-      return `${(err as Error).message || (err as { code?: string }).code || 'unknown error'} at ${redact(TEST_DATABASE_URL)}`;
+      why = `${(err as Error).message || (err as { code?: string }).code || 'unknown error'} at ${redact(url)}`;
+      refused = ['ECONNREFUSED', 'ENOTFOUND', 'EADDRNOTAVAIL'].includes((err as { code?: string }).code ?? '') || /password|does not exist|authentication/i.test((err as Error).message);
     } finally {
       await client.end().catch(() => {});
     }
-  })();
+    // Nothing listening, or a server that says no: a few tries, not the whole deadline.
+    if (refused && ++refusals >= 5) return why;
+    if (Date.now() + PROBE_PAUSE_MS >= deadline) return why;
+    await new Promise((r) => setTimeout(r, PROBE_PAUSE_MS));
+  }
+}
+
+/** Null when the test server answers, else why not. Asked once per test process. */
+export function postgresUnavailable(): Promise<string | null> {
+  reachable ??= probePostgres(TEST_DATABASE_URL);
   return reachable;
+}
+
+/**
+ * A test's `skip` option for a test that needs PostgreSQL: false when the server answers; the
+ * reason when it does not; and with HERALD_REQUIRE_POSTGRES=1, false even then, so the test runs
+ * and fails on the connection instead of passing as skipped.
+ */
+export async function skipWithoutPostgres(): Promise<string | false> {
+  const why = await postgresUnavailable();
+  if (why === null || POSTGRES_REQUIRED) return false;
+  return `PostgreSQL unreachable: ${why} (HERALD_REQUIRE_POSTGRES=1 fails instead)`;
 }
 
 /**

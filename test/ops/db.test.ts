@@ -10,7 +10,7 @@ import { migrationFiles } from '../../src/store/migrate.ts';
 import { removeDir, spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, sleep, until } from '../helpers/engine.ts';
-import { freshSchema, postgresUnavailable } from '../helpers/postgres.ts';
+import { freshSchema, skipWithoutPostgres } from '../helpers/postgres.ts';
 
 /** Runs `herald ...` as an operator would; resolves with its exit code and output. */
 function herald(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
@@ -172,8 +172,8 @@ describe('herald db status and migrate', () => {
   });
 
   it('on PostgreSQL: the same, by --database-url, without showing its password', async (t) => {
-    const why = await postgresUnavailable();
-    if (why) return t.skip(`PostgreSQL unreachable: ${why}`);
+    const skip = await skipWithoutPostgres();
+    if (skip) return t.skip(skip);
     const schema = await freshSchema();
     try {
       const url = new URL(schema.url);

@@ -6,7 +6,7 @@ import type { DispatcherStatus } from '../../src/delivery/dispatcher.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, until } from '../helpers/engine.ts';
-import { freshSchema, postgresUnavailable } from '../helpers/postgres.ts';
+import { freshSchema, skipWithoutPostgres } from '../helpers/postgres.ts';
 
 const NOW = 1_000_000_000;
 const running = (over: Partial<DispatcherStatus> = {}): DispatcherStatus => ({ running: true, inFlight: 0, freeSlots: 256, lastRoundAt: NOW, ...over });
@@ -117,8 +117,8 @@ async function startProxy(target: URL) {
 }
 
 describe('GET /readyz on PostgreSQL', async () => {
-  const why = await postgresUnavailable();
-  it('fails while the database cannot be reached and recovers when it can', { skip: why ? `PostgreSQL unreachable: ${why}` : false }, async () => {
+  const skip = await skipWithoutPostgres();
+  it('fails while the database cannot be reached and recovers when it can', { skip }, async () => {
     const schema = await freshSchema();
     const target = new URL(schema.url);
     const proxy = await startProxy(target);
@@ -144,7 +144,7 @@ describe('GET /readyz on PostgreSQL', async () => {
     }
   });
 
-  it('a worker process answers /healthz, /readyz and /metrics (behind its token), and nothing else', { skip: why ? `PostgreSQL unreachable: ${why}` : false }, async () => {
+  it('a worker process answers /healthz, /readyz and /metrics (behind its token), and nothing else', { skip }, async () => {
     const w = await startHerald({ backend: 'postgres', role: 'worker', metricsToken: 'worker-metrics-token-0123' });
     try {
       assert.deepEqual((await w.request('GET', '/healthz')).body, { status: 'ok', role: 'worker' });
