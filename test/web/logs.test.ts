@@ -165,6 +165,21 @@ describe('the Logs tab', { skip: 'skip' in availability ? availability.skip : fa
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
     await screenshot(phone, 'webhook-logs-phone.png');
+    // Call Details fits too: nothing in it scrolls sideways, long header values wrap.
+    await phone.locator('table.logs tbody tr').first().getByRole('link', { name: /Call Details/ }).click();
+    const details = phone.getByRole('dialog', { name: 'Call Details' });
+    await details.getByRole('region', { name: 'Request' }).locator('table.kv').waitFor();
+    // Elements reaching past the dialog's right edge (a <pre> scrolls inside itself, which is fine).
+    const wide = await details.evaluate((d) => {
+      const right = d.getBoundingClientRect().left + d.clientWidth;
+      return Array.from(d.querySelectorAll('*'))
+        .filter((el) => !el.closest('pre') && el.getBoundingClientRect().right > right + 1)
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${Math.round(el.getBoundingClientRect().right)}>${Math.round(right)}`);
+    });
+    assert.deepEqual(wide, [], 'parts of Call Details wider than the screen');
+    const box = await details.boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `the dialog spans ${JSON.stringify(box)}`);
+    await screenshot(phone, 'webhook-call-details-phone.png');
     assert.deepEqual(phoneErrors, []);
   });
 });
