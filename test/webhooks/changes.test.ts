@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { changedMatches, diffChanges, MAX_CHANGE_VALUE_BYTES, MAX_CHANGE_VALUES, pathMatches, pathPatternProblem } from '../../src/events/changes.ts';
 import { conditionProblems } from '../../src/webhooks/conditions.ts';
 import { ADMIN_TOKEN, startHerald, type TestHerald } from '../helpers/herald.ts';
+import { assertPayloadsMatchSchemas } from '../helpers/payload-schemas.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 
 describe('changes between two versions (pure)', () => {
@@ -153,6 +154,9 @@ describe('change-aware payloads and conditions (a running Herald, real receivers
     const updates = feed.body.events.filter((e: any) => e.action === 'update' && e.module === 'entry');
     assert.deepEqual(updates.map((e: any) => e.changes.paths), [['title'], ['seo.description'], ['body', 'seo.description']]);
     assert.deepEqual(updates.map((e: any) => e.actor_name), ['tests', 'sync-bot', 'tests']);
+
+    // Every payload sent validates against its schema in the event catalog.
+    for (const r of Object.values(rx)) assert.equal(await assertPayloadsMatchSchemas(h, as(token), r.received), r.received.length);
   });
 
   test('content type updates carry their changes too', async () => {

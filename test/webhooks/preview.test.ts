@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { assertPayloadsMatchSchemas } from '../helpers/payload-schemas.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 
 describe('POST /v3/webhooks/preview: a dry run of an unsaved webhook over the newest events', () => {
@@ -112,6 +113,8 @@ describe('POST /v3/webhooks/preview: a dry run of an unsaved webhook over the ne
       sent.map((r) => r.body),
     );
     assert.equal(matched[1].request.headers['x-contentful-topic'], 'ContentManagement.Entry.save');
+    // What was sent (and so what the preview shows) validates against the event catalog.
+    assert.equal(await assertPayloadsMatchSchemas(h, headers(), [...r1.received, ...r2.received]), r1.received.length + r2.received.length);
   });
 
   test('changes to a saved webhook preview with its stored secrets, never showing them', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { assertPayloadsMatchSchemas } from '../helpers/payload-schemas.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 
 describe('POST /v3/webhooks/{uid}/test with a channel: test events of any kind', () => {
@@ -149,5 +150,10 @@ describe('POST /v3/webhooks/{uid}/test with a channel: test events of any kind',
     const noType = await testCall(hook.uid, { channel: 'content_types.nosuch.entries.create' });
     assert.equal(noType.status, 404);
     assert.equal(rx.received.length, before);
+  });
+
+  test('every test event sent validates against its schema in the event catalog', async () => {
+    const n = await assertPayloadsMatchSchemas(h, headers(), [...rx.received, ...rxCf.received]);
+    assert.ok(n >= 6, `${n} payloads checked`);
   });
 });

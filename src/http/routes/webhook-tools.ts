@@ -7,12 +7,22 @@ import { createTargetPolicy } from '../../delivery/target.ts';
 import { getWebhook } from '../../webhooks/store.ts';
 import { validateWebhook } from '../../webhooks/validate.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
-import { doc, Body, Field, TAGS } from '../schemas.ts';
+import { doc, Body, Field, Query, TAGS, Text } from '../schemas.ts';
+import { listContentTypes } from '../../content/content-types.ts';
+import { masterLocale } from '../../content/locales.ts';
+import { eventCatalog, FORMATS } from '../../delivery/catalog.ts';
+import { asyncApiDocument } from '../../delivery/asyncapi.ts';
 
 const PREVIEW = Body({
   webhook: Field('the webhook as it would be saved: { name, destinations, channels, branches, conditions, concise_payload, format, ... } (required)'),
   last: Field(`how many of the stack's newest events to try, 1 to ${MAX_PREVIEW_EVENTS} (default ${DEFAULT_PREVIEW_EVENTS})`),
   webhook_uid: Field('a saved webhook the given fields change (as PUT merges them): its secrets are used, never shown'),
+});
+
+const SCHEMAS = Query({
+  format: Text(`only this payload format: ${['contentstack', 'contentful'].join(' or ')}`),
+  content_type: Text("only entry events of this content type (asset and content type events are listed too)"),
+  event: Text('only this event, module.action (entry.publish, asset.update, content_type.delete)'),
 });
 
 /**
@@ -21,6 +31,9 @@ const PREVIEW = Body({
  *     a dry run of an unsaved webhook (or of changes to a saved one) over the stack's newest events:
  *     each event matched or not and why (branch, channel, which condition), and the exact request a
  *     match would send (secrets masked).
+ *   GET  /v3/webhooks/schemas   format?, content_type?, event? -> { schemas: [{ format, event, channel, topic, schema, example, ... }] }
+ *     the event catalog: a JSON Schema and an example of every payload, per format and content type
+ *   GET  /v3/asyncapi.json      the same catalog as an AsyncAPI 3.0 document
  */
 export default function webhookToolRoutes(app: FastifyInstance, h: Herald) {
   const policy = createTargetPolicy(h.config.allowPrivateTargets);
@@ -59,5 +72,26 @@ export default function webhookToolRoutes(app: FastifyInstance, h: Herald) {
         events: items,
       },
     };
+  });
+
+  /** The stack's catalog, from the content types of the request's branch. */
+  const catalogOf = async (scope: Awaited<ReturnType<Herald['scope']>>) =>
+    eventCatalog({ api_key: scope.api_key, masterLocale: await masterLocale(h.db, scope.api_key), contentTypes: await listContentTypes(h.db, scope) });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/webhooks/schemas', doc(TAGS.webhooks, "The event catalog: a JSON Schema and an example of every event's payload, per format and content type", { querystring: SCHEMAS }), async (req) => {
+    const scope = await h.scope(req);
+    const q = req.query;
+    if (q.format && !(FORMATS as readonly string[]).includes(q.format)) throw invalid('format', `must be one of ${FORMATS.join(', ')}`);
+    let schemas = await catalogOf(scope);
+    if (q.content_type && !schemas.some((s) => s.content_type === q.content_type)) throw notFound(`Content type '${q.content_type}'`);
+    if (q.event && !schemas.some((s) => s.event === q.event)) throw invalid('event', 'must be module.action, such as entry.publish or asset.update');
+    schemas = schemas.filter((s) => (!q.format || s.format === q.format) && (!q.content_type || s.content_type === q.content_type || s.content_type === null) && (!q.event || s.event === q.event));
+    return { schemas, count: schemas.length };
+  });
+
+  app.get('/v3/asyncapi.json', doc(TAGS.webhooks, "The event catalog as an AsyncAPI 3.0 document (the stack's channels, messages and payload schemas)"), async (req) => {
+    const scope = await h.scope(req);
+    const row = await h.db.get<{ name: string }>('SELECT name FROM stacks WHERE api_key = ?', [scope.api_key]);
+    return asyncApiDocument(await catalogOf(scope), { api_key: scope.api_key, name: row?.name ?? scope.api_key });
   });
 }

@@ -1,0 +1,97 @@
+import type { CatalogEntry } from './catalog.ts';
+
+/**
+ * The event catalog as an AsyncAPI 3.0 document (GET /v3/asyncapi.json): one channel per kind of
+ * event (its Contentstack channel is the address), one `receive` operation per channel (a webhook
+ * receiver receives), and per channel a message for each payload format, with its JSON Schema,
+ * headers and example. Pure.
+ */
+
+/** AsyncAPI ids (channels, operations, messages) are made of these characters. */
+const id = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
+
+/** Headers every delivery carries (src/delivery/request.ts), as a schema. */
+const HEADERS = {
+  type: 'object',
+  properties: {
+    'webhook-id': { type: 'string', description: 'the delivery id, the same on every retry (drop duplicates by it)' },
+    'webhook-timestamp': { type: 'string', description: 'unix seconds, signed with the body' },
+    'webhook-signature': { type: 'string', description: 'Standard Webhooks signatures (v1,<base64>), one per active secret' },
+    'x-herald-event': { type: 'string', description: 'module.action, e.g. entry.publish' },
+    'x-herald-seq': { type: 'string', description: "the event's sequence number" },
+    'x-herald-attempt': { type: 'string', description: 'the attempt number, from 1' },
+    'x-herald-test': { type: 'string', description: '1 on test events (POST /v3/webhooks/{uid}/test), absent otherwise' },
+  },
+  required: ['webhook-id', 'webhook-timestamp', 'x-herald-event', 'x-herald-seq', 'x-herald-attempt'],
+};
+const CONTENTFUL_HEADERS = {
+  ...HEADERS,
+  properties: {
+    ...HEADERS.properties,
+    'x-contentful-topic': { type: 'string', description: 'e.g. ContentManagement.Entry.save' },
+    'x-contentful-webhook-name': { type: 'string' },
+    'x-contentful-idempotency-key': { type: 'string', description: 'the delivery id' },
+  },
+  required: [...HEADERS.required, 'x-contentful-topic', 'x-contentful-webhook-name', 'x-contentful-idempotency-key'],
+};
+
+/** A payload schema as an AsyncAPI Schema Object: draft-07 minus its `$schema` declaration. */
+function payload(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = schema;
+  return rest;
+}
+
+export function asyncApiDocument(catalog: readonly CatalogEntry[], stack: { api_key: string; name: string }): Record<string, unknown> {
+  const channels: Record<string, unknown> = {};
+  const operations: Record<string, unknown> = {};
+  const messages: Record<string, unknown> = {};
+  const byChannel = new Map<string, CatalogEntry[]>();
+  for (const e of catalog) {
+    const key = e.channel;
+    byChannel.set(key, [...(byChannel.get(key) ?? []), e]);
+  }
+  for (const [address, entries] of byChannel) {
+    const channelId = id(address);
+    const channelMessages: Record<string, unknown> = {};
+    for (const e of entries) {
+      const messageId = id(`${address}.${e.format}`);
+      messages[messageId] = {
+        name: `${e.event}.${e.format}`,
+        title: `${e.event}${e.content_type ? ` (${e.content_type})` : ''} in the ${e.format === 'contentful' ? 'Contentful' : 'Contentstack'} format`,
+        summary: `Topic ${e.topic}`,
+        contentType: e.content_type_header,
+        headers: e.format === 'contentful' ? CONTENTFUL_HEADERS : HEADERS,
+        payload: payload(e.schema),
+        examples: [{ name: 'example', payload: e.example }],
+      };
+      channelMessages[e.format] = { $ref: `#/components/messages/${messageId}` };
+    }
+    channels[channelId] = {
+      address,
+      title: address,
+      description: `The ${entries[0].event} events${entries[0].content_type ? ` of content type ${entries[0].content_type}` : ''}: subscribe with the channel ${address} or the topic ${entries[0].topic.replace(/^ContentManagement\./, '')}.`,
+      messages: channelMessages,
+    };
+    operations[id(`receive.${address}`)] = {
+      action: 'receive',
+      title: `Receive ${address}`,
+      channel: { $ref: `#/channels/${channelId}` },
+      messages: Object.keys(channelMessages).map((f) => ({ $ref: `#/channels/${channelId}/messages/${f}` })),
+    };
+  }
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: `Herald webhooks of ${stack.name}`,
+      version: '1.0.0',
+      description:
+        `The events Herald delivers to webhooks of stack ${stack.api_key}: one channel per kind of event, a message per payload format ` +
+        '(Contentstack, or Contentful for webhooks with format "contentful"). Deliveries are HTTP POSTs to each webhook\'s own URL, signed per Standard Webhooks. ' +
+        'The same schemas are at GET /v3/webhooks/schemas.',
+    },
+    defaultContentType: 'application/json',
+    channels,
+    operations,
+    components: { messages },
+  };
+}

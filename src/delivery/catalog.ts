@@ -1,0 +1,314 @@
+import type { ContentTypeDoc } from '../content/content-types.ts';
+import { exampleAsset, exampleContentType, exampleEntry, EXAMPLE_ACTOR, EXAMPLE_TIME } from '../content/examples.ts';
+import type { Field } from '../content/validate.ts';
+import { contentTypeId, fieldId } from '../contentful/entities.ts';
+import { ACTIONS, type Action, type HeraldEvent, type Module } from '../events/event.ts';
+import type { Changes } from '../events/changes.ts';
+import { contentfulTopic, eventChannel } from '../webhooks/channels.ts';
+import { CONTENTFUL_CONTENT_TYPE, contentfulPayload } from './contentful.ts';
+import { contentstackPayload } from './payload.ts';
+
+/**
+ * The event catalog (GET /v3/webhooks/schemas, /v3/asyncapi.json): a JSON Schema (draft-07) of
+ * every event's payload in each format, per content type for entries (fields typed from the
+ * content type's schema), each with an example built by the same code that builds deliveries.
+ * Describes the bodies Herald builds; a Contentful transformation's body is the webhook's own.
+ *
+ * Pure.
+ */
+
+export type Format = 'contentstack' | 'contentful';
+export const FORMATS: readonly Format[] = ['contentstack', 'contentful'];
+
+/** The actions each module's events have. */
+export const MODULE_ACTIONS: Record<Module, readonly Action[]> = {
+  entry: ACTIONS,
+  // Herald records auto-saves for entries only.
+  asset: ACTIONS.filter((a) => a !== 'auto_save'),
+  // Contentful's content type activation is recorded as publish / unpublish.
+  content_type: ['create', 'update', 'delete', 'publish', 'unpublish'],
+};
+
+export interface CatalogEntry {
+  format: Format;
+  /** `entry.update` */
+  event: string;
+  module: Module;
+  action: Action;
+  /** Entries: the content type; null for assets and content types. */
+  content_type: string | null;
+  /** The Contentstack channel of this event, e.g. content_types.blog.entries.update. */
+  channel: string;
+  /** The Contentful topic, e.g. ContentManagement.Entry.save. */
+  topic: string;
+  /** The Content-Type of the request (a transformation may choose another). */
+  content_type_header: string;
+  schema: Record<string, unknown>;
+  example: unknown;
+}
+
+export interface CatalogContext {
+  api_key: string;
+  masterLocale: string;
+  contentTypes: readonly ContentTypeDoc[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared parts
+
+const str = { type: 'string' } as const;
+const obj = (properties: Record<string, unknown>, required: string[] = [], additional = true) => ({ type: 'object', properties, required, additionalProperties: additional });
+
+const ACTOR = obj(
+  { type: { enum: ['admin', 'management_token'] }, uid: str, name: { type: ['string', 'null'] } },
+  ['type', 'uid', 'name'],
+  false,
+);
+const CHANGES = obj(
+  {
+    paths: { type: 'array', items: str },
+    fields: { type: 'array', items: obj({ path: str, old: {}, new: {}, truncated: { const: true } }, ['path'], false) },
+    truncated: { type: 'boolean' },
+  },
+  ['paths', 'truncated'],
+  false,
+);
+const hasChanges = (a: Action) => a === 'update' || a === 'auto_save';
+const isPublishing = (a: Action) => /^(un)?publish/.test(a);
+
+// ---------------------------------------------------------------------------------------------
+// Contentstack format
+
+/** A Herald field value's schema (Contentstack shapes; references are always lists). */
+export function valueSchema(f: Field): Record<string, unknown> {
+  const one = oneValue(f);
+  if (f.data_type === 'reference' || f.multiple) return { type: 'array', items: one };
+  return one;
+}
+
+function oneValue(f: Field): Record<string, unknown> {
+  switch (f.data_type) {
+    case 'text':
+      return str;
+    case 'number':
+      return { type: 'number' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'isodate':
+      return { type: 'string', description: 'ISO 8601 date or date and time' };
+    case 'json':
+      return {};
+    case 'file':
+      return { type: 'string', description: 'an asset uid' };
+    case 'reference':
+      return obj({ uid: str, _content_type_uid: f.reference_to?.length ? { enum: f.reference_to } : str }, ['uid', '_content_type_uid'], false);
+    case 'group':
+      return obj(Object.fromEntries((f.schema ?? []).map((g) => [g.uid, nullable(valueSchema(g))])));
+  }
+}
+
+/** Empty values are stored as given by some paths (null): a field is typed, or null. */
+const nullable = (s: Record<string, unknown>) => (Object.keys(s).length === 0 ? s : { anyOf: [s, { type: 'null' }] });
+
+const PUBLISH_DETAILS = { type: 'array', items: obj({ environment: str, locale: str, time: str, user: str, version: { type: 'integer' } }) };
+const SYSTEM = { uid: str, _version: { type: 'integer' }, created_at: str, updated_at: str, created_by: str, updated_by: str, publish_details: PUBLISH_DETAILS };
+
+function entrySchema(ct: ContentTypeDoc): Record<string, unknown> {
+  const fields = Object.fromEntries(ct.schema.map((f) => [f.uid, nullable(valueSchema(f))]));
+  return obj({ ...fields, ...SYSTEM, locale: str, content_type_uid: { const: ct.uid }, tags: { type: 'array', items: str } }, ['uid', 'locale', 'content_type_uid', '_version', 'created_at', 'updated_at', 'created_by', 'updated_by']);
+}
+const CONTENT_TYPE_DOC = obj({ title: str, description: str, schema: { type: 'array', items: { type: 'object' } }, options: { type: 'object' }, ...SYSTEM }, ['uid']);
+const ASSET_DOC = obj({ ...SYSTEM, title: str, filename: str, content_type: str, file_size: str, url: str, tags: { type: 'array', items: str } }, ['uid', '_version']);
+
+function contentstackSchema(module: Module, action: Action, ct: ContentTypeDoc | null): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  const required: string[] = [];
+  if (module === 'entry') {
+    data.entry = entrySchema(ct!);
+    data.content_type = obj(Object.assign({}, CONTENT_TYPE_DOC.properties as Record<string, unknown>, { uid: { const: ct!.uid } }), ['uid']);
+    required.push('entry', 'content_type');
+    if (action === 'delete') data.deleted_locales = { type: 'array', items: str };
+  } else if (module === 'asset') {
+    data.asset = ASSET_DOC;
+    required.push('asset');
+  } else {
+    data.content_type = CONTENT_TYPE_DOC;
+    data.published = { type: 'object' };
+    required.push('content_type');
+  }
+  if (isPublishing(action) && module !== 'content_type') {
+    data.environment = obj({ name: str, uid: str }, ['name', 'uid']);
+    data.locale = str;
+    required.push('environment', 'locale');
+  }
+  if (action.endsWith('.fail')) {
+    data.reason = str;
+    required.push('reason');
+  }
+  const top = ['event', 'module', 'api_key', 'data', 'triggered_at', 'branch', 'seq', 'actor'];
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: `${module}.${action}${ct ? ` (${ct.uid})` : ''}, Contentstack format`,
+    ...obj(
+      {
+        event: { const: action },
+        module: { const: module },
+        api_key: str,
+        data: obj(data, required, false),
+        triggered_at: { type: 'string', format: 'date-time' },
+        branch: obj({ uid: str, alias: { type: 'array' } }, ['uid', 'alias'], false),
+        seq: { type: 'integer', minimum: 0 },
+        actor: ACTOR,
+        changes: CHANGES,
+      },
+      hasChanges(action) ? [...top, 'changes'] : top,
+      false,
+    ),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contentful format
+
+const link = (linkType: string, id?: string) => obj({ sys: obj({ type: { const: 'Link' }, linkType: { const: linkType }, id: id ? { const: id } : str }, ['type', 'linkType', 'id'], false) }, ['sys'], false);
+const localized = (value: Record<string, unknown>) => ({ type: 'object', additionalProperties: value, description: 'values by locale code (en-US)' });
+const METADATA = obj({ tags: { type: 'array', items: link('Tag') }, concepts: { type: 'array' } }, ['tags']);
+
+/** A field value as a Contentful-format body shows it: references and files become Links. */
+function contentfulValueSchema(f: Field): Record<string, unknown> {
+  if (f.data_type === 'reference' || f.data_type === 'file') {
+    const l = link(f.data_type === 'reference' ? 'Entry' : 'Asset');
+    return { anyOf: [l, { type: 'array', items: l }] };
+  }
+  return valueSchema(f);
+}
+
+function sysSchema(type: string, extra: Record<string, unknown> = {}, required: string[] = []) {
+  return obj(
+    {
+      type: { const: type },
+      id: str,
+      space: link('Space'),
+      environment: link('Environment'),
+      createdAt: str,
+      updatedAt: str,
+      createdBy: link('User'),
+      updatedBy: link('User'),
+      version: { type: 'integer' },
+      ...extra,
+    },
+    ['type', 'id', 'space', 'environment', ...required],
+  );
+}
+
+function contentfulEntitySchema(module: Module, action: Action, ct: ContentTypeDoc | null): Record<string, unknown> {
+  const gone = action === 'delete' || action === 'unpublish';
+  const type = module === 'entry' ? 'Entry' : module === 'asset' ? 'Asset' : 'ContentType';
+  const ctLink = ct ? { contentType: link('ContentType', contentTypeId(ct)) } : {};
+  if (gone) return { sys: sysSchema(`Deleted${type}`, { ...ctLink, revision: { type: 'integer' }, deletedAt: str }, ['revision', 'deletedAt', ...(ct ? ['contentType'] : [])]) };
+  if (module === 'entry') {
+    const fields = [...ct!.schema];
+    if (!fields.some((f) => f.uid === 'title')) fields.push({ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: false, unique: false, multiple: false });
+    return {
+      metadata: METADATA,
+      sys: sysSchema('Entry', ctLink, ['contentType', 'version']),
+      fields: obj(Object.fromEntries(fields.map((f) => [fieldId(f), localized(contentfulValueSchema(f))])), [], false),
+    };
+  }
+  if (module === 'asset') {
+    return {
+      metadata: METADATA,
+      sys: sysSchema('Asset', {}, ['version']),
+      fields: obj({ title: localized(str), description: localized(str), file: localized(obj({ url: str, fileName: str, contentType: str, details: obj({ size: { type: 'number' } }) }, ['fileName', 'contentType'])) }, ['title', 'file'], false),
+    };
+  }
+  return { sys: sysSchema('ContentType', {}, ['version']), displayField: { type: ['string', 'null'] }, name: str, description: str, fields: { type: 'array', items: obj({ id: str, type: str }, ['id', 'type']) } };
+}
+
+function contentfulSchema(module: Module, action: Action, ct: ContentTypeDoc | null): Record<string, unknown> {
+  const entity = contentfulEntitySchema(module, action, ct);
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: `${module}.${action}${ct ? ` (${ct.uid})` : ''}, Contentful format`,
+    ...obj({ ...entity, actor: ACTOR, changes: CHANGES }, [...Object.keys(entity).filter((k) => k !== 'metadata'), 'actor', ...(hasChanges(action) ? ['changes'] : [])], false),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Examples and the catalog
+
+/** An example event of a kind, as recorded (what examples are built from). */
+export function exampleEvent(module: Module, action: Action, ct: ContentTypeDoc | null, ctx: Pick<CatalogContext, 'api_key' | 'masterLocale'>): HeraldEvent {
+  const data: Record<string, unknown> = {};
+  let uid: string;
+  let locale: string | null = null;
+  let changes: Changes | null = null;
+  if (module === 'entry') {
+    const entry = exampleEntry(ct!, ctx.masterLocale);
+    uid = String(entry.uid);
+    locale = ctx.masterLocale;
+    Object.assign(data, { entry, content_type: ct });
+    const title = ct!.schema.find((f) => f.data_type === 'text' && !f.multiple);
+    if (hasChanges(action)) changes = title ? { paths: [title.uid], fields: [{ path: title.uid, old: `Earlier ${entry[title.uid]}`, new: entry[title.uid] }], truncated: false } : { paths: [], fields: [], truncated: false };
+    if (action === 'delete') data.deleted_locales = [ctx.masterLocale];
+  } else if (module === 'asset') {
+    const asset = exampleAsset();
+    uid = String(asset.uid);
+    data.asset = asset;
+    if (hasChanges(action)) changes = { paths: ['title'], fields: [{ path: 'title', old: 'earlier.png', new: asset.title }], truncated: false };
+  } else {
+    const doc = exampleContentType();
+    uid = doc.uid;
+    data.content_type = doc;
+    if (hasChanges(action)) changes = { paths: ['title'], fields: [{ path: 'title', old: 'Earlier example', new: doc.title }], truncated: false };
+  }
+  let environment: string | null = null;
+  if (isPublishing(action) && module !== 'content_type') {
+    environment = 'production';
+    locale ??= ctx.masterLocale;
+    Object.assign(data, { environment: { name: 'production', uid: 'bltexampleenvironment' }, locale });
+  }
+  if (action.endsWith('.fail')) data.reason = 'entry.title is required';
+  return {
+    seq: 1234,
+    api_key: ctx.api_key,
+    branch: 'main',
+    module,
+    action,
+    uid,
+    content_type_uid: module === 'entry' ? ct!.uid : module === 'content_type' ? uid : null,
+    locale,
+    environment,
+    actor: EXAMPLE_ACTOR,
+    actor_name: 'ci',
+    changes,
+    data,
+    created_at: Date.parse(EXAMPLE_TIME),
+  };
+}
+
+/** Every catalog entry for a stack: both formats, every module and action, entries per content type. */
+export function eventCatalog(ctx: CatalogContext): CatalogEntry[] {
+  const out: CatalogEntry[] = [];
+  const kinds: Array<{ module: Module; ct: ContentTypeDoc | null }> = [...ctx.contentTypes.map((ct) => ({ module: 'entry' as const, ct })), { module: 'asset', ct: null }, { module: 'content_type', ct: null }];
+  for (const format of FORMATS) {
+    for (const { module, ct } of kinds) {
+      for (const action of MODULE_ACTIONS[module]) {
+        const event = exampleEvent(module, action, ct, ctx);
+        out.push({
+          format,
+          event: `${module}.${action}`,
+          module,
+          action,
+          content_type: module === 'entry' ? ct!.uid : null,
+          channel: module === 'content_type' ? `content_types.${action}` : eventChannel(event),
+          topic: contentfulTopic(event),
+          content_type_header: format === 'contentful' ? CONTENTFUL_CONTENT_TYPE : 'application/json',
+          schema: format === 'contentful' ? contentfulSchema(module, action, ct) : contentstackSchema(module, action, ct),
+          example: format === 'contentful' ? contentfulPayload(event, ctx.masterLocale) : contentstackPayload(event, { concise: false }),
+        });
+      }
+    }
+  }
+  return out;
+}
