@@ -6,6 +6,7 @@ import { parseReadParams, type ReadParams } from '../../published/params.ts';
 import { parseSyncRequest, sync } from '../../published/sync.ts';
 import { readerOf } from '../../published/tokens.ts';
 import { DELIVERY } from '../credential.ts';
+import { originOf } from '../origin.ts';
 import { readTag, sendRead } from '../read-cache.ts';
 import { doc, Params, TAGS } from '../schemas.ts';
 
@@ -13,10 +14,6 @@ type Q = Record<string, unknown>;
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Q }>;
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
-/** The origin asset URLs are built on: the one the client reached Herald at. */
-export function requestOrigin(req: FastifyRequest): string {
-  return `${req.protocol}://${req.host || 'localhost'}`;
-}
 
 /**
  * Contentstack's Content Delivery API (v3), on the management API's paths and port: a request
@@ -32,7 +29,7 @@ export default function deliveryRoutes(app: FastifyInstance, h: Herald) {
     if (!reader || reader.dialect !== 'contentstack') {
       throw new HeraldError('unauthorized', token ? 'The access_token is not a valid delivery token.' : 'Send api_key and access_token (a delivery token) headers.');
     }
-    return openRead(h, reader, first(req.headers.api_key), first(req.headers.branch) || 'main', params, requestOrigin(req));
+    return openRead(h, reader, first(req.headers.api_key), first(req.headers.branch) || 'main', params, originOf(req, h.config.publicUrl));
   };
   /** Answers a read through the read cache (ETag, 304, cached bodies). */
   const read = (compute: (ctx: ReadContext, req: Req) => Promise<unknown>) =>
