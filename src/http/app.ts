@@ -20,6 +20,7 @@ import assetRoutes from './routes/assets.ts';
 import assetFileRoutes from './routes/asset-files.ts';
 import deliveryTokenRoutes from './routes/delivery-tokens.ts';
 import deliveryRoutes from './routes/delivery.ts';
+import contentfulDeliveryRoutes from './routes/contentful-delivery.ts';
 import { credentialConstraint } from './credential.ts';
 import webRoutes from './routes/web.ts';
 import metricsRoutes from './routes/metrics.ts';
@@ -58,6 +59,7 @@ const ROUTES: Routes[] = [
   contentfulContentRoutes,
   contentfulAssetRoutes,
   contentfulEnvironmentRoutes,
+  contentfulDeliveryRoutes,
   openapiRoutes,
   webRoutes,
 ];

@@ -5,15 +5,21 @@ import type { ConstraintStrategy, HTTPVersion } from 'find-my-way';
  * Delivery and management requests share paths (`GET /v3/content_types/{uid}/entries` is both
  * Contentstack APIs' route) and one port; the credential tells them apart. A route constraint
  * (find-my-way's custom constraints) sends a request carrying `access_token` and no management
- * credential (`authorization`, `authtoken`) to the routes registered with
+ * credential (`authorization`, `authtoken`), or a Contentful delivery or preview key as its
+ * Bearer token (told apart by its prefix), to the routes registered with
  * `constraints: { credential: 'delivery' }`; every other request to the unconstrained routes.
  */
 export const DELIVERY = { credential: 'delivery' } as const;
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
+/** Contentful delivery and preview API keys (src/published/contentful-keys.ts) start with these. */
+const CONTENTFUL_KEY = /^Bearer\s+(cfdlv_|cfprv_)/i;
+
 export function credentialOf(headers: FastifyRequest['headers']): 'delivery' | undefined {
-  return first(headers.access_token) && !first(headers.authorization) && !first(headers.authtoken) ? 'delivery' : undefined;
+  const authorization = first(headers.authorization);
+  if (authorization) return CONTENTFUL_KEY.test(authorization) ? 'delivery' : undefined;
+  return first(headers.access_token) && !first(headers.authtoken) ? 'delivery' : undefined;
 }
 
 /** The constraint strategy, for `Fastify({ constraints })`. */

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient } from 'contentful';
+import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { clientStack, type TestStack } from '../content/helpers/content.ts';
+import { PUBLISH } from './helpers/site.ts';
+
+/**
+ * contentful.js (the `contentful` package, 11.x), unmodified, against Herald's Content Delivery
+ * and Preview APIs: keys made at /spaces/{space}/api_keys; content published to Contentful's
+ * environment master (Herald's environment named master on branch main).
+ */
+describe('contentful.js against Herald', () => {
+  let h: TestHerald;
+  let s: TestStack;
+  let keys: { delivery: string; preview: string; id: string };
+  const ids: Record<string, string> = {};
+  const client = (accessToken: string) => createClient({ space: s.api_key, accessToken, host: new URL(h.url).host, insecure: true, environment: 'master', retryOnError: false } as any);
+
+  before(async () => {
+    h = await startHerald();
+    s = await clientStack(h);
+    await s.stack.environment().create({ environment: { name: 'master' } });
+    await s.stack.locale().create({ locale: { code: 'de-de', name: 'German', fallback_locale: 'en-us' } });
+    await s.stack.contentType().create({ content_type: { title: 'Author', uid: 'author', schema: [{ uid: 'title', display_name: 'Name', data_type: 'text', mandatory: true }] } });
+    await s.stack.contentType().create({
+      content_type: {
+        title: 'Post',
+        uid: 'post',
+        schema: [
+          { uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true },
+          { uid: 'rank', display_name: 'Rank', data_type: 'number' },
+          { uid: 'authors', display_name: 'Authors', data_type: 'reference', reference_to: ['author'], multiple: true },
+          { uid: 'picture', display_name: 'Picture', data_type: 'file' },
+        ],
+      },
+    });
+    const pic = await s.stack.asset().create({ upload: Buffer.from('cat picture'), filename: 'cat.png', content_type: 'image/png' });
+    await s.stack.asset(pic.uid).publish(PUBLISH(['master']));
+    const ada = await s.stack.contentType('author').entry().create({ entry: { title: 'Ada' } });
+    await s.stack.contentType('author').entry(ada.uid).publish(PUBLISH(['master']));
+    const hello = await s.stack.contentType('post').entry().create({ entry: { title: 'Hello', rank: 1, authors: [{ uid: ada.uid, _content_type_uid: 'author' }], picture: pic.uid } });
+    await s.stack.contentType('post').entry(hello.uid).publish(PUBLISH(['master']));
+    const second = await s.stack.contentType('post').entry().create({ entry: { title: 'Second', rank: 2 } });
+    await s.stack.contentType('post').entry(second.uid).publish(PUBLISH(['master']));
+    const draft = await s.stack.contentType('post').entry().create({ entry: { title: 'Draft', rank: 3 } });
+    Object.assign(ids, { pic: pic.uid, ada: ada.uid, hello: hello.uid, second: second.uid, draft: draft.uid });
+    const r = await h.request('POST', `/spaces/${s.api_key}/api_keys`, {
+      headers: { authorization: `Bearer ${s.token}` },
+      body: { name: 'site', environments: [{ sys: { type: 'Link', linkType: 'Environment', id: 'master' } }] },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    keys = { delivery: r.body.accessToken, preview: r.body.preview_api_key.accessToken, id: r.body.sys.id };
+  });
+  after(() => h.close());
+
+  it('lists published entries with links resolved two levels deep, never drafts', async () => {
+    const r = await client(keys.delivery).getEntries({ content_type: 'post', include: 2 } as any);
+    assert.deepEqual(r.items.map((e: any) => e.fields.title), ['Hello', 'Second']);
+    const hello: any = r.items[0];
+    assert.equal(hello.fields.authors[0].fields.title, 'Ada', 'the author link resolved');
+    assert.equal(hello.fields.picture.fields.file.fileName, 'cat.png');
+    assert.equal(await (await fetch(hello.fields.picture.fields.file.url)).text(), 'cat picture');
+    assert.equal(r.total, 2);
+  });
+
+  it('filters, orders and selects with the search parameters', async () => {
+    const r = await client(keys.delivery).getEntries({ content_type: 'post', 'fields.rank[gte]': 2 } as any);
+    assert.deepEqual(r.items.map((e: any) => e.fields.title), ['Second']);
+    const ordered = await client(keys.delivery).getEntries({ content_type: 'post', order: '-fields.rank' } as any);
+    assert.deepEqual(ordered.items.map((e: any) => e.fields.title), ['Second', 'Hello']);
+    const byId = await client(keys.delivery).getEntries({ 'sys.id[in]': `${ids.hello},${ids.draft}` } as any);
+    assert.deepEqual(byId.items.map((e: any) => e.sys.id), [ids.hello]);
+    const selected = await client(keys.delivery).getEntries({ content_type: 'post', select: 'fields.title' } as any);
+    assert.deepEqual(selected.items.map((e: any) => Object.keys(e.fields)), [['title'], ['title']]);
+  });
+
+  it('fetches one entry, the assets, and every locale with locale=*', async () => {
+    const e: any = await client(keys.delivery).getEntry(ids.hello);
+    assert.equal(e.fields.title, 'Hello');
+    assert.equal(e.fields.authors[0].fields.title, 'Ada');
+    const assets = await client(keys.delivery).getAssets();
+    assert.deepEqual(assets.items.map((a: any) => a.fields.file.fileName), ['cat.png']);
+    const all: any = await client(keys.delivery).withAllLocales.getEntry(ids.second);
+    assert.deepEqual(all.fields.title, { 'en-US': 'Second' });
+    const de: any = await client(keys.delivery).getEntry(ids.second, { locale: 'de-DE' } as any);
+    assert.equal(de.fields.title, 'Second', 'falls back to en-US');
+    assert.equal(de.sys.locale, 'de-DE');
+  });
+
+  it('shows drafts to a preview key only', async () => {
+    await assert.rejects(client(keys.delivery).getEntry(ids.draft));
+    const preview = await client(keys.preview).getEntries({ content_type: 'post' } as any);
+    assert.deepEqual(preview.items.map((e: any) => e.fields.title), ['Hello', 'Second', 'Draft']);
+  });
+
+  it('keeps keys secret: listed masked, revoked at delete', async () => {
+    const list = await h.request('GET', `/spaces/${s.api_key}/api_keys`, { headers: { authorization: `Bearer ${s.token}` } });
+    assert.equal(list.body.items[0].accessToken, `****${keys.delivery.slice(-4)}`);
+    const other = await h.request('POST', `/spaces/${s.api_key}/api_keys`, { headers: { authorization: `Bearer ${s.token}` }, body: { name: 'temp' } });
+    const del = await h.request('DELETE', `/spaces/${s.api_key}/api_keys/${other.body.sys.id}`, { headers: { authorization: `Bearer ${s.token}` } });
+    assert.equal(del.status, 204);
+    await assert.rejects(client(other.body.accessToken).getEntries());
+    await assert.rejects(client(other.body.preview_api_key.accessToken).getEntries());
+  });
+
+  // Last: it changes what the tests above read.
+  it('syncs: initial, then the delta after a publish, an unpublish and a delete', async () => {
+    const initial: any = await client(keys.delivery).sync({ initial: true });
+    assert.deepEqual(initial.entries.map((e: any) => e.sys.id).sort(), [ids.ada, ids.hello, ids.second].sort());
+    assert.deepEqual(initial.assets.map((a: any) => a.sys.id), [ids.pic]);
+    assert.ok(initial.nextSyncToken);
+    await s.stack.contentType('post').entry(ids.draft).publish(PUBLISH(['master']));
+    await s.stack.contentType('post').entry(ids.second).unpublish(PUBLISH(['master']));
+    await s.stack.contentType('post').entry(ids.hello).delete();
+    const delta: any = await client(keys.delivery).sync({ nextSyncToken: initial.nextSyncToken });
+    assert.deepEqual(delta.entries.map((e: any) => e.sys.id), [ids.draft]);
+    assert.deepEqual(delta.deletedEntries.map((e: any) => e.sys.id).sort(), [ids.second, ids.hello].sort());
+    const again: any = await client(keys.delivery).sync({ nextSyncToken: delta.nextSyncToken });
+    assert.deepEqual([again.entries.length, again.deletedEntries.length], [0, 0]);
+  });
+});
