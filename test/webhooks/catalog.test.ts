@@ -168,6 +168,16 @@ describe('the event catalog: GET /v3/webhooks/schemas and /v3/asyncapi.json', ()
     // A broken document is refused by the same check (the check can fail).
     assert.equal(valid({ ...docu, operations: { x: { action: 'listen' } } }), false);
   });
+
+  test('the OpenAPI description lists the catalog, preview and test routes and documents actor, changes and the new conditions', async () => {
+    const api = (await h.request('GET', '/v3/openapi.json')).body;
+    assert.ok(api.paths['/v3/webhooks/schemas']?.get);
+    assert.ok(api.paths['/v3/asyncapi.json']?.get);
+    assert.ok(api.paths['/v3/webhooks/preview']?.post);
+    assert.ok(api.paths['/v3/webhooks/{uid}/test']?.post.requestBody);
+    const webhooks = api.tags.find((t: any) => t.name === 'Webhooks').description;
+    for (const word of ['`actor`', '`changes`', '"changed"', 'actor.uid']) assert.ok(webhooks.includes(word), word);
+  });
 });
 
 /** The article schema as the first content_type.create event recorded it. */

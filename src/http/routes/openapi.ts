@@ -42,7 +42,12 @@ function wholeNumberParams(querystring: JsonSchema | undefined): string[] {
 const TAG_DESCRIPTIONS: Record<string, string> = {
   [TAGS.stacks]: 'Stacks (admin token) and their management tokens.',
   [TAGS.events]: 'The event log: every change, in order.',
-  [TAGS.webhooks]: 'Webhook definitions, Contentstack shapes.',
+  [TAGS.webhooks]:
+    'Webhook definitions, Contentstack shapes. Every payload carries `actor` ({type: admin | management_token, uid, name}); update and ' +
+    'auto_save events also carry `changes` ({paths, fields: [{path, old, new}], truncated}). Conditions: equals, in, regexp and not over ' +
+    'event properties (sys.id, content_type, branch, environment, locale, created_by, updated_by, actor.uid, actor.name, actor.type), and ' +
+    '{"changed": ["title", "seo.*"]} (an update changed a field under one of these paths). POST /v3/webhooks/preview dry-runs a webhook; ' +
+    'POST /v3/webhooks/{uid}/test with {channel, uid?} sends a test event; GET /v3/webhooks/schemas and GET /v3/asyncapi.json describe every payload.',
   [TAGS.executions]: 'Executions and attempts of a webhook; manual retry.',
   [TAGS.environments]: 'Publishing environments.',
   [TAGS.locales]: 'Locales of a stack.',
