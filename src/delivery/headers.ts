@@ -122,3 +122,37 @@ export function maskHeaders(headers: Record<string, string>, secretNames: Readon
   }
   return out;
 }
+
+/**
+ * The values a destination's request carries that are secret: the basic auth password, its
+ * `user:password` and base64 forms (what an `Authorization: Basic` header echoes), and secret
+ * custom header values. A receiver may echo them back; `scrubSecrets` masks them there.
+ */
+export function secretValues(dest: { http_basic_auth?: string | null; http_basic_password?: string | null; custom_header?: readonly CustomHeader[] }): string[] {
+  const out: string[] = [];
+  if (dest.http_basic_auth && dest.http_basic_password) {
+    const pair = `${dest.http_basic_auth}:${dest.http_basic_password}`;
+    out.push(dest.http_basic_password, pair, Buffer.from(pair).toString('base64'));
+  }
+  for (const h of dest.custom_header ?? []) if (h.secret && h.value) out.push(h.value);
+  return out;
+}
+
+/**
+ * `text` with every occurrence of each secret replaced by `****`: as sent, JSON-escaped and
+ * percent-encoded (the ways a receiver echoing a request commonly writes it). Longer secrets
+ * first, so one that contains another is masked whole.
+ */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0 || text === '') return text;
+  const forms = new Set<string>();
+  for (const s of secrets) {
+    if (!s) continue;
+    forms.add(s);
+    forms.add(JSON.stringify(s).slice(1, -1));
+    forms.add(encodeURIComponent(s));
+  }
+  let out = text;
+  for (const f of [...forms].sort((a, b) => b.length - a.length)) if (f && out.includes(f)) out = out.split(f).join('****');
+  return out;
+}

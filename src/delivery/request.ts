@@ -1,6 +1,6 @@
 import type { Webhook } from '../webhooks/webhook.ts';
 import { contentfulRequestParts, type ContentfulBodyOptions } from './contentful.ts';
-import { maskHeaders } from './headers.ts';
+import { maskHeaders, secretValues } from './headers.ts';
 import { signatureHeader } from './signature.ts';
 
 /** Sent as `User-Agent` with every delivery. */
@@ -33,6 +33,8 @@ export interface DeliveryRequest {
   method?: string;
   /** Send without Content-Length (chunked), as Contentful does unless told to include it. */
   chunked?: boolean;
+  /** The secret values this request carries (masked in the response that is logged). */
+  secrets: string[];
   /**
    * The same, as stored in the attempt log: secrets masked. The body is not stored per attempt: it
    * is the event's payload in the format named here, rebuilt byte for byte when the log is read.
@@ -95,5 +97,5 @@ export function buildRequest(
 
   const logged: LoggedRequest = { method, url: dest.target_url, headers: maskHeaders(headers, secretNames), concise: webhook.concise_payload };
   if (contentful) logged.contentful = contentful.body;
-  return { url: dest.target_url, headers, body, method, chunked, logged };
+  return { url: dest.target_url, headers, body, method, chunked, logged, secrets: secretValues(dest) };
 }

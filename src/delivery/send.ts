@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { scrubSecrets } from './headers.ts';
 import { outcomeOfError, outcomeOfStatus, parseRetryAfter, type AttemptResult } from './policy.ts';
 
 /** Bytes of a response body kept in the attempt log; the rest is not even read. */
@@ -13,6 +14,8 @@ export interface OutgoingRequest {
   method?: string;
   /** Stream the body without Content-Length (chunked), as Contentful-format requests do by default. */
   chunked?: boolean;
+  /** Values this request carries that are secret (headers.ts `secretValues`): masked wherever the response echoes them. */
+  secrets?: readonly string[];
 }
 
 export interface LoggedResponse {
@@ -108,12 +111,27 @@ export async function send(agent: Dispatcher, req: OutgoingRequest, timeoutMs: n
       status_code: status,
       retry_after_ms: parseRetryAfter(res.headers['retry-after'], Date.now()),
       reason: outcome === 'success' ? null : outcome === 'redirect' ? `HTTP ${status} redirect (not followed)` : `HTTP ${status}`,
-      response: { headers, ...logBody(Buffer.concat(chunks), truncated) },
+      response: scrubResponse({ headers, ...logBody(Buffer.concat(chunks), truncated) }, req.secrets ?? []),
     });
   } catch (err) {
     const outcome = signal.aborted ? 'timeout' : outcomeOfError(err);
     return finish({ outcome, status_code: null, retry_after_ms: null, reason: reasonOf(outcome, err, timeoutMs), response: null });
   }
+}
+
+/**
+ * The response as it may be stored and shown: a receiver that echoes the request (headers copied
+ * into its body or its own headers) would otherwise put the webhook's secrets in the activity log
+ * and the test-call answer.
+ */
+function scrubResponse(r: LoggedResponse, secrets: readonly string[]): LoggedResponse {
+  if (secrets.length === 0) return r;
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(r.headers)) headers[k] = Array.isArray(v) ? v.map((x) => scrubSecrets(x, secrets)) : scrubSecrets(v, secrets);
+  // A body that is not UTF-8 is masked byte for byte (latin1 maps each byte to one character).
+  const bytes = (s: string) => Buffer.from(s).toString('latin1');
+  const body = r.encoding === 'utf8' ? scrubSecrets(r.body, secrets) : Buffer.from(scrubSecrets(Buffer.from(r.body, 'base64').toString('latin1'), secrets.map(bytes)), 'latin1').toString('base64');
+  return { ...r, headers, body };
 }
 
 function reasonOf(outcome: string, err: unknown, timeoutMs: number): string {

@@ -17,7 +17,10 @@ import type { Condition, CustomHeader, Destination, Webhook } from './webhook.ts
  * On update the body is merged over the stored webhook: a field left out keeps its value. Secrets
  * survive a client that sends back what it fetched: a basic auth password or a secret header value
  * that is missing, or equal to its mask (`****abcd`), keeps the stored value. (So a new password
- * that is literally the old one's mask cannot be set; no real password looks like that.)
+ * that is literally the old one's mask cannot be set; no real password looks like that.) Only
+ * while the URL keeps its origin (scheme, host, port): a destination moved elsewhere gets no stored
+ * secret, so whoever may edit a webhook but never saw its secrets cannot send them to a host of
+ * their choosing; they must be sent again in full, else 422 naming each field.
  */
 
 /** What a request may set; the rest of a Webhook (uid, times, version, disabled_reason) is Herald's. */
@@ -242,11 +245,16 @@ function parseDestinations(
     else if (u.includes(':')) fail(`${at}.http_basic_auth`, 'must not contain ":" (basic auth joins username and password with it)');
     else username = u;
   }
+  // Stored secrets stay with the origin they were set for: when the URL moves to another scheme,
+  // host or port, they are not carried over, and must be sent again in full (or removed).
+  const moved = old !== undefined && target_url !== '' && originOf(target_url) !== originOf(old.target_url);
+  const resend = `must be sent again in full: the destination moved to another origin (${originOf(target_url)}), and stored secrets are not carried to it`;
   let password = '';
   const p = d.http_basic_password;
   // Missing or masked: the stored password (if any); null: none.
   const given = p !== undefined && p !== null && !(old?.http_basic_password && p === mask(old.http_basic_password));
-  if (!given) password = p === null ? '' : (old?.http_basic_password ?? '');
+  if (!given && p !== null && moved && old?.http_basic_password && username) fail(`${at}.http_basic_password`, resend);
+  else if (!given) password = p === null ? '' : (old?.http_basic_password ?? '');
   else if (typeof p !== 'string') fail(`${at}.http_basic_password`, 'must be a string');
   else if (p.length > MAX_BASIC_AUTH_LENGTH) fail(`${at}.http_basic_password`, `is longer than ${MAX_BASIC_AUTH_LENGTH} characters`);
   else if (/[\u0000-\u001f\u007f]/.test(p)) fail(`${at}.http_basic_password`, 'must not contain line breaks or control characters');
@@ -270,7 +278,11 @@ function parseDestinations(
       return true;
     });
     if (shapeOk) {
-      custom_header = raw.map((h: Record<string, unknown>) => carryHeader(h, old?.custom_header ?? []));
+      custom_header = raw.map((h: Record<string, unknown>, i) => {
+        const { header, carried } = carryHeader(h, old?.custom_header ?? []);
+        if (carried && moved) fail(`${at}.custom_header.${i}.value`, resend);
+        return header;
+      });
       const problems = customHeaderProblems(custom_header, { basicAuth: username !== '' });
       for (const [field, list] of Object.entries(problems)) for (const pr of list) fail(`${at}.${field}`, pr);
     }
@@ -288,13 +300,23 @@ function parseDestinations(
  * One custom header from a request, with its secret carried over from the stored header of the
  * same name when the request sends the value masked or not at all.
  */
-function carryHeader(h: Record<string, unknown>, stored: readonly CustomHeader[]): CustomHeader {
+function carryHeader(h: Record<string, unknown>, stored: readonly CustomHeader[]): { header: CustomHeader; carried: boolean } {
   const name = h.header_name as string;
   const prev = typeof name === 'string' ? stored.find((s) => s.header_name.toLowerCase() === name.toLowerCase()) : undefined;
   let value = h.value as string;
-  if (prev?.secret && (value === undefined || value === mask(prev.value))) value = prev.value;
+  const carried = prev?.secret === true && (value === undefined || value === mask(prev.value));
+  if (carried) value = prev!.value;
   const secret = typeof h.secret === 'boolean' ? h.secret : prev ? prev.secret === true : typeof name === 'string' && CREDENTIAL_NAME.test(name);
-  return secret ? { header_name: name, value, secret: true } : { header_name: name, value };
+  return { header: secret ? { header_name: name, value, secret: true } : { header_name: name, value }, carried };
+}
+
+/** A URL's origin (scheme, host, port), as secrets are bound to it; the URL itself when unreadable. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
 }
 
 /** Refuses branches the stack does not have (422 naming `branches.N`). */

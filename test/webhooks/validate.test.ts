@@ -202,10 +202,26 @@ describe('updating over a stored webhook', () => {
 
   it('keeps the stored password when the body leaves it out, and sets a new one when given', () => {
     const w = original();
-    const kept = parse({ webhook: { destinations: [{ target_url: 'https://b.example', http_basic_auth: 'herald' }] } }, w);
+    const kept = parse({ webhook: { destinations: [{ target_url: 'https://hooks.example.com/other', http_basic_auth: 'herald' }] } }, w);
     assert.equal(kept.destinations[0].http_basic_password, 'correct horse battery staple');
     const changed = parse({ webhook: { destinations: [{ target_url: 'https://b.example', http_basic_auth: 'herald', http_basic_password: 'new one' }] } }, w);
     assert.equal(changed.destinations[0].http_basic_password, 'new one');
+  });
+
+  it('carries no stored secret to another origin (scheme, host or port): each must be sent again, else 422 naming it', () => {
+    const w = original();
+    for (const url of ['https://b.example/in', 'http://hooks.example.com/in', 'https://hooks.example.com:8443/in']) {
+      assert.throws(
+        () => parse({ webhook: { destinations: [{ target_url: url, http_basic_auth: 'herald', custom_header: [{ header_name: 'X-Secret', value: '****-123', secret: true }, { header_name: 'X-Team', value: 'web' }] }] } }, w),
+        (err: any) => err.code === 'validation_failed' && Object.keys(err.errors).sort().join() === 'destinations.0.custom_header.0.value,destinations.0.http_basic_password',
+        url,
+      );
+    }
+    const resent = parse({ webhook: { destinations: [{ target_url: 'https://b.example/in', http_basic_auth: 'herald', http_basic_password: 'fresh', custom_header: [{ header_name: 'X-Secret', value: 'fresh-header', secret: true }] }] } }, w);
+    assert.equal(resent.destinations[0].http_basic_password, 'fresh');
+    assert.equal(resent.destinations[0].custom_header[0].value, 'fresh-header');
+    const dropped = parse({ webhook: { destinations: [{ target_url: 'https://b.example/in', http_basic_password: null }] } }, w);
+    assert.equal(dropped.destinations[0].http_basic_password, undefined);
   });
 
   it('drops basic auth when the username is cleared', () => {
