@@ -2,7 +2,8 @@ import { HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
 import type { Action } from '../events/event.ts';
 import { bltUid } from '../ids.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
-import { requireContentType, type ContentTypeDoc } from './content-types.ts';
+import { getContentType, requireContentType, type ContentTypeDoc } from './content-types.ts';
+import { applyReferenceParams, type LoadedEntry, type ReferenceParams } from './query-params.ts';
 import { iso, type ContentDeps, type Scope } from './context.ts';
 import { fallbackChain, requireLocale } from './locales.ts';
 import {
@@ -33,6 +34,7 @@ import {
   throwIfErrors,
   uniqueFields,
   type EntryInput,
+  type Field,
   type Paging,
   type Query,
 } from './validate.ts';
@@ -523,5 +525,45 @@ export async function setEntryArchived(deps: ContentDeps, scope: Scope, ctUid: s
     const entry = await renderLine(tx, scope, line.doc, archived, locale);
     await record(deps, tx, scope, archived ? 'archive' : 'unarchive', ct, entry, line.locale);
     return entry;
+  });
+}
+
+/**
+ * Applies include[] / only / except (src/content/query-params.ts) to entries of `ctUid` read in
+ * `locale`: referenced entries are read as drafts in the same locale (with its fallback chain),
+ * as the management API shows them.
+ */
+export async function applyEntryParams(deps: ContentDeps, scope: Scope, ctUid: string, entries: Array<Record<string, unknown>>, params: ReferenceParams, locale: unknown) {
+  const q = deps.db;
+  const code = await requireLocale(q, scope.api_key, locale);
+  const chain = await fallbackChain(q, scope.api_key, code);
+  const schemas = new Map<string, Field[] | undefined>();
+  return applyReferenceParams(entries, ctUid, params, {
+    async schemaOf(ct) {
+      if (!schemas.has(ct)) schemas.set(ct, (await getContentType(q, scope, ct))?.schema as Field[] | undefined);
+      return schemas.get(ct);
+    },
+    async load(uids) {
+      const out = new Map<string, LoadedEntry>();
+      for (let i = 0; i < uids.length; i += 500) {
+        const part = uids.slice(i, i + 500);
+        const rows = await q.all<EntryRow>(
+          `SELECT uid, locale, content_type_uid, version, archived, doc FROM entries WHERE api_key = ? AND branch = ? AND uid IN (${part.map(() => '?').join(',')})`,
+          [scope.api_key, scope.branch, ...part],
+        );
+        const byUid = new Map<string, Map<string, EntryRow>>();
+        for (const r of rows) byUid.set(r.uid, (byUid.get(r.uid) ?? new Map()).set(r.locale, r));
+        const shown: EntryRow[] = [];
+        for (const lines of byUid.values()) {
+          const row = chain.map((l) => lines.get(l)).find(Boolean) ?? lines.values().next().value!;
+          shown.push(row);
+        }
+        const pubs = await publicationsOf(q, scope, 'entry', shown.map((r) => r.uid), code);
+        for (const r of shown) {
+          out.set(r.uid, { entry: render(json<EntryDoc>(r.doc), Number(r.archived) === 1, pubs.get(r.uid) ?? []), contentType: r.content_type_uid });
+        }
+      }
+      return out;
+    },
   });
 }

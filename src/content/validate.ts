@@ -547,18 +547,21 @@ export interface Paging {
   skip: number;
   limit: number;
   includeCount: boolean;
+  /** `count=true`: answer only the total, `{ "<items>": N }` (Contentstack's query().count()). */
+  count?: boolean;
 }
 
 /** `skip` (default 0), `limit` (default and most 100), `include_count` (true/false). */
-export function parsePaging(q: { skip?: unknown; limit?: unknown; include_count?: unknown }): Paging {
+export function parsePaging(q: { skip?: unknown; limit?: unknown; include_count?: unknown; count?: unknown }): Paging {
   const errors: FieldErrors = {};
   const skip = q.skip === undefined || q.skip === '' ? 0 : Number(q.skip);
   if (!Number.isInteger(skip) || skip < 0) addError(errors, 'skip', 'must be a whole number >= 0');
   const limit = q.limit === undefined || q.limit === '' ? MAX_LIMIT : Number(q.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) addError(errors, 'limit', `must be a whole number from 1 to ${MAX_LIMIT}`);
   const includeCount = parseFlag(q.include_count, 'include_count', errors);
+  const count = parseFlag(q.count, 'count', errors);
   throwIfErrors(errors);
-  return { skip, limit, includeCount };
+  return { skip, limit, includeCount, count };
 }
 
 /** A true/false query parameter; absent is false. */

@@ -5,6 +5,7 @@ import { errorHandler, type ErrorRenderer } from './errors.ts';
 import { registerRateLimit } from './rate-limit.ts';
 import { parseJsonBody } from './json-body.ts';
 import { settleUnreadBodies } from './unread-body.ts';
+import { registerQueryCheck } from './query-check.ts';
 import { HeraldError } from '../errors.ts';
 import stackRoutes from './routes/stacks.ts';
 import eventRoutes from './routes/events.ts';
@@ -127,6 +128,8 @@ export async function buildApp(herald: Herald, serve: ServeOptions = {}): Promis
   await app.register(multipart, { limits: { fileSize: herald.config.assetLimit, files: 1, fields: 50 }, throwFileSizeLimit: true });
   // Before the routes: it limits every route registered after it (see rate-limit.ts).
   await registerRateLimit(app, herald.config);
+  // GET /v3/...: a query parameter the route does not implement is a 422 naming it.
+  registerQueryCheck(app);
 
   healthRoutes(app, herald);
   for (const routes of ROUTES) await routes(app, herald);

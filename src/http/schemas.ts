@@ -13,8 +13,9 @@ import type { RouteSchema } from '../ops/openapi.ts';
  * words, `{ "webhook": { ... } }`); the detailed rules of a body stay in the handlers' validators,
  * which name every wrong field at once. So body envelopes leave their root untyped (an array or a
  * string body reaches the validator, which names the envelope field), a body's scalar fields are
- * untyped (see `Field`), and query strings allow parameters they do not list (Contentstack's
- * clients send more than Herald reads).
+ * untyped (see `Field`), and a GET under /v3 refuses query parameters its schema does not list,
+ * with a 422 naming them (src/http/query-check.ts): a parameter Contentstack defines is either
+ * implemented or refused, never silently ignored.
  */
 
 /** A path parameter or a plain text query parameter. */
@@ -44,12 +45,34 @@ export function Params(params: Record<string, string>) {
 }
 
 /** A query string: the listed parameters, all optional; others are allowed (and ignored). */
-export function Query(props: Record<string, TSchema>) {
+export function Query(props: Record<string, TSchema>, patterns: Record<string, TSchema> = {}) {
   return Type.Object(
     Object.fromEntries(Object.entries(props).map(([k, v]) => [k, Type.Optional(v)])),
-    { additionalProperties: true },
+    { additionalProperties: true, ...(Object.keys(patterns).length ? { patternProperties: patterns } : {}) },
   );
 }
+
+/** Text or a list of texts (a repeated parameter such as `include[]`). */
+export const Texts = (description: string) => Type.Union([Type.String(), Type.Array(Type.String())], { description });
+
+/**
+ * `only[BASE][]=title`, `except[BASE][]=tags`, `only[author][]=name` (src/content/query-params.ts):
+ * a pattern, since the bracket names a field. Matches PROJECTION_PARAM there.
+ */
+export const PROJECTION = { '^(only|except)\\[[^\\]]+\\](\\[\\])?$': Texts('only[BASE][]: keep these fields (and uid); except[BASE][]: drop them; [a reference field uid] for included entries') };
+
+/**
+ * A parameter Contentstack defines whose effect Herald always has (e.g. `include_publish_details`:
+ * Herald always includes publish_details): `true` or absent; `false` is refused by name (see checkAlways).
+ */
+export function checkAlways(q: Record<string, unknown>, names: string[]): void {
+  for (const n of names) {
+    const v = q[n];
+    if (v !== undefined && v !== '' && v !== 'true') throw invalid(n, 'Herald always does this; only true is accepted');
+  }
+}
+
+export const Always = (description: string) => Type.String({ description: `${description} (Herald always does; only true is accepted)` });
 
 /** Paging of a Contentstack list: skip, limit (1..max), include_count. */
 export function Paging(max: number, dflt = max) {
@@ -57,6 +80,7 @@ export function Paging(max: number, dflt = max) {
     skip: Whole('items to skip (default 0)', 0),
     limit: Whole(`items per page, at most ${max} (default ${dflt})`, 1, max),
     include_count: Flag('add `count`, the total number of items'),
+    count: Flag('answer only the total number of items: `{"<items>": N}`'),
   };
 }
 

@@ -230,8 +230,9 @@ describe('entry validation against a schema', () => {
 
 describe('list parameters', () => {
   it('defaults paging and refuses out-of-range values by name', () => {
-    assert.deepEqual(parsePaging({}), { skip: 0, limit: 100, includeCount: false });
-    assert.deepEqual(parsePaging({ skip: '5', limit: '2', include_count: 'true' }), { skip: 5, limit: 2, includeCount: true });
+    assert.deepEqual(parsePaging({}), { skip: 0, limit: 100, includeCount: false, count: false });
+    assert.deepEqual(parsePaging({ skip: '5', limit: '2', include_count: 'true' }), { skip: 5, limit: 2, includeCount: true, count: false });
+    assert.equal(parsePaging({ count: 'true' }).count, true);
     assert.throws(
       () => parsePaging({ skip: '-1', limit: '1000', include_count: 'maybe' }),
       (e: HeraldError) => e.code === 'validation_failed' && !!e.errors?.skip && !!e.errors?.limit && !!e.errors?.include_count,

@@ -21,12 +21,22 @@ import type { Herald } from '../../herald.ts';
 import { originOf } from '../origin.ts';
 import { scopeTo } from '../auth.ts';
 import { doc, CREATED, Envelope, LIST_QUERY, Paging, Params, Query, TAGS, Text, UID, Whole, wholeQuery } from '../schemas.ts';
+import { Always, checkAlways, PROJECTION } from '../schemas.ts';
+import { parseReferenceParams, project } from '../../content/query-params.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { uid: string }; Querystring: Q };
 
 /** The origin asset URLs are built on (src/http/origin.ts): the public URL, or the one the client reached Herald at. */
 const origin = (req: FastifyRequest, h: Herald) => originOf(req, h.config.publicUrl);
+
+/** What a read of assets takes besides paging: only/except (PROJECTION) and these. */
+const ASSET_READ = { include_publish_details: Always('include publish_details') };
+
+function assetReadParams(q: Q) {
+  checkAlways(q, ['include_publish_details']);
+  return parseReferenceParams(q);
+}
 
 /** Multipart fields an asset upload may carry, as the official client names them. */
 const FORM_FIELD = /^asset\[(title|description|tags|parent_uid|upload)\]$/;
@@ -121,16 +131,20 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Asset created successfully.', asset };
   });
 
-  app.get<{ Querystring: Q }>('/v3/assets', doc(TAGS.assets, 'List assets', { querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY }) }), async (req) => {
+  app.get<{ Querystring: Q }>('/v3/assets', doc(TAGS.assets, 'List assets', { querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY, ...ASSET_READ }, PROJECTION) }), async (req) => {
     const scope = await h.scope(req);
     const paging = parsePaging(req.query);
+    const params = assetReadParams(req.query);
     const { assets, count } = await listAssets(h, scope, { paging, query: parseQuery(req.query.query), sort: parseSort(req.query) }, origin(req, h));
-    return paging.includeCount ? { assets, count } : { assets };
+    if (paging.count) return { assets: count };
+    const shown = assets.map((a) => project(a, params.only.get('BASE'), params.except.get('BASE')));
+    return paging.includeCount ? { assets: shown, count } : { assets: shown };
   });
 
-  app.get<One>('/v3/assets/:uid', doc(TAGS.assets, 'Get an asset', { params: UID }), async (req) => {
+  app.get<One>('/v3/assets/:uid', doc(TAGS.assets, 'Get an asset', { params: UID, querystring: Query(ASSET_READ, PROJECTION) }), async (req) => {
     const scope = await h.scope(req);
-    return { asset: await fetchAsset(h, scope, req.params.uid, origin(req, h)) };
+    const params = assetReadParams(req.query);
+    return { asset: project(await fetchAsset(h, scope, req.params.uid, origin(req, h)), params.only.get('BASE'), params.except.get('BASE')) };
   });
 
   // JSON updates the metadata; multipart (the client's replace()) may also replace the file.

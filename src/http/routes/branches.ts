@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { createBranch, deleteBranch, getBranch, listBranches } from '../../content/branches.ts';
-import { bodyField, MAX_LIMIT, parsePaging } from '../../content/validate.ts';
+import { bodyField } from '../../content/validate.ts';
 import type { Herald } from '../../herald.ts';
-import { doc, CREATED, Envelope, Paging, Query, TAGS, UID } from '../schemas.ts';
+import { ListQuery, presentList } from '../list.ts';
+import { doc, CREATED, Envelope,  TAGS, UID } from '../schemas.ts';
 
 /** Branches (Contentstack CMA `/v3/stacks/branches`). A new branch is a copy of its source. */
 export default function branchRoutes(app: FastifyInstance, h: Herald) {
@@ -13,12 +14,11 @@ export default function branchRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Branch created successfully.', branch };
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/stacks/branches', doc(TAGS.branches, 'List branches', { querystring: Query(Paging(MAX_LIMIT)) }), async (req) => {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/stacks/branches', doc(TAGS.branches, 'List branches', { querystring: ListQuery() }), async (req) => {
     const scope = await h.scope(req);
-    const paging = parsePaging(req.query);
-    const all = await listBranches(h.db, scope);
-    const branches = all.slice(paging.skip, paging.skip + paging.limit);
-    return { branches, count: all.length };
+    // Contentstack's branch list always carries `count`.
+    const body = presentList('branches', (await listBranches(h.db, scope)), { include_count: 'true', ...req.query });
+    return body;
   });
 
   app.get<{ Params: { uid: string } }>('/v3/stacks/branches/:uid', doc(TAGS.branches, 'Get a branch', { params: UID }), async (req) => {

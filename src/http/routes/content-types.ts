@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { createContentType, deleteContentType, listContentTypes, requireContentType, updateContentType } from '../../content/content-types.ts';
-import { bodyField, matchesQuery, MAX_LIMIT, parsePaging, parseQuery, parseSort, sortDocs } from '../../content/validate.ts';
+import { bodyField } from '../../content/validate.ts';
 import type { Herald } from '../../herald.ts';
-import { doc, CREATED, Envelope, LIST_QUERY, Paging, Query, TAGS, UID } from '../schemas.ts';
+import { ListQuery, presentList } from '../list.ts';
+import { doc, CREATED, Envelope,   TAGS, UID } from '../schemas.ts';
 
 /** Content types (Contentstack CMA `/v3/content_types`). */
 export default function contentTypeRoutes(app: FastifyInstance, h: Herald) {
@@ -13,15 +14,9 @@ export default function contentTypeRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Content Type created successfully.', content_type };
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/content_types', doc(TAGS.contentTypes, 'List content types', { querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY }) }), async (req) => {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/content_types', doc(TAGS.contentTypes, 'List content types', { querystring: ListQuery() }), async (req) => {
     const scope = await h.scope(req);
-    const paging = parsePaging(req.query);
-    const query = parseQuery(req.query.query);
-    const sort = parseSort(req.query);
-    let all = await listContentTypes(h.db, scope);
-    if (query) all = all.filter((ct) => matchesQuery(ct, query));
-    const content_types = sortDocs(all, sort).slice(paging.skip, paging.skip + paging.limit);
-    return paging.includeCount ? { content_types, count: all.length } : { content_types };
+    return presentList('content_types', (await listContentTypes(h.db, scope)), { asc: 'created_at', ...req.query });
   });
 
   app.get<{ Params: { uid: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Get a content type', { params: UID }), async (req) => {

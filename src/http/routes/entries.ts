@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   createEntry,
   deleteEntry,
+  applyEntryParams,
   entryVersions,
   fetchEntry,
   listEntries,
@@ -13,7 +14,8 @@ import {
 import { outcomeError } from '../../content/publications.ts';
 import { bodyField, MAX_LIMIT, parseFlag, parsePaging, parseQuery, parseSort } from '../../content/validate.ts';
 import type { Herald } from '../../herald.ts';
-import { doc, CREATED, Envelope, Flag, LIST_QUERY, Paging, Params, Query, TAGS, Text } from '../schemas.ts';
+import { doc, Always, checkAlways, CREATED, Envelope, Flag, LIST_QUERY, Paging, Params, PROJECTION, Query, TAGS, Text, Texts } from '../schemas.ts';
+import { parseReferenceParams } from '../../content/query-params.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { content_type_uid: string; uid: string }; Querystring: Q };
@@ -21,6 +23,21 @@ type One = { Params: { content_type_uid: string; uid: string }; Querystring: Q }
 const CT = Params({ content_type_uid: 'the content type uid' });
 const ONE = Params({ content_type_uid: 'the content type uid', uid: 'the entry uid' });
 const LOCALE = Text('the locale (default: the master locale)');
+/** What a read of entries takes besides paging (src/content/query-params.ts). */
+const READ_PARAMS = {
+  locale: LOCALE,
+  'include[]': Texts('resolve this reference field (a dotted path through references and groups, e.g. author.books); repeat for more'),
+  include_reference_content_type_uid: Flag('resolved entries carry `_content_type_uid`'),
+  include_publish_details: Always('include publish_details'),
+  include_fallback: Always("show the locale's fallback when an entry is not localized in it"),
+};
+
+/** include[] and only/except, after checking the parameters Herald always honours. */
+function readParams(q: Q) {
+  checkAlways(q, ['include_publish_details', 'include_fallback']);
+  return parseReferenceParams(q);
+}
+
 const PUBLISH = Envelope('entry', 'environments: [names], locales: [codes]', { required: false });
 
 /**
@@ -43,21 +60,26 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Entry created successfully.', entry };
   });
 
-  app.get<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'List entries', { params: CT, querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY, locale: LOCALE }) }), async (req) => {
+  app.get<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'List entries', { params: CT, querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY, ...READ_PARAMS }, PROJECTION) }), async (req) => {
     const scope = await h.scope(req);
     const paging = parsePaging(req.query);
+    const params = readParams(req.query);
     const { entries, count } = await listEntries(h, scope, req.params.content_type_uid, {
       locale: req.query.locale,
       paging,
       query: parseQuery(req.query.query),
       sort: parseSort(req.query),
     });
+    if (paging.count) return { entries: count };
+    await applyEntryParams(h, scope, req.params.content_type_uid, entries, params, req.query.locale);
     return paging.includeCount ? { entries, count } : { entries };
   });
 
-  app.get<One>(`${base}/:uid`, doc(TAGS.entries, 'Get an entry (a version with ?version=)', { params: ONE, querystring: Query({ locale: LOCALE, version: Text('a version number (default: the latest)') }) }), async (req) => {
+  app.get<One>(`${base}/:uid`, doc(TAGS.entries, 'Get an entry (a version with ?version=)', { params: ONE, querystring: Query({ ...READ_PARAMS, version: Text('a version number (default: the latest)') }, PROJECTION) }), async (req) => {
     const scope = await h.scope(req);
+    const params = readParams(req.query);
     const entry = await fetchEntry(h, scope, req.params.content_type_uid, req.params.uid, { locale: req.query.locale, version: req.query.version });
+    await applyEntryParams(h, scope, req.params.content_type_uid, [entry], params, req.query.locale);
     return { entry };
   });
 

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments, updateEnvironment } from '../../content/environments.ts';
-import { bodyField, MAX_LIMIT, parsePaging } from '../../content/validate.ts';
+import { bodyField } from '../../content/validate.ts';
 import { notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
-import { doc, CREATED, Envelope, Paging, Params, Query, TAGS } from '../schemas.ts';
+import { ListQuery, presentList } from '../list.ts';
+import { doc, CREATED, Envelope, Params, TAGS } from '../schemas.ts';
 
 const NAME = Params({ name: 'the environment name' });
 
@@ -16,12 +17,9 @@ export default function environmentRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Environment created successfully.', environment };
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/environments', doc(TAGS.environments, 'List environments', { querystring: Query(Paging(MAX_LIMIT)) }), async (req) => {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/environments', doc(TAGS.environments, 'List environments', { querystring: ListQuery() }), async (req) => {
     const scope = await h.scope(req);
-    const paging = parsePaging(req.query);
-    const all = await listEnvironments(h.db, scope.api_key);
-    const environments = all.slice(paging.skip, paging.skip + paging.limit);
-    return paging.includeCount ? { environments, count: all.length } : { environments };
+    return presentList('environments', await listEnvironments(h.db, scope.api_key), req.query);
   });
 
   app.get<{ Params: { name: string } }>('/v3/environments/:name', doc(TAGS.environments, 'Get an environment', { params: NAME }), async (req) => {

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { createLocale, deleteLocale, getLocale, listLocales, updateLocale } from '../../content/locales.ts';
-import { bodyField, MAX_LIMIT, parsePaging } from '../../content/validate.ts';
+import { bodyField } from '../../content/validate.ts';
 import { notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
-import { doc, CREATED, Envelope, Paging, Params, Query, TAGS } from '../schemas.ts';
+import { ListQuery, presentList } from '../list.ts';
+import { doc, CREATED, Envelope, Params, TAGS } from '../schemas.ts';
 
 const CODE = Params({ code: 'the locale code, e.g. en-us' });
 
@@ -16,12 +17,9 @@ export default function localeRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Language added successfully.', locale };
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/locales', doc(TAGS.locales, 'List locales', { querystring: Query(Paging(MAX_LIMIT)) }), async (req) => {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/locales', doc(TAGS.locales, 'List locales', { querystring: ListQuery() }), async (req) => {
     const scope = await h.scope(req);
-    const paging = parsePaging(req.query);
-    const all = await listLocales(h.db, scope.api_key);
-    const locales = all.slice(paging.skip, paging.skip + paging.limit);
-    return paging.includeCount ? { locales, count: all.length } : { locales };
+    return presentList('locales', (await listLocales(h.db, scope.api_key)), req.query);
   });
 
   app.get<{ Params: { code: string } }>('/v3/locales/:code', doc(TAGS.locales, 'Get a locale', { params: CODE }), async (req) => {

@@ -1,25 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
+import { ListQuery, presentList } from '../list.ts';
 import { bltUid } from '../../ids.ts';
 import { newSigningSecret } from '../../delivery/signature.ts';
 import { createTargetPolicy } from '../../delivery/target.ts';
 import type { Tx } from '../../store/db.ts';
 import { presentWebhook } from '../../webhooks/present.ts';
 import { currentSecret, liveSecrets, MAX_GRACE_HOURS, rotateSecrets, signingSecretProblem } from '../../webhooks/signing-secrets.ts';
-import { createWebhook, countWebhooks, deleteWebhook, getWebhook, listWebhooks, setDisabled, updateWebhook } from '../../webhooks/store.ts';
+import { createWebhook, deleteWebhook, getWebhook, listWebhooks, setDisabled, updateWebhook } from '../../webhooks/store.ts';
 import { validateWebhook } from '../../webhooks/validate.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
-import { doc, Body, Field, CREATED, Envelope, Paging, Params, Query, TAGS, wholeQuery } from '../schemas.ts';
+import { doc, Body, Field, CREATED, Envelope, Params, TAGS } from '../schemas.ts';
 
 const WEBHOOK = Params({ uid: 'the webhook uid' });
 const ROTATE = Body({
   grace_period_hours: Field('a number: hours the old secret keeps signing (default 24)'),
   signing_secret: Field('the new secret, whsec_... (default: generated)'),
 });
-
-/** Largest page of webhooks; the default page is this size too (Contentstack's 100). */
-const MAX_LIMIT = 100;
 
 /**
  * Webhook definitions (Contentstack CMA shapes, as `@contentstack/management` calls them):
@@ -65,16 +63,11 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
     };
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/webhooks', doc(TAGS.webhooks, 'List webhooks', { querystring: Query(Paging(MAX_LIMIT)) }), async (req) => {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/webhooks', doc(TAGS.webhooks, 'List webhooks', { querystring: ListQuery() }), async (req) => {
     const scope = await h.scope(req);
-    const skip = wholeQuery(req.query.skip, 'skip', 0, Number.MAX_SAFE_INTEGER);
-    const limit = wholeQuery(req.query.limit, 'limit', MAX_LIMIT, MAX_LIMIT, 1);
-    const includeCount = flag(req.query.include_count, 'include_count');
-    const webhooks = await listWebhooks(h.db, scope.api_key, { skip, limit });
-    return {
-      webhooks: webhooks.map(presentWebhook),
-      ...(includeCount ? { count: await countWebhooks(h.db, scope.api_key) } : {}),
-    };
+    // A stack's webhooks are few: filtered, sorted and paged in memory like the other lists.
+    const webhooks = await listWebhooks(h.db, scope.api_key, { skip: 0, limit: Number.MAX_SAFE_INTEGER });
+    return presentList('webhooks', webhooks.map(presentWebhook), req.query);
   });
 
   app.get<{ Params: { uid: string } }>('/v3/webhooks/:uid', doc(TAGS.webhooks, 'Get a webhook', { params: WEBHOOK }), async (req) => {
@@ -158,11 +151,4 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
     reply.header('cache-control', 'no-store');
     return { notice: 'The signing secret was rotated successfully', ...secrets(webhook) };
   });
-}
-
-/** A boolean query parameter (`true`/`false`); false when absent. */
-function flag(value: string | undefined, field: string): boolean {
-  if (value === undefined || value === '' || value === 'false') return false;
-  if (value === 'true') return true;
-  throw invalid(field, 'must be true or false');
 }

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { applyReferenceParams, parseReferenceParams, project, type LoadedEntry } from '../../src/content/query-params.ts';
+import type { Field } from '../../src/content/validate.ts';
+import { removeDir, startHerald, type TestHerald } from '../helpers/herald.ts';
+import { clientStack, type TestStack } from './helpers/content.ts';
+
+/** A reference field to `to`. */
+const ref = (uid: string, to: string[]) => ({ uid, display_name: uid, data_type: 'reference', reference_to: to, field_metadata: { ref_multiple: true, ref_multiple_content_types: to.length > 1 } });
+
+describe('Contentstack read parameters through the official management client', () => {
+  let h: TestHerald;
+  let s: TestStack;
+  const uids: Record<string, string> = {};
+
+  before(async () => {
+    h = await startHerald();
+    s = await clientStack(h);
+    const ct = (uid: string, schema: unknown[]) => s.stack.contentType().create({ content_type: { title: uid, uid, schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, ...schema] } });
+    await ct('publisher', [{ uid: 'address', display_name: 'Address', data_type: 'group', schema: [{ uid: 'city', display_name: 'City', data_type: 'text' }] }]);
+    await ct('author', [{ uid: 'bio', display_name: 'Bio', data_type: 'text' }]);
+    await ct('book', [ref('author', ['author']), ref('publisher', ['publisher']), { uid: 'pages', display_name: 'Pages', data_type: 'number' }]);
+    // Content types that refer to each other: the second reference is added once both exist.
+    const author = await s.stack.contentType('author').fetch();
+    author.schema = [...author.schema, ref('books', ['book'])];
+    await author.update();
+    const entry = async (ctUid: string, fields: Record<string, unknown>) => (await s.stack.contentType(ctUid).entry().create({ entry: fields })).uid as string;
+    uids.p = await entry('publisher', { title: 'Penguin', address: { city: 'London' } });
+    uids.a = await entry('author', { title: 'Ada', bio: 'wrote things' });
+    uids.b1 = await entry('book', { title: 'Notes', pages: 10, author: [{ uid: uids.a, _content_type_uid: 'author' }], publisher: [{ uid: uids.p, _content_type_uid: 'publisher' }] });
+    uids.b2 = await entry('book', { title: 'Letters', pages: 20, author: [{ uid: uids.a, _content_type_uid: 'author' }] });
+    // The cycle: the author points back at her books.
+    const a = await s.stack.contentType('author').entry(uids.a).fetch();
+    a.books = [{ uid: uids.b1, _content_type_uid: 'book' }, { uid: uids.b2, _content_type_uid: 'book' }];
+    await a.update();
+  });
+  after(async () => {
+    await h.close();
+    removeDir(h.dataDir);
+  });
+
+  it('count() answers the number of entries, assets and content types, not the list', async () => {
+    assert.deepEqual(await s.stack.contentType('book').entry().query().count(), { entries: 2 });
+    assert.deepEqual(await s.stack.contentType('book').entry().query({ query: { pages: { $gt: 15 } } }).count(), { entries: 1 });
+    assert.deepEqual(await s.stack.asset().query().count(), { assets: 0 });
+    assert.deepEqual(await s.stack.contentType().query().count(), { content_types: 3 });
+  });
+
+  it('include[] resolves references two and three levels deep, through a cycle, as a tree', async () => {
+    const { items } = await s.stack.contentType('book').entry().query({ include: ['author', 'author.books', 'author.books.publisher'], asc: 'pages' }).find();
+    assert.equal(items.length, 2);
+    const notes = items[0];
+    assert.equal(notes.title, 'Notes');
+    assert.equal(notes.author[0].title, 'Ada');
+    assert.deepEqual(notes.author[0].books.map((b: any) => b.title), ['Notes', 'Letters']);
+    // Level 3: the publisher of the author's first book; the second book has none.
+    assert.equal(notes.author[0].books[0].publisher[0].title, 'Penguin');
+    assert.deepEqual(notes.author[0].books[1].publisher ?? [], []);
+    // Not asked for: the book's own publisher and the books' authors stay references.
+    assert.deepEqual(notes.publisher, [{ uid: uids.p, _content_type_uid: 'publisher' }]);
+    assert.deepEqual(notes.author[0].books[0].author, [{ uid: uids.a, _content_type_uid: 'author' }]);
+    // A tree, so it serialises however the entries point at each other.
+    assert.ok(JSON.stringify(items).length > 0);
+  });
+
+  it('include[] works on a single entry, and include_reference_content_type_uid marks the resolved entries', async () => {
+    const plain = await s.stack.contentType('book').entry(uids.b1).fetch({ include: ['author'] });
+    assert.equal(plain.author[0].title, 'Ada');
+    assert.equal(plain.author[0]._content_type_uid, undefined);
+    const marked = await s.stack.contentType('book').entry(uids.b1).fetch({ include: ['author', 'publisher'], include_reference_content_type_uid: true });
+    assert.equal(marked.author[0]._content_type_uid, 'author');
+    assert.equal(marked.publisher[0]._content_type_uid, 'publisher');
+  });
+
+  it('only[BASE][] keeps the listed fields and uid, except[BASE][] drops fields, also inside groups and on resolved entries', async () => {
+    const { items } = await s.stack.contentType('book').entry().query({ only: { BASE: ['title', 'pages'] } }).find();
+    // The client's entry objects add methods and its own keys; the data is the rest.
+    const data = (e: any) => Object.keys(e).filter((k) => typeof e[k] !== 'function' && !['stackHeaders', 'content_type_uid', 'urlPath', 'apiVersion'].includes(k)).sort();
+    for (const e of items) assert.deepEqual(data(e), ['pages', 'title', 'uid']);
+    const dropped = await s.stack.contentType('book').entry().query({ except: { BASE: ['pages', 'author'] } }).find();
+    for (const e of dropped.items) {
+      assert.equal(e.pages, undefined);
+      assert.equal(e.author, undefined);
+      assert.ok(e.title);
+    }
+    const group = await s.stack.contentType('publisher').entry(uids.p).fetch({ except: { BASE: ['address.city'] } });
+    assert.deepEqual(group.address, {});
+    const nested = await s.stack.contentType('book').entry(uids.b1).fetch({ include: ['author'], only: { BASE: ['title', 'author'], author: ['title'] } });
+    assert.equal(nested.pages, undefined);
+    assert.deepEqual(nested.author, [{ uid: uids.a, title: 'Ada' }]);
+  });
+
+  it('only/except apply to assets, locales and the other lists too', async () => {
+    const { items } = await s.stack.locale().query({ only: { BASE: ['code'] } }).find();
+    assert.deepEqual(items.map((l: any) => [l.code, l.name]), [['en-us', undefined]]);
+  });
+
+  it('refuses a parameter a read route does not implement, naming it, on every GET route of /v3', async () => {
+    const api = (await h.request('GET', '/v3/openapi.json')).body;
+    const reads = Object.entries(api.paths as Record<string, Record<string, unknown>>).filter(([path, ops]) => path.startsWith('/v3/') && ops.get);
+    assert.ok(reads.length >= 15, `GET routes: ${reads.length}`);
+    for (const [path] of reads) {
+      const url = path.replace(/\{(\w+)\}/g, (_m, name) => (name === 'content_type_uid' ? 'book' : name === 'api_key' ? s.api_key : 'x'));
+      const r = await h.request('GET', `${url}?include_no_such_thing=true`, { headers: s.headers });
+      assert.equal(r.status, 422, `${path}: ${r.status} ${JSON.stringify(r.body)}`);
+      assert.ok(r.body.errors.include_no_such_thing, `${path} names the parameter: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.error_message, /include_no_such_thing/);
+    }
+  });
+
+  it('refuses include_publish_details=false (Herald always includes them) and a malformed include path, by name', async () => {
+    const r = await h.request('GET', '/v3/content_types/book/entries?include_publish_details=false', { headers: s.headers });
+    assert.equal(r.status, 422);
+    assert.ok(r.body.errors.include_publish_details);
+    const bad = await h.request('GET', '/v3/content_types/book/entries?include[]=author..books', { headers: s.headers });
+    assert.equal(bad.status, 422);
+    assert.ok(bad.body.errors['include[]']);
+  });
+});
+
+describe('reference resolution (pure)', () => {
+  const schemas: Record<string, Field[]> = {
+    node: [{ uid: 'title', display_name: 't', data_type: 'text', mandatory: false, unique: false, multiple: false }, { uid: 'next', display_name: 'n', data_type: 'reference', reference_to: ['node'], mandatory: false, unique: false, multiple: true }],
+  };
+  const store: Record<string, LoadedEntry> = {
+    a: { entry: { uid: 'a', title: 'A', next: [{ uid: 'b', _content_type_uid: 'node' }] }, contentType: 'node' },
+    b: { entry: { uid: 'b', title: 'B', next: [{ uid: 'a', _content_type_uid: 'node' }, { uid: 'gone', _content_type_uid: 'node' }] }, contentType: 'node' },
+  };
+  const deps = {
+    schemaOf: async (ct: string) => schemas[ct],
+    load: async (uids: string[]) => new Map(uids.filter((u) => store[u]).map((u) => [u, store[u]])),
+  };
+
+  it('follows a two-entry cycle ten levels deep without sharing objects, and leaves out missing targets', async () => {
+    const path = Array.from({ length: 10 }, () => 'next');
+    const includes = path.map((_, i) => path.slice(0, i + 1).join('.'));
+    const [top] = await applyReferenceParams([structuredClone(store.a.entry)], 'node', parseReferenceParams({ 'include[]': includes }), deps);
+    let node: any = top;
+    for (let i = 0; i < 10; i++) {
+      assert.equal(node.next.length, 1, `level ${i}: the missing target is left out`);
+      node = node.next[0];
+      assert.equal(node.title, i % 2 === 0 ? 'B' : 'A');
+    }
+    assert.deepEqual(node.next, store[node.uid].entry.next, 'below the last include level references stay as they are');
+    assert.notEqual((top as any).next[0].next[0], top, 'copies, not the same object');
+  });
+
+  it('refuses an include path deeper than ten references, naming include[]', async () => {
+    const deep = Array.from({ length: 11 }, () => 'next').join('.');
+    await assert.rejects(applyReferenceParams([structuredClone(store.a.entry)], 'node', parseReferenceParams({ 'include[]': deep }), deps), (e: any) => e.code === 'validation_failed' && !!e.errors['include[]']);
+  });
+
+  it('projects dotted paths through lists of groups', () => {
+    const doc = { uid: 'x', title: 'T', blocks: [{ a: 1, b: 2 }, { a: 3, b: 4 }], other: 1 };
+    assert.deepEqual(project(structuredClone(doc), ['blocks.a'], undefined), { uid: 'x', blocks: [{ a: 1 }, { a: 3 }] });
+    assert.deepEqual(project(structuredClone(doc), undefined, ['blocks.b', 'other']), { uid: 'x', title: 'T', blocks: [{ a: 1 }, { a: 3 }] });
+  });
+});
