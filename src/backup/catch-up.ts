@@ -110,6 +110,7 @@ export class CatchUp {
       this.checkMissing(apiKey, start, lastRead, seen, startedAt);
       await ingest.retryPendingFiles(apiKey);
       store.saveSettings(apiKey, await source.environments(apiKey), await source.locales(apiKey));
+      store.saveName(apiKey, await source.stackName(apiKey));
       store.caughtUp(apiKey);
       store.resolveGaps(apiKey, ['source_unreachable', 'no_access']);
       if (stored) log.info({ api_key: apiKey, stored, cursor }, 'caught up from the event feed');

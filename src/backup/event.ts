@@ -24,6 +24,8 @@ export interface BackupEvent {
   environment: string | null;
   /** Who made the change; null when only a delivery was seen (deliveries do not carry it). */
   actor: string | null;
+  /** The name of the token that made the change (from the feed); null when unknown. */
+  actor_name: string | null;
   /** The snapshot's `_version`. */
   version: number | null;
   title: string | null;
@@ -70,6 +72,7 @@ interface Fields {
   data: unknown;
   created_at: number;
   actor: string | null;
+  actor_name?: string | null;
   /** Fields the feed gives directly (a delivery derives them). */
   uid?: unknown;
   content_type_uid?: unknown;
@@ -114,6 +117,7 @@ function build(f: Fields, origin: BackupEvent['origin'], where: string): BackupE
     line,
     environment: str(f.environment) ?? env,
     actor: f.actor,
+    actor_name: f.actor_name ?? null,
     version,
     title: titleOf(module, snap),
     data,
@@ -150,6 +154,7 @@ export function fromFeed(item: unknown): BackupEvent {
       data: item.data,
       created_at: Number.isFinite(at) ? at : Date.now(),
       actor: str(item.actor),
+      actor_name: str(item.actor_name),
       uid: item.uid,
       content_type_uid: item.content_type_uid,
       locale: item.locale,

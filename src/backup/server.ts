@@ -8,7 +8,7 @@ import type { BackupContext } from './center.ts';
 import { diff, NOISE_KEYS } from './diff.ts';
 import { fromDelivery, MODULES, snapshotOf, type BackupEvent, type Module } from './event.ts';
 import { parseSelection, positiveInt } from './selection.ts';
-import { diffPage, entitiesPage, entityPage, errorPage, stacksPage, versionPage, type StackView, type VersionView } from './page.ts';
+import { diffPage, entitiesPage, entityPage, errorPage, LOCAL_TIME_SCRIPT, restoreConfirmPage, stacksPage, versionPage, type StackView, type VersionView } from './page.ts';
 import { SourceError } from './source.ts';
 import type { EntityRow } from './store.ts';
 
@@ -182,7 +182,13 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
   // ---------------------------------------------------------------------------------------------
   // Pages
 
-  const html = (reply: FastifyReply, page: string) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'").send(page);
+  const html = (reply: FastifyReply, page: string) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; form-action 'self'").send(page);
+  const stackName = (apiKey: string) => store.stack(apiKey)?.name ?? null;
+
+  // The pages' one script: times in the reader's time zone (the exact UTC instant stays on hover).
+  app.get('/ui/local-time.js', async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(LOCAL_TIME_SCRIPT),
+  );
 
   app.get('/', async (_req, reply) => reply.redirect('/ui'));
   app.get('/ui', async (_req, reply) => html(reply, stacksPage(stackViews(), { source: config.source ?? null, files: store.fileCounts() })));
@@ -192,14 +198,29 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
     const module = req.query.module ? parseModule(req.query.module) : undefined;
     const q = req.query.q?.trim() || undefined;
     const list = store.entities(req.params.api_key, { branch: req.query.branch || 'main', module, q, limit: 200 });
-    return html(reply, entitiesPage(req.params.api_key, list, { q, module }));
+    return html(reply, entitiesPage(req.params.api_key, list, { q, module }, stackName(req.params.api_key)));
   });
 
   const entityView = (params: EntityParams, branch: string | undefined, result?: { report?: Awaited<ReturnType<BackupContext['restore']>>; error?: string }) => {
     const { entity, events } = loadEntity(ctx, params, branch);
     const versions: VersionView[] = events.map((e) => versionJson(ctx, e)).reverse();
-    return entityPage(params.api_key, entity, versions, { canRestore: !!config.source, csrf: ctx.csrf, branch: entity.branch, result });
+    return entityPage(params.api_key, entity, versions, {
+      canRestore: !!config.source,
+      csrf: ctx.csrf,
+      branch: entity.branch,
+      stackName: stackName(params.api_key),
+      heraldUrl: config.source ?? null,
+      result,
+    });
   };
+
+  // Restore asks first: this page says what will come back and holds the form that does it.
+  app.get<{ Params: EntityParams; Querystring: Q & { seq?: string } }>('/ui/stacks/:api_key/:module/:uid/restore', async (req, reply) => {
+    const { entity, events } = loadEntity(ctx, req.params, req.query.branch);
+    if (!config.source) throw new HeraldError('conflict', 'Restoring from this page needs --source and --token.');
+    const v = req.query.seq ? versionJson(ctx, findEvent(events, req.query.seq, 'seq')) : null;
+    return html(reply, restoreConfirmPage(req.params.api_key, entity, v, { csrf: ctx.csrf, branch: entity.branch, stackName: stackName(req.params.api_key) }));
+  });
 
   app.get<{ Params: EntityParams; Querystring: Q }>('/ui/stacks/:api_key/:module/:uid', async (req, reply) => html(reply, entityView(req.params, req.query.branch)));
 
@@ -298,6 +319,7 @@ function versionJson(ctx: BackupContext, e: BackupEvent) {
     version: e.version,
     title: e.title,
     actor: e.actor,
+    actor_name: e.actor_name,
     created_at: e.created_at,
     origin: e.origin,
     partial: e.partial,

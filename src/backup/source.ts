@@ -118,6 +118,13 @@ export class Source {
     return Array.isArray(body.environments) ? body.environments : [];
   }
 
+  /** The stack's name, for the pages. */
+  async stackName(apiKey: string): Promise<string | null> {
+    const body = await this.json('/v3/stacks', apiKey);
+    const name = (body.stack as { name?: unknown } | undefined)?.name;
+    return typeof name === 'string' && name !== '' ? name : null;
+  }
+
   async locales(apiKey: string): Promise<unknown[]> {
     const body = await this.json('/v3/locales?limit=100', apiKey);
     return Array.isArray(body.locales) ? body.locales : [];

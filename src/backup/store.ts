@@ -30,6 +30,8 @@ export interface StackRow {
   environments: unknown[] | null;
   locales: unknown[] | null;
   settings_fetched_at: number | null;
+  /** The stack's name at the source (from catch-up); null until known. */
+  name: string | null;
 }
 
 export type FileStatus = 'stored' | 'pending' | 'missing';
@@ -87,6 +89,7 @@ interface EventRow {
   line: string;
   environment: string | null;
   actor: string | null;
+  actor_name: string | null;
   version: number | null;
   title: string | null;
   data: string;
@@ -108,6 +111,7 @@ function eventFromRow(r: EventRow): BackupEvent {
     line: r.line,
     environment: r.environment,
     actor: r.actor,
+    actor_name: r.actor_name ?? null,
     version: r.version === null ? null : Number(r.version),
     title: r.title,
     data: JSON.parse(r.data),
@@ -189,6 +193,11 @@ export class BackupStore {
     this.db.prepare('UPDATE stacks SET catch_up_error = ?, catch_up_error_at = ? WHERE api_key = ?').run(reason, now, apiKey);
   }
 
+  /** The stack's name at the source, for the pages. */
+  saveName(apiKey: string, name: string | null) {
+    if (name) this.db.prepare('UPDATE stacks SET name = ? WHERE api_key = ?').run(name, apiKey);
+  }
+
   saveSettings(apiKey: string, environments: unknown[], locales: unknown[], now = Date.now()) {
     this.db
       .prepare('UPDATE stacks SET environments = ?, locales = ?, settings_fetched_at = ? WHERE api_key = ?')
@@ -226,16 +235,16 @@ export class BackupStore {
           const upgradeData = held.partial && !e.partial;
           this.db
             .prepare(
-              `UPDATE events SET origin = 'feed', actor = COALESCE(actor, ?)${upgradeData ? ', data = ?, partial = 0, title = ?, version = ?' : ''} WHERE api_key = ? AND seq = ?`,
+              `UPDATE events SET origin = 'feed', actor = COALESCE(actor, ?), actor_name = COALESCE(actor_name, ?)${upgradeData ? ', data = ?, partial = 0, title = ?, version = ?' : ''} WHERE api_key = ? AND seq = ?`,
             )
-            .run(...[e.actor, ...(upgradeData ? [JSON.stringify(e.data), e.title, e.version] : []), e.api_key, e.seq]);
+            .run(...[e.actor, e.actor_name, ...(upgradeData ? [JSON.stringify(e.data), e.title, e.version] : []), e.api_key, e.seq]);
           if (upgradeData) this.rebuildEntity(e.api_key, e.branch, e.module, e.uid, now);
           return 'upgraded';
         }
         this.db
           .prepare(
-            `INSERT INTO events (api_key, seq, branch, module, action, uid, content_type_uid, locale, line, environment, actor, version, title, data, partial, origin, created_at, stored_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO events (api_key, seq, branch, module, action, uid, content_type_uid, locale, line, environment, actor, actor_name, version, title, data, partial, origin, created_at, stored_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             e.api_key,
@@ -249,6 +258,7 @@ export class BackupStore {
             e.line,
             e.environment,
             e.actor,
+            e.actor_name,
             e.version,
             e.title,
             JSON.stringify(e.data),
@@ -477,6 +487,7 @@ function stackFromRow(r: Record<string, unknown>): StackRow {
     environments: r.environments ? JSON.parse(r.environments as string) : null,
     locales: r.locales ? JSON.parse(r.locales as string) : null,
     settings_fetched_at: num(r.settings_fetched_at),
+    name: (r.name as string | null) ?? null,
   };
 }
 

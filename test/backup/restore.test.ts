@@ -316,7 +316,14 @@ describe('the backup center end to end', () => {
     const fr = versions.find((v) => v.line === 'fr-fr' && v.action === 'update').seq;
     assert.match(await page(`/ui/stacks/${stack.api_key}/entry/${kept.uid}/diff?from=${en}&to=${fr}`), /<code>title<\/code><\/td><td>changed<\/td><td>&quot;Kept&quot;<\/td><td>&quot;Gardé&quot;/);
 
-    const form = /<form method="post" action="([^"]+)"[^>]*><input type="hidden" name="csrf" value="([^"]+)"><button>Restore as it was before deletion/.exec(html)!;
+    // Restore asks first: the button leads to a page that says what comes back, with the form.
+    const ask = /<a class="btn btn-primary" href="([^"]+\/restore)">Restore as it was before deletion…<\/a>/.exec(html)!;
+    assert.ok(ask, 'a Restore link to the confirmation page');
+    const confirm = await page(ask[1]!);
+    assert.match(confirm, /<h1>Restore Kept\?<\/h1>/);
+    assert.match(confirm, /The entity was deleted there, so it is created again/);
+    const form = /<form method="post" action="([^"]+)"[^>]*><input type="hidden" name="csrf" value="([^"]+)"><button class="btn-primary">Restore as it was before deletion/.exec(confirm)!;
+    assert.ok(form, confirm);
     const forged = await fetch(b.url + form[1], { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'csrf=forged' });
     assert.equal(forged.status, 403);
     const res = await fetch(b.url + form[1], { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${encodeURIComponent(form[2])}` });
@@ -324,6 +331,7 @@ describe('the backup center end to end', () => {
     assert.equal(res.status, 200, result);
     const restored = /Restored: created entry [^ ]+ as (blt[0-9a-f]+) \(en-us\)/.exec(result);
     assert.ok(restored, result);
+    assert.ok(result.includes(`<a href="${h.url}/#/content/post/${restored[1]}">Open it in Herald</a>`), "a link to the restored entry in the web app");
     const back = (await api.get(`/v3/content_types/post/entries/${restored[1]}?locale=fr-fr`)).entry;
     assert.deepEqual([back.title, back.locale], ['Gardé', 'fr-fr']);
   });
