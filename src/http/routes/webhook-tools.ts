@@ -8,10 +8,8 @@ import { getWebhook } from '../../webhooks/store.ts';
 import { validateWebhook } from '../../webhooks/validate.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
 import { doc, Body, Field, Query, TAGS, Text } from '../schemas.ts';
-import { listContentTypes } from '../../content/content-types.ts';
-import { masterLocale } from '../../content/locales.ts';
-import { eventCatalog, FORMATS } from '../../delivery/catalog.ts';
-import { asyncApiDocument } from '../../delivery/asyncapi.ts';
+import { FORMATS } from '../../delivery/catalog.ts';
+import { stackAsyncApi, stackCatalog } from '../../delivery/stack-catalog.ts';
 
 const PREVIEW = Body({
   webhook: Field('the webhook as it would be saved: { name, destinations, channels, branches, conditions, concise_payload, format, ... } (required)'),
@@ -74,15 +72,11 @@ export default function webhookToolRoutes(app: FastifyInstance, h: Herald) {
     };
   });
 
-  /** The stack's catalog, from the content types of the request's branch. */
-  const catalogOf = async (scope: Awaited<ReturnType<Herald['scope']>>) =>
-    eventCatalog({ api_key: scope.api_key, masterLocale: await masterLocale(h.db, scope.api_key), contentTypes: await listContentTypes(h.db, scope) });
-
   app.get<{ Querystring: Record<string, string | undefined> }>('/v3/webhooks/schemas', doc(TAGS.webhooks, "The event catalog: a JSON Schema and an example of every event's payload, per format and content type", { querystring: SCHEMAS }), async (req) => {
     const scope = await h.scope(req);
     const q = req.query;
     if (q.format && !(FORMATS as readonly string[]).includes(q.format)) throw invalid('format', `must be one of ${FORMATS.join(', ')}`);
-    let schemas = await catalogOf(scope);
+    let schemas = await stackCatalog(h.db, scope);
     if (q.content_type && !schemas.some((s) => s.content_type === q.content_type)) throw notFound(`Content type '${q.content_type}'`);
     if (q.event && !schemas.some((s) => s.event === q.event)) throw invalid('event', 'must be module.action, such as entry.publish or asset.update');
     schemas = schemas.filter((s) => (!q.format || s.format === q.format) && (!q.content_type || s.content_type === q.content_type || s.content_type === null) && (!q.event || s.event === q.event));
@@ -91,7 +85,6 @@ export default function webhookToolRoutes(app: FastifyInstance, h: Herald) {
 
   app.get('/v3/asyncapi.json', doc(TAGS.webhooks, "The event catalog as an AsyncAPI 3.0 document (the stack's channels, messages and payload schemas)"), async (req) => {
     const scope = await h.scope(req);
-    const row = await h.db.get<{ name: string }>('SELECT name FROM stacks WHERE api_key = ?', [scope.api_key]);
-    return asyncApiDocument(await catalogOf(scope), { api_key: scope.api_key, name: row?.name ?? scope.api_key });
+    return stackAsyncApi(h.db, scope);
   });
 }
