@@ -62,9 +62,10 @@ async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: 'create' 
   });
 }
 
-export async function createContentType(deps: ContentDeps, scope: Scope, raw: unknown): Promise<ContentTypeDoc> {
+/** `opts.pendingReferences`: content type uids references may name before they exist (see checkContentType). */
+export async function createContentType(deps: ContentDeps, scope: Scope, raw: unknown, opts: { pendingReferences?: ReadonlySet<string> } = {}): Promise<ContentTypeDoc> {
   return deps.db.tx(async (tx) => {
-    const { value, errors } = checkContentType(raw, { contentTypes: await uidsIn(tx, scope) });
+    const { value, errors } = checkContentType(raw, { contentTypes: await uidsIn(tx, scope), pendingReferences: opts.pendingReferences });
     throwIfErrors(errors);
     if (await getContentType(tx, scope, value.uid)) {
       throw new HeraldError('conflict', `Content type '${value.uid}' already exists.`, { errors: { 'content_type.uid': ['already exists'] } });
@@ -100,10 +101,10 @@ export async function createContentType(deps: ContentDeps, scope: Scope, raw: un
  * the client echoes back are ignored). Existing entries are not rewritten: one that no longer
  * fits the schema fails validation when next saved or published.
  */
-export async function updateContentType(deps: ContentDeps, scope: Scope, uid: string, raw: unknown): Promise<ContentTypeDoc> {
+export async function updateContentType(deps: ContentDeps, scope: Scope, uid: string, raw: unknown, opts: { pendingReferences?: ReadonlySet<string> } = {}): Promise<ContentTypeDoc> {
   return deps.db.tx(async (tx) => {
     const current = await requireContentType(tx, scope, uid);
-    const { value, errors } = checkContentType(raw, { contentTypes: await uidsIn(tx, scope), current: toInput(current) });
+    const { value, errors } = checkContentType(raw, { contentTypes: await uidsIn(tx, scope), current: toInput(current), pendingReferences: opts.pendingReferences });
     throwIfErrors(errors);
     const now = Date.now();
     const doc: ContentTypeDoc = { ...current, ...value, updated_at: iso(now), updated_by: scope.caller.actor, _version: current._version + 1 };

@@ -144,6 +144,7 @@ export interface SchemaContext {
   contentTypes: ReadonlySet<string>;
   /** uid of the content type being validated: a reference to itself is allowed. */
   selfUid: string;
+  pendingReferences?: ReadonlySet<string>;
 }
 
 /**
@@ -152,7 +153,12 @@ export interface SchemaContext {
  */
 export function checkContentType(
   raw: unknown,
-  ctx: { contentTypes: ReadonlySet<string>; current?: ContentTypeInput },
+  ctx: {
+    contentTypes: ReadonlySet<string>;
+    current?: ContentTypeInput;
+    /** Uids a reference may name before they exist (the Contentful dialect: its importer makes linked content types concurrently). */
+    pendingReferences?: ReadonlySet<string>;
+  },
 ): { value: ContentTypeInput; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const base = 'content_type';
@@ -196,7 +202,7 @@ export function checkContentType(
 
   let schema = current?.schema ?? [];
   if (raw.schema !== undefined || !current) {
-    const checked = checkSchema(raw.schema, `${base}.schema`, { contentTypes: ctx.contentTypes, selfUid: uid });
+    const checked = checkSchema(raw.schema, `${base}.schema`, { contentTypes: ctx.contentTypes, selfUid: uid, pendingReferences: ctx.pendingReferences });
     Object.assign(errors, checked.errors);
     schema = checked.schema;
   }
@@ -287,7 +293,7 @@ function checkFields(raw: unknown, path: string, ctx: SchemaContext, depth: numb
         addError(errors, `${fp}.reference_to`, 'must be a content type uid or a non-empty list of them');
       } else {
         for (const r of refs as string[]) {
-          if (r !== ctx.selfUid && !ctx.contentTypes.has(r)) addError(errors, `${fp}.reference_to`, `names content type '${r}', which does not exist`);
+          if (r !== ctx.selfUid && !ctx.contentTypes.has(r) && !ctx.pendingReferences?.has(r)) addError(errors, `${fp}.reference_to`, `names content type '${r}', which does not exist`);
         }
         field.reference_to = [...new Set(refs as string[])];
       }

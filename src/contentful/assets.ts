@@ -13,7 +13,7 @@ import { within } from './compose.ts';
 import { assetEntity, contentfulLocale, link, type SysContext } from './entities.ts';
 import { publicationState, queryLocales } from './entries.ts';
 import { applyQuery, needsEntities, parseQuery, selectPaths } from './query.ts';
-import { bump, bumpsOf, resetBumps } from './versions.ts';
+import { recordPublish, resetVersion, shift, versionState } from './versions.ts';
 import { validationFailed, versionMismatch } from './errors.ts';
 
 /**
@@ -219,8 +219,8 @@ async function present(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: st
   const a = (await fetchAsset(deps, scope, uid, origin)) as Record<string, unknown> & Parameters<typeof assetEntity>[0];
   const env = await publishEnvironment(q, scope, ctx);
   const pubs = env ? ((await publicationsOf(q, scope, 'asset', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid) : [];
-  const bumps = await bumpsOf(q, scope, 'asset', uid);
-  const version = Number(a._version) + bumps;
+  const vs = await versionState(q, scope, 'asset', uid);
+  const version = Number(a._version) + vs.offset;
   return assetEntity(a, await masterLocale(q, scope.api_key), ctx, {
     id: uid,
     version,
@@ -228,7 +228,7 @@ async function present(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: st
     updatedAt: String(a.updated_at),
     createdBy: String(a.created_by),
     updatedBy: String(a.updated_by),
-    published: publicationState(pubs, bumps),
+    published: publicationState(pubs, vs),
     archived: a._archived === true ? { version, at: String(a.updated_at), by: String(a.updated_by) } : null,
   });
 }
@@ -272,7 +272,7 @@ export async function createAssetFrom(deps: ContentDeps, scope: Scope, ctx: SysC
   }
   const upload = await fileFor(deps, scope, input.file, limit);
   const asset = await createAsset(deps, scope, upload, { ...meta(input), title: input.title ?? input.file.fileName }, origin, id !== undefined ? { uid: id } : {});
-  await deps.db.tx((tx) => resetBumps(tx, scope, 'asset', asset.uid as string));
+  await deps.db.tx((tx) => resetVersion(tx, scope, 'asset', asset.uid as string));
   return present(deps, scope, ctx, asset.uid as string, origin);
 }
 
@@ -286,7 +286,7 @@ export async function saveAsset(deps: ContentDeps, scope: Scope, ctx: SysContext
     return await deps.db.tx(async (tx) => {
       const inner = within(deps, tx);
       const current = await fetchAsset(inner, scope, uid, origin);
-      const version = Number(current._version) + (await bumpsOf(tx, scope, 'asset', uid));
+      const version = Number(current._version) + (await versionState(tx, scope, 'asset', uid)).offset;
       if (sent !== version) throw versionMismatch('the asset', sent, version);
       if (!upload && input.file && (input.file.fileName !== current.filename || input.file.contentType !== current.content_type)) {
         throw invalid('fields.file', 'can change its fileName or contentType only with a new file (uploadFrom)');
@@ -316,11 +316,11 @@ export async function publishAssetTo(deps: ContentDeps, scope: Scope, ctx: SysCo
   return deps.db.tx(async (tx) => {
     const inner = within(deps, tx);
     const current = await fetchAsset(inner, scope, uid, origin);
-    const version = Number(current._version) + (await bumpsOf(tx, scope, 'asset', uid));
+    const version = Number(current._version) + (await versionState(tx, scope, 'asset', uid)).offset;
     if (sent !== version) throw versionMismatch('the asset', sent, version);
     const env = await ensureEnvironment(deps, tx, scope, ctx);
     await publishAsset(inner, scope, uid, { asset: { environments: [env.name], locales: [await masterLocale(tx, scope.api_key)] } }, origin);
-    await bump(tx, scope, 'asset', uid);
+    await recordPublish(tx, scope, 'asset', uid, version, Number(current._version));
     return present(inner, scope, ctx, uid, origin);
   });
 }
@@ -335,7 +335,7 @@ export async function unpublishAssetFrom(deps: ContentDeps, scope: Scope, ctx: S
     if (!env || published.length === 0) throw invalid('sys.publishedVersion', `asset ${uid} is not published in environment ${ctx.environmentId}`);
     const outcomes = await unpublishAsset(inner, scope, uid, { asset: { environments: [env.name], locales: [...new Set(published)] } }, origin);
     failed = outcomeError(`asset ${uid}`, outcomes);
-    if (!failed) await bump(tx, scope, 'asset', uid);
+    if (!failed) await shift(tx, scope, 'asset', uid, 1);
     return present(inner, scope, ctx, uid, origin);
   });
   if (failed) throw failed;
@@ -345,7 +345,7 @@ export async function unpublishAssetFrom(deps: ContentDeps, scope: Scope, ctx: S
 export async function archiveAsset(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, archived: boolean, origin: string) {
   await deps.db.tx(async (tx) => {
     await setAssetArchived(within(deps, tx), scope, uid, archived, origin);
-    await bump(tx, scope, 'asset', uid);
+    await shift(tx, scope, 'asset', uid, 1);
   });
   return present(deps, scope, ctx, uid, origin);
 }

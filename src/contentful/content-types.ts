@@ -11,6 +11,7 @@ import { HeraldError, invalid, notFound } from '../errors.ts';
 import type { Queryable, Tx } from '../store/db.ts';
 import { masterLocale } from '../content/locales.ts';
 import { within } from './compose.ts';
+import { onTypePublished } from './editor-interfaces.ts';
 import { applyQuery, parseQuery } from './query.ts';
 import { contentfulLocale, contentTypeEntity, contentTypeId, type Publication, type StoredContentType, type SysContext } from './entities.ts';
 import { renameFields, validationFailed, versionMismatch } from './errors.ts';
@@ -93,16 +94,18 @@ export async function queryTypes(q: Queryable, scope: Scope, ctx: SysContext, pa
 /** Checks a Contentful definition against the branch; the Contentstack body to save. */
 async function contentstackBody(tx: Tx, scope: Scope, id: string, raw: unknown, current?: ContentTypeDoc) {
   const types = await listContentTypes(tx, scope);
+  const pending = new Set<string>();
   const { body, errors } = fromContentfulType(raw, {
     id,
     uidOf: (cid) => types.find((t) => contentTypeId(t) === cid)?.uid,
     allUids: types.map((t) => t.uid),
+    pending,
   });
   if (Object.keys(errors).length) throw validationFailed(errors);
   // Options Herald or /v3 set (singleton...) stay; the dialect's own are replaced.
   body.options = { ...(current?.options ?? {}), ...(body.options as object) };
   if (current) body.uid = current.uid;
-  return body;
+  return { body, pending };
 }
 
 const inContentfulTerms = (err: unknown, schema: ContentTypeDoc['schema'] = []) => renameFields(err, (p) => contentfulTypePath(p, schema));
@@ -122,10 +125,10 @@ export async function createType(deps: ContentDeps, scope: Scope, ctx: SysContex
     } else if (await findType(tx, scope, cid)) {
       throw new HeraldError('conflict', `Content type ${cid} already exists.`, { errors: { 'sys.id': ['already exists'] } });
     }
-    const body = await contentstackBody(tx, scope, cid, raw);
+    const { body, pending } = await contentstackBody(tx, scope, cid, raw);
     let ct: ContentTypeDoc;
     try {
-      ct = await createContentType(within(deps, tx), scope, body);
+      ct = await createContentType(within(deps, tx), scope, body, { pendingReferences: pending });
     } catch (err) {
       throw inContentfulTerms(err, body.schema as ContentTypeDoc['schema']);
     }
@@ -140,10 +143,10 @@ export async function updateType(deps: ContentDeps, scope: Scope, ctx: SysContex
   return deps.db.tx(async (tx) => {
     const current = await requireType(tx, scope, id);
     if (sent !== current._version) throw versionMismatch('the content type', sent, current._version);
-    const body = await contentstackBody(tx, scope, id, raw, current);
+    const { body, pending } = await contentstackBody(tx, scope, id, raw, current);
     let ct: ContentTypeDoc;
     try {
-      ct = await updateContentType(within(deps, tx), scope, current.uid, body);
+      ct = await updateContentType(within(deps, tx), scope, current.uid, body, { pendingReferences: pending });
     } catch (err) {
       throw inContentfulTerms(err, body.schema as ContentTypeDoc['schema']);
     }
@@ -179,6 +182,7 @@ export async function publishType(deps: ContentDeps, scope: Scope, ctx: SysConte
       [scope.api_key, scope.branch, ct.uid, ct._version, scope.caller.actor, now, now],
     );
     await record(deps, tx, scope, 'publish', ct, await publicationOf(tx, scope, ct.uid));
+    await onTypePublished(tx, scope, ct);
     return presentType(tx, scope, ctx, ct);
   });
 }

@@ -1,7 +1,7 @@
 import type { ContentTypeDoc } from '../content/content-types.ts';
 import type { Scope } from '../content/context.ts';
 import { isObject } from '../content/validate.ts';
-import { fieldErrors, type FieldErrors } from '../errors.ts';
+import { fieldErrors, notFound, type FieldErrors } from '../errors.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { requireType } from './content-types.ts';
 import { contentfulFieldDef, contentTypeId, link, type SysContext } from './entities.ts';
@@ -11,9 +11,13 @@ import { validationFailed, versionMismatch } from './errors.ts';
  * Editor interfaces (`/content_types/{id}/editor_interface`): how Contentful's web app edits a
  * content type's fields. Herald's web app builds its editor from the content type, so Herald keeps
  * them only to give them back (table contentful_editor_interfaces): what a PUT saved is what a
- * GET shows, and what the export and import tools carry from space to space. A content type whose
- * editor interface was never saved shows Contentful's default (one builtin control per field) at
- * version 1; the first save may send version 1, or 0 (contentful-migration's "not made yet").
+ * GET shows, and what the export and import tools carry from space to space.
+ *
+ * As Contentful's: a content type has one from its first publish (until then a GET is a 404, and
+ * a PUT at version 0 makes it), and each publish of the content type is a new version of it that
+ * gives new fields their default control and drops the controls of fields gone (the migration
+ * tool counts on that version). Never saved, it shows Contentful's default (one builtin control
+ * per field) at the version the publishes made.
  */
 
 /** Contentful's default widget of a field. */
@@ -62,16 +66,28 @@ async function stored(q: Queryable, scope: Scope, uid: string): Promise<Row | un
   ]);
 }
 
-function present(ct: ContentTypeDoc, ctx: SysContext, row: Row | undefined) {
+/** Default controls for the fields of `ct` that `controls` lacks; controls of fields gone are dropped. */
+function syncControls(ct: ContentTypeDoc, controls: unknown[]): unknown[] {
+  const ids = ct.schema.map((f) => contentfulFieldDef(f));
+  const kept = controls.filter((c) => isObject(c) && ids.some((d) => d.id === c.fieldId));
+  const added = ids.filter((d) => !kept.some((c) => (c as Record<string, unknown>).fieldId === d.id)).map((d) => ({ fieldId: d.id, widgetId: defaultWidget(d), widgetNamespace: 'builtin' }));
+  return [...kept, ...added];
+}
+
+/** How often the dialect published the content type (0: never; it has no editor interface yet). */
+async function publishCount(q: Queryable, scope: Scope, uid: string): Promise<number> {
+  const r = await q.get<{ n: number }>('SELECT published_counter AS n FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+  return r ? Number(r.n) : 0;
+}
+
+function present(ct: ContentTypeDoc, ctx: SysContext, row: Row | undefined, virtualVersion: number) {
   const at = (ms: number) => new Date(Number(ms)).toISOString();
-  const body = row
-    ? json<Record<string, unknown>>(row.doc)
-    : { controls: ct.schema.map((f) => { const def = contentfulFieldDef(f); return { fieldId: def.id, widgetId: defaultWidget(def), widgetNamespace: 'builtin' }; }) };
+  const body = row ? json<Record<string, unknown>>(row.doc) : { controls: syncControls(ct, []) };
   return {
     sys: {
       id: 'default',
       type: 'EditorInterface',
-      version: row ? Number(row.version) : 1,
+      version: row ? Number(row.version) : virtualVersion,
       space: link('Space', ctx.spaceId),
       environment: link('Environment', ctx.environmentId),
       contentType: link('ContentType', contentTypeId(ct)),
@@ -86,12 +102,36 @@ function present(ct: ContentTypeDoc, ctx: SysContext, row: Row | undefined) {
 
 export async function getEditorInterface(q: Queryable, scope: Scope, ctx: SysContext, contentTypeIdParam: string) {
   const ct = await requireType(q, scope, contentTypeIdParam);
-  return present(ct, ctx, await stored(q, scope, ct.uid));
+  const row = await stored(q, scope, ct.uid);
+  const published = await publishCount(q, scope, ct.uid);
+  if (!row && published === 0) throw notFound(`The editor interface of content type ${contentTypeIdParam} (it is made when the content type is first published)`);
+  return present(ct, ctx, row, published);
 }
 
-/** Every content type's editor interface in the environment. */
+/** Every content type's editor interface in the environment (those that have one). */
 export async function listEditorInterfaces(q: Queryable, scope: Scope, ctx: SysContext, types: ContentTypeDoc[]) {
-  return Promise.all(types.map(async (ct) => present(ct, ctx, await stored(q, scope, ct.uid))));
+  const out = [];
+  for (const ct of types) {
+    const row = await stored(q, scope, ct.uid);
+    const published = await publishCount(q, scope, ct.uid);
+    if (row || published > 0) out.push(present(ct, ctx, row, published));
+  }
+  return out;
+}
+
+/** A publish of the content type: its saved editor interface moves to a new version with the fields' controls brought in line. */
+export async function onTypePublished(tx: Tx, scope: Scope, ct: ContentTypeDoc): Promise<void> {
+  const row = await stored(tx, scope, ct.uid);
+  if (!row) return;
+  const doc = json<Record<string, unknown>>(row.doc);
+  doc.controls = syncControls(ct, Array.isArray(doc.controls) ? doc.controls : []);
+  await tx.run('UPDATE contentful_editor_interfaces SET doc = ?, version = version + 1, updated_at = ? WHERE api_key = ? AND branch = ? AND content_type_uid = ?', [
+    JSON.stringify(doc),
+    Date.now(),
+    scope.api_key,
+    scope.branch,
+    ct.uid,
+  ]);
 }
 
 /** The parts of an editor interface Herald keeps, checked: controls name fields of the content type. */
@@ -121,8 +161,8 @@ export async function putEditorInterface(db: { tx<T>(fn: (tx: Tx) => Promise<T>)
   return db.tx(async (tx) => {
     const ct = await requireType(tx, scope, contentTypeIdParam);
     const current = await stored(tx, scope, ct.uid);
-    const version = current ? Number(current.version) : 1;
-    if (sent !== version && !(current === undefined && sent === 0)) throw versionMismatch('the editor interface', sent, version);
+    const version = current ? Number(current.version) : await publishCount(tx, scope, ct.uid);
+    if (sent !== version) throw versionMismatch('the editor interface', sent, version);
     const doc = JSON.stringify(parse(raw, ct));
     const now = Date.now();
     if (current) {
@@ -136,10 +176,10 @@ export async function putEditorInterface(db: { tx<T>(fn: (tx: Tx) => Promise<T>)
       ]);
     } else {
       await tx.run(
-        'INSERT INTO contentful_editor_interfaces (api_key, branch, content_type_uid, version, doc, created_by, updated_by, created_at, updated_at) VALUES (?, ?, ?, 2, ?, ?, ?, ?, ?)',
-        [scope.api_key, scope.branch, ct.uid, doc, scope.caller.actor, scope.caller.actor, now, now],
+        'INSERT INTO contentful_editor_interfaces (api_key, branch, content_type_uid, version, doc, created_by, updated_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [scope.api_key, scope.branch, ct.uid, version + 1, doc, scope.caller.actor, scope.caller.actor, now, now],
       );
     }
-    return present(ct, ctx, await stored(tx, scope, ct.uid));
+    return present(ct, ctx, await stored(tx, scope, ct.uid), 0);
   });
 }

@@ -13,7 +13,7 @@ import { renameFields, validationFailed, versionMismatch } from './errors.ts';
 import { findType } from './content-types.ts';
 import { applyQuery, contentTypeParam, InvalidQuery, needsEntities, parseQuery, selectPaths, type QueryField } from './query.ts';
 import { contentfulIds } from './schema.ts';
-import { allBumps, bump, bumpsOf, publishedVersionOf, resetBumps } from './versions.ts';
+import { publishedVersionOf, recordPublish, resetVersion, shift, versionState, versionStates, type VersionState } from './versions.ts';
 import { entryFields, linkedEntryIds, parseEntryFields, sameValues, type Locales } from './values.ts';
 
 /**
@@ -79,13 +79,13 @@ async function publishEnvironment(q: Queryable, scope: Scope, ctx: SysContext): 
   return getEnvironment(q, scope.api_key, ctx.environmentId);
 }
 
-/** Publication state over the lines published to the environment (`bumps`: see versions.ts). */
-export function publicationState(rows: PublicationRow[], bumps: number): Publication | null {
+/** Publication state over the lines published to the environment (`vs`: see versions.ts). */
+export function publicationState(rows: PublicationRow[], vs: VersionState): Publication | null {
   if (rows.length === 0) return null;
   const sorted = [...rows].sort((a, b) => Number(a.published_at) - Number(b.published_at));
   const last = sorted[sorted.length - 1];
   return {
-    version: publishedVersionOf(rows.reduce((n, r) => n + Number(r.version), 0), bumps),
+    version: publishedVersionOf(rows.reduce((n, r) => n + Number(r.version), 0), vs),
     counter: rows.length,
     by: last.actor,
     firstAt: new Date(Number(sorted[0].published_at)).toISOString(),
@@ -93,20 +93,20 @@ export function publicationState(rows: PublicationRow[], bumps: number): Publica
   };
 }
 
-function state(uid: string, lines: Line[], master: string, pubs: PublicationRow[], bumps: number): EntityState {
+function state(uid: string, lines: Line[], master: string, pubs: PublicationRow[], vs: VersionState): EntityState {
   const byTime = [...lines].sort((a, b) => String(a.doc.updated_at).localeCompare(String(b.doc.updated_at)));
   const newest = byTime[byTime.length - 1];
   const first = lines.find((l) => l.locale === master) ?? lines[0];
   const archived = lines.some((l) => l.archived);
   return {
     id: uid,
-    version: versionOf(lines) + bumps,
+    version: versionOf(lines) + vs.offset,
     createdAt: String(first.doc.created_at),
     updatedAt: String(newest.doc.updated_at),
     createdBy: String(first.doc.created_by),
     updatedBy: String(newest.doc.updated_by),
-    published: publicationState(pubs, bumps),
-    archived: archived ? { version: versionOf(lines) + bumps, at: new Date(Math.max(...lines.map((l) => l.updated_at))).toISOString(), by: String(newest.doc.updated_by) } : null,
+    published: publicationState(pubs, vs),
+    archived: archived ? { version: versionOf(lines) + vs.offset, at: new Date(Math.max(...lines.map((l) => l.updated_at))).toISOString(), by: String(newest.doc.updated_by) } : null,
   };
 }
 
@@ -114,13 +114,13 @@ async function present(q: Queryable, scope: Scope, ctx: SysContext, uid: string,
   const m = master ?? (await masterLocale(q, scope.api_key));
   const env = await publishEnvironment(q, scope, ctx);
   const pubs = env ? ((await publicationsOf(q, scope, 'entry', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid) : [];
-  return entityOf(ctx, uid, ct, lines, m, pubs, await bumpsOf(q, scope, 'entry', uid));
+  return entityOf(ctx, uid, ct, lines, m, pubs, await versionState(q, scope, 'entry', uid));
 }
 
-function entityOf(ctx: SysContext, uid: string, ct: ContentTypeDoc, lines: Line[], master: string, pubs: PublicationRow[], bumps: number) {
+function entityOf(ctx: SysContext, uid: string, ct: ContentTypeDoc, lines: Line[], master: string, pubs: PublicationRow[], vs: VersionState) {
   const masterLine = lines.find((l) => l.locale === master) ?? lines[0];
   const tags = Array.isArray(masterLine.doc.tags) ? (masterLine.doc.tags as string[]) : [];
-  return entryEntity(ct, lines.map((l) => ({ locale: l.locale, doc: l.doc })), tags, ctx, state(uid, lines, master, pubs, bumps), master);
+  return entryEntity(ct, lines.map((l) => ({ locale: l.locale, doc: l.doc })), tags, ctx, state(uid, lines, master, pubs, vs), master);
 }
 
 /** Whether an entry of this uid exists in the scope's branch (in any locale). */
@@ -184,10 +184,10 @@ export async function listEntries(deps: ContentDeps, scope: Scope, ctx: SysConte
     );
     for (const p of all) (pubs.get(p.uid) ?? pubs.set(p.uid, []).get(p.uid)!).push(p);
   }
-  const bumps = await allBumps(q, scope, 'entry');
+  const states = await versionStates(q, scope, 'entry');
   const typeByUid = new Map(types.map((t) => [t.uid, t]));
   const known = [...byUid].filter(([, e]) => typeByUid.has(e.ctUid));
-  const entity = ([uid, e]: [string, { ctUid: string; lines: Line[] }]) => entityOf(ctx, uid, typeByUid.get(e.ctUid)!, e.lines, locs.master, pubs.get(uid) ?? [], bumps.get(uid) ?? 0);
+  const entity = ([uid, e]: [string, { ctUid: string; lines: Line[] }]) => entityOf(ctx, uid, typeByUid.get(e.ctUid)!, e.lines, locs.master, pubs.get(uid) ?? [], states.get(uid) ?? { offset: 0, publishedVersion: null, publishedSum: null });
   if (!needsEntities(parsed)) {
     // Nothing to filter or order by: only the page is presented.
     const page = known.slice(parsed.skip, parsed.skip + parsed.limit).map(entity);
@@ -298,7 +298,7 @@ export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysC
       throw inContentfulTerms(err, ct, master);
     }
     const uid = created.uid as string;
-    await resetBumps(tx, scope, 'entry', uid);
+    await resetVersion(tx, scope, 'entry', uid);
     for (const [locale, values] of wanted) {
       if (locale === master) continue;
       try {
@@ -307,6 +307,9 @@ export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysC
         throw inContentfulTerms(err, ct, locale);
       }
     }
+    // Version 1, however many locales the entry was made in.
+    const made = await requireEntry(tx, scope, uid);
+    await shift(tx, scope, 'entry', uid, 1 - versionOf(made.lines));
     const e = await requireEntry(tx, scope, uid);
     return present(tx, scope, ctx, uid, ct, e.lines, master);
   });
@@ -316,7 +319,7 @@ export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysC
 export async function saveEntry(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, sent: number | null, raw: unknown, autoSave: boolean) {
   return deps.db.tx(async (tx) => {
     const e = await requireEntry(tx, scope, uid);
-    const current = versionOf(e.lines) + (await bumpsOf(tx, scope, 'entry', uid));
+    const current = versionOf(e.lines) + (await versionState(tx, scope, 'entry', uid)).offset;
     if (sent !== current) throw versionMismatch('the entry', sent, current);
     const { writes, tags, master } = await plan(tx, scope, e.ct, e.lines, raw);
     // A save that changes nothing is still a save (Contentful records it): the master line.
@@ -332,7 +335,9 @@ export async function saveEntry(deps: ContentDeps, scope: Scope, ctx: SysContext
         throw inContentfulTerms(err, e.ct, w.locale);
       }
     }
+    // One version, however many locales the save wrote.
     const after = await requireEntry(tx, scope, uid);
+    await shift(tx, scope, 'entry', uid, current + 1 - (versionOf(after.lines) + (await versionState(tx, scope, 'entry', uid)).offset));
     return present(tx, scope, ctx, uid, after.ct, after.lines, master);
   });
 }
@@ -362,14 +367,17 @@ export async function publishEntryTo(deps: ContentDeps, scope: Scope, ctx: SysCo
   let failed: unknown;
   const entity = await deps.db.tx(async (tx) => {
     const e = await requireEntry(tx, scope, uid);
-    const current = versionOf(e.lines) + (await bumpsOf(tx, scope, 'entry', uid));
+    const current = versionOf(e.lines) + (await versionState(tx, scope, 'entry', uid)).offset;
     if (sent !== current) throw versionMismatch('the entry', sent, current);
     const loc = await locales(tx, scope.api_key);
     const chosen = localesOf(body, 'add', loc.codes) ?? e.lines.map((l) => l.locale);
     const env = await ensureEnvironment(deps, tx, scope, ctx);
     const outcomes = await publishEntry(within(deps, tx), scope, e.ct.uid, uid, { entry: { environments: [env.name], locales: chosen } });
     failed = outcomeError(`entry ${uid}`, outcomes);
-    if (!failed) await bump(tx, scope, 'entry', uid);
+    if (!failed) {
+      const rows = ((await publicationsOf(tx, scope, 'entry', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid);
+      await recordPublish(tx, scope, 'entry', uid, current, rows.reduce((n, r) => n + Number(r.version), 0));
+    }
     return present(tx, scope, ctx, uid, e.ct, e.lines, loc.master);
   });
   // The publish.fail events are committed with any successes; the request still fails.
@@ -389,7 +397,7 @@ export async function unpublishEntryFrom(deps: ContentDeps, scope: Scope, ctx: S
     const chosen = localesOf(body, 'remove', loc.codes) ?? [...new Set(published)];
     const outcomes = await unpublishEntry(within(deps, tx), scope, e.ct.uid, uid, { entry: { environments: [env.name], locales: chosen } });
     failed = outcomeError(`entry ${uid}`, outcomes);
-    if (!failed) await bump(tx, scope, 'entry', uid);
+    if (!failed) await shift(tx, scope, 'entry', uid, 1);
     return present(tx, scope, ctx, uid, e.ct, e.lines, loc.master);
   });
   if (failed) throw failed;
@@ -400,7 +408,7 @@ export async function archiveEntry(deps: ContentDeps, scope: Scope, ctx: SysCont
   return deps.db.tx(async (tx) => {
     const e = await requireEntry(tx, scope, uid);
     await setEntryArchived(within(deps, tx), scope, e.ct.uid, uid, archived);
-    await bump(tx, scope, 'entry', uid);
+    await shift(tx, scope, 'entry', uid, 1);
     const after = await requireEntry(tx, scope, uid);
     return present(tx, scope, ctx, uid, after.ct, after.lines);
   });

@@ -48,6 +48,9 @@ export function heraldUid(contentfulId: string, reserved: ReadonlySet<string> = 
   return uid.slice(0, 64);
 }
 
+/** A Contentful content type id (as any Contentful id: letters, digits, `.`, `-`, `_`, at most 64). */
+const CONTENT_TYPE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
 export interface TypeContext {
   /** The Contentful id of the content type being defined. */
   id: string;
@@ -55,6 +58,12 @@ export interface TypeContext {
   uidOf: (contentfulId: string) => string | undefined;
   /** Every content type uid in the environment (a Link without linkContentType may point at any). */
   allUids: string[];
+  /**
+   * Collects the uids of content types a `linkContentType` names that do not exist yet (the uid
+   * each will have); without it, naming one is an error. Contentful accepts them: its importer
+   * makes content types that link to each other concurrently.
+   */
+  pending?: Set<string>;
 }
 
 /** A Contentstack `content_type` body (for src/content/content-types.ts) from a Contentful one, or the problems. */
@@ -104,8 +113,11 @@ function linkTargets(validations: unknown, path: string, ctx: TypeContext, selfU
   const out: string[] = [];
   for (const id of v.linkContentType) {
     const uid = typeof id !== 'string' ? undefined : id === ctx.id ? selfUid : ctx.uidOf(id);
-    if (!uid) add(`${path}.validations`, `names content type ${JSON.stringify(id)}, which does not exist in this environment`);
-    else out.push(uid);
+    if (uid) out.push(uid);
+    else if (typeof id === 'string' && CONTENT_TYPE_ID.test(id) && ctx.pending) {
+      ctx.pending.add(heraldUid(id));
+      out.push(heraldUid(id));
+    } else add(`${path}.validations`, `names content type ${JSON.stringify(id)}, which does not exist in this environment`);
   }
   return out;
 }

@@ -33,6 +33,20 @@ describe('what Contentful importers rely on', () => {
     assert.equal(again.body.sys.id, 'VersionMismatch');
   });
 
+  it('accepts a content type linking to one not made yet, as the importer makes them concurrently', async () => {
+    const book = await client.contentType.createWithId({ ...env, contentTypeId: 'book' }, {
+      name: 'Book',
+      fields: [{ id: 'title', name: 'Title', type: 'Symbol' }, { id: 'writer', name: 'Writer', type: 'Link', linkType: 'Entry', validations: [{ linkContentType: ['writer'] }] }],
+    } as any);
+    assert.deepEqual(book.fields[1].validations, [{ linkContentType: ['writer'] }]);
+    await client.contentType.createWithId({ ...env, contentTypeId: 'writer' }, { name: 'Writer', fields: [{ id: 'title', name: 'Name', type: 'Symbol' }] } as any);
+    const w = await client.entry.create({ ...env, contentTypeId: 'writer' }, { fields: { title: { 'en-US': 'Ursula' } } } as any);
+    const b = await client.entry.create({ ...env, contentTypeId: 'book' }, { fields: { title: { 'en-US': 'Earthsea' }, writer: { 'en-US': { sys: { type: 'Link', linkType: 'Entry', id: w.sys.id } } } } } as any);
+    assert.equal(b.fields.writer['en-US'].sys.id, w.sys.id);
+    const bad = await cma('PUT', '/content_types/shelf', { name: 'Shelf', fields: [{ id: 'books', name: 'Books', type: 'Link', linkType: 'Entry', validations: [{ linkContentType: ['not a valid id!'] }] }] });
+    assert.equal(bad.status, 422);
+  });
+
   it('creates an entry and an asset with the id a PUT names, and refuses a second create of that id', async () => {
     const entry = await client.entry.createWithId({ ...env, contentTypeId: 'article', entryId: 'hello-world' }, { fields: { title: { 'en-US': 'Hello' } } } as any);
     assert.equal(entry.sys.id, 'hello-world');
@@ -122,15 +136,24 @@ describe('what Contentful importers rely on', () => {
     const renamed = await client.tag.update({ ...env, tagId: 'featured' }, { ...tag, name: 'Front page' } as any);
     assert.equal(renamed.sys.version, 2);
 
+    // As Contentful's: made on the content type's first publish, a new version on each publish.
+    assert.equal((await refusal(client.editorInterface.get({ ...env, contentTypeId: 'article' }))).name, 'NotFound');
+    let ct = await client.contentType.get({ ...env, contentTypeId: 'article' });
+    ct = await client.contentType.publish({ ...env, contentTypeId: 'article' }, ct);
     const ei = await client.editorInterface.get({ ...env, contentTypeId: 'article' });
     assert.deepEqual(ei.controls, [{ fieldId: 'title', widgetId: 'singleLine', widgetNamespace: 'builtin' }]);
     assert.equal(ei.sys.contentType.sys.id, 'article');
+    assert.equal(ei.sys.version, 1);
     const saved = await client.editorInterface.update({ ...env, contentTypeId: 'article' }, { ...ei, controls: [{ fieldId: 'title', widgetId: 'slugEditor', widgetNamespace: 'builtin', settings: { helpText: 'The headline' } }] });
     assert.equal(saved.sys.version, 2);
     assert.equal((await client.editorInterface.get({ ...env, contentTypeId: 'article' })).controls![0].widgetId, 'slugEditor');
-    const all = await client.editorInterface.getMany(env);
-    assert.equal(all.items.length, 1);
-    const wrong = await refusal(client.editorInterface.update({ ...env, contentTypeId: 'article' }, { ...saved, controls: [{ fieldId: 'nope', widgetId: 'singleLine' }] }));
+    ct = await client.contentType.update({ ...env, contentTypeId: 'article' }, { ...ct, fields: [...ct.fields, { id: 'teaser', name: 'Teaser', type: 'Text', localized: false, required: false }] });
+    await client.contentType.publish({ ...env, contentTypeId: 'article' }, ct);
+    const synced = await client.editorInterface.get({ ...env, contentTypeId: 'article' });
+    assert.equal(synced.sys.version, 3);
+    assert.deepEqual(synced.controls!.map((c: any) => [c.fieldId, c.widgetId]), [['title', 'slugEditor'], ['teaser', 'markdown']], 'the saved control kept, the new field given its default');
+    assert.equal((await client.editorInterface.getMany(env)).items.length, 1);
+    const wrong = await refusal(client.editorInterface.update({ ...env, contentTypeId: 'article' }, { ...synced, controls: [{ fieldId: 'nope', widgetId: 'singleLine' }] }));
     assert.equal(wrong.status, 422);
   });
 });
