@@ -1,5 +1,6 @@
 import type { AttemptDetails, AttemptSummary } from '../delivery/log.ts';
 import { link } from './entities.ts';
+import { contentfulWebhookId } from './webhooks.ts';
 
 /**
  * The activity log in Contentful's words (pure): each attempt is a "call" of the webhook. The
@@ -29,7 +30,7 @@ export function callOverview(a: AttemptSummary, webhook: { uid: string; api_key:
     sys: {
       type: 'WebhookCallOverview',
       id: a.uid,
-      createdBy: link('WebhookDefinition', webhook.uid),
+      createdBy: link('WebhookDefinition', contentfulWebhookId(webhook)),
       space: link('Space', webhook.api_key),
       createdAt: requestAt,
     },

@@ -127,13 +127,34 @@ export function inContentfulTerms(err: unknown): unknown {
   return renameFields(err, contentfulPath);
 }
 
+/**
+ * Webhook ids are unique per space. A definition created with a chosen id (Contentful's PUT
+ * create-with-id) is stored under `<space>~<id>`: another space may choose the same id, and
+ * choosing one says nothing about any other space's webhooks. Herald's own uids (POST, /v3) are
+ * unique everywhere and are their own Contentful id. `~` never occurs in a Contentful id.
+ */
+export function scopedWebhookUid(apiKey: string, id: string): string {
+  return `${apiKey}~${id}`;
+}
+
+/** The id Contentful's API shows for a stored webhook. */
+export function contentfulWebhookId(w: { uid: string; api_key: string }): string {
+  const prefix = `${w.api_key}~`;
+  return w.uid.startsWith(prefix) ? w.uid.slice(prefix.length) : w.uid;
+}
+
+/** The stored uids a Contentful id of a space may have, in the order to look them up. */
+export function storedUidsOf(apiKey: string, id: string): string[] {
+  return id.includes('~') ? [id] : [id, scopedWebhookUid(apiKey, id)];
+}
+
 /** A Webhook as Contentful's API returns it: secrets never, secret headers by key only. */
 export function presentDefinition(w: Webhook): Record<string, unknown> {
   const d = w.destinations[0];
   const out: Record<string, unknown> = {
     sys: {
       type: 'WebhookDefinition',
-      id: w.uid,
+      id: contentfulWebhookId(w),
       version: w.version,
       space: link('Space', w.api_key),
       createdAt: new Date(w.created_at).toISOString(),

@@ -91,6 +91,39 @@ describe('Contentful webhook definitions', () => {
     assert.equal((await client.webhook.get({ spaceId, webhookDefinitionId: 'my-hook.1' })).name, 'Chosen id');
   });
 
+  it('keeps webhook ids per space: another space may choose the same id, and choosing one reveals nothing about other spaces', async () => {
+    const other = await h.newStack('Another space');
+    const otherClient = contentfulClient(h, other.token);
+    const put = (space: string, tok: string, id: string, name: string) =>
+      fetch(`${h.url}/spaces/${space}/webhook_definitions/${id}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/vnd.contentful.management.v1+json' },
+        body: JSON.stringify({ name, url: 'http://127.0.0.1:9/per-space', topics: ['Entry.*'] }),
+      });
+    // The other space takes an id first, and has one Herald made.
+    assert.equal((await put(other.api_key, other.token, 'shared-id', 'Theirs')).status, 201);
+    const generated = await otherClient.webhook.create({ spaceId: other.api_key }, { name: 'Generated', url: 'http://127.0.0.1:9/g', topics: ['*.*'] } as any);
+
+    // This space chooses the same ids: its own definitions, not a 422 that would reveal them.
+    const mine = await put(spaceId, token, 'shared-id', 'Mine');
+    assert.equal(mine.status, 201, await mine.clone().text());
+    assert.equal((await mine.json()).sys.id, 'shared-id');
+    assert.equal((await put(spaceId, token, generated.sys.id, 'Also mine')).status, 201);
+
+    assert.equal((await client.webhook.get({ spaceId, webhookDefinitionId: 'shared-id' })).name, 'Mine');
+    assert.equal((await otherClient.webhook.get({ spaceId: other.api_key, webhookDefinitionId: 'shared-id' })).name, 'Theirs');
+    assert.equal((await client.webhook.get({ spaceId, webhookDefinitionId: generated.sys.id })).name, 'Also mine');
+    assert.equal((await otherClient.webhook.get({ spaceId: other.api_key, webhookDefinitionId: generated.sys.id })).name, 'Generated');
+    // Updated, read for health and deleted by the id it was given, each space its own.
+    const read = await client.webhook.get({ spaceId, webhookDefinitionId: 'shared-id' });
+    assert.equal((await client.webhook.update({ spaceId, webhookDefinitionId: 'shared-id' }, { ...read, name: 'Mine, renamed' })).sys.id, 'shared-id');
+    assert.equal((await client.webhook.getHealthStatus({ spaceId, webhookDefinitionId: 'shared-id' })).sys.id, 'shared-id');
+    await client.webhook.delete({ spaceId, webhookDefinitionId: 'shared-id' });
+    await client.webhook.delete({ spaceId, webhookDefinitionId: generated.sys.id });
+    assert.equal((await otherClient.webhook.get({ spaceId: other.api_key, webhookDefinitionId: 'shared-id' })).name, 'Theirs');
+    assert.equal((await otherClient.webhook.getMany({ spaceId: other.api_key })).items.length, 2);
+  });
+
   it("names the bad field in Contentful's ValidationFailed", async () => {
     const badTopic = await refusal(client.webhook.create({ spaceId }, { name: 'Bad', url: 'http://127.0.0.1:9/x', topics: ['Entry.publsh'] } as any));
     assert.equal(badTopic.name, 'ValidationFailed');

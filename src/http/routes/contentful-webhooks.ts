@@ -4,7 +4,7 @@ import { link } from '../../contentful/entities.ts';
 import { versionMismatch } from '../../contentful/errors.ts';
 import { collection, CONTENTFUL_ID, objectBody, paging, spaceScope, versionHeader } from '../../contentful/http.ts';
 import { getSpaceSettings, maxRetriesProblem, notSet, setRetryPolicy, setSigningSecret, signingSecretProblem } from '../../contentful/settings.ts';
-import { fromContentful, inContentfulTerms, presentDefinition } from '../../contentful/webhooks.ts';
+import { contentfulWebhookId, fromContentful, inContentfulTerms, presentDefinition, scopedWebhookUid, storedUidsOf } from '../../contentful/webhooks.ts';
 import { attemptHealth, getAttempt, listAttempts } from '../../delivery/log.ts';
 import { createTargetPolicy } from '../../delivery/target.ts';
 import { invalid, notFound } from '../../errors.ts';
@@ -61,6 +61,14 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
     if (!w) throw notFound('Webhook definition');
     return w;
   };
+  /** The space's webhook with this Contentful id (ids are unique per space: contentful/webhooks.ts). */
+  async function definition(q: Queryable, apiKey: string, id: string): Promise<Webhook | undefined> {
+    for (const uid of storedUidsOf(apiKey, id)) {
+      const w = await getWebhook(q, uid, apiKey);
+      if (w) return w;
+    }
+    return undefined;
+  }
 
   /** Creates a Contentful-format webhook from a Contentful body, with `uid`. */
   async function create(tx: Tx, apiKey: string, uid: string, raw: unknown): Promise<Webhook> {
@@ -100,7 +108,7 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
 
   app.get<One>('/spaces/:space/webhook_definitions/:id', contentfulDoc('/spaces/:space/webhook_definitions/:id', 'Get a webhook definition'), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
-    return presentDefinition(found(await getWebhook(h.db, req.params.id, scope.api_key)));
+    return presentDefinition(found(await definition(h.db, scope.api_key, req.params.id)));
   });
 
   app.put<One>('/spaces/:space/webhook_definitions/:id', contentfulDoc('/spaces/:space/webhook_definitions/:id', 'Update a webhook definition (X-Contentful-Version), or create one with this id'), async (req, reply) => {
@@ -109,15 +117,13 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
     let created = false;
     let reenabled = false;
     const w = await change(scope.api_key, async (tx) => {
-      const existing = await getWebhook(tx, req.params.id, scope.api_key);
+      const existing = await definition(tx, scope.api_key, req.params.id);
       if (!existing) {
-        // Contentful's create-with-id: a PUT without a version to an id that does not exist yet.
+        // Contentful's create-with-id: a PUT without a version to an id this space does not use yet.
         if (sent !== null) throw notFound('Webhook definition');
-        if (!CONTENTFUL_ID.test(req.params.id) || (await getWebhook(tx, req.params.id))) {
-          throw invalid('sys.id', 'must be letters, digits, ".", "-" and "_" (at most 64), not used by another webhook');
-        }
+        if (!CONTENTFUL_ID.test(req.params.id)) throw invalid('sys.id', 'must be letters, digits, ".", "-" and "_" (at most 64)');
         created = true;
-        return create(tx, scope.api_key, req.params.id, req.body);
+        return create(tx, scope.api_key, scopedWebhookUid(scope.api_key, req.params.id), req.body);
       }
       if (sent !== existing.version) throw versionMismatch('the webhook definition', sent, existing.version);
       const mapped = fromContentful(req.body);
@@ -133,13 +139,16 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
 
   app.delete<One>('/spaces/:space/webhook_definitions/:id', contentfulDoc('/spaces/:space/webhook_definitions/:id', 'Delete a webhook definition', NO_CONTENT), async (req, reply) => {
     const scope = await spaceScope(h, req, req.params.space);
-    const deleted = await change(scope.api_key, (tx) => deleteWebhook(tx, scope.api_key, req.params.id));
+    const deleted = await change(scope.api_key, async (tx) => {
+      const w = await definition(tx, scope.api_key, req.params.id);
+      return w ? deleteWebhook(tx, scope.api_key, w.uid) : false;
+    });
     if (!deleted) throw notFound('Webhook definition');
     reply.status(204);
   });
 
   // The activity log: each attempt is a call.
-  const webhookOf = async (apiKey: string, id: string) => found(await getWebhook(h.db, id, apiKey));
+  const webhookOf = async (apiKey: string, id: string) => found(await definition(h.db, apiKey, id));
 
   app.get<One>('/spaces/:space/webhooks/:id/calls', contentfulDoc('/spaces/:space/webhooks/:id/calls', "A webhook's recent calls"), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
@@ -160,7 +169,7 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
   app.get<One>('/spaces/:space/webhooks/:id/health', contentfulDoc('/spaces/:space/webhooks/:id/health', "A webhook's health: calls in all and healthy"), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
     const w = await webhookOf(scope.api_key, req.params.id);
-    return { sys: { type: 'Webhook', id: w.uid, space: link('Space', w.api_key) }, calls: await attemptHealth(h.db, w.uid) };
+    return { sys: { type: 'Webhook', id: contentfulWebhookId(w), space: link('Space', w.api_key) }, calls: await attemptHealth(h.db, w.uid) };
   });
 
   // Space settings.
