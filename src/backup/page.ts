@@ -66,7 +66,7 @@ form.search{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.5re
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:1rem 0}
 .row-actions{display:flex;flex-wrap:wrap;gap:.4rem .75rem;align-items:center}
 .added{background:#e7f6ec}.removed{background:#fde8e8}.changed{background:#fff4e0}
-.diff td{overflow-wrap:anywhere}
+.diff td{overflow-wrap:break-word}.diff td:first-child,.diff td:nth-child(2){white-space:nowrap}
 @media (max-width:40rem){
   main{padding:1rem}
   .table-wrap{overflow-x:visible}
