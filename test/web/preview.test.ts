@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { startReceiver } from '../helpers/receiver.ts';
 import { browserAvailability, launch, newPage, signIn } from './helpers/browser.ts';
 
-/** The webhook form's Preview button, in Debian's Chromium against a real Herald. */
+/** The webhook form's Preview and Send test event buttons, in Debian's Chromium against a real Herald and receiver. */
 const availability = browserAvailability();
 
 describe('the webhook form’s Preview', { skip: 'skip' in availability ? availability.skip : false }, () => {
@@ -56,5 +57,28 @@ describe('the webhook form’s Preview', { skip: 'skip' in availability ? availa
     assert.match(text, /Basic \*\*\*\*/);
     assert.doesNotMatch(await page.content(), /pw-never-shown/);
     assert.deepEqual(errors, []);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('sends a test event of the kind picked, and shows what was sent', async () => {
+    const rx = await startReceiver();
+    try {
+      const headers = { api_key: stack.api_key, authorization: stack.token };
+      const w = await h.request('POST', '/v3/webhooks', { headers, body: { webhook: { name: 'to rx', destinations: [{ target_url: rx.url }], channels: ['content_types.post.entries.publish'] } } });
+      assert.equal(w.status, 201);
+      await page.goto(`${h.url}/#/webhooks/${w.body.webhook.uid}`);
+      await page.getByRole('button', { name: 'Send test event…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Send a test event' });
+      assert.equal(await dialog.getByLabel('Channel').inputValue(), 'content_types.post.entries.publish');
+      await dialog.getByRole('button', { name: 'Send', exact: true }).click();
+      await dialog.getByRole('status').getByText(/The test call succeeded\. \(200, \d+ ms\) entry\.publish of a generated example\./).waitFor();
+      await rx.waitFor(1);
+      assert.equal(rx.received[0].headers['x-herald-test'], '1');
+      assert.equal(rx.received[0].json.event, 'publish');
+      assert.match(await dialog.getByRole('region', { name: 'Test event result' }).innerText(), /"Example Title"/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await rx.close();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { checkedOf, Confirm, CopyButton, Dialog, ErrorText, Field, Loading, Spin
 import { notify } from '../notice.ts';
 import { href, navigate } from '../router.ts';
 import { WebhookPreview } from '../components/WebhookPreview.tsx';
+import { TestEvent } from '../components/TestEvent.tsx';
 import { formProblems, headerDraft, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
 import { createWebhook, getSigningSecret, getWebhook, listWebhooks, rotateSigningSecret, updateWebhook } from '../webhooks-api.ts';
 
@@ -303,6 +304,7 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
           {busy ? <Spinner label="Saving…" /> : existing ? 'Save' : 'Create webhook'}
         </button>
         <WebhookPreview body={() => toBody(form)} uid={existing?.uid} />
+        {existing && <TestEvent uid={existing.uid} channels={existing.channels} />}
         <a class="btn" href={href('webhooks')}>
           Cancel
         </a>
