@@ -3,6 +3,10 @@
  * 34): a few thousand requests with random bodies, mutated valid bodies, odd parameters, queries,
  * content types and credentials. None may get a 5xx, and the server must stay up and unpolluted.
  *
+ * A second run takes its operations from /v3/openapi.json (the Contentful dialect's /spaces
+ * routes included), sends uploads (multipart with and without a boundary, raw bytes) as well as
+ * JSON, and watches /healthz answer throughout (issue 15 item 10).
+ *
  * Cases come from a seeded generator, so a failure reproduces: the message names the seed and the
  * case. HERALD_FUZZ_SEED picks another seed, HERALD_FUZZ_CASES another count.
  */
@@ -211,6 +215,129 @@ describe('random JSON at every route (case 34)', () => {
     // Every route was tried.
     const tried = new Set(all.map((c) => c.route));
     for (const r of routes) if (!['TRACE', 'CONNECT'].includes(r.method) && fillRoute(r.url, own)) assert.ok(tried.has(routeKey(r)), routeKey(r));
+  });
+
+  it(`answers seeded random requests at every operation of /v3/openapi.json (/spaces included) without a 5xx, uploads included, with /healthz live throughout (seed ${SEED})`, async () => {
+    const doc = await h.request('GET', '/v3/openapi.json');
+    assert.equal(doc.status, 200);
+    const operations = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+      Object.keys(ops)
+        // TRACE and CONNECT: no HTTP client sends them to an origin server (fetch refuses to).
+        .filter((m) => !['parameters', 'summary', 'description', 'trace', 'connect'].includes(m))
+        .map((m) => ({ method: m.toUpperCase(), path })),
+    );
+    assert.ok(operations.some((o) => o.path.startsWith('/spaces/')), 'the description covers the Contentful dialect');
+    const g = generator(prng(SEED + 1), own);
+    // Each `{param}` from the stack's own ids (so handlers get past their lookups), sometimes anything.
+    const byName: Record<string, string[]> = {
+      uid: [own.entry, own.asset, own.webhook, own.execution, own.token_uid, own.branch],
+      content_type_uid: [own.content_type],
+      name: [own.environment],
+      code: [own.locale],
+      api_key: [own.api_key],
+      space: [own.api_key],
+      filename: [own.asset_filename],
+      env: ['master'],
+      environment: ['master'],
+      id: [own.entry, own.asset, own.webhook, own.content_type, own.execution],
+      call: [own.attempt],
+      locale: ['en-US'],
+    };
+    const fill = (path: string) => path.replace(/\{([^}]+)\}/g, (_m, name: string) => (g.rand() < 0.15 || !byName[name] ? g.segment() : enc(g.pick(byName[name]!))));
+    const boundary = 'fuzz-boundary';
+    const multipart = () => {
+      const parts = Array.from({ length: g.int(4) }, () => {
+        const field = g.pick(['asset[upload]', 'asset[title]', 'asset[description]', 'asset[tags]', 'asset[parent_uid]', 'asset[colour]', 'file', '']);
+        const file = g.rand() < 0.5 ? `; filename="${g.pick(['a.png', '../x', '', '①.txt'])}"\r\ncontent-type: ${g.pick(['image/png', 'text/plain', 'x'])}` : '';
+        return `--${boundary}\r\ncontent-disposition: form-data; name="${field}"${file}\r\n\r\n${g.pick(['', 'hello', 'x'.repeat(5000), '\u0000\u00ff'])}\r\n`;
+      });
+      return parts.join('') + (g.rand() < 0.8 ? `--${boundary}--\r\n` : '');
+    };
+    const COUNT = Math.max(operations.length, Math.round(CASES / 2));
+    const requests = Array.from({ length: COUNT }, (_, n) => {
+      // Every operation once first, then at random.
+      const op = n < operations.length ? operations[n]! : g.pick(operations);
+      let path = fill(op.path);
+      if (g.rand() < 0.3) path += g.query();
+      const cf = op.path.startsWith('/spaces/');
+      const headers: Record<string, string> = {};
+      const auth = g.rand();
+      const token = auth < 0.85 ? own.token : auth < 0.92 ? other.token : auth < 0.96 ? ADMIN_TOKEN : '';
+      if (token) headers.authorization = cf ? `Bearer ${token}` : token;
+      if (!cf) headers.api_key = own.api_key;
+      let body: string | undefined;
+      if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(op.method) && g.rand() < 0.95) {
+        const kind = g.rand();
+        if (kind < 0.3) {
+          body = JSON.stringify(g.mutate(validBody(op.path.replace(/\{([^}]+)\}/g, ':$1'), own)));
+          headers['content-type'] = cf ? 'application/vnd.contentful.management.v1+json' : 'application/json';
+        } else if (kind < 0.55) {
+          body = JSON.stringify(g.value(0));
+          headers['content-type'] = g.pick(['application/json', 'application/vnd.contentful.management.v1+json', 'text/plain']);
+        } else if (kind < 0.75) {
+          // Uploads: a multipart body with or without its boundary, or raw bytes.
+          body = multipart();
+          headers['content-type'] = g.pick([`multipart/form-data; boundary=${boundary}`, 'multipart/form-data', 'multipart/form-data; boundary=', 'multipart/mixed']);
+        } else if (kind < 0.9) {
+          body = g.pick(['', 'x', '\u0000'.repeat(100), 'GIF89a' + 'x'.repeat(3000)]);
+          headers['content-type'] = g.pick(['application/octet-stream', 'image/png', 'application/x-www-form-urlencoded']);
+        } else {
+          body = g.pick(['{', '[1,', 'null', '{"__proto__":{"polluted":1}}']);
+          headers['content-type'] = 'application/json';
+        }
+      }
+      return { n, op: `${op.method} ${op.path}`, method: op.method, path, headers, body };
+    });
+
+    // Liveness is watched throughout: /healthz must keep answering while the fuzz runs.
+    const health: string[] = [];
+    let live = 0;
+    let fuzzing = true;
+    const watcher = (async () => {
+      while (fuzzing) {
+        try {
+          const r = await fetch(`${h.url}/healthz`, { signal: AbortSignal.timeout(5_000) });
+          if (r.status === 200) live++;
+          else health.push(`/healthz answered ${r.status}`);
+          await r.body?.cancel();
+        } catch (err) {
+          health.push(`/healthz did not answer: ${(err as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const failures: string[] = [];
+    try {
+      // Four at a time, each on whatever connection the client keeps: a connection left stuck by a
+      // refused upload shows as a request that times out.
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (next < requests.length) {
+            const c = requests[next++]!;
+            let status: number;
+            let text = '';
+            try {
+              const res = await fetch(h.url + c.path, { method: c.method, headers: c.headers, body: c.body, signal: AbortSignal.timeout(15_000) });
+              status = res.status;
+              text = await res.text();
+            } catch (err) {
+              status = 599;
+              text = `request failed: ${(err as Error).message}`;
+            }
+            if (status >= 500) failures.push(`HERALD_FUZZ_SEED=${SEED} openapi case ${c.n}: ${c.method} ${c.path.slice(0, 200)} ${JSON.stringify(c.headers)} ${c.body?.slice(0, 200)} -> ${status} ${text.slice(0, 300)}`);
+          }
+        }),
+      );
+    } finally {
+      fuzzing = false;
+      await watcher;
+    }
+    assert.deepEqual(failures, []);
+    assert.deepEqual(health, []);
+    assert.ok(live > 0, '/healthz was asked while the fuzz ran');
+    const tried = new Set(requests.map((r) => r.op));
+    for (const o of operations) assert.ok(tried.has(`${o.method} ${o.path}`), `${o.method} ${o.path} was tried`);
   });
 
   it("never answers 5xx to a key named like one of Object.prototype's, at any depth of a valid body", async () => {
