@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
-import { browserAvailability, launch, newPage, screenshot, signIn } from './helpers/browser.ts';
+import { accessibilityProblems, browserAvailability, launch, newPage, screenshot, signIn } from './helpers/browser.ts';
 
 /**
  * The content type builder: fields of several types with their options, a reference, a group with
@@ -75,6 +75,7 @@ describe('the content type builder', { skip: 'skip' in availability ? availabili
     await page.getByRole('button', { name: 'Move Steps down' }).click();
     assert.equal(await field(3).getByLabel('Field uid').inputValue(), 'steps');
     await screenshot(page, 'content-type-builder.png');
+    assert.deepEqual(await accessibilityProblems(page), { unnamed: [], duplicateIds: [] });
 
     await page.getByRole('button', { name: 'Create content type' }).click();
     await page.getByRole('heading', { name: 'Recipe', level: 1 }).or(page.locator('.form-error')).first().waitFor();

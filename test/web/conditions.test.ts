@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { executions, until } from '../helpers/engine.ts';
-import { browserAvailability, launch, newPage, screenshot, signIn } from './helpers/browser.ts';
+import { accessibilityProblems, browserAvailability, launch, newPage, screenshot, signIn } from './helpers/browser.ts';
 
 /**
  * A condition built in the Conditional View (field, operator, value rows, not only JSON in the
@@ -79,6 +79,7 @@ describe('conditions in the Conditional View', { skip: 'skip' in availability ? 
     await page.getByRole('tab', { name: 'Conditional View' }).click();
     assert.equal(await page.locator('.condition-row').nth(0).getByLabel('Value').inputValue(), 'production');
     await screenshot(page, 'webhook-conditions.png');
+    assert.deepEqual(await accessibilityProblems(page), { unnamed: [], duplicateIds: [] }, 'every input of the webhook form is named');
 
     await page.getByRole('button', { name: 'Create webhook' }).click();
     await page.getByRole('dialog', { name: 'Webhook created' }).getByRole('button', { name: 'Done' }).click();

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, executions, until } from '../helpers/engine.ts';
-import { browserAvailability, launch, newPage, screenshot, signIn } from './helpers/browser.ts';
+import { accessibilityProblems, browserAvailability, launch, newPage, screenshot, signIn } from './helpers/browser.ts';
 
 /**
  * The Logs tab answering "what is failing, for which entry, since when", in Chromium against a
@@ -140,6 +140,7 @@ describe('the Logs tab', { skip: 'skip' in availability ? availability.skip : fa
     await dialog.locator('.actions').getByRole('button', { name: 'Close' }).click();
     await dialog.waitFor({ state: 'detached' });
     await screenshot(page, 'webhook-logs-health.png');
+    assert.deepEqual(await accessibilityProblems(page), { unnamed: [], duplicateIds: [] });
     assert.deepEqual(
       errors.filter((x) => !/status of 409/.test(x)),
       [],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { ADMIN_TOKEN, startHerald, type TestHerald } from '../helpers/herald.ts';
-import { browserAvailability, launch, newPage, screenshot } from './helpers/browser.ts';
+import { accessibilityProblems, browserAvailability, launch, newPage, screenshot } from './helpers/browser.ts';
 
 /**
  * Signing in with "Keep me signed in on this device" (a new tab is still signed in), and the
@@ -79,7 +79,6 @@ describe('sessions and management tokens', { skip: 'skip' in availability ? avai
     await dialog.getByRole('button', { name: 'Copy the token' }).click();
     await dialog.getByText('The token is on your clipboard.').waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), shown);
-    await screenshot(page, 'tokens-created.png');
     const works = await h.request('GET', '/v3/stacks', { headers: { api_key: stack.api_key, authorization: shown } });
     assert.equal(works.status, 200, 'the copied token is a working management token');
     await dialog.getByRole('button', { name: 'Done' }).click();
@@ -89,6 +88,7 @@ describe('sessions and management tokens', { skip: 'skip' in availability ? avai
     assert.ok(masked.endsWith(shown.slice(-4)) && !masked.includes(shown.slice(0, 10)), `masked: ${masked}`);
     assert.equal(await page.getByText(shown).count(), 0, 'never shown again');
     await screenshot(page, 'tokens.png');
+    assert.deepEqual(await accessibilityProblems(page), { unnamed: [], duplicateIds: [] });
 
     await row.getByRole('button', { name: 'Delete the token CI deploys' }).click();
     await page.getByRole('dialog', { name: 'Delete token' }).getByRole('button', { name: 'Delete' }).click();

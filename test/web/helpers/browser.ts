@@ -85,3 +85,22 @@ export async function screenshot(page: Page, name: string, opts: { locator?: str
   const height = Math.max(360, Math.min(viewport.height, bottom));
   await page.screenshot({ path, animations: 'disabled', clip: { x: 0, y: 0, width: viewport.width, height } });
 }
+
+/**
+ * Form controls on the page without a name a screen reader can say (no <label>, aria-label or
+ * aria-labelledby), and ids used more than once: both should be empty lists.
+ */
+export async function accessibilityProblems(page: Page): Promise<{ unnamed: string[]; duplicateIds: string[] }> {
+  return page.evaluate(() => {
+    const unnamed = Array.from(document.querySelectorAll('input, select, textarea'))
+      .filter((el) => (el as HTMLInputElement).type !== 'hidden')
+      .filter((el) => {
+        const labelled = ((el as HTMLInputElement).labels?.length ?? 0) > 0 || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+        return !labelled;
+      })
+      .map((el) => el.outerHTML.slice(0, 120));
+    const seen = new Map<string, number>();
+    for (const el of Array.from(document.querySelectorAll('[id]'))) seen.set(el.id, (seen.get(el.id) ?? 0) + 1);
+    return { unnamed, duplicateIds: [...seen].filter(([, n]) => n > 1).map(([id]) => id) };
+  });
+}
