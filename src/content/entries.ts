@@ -7,7 +7,6 @@ import { applyReferenceParams, type LoadedEntry, type ReferenceParams } from './
 import { iso, type ContentDeps, type Scope } from './context.ts';
 import { fallbackChain, requireLocale } from './locales.ts';
 import {
-  isPublished,
   parsePublishRequest,
   publicationsOf,
   publishDetails,
@@ -155,8 +154,11 @@ async function record(
 }
 
 /**
- * The checks of a save that need the store: references point at existing entries of the right
- * content type, file fields at existing assets, unique fields are unique in the locale.
+ * The checks of a save that need the store: a reference to an entry that exists must name its
+ * content type, unique fields are unique in the locale. References and file fields that name
+ * entries or assets which do not exist (yet) are accepted, as Contentstack does: importers save
+ * entries before the ones they point at and remap them afterwards. Publishing is where a dangling
+ * reference counts (a publish.fail naming it, see publishEntry).
  */
 async function checkAgainstStore(tx: Tx, scope: Scope, ct: ContentTypeDoc, uid: string, locale: string, fields: Record<string, unknown>): Promise<FieldErrors> {
   const errors: FieldErrors = {};
@@ -166,13 +168,9 @@ async function checkAgainstStore(tx: Tx, scope: Scope, ct: ContentTypeDoc, uid: 
       scope.branch,
       r.uid,
     ]);
-    if (!row || row.content_type_uid !== r._content_type_uid) {
-      addError(errors, r.path, `references entry ${r.uid}, which does not exist in content type '${r._content_type_uid}'`);
+    if (row && row.content_type_uid !== r._content_type_uid) {
+      addError(errors, r.path, `references entry ${r.uid} as content type '${r._content_type_uid}', but it is an entry of '${row.content_type_uid}'`);
     }
-  }
-  for (const a of assetUids(ct.schema, fields)) {
-    const row = await tx.get('SELECT 1 AS ok FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, a.uid]);
-    if (!row) addError(errors, a.path, `names asset ${a.uid}, which does not exist`);
   }
   const unique = uniqueFields(ct.schema).filter((f) => !isEmpty(own(fields, f.uid)));
   if (unique.length) {
@@ -415,11 +413,29 @@ export async function deleteEntry(deps: ContentDeps, scope: Scope, ctUid: string
   });
 }
 
+/** Why a publish fails for a reference to an entry that does not exist, or undefined. */
+async function danglingReference(q: Queryable, scope: Scope, ct: ContentTypeDoc, fields: Record<string, unknown>): Promise<string | undefined> {
+  for (const r of references(ct.schema, fields)) {
+    const row = await q.get<{ content_type_uid: string }>('SELECT content_type_uid FROM entries WHERE api_key = ? AND branch = ? AND uid = ? LIMIT 1', [scope.api_key, scope.branch, r.uid]);
+    if (!row || row.content_type_uid !== r._content_type_uid) return `${r.path} references entry ${r.uid} (${r._content_type_uid}), which does not exist`;
+  }
+  return undefined;
+}
+
+/** Why a publish fails for a file field naming an asset that does not exist, or undefined. */
+async function missingAsset(q: Queryable, scope: Scope, ct: ContentTypeDoc, fields: Record<string, unknown>): Promise<string | undefined> {
+  for (const a of assetUids(ct.schema, fields)) {
+    const row = await q.get('SELECT 1 AS ok FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, a.uid]);
+    if (!row) return `${a.path} names asset ${a.uid}, which does not exist`;
+  }
+  return undefined;
+}
+
 /**
  * Publishes an entry to each environment x locale of the request. Each pair is tried on its own:
  * it fails (`publish.fail`, with the reason) when the content shown in that locale does not pass
- * its content type's validation, or references an entry not published to that environment and
- * locale; else it is published (`publish`). Refused outright (no event) for an unknown
+ * its content type's validation, or references an entry or names an asset that does not exist;
+ * else it is published (`publish`), also when the entries it references are not published yet. Refused outright (no event) for an unknown
  * environment, locale or version, and for an archived entry.
  */
 export async function publishEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, body: unknown, queryLocale?: unknown) {
@@ -449,14 +465,11 @@ export async function publishEntry(deps: ContentDeps, scope: Scope, ctUid: strin
       const invalidReason = hasErrors(errors) ? `the entry does not pass validation of content type '${ct.uid}': ${describeErrors(errors)}` : undefined;
       for (const env of req.environments) {
         let reason = invalidReason;
-        if (!reason) {
-          for (const r of references(ct.schema, fields)) {
-            if (!(await isPublished(tx, scope, 'entry', r.uid, env.uid, locale))) {
-              reason = `${r.path} references entry ${r.uid} (${r._content_type_uid}), which is not published to ${env.name} in ${locale}`;
-              break;
-            }
-          }
-        }
+        // A reference to an entry that exists is fine even when that entry is not published (yet):
+        // readers of the delivery API see only published targets, and entries that point at each
+        // other can be published one after the other. One that does not exist fails the publish.
+        if (!reason) reason = await danglingReference(tx, scope, ct, fields);
+        if (!reason) reason = await missingAsset(tx, scope, ct, fields);
         const extra = { environment: { name: env.name, uid: env.uid }, locale };
         if (reason) {
           outcomes.push({ environment: env.name, locale, action: 'publish.fail', reason });

@@ -296,6 +296,10 @@ function checkFields(raw: unknown, path: string, ctx: SchemaContext, depth: numb
           if (r !== ctx.selfUid && !ctx.contentTypes.has(r) && !ctx.pendingReferences?.has(r)) addError(errors, `${fp}.reference_to`, `names content type '${r}', which does not exist`);
         }
         field.reference_to = [...new Set(refs as string[])];
+        // Contentstack's shape of a reference field: a list of targets, flagged as such in
+        // field_metadata (the import tool reads it to know how to remap the references).
+        const meta = isObject(f.field_metadata) ? f.field_metadata : {};
+        field.field_metadata = { ref_multiple: field.multiple, ...meta, ref_multiple_content_types: true };
       }
     } else if (f.reference_to !== undefined) {
       addError(errors, `${fp}.reference_to`, 'is only for reference fields');

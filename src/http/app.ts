@@ -18,6 +18,7 @@ import branchRoutes from './routes/branches.ts';
 import contentTypeRoutes from './routes/content-types.ts';
 import entryRoutes from './routes/entries.ts';
 import assetRoutes from './routes/assets.ts';
+import absentModuleRoutes from './routes/absent-modules.ts';
 import assetFileRoutes from './routes/asset-files.ts';
 import deliveryTokenRoutes from './routes/delivery-tokens.ts';
 import deliveryRoutes from './routes/delivery.ts';
@@ -51,6 +52,7 @@ const ROUTES: Routes[] = [
   contentTypeRoutes,
   entryRoutes,
   assetRoutes,
+  absentModuleRoutes,
   assetFileRoutes,
   deliveryTokenRoutes,
   deliveryRoutes,

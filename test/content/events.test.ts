@@ -165,21 +165,22 @@ describe('content events', () => {
     assert.equal((await s.stack.contentType('doc').entry(e.uid).fetch()).publish_details.length, 0, 'nothing was published');
   });
 
-  it('publishes where references are published and records publish.fail where they are not', async () => {
+  it('publishes although a referenced entry is not published, and records publish.fail naming a reference to an entry that does not exist', async () => {
     const author = await s.stack.contentType('author').entry().create({ entry: { title: 'Grace' } });
-    await author.publish({ publishDetails: { environments: ['development'], locales: ['en-us'] } });
     await s.stack.contentType().create({
       content_type: { title: 'Article', uid: 'article', schema: [{ uid: 'title', display_name: 'T', data_type: 'text' }, { uid: 'by', display_name: 'By', data_type: 'reference', reference_to: ['author'] }] },
     });
     const article = await s.stack.contentType('article').entry().create({ entry: { title: 'A', by: [{ uid: author.uid, _content_type_uid: 'author' }] } });
+    const dangling = await s.stack.contentType('article').entry().create({ entry: { title: 'B', by: [{ uid: 'blt00000000000000aa', _content_type_uid: 'author' }] } });
     const from = await lastSeq(h, s);
 
-    await assert.rejects(article.publish({ publishDetails: { environments: ['development', 'production'], locales: ['en-us'] } }), clientError(422, 'production/en-us'));
+    await article.publish({ publishDetails: { environments: ['development', 'production'], locales: ['en-us'] } });
+    await assert.rejects(dangling.publish({ publishDetails: { environments: ['production'], locales: ['en-us'] } }), clientError(422, 'production/en-us'));
     const events = await eventsAfter(h, s, from);
-    assert.deepEqual(events.map(label), ['entry.publish@development/en-us', 'entry.publish.fail@production/en-us']);
-    assert.equal(events[1].data.reason, `entry.by[0] references entry ${author.uid} (author), which is not published to production in en-us`);
+    assert.deepEqual(events.map(label), ['entry.publish@development/en-us', 'entry.publish@production/en-us', 'entry.publish.fail@production/en-us']);
+    assert.equal(events[2].data.reason, 'entry.by[0] references entry blt00000000000000aa (author), which does not exist');
     const fetched = await s.stack.contentType('article').entry(article.uid).fetch();
-    assert.equal(fetched.publish_details.length, 1);
+    assert.equal(fetched.publish_details.length, 2);
   });
 
   it('records unpublish.fail where the entry was not published', async () => {

@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { ABSENT_MODULES } from '../../../src/http/routes/absent-modules.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../../src/config.ts';
 import { startHerald, type TestHerald } from '../../helpers/herald.ts';
@@ -137,6 +138,9 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/assets/:uid/unarchive': `/v3/assets/${ids.asset}/unarchive`,
   };
   if (url in v3) return v3[url]!;
+  // Modules Herald does not have: empty lists, 404 for one, 422 for a create (absent-modules.ts).
+  const absent = ABSENT_MODULES.find((m) => url === m.path || url === `${m.path}/:uid`);
+  if (absent) return url.replace(':uid', 'blt0000000000000000');
   // The Contentful dialect: the space is the stack, `master` its main environment, a webhook's
   // calls are its attempts; each `:param` names a member of the collection before it. Its
   // catch-all (`/spaces/*`) answers paths it does not serve.
