@@ -253,7 +253,7 @@ describe('random JSON at every route (case 34)', () => {
       });
       return parts.join('') + (g.rand() < 0.8 ? `--${boundary}--\r\n` : '');
     };
-    const COUNT = Math.max(operations.length, Math.round(CASES / 2));
+    const COUNT = Math.max(operations.length, Math.round(CASES / 3));
     const requests = Array.from({ length: COUNT }, (_, n) => {
       // Every operation once first, then at random.
       const op = n < operations.length ? operations[n]! : g.pick(operations);
