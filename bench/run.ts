@@ -5,7 +5,9 @@
  * - deliveries per second sustained, fan-out 1 and fan-out 10, and their ratio to the ceiling;
  * - event-to-first-attempt latency p50/p99 (event committed -> request arrived at the receiver)
  *   at half the sustained rate;
- * - peak RSS of the process running Herald.
+ * - peak RSS of the process running Herald;
+ * - the read figure (bench/read.ts, also `npm run bench:read` alone): delivery API entry lists
+ *   against a fixed-body fastify route.
  * Speed goals live here, never in tests. Run on an otherwise idle machine.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -17,6 +19,7 @@ import { Pool } from 'undici';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
 import { startServer, type Running } from '../src/server.ts';
+import { readBench } from './read.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
 const ADMIN = 'bench-admin-token-0123456789';
@@ -162,3 +165,4 @@ async function main() {
 }
 
 await main();
+await readBench();

@@ -89,7 +89,7 @@ export async function buildApp(herald: Herald, serve: ServeOptions = {}): Promis
     genReqId: () => crypto.randomUUID(),
     // strictTypes off: body envelopes leave their root untyped on purpose (src/http/schemas.ts).
     // Delivery and management requests share paths; the credential picks the route (credential.ts).
-    constraints: { credential: credentialConstraint },
+    routerOptions: { constraints: { credential: credentialConstraint } },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, strictTypes: false } },
   }) as unknown as FastifyInstance;
   // Before any route: /v3/openapi.json describes every route registered from here on.
