@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { startReceiver } from '../helpers/receiver.ts';
 import { PUBLISH, publishedSite, type Site } from './helpers/site.ts';
 
 /** Delivery tokens as the management client makes them, and how delivery responses cache. */
@@ -84,5 +85,32 @@ describe('delivery tokens and delivery caching', () => {
     const changed = await read(site.production, path, { 'if-none-match': etag });
     assert.equal(changed.status, 200);
     assert.ok((await changed.json()).entries.some((e: any) => e.title === 'Newer'));
+  });
+
+  it('sends the README purge webhook what a CDN purge needs: module, uid and content type, on publish, unpublish and delete', async () => {
+    const receiver = await startReceiver();
+    try {
+      const hook = await h.request('POST', '/v3/webhooks', {
+        headers: site.headers,
+        body: {
+          webhook: {
+            name: 'purge CDN',
+            destinations: [{ target_url: `${receiver.url}/herald` }],
+            channels: ['content_types.entries.publish', 'content_types.entries.unpublish', 'content_types.entries.delete', 'assets.publish', 'assets.unpublish', 'assets.delete'],
+            concise_payload: true,
+          },
+        },
+      });
+      assert.equal(hook.status, 201, JSON.stringify(hook.body));
+      const e = await site.stack.contentType('post').entry().create({ entry: { title: 'Purged', rank: 7 } });
+      await site.stack.contentType('post').entry(e.uid).publish(PUBLISH(['production']));
+      await site.stack.contentType('post').entry(e.uid).unpublish(PUBLISH(['production']));
+      await site.stack.asset(site.ids.picture).unpublish(PUBLISH(['production']));
+      await receiver.waitFor(3);
+      const calls = receiver.received.map((r: any) => `${r.json.module}.${r.json.event}:${r.json.module === 'asset' ? r.json.data.asset.uid : `${r.json.data.content_type.uid}/${r.json.data.entry.uid}`}`);
+      assert.deepEqual(calls, [`entry.publish:post/${e.uid}`, `entry.unpublish:post/${e.uid}`, `asset.unpublish:${site.ids.picture}`]);
+    } finally {
+      await receiver.close();
+    }
   });
 });
