@@ -6,7 +6,8 @@ import { getEnvironment, type EnvironmentDoc } from '../content/environments.ts'
 import { getLocale } from '../content/locales.ts';
 import { isObject, matchesQuery, sortDocs, type Field } from '../content/validate.ts';
 import { HeraldError, invalid, notFound } from '../errors.ts';
-import type { Queryable } from '../store/db.ts';
+import { repeated, type Queryable } from '../store/db.ts';
+import { applyReferenceParams, project, type LoadedEntry } from '../content/query-params.ts';
 import type { ReadParams } from './params.ts';
 import type { Reader } from './tokens.ts';
 import { publishedView, readLocales, stackSeq, type PublishedDoc } from './view.ts';
@@ -59,7 +60,7 @@ export async function readContentTypes(deps: ReadDeps, ctx: ReadContext) {
   let types = (await listContentTypes(deps.db, ctx.scope)) as Record<string, unknown>[];
   if (ctx.params.query) types = types.filter((t) => matchesQuery(t, ctx.params.query!));
   if (ctx.params.sort) types = sortDocs(types, ctx.params.sort);
-  const page = types.slice(ctx.params.skip, ctx.params.skip + ctx.params.limit).map((t) => project(t, ctx.params.only.get('BASE'), ctx.params.except.get('BASE')));
+  const page = types.slice(ctx.params.skip, ctx.params.skip + ctx.params.limit).map((t) => project(t, ctx.params.refs.only.get('BASE'), ctx.params.refs.except.get('BASE')));
   return { content_types: page, ...(ctx.params.includeCount ? { count: types.length } : {}) };
 }
 
@@ -83,10 +84,9 @@ export async function readEntries(deps: ReadDeps, ctx: ReadContext, ctUid: strin
     const byDoc = new Map(shown.map((d) => [d.doc, d]));
     shown = sortDocs(shown.map((d) => d.doc), p.sort).map((d) => byDoc.get(d)!);
   }
+  if (p.count) return { entries: shown.length };
   const page = shown.slice(p.skip, p.skip + p.limit);
-  const r = new Resolver(deps, ctx);
-  const entries = [];
-  for (const d of page) entries.push(await r.entry(ct, d, 'BASE'));
+  const entries = await new Resolver(deps, ctx).entries(ct, page);
   return {
     entries,
     ...(p.includeContentType ? { content_type: ct } : {}),
@@ -99,7 +99,7 @@ export async function readEntry(deps: ReadDeps, ctx: ReadContext, ctUid: string,
   const { byUid } = await view(deps, ctx, 'entry', ctUid);
   const d = byUid.get(uid);
   if (!d) throw notFound(`Entry ${uid} of content type '${ctUid}' published to ${ctx.environment.name} in ${ctx.locale}`);
-  const entry = await new Resolver(deps, ctx).entry(ct, d, 'BASE');
+  const [entry] = await new Resolver(deps, ctx).entries(ct, [d]);
   return { entry, ...(ctx.params.includeContentType ? { content_type: ct } : {}) };
 }
 
@@ -109,7 +109,7 @@ export async function readAssets(deps: ReadDeps, ctx: ReadContext) {
   let shown = docs.map((d) => presentAsset(deps, ctx, d));
   if (p.query) shown = shown.filter((a) => matchesQuery(a, p.query!));
   if (p.sort) shown = sortDocs(shown, p.sort);
-  const page = shown.slice(p.skip, p.skip + p.limit).map((a) => project(a, p.only.get('BASE'), p.except.get('BASE')));
+  const page = shown.slice(p.skip, p.skip + p.limit).map((a) => project(a, p.refs.only.get('BASE'), p.refs.except.get('BASE')));
   return { assets: page, ...(p.includeCount ? { count: shown.length } : {}) };
 }
 
@@ -117,7 +117,7 @@ export async function readAsset(deps: ReadDeps, ctx: ReadContext, uid: string) {
   const { byUid } = await view(deps, ctx, 'asset');
   const d = byUid.get(uid);
   if (!d) throw notFound(`Asset ${uid} published to ${ctx.environment.name} in ${ctx.locale}`);
-  return { asset: project(presentAsset(deps, ctx, d), ctx.params.only.get('BASE'), ctx.params.except.get('BASE')) };
+  return { asset: project(presentAsset(deps, ctx, d), ctx.params.refs.only.get('BASE'), ctx.params.refs.except.get('BASE')) };
 }
 
 function publishDetails(ctx: ReadContext, d: PublishedDoc) {
@@ -137,9 +137,10 @@ export function presentAsset(deps: ReadDeps, ctx: Pick<ReadContext, 'scope' | 'o
 }
 
 /**
- * Shapes published entries: file fields become their published assets, `include[]` paths their
- * published entries (an unpublished target is left out), `only`/`except` applied per level.
- * Content types are read once per request.
+ * Shapes published entries: file fields become their published assets, publish_details the
+ * environment's; then include[], only/except through the one implementation the management API
+ * uses too (src/content/query-params.ts), loading referenced entries from what is published here
+ * (an unpublished target is left out). Content types are read once per request.
  */
 class Resolver {
   private types = new Map<string, ContentTypeDoc | null>();
@@ -159,15 +160,35 @@ class Resolver {
     return this.types.get(uid)!;
   }
 
-  /** `where` names the only/except key: BASE, or the reference field it was reached through. */
-  async entry(ct: ContentTypeDoc, d: PublishedDoc, where: string, include = this.ctx.params.include, asRef = false): Promise<Record<string, unknown>> {
-    const out: Record<string, unknown> = { ...d.doc };
+  /** A published entry as the CDA shows it, before include[] and only/except. */
+  private async present(ct: ContentTypeDoc, d: PublishedDoc): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = hasGroups(ct.schema) ? structuredClone(d.doc) : { ...d.doc };
     await this.files(ct.schema, out);
-    if (include.length) await this.resolve(ct.schema, out, include);
     out.publish_details = publishDetails(this.ctx, d);
     if (this.ctx.params.includeBranch) out._branch = this.ctx.scope.branch;
-    if (asRef && this.ctx.params.includeRefTypeUid) out._content_type_uid = ct.uid;
-    return project(out, this.ctx.params.only.get(where), this.ctx.params.except.get(where));
+    return out;
+  }
+
+  async entries(ct: ContentTypeDoc, docs: PublishedDoc[]): Promise<Array<Record<string, unknown>>> {
+    const out = [];
+    for (const d of docs) out.push(await this.present(ct, d));
+    return applyReferenceParams(out, ct.uid, this.ctx.params.refs, {
+      schemaOf: async (uid) => (await this.type(uid))?.schema,
+      load: async (uids) => {
+        // Which content type each uid is published under, then each from its (cached) view.
+        const rows = await this.deps.db.all<{ uid: string; content_type_uid: string }>(
+          `SELECT DISTINCT uid, content_type_uid FROM publications WHERE api_key = ? AND branch = ? AND module = 'entry' AND environment = ? AND uid IN (${repeated(uids.length)})`,
+          [this.ctx.scope.api_key, this.ctx.scope.branch, this.ctx.environment.uid, ...uids],
+        );
+        const found = new Map<string, LoadedEntry>();
+        for (const r of rows) {
+          const t = await this.type(r.content_type_uid);
+          const target = t && (await view(this.deps, this.ctx, 'entry', t.uid)).byUid.get(r.uid);
+          if (t && target) found.set(r.uid, { entry: await this.present(t, target), contentType: t.uid });
+        }
+        return found;
+      },
+    });
   }
 
   /** Replaces asset uids in file fields with the published assets (unpublished ones left out). */
@@ -184,81 +205,8 @@ class Resolver {
       }
     }
   }
-
-  /**
-   * Resolves include[] paths (split at dots) in `values`, whose fields `schema` describes. Paths
-   * through the same field are resolved together, each target once.
-   */
-  private async resolve(schema: Field[], values: Record<string, unknown>, paths: string[][]): Promise<void> {
-    const byHead = new Map<string, string[][]>();
-    for (const [head, ...rest] of paths) {
-      const rests = byHead.get(head) ?? [];
-      if (rest.length) rests.push(rest);
-      byHead.set(head, rests);
-    }
-    for (const [head, rests] of byHead) {
-      const f = schema.find((x) => x.uid === head);
-      const v = values[head];
-      if (!f || v === undefined || v === null) continue;
-      if (f.data_type === 'group') {
-        for (const item of Array.isArray(v) ? v : [v]) if (isObject(item)) await this.resolve(f.schema ?? [], item, rests);
-        continue;
-      }
-      if (f.data_type !== 'reference' || !Array.isArray(v)) continue;
-      const resolved: unknown[] = [];
-      for (const ref of v) {
-        if (!isObject(ref) || typeof ref.uid !== 'string' || typeof ref._content_type_uid !== 'string') continue;
-        const ct = await this.type(ref._content_type_uid);
-        if (!ct) continue;
-        const { byUid } = await view(this.deps, this.ctx, 'entry', ct.uid);
-        const target = byUid.get(ref.uid);
-        if (!target) continue; // not published here: left out
-        resolved.push(await this.entry(ct, target, head, rests, true));
-      }
-      values[head] = resolved;
-    }
-  }
 }
 
-/** Keeps `only` fields (and uid), or drops `except` fields; dotted names reach into groups. */
-export function project(doc: Record<string, unknown>, only?: string[], except?: string[]): Record<string, unknown> {
-  let out = doc;
-  if (only?.length) {
-    out = { uid: doc.uid };
-    for (const path of only) copyPath(doc, out, path.split('.'));
-  }
-  if (except?.length) {
-    out = structuredClone(out);
-    for (const path of except) dropPath(out, path.split('.'));
-  }
-  return out;
-}
-
-function copyPath(from: Record<string, unknown>, to: Record<string, unknown>, path: string[]) {
-  const [head, ...rest] = path;
-  if (!(head in from)) return;
-  const v = from[head];
-  if (rest.length === 0) {
-    to[head] = v;
-    return;
-  }
-  if (Array.isArray(v)) {
-    const target = (Array.isArray(to[head]) ? to[head] : v.map(() => ({}))) as Record<string, unknown>[];
-    v.forEach((item, i) => isObject(item) && copyPath(item, target[i], rest));
-    to[head] = target;
-  } else if (isObject(v)) {
-    const target = (isObject(to[head]) ? to[head] : {}) as Record<string, unknown>;
-    copyPath(v, target, rest);
-    to[head] = target;
-  }
-}
-
-function dropPath(doc: Record<string, unknown>, path: string[]) {
-  const [head, ...rest] = path;
-  if (rest.length === 0) {
-    delete doc[head];
-    return;
-  }
-  const v = doc[head];
-  for (const item of Array.isArray(v) ? v : [v]) if (isObject(item)) dropPath(item, rest);
+function hasGroups(schema: Field[]): boolean {
+  return schema.some((f) => f.data_type === 'group' || (f.data_type as string) === 'global_field');
 }

@@ -1,4 +1,5 @@
 import { addError, MAX_LIMIT, parseFlag, parseQuery, parseSort, throwIfErrors, type Query } from '../content/validate.ts';
+import { parseReferenceParams, type ReferenceParams } from '../content/query-params.ts';
 import { fieldErrors } from '../errors.ts';
 
 /**
@@ -13,12 +14,10 @@ export interface ReadParams {
   includeCount: boolean;
   includeContentType: boolean;
   includeBranch: boolean;
-  includeRefTypeUid: boolean;
-  /** `include[]`: reference field paths to resolve, each split at its dots. */
-  include: string[][];
-  /** `only[BASE][]` / `only[<reference field>][]`: fields kept, by where they apply. */
-  only: Map<string, string[]>;
-  except: Map<string, string[]>;
+  /** `count=true`: only the total (`{ entries: N }`). */
+  count: boolean;
+  /** include[], include_reference_content_type_uid, only/except (src/content/query-params.ts). */
+  refs: ReferenceParams;
   query?: Query;
   sort?: { field: string; dir: 1 | -1 };
   skip: number;
@@ -38,12 +37,7 @@ const REFUSED: Record<string, string> = {
   version: 'is not supported: the delivery API serves the published version',
 };
 
-/** How deep an include[] path may go, and how many there may be. */
-const MAX_INCLUDE_DEPTH = 5;
-const MAX_INCLUDES = 100;
-
 const first = (v: unknown): unknown => (Array.isArray(v) ? v[0] : v);
-const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 export function parseReadParams(q: Record<string, unknown>): ReadParams {
   const errors = fieldErrors();
@@ -62,32 +56,17 @@ export function parseReadParams(q: Record<string, unknown>): ReadParams {
     if (!Number.isInteger(n) || n < min || n > max) addError(errors, k, `must be a whole number from ${min} to ${max}`);
     return n;
   };
-  const include: string[][] = [];
-  // `include[][]`: the delivery SDK's Entry.includeReference() serializes its list that way.
-  for (const key of ['include[]', 'include', 'include[][]']) {
-    for (const p of list(q[key])) {
-      if (typeof p !== 'string' || !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(p)) addError(errors, key, `names ${JSON.stringify(p)}, which is not a field path`);
-      else if (p.split('.').length > MAX_INCLUDE_DEPTH) addError(errors, key, `${p} is deeper than ${MAX_INCLUDE_DEPTH} levels`);
-      else include.push(p.split('.'));
-    }
-  }
-  if (include.length > MAX_INCLUDES) addError(errors, 'include[]', `at most ${MAX_INCLUDES} paths`);
-  const only = new Map<string, string[]>();
-  const except = new Map<string, string[]>();
-  for (const [k, v] of Object.entries(q)) {
-    // only[BASE][]=a&only[BASE][]=b, or numbered: only[BASE][0]=a&only[BASE][1]=b (the delivery SDK).
-    const m = /^(only|except)\[([A-Za-z0-9_.]+)\](\[\d*\])?$/.exec(k);
-    if (!m) {
-      if (/^(only|except)\b/.test(k)) addError(errors, k, 'must be only[BASE][] or only[<reference field>][] (except likewise)');
-      continue;
-    }
-    const fields = list(v);
-    if (!fields.every((f) => typeof f === 'string' && /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(f))) {
-      addError(errors, k, 'must list field uids');
-      continue;
-    }
-    const into = m[1] === 'only' ? only : except;
-    into.set(m[2], [...(into.get(m[2]) ?? []), ...(fields as string[])]);
+  // include[], only/except and include_reference_content_type_uid mean what they mean on the
+  // management API: one parser (src/content/query-params.ts). The delivery SDK's spellings are
+  // normalized first: Entry.includeReference() sends `include[][]`, only()/except() with a list
+  // number their items (`only[BASE][0]`).
+  let refs: ReferenceParams = { include: [], includeContentTypeUid: false, only: new Map(), except: new Map() };
+  try {
+    refs = parseReferenceParams(normalizeReferenceKeys(q));
+  } catch (err) {
+    const e = err as { errors?: Record<string, string[]> };
+    if (e.errors) for (const [f, ps] of Object.entries(e.errors)) for (const p of ps) addError(errors, f, p);
+    else throw err;
   }
   let query: Query | undefined;
   try {
@@ -114,10 +93,8 @@ export function parseReadParams(q: Record<string, unknown>): ReadParams {
     includeCount: flag('include_count'),
     includeContentType: flag('include_content_type'),
     includeBranch: flag('include_branch'),
-    includeRefTypeUid: flag('include_reference_content_type_uid'),
-    include,
-    only,
-    except,
+    count: flag('count'),
+    refs,
     query,
     sort,
     skip: whole('skip', 0, 0, Number.MAX_SAFE_INTEGER),
@@ -127,5 +104,22 @@ export function parseReadParams(q: Record<string, unknown>): ReadParams {
   flag('include_publish_details');
   flag('include_global_field_schema');
   throwIfErrors(errors);
+  return out;
+}
+
+/** `include[][]` as `include[]`, `only[X][0]`, `only[X][1]` as `only[X][]`. */
+function normalizeReferenceKeys(q: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const add = (k: string, v: unknown) => {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])];
+  };
+  for (const [k, v] of Object.entries(q)) {
+    if (k === 'include[][]') add('include[]', v);
+    else {
+      const m = /^((only|except)\[[^\]]+\])\[\d+\]$/.exec(k);
+      add(m ? `${m[1]}[]` : k, v);
+    }
+  }
   return out;
 }

@@ -29,7 +29,7 @@ export default function assetFileRoutes(app: FastifyInstance, h: Herald) {
     '/v3/assets/:api_key/:uid/:cap/:filename',
     doc(TAGS.assets, "An asset version's file at its capability URL (the asset's `url`): no credential needed; published URLs stop working at unpublish", {
       params: Params({ api_key: "the stack's API key", uid: 'the asset uid', cap: 'the capability (from the url)', filename: 'the file name (not checked)' }),
-      querystring: Query({ branch: Text('the branch (default main)') }),
+      querystring: Query({ branch: Text('the branch (default main)'), authtoken: Text('accepted and ignored (csdx appends it for secured assets): the capability is the permission') }),
       success: { status: 200, description: 'The file, with its content type', contentType: 'application/octet-stream' },
       security: [],
     }),

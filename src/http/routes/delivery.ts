@@ -8,12 +8,47 @@ import { readerOf } from '../../published/tokens.ts';
 import { DELIVERY } from '../credential.ts';
 import { originOf } from '../origin.ts';
 import { readTag, sendRead } from '../read-cache.ts';
-import { doc, Params, TAGS } from '../schemas.ts';
+import { doc, Params, Query, TAGS, Text, Texts } from '../schemas.ts';
 
 type Q = Record<string, unknown>;
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Q }>;
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
+
+/** What the delivery reads implement (src/published/params.ts reads them; anything else is a 422: src/http/query-check.ts). */
+const READ_QUERY = Query(
+  {
+    environment: Text('the environment to read (required): its name'),
+    locale: Text('the locale (default the master)'),
+    include_fallback: Text('true: along the locale\'s fallback chain'),
+    include_count: Text('true: add count'),
+    count: Text('true: only the count'),
+    include_content_type: Text('true: add the content type'),
+    include_branch: Text('true: add _branch'),
+    include_publish_details: Text('publish_details are always there'),
+    include_global_field_schema: Text('accepted (Herald content types have their schema inline)'),
+    include_reference_content_type_uid: Text('true: resolved entries carry _content_type_uid'),
+    'include[]': Texts('resolve this reference field (dotted paths go deeper); repeat for more'),
+    'include[][]': Texts('include[], as the delivery SDK sends it'),
+    include: Texts('include[]'),
+    query: Text('a JSON filter with the management API operators'),
+    skip: Text('items to skip'),
+    limit: Text('items per page, at most 100'),
+    asc: Text('field to sort by, ascending'),
+    desc: Text('field to sort by, descending'),
+  },
+  { '^(only|except)\\[[^\\]]+\\](\\[\\d*\\])?$': Texts('only[BASE][]: keep these fields (and uid); except[BASE][]: drop them; [a reference field uid] for included entries') },
+);
+const SYNC_QUERY = Query({
+  environment: Text('the environment to sync (required)'),
+  init: Text('true: start a sync'),
+  pagination_token: Text('the next page of a sync'),
+  sync_token: Text('changes since the sync that gave it'),
+  type: Text('init only: comma-separated item types'),
+  content_type_uid: Text('init only: entries of this content type'),
+  locale: Text('init only: this locale'),
+  start_date: Text('init only: published since (ISO 8601)'),
+});
 
 /**
  * Contentstack's Content Delivery API (v3), on the management API's paths and port: a request
@@ -39,7 +74,7 @@ export default function deliveryRoutes(app: FastifyInstance, h: Herald) {
       return sendRead(req, reply, etag, () => compute(ctx, req));
     };
   const opts = (summary: string, params?: Record<string, string>) => ({
-    ...doc(TAGS.delivery, summary, { ...(params ? { params: Params(params) } : {}), security: [{ api_key: [], access_token: [] }] }),
+    ...doc(TAGS.delivery, summary, { ...(params ? { params: Params(params) } : {}), querystring: READ_QUERY, security: [{ api_key: [], access_token: [] }] }),
     constraints: DELIVERY,
   });
 
@@ -62,7 +97,7 @@ export default function deliveryRoutes(app: FastifyInstance, h: Herald) {
   // Not shared with a management route, so no constraint: a management credential gets a 401 here.
   app.get(
     '/v3/stacks/sync',
-    doc(TAGS.delivery, 'Sync what is published to the environment: init=true, then pagination_token / sync_token (delivery token)', { security: [{ api_key: [], access_token: [] }] }),
+    doc(TAGS.delivery, 'Sync what is published to the environment: init=true, then pagination_token / sync_token (delivery token)', { querystring: SYNC_QUERY, security: [{ api_key: [], access_token: [] }] }),
     async (req: Req, reply) => {
       const q = req.query;
       const request = parseSyncRequest(q);
