@@ -3,6 +3,7 @@ import { HeraldError, invalid } from '../errors.ts';
 import type { Herald } from '../herald.ts';
 import { scopeTo, type StackScope } from '../http/auth.ts';
 import { branchOf } from './entities.ts';
+import { InvalidQuery } from './errors.ts';
 import { applyQuery, parseQuery } from './query.ts';
 
 /**
@@ -66,6 +67,12 @@ export function paging(query: Record<string, unknown>): { skip: number; limit: n
 export function simpleList<T extends Record<string, any>>(query: Record<string, unknown>, items: T[]) {
   const parsed = parseQuery(query, { kind: 'Other', locales: { codes: [], default: '' } });
   return { ...applyQuery(items, parsed), page: { skip: parsed.skip, limit: parsed.limit } };
+}
+
+/** `skip` and `limit` of a list that takes nothing else; any other parameter is a 400 InvalidQuery naming it. */
+export function pagingOnly(query: Record<string, unknown>): { skip: number; limit: number } {
+  for (const k of Object.keys(query ?? {})) if (k !== 'skip' && k !== 'limit') throw new InvalidQuery(k, 'is not a parameter of this list (skip and limit page it)');
+  return paging(query ?? {});
 }
 
 /** Contentful's collection body. */

@@ -132,6 +132,22 @@ describe("Contentful's search parameters", () => {
     }
   });
 
+  it('orders the small lists (webhooks, locales, environments, roles) by sys as the export asks, and refuses anything else by name', async () => {
+    const spaceId = env.spaceId;
+    await client.webhook.create({ spaceId }, { name: 'B', url: 'https://b.example.com/', topics: ['*.*'] } as any);
+    await client.webhook.create({ spaceId }, { name: 'A', url: 'https://a.example.com/', topics: ['*.*'] } as any);
+    const hooks = await client.webhook.getMany({ spaceId, query: { order: 'sys.createdAt,sys.id', skip: 0, limit: 1000 } } as any);
+    assert.deepEqual(hooks.items.map((w: any) => w.name), ['B', 'A']);
+    assert.deepEqual((await client.webhook.getMany({ spaceId, query: { order: '-sys.createdAt', limit: 1 } } as any)).items.map((w: any) => w.name), ['A']);
+    assert.equal((await client.locale.getMany({ ...env, query: { order: 'sys.createdAt,sys.id' } } as any)).items.length, 2);
+    assert.equal((await client.role.getMany({ spaceId, query: { order: 'sys.createdAt,sys.id' } } as any)).total, 0);
+    for (const p of [client.webhook.getMany({ spaceId, query: { name: 'A' } } as any), client.locale.getMany({ ...env, query: { code: 'de-DE' } } as any), client.environment.getMany({ spaceId, query: { foo: 1 } } as any)]) {
+      const r = await refusal(p);
+      assert.equal(r.name, 'InvalidQuery');
+      assert.equal(r.status, 400);
+    }
+  });
+
   it('answers the same parameters on assets and content types', async () => {
     const up = await client.upload.create({ spaceId: env.spaceId }, { file: Buffer.from('png bytes') } as any);
     const a = await client.asset.create(env, {

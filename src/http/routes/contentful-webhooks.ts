@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { callDetails, callOverview } from '../../contentful/calls.ts';
 import { link } from '../../contentful/entities.ts';
 import { versionMismatch } from '../../contentful/errors.ts';
-import { collection, CONTENTFUL_ID, objectBody, paging, spaceScope, versionHeader } from '../../contentful/http.ts';
+import { collection, CONTENTFUL_ID, objectBody, paging, pagingOnly, simpleList, spaceScope, versionHeader } from '../../contentful/http.ts';
 import { getSpaceSettings, maxRetriesProblem, notSet, setRetryPolicy, setSigningSecret, signingSecretProblem } from '../../contentful/settings.ts';
 import { contentfulWebhookId, fromContentful, inContentfulTerms, presentDefinition, scopedWebhookUid, storedUidsOf } from '../../contentful/webhooks.ts';
 import { attemptHealth, getAttempt, listAttempts } from '../../delivery/log.ts';
@@ -99,9 +99,16 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
     return presentDefinition(w);
   });
 
-  app.get<Space>('/spaces/:space/webhook_definitions', contentfulDoc('/spaces/:space/webhook_definitions', 'List webhook definitions (skip, limit)'), async (req) => {
+  app.get<Space>('/spaces/:space/webhook_definitions', contentfulDoc('/spaces/:space/webhook_definitions', 'List webhook definitions (skip, limit; sys.* filters, order, select)'), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
-    const page = paging(req.query);
+    const query = (req.query ?? {}) as Record<string, unknown>;
+    if (Object.keys(query).some((k) => k !== 'skip' && k !== 'limit')) {
+      // contentful-export sends order=sys.createdAt,sys.id: searched over every definition of the space.
+      const all = (await listWebhooks(h.db, scope.api_key, { skip: 0, limit: Number.MAX_SAFE_INTEGER })).map(presentDefinition);
+      const { items, total, page } = simpleList(query, all);
+      return collection(items, page, total);
+    }
+    const page = paging(query);
     const items = page.limit === 0 ? [] : await listWebhooks(h.db, scope.api_key, page);
     return collection(items.map(presentDefinition), page, await countWebhooks(h.db, scope.api_key));
   });
@@ -153,7 +160,7 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
   app.get<One>('/spaces/:space/webhooks/:id/calls', contentfulDoc('/spaces/:space/webhooks/:id/calls', "A webhook's recent calls"), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
     const w = await webhookOf(scope.api_key, req.params.id);
-    const page = paging(req.query);
+    const page = pagingOnly(req.query as Record<string, unknown>);
     const { attempts, total } = await listAttempts(h.db, w.uid, page);
     return collection(attempts.map((a) => callOverview(a, w)), page, total);
   });
