@@ -16,7 +16,8 @@ import type { Condition, CustomHeader, Destination, Webhook } from './webhook.ts
  *
  * On update the body is merged over the stored webhook: a field left out keeps its value. Secrets
  * survive a client that sends back what it fetched: a basic auth password or a secret header value
- * that is missing, or equal to its mask (`****abcd`), keeps the stored value. (So a new password
+ * that is missing, or equal to its mask (`****abcd`), keeps the stored value; any other masked
+ * value (an import of an export) is refused naming the field (see looksMasked). (So a new password
  * that is literally the old one's mask cannot be set; no real password looks like that.) Only
  * while the URL keeps its origin (scheme, host, port): a destination moved elsewhere gets no stored
  * secret, so whoever may edit a webhook but never saw its secrets cannot send them to a host of
@@ -256,6 +257,7 @@ function parseDestinations(
   if (!given && p !== null && moved && old?.http_basic_password && username) fail(`${at}.http_basic_password`, resend);
   else if (!given) password = p === null ? '' : (old?.http_basic_password ?? '');
   else if (typeof p !== 'string') fail(`${at}.http_basic_password`, 'must be a string');
+  else if (looksMasked(p)) fail(`${at}.http_basic_password`, MASKED);
   else if (p.length > MAX_BASIC_AUTH_LENGTH) fail(`${at}.http_basic_password`, `is longer than ${MAX_BASIC_AUTH_LENGTH} characters`);
   else if (/[\u0000-\u001f\u007f]/.test(p)) fail(`${at}.http_basic_password`, 'must not contain line breaks or control characters');
   else password = p;
@@ -281,6 +283,7 @@ function parseDestinations(
       custom_header = raw.map((h: Record<string, unknown>, i) => {
         const { header, carried } = carryHeader(h, old?.custom_header ?? []);
         if (carried && moved) fail(`${at}.custom_header.${i}.value`, resend);
+        else if (!carried && header.secret && typeof header.value === 'string' && looksMasked(header.value)) fail(`${at}.custom_header.${i}.value`, MASKED);
         return header;
       });
       const problems = customHeaderProblems(custom_header, { basicAuth: username !== '' });
@@ -295,6 +298,18 @@ function parseDestinations(
   }
   return [dest];
 }
+
+/**
+ * A masked secret as exports show them: Contentstack's `****`, Herald's own `****abcd` (the last
+ * four characters). Stored as the secret it would silently break the webhook's calls, so a webhook
+ * created or updated with one (an import of an export) is refused naming the field: the secret
+ * must be sent in full. (A mask equal to the stored value's own mask keeps the stored secret.)
+ */
+export function looksMasked(value: string): boolean {
+  return /^\*{3,}[^*]{0,4}$/.test(value);
+}
+
+const MASKED = 'is a masked value (as an export shows it), not the secret: send the secret itself, or leave the field out';
 
 /**
  * One custom header from a request, with its secret carried over from the stored header of the

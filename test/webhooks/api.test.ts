@@ -174,6 +174,23 @@ describe('the webhook API', () => {
     const headerValue = 'secret-header-value-5519';
     const signing = 'whsec_' + Buffer.alloc(32, 42).toString('base64');
 
+    it('refuses a masked secret (an exported webhook being imported) naming the field, so a mask is never stored as the secret', async () => {
+      for (const masked of ['****', '****7731']) {
+        const r = await h.request('POST', '/v3/webhooks', {
+          headers: headersOf(a),
+          body: { webhook: hook({ destinations: [{ target_url: 'http://127.0.0.1:9/hook', http_basic_auth: 'herald', http_basic_password: masked }] }) },
+        });
+        assert.equal(r.status, 422, JSON.stringify(r.body));
+        assert.match(r.body.errors['webhook.destinations.0.http_basic_password']?.[0] ?? JSON.stringify(r.body.errors), /masked/);
+      }
+      const header = await h.request('POST', '/v3/webhooks', {
+        headers: headersOf(a),
+        body: { webhook: hook({ destinations: [{ target_url: 'http://127.0.0.1:9/hook', custom_header: [{ header_name: 'Authorization', value: '****' }] }] }) },
+      });
+      assert.equal(header.status, 422, JSON.stringify(header.body));
+      assert.ok(Object.keys(header.body.errors).some((k) => k.endsWith('custom_header.0.value')), JSON.stringify(header.body.errors));
+    });
+
     it('never come back after creation, except the signing secret once and at /secret', async () => {
       const body = {
         webhook: hook({
