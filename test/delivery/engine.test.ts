@@ -41,7 +41,7 @@ for (const backend of await testBackends()) describe(`delivery engine on ${backe
     assert.equal(got.headers.authorization, 'Basic ' + Buffer.from('site:pa55word-long').toString('base64'));
     assert.equal(got.headers['x-team'], 'web');
     assert.equal(got.headers['x-token'], 'secret-header-value');
-    assert.deepEqual(Object.keys(got.json).sort(), ['api_key', 'branch', 'data', 'event', 'module', 'seq', 'triggered_at']);
+    assert.deepEqual(Object.keys(got.json).sort(), ['actor', 'api_key', 'branch', 'data', 'event', 'module', 'seq', 'triggered_at']);
     assert.equal(got.json.event, 'update');
     assert.equal(got.json.module, 'entry');
     assert.equal(got.json.api_key, stack.api_key);
