@@ -90,7 +90,7 @@ describe('web app fixes', { skip: 'skip' in availability ? availability.skip : f
     assert.deepEqual(errors, []);
   });
 
-  it('clears a webhook form error, field and banner, as soon as the field is fixed', async () => {
+  it('clears a webhook form error, field and banner, as soon as the field is fixed, and warns of a duplicate name', async () => {
     await page.goto(`${h.url}/#/webhooks/new`);
     await page.getByRole('heading', { name: 'New Webhook' }).waitFor();
     await page.getByLabel('Name', { exact: true }).fill('Loopback');
@@ -110,6 +110,15 @@ describe('web app fixes', { skip: 'skip' in availability ? availability.skip : f
 
     await page.getByRole('button', { name: 'Create webhook' }).click();
     await page.getByRole('dialog', { name: 'Webhook created' }).getByRole('button', { name: 'Done' }).click();
+    await page.getByRole('heading', { name: /Loopback/, level: 1 }).waitFor();
+
+    // A second webhook with the same name (in another case) is pointed out before saving.
+    await page.goto(`${h.url}/#/webhooks/new`);
+    await page.getByRole('heading', { name: 'New Webhook' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('loopback ');
+    await page.getByText('Another webhook is already named “Loopback”').waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Loopback 2');
+    assert.equal(await page.getByText(/Another webhook is already named/).count(), 0);
     assert.deepEqual(
       errors.filter((x) => !/status of 422/.test(x)),
       [],
