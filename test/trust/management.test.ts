@@ -36,10 +36,20 @@ function headersFor(url: string, apiKey: string, token: string): Record<string, 
  */
 const NOT_404_INSIDE_OWN_STACK: Record<string, { status: number; why: string }> = {
   'DELETE /v3/stacks/management_tokens/:uid': { status: 403, why: 'only the admin token deletes tokens: 403 whatever the id' },
-  // Contentful's PUT creates a definition under an unused id. Webhook ids are global in Herald, so
-  // an id taken by any stack is refused; ids are 64 random bits, so this confirms only an id the
-  // caller already has. Another stack's webhook is never touched (the snapshot below).
-  'PUT /spaces/:space/webhook_definitions/:id': { status: 422, why: 'creating under an id that is taken is refused' },
+  // Contentful webhook ids are per space (issue 15, item 8): B's id is a free id in A's space, so
+  // Contentful's PUT creates A's own definition under it, and the calls, health and delete that
+  // follow act on that definition of A's. B's webhook is never touched (the snapshot below), and
+  // the answers are the same whether or not B has a webhook with that id.
+  'PUT /spaces/:space/webhook_definitions/:id': { status: 201, why: "creates A's own webhook: ids are per space" },
+  'GET /spaces/:space/webhooks/:id/calls': { status: 200, why: "A's own webhook under that id: no calls" },
+  'HEAD /spaces/:space/webhooks/:id/calls': { status: 200, why: "A's own webhook under that id: no calls" },
+  'GET /spaces/:space/webhooks/:id/health': { status: 200, why: "A's own webhook under that id" },
+  'HEAD /spaces/:space/webhooks/:id/health': { status: 200, why: "A's own webhook under that id" },
+  'DELETE /spaces/:space/webhook_definitions/:id': { status: 204, why: "deletes A's own webhook created above" },
+  // Contentful's PUT creates an entry under a chosen id; entry ids are per space, and without
+  // X-Contentful-Content-Type the answer is the same 422 whatever the id.
+  'PUT /spaces/:space/entries/:id': { status: 422, why: 'X-Contentful-Content-Type is required: the same 422 whatever the id' },
+  'PUT /spaces/:space/environments/:env/entries/:id': { status: 422, why: 'X-Contentful-Content-Type is required: the same 422 whatever the id' },
   // Contentful's PUT may create an asset under a chosen id; Herald refuses that the same way for any id.
   'PUT /spaces/:space/assets/:id': { status: 422, why: 'asset ids are Herald\'s to make: the same 422 whatever the id' },
   'PUT /spaces/:space/environments/:env/assets/:id': { status: 422, why: 'asset ids are Herald\'s to make: the same 422 whatever the id' },
@@ -106,8 +116,9 @@ describe("another stack's token gets 404 on every route (case 31)", () => {
       const path = fillRoute(r.url, b);
       // Routes fillRoute does not know fail the coverage test above.
       if (!path || r.url in NOT_STACK_ROUTES || UNSENDABLE.has(r.method)) continue;
-      // Creating a stack is the admin's alone; no stack is anyone's to find there.
-      const expected = routeKey(r) === 'POST /v3/stacks' ? 403 : 404;
+      // Creating a stack is the admin's alone; no stack is anyone's to find there. Contentful's
+      // sync (and Contentstack's) is a delivery route: a management token is refused with 401 whatever the space.
+      const expected = routeKey(r) === 'POST /v3/stacks' ? 403 : r.url.endsWith('/sync') ? 401 : 404;
       const res = await h.request(r.method, path, {
         headers: headersFor(r.url, b.api_key, a.token),
         body: WRITES.has(r.method) ? validBody(r.url, b) : undefined,
@@ -150,7 +161,8 @@ describe("another stack's token gets 404 on every route (case 31)", () => {
     const bIds = uniqueIds(b);
     for (const r of routes) {
       const path = fillRoute(r.url, a);
-      if (!path || r.method !== 'GET' || r.url in NOT_STACK_ROUTES || r.url.includes(':') || r.url.endsWith('*')) continue;
+      // Sync routes read with a delivery token, not a management one (test/published covers them).
+      if (!path || r.method !== 'GET' || r.url in NOT_STACK_ROUTES || r.url.includes(':') || r.url.endsWith('*') || r.url.endsWith('/sync')) continue;
       const res = await h.request('GET', path, { headers: headersFor(r.url, a.api_key, a.token) });
       assert.equal(res.status, 200, `${r.url}: ${JSON.stringify(res.body)}`);
       const text = JSON.stringify(res.body);

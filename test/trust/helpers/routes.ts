@@ -66,6 +66,7 @@ export const NOT_STACK_ROUTES: Record<string, string> = {
   '/app/app.css': 'the web app styles (static)',
   '/v3/openapi.json': 'the API description (the same for everyone)',
   '/docs': 'the API reference page (static)',
+  '/v3/assets/:api_key/:uid/:cap/:filename': 'an asset file at its capability URL: public by design, the unguessable capability is the permission (no token is read)',
 };
 
 /** Ids of one stack's resources, to fill route parameters with. */
@@ -113,6 +114,9 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/webhooks/preview': '/v3/webhooks/preview',
     '/v3/webhooks/schemas': '/v3/webhooks/schemas',
     '/v3/asyncapi.json': '/v3/asyncapi.json',
+    '/v3/stacks/delivery_tokens': '/v3/stacks/delivery_tokens',
+    '/v3/stacks/delivery_tokens/:uid': '/v3/stacks/delivery_tokens/blt0000000000000000',
+    '/v3/stacks/sync': '/v3/stacks/sync?init=true',
     // The Contentstack path names an execution here, not a webhook.
     '/v3/webhooks/:uid/logs': `/v3/webhooks/${ids.execution}/logs`,
     '/v3/environments': '/v3/environments',
@@ -156,6 +160,10 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
       assets: ids.asset,
       uploads: ids.asset,
       files: 'en-US',
+      locales: 'blt0000000000000000',
+      tags: 'sometag',
+      api_keys: 'blt0000000000000000',
+      preview_api_keys: 'blt0000000000000000',
     };
     const segments = url.replace('*', `${ids.api_key}/environments/master/entries/${ids.entry}`).split('/');
     const filled: Array<string | null> = segments.map((seg, i) => (seg.startsWith(':') ? member[segments[i - 1]!] ?? null : seg));
