@@ -27,7 +27,8 @@ function paramNames(req: FastifyRequest): string[] {
 /** Registers the check on every Contentstack read route registered after it. */
 export function registerQueryCheck(app: FastifyInstance): void {
   app.addHook('preValidation', async (req) => {
-    if (req.method !== 'GET' || !req.url.startsWith('/v3/')) return;
+    // No route matched (routeOptions.url unset): the not-found handler answers 404.
+    if (req.method !== 'GET' || !req.url.startsWith('/v3/') || !req.routeOptions.url) return;
     const schema = (req.routeOptions.schema as { querystring?: { properties?: Record<string, unknown>; patternProperties?: Record<string, unknown> } } | undefined)?.querystring;
     const unknown = unsupportedParams(paramNames(req), schema);
     if (unknown.length === 0) return;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { HeraldError, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
-import { doc, Params, TAGS } from '../schemas.ts';
+import { doc, Flag, Params, TAGS } from '../schemas.ts';
 
 /**
  * Contentstack modules Herald does not have. Tools that copy a whole stack (csdx cm:stacks:export
@@ -14,6 +14,7 @@ import { doc, Params, TAGS } from '../schemas.ts';
  */
 export const ABSENT_MODULES: Array<{ path: string; list: string; item: string; name: string }> = [
   { path: '/v3/roles', list: 'roles', item: 'role', name: 'roles' },
+  { path: '/v3/global_fields', list: 'global_fields', item: 'global_field', name: 'global fields' },
   { path: '/v3/extensions', list: 'extensions', item: 'extension', name: 'extensions (custom fields, widgets, dashboards)' },
   { path: '/v3/labels', list: 'labels', item: 'label', name: 'labels' },
   { path: '/v3/workflows', list: 'workflows', item: 'workflow', name: 'workflows' },
@@ -23,9 +24,17 @@ export const ABSENT_MODULES: Array<{ path: string; list: string; item: string; n
   { path: '/v3/variant_groups', list: 'variant_groups', item: 'variant_group', name: 'variant groups' },
 ];
 
+/** What the vendors' tools ask of these lists; on an empty list each is honoured by answering it. */
+const EMPTY_LIST_FLAGS = {
+  include_rules: Flag('roles: include their rules'),
+  include_permissions: Flag('roles: include their permissions'),
+  include_global_field_schema: Flag('global fields: include nested global fields'),
+  include_branch: Flag('include the branch of each item'),
+};
+
 export default function absentModuleRoutes(app: FastifyInstance, h: Herald) {
   for (const m of ABSENT_MODULES) {
-    app.get<{ Querystring: Record<string, string | undefined> }>(m.path, doc(TAGS.stacks, `List ${m.name}: always empty (Herald has no ${m.name})`, { querystring: ListQuery() }), async (req) => {
+    app.get<{ Querystring: Record<string, string | undefined> }>(m.path, doc(TAGS.stacks, `List ${m.name}: always empty (Herald has no ${m.name})`, { querystring: ListQuery(EMPTY_LIST_FLAGS) }), async (req) => {
       await h.scope(req);
       return presentList(m.list, [], req.query);
     });

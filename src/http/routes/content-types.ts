@@ -3,7 +3,14 @@ import { createContentType, deleteContentType, listContentTypes, requireContentT
 import { bodyField } from '../../content/validate.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
-import { doc, CREATED, Envelope,   TAGS, UID } from '../schemas.ts';
+import { doc, CREATED, Envelope, Flag, Query, TAGS, UID } from '../schemas.ts';
+
+/**
+ * `include_global_field_schema`: global_field fields carry their global field's schema. Herald has
+ * no global fields (GET /v3/global_fields is empty, creating one is refused), so every schema is
+ * already whole: the flag is honoured as it stands.
+ */
+const CT_READ = { include_global_field_schema: Flag('global_field fields carry their schema (Herald has no global fields: always whole)') };
 
 /** Content types (Contentstack CMA `/v3/content_types`). */
 export default function contentTypeRoutes(app: FastifyInstance, h: Herald) {
@@ -14,12 +21,12 @@ export default function contentTypeRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Content Type created successfully.', content_type };
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/content_types', doc(TAGS.contentTypes, 'List content types', { querystring: ListQuery() }), async (req) => {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v3/content_types', doc(TAGS.contentTypes, 'List content types', { querystring: ListQuery(CT_READ) }), async (req) => {
     const scope = await h.scope(req);
     return presentList('content_types', (await listContentTypes(h.db, scope)), { asc: 'created_at', ...req.query });
   });
 
-  app.get<{ Params: { uid: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Get a content type', { params: UID }), async (req) => {
+  app.get<{ Params: { uid: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Get a content type', { params: UID, querystring: Query(CT_READ) }), async (req) => {
     const scope = await h.scope(req);
     return { content_type: await requireContentType(h.db, scope, req.params.uid) };
   });
