@@ -25,7 +25,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
-import { EXECUTIONS_CHANNEL } from '../src/delivery/delivery.ts';
+import { SIGNALS } from '../src/store/signals.ts';
 import { startServer, type Running } from '../src/server.ts';
 import { CORES, cpuSnapshot, cpuSplit } from './cpu.ts';
 import { ask, startReceiver } from './receiver-process.ts';
@@ -137,7 +137,7 @@ async function drain(h: Running, receiver: ChildProcess, receiverUrl: string, sc
     await ask(receiver, 'reset');
     const before = cpuSnapshot();
     await h.herald.db.run('UPDATE executions SET next_attempt_at = ? WHERE next_attempt_at IS NOT NULL', [Date.now()]);
-    h.herald.db.notify?.(EXECUTIONS_CHANNEL);
+    h.herald.db.notify?.(SIGNALS.executions);
     // Done when no execution is due or claimed any more (only those have a next_attempt_at): one
     // read of the due index's first entry.
     await until(async () => !(await h.herald.db.get('SELECT next_attempt_at FROM executions WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1')), 'every outcome recorded', 600_000, 25);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { HeraldError } from './errors.ts';
-import { checkAllowList } from './delivery/target.ts';
+import { checkAllowList } from './net/target.ts';
 
 /**
  * Every setting of `herald serve`. Each one can be given as a command-line flag, an environment

@@ -6,13 +6,16 @@ import { hashToken, newToken } from './auth/secrets.ts';
 import type { Config } from './config.ts';
 import { assetUrlKey } from './content/asset-urls.ts';
 import { createEventLog, type EventLog } from './events/record.ts';
-import { authenticate, stackScope, type Caller, type StackScope } from './http/auth.ts';
+import type { Caller, StackScope } from './auth/caller.ts';
+import { authenticate, stackScope } from './http/auth.ts';
 import type { Db } from './store/db.ts';
 import { openSqlite } from './store/sqlite.ts';
 import { openPostgres } from './store/postgres.ts';
-import { createWebhookIndex, type WebhookIndex } from './webhooks/index.ts';
+import { createWebhookIndex, type WebhookIndex } from './webhooks/match-index.ts';
+import { createWebhookService, type WebhookService } from './webhooks/service.ts';
 import { shareWebhookIndex } from './webhooks/shared-index.ts';
 import { createDelivery, type Delivery } from './delivery/delivery.ts';
+import { webhookExecutions } from './delivery/queue/index.ts';
 import { createLogger, redacting } from './ops/log.ts';
 
 /**
@@ -26,7 +29,10 @@ export interface Herald {
   /** SHA-256 of the admin token; the token itself is never stored. */
   adminHash: string;
   events: EventLog;
-  webhooks: WebhookIndex;
+  /** Each stack's enabled webhooks, compiled for matching events. */
+  matchIndex: WebhookIndex;
+  /** Webhook changes (both dialects' routes). */
+  webhooks: WebhookService;
   delivery: Delivery;
   /** Where uploaded asset files live. */
   assetsDir: string;
@@ -58,8 +64,9 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
       })
     : await openSqlite(join(config.dataDir, 'herald.db'));
   const adminHash = await adminTokenHash(db, config, opts.onAdminTokenGenerated ?? ((t) => printAdminToken(t)));
-  const webhooks = await shareWebhookIndex(db, createWebhookIndex());
-  const delivery = createDelivery({ db, config, log, webhooks });
+  const matchIndex = await shareWebhookIndex(db, createWebhookIndex());
+  const delivery = createDelivery({ db, config, log, webhooks: matchIndex });
+  const webhooks = createWebhookService({ db, index: matchIndex, executions: webhookExecutions, wake: () => delivery.wake() });
   const events = createEventLog(delivery.fanOut);
   const assetsDir = join(config.dataDir, 'assets');
   mkdirSync(assetsDir, { recursive: true });
@@ -69,6 +76,7 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
     log,
     adminHash,
     events,
+    matchIndex,
     webhooks,
     delivery,
     assetsDir,

@@ -1,38 +1,18 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { HeraldError } from '../errors.ts';
-import { deliveryVerifier, type Verdict } from './auth.ts';
+import { deliveryVerifier } from './auth.ts';
 import { Blobs } from './blobs.ts';
 import { CatchUp } from './catch-up.ts';
 import type { BackupConfig } from './config.ts';
-import type { Module } from './event.ts';
 import { AssetFiles } from './files.ts';
-import type { Selection } from './history.ts';
 import { Ingest } from './ingest.ts';
-import { Restorer, type RestoreReport } from './restore/restorer.ts';
+import { Restorer } from './restore/restorer.ts';
 import { Target } from './restore/target.ts';
+import type { BackupContext } from './context.ts';
 import { buildBackupApp } from './server.ts';
 import { Source } from './source.ts';
 import { BackupStore } from './store.ts';
-
-/**
- * Everything a running backup center is made of, wired once here and passed to its routes.
- */
-export interface BackupContext {
-  config: BackupConfig;
-  store: BackupStore;
-  blobs: Blobs;
-  ingest: Ingest;
-  /** Absent without --source. */
-  source?: Source;
-  catchUp?: CatchUp;
-  log: Logger;
-  verify(headers: Record<string, string | string[] | undefined>, body: Buffer): Verdict;
-  /** The token the page's restore forms carry (a form posted from another site lacks it). */
-  csrf: string;
-  /** Restores one entity into the source Herald (the page's Restore button). */
-  restore(apiKey: string, branch: string, module: Module, uid: string, sel: Selection): Promise<RestoreReport>;
-}
 
 export interface RunningBackup {
   url: string;

@@ -4,7 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { HeraldError, HTTP_STATUS, invalid, notFound } from '../errors.ts';
 import { errorHandler, toHeraldError } from '../http/errors.ts';
 import { basicAuthMatches } from './auth.ts';
-import type { BackupContext } from './center.ts';
+import type { BackupContext } from './context.ts';
 import { diff, NOISE_KEYS } from './diff.ts';
 import { fromDelivery, MODULES, snapshotOf, type BackupEvent, type Module } from './event.ts';
 import { parseSelection, positiveInt } from './selection.ts';

@@ -27,6 +27,16 @@ export interface BranchDoc {
 /** Contentstack's rule: lowercase letters, digits and underscores, at most 15. */
 const BRANCH_UID = /^[a-z0-9_]{1,15}$/;
 
+/** Whether stack `apiKey` has branch `uid` (`main` always exists). The one look-up of a branch by uid. */
+export async function branchExists(q: Queryable, apiKey: string, uid: string): Promise<boolean> {
+  return Boolean(await q.get('SELECT 1 AS ok FROM branches WHERE api_key = ? AND uid = ?', [apiKey, uid]));
+}
+
+/** The uids of a stack's branches, oldest first. */
+export async function branchUids(q: Queryable, apiKey: string): Promise<string[]> {
+  return (await q.all<{ uid: string }>('SELECT uid FROM branches WHERE api_key = ? ORDER BY created_at, uid', [apiKey])).map((r) => r.uid);
+}
+
 export async function listBranches(q: Queryable, scope: Scope): Promise<BranchDoc[]> {
   const rows = await q.all<{ doc: string }>('SELECT doc FROM branches WHERE api_key = ? ORDER BY created_at, uid', [scope.api_key]);
   return rows.map((r) => json<BranchDoc>(r.doc));

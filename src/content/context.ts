@@ -1,5 +1,5 @@
 import type { EventLog } from '../events/record.ts';
-import type { StackScope } from '../http/auth.ts';
+import type { StackScope } from '../auth/caller.ts';
 import type { Db } from '../store/db.ts';
 
 /**
@@ -15,7 +15,7 @@ export interface ContentDeps {
   assetUrlKey: Buffer;
 }
 
-/** The stack and branch a content operation acts on, and who acts (see http/auth.ts). */
+/** The stack and branch a content operation acts on, and who acts (checked by http/auth.ts). */
 export type Scope = StackScope;
 
 /** Contentstack shows times as ISO 8601 strings; the store keeps milliseconds. */

@@ -24,18 +24,9 @@ import { contentfulIds, contentfulTypePath, fromContentfulType, heraldUid } from
  * action publish) in the same transaction; unpublishing records `ContentType.unpublish`.
  */
 
-/** The content type with Contentful id `id` in the scope's branch. */
-export async function findType(q: Queryable, scope: Scope, id: string): Promise<ContentTypeDoc | undefined> {
-  const direct = await getContentType(q, scope, heraldUid(id));
-  if (direct && contentTypeId(direct) === id) return direct;
-  return (await listContentTypes(q, scope)).find((ct) => contentTypeId(ct) === id);
-}
-
-export async function requireType(q: Queryable, scope: Scope, id: string): Promise<ContentTypeDoc> {
-  const ct = await findType(q, scope, id);
-  if (!ct) throw notFound(`Content type ${id}`);
-  return ct;
-}
+// Found by Contentful id in type-lookup.ts (editor-interfaces.ts uses them too, and this file uses it).
+export { findType, requireType } from './type-lookup.ts';
+import { findType, requireType } from './type-lookup.ts';
 
 interface PublicationRow {
   published_version: number;

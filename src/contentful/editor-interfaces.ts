@@ -3,7 +3,7 @@ import type { Scope } from '../content/context.ts';
 import { isObject } from '../content/validate.ts';
 import { fieldErrors, notFound, type FieldErrors } from '../errors.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
-import { requireType } from './content-types.ts';
+import { requireType } from './type-lookup.ts';
 import { contentfulFieldDef, contentTypeId, link, type SysContext } from './entities.ts';
 import { validationFailed, versionMismatch } from './errors.ts';
 

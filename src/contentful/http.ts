@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { HeraldError, invalid } from '../errors.ts';
 import type { Herald } from '../herald.ts';
-import { scopeTo, type StackScope } from '../http/auth.ts';
+import type { StackScope } from '../auth/caller.ts';
+import { scopeTo } from '../http/auth.ts';
 import { branchOf } from './entities.ts';
 import { InvalidQuery } from './errors.ts';
 import { applyQuery, parseQuery } from './query.ts';

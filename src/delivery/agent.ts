@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP, type Socket } from 'node:net';
 import { Agent, buildConnector } from 'undici';
-import { addressProblem, hostnameProblem, type TargetPolicy } from './target.ts';
+import { addressProblem, hostnameProblem, type TargetPolicy } from '../net/target.ts';
 
 /**
  * The HTTP agent every delivery goes through: pooled keep-alive connections per origin, and a

@@ -2,13 +2,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { FanOut } from '../events/record.ts';
 import type { Db } from '../store/db.ts';
+import { SIGNALS } from '../store/signals.ts';
 import { eventChannel } from '../webhooks/channels.ts';
-import type { WebhookIndex } from '../webhooks/index.ts';
+import type { WebhookIndex } from '../webhooks/match-index.ts';
 import { createDeliveryAgent } from './agent.ts';
 import { DeliveryDispatcher, type DispatcherStatus } from './dispatcher.ts';
-import { enqueue, releaseClaims, releaseExecutions, retryNow } from './queue.ts';
-import type { Finished } from './queue.ts';
-import { createTargetPolicy } from './target.ts';
+import { enqueue, releaseClaims, releaseExecutions, retryNow, type Finished } from './queue/index.ts';
+import { createTargetPolicy } from '../net/target.ts';
 import { buildRequest, type LoggedRequest } from './request.ts';
 import { send, type AttemptRecord } from './send.ts';
 import { sortableId } from '../ids.ts';
@@ -16,13 +16,6 @@ import { contentfulDelivery } from '../contentful/delivery.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { payloadBody } from './payload.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
-
-/**
- * Scale-out (PostgreSQL): the signal sent after executions are committed or made due, so workers
- * in other processes look at once. Each worker also keeps the dispatcher's own timers as the
- * fallback when a signal is lost. On SQLite (one process) `db.notify` is absent.
- */
-export const EXECUTIONS_CHANNEL = 'herald_executions';
 
 /** The header that marks a test event's request. */
 export const TEST_HEADER = 'x-herald-test';
@@ -94,7 +87,7 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
   /** Wakes this process's dispatcher and (scale-out) every worker on the database. */
   const wakeAll = () => {
     dispatcher.wake();
-    db.notify?.(EXECUTIONS_CHANNEL);
+    db.notify?.(SIGNALS.executions);
   };
 
   return {
@@ -114,7 +107,7 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
       started = true;
       dispatcher.start();
       // Scale-out: executions committed by other processes (API nodes) wake this worker.
-      unlisten = (await db.listen?.(EXECUTIONS_CHANNEL, () => dispatcher.wake())) ?? null;
+      unlisten = (await db.listen?.(SIGNALS.executions, () => dispatcher.wake())) ?? null;
     },
     wake: wakeAll,
     async retry(webhookUid, executionUid) {

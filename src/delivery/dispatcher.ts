@@ -5,7 +5,7 @@ import { HeraldError } from '../errors.ts';
 import { contentfulDelivery, type ContentfulAttempt } from '../contentful/delivery.ts';
 import { RenderTooLarge } from './contentful.ts';
 import { payloadBody } from './payload.ts';
-import { claim, complete, nextDueAt, type Claimed, type Finished } from './queue.ts';
+import { claim, complete, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
 import { buildRequest } from './request.ts';
 import { send, type AttemptRecord } from './send.ts';
 

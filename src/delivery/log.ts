@@ -5,6 +5,7 @@ import { json, repeated } from '../store/db.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
 import { cappedPayloadBody, contentstackPayload } from './payload.ts';
 import type { LoggedRequest } from './request.ts';
+import { isParked } from './queue/index.ts';
 
 /** Bytes of a request body shown in the log. */
 export const MAX_LOGGED_REQUEST_BYTES = 64 * 1024;
@@ -22,7 +23,8 @@ function requestWithBody(stored: LoggedRequest | null, event: HeraldEvent) {
  * The activity log: executions and their attempts as the API shows them (Contentstack's
  * "Get executions of a webhook" shape: `uid`, `channel`, `status` = last HTTP status,
  * `retry_count`, `event_data`, `request_details` per attempt), plus Herald's own fields: `state`,
- * `seq`, `attempts`, `next_attempt_at`, `coalesced`, and per attempt `outcome`, `reason`,
+ * `seq`, `attempts`, `next_attempt_at`, `parked` (pending, but its webhook is disabled: it waits
+ * until the webhook is enabled; the queue's PARKED), `coalesced`, and per attempt `outcome`, `reason`,
  * `duration_ms`. Request headers were masked before they were stored.
  */
 export interface ExecutionFilter {
@@ -116,6 +118,7 @@ async function present(q: Queryable, rows: ExecutionRow[]) {
       retry_count: Math.max(0, Number(r.attempts) - 1),
       coalesced: Number(r.coalesced),
       next_attempt_at: r.state === 'pending' || r.state === 'queued' ? iso(r.next_attempt_at) : null,
+      parked: isParked({ state: r.state, next_attempt_at: r.next_attempt_at }),
       created_at: iso(r.x_created_at),
       updated_at: iso(r.x_updated_at),
       event_data: contentstackPayload(event, { concise: webhook?.concise_payload ?? false }),

@@ -2,20 +2,14 @@
  * Delivery policy: what happens after an attempt. Pure functions of the attempt's result, the
  * attempt number and the schedule; the dispatcher only applies their decisions.
  *
- * An execution's states:
- *
- *   queued ──(earlier execution in its lane finishes)──> pending ──(claimed)──> in_flight
- *   in_flight ──2xx──> succeeded
- *   in_flight ──failure, attempts left──> pending (next_attempt_at = now + delay)
- *   in_flight ──failure, no attempts left / 410──> failed
- *   in_flight ──lease expired (process died)──> claimed again (at-least-once)
- *   succeeded | failed ──manual retry──> pending (now)
+ * An execution's states and every transition between them are drawn in queue/index.ts.
  */
 
 /** The closed set of attempt outcomes; the log, metrics and the circuit breaker all read these. */
 export const OUTCOMES = ['success', 'http_error', 'redirect', 'timeout', 'refused', 'dns', 'blocked', 'network'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
+/** The `state` column's values. Parked is pending with no next attempt (queue/states.ts). */
 export const EXECUTION_STATES = ['queued', 'pending', 'in_flight', 'succeeded', 'failed'] as const;
 export type ExecutionState = (typeof EXECUTION_STATES)[number];
 

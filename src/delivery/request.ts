@@ -1,7 +1,8 @@
 import type { Webhook } from '../webhooks/webhook.ts';
 import { contentfulRequestParts, type ContentfulBodyOptions } from './contentful.ts';
-import { maskHeaders, secretValues } from './headers.ts';
+import { maskHeaders, secretValues } from '../webhooks/headers.ts';
 import { signatureHeader } from './signature.ts';
+import { liveSecrets } from '../webhooks/signing-secrets.ts';
 
 /** Sent as `User-Agent` with every delivery. */
 export const USER_AGENT = 'Herald-Webhooks/0.1 (+https://github.com/herald)';
@@ -42,11 +43,6 @@ export interface DeliveryRequest {
   logged: LoggedRequest;
 }
 
-/** Signing secrets that still sign at `now`: the current one and any in its rotation grace period. */
-export function activeSecrets(webhook: Webhook, now: number): string[] {
-  return (webhook.signing_secrets ?? []).filter((s) => s.expires_at === null || s.expires_at > now).map((s) => s.secret);
-}
-
 /**
  * The HTTP request of one attempt. Headers, in order of precedence (later wins): the destination's
  * custom headers, basic auth, then Herald's own (content type, user agent, delivery id and
@@ -83,7 +79,7 @@ export function buildRequest(
     'x-herald-seq': String(meta.seq),
     'x-herald-attempt': String(meta.attempt),
   });
-  const secrets = activeSecrets(webhook, now);
+  const secrets = liveSecrets(webhook.signing_secrets ?? [], now).map((s) => s.secret);
   if (secrets.length) headers['webhook-signature'] = signatureHeader(secrets, deliveryId, timestamp, body);
 
   // Contentful dialect: its method, content type, X-Contentful-* headers and request signature.

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { scrubSecrets } from './headers.ts';
+import { scrubSecrets } from '../webhooks/headers.ts';
 import { outcomeOfError, outcomeOfStatus, parseRetryAfter, type AttemptResult } from './policy.ts';
 
 /** Bytes of a response body kept in the attempt log; the rest is not even read. */

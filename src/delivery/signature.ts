@@ -1,17 +1,12 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { SECRET_PREFIX } from '../webhooks/signing-secrets.ts';
 
 /**
  * Standard Webhooks signatures (https://www.standardwebhooks.com): the receiver recomputes
  * HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{raw body}` with the secret's key and compares.
- * Verifiable with the public `standardwebhooks` and `svix` libraries, unmodified.
+ * Verifiable with the public `standardwebhooks` and `svix` libraries, unmodified. Secrets are made
+ * in webhooks/signing-secrets.ts.
  */
-export const SECRET_PREFIX = 'whsec_';
-/** Bytes of key in a generated secret (the scheme asks for at least 24). */
-export const SECRET_BYTES = 32;
-
-export function newSigningSecret(): string {
-  return SECRET_PREFIX + randomBytes(SECRET_BYTES).toString('base64');
-}
 
 /** The key bytes of a `whsec_...` secret. */
 export function secretKey(secret: string): Buffer {

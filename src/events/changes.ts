@@ -1,4 +1,7 @@
-import type { Module } from './event.ts';
+import type { Change, Changes, Module } from './event.ts';
+
+// The shapes live with the event that carries them (event.ts), so the two files do not import each other.
+export type { Change, Changes };
 
 /**
  * What an update changed: the field paths whose values differ between the stored version before
@@ -13,22 +16,6 @@ import type { Module } from './event.ts';
  *
  * Pure.
  */
-export interface Change {
-  path: string;
-  /** Absent when `truncated`: the value is larger than the caps allow (fetch the entity). */
-  old?: unknown;
-  new?: unknown;
-  truncated?: true;
-}
-
-export interface Changes {
-  /** Every changed path, sorted, up to MAX_CHANGED_PATHS. */
-  paths: string[];
-  /** The changes with their values, in `paths` order, up to MAX_CHANGE_VALUES. */
-  fields: Change[];
-  /** True when paths or values were left out by the caps. */
-  truncated: boolean;
-}
 
 /** Most changed paths listed (and matched by `changed` conditions) for one event. */
 export const MAX_CHANGED_PATHS = 1000;

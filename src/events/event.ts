@@ -1,4 +1,3 @@
-import type { Changes } from './changes.ts';
 
 /**
  * An event: one change to content, recorded in the same transaction as the change.
@@ -61,6 +60,24 @@ export interface HeraldEvent extends Omit<EventInput, 'versions'> {
   actor_name?: string | null;
   /** What an update or auto_save changed; null for other events (and events recorded before changes were kept). */
   changes?: Changes | null;
+}
+
+/** One changed path of an update (src/events/changes.ts computes them). */
+export interface Change {
+  path: string;
+  /** Absent when `truncated`: the value is larger than the caps allow (fetch the entity). */
+  old?: unknown;
+  new?: unknown;
+  truncated?: true;
+}
+
+export interface Changes {
+  /** Every changed path, sorted, up to MAX_CHANGED_PATHS. */
+  paths: string[];
+  /** The changes with their values, in `paths` order, up to MAX_CHANGE_VALUES. */
+  fields: Change[];
+  /** True when paths or values were left out by the caps. */
+  truncated: boolean;
 }
 
 /** Who made a change, as every payload carries it. */

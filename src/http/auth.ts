@@ -2,23 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import { hashToken, sameHash } from '../auth/secrets.ts';
 import { HeraldError } from '../errors.ts';
 import type { Queryable } from '../store/db.ts';
+import type { Caller, StackScope } from '../auth/caller.ts';
+import { branchExists } from '../content/branches.ts';
 
-/**
- * Who is calling. The admin token (header `authtoken`, like a Contentstack user token) may create
- * stacks and act on every stack; a management token (header `authorization`, bare or as
- * `Bearer <token>` for Contentful clients) acts on its own stack only.
- */
-export type Caller =
-  | { kind: 'admin'; actor: 'admin'; name?: 'admin' }
-  /** `name`: the token's name, carried by the events it causes (payloads' `actor`). */
-  | { kind: 'token'; api_key: string; token_uid: string; actor: string; name?: string };
+export type { Caller, StackScope };
 
-/** The stack and branch a request acts on, once access to it was checked. */
-export interface StackScope {
-  api_key: string;
-  branch: string;
-  caller: Caller;
-}
 
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
@@ -63,8 +51,7 @@ export async function scopeTo(db: Queryable, caller: Caller, apiKey: string | un
   const stack = await db.get('SELECT 1 AS ok FROM stacks WHERE api_key = ?', [apiKey]);
   if (!stack) throw new HeraldError('not_found', 'Stack was not found.');
   if (branch !== 'main') {
-    const b = await db.get('SELECT 1 AS ok FROM branches WHERE api_key = ? AND uid = ?', [apiKey, branch]);
-    if (!b) throw new HeraldError('not_found', `Branch ${branch} was not found.`);
+    if (!(await branchExists(db, apiKey, branch))) throw new HeraldError('not_found', `Branch ${branch} was not found.`);
   }
   return { api_key: apiKey, branch, caller };
 }

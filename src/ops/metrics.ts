@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Delivery } from '../delivery/delivery.ts';
+import { DEPTH_STATES, QUEUE_DEPTH_SQL } from '../delivery/queue/index.ts';
 import type { EventLog } from '../events/record.ts';
 import type { Queryable } from '../store/db.ts';
 
@@ -18,15 +19,6 @@ export interface Metrics {
 
 /** Buckets, seconds: from 1 ms (in-process wake-up) to the 30 s delivery timeout. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-
-/**
- * Unfinished executions by state for `herald_queue_depth` (parameter: now, ms). Runs on every
- * scrape; its IN list is the executions_unfinished partial index's (migrations 006, 007), so it reads the
- * queue, never the finished executions of the whole log retention.
- */
-export const QUEUE_DEPTH_SQL = `SELECT CASE WHEN state = 'pending' AND attempts > 0 AND next_attempt_at > ? THEN 'retry'
-                     WHEN state = 'pending' THEN 'due' ELSE state END AS state, COUNT(*) AS n
-         FROM executions WHERE state IN ('queued', 'pending', 'in_flight') GROUP BY 1`;
 
 export function createMetrics(deps: { db: Queryable; events: EventLog; delivery: Delivery }): Metrics {
   const registry = new Registry();
@@ -72,14 +64,15 @@ export function createMetrics(deps: { db: Queryable; events: EventLog; delivery:
   });
   new Gauge({
     name: 'herald_queue_depth',
-    help: 'Unfinished executions: due (pending, never tried or due now), retry (waiting for a retry), queued (behind an earlier delivery of the same entity), in_flight',
+    help: 'Unfinished executions: due (pending, never tried or due now), retry (waiting for a retry), parked (its webhook is disabled), queued (behind an earlier delivery of the same entity), in_flight',
     labelNames: ['state'] as const,
     registers: [registry],
     async collect() {
       const now = Date.now();
+      // Runs on every scrape; it reads only the unfinished executions' partial index (states.ts).
       const rows = await deps.db.all<{ state: string; n: number }>(QUEUE_DEPTH_SQL, [now]);
       this.reset();
-      for (const s of ['due', 'retry', 'queued', 'in_flight']) this.set({ state: s }, 0);
+      for (const s of DEPTH_STATES) this.set({ state: s }, 0);
       for (const r of rows) this.set({ state: r.state }, Number(r.n));
     },
   });

@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import type { DispatcherStatus } from '../delivery/dispatcher.ts';
+import { oldestDueAt as oldestDue } from '../delivery/queue/index.ts';
 import type { Db } from '../store/db.ts';
 import { formatDuration } from '../config.ts';
 
@@ -74,10 +75,8 @@ export async function checkReadiness(db: Db, dispatcher: DispatcherStatus | null
   try {
     await within(db.get('SELECT 1 AS ok'), STORE_TIMEOUT_MS);
     if (dispatcher) {
-      // Due executions: next_attempt_at <= now (an expired claim is due again); parked and finished
-      // ones have none. Reads the due index's first entry.
-      const row = await within(db.get<{ at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM executions WHERE next_attempt_at <= ?', [now]), STORE_TIMEOUT_MS);
-      oldestDueAt = row?.at === null || row?.at === undefined ? null : Number(row.at);
+      // Due as the queue defines it (an expired claim is due again; parked executions never are).
+      oldestDueAt = await within(oldestDue(db, now), STORE_TIMEOUT_MS);
     }
   } catch (err) {
     r.ready = false;

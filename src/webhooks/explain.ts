@@ -5,7 +5,7 @@ import type { Condition, Webhook } from './webhook.ts';
 
 /**
  * Whether a webhook matches an event and, when not, why: the same three tests as the match index
- * (src/webhooks/index.ts), in its order (branch, channel, conditions), each failure named. Used by
+ * (src/webhooks/match-index.ts), in its order (branch, channel, conditions), each failure named. Used by
  * the preview of an unsaved webhook; a test keeps it in step with the index.
  *
  * Pure.

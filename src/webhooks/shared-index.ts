@@ -1,8 +1,6 @@
 import type { Db } from '../store/db.ts';
-import type { WebhookIndex } from './index.ts';
-
-/** Signal channel on which a stack's webhook change is announced; the payload is its api_key. */
-export const WEBHOOKS_CHANNEL = 'herald_webhooks';
+import { SIGNALS } from '../store/signals.ts';
+import type { WebhookIndex } from './match-index.ts';
 
 /**
  * Keeps each process's webhook index in step when several processes share one database
@@ -18,7 +16,7 @@ export async function shareWebhookIndex(db: Db, index: WebhookIndex): Promise<We
   const notify = db.notify.bind(db);
   /** Stacks this process has matched events for, so a reconnect can drop them all. */
   const seen = new Set<string>();
-  await db.listen(WEBHOOKS_CHANNEL, (apiKey) => {
+  await db.listen(SIGNALS.webhooks, (apiKey) => {
     if (apiKey) index.invalidate(apiKey);
     else for (const key of seen) index.invalidate(key);
   });
@@ -29,7 +27,7 @@ export async function shareWebhookIndex(db: Db, index: WebhookIndex): Promise<We
     },
     invalidate(apiKey) {
       index.invalidate(apiKey);
-      notify(WEBHOOKS_CHANNEL, apiKey);
+      notify(SIGNALS.webhooks, apiKey);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { SECRET_PREFIX } from '../delivery/signature.ts';
+import { randomBytes } from 'node:crypto';
 import type { SigningSecret } from './webhook.ts';
 
 /**
@@ -6,6 +6,15 @@ import type { SigningSecret } from './webhook.ts';
  * during a rotation, the previous one until its `expires_at`, so deliveries signed before the
  * rotation (and their retries) still verify against either. Pure.
  */
+
+/** Standard Webhooks secrets read `whsec_` + base64 of the key (signed with in delivery/signature.ts). */
+export const SECRET_PREFIX = 'whsec_';
+/** Bytes of key in a generated secret (the scheme asks for at least 24). */
+export const SECRET_BYTES = 32;
+
+export function newSigningSecret(): string {
+  return SECRET_PREFIX + randomBytes(SECRET_BYTES).toString('base64');
+}
 
 /** How long the previous secret keeps signing after a rotation, ms (24 h). */
 export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000;

@@ -1,7 +1,6 @@
 import type { Queryable } from '../store/db.ts';
 import { json } from '../store/db.ts';
 import type { Webhook } from './webhook.ts';
-import { dropExecutions, parkWebhook, unparkWebhook } from '../delivery/queue.ts';
 
 /**
  * The `webhooks` table. `doc` holds the whole Webhook as JSON (secrets included: never returned as
@@ -10,8 +9,27 @@ import { dropExecutions, parkWebhook, unparkWebhook } from '../delivery/queue.ts
  * with one UPDATE), and override the doc when a row is read. `consecutive_failures` belongs to the
  * circuit breaker and is not part of the Webhook.
  *
- * After a change commits, call `WebhookIndex.invalidate(apiKey)` so matching sees it.
+ * After a change commits, call `WebhookIndex.invalidate(apiKey)` so matching sees it (the
+ * webhooks service, service.ts, does both).
+ *
+ * A webhook's enabled state has one owner here, `storeDefinition()`: every path that disables or
+ * enables one (a route, 410 Gone, the circuit breaker) goes through it, so each such change is a
+ * new version, and its executions are parked or unparked in the same transaction.
  */
+
+/**
+ * What a webhook's executions do when it is disabled, enabled or deleted, run in the caller's
+ * transaction. The delivery queue implements it (delivery/queue/park.ts); herald.ts and the
+ * breaker pass it in, so this folder never imports delivery/.
+ */
+export interface WebhookExecutions {
+  /** Disabled: its pending executions wait, due nowhere. */
+  park(q: Queryable, webhookUid: string): Promise<void>;
+  /** Enabled again: what it parked is due at `now`. */
+  unpark(q: Queryable, webhookUid: string, now: number): Promise<void>;
+  /** Deleted: its executions and their attempts go with it. */
+  drop(q: Queryable, webhookUid: string): Promise<void>;
+}
 
 export interface WebhookRow {
   doc: string;
@@ -71,24 +89,45 @@ export async function countWebhooks(q: Queryable, apiKey: string): Promise<numbe
  * going from true to false) also resets the circuit breaker's failure count and clears
  * `disabled_reason`. Returns the webhook as stored, or undefined when it no longer exists.
  */
-export async function updateWebhook(q: Queryable, w: Webhook, now: number): Promise<Webhook | undefined> {
+export async function updateWebhook(q: Queryable, w: Webhook, now: number, executions: WebhookExecutions): Promise<Webhook | undefined> {
   const prev = await getWebhook(q, w.uid, w.api_key);
   if (!prev) return undefined;
-  const reenabled = prev.disabled && !w.disabled;
-  const next: Webhook = {
-    ...w,
-    disabled_reason: w.disabled && prev.disabled ? prev.disabled_reason : null,
-    version: prev.version + 1,
-    created_at: prev.created_at,
-    updated_at: now,
-  };
+  return storeDefinition(q, prev, { ...w, disabled_reason: w.disabled && prev.disabled ? prev.disabled_reason : null }, now, executions);
+}
+
+/**
+ * Disables a webhook (with a reason when Herald does it: circuit breaker, 410 Gone; null when a
+ * user does) or enables it, which also resets the failure count and clears the reason. A new
+ * version either way. Returns the webhook as stored, or undefined when it does not exist.
+ */
+export async function setDisabled(
+  q: Queryable,
+  uid: string,
+  disabled: boolean,
+  reason: string | null,
+  executions: WebhookExecutions,
+  now = Date.now(),
+): Promise<Webhook | undefined> {
+  const prev = await getWebhook(q, uid);
+  if (!prev) return undefined;
+  return storeDefinition(q, prev, { ...prev, disabled, disabled_reason: disabled ? reason : null }, now, executions, !disabled);
+}
+
+/**
+ * The one write of a changed webhook: the definition as a new version, and, when its enabled state
+ * changed, its executions parked or unparked in the same transaction. Re-enabling (or an explicit
+ * enable, `resetFailures`) resets the circuit breaker's count of consecutive failures.
+ */
+async function storeDefinition(q: Queryable, prev: Webhook, w: Webhook, now: number, executions: WebhookExecutions, resetFailures = false): Promise<Webhook> {
+  const next: Webhook = { ...w, version: prev.version + 1, created_at: prev.created_at, updated_at: now };
+  const reenabled = resetFailures || (prev.disabled && !next.disabled);
   await q.run(
     `UPDATE webhooks SET doc = ?, disabled = ?, disabled_reason = ?, version = ?, updated_at = ?,
        consecutive_failures = CASE WHEN ? = 1 THEN 0 ELSE consecutive_failures END
      WHERE uid = ? AND api_key = ?`,
-    [JSON.stringify(next), next.disabled ? 1 : 0, next.disabled_reason, next.version, now, reenabled ? 1 : 0, w.uid, w.api_key],
+    [JSON.stringify(next), next.disabled ? 1 : 0, next.disabled_reason, next.version, now, reenabled ? 1 : 0, prev.uid, prev.api_key],
   );
-  if (next.disabled !== prev.disabled) await (next.disabled ? parkWebhook(q, w.uid) : unparkWebhook(q, w.uid, now));
+  if (next.disabled !== prev.disabled) await (next.disabled ? executions.park(q, prev.uid) : executions.unpark(q, prev.uid, now));
   return next;
 }
 
@@ -96,29 +135,10 @@ export async function updateWebhook(q: Queryable, w: Webhook, now: number): Prom
  * Deletes a webhook of a stack with its executions and their attempt log (as Contentstack drops a
  * deleted webhook's logs); false when there was none.
  */
-export async function deleteWebhook(q: Queryable, apiKey: string, uid: string): Promise<boolean> {
+export async function deleteWebhook(q: Queryable, apiKey: string, uid: string, executions: WebhookExecutions): Promise<boolean> {
   const { changes } = await q.run('DELETE FROM webhooks WHERE uid = ? AND api_key = ?', [uid, apiKey]);
-  if (changes > 0) await dropExecutions(q, uid);
+  if (changes > 0) await executions.drop(q, uid);
   return changes > 0;
-}
-
-/**
- * Disables a webhook (with a reason when Herald does it: circuit breaker, 410 Gone; null when a
- * user does) or enables it, which also resets the failure count and clears the reason.
- * Returns the webhook as stored, or undefined when it does not exist.
- */
-export async function setDisabled(q: Queryable, uid: string, disabled: boolean, reason: string | null, now = Date.now()): Promise<Webhook | undefined> {
-  const prev = await getWebhook(q, uid);
-  if (!prev) return undefined;
-  const next: Webhook = { ...prev, disabled, disabled_reason: disabled ? reason : null, version: prev.version + 1, updated_at: now };
-  await q.run(
-    `UPDATE webhooks SET doc = ?, disabled = ?, disabled_reason = ?, version = ?, updated_at = ?,
-       consecutive_failures = CASE WHEN ? = 1 THEN 0 ELSE consecutive_failures END
-     WHERE uid = ?`,
-    [JSON.stringify(next), disabled ? 1 : 0, next.disabled_reason, next.version, now, disabled ? 0 : 1, uid],
-  );
-  if (disabled !== prev.disabled) await (disabled ? parkWebhook(q, uid) : unparkWebhook(q, uid, now));
-  return next;
 }
 
 /** A stack's enabled webhooks, for the match index. */

@@ -1,12 +1,12 @@
 import { mask } from '../auth/secrets.ts';
-import { customHeaderProblems } from '../delivery/headers.ts';
-import { newSigningSecret } from '../delivery/signature.ts';
-import { targetProblem, withAllowHint, type TargetPolicy } from '../delivery/target.ts';
+import { customHeaderProblems } from './headers.ts';
+import { targetProblem, withAllowHint, type TargetPolicy } from '../net/target.ts';
 import { fieldErrors, HeraldError, type FieldErrors } from '../errors.ts';
+import { branchExists } from '../content/branches.ts';
 import type { Queryable } from '../store/db.ts';
 import { parseChannel } from './channels.ts';
 import { conditionProblems } from './conditions.ts';
-import { currentSecret, rotateSecrets, signingSecretProblem } from './signing-secrets.ts';
+import { currentSecret, newSigningSecret, rotateSecrets, signingSecretProblem } from './signing-secrets.ts';
 import type { Condition, CustomHeader, Destination, Webhook } from './webhook.ts';
 
 /**
@@ -338,8 +338,7 @@ function originOf(url: string): string {
 export async function checkBranches(q: Queryable, apiKey: string, branches: readonly string[]): Promise<void> {
   const errors: FieldErrors = {};
   for (const [i, b] of branches.entries()) {
-    const row = await q.get('SELECT 1 AS ok FROM branches WHERE api_key = ? AND uid = ?', [apiKey, b]);
-    if (!row) errors[`branches.${i}`] = [`"${b}" is not a branch of this stack`];
+    if (!(await branchExists(q, apiKey, b))) errors[`branches.${i}`] = [`"${b}" is not a branch of this stack`];
   }
   const first = Object.entries(errors)[0];
   if (first) throw new HeraldError('validation_failed', `${first[0]} ${first[1][0]}`, { errors });

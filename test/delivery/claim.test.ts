@@ -1,5 +1,5 @@
 /**
- * Claiming due work (src/delivery/queue.ts claim()), on a real store of each backend: oldest
+ * Claiming due work (src/delivery/queue/claim.ts), on a real store of each backend: oldest
  * first within each webhook's free slots, how deep a scan looks past a saturated webhook, no
  * execution claimed twice when claims run at once (several workers on one PostgreSQL), and an
  * outcome that arrives after its claim ended not undoing the claim that took over.
@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { choose, claim, complete, SCAN_WINDOW, type ClaimOptions, type Claimed, type Finished } from '../../src/delivery/queue.ts';
+import { choose, claim, complete, SCAN_WINDOW, type ClaimOptions, type Claimed, type Finished } from '../../src/delivery/queue/index.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
 import { openSqlite } from '../../src/store/sqlite.ts';

@@ -5,7 +5,7 @@ import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, sleep, until, type Stack } from '../helpers/engine.ts';
 import { testBackends } from '../helpers/postgres.ts';
-import { SCAN_WINDOW } from '../../src/delivery/queue.ts';
+import { SCAN_WINDOW } from '../../src/delivery/queue/index.ts';
 
 // The engine's behaviour holds on both stores (PostgreSQL when reachable, see helpers/postgres.ts).
 for (const backend of await testBackends()) describe(`delivery engine on ${backend}`, () => {

@@ -4,7 +4,7 @@ import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, until } from '../helpers/engine.ts';
 import { testBackends } from '../helpers/postgres.ts';
-import { QUEUE_DEPTH_SQL } from '../../src/ops/metrics.ts';
+import { QUEUE_DEPTH_SQL } from '../../src/delivery/queue/index.ts';
 
 /** Reads one sample's value from Prometheus text; 0 when absent. */
 function sample(text: string, name: string, labels = ''): number {

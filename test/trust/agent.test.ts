@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { request, type Dispatcher } from 'undici';
 import { BLOCKED_TARGET, createDeliveryAgent, type Resolver } from '../../src/delivery/agent.ts';
-import { createTargetPolicy } from '../../src/delivery/target.ts';
+import { createTargetPolicy } from '../../src/net/target.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;

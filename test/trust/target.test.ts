@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
-import { customHeaderProblems, maskHeaders } from '../../src/delivery/headers.ts';
-import { addressProblem, checkAllowList, createTargetPolicy, targetProblem } from '../../src/delivery/target.ts';
+import { customHeaderProblems, maskHeaders } from '../../src/webhooks/headers.ts';
+import { addressProblem, checkAllowList, createTargetPolicy, targetProblem } from '../../src/net/target.ts';
 import { HeraldError } from '../../src/errors.ts';
 
 const strict = createTargetPolicy([]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mask } from '../../src/auth/secrets.ts';
-import { createTargetPolicy } from '../../src/delivery/target.ts';
+import { createTargetPolicy } from '../../src/net/target.ts';
 import { HeraldError } from '../../src/errors.ts';
 import { presentWebhook } from '../../src/webhooks/present.ts';
 import { rotateSecrets, liveSecrets, signingSecretProblem } from '../../src/webhooks/signing-secrets.ts';

@@ -6,12 +6,13 @@ import { collection, CONTENTFUL_ID, objectBody, paging, pagingOnly, simpleList, 
 import { getSpaceSettings, maxRetriesProblem, notSet, setRetryPolicy, setSigningSecret, signingSecretProblem } from '../../contentful/settings.ts';
 import { contentfulWebhookId, fromContentful, inContentfulTerms, presentDefinition, scopedWebhookUid, storedUidsOf } from '../../contentful/webhooks.ts';
 import { attemptHealth, getAttempt, listAttempts } from '../../delivery/log.ts';
-import { createTargetPolicy } from '../../delivery/target.ts';
+import { createTargetPolicy } from '../../net/target.ts';
 import { invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { bltUid } from '../../ids.ts';
-import type { Queryable, Tx } from '../../store/db.ts';
-import { createWebhook, countWebhooks, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from '../../webhooks/store.ts';
+import { branchUids } from '../../content/branches.ts';
+import type { Queryable } from '../../store/db.ts';
+import type { WebhookChange } from '../../webhooks/service.ts';
 import { validateWebhook, type ParseContext } from '../../webhooks/validate.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
 import { contentfulDoc, CREATED, NO_CONTENT } from '../schemas.ts';
@@ -39,12 +40,6 @@ type Call = { Params: { space: string; id: string; call: string } };
 export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald) {
   const policy = createTargetPolicy(h.config.allowPrivateTargets);
 
-  const change = <T>(apiKey: string, fn: (tx: Tx) => Promise<T>) =>
-    h.db.tx(async (tx) => {
-      tx.afterCommit(() => h.webhooks.invalidate(apiKey));
-      return fn(tx);
-    });
-
   /** The shared validation, its errors in Contentful's field names. */
   const validate = async (q: Queryable, apiKey: string, body: unknown, ctx: ParseContext) => {
     try {
@@ -54,33 +49,30 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
     }
   };
 
-  const branchesOf = async (q: Queryable, apiKey: string) =>
-    (await q.all<{ uid: string }>('SELECT uid FROM branches WHERE api_key = ? ORDER BY created_at, uid', [apiKey])).map((r) => r.uid);
-
   const found = (w: Webhook | undefined): Webhook => {
     if (!w) throw notFound('Webhook definition');
     return w;
   };
   /** The space's webhook with this Contentful id (ids are unique per space: contentful/webhooks.ts). */
-  async function definition(q: Queryable, apiKey: string, id: string): Promise<Webhook | undefined> {
+  async function definition(get: (uid: string) => Promise<Webhook | undefined>, apiKey: string, id: string): Promise<Webhook | undefined> {
     for (const uid of storedUidsOf(apiKey, id)) {
-      const w = await getWebhook(q, uid, apiKey);
+      const w = await get(uid);
       if (w) return w;
     }
     return undefined;
   }
 
   /** Creates a Contentful-format webhook from a Contentful body, with `uid`. */
-  async function create(tx: Tx, apiKey: string, uid: string, raw: unknown): Promise<Webhook> {
+  async function create(c: WebhookChange, apiKey: string, uid: string, raw: unknown): Promise<Webhook> {
     const mapped = fromContentful(raw);
     const now = Date.now();
-    const def = await validate(tx, apiKey, mapped.body, { policy, now });
+    const def = await validate(c.tx, apiKey, mapped.body, { policy, now });
     const w: Webhook = {
       uid,
       api_key: apiKey,
       ...def,
       // Contentful webhooks fire in every environment unless filtered: every branch there is now.
-      branches: await branchesOf(tx, apiKey),
+      branches: await branchUids(c.tx, apiKey),
       format: 'contentful',
       transformation: mapped.transformation,
       disabled_reason: null,
@@ -88,13 +80,13 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
       updated_at: now,
       version: 1,
     };
-    await createWebhook(tx, w);
+    await c.create(w);
     return w;
   }
 
   app.post<Space>('/spaces/:space/webhook_definitions', contentfulDoc('/spaces/:space/webhook_definitions', 'Create a webhook definition', CREATED), async (req, reply) => {
     const scope = await spaceScope(h, req, req.params.space);
-    const w = await change(scope.api_key, (tx) => create(tx, scope.api_key, bltUid(), req.body));
+    const w = await h.webhooks.change(scope.api_key, (c) => create(c, scope.api_key, bltUid(), req.body));
     reply.status(201);
     return presentDefinition(w);
   });
@@ -104,58 +96,55 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
     const query = (req.query ?? {}) as Record<string, unknown>;
     if (Object.keys(query).some((k) => k !== 'skip' && k !== 'limit')) {
       // contentful-export sends order=sys.createdAt,sys.id: searched over every definition of the space.
-      const all = (await listWebhooks(h.db, scope.api_key, { skip: 0, limit: Number.MAX_SAFE_INTEGER })).map(presentDefinition);
+      const all = (await h.webhooks.list(scope.api_key, { skip: 0, limit: Number.MAX_SAFE_INTEGER })).map(presentDefinition);
       const { items, total, page } = simpleList(query, all);
       return collection(items, page, total);
     }
     const page = paging(query);
-    const items = page.limit === 0 ? [] : await listWebhooks(h.db, scope.api_key, page);
-    return collection(items.map(presentDefinition), page, await countWebhooks(h.db, scope.api_key));
+    const items = page.limit === 0 ? [] : await h.webhooks.list(scope.api_key, page);
+    return collection(items.map(presentDefinition), page, await h.webhooks.count(scope.api_key));
   });
 
   app.get<One>('/spaces/:space/webhook_definitions/:id', contentfulDoc('/spaces/:space/webhook_definitions/:id', 'Get a webhook definition'), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
-    return presentDefinition(found(await definition(h.db, scope.api_key, req.params.id)));
+    return presentDefinition(found(await definition((uid) => h.webhooks.get(scope.api_key, uid), scope.api_key, req.params.id)));
   });
 
   app.put<One>('/spaces/:space/webhook_definitions/:id', contentfulDoc('/spaces/:space/webhook_definitions/:id', 'Update a webhook definition (X-Contentful-Version), or create one with this id'), async (req, reply) => {
     const scope = await spaceScope(h, req, req.params.space);
     const sent = versionHeader(req);
     let created = false;
-    let reenabled = false;
-    const w = await change(scope.api_key, async (tx) => {
-      const existing = await definition(tx, scope.api_key, req.params.id);
+    const w = await h.webhooks.change(scope.api_key, async (c) => {
+      const existing = await definition(c.get, scope.api_key, req.params.id);
       if (!existing) {
         // Contentful's create-with-id: a PUT without a version to an id this space does not use yet.
         if (sent !== null) throw notFound('Webhook definition');
         if (!CONTENTFUL_ID.test(req.params.id)) throw invalid('sys.id', 'must be letters, digits, ".", "-" and "_" (at most 64)');
         created = true;
-        return create(tx, scope.api_key, scopedWebhookUid(scope.api_key, req.params.id), req.body);
+        return create(c, scope.api_key, scopedWebhookUid(scope.api_key, req.params.id), req.body);
       }
       if (sent !== existing.version) throw versionMismatch('the webhook definition', sent, existing.version);
       const mapped = fromContentful(req.body);
       const now = Date.now();
-      const def = await validate(tx, scope.api_key, mapped.body, { policy, existing, now });
-      reenabled = existing.disabled && !def.disabled;
-      return found(await updateWebhook(tx, { ...existing, ...def, format: existing.format, transformation: mapped.transformation }, now));
+      const def = await validate(c.tx, scope.api_key, mapped.body, { policy, existing, now });
+      return found(await c.update({ ...existing, ...def, format: existing.format, transformation: mapped.transformation }, now));
     });
-    if (reenabled) h.delivery.wake();
     if (created) reply.status(201);
     return presentDefinition(w);
   });
 
   app.delete<One>('/spaces/:space/webhook_definitions/:id', contentfulDoc('/spaces/:space/webhook_definitions/:id', 'Delete a webhook definition', NO_CONTENT), async (req, reply) => {
     const scope = await spaceScope(h, req, req.params.space);
-    const deleted = await change(scope.api_key, async (tx) => {
-      const w = await definition(tx, scope.api_key, req.params.id);
-      return w ? deleteWebhook(tx, scope.api_key, w.uid) : false;
+    const deleted = await h.webhooks.change(scope.api_key, async (c) => {
+      const w = await definition(c.get, scope.api_key, req.params.id);
+      return w ? c.delete(w.uid) : false;
     });
     if (!deleted) throw notFound('Webhook definition');
     reply.status(204);
   });
 
   // The activity log: each attempt is a call.
-  const webhookOf = async (apiKey: string, id: string) => found(await definition(h.db, apiKey, id));
+  const webhookOf = async (apiKey: string, id: string) => found(await definition((uid) => h.webhooks.get(apiKey, uid), apiKey, id));
 
   app.get<One>('/spaces/:space/webhooks/:id/calls', contentfulDoc('/spaces/:space/webhooks/:id/calls', "A webhook's recent calls"), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);

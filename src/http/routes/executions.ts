@@ -10,7 +10,7 @@ import { getWebhook } from '../../webhooks/store.ts';
 import { channelTarget, type ChannelTarget } from '../../webhooks/channels.ts';
 import { sampleEvent } from '../../events/sample.ts';
 import { originOf } from '../origin.ts';
-import { createTargetPolicy, targetProblem, withAllowHint } from '../../delivery/target.ts';
+import { createTargetPolicy, targetProblem, withAllowHint } from '../../net/target.ts';
 import { Type } from '@sinclair/typebox';
 import { doc, Body, Field, Params, Query, TAGS, Text, Whole, wholeQuery } from '../schemas.ts';
 

@@ -3,7 +3,7 @@ import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { latestEvents } from '../../events/record.ts';
 import { DEFAULT_PREVIEW_EVENTS, MAX_PREVIEW_EVENTS, previewWebhook } from '../../delivery/preview.ts';
-import { createTargetPolicy } from '../../delivery/target.ts';
+import { createTargetPolicy } from '../../net/target.ts';
 import { getWebhook } from '../../webhooks/store.ts';
 import { validateWebhook } from '../../webhooks/validate.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';

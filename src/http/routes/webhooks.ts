@@ -3,12 +3,9 @@ import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
 import { bltUid } from '../../ids.ts';
-import { newSigningSecret } from '../../delivery/signature.ts';
-import { createTargetPolicy } from '../../delivery/target.ts';
-import type { Tx } from '../../store/db.ts';
+import { createTargetPolicy } from '../../net/target.ts';
 import { presentWebhook } from '../../webhooks/present.ts';
-import { currentSecret, liveSecrets, MAX_GRACE_HOURS, rotateSecrets, signingSecretProblem } from '../../webhooks/signing-secrets.ts';
-import { createWebhook, deleteWebhook, getWebhook, listWebhooks, setDisabled, updateWebhook } from '../../webhooks/store.ts';
+import { currentSecret, liveSecrets, newSigningSecret, MAX_GRACE_HOURS, rotateSecrets, signingSecretProblem } from '../../webhooks/signing-secrets.ts';
 import { validateWebhook } from '../../webhooks/validate.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
 import { doc, Body, Field, CREATED, Envelope, Params, TAGS } from '../schemas.ts';
@@ -29,17 +26,11 @@ const ROTATE = Body({
  *   POST   /v3/webhooks/:uid/enable|disable  -> { notice, webhook }
  *   GET    /v3/webhooks/:uid/secret          -> { signing_secret, signing_secrets } (the only route showing them)
  *   POST   /v3/webhooks/:uid/secret/rotate   { grace_period_hours?, signing_secret? } -> the same
- * Every change invalidates the stack's match index after it commits.
+ * Changes go through the webhooks service (webhooks/service.ts): after commit, matching sees them,
+ * and enabling a webhook wakes the dispatcher.
  */
 export default function webhookRoutes(app: FastifyInstance, h: Herald) {
   const policy = createTargetPolicy(h.config.allowPrivateTargets);
-
-  /** Commits `fn` and, once committed, makes matching see the change. */
-  const change = <T>(apiKey: string, fn: (tx: Tx) => Promise<T>) =>
-    h.db.tx(async (tx) => {
-      tx.afterCommit(() => h.webhooks.invalidate(apiKey));
-      return fn(tx);
-    });
 
   const found = (w: Webhook | undefined): Webhook => {
     if (!w) throw notFound('Webhook');
@@ -49,10 +40,10 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
   app.post('/v3/webhooks', doc(TAGS.webhooks, 'Create a webhook (the answer carries its signing secret, once)', { body: Envelope('webhook', 'name, destinations: [{ target_url, http_basic_auth, http_basic_password, custom_header }], channels, branches, retry_policy, disabled, concise_payload, conditions, signing_secret'), success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
     const now = Date.now();
-    const webhook = await change(scope.api_key, async (tx) => {
-      const def = await validateWebhook(tx, scope.api_key, req.body, { policy, now });
+    const webhook = await h.webhooks.change(scope.api_key, async (c) => {
+      const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, now });
       const w: Webhook = { uid: bltUid(), api_key: scope.api_key, ...def, disabled_reason: null, created_at: now, updated_at: now, version: 1 };
-      await createWebhook(tx, w);
+      await c.create(w);
       return w;
     });
     reply.status(201);
@@ -66,32 +57,29 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
   app.get<{ Querystring: Record<string, string | undefined> }>('/v3/webhooks', doc(TAGS.webhooks, 'List webhooks', { querystring: ListQuery() }), async (req) => {
     const scope = await h.scope(req);
     // A stack's webhooks are few: filtered, sorted and paged in memory like the other lists.
-    const webhooks = await listWebhooks(h.db, scope.api_key, { skip: 0, limit: Number.MAX_SAFE_INTEGER });
+    const webhooks = await h.webhooks.list(scope.api_key, { skip: 0, limit: Number.MAX_SAFE_INTEGER });
     return presentList('webhooks', webhooks.map(presentWebhook), req.query);
   });
 
   app.get<{ Params: { uid: string } }>('/v3/webhooks/:uid', doc(TAGS.webhooks, 'Get a webhook', { params: WEBHOOK }), async (req) => {
     const scope = await h.scope(req);
-    return { webhook: presentWebhook(found(await getWebhook(h.db, req.params.uid, scope.api_key))) };
+    return { webhook: presentWebhook(found(await h.webhooks.get(scope.api_key, req.params.uid))) };
   });
 
   app.put<{ Params: { uid: string } }>('/v3/webhooks/:uid', doc(TAGS.webhooks, 'Update a webhook (the fields given, over the stored ones)', { params: WEBHOOK, body: Envelope('webhook', 'the fields to change') }), async (req) => {
     const scope = await h.scope(req);
     const now = Date.now();
-    let reenabled = false;
-    const webhook = await change(scope.api_key, async (tx) => {
-      const existing = found(await getWebhook(tx, req.params.uid, scope.api_key));
-      const def = await validateWebhook(tx, scope.api_key, req.body, { policy, existing, now });
-      reenabled = existing.disabled && !def.disabled;
-      return found(await updateWebhook(tx, { ...existing, ...def }, now));
+    const webhook = await h.webhooks.change(scope.api_key, async (c) => {
+      const existing = found(await c.get(req.params.uid));
+      const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, existing, now });
+      return found(await c.update({ ...existing, ...def }, now));
     });
-    if (reenabled) h.delivery.wake();
     return { notice: 'The Webhook was updated successfully', webhook: presentWebhook(webhook) };
   });
 
   app.delete<{ Params: { uid: string } }>('/v3/webhooks/:uid', doc(TAGS.webhooks, 'Delete a webhook', { params: WEBHOOK }), async (req) => {
     const scope = await h.scope(req);
-    const deleted = await change(scope.api_key, (tx) => deleteWebhook(tx, scope.api_key, req.params.uid));
+    const deleted = await h.webhooks.change(scope.api_key, (c) => c.delete(req.params.uid));
     if (!deleted) throw notFound('Webhook');
     return { notice: 'The Webhook was deleted successfully' };
   });
@@ -99,12 +87,8 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
   for (const action of ['enable', 'disable'] as const) {
     app.post<{ Params: { uid: string } }>(`/v3/webhooks/:uid/${action}`, doc(TAGS.webhooks, `${action === 'enable' ? 'Enable' : 'Disable'} a webhook`, { params: WEBHOOK }), async (req) => {
       const scope = await h.scope(req);
-      const webhook = await change(scope.api_key, async (tx) => {
-        found(await getWebhook(tx, req.params.uid, scope.api_key));
-        return found(await setDisabled(tx, req.params.uid, action === 'disable', null));
-      });
-      // Executions that waited while it was disabled are due now.
-      if (action === 'enable') h.delivery.wake();
+      // Enabling makes the executions that waited while it was disabled due now.
+      const webhook = await h.webhooks.change(scope.api_key, async (c) => found(await c.setDisabled(req.params.uid, action === 'disable', null)));
       return { notice: `The Webhook was ${action}d successfully`, webhook: presentWebhook(webhook) };
     });
   }
@@ -120,7 +104,7 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
   app.get<{ Params: { uid: string } }>('/v3/webhooks/:uid/secret', doc(TAGS.webhooks, "A webhook's signing secrets (the only route that shows them)", { params: WEBHOOK }), async (req, reply) => {
     const scope = await h.scope(req);
     reply.header('cache-control', 'no-store');
-    return secrets(found(await getWebhook(h.db, req.params.uid, scope.api_key)));
+    return secrets(found(await h.webhooks.get(scope.api_key, req.params.uid)));
   });
 
   app.post<{ Params: { uid: string } }>('/v3/webhooks/:uid/secret/rotate', doc(TAGS.webhooks, 'Rotate the signing secret: old and new both sign during the grace period', { params: WEBHOOK, body: ROTATE }), async (req, reply) => {
@@ -143,10 +127,10 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
       next = body.signing_secret as string;
     }
     const now = Date.now();
-    const webhook = await change(scope.api_key, async (tx) => {
-      const existing = found(await getWebhook(tx, req.params.uid, scope.api_key));
+    const webhook = await h.webhooks.change(scope.api_key, async (c) => {
+      const existing = found(await c.get(req.params.uid));
       const signing_secrets = rotateSecrets(existing.signing_secrets, next, now, Math.round(graceHours * 3_600_000));
-      return found(await updateWebhook(tx, { ...existing, signing_secrets }, now));
+      return found(await c.update({ ...existing, signing_secrets }, now));
     });
     reply.header('cache-control', 'no-store');
     return { notice: 'The signing secret was rotated successfully', ...secrets(webhook) };

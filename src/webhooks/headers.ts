@@ -1,5 +1,5 @@
 import { mask } from '../auth/secrets.ts';
-import type { CustomHeader } from '../webhooks/webhook.ts';
+import type { CustomHeader } from './webhook.ts';
 
 /**
  * A destination's custom headers: what may be set (pure validation for a 422) and how request

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { webhookExecutions } from '../../src/delivery/queue/index.ts';
 import type { HeraldEvent } from '../../src/events/event.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openSqlite } from '../../src/store/sqlite.ts';
-import { createWebhookIndex } from '../../src/webhooks/index.ts';
+import { createWebhookIndex } from '../../src/webhooks/match-index.ts';
 import { createWebhook, deleteWebhook, getWebhook, setDisabled, updateWebhook } from '../../src/webhooks/store.ts';
 import type { Webhook } from '../../src/webhooks/webhook.ts';
 
@@ -124,23 +125,23 @@ describe('the webhook index, over a real SQLite store', () => {
     const index = await setup([w]);
     assert.deepEqual(await uids(index, event()), [w.uid]);
 
-    await db.tx((tx) => setDisabled(tx, w.uid, true, 'circuit breaker'));
+    await db.tx((tx) => setDisabled(tx, w.uid, true, 'circuit breaker', webhookExecutions));
     // Cached until invalidated: the index is rebuilt only when told.
     assert.deepEqual(await uids(index, event()), [w.uid]);
     index.invalidate('blt_stack_a');
     assert.deepEqual(await uids(index, event()), []);
 
-    await db.tx((tx) => setDisabled(tx, w.uid, false, null));
+    await db.tx((tx) => setDisabled(tx, w.uid, false, null, webhookExecutions));
     index.invalidate('blt_stack_a');
     assert.deepEqual(await uids(index, event()), [w.uid]);
 
     const stored = (await getWebhook(db, w.uid))!;
-    await db.tx((tx) => updateWebhook(tx, { ...stored, channels: ['assets.delete'] }, Date.now()));
+    await db.tx((tx) => updateWebhook(tx, { ...stored, channels: ['assets.delete'] }, Date.now(), webhookExecutions));
     index.invalidate('blt_stack_a');
     assert.deepEqual(await uids(index, event()), []);
     assert.deepEqual(await uids(index, event({ module: 'asset', action: 'delete', content_type_uid: null })), [w.uid]);
 
-    await db.tx((tx) => deleteWebhook(tx, 'blt_stack_a', w.uid));
+    await db.tx((tx) => deleteWebhook(tx, 'blt_stack_a', w.uid, webhookExecutions));
     index.invalidate('blt_stack_a');
     assert.deepEqual(await uids(index, event({ module: 'asset', action: 'delete', content_type_uid: null })), []);
   });
@@ -155,7 +156,7 @@ describe('the webhook index, over a real SQLite store', () => {
       return p;
     });
     assert.deepEqual((await racing).map((m) => m.webhook.uid), [w.uid]);
-    await db.tx((tx) => setDisabled(tx, w.uid, true, null));
+    await db.tx((tx) => setDisabled(tx, w.uid, true, null, webhookExecutions));
     assert.deepEqual(await uids(index, event()), []);
   });
 
@@ -163,9 +164,9 @@ describe('the webhook index, over a real SQLite store', () => {
     const w = webhook();
     await setup([w]);
     await db.run('UPDATE webhooks SET consecutive_failures = 10 WHERE uid = ?', [w.uid]);
-    await db.tx((tx) => setDisabled(tx, w.uid, true, 'Disabled after 10 failed calls'));
+    await db.tx((tx) => setDisabled(tx, w.uid, true, 'Disabled after 10 failed calls', webhookExecutions));
     assert.equal((await getWebhook(db, w.uid))!.disabled_reason, 'Disabled after 10 failed calls');
-    await db.tx((tx) => setDisabled(tx, w.uid, false, null));
+    await db.tx((tx) => setDisabled(tx, w.uid, false, null, webhookExecutions));
     const row = await db.get<{ consecutive_failures: number; disabled_reason: string | null }>('SELECT consecutive_failures, disabled_reason FROM webhooks WHERE uid = ?', [w.uid]);
     assert.deepEqual({ ...row }, { consecutive_failures: 0, disabled_reason: null });
   });

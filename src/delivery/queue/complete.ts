@@ -1,0 +1,141 @@
+import { sortableId } from '../../ids.ts';
+import { repeated, type Db } from '../../store/db.ts';
+import { decide } from '../policy.ts';
+import type { AttemptRecord } from '../send.ts';
+import { countFailures } from './breaker.ts';
+import type { Claimed } from './claim.ts';
+import { chunks, laneKey, type AutoSaveOptions } from './lanes.ts';
+import { promoteNext } from './promote.ts';
+
+/**
+ * Transitions: in_flight -> succeeded (2xx) | pending (failed, attempts left: due at its retry
+ * time) | failed (no attempts left, or 410 Gone); and a stale outcome (the claim's lease ended and
+ * another worker took the execution over, or it was released) -> logged only, the execution left
+ * to its new claim. What follows in the same transaction: the lane's next execution is promoted
+ * (promote.ts) and the circuit breaker counts (breaker.ts).
+ */
+
+/** One finished attempt, with what was sent, ready to be recorded. */
+export interface Finished {
+  claimed: Claimed;
+  record: AttemptRecord;
+  /** What was sent, secrets masked (JSON). */
+  request: unknown;
+  /** The attempt row's id, given on the first try to record it, so a retried write adds no second row. */
+  attemptUid?: string;
+  /** Set once recorded: the end the execution reached with this attempt, if any. */
+  ended?: 'succeeded' | 'failed' | null;
+}
+
+export interface CompleteOptions extends AutoSaveOptions {
+  /** The engine's retry schedule, for executions that carry none of their own (Claimed.retryDelaysMs). */
+  retryDelaysMs: readonly number[];
+  breakerThreshold: number;
+}
+
+/** What a batch of completions changed that the caller must act on after commit. */
+export interface CompleteEffects {
+  /** Stacks whose webhooks were disabled (their index must be rebuilt). */
+  disabledStacks: Set<string>;
+  /** Executions that reached an end, with their end state. */
+  ended: Array<{ uid: string; state: 'succeeded' | 'failed' }>;
+  /** Queued executions made their lane's head: due now (or at their auto-save window). */
+  promoted: number;
+  /** When the earliest retry this batch scheduled falls due (ms), or null when none was. */
+  retryAt: number | null;
+  /**
+   * Executions whose claim had ended when the outcome was written (the lease expired and another
+   * worker claimed it, or it was released): the attempt is logged, the execution left as it is.
+   */
+  stale: string[];
+}
+
+/**
+ * Records a batch of attempts in one transaction (group commit): the attempt rows, each
+ * execution's next state by the retry policy, the next execution of a finished lane, and the
+ * circuit breaker. An outcome is on disk before its execution counts as done.
+ *
+ * Fenced by the claim: an execution moves on only while it is still `in_flight` under this claim's
+ * lease. A worker whose outcome arrives after its lease ended (stalled, or cut off from the
+ * database for longer than the lease margin) must not undo the claim of the worker that took the
+ * execution over; its attempt is still logged. The attempt rows' ids are fixed on the first try, so
+ * writing a batch again after an error whose commit may have gone through adds no second row.
+ *
+ * Statements are per batch, not per attempt (a multi-row INSERT, one UPDATE over a VALUES list, one
+ * look-up of the next execution per webhook): on PostgreSQL each statement is a round trip, and a
+ * worker's throughput is bounded by them.
+ */
+export async function complete(db: Db, batch: Finished[], opts: CompleteOptions): Promise<CompleteEffects> {
+  const effects: CompleteEffects = { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null, stale: [] };
+  if (batch.length === 0) return effects;
+  // Scale-out (PostgreSQL): update webhooks in uid order so two workers' batches never wait on
+  // each other's webhook rows in a cycle.
+  const ordered = db.dialect === 'postgres' ? [...batch].sort((a, b) => (a.claimed.webhook_uid < b.claimed.webhook_uid ? -1 : a.claimed.webhook_uid > b.claimed.webhook_uid ? 1 : 0)) : batch;
+  const all = ordered.map((f) => {
+    f.attemptUid ??= sortableId('att');
+    const n = f.claimed.attempts + 1;
+    return { f, n, decision: decide(f.record, n, f.claimed.retryDelaysMs ?? opts.retryDelaysMs, opts.now) };
+  });
+  await db.tx(async (tx) => {
+    // Scale-out (PostgreSQL): lock the batch's lanes (see laneKey).
+    await tx.lock?.(batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)));
+    const applied = new Set<string>();
+    for (const part of chunks(all)) {
+      await tx.run(
+        `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
+         VALUES ${repeated(part.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}
+         ON CONFLICT (uid) DO NOTHING`,
+        part.flatMap(({ f: { claimed, record, request, attemptUid }, n }) => [
+          attemptUid,
+          claimed.uid,
+          n,
+          record.started_at,
+          record.duration_ms,
+          record.outcome,
+          record.status_code,
+          record.reason,
+          JSON.stringify(request),
+          record.response ? JSON.stringify({ status: record.status_code, ...record.response }) : null,
+        ]),
+      );
+      // The casts type the VALUES columns on PostgreSQL (parameters arrive untyped); SQLite takes
+      // them as affinities.
+      const moved = await tx.all<{ uid: string }>(
+        `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
+           VALUES ${repeated(part.length, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
+         )
+         UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
+                first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
+                last_outcome = v.outcome, last_reason = v.reason, updated_at = ?
+         FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
+         RETURNING executions.uid AS uid`,
+        [
+          ...part.flatMap(({ f: { claimed, record }, n, decision }) => [
+            claimed.uid,
+            claimed.leaseUntil,
+            decision.state,
+            n,
+            decision.state === 'pending' ? decision.next_attempt_at : null,
+            record.started_at,
+            record.status_code,
+            record.outcome,
+            record.reason,
+          ]),
+          opts.now,
+        ],
+      );
+      for (const m of moved) applied.add(m.uid);
+    }
+    // Claims that ended before their outcome arrived: logged above, nothing else follows from them.
+    const rows = all.filter((r) => applied.has(r.f.claimed.uid));
+    for (const r of all) if (!applied.has(r.f.claimed.uid)) effects.stale.push(r.f.claimed.uid);
+    for (const { decision } of rows) {
+      if (decision.state === 'pending') effects.retryAt = Math.min(effects.retryAt ?? Infinity, decision.next_attempt_at);
+    }
+    const ended = rows.filter((r) => r.decision.state !== 'pending');
+    for (const r of ended) effects.ended.push({ uid: r.f.claimed.uid, state: r.decision.state as 'succeeded' | 'failed' });
+    effects.promoted = await promoteNext(tx, ended.map((r) => r.f.claimed), opts);
+    await countFailures(tx, rows, opts, effects);
+  });
+  return effects;
+}

@@ -1,0 +1,46 @@
+/**
+ * The delivery queue: executions in the store, and every step of their life. One file per
+ * transition; each names the one it implements. All of it is portable SQL over the storage
+ * interface (store/db.ts); the decisions (retry schedule, breaker threshold) are pure functions in
+ * ../policy.ts.
+ *
+ * An execution is one event's delivery to one webhook. Its states (the `state` column, plus
+ * `next_attempt_at` for the two that are not columns of their own):
+ *
+ *   queued     waits behind the head of its lane (same webhook and entity; lanes.ts)
+ *   pending    the head of its lane: due at next_attempt_at (now, a retry time, or an auto-save's window)
+ *   parked     pending with next_attempt_at NULL: its webhook is disabled (states.ts PARKED)
+ *   in_flight  claimed by a worker, leased until next_attempt_at (= lease_until)
+ *   succeeded  ended: a 2xx
+ *   failed     ended: attempts exhausted, 410 Gone, or its webhook was deleted while claimed
+ *
+ *   (event) ──enqueue.ts──────────────────────> pending (lane empty) | queued (lane busy)
+ *   queued|pending auto_save ──enqueue.ts────> the same execution, newer event (auto-save folding);
+ *                                              another event makes a waiting auto_save due now
+ *   queued ──promote.ts (head ended)─────────> pending (now, or its auto-save window)
+ *   pending (due) ──claim.ts─────────────────> in_flight (leased)
+ *   in_flight, lease ended ──claim.ts────────> in_flight (taken over: its process died; sent again)
+ *   in_flight, webhook deleted ──claim.ts────> failed
+ *   in_flight, webhook disabled ──claim.ts───> parked
+ *   in_flight ──complete.ts: 2xx─────────────> succeeded
+ *   in_flight ──complete.ts: failure, attempts left──> pending (next_attempt_at = retry time)
+ *   in_flight ──complete.ts: no attempts left, 410───> failed
+ *   in_flight, claim ended ──complete.ts─────> (unchanged: a stale outcome is logged only)
+ *   pending ──park.ts (webhook disabled by a user, 410 or breaker.ts)──> parked
+ *   parked ──park.ts (webhook enabled)───────> pending (now)
+ *   any ──park.ts (webhook deleted)──────────> dropped, with its attempts
+ *   succeeded|failed|pending|parked|queued ──retry-now.ts (manual retry)──> pending (now; a queued
+ *                                              one jumps its lane; in_flight is refused)
+ *   in_flight ──release.ts (start on SQLite, shutdown past the grace period)──> pending (now)
+ *
+ * Invariant that keeps claiming cheap: only pending and in_flight executions have a
+ * next_attempt_at, and the due index holds only those (states.ts DUE).
+ */
+export { enqueue, type EnqueueOptions } from './enqueue.ts';
+export { claim, choose, SCAN_WINDOW, type Claimed, type ClaimOptions, type ClaimResult } from './claim.ts';
+export { complete, type CompleteEffects, type CompleteOptions, type Finished } from './complete.ts';
+export { parkWebhook, unparkWebhook, dropExecutions, webhookExecutions } from './park.ts';
+export { retryNow } from './retry-now.ts';
+export { releaseClaims, releaseExecutions } from './release.ts';
+export { laneOf } from './lanes.ts';
+export { DEPTH_STATES, QUEUE_DEPTH_SQL, isParked, nextDueAt, oldestDueAt } from './states.ts';

@@ -1,0 +1,53 @@
+import type { Db } from '../../store/db.ts';
+
+/**
+ * The conditions that name an execution's state in SQL, written once: the claim, the dispatcher's
+ * timer, readiness (ops/readiness.ts), the queue depth metric (ops/metrics.ts) and the activity log
+ * (delivery/log.ts) all read these, so they agree on what "due" and "parked" mean.
+ */
+
+/** Unfinished: some attempt is still to come (or running). The `executions_unfinished` index holds exactly these. */
+export const UNFINISHED = "('queued', 'pending', 'in_flight')";
+
+/**
+ * Due at `?` (now): a pending execution whose time came, or an in-flight one whose lease ended
+ * (its process died). Only pending and in-flight executions carry a next_attempt_at, so the due
+ * index (`executions_due`) holds only these: claiming never scans queued, finished or parked ones.
+ */
+export const DUE = 'next_attempt_at <= ?';
+
+/** Parked: pending with no next attempt, because its webhook is disabled (see park.ts). Never due. */
+export const PARKED = "state = 'pending' AND next_attempt_at IS NULL";
+
+/** Whether an execution row is parked (the activity log's `parked`), as PARKED says. */
+export function isParked(row: { state: string; next_attempt_at: number | null }): boolean {
+  return row.state === 'pending' && row.next_attempt_at === null;
+}
+
+/** The labels of `herald_queue_depth`, in the order shown. */
+export const DEPTH_STATES = ['due', 'retry', 'parked', 'queued', 'in_flight'] as const;
+
+/**
+ * Unfinished executions by depth state, at `?` (now): `parked` (PARKED), `retry` (pending, tried
+ * before, waiting for its next attempt), `due` (pending otherwise: due now, or an auto-save waiting
+ * for its window), `queued`, `in_flight`. Reads the unfinished index only.
+ */
+export const QUEUE_DEPTH_SQL = `SELECT CASE WHEN ${PARKED} THEN 'parked'
+                     WHEN state = 'pending' AND attempts > 0 AND next_attempt_at > ? THEN 'retry'
+                     WHEN state = 'pending' THEN 'due' ELSE state END AS state, COUNT(*) AS n
+         FROM executions WHERE state IN ${UNFINISHED} GROUP BY 1`;
+
+/** When the oldest due execution fell due (ms), or null when none is due at `now`. Reads the due index's first entry. */
+export async function oldestDueAt(db: Pick<Db, 'get'>, now: number): Promise<number | null> {
+  const row = await db.get<{ at: number | null }>(`SELECT MIN(next_attempt_at) AS at FROM executions WHERE ${DUE}`, [now]);
+  return row?.at === null || row?.at === undefined ? null : Number(row.at);
+}
+
+/**
+ * When the next execution of an enabled webhook falls due (ms), or null when none waits.
+ * In-flight executions count at their lease end; parked ones not at all.
+ */
+export async function nextDueAt(db: Pick<Db, 'get'>): Promise<number | null> {
+  const row = await db.get<{ at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM executions WHERE next_attempt_at IS NOT NULL');
+  return row?.at === null || row?.at === undefined ? null : Number(row.at);
+}

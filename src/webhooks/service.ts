@@ -1,0 +1,78 @@
+import type { Db, Tx } from '../store/db.ts';
+import type { WebhookIndex } from './match-index.ts';
+import { countWebhooks, createWebhook, deleteWebhook, getWebhook, listWebhooks, setDisabled, updateWebhook, type WebhookExecutions } from './store.ts';
+import type { Webhook } from './webhook.ts';
+
+/**
+ * Webhook changes as both API dialects make them (/v3/webhooks and /spaces/.../webhook_definitions),
+ * with the rules that follow every change written once: the change commits in one transaction
+ * (with its executions parked, unparked or dropped, see store.ts), then the stack's match index is
+ * rebuilt, and when the change enabled a webhook the dispatcher looks at once at what waited.
+ */
+
+/** The writes of one change, bound to its transaction and stack. */
+export interface WebhookChange {
+  tx: Tx;
+  /** A webhook of this stack, read inside the change. */
+  get(uid: string): Promise<Webhook | undefined>;
+  create(w: Webhook): Promise<void>;
+  /** A new definition (a new version); undefined when the webhook no longer exists. */
+  update(w: Webhook, now: number): Promise<Webhook | undefined>;
+  /** Disables (reason null: by a user) or enables it; a new version either way. */
+  setDisabled(uid: string, disabled: boolean, reason: string | null, now?: number): Promise<Webhook | undefined>;
+  /** Deletes it with its executions and their attempt log; false when there was none. */
+  delete(uid: string): Promise<boolean>;
+}
+
+export interface WebhookService {
+  /** Runs `fn` as one change of stack `apiKey`'s webhooks (see above). */
+  change<T>(apiKey: string, fn: (c: WebhookChange) => Promise<T>): Promise<T>;
+  get(apiKey: string, uid: string): Promise<Webhook | undefined>;
+  list(apiKey: string, page: { skip: number; limit: number }): Promise<Webhook[]>;
+  count(apiKey: string): Promise<number>;
+}
+
+export interface WebhookServiceDeps {
+  db: Db;
+  index: Pick<WebhookIndex, 'invalidate'>;
+  /** The delivery queue's side of enabling, disabling and deleting (delivery/queue/park.ts). */
+  executions: WebhookExecutions;
+  /** Makes the dispatcher (of every process) look for due executions now. */
+  wake(): void;
+}
+
+export function createWebhookService({ db, index, executions, wake }: WebhookServiceDeps): WebhookService {
+  return {
+    change(apiKey, fn) {
+      return db.tx(async (tx) => {
+        let enabled = false;
+        // Unparking happens exactly when a change enabled a disabled webhook.
+        const ex: WebhookExecutions = {
+          ...executions,
+          unpark: async (q, uid, now) => {
+            await executions.unpark(q, uid, now);
+            enabled = true;
+          },
+        };
+        tx.afterCommit(() => {
+          index.invalidate(apiKey);
+          if (enabled) wake();
+        });
+        return fn({
+          tx,
+          get: (uid) => getWebhook(tx, uid, apiKey),
+          create: (w) => createWebhook(tx, w),
+          update: (w, now) => updateWebhook(tx, w, now, ex),
+          setDisabled: async (uid, disabled, reason, now) => {
+            if (!(await getWebhook(tx, uid, apiKey))) return undefined;
+            return setDisabled(tx, uid, disabled, reason, ex, now);
+          },
+          delete: (uid) => deleteWebhook(tx, apiKey, uid, ex),
+        });
+      });
+    },
+    get: (apiKey, uid) => getWebhook(db, uid, apiKey),
+    list: (apiKey, page) => listWebhooks(db, apiKey, page),
+    count: (apiKey) => countWebhooks(db, apiKey),
+  };
+}
