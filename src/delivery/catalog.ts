@@ -6,7 +6,7 @@ import { ACTIONS, type Action, type HeraldEvent, type Module } from '../events/e
 import type { Changes } from '../events/changes.ts';
 import { contentfulTopic, eventChannel } from '../webhooks/channels.ts';
 import { CONTENTFUL_CONTENT_TYPE, contentfulPayload } from './contentful.ts';
-import { contentstackPayload } from './payload.ts';
+import { contentstackPayload } from './formats/contentstack.ts';
 
 /**
  * The event catalog (GET /v3/webhooks/schemas, /v3/asyncapi.json): a JSON Schema (draft-07) of

@@ -15,6 +15,7 @@ import {
 } from '../contentful/entities.ts';
 import { fieldErrors } from '../errors.ts';
 import { actorOf, type HeraldEvent } from '../events/event.ts';
+import { BodyTooLarge } from './formats/format.ts';
 import { contentfulTopic } from '../webhooks/channels.ts';
 import { heraldExtras } from './payload-extras.ts';
 import type { Transformation, Webhook } from '../webhooks/webhook.ts';
@@ -203,13 +204,10 @@ export const DEFAULT_MAX_RENDERED_BODY = 1024 * 1024;
  * gigabytes it would expand to. `prefix` is what was rendered up to the limit (JSON bodies: the
  * body's first `limit` bytes).
  */
-export class RenderTooLarge extends Error {
-  readonly code = 'RENDER_TOO_LARGE';
-  constructor(
-    readonly limit: number,
-    readonly prefix: string,
-  ) {
-    super(`the transformation renders a body over ${limit} bytes (HERALD_MAX_RENDERED_BODY); nothing was sent`);
+export class RenderTooLarge extends BodyTooLarge {
+  override readonly code = 'RENDER_TOO_LARGE';
+  constructor(limit: number, prefix: string) {
+    super(limit, prefix, `the transformation renders a body over ${limit} bytes (HERALD_MAX_RENDERED_BODY); nothing was sent`);
   }
 }
 

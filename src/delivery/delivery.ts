@@ -12,9 +12,8 @@ import { createTargetPolicy } from '../net/target.ts';
 import { buildRequest, type LoggedRequest } from './request.ts';
 import { send, type AttemptRecord } from './send.ts';
 import { sortableId } from '../ids.ts';
-import { contentfulDelivery } from '../contentful/delivery.ts';
 import type { HeraldEvent } from '../events/event.ts';
-import { payloadBody } from './payload.ts';
+import { prepareDelivery } from './formats/index.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
 
 /** The header that marks a test event's request. */
@@ -132,9 +131,10 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
     },
     async testEvent(webhook, event) {
       const now = Date.now();
-      const cf = webhook.format === 'contentful' ? await contentfulDelivery(db, event, webhook, config.retryDelaysMs) : undefined;
-      const body = payloadBody(event, { concise: webhook.concise_payload, contentful: cf?.delivery.body });
-      const req = buildRequest(webhook, sortableId('test'), body, { seq: event.seq, attempt: 1, event: `${event.module}.${event.action}` }, now, cf?.delivery);
+      const { format, prepared } = await prepareDelivery(db, event, webhook, { retryDelaysMs: config.retryDelaysMs });
+      const body = prepared.body();
+      const meta = { seq: event.seq, attempt: 1, event: `${event.module}.${event.action}` };
+      const req = buildRequest(webhook, sortableId('test'), body, meta, now, { name: format.name, prepared });
       // Marked so a receiver can tell it from a real delivery (it signs like one).
       req.headers[TEST_HEADER] = '1';
       req.logged.headers[TEST_HEADER] = '1';

@@ -2,16 +2,15 @@ import type { Dispatcher as HttpAgent } from 'undici';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
 import { HeraldError } from '../errors.ts';
-import { contentfulDelivery, type ContentfulAttempt } from '../contentful/delivery.ts';
-import { RenderTooLarge } from './contentful.ts';
-import { payloadBody } from './payload.ts';
-import { claim, complete, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
+import { BodyTooLarge, prepareDelivery, type DeliveryFormat, type PreparedDelivery } from './formats/index.ts';
+import { OutcomeWriter } from './outcome-writer.ts';
+import { claim, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
 import { buildRequest } from './request.ts';
 import { send, type AttemptRecord } from './send.ts';
 
 /**
- * The dispatcher: claims due executions in batches, sends them concurrently within the global and
- * per-webhook caps, and records outcomes in batches (group commit).
+ * The dispatcher: claims due executions in batches and sends them concurrently within the global
+ * and per-webhook caps; the outcome writer (outcome-writer.ts) records their outcomes in batches.
  *
  * It never polls per delivery: `wake()` is called when executions are committed (fan-out, manual
  * retry, re-enable) and when attempts finish; a timer is set for the next scheduled retry; a slow
@@ -65,29 +64,12 @@ const PAST_RECHECK_MS = 50;
 /** Next look, ms, after a round whose every chosen execution another worker claimed first. */
 const LOST_RETRY_MS = 5;
 /**
- * Group commit: outcomes are written when this many wait, or FLUSH_MS after the first of them.
- * A slot is free once its HTTP exchange ends, so the wait costs no throughput; it delays only the
- * outcome's visibility in the log and the promotion of a lane's next execution. Each flush is a
- * transaction of about seven statements; at 2 ms, a worker on PostgreSQL flushed every ~12
- * outcomes and spent a quarter more CPU (its own and the database's) per delivery than at 10 ms.
- */
-const FLUSH_BATCH = 200;
-const FLUSH_MS = 10;
-/**
  * Executions one claim round takes at most. A round reads this many due executions (plus a margin)
  * oldest first, so a round's cost follows what it can take, not the free slots: with one busy
  * webhook at its cap, reading a page of 256 to take the few slots it freed was most of the
  * claim's cost. A full page claims again at once.
  */
 const CLAIM_PAGE = 64;
-/**
- * Recording outcomes failed for a reason that passes (the database restarting, a dropped
- * connection, a deadlock): written again after this long, doubling up to FLUSH_RETRY_MAX_MS, while
- * the claims' leases last. Without it, a second's outage sent every outcome in flight again once
- * its lease ended.
- */
-const FLUSH_RETRY_MS = 100;
-const FLUSH_RETRY_MAX_MS = 5_000;
 /** Payload bodies kept in memory (by event and format) so retries and fan-out reuse them. */
 const BODY_CACHE_SIZE = 2_000;
 
@@ -99,26 +81,14 @@ export class DeliveryDispatcher {
   private rerun = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
-  private buffer: Finished[] = [];
-  /**
-   * Outcomes not yet recorded (buffered, or in a flush still running). A slot is freed when its
-   * HTTP exchange ends, before its outcome is written; when the store is slower than the receivers,
-   * these pile up. Past `maxInFlight` of them no new claims are made until flushes catch up, so
-   * memory stays bounded and no claim outlives its lease waiting to be recorded.
-   */
-  private unrecorded = 0;
-  private flushTimer: NodeJS.Timeout | null = null;
-  /** Set while a failed write waits to be tried again (ms until then); see FLUSH_RETRY_MS. */
-  private flushBackoffMs = 0;
-  private flushing: Promise<void> = Promise.resolve();
   private stopped = true;
   /** Set once stop() gave up waiting: later outcomes are not recorded (their claims are released). */
   private closed = false;
   /** Executions whose attempt is running now. */
   private flying = new Set<string>();
+  /** Writes outcomes in batches (group commit): outcome-writer.ts. */
+  private writer: OutcomeWriter;
   private bodies = new Map<string, string>();
-  /** Contentful dialect: the retry schedule of attempts whose space set a retry policy. */
-  private schedules = new WeakMap<Finished, readonly number[]>();
   private idleWaiters: Array<() => void> = [];
   /** When the last claim round completed (ms), or the dispatcher started; for readiness. */
   private lastRoundAt = 0;
@@ -129,7 +99,27 @@ export class DeliveryDispatcher {
   private pastAt = 0;
   private pastFound = false;
 
-  constructor(private o: DispatcherOptions) {}
+  constructor(private o: DispatcherOptions) {
+    this.writer = new OutcomeWriter({
+      db: o.db,
+      log: o.log,
+      retryDelaysMs: o.retryDelaysMs,
+      breakerThreshold: o.breakerThreshold,
+      autoSaveWindowMs: o.autoSaveWindowMs,
+      maxUnrecorded: o.maxInFlight,
+      stopping: () => this.stopped,
+      onRecorded: (effects, items) => {
+        if (effects.disabledStacks.size) this.o.onDisabled(effects.disabledStacks);
+        if (effects.retryAt !== null) this.arm(effects.retryAt);
+        for (const f of items) this.o.onAttempt?.(f);
+        // A promoted execution is due: claim it. (Freed slots already woke the dispatcher when
+        // their attempts ended; waking for every flush made a saturated worker scan for nothing.)
+        if (effects.promoted > 0) this.wake();
+      },
+      // Claims were held back until outcomes were recorded (backpressure, see OutcomeWriter.unrecorded).
+      onCaughtUp: () => this.wake(),
+    });
+  }
 
   start() {
     this.stopped = false;
@@ -175,7 +165,7 @@ export class DeliveryDispatcher {
     this.roundRunning = true;
     this.rerun = false;
     try {
-      const free = this.o.maxInFlight - this.inFlight - Math.max(0, this.unrecorded - this.o.maxInFlight);
+      const free = this.o.maxInFlight - this.inFlight - Math.max(0, this.writer.unrecorded - this.o.maxInFlight);
       const limit = Math.min(free, CLAIM_PAGE);
       let claimed: Claimed[] = [];
       let capped = 0;
@@ -259,13 +249,11 @@ export class DeliveryDispatcher {
     this.timer.unref?.();
   }
 
-  private bodyFor(c: Claimed, cf?: ContentfulAttempt): string {
-    // A Contentful transformation makes the body the webhook's own (its template, URL, method).
-    const own = cf?.delivery.body.transformation ? `:${c.webhook_uid}:${c.webhook.version}` : '';
-    const key = `${c.event.seq}:${c.webhook.format}:${c.webhook.concise_payload ? 1 : 0}${own}`;
+  private bodyFor(c: Claimed, format: DeliveryFormat, prepared: PreparedDelivery): string {
+    const key = `${c.event.seq}:${format.name}:${prepared.bodyKey}`;
     let body = this.bodies.get(key);
     if (body === undefined) {
-      body = payloadBody(c.event, { concise: c.webhook.concise_payload, contentful: cf?.delivery.body }, this.o.maxRenderedBody);
+      body = prepared.body({ maxBytes: this.o.maxRenderedBody });
       if (this.bodies.size >= BODY_CACHE_SIZE) this.bodies.delete(this.bodies.keys().next().value!);
       this.bodies.set(key, body);
     }
@@ -273,15 +261,15 @@ export class DeliveryDispatcher {
   }
 
   /**
-   * The body, or the failed attempt's record when it cannot be sent: a transformation that renders
-   * past the limit is `blocked` (Herald refused to send it), retried as any failure, so a fixed
-   * template is sent on the next attempt.
+   * The body, or the failed attempt's record when it cannot be sent: a body that renders past the
+   * limit (a Contentful transformation's) is `blocked` (Herald refused to send it), retried as any
+   * failure, so a fixed template is sent on the next attempt.
    */
-  private renderedBody(c: Claimed, cf: ContentfulAttempt | undefined, now: number): string | AttemptRecord {
+  private renderedBody(c: Claimed, format: DeliveryFormat, prepared: PreparedDelivery, now: number): string | AttemptRecord {
     try {
-      return this.bodyFor(c, cf);
+      return this.bodyFor(c, format, prepared);
     } catch (err) {
-      if (!(err instanceof RenderTooLarge)) throw err;
+      if (!(err instanceof BodyTooLarge)) throw err;
       return { outcome: 'blocked', status_code: null, retry_after_ms: null, reason: err.message, response: null, started_at: now, duration_ms: 0 };
     }
   }
@@ -296,22 +284,24 @@ export class DeliveryDispatcher {
   private async attempt(c: Claimed) {
     let finished: Finished;
     try {
-      // Contentful dialect: the space's signing secret, retry policy and master locale (src/contentful/delivery.ts).
-      const cf = c.webhook.format === 'contentful' ? await contentfulDelivery(this.o.db, c.event, c.webhook, this.o.retryDelaysMs) : undefined;
+      // The webhook's delivery format (formats/): body, method and headers, and its retry schedule,
+      // which travels with the claimed execution to complete().
+      const { format, prepared } = await prepareDelivery(this.o.db, c.event, c.webhook, { retryDelaysMs: this.o.retryDelaysMs });
+      if (prepared.retryDelaysMs) c.retryDelaysMs = prepared.retryDelaysMs;
       const now = Date.now();
-      const body = this.renderedBody(c, cf, now);
+      const body = this.renderedBody(c, format, prepared, now);
       if (typeof body !== 'string') {
         finished = { claimed: c, record: body, request: null };
         this.o.log.warn({ deliveryId: c.uid, webhook: c.webhook_uid, reason: body.reason }, 'attempt not sent');
       } else {
-        const req = buildRequest(c.webhook, c.uid, body, { seq: c.event.seq, attempt: c.attempts + 1, event: `${c.event.module}.${c.event.action}` }, now, cf?.delivery);
+        const meta = { seq: c.event.seq, attempt: c.attempts + 1, event: `${c.event.module}.${c.event.action}` };
+        const req = buildRequest(c.webhook, c.uid, body, meta, now, { name: format.name, prepared });
         const record = await send(this.o.agent, req, this.o.timeoutMs);
         finished = { claimed: c, record, request: req.logged };
         this.o.log.debug({ deliveryId: c.uid, webhook: c.webhook_uid, outcome: record.outcome, status: record.status_code, ms: record.duration_ms }, 'attempt');
       }
-      if (cf?.retryDelaysMs) this.schedules.set(finished, cf.retryDelaysMs);
     } catch (err) {
-      // buildRequest/send do not throw; this guards against a bug losing the slot.
+      // buildRequest/send do not throw; this guards against a bug (or an unknown format) losing the slot.
       this.o.log.error({ err, deliveryId: c.uid }, 'attempt crashed');
       finished = {
         claimed: c,
@@ -329,95 +319,9 @@ export class DeliveryDispatcher {
     // Finished after stop() gave up on it: not recorded; stop()'s caller releases it.
     if (this.closed) return;
     this.flying.delete(c.uid);
-    this.buffer.push(finished);
-    this.unrecorded++;
+    this.writer.add(finished);
     // Freed slots are claimed together a moment later rather than one claim per finished attempt.
     this.wakeSoon();
-    if (this.buffer.length >= FLUSH_BATCH && this.flushBackoffMs === 0) void this.flush();
-    else if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), FLUSH_MS);
-  }
-
-  /** Writes buffered outcomes in one transaction. */
-  private flush(): Promise<void> {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = null;
-    }
-    const batch = this.buffer;
-    if (batch.length === 0) return this.flushing;
-    this.buffer = [];
-    this.flushing = this.flushing.then(async () => {
-      /** Outcomes to write again: a write that failed for a passing reason. */
-      const again: Finished[] = [];
-      try {
-        // One transaction per retry schedule: the engine's and (Contentful dialect) each space
-        // retry policy's; almost always just one.
-        const bySchedule = new Map<string, { delays: readonly number[]; items: Finished[] }>();
-        for (const f of batch) {
-          const delays = this.schedules.get(f) ?? this.o.retryDelaysMs;
-          const key = delays.join(',');
-          if (!bySchedule.has(key)) bySchedule.set(key, { delays, items: [] });
-          bySchedule.get(key)!.items.push(f);
-        }
-        let promoted = 0;
-        for (const { delays, items } of bySchedule.values()) {
-          let effects;
-          try {
-            effects = await complete(this.o.db, items, {
-              now: Date.now(),
-              retryDelaysMs: delays,
-              breakerThreshold: this.o.breakerThreshold,
-              autoSaveWindowMs: this.o.autoSaveWindowMs,
-            });
-          } catch (err) {
-            // While the claims hold, write them again later: nobody else may send these yet. Past
-            // a lease (or stopping), give up: the claim expires and the execution is sent again
-            // (at least once) rather than marked done without its outcome on disk.
-            const leaseEnd = Math.min(...items.map((f) => f.claimed.leaseUntil));
-            const transient = err instanceof HeraldError && err.code === 'unavailable';
-            const backoff = Math.min(FLUSH_RETRY_MAX_MS, Math.max(FLUSH_RETRY_MS, this.flushBackoffMs * 2));
-            if (transient && !this.stopped && Date.now() + backoff < leaseEnd) {
-              this.o.log.warn({ err, count: items.length, retryInMs: backoff }, 'recording attempts failed; trying again');
-              this.flushBackoffMs = backoff;
-              again.push(...items);
-            } else {
-              this.o.log.error({ err, count: items.length, deliveryIds: items.map((f) => f.claimed.uid) }, 'recording attempts failed');
-            }
-            continue;
-          }
-          if (effects.disabledStacks.size) this.o.onDisabled(effects.disabledStacks);
-          if (effects.stale.length) {
-            this.o.log.warn({ deliveryIds: effects.stale }, 'attempts logged after their claim ended; the executions were left to their new claim');
-          }
-          promoted += effects.promoted;
-          if (effects.retryAt !== null) this.arm(effects.retryAt);
-          const endedBy = new Map(effects.ended.map((e) => [e.uid, e.state]));
-          for (const f of items) {
-            f.ended = endedBy.get(f.claimed.uid) ?? null;
-            this.o.onAttempt?.(f);
-          }
-        }
-        // A promoted execution is due: claim it. (Freed slots already woke the dispatcher when
-        // their attempts ended; waking for every flush made a saturated worker scan for nothing.)
-        if (promoted > 0) this.wake();
-      } catch (err) {
-        // A bug after the write (a callback): logged, and the flush chain goes on.
-        this.o.log.error({ err }, 'after recording attempts');
-      } finally {
-        const heldBack = this.unrecorded > this.o.maxInFlight;
-        this.unrecorded -= batch.length - again.length;
-        if (again.length === 0) this.flushBackoffMs = 0;
-        else {
-          // In front of what finished meanwhile, written together after the back-off.
-          this.buffer = [...again, ...this.buffer];
-          if (this.flushTimer) clearTimeout(this.flushTimer);
-          this.flushTimer = setTimeout(() => void this.flush(), this.flushBackoffMs);
-        }
-        // Claims were held back until outcomes were recorded (backpressure, see `unrecorded`).
-        if (heldBack && this.unrecorded <= this.o.maxInFlight) this.wake();
-      }
-    });
-    return this.flushing;
   }
 
   /**
@@ -438,7 +342,7 @@ export class DeliveryDispatcher {
       ]);
     }
     this.closed = true;
-    await this.flush();
+    await this.writer.flush();
     return [...this.flying];
   }
 }

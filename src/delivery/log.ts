@@ -3,7 +3,8 @@ import type { HeraldEvent } from '../events/event.ts';
 import type { Queryable } from '../store/db.ts';
 import { json, repeated } from '../store/db.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
-import { cappedPayloadBody, contentstackPayload } from './payload.ts';
+import { cappedBody, deliveryFormat } from './formats/index.ts';
+import { contentstackPayload } from './formats/contentstack.ts';
 import type { LoggedRequest } from './request.ts';
 import { isParked } from './queue/index.ts';
 
@@ -11,12 +12,16 @@ import { isParked } from './queue/index.ts';
 export const MAX_LOGGED_REQUEST_BYTES = 64 * 1024;
 
 /**
- * The stored request with its body, rebuilt from the event exactly as it was sent, capped; the
- * rebuild itself stops at the cap, so reading a log never renders more than that.
+ * The stored request with its body, rebuilt from the event exactly as it was sent by the format
+ * that sent it (formats/), capped; the rebuild itself stops at the cap, so reading a log never
+ * renders more than that. Rows from before formats had names: Contentful's when they carry
+ * `contentful`, else Contentstack's.
  */
 function requestWithBody(stored: LoggedRequest | null, event: HeraldEvent) {
   if (!stored) return null;
-  return { ...stored, ...cappedPayloadBody(event, { concise: stored.concise, contentful: stored.contentful }, MAX_LOGGED_REQUEST_BYTES) };
+  const format = deliveryFormat(stored.format ?? (stored.contentful ? 'contentful' : 'contentstack'));
+  if (!format) return { ...stored, body: '', truncated: false };
+  return { ...stored, ...cappedBody((limits) => format.loggedBody(event, stored, limits), MAX_LOGGED_REQUEST_BYTES) };
 }
 
 /**

@@ -1,10 +1,9 @@
-import { contentfulDelivery } from '../contentful/delivery.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import type { Queryable } from '../store/db.ts';
 import { eventChannel } from '../webhooks/channels.ts';
 import { compileExplainer, type MatchExplanation } from '../webhooks/explain.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
-import { cappedPayloadBody } from './payload.ts';
+import { cappedBody, prepareDelivery } from './formats/index.ts';
 import { buildRequest } from './request.ts';
 
 /**
@@ -84,10 +83,11 @@ export async function previewWebhook(db: Queryable, webhook: Webhook, events: re
 
 /** The request one delivery of `event` to `webhook` would make, as the dispatcher builds it. */
 export async function requestFor(db: Queryable, webhook: Webhook, event: HeraldEvent, opts: PreviewOptions): Promise<PreviewRequest> {
-  const cf = webhook.format === 'contentful' ? await contentfulDelivery(db, event, webhook, opts.retryDelaysMs) : undefined;
+  const { format, prepared } = await prepareDelivery(db, event, webhook, { retryDelaysMs: opts.retryDelaysMs });
   // Rendered only up to what is shown: a transformation can multiply the payload past any size.
-  const { body, truncated } = cappedPayloadBody(event, { concise: webhook.concise_payload, contentful: cf?.delivery.body }, MAX_PREVIEW_BODY_BYTES);
-  const req = buildRequest(webhook, PREVIEW_DELIVERY_ID, body, { seq: event.seq, attempt: 1, event: `${event.module}.${event.action}` }, opts.now, cf?.delivery);
+  const { body, truncated } = cappedBody((limits) => prepared.body(limits), MAX_PREVIEW_BODY_BYTES);
+  const meta = { seq: event.seq, attempt: 1, event: `${event.module}.${event.action}` };
+  const req = buildRequest(webhook, PREVIEW_DELIVERY_ID, body, meta, opts.now, { name: format.name, prepared });
   const headers = { ...req.logged.headers };
   for (const h of SIGNATURE_HEADERS) if (headers[h] !== undefined) headers[h] = '****';
   return { method: req.logged.method, url: req.logged.url, headers, body, truncated };

@@ -1,5 +1,5 @@
 import type { Webhook } from '../webhooks/webhook.ts';
-import { contentfulRequestParts, type ContentfulBodyOptions } from './contentful.ts';
+import type { PreparedDelivery } from './formats/index.ts';
 import { maskHeaders, secretValues } from '../webhooks/headers.ts';
 import { signatureHeader } from './signature.ts';
 import { liveSecrets } from '../webhooks/signing-secrets.ts';
@@ -7,39 +7,32 @@ import { liveSecrets } from '../webhooks/signing-secrets.ts';
 /** Sent as `User-Agent` with every delivery. */
 export const USER_AGENT = 'Herald-Webhooks/0.1 (+https://github.com/herald)';
 
+/**
+ * A request as the attempt log stores it: headers with secrets masked, and no body. The body is the
+ * event's payload in the format named here, rebuilt byte for byte when the log is read from what
+ * the format stored alongside (`concise` for Contentstack's, `contentful` for Contentful's; see
+ * formats/). Rows written before formats had names carry no `format`.
+ */
 export interface LoggedRequest {
-  /** POST, or a Contentful transformation's method. */
   method: string;
   url: string;
   headers: Record<string, string>;
-  concise: boolean;
-  /** Contentful format: what its body was built from, so the log rebuilds it byte for byte. */
-  contentful?: ContentfulBodyOptions;
+  format?: string;
+  [formatLogged: string]: unknown;
 }
 
-/** What a Contentful-format request needs besides the webhook (src/contentful/delivery.ts reads it). */
-export interface ContentfulDelivery {
-  body: ContentfulBodyOptions;
-  /** `X-Contentful-Topic`, e.g. ContentManagement.Entry.publish. */
-  topic: string;
-  /** The space's signing secret; null: no Contentful request verification headers. */
-  signingSecret: string | null;
-}
-
-export interface DeliveryRequest {
+/** The one outgoing request type: what send.ts sends, and what the log keeps of it. */
+export interface OutgoingRequest {
   url: string;
   headers: Record<string, string>;
   body: string;
-  /** Default POST; a Contentful transformation may choose another. */
+  /** Default POST; a format may choose another (a Contentful transformation's GET sends no body). */
   method?: string;
-  /** Send without Content-Length (chunked), as Contentful does unless told to include it. */
+  /** Send without Content-Length (chunked), as Contentful-format requests do by default. */
   chunked?: boolean;
-  /** The secret values this request carries (masked in the response that is logged). */
-  secrets: string[];
-  /**
-   * The same, as stored in the attempt log: secrets masked. The body is not stored per attempt: it
-   * is the event's payload in the format named here, rebuilt byte for byte when the log is read.
-   */
+  /** Values this request carries that are secret (headers.ts `secretValues`): masked wherever the response echoes them. */
+  secrets?: readonly string[];
+  /** The same, as stored in the attempt log (see LoggedRequest). */
   logged: LoggedRequest;
 }
 
@@ -57,8 +50,9 @@ export function buildRequest(
   body: string,
   meta: { seq: number; attempt: number; event: string },
   now: number,
-  contentful?: ContentfulDelivery,
-): DeliveryRequest {
+  /** The webhook's delivery format and this attempt as it prepared it; absent (a test call): Contentstack's, as is. */
+  format?: { name: string; prepared: PreparedDelivery },
+): OutgoingRequest {
   const dest = webhook.destinations[0];
   const headers: Record<string, string> = {};
   const secretNames = new Set<string>();
@@ -82,16 +76,18 @@ export function buildRequest(
   const secrets = liveSecrets(webhook.signing_secrets ?? [], now).map((s) => s.secret);
   if (secrets.length) headers['webhook-signature'] = signatureHeader(secrets, deliveryId, timestamp, body);
 
-  // Contentful dialect: its method, content type, X-Contentful-* headers and request signature.
+  // The format's method, headers (a Contentful request's X-Contentful-* and signature) and framing.
   let method = 'POST';
   let chunked = false;
-  if (webhook.format === 'contentful' && contentful) {
-    const parts = contentfulRequestParts(webhook, dest.target_url, contentful.topic, deliveryId, body, now, contentful.signingSecret);
+  if (format) {
+    const parts = format.prepared.request({ url: dest.target_url, deliveryId, body, now });
     Object.assign(headers, parts.headers);
     ({ method, chunked } = parts);
   }
 
-  const logged: LoggedRequest = { method, url: dest.target_url, headers: maskHeaders(headers, secretNames), concise: webhook.concise_payload };
-  if (contentful) logged.contentful = contentful.body;
+  const masked = maskHeaders(headers, secretNames);
+  const logged: LoggedRequest = format
+    ? { method, url: dest.target_url, headers: masked, format: format.name, ...format.prepared.logged }
+    : { method, url: dest.target_url, headers: masked, concise: webhook.concise_payload };
   return { url: dest.target_url, headers, body, method, chunked, logged, secrets: secretValues(dest) };
 }

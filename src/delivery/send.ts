@@ -1,22 +1,11 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { scrubSecrets } from '../webhooks/headers.ts';
+import type { OutgoingRequest } from './request.ts';
 import { outcomeOfError, outcomeOfStatus, parseRetryAfter, type AttemptResult } from './policy.ts';
 
 /** Bytes of a response body kept in the attempt log; the rest is not even read. */
 export const MAX_LOGGED_RESPONSE_BYTES = 64 * 1024;
-
-export interface OutgoingRequest {
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  /** Default POST (a Contentful transformation may choose another; GET sends no body). */
-  method?: string;
-  /** Stream the body without Content-Length (chunked), as Contentful-format requests do by default. */
-  chunked?: boolean;
-  /** Values this request carries that are secret (headers.ts `secretValues`): masked wherever the response echoes them. */
-  secrets?: readonly string[];
-}
 
 export interface LoggedResponse {
   headers: Record<string, string | string[]>;
@@ -59,7 +48,7 @@ function logBody(bytes: Buffer, truncated: boolean): Omit<LoggedResponse, 'heade
  * read through a byte cap, so an endless body costs at most `MAX_LOGGED_RESPONSE_BYTES`. No
  * `Accept-Encoding` is sent, so nothing is decompressed. Never throws: every failure is an outcome.
  */
-export async function send(agent: Dispatcher, req: OutgoingRequest, timeoutMs: number): Promise<AttemptRecord> {
+export async function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged'>, timeoutMs: number): Promise<AttemptRecord> {
   const started = Date.now();
   const signal = AbortSignal.timeout(timeoutMs);
   const finish = (r: Omit<AttemptRecord, 'started_at' | 'duration_ms'>): AttemptRecord => ({

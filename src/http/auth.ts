@@ -4,9 +4,10 @@ import { HeraldError } from '../errors.ts';
 import type { Queryable } from '../store/db.ts';
 import type { Caller, StackScope } from '../auth/caller.ts';
 import { branchExists } from '../content/branches.ts';
+import { stackExists } from '../stacks/stacks.ts';
+import { findManagementToken } from '../stacks/tokens.ts';
 
 export type { Caller, StackScope };
-
 
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
@@ -23,11 +24,8 @@ export async function authenticate(req: FastifyRequest, db: Queryable, adminHash
   if (token) {
     token = token.replace(/^Bearer\s+/i, '').trim();
     if (sameHash(hashToken(token), adminHash)) return { kind: 'admin', actor: 'admin' };
-    const row = await db.get<{ uid: string; api_key: string; name: string; expires_at: number | null }>(
-      'SELECT uid, api_key, name, expires_at FROM management_tokens WHERE token_hash = ?',
-      [hashToken(token)],
-    );
-    if (row && (row.expires_at === null || Number(row.expires_at) > Date.now())) {
+    const row = await findManagementToken(db, hashToken(token));
+    if (row) {
       return { kind: 'token', api_key: row.api_key, token_uid: row.uid, actor: row.uid, name: row.name };
     }
     throw new HeraldError('unauthorized', 'The management token is not valid or has expired.');
@@ -48,8 +46,7 @@ export async function scopeTo(db: Queryable, caller: Caller, apiKey: string | un
     throw new HeraldError('validation_failed', 'The api_key header is required.', { errors: { api_key: ['is required'] } });
   }
   if (caller.kind === 'token' && caller.api_key !== apiKey) throw new HeraldError('not_found', 'Stack was not found.');
-  const stack = await db.get('SELECT 1 AS ok FROM stacks WHERE api_key = ?', [apiKey]);
-  if (!stack) throw new HeraldError('not_found', 'Stack was not found.');
+  if (!(await stackExists(db, apiKey))) throw new HeraldError('not_found', 'Stack was not found.');
   if (branch !== 'main') {
     if (!(await branchExists(db, apiKey, branch))) throw new HeraldError('not_found', `Branch ${branch} was not found.`);
   }

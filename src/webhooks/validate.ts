@@ -85,7 +85,12 @@ export interface ParseContext {
   /** The stored webhook, on update. */
   existing?: Webhook;
   now: number;
+  /** The delivery formats registered in this process (delivery/formats/); default the two built in. */
+  formats?: readonly string[];
 }
+
+/** Formats every Herald has (delivery/formats/index.ts registers them). */
+const BUILT_IN_FORMATS = ['contentstack', 'contentful'];
 
 /** Parses and checks a body without I/O; throws one HeraldError (422) listing every bad field. */
 export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefinition {
@@ -172,7 +177,8 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
 
   let format = old?.format ?? 'contentstack';
   if (has('format')) {
-    if (w.format !== 'contentstack' && w.format !== 'contentful') add('format', 'must be "contentstack" or "contentful"');
+    const formats = ctx.formats ?? BUILT_IN_FORMATS;
+    if (typeof w.format !== 'string' || !formats.includes(w.format)) add('format', `must be ${formats.map((f) => `"${f}"`).join(' or ')}`);
     else format = w.format;
   }
 

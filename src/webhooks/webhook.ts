@@ -68,8 +68,11 @@ export interface Webhook {
   /** Why Herald disabled it (circuit breaker, 410 Gone); null when a user did or it is enabled. */
   disabled_reason: string | null;
   concise_payload: boolean;
-  /** Body and header format sent: Contentstack's (default) or Contentful's. */
-  format: 'contentstack' | 'contentful';
+  /**
+   * The delivery format's name (src/delivery/formats/): `contentstack` (the default), `contentful`,
+   * or another registered one.
+   */
+  format: string;
   /** Newest first; all unexpired ones sign each delivery. */
   signing_secrets: SigningSecret[];
   /** Contentful dialect (src/contentful/webhooks.ts): the transformation set through /spaces; absent or null: none. */

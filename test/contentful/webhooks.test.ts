@@ -152,15 +152,17 @@ describe('Contentful webhook definitions', () => {
     const other = await h.newStack('Other space');
     const w = await client.webhook.create({ spaceId }, { name: 'Mine', url: 'http://127.0.0.1:9/m', topics: ['*.*'] } as any);
     const otherClient = contentfulClient(h, other.token);
+    // One at a time: started together, a refusal that comes back before its turn is awaited
+    // would be an unhandled rejection (PostgreSQL answers them out of order).
     for (const attempt of [
-      otherClient.webhook.getMany({ spaceId }),
-      otherClient.webhook.get({ spaceId, webhookDefinitionId: w.sys.id }),
-      otherClient.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: w.sys.id }),
-      otherClient.webhook.getHealthStatus({ spaceId, webhookDefinitionId: w.sys.id }),
-      otherClient.webhook.getSigningSecret({ spaceId }),
-      otherClient.webhook.get({ spaceId: other.api_key, webhookDefinitionId: w.sys.id }),
+      () => otherClient.webhook.getMany({ spaceId }),
+      () => otherClient.webhook.get({ spaceId, webhookDefinitionId: w.sys.id }),
+      () => otherClient.webhook.getManyCallDetails({ spaceId, webhookDefinitionId: w.sys.id }),
+      () => otherClient.webhook.getHealthStatus({ spaceId, webhookDefinitionId: w.sys.id }),
+      () => otherClient.webhook.getSigningSecret({ spaceId }),
+      () => otherClient.webhook.get({ spaceId: other.api_key, webhookDefinitionId: w.sys.id }),
     ]) {
-      const r = await refusal(attempt);
+      const r = await refusal(attempt());
       assert.equal(r.name, 'NotFound');
       assert.equal(r.status, 404);
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { buildRequest } from '../../src/delivery/request.ts';
-import { contentstackPayload } from '../../src/delivery/payload.ts';
+import { contentstackPayload } from '../../src/delivery/formats/contentstack.ts';
 import { signOnce } from '../../src/delivery/signature.ts';
 import type { Webhook } from '../../src/webhooks/webhook.ts';
 import type { HeraldEvent } from '../../src/events/event.ts';

@@ -71,3 +71,13 @@ describe('the delivery queue folder', () => {
     for (const s of ['queued', 'pending', 'parked', 'in_flight', 'succeeded', 'failed']) assert.match(diagram, new RegExp(`^ \\*   ${s} `, 'm'), s);
   });
 });
+
+describe('the HTTP routes', () => {
+  it('hold no SQL: they parse, call a domain module or service, and present', () => {
+    const dir = 'src/http/routes';
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      assert.doesNotMatch(text, /\b(SELECT\s.+\sFROM|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b/, f);
+    }
+  });
+});

@@ -16,7 +16,7 @@ import {
   unpublishAssetFrom,
 } from '../../contentful/assets.ts';
 import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.ts';
-import { collection, CONTENTFUL_ID, spaceScope, versionHeader } from '../../contentful/http.ts';
+import { collection, CONTENTFUL_ID, spaceScope, versionHeader } from '../contentful.ts';
 import { HeraldError, invalid } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { originOf } from '../origin.ts';

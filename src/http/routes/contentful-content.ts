@@ -5,7 +5,7 @@ import { getEditorInterface, listEditorInterfaces, putEditorInterface } from '..
 import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.ts';
 import { deleteTag, getTag, listTags, putTag } from '../../contentful/tags.ts';
 import { archiveEntry, createEntryFrom, entryExists, getEntry, listEntries, publishEntryTo, removeEntry, saveEntry, unpublishEntryFrom } from '../../contentful/entries.ts';
-import { collection, CONTENTFUL_ID, headerValue, simpleList, spaceScope, versionHeader } from '../../contentful/http.ts';
+import { collection, CONTENTFUL_ID, headerValue, simpleList, spaceScope, versionHeader } from '../contentful.ts';
 import { isObject, parseFlag } from '../../content/validate.ts';
 import { invalid } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';

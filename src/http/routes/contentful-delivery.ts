@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { spaceScope } from '../../contentful/http.ts';
+import { spaceScope } from '../contentful.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { cdaAsset, cdaAssets, cdaContentType, cdaContentTypes, cdaEntries, cdaEntry, cdaLocales, cdaSync, openContentfulRead, type CfContext } from '../../published/contentful.ts';

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { listBranches } from '../../content/branches.ts';
 import { environmentIdOf, link, MASTER_ENVIRONMENT } from '../../contentful/entities.ts';
-import { collection, simpleList, spaceScope, versionHeader } from '../../contentful/http.ts';
+import { collection, simpleList, spaceScope, versionHeader } from '../contentful.ts';
 import { createLocaleFrom, deleteLocaleFrom, getLocaleView, listLocaleViews, updateLocaleFrom } from '../../contentful/locales.ts';
 import { notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
-import { json } from '../../store/db.ts';
+import { getStack } from '../../stacks/stacks.ts';
 import { contentfulDoc, CREATED, NO_CONTENT } from '../schemas.ts';
 
 type Q = Record<string, string | undefined>;
@@ -21,9 +21,8 @@ type Q = Record<string, string | undefined>;
 export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Herald) {
   app.get<{ Params: { space: string } }>('/spaces/:space', contentfulDoc('/spaces/:space', 'The space (a stack)'), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
-    const row = await h.db.get<{ name: string; doc: string; created_at: number; updated_at: number }>('SELECT name, doc, created_at, updated_at FROM stacks WHERE api_key = ?', [scope.api_key]);
-    const doc = json<{ created_at?: string; updated_at?: string }>(row!.doc);
-    return { sys: { type: 'Space', id: scope.api_key, version: 1, createdAt: doc.created_at, updatedAt: doc.updated_at }, name: row!.name };
+    const stack = (await getStack(h.db, scope.api_key))!;
+    return { sys: { type: 'Space', id: scope.api_key, version: 1, createdAt: stack.created_at, updatedAt: stack.updated_at }, name: stack.name };
   });
 
   const environmentOf = (apiKey: string, b: { uid: string; created_at: string; updated_at: string }) => ({

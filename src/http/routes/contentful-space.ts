@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { CMA_TYPE } from '../../contentful/http.ts';
+import { CMA_TYPE } from '../contentful.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { contentfulDoc } from '../schemas.ts';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { callDetails, callOverview } from '../../contentful/calls.ts';
 import { link } from '../../contentful/entities.ts';
 import { versionMismatch } from '../../contentful/errors.ts';
-import { collection, CONTENTFUL_ID, objectBody, paging, pagingOnly, simpleList, spaceScope, versionHeader } from '../../contentful/http.ts';
+import { collection, CONTENTFUL_ID, objectBody, paging, pagingOnly, simpleList, spaceScope, versionHeader } from '../contentful.ts';
 import { getSpaceSettings, maxRetriesProblem, notSet, setRetryPolicy, setSigningSecret, signingSecretProblem } from '../../contentful/settings.ts';
 import { contentfulWebhookId, fromContentful, inContentfulTerms, presentDefinition, scopedWebhookUid, storedUidsOf } from '../../contentful/webhooks.ts';
 import { attemptHealth, getAttempt, listAttempts } from '../../delivery/log.ts';

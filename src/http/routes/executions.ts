@@ -6,7 +6,6 @@ import { DEFAULT_BUCKET_MS, DEFAULT_SPAN_MS, MAX_BUCKETS, webhookStats } from '.
 import { ACTIONS } from '../../events/event.ts';
 import { parseDuration } from '../../config.ts';
 import { EXECUTION_STATES } from '../../delivery/policy.ts';
-import { getWebhook } from '../../webhooks/store.ts';
 import { channelTarget, type ChannelTarget } from '../../webhooks/channels.ts';
 import { sampleEvent } from '../../events/sample.ts';
 import { originOf } from '../origin.ts';
@@ -79,8 +78,7 @@ const STATS = Query({
 export default function executionRoutes(app: FastifyInstance, h: Herald) {
   const policy = createTargetPolicy(h.config.allowPrivateTargets);
   async function ownWebhook(apiKey: string, uid: string) {
-    const row = await h.db.get('SELECT 1 AS ok FROM webhooks WHERE uid = ? AND api_key = ?', [uid, apiKey]);
-    if (!row) throw notFound('Webhook');
+    if (!(await h.webhooks.get(apiKey, uid))) throw notFound('Webhook');
   }
 
   app.get<{ Params: { uid: string }; Querystring: Record<string, string | undefined> }>('/v3/webhooks/:uid/executions', doc(TAGS.executions, "A webhook's executions, newest first, with their attempts", { params: WEBHOOK, querystring: EXECUTIONS }), async (req) => {
@@ -157,7 +155,7 @@ export default function executionRoutes(app: FastifyInstance, h: Herald) {
   // A test call: sends a sample payload now and answers with the request and the response.
   app.post<{ Params: { uid: string } }>('/v3/webhooks/:uid/test', doc(TAGS.webhooks, 'Send a signed test call now: a sample call, or with `channel` the event the webhook would get for it (marked x-herald-test: 1); answers with the request and response (stored nowhere)', { params: WEBHOOK, body: TEST }), async (req) => {
     const scope = await h.scope(req);
-    const webhook = await getWebhook(h.db, req.params.uid, scope.api_key);
+    const webhook = await h.webhooks.get(scope.api_key, req.params.uid);
     if (!webhook) throw notFound('Webhook');
     const ask = testRequest(req.body);
     // A target the policy refuses is a 422 naming the field, as on create and update (hostile-input.md):

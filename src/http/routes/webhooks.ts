@@ -3,6 +3,7 @@ import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
 import { bltUid } from '../../ids.ts';
+import { formatNames } from '../../delivery/formats/index.ts';
 import { createTargetPolicy } from '../../net/target.ts';
 import { presentWebhook } from '../../webhooks/present.ts';
 import { currentSecret, liveSecrets, newSigningSecret, MAX_GRACE_HOURS, rotateSecrets, signingSecretProblem } from '../../webhooks/signing-secrets.ts';
@@ -41,7 +42,7 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
     const scope = await h.scope(req);
     const now = Date.now();
     const webhook = await h.webhooks.change(scope.api_key, async (c) => {
-      const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, now });
+      const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, now, formats: formatNames() });
       const w: Webhook = { uid: bltUid(), api_key: scope.api_key, ...def, disabled_reason: null, created_at: now, updated_at: now, version: 1 };
       await c.create(w);
       return w;
@@ -71,7 +72,7 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
     const now = Date.now();
     const webhook = await h.webhooks.change(scope.api_key, async (c) => {
       const existing = found(await c.get(req.params.uid));
-      const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, existing, now });
+      const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, existing, now, formats: formatNames() });
       return found(await c.update({ ...existing, ...def }, now));
     });
     return { notice: 'The Webhook was updated successfully', webhook: presentWebhook(webhook) };

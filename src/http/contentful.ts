@@ -2,10 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import { HeraldError, invalid } from '../errors.ts';
 import type { Herald } from '../herald.ts';
 import type { StackScope } from '../auth/caller.ts';
-import { scopeTo } from '../http/auth.ts';
-import { branchOf } from './entities.ts';
-import { InvalidQuery } from './errors.ts';
-import { applyQuery, parseQuery } from './query.ts';
+import { scopeTo } from './auth.ts';
+import { branchOf } from '../contentful/entities.ts';
+import { InvalidQuery } from '../contentful/errors.ts';
+import { applyQuery, parseQuery } from '../contentful/query.ts';
 
 /**
  * What every Contentful-dialect route shares: the space (stack) and environment (branch) a

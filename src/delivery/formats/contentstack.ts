@@ -1,0 +1,74 @@
+import type { HeraldEvent } from '../../events/event.ts';
+import { heraldExtras } from '../payload-extras.ts';
+import type { DeliveryFormat } from './format.ts';
+
+/**
+ * The Contentstack delivery format, Herald's default: a POST of JSON (seed 003 "Webhook Data
+ * Format"), Herald's headers only, the engine's retry schedule.
+ *
+ * Contentstack format: `{ event, module, api_key, data, triggered_at, branch, seq, actor }` where
+ * `seq` is the event's sequence number (monotonic per Herald), so a receiver can drop a stale
+ * update that arrives after a newer one, and `actor` says who made the change; update and
+ * auto_save events also carry `changes` (src/events/changes.ts).
+ */
+export interface PayloadOptions {
+  /** Entities carry identity and metadata only (the webhook's `concise_payload`). */
+  concise: boolean;
+}
+
+/** Fields of an entity kept by the concise payload: identity and metadata, no content. */
+const CONCISE_FIELDS = [
+  'uid',
+  'title',
+  'filename',
+  'locale',
+  '_version',
+  'content_type_uid',
+  'created_at',
+  'updated_at',
+  'created_by',
+  'updated_by',
+  'publish_details',
+];
+
+function concise(entity: unknown): unknown {
+  if (!entity || typeof entity !== 'object' || Array.isArray(entity)) return entity;
+  const out: Record<string, unknown> = {};
+  for (const k of CONCISE_FIELDS) if (k in (entity as object)) out[k] = (entity as Record<string, unknown>)[k];
+  return out;
+}
+
+export function contentstackPayload(event: HeraldEvent, opts: PayloadOptions): Record<string, unknown> {
+  let data = event.data;
+  if (opts.concise) {
+    data = {};
+    for (const [k, v] of Object.entries(event.data)) {
+      data[k] = k === 'entry' || k === 'asset' || k === 'content_type' ? concise(v) : v;
+    }
+  }
+  return {
+    event: event.action,
+    module: event.module,
+    api_key: event.api_key,
+    data,
+    triggered_at: new Date(event.created_at).toISOString(),
+    branch: { uid: event.branch, alias: [] },
+    seq: event.seq,
+    ...heraldExtras(event, opts.concise),
+  };
+}
+
+export const contentstackFormat: DeliveryFormat = {
+  name: 'contentstack',
+  prepare(_q, event, webhook) {
+    // Nothing to read: the body depends on the event and concise_payload only.
+    const concise = webhook.concise_payload;
+    return {
+      bodyKey: concise ? 'concise' : 'full',
+      body: () => JSON.stringify(contentstackPayload(event, { concise })),
+      request: () => ({ method: 'POST', headers: {}, chunked: false }),
+      logged: { concise },
+    };
+  },
+  loggedBody: (event, logged) => JSON.stringify(contentstackPayload(event, { concise: logged.concise === true })),
+};
