@@ -92,8 +92,11 @@ describe('the event catalog: GET /v3/webhooks/schemas and /v3/asyncapi.json', ()
     const entry = `/v3/content_types/article/entries/${e}`;
     await ok('PUT', entry, { entry: { title: 'Hello again', seo: { description: 'more' } } });
     await ok('PUT', `${entry}?auto_save=true`, { entry: { words: 130 } });
-    // The author is not published: publish.fail (a 422 naming why), then publish once it is.
+    // A reference to an entry that does not exist: publish.fail (a 422 naming it), then publish
+    // once the reference names the real author again.
+    await ok('PUT', entry, { entry: { author: [{ uid: 'blt0000000000000000', _content_type_uid: 'author' }] } });
     await ok('POST', `${entry}/publish`, { entry: { environments: ['production'], locales: ['en-us'] } }, 422);
+    await ok('PUT', entry, { entry: { author: [{ uid: author, _content_type_uid: 'author' }] } });
     await ok('POST', `/v3/content_types/author/entries/${author}/publish`, { entry: { environments: ['production'], locales: ['en-us'] } });
     await ok('POST', `${entry}/publish`, { entry: { environments: ['production'], locales: ['en-us'] } });
     await ok('POST', `${entry}/unpublish`, { entry: { environments: ['production'], locales: ['en-us'] } });
