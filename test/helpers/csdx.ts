@@ -25,7 +25,12 @@ configHandler.set('versionUpgradeWarningCache', ${JSON.stringify(cache)});`;
   execFileSync(process.execPath, ['-e', script], { env, cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** Runs csdx with `env` in a scratch working directory (csdx writes its logs under the cwd). */
+/**
+ * Runs csdx with `env` in a scratch working directory (csdx writes its logs under the cwd). Without
+ * NODE_ENV: `npm test` sets NODE_ENV=test, and under it some csdx commands (cm:entries:unpublish)
+ * print their configuration and return without doing anything.
+ */
 export function csdx(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 240_000): Promise<ToolRun> {
-  return runTool(CSDX, args, { env, cwd: mkdtempSync(join(tmpdir(), 'herald-csdx-')), timeoutMs });
+  const { NODE_ENV: _, ...rest } = env;
+  return runTool(CSDX, args, { env: rest, cwd: mkdtempSync(join(tmpdir(), 'herald-csdx-')), timeoutMs });
 }
