@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { hashToken, newToken } from './auth/secrets.ts';
 import type { Config } from './config.ts';
 import { assetUrlKey } from './content/asset-urls.ts';
 import { createEventLog, type EventLog } from './events/record.ts';
 import type { Caller, StackScope } from './auth/caller.ts';
-import { authenticate, stackScope } from './http/auth.ts';
+import { authenticate, stackScope, type WithHeaders } from './auth/access.ts';
 import type { Db } from './store/db.ts';
 import { openSqlite } from './store/sqlite.ts';
 import { openPostgres } from './store/postgres.ts';
@@ -38,9 +37,9 @@ export interface Herald {
   assetsDir: string;
   /** The key asset capability URLs are made with (content/asset-urls.ts); never shown or logged. */
   assetUrlKey: Buffer;
-  caller(req: FastifyRequest): Promise<Caller>;
+  caller(req: WithHeaders): Promise<Caller>;
   /** Authenticates a Contentstack-dialect request and checks access to its stack and branch. */
-  scope(req: FastifyRequest): Promise<StackScope>;
+  scope(req: WithHeaders): Promise<StackScope>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Who is calling. The admin token (header `authtoken`, like a Contentstack user token) may create
  * stacks and act on every stack; a management token (header `authorization`, bare or as
- * `Bearer <token>` for Contentful clients) acts on its own stack only. Checked by http/auth.ts;
+ * `Bearer <token>` for Contentful clients) acts on its own stack only. Checked by auth/access.ts;
  * the domain folders only read it.
  */
 export type Caller =

@@ -15,7 +15,7 @@ export interface ContentDeps {
   assetUrlKey: Buffer;
 }
 
-/** The stack and branch a content operation acts on, and who acts (checked by http/auth.ts). */
+/** The stack and branch a content operation acts on, and who acts (checked by auth/access.ts). */
 export type Scope = StackScope;
 
 /** Contentstack shows times as ISO 8601 strings; the store keeps milliseconds. */
