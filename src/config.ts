@@ -291,9 +291,9 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
   maxInFlightPerWebhook: {
     env: 'HERALD_MAX_IN_FLIGHT_PER_WEBHOOK',
     arg: 'n',
-    help: 'delivery attempts in flight at once for one webhook',
-    default: 16,
-    shown: '16',
+    help: 'most delivery attempts in flight at once for one webhook (each adapts below it)',
+    default: 128,
+    shown: '128',
     parse: (t, s) => int(t, s, 1, 10_000),
   },
   logRetentionDays: {

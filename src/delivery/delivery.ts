@@ -48,6 +48,8 @@ export interface Delivery {
   testEvent(webhook: Webhook, event: HeraldEvent): Promise<{ request: LoggedRequest & { body: string }; record: AttemptRecord }>;
   /** Attempts in flight now. */
   inFlight(): number;
+  /** Each webhook's adaptive concurrency limit in this process (empty when it does not deliver). */
+  concurrencyLimits(): Map<string, number>;
   /** The dispatcher's state (GET /readyz); null when this process does not run it (role api). */
   status(): DispatcherStatus | null;
   /** Subscribes to recorded attempts (after their outcome is on disk). */
@@ -142,6 +144,7 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
       return { request: { ...req.logged, body }, record };
     },
     inFlight: () => dispatcher.inFlightCount,
+    concurrencyLimits: () => (started ? dispatcher.concurrencyLimits() : new Map()),
     status: () => (started ? dispatcher.status() : null),
     onAttempt: (fn) => void listeners.push(fn),
     async stop(graceMs) {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
 import { HeraldError } from '../errors.ts';
 import { BodyTooLarge, prepareDelivery, type DeliveryFormat, type PreparedDelivery } from './formats/index.ts';
+import { AdaptiveLimit } from './concurrency.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import { claim, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
 import { buildRequest } from './request.ts';
@@ -27,6 +28,7 @@ export interface DispatcherOptions {
   breakerThreshold: number;
   autoSaveWindowMs: number;
   maxInFlight: number;
+  /** The most attempts one webhook may have in flight; its adaptive limit moves below it (concurrency.ts). */
   maxInFlightPerWebhook: number;
   /** Largest body a Contentful transformation may render, bytes (config.maxRenderedBody). */
   maxRenderedBody: number;
@@ -76,6 +78,8 @@ const BODY_CACHE_SIZE = 2_000;
 export class DeliveryDispatcher {
   private inFlight = 0;
   private perWebhook = new Map<string, number>();
+  /** Each webhook's adaptive concurrency limit in this process (concurrency.ts). */
+  private limits = new Map<string, AdaptiveLimit>();
   private roundScheduled = false;
   private roundRunning = false;
   private rerun = false;
@@ -173,7 +177,7 @@ export class DeliveryDispatcher {
       let lost = 0;
       if (free > 0) {
         const now = Date.now();
-        const saturated = [...this.perWebhook].filter(([, n]) => n >= this.o.maxInFlightPerWebhook).map(([w]) => w);
+        const saturated = [...this.perWebhook].filter(([w, n]) => n >= this.limitOf(w).limit).map(([w]) => w);
         // Past saturated webhooks' due backlog, a deep scan is O(backlog): run one while deep scans
         // find other webhooks' work there, else once per SATURATED_RECHECK_MS; other rounds look
         // only SCAN_WINDOW due executions deep (queue.ts).
@@ -183,7 +187,7 @@ export class DeliveryDispatcher {
           limit,
           saturated,
           deep,
-          freeSlots: (w) => this.o.maxInFlightPerWebhook - (this.perWebhook.get(w) ?? 0),
+          freeSlots: (w) => this.limitOf(w).limit - (this.perWebhook.get(w) ?? 0),
           // A claim outlives the attempt's deadline by a margin, so only a dead process loses it.
           leaseMs: this.o.timeoutMs + this.o.leaseMarginMs,
         }));
@@ -274,14 +278,28 @@ export class DeliveryDispatcher {
     }
   }
 
+  /** The webhook's adaptive limit, made at the configured maximum's start value on first use. */
+  private limitOf(webhookUid: string): AdaptiveLimit {
+    let l = this.limits.get(webhookUid);
+    if (!l) this.limits.set(webhookUid, (l = new AdaptiveLimit({ max: this.o.maxInFlightPerWebhook })));
+    return l;
+  }
+
+  /** Each webhook's current concurrency limit in this process (metrics, the stats route). */
+  concurrencyLimits(): Map<string, number> {
+    return new Map([...this.limits].map(([w, l]) => [w, l.limit]));
+  }
+
   private launch(c: Claimed) {
     this.inFlight++;
     this.flying.add(c.uid);
-    this.perWebhook.set(c.webhook_uid, (this.perWebhook.get(c.webhook_uid) ?? 0) + 1);
-    void this.attempt(c);
+    const n = (this.perWebhook.get(c.webhook_uid) ?? 0) + 1;
+    this.perWebhook.set(c.webhook_uid, n);
+    void this.attempt(c, n);
   }
 
-  private async attempt(c: Claimed) {
+  /** `inFlight`: the webhook's attempts in flight when this one started, itself included. */
+  private async attempt(c: Claimed, inFlight: number) {
     let finished: Finished;
     try {
       // The webhook's delivery format (formats/): body, method and headers, and its retry schedule,
@@ -297,6 +315,7 @@ export class DeliveryDispatcher {
         const meta = { seq: c.event.seq, attempt: c.attempts + 1, event: `${c.event.module}.${c.event.action}` };
         const req = buildRequest(c.webhook, c.uid, body, meta, now, { name: format.name, prepared });
         const record = await send(this.o.agent, req, this.o.timeoutMs);
+        this.limitOf(c.webhook_uid).observe({ ...record, inFlight }, Date.now());
         finished = { claimed: c, record, request: req.logged };
         this.o.log.debug({ deliveryId: c.uid, webhook: c.webhook_uid, outcome: record.outcome, status: record.status_code, ms: record.duration_ms }, 'attempt');
       }

@@ -63,6 +63,16 @@ export function createMetrics(deps: { db: Queryable; events: EventLog; delivery:
     },
   });
   new Gauge({
+    name: 'herald_webhook_concurrency_limit',
+    help: 'Attempts a webhook may have in flight in this process now: its adaptive limit, between 1 and HERALD_MAX_IN_FLIGHT_PER_WEBHOOK',
+    labelNames: ['webhook'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [webhook, limit] of deps.delivery.concurrencyLimits()) this.set({ webhook }, limit);
+    },
+  });
+  new Gauge({
     name: 'herald_queue_depth',
     help: 'Unfinished executions: due (pending, never tried or due now), retry (waiting for a retry), parked (its webhook is disabled), queued (behind an earlier delivery of the same entity), in_flight',
     labelNames: ['state'] as const,

@@ -84,6 +84,8 @@ export interface Stats {
   succeeded: number;
   failed: number;
   buckets: StatsBucket[];
+  /** Attempts in flight at once the webhook may have now (adaptive), and the configured most; limit null when unknown. */
+  concurrency?: { limit: number | null; max: number };
 }
 
 /** Attempts per bucket (GET /v3/webhooks/{uid}/stats); by default the last 24 h, hour by hour. */

@@ -131,6 +131,9 @@ export default function executionRoutes(app: FastifyInstance, h: Herald) {
         succeeded: buckets.reduce((n, b) => n + b.succeeded, 0),
         failed: buckets.reduce((n, b) => n + b.failed, 0),
         buckets,
+        // Its adaptive concurrency limit in this process; null when this process does not deliver
+        // or has not delivered to it since it started (workers keep their own).
+        concurrency: { limit: h.delivery.concurrencyLimits().get(req.params.uid) ?? null, max: h.config.maxInFlightPerWebhook },
       },
     };
   });

@@ -44,6 +44,11 @@ export function HealthChart(props: { stats: Stats; title?: string }) {
             {stats.failed} failed
           </span>
           <span class="legend legend-p95">slowest p95 {worstP95 === null ? '—' : duration(worstP95)}</span>
+          {stats.concurrency?.limit != null && (
+            <span class="legend legend-limit" data-total="concurrency" title={`Herald adapts this to the receiver's answers, up to ${stats.concurrency.max}`}>
+              up to {stats.concurrency.limit} at once
+            </span>
+          )}
         </span>
       </figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={`${stats.succeeded} attempts succeeded and ${stats.failed} failed. ${window}.`}>

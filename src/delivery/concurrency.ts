@@ -1,0 +1,100 @@
+import type { AttemptResult } from './policy.ts';
+
+/**
+ * Adaptive concurrency per webhook: how many attempts one webhook may have in flight, learned
+ * from its receiver's answers the way TCP congestion control learns a window (and Netflix's
+ * concurrency-limits a server's limit), instead of a fixed cap.
+ *
+ * - Slow start: from `initial`, each success while the webhook used at least half its limit adds
+ *   one, until the first decrease. Then congestion avoidance: each such success adds 1/limit
+ *   (about one per round of `limit` attempts). A webhook that never fills half its limit is not
+ *   limited by it, and its limit does not grow.
+ * - Overload (a timeout, 429, 503, 502, 504, a refused or broken connection) halves the limit;
+ *   another 5xx takes a tenth off; a latency above `latencyTolerance` x the receiver's baseline
+ *   (plus `latencySlackMs`, so jitter of a fast receiver is not read as queueing) takes a tenth
+ *   off. At most one decrease per `cooldownMs` (a burst of failures from one overload is one
+ *   signal, as TCP reacts once per window).
+ * - The baseline is the lowest latency seen, drifting up by 1% of the gap per sample, so a receiver
+ *   whose real latency grew (a slower page build) is not punished forever.
+ * - Between 1 and `max` (HERALD_MAX_IN_FLIGHT_PER_WEBHOOK).
+ *
+ * Pure state and arithmetic: the dispatcher feeds it each finished attempt and reads `limit`.
+ */
+export interface LimitSettings {
+  /** Upper bound (the configured per-webhook maximum). */
+  max: number;
+  /** Where a webhook starts. Default min(16, max): the fixed cap Herald had before. */
+  initial?: number;
+  /** A latency above this multiple of the baseline means the receiver is queueing. Default 2. */
+  latencyTolerance?: number;
+  /** Added to the tolerated latency, ms. Default 10. */
+  latencySlackMs?: number;
+  /** Least time between two decreases, ms. Default 100. */
+  cooldownMs?: number;
+}
+
+export interface Observation extends Pick<AttemptResult, 'outcome' | 'status_code'> {
+  /** How long the attempt took, ms. */
+  duration_ms: number;
+  /** The webhook's attempts in flight when this one started (this one included). */
+  inFlight: number;
+}
+
+/** Outcomes that say the receiver (or the path to it) cannot take more now. */
+const OVERLOAD_STATUS = new Set([429, 502, 503, 504]);
+
+export class AdaptiveLimit {
+  private value: number;
+  private slowStart = true;
+  private baselineMs: number | null = null;
+  private lastDecreaseAt = -Infinity;
+  readonly max: number;
+  private readonly tolerance: number;
+  private readonly slackMs: number;
+  private readonly cooldownMs: number;
+
+  constructor(s: LimitSettings) {
+    this.max = Math.max(1, Math.floor(s.max));
+    this.value = Math.min(this.max, Math.max(1, s.initial ?? 16));
+    this.tolerance = s.latencyTolerance ?? 2;
+    this.slackMs = s.latencySlackMs ?? 10;
+    this.cooldownMs = s.cooldownMs ?? 100;
+  }
+
+  /** Attempts this webhook may have in flight now (an integer from 1 to max). */
+  get limit(): number {
+    return Math.max(1, Math.min(this.max, Math.floor(this.value)));
+  }
+
+  /** The lowest recent latency, ms (null before the first answer). */
+  get baseline(): number | null {
+    return this.baselineMs;
+  }
+
+  /** Learns from one finished attempt at time `now` (ms). */
+  observe(o: Observation, now: number): void {
+    const overload =
+      o.outcome === 'timeout' || o.outcome === 'refused' || o.outcome === 'network' || (o.status_code !== null && OVERLOAD_STATUS.has(o.status_code));
+    if (overload) return this.decrease(0.5, now);
+    if (o.status_code !== null && o.status_code >= 500) return this.decrease(0.9, now);
+    // Refused before sending (blocked, DNS): says nothing about the receiver's capacity.
+    if (o.status_code === null) return;
+
+    // An answer: its latency tells whether the receiver is queueing.
+    const ms = Math.max(0, o.duration_ms);
+    if (this.baselineMs === null || ms < this.baselineMs) this.baselineMs = ms;
+    else this.baselineMs += (ms - this.baselineMs) * 0.01;
+    if (ms > this.baselineMs * this.tolerance + this.slackMs) return this.decrease(0.9, now);
+
+    // Grow only when the limit is what holds the webhook back.
+    if (o.inFlight * 2 < this.limit) return;
+    this.value = Math.min(this.max, this.value + (this.slowStart ? 1 : 1 / this.value));
+  }
+
+  private decrease(factor: number, now: number) {
+    this.slowStart = false;
+    if (now - this.lastDecreaseAt < this.cooldownMs) return;
+    this.lastDecreaseAt = now;
+    this.value = Math.max(1, this.value * factor);
+  }
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AdaptiveLimit, type Observation } from '../../src/delivery/concurrency.ts';
+
+const ok = (duration_ms: number, inFlight: number): Observation => ({ outcome: 'success', status_code: 200, duration_ms, inFlight });
+const status = (code: number, duration_ms = 5): Observation => ({ outcome: 'http_error', status_code: code, duration_ms, inFlight: 1 });
+
+/** Feeds `n` observations 1 ms apart from `t0`; returns the time after the last. */
+function feed(l: AdaptiveLimit, n: number, o: () => Observation, t0 = 0): number {
+  for (let i = 0; i < n; i++) l.observe(o(), t0 + i);
+  return t0 + n;
+}
+
+describe('adaptive concurrency per webhook', () => {
+  it('starts at 16 (the old fixed cap) or the maximum when lower, and stays within 1..max', () => {
+    assert.equal(new AdaptiveLimit({ max: 256 }).limit, 16);
+    assert.equal(new AdaptiveLimit({ max: 4 }).limit, 4);
+    assert.equal(new AdaptiveLimit({ max: 256, initial: 0 }).limit, 1);
+  });
+
+  it('grows while a healthy receiver is kept busy: doubling-fast at first, up to the maximum', () => {
+    const l = new AdaptiveLimit({ max: 128 });
+    feed(l, 16, () => ok(20, l.limit));
+    assert.equal(l.limit, 32, 'slow start: one more per success while the limit is used');
+    feed(l, 500, () => ok(20, l.limit), 100);
+    assert.equal(l.limit, 128, 'never past the maximum');
+  });
+
+  it('does not grow when the webhook does not use half its limit (the limit is not what holds it back)', () => {
+    const l = new AdaptiveLimit({ max: 128 });
+    feed(l, 1000, () => ok(20, 3));
+    assert.equal(l.limit, 16);
+  });
+
+  it('halves on overload (timeout, 429, 503, refused), once per burst', () => {
+    for (const o of [
+      { outcome: 'timeout', status_code: null, duration_ms: 10_000, inFlight: 16 },
+      { outcome: 'refused', status_code: null, duration_ms: 1, inFlight: 16 },
+      status(429),
+      status(503),
+    ] as Observation[]) {
+      const l = new AdaptiveLimit({ max: 128 });
+      // 16 failures within the cooldown: one signal.
+      for (let i = 0; i < 16; i++) l.observe(o, 1000 + i);
+      assert.equal(l.limit, 8, `${o.outcome} ${o.status_code}`);
+      l.observe(o, 1200);
+      assert.equal(l.limit, 4, 'another burst later halves again');
+    }
+  });
+
+  it('a receiver that keeps failing gets one call at a time, and earns more back once it answers', () => {
+    const l = new AdaptiveLimit({ max: 64 });
+    for (let t = 0; t < 2000; t += 150) l.observe(status(503), t);
+    assert.equal(l.limit, 1);
+    // Healthy again: after slow start ended, growth is additive (about one per round of `limit`).
+    let t = 3000;
+    for (let i = 0; i < 200; i++) l.observe(ok(20, l.limit), t++);
+    assert.ok(l.limit > 10 && l.limit < 64, `grew back gradually: ${l.limit}`);
+  });
+
+  it('takes a tenth off when latency rises well above the receiver baseline, and not for jitter', () => {
+    const l = new AdaptiveLimit({ max: 128, initial: 40 });
+    feed(l, 50, () => ok(20, 1)); // baseline 20 ms, not limited: no growth
+    assert.equal(l.baseline, 20);
+    l.observe(ok(45, 1), 1000); // within 2 x 20 + 10 ms: jitter
+    assert.equal(l.limit, 40);
+    l.observe(ok(200, 40), 2000); // queueing
+    assert.equal(l.limit, 36);
+  });
+
+  it('other 5xx answers take a tenth off; 4xx answers are not a capacity signal', () => {
+    const l = new AdaptiveLimit({ max: 128, initial: 40 });
+    l.observe(status(500), 0);
+    assert.equal(l.limit, 36);
+    const m = new AdaptiveLimit({ max: 128, initial: 40 });
+    for (let i = 0; i < 50; i++) m.observe({ outcome: 'http_error', status_code: 404, duration_ms: 5, inFlight: 1 }, i * 200);
+    assert.equal(m.limit, 40);
+  });
+
+  it('ignores attempts that never reached the receiver (blocked, DNS)', () => {
+    const l = new AdaptiveLimit({ max: 128 });
+    l.observe({ outcome: 'blocked', status_code: null, duration_ms: 0, inFlight: 16 }, 0);
+    l.observe({ outcome: 'dns', status_code: null, duration_ms: 3, inFlight: 16 }, 500);
+    assert.equal(l.limit, 16);
+  });
+});
