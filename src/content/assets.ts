@@ -16,7 +16,9 @@ import {
   type PublicationRow,
   type PublishOutcome,
 } from './publications.ts';
-import { checkAssetMeta, matchesQuery, sortDocs, throwIfErrors, type AssetMeta, type Paging, type Query } from './validate.ts';
+import { type AssetMeta, checkAssetMeta } from './asset-meta.ts';
+import { throwIfErrors } from './field-errors.ts';
+import { matchesQuery, type Paging, type Query, sortDocs } from './read-query.ts';
 
 /**
  * Assets: uploaded files with metadata, one per uid per branch. The bytes live under the assets

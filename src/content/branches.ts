@@ -2,7 +2,8 @@ import { HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
 import { json, type Queryable } from '../store/db.ts';
 import { iso, type ContentDeps, type Scope } from './context.ts';
 import * as files from './files.ts';
-import { addError, isObject, throwIfErrors } from './validate.ts';
+import { addError, throwIfErrors } from './field-errors.ts';
+import { isObject } from './guards.ts';
 
 /**
  * Branches: independent copies of a stack's content (content types, entries with their versions,

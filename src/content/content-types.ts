@@ -1,7 +1,8 @@
 import { HeraldError, notFound } from '../errors.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { iso, type ContentDeps, type Scope } from './context.ts';
-import { checkContentType, referencedContentTypes, throwIfErrors, type ContentTypeInput, type Field } from './validate.ts';
+import { throwIfErrors } from './field-errors.ts';
+import { checkContentType, type ContentTypeInput, type Field, referencedContentTypes } from './schema.ts';
 
 /**
  * Content types: the schema entries are checked against. One per uid per branch; every change

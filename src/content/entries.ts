@@ -17,26 +17,11 @@ import {
   type PublicationRow,
   type PublishOutcome,
 } from './publications.ts';
-import {
-  addError,
-  assetUids,
-  checkEntry,
-  checkValues,
-  describeErrors,
-  ENTRY_SYSTEM_KEYS,
-  hasErrors,
-  isEmpty,
-  matchesQuery,
-  own,
-  references,
-  sortDocs,
-  throwIfErrors,
-  uniqueFields,
-  type EntryInput,
-  type Field,
-  type Paging,
-  type Query,
-} from './validate.ts';
+import { assetUids, checkEntry, checkValues, type EntryInput, references, uniqueFields } from './entry-values.ts';
+import { addError, describeErrors, hasErrors, throwIfErrors } from './field-errors.ts';
+import { isEmpty, own } from './guards.ts';
+import { matchesQuery, type Paging, type Query, sortDocs } from './read-query.ts';
+import { ENTRY_SYSTEM_KEYS, type Field } from './schema.ts';
 
 /**
  * Entries. An entry has one version line per locale: the line it was created in, plus one for

@@ -3,7 +3,8 @@ import { bltUid } from '../ids.ts';
 import { json, type Db, type Queryable } from '../store/db.ts';
 import { iso, type Scope } from './context.ts';
 import { getLocale } from './locales.ts';
-import { addError, isObject, throwIfErrors } from './validate.ts';
+import { addError, throwIfErrors } from './field-errors.ts';
+import { isObject } from './guards.ts';
 
 /**
  * Publishing environments (development, production...): stack-wide, shared by every branch,

@@ -1,5 +1,5 @@
 import type { ContentTypeDoc } from './content-types.ts';
-import type { Field } from './validate.ts';
+import type { Field } from './schema.ts';
 
 /**
  * Generated examples of content, shaped exactly as the API shows (and events carry) the real

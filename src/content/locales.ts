@@ -2,7 +2,8 @@ import { HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
 import { bltUid } from '../ids.ts';
 import { json, type Db, type Queryable } from '../store/db.ts';
 import { iso, type Scope } from './context.ts';
-import { addError, isObject, throwIfErrors } from './validate.ts';
+import { addError, throwIfErrors } from './field-errors.ts';
+import { isObject } from './guards.ts';
 
 /**
  * Locales (Contentstack "languages"): stack-wide, shared by every branch. The stack's master

@@ -3,7 +3,7 @@ import { repeated, type Queryable, type Tx } from '../store/db.ts';
 import { iso, type Scope } from './context.ts';
 import { resolveEnvironments, type EnvironmentDoc } from './environments.ts';
 import { getLocale, masterLocale } from './locales.ts';
-import { isObject } from './validate.ts';
+import { isObject } from './guards.ts';
 
 /**
  * Where entries and assets are published: one row per (environment, locale) with the version

@@ -18,7 +18,8 @@
  * out of the resolved list, as Contentstack does.
  */
 import { invalid } from '../errors.ts';
-import { isObject, type Field } from './validate.ts';
+import { isObject } from './guards.ts';
+import type { Field } from './schema.ts';
 
 /** Deepest include path, in references followed. */
 export const MAX_INCLUDE_DEPTH = 10;

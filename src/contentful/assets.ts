@@ -5,7 +5,7 @@ import { createEnvironment, getEnvironment, type EnvironmentDoc } from '../conte
 import * as files from '../content/files.ts';
 import { masterLocale } from '../content/locales.ts';
 import { outcomeError, publicationsOf } from '../content/publications.ts';
-import { isObject } from '../content/validate.ts';
+import { isObject } from '../content/guards.ts';
 import { fieldErrors, HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
 import { prefixed } from '../ids.ts';
 import type { Queryable, Tx } from '../store/db.ts';

@@ -1,6 +1,6 @@
 import type { ContentTypeDoc } from '../content/content-types.ts';
 import type { Scope } from '../content/context.ts';
-import { isObject } from '../content/validate.ts';
+import { isObject } from '../content/guards.ts';
 import { fieldErrors, notFound, type FieldErrors } from '../errors.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { requireType } from './type-lookup.ts';

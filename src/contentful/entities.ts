@@ -14,7 +14,7 @@
  * - references are Links (`{ sys: { type: 'Link', linkType: 'Entry', id } }`), file fields are
  *   Links to assets; users (management tokens, `admin`) are Links of type User.
  */
-import type { Field } from '../content/validate.ts';
+import type { Field } from '../content/schema.ts';
 
 export const MASTER_ENVIRONMENT = 'master';
 

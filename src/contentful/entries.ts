@@ -4,7 +4,7 @@ import { createEntry, deleteEntry, publishEntry, setEntryArchived, unpublishEntr
 import { createEnvironment, getEnvironment, type EnvironmentDoc } from '../content/environments.ts';
 import { listLocales, masterLocale } from '../content/locales.ts';
 import { outcomeError, publicationsOf, type PublicationRow } from '../content/publications.ts';
-import { isObject } from '../content/validate.ts';
+import { isObject } from '../content/guards.ts';
 import { fieldErrors, invalid, notFound, type FieldErrors } from '../errors.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { within } from './compose.ts';

@@ -1,6 +1,6 @@
 import type { ContentDeps, Scope } from '../content/context.ts';
 import { createLocale, deleteLocale, listLocales, masterLocale, updateLocale, type LocaleDoc } from '../content/locales.ts';
-import { isObject } from '../content/validate.ts';
+import { isObject } from '../content/guards.ts';
 import { fieldErrors, notFound, type FieldErrors } from '../errors.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { within } from './compose.ts';

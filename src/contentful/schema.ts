@@ -1,4 +1,5 @@
-import { ENTRY_SYSTEM_KEYS, isObject, isUid, type Field } from '../content/validate.ts';
+import { isObject, isUid } from '../content/guards.ts';
+import { ENTRY_SYSTEM_KEYS, type Field } from '../content/schema.ts';
 import { fieldErrors, type FieldErrors } from '../errors.ts';
 import { fieldId, typeMeta, type ContentfulFieldMeta, type StoredContentType } from './entities.ts';
 

@@ -1,5 +1,5 @@
 import type { Scope } from '../content/context.ts';
-import { isObject } from '../content/validate.ts';
+import { isObject } from '../content/guards.ts';
 import { fieldErrors, notFound, type FieldErrors } from '../errors.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { link, type SysContext } from './entities.ts';

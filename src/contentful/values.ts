@@ -1,4 +1,5 @@
-import { isObject, type Field } from '../content/validate.ts';
+import { isObject } from '../content/guards.ts';
+import type { Field } from '../content/schema.ts';
 import { fieldErrors, type FieldErrors } from '../errors.ts';
 import { contentfulLocale, fieldId, fieldMeta, isLocalized } from './entities.ts';
 

@@ -1,6 +1,6 @@
 import type { ContentTypeDoc } from '../content/content-types.ts';
 import { exampleAsset, exampleContentType, exampleEntry, EXAMPLE_ACTOR, EXAMPLE_TIME } from '../content/examples.ts';
-import type { Field } from '../content/validate.ts';
+import type { Field } from '../content/schema.ts';
 import { contentTypeId, fieldId } from '../contentful/entities.ts';
 import { ACTIONS, type Action, type HeraldEvent, type Module } from '../events/event.ts';
 import type { Changes } from '../events/changes.ts';

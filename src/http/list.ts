@@ -1,5 +1,5 @@
 import { parseReferenceParams, project } from '../content/query-params.ts';
-import { matchesQuery, MAX_LIMIT, parsePaging, parseQuery, parseSort, sortDocs, type Paging as PagingValue } from '../content/validate.ts';
+import { matchesQuery, MAX_LIMIT, type Paging as PagingValue, parsePaging, parseQuery, parseSort, sortDocs } from '../content/read-query.ts';
 import { LIST_QUERY, Paging, PROJECTION, Query } from './schemas.ts';
 import type { TSchema } from '@sinclair/typebox';
 

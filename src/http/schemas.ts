@@ -140,7 +140,7 @@ export const CREATED = { status: 201, description: 'Created' } as const;
 /** Path parameters used across the Contentstack routes. */
 export const UID = Params({ uid: 'the uid' });
 
-/** Filtering and sorting of a Contentstack list (checked by the handler: src/content/validate.ts). */
+/** Filtering and sorting of a Contentstack list (checked by the handler: src/content/read-query.ts). */
 export const LIST_QUERY = {
   query: Text('a JSON filter, e.g. {"title": "Hello"} or {"price": {"$gt": 10}}'),
   asc: Text('field to sort by, ascending'),

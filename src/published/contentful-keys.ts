@@ -1,6 +1,6 @@
 import { hashToken, mask, newToken } from '../auth/secrets.ts';
 import { iso } from '../content/context.ts';
-import { isObject } from '../content/validate.ts';
+import { isObject } from '../content/guards.ts';
 import { branchOf, environmentIdOf, link } from '../contentful/entities.ts';
 import { fieldErrors, HeraldError, notFound } from '../errors.ts';
 import { bltUid } from '../ids.ts';

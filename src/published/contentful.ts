@@ -3,7 +3,7 @@ import { iso, type Scope } from '../content/context.ts';
 import { listContentTypes, type ContentTypeDoc } from '../content/content-types.ts';
 import { getEnvironment } from '../content/environments.ts';
 import { listLocales, masterLocale, type LocaleDoc } from '../content/locales.ts';
-import { isObject } from '../content/validate.ts';
+import { isObject } from '../content/guards.ts';
 import { contentfulFieldDef, contentfulFields, contentfulLocale, contentTypeEntity, contentTypeId, link, type SysContext } from '../contentful/entities.ts';
 import { InvalidQuery } from '../contentful/errors.ts';
 import { contentfulIds } from '../contentful/schema.ts';

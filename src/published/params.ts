@@ -1,4 +1,5 @@
-import { addError, MAX_LIMIT, parseFlag, parseQuery, parseSort, throwIfErrors, type Query } from '../content/validate.ts';
+import { addError, throwIfErrors } from '../content/field-errors.ts';
+import { MAX_LIMIT, parseFlag, parseQuery, parseSort, type Query } from '../content/read-query.ts';
 import { parseReferenceParams, type ReferenceParams } from '../content/query-params.ts';
 import { fieldErrors } from '../errors.ts';
 

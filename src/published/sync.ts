@@ -1,5 +1,5 @@
 import { iso } from '../content/context.ts';
-import { isObject } from '../content/validate.ts';
+import { isObject } from '../content/guards.ts';
 import { eventFromRow, type EventRow } from '../events/record.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { fieldErrors, invalid } from '../errors.ts';

@@ -1,7 +1,7 @@
 import { hashToken, mask, newToken } from '../auth/secrets.ts';
 import { iso } from '../content/context.ts';
 import { listEnvironments, resolveEnvironments, type EnvironmentDoc } from '../content/environments.ts';
-import { isObject } from '../content/validate.ts';
+import { isObject } from '../content/guards.ts';
 import { fieldErrors, HeraldError, invalid, notFound } from '../errors.ts';
 import { bltUid } from '../ids.ts';
 import { json, repeated, type Db, type Queryable } from '../store/db.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { applyReferenceParams, parseReferenceParams, project, type LoadedEntry } from '../../src/content/query-params.ts';
-import type { Field } from '../../src/content/validate.ts';
+import type { Field } from '../../src/content/schema.ts';
 import { removeDir, startHerald, type TestHerald } from '../helpers/herald.ts';
 import { clientStack, type TestStack } from './helpers/content.ts';
 

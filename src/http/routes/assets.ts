@@ -15,7 +15,9 @@ import {
 import type { Scope } from '../../content/context.ts';
 import * as files from '../../content/files.ts';
 import { outcomeError } from '../../content/publications.ts';
-import { bodyField, isObject, MAX_LIMIT, parsePaging, parseQuery, parseSort } from '../../content/validate.ts';
+import { bodyField } from '../../content/field-errors.ts';
+import { isObject } from '../../content/guards.ts';
+import { MAX_LIMIT, parsePaging, parseQuery, parseSort } from '../../content/read-query.ts';
 import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { originOf } from '../origin.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createBranch, deleteBranch, getBranch, listBranches } from '../../content/branches.ts';
-import { bodyField } from '../../content/validate.ts';
+import { bodyField } from '../../content/field-errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
 import { doc, CREATED, Envelope,  TAGS, UID } from '../schemas.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createContentType, deleteContentType, listContentTypes, requireContentType, updateContentType } from '../../content/content-types.ts';
-import { bodyField } from '../../content/validate.ts';
+import { bodyField } from '../../content/field-errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
 import { doc, CREATED, Envelope, Flag, Query, TAGS, UID } from '../schemas.ts';

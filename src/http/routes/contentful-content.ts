@@ -6,7 +6,8 @@ import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.t
 import { deleteTag, getTag, listTags, putTag } from '../../contentful/tags.ts';
 import { archiveEntry, createEntryFrom, entryExists, getEntry, listEntries, publishEntryTo, removeEntry, saveEntry, unpublishEntryFrom } from '../../contentful/entries.ts';
 import { collection, CONTENTFUL_ID, headerValue, simpleList, spaceScope, versionHeader } from '../contentful.ts';
-import { isObject, parseFlag } from '../../content/validate.ts';
+import { isObject } from '../../content/guards.ts';
+import { parseFlag } from '../../content/read-query.ts';
 import { invalid } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { contentfulDoc, CREATED, NO_CONTENT } from '../schemas.ts';

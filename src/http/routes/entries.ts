@@ -12,7 +12,8 @@ import {
   updateEntry,
 } from '../../content/entries.ts';
 import { outcomeError } from '../../content/publications.ts';
-import { bodyField, MAX_LIMIT, parseFlag, parsePaging, parseQuery, parseSort } from '../../content/validate.ts';
+import { bodyField } from '../../content/field-errors.ts';
+import { MAX_LIMIT, parseFlag, parsePaging, parseQuery, parseSort } from '../../content/read-query.ts';
 import type { Herald } from '../../herald.ts';
 import { doc, Always, checkAlways, CREATED, Envelope, Flag, LIST_QUERY, Paging, Params, PROJECTION, Query, TAGS, Text, Texts } from '../schemas.ts';
 import { parseReferenceParams } from '../../content/query-params.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments, updateEnvironment } from '../../content/environments.ts';
-import { bodyField } from '../../content/validate.ts';
+import { bodyField } from '../../content/field-errors.ts';
 import { notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createLocale, deleteLocale, getLocale, listLocales, updateLocale } from '../../content/locales.ts';
-import { bodyField } from '../../content/validate.ts';
+import { bodyField } from '../../content/field-errors.ts';
 import { notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';

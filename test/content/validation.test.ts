@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  assetUids,
-  checkAssetMeta,
-  checkContentType,
-  checkEntry,
-  checkSchema,
-  checkValues,
-  matchesQuery,
-  parsePaging,
-  parseQuery,
-  parseSort,
-  references,
-  sortDocs,
-  uidFromTitle,
-  type Field,
-} from '../../src/content/validate.ts';
+import { checkAssetMeta } from '../../src/content/asset-meta.ts';
+import { assetUids, checkEntry, checkValues, references } from '../../src/content/entry-values.ts';
+import { uidFromTitle } from '../../src/content/guards.ts';
+import { matchesQuery, parsePaging, parseQuery, parseSort, sortDocs } from '../../src/content/read-query.ts';
+import { checkContentType, checkSchema, type Field } from '../../src/content/schema.ts';
 import { HeraldError } from '../../src/errors.ts';
 
 const none = new Set<string>();
