@@ -6,12 +6,15 @@
  * - event-to-first-attempt latency p50/p99 (event committed -> request arrived at the receiver)
  *   at half the sustained rate;
  * - peak RSS of the process running Herald;
+ * - the closed loop: LOOP_CREATES entries created through the HTTP API by 8 clients, one webhook
+ *   whose receiver answers in 20 ms: created/s, delivered/s and request -> webhook latency;
+ * - RSS of a Herald process draining a backlog of 1k executions, and of BACKLOG (100k);
  * - the read figure (bench/read.ts, also `npm run bench:read` alone): delivery API entry lists
  *   against a fixed-body fastify route.
  * Speed goals live here, never in tests. Run on an otherwise idle machine.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -27,6 +30,12 @@ const EVENTS_FANOUT_1 = Number(process.env.BENCH_EVENTS ?? 20_000);
 const EVENTS_FANOUT_10 = Math.round(EVENTS_FANOUT_1 / 4);
 const LATENCY_SECONDS = 5;
 const RAW_SECONDS = 3;
+/** The closed loop: creates through the HTTP API by this many clients, each answered by the receiver in LOOP_DELAY_MS. */
+const LOOP_CREATES = Number(process.env.BENCH_LOOP_CREATES ?? 2_000);
+const LOOP_CLIENTS = 8;
+const LOOP_DELAY_MS = 20;
+/** The backlog whose draining RSS is compared with a 1k backlog's. */
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
@@ -126,6 +135,100 @@ async function latency(h: Running, receiver: ChildProcess, url: string, rate: nu
   return out.sort((a, b) => a - b);
 }
 
+/**
+ * The closed loop, as a user's site sees it: `LOOP_CREATES` entries created through the HTTP API
+ * by LOOP_CLIENTS clients as fast as answers come, one webhook on entry creates whose receiver
+ * answers in LOOP_DELAY_MS. Latency is from sending the create to the webhook's arrival.
+ */
+async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
+  const headers = { 'content-type': 'application/json', authtoken: ADMIN };
+  const call = async (method: string, path: string, body: unknown, extra: Record<string, string> = {}) => {
+    const r = await fetch(h.url + path, { method, headers: { ...headers, ...extra }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const json: any = await r.json();
+    if (r.status >= 300) throw new Error(`${path}: ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const apiKey = (await call('POST', '/v3/stacks', { stack: { name: 'loop' } })).stack.api_key as string;
+  const stack = { api_key: apiKey };
+  await call('POST', '/v3/content_types', { content_type: { title: 'Post', uid: 'post', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } }, stack);
+  await call('POST', '/v3/webhooks', { webhook: { name: 'loop', destinations: [{ target_url: `${url}/loop?delay=${LOOP_DELAY_MS}` }], channels: ['content_types.post.entries.create'] } }, stack);
+  await ask(receiver, 'reset');
+  const sentAt = new Map<string, number>();
+  let next = 0;
+  const t0 = performance.now();
+  const client = async () => {
+    for (let i = next++; i < LOOP_CREATES; i = next++) {
+      const at = performance.timeOrigin + performance.now();
+      const r = await call('POST', '/v3/content_types/post/entries', { entry: { title: `Post ${i}` } }, stack);
+      sentAt.set(r.entry.uid, at);
+    }
+  };
+  await Promise.all(Array.from({ length: LOOP_CLIENTS }, client));
+  const createdS = LOOP_CREATES / ((performance.now() - t0) / 1000);
+  while ((await ask<{ count: number }>(receiver, 'stats')).count < LOOP_CREATES) await new Promise((r) => setTimeout(r, 10));
+  const stats = await ask<{ arrivals: Array<[string, number]> }>(receiver, 'stats');
+  // seq -> entry uid, from the stack's event log.
+  const uidOf = new Map<number, string>();
+  for (let after = 0; ; ) {
+    const page = await call('GET', `/v3/events?after=${after}&limit=1000`, undefined, stack);
+    for (const e of page.events as { seq: number; uid: string }[]) uidOf.set(e.seq, e.uid);
+    if (page.events.length < 1000) break;
+    after = page.events[page.events.length - 1].seq;
+  }
+  const lat: number[] = [];
+  let last = 0;
+  for (const [key, at] of stats.arrivals) {
+    const sent = sentAt.get(uidOf.get(Number(key.split(':')[0])) ?? '');
+    if (sent === undefined) continue;
+    lat.push(at - sent);
+    last = Math.max(last, at);
+  }
+  lat.sort((a, b) => a - b);
+  const deliveredS = LOOP_CREATES / ((last - (performance.timeOrigin + t0)) / 1000);
+  return { createdS, deliveredS, lat };
+}
+
+/** Peak RSS (MiB) of a separate Herald process on `dir` while it drains `n` due executions. */
+async function drainRss(receiver: ChildProcess, url: string, n: number): Promise<{ peak: number; seconds: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-bench-backlog-'));
+  try {
+    // Record the backlog with delivery stopped, then hand the data dir to a fresh process.
+    const config = loadConfig({ port: 0, dataDir: dir, adminToken: ADMIN, allowPrivateTargets: ['127.0.0.0/8'], logLevel: 'silent' }, {});
+    const h = await startServer(config, { log: pino({ level: 'silent' }) });
+    await h.herald.delivery.stop(0);
+    const apiKey = await createStackAndHooks(h, url, 1);
+    for (let i = 0; i < n; i += 1000) {
+      await h.herald.db.tx(async (tx) => {
+        for (let j = i; j < Math.min(n, i + 1000); j++) await h.herald.events.record(tx, event(apiKey, j));
+      });
+    }
+    await h.close();
+    await ask(receiver, 'reset');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', '--data-dir', dir], {
+      env: { ...process.env, HERALD_ADMIN_TOKEN: ADMIN, HERALD_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8', HERALD_LOG_LEVEL: 'silent' },
+      stdio: 'ignore',
+    });
+    const t0 = performance.now();
+    let peak = 0;
+    const rss = () => {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+      } catch {}
+    };
+    while ((await ask<{ count: number }>(receiver, 'stats')).count < n) {
+      rss();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    rss();
+    const seconds = (performance.now() - t0) / 1000;
+    child.kill('SIGKILL');
+    return { peak, seconds };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -133,7 +236,8 @@ async function main() {
   const receiver = await startReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   const config = loadConfig(
-    { port: 0, dataDir: dir, adminToken: ADMIN, allowPrivateTargets: ['127.0.0.0/8'], logLevel: 'silent', maxInFlight: 256, maxInFlightPerWebhook: 32 },
+    // Herald's defaults for in-flight limits (256 in all; per webhook adaptive, up to 128).
+    { port: 0, dataDir: dir, adminToken: ADMIN, allowPrivateTargets: ['127.0.0.0/8'], logLevel: 'silent', rateLimit: 1_000_000 },
     {},
   );
   console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; receiver in its own process`);
@@ -155,10 +259,22 @@ async function main() {
     console.log(
       `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms`,
     );
+    const loop = await closedLoop(h, receiver.child, receiver.url);
+    console.log(
+      `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms`,
+    );
   } finally {
     await h.close();
     clearInterval(rssTimer);
     console.log(`peak RSS (Herald + bench driver):   ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+  }
+  try {
+    const small = await drainRss(receiver.child, receiver.url, 1_000);
+    const big = await drainRss(receiver.child, receiver.url, BACKLOG);
+    console.log(
+      `RSS of a Herald process draining a backlog:  1k executions ${small.peak.toFixed(0)} MiB, ${fmt(BACKLOG)} executions ${big.peak.toFixed(0)} MiB (${(big.peak / small.peak).toFixed(2)}x; drained at ${fmt(BACKLOG / big.seconds)}/s)`,
+    );
+  } finally {
     receiver.child.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }
