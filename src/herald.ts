@@ -16,6 +16,7 @@ import { shareWebhookIndex } from './webhooks/shared-index.ts';
 import { createDelivery, type Delivery } from './delivery/delivery.ts';
 import { webhookExecutions } from './delivery/queue/index.ts';
 import { createLogger, redacting } from './ops/log.ts';
+import { createScheduler, type Scheduler } from './content/schedule.ts';
 
 /**
  * Everything a running Herald is made of, wired once here and passed explicitly to the HTTP
@@ -37,6 +38,8 @@ export interface Herald {
   assetsDir: string;
   /** The key asset capability URLs are made with (content/asset-urls.ts); never shown or logged. */
   assetUrlKey: Buffer;
+  /** Scheduled publishes (content/schedule.ts): started by processes that serve the API. */
+  schedules: Scheduler;
   caller(req: WithHeaders): Promise<Caller>;
   /** Authenticates a Contentstack-dialect request and checks access to its stack and branch. */
   scope(req: WithHeaders): Promise<StackScope>;
@@ -80,13 +83,17 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
     delivery,
     assetsDir,
     assetUrlKey: await assetUrlKey(db),
+    schedules: undefined as unknown as Scheduler,
     caller: (req) => authenticate(req, db, adminHash),
     scope: (req) => stackScope(req, db, adminHash),
     async close() {
+      await herald.schedules.stop();
       await delivery.stop();
       await db.close();
     },
   };
+  // The scheduler makes changes as content code does: with this Herald as its dependencies.
+  herald.schedules = createScheduler(herald, log);
   return herald;
 }
 

@@ -46,9 +46,11 @@ export async function startServer(config: Config, opts: OpenOptions = {}): Promi
     );
   }
   // Replaced and deleted asset files (kept so earlier versions stay downloadable) live under the
-  // data dir of the processes that serve the API.
+  // data dir of the processes that serve the API. Those processes also make scheduled publishes
+  // (workers commit asynchronously: no content changes there).
   let stopFilePruner: (() => Promise<void>) | null = null;
   if (config.role !== 'worker') {
+    await herald.schedules.start();
     stopFilePruner = startPruner(
       herald.db,
       config.logRetentionDays,
@@ -68,7 +70,7 @@ export async function startServer(config: Config, opts: OpenOptions = {}): Promi
     close(graceMs = config.shutdownGraceMs) {
       // Requests and deliveries drain side by side, within one grace period; then the store closes.
       closed ??= (async () => {
-        await Promise.all([drainServer(app.server, () => app.close(), graceMs), herald.delivery.stop(graceMs)]);
+        await Promise.all([drainServer(app.server, () => app.close(), graceMs), herald.delivery.stop(graceMs), herald.schedules.stop()]);
         await stopPruner?.();
         await stopFilePruner?.();
         await herald.close();

@@ -95,6 +95,16 @@ export class CatchUp {
       for (;;) {
         const page = await source.feed(apiKey, after, FEED_PAGE);
         for (const item of page.events) {
+          // A bulk job's summary (module `job`) names items whose own events are in the feed too:
+          // nothing to keep, but read (so no gap is reported where it sits).
+          if (isJobSummary(item)) {
+            const seq = Number((item as { seq: unknown }).seq);
+            seen.add(seq);
+            lastRead = Math.max(lastRead, seq);
+            if (settled && Number((item as { created_at: unknown }).created_at) <= settledBefore) cursor = seq;
+            else settled = false;
+            continue;
+          }
           const e = fromFeed(item);
           if (e.api_key !== apiKey) throw new SourceError('refused', `the feed of stack ${apiKey} returned an event of stack ${e.api_key}`);
           if ((await ingest.ingest(e)) !== 'duplicate') stored++;
@@ -158,4 +168,9 @@ export class CatchUp {
     this.hints.clear();
     await Promise.allSettled([...this.running.values()]);
   }
+}
+
+/** A feed item that is a bulk job's completion rather than a change to one entity. */
+function isJobSummary(item: unknown): boolean {
+  return typeof item === 'object' && item !== null && (item as { module?: unknown }).module === 'job' && Number.isSafeInteger((item as { seq?: unknown }).seq);
 }

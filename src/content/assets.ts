@@ -6,6 +6,7 @@ import { iso, type ContentDeps, type Scope } from './context.ts';
 import { fileUrl, type AssetLinks } from './asset-urls.ts';
 import * as files from './files.ts';
 import {
+  atOnce,
   parsePublishRequest,
   publicationsOf,
   publishDetails,
@@ -15,6 +16,7 @@ import {
   stampPublished,
   type PublicationRow,
   type PublishOutcome,
+  type PublishRequest,
 } from './publications.ts';
 import { type AssetMeta, checkAssetMeta } from './asset-meta.ts';
 import { throwIfErrors } from './field-errors.ts';
@@ -299,63 +301,78 @@ export async function listAssets(deps: ContentDeps, scope: Scope, opts: { paging
  * retireFile), so a backup can still fetch the bytes of what was deleted.
  */
 export async function deleteAsset(deps: ContentDeps, scope: Scope, uid: string, origin: string) {
-  return deps.db.tx(async (tx) => {
-    const current = await requireAsset(tx, scope, uid);
-    const snapshot = await renderOne(tx, linksOf(deps, origin), scope, current);
-    await tx.run('DELETE FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
-    await retireFile(tx, scope, current, Date.now());
-    await removeAllPublished(tx, scope, 'asset', uid);
-    await record(deps, tx, scope, 'delete', snapshot);
-    return snapshot;
-  });
+  return deps.db.tx(async (tx) => (await deleteAssetIn(deps, tx, scope, uid, origin)).snapshot);
+}
+
+/** deleteAsset in the caller's transaction (a bulk job runs many in one); `seq` is the delete event's. */
+export async function deleteAssetIn(deps: ContentDeps, tx: Tx, scope: Scope, uid: string, origin: string) {
+  const current = await requireAsset(tx, scope, uid);
+  const snapshot = await renderOne(tx, linksOf(deps, origin), scope, current);
+  await tx.run('DELETE FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+  await retireFile(tx, scope, current, Date.now());
+  await removeAllPublished(tx, scope, 'asset', uid);
+  const event = await record(deps, tx, scope, 'delete', snapshot);
+  return { snapshot, seq: event.seq };
 }
 
 /** Publishes to each environment x locale (an asset has no validation to fail); archived assets are refused. */
 export async function publishAsset(deps: ContentDeps, scope: Scope, uid: string, body: unknown, origin: string, queryLocale?: unknown) {
-  return deps.db.tx(async (tx) => {
-    const current = await requireAsset(tx, scope, uid);
-    const req = await parsePublishRequest(tx, scope, 'asset', body, queryLocale);
-    if (current.archived) throw invalid('asset', `${uid} is archived; unarchive it before publishing`);
-    if (req.version !== undefined && req.version !== current.version) {
-      throw invalid('version', `only the latest version (${current.version}) of an asset can be published`);
+  return deps.db.tx((tx) => publishAssetIn(deps, tx, scope, uid, origin, (t) => parsePublishRequest(t, scope, 'asset', body, queryLocale).then(atOnce)));
+}
+
+/** What a publish (or unpublish) checks of the asset first, for one scheduled for later (see checkEntryTarget). */
+export async function checkAssetTarget(q: Queryable, scope: Scope, uid: string, action: 'publish' | 'unpublish'): Promise<void> {
+  const current = await requireAsset(q, scope, uid);
+  if (action === 'publish' && current.archived) throw invalid('asset', `${uid} is archived; unarchive it before publishing`);
+}
+
+/** publishAsset in the caller's transaction (a bulk job runs many in one); `request` is read once the asset is known to exist. */
+export async function publishAssetIn(deps: ContentDeps, tx: Tx, scope: Scope, uid: string, origin: string, request: (tx: Tx) => Promise<PublishRequest>): Promise<PublishOutcome[]> {
+  const current = await requireAsset(tx, scope, uid);
+  const req = await request(tx);
+  if (current.archived) throw invalid('asset', `${uid} is archived; unarchive it before publishing`);
+  if (req.version !== undefined && req.version !== current.version) {
+    throw invalid('version', `only the latest version (${current.version}) of an asset can be published`);
+  }
+  const outcomes: PublishOutcome[] = [];
+  for (const locale of req.locales) {
+    for (const env of req.environments) {
+      await setPublished(tx, scope, 'asset', uid, env.uid, locale, current.version, { doc: current.doc });
+      const asset = await renderOne(tx, linksOf(deps, origin), scope, current);
+      const event = await record(deps, tx, scope, 'publish', asset, { environment: { name: env.name, uid: env.uid }, locale }, { environment: env.name, locale });
+      outcomes.push({ environment: env.name, locale, action: 'publish', seq: event.seq });
+      await stampPublished(tx, scope, 'asset', uid, env.uid, locale, event.seq);
     }
-    const outcomes: PublishOutcome[] = [];
-    for (const locale of req.locales) {
-      for (const env of req.environments) {
-        await setPublished(tx, scope, 'asset', uid, env.uid, locale, current.version, { doc: current.doc });
-        outcomes.push({ environment: env.name, locale, action: 'publish' });
-        const asset = await renderOne(tx, linksOf(deps, origin), scope, current);
-        const event = await record(deps, tx, scope, 'publish', asset, { environment: { name: env.name, uid: env.uid }, locale }, { environment: env.name, locale });
-        await stampPublished(tx, scope, 'asset', uid, env.uid, locale, event.seq);
-      }
-    }
-    return outcomes;
-  });
+  }
+  return outcomes;
 }
 
 export async function unpublishAsset(deps: ContentDeps, scope: Scope, uid: string, body: unknown, origin: string, queryLocale?: unknown) {
-  return deps.db.tx(async (tx) => {
-    const current = await requireAsset(tx, scope, uid);
-    const req = await parsePublishRequest(tx, scope, 'asset', body, queryLocale);
-    const outcomes: PublishOutcome[] = [];
-    for (const locale of req.locales) {
-      for (const env of req.environments) {
-        const removed = await removePublished(tx, scope, 'asset', uid, env.uid, locale);
-        const asset = await renderOne(tx, linksOf(deps, origin), scope, current);
-        const extra = { environment: { name: env.name, uid: env.uid }, locale };
-        const at = { environment: env.name, locale };
-        if (removed) {
-          outcomes.push({ environment: env.name, locale, action: 'unpublish' });
-          await record(deps, tx, scope, 'unpublish', asset, extra, at);
-        } else {
-          const reason = `the asset is not published to ${env.name} in ${locale}`;
-          outcomes.push({ environment: env.name, locale, action: 'unpublish.fail', reason });
-          await record(deps, tx, scope, 'unpublish.fail', asset, { ...extra, reason }, at);
-        }
+  return deps.db.tx((tx) => unpublishAssetIn(deps, tx, scope, uid, origin, (t) => parsePublishRequest(t, scope, 'asset', body, queryLocale).then(atOnce)));
+}
+
+/** unpublishAsset in the caller's transaction (see publishAssetIn). */
+export async function unpublishAssetIn(deps: ContentDeps, tx: Tx, scope: Scope, uid: string, origin: string, request: (tx: Tx) => Promise<PublishRequest>): Promise<PublishOutcome[]> {
+  const current = await requireAsset(tx, scope, uid);
+  const req = await request(tx);
+  const outcomes: PublishOutcome[] = [];
+  for (const locale of req.locales) {
+    for (const env of req.environments) {
+      const removed = await removePublished(tx, scope, 'asset', uid, env.uid, locale);
+      const asset = await renderOne(tx, linksOf(deps, origin), scope, current);
+      const extra = { environment: { name: env.name, uid: env.uid }, locale };
+      const at = { environment: env.name, locale };
+      if (removed) {
+        const event = await record(deps, tx, scope, 'unpublish', asset, extra, at);
+        outcomes.push({ environment: env.name, locale, action: 'unpublish', seq: event.seq });
+      } else {
+        const reason = `the asset is not published to ${env.name} in ${locale}`;
+        const event = await record(deps, tx, scope, 'unpublish.fail', asset, { ...extra, reason }, at);
+        outcomes.push({ environment: env.name, locale, action: 'unpublish.fail', reason, seq: event.seq });
       }
     }
-    return outcomes;
-  });
+  }
+  return outcomes;
 }
 
 /** Archives or unarchives; archiving a published asset, or twice, is refused. */

@@ -7,6 +7,7 @@ import { applyReferenceParams, type LoadedEntry, type ReferenceParams } from './
 import { iso, type ContentDeps, type Scope } from './context.ts';
 import { fallbackChain, requireLocale } from './locales.ts';
 import {
+  atOnce,
   parsePublishRequest,
   publicationsOf,
   publishDetails,
@@ -16,6 +17,7 @@ import {
   stampPublished,
   type PublicationRow,
   type PublishOutcome,
+  type PublishRequest,
 } from './publications.ts';
 import { assetUids, checkEntry, checkValues, type EntryInput, references, uniqueFields } from './entry-values.ts';
 import { addError, describeErrors, hasErrors, throwIfErrors } from './field-errors.ts';
@@ -370,32 +372,35 @@ export async function listEntries(deps: ContentDeps, scope: Scope, ctUid: string
  * line); without, every line. Its versions and publications go with it.
  */
 export async function deleteEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, opts: { locale?: unknown } = {}) {
-  return deps.db.tx(async (tx) => {
-    const ct = await requireContentType(tx, scope, ctUid);
-    const lines = await requireLines(tx, scope, ct.uid, uid);
-    let line: Line;
-    let only: string | undefined;
-    if (opts.locale !== undefined && opts.locale !== '') {
-      const locale = await requireLocale(tx, scope.api_key, opts.locale);
-      const own = lines.get(locale);
-      if (!own) throw notFound(`Entry ${uid} in locale ${locale}`);
-      line = own;
-      if (lines.size > 1) only = locale;
-    } else {
-      line = await resolveLine(tx, scope, lines, await requireLocale(tx, scope.api_key, undefined));
-    }
-    const snapshot = await renderLine(tx, scope, line.doc, line.archived, line.locale);
-    const where = 'api_key = ? AND branch = ? AND uid = ?' + (only ? ' AND locale = ?' : '');
-    const params = [scope.api_key, scope.branch, uid, ...(only ? [only] : [])];
-    await tx.run(`DELETE FROM entries WHERE ${where}`, params);
-    await tx.run(`DELETE FROM entry_versions WHERE ${where}`, params);
-    if (only) await tx.run(`DELETE FROM publications WHERE ${where} AND module = 'entry'`, params);
-    else await removeAllPublished(tx, scope, 'entry', uid);
-    // Which localized lines went: one (`?locale=` with others left) or all, so a receiver (the
-    // backup center) need not guess whether the entry or one locale was deleted.
-    await record(deps, tx, scope, 'delete', ct, snapshot, line.locale, { deleted_locales: only ? [only] : [...lines.keys()] });
-    return snapshot;
-  });
+  return deps.db.tx(async (tx) => (await deleteEntryIn(deps, tx, scope, ctUid, uid, opts)).snapshot);
+}
+
+/** deleteEntry in the caller's transaction (a bulk job runs many in one); `seq` is the delete event's. */
+export async function deleteEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctUid: string, uid: string, opts: { locale?: unknown } = {}) {
+  const ct = await requireContentType(tx, scope, ctUid);
+  const lines = await requireLines(tx, scope, ct.uid, uid);
+  let line: Line;
+  let only: string | undefined;
+  if (opts.locale !== undefined && opts.locale !== '') {
+    const locale = await requireLocale(tx, scope.api_key, opts.locale);
+    const own = lines.get(locale);
+    if (!own) throw notFound(`Entry ${uid} in locale ${locale}`);
+    line = own;
+    if (lines.size > 1) only = locale;
+  } else {
+    line = await resolveLine(tx, scope, lines, await requireLocale(tx, scope.api_key, undefined));
+  }
+  const snapshot = await renderLine(tx, scope, line.doc, line.archived, line.locale);
+  const where = 'api_key = ? AND branch = ? AND uid = ?' + (only ? ' AND locale = ?' : '');
+  const params = [scope.api_key, scope.branch, uid, ...(only ? [only] : [])];
+  await tx.run(`DELETE FROM entries WHERE ${where}`, params);
+  await tx.run(`DELETE FROM entry_versions WHERE ${where}`, params);
+  if (only) await tx.run(`DELETE FROM publications WHERE ${where} AND module = 'entry'`, params);
+  else await removeAllPublished(tx, scope, 'entry', uid);
+  // Which localized lines went: one (`?locale=` with others left) or all, so a receiver (the
+  // backup center) need not guess whether the entry or one locale was deleted.
+  const event = await record(deps, tx, scope, 'delete', ct, snapshot, line.locale, { deleted_locales: only ? [only] : [...lines.keys()] });
+  return { snapshot, seq: event.seq };
 }
 
 /** Why a publish fails for a reference to an entry that does not exist, or undefined. */
@@ -424,80 +429,100 @@ async function missingAsset(q: Queryable, scope: Scope, ct: ContentTypeDoc, fiel
  * environment, locale or version, and for an archived entry.
  */
 export async function publishEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, body: unknown, queryLocale?: unknown) {
-  return deps.db.tx(async (tx) => {
-    const ct = await requireContentType(tx, scope, ctUid);
-    const lines = await requireLines(tx, scope, ct.uid, uid);
-    const req = await parsePublishRequest(tx, scope, 'entry', body, queryLocale);
-    const archived = [...lines.values()].some((l) => l.archived);
-    if (archived) throw invalid('entry', `${uid} is archived; unarchive it before publishing`);
-    const outcomes: PublishOutcome[] = [];
-    for (const locale of req.locales) {
-      const line = await resolveLine(tx, scope, lines, locale);
-      let doc = line.doc;
-      if (req.version !== undefined && req.version !== line.version) {
-        const row = await tx.get<{ doc: string }>('SELECT doc FROM entry_versions WHERE api_key = ? AND branch = ? AND uid = ? AND locale = ? AND version = ?', [
-          scope.api_key,
-          scope.branch,
-          uid,
-          line.locale,
-          req.version,
-        ]);
-        if (!row) throw invalid('version', `entry ${uid} has no version ${req.version} in ${line.locale}`);
-        doc = json<EntryDoc>(row.doc);
-      }
-      const fields = fieldsOf(doc);
-      const errors = checkValues(ct.schema, fields);
-      const invalidReason = hasErrors(errors) ? `the entry does not pass validation of content type '${ct.uid}': ${describeErrors(errors)}` : undefined;
-      for (const env of req.environments) {
-        let reason = invalidReason;
-        // A reference to an entry that exists is fine even when that entry is not published (yet):
-        // readers of the delivery API see only published targets, and entries that point at each
-        // other can be published one after the other. One that does not exist fails the publish.
-        if (!reason) reason = await danglingReference(tx, scope, ct, fields);
-        if (!reason) reason = await missingAsset(tx, scope, ct, fields);
-        const extra = { environment: { name: env.name, uid: env.uid }, locale };
-        if (reason) {
-          outcomes.push({ environment: env.name, locale, action: 'publish.fail', reason });
-          const entry = await renderLine(tx, scope, doc, false, locale);
-          await record(deps, tx, scope, 'publish.fail', ct, entry, locale, { ...extra, reason }, env.name);
-          continue;
-        }
-        await setPublished(tx, scope, 'entry', uid, env.uid, locale, doc._version, { doc, content_type_uid: ct.uid });
-        outcomes.push({ environment: env.name, locale, action: 'publish' });
-        const entry = await renderLine(tx, scope, doc, false, locale);
-        const event = await record(deps, tx, scope, 'publish', ct, entry, locale, extra, env.name);
-        await stampPublished(tx, scope, 'entry', uid, env.uid, locale, event.seq);
-      }
+  return deps.db.tx((tx) => publishEntryIn(deps, tx, scope, ctUid, uid, (t) => parsePublishRequest(t, scope, 'entry', body, queryLocale).then(atOnce)));
+}
+
+/**
+ * What a publish (or unpublish) checks of the entry before anything else, for one scheduled for
+ * later (src/content/schedule.ts): it exists in its content type and, to be published, is not
+ * archived. The rest is checked when it happens.
+ */
+export async function checkEntryTarget(tx: Queryable, scope: Scope, ctUid: string, uid: string, action: 'publish' | 'unpublish'): Promise<void> {
+  const ct = await requireContentType(tx, scope, ctUid);
+  const lines = await requireLines(tx, scope, ct.uid, uid);
+  if (action === 'publish' && [...lines.values()].some((l) => l.archived)) throw invalid('entry', `${uid} is archived; unarchive it before publishing`);
+}
+
+/**
+ * publishEntry in the caller's transaction (a bulk job runs many in one). `request` reads the
+ * request once the entry is known to exist (a missing entry is a 404 whatever the body says).
+ */
+export async function publishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctUid: string, uid: string, request: (tx: Tx) => Promise<PublishRequest>): Promise<PublishOutcome[]> {
+  const ct = await requireContentType(tx, scope, ctUid);
+  const lines = await requireLines(tx, scope, ct.uid, uid);
+  const req = await request(tx);
+  const archived = [...lines.values()].some((l) => l.archived);
+  if (archived) throw invalid('entry', `${uid} is archived; unarchive it before publishing`);
+  const outcomes: PublishOutcome[] = [];
+  for (const locale of req.locales) {
+    const line = await resolveLine(tx, scope, lines, locale);
+    let doc = line.doc;
+    if (req.version !== undefined && req.version !== line.version) {
+      const row = await tx.get<{ doc: string }>('SELECT doc FROM entry_versions WHERE api_key = ? AND branch = ? AND uid = ? AND locale = ? AND version = ?', [
+        scope.api_key,
+        scope.branch,
+        uid,
+        line.locale,
+        req.version,
+      ]);
+      if (!row) throw invalid('version', `entry ${uid} has no version ${req.version} in ${line.locale}`);
+      doc = json<EntryDoc>(row.doc);
     }
-    return outcomes;
-  });
+    const fields = fieldsOf(doc);
+    const errors = checkValues(ct.schema, fields);
+    const invalidReason = hasErrors(errors) ? `the entry does not pass validation of content type '${ct.uid}': ${describeErrors(errors)}` : undefined;
+    for (const env of req.environments) {
+      let reason = invalidReason;
+      // A reference to an entry that exists is fine even when that entry is not published (yet):
+      // readers of the delivery API see only published targets, and entries that point at each
+      // other can be published one after the other. One that does not exist fails the publish.
+      if (!reason) reason = await danglingReference(tx, scope, ct, fields);
+      if (!reason) reason = await missingAsset(tx, scope, ct, fields);
+      const extra = { environment: { name: env.name, uid: env.uid }, locale };
+      if (reason) {
+        const entry = await renderLine(tx, scope, doc, false, locale);
+        const failed = await record(deps, tx, scope, 'publish.fail', ct, entry, locale, { ...extra, reason }, env.name);
+        outcomes.push({ environment: env.name, locale, action: 'publish.fail', reason, seq: failed.seq });
+        continue;
+      }
+      await setPublished(tx, scope, 'entry', uid, env.uid, locale, doc._version, { doc, content_type_uid: ct.uid });
+      const entry = await renderLine(tx, scope, doc, false, locale);
+      const event = await record(deps, tx, scope, 'publish', ct, entry, locale, extra, env.name);
+      outcomes.push({ environment: env.name, locale, action: 'publish', seq: event.seq });
+      await stampPublished(tx, scope, 'entry', uid, env.uid, locale, event.seq);
+    }
+  }
+  return outcomes;
 }
 
 /** Unpublishes from each environment x locale: `unpublish`, or `unpublish.fail` where it was not published. */
 export async function unpublishEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, body: unknown, queryLocale?: unknown) {
-  return deps.db.tx(async (tx) => {
-    const ct = await requireContentType(tx, scope, ctUid);
-    const lines = await requireLines(tx, scope, ct.uid, uid);
-    const req = await parsePublishRequest(tx, scope, 'entry', body, queryLocale);
-    const outcomes: PublishOutcome[] = [];
-    for (const locale of req.locales) {
-      const line = await resolveLine(tx, scope, lines, locale);
-      for (const env of req.environments) {
-        const removed = await removePublished(tx, scope, 'entry', uid, env.uid, locale);
-        const extra = { environment: { name: env.name, uid: env.uid }, locale };
-        const entry = await renderLine(tx, scope, line.doc, line.archived, locale);
-        if (removed) {
-          outcomes.push({ environment: env.name, locale, action: 'unpublish' });
-          await record(deps, tx, scope, 'unpublish', ct, entry, locale, extra, env.name);
-        } else {
-          const reason = `the entry is not published to ${env.name} in ${locale}`;
-          outcomes.push({ environment: env.name, locale, action: 'unpublish.fail', reason });
-          await record(deps, tx, scope, 'unpublish.fail', ct, entry, locale, { ...extra, reason }, env.name);
-        }
+  return deps.db.tx((tx) => unpublishEntryIn(deps, tx, scope, ctUid, uid, (t) => parsePublishRequest(t, scope, 'entry', body, queryLocale).then(atOnce)));
+}
+
+/** unpublishEntry in the caller's transaction (see publishEntryIn). */
+export async function unpublishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctUid: string, uid: string, request: (tx: Tx) => Promise<PublishRequest>): Promise<PublishOutcome[]> {
+  const ct = await requireContentType(tx, scope, ctUid);
+  const lines = await requireLines(tx, scope, ct.uid, uid);
+  const req = await request(tx);
+  const outcomes: PublishOutcome[] = [];
+  for (const locale of req.locales) {
+    const line = await resolveLine(tx, scope, lines, locale);
+    for (const env of req.environments) {
+      const removed = await removePublished(tx, scope, 'entry', uid, env.uid, locale);
+      const extra = { environment: { name: env.name, uid: env.uid }, locale };
+      const entry = await renderLine(tx, scope, line.doc, line.archived, locale);
+      if (removed) {
+        const event = await record(deps, tx, scope, 'unpublish', ct, entry, locale, extra, env.name);
+        outcomes.push({ environment: env.name, locale, action: 'unpublish', seq: event.seq });
+      } else {
+        const reason = `the entry is not published to ${env.name} in ${locale}`;
+        const event = await record(deps, tx, scope, 'unpublish.fail', ct, entry, locale, { ...extra, reason }, env.name);
+        outcomes.push({ environment: env.name, locale, action: 'unpublish.fail', reason, seq: event.seq });
       }
     }
-    return outcomes;
-  });
+  }
+  return outcomes;
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { JobAction } from '../events/event.ts';
+import { jobData, type JobData, type JobKind } from '../events/job.ts';
 import type { ContentTypeDoc } from './content-types.ts';
 import type { Field } from './schema.ts';
 
@@ -111,4 +113,29 @@ export function exampleContentType(actor = EXAMPLE_ACTOR): ContentTypeDoc {
     maintain_revisions: true,
     last_activity: {},
   };
+}
+
+/** The job id of examples. */
+export const EXAMPLE_JOB_UID = 'bltexamplejob0001';
+
+/**
+ * A bulk job's completion (src/events/job.ts): two entries and an asset, one of the entries
+ * failed; a publish or unpublish job reports the environment `environment` (default production).
+ */
+export function exampleJob(action: JobAction, locale: string, environment: { name: string; uid: string } = { name: 'production', uid: 'bltexampleenvironment' }): JobData {
+  const kind = action.replace('.completed', '') as JobKind;
+  const perEnvironment = kind !== 'delete';
+  const done = kind === 'delete' ? 'delete' : kind;
+  return jobData({
+    job_id: EXAMPLE_JOB_UID,
+    type: kind,
+    ...(perEnvironment ? { environment, locales: [locale] } : {}),
+    items: [
+      { type: 'entry', uid: EXAMPLE_ENTRY_UID, content_type_uid: 'example', locale, status: 'success', event: done, seq: 1232 },
+      { type: 'entry', uid: 'bltexampleentry0002', content_type_uid: 'example', locale, status: 'failed', ...(perEnvironment ? { event: `${done}.fail`, seq: 1233 } : {}), reason: 'entry.title is required' },
+      { type: 'asset', uid: EXAMPLE_ASSET_UID, ...(perEnvironment ? { locale } : {}), status: 'success', event: done, seq: 1231 },
+    ],
+    created_at: EXAMPLE_TIME,
+    completed_at: EXAMPLE_TIME,
+  });
 }

@@ -117,6 +117,8 @@ export interface PublishRequest {
   locales: string[];
   /** The version to publish; the latest when absent. */
   version?: number;
+  /** `scheduled_at`, ms: when to do it (src/content/schedule.ts); absent: now. */
+  scheduledAt?: number;
 }
 
 /**
@@ -148,15 +150,30 @@ export async function parsePublishRequest(q: Queryable, scope: Scope, module: Pu
       if (!locales.includes(l.code)) locales.push(l.code);
     }
   }
-  if (body.scheduled_at !== undefined && body.scheduled_at !== null) {
-    throw invalid('scheduled_at', 'is not supported: Herald publishes at once (send the request when it should happen)');
-  }
+  const scheduledAt = parseScheduledAt(body.scheduled_at);
   let version: number | undefined;
   if (body.version !== undefined && body.version !== null && body.version !== '') {
     version = Number(body.version);
     if (!Number.isInteger(version) || version < 1) throw invalid('version', 'must be a whole number >= 1');
   }
-  return { environments, locales, version };
+  return { environments, locales, version, ...(scheduledAt !== undefined ? { scheduledAt } : {}) };
+}
+
+/** A request to carry out now: one with `scheduled_at` goes through src/content/schedule.ts instead. */
+export function atOnce(req: PublishRequest): PublishRequest {
+  if (req.scheduledAt !== undefined) throw invalid('scheduled_at', 'is not supported here: this publish happens at once');
+  return req;
+}
+
+/**
+ * `scheduled_at` of a publish or unpublish (Contentstack's, ISO 8601 with a time zone, e.g.
+ * 2026-12-24T18:00:00.000Z): ms since the epoch, or undefined when absent. Pure.
+ */
+export function parseScheduledAt(v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const ms = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(ms)) throw invalid('scheduled_at', 'must be a date and time in ISO 8601 with a time zone, e.g. 2026-12-24T18:00:00.000Z');
+  return ms;
 }
 
 /** What happened for one environment and locale of a publish or unpublish request. */
@@ -165,6 +182,8 @@ export interface PublishOutcome {
   locale: string;
   action: 'publish' | 'publish.fail' | 'unpublish' | 'unpublish.fail';
   reason?: string;
+  /** The seq of the event recorded for it. */
+  seq?: number;
 }
 
 /**

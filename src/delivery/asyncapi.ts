@@ -58,7 +58,7 @@ export function asyncApiDocument(catalog: readonly CatalogEntry[], stack: { api_
       messages[messageId] = {
         name: `${e.event}.${e.format}`,
         title: `${e.event}${e.content_type ? ` (${e.content_type})` : ''} in the ${e.format === 'contentful' ? 'Contentful' : 'Contentstack'} format`,
-        summary: `Topic ${e.topic}`,
+        summary: e.topic ? `Topic ${e.topic}` : `Channel ${e.channel}`,
         contentType: e.content_type_header,
         headers: e.format === 'contentful' ? CONTENTFUL_HEADERS : HEADERS,
         payload: payload(e.schema),
@@ -69,7 +69,7 @@ export function asyncApiDocument(catalog: readonly CatalogEntry[], stack: { api_
     channels[channelId] = {
       address,
       title: address,
-      description: `The ${entries[0].event} events${entries[0].content_type ? ` of content type ${entries[0].content_type}` : ''}: subscribe with the channel ${address} or the topic ${entries[0].topic.replace(/^ContentManagement\./, '')}.`,
+      description: `The ${entries[0].event} events${entries[0].content_type ? ` of content type ${entries[0].content_type}` : ''}: subscribe with the channel ${address}${entries[0].topic ? ` or the topic ${entries[0].topic.replace(/^ContentManagement\./, '')}` : ''}.`,
       messages: channelMessages,
     };
     operations[id(`receive.${address}`)] = {

@@ -1,8 +1,8 @@
 import type { ContentTypeDoc } from '../content/content-types.ts';
-import { exampleAsset, exampleContentType, exampleEntry, EXAMPLE_ACTOR, EXAMPLE_TIME } from '../content/examples.ts';
+import { exampleAsset, exampleContentType, exampleEntry, exampleJob, EXAMPLE_ACTOR, EXAMPLE_TIME } from '../content/examples.ts';
 import type { Field } from '../content/schema.ts';
 import { contentTypeId, fieldId } from '../contentful/entities.ts';
-import { ACTIONS, type Action, type HeraldEvent, type Module } from '../events/event.ts';
+import { ACTIONS, JOB_ACTIONS, type Action, type HeraldEvent, type JobAction, type Module } from '../events/event.ts';
 import type { Changes } from '../events/changes.ts';
 import { contentfulTopic, eventChannel } from '../webhooks/channels.ts';
 import { CONTENTFUL_CONTENT_TYPE, contentfulPayload } from './contentful.ts';
@@ -27,6 +27,8 @@ export const MODULE_ACTIONS: Record<Module, readonly Action[]> = {
   asset: ACTIONS.filter((a) => a !== 'auto_save'),
   // Contentful's content type activation is recorded as publish / unpublish.
   content_type: ['create', 'update', 'delete', 'publish', 'unpublish'],
+  // A bulk job's completion (Contentstack format only: job events are no Contentful type).
+  job: JOB_ACTIONS,
 };
 
 export interface CatalogEntry {
@@ -39,8 +41,8 @@ export interface CatalogEntry {
   content_type: string | null;
   /** The Contentstack channel of this event, e.g. content_types.blog.entries.update. */
   channel: string;
-  /** The Contentful topic, e.g. ContentManagement.Entry.save. */
-  topic: string;
+  /** The Contentful topic, e.g. ContentManagement.Entry.save; null for job events (no Contentful type). */
+  topic: string | null;
   /** The Content-Type of the request (a transformation may choose another). */
   content_type_header: string;
   schema: Record<string, unknown>;
@@ -120,9 +122,46 @@ function entrySchema(ct: ContentTypeDoc): Record<string, unknown> {
 const CONTENT_TYPE_DOC = obj({ title: str, description: str, schema: { type: 'array', items: { type: 'object' } }, options: { type: 'object' }, ...SYSTEM }, ['uid']);
 const ASSET_DOC = obj({ ...SYSTEM, title: str, filename: str, content_type: str, file_size: str, url: str, tags: { type: 'array', items: str } }, ['uid', '_version']);
 
+const JOB_ITEM = obj(
+  {
+    type: { enum: ['entry', 'asset'] },
+    uid: str,
+    content_type_uid: str,
+    locale: str,
+    status: { enum: ['success', 'failed'] },
+    event: str,
+    seq: { type: 'integer', minimum: 1 },
+    reason: str,
+  },
+  ['type', 'uid', 'status'],
+  false,
+);
+
+/** The data of a job event (src/events/job.ts). */
+function jobDataSchema(action: JobAction): Record<string, unknown> {
+  const perEnvironment = action !== 'delete.completed';
+  const count = { type: 'integer', minimum: 0 };
+  return obj(
+    {
+      job_id: str,
+      type: { const: action.replace('.completed', '') },
+      status: { const: 'completed' },
+      ...(perEnvironment ? { environment: obj({ name: str, uid: str }, ['name', 'uid'], false), locales: { type: 'array', items: str } } : {}),
+      counts: obj({ total: count, success: count, failed: count }, ['total', 'success', 'failed'], false),
+      items: { type: 'array', items: JOB_ITEM },
+      created_at: { type: 'string', format: 'date-time' },
+      completed_at: { type: 'string', format: 'date-time' },
+      scheduled_at: { type: 'string', format: 'date-time' },
+    },
+    ['job_id', 'type', 'status', 'counts', 'items', 'created_at', 'completed_at', ...(perEnvironment ? ['environment', 'locales'] : [])],
+    false,
+  );
+}
+
 function contentstackSchema(module: Module, action: Action, ct: ContentTypeDoc | null): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   const required: string[] = [];
+  if (module === 'job') return contentstackEnvelope(module, action, ct, jobDataSchema(action as JobAction));
   if (module === 'entry') {
     data.entry = entrySchema(ct!);
     data.content_type = obj(Object.assign({}, CONTENT_TYPE_DOC.properties as Record<string, unknown>, { uid: { const: ct!.uid } }), ['uid']);
@@ -145,6 +184,10 @@ function contentstackSchema(module: Module, action: Action, ct: ContentTypeDoc |
     data.reason = str;
     required.push('reason');
   }
+  return contentstackEnvelope(module, action, ct, obj(data, required, false));
+}
+
+function contentstackEnvelope(module: Module, action: Action, ct: ContentTypeDoc | null, data: Record<string, unknown>): Record<string, unknown> {
   const top = ['event', 'module', 'api_key', 'data', 'triggered_at', 'branch', 'seq', 'actor'];
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
@@ -154,7 +197,7 @@ function contentstackSchema(module: Module, action: Action, ct: ContentTypeDoc |
         event: { const: action },
         module: { const: module },
         api_key: str,
-        data: obj(data, required, false),
+        data,
         triggered_at: { type: 'string', format: 'date-time' },
         branch: obj({ uid: str, alias: { type: 'array' } }, ['uid', 'alias'], false),
         seq: { type: 'integer', minimum: 0 },
@@ -243,6 +286,25 @@ export function exampleEvent(module: Module, action: Action, ct: ContentTypeDoc 
   let uid: string;
   let locale: string | null = null;
   let changes: Changes | null = null;
+  if (module === 'job') {
+    const job = exampleJob(action as JobAction, ctx.masterLocale);
+    return {
+      seq: 1234,
+      api_key: ctx.api_key,
+      branch: 'main',
+      module,
+      action,
+      uid: job.job_id,
+      content_type_uid: null,
+      locale: null,
+      environment: job.environment?.name ?? null,
+      actor: EXAMPLE_ACTOR,
+      actor_name: 'ci',
+      changes: null,
+      data: job as unknown as Record<string, unknown>,
+      created_at: Date.parse(EXAMPLE_TIME),
+    };
+  }
   if (module === 'entry') {
     const entry = exampleEntry(ct!, ctx.masterLocale);
     uid = String(entry.uid);
@@ -290,9 +352,10 @@ export function exampleEvent(module: Module, action: Action, ct: ContentTypeDoc 
 /** Every catalog entry for a stack: both formats, every module and action, entries per content type. */
 export function eventCatalog(ctx: CatalogContext): CatalogEntry[] {
   const out: CatalogEntry[] = [];
-  const kinds: Array<{ module: Module; ct: ContentTypeDoc | null }> = [...ctx.contentTypes.map((ct) => ({ module: 'entry' as const, ct })), { module: 'asset', ct: null }, { module: 'content_type', ct: null }];
+  const kinds: Array<{ module: Module; ct: ContentTypeDoc | null }> = [...ctx.contentTypes.map((ct) => ({ module: 'entry' as const, ct })), { module: 'asset', ct: null }, { module: 'content_type', ct: null }, { module: 'job', ct: null }];
   for (const format of FORMATS) {
     for (const { module, ct } of kinds) {
+      if (module === 'job' && format !== 'contentstack') continue;
       for (const action of MODULE_ACTIONS[module]) {
         const event = exampleEvent(module, action, ct, ctx);
         out.push({
@@ -301,8 +364,8 @@ export function eventCatalog(ctx: CatalogContext): CatalogEntry[] {
           module,
           action,
           content_type: module === 'entry' ? ct!.uid : null,
-          channel: module === 'content_type' ? `content_types.${action}` : eventChannel(event),
-          topic: contentfulTopic(event),
+          channel: module === 'content_type' ? `content_types.${action}` : module === 'job' ? jobChannel(action as JobAction) : eventChannel(event),
+          topic: module === 'job' ? null : contentfulTopic(event),
           content_type_header: format === 'contentful' ? CONTENTFUL_CONTENT_TYPE : 'application/json',
           schema: format === 'contentful' ? contentfulSchema(module, action, ct) : contentstackSchema(module, action, ct),
           example: format === 'contentful' ? contentfulPayload(event, ctx.masterLocale) : contentstackPayload(event, { concise: false }),
@@ -312,3 +375,6 @@ export function eventCatalog(ctx: CatalogContext): CatalogEntry[] {
   }
   return out;
 }
+
+/** The channel of every job of a kind, whatever its environment. */
+const jobChannel = (action: JobAction) => (action === 'delete.completed' ? 'jobs.delete.completed' : `jobs.environments.${action}`);

@@ -34,6 +34,8 @@ const SYSTEM_KEYS: Record<Module, ReadonlySet<string>> = {
   entry: new Set([...COMMON_SYSTEM_KEYS, 'locale', 'content_type_uid', 'content_type', 'schema']),
   asset: new Set([...COMMON_SYSTEM_KEYS, 'url', 'is_dir', 'parent_uid_path']),
   content_type: new Set([...COMMON_SYSTEM_KEYS, 'last_activity', 'inbuilt_class', 'maintain_revisions', 'DEFAULT_ACL', 'SYS_ACL', 'abilities']),
+  // Job events are never updates; listed so every module has its keys.
+  job: new Set(COMMON_SYSTEM_KEYS),
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);

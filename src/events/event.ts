@@ -5,7 +5,14 @@
  * `module` and `action` use Contentstack's words; Contentful's topics map onto them in
  * `src/webhooks/channels.ts` (Entry <-> entry, save <-> update, ...).
  */
-export const MODULES = ['content_type', 'entry', 'asset'] as const;
+/** Modules whose events are about one entity (a content type, an entry or an asset). */
+export const CONTENT_MODULES = ['content_type', 'entry', 'asset'] as const;
+export type ContentModule = (typeof CONTENT_MODULES)[number];
+/**
+ * `job`: a bulk job's completion (src/content/bulk.ts), one event per job and environment after its
+ * items' own events, as Contentstack's job-based webhooks (`jobs.environments.publish.completed`).
+ */
+export const MODULES = [...CONTENT_MODULES, 'job'] as const;
 export type Module = (typeof MODULES)[number];
 
 export const ACTIONS = [
@@ -20,7 +27,16 @@ export const ACTIONS = [
   'unpublish.fail',
   'delete',
 ] as const;
-export type Action = (typeof ACTIONS)[number];
+/** The actions of content modules (entries, assets, content types). */
+export type ContentAction = (typeof ACTIONS)[number];
+
+/** A bulk job's completion, by the job's kind (`job` events only). */
+export const JOB_ACTIONS = ['publish.completed', 'unpublish.completed', 'delete.completed'] as const;
+export type JobAction = (typeof JOB_ACTIONS)[number];
+
+export type Action = ContentAction | JobAction;
+/** Every action an event may have. */
+export const ALL_ACTIONS: readonly Action[] = [...ACTIONS, ...JOB_ACTIONS];
 
 /** What a content operation hands to `events.record()`. */
 export interface EventInput {
@@ -28,13 +44,13 @@ export interface EventInput {
   branch: string;
   module: Module;
   action: Action;
-  /** uid of the entity that changed. */
+  /** uid of the entity that changed (a job event: the job's uid, its `job_id`). */
   uid: string;
   /** For entries: their content type. */
   content_type_uid?: string | null;
   /** For entries: the locale that changed. */
   locale?: string | null;
-  /** For publish/unpublish (and their .fail): the environment's name. */
+  /** For publish/unpublish (and their .fail) and a publish or unpublish job: the environment's name. */
   environment?: string | null;
   /** Who made the change: a management token uid, or `admin`. */
   actor: string;

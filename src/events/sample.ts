@@ -2,13 +2,13 @@ import { getContentType, requireContentType, type ContentTypeDoc } from '../cont
 import type { ContentDeps, Scope } from '../content/context.ts';
 import { fetchEntry } from '../content/entries.ts';
 import { fetchAsset } from '../content/assets.ts';
-import { exampleAsset, exampleContentType, exampleEntry, EXAMPLE_ENTRY_UID, EXAMPLE_ASSET_UID } from '../content/examples.ts';
+import { exampleAsset, exampleContentType, exampleEntry, exampleJob, EXAMPLE_ENTRY_UID, EXAMPLE_ASSET_UID } from '../content/examples.ts';
 import { masterLocale } from '../content/locales.ts';
 import { invalid, notFound } from '../errors.ts';
 import { json } from '../store/db.ts';
 import type { ChannelTarget } from '../webhooks/channels.ts';
 import { diffChanges, type Changes } from './changes.ts';
-import type { HeraldEvent } from './event.ts';
+import type { HeraldEvent, JobAction } from './event.ts';
 
 /**
  * A test event (POST /v3/webhooks/{uid}/test with a channel): the event a webhook would get for a
@@ -29,6 +29,31 @@ export async function sampleEvent(deps: ContentDeps, scope: Scope, target: Chann
   let locale: string | null = null;
   let changes: Changes | null = null;
   const exampleChanges = (path: string, old: unknown, now: unknown): Changes => ({ paths: [path], fields: [{ path, old, new: now }], truncated: false });
+
+  if (target.module === 'job') {
+    // A job's summary, with example items: the environment the channel names, else the stack's first.
+    const row = target.environment
+      ? await deps.db.get<{ uid: string; name: string }>('SELECT uid, name FROM environments WHERE api_key = ? AND name = ?', [scope.api_key, target.environment])
+      : await deps.db.get<{ uid: string; name: string }>('SELECT uid, name FROM environments WHERE api_key = ? ORDER BY created_at, uid LIMIT 1', [scope.api_key]);
+    const env = row ?? { uid: 'bltexampleenvironment', name: target.environment ?? 'development' };
+    const job = exampleJob(target.action as JobAction, master, { name: env.name, uid: env.uid });
+    return {
+      seq: 0,
+      api_key: scope.api_key,
+      branch: scope.branch,
+      module: 'job',
+      action: target.action,
+      uid: job.job_id,
+      content_type_uid: null,
+      locale: null,
+      environment: job.environment?.name ?? null,
+      actor: scope.caller.actor,
+      actor_name: scope.caller.actor === 'admin' ? 'admin' : (scope.caller.name ?? null),
+      changes: null,
+      data: job as unknown as Record<string, unknown>,
+      created_at: opts.now,
+    };
+  }
 
   if (target.module === 'entry') {
     let ct: ContentTypeDoc;

@@ -18,6 +18,7 @@ import branchRoutes from './routes/branches.ts';
 import contentTypeRoutes from './routes/content-types.ts';
 import entryRoutes from './routes/entries.ts';
 import assetRoutes from './routes/assets.ts';
+import bulkRoutes from './routes/bulk.ts';
 import absentModuleRoutes from './routes/absent-modules.ts';
 import assetFileRoutes from './routes/asset-files.ts';
 import deliveryTokenRoutes from './routes/delivery-tokens.ts';
@@ -52,6 +53,7 @@ const ROUTES: Routes[] = [
   contentTypeRoutes,
   entryRoutes,
   assetRoutes,
+  bulkRoutes,
   absentModuleRoutes,
   assetFileRoutes,
   deliveryTokenRoutes,

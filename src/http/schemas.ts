@@ -123,6 +123,7 @@ export const TAGS = {
   contentTypes: 'Content types',
   entries: 'Entries',
   assets: 'Assets',
+  bulk: 'Bulk operations',
   operations: 'Operations',
   web: 'Web app',
   contentful: 'Contentful dialect',

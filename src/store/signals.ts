@@ -8,4 +8,6 @@ export const SIGNALS = {
   executions: 'herald_executions',
   /** A stack's webhooks changed: its match index is rebuilt. Payload: the api_key ('' after a lost connection: every stack). */
   webhooks: 'herald_webhooks',
+  /** A publish was scheduled (src/content/schedule.ts): schedulers re-arm their timer. Payload: its due time, ms ('' after a lost connection: read the store). */
+  schedules: 'herald_schedules',
 } as const;

@@ -1,4 +1,4 @@
-import { ACTIONS, type Action, type HeraldEvent, type Module } from '../events/event.ts';
+import { ACTIONS, type Action, type ContentModule, type HeraldEvent, type JobAction, type Module } from '../events/event.ts';
 
 /**
  * Channels: which events a webhook subscribes to. Two spellings are accepted, side by side in one
@@ -14,18 +14,29 @@ import { ACTIONS, type Action, type HeraldEvent, type Module } from '../events/e
  *   assets.{uid}.{action}                               the asset `uid`
  * `entries` right after `content_types.` always means "entries", never a content type uid.
  *
+ * Job channels (Contentstack's job-based publish/unpublish webhooks): one call per bulk job and
+ * environment, once the job's items are done (src/content/bulk.ts):
+ *   jobs.environments.publish.completed                 a bulk publish job, any environment
+ *   jobs.environments.unpublish.completed               a bulk unpublish job, any environment
+ *   jobs.environments.{env}.publish.completed           ... to the environment named `env`
+ *   jobs.environments.{env}.unpublish.completed
+ *   jobs.delete.completed                               a bulk delete job (Herald's own: Contentstack
+ *                                                       has no job channel for deletes)
+ *
  * Contentful topics (seed 002), `[Type].[Action]`:
  *   Type   ContentType | Entry | Asset | *
  *   Action create | save (= update) | auto_save | archive | unarchive | publish | unpublish | delete | *
  * `*` matches every type or action, including ones Contentful's list does not name: `Entry.*` also
  * matches `publish.fail` and `unpublish.fail`, and would match an action added later. A named
- * action matches only itself (`Entry.publish` does not match `publish.fail`).
+ * action matches only itself (`Entry.publish` does not match `publish.fail`). Job events are no
+ * Contentful type: `*.*` does not match them, only the job channels above do (a receiver built for
+ * entities, such as the backup center on `*.*`, never gets a job's summary).
  *
  * Pure: parsing and matching touch nothing but their arguments.
  */
 
 /** What matching looks at in an event. */
-export type ChannelEvent = Pick<HeraldEvent, 'module' | 'action' | 'uid' | 'content_type_uid'>;
+export type ChannelEvent = Pick<HeraldEvent, 'module' | 'action' | 'uid' | 'content_type_uid'> & Partial<Pick<HeraldEvent, 'environment'>>;
 
 /** A parsed channel, ready to test events against. */
 export interface Channel {
@@ -44,7 +55,7 @@ const ACTION_SET: ReadonlySet<string> = new Set(ACTIONS);
 
 /** Contentful types -> Herald modules. */
 const CONTENTFUL_TYPES: Record<string, Module> = { ContentType: 'content_type', Entry: 'entry', Asset: 'asset' };
-const MODULE_TYPES: Record<Module, string> = { content_type: 'ContentType', entry: 'Entry', asset: 'Asset' };
+const MODULE_TYPES: Record<Module, string> = { content_type: 'ContentType', entry: 'Entry', asset: 'Asset', job: 'Job' };
 
 /** Contentful actions -> Herald actions; Contentful says `save` where Contentstack says `update`. */
 const CONTENTFUL_ACTIONS: Record<string, Action> = {
@@ -60,7 +71,7 @@ const CONTENTFUL_ACTIONS: Record<string, Action> = {
 
 /** What a Contentstack channel requires of an event; absent = any. */
 interface Pattern {
-  module: Module;
+  module: ContentModule;
   action: Action;
   contentType?: string;
   uid?: string;
@@ -80,6 +91,11 @@ export function parseChannel(text: unknown): Channel | string {
     if (typeof pattern === 'string') return `${shown} is not a known channel: ${pattern}`;
     return { text, matches: (e) => matchesPattern(pattern, e) };
   }
+  if (text.startsWith('jobs.')) {
+    const pattern = jobPattern(text);
+    if (typeof pattern === 'string') return `${shown} is not a known channel: ${pattern}`;
+    return { text, matches: (e) => e.module === 'job' && e.action === pattern.action && (pattern.environment === undefined || e.environment === pattern.environment) };
+  }
   const parts = text.split('.');
   if (parts.length === 2 && (parts[0] === '*' || Object.hasOwn(CONTENTFUL_TYPES, parts[0]) || /^[A-Z]/.test(parts[0]))) {
     const [type, action] = parts;
@@ -93,7 +109,7 @@ export function parseChannel(text: unknown): Channel | string {
     const act = action === '*' ? undefined : CONTENTFUL_ACTIONS[action];
     return {
       text,
-      matches: (e) => (module === undefined || e.module === module) && (act === undefined || e.action === act),
+      matches: (e) => e.module !== 'job' && (module === undefined || e.module === module) && (act === undefined || e.action === act),
     };
   }
   return (
@@ -139,6 +155,25 @@ function contentstackPattern(text: string): Pattern | string {
   );
 }
 
+/** What a job channel requires of a job event. */
+interface JobPattern {
+  action: JobAction;
+  /** The environment's name; absent = any. */
+  environment?: string;
+}
+
+const JOB_CHANNEL_RULE =
+  'a job channel is jobs.environments.publish.completed, jobs.environments.unpublish.completed, ' +
+  'jobs.environments.{environment}.publish.completed, jobs.environments.{environment}.unpublish.completed or jobs.delete.completed';
+
+function jobPattern(text: string): JobPattern | string {
+  if (text === 'jobs.delete.completed') return { action: 'delete.completed' };
+  const m = /^jobs\.environments\.(?:([^.]+)\.)?(publish|unpublish)\.completed$/.exec(text);
+  if (!m) return JOB_CHANNEL_RULE;
+  if (m[1] !== undefined && !UID.test(m[1])) return `"${m[1]}" is not an environment name (letters, digits, _ and -)`;
+  return { action: `${m[2]}.completed` as JobAction, ...(m[1] !== undefined ? { environment: m[1] } : {}) };
+}
+
 function matchesPattern(p: Pattern, e: ChannelEvent): boolean {
   if (e.module !== p.module || e.action !== p.action) return false;
   if (p.module === 'content_type') {
@@ -165,6 +200,8 @@ export function eventChannel(event: ChannelEvent): string {
         : `content_types.entries.${event.action}`;
     case 'asset':
       return `assets.${event.action}`;
+    case 'job':
+      return event.action === 'delete.completed' ? 'jobs.delete.completed' : `jobs.environments.${event.environment ?? ''}.${event.action}`;
   }
 }
 
@@ -186,6 +223,8 @@ export interface ChannelTarget {
   contentType?: string;
   /** The entry or asset the channel names. */
   uid?: string;
+  /** Job channels: the environment the channel names. */
+  environment?: string;
 }
 
 /**
@@ -196,6 +235,10 @@ export function channelTarget(text: unknown): ChannelTarget | string {
   const parsed = parseChannel(text);
   if (typeof parsed === 'string') return parsed;
   const t = text as string;
+  if (t.startsWith('jobs.')) {
+    const p = jobPattern(t) as JobPattern;
+    return { module: 'job', action: p.action, ...(p.environment ? { environment: p.environment } : {}) };
+  }
   if (t.startsWith('content_types.') || t.startsWith('assets.')) {
     const p = contentstackPattern(t) as Pattern;
     if (p.module === 'content_type') return { module: p.module, action: p.action, ...(p.contentType ? { contentType: p.contentType } : {}) };

@@ -182,6 +182,13 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
     else format = w.format;
   }
 
+  // Job events (jobs.* channels) have a Contentstack-format body only: Contentful has no such type.
+  if (format !== 'contentstack' && !errors.format) {
+    channels.forEach((c, i) => {
+      if (c.startsWith('jobs.')) add(`channels.${i}`, `"${c}" is a job channel: job events are sent in the Contentstack format only (format "contentstack")`);
+    });
+  }
+
   // signing secret: given, kept, or generated; a new one given on update becomes current and the
   // previous one keeps signing for the usual grace period.
   let signing_secrets = old?.signing_secrets ?? [];

@@ -194,13 +194,15 @@ describe('bad input to the content API', () => {
     assert.equal(await file.text(), 'v1');
   });
 
-  it('refuses scheduled publishing, which Herald does not do', async () => {
-    const r = await h.request('POST', `/v3/content_types/blog/entries/${ids.entry}/publish`, {
-      headers: s.headers,
-      body: { entry: { environments: ['development'], locales: ['en-us'] }, scheduled_at: '2030-01-01T00:00:00Z' },
-    });
-    assert.equal(r.status, 422);
-    assert.ok('scheduled_at' in r.body.errors);
+  it('refuses a scheduled_at that is not a date and time with a time zone (scheduling: test/content/schedule.test.ts)', async () => {
+    for (const scheduled_at of ['2030-01-01', '2030-01-01T00:00:00', 'soon', 1893456000000]) {
+      const r = await h.request('POST', `/v3/content_types/blog/entries/${ids.entry}/publish`, {
+        headers: s.headers,
+        body: { entry: { environments: ['development'], locales: ['en-us'] }, scheduled_at },
+      });
+      assert.equal(r.status, 422, String(scheduled_at));
+      assert.ok('scheduled_at' in r.body.errors);
+    }
   });
 
   it('never answers 500 to odd bodies and parameters at any route', async () => {

@@ -7,9 +7,7 @@ import {
   deleteAsset,
   fetchAsset,
   listAssets,
-  publishAsset,
   setAssetArchived,
-  unpublishAsset,
   updateAsset,
 } from '../../content/assets.ts';
 import type { Scope } from '../../content/context.ts';
@@ -25,6 +23,7 @@ import { scopeTo } from '../auth.ts';
 import { doc, CREATED, Envelope, LIST_QUERY, Paging, Params, Query, TAGS, Text, UID, Whole, wholeQuery } from '../schemas.ts';
 import { Always, checkAlways, PROJECTION } from '../schemas.ts';
 import { parseReferenceParams, project } from '../../content/query-params.ts';
+import { publishOrSchedule } from '../../content/schedule.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { uid: string }; Querystring: Q };
@@ -194,21 +193,18 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
     return sendFile(h, scope, req.params.uid, reply);
   });
 
-  app.post<One>('/v3/assets/:uid/publish', doc(TAGS.assets, 'Publish an asset to environments and locales', { params: UID, querystring: Query({ locale: Text('the locale') }), body: PUBLISH }), async (req) => {
-    const scope = await h.scope(req);
-    const outcomes = await publishAsset(h, scope, req.params.uid, req.body, origin(req, h), req.query.locale);
-    const failed = outcomeError(`asset ${req.params.uid}`, outcomes);
-    if (failed) throw failed;
-    return { notice: 'Asset published successfully.', outcomes };
-  });
-
-  app.post<One>('/v3/assets/:uid/unpublish', doc(TAGS.assets, 'Unpublish an asset from environments and locales', { params: UID, querystring: Query({ locale: Text('the locale') }), body: PUBLISH }), async (req) => {
-    const scope = await h.scope(req);
-    const outcomes = await unpublishAsset(h, scope, req.params.uid, req.body, origin(req, h), req.query.locale);
-    const failed = outcomeError(`asset ${req.params.uid}`, outcomes);
-    if (failed) throw failed;
-    return { notice: 'Asset unpublished successfully.', outcomes };
-  });
+  // With a future `scheduled_at` the change is stored and made then (src/content/schedule.ts).
+  for (const action of ['publish', 'unpublish'] as const) {
+    const summary = action === 'publish' ? 'Publish an asset to environments and locales (at `scheduled_at`, when given)' : 'Unpublish an asset from environments and locales (at `scheduled_at`, when given)';
+    app.post<One>(`/v3/assets/:uid/${action}`, doc(TAGS.assets, summary, { params: UID, querystring: Query({ locale: Text('the locale') }), body: PUBLISH }), async (req) => {
+      const scope = await h.scope(req);
+      const done = await publishOrSchedule(h, scope, { module: 'asset', uid: req.params.uid }, action, req.body, { queryLocale: req.query.locale, origin: origin(req, h) });
+      if ('scheduled' in done) return { notice: `Asset is scheduled to be ${action}ed at ${done.scheduled.scheduled_at}.`, scheduled: done.scheduled };
+      const failed = outcomeError(`asset ${req.params.uid}`, done.outcomes);
+      if (failed) throw failed;
+      return { notice: `Asset ${action}ed successfully.`, outcomes: done.outcomes };
+    });
+  }
 
   app.post<One>('/v3/assets/:uid/archive', doc(TAGS.assets, 'Archive an asset', { params: UID }), async (req) => {
     const scope = await h.scope(req);

@@ -6,11 +6,11 @@ import {
   entryVersions,
   fetchEntry,
   listEntries,
-  publishEntry,
   setEntryArchived,
-  unpublishEntry,
   updateEntry,
 } from '../../content/entries.ts';
+import { publishOrSchedule } from '../../content/schedule.ts';
+import { originOf } from '../origin.ts';
 import { outcomeError } from '../../content/publications.ts';
 import { bodyField } from '../../content/field-errors.ts';
 import { MAX_LIMIT, parseFlag, parsePaging, parseQuery, parseSort } from '../../content/read-query.ts';
@@ -107,21 +107,20 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
 
   // A failed environment/locale is recorded (publish.fail) and committed with the successes;
   // the response is then a 422 naming each failure.
-  app.post<One>(`${base}/:uid/publish`, doc(TAGS.entries, 'Publish an entry to environments and locales', { params: ONE, querystring: Query({ locale: LOCALE }), body: PUBLISH }), async (req) => {
-    const scope = await h.scope(req);
-    const outcomes = await publishEntry(h, scope, req.params.content_type_uid, req.params.uid, req.body, req.query.locale);
-    const failed = outcomeError(`entry ${req.params.uid}`, outcomes);
-    if (failed) throw failed;
-    return { notice: 'Entry published successfully.', outcomes };
-  });
-
-  app.post<One>(`${base}/:uid/unpublish`, doc(TAGS.entries, 'Unpublish an entry from environments and locales', { params: ONE, querystring: Query({ locale: LOCALE }), body: PUBLISH }), async (req) => {
-    const scope = await h.scope(req);
-    const outcomes = await unpublishEntry(h, scope, req.params.content_type_uid, req.params.uid, req.body, req.query.locale);
-    const failed = outcomeError(`entry ${req.params.uid}`, outcomes);
-    if (failed) throw failed;
-    return { notice: 'Entry unpublished successfully.', outcomes };
-  });
+  // With a future `scheduled_at` (top level, as the official client sends it) the change is stored
+  // and made then (src/content/schedule.ts); the answer says when.
+  for (const action of ['publish', 'unpublish'] as const) {
+    const summary = action === 'publish' ? 'Publish an entry to environments and locales (at `scheduled_at`, when given)' : 'Unpublish an entry from environments and locales (at `scheduled_at`, when given)';
+    app.post<One>(`${base}/:uid/${action}`, doc(TAGS.entries, summary, { params: ONE, querystring: Query({ locale: LOCALE }), body: PUBLISH }), async (req) => {
+      const scope = await h.scope(req);
+      const target = { module: 'entry' as const, contentType: req.params.content_type_uid, uid: req.params.uid };
+      const done = await publishOrSchedule(h, scope, target, action, req.body, { queryLocale: req.query.locale, origin: originOf(req, h.config.publicUrl) });
+      if ('scheduled' in done) return { notice: `Entry is scheduled to be ${action}ed at ${done.scheduled.scheduled_at}.`, scheduled: done.scheduled };
+      const failed = outcomeError(`entry ${req.params.uid}`, done.outcomes);
+      if (failed) throw failed;
+      return { notice: `Entry ${action}ed successfully.`, outcomes: done.outcomes };
+    });
+  }
 
   app.post<One>(`${base}/:uid/archive`, doc(TAGS.entries, 'Archive an entry (it cannot be published until unarchived)', { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {
     const scope = await h.scope(req);

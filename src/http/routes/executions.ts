@@ -3,7 +3,7 @@ import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { getExecution, listExecutions } from '../../delivery/log.ts';
 import { DEFAULT_BUCKET_MS, DEFAULT_SPAN_MS, MAX_BUCKETS, webhookStats } from '../../delivery/stats.ts';
-import { ACTIONS } from '../../events/event.ts';
+import { ALL_ACTIONS } from '../../events/event.ts';
 import { parseDuration } from '../../config.ts';
 import { EXECUTION_STATES } from '../../delivery/policy.ts';
 import { channelTarget, type ChannelTarget } from '../../webhooks/channels.ts';
@@ -59,7 +59,7 @@ const EXECUTIONS = Query({
   to: Text('created at or before: an ISO date or milliseconds since the epoch'),
   state: Type.String({ description: 'only executions in this state (`failed`: failed for good, no retry to come)', enum: [...EXECUTION_STATES] }),
   failed: Type.String({ description: '`any`: only executions whose last attempt failed, whether or not a retry is scheduled', enum: ['any', ''] }),
-  event: Type.String({ description: 'only executions of this event action', enum: [...ACTIONS] }),
+  event: Type.String({ description: 'only executions of this event action', enum: [...ALL_ACTIONS] }),
   q: Text('only executions of the entity with this uid, or whose title contains this text (any case)'),
 });
 const STATS = Query({
@@ -96,7 +96,7 @@ export default function executionRoutes(app: FastifyInstance, h: Herald) {
       to: time(q.to, 'to'),
       state,
       anyFailure: choice(q.failed, 'failed', ['any']) === 'any',
-      event: choice(q.event, 'event', ACTIONS),
+      event: choice(q.event, 'event', ALL_ACTIONS),
       search: q.q?.trim() || undefined,
       dialect: h.db.dialect,
     });

@@ -55,6 +55,10 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   [TAGS.contentTypes]: 'Content types and their schemas.',
   [TAGS.entries]: 'Entries: versions, locales, publishing, archiving, auto-save.',
   [TAGS.assets]: 'Assets: uploads, files, publishing, archiving.',
+  [TAGS.bulk]:
+    'Publish, unpublish or delete many entries and assets in one job: each item gets the events a single call would make, then the job ' +
+    'gets one event per environment (channels jobs.environments.publish.completed, jobs.environments.{environment}.unpublish.completed, ' +
+    'jobs.delete.completed) listing every item and its outcome.',
   [TAGS.contentful]: "Contentful's webhook and content API over the same store.",
   [TAGS.delivery]: 'Published content, read with delivery tokens (Contentstack CDA) and their management.',
   [TAGS.operations]: 'Health, readiness, metrics and this description.',

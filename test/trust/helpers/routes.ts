@@ -140,6 +140,9 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/assets/:uid/unpublish': `/v3/assets/${ids.asset}/unpublish`,
     '/v3/assets/:uid/archive': `/v3/assets/${ids.asset}/archive`,
     '/v3/assets/:uid/unarchive': `/v3/assets/${ids.asset}/unarchive`,
+    '/v3/bulk/publish': '/v3/bulk/publish',
+    '/v3/bulk/unpublish': '/v3/bulk/unpublish',
+    '/v3/bulk/delete': '/v3/bulk/delete',
   };
   if (url in v3) return v3[url]!;
   // Modules Herald does not have: empty lists, 404 for one, 422 for a create (absent-modules.ts).
@@ -188,6 +191,8 @@ export function validBody(url: string, victim: Pick<RouteIds, 'environment' | 'e
     [/^\/v3\/webhooks\/:uid$/, { webhook: { name: 'stolen' } }],
     [/^\/v3\/webhooks\/preview$/, { webhook: { name: 'stolen', channels: ['*.*'], destinations: [{ target_url: 'https://hooks.example.com/stolen' }] } }],
     [/\/retry$/, { execution_uid: victim.execution }],
+    [/^\/v3\/bulk\/(un)?publish$/, { entries: [{ uid: 'blt0000000000000000', content_type: 'blog' }], environments: [victim.environment], locales: ['en-us'] }],
+    [/^\/v3\/bulk\/delete$/, { entries: [{ uid: 'blt0000000000000000', content_type: 'blog', locale: 'en-us' }] }],
     [/\/entries\/:uid\/(un)?publish$/, { entry: publish }],
     [/\/entries(\/:uid)?$/, { entry: { title: 'stolen' } }],
     [/^\/v3\/assets\/:uid\/(un)?publish$/, { asset: publish }],
