@@ -8,7 +8,9 @@ import { runTool, testCertificate, toolEnv } from '../helpers/https.ts';
  * an environment has published through the sync API with `contentstack` 3.x, which always connects
  * to port 443 of the CDA host, whatever port the host was given: Herald must answer on 443. This
  * machine's 443 is not ours to take, so Herald and csdx run in a network namespace of this test's
- * own (loopback only), driven by test/published/fixtures/csdx-unpublish-driver.ts.
+ * own (loopback only), driven by test/published/fixtures/csdx-unpublish-driver.ts. Both ways the
+ * command unpublishes are run: the bulk API (POST /v3/bulk/unpublish, its default) and one call per
+ * entry.
  * Needs root and iproute2 (`ip netns`); elsewhere the test says why and skips.
  */
 const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8' });
@@ -62,7 +64,11 @@ describe('csdx cm:entries:unpublish against Herald on port 443', { skip }, () =>
     for (const ns of namespaces) ip('netns', 'del', ns);
   });
 
-  it('one unpublish call per entry (--bulk-unpublish false): every post leaves production, nothing else changes, the webhook hears each', async () => {
+  it('through the bulk API (its default): every post leaves production, nothing else changes, the webhook hears each', async () => {
+    assertUnpublished(await drive(true));
+  });
+
+  it('one unpublish call per entry (--bulk-unpublish false): the same', async () => {
     assertUnpublished(await drive(false));
   });
 });
