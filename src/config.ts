@@ -48,6 +48,18 @@ export interface Config {
   allowPrivateTargets: string[];
   /** Consecutive failed executions that disable a webhook (circuit breaker). */
   circuitBreakerThreshold: number;
+  /**
+   * Half-open probe of a webhook the circuit breaker disabled: the first wait before one of its
+   * parked executions is tried, ms (default 1 min), doubling after each failed probe up to
+   * `probeMaxDelayMs` (1 h). 0 turns probing off (re-enable by hand only).
+   */
+  probeDelayMs: number;
+  probeMaxDelayMs: number;
+  /**
+   * SMTP server for email to webhooks' notifiers (`smtp://user:pass@host:587`, `smtps://...`;
+   * `?from=` sets the sender). Unset: no email is sent. Holds a password: never logged.
+   */
+  smtpUrl?: string;
   /** Auto-save coalescing window per entity and webhook, ms (Contentful: 20 s "active"). */
   autoSaveWindowMs: number;
   /** In-flight attempts at once, across all webhooks. */
@@ -278,6 +290,35 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
     default: 10,
     shown: '10',
     parse: (t, s) => int(t, s, 0, 1_000_000),
+  },
+  probeDelayMs: {
+    env: 'HERALD_PROBE_DELAY',
+    arg: 'duration',
+    help: 'a webhook the circuit breaker disabled is probed with one waiting delivery after this long, doubling after each failed probe (0: no probes)',
+    default: 60_000,
+    shown: '1m',
+    parse: (t, s) => duration(t, s, 0, 7 * DAY_MS),
+  },
+  probeMaxDelayMs: {
+    env: 'HERALD_PROBE_MAX_DELAY',
+    arg: 'duration',
+    help: 'longest wait between two probes of a disabled webhook',
+    default: 3_600_000,
+    shown: '1h',
+    parse: (t, s) => duration(t, s, 1, 7 * DAY_MS),
+  },
+  smtpUrl: {
+    env: 'HERALD_SMTP_URL',
+    arg: 'url',
+    help: "SMTP server for email to a webhook's notifiers when Herald disables it, e.g. smtp://user:pass@mail.example.com:587?from=herald@example.com",
+    default: undefined,
+    shown: 'unset (no email)',
+    parse: (t, s) => {
+      const problem = smtpUrlProblem(t);
+      // The value is not echoed: it may hold a password.
+      if (problem) throw configError(s, problem);
+      return t;
+    },
   },
   autoSaveWindowMs: {
     env: 'HERALD_AUTO_SAVE_WINDOW',
@@ -573,4 +614,17 @@ export function settingsMarkdown(): string {
     rows.push(`| \`${flagOf(key)}\` | \`${s.env}\` | \`${key}\` | ${shown} | ${s.help.replace(/\|/g, '\\|')} |`);
   }
   return rows.join('\n');
+}
+
+/** The problem with an SMTP URL setting, or null (checked at start, src/config.ts). */
+export function smtpUrlProblem(value: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return 'must be a URL such as smtp://user:pass@mail.example.com:587';
+  }
+  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') return 'must start with smtp:// or smtps://';
+  if (!u.hostname) return 'must name the mail server host';
+  return null;
 }

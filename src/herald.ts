@@ -17,6 +17,8 @@ import { createDelivery, type Delivery } from './delivery/delivery.ts';
 import { webhookExecutions } from './delivery/queue/index.ts';
 import { createLogger, redacting } from './ops/log.ts';
 import { createScheduler, type Scheduler } from './content/schedule.ts';
+import { createMailer } from './ops/mail.ts';
+import { createOperational, type Operational } from './delivery/operational.ts';
 
 /**
  * Everything a running Herald is made of, wired once here and passed explicitly to the HTTP
@@ -31,6 +33,8 @@ export interface Herald {
   events: EventLog;
   /** Each stack's enabled webhooks, compiled for matching events. */
   matchIndex: WebhookIndex;
+  /** Operational events and the notifiers' email (delivery/operational.ts). */
+  operational: Operational;
   /** Webhook changes (both dialects' routes). */
   webhooks: WebhookService;
   delivery: Delivery;
@@ -67,9 +71,14 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
     : await openSqlite(join(config.dataDir, 'herald.db'));
   const adminHash = await adminTokenHash(db, config, opts.onAdminTokenGenerated ?? ((t) => printAdminToken(t)));
   const matchIndex = await shareWebhookIndex(db, createWebhookIndex());
-  const delivery = createDelivery({ db, config, log, webhooks: matchIndex });
-  const webhooks = createWebhookService({ db, index: matchIndex, executions: webhookExecutions, wake: () => delivery.wake() });
-  const events = createEventLog(delivery.fanOut);
+  // Operational events are recorded through the event log, which fans out through the delivery
+  // engine that records them: bound late, once both exist.
+  let events: EventLog | null = null;
+  const mailer = config.smtpUrl ? createMailer(config.smtpUrl, log) : undefined;
+  const operational = createOperational({ record: (tx, input) => events!.record(tx, input), mailer, log });
+  const delivery = createDelivery({ db, config, log, webhooks: matchIndex, operational });
+  const webhooks = createWebhookService({ db, index: matchIndex, executions: webhookExecutions, wake: () => delivery.wake(), announcer: operational.announcer });
+  events = createEventLog(delivery.fanOut);
   const assetsDir = join(config.dataDir, 'assets');
   mkdirSync(assetsDir, { recursive: true });
   const herald: Herald = {
@@ -77,8 +86,9 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
     db,
     log,
     adminHash,
-    events,
+    events: events!,
     matchIndex,
+    operational,
     webhooks,
     delivery,
     assetsDir,
@@ -89,6 +99,7 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
     async close() {
       await herald.schedules.stop();
       await delivery.stop();
+      mailer?.close();
       await db.close();
     },
   };

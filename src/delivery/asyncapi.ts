@@ -69,7 +69,7 @@ export function asyncApiDocument(catalog: readonly CatalogEntry[], stack: { api_
     channels[channelId] = {
       address,
       title: address,
-      description: `The ${entries[0].event} events${entries[0].content_type ? ` of content type ${entries[0].content_type}` : ''}: subscribe with the channel ${address}${entries[0].topic ? ` or the topic ${entries[0].topic.replace(/^ContentManagement\./, '')}` : ''}.`,
+      description: `The ${entries[0].event} events${entries[0].content_type ? ` of content type ${entries[0].content_type}` : ''}: subscribe with the channel ${address}${entries[0].topic?.startsWith('ContentManagement.') ? ` or the topic ${entries[0].topic.replace(/^ContentManagement\./, '')}` : ''}.`,
       messages: channelMessages,
     };
     operations[id(`receive.${address}`)] = {

@@ -2,7 +2,9 @@ import type { ContentTypeDoc } from '../content/content-types.ts';
 import { exampleAsset, exampleContentType, exampleEntry, exampleJob, EXAMPLE_ACTOR, EXAMPLE_TIME } from '../content/examples.ts';
 import type { Field } from '../content/schema.ts';
 import { contentTypeId, fieldId } from '../contentful/entities.ts';
-import { ACTIONS, JOB_ACTIONS, type Action, type HeraldEvent, type JobAction, type Module } from '../events/event.ts';
+import { ACTIONS, HERALD_ACTOR, JOB_ACTIONS, type Action, type HeraldEvent, type JobAction, type Module, type OperationalAction, type OperationalModule } from '../events/event.ts';
+import { executionFailedEvent, webhookRecoveredEvent, webhookStateEvent } from '../events/operational.ts';
+import type { Webhook } from '../webhooks/webhook.ts';
 import type { Changes } from '../events/changes.ts';
 import { contentfulTopic, eventChannel } from '../webhooks/channels.ts';
 import { CONTENTFUL_CONTENT_TYPE, contentfulPayload } from './contentful.ts';
@@ -35,8 +37,8 @@ export interface CatalogEntry {
   format: Format;
   /** `entry.update` */
   event: string;
-  module: Module;
-  action: Action;
+  module: HeraldEvent['module'];
+  action: HeraldEvent['action'];
   /** Entries: the content type; null for assets and content types. */
   content_type: string | null;
   /** The Contentstack channel of this event, e.g. content_types.blog.entries.update. */
@@ -62,7 +64,7 @@ const str = { type: 'string' } as const;
 const obj = (properties: Record<string, unknown>, required: string[] = [], additional = true) => ({ type: 'object', properties, required, additionalProperties: additional });
 
 const ACTOR = obj(
-  { type: { enum: ['admin', 'management_token'] }, uid: str, name: { type: ['string', 'null'] } },
+  { type: { enum: ['admin', 'management_token', 'herald'] }, uid: str, name: { type: ['string', 'null'] } },
   ['type', 'uid', 'name'],
   false,
 );
@@ -373,8 +375,117 @@ export function eventCatalog(ctx: CatalogContext): CatalogEntry[] {
       }
     }
   }
+  // Operational events have one shape whatever a webhook's format (formats/index.ts).
+  for (const event of operationalExamples(ctx.api_key)) {
+    out.push({
+      format: 'contentstack',
+      event: `${event.module}.${event.action}`,
+      module: event.module,
+      action: event.action,
+      content_type: null,
+      channel: eventChannel(event),
+      // No Contentful topic covers them (as job events).
+      topic: null,
+      content_type_header: 'application/json',
+      schema: operationalSchema(event.module as OperationalModule, event.action as OperationalAction),
+      example: contentstackPayload(event, { concise: false }),
+    });
+  }
   return out;
 }
 
 /** The channel of every job of a kind, whatever its environment. */
 const jobChannel = (action: JobAction) => (action === 'delete.completed' ? 'jobs.delete.completed' : `jobs.environments.${action}`);
+
+// ---------------------------------------------------------------------------------------------
+// Operational events (src/events/operational.ts)
+
+const nullableStr = { type: ['string', 'null'] };
+const WEBHOOK_SUMMARY = obj(
+  { uid: str, name: str, target_url: nullableStr, disabled: { type: 'boolean' }, disabled_reason: nullableStr, version: { type: 'integer' } },
+  ['uid', 'name', 'target_url', 'disabled', 'disabled_reason', 'version'],
+  false,
+);
+
+function operationalSchema(module: OperationalModule, action: OperationalAction): Record<string, unknown> {
+  const data =
+    module === 'execution'
+      ? obj(
+          {
+            execution: obj(
+              {
+                uid: str,
+                event: str,
+                event_seq: { type: 'integer' },
+                entity: obj({ module: str, uid: str, content_type_uid: nullableStr, locale: nullableStr }, ['module', 'uid', 'content_type_uid', 'locale'], false),
+                attempts: { type: 'integer', minimum: 1 },
+                status_code: { type: ['integer', 'null'] },
+                outcome: str,
+                reason: nullableStr,
+              },
+              ['uid', 'event', 'event_seq', 'entity', 'attempts', 'status_code', 'outcome', 'reason'],
+              false,
+            ),
+            webhook: obj({ uid: str, name: str }, ['uid', 'name'], false),
+          },
+          ['execution', 'webhook'],
+          false,
+        )
+      : obj(
+          {
+            webhook: WEBHOOK_SUMMARY,
+            cause: { enum: ['user', 'circuit_breaker', 'gone', 'probe'] },
+            reason: action === 'enabled' ? { type: 'null' } : str,
+            ...(action === 'recovered' ? { probe: obj({ execution_uid: str, status_code: { type: ['integer', 'null'] } }, ['execution_uid', 'status_code'], false) } : {}),
+          },
+          ['webhook', 'cause', 'reason', ...(action === 'recovered' ? ['probe'] : [])],
+          false,
+        );
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: `${module}.${action}, an operational event (Herald's own shape, every format)`,
+    ...obj(
+      {
+        event: { const: action },
+        module: { const: module },
+        api_key: str,
+        data,
+        triggered_at: { type: 'string', format: 'date-time' },
+        branch: obj({ uid: str, alias: { type: 'array' } }, ['uid', 'alias'], false),
+        seq: { type: 'integer', minimum: 0 },
+        actor: ACTOR,
+      },
+      ['event', 'module', 'api_key', 'data', 'triggered_at', 'branch', 'seq', 'actor'],
+      false,
+    ),
+  };
+}
+
+/** One example event of each operational kind, built by the same builders as the real ones. */
+function operationalExamples(apiKey: string): HeraldEvent[] {
+  const webhook = {
+    uid: 'bltexamplewebhook',
+    api_key: apiKey,
+    name: 'Rebuild the site',
+    destinations: [{ target_url: 'https://build.example.com/hook', custom_header: [] }],
+    disabled: true,
+    disabled_reason: 'Disabled after 10 consecutive failed executions. Fix the endpoint, then enable the webhook again.',
+    version: 7,
+  } as unknown as Webhook;
+  const enabled = { ...webhook, disabled: false, disabled_reason: null, version: 8 } as Webhook;
+  const inputs = [
+    webhookStateEvent(webhook, { actor: HERALD_ACTOR, actor_name: 'Herald', cause: 'circuit_breaker' }),
+    webhookStateEvent(enabled, { actor: EXAMPLE_ACTOR, actor_name: 'ci', cause: 'user' }),
+    webhookRecoveredEvent(enabled, { execution_uid: 'exe_example', status_code: 200, disabled_reason: webhook.disabled_reason }),
+    executionFailedEvent({
+      uid: 'exe_example',
+      webhook,
+      event: { seq: 1233, module: 'entry', action: 'publish', uid: 'bltexampleentry', content_type_uid: 'blog', locale: 'en-us' },
+      attempts: 5,
+      status_code: 503,
+      outcome: 'http_error',
+      reason: 'HTTP 503',
+    }),
+  ];
+  return inputs.map((input, i) => ({ ...input, seq: 1234 + i, created_at: Date.parse(EXAMPLE_TIME), changes: null }));
+}

@@ -15,6 +15,8 @@ import { sortableId } from '../ids.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { prepareDelivery } from './formats/index.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
+import type { Operational } from './operational.ts';
+import { Prober } from './probe.ts';
 
 /** The header that marks a test event's request. */
 export const TEST_HEADER = 'x-herald-test';
@@ -24,6 +26,8 @@ export interface DeliveryDeps {
   config: Config;
   log: Logger;
   webhooks: WebhookIndex;
+  /** Operational events (delivery/operational.ts): recorded with outcomes, and the breaker's disables. */
+  operational?: Operational;
 }
 
 /** The delivery engine as the rest of Herald sees it. */
@@ -58,7 +62,7 @@ export interface Delivery {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Delivery {
+export function createDelivery({ db, config, log, webhooks, operational }: DeliveryDeps): Delivery {
   const policy = createTargetPolicy(config.allowPrivateTargets);
   // Connections per origin up to the global cap: several webhooks may share one host, and one of
   // them hanging must not hold connections the others need (each webhook's own cap bounds it).
@@ -76,13 +80,35 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
     maxInFlight: config.maxInFlight,
     maxInFlightPerWebhook: config.maxInFlightPerWebhook,
     maxRenderedBody: config.maxRenderedBody,
+    operational,
+    probeDelayMs: config.probeDelayMs,
     onDisabled: (stacks) => {
       for (const s of stacks) webhooks.invalidate(s);
+      // The breaker may have scheduled a probe sooner than the prober's timer.
+      prober?.kick();
     },
     onAttempt: (f) => {
       for (const l of listeners) l(f);
     },
   });
+  // The half-open probe of webhooks the breaker disabled (probe.ts); off with probeDelayMs 0.
+  const prober =
+    config.probeDelayMs > 0
+      ? new Prober({
+          db,
+          log,
+          send: (p) => dispatcher.sendAttempt(p.claimed),
+          leaseMs: config.deliveryTimeoutMs + config.leaseMarginMs,
+          retryDelaysMs: config.retryDelaysMs,
+          autoSaveWindowMs: config.autoSaveWindowMs,
+          probeMaxDelayMs: config.probeMaxDelayMs,
+          operational,
+          onRecovered: (apiKey) => {
+            webhooks.invalidate(apiKey);
+            wakeAll();
+          },
+        })
+      : null;
   let started = false;
   let unlisten: (() => Promise<void>) | null = null;
   /** Wakes this process's dispatcher and (scale-out) every worker on the database. */
@@ -93,7 +119,10 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
 
   return {
     async fanOut(tx, event) {
-      const matches = await webhooks.match(tx, event);
+      let matches = await webhooks.match(tx, event);
+      // A webhook disabled in this very transaction is still in this process's index until it
+      // commits: it does not get the event saying so (events/operational.ts, loops).
+      if (event.module === 'webhook' && event.action === 'disabled') matches = matches.filter((m) => m.webhook.uid !== event.uid);
       if (matches.length === 0) return 0;
       const n = await enqueue(tx, event, matches, eventChannel(event), { now: Date.now(), autoSaveWindowMs: config.autoSaveWindowMs });
       tx.afterCommit(wakeAll);
@@ -107,6 +136,7 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
       }
       started = true;
       dispatcher.start();
+      prober?.start();
       // Scale-out: executions committed by other processes (API nodes) wake this worker.
       unlisten = (await db.listen?.(SIGNALS.executions, () => dispatcher.wake())) ?? null;
     },
@@ -150,6 +180,7 @@ export function createDelivery({ db, config, log, webhooks }: DeliveryDeps): Del
     async stop(graceMs) {
       await unlisten?.();
       unlisten = null;
+      await prober?.stop();
       const left = started ? await dispatcher.stop(graceMs) : [];
       started = false;
       // Attempts still running past the grace period are cut (close() would wait for them, up to

@@ -5,6 +5,7 @@ import { HeraldError } from '../errors.ts';
 import { BodyTooLarge, prepareDelivery, type DeliveryFormat, type PreparedDelivery } from './formats/index.ts';
 import { AdaptiveLimit } from './concurrency.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
+import type { Operational } from './operational.ts';
 import { claim, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
 import { buildRequest } from './request.ts';
 import { send, type AttemptRecord } from './send.ts';
@@ -32,6 +33,10 @@ export interface DispatcherOptions {
   maxInFlightPerWebhook: number;
   /** Largest body a Contentful transformation may render, bytes (config.maxRenderedBody). */
   maxRenderedBody: number;
+  /** Operational events recorded with outcomes (delivery/operational.ts); absent: none. */
+  operational?: Operational;
+  /** First probe of a webhook the breaker disabled, ms (config.probeDelayMs). */
+  probeDelayMs?: number;
   /** Called after commit with stacks whose webhooks the breaker (or a 410) disabled. */
   onDisabled: (apiKeys: Set<string>) => void;
   /** Called after each recorded attempt (metrics, tests). */
@@ -110,6 +115,8 @@ export class DeliveryDispatcher {
       retryDelaysMs: o.retryDelaysMs,
       breakerThreshold: o.breakerThreshold,
       autoSaveWindowMs: o.autoSaveWindowMs,
+      operational: o.operational,
+      probeDelayMs: o.probeDelayMs,
       maxUnrecorded: o.maxInFlight,
       stopping: () => this.stopped,
       onRecorded: (effects, items) => {
@@ -300,6 +307,27 @@ export class DeliveryDispatcher {
 
   /** `inFlight`: the webhook's attempts in flight when this one started, itself included. */
   private async attempt(c: Claimed, inFlight: number) {
+    const finished = await this.sendAttempt(c, inFlight);
+    // The slot is free once the HTTP exchange is over; the outcome is written by the next flush.
+    // The execution stays claimed (lease in the future) until then, so it cannot be claimed twice.
+    this.inFlight--;
+    const n = (this.perWebhook.get(c.webhook_uid) ?? 1) - 1;
+    if (n <= 0) this.perWebhook.delete(c.webhook_uid);
+    else this.perWebhook.set(c.webhook_uid, n);
+    if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    // Finished after stop() gave up on it: not recorded; stop()'s caller releases it.
+    if (this.closed) return;
+    this.flying.delete(c.uid);
+    this.writer.add(finished);
+    // Freed slots are claimed together a moment later rather than one claim per finished attempt.
+    this.wakeSoon();
+  }
+
+  /**
+   * One attempt of a claimed execution, as its format builds it, sent; never throws. Its outcome
+   * is not recorded here: the dispatcher's writer records it, the half-open probe (probe.ts) its own.
+   */
+  async sendAttempt(c: Claimed, inFlight?: number): Promise<Finished> {
     let finished: Finished;
     try {
       // The webhook's delivery format (formats/): body, method and headers, and its retry schedule,
@@ -315,7 +343,8 @@ export class DeliveryDispatcher {
         const meta = { seq: c.event.seq, attempt: c.attempts + 1, event: `${c.event.module}.${c.event.action}` };
         const req = buildRequest(c.webhook, c.uid, body, meta, now, { name: format.name, prepared });
         const record = await send(this.o.agent, req, this.o.timeoutMs);
-        this.limitOf(c.webhook_uid).observe({ ...record, inFlight }, Date.now());
+        // The probe's attempts (no inFlight) do not steer the webhook's concurrency limit.
+        if (inFlight !== undefined) this.limitOf(c.webhook_uid).observe({ ...record, inFlight }, Date.now());
         finished = { claimed: c, record, request: req.logged };
         this.o.log.debug({ deliveryId: c.uid, webhook: c.webhook_uid, outcome: record.outcome, status: record.status_code, ms: record.duration_ms }, 'attempt');
       }
@@ -328,19 +357,7 @@ export class DeliveryDispatcher {
         request: null,
       };
     }
-    // The slot is free once the HTTP exchange is over; the outcome is written by the next flush.
-    // The execution stays claimed (lease in the future) until then, so it cannot be claimed twice.
-    this.inFlight--;
-    const n = (this.perWebhook.get(c.webhook_uid) ?? 1) - 1;
-    if (n <= 0) this.perWebhook.delete(c.webhook_uid);
-    else this.perWebhook.set(c.webhook_uid, n);
-    if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-    // Finished after stop() gave up on it: not recorded; stop()'s caller releases it.
-    if (this.closed) return;
-    this.flying.delete(c.uid);
-    this.writer.add(finished);
-    // Freed slots are claimed together a moment later rather than one claim per finished attempt.
-    this.wakeSoon();
+    return finished;
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { HeraldError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { complete, type CompleteEffects, type Finished } from './queue/index.ts';
+import type { Operational } from './operational.ts';
 
 /**
  * The dispatcher's batched outcome writer (group commit): finished attempts wait here and are
@@ -34,6 +35,10 @@ export interface OutcomeWriterOptions {
   retryDelaysMs: readonly number[];
   breakerThreshold: number;
   autoSaveWindowMs: number;
+  /** Operational events recorded with outcomes (queue/complete.ts); absent: none. */
+  operational?: Operational;
+  /** First probe of a webhook the breaker disabled, ms (queue/breaker.ts). */
+  probeDelayMs?: number;
   /** Unrecorded outcomes past which the dispatcher claims nothing new (its maxInFlight). */
   maxUnrecorded: number;
   /** True once the dispatcher is stopping: a failed write is not tried again then. */
@@ -93,6 +98,8 @@ export class OutcomeWriter {
           retryDelaysMs: this.o.retryDelaysMs,
           breakerThreshold: this.o.breakerThreshold,
           autoSaveWindowMs: this.o.autoSaveWindowMs,
+          operational: this.o.operational,
+          probeDelayMs: this.o.probeDelayMs,
         });
       } catch (err) {
         // While the claims hold, write them again later: nobody else may send these yet. Past a

@@ -68,6 +68,14 @@ export function breakerReason(threshold: number): string {
   return `Disabled after ${threshold} consecutive failed executions. Fix the endpoint, then enable the webhook again.`;
 }
 
+/**
+ * The wait before the next half-open probe of a disabled webhook after one failed: twice the last
+ * one, up to `maxMs` (defaults: 1 min doubling to 1 h; config.probeDelayMs, probeMaxDelayMs).
+ */
+export function nextProbeDelay(lastMs: number, maxMs: number): number {
+  return Math.max(1, Math.min(lastMs * 2, maxMs));
+}
+
 /** Classifies a thrown request error into an outcome. */
 export function outcomeOfError(err: unknown): Outcome {
   const e = err as { code?: string; name?: string; cause?: { code?: string } };

@@ -38,13 +38,29 @@ export type Action = ContentAction | JobAction;
 /** Every action an event may have. */
 export const ALL_ACTIONS: readonly Action[] = [...ACTIONS, ...JOB_ACTIONS];
 
+/**
+ * Operational events: about webhooks themselves, not content (src/events/operational.ts builds
+ * them). Recorded in the transaction of the state change, matched and delivered like content
+ * events, but only to webhooks that name their channels (`webhooks.disabled`, `executions.failed`):
+ * no Contentful topic and no content channel covers them.
+ */
+export const OPERATIONAL_MODULES = ['webhook', 'execution'] as const;
+export type OperationalModule = (typeof OPERATIONAL_MODULES)[number];
+export const OPERATIONAL_ACTIONS = { webhook: ['disabled', 'enabled', 'recovered'], execution: ['failed'] } as const;
+export type OperationalAction = 'disabled' | 'enabled' | 'recovered' | 'failed';
+
+/** Whether an event is operational (about a webhook or an execution), not a content change. */
+export function isOperational(event: { module: string }): event is { module: OperationalModule } {
+  return event.module === 'webhook' || event.module === 'execution';
+}
+
 /** What a content operation hands to `events.record()`. */
 export interface EventInput {
   api_key: string;
   branch: string;
-  module: Module;
-  action: Action;
-  /** uid of the entity that changed (a job event: the job's uid, its `job_id`). */
+  module: Module | OperationalModule;
+  action: Action | OperationalAction;
+  /** uid of the entity that changed (a job event: the job's uid, its `job_id`; operational events: the webhook's, or the execution's). */
   uid: string;
   /** For entries: their content type. */
   content_type_uid?: string | null;
@@ -98,8 +114,8 @@ export interface Changes {
 
 /** Who made a change, as every payload carries it. */
 export interface Actor {
-  /** `admin`: the admin token (Herald's one user); `management_token`: a stack's token. */
-  type: 'admin' | 'management_token';
+  /** `admin`: the admin token (Herald's one user); `management_token`: a stack's token; `herald`: Herald itself (operational events). */
+  type: 'admin' | 'management_token' | 'herald';
   /** `admin`, or the token's uid. */
   uid: string;
   /** The token's name when the change was made; null when unknown (events from before names were kept). */
@@ -108,5 +124,9 @@ export interface Actor {
 
 export function actorOf(event: Pick<HeraldEvent, 'actor' | 'actor_name'>): Actor {
   if (event.actor === 'admin') return { type: 'admin', uid: 'admin', name: 'admin' };
+  if (event.actor === HERALD_ACTOR) return { type: 'herald', uid: HERALD_ACTOR, name: 'Herald' };
   return { type: 'management_token', uid: event.actor, name: event.actor_name ?? null };
 }
+
+/** The actor of what Herald does by itself (the circuit breaker, a 410, the half-open probe). */
+export const HERALD_ACTOR = 'herald';

@@ -1,7 +1,7 @@
 import type { Queryable, Tx } from '../store/db.ts';
 import { json } from '../store/db.ts';
 import { diffChanges } from './changes.ts';
-import type { EventInput, HeraldEvent } from './event.ts';
+import type { EventInput, HeraldEvent, Module } from './event.ts';
 
 /**
  * Fan-out: given a freshly recorded event, inside the same transaction, create the deliveries
@@ -35,7 +35,7 @@ export function createEventLog(fanOut: FanOut): EventLog {
       await tx.lock?.([`events:${input.api_key}`]);
       const createdAt = Date.now();
       const { versions, ...rest } = input;
-      const changes = versions && (input.action === 'update' || input.action === 'auto_save') ? diffChanges(input.module, versions.before, versions.after) : null;
+      const changes = versions && (input.action === 'update' || input.action === 'auto_save') ? diffChanges(input.module as Module, versions.before, versions.after) : null;
       const actorName = input.actor === 'admin' ? 'admin' : (input.actor_name ?? null);
       const row = await tx.get<{ seq: number }>(
         `INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
@@ -64,7 +64,9 @@ export function createEventLog(fanOut: FanOut): EventLog {
 
     async list(db, apiKey, after, limit) {
       const rows = await db.all<EventRow>(
-        'SELECT * FROM events WHERE api_key = ? AND seq > ? ORDER BY seq LIMIT ?',
+        // The feed is content changes and jobs (what the backup center reads); operational events are
+        // delivered to webhooks only.
+        "SELECT * FROM events WHERE api_key = ? AND seq > ? AND module NOT IN ('webhook', 'execution') ORDER BY seq LIMIT ?",
         [apiKey, after, limit],
       );
       return rows.map(eventFromRow);

@@ -25,6 +25,7 @@ const SECRET_FIELDS = [
   'signing_secret',
   'signing_secrets',
   'databaseUrl',
+  'smtpUrl',
 ];
 
 /** pino `redact` paths: credential headers (src/http/redact.ts) and secret fields. */

@@ -1,4 +1,4 @@
-import { ACTIONS, type Action, type ContentModule, type HeraldEvent, type JobAction, type Module } from '../events/event.ts';
+import { ACTIONS, isOperational, OPERATIONAL_ACTIONS, type Action, type ContentModule, type HeraldEvent, type JobAction, type Module, type OperationalAction } from '../events/event.ts';
 
 /**
  * Channels: which events a webhook subscribes to. Two spellings are accepted, side by side in one
@@ -22,6 +22,13 @@ import { ACTIONS, type Action, type ContentModule, type HeraldEvent, type JobAct
  *   jobs.environments.{env}.unpublish.completed
  *   jobs.delete.completed                               a bulk delete job (Herald's own: Contentstack
  *                                                       has no job channel for deletes)
+ *
+ * Operational channels (events about webhooks themselves, src/events/operational.ts):
+ *   webhooks.{disabled|enabled|recovered}               any webhook of the stack
+ *   webhooks.{uid}.{disabled|enabled|recovered}         the webhook `uid`
+ *   executions.failed                                   a delivery that failed for good (retries exhausted)
+ * Only these name operational events: no Contentful topic (`*.*` included) and no content
+ * channel matches them, so a webhook hears about webhooks only when it asks to.
  *
  * Contentful topics (seed 002), `[Type].[Action]`:
  *   Type   ContentType | Entry | Asset | *
@@ -86,6 +93,11 @@ export function parseChannel(text: unknown): Channel | string {
   if (text.length === 0) return 'must not be empty';
   if (text.length > MAX_CHANNEL_LENGTH) return `is longer than ${MAX_CHANNEL_LENGTH} characters`;
   const shown = JSON.stringify(text);
+  if (text.startsWith('webhooks.') || text.startsWith('executions.')) {
+    const pattern = operationalPattern(text);
+    if (typeof pattern === 'string') return `${shown} is not a known channel: ${pattern}`;
+    return { text, matches: (e) => e.module === pattern.module && e.action === pattern.action && (pattern.uid === undefined || e.uid === pattern.uid) };
+  }
   if (text.startsWith('content_types.') || text.startsWith('assets.')) {
     const pattern = contentstackPattern(text);
     if (typeof pattern === 'string') return `${shown} is not a known channel: ${pattern}`;
@@ -109,13 +121,26 @@ export function parseChannel(text: unknown): Channel | string {
     const act = action === '*' ? undefined : CONTENTFUL_ACTIONS[action];
     return {
       text,
-      matches: (e) => e.module !== 'job' && (module === undefined || e.module === module) && (act === undefined || e.action === act),
+      // `*` covers content only (job and operational events have channels of their own).
+      matches: (e) => e.module !== 'job' && !isOperational(e) && (module === undefined || e.module === module) && (act === undefined || e.action === act),
     };
   }
   return (
     `${shown} is not a known channel: use a Contentstack channel (content_types.entries.update, ` +
     'assets.publish, ...) or a Contentful topic [Type].[Action] (Entry.publish, *.*, ...)'
   );
+}
+
+/** An operational channel: `webhooks.{action}`, `webhooks.{uid}.{action}`, `executions.failed`. */
+function operationalPattern(text: string): { module: 'webhook' | 'execution'; action: OperationalAction; uid?: string } | string {
+  const parts = text.split('.');
+  const module = parts[0] === 'webhooks' ? 'webhook' : 'execution';
+  const actions: readonly string[] = OPERATIONAL_ACTIONS[module];
+  const action = parts[parts.length - 1];
+  if (!actions.includes(action)) return `"${action}" is not an action of ${parts[0]} (${actions.join(', ')})`;
+  if (parts.length === 2) return { module, action: action as OperationalAction };
+  if (parts.length === 3 && module === 'webhook' && UID.test(parts[1])) return { module, action: action as OperationalAction, uid: parts[1] };
+  return module === 'webhook' ? 'a webhook channel is webhooks.{action} or webhooks.{webhook_uid}.{action}' : 'an execution channel is executions.failed';
 }
 
 /** Splits `prefix.{action}`, where the action itself may contain a dot (`publish.fail`). */
@@ -202,6 +227,10 @@ export function eventChannel(event: ChannelEvent): string {
       return `assets.${event.action}`;
     case 'job':
       return event.action === 'delete.completed' ? 'jobs.delete.completed' : `jobs.environments.${event.environment ?? ''}.${event.action}`;
+    case 'webhook':
+      return `webhooks.${event.action}`;
+    case 'execution':
+      return `executions.${event.action}`;
   }
 }
 
@@ -211,6 +240,8 @@ export function eventChannel(event: ChannelEvent): string {
  * `ContentManagement.Entry.publish.fail`.
  */
 export function contentfulTopic(event: Pick<HeraldEvent, 'module' | 'action'>): string {
+  // Operational events are Herald's own: `Herald.Webhook.disabled`, `Herald.Execution.failed`.
+  if (event.module === 'webhook' || event.module === 'execution') return `Herald.${event.module === 'webhook' ? 'Webhook' : 'Execution'}.${event.action}`;
   const action = event.action === 'update' ? 'save' : event.action;
   return `ContentManagement.${MODULE_TYPES[event.module]}.${action}`;
 }
@@ -235,6 +266,7 @@ export function channelTarget(text: unknown): ChannelTarget | string {
   const parsed = parseChannel(text);
   if (typeof parsed === 'string') return parsed;
   const t = text as string;
+  if (t.startsWith('webhooks.') || t.startsWith('executions.')) return `${JSON.stringify(t)} is an operational channel: test events are built for content channels only`;
   if (t.startsWith('jobs.')) {
     const p = jobPattern(t) as JobPattern;
     return { module: 'job', action: p.action, ...(p.environment ? { environment: p.environment } : {}) };

@@ -1,4 +1,4 @@
-import type { HeraldEvent } from '../events/event.ts';
+import { isOperational, type HeraldEvent } from '../events/event.ts';
 import { eventChannel, parseChannel, type Channel } from './channels.ts';
 import { compileConditionExplainer } from './conditions.ts';
 import type { Condition, Webhook } from './webhook.ts';
@@ -20,7 +20,7 @@ export function compileExplainer(webhook: Pick<Webhook, 'channels' | 'branches' 
   const conditions: readonly Condition[] = webhook.conditions ?? [];
   const failing = compileConditionExplainer(conditions);
   return (event) => {
-    if (!branches.includes(event.branch)) {
+    if (!isOperational(event) && !branches.includes(event.branch)) {
       return { matches: false, reason: 'branch', message: `the event is on branch ${event.branch}, not ${branches.join(', ')}` };
     }
     const channel = channels.find((c) => c.matches(event));

@@ -1,4 +1,4 @@
-import type { HeraldEvent } from '../events/event.ts';
+import { isOperational, type HeraldEvent } from '../events/event.ts';
 import type { Queryable } from '../store/db.ts';
 import { parseChannel, type Channel } from './channels.ts';
 import { compileConditions, type ConditionTest } from './conditions.ts';
@@ -53,8 +53,10 @@ export function createWebhookIndex(): WebhookIndex {
   return {
     async match(q, event) {
       const matches: Match[] = [];
+      const operational = isOperational(event);
       for (const c of await compiledFor(q, event.api_key)) {
-        if (!c.branches.has(event.branch)) continue;
+        // Operational events belong to no branch (src/events/operational.ts).
+        if (!operational && !c.branches.has(event.branch)) continue;
         const channel = c.channels.find((ch) => ch.matches(event));
         if (!channel || !c.conditions(event)) continue;
         matches.push({ webhook: c.webhook, channel: channel.text });

@@ -23,6 +23,7 @@ export interface PresentedWebhook {
   disabled_reason: string | null;
   concise_payload: boolean;
   format: Webhook['format'];
+  notifiers: string[];
   created_at: string;
   updated_at: string;
 }
@@ -47,6 +48,7 @@ export function presentWebhook(w: Webhook): PresentedWebhook {
     disabled_reason: w.disabled_reason,
     concise_payload: w.concise_payload,
     format: w.format,
+    notifiers: [...(w.notifiers ?? [])],
     created_at: new Date(w.created_at).toISOString(),
     updated_at: new Date(w.updated_at).toISOString(),
   };

@@ -1,3 +1,4 @@
+import type { ChangeBy } from '../events/operational.ts';
 import type { Db, Tx } from '../store/db.ts';
 import type { WebhookIndex } from './match-index.ts';
 import { countWebhooks, createWebhook, deleteWebhook, getWebhook, listWebhooks, setDisabled, updateWebhook, type WebhookExecutions } from './store.ts';
@@ -25,8 +26,11 @@ export interface WebhookChange {
 }
 
 export interface WebhookService {
-  /** Runs `fn` as one change of stack `apiKey`'s webhooks (see above). */
-  change<T>(apiKey: string, fn: (c: WebhookChange) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` as one change of stack `apiKey`'s webhooks (see above), made by `by` (the caller's
+   * actor: the `webhooks.enabled`/`webhooks.disabled` events it causes name it; default admin).
+   */
+  change<T>(apiKey: string, fn: (c: WebhookChange) => Promise<T>, by?: { actor: string; actor_name?: string | null }): Promise<T>;
   get(apiKey: string, uid: string): Promise<Webhook | undefined>;
   list(apiKey: string, page: { skip: number; limit: number }): Promise<Webhook[]>;
   count(apiKey: string): Promise<number>;
@@ -39,11 +43,16 @@ export interface WebhookServiceDeps {
   executions: WebhookExecutions;
   /** Makes the dispatcher (of every process) look for due executions now. */
   wake(): void;
+  /**
+   * What else commits with a change of a webhook's enabled state (the operational event, see
+   * delivery/operational.ts), for a change made by `by`. Absent: nothing.
+   */
+  announcer?: (by: ChangeBy) => (tx: Tx, next: Webhook) => Promise<void>;
 }
 
-export function createWebhookService({ db, index, executions, wake }: WebhookServiceDeps): WebhookService {
+export function createWebhookService({ db, index, executions, wake, announcer }: WebhookServiceDeps): WebhookService {
   return {
-    change(apiKey, fn) {
+    change(apiKey, fn, by) {
       return db.tx(async (tx) => {
         let enabled = false;
         // Unparking happens exactly when a change enabled a disabled webhook.
@@ -53,6 +62,7 @@ export function createWebhookService({ db, index, executions, wake }: WebhookSer
             await executions.unpark(q, uid, now);
             enabled = true;
           },
+          ...(announcer ? { announce: announcer({ actor: by?.actor ?? 'admin', actor_name: by?.actor_name ?? null, cause: 'user' }) } : {}),
         };
         tx.afterCommit(() => {
           index.invalidate(apiKey);

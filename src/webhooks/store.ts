@@ -1,4 +1,4 @@
-import type { Queryable } from '../store/db.ts';
+import type { Queryable, Tx } from '../store/db.ts';
 import { json } from '../store/db.ts';
 import type { Webhook } from './webhook.ts';
 
@@ -29,6 +29,12 @@ export interface WebhookExecutions {
   unpark(q: Queryable, webhookUid: string, now: number): Promise<void>;
   /** Deleted: its executions and their attempts go with it. */
   drop(q: Queryable, webhookUid: string): Promise<void>;
+  /**
+   * Its enabled state changed (now `next`'s): what else must commit with it, the operational event
+   * (`webhooks.disabled` / `webhooks.enabled`, src/events/operational.ts) and, after commit, the
+   * notifiers' email. Each caller binds who made the change (a user, the breaker, the probe).
+   */
+  announce?(tx: Tx, next: Webhook): Promise<void>;
 }
 
 export interface WebhookRow {
@@ -89,7 +95,7 @@ export async function countWebhooks(q: Queryable, apiKey: string): Promise<numbe
  * going from true to false) also resets the circuit breaker's failure count and clears
  * `disabled_reason`. Returns the webhook as stored, or undefined when it no longer exists.
  */
-export async function updateWebhook(q: Queryable, w: Webhook, now: number, executions: WebhookExecutions): Promise<Webhook | undefined> {
+export async function updateWebhook(q: Tx, w: Webhook, now: number, executions: WebhookExecutions): Promise<Webhook | undefined> {
   const prev = await getWebhook(q, w.uid, w.api_key);
   if (!prev) return undefined;
   return storeDefinition(q, prev, { ...w, disabled_reason: w.disabled && prev.disabled ? prev.disabled_reason : null }, now, executions);
@@ -101,7 +107,7 @@ export async function updateWebhook(q: Queryable, w: Webhook, now: number, execu
  * version either way. Returns the webhook as stored, or undefined when it does not exist.
  */
 export async function setDisabled(
-  q: Queryable,
+  q: Tx,
   uid: string,
   disabled: boolean,
   reason: string | null,
@@ -118,16 +124,23 @@ export async function setDisabled(
  * changed, its executions parked or unparked in the same transaction. Re-enabling (or an explicit
  * enable, `resetFailures`) resets the circuit breaker's count of consecutive failures.
  */
-async function storeDefinition(q: Queryable, prev: Webhook, w: Webhook, now: number, executions: WebhookExecutions, resetFailures = false): Promise<Webhook> {
+async function storeDefinition(q: Tx, prev: Webhook, w: Webhook, now: number, executions: WebhookExecutions, resetFailures = false): Promise<Webhook> {
   const next: Webhook = { ...w, version: prev.version + 1, created_at: prev.created_at, updated_at: now };
   const reenabled = resetFailures || (prev.disabled && !next.disabled);
+  // The half-open probe's schedule (delivery/probe.ts) lasts while Herald's disable does: enabling,
+  // or a user's disable taking it over (reason null), ends it. The breaker sets it after this.
+  const keepProbe = prev.disabled && next.disabled && next.disabled_reason !== null;
   await q.run(
     `UPDATE webhooks SET doc = ?, disabled = ?, disabled_reason = ?, version = ?, updated_at = ?,
-       consecutive_failures = CASE WHEN ? = 1 THEN 0 ELSE consecutive_failures END
+       consecutive_failures = CASE WHEN ? = 1 THEN 0 ELSE consecutive_failures END,
+       probe_at = CASE WHEN ? = 1 THEN probe_at ELSE NULL END
      WHERE uid = ? AND api_key = ?`,
-    [JSON.stringify(next), next.disabled ? 1 : 0, next.disabled_reason, next.version, now, reenabled ? 1 : 0, prev.uid, prev.api_key],
+    [JSON.stringify(next), next.disabled ? 1 : 0, next.disabled_reason, next.version, now, reenabled ? 1 : 0, keepProbe ? 1 : 0, prev.uid, prev.api_key],
   );
-  if (next.disabled !== prev.disabled) await (next.disabled ? executions.park(q, prev.uid) : executions.unpark(q, prev.uid, now));
+  if (next.disabled !== prev.disabled) {
+    await (next.disabled ? executions.park(q, prev.uid) : executions.unpark(q, prev.uid, now));
+    await executions.announce?.(q, next);
+  }
   return next;
 }
 

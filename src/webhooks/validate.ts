@@ -27,7 +27,7 @@ import type { Condition, CustomHeader, Destination, Webhook } from './webhook.ts
 /** What a request may set; the rest of a Webhook (uid, times, version, disabled_reason) is Herald's. */
 export type WebhookDefinition = Pick<
   Webhook,
-  'name' | 'destinations' | 'channels' | 'branches' | 'conditions' | 'retry_policy' | 'disabled' | 'concise_payload' | 'format' | 'signing_secrets'
+  'name' | 'destinations' | 'channels' | 'branches' | 'conditions' | 'retry_policy' | 'disabled' | 'concise_payload' | 'format' | 'signing_secrets' | 'notifiers'
 >;
 
 export const MAX_NAME_LENGTH = 200;
@@ -36,6 +36,12 @@ export const MAX_BRANCHES = 50;
 export const MAX_URL_LENGTH = 2048;
 export const MAX_BASIC_AUTH_LENGTH = 1024;
 export const MAX_RETRY_POLICY_LENGTH = 50;
+/** Most notifier addresses on one webhook (Contentstack allows ten). */
+export const MAX_NOTIFIERS = 10;
+/** Longest email address (RFC 5321's path limit). */
+export const MAX_EMAIL_LENGTH = 254;
+/** An address nodemailer can send to: local@domain, no spaces, angle brackets, commas or control characters. */
+const EMAIL = /^[^\s@<>,;"()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 const FIELDS = new Set([
   'name',
@@ -48,6 +54,7 @@ const FIELDS = new Set([
   'concise_payload',
   'format',
   'signing_secret',
+  'notifiers',
 ]);
 /**
  * Fields a client sends back after fetching (Herald's own output, and Contentstack's metadata
@@ -67,7 +74,6 @@ const IGNORED = new Set([
   'org_uid',
   'applikation_id',
   'unhealthy',
-  'notifiers',
   'stackHeaders',
   'urlPath',
 ]);
@@ -201,13 +207,27 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
     signing_secrets = rotateSecrets(signing_secrets, newSigningSecret(), ctx.now);
   }
 
+  // notifiers: Contentstack's SDK examples send one address as a string; a list is the general form.
+  let notifiers = old?.notifiers ?? [];
+  if (has('notifiers') || w.notifiers === null) {
+    const list = w.notifiers === null ? [] : typeof w.notifiers === 'string' ? [w.notifiers] : w.notifiers;
+    if (!Array.isArray(list)) add('notifiers', 'must be a list of email addresses');
+    else if (list.length > MAX_NOTIFIERS) add('notifiers', `has ${list.length} addresses; at most ${MAX_NOTIFIERS}`);
+    else {
+      list.forEach((a, i) => {
+        if (typeof a !== 'string' || a.length > MAX_EMAIL_LENGTH || !EMAIL.test(a.trim())) add(`notifiers.${i}`, 'must be an email address (name@example.com)');
+      });
+      notifiers = [...new Set((list as unknown[]).filter((a): a is string => typeof a === 'string').map((a) => a.trim()))];
+    }
+  }
+
   const fields = Object.keys(errors);
   if (fields.length) {
     const first = fields[0];
     const more = fields.length > 1 ? ` (and ${fields.length - 1} more problem${fields.length > 2 ? 's' : ''})` : '';
     throw new HeraldError('validation_failed', `${first} ${errors[first][0]}${more}`, { errors });
   }
-  return { name, destinations, channels, branches, conditions, retry_policy, disabled, concise_payload, format, signing_secrets };
+  return { name, destinations, channels, branches, conditions, retry_policy, disabled, concise_payload, format, signing_secrets, notifiers };
 }
 
 function parseDestinations(

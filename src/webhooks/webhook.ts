@@ -75,6 +75,11 @@ export interface Webhook {
   format: string;
   /** Newest first; all unexpired ones sign each delivery. */
   signing_secrets: SigningSecret[];
+  /**
+   * Email addresses told when Herald disables the webhook (circuit breaker, 410 Gone), as
+   * Contentstack's `notifiers`; at most MAX_NOTIFIERS. Sent through `--smtp-url`. Absent: none.
+   */
+  notifiers?: string[];
   /** Contentful dialect (src/contentful/webhooks.ts): the transformation set through /spaces; absent or null: none. */
   transformation?: Transformation | null;
   created_at: number;

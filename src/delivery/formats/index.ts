@@ -1,6 +1,6 @@
 import { contentfulFormat } from './contentful.ts';
 import { contentstackFormat } from './contentstack.ts';
-import type { HeraldEvent } from '../../events/event.ts';
+import { isOperational, type HeraldEvent } from '../../events/event.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Queryable } from '../../store/db.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
@@ -38,7 +38,9 @@ export async function prepareDelivery(
   webhook: Webhook,
   engine: EngineSettings,
 ): Promise<{ format: DeliveryFormat; prepared: PreparedDelivery }> {
-  const format = formats.get(webhook.format);
+  // Operational events (about webhooks, not content) have one shape, Herald's own (Contentstack's
+  // envelope), whatever format the webhook's content events take.
+  const format = isOperational(event) ? contentstackFormat : formats.get(webhook.format);
   if (!format) throw new HeraldError('internal', `No delivery format "${webhook.format}" is registered in this process.`);
   return { format, prepared: await format.prepare(q, event, webhook, engine) };
 }

@@ -1,4 +1,6 @@
+import { HERALD_ACTOR } from '../../events/event.ts';
 import type { Tx } from '../../store/db.ts';
+import type { Operational } from '../operational.ts';
 import { setDisabled } from '../../webhooks/store.ts';
 import { breakerReason, breakerTrips, type Decision } from '../policy.ts';
 import type { Claimed } from './claim.ts';
@@ -6,7 +8,8 @@ import { webhookExecutions } from './park.ts';
 
 /**
  * Transition (of the webhook, and with it its executions): enabled -> disabled with a reason, its
- * pending executions -> parked, when the circuit breaker trips (or a receiver answers 410 Gone).
+ * pending executions -> parked, when the circuit breaker trips (or a receiver answers 410 Gone);
+ * the breaker's disable also schedules the webhook's first half-open probe (probe.ts).
  * Runs inside complete()'s transaction.
  */
 
@@ -19,7 +22,7 @@ import { webhookExecutions } from './park.ts';
 export async function countFailures(
   tx: Tx,
   rows: Array<{ f: { claimed: Pick<Claimed, 'webhook_uid'> }; decision: Decision }>,
-  opts: { now: number; breakerThreshold: number },
+  opts: { now: number; breakerThreshold: number; operational?: Operational; probeDelayMs?: number },
   /** Gets the stacks whose webhooks were disabled (their match index must be rebuilt). */
   effects: { disabledStacks: Set<string> },
 ) {
@@ -45,8 +48,17 @@ export async function countFailures(
     if (reason) {
       // Through the webhooks store's one writer of the enabled state: a new version (a Contentful
       // client holding the old one gets 409), and its pending executions parked (park.ts).
-      await setDisabled(tx, webhookUid, true, reason, webhookExecutions, opts.now);
+      const cause = decision.disable ? 'gone' : 'circuit_breaker';
+      const announce = opts.operational?.announcer({ actor: HERALD_ACTOR, actor_name: 'Herald', cause });
+      await setDisabled(tx, webhookUid, true, reason, announce ? { ...webhookExecutions, announce } : webhookExecutions, opts.now);
+      // The breaker's disable is probed (delivery/probe.ts); a 410 asked for no more calls.
+      if (cause === 'circuit_breaker' && opts.probeDelayMs) await scheduleFirstProbe(tx, webhookUid, opts.now, opts.probeDelayMs);
       effects.disabledStacks.add(w.api_key);
     }
   }
+}
+
+/** The breaker disabled `webhookUid`: its first half-open probe (probe.ts) is due in `delayMs`. */
+async function scheduleFirstProbe(tx: Tx, webhookUid: string, now: number, delayMs: number): Promise<void> {
+  await tx.run('UPDATE webhooks SET probe_at = ?, probe_delay_ms = ? WHERE uid = ?', [now + delayMs, delayMs, webhookUid]);
 }

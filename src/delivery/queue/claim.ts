@@ -191,6 +191,28 @@ async function claimIn(q: Queryable, dialect: Db['dialect'], opts: ClaimOptions)
 }
 
 /**
+ * One execution, claimed by the caller under lease `leaseUntil` (the half-open probe, probe.ts),
+ * with its event and webhook as claim() returns them; undefined when it or its webhook is gone.
+ */
+export async function claimedOne(q: Queryable, uid: string, leaseUntil: number): Promise<Claimed | undefined> {
+  const r = await q.get<ClaimRow & EventRow & { x_uid: string }>(
+    `SELECT x.uid AS x_uid, x.webhook_uid, x.lane, x.attempts, ${CLAIM_COLUMNS}
+     FROM executions x JOIN events e ON e.seq = x.event_seq JOIN webhooks w ON w.uid = x.webhook_uid WHERE x.uid = ?`,
+    [uid],
+  );
+  if (!r) return undefined;
+  return {
+    uid: r.x_uid,
+    webhook_uid: r.webhook_uid,
+    lane: r.lane,
+    attempts: Number(r.attempts),
+    leaseUntil,
+    event: eventFromRow(r),
+    webhook: webhookFromRow({ doc: r.doc!, disabled: r.w_disabled, disabled_reason: r.w_reason, version: r.w_version, created_at: r.w_created_at, updated_at: r.w_updated_at }),
+  };
+}
+
+/**
  * Which candidates (in due order) to claim: at most `limit`, and at most `freeSlots(webhook)` of
  * each webhook. `capped` counts the candidates left for want of their webhook's slots.
  */

@@ -6,6 +6,7 @@ import { countFailures } from './breaker.ts';
 import type { Claimed } from './claim.ts';
 import { chunks, laneKey, type AutoSaveOptions } from './lanes.ts';
 import { promoteNext } from './promote.ts';
+import type { Operational } from '../operational.ts';
 
 /**
  * Transitions: in_flight -> succeeded (2xx) | pending (failed, attempts left: due at its retry
@@ -31,6 +32,13 @@ export interface CompleteOptions extends AutoSaveOptions {
   /** The engine's retry schedule, for executions that carry none of their own (Claimed.retryDelaysMs). */
   retryDelaysMs: readonly number[];
   breakerThreshold: number;
+  /**
+   * Operational events (delivery/operational.ts): `executions.failed` for each execution that ended
+   * failed, `webhooks.disabled` when the breaker trips, recorded in this transaction. Absent: none.
+   */
+  operational?: Operational;
+  /** First wait before a webhook the breaker disabled is probed, ms (config.probeDelayMs); 0 or absent: never. */
+  probeDelayMs?: number;
 }
 
 /** What a batch of completions changed that the caller must act on after commit. */
@@ -77,6 +85,14 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     return { f, n, decision: decide(f.record, n, f.claimed.retryDelaysMs ?? opts.retryDelaysMs, opts.now) };
   });
   await db.tx(async (tx) => {
+    // Scale-out (PostgreSQL): a batch that may record operational events (a failure ended an
+    // execution, or trips the breaker) takes their stacks' event locks first, in the order every
+    // event-recording transaction takes them (the event lock, then lanes), so the two never wait on
+    // each other in a cycle.
+    if (opts.operational && tx.lock) {
+      const stacks = new Set(all.filter((r) => r.decision.state === 'failed').map((r) => r.f.claimed.event.api_key));
+      if (stacks.size) await tx.lock([...stacks].map((k) => `events:${k}`));
+    }
     // Scale-out (PostgreSQL): lock the batch's lanes (see laneKey).
     await tx.lock?.(batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)));
     const applied = new Set<string>();
@@ -135,6 +151,23 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     const ended = rows.filter((r) => r.decision.state !== 'pending');
     for (const r of ended) effects.ended.push({ uid: r.f.claimed.uid, state: r.decision.state as 'succeeded' | 'failed' });
     effects.promoted = await promoteNext(tx, ended.map((r) => r.f.claimed), opts);
+    if (opts.operational) {
+      await opts.operational.executionsFailed(
+        tx,
+        ended
+          .filter((r) => r.decision.state === 'failed')
+          .map(({ f: { claimed, record }, n }) => ({
+            uid: claimed.uid,
+            webhook: claimed.webhook,
+            event: claimed.event,
+            delivered: claimed.event,
+            attempts: n,
+            status_code: record.status_code,
+            outcome: record.outcome,
+            reason: record.reason,
+          })),
+      );
+    }
     await countFailures(tx, rows, opts, effects);
   });
   return effects;

@@ -32,6 +32,9 @@
  *   succeeded|failed|pending|parked|queued ──retry-now.ts (manual retry)──> pending (now; a queued
  *                                              one jumps its lane; in_flight is refused)
  *   in_flight ──release.ts (start on SQLite, shutdown past the grace period)──> pending (now)
+ *   parked (else the newest failed) ──probe.ts (half-open probe of a webhook the breaker disabled)──> in_flight;
+ *     then 2xx ──> succeeded, the webhook enabled (its parked -> pending, now); failure ──> parked
+ *     (failed) again, the next probe after twice the wait
  *
  * Invariant that keeps claiming cheap: only pending and in_flight executions have a
  * next_attempt_at, and the due index holds only those (states.ts DUE).
@@ -41,6 +44,7 @@ export { claim, choose, SCAN_WINDOW, type Claimed, type ClaimOptions, type Claim
 export { complete, type CompleteEffects, type CompleteOptions, type Finished } from './complete.ts';
 export { parkWebhook, unparkWebhook, dropExecutions, webhookExecutions } from './park.ts';
 export { retryNow } from './retry-now.ts';
+export { takeProbes, completeProbe, nextProbeAt, type Probe } from './probe.ts';
 export { releaseClaims, releaseExecutions } from './release.ts';
 export { laneOf } from './lanes.ts';
 export { DEPTH_STATES, QUEUE_DEPTH_SQL, isParked, nextDueAt, oldestDueAt } from './states.ts';

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { byCaller } from '../auth.ts';
 import { callDetails, callOverview } from '../../contentful/calls.ts';
 import { link } from '../../contentful/entities.ts';
 import { versionMismatch } from '../../contentful/errors.ts';
@@ -128,7 +129,7 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
       const now = Date.now();
       const def = await validate(c.tx, scope.api_key, mapped.body, { policy, existing, now });
       return found(await c.update({ ...existing, ...def, format: existing.format, transformation: mapped.transformation }, now));
-    });
+    }, byCaller(scope.caller));
     if (created) reply.status(201);
     return presentDefinition(w);
   });

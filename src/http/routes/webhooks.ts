@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { byCaller } from '../auth.ts';
 import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
@@ -38,7 +39,7 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
     return w;
   };
 
-  app.post('/v3/webhooks', doc(TAGS.webhooks, 'Create a webhook (the answer carries its signing secret, once)', { body: Envelope('webhook', 'name, destinations: [{ target_url, http_basic_auth, http_basic_password, custom_header }], channels, branches, retry_policy, disabled, concise_payload, conditions, signing_secret'), success: CREATED }), async (req, reply) => {
+  app.post('/v3/webhooks', doc(TAGS.webhooks, 'Create a webhook (the answer carries its signing secret, once)', { body: Envelope('webhook', 'name, destinations: [{ target_url, http_basic_auth, http_basic_password, custom_header }], channels, branches, retry_policy, disabled, concise_payload, conditions, signing_secret, notifiers (up to 10 email addresses told when Herald disables it)'), success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
     const now = Date.now();
     const webhook = await h.webhooks.change(scope.api_key, async (c) => {
@@ -74,7 +75,7 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
       const existing = found(await c.get(req.params.uid));
       const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, existing, now, formats: formatNames() });
       return found(await c.update({ ...existing, ...def }, now));
-    });
+    }, byCaller(scope.caller));
     return { notice: 'The Webhook was updated successfully', webhook: presentWebhook(webhook) };
   });
 
@@ -89,7 +90,7 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
     app.post<{ Params: { uid: string } }>(`/v3/webhooks/:uid/${action}`, doc(TAGS.webhooks, `${action === 'enable' ? 'Enable' : 'Disable'} a webhook`, { params: WEBHOOK }), async (req) => {
       const scope = await h.scope(req);
       // Enabling makes the executions that waited while it was disabled due now.
-      const webhook = await h.webhooks.change(scope.api_key, async (c) => found(await c.setDisabled(req.params.uid, action === 'disable', null)));
+      const webhook = await h.webhooks.change(scope.api_key, async (c) => found(await c.setDisabled(req.params.uid, action === 'disable', null)), byCaller(scope.caller));
       return { notice: `The Webhook was ${action}d successfully`, webhook: presentWebhook(webhook) };
     });
   }
