@@ -35,6 +35,8 @@ const CONTENTFUL_HEADERS = {
   required: [...HEADERS.required, 'x-contentful-topic', 'x-contentful-webhook-name', 'x-contentful-idempotency-key'],
 };
 
+const FORMAT_TITLES: Record<string, string> = { contentstack: 'Contentstack', contentful: 'Contentful', cloudevents: 'CloudEvents 1.0' };
+
 /** A payload schema as an AsyncAPI Schema Object: draft-07 minus its `$schema` declaration. */
 function payload(schema: Record<string, unknown>): Record<string, unknown> {
   const { $schema: _ignored, ...rest } = schema;
@@ -54,17 +56,21 @@ export function asyncApiDocument(catalog: readonly CatalogEntry[], stack: { api_
     const channelId = id(address);
     const channelMessages: Record<string, unknown> = {};
     for (const e of entries) {
-      const messageId = id(`${address}.${e.format}`);
+      const variant = e.mode ? `${e.format}.${e.mode}` : e.format;
+      const messageId = id(`${address}.${variant}`);
+      const headers = e.format === 'contentful' ? CONTENTFUL_HEADERS : HEADERS;
       messages[messageId] = {
-        name: `${e.event}.${e.format}`,
-        title: `${e.event}${e.content_type ? ` (${e.content_type})` : ''} in the ${e.format === 'contentful' ? 'Contentful' : 'Contentstack'} format`,
+        name: `${e.event}.${variant}`,
+        title: `${e.event}${e.content_type ? ` (${e.content_type})` : ''} in the ${FORMAT_TITLES[e.format] ?? e.format} format${e.mode ? `, ${e.mode} mode` : ''}`,
         summary: e.topic ? `Topic ${e.topic}` : `Channel ${e.channel}`,
         contentType: e.content_type_header,
-        headers: e.format === 'contentful' ? CONTENTFUL_HEADERS : HEADERS,
+        headers: e.headers
+          ? { ...headers, properties: { ...headers.properties, ...e.headers.properties }, required: [...headers.required, ...e.headers.required] }
+          : headers,
         payload: payload(e.schema),
         examples: [{ name: 'example', payload: e.example }],
       };
-      channelMessages[e.format] = { $ref: `#/components/messages/${messageId}` };
+      channelMessages[id(variant)] = { $ref: `#/components/messages/${messageId}` };
     }
     channels[channelId] = {
       address,
@@ -86,7 +92,7 @@ export function asyncApiDocument(catalog: readonly CatalogEntry[], stack: { api_
       version: '1.0.0',
       description:
         `The events Herald delivers to webhooks of stack ${stack.api_key}: one channel per kind of event, a message per payload format ` +
-        '(Contentstack, or Contentful for webhooks with format "contentful"). Deliveries are HTTP POSTs to each webhook\'s own URL, signed per Standard Webhooks. ' +
+        '(Contentstack; Contentful for webhooks with format "contentful"; CloudEvents 1.0 in binary or structured mode for format "cloudevents"). Deliveries are HTTP POSTs to each webhook\'s own URL, signed per Standard Webhooks. ' +
         'The same schemas are at GET /v3/webhooks/schemas.',
     },
     defaultContentType: 'application/json',

@@ -9,6 +9,7 @@ import type { Changes } from '../events/changes.ts';
 import { contentfulTopic, eventChannel } from '../webhooks/channels.ts';
 import { CONTENTFUL_CONTENT_TYPE, contentfulPayload } from './contentful.ts';
 import { contentstackPayload } from './formats/contentstack.ts';
+import type { DeliveryFormat } from './formats/format.ts';
 
 /**
  * The event catalog (GET /v3/webhooks/schemas, /v3/asyncapi.json): a JSON Schema (draft-07) of
@@ -34,7 +35,10 @@ export const MODULE_ACTIONS: Record<Module, readonly Action[]> = {
 };
 
 export interface CatalogEntry {
-  format: Format;
+  /** `contentstack`, `contentful`, or a registered format that describes itself (`cloudevents`). */
+  format: string;
+  /** The format's variant, when its options choose between several (CloudEvents: `binary`, `structured`); absent otherwise. */
+  mode?: string;
   /** `entry.update` */
   event: string;
   module: HeraldEvent['module'];
@@ -47,6 +51,8 @@ export interface CatalogEntry {
   topic: string | null;
   /** The Content-Type of the request (a transformation may choose another). */
   content_type_header: string;
+  /** Headers the format adds beyond Herald's own, as JSON Schema properties; absent: none. */
+  headers?: { properties: Record<string, Record<string, unknown>>; required: string[] };
   schema: Record<string, unknown>;
   example: unknown;
 }
@@ -55,6 +61,8 @@ export interface CatalogContext {
   api_key: string;
   masterLocale: string;
   contentTypes: readonly ContentTypeDoc[];
+  /** Registered formats that describe their own payloads (formats/ `describe`), listed after the two built in. */
+  formats?: ReadonlyArray<Pick<DeliveryFormat, 'name' | 'describe'>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,6 +398,18 @@ export function eventCatalog(ctx: CatalogContext): CatalogEntry[] {
       schema: operationalSchema(event.module as OperationalModule, event.action as OperationalAction),
       example: contentstackPayload(event, { concise: false }),
     });
+  }
+  // Other formats describe themselves, from Herald's own payload of each kind.
+  // Content events only: job events go to Contentstack-format webhooks only (validate.ts), and
+  // operational events have Herald's own shape whatever the format (formats/index.ts).
+  const own = out.filter((e) => e.format === 'contentstack' && (e.module === 'entry' || e.module === 'asset' || e.module === 'content_type'));
+  for (const format of ctx.formats ?? []) {
+    for (const base of own) {
+      const event = exampleEvent(base.module as Parameters<typeof exampleEvent>[0], base.action as Parameters<typeof exampleEvent>[1], ctx.contentTypes.find((ct) => ct.uid === base.content_type) ?? null, ctx);
+      for (const p of format.describe!({ event, contentstack: { schema: base.schema, example: base.example } })) {
+        out.push({ ...base, format: format.name, ...(p.mode ? { mode: p.mode } : {}), content_type_header: p.content_type_header, ...(p.headers ? { headers: p.headers } : {}), schema: p.schema, example: p.example });
+      }
+    }
   }
   return out;
 }

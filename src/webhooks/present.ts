@@ -24,6 +24,8 @@ export interface PresentedWebhook {
   concise_payload: boolean;
   format: Webhook['format'];
   notifiers: string[];
+  /** Only when the webhook set some (CloudEvents' mode). */
+  format_options?: Record<string, unknown>;
   created_at: string;
   updated_at: string;
 }
@@ -49,6 +51,7 @@ export function presentWebhook(w: Webhook): PresentedWebhook {
     concise_payload: w.concise_payload,
     format: w.format,
     notifiers: [...(w.notifiers ?? [])],
+    ...(w.format_options ? { format_options: w.format_options } : {}),
     created_at: new Date(w.created_at).toISOString(),
     updated_at: new Date(w.updated_at).toISOString(),
   };

@@ -27,7 +27,7 @@ import type { Condition, CustomHeader, Destination, Webhook } from './webhook.ts
 /** What a request may set; the rest of a Webhook (uid, times, version, disabled_reason) is Herald's. */
 export type WebhookDefinition = Pick<
   Webhook,
-  'name' | 'destinations' | 'channels' | 'branches' | 'conditions' | 'retry_policy' | 'disabled' | 'concise_payload' | 'format' | 'signing_secrets' | 'notifiers'
+  'name' | 'destinations' | 'channels' | 'branches' | 'conditions' | 'retry_policy' | 'disabled' | 'concise_payload' | 'format' | 'format_options' | 'signing_secrets' | 'notifiers'
 >;
 
 export const MAX_NAME_LENGTH = 200;
@@ -53,6 +53,7 @@ const FIELDS = new Set([
   'disabled',
   'concise_payload',
   'format',
+  'format_options',
   'signing_secret',
   'notifiers',
 ]);
@@ -93,6 +94,11 @@ export interface ParseContext {
   now: number;
   /** The delivery formats registered in this process (delivery/formats/); default the two built in. */
   formats?: readonly string[];
+  /**
+   * Checks a format's `format_options` (the format's own `options`, delivery/formats/): the options
+   * to store, a problem per option, or null when the format takes none. Absent: no format takes any.
+   */
+  formatOptions?: (format: string, given: Record<string, unknown>) => { options: Record<string, unknown> } | { problems: Record<string, string> } | null;
 }
 
 /** Formats every Herald has (delivery/formats/index.ts registers them). */
@@ -195,6 +201,26 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
     });
   }
 
+  // format_options: checked by the format; options of a format the webhook leaves are dropped.
+  let format_options: Record<string, unknown> | null = format === old?.format ? (old?.format_options ?? null) : null;
+  if (has('format_options') && w.format_options !== null) {
+    const given = w.format_options;
+    if (typeof given !== 'object' || Array.isArray(given)) add('format_options', 'must be an object of the format\'s options, e.g. { "mode": "structured" }');
+    else if (!errors.format) {
+      const checked = ctx.formatOptions?.(format, given as Record<string, unknown>) ?? null;
+      if (checked === null) {
+        if (Object.keys(given as object).length > 0) add('format_options', `must be left out: the ${format} format takes no options`);
+        else format_options = null;
+      } else if ('problems' in checked) for (const [k, p] of Object.entries(checked.problems)) add(`format_options.${k}`, p);
+      else format_options = checked.options;
+    }
+  } else if (has('format_options')) format_options = null;
+  // A format with options gets its defaults stored, so the webhook shows what it sends (CloudEvents: binary).
+  if (format_options === null && !errors.format && !errors.format_options) {
+    const defaults = ctx.formatOptions?.(format, {}) ?? null;
+    if (defaults && 'options' in defaults) format_options = defaults.options;
+  }
+
   // signing secret: given, kept, or generated; a new one given on update becomes current and the
   // previous one keeps signing for the usual grace period.
   let signing_secrets = old?.signing_secrets ?? [];
@@ -227,7 +253,7 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
     const more = fields.length > 1 ? ` (and ${fields.length - 1} more problem${fields.length > 2 ? 's' : ''})` : '';
     throw new HeraldError('validation_failed', `${first} ${errors[first][0]}${more}`, { errors });
   }
-  return { name, destinations, channels, branches, conditions, retry_policy, disabled, concise_payload, format, signing_secrets, notifiers };
+  return { name, destinations, channels, branches, conditions, retry_policy, disabled, concise_payload, format, format_options, signing_secrets, notifiers };
 }
 
 function parseDestinations(

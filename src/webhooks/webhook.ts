@@ -73,6 +73,11 @@ export interface Webhook {
    * or another registered one.
    */
   format: string;
+  /**
+   * Options of the delivery format, as the format checked them (CloudEvents: `{ mode: "binary" |
+   * "structured" }`); absent or null: the format's defaults.
+   */
+  format_options?: Record<string, unknown> | null;
   /** Newest first; all unexpired ones sign each delivery. */
   signing_secrets: SigningSecret[];
   /**

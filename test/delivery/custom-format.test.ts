@@ -70,6 +70,6 @@ describe('a delivery format registered by a test', () => {
       body: { webhook: { name: 'x', destinations: [{ target_url: 'http://127.0.0.1:9/' }], channels: ['*.*'], format: 'x-nobody' } },
     });
     assert.equal(r.status, 422);
-    assert.match(r.body.errors.format[0], /"contentstack" or "contentful" or "x-plain-text"/);
+    assert.match(r.body.errors.format[0], /"contentstack" or "contentful" or "cloudevents" or "x-plain-text"/);
   });
 });

@@ -25,6 +25,10 @@ export interface WebhookView {
   disabled: boolean;
   disabled_reason: string | null;
   concise_payload: boolean;
+  /** contentstack (default), cloudevents, or contentful (webhooks made through the Contentful API). */
+  format?: string;
+  /** CloudEvents: `{ mode: "binary" | "structured" }`. */
+  format_options?: { mode?: string };
   created_at: string;
   updated_at: string;
 }
@@ -55,7 +59,17 @@ export interface WebhookForm {
   enabled: boolean;
   channels: string[];
   conditions: unknown[];
+  /** The payload format: contentstack, cloudevents (or contentful, which this form leaves as it is). */
+  format: string;
+  /** CloudEvents' mode: attributes in ce-* headers (binary) or the whole event as the body (structured). */
+  ceMode: 'binary' | 'structured';
 }
+
+/** The formats the form offers, with their labels. */
+export const FORMAT_LABELS: Array<[string, string]> = [
+  ['contentstack', 'Contentstack JSON (default)'],
+  ['cloudevents', 'CloudEvents 1.0'],
+];
 
 let nextId = 1;
 export function headerDraft(init: Partial<HeaderDraft> = {}): HeaderDraft {
@@ -77,6 +91,8 @@ export function toForm(w?: WebhookView): WebhookForm {
       enabled: true,
       channels: [],
       conditions: [],
+      format: 'contentstack',
+      ceMode: 'binary',
     };
   }
   const d = w.destinations[0] ?? { target_url: '', http_basic_auth: '', http_basic_password: '', custom_header: [] };
@@ -97,6 +113,8 @@ export function toForm(w?: WebhookView): WebhookForm {
     enabled: !w.disabled,
     channels: [...w.channels],
     conditions: [...(w.conditions ?? [])],
+    format: w.format ?? 'contentstack',
+    ceMode: w.format_options?.mode === 'structured' ? 'structured' : 'binary',
   };
 }
 
@@ -147,6 +165,9 @@ export function toBody(f: WebhookForm): { webhook: Record<string, unknown> } {
       conditions: f.conditions,
       concise_payload: f.concise,
       disabled: !f.enabled,
+      // A Contentful-format webhook keeps its format (the Contentful API sets it, with its transformation).
+      ...(f.format === 'contentful' ? {} : { format: f.format }),
+      ...(f.format === 'cloudevents' ? { format_options: { mode: f.ceMode } } : {}),
     },
   };
 }

@@ -21,6 +21,40 @@ export interface DeliveryFormat {
   prepare(q: Queryable, event: HeraldEvent, webhook: Webhook, engine: EngineSettings): PreparedDelivery | Promise<PreparedDelivery>;
   /** The body an attempt sent, rebuilt byte for byte from its event and what `logged` stored (the log keeps no bodies). */
   loggedBody(event: HeraldEvent, logged: Record<string, unknown>, limits?: BodyLimits): string;
+  /**
+   * The options a webhook of this format may set in `format_options` (e.g. CloudEvents' `mode`),
+   * checked when the webhook is saved: the options to store (defaults filled in), or a problem per
+   * option name (the 422 names `format_options.<name>`). Absent: the format takes no options, and
+   * a webhook that sends some is refused.
+   */
+  options?(given: Record<string, unknown>): { options: Record<string, unknown> } | { problems: Record<string, string> };
+  /**
+   * This format's payloads of one kind of event, for the event catalog (GET /v3/webhooks/schemas,
+   * /v3/asyncapi.json); one per variant the format's options choose between. Absent: the catalog
+   * does not list the format. (Contentstack's and Contentful's are described in ../catalog.ts.)
+   */
+  describe?(kind: CatalogKind): CatalogPayload[];
+}
+
+/** One kind of event, as the catalog asks a format to describe it. */
+export interface CatalogKind {
+  /** An example event of this kind (what the example payload is built from). */
+  event: HeraldEvent;
+  /** Herald's own (Contentstack) payload of this kind: its JSON Schema (draft-07) and example. */
+  contentstack: { schema: Record<string, unknown>; example: unknown };
+}
+
+/** A format's payload of one kind of event, as the catalog lists it. */
+export interface CatalogPayload {
+  /** Which variant, when the format's options choose between several (CloudEvents: `binary`, `structured`). */
+  mode?: string;
+  /** The request's Content-Type. */
+  content_type_header: string;
+  /** The headers this format adds, as JSON Schema properties (name -> schema), and which are always sent. */
+  headers?: { properties: Record<string, Record<string, unknown>>; required: string[] };
+  /** The body's JSON Schema (draft-07). */
+  schema: Record<string, unknown>;
+  example: unknown;
 }
 
 /** The engine's settings a format may build on. */

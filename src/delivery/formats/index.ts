@@ -1,5 +1,6 @@
 import { contentfulFormat } from './contentful.ts';
 import { contentstackFormat } from './contentstack.ts';
+import { cloudeventsFormat } from './cloudevents.ts';
 import { isOperational, type HeraldEvent } from '../../events/event.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Queryable } from '../../store/db.ts';
@@ -7,7 +8,7 @@ import type { Webhook } from '../../webhooks/webhook.ts';
 import { BodyTooLarge, type BodyLimits, type DeliveryFormat, type EngineSettings, type PreparedDelivery } from './format.ts';
 
 export { BodyTooLarge } from './format.ts';
-export type { BodyLimits, DeliveryFormat, EngineSettings, FormatRequest, PreparedDelivery } from './format.ts';
+export type { BodyLimits, CatalogKind, CatalogPayload, DeliveryFormat, EngineSettings, FormatRequest, PreparedDelivery } from './format.ts';
 
 /**
  * The delivery formats a webhook may name, by name. A new format is one file in this folder and
@@ -29,6 +30,19 @@ export function deliveryFormat(name: string): DeliveryFormat | undefined {
 /** Every registered format's name, for validating a webhook's `format`. */
 export function formatNames(): string[] {
   return [...formats.keys()];
+}
+
+/**
+ * Checks a webhook's `format_options` with its format (webhooks/validate.ts `formatOptions`): null
+ * when the format takes no options (or is not registered: the format's own check names that).
+ */
+export function checkFormatOptions(name: string, given: Record<string, unknown>): ReturnType<NonNullable<DeliveryFormat['options']>> | null {
+  return formats.get(name)?.options?.(given) ?? null;
+}
+
+/** The registered formats the event catalog lists beside the built-in two (those with `describe`). */
+export function describedFormats(): DeliveryFormat[] {
+  return [...formats.values()].filter((f) => f.describe);
 }
 
 /** An attempt of `webhook` for `event`, prepared by the webhook's format (throws when that format is not registered here). */
@@ -65,3 +79,4 @@ export function cappedBody(render: (limits: BodyLimits) => string, capBytes: num
 
 registerFormat(contentstackFormat);
 registerFormat(contentfulFormat);
+registerFormat(cloudeventsFormat);

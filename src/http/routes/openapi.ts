@@ -47,7 +47,9 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
     'auto_save events also carry `changes` ({paths, fields: [{path, old, new}], truncated}). Conditions: equals, in, regexp and not over ' +
     'event properties (sys.id, content_type, branch, environment, locale, created_by, updated_by, actor.uid, actor.name, actor.type), and ' +
     '{"changed": ["title", "seo.*"]} (an update changed a field under one of these paths). POST /v3/webhooks/preview dry-runs a webhook; ' +
-    'POST /v3/webhooks/{uid}/test with {channel, uid?} sends a test event; GET /v3/webhooks/schemas and GET /v3/asyncapi.json describe every payload.',
+    'POST /v3/webhooks/{uid}/test with {channel, uid?} sends a test event; GET /v3/webhooks/schemas and GET /v3/asyncapi.json describe every payload. ' +
+    'Formats (`format`): contentstack (default), contentful, and cloudevents (CloudEvents 1.0 over HTTP; `format_options: {"mode": "binary"}` ' +
+    '(ce-* headers, the body is the payload; the default) or `{"mode": "structured"}` (application/cloudevents+json)).',
   [TAGS.executions]: 'Executions and attempts of a webhook; manual retry.',
   [TAGS.environments]: 'Publishing environments.',
   [TAGS.locales]: 'Locales of a stack.',

@@ -8,6 +8,7 @@ import { getWebhook } from '../../webhooks/store.ts';
 import { validateWebhook } from '../../webhooks/validate.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
 import { doc, Body, Field, Query, TAGS, Text } from '../schemas.ts';
+import { checkFormatOptions, describedFormats, formatNames } from '../../delivery/formats/index.ts';
 import { FORMATS } from '../../delivery/catalog.ts';
 import { stackAsyncApi, stackCatalog } from '../../delivery/stack-catalog.ts';
 
@@ -18,7 +19,7 @@ const PREVIEW = Body({
 });
 
 const SCHEMAS = Query({
-  format: Text(`only this payload format: ${['contentstack', 'contentful'].join(' or ')}`),
+  format: Text('only this payload format: contentstack, contentful or cloudevents'),
   content_type: Text("only entry events of this content type (asset and content type events are listed too)"),
   event: Text('only this event, module.action (entry.publish, asset.update, content_type.delete)'),
 });
@@ -55,7 +56,7 @@ export default function webhookToolRoutes(app: FastifyInstance, h: Herald) {
       if (!existing) throw notFound('Webhook');
     }
     const now = Date.now();
-    const def = await validateWebhook(h.db, scope.api_key, { webhook: body.webhook }, { policy, existing, now });
+    const def = await validateWebhook(h.db, scope.api_key, { webhook: body.webhook }, { policy, existing, now, formats: formatNames(), formatOptions: checkFormatOptions });
     const webhook: Webhook = existing
       ? { ...existing, ...def }
       : { uid: 'preview', api_key: scope.api_key, ...def, disabled_reason: null, created_at: now, updated_at: now, version: 1 };
@@ -75,7 +76,8 @@ export default function webhookToolRoutes(app: FastifyInstance, h: Herald) {
   app.get<{ Querystring: Record<string, string | undefined> }>('/v3/webhooks/schemas', doc(TAGS.webhooks, "The event catalog: a JSON Schema and an example of every event's payload, per format and content type", { querystring: SCHEMAS }), async (req) => {
     const scope = await h.scope(req);
     const q = req.query;
-    if (q.format && !(FORMATS as readonly string[]).includes(q.format)) throw invalid('format', `must be one of ${FORMATS.join(', ')}`);
+    const listed = [...FORMATS, ...describedFormats().map((f) => f.name)];
+    if (q.format && !listed.includes(q.format)) throw invalid('format', `must be one of ${listed.join(', ')}`);
     let schemas = await stackCatalog(h.db, scope);
     if (q.content_type && !schemas.some((s) => s.content_type === q.content_type)) throw notFound(`Content type '${q.content_type}'`);
     if (q.event && !schemas.some((s) => s.event === q.event)) throw invalid('event', 'must be module.action, such as entry.publish or asset.update');

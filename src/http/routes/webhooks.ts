@@ -4,7 +4,7 @@ import { HeraldError, invalid, notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
 import { bltUid } from '../../ids.ts';
-import { formatNames } from '../../delivery/formats/index.ts';
+import { checkFormatOptions, formatNames } from '../../delivery/formats/index.ts';
 import { createTargetPolicy } from '../../net/target.ts';
 import { presentWebhook } from '../../webhooks/present.ts';
 import { currentSecret, liveSecrets, newSigningSecret, MAX_GRACE_HOURS, rotateSecrets, signingSecretProblem } from '../../webhooks/signing-secrets.ts';
@@ -39,11 +39,11 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
     return w;
   };
 
-  app.post('/v3/webhooks', doc(TAGS.webhooks, 'Create a webhook (the answer carries its signing secret, once)', { body: Envelope('webhook', 'name, destinations: [{ target_url, http_basic_auth, http_basic_password, custom_header }], channels, branches, retry_policy, disabled, concise_payload, conditions, signing_secret, notifiers (up to 10 email addresses told when Herald disables it)'), success: CREATED }), async (req, reply) => {
+  app.post('/v3/webhooks', doc(TAGS.webhooks, 'Create a webhook (the answer carries its signing secret, once)', { body: Envelope('webhook', 'name, destinations: [{ target_url, http_basic_auth, http_basic_password, custom_header }], channels, branches, retry_policy, disabled, concise_payload, conditions, format (contentstack, contentful or cloudevents), format_options (cloudevents: { mode: binary or structured }), signing_secret, notifiers (up to 10 email addresses told when Herald disables it)'), success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
     const now = Date.now();
     const webhook = await h.webhooks.change(scope.api_key, async (c) => {
-      const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, now, formats: formatNames() });
+      const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, now, formats: formatNames(), formatOptions: checkFormatOptions });
       const w: Webhook = { uid: bltUid(), api_key: scope.api_key, ...def, disabled_reason: null, created_at: now, updated_at: now, version: 1 };
       await c.create(w);
       return w;
@@ -73,7 +73,7 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
     const now = Date.now();
     const webhook = await h.webhooks.change(scope.api_key, async (c) => {
       const existing = found(await c.get(req.params.uid));
-      const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, existing, now, formats: formatNames() });
+      const def = await validateWebhook(c.tx, scope.api_key, req.body, { policy, existing, now, formats: formatNames(), formatOptions: checkFormatOptions });
       return found(await c.update({ ...existing, ...def }, now));
     }, byCaller(scope.caller));
     return { notice: 'The Webhook was updated successfully', webhook: presentWebhook(webhook) };

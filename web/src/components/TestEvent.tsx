@@ -1,6 +1,18 @@
 import { useState } from 'preact/hooks';
-import { errorText, post } from '../api.ts';
-import { Code, Dialog, Field, Spinner, valueOf } from './ui.tsx';
+import { errorText, get, post } from '../api.ts';
+import { entryLabel, matchingEntries, type CatalogEntry } from '../catalog.ts';
+import { Code, Dialog, Field, Spinner, useLoad, valueOf } from './ui.tsx';
+
+/** The entities a channel's events are about, to build a test event from: entries of its content type, assets, or content types. */
+async function entitiesOf(channel: string): Promise<Array<{ uid: string; title: string }>> {
+  const parts = channel.split('.');
+  const named = (list: Array<Record<string, any>>) => list.map((x) => ({ uid: String(x.uid), title: String(x.title ?? x.filename ?? x.uid) }));
+  if (parts[0] === 'assets') return named((await get<{ assets: any[] }>('/v3/assets', { limit: 50 })).assets);
+  if (parts[0] !== 'content_types') return [];
+  if (parts[2] === 'entries' && parts[1] !== 'entries') return named((await get<{ entries: any[] }>(`/v3/content_types/${encodeURIComponent(parts[1]!)}/entries`, { limit: 50 })).entries);
+  if (parts[1] === 'entries') return [];
+  return named((await get<{ content_types: any[] }>('/v3/content_types', { limit: 100 })).content_types);
+}
 
 /** What POST /v3/webhooks/{uid}/test answers (src/http/routes/executions.ts). */
 interface TestResult {
@@ -26,6 +38,12 @@ export function TestEvent(props: { uid: string; channels: string[] }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<TestResult | null>(null);
   const [error, setError] = useState<unknown>(null);
+  // The kinds of event this webhook receives (the event catalog, matched against its channels).
+  const kinds = useLoad(
+    async () => (open ? matchingEntries((await get<{ schemas: CatalogEntry[] }>('/v3/webhooks/schemas', { format: 'contentstack' })).schemas, props.channels, 'contentstack') : []),
+    [open, props.channels.join(',')],
+  );
+  const entities = useLoad(async () => (open ? entitiesOf(channel.trim()) : []), [open, channel]);
 
   const send = async (e: Event) => {
     e.preventDefault();
@@ -49,6 +67,20 @@ export function TestEvent(props: { uid: string; channels: string[] }) {
       {open && (
         <Dialog title="Send a test event" class="wide" onClose={() => setOpen(false)}>
           <form onSubmit={send} class="test-event">
+            {(kinds.data?.length ?? 0) > 0 && (
+              <Field label="Event" hint="The kinds of event this webhook receives.">
+                {(id, describedBy) => (
+                  <select id={id} aria-describedby={describedBy} value={kinds.data!.some((k) => k.channel === channel) ? channel : ''} onChange={(e) => (setChannel(valueOf(e)), setEntity(''))}>
+                    <option value="">(the channel typed below)</option>
+                    {kinds.data!.map((k) => (
+                      <option key={k.channel} value={k.channel}>
+                        {entryLabel(k)}
+                      </option>
+                    ))}
+                  </select>
+                )}
+              </Field>
+            )}
             <Field label="Channel" hint="One kind of event: content_types.blog.entries.publish, assets.update, Entry.save, …">
               {(id, describedBy) => <input id={id} aria-describedby={describedBy} class="mono" value={channel} onInput={(e) => setChannel(valueOf(e))} list="test-event-channels" />}
             </Field>
@@ -57,6 +89,20 @@ export function TestEvent(props: { uid: string; channels: string[] }) {
                 <option key={c} value={c} />
               ))}
             </datalist>
+            {(entities.data?.length ?? 0) > 0 && (
+              <Field label="Built from" hint="A real entity as it is now, or a generated example.">
+                {(id, describedBy) => (
+                  <select id={id} aria-describedby={describedBy} value={entities.data!.some((x) => x.uid === entity) ? entity : ''} onChange={(e) => setEntity(valueOf(e))}>
+                    <option value="">A generated example</option>
+                    {entities.data!.map((x) => (
+                      <option key={x.uid} value={x.uid}>
+                        {x.title} ({x.uid})
+                      </option>
+                    ))}
+                  </select>
+                )}
+              </Field>
+            )}
             <Field label="Entry, asset or content type uid (optional)" hint="Empty: a generated example of the content type.">
               {(id, describedBy) => <input id={id} aria-describedby={describedBy} class="mono" value={entity} onInput={(e) => setEntity(valueOf(e))} />}
             </Field>

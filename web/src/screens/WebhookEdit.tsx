@@ -7,7 +7,8 @@ import { notify } from '../notice.ts';
 import { href, navigate } from '../router.ts';
 import { WebhookPreview } from '../components/WebhookPreview.tsx';
 import { TestEvent } from '../components/TestEvent.tsx';
-import { formProblems, headerDraft, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
+import { EventSchemas } from '../components/EventSchemas.tsx';
+import { FORMAT_LABELS, formProblems, headerDraft, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
 import { createWebhook, getSigningSecret, getWebhook, listWebhooks, rotateSigningSecret, updateWebhook } from '../webhooks-api.ts';
 
 interface Context {
@@ -72,6 +73,8 @@ const ERROR_PATHS: Partial<Record<keyof WebhookForm, string[]>> = {
   branches: ['branches'],
   concise: ['concise_payload'],
   enabled: ['disabled'],
+  format: ['format', 'format_options'],
+  ceMode: ['format_options'],
 };
 
 /**
@@ -143,7 +146,7 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
   const headerErrors = fieldErrorsUnder(error, `${dest}.custom_header`).filter((p) => !/^destinations\.0\.custom_header\.\d+\./.test(p));
   const whenErrors = [...fieldErrorsUnder(error, 'channels'), ...fieldErrorsUnder(error, 'conditions')];
   // The summary says what went wrong; fields say where. Field errors the form has no place for are listed.
-  const placed = /^(name|channels|conditions|branches|concise_payload|disabled|destinations\.0\.(target_url|http_basic_auth|http_basic_password|custom_header))/;
+  const placed = /^(name|channels|conditions|branches|concise_payload|disabled|format|format_options|destinations\.0\.(target_url|http_basic_auth|http_basic_password|custom_header))/;
   const unplaced = unplacedProblems(error, (k) => placed.test(k));
 
   return (
@@ -290,6 +293,34 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
           </div>
           {(fieldError(error, 'branches') || fieldErrorsUnder(error, 'branches').length > 0) && <p class="error">{fieldErrorsUnder(error, 'branches').join('; ')}</p>}
         </fieldset>
+        {form.format === 'contentful' ? (
+          <p class="hint">Payload format: Contentful (this webhook was made through the Contentful API, which sets its format and transformation).</p>
+        ) : (
+          <Field label="Payload format" error={f('format') || fieldErrorsUnder(error, 'format_options').join('; ')} hint="CloudEvents 1.0 wraps the same payload for receivers that read CloudEvents (the cloudevents SDKs, Knative, Azure Event Grid…).">
+            {(id, d) => (
+              <select id={id} aria-describedby={d} value={form.format} onChange={(e) => set({ format: valueOf(e) })}>
+                {FORMAT_LABELS.map(([v, l]) => (
+                  <option key={v} value={v}>
+                    {l}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        )}
+        {form.format === 'cloudevents' && (
+          <fieldset class="ce-mode">
+            <legend>CloudEvents mode</legend>
+            <label class="check">
+              <input type="radio" name="ce-mode" checked={form.ceMode === 'binary'} onChange={() => set({ ceMode: 'binary' })} /> Binary{' '}
+              <span class="muted">— the body is the payload; the event's attributes travel as ce-* headers</span>
+            </label>
+            <label class="check">
+              <input type="radio" name="ce-mode" checked={form.ceMode === 'structured'} onChange={() => set({ ceMode: 'structured' })} /> Structured{' '}
+              <span class="muted">— the body is the whole event (application/cloudevents+json)</span>
+            </label>
+          </fieldset>
+        )}
         <label class="check">
           <input type="checkbox" checked={form.concise} onChange={(e) => set({ concise: checkedOf(e) })} /> Concise payload{' '}
           <span class="muted">— send uids and metadata only, not the whole entry</span>
@@ -297,6 +328,12 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
         <label class="check">
           <input type="checkbox" checked={form.enabled} onChange={(e) => set({ enabled: checkedOf(e) })} /> Enabled
         </label>
+      </div>
+
+      <div class="form-section">
+        <h2>Payloads</h2>
+        <p class="hint">What your endpoint receives for each kind of event picked under When: an example, and its JSON Schema (all of them: GET /v3/webhooks/schemas).</p>
+        <EventSchemas channels={form.channels} format={form.format} mode={form.format === 'cloudevents' ? form.ceMode : undefined} />
       </div>
 
       <div class="form-actions">
