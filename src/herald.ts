@@ -15,6 +15,7 @@ import { createWebhookService, type WebhookService } from './webhooks/service.ts
 import { shareWebhookIndex } from './webhooks/shared-index.ts';
 import { createDelivery, type Delivery } from './delivery/delivery.ts';
 import { webhookExecutions } from './delivery/queue/index.ts';
+import { createReplays, type Replays } from './delivery/replay.ts';
 import { createLogger, redacting } from './ops/log.ts';
 import { createScheduler, type Scheduler } from './content/schedule.ts';
 import { createMailer } from './ops/mail.ts';
@@ -38,6 +39,8 @@ export interface Herald {
   /** Webhook changes (both dialects' routes). */
   webhooks: WebhookService;
   delivery: Delivery;
+  /** Replays of webhooks' failed executions or past events (POST /v3/webhooks/{uid}/replay). */
+  replays: Replays;
   /** Where uploaded asset files live. */
   assetsDir: string;
   /** The key asset capability URLs are made with (content/asset-urls.ts); never shown or logged. */
@@ -79,6 +82,7 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
   const delivery = createDelivery({ db, config, log, webhooks: matchIndex, operational });
   const webhooks = createWebhookService({ db, index: matchIndex, executions: webhookExecutions, wake: () => delivery.wake(), announcer: operational.announcer });
   events = createEventLog(delivery.fanOut);
+  const replays = createReplays({ db, log, wake: () => delivery.wake(), autoSaveWindowMs: config.autoSaveWindowMs });
   const assetsDir = join(config.dataDir, 'assets');
   mkdirSync(assetsDir, { recursive: true });
   const herald: Herald = {
@@ -91,6 +95,7 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
     operational,
     webhooks,
     delivery,
+    replays,
     assetsDir,
     assetUrlKey: await assetUrlKey(db),
     schedules: undefined as unknown as Scheduler,
@@ -98,6 +103,7 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
     scope: (req) => stackScope(req, db, adminHash),
     async close() {
       await herald.schedules.stop();
+      await replays.stop();
       await delivery.stop();
       mailer?.close();
       await db.close();

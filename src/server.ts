@@ -45,6 +45,9 @@ export async function startServer(config: Config, opts: OpenOptions = {}): Promi
       (n) => herald.log.info({ executions: n, retentionDays: config.logRetentionDays }, 'pruned the activity log'),
     );
   }
+  // Replays whose executions were still being made when Herald last stopped go on (any role: a
+  // job taken up by two processes at once makes each execution once, see delivery/replay.ts).
+  await herald.replays.resume();
   // Replaced and deleted asset files (kept so earlier versions stay downloadable) live under the
   // data dir of the processes that serve the API. Those processes also make scheduled publishes
   // (workers commit asynchronously: no content changes there).

@@ -12,6 +12,7 @@ import eventRoutes from './routes/events.ts';
 import executionRoutes from './routes/executions.ts';
 import webhookRoutes from './routes/webhooks.ts';
 import webhookToolRoutes from './routes/webhook-tools.ts';
+import replayRoutes from './routes/replays.ts';
 import environmentRoutes from './routes/environments.ts';
 import localeRoutes from './routes/locales.ts';
 import branchRoutes from './routes/branches.ts';
@@ -47,6 +48,7 @@ const ROUTES: Routes[] = [
   webhookRoutes,
   executionRoutes,
   webhookToolRoutes,
+  replayRoutes,
   environmentRoutes,
   localeRoutes,
   branchRoutes,

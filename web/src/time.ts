@@ -61,6 +61,12 @@ export function fromLocalInput(value: string): string | undefined {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
 
+/** An instant (ms) as an `<input type="datetime-local">` value, in local time, to the minute. */
+export function toLocalInput(ms: number): string {
+  const d = new Date(ms);
+  return new Date(ms - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
 /** A duration in words: "340 ms", "1.2 s". */
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '';

@@ -35,6 +35,8 @@
  *   parked (else the newest failed) ──probe.ts (half-open probe of a webhook the breaker disabled)──> in_flight;
  *     then 2xx ──> succeeded, the webhook enabled (its parked -> pending, now); failure ──> parked
  *     (failed) again, the next probe after twice the wait
+ *   failed ──resend.ts (a replay of failed executions)──> pending (now; its lane's earliest, when
+ *                                              the lane is idle) | queued (behind it)
  *
  * Invariant that keeps claiming cheap: only pending and in_flight executions have a
  * next_attempt_at, and the due index holds only those (states.ts DUE).
@@ -45,6 +47,7 @@ export { complete, type CompleteEffects, type CompleteOptions, type Finished } f
 export { parkWebhook, unparkWebhook, dropExecutions, webhookExecutions } from './park.ts';
 export { retryNow } from './retry-now.ts';
 export { takeProbes, completeProbe, nextProbeAt, type Probe } from './probe.ts';
+export { resendFailed, type FailedExecution } from './resend.ts';
 export { releaseClaims, releaseExecutions } from './release.ts';
 export { laneOf } from './lanes.ts';
 export { DEPTH_STATES, QUEUE_DEPTH_SQL, isParked, nextDueAt, oldestDueAt } from './states.ts';

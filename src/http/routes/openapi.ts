@@ -50,7 +50,10 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
     'POST /v3/webhooks/{uid}/test with {channel, uid?} sends a test event; GET /v3/webhooks/schemas and GET /v3/asyncapi.json describe every payload. ' +
     'Formats (`format`): contentstack (default), contentful, and cloudevents (CloudEvents 1.0 over HTTP; `format_options: {"mode": "binary"}` ' +
     '(ce-* headers, the body is the payload; the default) or `{"mode": "structured"}` (application/cloudevents+json)).',
-  [TAGS.executions]: 'Executions and attempts of a webhook; manual retry.',
+  [TAGS.executions]:
+    'Executions and attempts of a webhook; manual retry. POST /v3/webhooks/{uid}/replay with {from, to, mode} replays a range (mode "failed": ' +
+    'executions that failed for good, sent again; mode "events": the events the webhook matches now, as new executions), in order per entity, as a ' +
+    'job followed at GET /v3/webhooks/{uid}/replays/{job} ({uid, state: running | done, total, done, succeeded, failed}).',
   [TAGS.environments]: 'Publishing environments.',
   [TAGS.locales]: 'Locales of a stack.',
   [TAGS.branches]: 'Branches (the `branch` header selects one).',

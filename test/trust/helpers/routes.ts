@@ -111,6 +111,9 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/webhooks/:uid/stats': `/v3/webhooks/${ids.webhook}/stats`,
     '/v3/webhooks/:uid/retry': `/v3/webhooks/${ids.webhook}/retry`,
     '/v3/webhooks/:uid/test': `/v3/webhooks/${ids.webhook}/test`,
+    '/v3/webhooks/:uid/replay': `/v3/webhooks/${ids.webhook}/replay`,
+    // No job of that name: another stack's caller must get the same 404 as for a real one.
+    '/v3/webhooks/:uid/replays/:job': `/v3/webhooks/${ids.webhook}/replays/rpl_000000000000000000000000`,
     '/v3/webhooks/preview': '/v3/webhooks/preview',
     '/v3/webhooks/schemas': '/v3/webhooks/schemas',
     '/v3/asyncapi.json': '/v3/asyncapi.json',
@@ -193,6 +196,7 @@ export function validBody(url: string, victim: Pick<RouteIds, 'environment' | 'e
     [/\/retry$/, { execution_uid: victim.execution }],
     [/^\/v3\/bulk\/(un)?publish$/, { entries: [{ uid: 'blt0000000000000000', content_type: 'blog' }], environments: [victim.environment], locales: ['en-us'] }],
     [/^\/v3\/bulk\/delete$/, { entries: [{ uid: 'blt0000000000000000', content_type: 'blog', locale: 'en-us' }] }],
+    [/\/replay$/, { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', mode: 'failed' }],
     [/\/entries\/:uid\/(un)?publish$/, { entry: publish }],
     [/\/entries(\/:uid)?$/, { entry: { title: 'stolen' } }],
     [/^\/v3\/assets\/:uid\/(un)?publish$/, { asset: publish }],

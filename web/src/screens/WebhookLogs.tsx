@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { callStatus, EVENT_LABELS, httpStatusText, onHold, STATE_LABELS } from '../call-status.ts';
 import { HealthChart } from '../components/HealthChart.tsx';
 import { WebhookHeader } from '../components/WebhookHeader.tsx';
+import { Replay } from '../components/Replay.tsx';
 import { Badge, Code, Dialog, EmptyState, ErrorText, Field, HeaderTable, Loading, Spinner, TimeAgo, useLoad, valueOf } from '../components/ui.tsx';
 import { errorText } from '../api.ts';
 import { notify } from '../notice.ts';
@@ -43,6 +44,7 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
   const [to, setTo] = useState('');
   const [skip, setSkip] = useState(0);
   const [retryAll, setRetryAll] = useState(false);
+  const [replay, setReplay] = useState(false);
   // The search applies once typing pauses, not on every key.
   useEffect(() => {
     const t = setTimeout(() => (setQ(typed.trim()), setSkip(0)), 250);
@@ -157,6 +159,9 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
           <button type="button" class="btn btn-small" onClick={() => setRetryAll(true)}>
             Retry all failed…
           </button>
+          <button type="button" class="btn btn-small" onClick={() => setReplay(true)}>
+            Replay…
+          </button>
           <button type="button" class="btn btn-small" onClick={() => list.reload()} aria-label="Refresh the log">
             {list.loading ? <Spinner label="Refreshing…" /> : 'Refresh'}
           </button>
@@ -218,6 +223,16 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
           from={fromLocalInput(from)}
           to={fromLocalInput(to)}
           onClose={() => setRetryAll(false)}
+          onDone={() => {
+            void list.reload(true);
+            void stats.reload(true);
+          }}
+        />
+      )}
+      {replay && (
+        <Replay
+          webhookUid={props.uid}
+          onClose={() => setReplay(false)}
           onDone={() => {
             void list.reload(true);
             void stats.reload(true);
