@@ -46,6 +46,12 @@ export interface Config {
   leaseMarginMs: number;
   /** CIDRs an operator allows as webhook targets despite being private (development, tests). */
   allowPrivateTargets: string[];
+  /**
+   * An HTTP proxy (`http://[user:pass@]host:port`) every outbound HTTP delivery (and OAuth token
+   * request) is tunnelled through with CONNECT, so receivers can allow-list its fixed addresses.
+   * The address policy still applies to each final target. May hold a password: never logged.
+   */
+  egressProxy?: string;
   /** Consecutive failed executions that disable a webhook (circuit breaker). */
   circuitBreakerThreshold: number;
   /**
@@ -283,6 +289,14 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
     shown: 'empty',
     parse: (t, s) => checkAllowList(t.split(','), s),
   },
+  egressProxy: {
+    env: 'HERALD_EGRESS_PROXY',
+    arg: 'url',
+    help: 'an HTTP proxy every outbound HTTP delivery goes through (CONNECT), e.g. http://proxy.internal:3128; the private-address check still applies to each target',
+    default: undefined,
+    shown: 'unset (direct)',
+    parse: parseEgressProxy,
+  },
   circuitBreakerThreshold: {
     env: 'HERALD_CIRCUIT_BREAKER_THRESHOLD',
     arg: 'n',
@@ -444,6 +458,19 @@ function parsePublicUrl(t: string, s: string): string {
   if (u.username || u.password) throw configError(s, 'must not carry credentials');
   if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) throw configError(s, 'must be an origin only (scheme, host and port), without a path, query or fragment');
   return u.origin;
+}
+
+/** An http:// proxy URL: scheme, host, port and optional credentials only. */
+function parseEgressProxy(t: string, s: string): string {
+  let u: URL;
+  try {
+    u = new URL(t);
+  } catch {
+    throw configError(s, 'is not a URL (expected e.g. http://proxy.internal:3128)');
+  }
+  if (u.protocol !== 'http:') throw configError(s, `must be an http:// proxy URL, not ${u.protocol}//`);
+  if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) throw configError(s, 'must be the proxy\'s address only (scheme, host, port), without a path, query or fragment');
+  return t;
 }
 
 /** `true`/`false` (also as a bare flag: true), or comma-separated addresses/CIDRs of the proxies. */

@@ -17,6 +17,7 @@ const ERROR_NAMES: Record<string, string> = {
   dns: 'NameResolutionError',
   blocked: 'BlockedTargetError',
   network: 'NetworkError',
+  rejected: 'RejectedError',
 };
 
 /** The action as Contentful names it in `eventType` (`update` is Contentful's `save`). */

@@ -1,6 +1,7 @@
 import { normalizeTransformation, transformationProblems } from '../delivery/contentful.ts';
 import { fieldErrors, type FieldErrors } from '../errors.ts';
 import type { Webhook, Transformation } from '../webhooks/webhook.ts';
+import { presentTargetUrl } from '../webhooks/targets.ts';
 import { link } from './entities.ts';
 import { renameFields, validationFailed } from './errors.ts';
 
@@ -161,7 +162,7 @@ export function presentDefinition(w: Webhook): Record<string, unknown> {
       updatedAt: new Date(w.updated_at).toISOString(),
     },
     name: w.name,
-    url: d?.target_url ?? '',
+    url: presentTargetUrl(d?.target_url ?? ''),
     topics: [...w.channels],
     filters: w.conditions ?? [],
     headers: (d?.custom_header ?? []).map((h) => (h.secret ? { key: h.header_name, secret: true } : { key: h.header_name, value: h.value })),

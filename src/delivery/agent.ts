@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP, type Socket } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import { Agent, buildConnector, Pool } from 'undici';
 import { addressProblem, hostnameProblem, type TargetPolicy } from '../net/target.ts';
 
 /**
@@ -49,6 +49,14 @@ export interface DeliveryAgentOptions {
    * runs on its answer exactly as on the system's.
    */
   resolve?: Resolver;
+  /** TLS options for https targets: a client certificate and key (mutual TLS), CAs to trust instead of the system's. */
+  tls?: { cert?: string; key?: string; ca?: string };
+  /**
+   * An HTTP proxy (`http://[user:pass@]host:port`) every connection is tunnelled through with
+   * CONNECT. The target's name is resolved and checked here, and the tunnel asks for the checked
+   * address, so the proxy cannot be steered to an address the policy refuses.
+   */
+  proxy?: string;
 }
 
 const systemResolver: Resolver = (hostname, opts) =>
@@ -90,9 +98,12 @@ export function guardedLookup(policy: TargetPolicy, resolve: Resolver = systemRe
 }
 
 export function createDeliveryAgent(policy: TargetPolicy, opts: DeliveryAgentOptions = {}): Agent {
+  const tls = opts.tls ? { ...(opts.tls.cert ? { cert: opts.tls.cert, key: opts.tls.key } : {}), ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) } : {};
+  if (opts.proxy) return proxiedAgent(policy, opts, tls);
   const connector = buildConnector({
     timeout: opts.connectTimeoutMs ?? 10_000,
     lookup: guardedLookup(policy, opts.resolve),
+    ...tls,
   } as buildConnector.BuildOptions);
 
   const connect: buildConnector.connector = (options, callback) => {
@@ -121,4 +132,84 @@ export function createDeliveryAgent(policy: TargetPolicy, opts: DeliveryAgentOpt
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000,
     connect,
   });
+}
+
+/**
+ * The address a broker connection may use for `host`: an IP literal is checked as it is; a name is
+ * resolved (every address checked, as `guardedLookup` does for HTTP) and its first address is
+ * returned, so the client library connects to exactly the address that was judged (no second
+ * lookup it could answer differently). Rejects with a BlockedTargetError or the resolver's error.
+ */
+export function resolveChecked(host: string, policy: TargetPolicy, resolve: Resolver = systemResolver): Promise<string> {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(bare)) {
+    const problem = addressProblem(bare, policy);
+    return problem ? Promise.reject(new BlockedTargetError(bare, problem)) : Promise.resolve(bare);
+  }
+  return new Promise((ok, fail) => {
+    guardedLookup(policy, resolve)(bare, { all: true }, (err, addresses) => {
+      if (err) return fail(err);
+      ok((addresses as LookupAddress[])[0]!.address);
+    });
+  });
+}
+
+/** The egress proxy's answer to CONNECT was not 200. */
+export class ProxyRefusedError extends Error {
+  readonly code = 'HERALD_PROXY_REFUSED';
+  constructor(status: number) {
+    super(`the egress proxy answered ${status} to CONNECT`);
+    this.name = 'ProxyRefusedError';
+  }
+}
+
+/**
+ * An agent whose connections are tunnels through `opts.proxy` (HTTP CONNECT). undici's ProxyAgent
+ * is not used as it is: it asks the proxy for the target's *name*, which the proxy resolves itself,
+ * so no address check could hold; and its TLS server name is one per agent. Here the name is
+ * resolved and checked first (`resolveChecked`), the tunnel is opened to that address with
+ * undici's own CONNECT (a Pool to the proxy), and TLS runs over the tunnel with the target's name
+ * as server name (certificate checked against it). The proxy's own address is the operator's
+ * choice and is not subject to the policy.
+ */
+function proxiedAgent(policy: TargetPolicy, opts: DeliveryAgentOptions, tls: Record<string, string>): Agent {
+  const proxy = new URL(opts.proxy!);
+  const headers: Record<string, string> = {};
+  if (proxy.username || proxy.password) {
+    headers['proxy-authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64');
+  }
+  const timeout = opts.connectTimeoutMs ?? 10_000;
+  const tunnels = new Pool(proxy.origin, { connections: opts.connections ?? 64, connect: { timeout } });
+  const overTunnel = buildConnector({ timeout, ...tls } as buildConnector.BuildOptions);
+
+  const connect: buildConnector.connector = (options, callback) => {
+    const host = options.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = options.port || (options.protocol === 'https:' ? '443' : '80');
+    void (async () => {
+      const address = await resolveChecked(host, policy, opts.resolve);
+      const authority = `${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+      const { socket, statusCode } = await tunnels.connect({ path: authority, headers: { ...headers, host: authority }, signal: AbortSignal.timeout(timeout) });
+      if (statusCode !== 200) {
+        socket.destroy();
+        throw new ProxyRefusedError(statusCode);
+      }
+      if (options.protocol !== 'https:') return callback(null, socket as Socket);
+      // TLS to the target over the tunnel, its certificate checked against the target's name.
+      overTunnel({ ...options, hostname: host, servername: options.servername || (isIP(host) ? undefined : host), httpSocket: socket } as never, callback);
+    })().catch((err) => callback(err, null));
+  };
+
+  const agent = new Agent({ connections: opts.connections ?? 64, keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000, connect });
+  companions.set(agent, tunnels);
+  return agent;
+}
+
+/** Dispatchers an agent made for itself (the proxied agent's pool to the proxy), closed with it. */
+const companions = new WeakMap<Agent, Pool>();
+
+/** Closes (or, `force`, destroys) an agent made by createDeliveryAgent, with what it opened for itself. */
+export async function closeDeliveryAgent(agent: Agent, force = false): Promise<void> {
+  await (force ? agent.destroy() : agent.close());
+  const extra = companions.get(agent);
+  if (extra) await (force ? extra.destroy() : extra.close());
 }

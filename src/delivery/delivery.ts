@@ -5,12 +5,12 @@ import type { Db } from '../store/db.ts';
 import { SIGNALS } from '../store/signals.ts';
 import { eventChannel } from '../webhooks/channels.ts';
 import type { WebhookIndex } from '../webhooks/match-index.ts';
-import { createDeliveryAgent } from './agent.ts';
 import { DeliveryDispatcher, type DispatcherStatus } from './dispatcher.ts';
 import { enqueue, releaseClaims, releaseExecutions, retryNow, type Finished } from './queue/index.ts';
 import { createTargetPolicy } from '../net/target.ts';
 import { buildRequest, type LoggedRequest } from './request.ts';
-import { send, type AttemptRecord } from './send.ts';
+import type { AttemptRecord } from './send.ts';
+import { createTransports } from './transports/index.ts';
 import { sortableId } from '../ids.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { prepareDelivery } from './formats/index.ts';
@@ -64,13 +64,14 @@ export interface Delivery {
 
 export function createDelivery({ db, config, log, webhooks, operational }: DeliveryDeps): Delivery {
   const policy = createTargetPolicy(config.allowPrivateTargets);
-  // Connections per origin up to the global cap: several webhooks may share one host, and one of
-  // them hanging must not hold connections the others need (each webhook's own cap bounds it).
-  const agent = createDeliveryAgent(policy, { connections: config.maxInFlight });
+  // HTTP connections per origin up to the global cap: several webhooks may share one host, and one
+  // of them hanging must not hold connections the others need (each webhook's own cap bounds it).
+  // Brokers: one pooled connection per (broker, credentials) (transports/).
+  const transport = createTransports({ policy, log, connections: config.maxInFlight, egressProxy: config.egressProxy });
   const listeners: Array<(f: Finished) => void> = [];
   const dispatcher = new DeliveryDispatcher({
     db,
-    agent,
+    transport,
     log,
     timeoutMs: config.deliveryTimeoutMs,
     leaseMarginMs: config.leaseMarginMs,
@@ -158,7 +159,7 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
         seq: 0,
       });
       const req = buildRequest(webhook, sortableId('test'), body, { seq: 0, attempt: 1, event: 'webhook.test' }, now);
-      const record = await send(agent, req, config.deliveryTimeoutMs);
+      const record = await transport.send(req, config.deliveryTimeoutMs);
       return { request: { ...req.logged, body }, record };
     },
     async testEvent(webhook, event) {
@@ -170,7 +171,7 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
       // Marked so a receiver can tell it from a real delivery (it signs like one).
       req.headers[TEST_HEADER] = '1';
       req.logged.headers[TEST_HEADER] = '1';
-      const record = await send(agent, req, config.deliveryTimeoutMs);
+      const record = await transport.send(req, config.deliveryTimeoutMs);
       return { request: { ...req.logged, body }, record };
     },
     inFlight: () => dispatcher.inFlightCount,
@@ -186,7 +187,7 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
       // Attempts still running past the grace period are cut (close() would wait for them, up to
       // the delivery timeout), then their executions are due again at once, for this process after
       // a restart or another worker now. Had the receiver got one, it gets it again: at least once.
-      await (left.length > 0 ? agent.destroy() : agent.close()).catch(() => {});
+      await transport.close(left.length > 0).catch(() => {});
       if (left.length > 0) {
         const released = await releaseExecutions(db, left, Date.now());
         log.warn({ released, deliveryIds: left }, 'deliveries still in flight at the end of the grace period were cut; they will be sent again');

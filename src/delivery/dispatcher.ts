@@ -1,4 +1,3 @@
-import type { Dispatcher as HttpAgent } from 'undici';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
 import { HeraldError } from '../errors.ts';
@@ -8,7 +7,8 @@ import { OutcomeWriter } from './outcome-writer.ts';
 import type { Operational } from './operational.ts';
 import { claim, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
 import { buildRequest } from './request.ts';
-import { send, type AttemptRecord } from './send.ts';
+import type { AttemptRecord } from './send.ts';
+import type { Transport } from './transports/index.ts';
 
 /**
  * The dispatcher: claims due executions in batches and sends them concurrently within the global
@@ -20,7 +20,8 @@ import { send, type AttemptRecord } from './send.ts';
  */
 export interface DispatcherOptions {
   db: Db;
-  agent: HttpAgent;
+  /** Carries each attempt to its destination, whatever its kind (transports/). */
+  transport: Transport;
   log: Logger;
   timeoutMs: number;
   /** How long a claim outlives the attempt's deadline, ms (config.leaseMarginMs). */
@@ -342,7 +343,7 @@ export class DeliveryDispatcher {
       } else {
         const meta = { seq: c.event.seq, attempt: c.attempts + 1, event: `${c.event.module}.${c.event.action}` };
         const req = buildRequest(c.webhook, c.uid, body, meta, now, { name: format.name, prepared });
-        const record = await send(this.o.agent, req, this.o.timeoutMs);
+        const record = await this.o.transport.send(req, this.o.timeoutMs);
         // The probe's attempts (no inFlight) do not steer the webhook's concurrency limit.
         if (inFlight !== undefined) this.limitOf(c.webhook_uid).observe({ ...record, inFlight }, Date.now());
         finished = { claimed: c, record, request: req.logged };

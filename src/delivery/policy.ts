@@ -5,8 +5,12 @@
  * An execution's states and every transition between them are drawn in queue/index.ts.
  */
 
-/** The closed set of attempt outcomes; the log, metrics and the circuit breaker all read these. */
-export const OUTCOMES = ['success', 'http_error', 'redirect', 'timeout', 'refused', 'dns', 'blocked', 'network'] as const;
+/**
+ * The closed set of attempt outcomes; the log, metrics and the circuit breaker all read these.
+ * `rejected`: the destination refused the message itself (a broker's nack, no queue or stream for
+ * it, refused credentials; an OAuth token request refused).
+ */
+export const OUTCOMES = ['success', 'http_error', 'redirect', 'timeout', 'refused', 'dns', 'blocked', 'network', 'rejected'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** The `state` column's values. Parked is pending with no next attempt (queue/states.ts). */

@@ -1,4 +1,6 @@
-import type { Webhook } from '../webhooks/webhook.ts';
+import type { Destination, Webhook } from '../webhooks/webhook.ts';
+import { endpointAuthSecrets } from '../webhooks/endpoint-auth.ts';
+import { presentTargetUrl, urlSecret } from '../webhooks/targets.ts';
 import type { PreparedDelivery } from './formats/index.ts';
 import { maskHeaders, secretValues } from '../webhooks/headers.ts';
 import { signatureHeader } from './signature.ts';
@@ -34,6 +36,11 @@ export interface OutgoingRequest {
   secrets?: readonly string[];
   /** The same, as stored in the attempt log (see LoggedRequest). */
   logged: LoggedRequest;
+  /**
+   * The destination it goes to, for what a transport adds when sending: an OAuth token, a TLS
+   * client certificate (transports/http.ts). Absent: none of that.
+   */
+  destination?: Destination;
 }
 
 /**
@@ -63,6 +70,7 @@ export function buildRequest(
   if (dest.http_basic_auth) {
     headers.authorization = 'Basic ' + Buffer.from(`${dest.http_basic_auth}:${dest.http_basic_password ?? ''}`).toString('base64');
   }
+  if (dest.bearer_token) headers.authorization = `Bearer ${dest.bearer_token}`;
   const timestamp = Math.floor(now / 1000);
   Object.assign(headers, {
     'content-type': 'application/json',
@@ -86,8 +94,13 @@ export function buildRequest(
   }
 
   const masked = maskHeaders(headers, secretNames);
+  // The OAuth token is fetched when sending (transports/oauth.ts); the log shows where it goes.
+  if (dest.access_token_url) masked.authorization = 'Bearer ****';
+  // A broker URL's password is shown masked, as the API shows it.
+  const url = presentTargetUrl(dest.target_url);
   const logged: LoggedRequest = format
-    ? { method, url: dest.target_url, headers: masked, format: format.name, ...format.prepared.logged }
-    : { method, url: dest.target_url, headers: masked, concise: webhook.concise_payload };
-  return { url: dest.target_url, headers, body, method, chunked, logged, secrets: secretValues(dest) };
+    ? { method, url, headers: masked, format: format.name, ...format.prepared.logged }
+    : { method, url, headers: masked, concise: webhook.concise_payload };
+  const hidden = [...secretValues(dest), ...endpointAuthSecrets(dest), urlSecret(dest.target_url)].filter(Boolean);
+  return { url: dest.target_url, headers, body, method, chunked, logged, secrets: hidden, destination: dest };
 }

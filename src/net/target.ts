@@ -224,6 +224,9 @@ export function hostnameProblem(hostname: string): string | null {
   return null;
 }
 
+/** Schemes of the broker destination kinds (src/webhooks/targets.ts), whose URLs may hold credentials. */
+const BROKER_SCHEMES = ['amqp:', 'nats:', 'redis:'];
+
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators. The URL parser silently
 // drops tabs and newlines, so they must be refused before parsing.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
@@ -246,13 +249,26 @@ export function targetProblem(url: string, policy: TargetPolicy): string | null 
   } catch {
     return 'is not a valid URL';
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `must use http or https (not ${u.protocol})`;
-  // `http://@host/` parses to empty credentials, so look at the authority text itself too.
-  if (u.username || u.password || /^[a-z][a-z0-9+.-]*:[/\\]*[^/\\?#]*@/i.test(url)) {
+  const broker = BROKER_SCHEMES.includes(u.protocol);
+  if (!broker && u.protocol !== 'http:' && u.protocol !== 'https:') return `must use http, https, amqp, nats or redis (not ${u.protocol})`;
+  // `http://@host/` parses to empty credentials, so look at the authority text itself too. A broker
+  // URL carries its credentials in the user part (they are secrets: src/webhooks/targets.ts).
+  if (!broker && (u.username || u.password || /^[a-z][a-z0-9+.-]*:[/\\]*[^/\\?#]*@/i.test(url))) {
     return 'must not contain credentials (use http_basic_auth and http_basic_password)';
   }
   if (u.port === '0') return 'has an invalid port (0)';
-  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  let host = u.hostname;
+  if (broker) {
+    // A non-special scheme keeps its host as written ("opaque"): normalise it as an http URL's
+    // would be, so 0x7f.1 or 2130706433 is judged as the 127.0.0.1 a connection would reach.
+    if (!u.host) return 'has no host';
+    try {
+      host = new URL(`http://${u.host}`).hostname;
+    } catch {
+      return 'has no valid host';
+    }
+  }
+  host = host.replace(/^\[(.*)\]$/, '$1');
   if (host === '') return 'has no host';
   if (isIP(host)) return addressProblem(host, policy);
   return hostnameProblem(host);

@@ -26,6 +26,10 @@ const SECRET_FIELDS = [
   'signing_secrets',
   'databaseUrl',
   'smtpUrl',
+  'egressProxy',
+  'client_secret',
+  'client_key',
+  'bearer_token',
 ];
 
 /** pino `redact` paths: credential headers (src/http/redact.ts) and secret fields. */

@@ -32,7 +32,7 @@ export function createMetrics(deps: { db: Queryable; events: EventLog; delivery:
   });
   const attempts = new Counter({
     name: 'herald_attempts_total',
-    help: 'Delivery attempts by outcome (success, http_error, redirect, timeout, refused, dns, blocked, network)',
+    help: 'Delivery attempts by outcome (success, http_error, redirect, timeout, refused, dns, blocked, network, rejected)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

@@ -1,10 +1,13 @@
 import { mask } from '../auth/secrets.ts';
 import type { Webhook } from './webhook.ts';
+import { presentEndpointAuth } from './endpoint-auth.ts';
+import { presentTargetUrl } from './targets.ts';
 
 /**
  * The one place a Webhook becomes what the API returns (Contentstack's shape). Secrets never leave
  * through here: the basic auth password and secret header values are masked (`****abcd`), signing
- * secrets are left out entirely (only `GET /v3/webhooks/{uid}/secret` shows them).
+ * secrets are left out entirely (only `GET /v3/webhooks/{uid}/secret` shows them). A broker URL's
+ * password, an OAuth client secret, a bearer token and a TLS client key are masked too.
  */
 export interface PresentedWebhook {
   uid: string;
@@ -14,6 +17,9 @@ export interface PresentedWebhook {
     http_basic_auth: string;
     http_basic_password: string;
     custom_header: Array<{ header_name: string; value: string; secret?: true }>;
+    /** `None`, `Basic`, `OAuth2` or `Bearer`, and the fields of that kind (endpoint-auth.ts), secrets masked. */
+    authentication_type: string;
+    [endpointAuth: string]: unknown;
   }>;
   channels: string[];
   branches: string[];
@@ -35,13 +41,14 @@ export function presentWebhook(w: Webhook): PresentedWebhook {
     uid: w.uid,
     name: w.name,
     destinations: w.destinations.map((d) => ({
-      target_url: d.target_url,
+      target_url: presentTargetUrl(d.target_url),
       http_basic_auth: d.http_basic_auth ?? '',
       http_basic_password: mask(d.http_basic_password) ?? '',
       custom_header: d.custom_header.map((h) =>
         h.secret ? { header_name: h.header_name, value: mask(h.value) ?? '', secret: true as const } : { header_name: h.header_name, value: h.value },
       ),
-    })),
+      ...presentEndpointAuth(d),
+    })) as PresentedWebhook['destinations'],
     channels: [...w.channels],
     branches: [...w.branches],
     conditions: w.conditions,

@@ -8,6 +8,8 @@ import { parseChannel } from './channels.ts';
 import { conditionProblems } from './conditions.ts';
 import { currentSecret, newSigningSecret, rotateSecrets, signingSecretProblem } from './signing-secrets.ts';
 import type { Condition, CustomHeader, Destination, Webhook } from './webhook.ts';
+import { ENDPOINT_AUTH_FIELDS, parseEndpointAuth } from './endpoint-auth.ts';
+import { kindOf, parseTarget, presentTargetUrl, targetOrigin, urlSecret, withUrlSecret } from './targets.ts';
 
 /**
  * Turns a Contentstack `{ webhook: {...} }` body (as `@contentstack/management` sends it, on
@@ -78,7 +80,7 @@ const IGNORED = new Set([
   'stackHeaders',
   'urlPath',
 ]);
-const DESTINATION_FIELDS = new Set(['target_url', 'http_basic_auth', 'http_basic_password', 'custom_header']);
+const DESTINATION_FIELDS = new Set<string>(['target_url', 'http_basic_auth', 'http_basic_password', 'custom_header', ...ENDPOINT_AUTH_FIELDS]);
 const HEADER_FIELDS = new Set(['header_name', 'value', 'secret']);
 
 /**
@@ -291,8 +293,21 @@ function parseDestinations(
     // Plain spaces around the URL are forgiven; line breaks and other controls are not (a URL
     // ending in "\n" is refused, not silently trimmed: hostile-input.md case 19).
     target_url = d.target_url.replace(/^ +| +$/g, '');
-    const problem = targetProblem(target_url, policy);
+    const problem = targetProblem(target_url, policy) ?? targetKindProblem(target_url);
     if (problem) fail(`${at}.target_url`, withAllowHint(problem));
+    else {
+      // A broker URL's password sent back masked (as GET shows it) is the stored one, while the
+      // URL keeps its origin and user; otherwise it must be sent in full.
+      const secret = urlSecret(target_url);
+      if (secret && looksMasked(secret)) {
+        const stored = old ? urlSecret(old.target_url) : '';
+        if (stored && secret === mask(stored)) {
+          const same = targetOrigin(target_url) === targetOrigin(old!.target_url) && userOf(target_url) === userOf(old!.target_url);
+          if (same) target_url = withUrlSecret(target_url, stored);
+          else fail(`${at}.target_url`, `must be sent again with its password in full: the destination moved to another origin (${targetOrigin(target_url)}) or user, and stored secrets are not carried to it`);
+        } else fail(`${at}.target_url`, 'has a masked password (as an export shows it), not the secret: send the URL with its password in full');
+      }
+    }
   }
 
   // basic auth
@@ -349,12 +364,15 @@ function parseDestinations(
       for (const [field, list] of Object.entries(problems)) for (const pr of list) fail(`${at}.${field}`, pr);
     }
   }
+  // OAuth 2.0, bearer token, mutual TLS (endpoint-auth.ts).
+  const auth = parseEndpointAuth(d, { policy, old, targetUrl: target_url, http: kindOf(target_url) === 'http', moved, basicUser: username }, (f, p) => fail(`${at}.${f}`, p));
   if (!usable) return null;
   const dest: Destination = { target_url, custom_header };
   if (username) {
     dest.http_basic_auth = username;
     dest.http_basic_password = password;
   }
+  Object.assign(dest, auth);
   return [dest];
 }
 
@@ -384,12 +402,23 @@ function carryHeader(h: Record<string, unknown>, stored: readonly CustomHeader[]
   return { header: secret ? { header_name: name, value, secret: true } : { header_name: name, value }, carried };
 }
 
-/** A URL's origin (scheme, host, port), as secrets are bound to it; the URL itself when unreadable. */
-function originOf(url: string): string {
+/** A URL's origin (scheme, host, port), as secrets are bound to it (targets.ts). */
+const originOf = targetOrigin;
+
+/** Why a URL of a broker kind cannot be used (its options), or null (http(s): nothing more to check). */
+function targetKindProblem(url: string): string | null {
+  if (kindOf(url) === 'http') return null;
+  const t = parseTarget(url);
+  return 'problem' in t ? t.problem : null;
+}
+
+/** The user part of a URL that has a password, decoded; '' otherwise (a NATS token is the secret itself). */
+function userOf(url: string): string {
   try {
-    return new URL(url).origin;
+    const u = new URL(url);
+    return u.password ? decodeURIComponent(u.username) : '';
   } catch {
-    return url;
+    return '';
   }
 }
 

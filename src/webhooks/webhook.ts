@@ -16,6 +16,23 @@ export interface Destination {
   http_basic_auth?: string;
   http_basic_password?: string;
   custom_header: CustomHeader[];
+  /**
+   * OAuth 2.0 client credentials (src/webhooks/endpoint-auth.ts), Contentstack's field names: the
+   * token URL, client id and secret (a secret), Herald's `scope`, and `key=value&...` parameters
+   * appended to the token URL. Set together or not at all.
+   */
+  access_token_url?: string;
+  client_id?: string;
+  client_secret?: string;
+  scope?: string;
+  request_query_parameters?: string;
+  /** A fixed `Authorization: Bearer` token (a secret), Contentstack's "Bearer Token". */
+  bearer_token?: string;
+  /** Mutual TLS: the client certificate (chain) and its private key (a secret), PEM. */
+  client_certificate?: string;
+  client_key?: string;
+  /** PEM certificates to trust for the target instead of the system's roots. */
+  ca_certificate?: string;
 }
 
 /**

@@ -190,11 +190,11 @@ describe('target URLs: scheme, credentials and control characters (cases 14, 18,
   });
 
   it('accepts only http and https', () => {
-    refuses('file:///etc/passwd', 'must use http or https (not file:)');
-    refuses('gopher://example.com:70/_x', 'must use http or https (not gopher:)');
-    refuses('ftp://example.com/', 'must use http or https (not ftp:)');
-    refuses('data:text/plain,hello', 'must use http or https (not data:)');
-    refuses('javascript:alert(1)', 'must use http or https (not javascript:)');
+    refuses('file:///etc/passwd', 'must use http, https, amqp, nats or redis (not file:)');
+    refuses('gopher://example.com:70/_x', 'must use http, https, amqp, nats or redis (not gopher:)');
+    refuses('ftp://example.com/', 'must use http, https, amqp, nats or redis (not ftp:)');
+    refuses('data:text/plain,hello', 'must use http, https, amqp, nats or redis (not data:)');
+    refuses('javascript:alert(1)', 'must use http, https, amqp, nats or redis (not javascript:)');
     assert.equal(targetProblem('HTTPS://Example.COM/hook', strict), null);
   });
 

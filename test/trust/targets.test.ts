@@ -71,11 +71,11 @@ const HOSTILE: Array<[string, RegExp]> = [
   ['http://127.0.0.1:80@evil.example/', /^must not contain credentials/],
   ['http://user:pass@hooks.example.com/', /^must not contain credentials/],
   // 18
-  ['file:///etc/passwd', /^must use http or https \(not file:\)$/],
-  ['gopher://evil.example:70/_x', /^must use http or https \(not gopher:\)$/],
-  ['ftp://evil.example/', /^must use http or https \(not ftp:\)$/],
-  ['data:text/plain,hello', /^must use http or https \(not data:\)$/],
-  ['javascript:alert(1)', /^must use http or https \(not javascript:\)$/],
+  ['file:///etc/passwd', /^must use http, https, amqp, nats or redis \(not file:\)$/],
+  ['gopher://evil.example:70/_x', /^must use http, https, amqp, nats or redis \(not gopher:\)$/],
+  ['ftp://evil.example/', /^must use http, https, amqp, nats or redis \(not ftp:\)$/],
+  ['data:text/plain,hello', /^must use http, https, amqp, nats or redis \(not data:\)$/],
+  ['javascript:alert(1)', /^must use http, https, amqp, nats or redis \(not javascript:\)$/],
   // 19
   ['http://hooks.example.com/a\r\nX-Injected: 1', /^must not contain line breaks or control characters$/],
   ['http://hooks.example.com/\n', /^must not contain line breaks or control characters$/],

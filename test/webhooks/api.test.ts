@@ -110,7 +110,7 @@ describe('the webhook API', () => {
       const cases: Array<[Record<string, unknown>, string, RegExp]> = [
         [{ channels: ['content_types.entries.explode'] }, 'channels.0', /"content_types\.entries\.explode" is not a known channel/],
         [{ channels: [] }, 'channels', /at least one/],
-        [{ destinations: [{ target_url: 'ftp://example.com/x' }] }, 'destinations.0.target_url', /http or https/],
+        [{ destinations: [{ target_url: 'ftp://example.com/x' }] }, 'destinations.0.target_url', /http, https, amqp, nats or redis/],
         [{ branches: ['main', 'no-such-branch'] }, 'branches.1', /"no-such-branch" is not a branch/],
         [{ conditions: [{ equals: [{ doc: 'sys.colour' }, 'red'] }] }, 'conditions.0.equals.0.doc', /not a known property/],
         [{ conditions: [{ regexp: [{ doc: 'sys.id' }, { pattern: '(a)\\1' }] }] }, 'conditions.0.regexp.1.pattern', /backreference/],

@@ -93,7 +93,7 @@ describe('validating a webhook body', () => {
       'name',
       'signing_secret',
     ]);
-    assert.match(p['destinations.0.target_url'][0], /http or https/);
+    assert.match(p['destinations.0.target_url'][0], /http, https, amqp, nats or redis/);
     assert.match(p['channels.1'][0], /"Entry\.explode"/);
   });
 

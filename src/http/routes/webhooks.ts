@@ -39,7 +39,7 @@ export default function webhookRoutes(app: FastifyInstance, h: Herald) {
     return w;
   };
 
-  app.post('/v3/webhooks', doc(TAGS.webhooks, 'Create a webhook (the answer carries its signing secret, once)', { body: Envelope('webhook', 'name, destinations: [{ target_url, http_basic_auth, http_basic_password, custom_header }], channels, branches, retry_policy, disabled, concise_payload, conditions, format (contentstack, contentful or cloudevents), format_options (cloudevents: { mode: binary or structured }), signing_secret, notifiers (up to 10 email addresses told when Herald disables it)'), success: CREATED }), async (req, reply) => {
+  app.post('/v3/webhooks', doc(TAGS.webhooks, 'Create a webhook (the answer carries its signing secret, once)', { body: Envelope('webhook', 'name, destinations: [{ target_url (http, https, amqp, nats or redis URL), http_basic_auth, http_basic_password, custom_header, authentication_type (None, Basic, OAuth2, Bearer), access_token_url, client_id, client_secret, scope, request_query_parameters, bearer_token, client_certificate, client_key, ca_certificate }], channels, branches, retry_policy, disabled, concise_payload, conditions, format (contentstack, contentful or cloudevents), format_options (cloudevents: { mode: binary or structured }), signing_secret, notifiers (up to 10 email addresses told when Herald disables it)'), success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
     const now = Date.now();
     const webhook = await h.webhooks.change(scope.api_key, async (c) => {

@@ -1,0 +1,58 @@
+import { scrubSecrets } from '../../webhooks/headers.ts';
+import { kindOf, type TargetKind } from '../../webhooks/targets.ts';
+import type { OutgoingRequest } from '../request.ts';
+import type { AttemptRecord } from '../send.ts';
+
+/**
+ * A transport carries one attempt to a destination of its kind (src/webhooks/targets.ts): HTTP, or
+ * a broker (RabbitMQ, NATS JetStream, Redis Streams). The engine calls `send` the same way for
+ * every kind; the request's URL chooses the transport.
+ *
+ * Every transport keeps the guarantees HTTP deliveries have: `send` never throws (every failure is
+ * an outcome with a reason, and the engine retries it on the schedule); the address policy applies
+ * to the host actually connected to; connections are pooled and reopened when they drop; secrets
+ * never appear in a reason.
+ */
+export interface Transport {
+  /** One attempt of `req` within `timeoutMs` (connecting included). Never throws. */
+  send(req: OutgoingRequest, timeoutMs: number): Promise<AttemptRecord>;
+  /** Closes pooled connections; `force`: without waiting for work in flight. */
+  close(force?: boolean): Promise<void>;
+}
+
+/** A record of a failed attempt that never reached the point of a response. */
+export function failure(started: number, outcome: AttemptRecord['outcome'], reason: string): AttemptRecord {
+  return { outcome, status_code: null, retry_after_ms: null, reason, response: null, started_at: started, duration_ms: Date.now() - started };
+}
+
+/** The transports by kind, as one Transport: routes each request by its URL's scheme. */
+export function routeByKind(transports: Partial<Record<TargetKind, Transport>>): Transport {
+  return {
+    async send(req, timeoutMs) {
+      const started = Date.now();
+      const kind = kindOf(req.url);
+      const t = kind ? transports[kind] : undefined;
+      if (!t) return failure(started, 'blocked', `no transport for ${kind ?? 'this'} URL scheme; nothing was sent`);
+      const record = await t.send(req, timeoutMs);
+      // A library's error text may quote what it was given; secrets never leave in a reason.
+      if (record.reason && req.secrets?.length) record.reason = scrubSecrets(record.reason, req.secrets);
+      return record;
+    },
+    async close(force) {
+      await Promise.all(Object.values(transports).map((t) => t!.close(force).catch(() => {})));
+    },
+  };
+}
+
+/** Settles with `p`, or rejects with a TimeoutError after `ms` (the work itself is not cancelled). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new Error(`${what}: no answer within ${ms} ms`);
+      err.name = 'TimeoutError';
+      reject(err);
+    }, ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
