@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Caller } from '../auth/caller.ts';
-import { HeraldError, invalid } from '../errors.ts';
+import { HeraldError, invalid, notFound } from '../errors.ts';
 import { json, type Tx } from '../store/db.ts';
 import { SIGNALS } from '../store/signals.ts';
 import { checkAssetTarget, publishAssetIn, unpublishAssetIn } from './assets.ts';
 import { parseBulkRequest, runBulkJob, type JobResult } from './bulk.ts';
 import { iso, type ContentDeps, type Scope } from './context.ts';
 import { checkEntryTarget, publishEntryIn, unpublishEntryIn } from './entries.ts';
-import { resolveEnvironments } from './environments.ts';
+import { listEnvironments, resolveEnvironments } from './environments.ts';
 import { getLocale } from './locales.ts';
 import { parsePublishRequest, parseScheduledAt, type PublishOutcome, type PublishRequest } from './publications.ts';
 import { isObject } from './guards.ts';
@@ -167,13 +167,65 @@ async function insertSchedule(
   return uid;
 }
 
-/** The schedules of one entry or asset, soonest first (shown with it). */
-export async function schedulesOf(deps: ContentDeps, scope: Scope, entityUid: string): Promise<ScheduleView[]> {
-  const rows = await deps.db.all<ScheduleRow>('SELECT * FROM schedules WHERE api_key = ? AND branch = ? AND entity_uid = ? ORDER BY due_at, uid', [scope.api_key, scope.branch, entityUid]);
+/** A schedule as the publish queue lists it (GET /v3/publish-queue). */
+export interface QueuedSchedule {
+  uid: string;
+  type: 'entry' | 'asset' | 'bulk';
+  action: 'publish' | 'unpublish';
+  /** Entries: uid and content type; assets: uid; bulk jobs: how many items. */
+  entry?: { uid: string; content_type_uid: string };
+  asset?: { uid: string };
+  items?: number;
+  /** Environment names (as they are now), locales. */
+  environments: string[];
+  locales: string[];
+  scheduled_at: string;
+  /** `in_progress` while a process holds it (its change is being made). */
+  status: 'scheduled' | 'in_progress';
+  created_at: string;
+  created_by: string;
+}
+
+/** A stack's (branch's) pending schedules, soonest first. */
+export async function listSchedules(deps: ContentDeps, scope: Scope): Promise<QueuedSchedule[]> {
+  const rows = await deps.db.all<ScheduleRow & { lease_until: number }>('SELECT * FROM schedules WHERE api_key = ? AND branch = ? ORDER BY due_at, uid', [scope.api_key, scope.branch]);
+  if (rows.length === 0) return [];
+  const envs = await listEnvironments(deps.db, scope.api_key);
+  const name = (e: string) => envs.find((x) => x.uid === e)?.name ?? envs.find((x) => x.name === e)?.name ?? e;
+  const now = Date.now();
   return rows.map((r) => {
     const req = json<StoredRequest>(r.request);
-    return { uid: r.uid, action: r.kind.endsWith('unpublish') ? 'unpublish' : 'publish', scheduled_at: iso(Number(r.due_at)), environments: req.environments ?? [], locales: req.locales ?? [] };
+    const [type, action] = r.kind.split('.') as ['entry' | 'asset' | 'bulk', 'publish' | 'unpublish'];
+    const body = req.body ?? {};
+    const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    const items = (Array.isArray(body.entries) ? body.entries.length : 0) + (Array.isArray(body.assets) ? body.assets.length : 0);
+    return {
+      uid: r.uid,
+      type,
+      action,
+      ...(type === 'entry' ? { entry: { uid: r.entity_uid!, content_type_uid: r.content_type_uid! } } : {}),
+      ...(type === 'asset' ? { asset: { uid: r.entity_uid! } } : {}),
+      ...(type === 'bulk' ? { items } : {}),
+      environments: (type === 'bulk' ? list(body.environments) : (req.environments ?? [])).map(name),
+      locales: type === 'bulk' ? list(body.locales) : (req.locales ?? []),
+      scheduled_at: iso(Number(r.due_at)),
+      status: Number(r.lease_until) > now ? 'in_progress' : 'scheduled',
+      created_at: iso(Number(r.created_at)),
+      created_by: r.actor,
+    };
   });
+}
+
+/**
+ * Cancels a pending schedule (Contentstack's "unschedule"): a 404 when there is none by that uid in
+ * the stack, a 409 when its change is being made right now.
+ */
+export async function cancelSchedule(deps: ContentDeps, scope: Scope, uid: string): Promise<void> {
+  const { changes } = await deps.db.run('DELETE FROM schedules WHERE uid = ? AND api_key = ? AND branch = ? AND lease_until <= ?', [uid, scope.api_key, scope.branch, Date.now()]);
+  if (changes > 0) return;
+  const held = await deps.db.get('SELECT 1 AS ok FROM schedules WHERE uid = ? AND api_key = ? AND branch = ?', [uid, scope.api_key, scope.branch]);
+  if (held) throw new HeraldError('conflict', `Scheduled change ${uid} is being made now; it can no longer be cancelled.`);
+  throw notFound(`Scheduled change ${uid}`);
 }
 
 // ---------------------------------------------------------------------------------------------

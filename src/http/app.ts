@@ -20,6 +20,7 @@ import contentTypeRoutes from './routes/content-types.ts';
 import entryRoutes from './routes/entries.ts';
 import assetRoutes from './routes/assets.ts';
 import bulkRoutes from './routes/bulk.ts';
+import publishQueueRoutes from './routes/publish-queue.ts';
 import absentModuleRoutes from './routes/absent-modules.ts';
 import assetFileRoutes from './routes/asset-files.ts';
 import deliveryTokenRoutes from './routes/delivery-tokens.ts';
@@ -56,6 +57,7 @@ const ROUTES: Routes[] = [
   entryRoutes,
   assetRoutes,
   bulkRoutes,
+  publishQueueRoutes,
   absentModuleRoutes,
   assetFileRoutes,
   deliveryTokenRoutes,

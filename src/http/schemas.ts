@@ -123,7 +123,7 @@ export const TAGS = {
   contentTypes: 'Content types',
   entries: 'Entries',
   assets: 'Assets',
-  bulk: 'Bulk operations',
+  bulk: 'Bulk operations and scheduled publishing',
   operations: 'Operations',
   web: 'Web app',
   contentful: 'Contentful dialect',

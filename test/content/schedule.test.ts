@@ -124,6 +124,30 @@ for (const backend of await testBackends()) describe(`scheduled publishing on ${
     assert.equal(missing.status, 404, 'a schedule for an entry that does not exist is refused at once');
   });
 
+  it('lists scheduled changes in the publish queue and cancels one (unschedule): it never happens', async () => {
+    const keep = await newPost('Queued, kept');
+    const drop = await newPost('Queued, cancelled');
+    const at = inMs(2_500);
+    const a = await ok('POST', `/v3/content_types/post/entries/${keep}/publish`, { entry: { environments: ['production'], locales: ['en-us'] }, scheduled_at: at });
+    const b = await ok('POST', `/v3/content_types/post/entries/${drop}/publish`, { entry: { environments: ['production'], locales: ['en-us'] }, scheduled_at: at });
+    const queue = (await ok('GET', '/v3/publish-queue?include_count=true')).queue as any[];
+    const mine = queue.filter((q) => q.uid === a.scheduled.uid || q.uid === b.scheduled.uid);
+    assert.equal(mine.length, 2);
+    for (const q of mine) {
+      assert.equal(q.type, 'entry');
+      assert.equal(q.action, 'publish');
+      assert.equal(q.status, 'scheduled');
+      assert.deepEqual(q.environments, ['production']);
+      assert.equal(Date.parse(q.scheduled_at), Date.parse(at));
+    }
+    assert.deepEqual(await ok('GET', `/v3/publish-queue/${b.scheduled.uid}/unschedule`), { notice: 'The scheduled change was cancelled.' });
+    assert.equal((await h.request('GET', `/v3/publish-queue/${b.scheduled.uid}/unschedule`, { headers: s.headers })).status, 404);
+    await until('the kept one', () => published(keep));
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(await published(drop), false, 'the cancelled one never happened');
+    assert.deepEqual(((await ok('GET', '/v3/publish-queue')).queue as any[]).filter((q) => q.uid === a.scheduled.uid || q.uid === b.scheduled.uid), [], 'both left the queue');
+  });
+
   it('with two processes on one database, one of them makes each scheduled change', { skip: backend !== 'postgres' && 'two processes share PostgreSQL only' }, async () => {
     const second = await startHerald(settings(), mkdtempSync(join(tmpdir(), 'herald-schedule-2-')));
     try {

@@ -146,6 +146,8 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/bulk/publish': '/v3/bulk/publish',
     '/v3/bulk/unpublish': '/v3/bulk/unpublish',
     '/v3/bulk/delete': '/v3/bulk/delete',
+    '/v3/publish-queue': '/v3/publish-queue',
+    '/v3/publish-queue/:uid/unschedule': '/v3/publish-queue/00000000-0000-4000-8000-000000000000/unschedule',
   };
   if (url in v3) return v3[url]!;
   // Modules Herald does not have: empty lists, 404 for one, 422 for a create (absent-modules.ts).
