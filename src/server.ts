@@ -8,6 +8,7 @@ import healthRoutes from './http/routes/health.ts';
 import metricsRoutes from './http/routes/metrics.ts';
 import { pruneRetiredFiles } from './content/assets.ts';
 import { startPruner } from './delivery/prune.ts';
+import { pruneReplays } from './delivery/replay.ts';
 import { drainServer } from './ops/shutdown.ts';
 
 export interface Running {
@@ -36,6 +37,7 @@ export async function startServer(config: Config, opts: OpenOptions = {}): Promi
   const app = config.role === 'worker' ? await buildWorkerApp(herald, https) : await buildApp(herald, { https });
   await app.listen({ host: config.host, port: config.port });
   let stopPruner: (() => Promise<void>) | null = null;
+  let stopReplayPruner: (() => Promise<void>) | null = null;
   if (config.role !== 'api') {
     await herald.delivery.start();
     stopPruner = startPruner(
@@ -43,6 +45,14 @@ export async function startServer(config: Config, opts: OpenOptions = {}): Promi
       config.logRetentionDays,
       (err) => herald.log.error({ err }, 'pruning the activity log failed; trying again at the next run'),
       (n) => herald.log.info({ executions: n, retentionDays: config.logRetentionDays }, 'pruned the activity log'),
+    );
+    // Replay jobs go with the activity log they count.
+    stopReplayPruner = startPruner(
+      herald.db,
+      config.logRetentionDays,
+      (err) => herald.log.error({ err }, 'pruning finished replays failed; trying again at the next run'),
+      (n) => herald.log.info({ replays: n, retentionDays: config.logRetentionDays }, 'pruned finished replays'),
+      (cutoff) => pruneReplays(herald.db, cutoff),
     );
   }
   // Replays whose executions were still being made when Herald last stopped go on (any role: a
@@ -75,6 +85,7 @@ export async function startServer(config: Config, opts: OpenOptions = {}): Promi
       closed ??= (async () => {
         await Promise.all([drainServer(app.server, () => app.close(), graceMs), herald.delivery.stop(graceMs), herald.schedules.stop()]);
         await stopPruner?.();
+        await stopReplayPruner?.();
         await stopFilePruner?.();
         await herald.close();
       })();

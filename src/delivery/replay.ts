@@ -333,3 +333,28 @@ export function createReplays(deps: ReplayDeps): Replays {
     },
   };
 }
+
+/** Replays deleted per transaction by pruneReplays. */
+const PRUNE_REPLAYS_BATCH = 100;
+
+/**
+ * Log retention for replays (HERALD_LOG_RETENTION_DAYS, with the activity log they count): jobs
+ * that finished making executions and last changed before `cutoff` (ms) are deleted with their
+ * list of executions, a batch per transaction. A job still making executions is kept whatever its
+ * age. Returns how many jobs it deleted.
+ */
+export async function pruneReplays(db: Db, cutoff: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await db.tx(async (tx) => {
+      const rows = await tx.all<{ uid: string }>("SELECT uid FROM replays WHERE state <> 'enqueuing' AND updated_at < ? LIMIT ?", [cutoff, PRUNE_REPLAYS_BATCH]);
+      if (rows.length === 0) return 0;
+      const uids = rows.map((r) => r.uid);
+      await tx.run(`DELETE FROM replay_executions WHERE replay_uid IN (${repeated(uids.length)})`, uids);
+      await tx.run(`DELETE FROM replays WHERE uid IN (${repeated(uids.length)})`, uids);
+      return uids.length;
+    });
+    total += n;
+    if (n < PRUNE_REPLAYS_BATCH) return total;
+  }
+}

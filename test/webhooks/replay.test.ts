@@ -4,6 +4,7 @@ import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { assertPayloadsMatchSchemas } from '../helpers/payload-schemas.ts';
 import { startReceiver, type Received } from '../helpers/receiver.ts';
 import { until } from '../helpers/engine.ts';
+import { pruneReplays } from '../../src/delivery/replay.ts';
 
 /**
  * Replays (POST /v3/webhooks/{uid}/replay): after an outage, every execution that failed for good
@@ -117,6 +118,9 @@ describe('replays: POST /v3/webhooks/{uid}/replay and GET /v3/webhooks/{uid}/rep
     assert.equal(await assertPayloadsMatchSchemas(h, headers(), fresh.received), 180);
     // The activity log shows them as executions of the new webhook.
     assert.equal((await ok('GET', `/v3/webhooks/${created.webhook.uid}/executions?state=succeeded&limit=1`)).count, 180);
+    // Finished jobs go with the log retention (a cutoff in the future takes every finished one).
+    assert.ok((await pruneReplays(h.herald.db, Date.now() + 1000)) >= 1);
+    assert.equal((await h.request('GET', `/v3/webhooks/${created.webhook.uid}/replays/${started.job.uid}`, { headers: headers() })).status, 404);
   });
 
   test('bad requests get a 422 naming the field; a disabled webhook a 409; another webhook\'s job a 404', async () => {
@@ -160,5 +164,52 @@ describe('replays: POST /v3/webhooks/{uid}/replay and GET /v3/webhooks/{uid}/rep
     assert.match(r.body.errors.to[0], /more than 10,000 matching events/);
     const x = await h.request('GET', `/v3/webhooks/${w.body.webhook.uid}/executions?limit=1`, { headers: { api_key: stack.api_key, authorization: stack.token } });
     assert.equal(x.body.count, 0);
+  });
+});
+
+describe('a replay cut short by a restart', () => {
+  test('goes on when Herald starts again, and makes each execution once', async () => {
+    let h = await startHerald({ retryDelaysMs: [], circuitBreakerThreshold: 0 });
+    const dir = h.dataDir;
+    const rx = await startReceiver((_r, res) => void (res.statusCode = 500));
+    try {
+      const stack = await h.newStack('Restart site');
+      const headers = { api_key: stack.api_key, authorization: stack.token };
+      const w = await h.request('POST', '/v3/webhooks', { headers, body: { webhook: { name: 'r', destinations: [{ target_url: rx.url }], channels: ['*.*'] } } });
+      const hook = w.body.webhook.uid as string;
+      const from = Date.now();
+      for (let i = 0; i < 30; i++) {
+        await h.herald.db.tx((tx) => h.herald.events.record(tx, { api_key: stack.api_key, branch: 'main', module: 'entry', action: 'update', uid: `bltr${i % 3}`, content_type_uid: 'post', locale: 'en-us', actor: 'admin', data: { entry: { uid: `bltr${i % 3}`, n: i } } }));
+      }
+      await until(async () => (await h.request('GET', `/v3/webhooks/${hook}/executions?state=failed&limit=1`, { headers })).body.count === 30, 30_000, '30 failed');
+      // A job whose executions were not made yet when its process stopped (as a crash right after the 202 leaves it).
+      const job = 'rpl_restart0000000000000000';
+      const now = Date.now();
+      await h.herald.db.run(
+        "INSERT INTO replays (uid, api_key, webhook_uid, mode, range_from, range_to, state, total, enqueued, last_seq, created_at, updated_at) VALUES (?, ?, ?, 'failed', ?, ?, 'enqueuing', 30, 0, 0, ?, ?)",
+        [job, stack.api_key, hook, from, now, now, now],
+      );
+      const before = await h.request('GET', `/v3/webhooks/${hook}/replays/${job}`, { headers });
+      assert.deepEqual([before.body.job.state, before.body.job.done], ['running', 0]);
+      await h.close();
+      rx.respond = undefined;
+      const seen = rx.received.length;
+      h = await startHerald({ retryDelaysMs: [], circuitBreakerThreshold: 0 }, dir);
+      const done = await until(async () => {
+        const j = (await h.request('GET', `/v3/webhooks/${hook}/replays/${job}`, { headers })).body.job;
+        return j.state === 'done' ? j : null;
+      }, 60_000, 'the resumed job to be done');
+      assert.deepEqual([done.total, done.done, done.succeeded], [30, 30, 30]);
+      const got = rx.received.slice(seen);
+      assert.equal(got.length, 30);
+      assert.equal(new Set(got.map((r) => r.headers['webhook-id'])).size, 30, 'each once');
+      for (const uid of ['bltr0', 'bltr1', 'bltr2']) {
+        const ns = got.filter((r) => r.json.data.entry.uid === uid).map((r) => r.json.data.entry.n);
+        assert.deepEqual(ns, [...ns].sort((a, b) => a - b), `${uid} in event order`);
+      }
+    } finally {
+      await h.close();
+      await rx.close();
+    }
   });
 });
