@@ -76,6 +76,7 @@ describe('the web app, end to end', { skip: 'skip' in availability ? availabilit
 
     await page.getByLabel('Name', { exact: true }).fill('Rebuild the site');
     await page.getByLabel('URL to notify').fill(`${rx.url}/hooks/rebuild`);
+    await page.getByLabel('Authentication', { exact: true }).selectOption('Basic');
     await page.getByLabel('HTTP basic auth username').fill('herald');
     await page.getByLabel('HTTP basic auth password').fill('pa55-word-for-the-builder');
     await page.getByRole('button', { name: 'Add a custom header' }).click();

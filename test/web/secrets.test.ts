@@ -76,6 +76,7 @@ describe('secrets in the web app', { skip: 'skip' in availability ? availability
     await page.getByRole('link', { name: '+ New Webhook' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Deploy hook');
     await page.getByLabel('URL to notify').fill(`${rx.url}/deploy`);
+    await page.getByLabel('Authentication', { exact: true }).selectOption('Basic');
     await page.getByLabel('HTTP basic auth username').fill('deployer');
     await page.getByLabel('HTTP basic auth password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Add a custom header' }).click();

@@ -18,6 +18,20 @@ export interface WebhookView {
     /** Masked, or '' when there is none. */
     http_basic_password: string;
     custom_header: Array<{ header_name: string; value: string; secret?: boolean }>;
+    /** None, Basic, OAuth2 or Bearer (older servers leave it out: read from the fields). */
+    authentication_type?: string;
+    access_token_url?: string;
+    client_id?: string;
+    /** Masked. */
+    client_secret?: string;
+    scope?: string;
+    request_query_parameters?: string;
+    /** Masked. */
+    bearer_token?: string;
+    client_certificate?: string;
+    /** Masked. */
+    client_key?: string;
+    ca_certificate?: string;
   }>;
   channels: string[];
   branches: string[];
@@ -59,10 +73,52 @@ export interface WebhookForm {
   enabled: boolean;
   channels: string[];
   conditions: unknown[];
+  /** How Herald authenticates to an http(s) endpoint (Contentstack's authentication_type). */
+  authType: AuthType;
+  /** OAuth 2.0 client credentials. */
+  tokenUrl: string;
+  clientId: string;
+  /** A new client secret; '' keeps the stored one. */
+  clientSecret: string;
+  clientSecretStored: boolean;
+  scope: string;
+  queryParams: string;
+  /** A new bearer token; '' keeps the stored one. */
+  bearerToken: string;
+  bearerStored: boolean;
+  /** Mutual TLS: PEM texts; a new key, '' keeps the stored one. */
+  clientCert: string;
+  clientKey: string;
+  clientKeyStored: boolean;
+  caCert: string;
   /** The payload format: contentstack, cloudevents (or contentful, which this form leaves as it is). */
   format: string;
   /** CloudEvents' mode: attributes in ce-* headers (binary) or the whole event as the body (structured). */
   ceMode: 'binary' | 'structured';
+}
+
+export type AuthType = 'None' | 'Basic' | 'OAuth2' | 'Bearer';
+
+/** The authentication choices, with their labels. */
+export const AUTH_LABELS: Array<[AuthType, string]> = [
+  ['None', 'None'],
+  ['Basic', 'HTTP basic auth'],
+  ['OAuth2', 'OAuth 2.0 client credentials'],
+  ['Bearer', 'Bearer token'],
+];
+
+/** The destination kinds by URL scheme, for the URL field's help. */
+export const DESTINATION_KINDS: Array<[scheme: string, what: string, example: string]> = [
+  ['https://', 'an HTTP POST', 'https://example.com/hooks/herald'],
+  ['amqp://', 'RabbitMQ: a confirmed publish', 'amqp://user:pass@rabbit:5672/vhost?exchange=content&routing_key=events'],
+  ['nats://', 'NATS JetStream: an acknowledged publish', 'nats://nats:4222?subject=cms.events'],
+  ['redis://', 'Redis Streams: XADD', 'redis://redis:6379/0?stream=cms:events&maxlen=10000'],
+];
+
+/** The kind of destination a URL names: http (also while it is being typed), or a broker. */
+export function destinationKind(url: string): 'http' | 'amqp' | 'nats' | 'redis' {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url.trim())?.[1]?.toLowerCase();
+  return scheme === 'amqp' || scheme === 'nats' || scheme === 'redis' ? scheme : 'http';
 }
 
 /** The formats the form offers, with their labels. */
@@ -93,6 +149,7 @@ export function toForm(w?: WebhookView): WebhookForm {
       conditions: [],
       format: 'contentstack',
       ceMode: 'binary',
+      ...NO_AUTH,
     };
   }
   const d = w.destinations[0] ?? { target_url: '', http_basic_auth: '', http_basic_password: '', custom_header: [] };
@@ -115,7 +172,44 @@ export function toForm(w?: WebhookView): WebhookForm {
     conditions: [...(w.conditions ?? [])],
     format: w.format ?? 'contentstack',
     ceMode: w.format_options?.mode === 'structured' ? 'structured' : 'binary',
+    authType: authTypeOf(d),
+    tokenUrl: d.access_token_url ?? '',
+    clientId: d.client_id ?? '',
+    clientSecret: '',
+    clientSecretStored: !!d.client_secret,
+    scope: d.scope ?? '',
+    queryParams: d.request_query_parameters ?? '',
+    bearerToken: '',
+    bearerStored: !!d.bearer_token,
+    clientCert: d.client_certificate ?? '',
+    clientKey: '',
+    clientKeyStored: !!d.client_key,
+    caCert: d.ca_certificate ?? '',
   };
+}
+
+const NO_AUTH = {
+  authType: 'None' as AuthType,
+  tokenUrl: '',
+  clientId: '',
+  clientSecret: '',
+  clientSecretStored: false,
+  scope: '',
+  queryParams: '',
+  bearerToken: '',
+  bearerStored: false,
+  clientCert: '',
+  clientKey: '',
+  clientKeyStored: false,
+  caCert: '',
+};
+
+function authTypeOf(d: WebhookView['destinations'][number]): AuthType {
+  const t = AUTH_LABELS.find(([k]) => k.toLowerCase() === (d.authentication_type ?? '').toLowerCase())?.[0];
+  if (t) return t;
+  if (d.access_token_url) return 'OAuth2';
+  if (d.bearer_token) return 'Bearer';
+  return d.http_basic_auth ? 'Basic' : 'None';
 }
 
 /** A stored secret header whose value the user did not retype: its value is left out of the body. */
@@ -129,7 +223,16 @@ export function formProblems(f: WebhookForm): Record<string, string[]> {
   const add = (k: string, p: string) => (out[k] ??= []).push(p);
   if (!f.name.trim()) add('name', 'is required');
   if (!f.url.trim()) add('destinations.0.target_url', 'is required');
-  if (f.password && !f.username.trim()) add('destinations.0.http_basic_auth', 'is required when a password is set');
+  const http = destinationKind(f.url) === 'http';
+  if (http && f.authType === 'Basic' && !f.username.trim()) add('destinations.0.http_basic_auth', 'is required for HTTP basic auth');
+  if (http && f.authType === 'OAuth2') {
+    if (!f.tokenUrl.trim()) add('destinations.0.access_token_url', 'is required for OAuth 2.0');
+    if (!f.clientId.trim()) add('destinations.0.client_id', 'is required for OAuth 2.0');
+    if (!f.clientSecret && !f.clientSecretStored) add('destinations.0.client_secret', 'is required for OAuth 2.0');
+  }
+  if (http && f.authType === 'Bearer' && !f.bearerToken && !f.bearerStored) add('destinations.0.bearer_token', 'is required for a bearer token');
+  if (http && f.clientCert.trim() && !f.clientKey.trim() && !f.clientKeyStored) add('destinations.0.client_key', 'is required with a client certificate');
+  if (http && !f.clientCert.trim() && f.clientKey.trim()) add('destinations.0.client_certificate', 'is required with a client key');
   f.headers.forEach((h, i) => {
     if (!h.name.trim()) add(`destinations.0.custom_header.${i}.header_name`, 'is required');
     if (h.stored && h.value === '' && !keepsStoredValue(h)) {
@@ -154,8 +257,31 @@ export function toBody(f: WebhookForm): { webhook: Record<string, unknown> } {
       return out;
     }),
   };
-  if (f.password) destination.http_basic_password = f.password;
-  else if (f.removePassword) destination.http_basic_password = null;
+  const http = destinationKind(f.url) === 'http';
+  // A broker URL carries its credentials itself: no endpoint authentication is sent for it.
+  const auth: AuthType = http ? f.authType : 'None';
+  destination.authentication_type = auth;
+  if (auth === 'Basic') {
+    if (f.password) destination.http_basic_password = f.password;
+    else if (f.removePassword) destination.http_basic_password = null;
+  } else {
+    destination.http_basic_auth = '';
+    if (f.passwordStored) destination.http_basic_password = null;
+  }
+  if (auth === 'OAuth2') {
+    destination.access_token_url = f.tokenUrl.trim();
+    destination.client_id = f.clientId.trim();
+    // Left out unless retyped: the server keeps the stored secret.
+    if (f.clientSecret) destination.client_secret = f.clientSecret;
+    if (f.scope.trim()) destination.scope = f.scope.trim();
+    if (f.queryParams.trim()) destination.request_query_parameters = f.queryParams.trim();
+  }
+  if (auth === 'Bearer' && f.bearerToken) destination.bearer_token = f.bearerToken;
+  if (http && f.clientCert.trim()) {
+    destination.client_certificate = f.clientCert.trim() + '\n';
+    if (f.clientKey.trim()) destination.client_key = f.clientKey.trim() + '\n';
+  }
+  if (http && f.caCert.trim()) destination.ca_certificate = f.caCert.trim() + '\n';
   return {
     webhook: {
       name: f.name.trim(),

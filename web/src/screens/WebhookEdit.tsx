@@ -8,7 +8,7 @@ import { href, navigate } from '../router.ts';
 import { WebhookPreview } from '../components/WebhookPreview.tsx';
 import { TestEvent } from '../components/TestEvent.tsx';
 import { EventSchemas } from '../components/EventSchemas.tsx';
-import { FORMAT_LABELS, formProblems, headerDraft, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
+import { AUTH_LABELS, DESTINATION_KINDS, destinationKind, FORMAT_LABELS, formProblems, headerDraft, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
 import { createWebhook, getSigningSecret, getWebhook, listWebhooks, rotateSigningSecret, updateWebhook } from '../webhooks-api.ts';
 
 interface Context {
@@ -67,6 +67,16 @@ const ERROR_PATHS: Partial<Record<keyof WebhookForm, string[]>> = {
   username: ['destinations.0.http_basic_auth'],
   password: ['destinations.0.http_basic_password'],
   removePassword: ['destinations.0.http_basic_password'],
+  authType: ['destinations.0.authentication_type', 'destinations.0.http_basic_auth', 'destinations.0.access_token_url', 'destinations.0.client_id', 'destinations.0.client_secret', 'destinations.0.bearer_token'],
+  tokenUrl: ['destinations.0.access_token_url'],
+  clientId: ['destinations.0.client_id'],
+  clientSecret: ['destinations.0.client_secret'],
+  scope: ['destinations.0.scope'],
+  queryParams: ['destinations.0.request_query_parameters'],
+  bearerToken: ['destinations.0.bearer_token'],
+  clientCert: ['destinations.0.client_certificate'],
+  clientKey: ['destinations.0.client_key'],
+  caCert: ['destinations.0.ca_certificate'],
   headers: ['destinations.0.custom_header'],
   channels: ['channels'],
   conditions: ['conditions'],
@@ -146,7 +156,7 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
   const headerErrors = fieldErrorsUnder(error, `${dest}.custom_header`).filter((p) => !/^destinations\.0\.custom_header\.\d+\./.test(p));
   const whenErrors = [...fieldErrorsUnder(error, 'channels'), ...fieldErrorsUnder(error, 'conditions')];
   // The summary says what went wrong; fields say where. Field errors the form has no place for are listed.
-  const placed = /^(name|channels|conditions|branches|concise_payload|disabled|format|format_options|destinations\.0\.(target_url|http_basic_auth|http_basic_password|custom_header))/;
+  const placed = /^(name|channels|conditions|branches|concise_payload|disabled|format|format_options|destinations\.0\.(target_url|http_basic_auth|http_basic_password|custom_header|authentication_type|access_token_url|client_id|client_secret|scope|request_query_parameters|bearer_token|client_certificate|client_key|ca_certificate))/;
   const unplaced = unplacedProblems(error, (k) => placed.test(k));
 
   return (
@@ -181,7 +191,23 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
         >
           {(id, d) => <input id={id} aria-describedby={d} aria-invalid={!!f('name')} value={form.name} onInput={(e) => set({ name: valueOf(e) })} placeholder="Rebuild the site" />}
         </Field>
-        <Field label="URL to notify" error={f(`${dest}.target_url`)} hint="Herald sends an HTTP POST with the change as JSON to this URL when one of the events below happens.">
+        <Field
+          label="URL to notify"
+          error={f(`${dest}.target_url`)}
+          hint={
+            <>
+              Herald sends the change as JSON here when one of the events below happens. The scheme picks the kind of destination:
+              <ul class="url-kinds">
+                {DESTINATION_KINDS.map(([scheme, what, example]) => (
+                  <li key={scheme}>
+                    <code>{scheme}</code> {what}, e.g. <code>{example}</code>
+                  </li>
+                ))}
+              </ul>
+              A broker URL's password is a secret: once saved it is shown masked, and sending the URL back unchanged keeps it.
+            </>
+          }
+        >
           {(id, d) => (
             <input
               id={id}
@@ -200,33 +226,100 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
 
       <div class="form-section">
         <h2>Security</h2>
-        <div class="two-col">
-          <Field label="HTTP basic auth username" error={f(`${dest}.http_basic_auth`)}>
-            {(id, d) => <input id={id} aria-describedby={d} value={form.username} onInput={(e) => set({ username: valueOf(e) })} autoComplete="off" spellcheck={false} />}
-          </Field>
-          <Field
-            label="HTTP basic auth password"
-            error={f(`${dest}.http_basic_password`)}
-            hint={form.passwordStored && !form.removePassword ? 'A password is set. It is never shown; leave this empty to keep it, or type a new one.' : undefined}
-          >
-            {(id, d) => (
-              <input
-                id={id}
-                type="password"
-                aria-describedby={d}
-                value={form.password}
-                onInput={(e) => set({ password: valueOf(e), removePassword: false })}
-                placeholder={form.passwordStored && !form.removePassword ? '•••••••• (unchanged)' : ''}
-                autoComplete="new-password"
-                disabled={form.removePassword}
-              />
+        {destinationKind(form.url) !== 'http' ? (
+          <p class="hint">A {destinationKind(form.url)} destination authenticates with the user and password in its URL. Custom headers below travel as message headers.</p>
+        ) : (
+          <>
+            <Field label="Authentication" error={f(`${dest}.authentication_type`)}>
+              {(id, d) => (
+                <select id={id} aria-describedby={d} value={form.authType} onChange={(e) => set({ authType: valueOf(e) as WebhookForm['authType'] })}>
+                  {AUTH_LABELS.map(([v, l]) => (
+                    <option key={v} value={v}>
+                      {l}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            {form.authType === 'Basic' && (
+              <>
+                <div class="two-col">
+                  <Field label="HTTP basic auth username" error={f(`${dest}.http_basic_auth`)}>
+                    {(id, d) => <input id={id} aria-describedby={d} value={form.username} onInput={(e) => set({ username: valueOf(e) })} autoComplete="off" spellcheck={false} />}
+                  </Field>
+                  <Field
+                    label="HTTP basic auth password"
+                    error={f(`${dest}.http_basic_password`)}
+                    hint={form.passwordStored && !form.removePassword ? 'A password is set. It is never shown; leave this empty to keep it, or type a new one.' : undefined}
+                  >
+                    {(id, d) => (
+                      <input
+                        id={id}
+                        type="password"
+                        aria-describedby={d}
+                        value={form.password}
+                        onInput={(e) => set({ password: valueOf(e), removePassword: false })}
+                        placeholder={form.passwordStored && !form.removePassword ? '•••••••• (unchanged)' : ''}
+                        autoComplete="new-password"
+                        disabled={form.removePassword}
+                      />
+                    )}
+                  </Field>
+                </div>
+                {form.passwordStored && (
+                  <label class="check">
+                    <input type="checkbox" checked={form.removePassword} onChange={(e) => set({ removePassword: checkedOf(e), password: '' })} /> Remove the stored password
+                  </label>
+                )}
+              </>
             )}
-          </Field>
-        </div>
-        {form.passwordStored && (
-          <label class="check">
-            <input type="checkbox" checked={form.removePassword} onChange={(e) => set({ removePassword: checkedOf(e), password: '' })} /> Remove the stored password
-          </label>
+            {form.authType === 'OAuth2' && (
+              <div class="oauth-fields">
+                <Field label="Access token URL" error={f(`${dest}.access_token_url`)} hint="Herald asks it for a token (client credentials grant), keeps it until it expires, and sends it as Authorization: Bearer.">
+                  {(id, d) => <input id={id} type="url" aria-describedby={d} value={form.tokenUrl} onInput={(e) => set({ tokenUrl: valueOf(e) })} placeholder="https://auth.example.com/oauth/token" spellcheck={false} />}
+                </Field>
+                <div class="two-col">
+                  <Field label="Client ID" error={f(`${dest}.client_id`)}>
+                    {(id, d) => <input id={id} aria-describedby={d} value={form.clientId} onInput={(e) => set({ clientId: valueOf(e) })} autoComplete="off" spellcheck={false} />}
+                  </Field>
+                  <Field label="Client secret" error={f(`${dest}.client_secret`)} hint={form.clientSecretStored ? 'A client secret is set. It is never shown; leave this empty to keep it, or type a new one.' : undefined}>
+                    {(id, d) => (
+                      <input id={id} type="password" aria-describedby={d} value={form.clientSecret} onInput={(e) => set({ clientSecret: valueOf(e) })} placeholder={form.clientSecretStored ? '•••••••• (unchanged)' : ''} autoComplete="new-password" />
+                    )}
+                  </Field>
+                </div>
+                <div class="two-col">
+                  <Field label="Scope (optional)" error={f(`${dest}.scope`)}>
+                    {(id, d) => <input id={id} aria-describedby={d} value={form.scope} onInput={(e) => set({ scope: valueOf(e) })} spellcheck={false} />}
+                  </Field>
+                  <Field label="Request query parameters (optional)" error={f(`${dest}.request_query_parameters`)} hint="key=value pairs joined by &, added to the token URL.">
+                    {(id, d) => <input id={id} aria-describedby={d} value={form.queryParams} onInput={(e) => set({ queryParams: valueOf(e) })} placeholder="audience=cms" spellcheck={false} />}
+                  </Field>
+                </div>
+              </div>
+            )}
+            {form.authType === 'Bearer' && (
+              <Field label="Bearer token" error={f(`${dest}.bearer_token`)} hint={form.bearerStored ? 'A token is set. It is never shown; leave this empty to keep it, or type a new one.' : 'Sent as Authorization: Bearer <token>.'}>
+                {(id, d) => (
+                  <input id={id} type="password" aria-describedby={d} value={form.bearerToken} onInput={(e) => set({ bearerToken: valueOf(e) })} placeholder={form.bearerStored ? '•••••••• (unchanged)' : ''} autoComplete="new-password" />
+                )}
+              </Field>
+            )}
+            <details class="mtls" open={!!(form.clientCert || form.caCert)}>
+              <summary>Mutual TLS (https only)</summary>
+              <Field label="Client certificate (PEM)" error={f(`${dest}.client_certificate`)}>
+                {(id, d) => <textarea id={id} aria-describedby={d} rows={4} value={form.clientCert} onInput={(e) => set({ clientCert: valueOf(e) })} placeholder="-----BEGIN CERTIFICATE-----" spellcheck={false} />}
+              </Field>
+              <Field label="Client key (PEM)" error={f(`${dest}.client_key`)} hint={form.clientKeyStored ? 'A key is set. It is never shown; leave this empty to keep it, or paste a new one.' : 'Unencrypted; it must belong to the certificate.'}>
+                {(id, d) => (
+                  <textarea id={id} aria-describedby={d} rows={4} value={form.clientKey} onInput={(e) => set({ clientKey: valueOf(e) })} placeholder={form.clientKeyStored ? '(unchanged)' : '-----BEGIN PRIVATE KEY-----'} spellcheck={false} autoComplete="off" />
+                )}
+              </Field>
+              <Field label="CA certificates to trust (PEM, optional)" error={f(`${dest}.ca_certificate`)} hint="Trusted for this endpoint instead of the system's certificate authorities.">
+                {(id, d) => <textarea id={id} aria-describedby={d} rows={4} value={form.caCert} onInput={(e) => set({ caCert: valueOf(e) })} placeholder="-----BEGIN CERTIFICATE-----" spellcheck={false} />}
+              </Field>
+            </details>
+          </>
         )}
         <fieldset class="headers">
           <legend>Custom headers</legend>
