@@ -183,6 +183,7 @@ export class DeliveryDispatcher {
       let capped = 0;
       let more = false;
       let lost = 0;
+      let paced = 0;
       if (free > 0) {
         const now = Date.now();
         const saturated = [...this.perWebhook].filter(([w, n]) => n >= this.limitOf(w).limit).map(([w]) => w);
@@ -190,7 +191,7 @@ export class DeliveryDispatcher {
         // find other webhooks' work there, else once per SATURATED_RECHECK_MS; other rounds look
         // only SCAN_WINDOW due executions deep (queue.ts).
         const deep = saturated.length > 0 && (this.deepFound || now - this.deepAt >= SATURATED_RECHECK_MS);
-        ({ claimed, capped, more, lost } = await claim(this.o.db, {
+        ({ claimed, capped, more, lost, paced } = await claim(this.o.db, {
           now,
           limit,
           saturated,
@@ -215,6 +216,8 @@ export class DeliveryDispatcher {
       // (scale-out: the rest of the due work is still there).
       const lookPast = capped > 0 && more && (this.pastFound || Date.now() - this.pastAt >= PAST_RECHECK_MS);
       if (claimed.length > 0 && (claimed.length >= limit || lookPast || lost > 0)) this.rerun = true;
+      // Executions just given rate limit slots: the first may be due now, the rest arm the timer.
+      if (paced > 0) this.rerun = true;
       if (!this.rerun) {
         // Everything chosen was taken: another worker is claiming it right now. Look again shortly
         // rather than at once, so rows held longer (a webhook being deleted) are not spun on.
@@ -262,7 +265,9 @@ export class DeliveryDispatcher {
   }
 
   private bodyFor(c: Claimed, format: DeliveryFormat, prepared: PreparedDelivery): string {
-    const key = `${c.event.seq}:${format.name}:${prepared.bodyKey}`;
+    // A debounced delivery's body also lists the seqs it folded (payload folded_seqs).
+    const folded = c.event.folded_seqs?.length ? `+${c.event.folded_seqs.join(',')}` : '';
+    const key = `${c.event.seq}${folded}:${format.name}:${prepared.bodyKey}`;
     let body = this.bodies.get(key);
     if (body === undefined) {
       body = prepared.body({ maxBytes: this.o.maxRenderedBody });
@@ -300,7 +305,8 @@ export class DeliveryDispatcher {
 
   private launch(c: Claimed) {
     this.inFlight++;
-    this.flying.add(c.uid);
+    // A batch is one call (one slot); each of its executions is in flight.
+    for (const m of c.batch?.members ?? [c]) this.flying.add(m.uid);
     const n = (this.perWebhook.get(c.webhook_uid) ?? 0) + 1;
     this.perWebhook.set(c.webhook_uid, n);
     void this.attempt(c, n);
@@ -308,20 +314,9 @@ export class DeliveryDispatcher {
 
   /** `inFlight`: the webhook's attempts in flight when this one started, itself included. */
   private async attempt(c: Claimed, inFlight: number) {
-    const finished = await this.sendAttempt(c, inFlight);
-    // The slot is free once the HTTP exchange is over; the outcome is written by the next flush.
-    // The execution stays claimed (lease in the future) until then, so it cannot be claimed twice.
-    this.inFlight--;
-    const n = (this.perWebhook.get(c.webhook_uid) ?? 1) - 1;
-    if (n <= 0) this.perWebhook.delete(c.webhook_uid);
-    else this.perWebhook.set(c.webhook_uid, n);
-    if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-    // Finished after stop() gave up on it: not recorded; stop()'s caller releases it.
-    if (this.closed) return;
-    this.flying.delete(c.uid);
-    this.writer.add(finished);
-    // Freed slots are claimed together a moment later rather than one claim per finished attempt.
-    this.wakeSoon();
+    // A batch (queue/batch.ts) is one call whose outcome is each member's.
+    const finished = c.batch ? await this.sendBatch(c, c.batch, inFlight) : [await this.sendAttempt(c, inFlight)];
+    this.finish(c, finished);
   }
 
   /**
@@ -359,6 +354,60 @@ export class DeliveryDispatcher {
       };
     }
     return finished;
+  }
+
+
+  /**
+   * One call for a batch (queue/batch.ts): body `{"events": [...]}`, each element the body its
+   * event would have had alone (the same cached bytes), signed once with the batch's id as
+   * `webhook-id`; the outcome is each member's. Batching is offered for the Contentstack format,
+   * whose requests carry Herald's headers only.
+   */
+  private async sendBatch(c: Claimed, batch: NonNullable<Claimed['batch']>, inFlight: number): Promise<Finished[]> {
+    let record: AttemptRecord;
+    let request: unknown = null;
+    try {
+      const now = Date.now();
+      const bodies: string[] = [];
+      for (const m of batch.members) {
+        const { format, prepared } = await prepareDelivery(this.o.db, m.event, m.webhook, { retryDelaysMs: this.o.retryDelaysMs });
+        bodies.push(this.bodyFor(m, format, prepared));
+      }
+      const body = `{"events":[${bodies.join(',')}]}`;
+      const last = batch.members[batch.members.length - 1];
+      const meta = { seq: last.event.seq, attempt: c.attempts + 1, event: 'batch' };
+      const req = buildRequest(c.webhook, batch.uid, body, meta, now);
+      req.headers['x-herald-batch-size'] = String(batch.members.length);
+      // Where the log finds the members to rebuild the body from (delivery/log.ts).
+      Object.assign(req.logged, { headers: { ...req.logged.headers, 'x-herald-batch-size': String(batch.members.length) }, format: 'contentstack', batch: batch.uid });
+      record = await this.o.transport.send(req, this.o.timeoutMs);
+      this.limitOf(c.webhook_uid).observe({ ...record, inFlight }, Date.now());
+      request = req.logged;
+      this.o.log.debug({ deliveryId: batch.uid, webhook: c.webhook_uid, events: batch.members.length, outcome: record.outcome, status: record.status_code }, 'batch attempt');
+    } catch (err) {
+      this.o.log.error({ err, deliveryId: batch.uid }, 'batch attempt crashed');
+      record = { outcome: 'network', status_code: null, retry_after_ms: null, reason: 'internal error', response: null, started_at: Date.now(), duration_ms: 0 };
+    }
+    return batch.members.map((m) => ({ claimed: m, record, request }));
+  }
+
+  /** An attempt (or a batch's call) ended: its slot is free, its outcomes go to the writer. */
+  private finish(c: Claimed, finished: Finished[]) {
+    // The slot is free once the HTTP exchange is over; the outcome is written by the next flush.
+    // The execution stays claimed (lease in the future) until then, so it cannot be claimed twice.
+    this.inFlight--;
+    const n = (this.perWebhook.get(c.webhook_uid) ?? 1) - 1;
+    if (n <= 0) this.perWebhook.delete(c.webhook_uid);
+    else this.perWebhook.set(c.webhook_uid, n);
+    if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    // Finished after stop() gave up on it: not recorded; stop()'s caller releases it.
+    if (this.closed) return;
+    for (const f of finished) {
+      this.flying.delete(f.claimed.uid);
+      this.writer.add(f);
+    }
+    // Freed slots are claimed together a moment later rather than one claim per finished attempt.
+    this.wakeSoon();
   }
 
   /**

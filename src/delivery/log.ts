@@ -6,7 +6,7 @@ import type { Webhook } from '../webhooks/webhook.ts';
 import { cappedBody, deliveryFormat } from './formats/index.ts';
 import { contentstackPayload } from './formats/contentstack.ts';
 import type { LoggedRequest } from './request.ts';
-import { isParked } from './queue/index.ts';
+import { isParked, isRateLimited } from './queue/index.ts';
 
 /** Bytes of a request body shown in the log. */
 export const MAX_LOGGED_REQUEST_BYTES = 64 * 1024;
@@ -17,11 +17,69 @@ export const MAX_LOGGED_REQUEST_BYTES = 64 * 1024;
  * renders more than that. Rows from before formats had names: Contentful's when they carry
  * `contentful`, else Contentstack's.
  */
-function requestWithBody(stored: LoggedRequest | null, event: HeraldEvent) {
+function requestWithBody(stored: LoggedRequest | null, event: HeraldEvent, batches?: BatchBodies) {
   if (!stored) return null;
   const format = deliveryFormat(stored.format ?? (stored.contentful ? 'contentful' : 'contentstack'));
   if (!format) return { ...stored, body: '', truncated: false };
+  // A batch's call: `{"events": [...]}` of its members' bodies, in event order (queue/batch.ts).
+  const members = typeof stored.batch === 'string' ? batches?.events.get(stored.batch) : undefined;
+  if (members) {
+    // Every member's attempt row names the same call: built once per page.
+    const key = `${stored.batch}:${stored.concise === true}`;
+    let shown = batches!.shown.get(key);
+    if (!shown) {
+      shown = cappedBody(() => `{"events":[${members.map((e) => format.loggedBody(e, stored)).join(',')}]}`, MAX_LOGGED_REQUEST_BYTES);
+      batches!.shown.set(key, shown);
+    }
+    return { ...stored, ...shown };
+  }
   return { ...stored, ...cappedBody((limits) => format.loggedBody(event, stored, limits), MAX_LOGGED_REQUEST_BYTES) };
+}
+
+/** Batches' member events (by batch id), and the bodies shown for them so far. */
+interface BatchBodies {
+  events: Map<string, HeraldEvent[]>;
+  shown: Map<string, { body: string; truncated: boolean }>;
+}
+
+function bodiesOf(batches: Map<string, Array<{ event: HeraldEvent }>>): BatchBodies {
+  return { events: new Map([...batches].map(([uid, members]) => [uid, members.map((m) => m.event)])), shown: new Map() };
+}
+
+const EVENT_COLUMNS = 'e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.actor_name, e.changes, e.data, e.created_at';
+
+/** The events of a delivery: its event, with the seqs it folded (debounce) when there are some. */
+function deliveredEvent(r: EventRow & { folded_seqs?: string | null }): HeraldEvent {
+  const event = eventFromRow(r);
+  if (r.folded_seqs) event.folded_seqs = json<number[]>(r.folded_seqs);
+  return event;
+}
+
+/** The members of these batches: each one's execution and delivered event, in event order. */
+async function batchMembers(q: Queryable, batchUids: string[]): Promise<Map<string, Array<{ uid: string; state: string; event: HeraldEvent }>>> {
+  const out = new Map<string, Array<{ uid: string; state: string; event: HeraldEvent }>>();
+  if (batchUids.length === 0) return out;
+  const rows = await q.all<EventRow & { x_uid: string; batch_uid: string; state: string; folded_seqs: string | null }>(
+    `SELECT x.uid AS x_uid, x.batch_uid, x.state, x.folded_seqs, ${EVENT_COLUMNS}
+     FROM executions x JOIN events e ON e.seq = x.event_seq WHERE x.batch_uid IN (${repeated(batchUids.length)}) ORDER BY e.seq`,
+    batchUids,
+  );
+  for (const r of rows) {
+    const list = out.get(r.batch_uid) ?? [];
+    list.push({ uid: r.x_uid, state: r.state, event: deliveredEvent(r) });
+    out.set(r.batch_uid, list);
+  }
+  return out;
+}
+
+/** Batch ids named by stored requests (attempt rows' `request` JSON). */
+function batchesOf(requests: Array<string | null>): string[] {
+  const ids = new Set<string>();
+  for (const r of requests) {
+    const stored = r ? json<LoggedRequest | null>(r) : null;
+    if (stored && typeof stored.batch === 'string') ids.add(stored.batch);
+  }
+  return [...ids];
 }
 
 /**
@@ -29,8 +87,11 @@ function requestWithBody(stored: LoggedRequest | null, event: HeraldEvent) {
  * "Get executions of a webhook" shape: `uid`, `channel`, `status` = last HTTP status,
  * `retry_count`, `event_data`, `request_details` per attempt), plus Herald's own fields: `state`,
  * `seq`, `attempts`, `next_attempt_at`, `parked` (pending, but its webhook is disabled: it waits
- * until the webhook is enabled; the queue's PARKED), `coalesced`, and per attempt `outcome`, `reason`,
- * `duration_ms`. Request headers were masked before they were stored.
+ * until the webhook is enabled; the queue's PARKED), `rate_limited` (pending, waiting for its slot
+ * of the webhook's rate limit at next_attempt_at; the queue's RATE_LIMITED), `coalesced`,
+ * `folded_seqs` (debounce), `batch` (the batch it went in: `{uid, size}`, and in the view of one
+ * execution its `executions`), and per attempt `outcome`, `reason`, `duration_ms`. Request headers
+ * were masked before they were stored.
  */
 export interface ExecutionFilter {
   skip: number;
@@ -70,6 +131,9 @@ interface ExecutionRow extends EventRow {
   x_created_at: number;
   x_updated_at: number;
   w_doc: string | null;
+  batch_uid: string | null;
+  paced: number | null;
+  folded_seqs: string | null;
 }
 
 interface AttemptRow {
@@ -87,16 +151,20 @@ interface AttemptRow {
 
 const SELECT = `SELECT x.uid AS x_uid, x.webhook_uid, x.channel, x.state, x.attempts, x.coalesced, x.next_attempt_at,
        x.last_status_code, x.last_outcome, x.last_reason, x.created_at AS x_created_at, x.updated_at AS x_updated_at,
+       x.batch_uid, x.paced, x.folded_seqs,
        e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.actor_name, e.changes, e.data, e.created_at,
        w.doc AS w_doc
   FROM executions x JOIN events e ON e.seq = x.event_seq LEFT JOIN webhooks w ON w.uid = x.webhook_uid`;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
-async function present(q: Queryable, rows: ExecutionRow[]) {
+async function present(q: Queryable, rows: ExecutionRow[], opts: { members?: boolean } = {}) {
   if (rows.length === 0) return [];
   const marks = repeated(rows.length);
   const attempts = await q.all<AttemptRow>(`SELECT * FROM attempts WHERE execution_uid IN (${marks}) ORDER BY n`, rows.map((r) => r.x_uid));
+  const formed = rows.map((r) => r.batch_uid).filter((b): b is string => Boolean(b));
+  const batches = await batchMembers(q, [...new Set([...formed, ...batchesOf(attempts.map((a) => a.request))])]);
+  const bodies = bodiesOf(batches);
   const byExecution = new Map<string, AttemptRow[]>();
   for (const a of attempts) {
     const list = byExecution.get(a.execution_uid) ?? [];
@@ -104,7 +172,8 @@ async function present(q: Queryable, rows: ExecutionRow[]) {
     byExecution.set(a.execution_uid, list);
   }
   return rows.map((r) => {
-    const event = eventFromRow(r);
+    const event = deliveredEvent(r);
+    const members = r.batch_uid ? (batches.get(r.batch_uid) ?? []) : null;
     const webhook = r.w_doc ? json<Webhook>(r.w_doc) : null;
     return {
       uid: r.x_uid,
@@ -124,6 +193,18 @@ async function present(q: Queryable, rows: ExecutionRow[]) {
       coalesced: Number(r.coalesced),
       next_attempt_at: r.state === 'pending' || r.state === 'queued' ? iso(r.next_attempt_at) : null,
       parked: isParked({ state: r.state, next_attempt_at: r.next_attempt_at }),
+      rate_limited: isRateLimited({ state: r.state, next_attempt_at: r.next_attempt_at, paced: r.paced }),
+      folded_seqs: event.folded_seqs ?? [],
+      batch:
+        members === null
+          ? null
+          : {
+              uid: r.batch_uid!,
+              size: members.length,
+              ...(opts.members
+                ? { executions: members.map((m) => ({ uid: m.uid, seq: m.event.seq, event: m.event.action, module: m.event.module, state: m.state, entity: entityOf(m.event) })) }
+                : {}),
+            },
       created_at: iso(r.x_created_at),
       updated_at: iso(r.x_updated_at),
       event_data: contentstackPayload(event, { concise: webhook?.concise_payload ?? false }),
@@ -135,7 +216,7 @@ async function present(q: Queryable, rows: ExecutionRow[]) {
         duration_ms: Number(a.duration_ms),
         outcome: a.outcome,
         reason: a.reason,
-        request: requestWithBody(json<LoggedRequest | null>(a.request), event),
+        request: requestWithBody(json<LoggedRequest | null>(a.request), event, bodies),
         response: a.response ? json(a.response) : { status: null },
       })),
     };
@@ -172,7 +253,7 @@ export async function listExecutions(q: Queryable, webhookUid: string, f: Execut
 /** One execution of a stack's webhook, or undefined. */
 export async function getExecution(q: Queryable, apiKey: string, executionUid: string): Promise<ExecutionView | undefined> {
   const rows = await q.all<ExecutionRow>(`${SELECT} WHERE x.uid = ? AND x.api_key = ?`, [executionUid, apiKey]);
-  return (await present(q, rows))[0];
+  return (await present(q, rows, { members: true }))[0];
 }
 
 /**
@@ -201,10 +282,10 @@ export interface AttemptDetails extends AttemptSummary {
 }
 
 const ATTEMPTS = `SELECT a.uid AS a_uid, a.execution_uid, a.n, a.started_at AS a_started_at, a.duration_ms, a.outcome, a.status_code, a.reason, a.request, a.response,
-       e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.actor_name, e.changes, e.data, e.created_at
+       x.folded_seqs, e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.actor_name, e.changes, e.data, e.created_at
   FROM attempts a JOIN executions x ON x.uid = a.execution_uid JOIN events e ON e.seq = x.event_seq`;
 
-type AttemptJoinRow = EventRow & Omit<AttemptRow, 'uid' | 'started_at'> & { a_uid: string; a_started_at: number };
+type AttemptJoinRow = EventRow & Omit<AttemptRow, 'uid' | 'started_at'> & { a_uid: string; a_started_at: number; folded_seqs: string | null };
 
 function summary(r: AttemptJoinRow): AttemptSummary {
   const stored = json<LoggedRequest | null>(r.request);
@@ -238,7 +319,9 @@ export async function listAttempts(q: Queryable, webhookUid: string, page: { ski
 export async function getAttempt(q: Queryable, webhookUid: string, attemptUid: string): Promise<AttemptDetails | undefined> {
   const r = await q.get<AttemptJoinRow>(`${ATTEMPTS} WHERE x.webhook_uid = ? AND a.uid = ?`, [webhookUid, attemptUid]);
   if (!r) return undefined;
-  return { ...summary(r), request: requestWithBody(json<LoggedRequest | null>(r.request), eventFromRow(r)), response: r.response ? json(r.response) : null };
+  const batches = await batchMembers(q, batchesOf([r.request]));
+  const bodies = bodiesOf(batches);
+  return { ...summary(r), request: requestWithBody(json<LoggedRequest | null>(r.request), deliveredEvent(r), bodies), response: r.response ? json(r.response) : null };
 }
 
 /** How many attempts a webhook made, and how many of them succeeded (2xx). */

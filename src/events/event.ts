@@ -92,6 +92,11 @@ export interface HeraldEvent extends Omit<EventInput, 'versions'> {
   actor_name?: string | null;
   /** What an update or auto_save changed; null for other events (and events recorded before changes were kept). */
   changes?: Changes | null;
+  /**
+   * Set on the event a delivery carries, not on the recorded event: the seqs of older events of the
+   * same entity folded into this delivery by its webhook's debounce, oldest first (payload `folded_seqs`).
+   */
+  folded_seqs?: number[];
 }
 
 /** One changed path of an update (src/events/changes.ts computes them). */

@@ -74,7 +74,7 @@ export function createMetrics(deps: { db: Queryable; events: EventLog; delivery:
   });
   new Gauge({
     name: 'herald_queue_depth',
-    help: 'Unfinished executions: due (pending, never tried or due now), retry (waiting for a retry), parked (its webhook is disabled), queued (behind an earlier delivery of the same entity), in_flight',
+    help: 'Unfinished executions: due (pending, never tried or due now), retry (waiting for a retry), rate_limited (waiting for a slot of its webhook rate limit), parked (its webhook is disabled), queued (behind an earlier delivery of the same entity), in_flight',
     labelNames: ['state'] as const,
     registers: [registry],
     async collect() {
@@ -98,8 +98,11 @@ export function createMetrics(deps: { db: Queryable; events: EventLog; delivery:
 
   deps.events.onRecorded((e) => events.inc({ module: e.module, action: e.action }));
   deps.delivery.onAttempt(({ claimed, record, ended: end }) => {
-    attempts.inc({ outcome: record.outcome });
-    attemptDuration.observe(record.duration_ms / 1000);
+    // A batch's call is one attempt (counted with the member that stands for it); each member's end counts.
+    if (!claimed.batchUid || claimed.batch) {
+      attempts.inc({ outcome: record.outcome });
+      attemptDuration.observe(record.duration_ms / 1000);
+    }
     if (claimed.attempts === 0) firstAttemptLatency.observe(Math.max(0, record.started_at - claimed.event.created_at) / 1000);
     if (end) ended.inc({ state: end });
   });

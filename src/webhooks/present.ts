@@ -32,6 +32,10 @@ export interface PresentedWebhook {
   notifiers: string[];
   /** Only when the webhook set some (CloudEvents' mode). */
   format_options?: Record<string, unknown>;
+  /** Event storms (#20): null / 0 when off. */
+  batch: { max_events: number; window_ms: number } | null;
+  debounce_ms: number;
+  rate_limit: { max: number; per: 'second' | 'minute' } | null;
   created_at: string;
   updated_at: string;
 }
@@ -59,6 +63,9 @@ export function presentWebhook(w: Webhook): PresentedWebhook {
     format: w.format,
     notifiers: [...(w.notifiers ?? [])],
     ...(w.format_options ? { format_options: w.format_options } : {}),
+    batch: w.batch ?? null,
+    debounce_ms: w.debounce_ms ?? 0,
+    rate_limit: w.rate_limit ?? null,
     created_at: new Date(w.created_at).toISOString(),
     updated_at: new Date(w.updated_at).toISOString(),
   };

@@ -63,6 +63,11 @@ export function createWebhookService({ db, index, executions, wake, announcer }:
             enabled = true;
           },
           ...(announcer ? { announce: announcer({ actor: by?.actor ?? 'admin', actor_name: by?.actor_name ?? null, cause: 'user' }) } : {}),
+          // A lifted rate limit or batching makes waiting executions due now, too.
+          reconfigure: async (q, prev, next, now) => {
+            await executions.reconfigure?.(q, prev, next, now);
+            enabled = true;
+          },
         };
         tx.afterCommit(() => {
           index.invalidate(apiKey);

@@ -35,6 +35,8 @@ export interface WebhookExecutions {
    * notifiers' email. Each caller binds who made the change (a user, the breaker, the probe).
    */
   announce?(tx: Tx, next: Webhook): Promise<void>;
+  /** Its batching or rate limit changed: unsent executions follow the new settings. */
+  reconfigure?(q: Queryable, prev: Webhook, next: Webhook, now: number): Promise<void>;
 }
 
 export interface WebhookRow {
@@ -137,6 +139,7 @@ async function storeDefinition(q: Tx, prev: Webhook, w: Webhook, now: number, ex
      WHERE uid = ? AND api_key = ?`,
     [JSON.stringify(next), next.disabled ? 1 : 0, next.disabled_reason, next.version, now, reenabled ? 1 : 0, keepProbe ? 1 : 0, prev.uid, prev.api_key],
   );
+  await executions.reconfigure?.(q, prev, next, now);
   if (next.disabled !== prev.disabled) {
     await (next.disabled ? executions.park(q, prev.uid) : executions.unpark(q, prev.uid, now));
     await executions.announce?.(q, next);

@@ -7,7 +7,7 @@ import type { Queryable } from '../store/db.ts';
 import { parseChannel } from './channels.ts';
 import { conditionProblems } from './conditions.ts';
 import { currentSecret, newSigningSecret, rotateSecrets, signingSecretProblem } from './signing-secrets.ts';
-import type { Condition, CustomHeader, Destination, Webhook } from './webhook.ts';
+import type { BatchSettings, Condition, CustomHeader, Destination, RateLimit, Webhook } from './webhook.ts';
 import { ENDPOINT_AUTH_FIELDS, parseEndpointAuth } from './endpoint-auth.ts';
 import { kindOf, parseTarget, presentTargetUrl, targetOrigin, urlSecret, withUrlSecret } from './targets.ts';
 
@@ -30,7 +30,8 @@ import { kindOf, parseTarget, presentTargetUrl, targetOrigin, urlSecret, withUrl
 export type WebhookDefinition = Pick<
   Webhook,
   'name' | 'destinations' | 'channels' | 'branches' | 'conditions' | 'retry_policy' | 'disabled' | 'concise_payload' | 'format' | 'format_options' | 'signing_secrets' | 'notifiers'
->;
+> &
+  Required<Pick<Webhook, 'batch' | 'debounce_ms' | 'rate_limit'>>;
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_CHANNELS = 100;
@@ -44,6 +45,12 @@ export const MAX_NOTIFIERS = 10;
 export const MAX_EMAIL_LENGTH = 254;
 /** An address nodemailer can send to: local@domain, no spaces, angle brackets, commas or control characters. */
 const EMAIL = /^[^\s@<>,;"()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+/** Bounds of the event-storm settings (#20): batch size, batch window and debounce (ms), rate limit. */
+export const BATCH_MAX_EVENTS = { min: 1, max: 1000 };
+export const BATCH_WINDOW_MS = { min: 10, max: 60_000 };
+export const DEBOUNCE_MS = { min: 0, max: 300_000 };
+/** Most calls per period of a rate limit: calls are spaced at least 1 ms apart. */
+export const RATE_LIMIT_MAX = { second: 1000, minute: 60_000 } as const;
 
 const FIELDS = new Set([
   'name',
@@ -58,6 +65,9 @@ const FIELDS = new Set([
   'format_options',
   'signing_secret',
   'notifiers',
+  'batch',
+  'debounce_ms',
+  'rate_limit',
 ]);
 /**
  * Fields a client sends back after fetching (Herald's own output, and Contentstack's metadata
@@ -223,6 +233,26 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
     if (defaults && 'options' in defaults) format_options = defaults.options;
   }
 
+  // event storms (#20): batching, debounce, rate limit; null (or 0) turns each off
+  let batch = old?.batch ?? null;
+  if (has('batch') || w.batch === null) {
+    batch = w.batch === null ? null : parseBatch(w.batch, add);
+  }
+  if (batch && format !== 'contentstack') add('batch', `is offered for Contentstack-format webhooks only (this one's format is "${format}")`);
+  let debounce_ms = old?.debounce_ms ?? 0;
+  if (has('debounce_ms') || w.debounce_ms === null) {
+    const d = w.debounce_ms ?? 0;
+    if (!isWhole(d) || d < DEBOUNCE_MS.min || d > DEBOUNCE_MS.max) add('debounce_ms', `must be a whole number of milliseconds from ${DEBOUNCE_MS.min} to ${DEBOUNCE_MS.max} (0: off)`);
+    else debounce_ms = d;
+  }
+  let rate_limit = old?.rate_limit ?? null;
+  if (has('rate_limit') || w.rate_limit === null) {
+    rate_limit = w.rate_limit === null ? null : parseRateLimit(w.rate_limit, add);
+  }
+  if (rate_limit && batch && !errors.batch && !errors.rate_limit) {
+    add('rate_limit', 'cannot be combined with batch: a rate limit paces events one by one, a batch sends several in one call (use one or the other)');
+  }
+
   // signing secret: given, kept, or generated; a new one given on update becomes current and the
   // previous one keeps signing for the usual grace period.
   let signing_secrets = old?.signing_secrets ?? [];
@@ -255,7 +285,48 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
     const more = fields.length > 1 ? ` (and ${fields.length - 1} more problem${fields.length > 2 ? 's' : ''})` : '';
     throw new HeraldError('validation_failed', `${first} ${errors[first][0]}${more}`, { errors });
   }
-  return { name, destinations, channels, branches, conditions, retry_policy, disabled, concise_payload, format, format_options, signing_secrets, notifiers };
+  return { name, destinations, channels, branches, conditions, retry_policy, disabled, concise_payload, format, format_options, signing_secrets, notifiers, batch, debounce_ms, rate_limit };
+}
+
+const isWhole = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+function parseBatch(v: unknown, add: (field: string, problem: string) => void): BatchSettings | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) {
+    add('batch', 'must be { "max_events": 1-1000, "window_ms": 10-60000 }, or null to send each event alone');
+    return null;
+  }
+  const b = v as Record<string, unknown>;
+  let ok = true;
+  for (const key of Object.keys(b)) if (key !== 'max_events' && key !== 'window_ms') (add(`batch.${key}`, 'is not a known field'), (ok = false));
+  if (!isWhole(b.max_events) || b.max_events < BATCH_MAX_EVENTS.min || b.max_events > BATCH_MAX_EVENTS.max) {
+    add('batch.max_events', `must be a whole number from ${BATCH_MAX_EVENTS.min} to ${BATCH_MAX_EVENTS.max}`);
+    ok = false;
+  }
+  if (!isWhole(b.window_ms) || b.window_ms < BATCH_WINDOW_MS.min || b.window_ms > BATCH_WINDOW_MS.max) {
+    add('batch.window_ms', `must be a whole number of milliseconds from ${BATCH_WINDOW_MS.min} to ${BATCH_WINDOW_MS.max}`);
+    ok = false;
+  }
+  return ok ? { max_events: b.max_events as number, window_ms: b.window_ms as number } : null;
+}
+
+function parseRateLimit(v: unknown, add: (field: string, problem: string) => void): RateLimit | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) {
+    add('rate_limit', 'must be { "max": N, "per": "second" | "minute" }, or null for no limit');
+    return null;
+  }
+  const r = v as Record<string, unknown>;
+  let ok = true;
+  for (const key of Object.keys(r)) if (key !== 'max' && key !== 'per') (add(`rate_limit.${key}`, 'is not a known field'), (ok = false));
+  if (r.per !== 'second' && r.per !== 'minute') {
+    add('rate_limit.per', 'must be "second" or "minute"');
+    return null;
+  }
+  const top = RATE_LIMIT_MAX[r.per];
+  if (!isWhole(r.max) || r.max < 1 || r.max > top) {
+    add('rate_limit.max', `must be a whole number from 1 to ${top} (calls per ${r.per})`);
+    ok = false;
+  }
+  return ok ? { max: r.max as number, per: r.per } : null;
 }
 
 function parseDestinations(

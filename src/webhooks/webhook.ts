@@ -69,6 +69,23 @@ export interface Transformation {
   body?: unknown;
 }
 
+/**
+ * Batching (#20): one call carries up to `max_events` events gathered over at most `window_ms`,
+ * body `{"events": [...]}` (each element the body that event would have had alone).
+ */
+export interface BatchSettings {
+  /** Events in one call at most (1-1000). */
+  max_events: number;
+  /** How long the first event of a batch waits for others, ms (10-60000). */
+  window_ms: number;
+}
+
+/** A webhook's rate limit (#20): calls start at most `max` per `per`, evenly spaced. */
+export interface RateLimit {
+  max: number;
+  per: 'second' | 'minute';
+}
+
 export interface Webhook {
   uid: string;
   api_key: string;
@@ -102,6 +119,15 @@ export interface Webhook {
    * Contentstack's `notifiers`; at most MAX_NOTIFIERS. Sent through `--smtp-url`. Absent: none.
    */
   notifiers?: string[];
+  /** Batching; absent or null: each event is its own call. Contentstack format only. */
+  batch?: BatchSettings | null;
+  /**
+   * Debounce, ms; absent or 0: off. Changes of one entity within it become one call with the
+   * latest state (`folded_seqs` lists the others); deletes and unpublishes are never held.
+   */
+  debounce_ms?: number;
+  /** Rate limit; absent or null: unlimited. */
+  rate_limit?: RateLimit | null;
   /** Contentful dialect (src/contentful/webhooks.ts): the transformation set through /spaces; absent or null: none. */
   transformation?: Transformation | null;
   created_at: number;

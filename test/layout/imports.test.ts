@@ -67,8 +67,8 @@ describe('the delivery queue folder', () => {
     }
   });
 
-  it('names every execution state in the diagram, parked included', () => {
-    for (const s of ['queued', 'pending', 'parked', 'in_flight', 'succeeded', 'failed']) assert.match(diagram, new RegExp(`^ \\*   ${s} `, 'm'), s);
+  it('names every execution state in the diagram, parked and rate_limited included', () => {
+    for (const s of ['queued', 'pending', 'parked', 'rate_limited', 'in_flight', 'succeeded', 'failed']) assert.match(diagram, new RegExp(`^ \\*   ${s} `, 'm'), s);
   });
 });
 

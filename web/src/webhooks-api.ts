@@ -32,6 +32,16 @@ export interface Execution {
   attempts: number;
   coalesced: number;
   next_attempt_at: string | null;
+  /** Waiting for its slot of the webhook's rate limit (at next_attempt_at). */
+  rate_limited?: boolean;
+  /** Seqs of older changes folded into this call by the webhook's debounce. */
+  folded_seqs?: number[];
+  /** The batch this call went in (one request for all its events); `executions` in the view of one call. */
+  batch?: {
+    uid: string;
+    size: number;
+    executions?: Array<{ uid: string; seq: number; event: string; module: string; state: string; entity: { uid: string; title: string | null; content_type_uid: string | null; locale: string | null } }>;
+  } | null;
   created_at: string;
   updated_at: string;
   event_data: unknown;

@@ -1,9 +1,11 @@
-import type { HeraldEvent } from '../../events/event.ts';
-import { eventFromRow, type EventRow } from '../../events/record.ts';
 import { repeated, type Db, type Queryable } from '../../store/db.ts';
-import { webhookFromRow } from '../../webhooks/store.ts';
-import type { Webhook } from '../../webhooks/webhook.ts';
+import { formBatches } from './batch.ts';
+import { leaseRows, type Candidate, type Claimed, type InTx } from './lease.ts';
+import { pace } from './pace.ts';
 import { DUE } from './states.ts';
+
+export type { Candidate, Claimed, InTx } from './lease.ts';
+export { claimedOne } from './lease.ts';
 
 /**
  * Transitions: pending (due) -> in_flight (claimed, under a lease); in_flight whose lease ended ->
@@ -18,28 +20,6 @@ const CANDIDATE_MARGIN = 32;
  * at its cap with a large due backlog would otherwise make every claim round walk that backlog.
  */
 export const SCAN_WINDOW = 1_000;
-
-/** An execution claimed for an attempt, with what is needed to send it. */
-export interface Claimed {
-  uid: string;
-  webhook_uid: string;
-  lane: string;
-  /** Attempts made before this one. */
-  attempts: number;
-  /**
-   * The claim's lease end (ms), as written on the execution: its outcome is recorded only while the
-   * execution still carries it (see complete()).
-   */
-  leaseUntil: number;
-  event: HeraldEvent;
-  webhook: Webhook;
-  /**
-   * The wait before each retry of this execution, ms (`[i]` after attempt i+1); absent: the
-   * engine's schedule. Set by its delivery format before the attempt (a Contentful space's retry
-   * policy), read when its outcome is recorded (complete.ts).
-   */
-  retryDelaysMs?: readonly number[];
-}
 
 export interface ClaimOptions {
   now: number;
@@ -59,19 +39,6 @@ export interface ClaimOptions {
   leaseMs: number;
 }
 
-interface ClaimRow {
-  uid: string;
-  webhook_uid: string;
-  lane: string;
-  attempts: number;
-  doc: string | null;
-  w_disabled: number;
-  w_reason: string | null;
-  w_version: number;
-  w_created_at: number;
-  w_updated_at: number;
-}
-
 /** What a claim round got: see claim(). */
 export interface ClaimResult {
   claimed: Claimed[];
@@ -81,6 +48,8 @@ export interface ClaimResult {
   more: boolean;
   /** Chosen executions another worker claimed first (PostgreSQL): look again at once. */
   lost: number;
+  /** Executions given a rate limit slot this round (pace.ts): some may be due at once, claim again. */
+  paced: number;
 }
 
 /**
@@ -101,115 +70,45 @@ export interface ClaimResult {
  * that locks it. SQLite (one process, one writer) runs the same steps in one transaction.
  */
 export async function claim(db: Db, opts: ClaimOptions): Promise<ClaimResult> {
-  if (opts.limit <= 0) return { claimed: [], capped: 0, more: false, lost: 0 };
-  return db.dialect === 'postgres' ? claimIn(db, 'postgres', opts) : db.tx((tx) => claimIn(tx, 'sqlite', opts));
+  if (opts.limit <= 0) return { claimed: [], capped: 0, more: false, lost: 0, paced: 0 };
+  // PostgreSQL: pacing takes its own short transactions; SQLite: all in the claim's one.
+  return db.dialect === 'postgres' ? claimIn(db, 'postgres', opts, (fn) => db.tx(fn)) : db.tx((tx) => claimIn(tx, 'sqlite', opts, (fn) => fn(tx)));
 }
 
-const CLAIM_COLUMNS = `w.doc, w.disabled AS w_disabled, w.disabled_reason AS w_reason, w.version AS w_version,
-  w.created_at AS w_created_at, w.updated_at AS w_updated_at,
-  e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.actor_name, e.changes, e.data, e.created_at`;
-
-async function claimIn(q: Queryable, dialect: Db['dialect'], opts: ClaimOptions): Promise<ClaimResult> {
+async function claimIn(q: Queryable, dialect: Db['dialect'], opts: ClaimOptions, inTx: InTx): Promise<ClaimResult> {
   const saturated = opts.saturated ?? [];
   // A few more than needed, to step over a webhook that has fewer free slots than due work; the
   // dispatcher excludes it once saturated and claims again at once.
   const wanted = opts.limit + CANDIDATE_MARGIN;
   const excluded = `webhook_uid NOT IN (${repeated(saturated.length)})`;
-  const candidates = await q.all<{ uid: string; webhook_uid: string }>(
+  const read = await q.all<Candidate>(
     saturated.length === 0
-      ? `SELECT uid, webhook_uid FROM executions WHERE ${DUE} ORDER BY next_attempt_at LIMIT ?`
+      ? `SELECT uid, webhook_uid, paced FROM executions WHERE ${DUE} ORDER BY next_attempt_at LIMIT ?`
       : opts.deep
-        ? `SELECT uid, webhook_uid FROM executions WHERE ${DUE} AND ${excluded} ORDER BY next_attempt_at LIMIT ?`
-        : `SELECT uid, webhook_uid FROM (
-             SELECT uid, webhook_uid, next_attempt_at FROM executions WHERE ${DUE} ORDER BY next_attempt_at LIMIT ${SCAN_WINDOW}
+        ? `SELECT uid, webhook_uid, paced FROM executions WHERE ${DUE} AND ${excluded} ORDER BY next_attempt_at LIMIT ?`
+        : `SELECT uid, webhook_uid, paced FROM (
+             SELECT uid, webhook_uid, paced, next_attempt_at FROM executions WHERE ${DUE} ORDER BY next_attempt_at LIMIT ${SCAN_WINDOW}
            ) d WHERE ${excluded} ORDER BY next_attempt_at LIMIT ?`,
     [opts.now, ...saturated, wanted],
   );
-  const more = candidates.length >= wanted;
+  const more = read.length >= wanted;
+  // Executions of rate-limited webhooks get a slot first (pace.ts); they are claimed when it comes.
+  const unpaced = read.filter((c) => c.paced !== null && Number(c.paced) === 0);
+  const paced = unpaced.length > 0 ? await pace(inTx, unpaced, opts.now) : 0;
+  const candidates = unpaced.length > 0 ? read.filter((c) => c.paced === null || Number(c.paced) !== 0) : read;
   const { chosen, capped: skipped } = choose(candidates, opts.limit, opts.freeSlots);
   const capped = skipped + saturated.length;
-  if (chosen.length === 0) return { claimed: [], capped, more, lost: 0 };
+  if (chosen.length === 0) return { claimed: [], capped, more, lost: 0, paced };
   const leaseEnd = opts.now + opts.leaseMs;
   const marks = repeated(chosen.length);
-  const lease = `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?`;
-  const leaseParams = [leaseEnd, leaseEnd, opts.now, opts.now];
-  type Row = ClaimRow & EventRow & { x_uid: string };
-  const rows =
-    dialect === 'postgres'
-      ? await q.all<Row>(
-          `WITH l AS (
-             ${lease} WHERE uid IN (SELECT uid FROM executions WHERE uid IN (${marks}) AND ${DUE} FOR UPDATE SKIP LOCKED)
-             RETURNING uid, webhook_uid, lane, attempts, event_seq
-           )
-           SELECT l.uid AS x_uid, l.webhook_uid, l.lane, l.attempts, ${CLAIM_COLUMNS}
-           FROM l JOIN events e ON e.seq = l.event_seq LEFT JOIN webhooks w ON w.uid = l.webhook_uid`,
-          [...leaseParams, ...chosen, opts.now],
-        )
-      : await (async () => {
-          await q.run(`${lease} WHERE uid IN (${marks})`, [...leaseParams, ...chosen]);
-          return q.all<Row>(
-            `SELECT x.uid AS x_uid, x.webhook_uid, x.lane, x.attempts, ${CLAIM_COLUMNS}
-             FROM executions x JOIN events e ON e.seq = x.event_seq LEFT JOIN webhooks w ON w.uid = x.webhook_uid
-             WHERE x.uid IN (${marks})`,
-            chosen,
-          );
-        })();
-  const claimed: Claimed[] = [];
-  for (const r of rows) {
-    if (r.doc === null) {
-      // Its webhook was deleted: nothing to send it to (-> failed).
-      await q.run("UPDATE executions SET state = 'failed', next_attempt_at = NULL, lease_until = NULL, last_reason = ? WHERE uid = ?", [
-        'the webhook was deleted',
-        r.x_uid,
-      ]);
-    } else if (Number(r.w_disabled)) {
-      // A claim that expired after its webhook was disabled: park it with the others (-> parked).
-      await q.run("UPDATE executions SET state = 'pending', next_attempt_at = NULL, lease_until = NULL WHERE uid = ?", [r.x_uid]);
-    } else {
-      claimed.push({
-        uid: r.x_uid,
-        webhook_uid: r.webhook_uid,
-        lane: r.lane,
-        attempts: Number(r.attempts),
-        leaseUntil: leaseEnd,
-        event: eventFromRow(r),
-        webhook: webhookFromRow({
-          doc: r.doc,
-          disabled: r.w_disabled,
-          disabled_reason: r.w_reason,
-          version: r.w_version,
-          created_at: r.w_created_at,
-          updated_at: r.w_updated_at,
-        }),
-      });
-    }
-  }
+  const claimed = await leaseRows(q, dialect, { where: `uid IN (${marks}) AND ${DUE}`, params: [...chosen, opts.now] }, opts.now, leaseEnd);
+  const rowCount = claimed.length + claimed.dropped;
   // Rows come back in no particular order; attempts start oldest first.
   const order = new Map(chosen.map((uid, i) => [uid, i]));
   claimed.sort((a, b) => order.get(a.uid)! - order.get(b.uid)!);
-  return { claimed, capped, more, lost: chosen.length - rows.length };
-}
-
-/**
- * One execution, claimed by the caller under lease `leaseUntil` (the half-open probe, probe.ts),
- * with its event and webhook as claim() returns them; undefined when it or its webhook is gone.
- */
-export async function claimedOne(q: Queryable, uid: string, leaseUntil: number): Promise<Claimed | undefined> {
-  const r = await q.get<ClaimRow & EventRow & { x_uid: string }>(
-    `SELECT x.uid AS x_uid, x.webhook_uid, x.lane, x.attempts, ${CLAIM_COLUMNS}
-     FROM executions x JOIN events e ON e.seq = x.event_seq JOIN webhooks w ON w.uid = x.webhook_uid WHERE x.uid = ?`,
-    [uid],
-  );
-  if (!r) return undefined;
-  return {
-    uid: r.x_uid,
-    webhook_uid: r.webhook_uid,
-    lane: r.lane,
-    attempts: Number(r.attempts),
-    leaseUntil,
-    event: eventFromRow(r),
-    webhook: webhookFromRow({ doc: r.doc!, disabled: r.w_disabled, disabled_reason: r.w_reason, version: r.w_version, created_at: r.w_created_at, updated_at: r.w_updated_at }),
-  };
+  // Executions of batching webhooks go in batches: one Claimed each, with its members (batch.ts).
+  const sent = claimed.some((c) => c.batchUid !== null && c.webhook.batch) ? await formBatches(q, dialect, claimed, opts.now, leaseEnd) : claimed;
+  return { claimed: sent, capped, more, lost: chosen.length - rowCount, paced };
 }
 
 /**

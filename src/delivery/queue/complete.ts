@@ -10,7 +10,7 @@ import type { Operational } from '../operational.ts';
 
 /**
  * Transitions: in_flight -> succeeded (2xx) | pending (failed, attempts left: due at its retry
- * time) | failed (no attempts left, or 410 Gone); and a stale outcome (the claim's lease ended and
+ * time; a rate-limited one then waits for a new slot, pace.ts) | failed (no attempts left, or 410 Gone); and a stale outcome (the claim's lease ended and
  * another worker took the execution over, or it was released) -> logged only, the execution left
  * to its new claim. What follows in the same transaction: the lane's next execution is promoted
  * (promote.ts) and the circuit breaker counts (breaker.ts).
@@ -122,7 +122,8 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
          )
          UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
                 first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
-                last_outcome = v.outcome, last_reason = v.reason, updated_at = ?
+                last_outcome = v.outcome, last_reason = v.reason, updated_at = ?,
+                paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
          FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
          RETURNING executions.uid AS uid`,
         [
@@ -168,7 +169,10 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           })),
       );
     }
-    await countFailures(tx, rows, opts, effects);
+    // A batch is one call: it counts once for the circuit breaker, as its first member.
+    const seen = new Set<string>();
+    const calls = rows.filter(({ f: { claimed: c } }) => !c.batchUid || (!seen.has(c.batchUid) && Boolean(seen.add(c.batchUid))));
+    await countFailures(tx, calls, opts, effects);
   });
   return effects;
 }

@@ -2,59 +2,190 @@ import type { HeraldEvent } from '../../events/event.ts';
 import { sortableId } from '../../ids.ts';
 import type { Tx } from '../../store/db.ts';
 import type { Match } from '../../webhooks/match-index.ts';
+import type { BatchSettings } from '../../webhooks/webhook.ts';
 import type { ExecutionState } from '../policy.ts';
 import { autoSaveDue, laneKey, laneOf, type AutoSaveOptions } from './lanes.ts';
 import { UNFINISHED } from './states.ts';
 
 /**
- * Transition: (event) -> pending | queued, and auto-save folding (queued | pending auto_save ->
- * itself with the newer event).
+ * Transition: (event) -> pending | queued; auto-save folding (queued | pending auto_save -> itself
+ * with the newer event); debounce folding (a lane's unsent change -> itself with the newer event,
+ * its seq added to folded_seqs); and a batch filling up (its waiting executions -> due now).
  */
 
 export type EnqueueOptions = AutoSaveOptions;
 
+/** Actions a debounce never holds and never folds: the entity is gone (from an environment). */
+export const NEVER_HELD: ReadonlySet<string> = new Set(['delete', 'unpublish']);
+/**
+ * A debounced call waits until no change of its entity came for `debounce_ms`, but at most this
+ * many windows after the first change it folds: an entity edited without pause is still sent.
+ */
+export const DEBOUNCE_MAX_WINDOWS = 10;
+
 /**
  * Fan-out, inside the event's transaction: one execution per matching webhook, `pending` (due now)
  * when its lane is empty, else `queued` behind the lane's head. Returns the number of executions
- * created (auto-saves folded into a waiting one do not count).
+ * created (events folded into a waiting execution do not count).
  *
  * Auto-save coalescing: an auto_save for a lane that already has an unsent auto_save execution
  * replaces that execution's event (the receiver gets the latest state); a new auto_save execution
  * is due no sooner than `autoSaveWindowMs` after the lane's previous auto_save call. Any other
  * event makes a waiting auto_save due at once, so a publish never waits for the window.
+ *
+ * Per webhook (#20): with `debounce_ms`, any change folds into the lane's last execution while it
+ * is unsent (see debounce()), and a new one waits `debounce_ms`; with `batch`, a new execution is
+ * due when its batch's window ends (the window of the webhook's oldest waiting execution), or at
+ * once when it is the batch's `max_events`th; with `rate_limit`, it is marked to get a slot of the
+ * webhook's rate limit before it is claimed (pace.ts).
  */
 export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], channel: string, opts: EnqueueOptions): Promise<number> {
   let created = 0;
   const lane = laneOf(event);
   await tx.lock?.(matches.map((m) => laneKey(m.webhook.uid, lane))); // scale-out, see laneKey
   for (const { webhook } of matches) {
-    if (event.action === 'auto_save') {
-      const folded = await tx.run(
-        `UPDATE executions SET event_seq = ?, coalesced = coalesced + 1, updated_at = ?
-         WHERE webhook_uid = ? AND lane = ? AND action = 'auto_save' AND attempts = 0 AND state IN ('queued', 'pending')`,
-        [event.seq, opts.now, webhook.uid, lane],
-      );
-      if (folded.changes > 0) continue;
+    const debounceMs = webhook.debounce_ms ?? 0;
+    let busy: boolean;
+    if (debounceMs > 0) {
+      const r = await debounce(tx, webhook.uid, lane, event, channel, debounceMs, opts.now);
+      if (r === 'folded') continue;
+      busy = r === 'busy';
     } else {
-      await tx.run(
-        `UPDATE executions SET next_attempt_at = ?, updated_at = ?
-         WHERE webhook_uid = ? AND lane = ? AND action = 'auto_save' AND state = 'pending' AND attempts = 0 AND next_attempt_at > ?`,
-        [opts.now, opts.now, webhook.uid, lane, opts.now],
-      );
+      if (event.action === 'auto_save') {
+        const folded = await tx.run(
+          `UPDATE executions SET event_seq = ?, coalesced = coalesced + 1, updated_at = ?
+           WHERE webhook_uid = ? AND lane = ? AND action = 'auto_save' AND attempts = 0 AND state IN ('queued', 'pending')`,
+          [event.seq, opts.now, webhook.uid, lane],
+        );
+        if (folded.changes > 0) continue;
+      } else {
+        await tx.run(
+          `UPDATE executions SET next_attempt_at = ?, updated_at = ?
+           WHERE webhook_uid = ? AND lane = ? AND action = 'auto_save' AND state = 'pending' AND attempts = 0 AND next_attempt_at > ?`,
+          [opts.now, opts.now, webhook.uid, lane, opts.now],
+        );
+      }
+      busy = await laneBusy(tx, webhook.uid, lane);
     }
-    const busy = await tx.get(`SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND state IN ${UNFINISHED} LIMIT 1`, [
-      webhook.uid,
-      lane,
-    ]);
     const state: ExecutionState = busy ? 'queued' : 'pending';
     let due: number | null = null;
-    if (!busy) due = event.action === 'auto_save' ? await autoSaveDue(tx, webhook.uid, lane, opts) : opts.now;
+    if (!busy) {
+      due = event.action === 'auto_save' ? await autoSaveDue(tx, webhook.uid, lane, opts) : opts.now;
+      if (debounceMs > 0 && !NEVER_HELD.has(event.action)) due = Math.max(due, opts.now + debounceMs);
+      if (webhook.batch) due = await batchDue(tx, webhook.uid, webhook.batch, due, opts.now);
+    }
     await tx.run(
-      `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [sortableId('exe'), event.api_key, webhook.uid, event.seq, lane, channel, event.action, state, due, opts.now, opts.now],
+      `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        sortableId('exe'),
+        event.api_key,
+        webhook.uid,
+        event.seq,
+        lane,
+        channel,
+        event.action,
+        state,
+        due,
+        webhook.batch ? '' : null,
+        webhook.rate_limit ? 0 : null,
+        opts.now,
+        opts.now,
+      ],
     );
     created++;
   }
   return created;
+}
+
+async function laneBusy(tx: Tx, webhookUid: string, lane: string): Promise<boolean> {
+  const row = await tx.get(`SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND state IN ${UNFINISHED} LIMIT 1`, [webhookUid, lane]);
+  return Boolean(row);
+}
+
+/**
+ * Debounce: an event folds into its lane's last execution when that one is still unsent (queued,
+ * or pending and never tried, not in a batch) and is not a delete or unpublish: the execution
+ * carries the newer event (the latest state) and lists the older seqs in `folded_seqs`. A pending
+ * one then waits until `debounceMs` after this change (at most DEBOUNCE_MAX_WINDOWS windows after
+ * its first), keeping a rate limit slot it has. Only the lane's last execution folds, so a change
+ * never jumps over a delete queued before it.
+ *
+ * A delete or unpublish is never held: it makes the lane's waiting change due now (it then queues
+ * behind it, in order) and is never folded into.
+ */
+async function debounce(
+  tx: Tx,
+  webhookUid: string,
+  lane: string,
+  event: HeraldEvent,
+  channel: string,
+  debounceMs: number,
+  now: number,
+): Promise<'folded' | 'busy' | 'free'> {
+  if (NEVER_HELD.has(event.action)) {
+    await tx.run(
+      `UPDATE executions SET next_attempt_at = ?, updated_at = ?
+       WHERE webhook_uid = ? AND lane = ? AND state = 'pending' AND attempts = 0 AND next_attempt_at > ? AND (paced IS NULL OR paced = 0)`,
+      [now, now, webhookUid, lane, now],
+    );
+    return (await laneBusy(tx, webhookUid, lane)) ? 'busy' : 'free';
+  }
+  const last = await tx.get<{
+    uid: string;
+    event_seq: number;
+    action: string;
+    state: string;
+    attempts: number;
+    next_attempt_at: number | null;
+    paced: number | null;
+    batch_uid: string | null;
+    folded_seqs: string | null;
+    created_at: number;
+  }>(
+    `SELECT uid, event_seq, action, state, attempts, next_attempt_at, paced, batch_uid, folded_seqs, created_at
+     FROM executions WHERE webhook_uid = ? AND lane = ? AND state IN ${UNFINISHED} ORDER BY event_seq DESC LIMIT 1`,
+    [webhookUid, lane],
+  );
+  if (!last) return 'free';
+  const unsent = Number(last.attempts) === 0 && (last.state === 'queued' || last.state === 'pending') && !last.batch_uid;
+  if (!unsent || NEVER_HELD.has(last.action)) return 'busy';
+  const folded = [...(last.folded_seqs ? (JSON.parse(last.folded_seqs) as number[]) : []), Number(last.event_seq)];
+  let next = last.next_attempt_at === null ? null : Number(last.next_attempt_at);
+  // Queued ones have no time (their head's end decides), parked ones none either, and a rate
+  // limit slot is kept.
+  if (last.state === 'pending' && next !== null && Number(last.paced) !== 1) {
+    next = Math.max(next, Math.min(now + debounceMs, Number(last.created_at) + DEBOUNCE_MAX_WINDOWS * debounceMs));
+  }
+  await tx.run(
+    `UPDATE executions SET event_seq = ?, action = ?, channel = ?, coalesced = coalesced + 1, folded_seqs = ?, next_attempt_at = ?, updated_at = ?
+     WHERE uid = ?`,
+    [event.seq, event.action, channel, JSON.stringify(folded), next, now, last.uid],
+  );
+  return 'folded';
+}
+
+/**
+ * When a batching webhook's new execution is due: with its batch, when the window of the
+ * webhook's oldest waiting execution ends (or `window_ms` from now when none waits, or later
+ * when `due` says so). The `max_events`th waiting execution fills the batch: all of them are due
+ * now. Reads the `executions_batching` index (at most max_events entries).
+ */
+async function batchDue(tx: Tx, webhookUid: string, batch: BatchSettings, due: number, now: number): Promise<number> {
+  const waiting = await tx.get<{ at: number | null; n: number }>(
+    `SELECT MIN(next_attempt_at) AS at, COUNT(*) AS n FROM (
+       SELECT next_attempt_at FROM executions WHERE webhook_uid = ? AND state = 'pending' AND batch_uid = '' AND next_attempt_at > ?
+       ORDER BY next_attempt_at LIMIT ?
+     ) w`,
+    [webhookUid, now, batch.max_events],
+  );
+  if (Number(waiting?.n ?? 0) + 1 >= batch.max_events) {
+    await tx.run(
+      `UPDATE executions SET next_attempt_at = ?, updated_at = ? WHERE webhook_uid = ? AND state = 'pending' AND batch_uid = '' AND next_attempt_at > ?`,
+      [now, now, webhookUid, now],
+    );
+    return now;
+  }
+  const at = waiting?.at === null || waiting?.at === undefined ? null : Number(waiting.at);
+  return at ?? Math.max(due, now + batch.window_ms);
 }

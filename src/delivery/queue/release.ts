@@ -1,5 +1,8 @@
 import { repeated, type Db } from '../../store/db.ts';
 
+/** A released execution of a rate-limited webhook takes a new slot (pace.ts). */
+const REPACE = 'paced = CASE WHEN paced IS NULL THEN NULL ELSE 0 END';
+
 /**
  * Transition: in_flight -> pending (due now), for claims whose outcome will never be recorded by
  * their holder: at start (SQLite, the previous run's claims) and at shutdown (attempts cut at the
@@ -12,7 +15,7 @@ import { repeated, type Db } from '../../store/db.ts';
  * due now rather than at their lease end. Returns how many were released.
  */
 export async function releaseClaims(db: Db, now: number): Promise<number> {
-  const { changes } = await db.run("UPDATE executions SET state = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE state = 'in_flight'", [
+  const { changes } = await db.run(`UPDATE executions SET state = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ?, ${REPACE} WHERE state = 'in_flight'`, [
     now,
     now,
   ]);
@@ -27,7 +30,7 @@ export async function releaseExecutions(db: Db, uids: string[], now: number): Pr
   if (uids.length === 0) return 0;
   const marks = repeated(uids.length);
   const { changes } = await db.run(
-    `UPDATE executions SET state = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE uid IN (${marks}) AND state = 'in_flight'`,
+    `UPDATE executions SET state = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ?, ${REPACE} WHERE uid IN (${marks}) AND state = 'in_flight'`,
     [now, now, ...uids],
   );
   return changes;

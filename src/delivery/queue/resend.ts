@@ -50,7 +50,7 @@ export async function resendFailed(tx: Tx, webhookUid: string, failed: FailedExe
   ] as const) {
     for (const part of chunks(uids)) {
       const rows = await tx.all<{ uid: string }>(
-        `UPDATE executions SET state = ?, next_attempt_at = ?, updated_at = ? WHERE uid IN (${repeated(part.length)}) AND state = 'failed' RETURNING uid`,
+        `UPDATE executions SET state = ?, next_attempt_at = ?, updated_at = ?, paced = CASE WHEN paced IS NULL THEN NULL ELSE 0 END WHERE uid IN (${repeated(part.length)}) AND state = 'failed' RETURNING uid`,
         [state, due, now, ...part],
       );
       for (const r of rows) moved.push(r.uid);

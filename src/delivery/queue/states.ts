@@ -24,15 +24,28 @@ export function isParked(row: { state: string; next_attempt_at: number | null })
   return row.state === 'pending' && row.next_attempt_at === null;
 }
 
+/**
+ * Rate limited: pending with a slot of its webhook's rate limit (pace.ts), due at next_attempt_at;
+ * it waits for nothing else. Parked wins (a parked execution has no next attempt at all).
+ */
+export const RATE_LIMITED = "state = 'pending' AND paced = 1 AND next_attempt_at IS NOT NULL";
+
+/** Whether an execution row waits for its rate limit, as RATE_LIMITED says. */
+export function isRateLimited(row: { state: string; next_attempt_at: number | null; paced: number | null }): boolean {
+  return row.state === 'pending' && row.next_attempt_at !== null && Number(row.paced) === 1;
+}
+
 /** The labels of `herald_queue_depth`, in the order shown. */
-export const DEPTH_STATES = ['due', 'retry', 'parked', 'queued', 'in_flight'] as const;
+export const DEPTH_STATES = ['due', 'retry', 'rate_limited', 'parked', 'queued', 'in_flight'] as const;
 
 /**
- * Unfinished executions by depth state, at `?` (now): `parked` (PARKED), `retry` (pending, tried
- * before, waiting for its next attempt), `due` (pending otherwise: due now, or an auto-save waiting
- * for its window), `queued`, `in_flight`. Reads the unfinished index only.
+ * Unfinished executions by depth state, at `?` (now): `parked` (PARKED), `rate_limited`
+ * (RATE_LIMITED), `retry` (pending, tried before, waiting for its next attempt), `due` (pending
+ * otherwise: due now, or waiting for its auto-save, debounce or batch window), `queued`,
+ * `in_flight`. Reads the unfinished index only.
  */
 export const QUEUE_DEPTH_SQL = `SELECT CASE WHEN ${PARKED} THEN 'parked'
+                     WHEN ${RATE_LIMITED} THEN 'rate_limited'
                      WHEN state = 'pending' AND attempts > 0 AND next_attempt_at > ? THEN 'retry'
                      WHEN state = 'pending' THEN 'due' ELSE state END AS state, COUNT(*) AS n
          FROM executions WHERE state IN ${UNFINISHED} GROUP BY 1`;

@@ -242,6 +242,7 @@ export function WebhookLogs(props: { uid: string; executionUid?: string }) {
       {props.executionUid && (
         <CallDetails
           key={props.executionUid}
+          webhookUid={props.uid}
           executionUid={props.executionUid}
           version={detailsVersion}
           retrying={!!retrying[props.executionUid]}
@@ -265,7 +266,12 @@ function StatusCell(props: { x: Execution; hold: string | null }) {
     <div class="status-cell">
       <Badge kind={s.kind}>{s.text}</Badge>
       {props.hold && <span class="small warn-text block hold">{props.hold}</span>}
-      {!props.hold && s.next === 'retry' && props.x.next_attempt_at && (
+      {!props.hold && props.x.rate_limited && props.x.next_attempt_at && (
+        <span class="small muted block rate-limited">
+          waiting for the rate limit, sends <TimeAgo t={props.x.next_attempt_at} />
+        </span>
+      )}
+      {!props.hold && !props.x.rate_limited && s.next === 'retry' && props.x.next_attempt_at && (
         <span class="small muted">
           retrying <TimeAgo t={props.x.next_attempt_at} />
         </span>
@@ -293,6 +299,8 @@ function LogRow(props: { x: Execution; webhookUid: string; hold: string | null; 
         <span class="mono small muted block" title={`entity ${x.entity_uid}`}>
           {x.channel[0]}
         </span>
+        {x.batch && <span class="small muted block batch-note">in a batch of {x.batch.size}</span>}
+        {x.folded_seqs && x.folded_seqs.length > 0 && <span class="small muted block">+{x.folded_seqs.length} folded</span>}
       </td>
       <td data-label="Call Status">
         <StatusCell x={x} hold={props.hold} />
@@ -331,7 +339,7 @@ function Pager(props: { skip: number; count: number; shown: number; onSkip: (n: 
 }
 
 /** One call in full: every attempt's request (headers as logged, secrets masked) and response. */
-function CallDetails(props: { executionUid: string; version: number; retrying: boolean; retryError: unknown; onRetry: (x: Execution) => void; onClose: () => void }) {
+function CallDetails(props: { executionUid: string; webhookUid: string; version: number; retrying: boolean; retryError: unknown; onRetry: (x: Execution) => void; onClose: () => void }) {
   const loaded = useLoad(() => getExecution(props.executionUid), [props.executionUid, props.version]);
   const [picked, setPicked] = useState<number | null>(null);
   const x = loaded.data;
@@ -381,7 +389,34 @@ function CallDetails(props: { executionUid: string; version: number; retrying: b
                   <dt>Delivery id</dt>
                   <dd class="mono small">{x.uid}</dd>
                 </div>
+                {x.folded_seqs && x.folded_seqs.length > 0 && (
+                  <div>
+                    <dt>Folded changes</dt>
+                    <dd class="small">seq {x.folded_seqs.join(', ')} (debounce: this call carries the latest state)</dd>
+                  </div>
+                )}
               </dl>
+              {x.batch && (
+                <section class="batch" aria-label="Batch">
+                  <h3>
+                    Batch of {x.batch.size} events <span class="mono small muted">{x.batch.uid}</span>
+                  </h3>
+                  <p class="small muted">One request carried them all (its webhook-id is the batch id); they are retried together.</p>
+                  <ol class="batch-events">
+                    {(x.batch.executions ?? []).map((m) => (
+                      <li key={m.uid} data-uid={m.uid}>
+                        <a href={href('webhooks', props.webhookUid, 'logs', m.uid)} aria-label={`Open the ${m.event} call of ${m.entity.title || m.entity.uid}`}>
+                          {m.entity.title || m.entity.uid}
+                        </a>{' '}
+                        <span class="small muted">
+                          {m.module} {m.event} · seq {m.seq}
+                          {m.uid === x.uid ? ' · this call' : ''}
+                        </span>
+                      </li>
+                    ))}
+                  </ol>
+                </section>
+              )}
               <div class="actions-left">
                 <button type="button" class="btn btn-small" onClick={() => props.onRetry(x)} disabled={props.retrying || x.state === 'in_flight'}>
                   {props.retrying ? <Spinner label="Retrying…" /> : 'Retry'}
