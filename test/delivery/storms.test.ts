@@ -140,6 +140,46 @@ for (const backend of await testBackends()) describe(`event storms on ${backend}
     await single.close();
   });
 
+  it('a bulk publish of 500 entries reaches a batching webhook in at most 6 calls (5 plus the job event), each verifying, every event once', async () => {
+    const rx = await receiver();
+    const stack = await h.newStack();
+    const headers = { api_key: stack.api_key, authorization: stack.token };
+    const ok = async (method: string, path: string, body: unknown, status = 201) => {
+      const r = await h.request(method, path, { headers, body });
+      assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    await ok('POST', '/v3/environments', { environment: { name: 'production' } });
+    await ok('POST', '/v3/content_types', { content_type: { title: 'Post', uid: 'post', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } });
+    const uids: string[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = w; i < 500; i += 8) uids.push((await ok('POST', '/v3/content_types/post/entries', { entry: { title: `Post ${i}` } })).entry.uid);
+      }),
+    );
+    const hook = await createWebhook(h, stack, rx.url, {
+      channels: ['content_types.entries.publish', 'jobs.environments.publish.completed'],
+      batch: { max_events: 100, window_ms: 1000 },
+    });
+    const res = await ok('POST', '/v3/bulk/publish', { entries: uids.map((uid) => ({ uid, content_type: 'post', locale: 'en-us' })), locales: ['en-us'], environments: ['production'] }, 200);
+    const count = () => rx.received.reduce((n, r) => n + r.json.events.length, 0);
+    await until(() => count() >= 501, 60_000, '500 publishes and the job event');
+    await sleep(1_500);
+    const sizes = rx.received.map((r) => r.json.events.length);
+    assert.ok(rx.received.length <= 6, `${rx.received.length} calls: ${sizes.join(', ')}`);
+    const events = rx.received.flatMap((r) => {
+      verify(hook.signing_secret, r);
+      return r.json.events as any[];
+    });
+    assert.equal(events.length, 501, 'every event exactly once');
+    const published = events.filter((e) => e.module === 'entry');
+    assert.deepEqual(published.map((e) => e.data.entry.uid).sort(), [...uids].sort());
+    assert.equal(new Set(events.map((e) => e.seq)).size, 501);
+    const jobs = events.filter((e) => e.module === 'job');
+    assert.equal(jobs.length, 1);
+    assert.equal(jobs[0].data.job_id, res.job_id);
+  });
+
   it('sends a partial batch when its window ends, retries a failed batch whole under the same id, and shows its events in the log', async () => {
     let fail = true;
     const rx = await receiver((_r, res) => void (res.statusCode = fail ? 503 : 200));
