@@ -234,6 +234,27 @@ export async function updateAsset(deps: ContentDeps, scope: Scope, uid: string, 
   return upload ? withKeptFile(deps, scope, upload, change) : change(undefined);
 }
 
+/**
+ * The assets file fields name, as a file field shows one through the management API: the asset
+ * (uid, url, filename, content_type, file_size, title, ...), without publish state. One read;
+ * uids that name no asset are left out.
+ */
+export async function assetsForFileFields(deps: ContentDeps, scope: Scope, uids: Iterable<string>, origin: string): Promise<Map<string, Record<string, unknown>>> {
+  const wanted = [...new Set(uids)];
+  const out = new Map<string, Record<string, unknown>>();
+  const links = linksOf(deps, origin);
+  for (let i = 0; i < wanted.length; i += 500) {
+    const part = wanted.slice(i, i + 500);
+    const rows = await deps.db.all<AssetRow>(`SELECT uid, version, archived, file, doc FROM assets WHERE api_key = ? AND branch = ? AND uid IN (${part.map(() => '?').join(',')})`, [
+      scope.api_key,
+      scope.branch,
+      ...part,
+    ]);
+    for (const a of rows.map(parse)) out.set(a.doc.uid, { ...a.doc, url: assetUrl(links, scope, a.doc) });
+  }
+  return out;
+}
+
 export async function fetchAsset(deps: ContentDeps, scope: Scope, uid: string, origin: string) {
   const a = await requireAsset(deps.db, scope, uid);
   return renderOne(deps.db, linksOf(deps, origin), scope, a);

@@ -52,6 +52,7 @@ export async function getBranch(q: Queryable, scope: Scope, uid: string): Promis
 /** Tables copied row for row into a new branch (assets are copied with their files, below). */
 const COPIED = [
   { table: 'content_types', columns: 'uid, version, doc, created_at, updated_at' },
+  { table: 'global_fields', columns: 'uid, version, doc, created_at, updated_at' },
   { table: 'entries', columns: 'uid, locale, content_type_uid, version, archived, doc, created_at, updated_at' },
   { table: 'entry_versions', columns: 'uid, locale, version, action, actor, doc, created_at' },
 ];
@@ -130,7 +131,7 @@ export async function deleteBranch(deps: ContentDeps, scope: Scope, uid: string)
       'SELECT file FROM assets WHERE api_key = ? AND branch = ? UNION ALL SELECT file FROM retired_asset_files WHERE api_key = ? AND branch = ?',
       [scope.api_key, uid, scope.api_key, uid],
     );
-    for (const table of ['content_types', 'entries', 'entry_versions', 'assets', 'retired_asset_files', 'publications']) {
+    for (const table of ['content_types', 'global_fields', 'entries', 'entry_versions', 'assets', 'retired_asset_files', 'publications']) {
       await tx.run(`DELETE FROM ${table} WHERE api_key = ? AND branch = ?`, [scope.api_key, uid]);
     }
     await tx.run('DELETE FROM branches WHERE api_key = ? AND uid = ?', [scope.api_key, uid]);

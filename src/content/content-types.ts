@@ -2,11 +2,13 @@ import { HeraldError, notFound } from '../errors.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { iso, type ContentDeps, type Scope } from './context.ts';
 import { throwIfErrors } from './field-errors.ts';
+import { globalFieldsReferencing, globalFieldUids, resolveGlobalFields } from './global-fields.ts';
 import { checkContentType, type ContentTypeInput, type Field, referencedContentTypes } from './schema.ts';
 
 /**
  * Content types: the schema entries are checked against. One per uid per branch; every change
- * bumps `_version` and records its event in the same transaction.
+ * bumps `_version` and records its event in the same transaction. Reads give global_field fields
+ * their global field's schema (src/content/global-fields.ts); the store keeps the reference only.
  */
 export interface ContentTypeDoc {
   uid: string;
@@ -22,9 +24,16 @@ export interface ContentTypeDoc {
   [key: string]: unknown;
 }
 
-export async function getContentType(q: Queryable, scope: Scope, uid: string): Promise<ContentTypeDoc | undefined> {
+/** The content type as stored (global_field fields without their schema). */
+async function getStoredContentType(q: Queryable, scope: Scope, uid: string): Promise<ContentTypeDoc | undefined> {
   const row = await q.get<{ doc: string }>('SELECT doc FROM content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
   return row ? json<ContentTypeDoc>(row.doc) : undefined;
+}
+
+/** The content type with its global fields' schemas resolved. */
+export async function getContentType(q: Queryable, scope: Scope, uid: string): Promise<ContentTypeDoc | undefined> {
+  const doc = await getStoredContentType(q, scope, uid);
+  return doc ? (await resolveGlobalFields(q, scope, [doc]))[0] : undefined;
 }
 
 /** The content type, or a 404 naming it. */
@@ -36,7 +45,7 @@ export async function requireContentType(q: Queryable, scope: Scope, uid: string
 
 export async function listContentTypes(q: Queryable, scope: Scope): Promise<ContentTypeDoc[]> {
   const rows = await q.all<{ doc: string }>('SELECT doc FROM content_types WHERE api_key = ? AND branch = ? ORDER BY created_at, uid', [scope.api_key, scope.branch]);
-  return rows.map((r) => json<ContentTypeDoc>(r.doc));
+  return resolveGlobalFields(q, scope, rows.map((r) => json<ContentTypeDoc>(r.doc)));
 }
 
 async function uidsIn(q: Queryable, scope: Scope): Promise<Set<string>> {
@@ -58,7 +67,7 @@ async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: 'create' 
     content_type_uid: doc.uid,
     actor: scope.caller.actor,
     actor_name: scope.caller.name ?? null,
-    data: { content_type: doc },
+    data: { content_type: (await resolveGlobalFields(tx, scope, [doc]))[0] },
     ...(before ? { versions: { before, after: doc } } : {}),
   });
 }
@@ -66,9 +75,9 @@ async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: 'create' 
 /** `opts.pendingReferences`: content type uids references may name before they exist (see checkContentType). */
 export async function createContentType(deps: ContentDeps, scope: Scope, raw: unknown, opts: { pendingReferences?: ReadonlySet<string> } = {}): Promise<ContentTypeDoc> {
   return deps.db.tx(async (tx) => {
-    const { value, errors } = checkContentType(raw, { contentTypes: await uidsIn(tx, scope), pendingReferences: opts.pendingReferences });
+    const { value, errors } = checkContentType(raw, { contentTypes: await uidsIn(tx, scope), pendingReferences: opts.pendingReferences, globalFields: await globalFieldUids(tx, scope) });
     throwIfErrors(errors);
-    if (await getContentType(tx, scope, value.uid)) {
+    if (await getStoredContentType(tx, scope, value.uid)) {
       throw new HeraldError('conflict', `Content type '${value.uid}' already exists.`, { errors: { 'content_type.uid': ['already exists'] } });
     }
     const now = Date.now();
@@ -93,7 +102,7 @@ export async function createContentType(deps: ContentDeps, scope: Scope, raw: un
       now,
     ]);
     await record(deps, tx, scope, 'create', doc);
-    return doc;
+    return (await resolveGlobalFields(tx, scope, [doc]))[0];
   });
 }
 
@@ -104,8 +113,14 @@ export async function createContentType(deps: ContentDeps, scope: Scope, raw: un
  */
 export async function updateContentType(deps: ContentDeps, scope: Scope, uid: string, raw: unknown, opts: { pendingReferences?: ReadonlySet<string> } = {}): Promise<ContentTypeDoc> {
   return deps.db.tx(async (tx) => {
-    const current = await requireContentType(tx, scope, uid);
-    const { value, errors } = checkContentType(raw, { contentTypes: await uidsIn(tx, scope), current: toInput(current), pendingReferences: opts.pendingReferences });
+    const current = await getStoredContentType(tx, scope, uid);
+    if (!current) throw notFound(`Content type '${uid}'`);
+    const { value, errors } = checkContentType(raw, {
+      contentTypes: await uidsIn(tx, scope),
+      current: toInput(current),
+      pendingReferences: opts.pendingReferences,
+      globalFields: await globalFieldUids(tx, scope),
+    });
     throwIfErrors(errors);
     const now = Date.now();
     const doc: ContentTypeDoc = { ...current, ...value, updated_at: iso(now), updated_by: scope.caller.actor, _version: current._version + 1 };
@@ -120,7 +135,7 @@ export async function updateContentType(deps: ContentDeps, scope: Scope, uid: st
     ]);
     if (changes === 0) throw new HeraldError('conflict', `Content type '${uid}' changed meanwhile; fetch it and try again.`);
     await record(deps, tx, scope, 'update', doc, current);
-    return doc;
+    return (await resolveGlobalFields(tx, scope, [doc]))[0];
   });
 }
 
@@ -139,7 +154,10 @@ export async function deleteContentType(deps: ContentDeps, scope: Scope, uid: st
     if (Number(entries!.n) > 0) {
       throw new HeraldError('conflict', `Content type '${uid}' still has ${entries!.n} entries; delete them first.`, { errors: { content_type: ['has entries'] } });
     }
-    const referrers = (await listContentTypes(tx, scope)).filter((ct) => ct.uid !== uid && referencedContentTypes(ct.schema).has(uid)).map((ct) => ct.uid);
+    const referrers = [
+      ...(await listContentTypes(tx, scope)).filter((ct) => ct.uid !== uid && referencedContentTypes(ct.schema).has(uid)).map((ct) => ct.uid),
+      ...(await globalFieldsReferencing(tx, scope, uid)).map((g) => `global field ${g}`),
+    ];
     if (referrers.length) {
       throw new HeraldError('conflict', `Content type '${uid}' is referenced by ${referrers.join(', ')}; change their reference fields first.`, {
         errors: { content_type: [`is referenced by ${referrers.join(', ')}`] },

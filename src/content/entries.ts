@@ -19,7 +19,8 @@ import {
   type PublishOutcome,
   type PublishRequest,
 } from './publications.ts';
-import { assetUids, checkEntry, checkValues, type EntryInput, references, uniqueFields } from './entry-values.ts';
+import { assetsForFileFields } from './assets.ts';
+import { assetUids, checkEntry, checkValues, type EntryInput, references, uniqueFields, withFileFields } from './entry-values.ts';
 import { addError, describeErrors, hasErrors, throwIfErrors } from './field-errors.ts';
 import { isEmpty, own } from './guards.ts';
 import { matchesQuery, type Paging, type Query, sortDocs } from './read-query.ts';
@@ -554,18 +555,37 @@ export async function setEntryArchived(deps: ContentDeps, scope: Scope, ctUid: s
 /**
  * Applies include[] / only / except (src/content/query-params.ts) to entries of `ctUid` read in
  * `locale`: referenced entries are read as drafts in the same locale (with its fallback chain),
- * as the management API shows them.
+ * as the management API shows them. File fields show their assets (as Contentstack's management
+ * API does, and as csdx's import remaps them), with URLs on `origin`; in referenced entries too.
  */
-export async function applyEntryParams(deps: ContentDeps, scope: Scope, ctUid: string, entries: Array<Record<string, unknown>>, params: ReferenceParams, locale: unknown) {
+export async function applyEntryParams(
+  deps: ContentDeps,
+  scope: Scope,
+  ctUid: string,
+  entries: Array<Record<string, unknown>>,
+  params: ReferenceParams,
+  locale: unknown,
+  origin: string,
+) {
   const q = deps.db;
   const code = await requireLocale(q, scope.api_key, locale);
   const chain = await fallbackChain(q, scope.api_key, code);
   const schemas = new Map<string, Field[] | undefined>();
+  const schemaOf = async (ct: string) => {
+    if (!schemas.has(ct)) schemas.set(ct, (await getContentType(q, scope, ct))?.schema as Field[] | undefined);
+    return schemas.get(ct);
+  };
+  /** The entries of one content type with their file fields showing assets (one read of the assets). */
+  const showFiles = async (ct: string, docs: Array<Record<string, unknown>>) => {
+    const schema = await schemaOf(ct);
+    const uids = schema ? docs.flatMap((d) => assetUids(schema, d).map((a) => a.uid)) : [];
+    if (!schema || uids.length === 0) return docs;
+    const assets = await assetsForFileFields(deps, scope, uids, origin);
+    return docs.map((d) => withFileFields(schema, d, (u) => assets.get(u)));
+  };
+  entries.splice(0, entries.length, ...(await showFiles(ctUid, entries)));
   return applyReferenceParams(entries, ctUid, params, {
-    async schemaOf(ct) {
-      if (!schemas.has(ct)) schemas.set(ct, (await getContentType(q, scope, ct))?.schema as Field[] | undefined);
-      return schemas.get(ct);
-    },
+    schemaOf,
     async load(uids) {
       const out = new Map<string, LoadedEntry>();
       for (let i = 0; i < uids.length; i += 500) {
@@ -582,8 +602,11 @@ export async function applyEntryParams(deps: ContentDeps, scope: Scope, ctUid: s
           shown.push(row);
         }
         const pubs = await publicationsOf(q, scope, 'entry', shown.map((r) => r.uid), code);
-        for (const r of shown) {
-          out.set(r.uid, { entry: render(json<EntryDoc>(r.doc), Number(r.archived) === 1, pubs.get(r.uid) ?? []), contentType: r.content_type_uid });
+        const byType = new Map<string, EntryRow[]>();
+        for (const r of shown) byType.set(r.content_type_uid, [...(byType.get(r.content_type_uid) ?? []), r]);
+        for (const [ct, typed] of byType) {
+          const rendered = await showFiles(ct, typed.map((r) => render(json<EntryDoc>(r.doc), Number(r.archived) === 1, pubs.get(r.uid) ?? [])));
+          typed.forEach((r, j) => out.set(r.uid, { entry: rendered[j]!, contentType: ct }));
         }
       }
       return out;

@@ -7,7 +7,7 @@
 import type { FieldErrors } from '../errors.ts';
 import { addError } from './field-errors.ts';
 import { isEmpty, isEntityUid, isObject, own } from './guards.ts';
-import { ENTRY_SYSTEM_KEYS, type DataType, type Field } from './schema.ts';
+import { ENTRY_SYSTEM_KEYS, isGroupLike, referenceTargets, type DataType, type Field } from './schema.ts';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -117,6 +117,7 @@ function describeType(t: DataType): string {
     case 'file':
       return 'asset uid';
     case 'group':
+    case 'global_field':
       return 'object';
     default:
       return t;
@@ -145,13 +146,15 @@ function checkOne(f: Field, v: unknown, p: string, errors: FieldErrors): unknown
       if (!isEntityUid(uid)) addError(errors, p, 'must be an asset uid');
       return uid;
     }
-    case 'group': {
+    case 'group':
+    case 'global_field': {
+      const what = f.data_type === 'group' ? 'group' : 'global field';
       if (!isObject(v)) {
-        addError(errors, p, 'must be an object (a group)');
+        addError(errors, p, `must be an object (a ${what})`);
         return v;
       }
       const known = new Set((f.schema ?? []).map((x) => x.uid));
-      for (const k of Object.keys(v)) if (!known.has(k)) addError(errors, `${p}.${k}`, 'is not a field of this group');
+      for (const k of Object.keys(v)) if (!known.has(k)) addError(errors, `${p}.${k}`, `is not a field of this ${what}`);
       const nested = checkFieldValues(f.schema ?? [], v, p);
       Object.assign(errors, nested.errors);
       return nested.values;
@@ -162,7 +165,7 @@ function checkOne(f: Field, v: unknown, p: string, errors: FieldErrors): unknown
 }
 
 function checkReference(f: Field, item: unknown, p: string, errors: FieldErrors): unknown {
-  const targets = f.reference_to ?? [];
+  const targets = referenceTargets(f);
   if (typeof item === 'string') item = { uid: item };
   if (!isObject(item) || !isEntityUid(item.uid)) {
     addError(errors, p, 'must be a reference: { uid, _content_type_uid }');
@@ -209,12 +212,37 @@ export function assetUids(schema: Field[], values: Record<string, unknown>, path
   return out;
 }
 
+/**
+ * `values` with each file field's asset uid replaced by `show(uid)` (groups and global fields
+ * included); a uid `show` does not know stays as it is. Copies only what it changes.
+ */
+export function withFileFields(schema: Field[], values: Record<string, unknown>, show: (uid: string) => unknown): Record<string, unknown> {
+  let out = values;
+  const set = (k: string, v: unknown) => {
+    if (out === values) out = { ...values };
+    out[k] = v;
+  };
+  for (const f of schema) {
+    const v = own(values, f.uid);
+    if (isEmpty(v)) continue;
+    if (f.data_type === 'file') {
+      const one = (u: unknown) => (typeof u === 'string' ? (show(u) ?? u) : u);
+      set(f.uid, Array.isArray(v) ? v.map(one) : one(v));
+    } else if (isGroupLike(f)) {
+      const one = (item: unknown) => (isObject(item) ? withFileFields(f.schema ?? [], item, show) : item);
+      const next = Array.isArray(v) ? v.map(one) : one(v);
+      if (Array.isArray(v) ? (next as unknown[]).some((x, i) => x !== v[i]) : next !== v) set(f.uid, next);
+    }
+  }
+  return out;
+}
+
 function walkValues(schema: Field[], values: Record<string, unknown>, path: string, visit: (f: Field, v: unknown, p: string) => void) {
   for (const f of schema) {
     const v = own(values, f.uid);
     if (isEmpty(v)) continue;
     const p = `${path}.${f.uid}`;
-    if (f.data_type === 'group') {
+    if (isGroupLike(f)) {
       const items = f.multiple && Array.isArray(v) ? v : [v];
       items.forEach((item, i) => {
         if (isObject(item)) walkValues(f.schema ?? [], item, f.multiple ? `${p}[${i}]` : p, visit);

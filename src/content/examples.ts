@@ -1,7 +1,7 @@
 import type { JobAction } from '../events/event.ts';
 import { jobData, type JobData, type JobKind } from '../events/job.ts';
 import type { ContentTypeDoc } from './content-types.ts';
-import type { Field } from './schema.ts';
+import { referenceTargets, type Field } from './schema.ts';
 
 /**
  * Generated examples of content, shaped exactly as the API shows (and events carry) the real
@@ -39,8 +39,9 @@ function exampleOne(f: Field): unknown {
     case 'file':
       return EXAMPLE_ASSET_UID;
     case 'reference':
-      return { uid: 'bltexampleentry0002', _content_type_uid: f.reference_to?.[0] ?? 'example' };
+      return { uid: 'bltexampleentry0002', _content_type_uid: referenceTargets(f)[0] ?? 'example' };
     case 'group':
+    case 'global_field':
       return exampleFields(f.schema ?? []);
   }
 }

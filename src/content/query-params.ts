@@ -19,7 +19,7 @@
  */
 import { invalid } from '../errors.ts';
 import { isObject } from './guards.ts';
-import type { Field } from './schema.ts';
+import { isGroupLike, type Field } from './schema.ts';
 
 /** Deepest include path, in references followed. */
 export const MAX_INCLUDE_DEPTH = 10;
@@ -146,7 +146,7 @@ async function expand(holders: Holder[], trie: Trie, params: ReferenceParams, de
       const field = h.schema.find((f) => f.uid === segment);
       if (!field) continue;
       const value = h.obj[segment];
-      if (field.data_type === 'group' || (field.data_type as string) === 'global_field') {
+      if (isGroupLike(field)) {
         for (const item of Array.isArray(value) ? value : [value]) {
           if (isObject(item)) groupHolders.push({ obj: item, schema: (field.schema as Field[] | undefined) ?? [], refPath: h.refPath });
         }

@@ -1,13 +1,19 @@
 /**
- * Content type schemas: the field types, the limits, and the check of a content type body
- * (title, uid, options, and its fields, groups nested). Pure: whether referenced content types
- * exist is given by the caller (`contentTypes`).
+ * Content type and global field schemas: the field types, the limits, and the check of a content
+ * type or global field body (title, uid, options, and its fields, groups nested). Pure: whether
+ * referenced content types and global fields exist is given by the caller (`contentTypes`,
+ * `globalFields`).
+ *
+ * A `global_field` field embeds a global field (`reference_to`: its uid). Stored content types keep
+ * only the reference; `resolveGlobalFields` (src/content/global-fields.ts) gives such a field the
+ * global field's schema whenever a content type is read, so everything downstream (entry values,
+ * include[], payloads) treats it as a group (`isGroupLike`).
  */
 import type { FieldErrors } from '../errors.ts';
 import { addError } from './field-errors.ts';
 import { isObject, isUid, uidFromTitle, UID_RULE } from './guards.ts';
 
-export const DATA_TYPES = ['text', 'number', 'boolean', 'isodate', 'json', 'file', 'reference', 'group'] as const;
+export const DATA_TYPES = ['text', 'number', 'boolean', 'isodate', 'json', 'file', 'reference', 'group', 'global_field'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
 
 export interface Field {
@@ -17,12 +23,23 @@ export interface Field {
   mandatory: boolean;
   unique: boolean;
   multiple: boolean;
-  /** Reference fields: the content types an entry may point at. */
-  reference_to?: string[];
-  /** Group fields: the nested fields. */
+  /** Reference fields: the content types an entry may point at; global_field fields: the global field's uid (one string, as Contentstack's). */
+  reference_to?: string[] | string;
+  /** Group fields: the nested fields; global_field fields: the global field's schema once resolved. */
   schema?: Field[];
   /** Other Contentstack keys (field_metadata, non_localizable, ...) are kept as sent. */
   [key: string]: unknown;
+}
+
+/** A field whose value is an object of nested fields (or a list of them when multiple): a group, or a global field once resolved. */
+export function isGroupLike(f: Pick<Field, 'data_type'>): boolean {
+  return f.data_type === 'group' || f.data_type === 'global_field';
+}
+
+/** The content types a reference field may point at (none for other fields). */
+export function referenceTargets(f: Field): string[] {
+  if (f.data_type !== 'reference') return [];
+  return typeof f.reference_to === 'string' ? [f.reference_to] : (f.reference_to ?? []);
 }
 
 /** Groups nest at most this deep (Contentstack's limit). */
@@ -71,14 +88,22 @@ export interface ContentTypeInput {
 export interface SchemaContext {
   /** uids of the content types that exist in the branch (references may point at them). */
   contentTypes: ReadonlySet<string>;
-  /** uid of the content type being validated: a reference to itself is allowed. */
+  /** uid of the content type being validated: a reference to itself is allowed ('' for a global field). */
   selfUid: string;
   pendingReferences?: ReadonlySet<string>;
+  /** uids of the global fields that exist in the branch (global_field fields may embed them). */
+  globalFields?: ReadonlySet<string>;
+  /** The global field being validated: it may not embed itself. */
+  selfGlobalField?: string;
+  /** The schema is a global field's: its fields end up nested in entries (no `unique`, no reserved names to avoid). */
+  nested?: boolean;
 }
 
 /**
- * Checks a content type body (`content_type` of a create or update). On update `current` gives
- * the uid (which cannot change) and the values kept when not sent.
+ * Checks a content type body (`content_type` of a create or update), or with `kind:
+ * 'global_field'` a global field body (`global_field`: the same keys; its schema's fields end up
+ * nested in entries). On update `current` gives the uid (which cannot change) and the values kept
+ * when not sent.
  */
 export function checkContentType(
   raw: unknown,
@@ -87,10 +112,14 @@ export function checkContentType(
     current?: ContentTypeInput;
     /** Uids a reference may name before they exist (the Contentful dialect: its importer makes linked content types concurrently). */
     pendingReferences?: ReadonlySet<string>;
+    /** uids of the branch's global fields (global_field fields may embed them); none when not given. */
+    globalFields?: ReadonlySet<string>;
+    kind?: 'content_type' | 'global_field';
   },
 ): { value: ContentTypeInput; errors: FieldErrors } {
   const errors: FieldErrors = {};
-  const base = 'content_type';
+  const kind = ctx.kind ?? 'content_type';
+  const base = kind;
   if (!isObject(raw)) {
     addError(errors, base, raw === undefined ? 'is required' : 'must be an object');
     return { value: emptyContentType(), errors };
@@ -131,7 +160,13 @@ export function checkContentType(
 
   let schema = current?.schema ?? [];
   if (raw.schema !== undefined || !current) {
-    const checked = checkSchema(raw.schema, `${base}.schema`, { contentTypes: ctx.contentTypes, selfUid: uid, pendingReferences: ctx.pendingReferences });
+    const checked = checkSchema(raw.schema, `${base}.schema`, {
+      contentTypes: ctx.contentTypes,
+      selfUid: kind === 'content_type' ? uid : '',
+      pendingReferences: ctx.pendingReferences,
+      globalFields: ctx.globalFields,
+      ...(kind === 'global_field' ? { selfGlobalField: uid, nested: true } : {}),
+    });
     Object.assign(errors, checked.errors);
     schema = checked.schema;
   }
@@ -146,7 +181,7 @@ function emptyContentType(): ContentTypeInput {
 export function checkSchema(raw: unknown, path: string, ctx: SchemaContext): { schema: Field[]; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const counter = { fields: 0 };
-  const schema = checkFields(raw, path, ctx, 0, errors, counter);
+  const schema = checkFields(raw, path, ctx, ctx.nested ? 1 : 0, errors, counter);
   if (counter.fields > MAX_FIELDS) addError(errors, path, `has ${counter.fields} fields; at most ${MAX_FIELDS} are allowed`);
   return { schema, errors };
 }
@@ -230,29 +265,58 @@ function checkFields(raw: unknown, path: string, ctx: SchemaContext, depth: numb
         const meta = isObject(f.field_metadata) ? f.field_metadata : {};
         field.field_metadata = { ref_multiple: field.multiple, ...meta, ref_multiple_content_types: true };
       }
+    } else if (dataType === 'global_field') {
+      checkGlobalFieldField(f, field, fp, ctx, errors);
     } else if (f.reference_to !== undefined) {
-      addError(errors, `${fp}.reference_to`, 'is only for reference fields');
+      addError(errors, `${fp}.reference_to`, 'is only for reference and global_field fields');
     }
 
     if (dataType === 'group') {
       if (depth + 1 >= MAX_GROUP_DEPTH) addError(errors, `${fp}.schema`, `groups nest at most ${MAX_GROUP_DEPTH} deep`);
       else if (Array.isArray(f.schema) && f.schema.length === 0) addError(errors, `${fp}.schema`, 'must have at least one field');
       else field.schema = checkFields(f.schema, `${fp}.schema`, ctx, depth + 1, errors, counter);
-    } else if (f.schema !== undefined) {
-      addError(errors, `${fp}.schema`, 'is only for group fields');
+    } else if (f.schema !== undefined && dataType !== 'global_field') {
+      addError(errors, `${fp}.schema`, 'is only for group and global_field fields');
     }
     out.push(field);
   });
   return out;
 }
 
-/** The content types a schema refers to (reference fields, groups included). */
+/**
+ * A global_field field: `reference_to` names a global field of the branch (a string; a list of
+ * one is taken too). A `schema` sent with it (exports carry the global field's schema inline) is
+ * not kept: the global field's own schema is what entries are checked against.
+ */
+function checkGlobalFieldField(f: Record<string, unknown>, field: Field, fp: string, ctx: SchemaContext, errors: FieldErrors) {
+  const ref = Array.isArray(f.reference_to) && f.reference_to.length === 1 ? f.reference_to[0] : f.reference_to;
+  if (ref === undefined) addError(errors, `${fp}.reference_to`, 'is required for a global_field field (the uid of a global field)');
+  else if (typeof ref !== 'string' || !isUid(ref)) addError(errors, `${fp}.reference_to`, 'must be the uid of a global field');
+  else if (ref === ctx.selfGlobalField) addError(errors, `${fp}.reference_to`, 'names the global field itself (a global field cannot embed itself)');
+  else if (!ctx.globalFields?.has(ref)) addError(errors, `${fp}.reference_to`, `names global field '${ref}', which does not exist`);
+  else field.reference_to = ref;
+}
+
+/** The content types a schema refers to (reference fields, groups and resolved global fields included). */
 export function referencedContentTypes(schema: Field[]): Set<string> {
   const out = new Set<string>();
   const walk = (fields: Field[]) => {
     for (const f of fields) {
-      if (f.data_type === 'reference') for (const r of f.reference_to ?? []) out.add(r);
-      if (f.data_type === 'group') walk(f.schema ?? []);
+      for (const r of referenceTargets(f)) out.add(r);
+      if (isGroupLike(f)) walk(f.schema ?? []);
+    }
+  };
+  walk(schema);
+  return out;
+}
+
+/** The global fields a schema embeds (global_field fields, in groups too; not through the global fields themselves). */
+export function embeddedGlobalFields(schema: Field[]): Set<string> {
+  const out = new Set<string>();
+  const walk = (fields: Field[]) => {
+    for (const f of fields) {
+      if (f.data_type === 'global_field' && typeof f.reference_to === 'string') out.add(f.reference_to);
+      else if (f.data_type === 'group') walk(f.schema ?? []);
     }
   };
   walk(schema);

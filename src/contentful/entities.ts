@@ -14,7 +14,7 @@
  * - references are Links (`{ sys: { type: 'Link', linkType: 'Entry', id } }`), file fields are
  *   Links to assets; users (management tokens, `admin`) are Links of type User.
  */
-import type { Field } from '../content/schema.ts';
+import { isGroupLike, referenceTargets, type Field } from '../content/schema.ts';
 
 export const MASTER_ENVIRONMENT = 'master';
 
@@ -143,13 +143,13 @@ export function contentfulFieldDef(f: Field, ctId: (uid: string) => string = (u)
       one = { type: 'Link', linkType: 'Asset' };
       break;
     case 'reference':
-      one = { type: 'Link', linkType: 'Entry', validations: [{ linkContentType: (f.reference_to ?? []).map(ctId) }] };
+      one = { type: 'Link', linkType: 'Entry', validations: [{ linkContentType: referenceTargets(f).map(ctId) }] };
       break;
     default:
-      // json and group values are objects to Contentful.
+      // json, group and global field values are objects to Contentful.
       one = { type: 'Object' };
   }
-  if (f.multiple && f.data_type !== 'json' && f.data_type !== 'group') {
+  if (f.multiple && f.data_type !== 'json' && !isGroupLike(f)) {
     const items = { ...one, validations: (one.validations as unknown[]) ?? [] };
     return { ...base, type: 'Array', items, validations, disabled: false, omitted: false };
   }
@@ -160,7 +160,7 @@ export function contentfulFieldDef(f: Field, ctId: (uid: string) => string = (u)
 function isArrayField(f: Field): boolean {
   const m = fieldMeta(f);
   if (m) return m.type === 'Array';
-  return f.multiple === true && f.data_type !== 'json' && f.data_type !== 'group';
+  return f.multiple === true && f.data_type !== 'json' && !isGroupLike(f);
 }
 
 /** One stored Herald value as Contentful shows it. */

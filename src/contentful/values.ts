@@ -1,5 +1,5 @@
 import { isObject } from '../content/guards.ts';
-import type { Field } from '../content/schema.ts';
+import { referenceTargets, type Field } from '../content/schema.ts';
 import { fieldErrors, type FieldErrors } from '../errors.ts';
 import { contentfulLocale, fieldId, fieldMeta, isLocalized } from './entities.ts';
 
@@ -109,7 +109,7 @@ function heraldValue(f: Field, value: unknown, at: string, entryType: (id: strin
         add(at, 'must be a Link to an entry: { "sys": { "type": "Link", "linkType": "Entry", "id": "..." } }');
         return INVALID;
       }
-      out.push({ uid: id, _content_type_uid: entryType(id) ?? f.reference_to?.[0] ?? '' });
+      out.push({ uid: id, _content_type_uid: entryType(id) ?? referenceTargets(f)[0] ?? '' });
     }
     return out;
   }

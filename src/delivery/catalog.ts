@@ -1,6 +1,6 @@
 import type { ContentTypeDoc } from '../content/content-types.ts';
 import { exampleAsset, exampleContentType, exampleEntry, exampleJob, EXAMPLE_ACTOR, EXAMPLE_TIME } from '../content/examples.ts';
-import type { Field } from '../content/schema.ts';
+import { referenceTargets, type Field } from '../content/schema.ts';
 import { contentTypeId, fieldId } from '../contentful/entities.ts';
 import { ACTIONS, HERALD_ACTOR, JOB_ACTIONS, type Action, type HeraldEvent, type JobAction, type Module, type OperationalAction, type OperationalModule } from '../events/event.ts';
 import { executionFailedEvent, webhookRecoveredEvent, webhookStateEvent } from '../events/operational.ts';
@@ -113,8 +113,9 @@ function oneValue(f: Field): Record<string, unknown> {
     case 'file':
       return { type: 'string', description: 'an asset uid' };
     case 'reference':
-      return obj({ uid: str, _content_type_uid: f.reference_to?.length ? { enum: f.reference_to } : str }, ['uid', '_content_type_uid'], false);
+      return obj({ uid: str, _content_type_uid: referenceTargets(f).length ? { enum: referenceTargets(f) } : str }, ['uid', '_content_type_uid'], false);
     case 'group':
+    case 'global_field':
       return obj(Object.fromEntries((f.schema ?? []).map((g) => [g.uid, nullable(valueSchema(g))])));
   }
 }

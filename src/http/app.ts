@@ -17,6 +17,7 @@ import environmentRoutes from './routes/environments.ts';
 import localeRoutes from './routes/locales.ts';
 import branchRoutes from './routes/branches.ts';
 import contentTypeRoutes from './routes/content-types.ts';
+import globalFieldRoutes from './routes/global-fields.ts';
 import entryRoutes from './routes/entries.ts';
 import assetRoutes from './routes/assets.ts';
 import bulkRoutes from './routes/bulk.ts';
@@ -54,6 +55,7 @@ const ROUTES: Routes[] = [
   localeRoutes,
   branchRoutes,
   contentTypeRoutes,
+  globalFieldRoutes,
   entryRoutes,
   assetRoutes,
   bulkRoutes,

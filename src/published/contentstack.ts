@@ -6,7 +6,7 @@ import { getEnvironment, type EnvironmentDoc } from '../content/environments.ts'
 import { getLocale } from '../content/locales.ts';
 import { isObject } from '../content/guards.ts';
 import { matchesQuery, sortDocs } from '../content/read-query.ts';
-import type { Field } from '../content/schema.ts';
+import { isGroupLike, type Field } from '../content/schema.ts';
 import { HeraldError, invalid, notFound } from '../errors.ts';
 import { repeated, type Queryable } from '../store/db.ts';
 import { applyReferenceParams, project, type LoadedEntry } from '../content/query-params.ts';
@@ -198,7 +198,7 @@ class Resolver {
     for (const f of schema) {
       const v = values[f.uid];
       if (v === undefined || v === null) continue;
-      if (f.data_type === 'group') {
+      if (isGroupLike(f)) {
         for (const item of Array.isArray(v) ? v : [v]) if (isObject(item)) await this.files(f.schema ?? [], item);
       } else if (f.data_type === 'file') {
         const { byUid } = await view(this.deps, this.ctx, 'asset');
@@ -210,5 +210,5 @@ class Resolver {
 }
 
 function hasGroups(schema: Field[]): boolean {
-  return schema.some((f) => f.data_type === 'group' || (f.data_type as string) === 'global_field');
+  return schema.some(isGroupLike);
 }

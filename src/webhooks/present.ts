@@ -27,6 +27,8 @@ export interface PresentedWebhook {
   retry_policy: string;
   disabled: boolean;
   disabled_reason: string | null;
+  /** Secrets only masks were given for (the webhook stays disabled until they are sent); absent when none. */
+  missing_secrets?: string[];
   concise_payload: boolean;
   format: Webhook['format'];
   notifiers: string[];
@@ -59,6 +61,7 @@ export function presentWebhook(w: Webhook): PresentedWebhook {
     retry_policy: w.retry_policy,
     disabled: w.disabled,
     disabled_reason: w.disabled_reason,
+    ...(w.missing_secrets?.length ? { missing_secrets: [...w.missing_secrets] } : {}),
     concise_payload: w.concise_payload,
     format: w.format,
     notifiers: [...(w.notifiers ?? [])],

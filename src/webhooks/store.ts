@@ -1,3 +1,4 @@
+import { HeraldError } from '../errors.ts';
 import type { Queryable, Tx } from '../store/db.ts';
 import { json } from '../store/db.ts';
 import type { Webhook } from './webhook.ts';
@@ -15,7 +16,21 @@ import type { Webhook } from './webhook.ts';
  * A webhook's enabled state has one owner here, `storeDefinition()`: every path that disables or
  * enables one (a route, 410 Gone, the circuit breaker) goes through it, so each such change is a
  * new version, and its executions are parked or unparked in the same transaction.
+ *
+ * A webhook whose `missing_secrets` lists any field (masked values were all a create or update
+ * gave, see validate.ts) is stored disabled with a reason naming them, whatever the request asked;
+ * enabling it is refused (422 naming them) until they are sent in full.
  */
+
+/** Why a webhook lacking secrets is disabled: the fields to send. */
+export function missingSecretsReason(paths: readonly string[]): string {
+  return `needs ${paths.join(', ')} sent in full: only masked values (as an export shows them) were given, and a mask is never stored as the secret; send the secret, then enable the webhook`;
+}
+
+/** The definition as stored: disabled, with the reason, while secrets are missing. */
+function heldForSecrets(w: Webhook): Webhook {
+  return w.missing_secrets?.length ? { ...w, disabled: true, disabled_reason: missingSecretsReason(w.missing_secrets) } : w;
+}
 
 /**
  * What a webhook's executions do when it is disabled, enabled or deleted, run in the caller's
@@ -60,7 +75,9 @@ export function webhookFromRow(r: WebhookRow): Webhook {
   return w;
 }
 
+/** Inserts a new webhook; `w` is updated to what was stored (disabled while secrets are missing). */
 export async function createWebhook(q: Queryable, w: Webhook): Promise<void> {
+  Object.assign(w, heldForSecrets(w));
   await q.run(
     `INSERT INTO webhooks (uid, api_key, doc, disabled, disabled_reason, consecutive_failures, version, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)`,
@@ -100,7 +117,9 @@ export async function countWebhooks(q: Queryable, apiKey: string): Promise<numbe
 export async function updateWebhook(q: Tx, w: Webhook, now: number, executions: WebhookExecutions): Promise<Webhook | undefined> {
   const prev = await getWebhook(q, w.uid, w.api_key);
   if (!prev) return undefined;
-  return storeDefinition(q, prev, { ...w, disabled_reason: w.disabled && prev.disabled ? prev.disabled_reason : null }, now, executions);
+  // A reason Herald gave stays while the webhook stays disabled, but for missing secrets now sent.
+  const keptReason = w.disabled && prev.disabled && !prev.missing_secrets?.length ? prev.disabled_reason : null;
+  return storeDefinition(q, prev, heldForSecrets({ ...w, disabled_reason: keptReason }), now, executions);
 }
 
 /**
@@ -118,6 +137,10 @@ export async function setDisabled(
 ): Promise<Webhook | undefined> {
   const prev = await getWebhook(q, uid);
   if (!prev) return undefined;
+  if (!disabled && prev.missing_secrets?.length) {
+    const problem = 'is missing: only a masked value was given (as an export shows it); send the secret itself before enabling the webhook';
+    throw new HeraldError('validation_failed', `${prev.missing_secrets[0]} ${problem}`, { errors: Object.fromEntries(prev.missing_secrets.map((p) => [p, [problem]])) });
+  }
   return storeDefinition(q, prev, { ...prev, disabled, disabled_reason: disabled ? reason : null }, now, executions, !disabled);
 }
 

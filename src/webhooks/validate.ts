@@ -18,10 +18,14 @@ import { kindOf, parseTarget, presentTargetUrl, targetOrigin, urlSecret, withUrl
  *
  * On update the body is merged over the stored webhook: a field left out keeps its value. Secrets
  * survive a client that sends back what it fetched: a basic auth password or a secret header value
- * that is missing, or equal to its mask (`****abcd`), keeps the stored value; any other masked
- * value (an import of an export) is refused naming the field (see looksMasked). (So a new password
- * that is literally the old one's mask cannot be set; no real password looks like that.) Only
- * while the URL keeps its origin (scheme, host, port): a destination moved elsewhere gets no stored
+ * that is missing, or equal to its mask (`****abcd`), keeps the stored value. Any other masked
+ * basic auth password or secret header value (an import of an export: csdx copies the masks a GET
+ * shows, Contentstack's `webhook.create`) is never stored as the secret: the field is listed in
+ * `missing_secrets` and stored empty, and the webhook stays disabled with a reason naming those
+ * fields until they are sent in full (store.ts; enabling it before is a 422 naming them). A masked
+ * broker URL password or endpoint credential (Herald's own fields, endpoint-auth.ts) is still a
+ * 422. (So a new password that is literally the old one's mask cannot be set; no real password
+ * looks like that.) Only while the URL keeps its origin (scheme, host, port): a destination moved elsewhere gets no stored
  * secret, so whoever may edit a webhook but never saw its secrets cannot send them to a host of
  * their choosing; they must be sent again in full, else 422 naming each field.
  */
@@ -29,7 +33,7 @@ import { kindOf, parseTarget, presentTargetUrl, targetOrigin, urlSecret, withUrl
 /** What a request may set; the rest of a Webhook (uid, times, version, disabled_reason) is Herald's. */
 export type WebhookDefinition = Pick<
   Webhook,
-  'name' | 'destinations' | 'channels' | 'branches' | 'conditions' | 'retry_policy' | 'disabled' | 'concise_payload' | 'format' | 'format_options' | 'signing_secrets' | 'notifiers'
+  'name' | 'destinations' | 'channels' | 'branches' | 'conditions' | 'retry_policy' | 'disabled' | 'concise_payload' | 'format' | 'format_options' | 'signing_secrets' | 'notifiers' | 'missing_secrets'
 > &
   Required<Pick<Webhook, 'batch' | 'debounce_ms' | 'rate_limit'>>;
 
@@ -82,6 +86,7 @@ const IGNORED = new Set([
   'updated_by',
   'deleted_at',
   'disabled_reason',
+  'missing_secrets',
   'version',
   '_version',
   'org_uid',
@@ -141,9 +146,14 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
 
   // destinations: exactly one
   let destinations = old?.destinations ?? [];
+  let missing_secrets = old?.missing_secrets ?? [];
   if (has('destinations') || !old) {
-    const d = parseDestinations(w.destinations, old?.destinations[0], ctx.policy, add);
-    if (d) destinations = d;
+    const missing: string[] = [];
+    const d = parseDestinations(w.destinations, old?.destinations[0], ctx.policy, add, { before: new Set(old?.missing_secrets ?? []), now: missing });
+    if (d) {
+      destinations = d;
+      missing_secrets = missing;
+    }
   }
 
   // channels: at least one, each parsed
@@ -285,7 +295,7 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
     const more = fields.length > 1 ? ` (and ${fields.length - 1} more problem${fields.length > 2 ? 's' : ''})` : '';
     throw new HeraldError('validation_failed', `${first} ${errors[first][0]}${more}`, { errors });
   }
-  return { name, destinations, channels, branches, conditions, retry_policy, disabled, concise_payload, format, format_options, signing_secrets, notifiers, batch, debounce_ms, rate_limit };
+  return { name, destinations, channels, branches, conditions, retry_policy, disabled, concise_payload, format, format_options, signing_secrets, notifiers, batch, debounce_ms, rate_limit, missing_secrets };
 }
 
 const isWhole = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -334,6 +344,8 @@ function parseDestinations(
   old: Destination | undefined,
   policy: TargetPolicy,
   add: (field: string, problem: string) => void,
+  /** Secrets only masks were given for: `before` (stored), `now` (collected here). */
+  missing: { before: ReadonlySet<string>; now: string[] },
 ): Destination[] | null {
   if (!Array.isArray(value) || value.length === 0) {
     add('destinations', 'must list one destination ({ "target_url": "https://..." })');
@@ -397,18 +409,23 @@ function parseDestinations(
   const resend = `must be sent again in full: the destination moved to another origin (${originOf(target_url)}), and stored secrets are not carried to it`;
   let password = '';
   const p = d.http_basic_password;
+  const passwordPath = `${at}.http_basic_password`;
+  // Still missing: it was, and the request sends nothing new (left out, or the empty value a GET shows).
+  let passwordMissing = missing.before.has(passwordPath) && (p === undefined || p === '');
   // Missing or masked: the stored password (if any); null: none.
   const given = p !== undefined && p !== null && !(old?.http_basic_password && p === mask(old.http_basic_password));
-  if (!given && p !== null && moved && old?.http_basic_password && username) fail(`${at}.http_basic_password`, resend);
+  if (passwordMissing) password = '';
+  else if (!given && p !== null && moved && old?.http_basic_password && username) fail(`${at}.http_basic_password`, resend);
   else if (!given) password = p === null ? '' : (old?.http_basic_password ?? '');
   else if (typeof p !== 'string') fail(`${at}.http_basic_password`, 'must be a string');
-  else if (looksMasked(p)) fail(`${at}.http_basic_password`, MASKED);
+  else if (looksMasked(p)) passwordMissing = true;
   else if (p.length > MAX_BASIC_AUTH_LENGTH) fail(`${at}.http_basic_password`, `is longer than ${MAX_BASIC_AUTH_LENGTH} characters`);
   else if (/[\u0000-\u001f\u007f]/.test(p)) fail(`${at}.http_basic_password`, 'must not contain line breaks or control characters');
   else password = p;
   if (given && password && !username) fail(`${at}.http_basic_auth`, 'is required when http_basic_password is set');
   // No username, no basic auth: a carried-over password goes with it.
   if (!username) password = '';
+  else if (passwordMissing) missing.now.push(passwordPath);
 
   // custom headers
   let custom_header: CustomHeader[] = [];
@@ -427,8 +444,14 @@ function parseDestinations(
     if (shapeOk) {
       custom_header = raw.map((h: Record<string, unknown>, i) => {
         const { header, carried } = carryHeader(h, old?.custom_header ?? []);
-        if (carried && moved) fail(`${at}.custom_header.${i}.value`, resend);
-        else if (!carried && header.secret && typeof header.value === 'string' && looksMasked(header.value)) fail(`${at}.custom_header.${i}.value`, MASKED);
+        const path = `${at}.custom_header.${i}.value`;
+        const before = (old?.custom_header ?? []).findIndex((s) => typeof header.header_name === 'string' && s.header_name.toLowerCase() === header.header_name.toLowerCase());
+        const wasMissing = before >= 0 && missing.before.has(`${at}.custom_header.${before}.value`);
+        if (header.secret && ((wasMissing && (carried || header.value === '')) || (!carried && typeof header.value === 'string' && looksMasked(header.value)))) {
+          missing.now.push(path);
+          return { ...header, value: '' };
+        }
+        if (carried && moved) fail(path, resend);
         return header;
       });
       const problems = customHeaderProblems(custom_header, { basicAuth: username !== '' });
@@ -449,15 +472,13 @@ function parseDestinations(
 
 /**
  * A masked secret as exports show them: Contentstack's `****`, Herald's own `****abcd` (the last
- * four characters). Stored as the secret it would silently break the webhook's calls, so a webhook
- * created or updated with one (an import of an export) is refused naming the field: the secret
- * must be sent in full. (A mask equal to the stored value's own mask keeps the stored secret.)
+ * four characters). Stored as the secret it would silently break the webhook's calls, so it is
+ * never stored: the field is listed in the webhook's `missing_secrets` (see the top of this file).
+ * (A mask equal to the stored value's own mask keeps the stored secret.)
  */
 export function looksMasked(value: string): boolean {
   return /^\*{3,}[^*]{0,4}$/.test(value);
 }
-
-const MASKED = 'is a masked value (as an export shows it), not the secret: send the secret itself, or leave the field out';
 
 /**
  * One custom header from a request, with its secret carried over from the stored header of the

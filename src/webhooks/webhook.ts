@@ -103,6 +103,12 @@ export interface Webhook {
   disabled_reason: string | null;
   concise_payload: boolean;
   /**
+   * Secrets a create or update gave only as masks (an import of an export), as field paths
+   * (`destinations.0.http_basic_password`, `destinations.0.custom_header.1.value`): stored empty;
+   * while any is listed the webhook is disabled (store.ts) and cannot be enabled. Absent: none.
+   */
+  missing_secrets?: string[];
+  /**
    * The delivery format's name (src/delivery/formats/): `contentstack` (the default), `contentful`,
    * or another registered one.
    */

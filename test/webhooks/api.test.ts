@@ -174,21 +174,55 @@ describe('the webhook API', () => {
     const headerValue = 'secret-header-value-5519';
     const signing = 'whsec_' + Buffer.alloc(32, 42).toString('base64');
 
-    it('refuses a masked secret (an exported webhook being imported) naming the field, so a mask is never stored as the secret', async () => {
+    it('never stores a masked secret (an exported webhook being imported): the webhook is created disabled naming the secrets it needs, and cannot be enabled until they are sent', async () => {
       for (const masked of ['****', '****7731']) {
         const r = await h.request('POST', '/v3/webhooks', {
           headers: headersOf(a),
-          body: { webhook: hook({ destinations: [{ target_url: 'http://127.0.0.1:9/hook', http_basic_auth: 'herald', http_basic_password: masked }] }) },
+          body: { webhook: hook({ disabled: false, destinations: [{ target_url: 'http://127.0.0.1:9/hook', http_basic_auth: 'herald', http_basic_password: masked }] }) },
         });
-        assert.equal(r.status, 422, JSON.stringify(r.body));
-        assert.match(r.body.errors['webhook.destinations.0.http_basic_password']?.[0] ?? JSON.stringify(r.body.errors), /masked/);
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        assert.equal(r.body.webhook.disabled, true);
+        assert.deepEqual(r.body.webhook.missing_secrets, ['destinations.0.http_basic_password']);
+        assert.match(r.body.webhook.disabled_reason, /needs destinations\.0\.http_basic_password/);
+        assert.equal(r.body.webhook.destinations[0].http_basic_password, '', 'the mask was not stored');
       }
-      const header = await h.request('POST', '/v3/webhooks', {
+      const created = await h.request('POST', '/v3/webhooks', {
         headers: headersOf(a),
-        body: { webhook: hook({ destinations: [{ target_url: 'http://127.0.0.1:9/hook', custom_header: [{ header_name: 'Authorization', value: '****' }] }] }) },
+        body: { webhook: hook({ destinations: [{ target_url: 'http://127.0.0.1:9/hook', http_basic_auth: 'herald', http_basic_password: '****', custom_header: [{ header_name: 'X-Site', value: 'blog' }, { header_name: 'X-Api-Key', value: '****' }] }] }) },
       });
-      assert.equal(header.status, 422, JSON.stringify(header.body));
-      assert.ok(Object.keys(header.body.errors).some((k) => k.endsWith('custom_header.0.value')), JSON.stringify(header.body.errors));
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const uid = created.body.webhook.uid;
+      assert.deepEqual(created.body.webhook.missing_secrets, ['destinations.0.http_basic_password', 'destinations.0.custom_header.1.value']);
+
+      const refused = await h.request('POST', `/v3/webhooks/${uid}/enable`, { headers: headersOf(a) });
+      assert.equal(refused.status, 422);
+      assert.deepEqual(Object.keys(refused.body.errors).sort(), ['destinations.0.custom_header.1.value', 'destinations.0.http_basic_password']);
+
+      // Sending back what a GET shows (the client's fetch-then-update) keeps them missing.
+      const shown = (await h.request('GET', `/v3/webhooks/${uid}`, { headers: headersOf(a) })).body.webhook;
+      const echoed = await h.request('PUT', `/v3/webhooks/${uid}`, { headers: headersOf(a), body: { webhook: { ...shown, name: 'renamed' } } });
+      assert.equal(echoed.status, 200, JSON.stringify(echoed.body));
+      assert.deepEqual(echoed.body.webhook.missing_secrets, ['destinations.0.http_basic_password', 'destinations.0.custom_header.1.value']);
+      assert.equal(echoed.body.webhook.disabled, true);
+
+      // One sent in full: the other is still needed.
+      const half = await h.request('PUT', `/v3/webhooks/${uid}`, {
+        headers: headersOf(a),
+        body: { webhook: { destinations: [{ ...shown.destinations[0], http_basic_password: password }] } },
+      });
+      assert.deepEqual(half.body.webhook.missing_secrets, ['destinations.0.custom_header.1.value']);
+      assert.equal(half.body.webhook.destinations[0].http_basic_password, '****' + password.slice(-4));
+      const full = await h.request('PUT', `/v3/webhooks/${uid}`, {
+        headers: headersOf(a),
+        body: { webhook: { destinations: [{ ...half.body.webhook.destinations[0], custom_header: [{ header_name: 'X-Site', value: 'blog' }, { header_name: 'X-Api-Key', value: 'key-token-0099' }] }] } },
+      });
+      assert.equal(full.body.webhook.missing_secrets, undefined);
+      assert.equal(full.body.webhook.disabled, true, 'it stays disabled until enabled');
+      assert.equal(full.body.webhook.disabled_reason, null);
+      assert.equal(full.body.webhook.destinations[0].http_basic_password, '****' + password.slice(-4), 'the password sent before is kept');
+      const enabled = await h.request('POST', `/v3/webhooks/${uid}/enable`, { headers: headersOf(a) });
+      assert.equal(enabled.status, 200, JSON.stringify(enabled.body));
+      assert.equal(enabled.body.webhook.disabled, false);
     });
 
     it('never come back after creation, except the signing secret once and at /secret', async () => {

@@ -32,6 +32,7 @@ export const DATA_TYPE_LABELS: Record<DataType, string> = {
   file: 'File (an asset)',
   reference: 'Reference (to entries)',
   group: 'Group (of fields)',
+  global_field: 'Global field',
 };
 
 /** Types that may be unique (top level, not multiple), as the API says. */
@@ -82,9 +83,10 @@ export function fieldDraft(f: SchemaField): FieldDraft {
     multiple: !!multiple,
     multiline: !!multiline,
     instruction: typeof instruction === 'string' ? instruction : '',
-    reference_to: reference_to ?? [],
-    schema: (schema ?? []).map(fieldDraft),
-    rest: Object.keys(meta).length ? { ...rest, field_metadata: meta } : rest,
+    reference_to: Array.isArray(reference_to) ? reference_to : [],
+    // A global field's schema is the global field's own (shown resolved); the field keeps its reference.
+    schema: data_type === 'group' ? (schema ?? []).map(fieldDraft) : [],
+    rest: { ...rest, ...(data_type === 'global_field' ? { reference_to } : {}), ...(Object.keys(meta).length ? { field_metadata: meta } : {}) },
   });
 }
 

@@ -3,7 +3,10 @@
  * for them, and the body an update sends. Pure.
  */
 
-export type DataType = 'text' | 'number' | 'boolean' | 'isodate' | 'json' | 'file' | 'reference' | 'group';
+export type DataType = 'text' | 'number' | 'boolean' | 'isodate' | 'json' | 'file' | 'reference' | 'group' | 'global_field';
+
+/** Groups and global fields (read with include_global_field_schema) hold an object of nested fields. */
+export const isGroupLike = (f: Pick<SchemaField, 'data_type'>) => f.data_type === 'group' || f.data_type === 'global_field';
 
 export interface SchemaField {
   uid: string;
@@ -12,7 +15,8 @@ export interface SchemaField {
   mandatory?: boolean;
   unique?: boolean;
   multiple?: boolean;
-  reference_to?: string[];
+  /** Reference fields: content type uids; global_field fields: the global field's uid. */
+  reference_to?: string[] | string;
   schema?: SchemaField[];
   field_metadata?: { multiline?: boolean; description?: string; instruction?: string; [k: string]: unknown };
 }
@@ -52,7 +56,7 @@ export interface EntryDoc {
 export function emptyValue(f: SchemaField): unknown {
   if (f.data_type === 'reference') return [];
   if (f.multiple) return [];
-  if (f.data_type === 'group') return {};
+  if (isGroupLike(f)) return {};
   if (f.data_type === 'boolean') return false;
   return null;
 }
@@ -63,9 +67,25 @@ export function valuesOf(schema: readonly SchemaField[], entry?: Record<string, 
   if (!schema.some((f) => f.uid === 'title')) out.title = entry?.title ?? '';
   for (const f of schema) {
     const v = entry && Object.hasOwn(entry, f.uid) ? entry[f.uid] : undefined;
-    out[f.uid] = v === undefined ? emptyValue(f) : v;
+    out[f.uid] = v === undefined ? emptyValue(f) : editable(f, v);
   }
   return out;
+}
+
+/** A stored value as the editor holds it: file fields come from the API as assets, the editor picks uids. */
+function editable(f: SchemaField, v: unknown): unknown {
+  const uidOf = (x: unknown) => (x && typeof x === 'object' && typeof (x as { uid?: unknown }).uid === 'string' ? (x as { uid: string }).uid : x);
+  if (f.data_type === 'file') return Array.isArray(v) ? v.map(uidOf) : uidOf(v);
+  if (isGroupLike(f)) {
+    const one = (item: unknown) => {
+      if (!item || typeof item !== 'object' || Array.isArray(item)) return item;
+      const g = { ...(item as Record<string, unknown>) };
+      for (const sub of f.schema ?? []) if (Object.hasOwn(g, sub.uid)) g[sub.uid] = editable(sub, g[sub.uid]);
+      return g;
+    };
+    return Array.isArray(v) ? v.map(one) : one(v);
+  }
+  return v;
 }
 
 /**
@@ -81,14 +101,14 @@ export function entryBody(schema: readonly SchemaField[], values: Record<string,
 
 function clean(f: SchemaField, v: unknown): unknown {
   if (v === undefined || v === '') return null;
-  if (f.data_type === 'group' && v && typeof v === 'object' && !Array.isArray(v)) {
+  if (isGroupLike(f) && v && typeof v === 'object' && !Array.isArray(v)) {
     const g = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const sub of f.schema ?? []) if (Object.hasOwn(g, sub.uid)) out[sub.uid] = clean(sub, g[sub.uid]);
     return out;
   }
   if (Array.isArray(v) && f.data_type !== 'json' && f.data_type !== 'reference') {
-    return v.map((item) => (f.data_type === 'group' ? clean({ ...f, multiple: false }, item) : item === '' ? null : item)).filter((x) => x !== null);
+    return v.map((item) => (isGroupLike(f) ? clean({ ...f, multiple: false }, item) : item === '' ? null : item)).filter((x) => x !== null);
   }
   return v;
 }

@@ -14,7 +14,6 @@ import { doc, Flag, Params, TAGS } from '../schemas.ts';
  */
 export const ABSENT_MODULES: Array<{ path: string; list: string; item: string; name: string }> = [
   { path: '/v3/roles', list: 'roles', item: 'role', name: 'roles' },
-  { path: '/v3/global_fields', list: 'global_fields', item: 'global_field', name: 'global fields' },
   { path: '/v3/extensions', list: 'extensions', item: 'extension', name: 'extensions (custom fields, widgets, dashboards)' },
   { path: '/v3/labels', list: 'labels', item: 'label', name: 'labels' },
   { path: '/v3/workflows', list: 'workflows', item: 'workflow', name: 'workflows' },
@@ -28,7 +27,6 @@ export const ABSENT_MODULES: Array<{ path: string; list: string; item: string; n
 const EMPTY_LIST_FLAGS = {
   include_rules: Flag('roles: include their rules'),
   include_permissions: Flag('roles: include their permissions'),
-  include_global_field_schema: Flag('global fields: include nested global fields'),
   include_branch: Flag('include the branch of each item'),
 };
 

@@ -1,16 +1,22 @@
 import type { FastifyInstance } from 'fastify';
-import { createContentType, deleteContentType, listContentTypes, requireContentType, updateContentType } from '../../content/content-types.ts';
+import { createContentType, deleteContentType, listContentTypes, requireContentType, updateContentType, type ContentTypeDoc } from '../../content/content-types.ts';
 import { bodyField } from '../../content/field-errors.ts';
+import { withoutGlobalFieldSchemas } from '../../content/global-fields.ts';
+import { parseFlag } from '../../content/read-query.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
 import { doc, CREATED, Envelope, Flag, Query, TAGS, UID } from '../schemas.ts';
 
 /**
- * `include_global_field_schema`: global_field fields carry their global field's schema. Herald has
- * no global fields (GET /v3/global_fields is empty, creating one is refused), so every schema is
- * already whole: the flag is honoured as it stands.
+ * `include_global_field_schema`: global_field fields carry their global field's schema, as with
+ * Contentstack's; without it they carry their `reference_to` only.
  */
-const CT_READ = { include_global_field_schema: Flag('global_field fields carry their schema (Herald has no global fields: always whole)') };
+const CT_READ = { include_global_field_schema: Flag("global_field fields carry their global field's schema") };
+
+/** A content type as the management API shows it (see CT_READ). */
+function present(ct: ContentTypeDoc, q: Record<string, string | undefined>): ContentTypeDoc {
+  return parseFlag(q.include_global_field_schema, 'include_global_field_schema') ? ct : { ...ct, schema: withoutGlobalFieldSchemas(ct.schema) };
+}
 
 /** Content types (Contentstack CMA `/v3/content_types`). */
 export default function contentTypeRoutes(app: FastifyInstance, h: Herald) {
@@ -23,12 +29,12 @@ export default function contentTypeRoutes(app: FastifyInstance, h: Herald) {
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/v3/content_types', doc(TAGS.contentTypes, 'List content types', { querystring: ListQuery(CT_READ) }), async (req) => {
     const scope = await h.scope(req);
-    return presentList('content_types', (await listContentTypes(h.db, scope)), { asc: 'created_at', ...req.query });
+    return presentList('content_types', (await listContentTypes(h.db, scope)).map((ct) => present(ct, req.query)), { asc: 'created_at', ...req.query });
   });
 
-  app.get<{ Params: { uid: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Get a content type', { params: UID, querystring: Query(CT_READ) }), async (req) => {
+  app.get<{ Params: { uid: string }; Querystring: Record<string, string | undefined> }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Get a content type', { params: UID, querystring: Query(CT_READ) }), async (req) => {
     const scope = await h.scope(req);
-    return { content_type: await requireContentType(h.db, scope, req.params.uid) };
+    return { content_type: present(await requireContentType(h.db, scope, req.params.uid), req.query) };
   });
 
   app.put<{ Params: { uid: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Update a content type', { params: UID, body: Envelope('content_type', 'the fields to change') }), async (req) => {

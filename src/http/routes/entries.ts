@@ -72,7 +72,7 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
       sort: parseSort(req.query),
     });
     if (paging.count) return { entries: count };
-    await applyEntryParams(h, scope, req.params.content_type_uid, entries, params, req.query.locale);
+    await applyEntryParams(h, scope, req.params.content_type_uid, entries, params, req.query.locale, originOf(req, h.config.publicUrl));
     return paging.includeCount ? { entries, count } : { entries };
   });
 
@@ -80,8 +80,9 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
     const scope = await h.scope(req);
     const params = readParams(req.query);
     const entry = await fetchEntry(h, scope, req.params.content_type_uid, req.params.uid, { locale: req.query.locale, version: req.query.version });
-    await applyEntryParams(h, scope, req.params.content_type_uid, [entry], params, req.query.locale);
-    return { entry };
+    const shown = [entry];
+    await applyEntryParams(h, scope, req.params.content_type_uid, shown, params, req.query.locale, originOf(req, h.config.publicUrl));
+    return { entry: shown[0] };
   });
 
   app.get<One>(`${base}/:uid/versions`, doc(TAGS.entries, "List an entry's versions", { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {

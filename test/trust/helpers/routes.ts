@@ -77,6 +77,7 @@ export interface RouteIds {
   locale: string;
   branch: string;
   content_type: string;
+  global_field: string;
   entry: string;
   asset: string;
   asset_filename: string;
@@ -128,6 +129,8 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/locales/:code': `/v3/locales/${ids.locale}`,
     '/v3/content_types': '/v3/content_types',
     '/v3/content_types/:uid': ct,
+    '/v3/global_fields': '/v3/global_fields',
+    '/v3/global_fields/:uid': `/v3/global_fields/${ids.global_field}`,
     '/v3/content_types/:content_type_uid/entries': `${ct}/entries`,
     '/v3/content_types/:content_type_uid/entries/:uid': entry,
     '/v3/content_types/:content_type_uid/entries/:uid/versions': `${entry}/versions`,
@@ -203,6 +206,7 @@ export function validBody(url: string, victim: Pick<RouteIds, 'environment' | 'e
     [/\/entries(\/:uid)?$/, { entry: { title: 'stolen' } }],
     [/^\/v3\/assets\/:uid\/(un)?publish$/, { asset: publish }],
     [/^\/v3\/assets/, { asset: { title: 'stolen' } }],
+    [/^\/v3\/global_fields/, { global_field: { title: 'Stolen', uid: 'stolen', schema: [{ uid: 'meta_title', display_name: 'Meta title', data_type: 'text' }] } }],
     [/^\/v3\/content_types/, { content_type: { title: 'Stolen', uid: 'stolen', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } }],
     [/^\/v3\/environments/, { environment: { name: 'stolen' } }],
     [/^\/v3\/locales/, { locale: { code: 'de-de', name: 'stolen' } }],

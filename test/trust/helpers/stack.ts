@@ -11,6 +11,7 @@ export interface SeededStack {
   locale: string;
   branch: string;
   content_type: string;
+  global_field: string;
   entry: string;
   asset: string;
   asset_filename: string;
@@ -22,7 +23,7 @@ export interface SeededStack {
 
 /**
  * Creates a stack (or fills `stack`) and, through the API, an environment, a locale, a branch, a
- * content type with an entry, an asset, and a webhook to `receiverUrl` with one finished execution.
+ * global field, a content type embedding it with an entry, an asset, and a webhook to `receiverUrl` with one finished execution.
  */
 export async function seedStack(h: TestHerald, name: string, receiverUrl: string, stack?: { api_key: string; token: string }): Promise<SeededStack> {
   const { api_key, token } = stack ?? (await h.newStack(name));
@@ -34,8 +35,16 @@ export async function seedStack(h: TestHerald, name: string, receiverUrl: string
   };
   await ok('POST', '/v3/environments', { environment: { name: 'development' } });
   await ok('POST', '/v3/locales', { locale: { code: 'fr-fr', name: 'French' } });
+  await ok('POST', '/v3/global_fields', { global_field: { title: 'SEO', uid: 'seo', schema: [{ uid: 'meta_title', display_name: 'Meta title', data_type: 'text' }] } });
   await ok('POST', '/v3/content_types', {
-    content_type: { title: 'Blog', uid: 'blog', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] },
+    content_type: {
+      title: 'Blog',
+      uid: 'blog',
+      schema: [
+        { uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true },
+        { uid: 'seo', display_name: 'SEO', data_type: 'global_field', reference_to: 'seo' },
+      ],
+    },
   });
   const entry = (await ok('POST', '/v3/content_types/blog/entries', { entry: { title: `${name} entry` } })).entry.uid as string;
   const form = new FormData();
@@ -58,6 +67,7 @@ export async function seedStack(h: TestHerald, name: string, receiverUrl: string
     locale: 'fr-fr',
     branch: 'dev',
     content_type: 'blog',
+    global_field: 'seo',
     entry,
     asset,
     asset_filename: 'file.txt',

@@ -40,7 +40,7 @@ function hintOf(f: SchemaField): string | undefined {
 
 export function FieldInput(props: Props) {
   const { field: f } = props;
-  if (f.data_type === 'group') return <GroupInput {...props} />;
+  if (f.data_type === 'group' || f.data_type === 'global_field') return <GroupInput {...props} />;
   if (f.data_type === 'reference') return <ReferenceInput {...props} />;
   if (f.multiple) return <MultipleInput {...props} />;
   return (
@@ -249,7 +249,7 @@ function GroupInput(props: Props) {
 /** References: a list of { uid, _content_type_uid }, picked from the entries of the allowed types. */
 function ReferenceInput(props: Props) {
   const { field: f, ctx, path } = props;
-  const targets = f.reference_to ?? [];
+  const targets = typeof f.reference_to === 'string' ? [f.reference_to] : (f.reference_to ?? []);
   useEffect(() => {
     for (const ct of targets) ctx.loadEntries(ct);
   }, [targets.join(',')]);

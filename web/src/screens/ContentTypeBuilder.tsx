@@ -229,7 +229,8 @@ function FieldEditor(props: {
           <Field label="Type" error={err('data_type')}>
             {(id, d) => (
               <select id={id} aria-describedby={d} value={f.data_type} onChange={(e) => set({ data_type: valueOf(e) as DataType })}>
-                {(Object.keys(DATA_TYPE_LABELS) as DataType[]).map((t) => (
+                {/* A global field is embedded through the API (/v3/global_fields); one already here is shown. */}
+                {(Object.keys(DATA_TYPE_LABELS) as DataType[]).filter((t) => t !== 'global_field' || f.data_type === t).map((t) => (
                   <option key={t} value={t}>
                     {DATA_TYPE_LABELS[t]}
                   </option>

@@ -38,7 +38,7 @@ export function EntryEditor(props: { contentType: string; uid?: string }) {
   const [locale, setLocale] = useState('');
   const loaded = useLoad<Loaded>(async () => {
     const [ct, locales, environments, assets, entry] = await Promise.all([
-      get<{ content_type: ContentTypeDoc }>(`/v3/content_types/${encodeURIComponent(props.contentType)}`).then((r) => r.content_type),
+      get<{ content_type: ContentTypeDoc }>(`/v3/content_types/${encodeURIComponent(props.contentType)}`, { include_global_field_schema: true }).then((r) => r.content_type),
       get<{ locales: Locale[] }>('/v3/locales', { limit: 100 }).then((r) => r.locales),
       get<{ environments: Environment[] }>('/v3/environments', { limit: 100 }).then((r) => r.environments),
       get<{ assets: Loaded['assets'] }>('/v3/assets', { limit: 100 }).then((r) => r.assets),
