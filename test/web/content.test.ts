@@ -155,7 +155,7 @@ describe('content in the web app', { skip: 'skip' in availability ? availability
     assert.equal(e.featured, true);
     assert.equal(e.published_on, '2025-03-01');
     assert.deepEqual(e.meta, { tone: 'upbeat' });
-    assert.equal(e.hero, assetUid);
+    assert.equal(e.hero.uid, assetUid, 'the file field shows the asset picked (the management API shows a file field as its asset)');
     assert.deepEqual(e.author, [{ uid: personUid, _content_type_uid: 'person' }]);
     assert.deepEqual(e.keywords, ['release', 'notes']);
     assert.deepEqual(e.seo, { description: 'Release notes for March', noindex: true });

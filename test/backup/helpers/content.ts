@@ -68,6 +68,9 @@ export type StackApi = ReturnType<typeof stackApi>;
 /** The content fields of an entry (what an editor typed), without system keys. */
 export function contentOf(entry: Record<string, unknown>, fields: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of fields) if (entry[f] !== undefined) out[f] = entry[f];
+  for (const f of fields) if (entry[f] !== undefined) out[f] = assetUid(entry[f]);
   return out;
 }
+
+/** A file field read through the management API shows the asset; the store (and a backup) hold its uid. */
+const assetUid = (v: unknown): unknown => (v && typeof v === 'object' && !Array.isArray(v) && 'filename' in v && typeof (v as { uid?: unknown }).uid === 'string' ? (v as { uid: string }).uid : v);
