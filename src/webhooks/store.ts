@@ -154,7 +154,8 @@ async function storeDefinition(q: Tx, prev: Webhook, w: Webhook, now: number, ex
   const reenabled = resetFailures || (prev.disabled && !next.disabled);
   // The half-open probe's schedule (delivery/probe.ts) lasts while Herald's disable does: enabling,
   // or a user's disable taking it over (reason null), ends it. The breaker sets it after this.
-  const keepProbe = prev.disabled && next.disabled && next.disabled_reason !== null;
+  // A webhook held for missing secrets has no probe: it cannot be enabled until they are sent.
+  const keepProbe = prev.disabled && next.disabled && next.disabled_reason !== null && !next.missing_secrets?.length;
   await q.run(
     `UPDATE webhooks SET doc = ?, disabled = ?, disabled_reason = ?, version = ?, updated_at = ?,
        consecutive_failures = CASE WHEN ? = 1 THEN 0 ELSE consecutive_failures END,

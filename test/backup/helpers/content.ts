@@ -73,4 +73,7 @@ export function contentOf(entry: Record<string, unknown>, fields: string[]): Rec
 }
 
 /** A file field read through the management API shows the asset; the store (and a backup) hold its uid. */
-const assetUid = (v: unknown): unknown => (v && typeof v === 'object' && !Array.isArray(v) && 'filename' in v && typeof (v as { uid?: unknown }).uid === 'string' ? (v as { uid: string }).uid : v);
+const assetUid = (v: unknown): unknown => {
+  const o = v as { uid?: unknown; filename?: unknown } | null;
+  return o && typeof o === 'object' && !Array.isArray(o) && typeof o.filename === 'string' && typeof o.uid === 'string' ? o.uid : v;
+};
