@@ -183,6 +183,8 @@ for (const kind of [rabbit, nats, redis]) {
         return list.length === sent.length + during.length && list.every((x) => x.state === 'succeeded') ? list : null;
       }, 10_000, 'every execution succeeded');
       assert.equal(done!.length, sent.length + during.length);
+      // The log shows where each attempt went, the password masked.
+      for (const x of done!) for (const a of x.request_details) assert.ok(!String(a.request.url).includes(':guest@'), a.request.url);
     });
 
     it('shows the URL with its password masked, and keeps it when the masked URL is sent back', async () => {
