@@ -81,7 +81,8 @@ for (const backend of await testBackends()) {
             : await db.all<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'executions' AND schemaname = current_schema() AND indexname LIKE 'executions_%' AND indexname <> 'executions_pkey' ORDER BY indexname");
         assert.deepEqual(
           indexes.map((r) => r.name),
-          ['executions_autosave', 'executions_due', 'executions_queued', 'executions_unfinished', 'executions_webhook'],
+          // 016 (#20) adds two partial indexes that only batching webhooks' executions enter.
+          ['executions_autosave', 'executions_batch', 'executions_batching', 'executions_due', 'executions_queued', 'executions_unfinished', 'executions_webhook'],
         );
         const depth = await db.all<{ state: string; n: number }>(QUEUE_DEPTH_SQL, [NOW]);
         assert.deepEqual(
