@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HeraldError, fieldErrors, type FieldErrors } from '../errors.ts';
+import { HeraldError, fieldErrors, notFound, type FieldErrors } from '../errors.ts';
 import { jobAction, jobData, type JobData, type JobItem, type JobKind } from '../events/job.ts';
 import type { Queryable, Tx } from '../store/db.ts';
 import { deleteAssetIn, publishAssetIn, unpublishAssetIn } from './assets.ts';
@@ -282,4 +282,95 @@ export function bulkNotice(job: JobResult): string {
   const done = { publish: 'published', unpublish: 'unpublished', delete: 'deleted' }[job.type];
   const head = `Bulk ${job.type} job ${job.job_id} completed: ${job.counts.success} of ${job.counts.total} ${done}`;
   return job.counts.failed ? `${head}, ${job.counts.failed} failed (see job.items).` : `${head}.`;
+}
+
+/** A bulk job as GET /v3/bulk/jobs/{job_id} shows it: from its job events (or its schedule, before it ran). */
+export interface JobStatus {
+  uid: string;
+  type: JobKind;
+  status: 'completed' | 'scheduled';
+  environments: string[];
+  locales: string[];
+  counts?: JobData['counts'];
+  created_at?: string;
+  completed_at?: string;
+  scheduled_at?: string;
+}
+
+/** One item of a job per environment and locale, in the shape the management SDK's getJobItems types. */
+export interface JobStatusItem {
+  uid: string;
+  type: 'entry' | 'asset';
+  content_type?: { uid: string };
+  locale?: string;
+  publish_locale?: string;
+  environment?: string;
+  action: JobKind;
+  publish_details: { status: 'success' | 'failed'; failure_reason?: string };
+  published_at: string;
+  user: string;
+  /** The seq of the item's own event (Herald's). */
+  seq?: number;
+}
+
+/** A job's events (one per environment), oldest first; empty when the stack has no such job. */
+async function jobEvents(q: Queryable, scope: Scope, jobId: string): Promise<Array<{ data: JobData; actor: string }>> {
+  const rows = await q.all<{ data: string; actor: string }>("SELECT data, actor FROM events WHERE api_key = ? AND branch = ? AND module = 'job' AND uid = ? ORDER BY seq", [scope.api_key, scope.branch, jobId]);
+  return rows.map((r) => ({ data: JSON.parse(r.data) as JobData, actor: r.actor }));
+}
+
+/** The job with this id, done or scheduled; a 404 when there is none in the stack's branch. */
+export async function jobStatus(q: Queryable, scope: Scope, jobId: string): Promise<JobStatus> {
+  const events = await jobEvents(q, scope, jobId);
+  if (events.length) {
+    const first = events[0].data;
+    const items = events.flatMap((e) => e.data.items);
+    const failed = items.filter((i) => i.status === 'failed').length;
+    return {
+      uid: jobId,
+      type: first.type,
+      status: 'completed',
+      environments: events.flatMap((e) => (e.data.environment ? [e.data.environment.name] : [])),
+      locales: first.locales ?? [],
+      counts: { total: items.length, success: items.length - failed, failed },
+      created_at: first.created_at,
+      completed_at: events[events.length - 1].data.completed_at,
+      ...(first.scheduled_at ? { scheduled_at: first.scheduled_at } : {}),
+    };
+  }
+  const row = await q.get<{ kind: string; request: string; due_at: number }>("SELECT kind, request, due_at FROM schedules WHERE api_key = ? AND branch = ? AND uid = ? AND kind LIKE 'bulk.%'", [scope.api_key, scope.branch, jobId]);
+  if (!row) throw notFound(`Bulk job ${jobId}`);
+  const body = (JSON.parse(row.request) as { body?: Record<string, unknown> }).body ?? {};
+  const texts = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  return { uid: jobId, type: row.kind.slice('bulk.'.length) as JobKind, status: 'scheduled', environments: texts(body.environments), locales: texts(body.locales), scheduled_at: iso(Number(row.due_at)) };
+}
+
+/** A job's items, filtered as getJobItems asks (`status`, `type`, `ct`); a 404 for no such job. */
+export async function jobItems(q: Queryable, scope: Scope, jobId: string, filter: { status?: string; type?: string; ct?: string[] }): Promise<JobStatusItem[]> {
+  const events = await jobEvents(q, scope, jobId);
+  if (!events.length) {
+    await jobStatus(q, scope, jobId); // a scheduled job has no items yet; anything else is a 404
+    return [];
+  }
+  const out: JobStatusItem[] = [];
+  for (const { data, actor } of events) {
+    for (const i of data.items) {
+      if (filter.status && i.status !== filter.status) continue;
+      if (filter.type && i.type !== filter.type) continue;
+      if (filter.ct?.length && !(i.content_type_uid && filter.ct.includes(i.content_type_uid))) continue;
+      out.push({
+        uid: i.uid,
+        type: i.type,
+        ...(i.content_type_uid ? { content_type: { uid: i.content_type_uid } } : {}),
+        ...(i.locale ? { locale: i.locale, publish_locale: i.locale } : {}),
+        ...(data.environment ? { environment: data.environment.name } : {}),
+        action: data.type,
+        publish_details: { status: i.status, ...(i.reason ? { failure_reason: i.reason } : {}) },
+        published_at: data.completed_at,
+        user: actor,
+        ...(i.seq ? { seq: i.seq } : {}),
+      });
+    }
+  }
+  return out;
 }

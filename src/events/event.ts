@@ -1,11 +1,11 @@
-
 /**
  * An event: one change to content, recorded in the same transaction as the change.
  *
  * `module` and `action` use Contentstack's words; Contentful's topics map onto them in
  * `src/webhooks/channels.ts` (Entry <-> entry, save <-> update, ...).
+ *
+ * Content modules are about one entity (a content type, an entry or an asset).
  */
-/** Modules whose events are about one entity (a content type, an entry or an asset). */
 export const CONTENT_MODULES = ['content_type', 'entry', 'asset'] as const;
 export type ContentModule = (typeof CONTENT_MODULES)[number];
 /**

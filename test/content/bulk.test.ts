@@ -120,6 +120,19 @@ for (const backend of await testBackends()) describe(`bulk operations on ${backe
     assert.ok(res.job.items.filter((i: any) => i.uid === archived).every((i: any) => /archived/.test(i.reason)));
     assert.ok(res.job.items.filter((i: any) => i.type === 'asset').every((i: any) => i.status === 'failed' && /Asset blt1111111111111111/.test(i.reason)));
 
+    // The job's status and items, through the SDK's jobStatus and getJobItems (the job-based webhook's way back).
+    const status = await s.stack.bulkOperation().jobStatus({ job_id: res.job_id });
+    assert.equal(status.job.status, 'completed');
+    assert.deepEqual(status.job.counts, { total: 8, success: 2, failed: 6 });
+    assert.deepEqual([...status.job.environments].sort(), ['production', 'staging']);
+    const failedItems = await s.stack.bulkOperation().getJobItems(res.job_id, { status: 'failed', include_count: true });
+    assert.equal(failedItems.total_count, 6);
+    assert.ok(failedItems.items.every((i: any) => i.publish_details.status === 'failed' && i.publish_details.failure_reason && i.action === 'publish'));
+    const assetItems = await s.stack.bulkOperation().getJobItems(res.job_id, { type: 'asset' });
+    assert.deepEqual(assetItems.items.map((i: any) => i.environment).sort(), ['production', 'staging']);
+    assert.equal((await h.request('GET', '/v3/bulk/jobs/00000000-0000-4000-8000-000000000000', { headers: s.headers })).status, 404);
+    assert.equal((await h.request('GET', `/v3/bulk/jobs/${res.job_id}/items?include_reference=true`, { headers: s.headers })).status, 422);
+
     const events = await eventsAfter(h, s, from);
     const items = events.filter((e) => e.module !== 'job');
     assert.deepEqual(items.map((e) => `${e.uid} ${e.action}@${e.environment}`).sort(), [`${good} publish@production`, `${good} publish@staging`].sort());

@@ -113,10 +113,14 @@ for (const backend of await testBackends()) describe(`scheduled publishing on ${
     const job = await ok('POST', '/v3/bulk/publish', { entries: [{ uid: b, content_type: 'post' }, { uid: c, content_type: 'post' }], environments: ['production'], locales: ['en-us'], scheduled_at: inMs(1_500) });
     assert.ok(job.job_id);
     assert.equal(await published(b), false);
+    assert.equal((await ok('GET', `/v3/bulk/jobs/${job.job_id}`)).job.status, 'scheduled');
     await until('the unpublish', async () => !(await published(a)));
     await until('the bulk job', async () => (await eventsAfter(h, s)).find((e) => e.module === 'job' && e.uid === job.job_id));
     assert.equal(await published(b), true);
     assert.equal(await published(c), true);
+    const done = (await ok('GET', `/v3/bulk/jobs/${job.job_id}`)).job;
+    assert.equal(done.status, 'completed');
+    assert.deepEqual(done.counts, { total: 2, success: 2, failed: 0 });
     const bad = await h.request('POST', `/v3/content_types/post/entries/${b}/publish`, { headers: s.headers, body: { entry: { environments: ['production'] }, scheduled_at: 'tomorrow' } });
     assert.equal(bad.status, 422);
     assert.ok('scheduled_at' in bad.body.errors);

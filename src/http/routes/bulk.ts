@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { bulkNotice, runBulk } from '../../content/bulk.ts';
+import { bulkNotice, jobItems, jobStatus, runBulk } from '../../content/bulk.ts';
+import { parseFlag } from '../../content/read-query.ts';
 import { scheduleBulk } from '../../content/schedule.ts';
 import { fieldErrors, HeraldError } from '../../errors.ts';
 import type { JobKind } from '../../events/job.ts';
 import type { Herald } from '../../herald.ts';
 import { originOf } from '../origin.ts';
 import { unsupportedParams } from '../query-check.ts';
-import { Body, doc, Field, Flag, Query, TAGS, Text } from '../schemas.ts';
+import { Body, doc, Field, Flag, Params, Query, TAGS, Text, Texts, Whole, wholeQuery } from '../schemas.ts';
 
 type Q = Record<string, string | string[] | undefined>;
 
@@ -90,4 +91,37 @@ export default function bulkRoutes(app: FastifyInstance, h: Herald) {
       return { notice: bulkNotice(job), job_id: job.job_id, job };
     });
   }
+
+  // The job's status and items, read from its job events (what the job-based webhook's `job_id`
+  // leads to, as Contentstack's job status API); a scheduled job that has not run is `scheduled`.
+  const JOB = Params({ job_id: 'the job_id a bulk request answered' });
+  app.get<{ Params: { job_id: string } }>('/v3/bulk/jobs/:job_id', doc(TAGS.bulk, "A bulk job's status: counts of items done and failed", { params: JOB, querystring: Query({}) }), async (req) => {
+    const scope = await h.scope(req);
+    return { job: await jobStatus(h.db, scope, req.params.job_id) };
+  });
+  app.get<{ Params: { job_id: string }; Querystring: Record<string, string | string[] | undefined> }>(
+    '/v3/bulk/jobs/:job_id/items',
+    doc(TAGS.bulk, "A bulk job's items per environment and locale, with their outcome", {
+      params: JOB,
+      querystring: Query({
+        skip: Whole('items to skip (default 0)', 0),
+        limit: Whole('items per page, at most 1000 (default 100)', 1, 1000),
+        include_count: Flag('add `total_count`, the number of items'),
+        status: Text('only items that ended so', { enum: ['success', 'failed', ''] }),
+        type: Text('only entries or only assets', { enum: ['entry', 'asset', ''] }),
+        ct: Texts('only entries of this content type (repeat for more)'),
+      }),
+    }),
+    async (req) => {
+      const scope = await h.scope(req);
+      const q = req.query;
+      const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) || undefined;
+      const ct = q.ct === undefined ? undefined : [q.ct].flat().filter((c): c is string => typeof c === 'string' && c !== '');
+      const items = await jobItems(h.db, scope, req.params.job_id, { status: one(q.status), type: one(q.type), ct });
+      const skip = wholeQuery(one(q.skip), 'skip', 0, 1_000_000);
+      const limit = wholeQuery(one(q.limit), 'limit', 100, 1000, 1);
+      const page = items.slice(skip, skip + limit);
+      return parseFlag(one(q.include_count), 'include_count') ? { items: page, skip, limit, total_count: items.length } : { items: page };
+    },
+  );
 }

@@ -149,6 +149,8 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/bulk/publish': '/v3/bulk/publish',
     '/v3/bulk/unpublish': '/v3/bulk/unpublish',
     '/v3/bulk/delete': '/v3/bulk/delete',
+    '/v3/bulk/jobs/:job_id': '/v3/bulk/jobs/00000000-0000-4000-8000-000000000000',
+    '/v3/bulk/jobs/:job_id/items': '/v3/bulk/jobs/00000000-0000-4000-8000-000000000000/items',
     '/v3/publish-queue': '/v3/publish-queue',
     '/v3/publish-queue/:uid/unschedule': '/v3/publish-queue/00000000-0000-4000-8000-000000000000/unschedule',
   };
