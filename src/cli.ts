@@ -4,6 +4,7 @@ import { HeraldError } from './errors.ts';
 import { startServer } from './server.ts';
 import { backupCommand, restoreCommand } from './backup/cli.ts';
 import { replayCommand } from './delivery/replay-cli.ts';
+import { listenCommand } from './listen/cli.ts';
 import { handleSignals } from './ops/shutdown.ts';
 import { backupStore } from './ops/db-backup.ts';
 import { formatStatus, migrateStore, storeStatus } from './ops/db-migrations.ts';
@@ -83,6 +84,7 @@ serve.action(async (opts: Record<string, string | undefined>) => {
 program.addCommand(backupCommand());
 program.addCommand(restoreCommand());
 program.addCommand(replayCommand());
+program.addCommand(listenCommand());
 
 // herald db backup | migrate | status: upkeep of the store (src/ops/db-*.ts).
 const db = program.command('db').description('upkeep of the store: online backup, migrations');

@@ -11,6 +11,7 @@ import { createTargetPolicy } from '../net/target.ts';
 import { buildRequest, type LoggedRequest } from './request.ts';
 import type { AttemptRecord } from './send.ts';
 import { createTransports } from './transports/index.ts';
+import { RelayHub, withRelay } from './relay.ts';
 import { sortableId } from '../ids.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { prepareDelivery } from './formats/index.ts';
@@ -58,6 +59,8 @@ export interface Delivery {
   status(): DispatcherStatus | null;
   /** Subscribes to recorded attempts (after their outcome is on disk). */
   onAttempt(fn: (f: Finished) => void): void;
+  /** Listeners of relay webhooks connected to this process (`herald listen`, relay.ts). */
+  relay: RelayHub;
   /** Stops claiming; waits for in-flight attempts up to `graceMs`; claims left expire and are redone. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -67,7 +70,9 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
   // HTTP connections per origin up to the global cap: several webhooks may share one host, and one
   // of them hanging must not hold connections the others need (each webhook's own cap bounds it).
   // Brokers: one pooled connection per (broker, credentials) (transports/).
-  const transport = createTransports({ policy, log, connections: config.maxInFlight, egressProxy: config.egressProxy });
+  // Relay webhooks (`herald listen`) go over their listener's socket (relay.ts).
+  const relay = new RelayHub();
+  const transport = withRelay(createTransports({ policy, log, connections: config.maxInFlight, egressProxy: config.egressProxy }), relay);
   const listeners: Array<(f: Finished) => void> = [];
   const dispatcher = new DeliveryDispatcher({
     db,
@@ -175,6 +180,7 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
       return { request: { ...req.logged, body }, record };
     },
     inFlight: () => dispatcher.inFlightCount,
+    relay,
     concurrencyLimits: () => (started ? dispatcher.concurrencyLimits() : new Map()),
     status: () => (started ? dispatcher.status() : null),
     onAttempt: (fn) => void listeners.push(fn),

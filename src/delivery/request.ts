@@ -36,6 +36,8 @@ export interface OutgoingRequest {
   secrets?: readonly string[];
   /** The same, as stored in the attempt log (see LoggedRequest). */
   logged: LoggedRequest;
+  /** The webhook it is for (the relay transport finds the webhook's listener by it, relay.ts). */
+  webhook_uid?: string;
   /**
    * The destination it goes to, for what a transport adds when sending: an OAuth token, a TLS
    * client certificate (transports/http.ts). Absent: none of that.
@@ -102,5 +104,5 @@ export function buildRequest(
     ? { method, url, headers: masked, format: format.name, ...format.prepared.logged }
     : { method, url, headers: masked, concise: webhook.concise_payload };
   const hidden = [...secretValues(dest), ...endpointAuthSecrets(dest), urlSecret(dest.target_url)].filter(Boolean);
-  return { url: dest.target_url, headers, body, method, chunked, logged, secrets: hidden, destination: dest };
+  return { url: dest.target_url, headers, body, method, chunked, logged, secrets: hidden, destination: dest, webhook_uid: webhook.uid };
 }

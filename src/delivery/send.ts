@@ -26,7 +26,7 @@ export interface AttemptRecord extends AttemptResult {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function logBody(bytes: Buffer, truncated: boolean): Omit<LoggedResponse, 'headers'> {
+export function logBody(bytes: Buffer, truncated: boolean): Omit<LoggedResponse, 'headers'> {
   try {
     // A cut can split a multi-byte character; drop at most 3 trailing bytes before deciding.
     return { body: utf8.decode(bytes), encoding: 'utf8', truncated };
@@ -113,7 +113,7 @@ export async function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged
  * into its body or its own headers) would otherwise put the webhook's secrets in the activity log
  * and the test-call answer.
  */
-function scrubResponse(r: LoggedResponse, secrets: readonly string[]): LoggedResponse {
+export function scrubResponse(r: LoggedResponse, secrets: readonly string[]): LoggedResponse {
   if (secrets.length === 0) return r;
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(r.headers)) headers[k] = Array.isArray(v) ? v.map((x) => scrubSecrets(x, secrets)) : scrubSecrets(v, secrets);

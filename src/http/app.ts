@@ -13,6 +13,7 @@ import executionRoutes from './routes/executions.ts';
 import webhookRoutes from './routes/webhooks.ts';
 import webhookToolRoutes from './routes/webhook-tools.ts';
 import replayRoutes from './routes/replays.ts';
+import listenRoutes from './routes/listen.ts';
 import environmentRoutes from './routes/environments.ts';
 import localeRoutes from './routes/locales.ts';
 import branchRoutes from './routes/branches.ts';
@@ -51,6 +52,7 @@ const ROUTES: Routes[] = [
   executionRoutes,
   webhookToolRoutes,
   replayRoutes,
+  listenRoutes,
   environmentRoutes,
   localeRoutes,
   branchRoutes,

@@ -1,7 +1,7 @@
 import type { ChangeBy } from '../events/operational.ts';
 import type { Db, Tx } from '../store/db.ts';
 import type { WebhookIndex } from './match-index.ts';
-import { countWebhooks, createWebhook, deleteWebhook, getWebhook, listWebhooks, setDisabled, updateWebhook, type WebhookExecutions } from './store.ts';
+import { countWebhooks, createWebhook, deleteWebhook, expiredTemporary, getWebhook, listWebhooks, markTemporary, setDisabled, updateWebhook, type WebhookExecutions } from './store.ts';
 import type { Webhook } from './webhook.ts';
 
 /**
@@ -23,6 +23,8 @@ export interface WebhookChange {
   setDisabled(uid: string, disabled: boolean, reason: string | null, now?: number): Promise<Webhook | undefined>;
   /** Deletes it with its executions and their attempt log; false when there was none. */
   delete(uid: string): Promise<boolean>;
+  /** Makes it temporary (`herald listen`): deleted once `until` (ms) passes without renewal. */
+  markTemporary(uid: string, until: number): Promise<void>;
 }
 
 export interface WebhookService {
@@ -34,6 +36,10 @@ export interface WebhookService {
   get(apiKey: string, uid: string): Promise<Webhook | undefined>;
   list(apiKey: string, page: { skip: number; limit: number }): Promise<Webhook[]>;
   count(apiKey: string): Promise<number>;
+  /** Keeps temporary webhooks alive until `until` (ms): their listeners are still connected. */
+  renewTemporary(uids: readonly string[], until: number): Promise<void>;
+  /** Temporary webhooks nobody renewed before `now`. */
+  expiredTemporary(now: number): Promise<Array<{ uid: string; api_key: string }>>;
 }
 
 export interface WebhookServiceDeps {
@@ -83,11 +89,14 @@ export function createWebhookService({ db, index, executions, wake, announcer }:
             return setDisabled(tx, uid, disabled, reason, ex, now);
           },
           delete: (uid) => deleteWebhook(tx, apiKey, uid, ex),
+          markTemporary: (uid, until) => markTemporary(tx, [uid], until),
         });
       });
     },
     get: (apiKey, uid) => getWebhook(db, uid, apiKey),
     list: (apiKey, page) => listWebhooks(db, apiKey, page),
     count: (apiKey) => countWebhooks(db, apiKey),
+    renewTemporary: (uids, until) => markTemporary(db, uids, until),
+    expiredTemporary: (now) => expiredTemporary(db, now),
   };
 }

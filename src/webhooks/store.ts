@@ -186,3 +186,16 @@ export async function loadEnabled(q: Queryable, apiKey: string): Promise<Webhook
   const rows = await q.all<WebhookRow>(`SELECT ${COLUMNS} FROM webhooks WHERE api_key = ? AND disabled = 0 ORDER BY created_at, uid`, [apiKey]);
   return rows.map(webhookFromRow);
 }
+
+/**
+ * `herald listen`'s temporary webhooks (delivery/relay.ts): one lives while its listener renews
+ * `temporary_until`; past it (the listener, or the process holding it, is gone) it is deleted.
+ */
+export async function markTemporary(q: Queryable, uids: readonly string[], until: number): Promise<void> {
+  for (const uid of uids) await q.run('UPDATE webhooks SET temporary_until = ? WHERE uid = ?', [until, uid]);
+}
+
+/** Temporary webhooks whose listener stopped renewing them before `now`. */
+export async function expiredTemporary(q: Queryable, now: number): Promise<Array<{ uid: string; api_key: string }>> {
+  return q.all<{ uid: string; api_key: string }>('SELECT uid, api_key FROM webhooks WHERE temporary_until IS NOT NULL AND temporary_until < ?', [now]);
+}

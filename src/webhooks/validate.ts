@@ -5,6 +5,7 @@ import { fieldErrors, HeraldError, type FieldErrors } from '../errors.ts';
 import { branchExists } from '../content/branches.ts';
 import type { Queryable } from '../store/db.ts';
 import { parseChannel } from './channels.ts';
+import { RELAY_TARGET } from './relay-target.ts';
 import { conditionProblems } from './conditions.ts';
 import { currentSecret, newSigningSecret, rotateSecrets, signingSecretProblem } from './signing-secrets.ts';
 import type { BatchSettings, Condition, CustomHeader, Destination, RateLimit, Webhook } from './webhook.ts';
@@ -376,7 +377,8 @@ function parseDestinations(
     // Plain spaces around the URL are forgiven; line breaks and other controls are not (a URL
     // ending in "\n" is refused, not silently trimmed: hostile-input.md case 19).
     target_url = d.target_url.replace(/^ +| +$/g, '');
-    const problem = targetProblem(target_url, policy) ?? targetKindProblem(target_url);
+    // A relay webhook (`herald listen`) connects to no address: nothing for the target policy to check.
+    const problem = target_url === RELAY_TARGET ? null : (targetProblem(target_url, policy) ?? targetKindProblem(target_url));
     if (problem) fail(`${at}.target_url`, withAllowHint(problem));
     else {
       // A broker URL's password sent back masked (as GET shows it) is the stored one, while the

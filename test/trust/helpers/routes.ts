@@ -117,6 +117,7 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/webhooks/:uid/replays/:job': `/v3/webhooks/${ids.webhook}/replays/rpl_000000000000000000000000`,
     '/v3/webhooks/preview': '/v3/webhooks/preview',
     '/v3/webhooks/schemas': '/v3/webhooks/schemas',
+    '/v3/webhooks/listen': '/v3/webhooks/listen',
     '/v3/asyncapi.json': '/v3/asyncapi.json',
     '/v3/stacks/delivery_tokens': '/v3/stacks/delivery_tokens',
     '/v3/stacks/delivery_tokens/:uid': '/v3/stacks/delivery_tokens/blt0000000000000000',
