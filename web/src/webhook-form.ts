@@ -39,6 +39,8 @@ export interface WebhookView {
   disabled: boolean;
   disabled_reason: string | null;
   concise_payload: boolean;
+  /** Addresses emailed when Herald disables the webhook (Contentstack's notifiers). */
+  notifiers?: string[];
   /** contentstack (default), cloudevents, or contentful (webhooks made through the Contentful API). */
   format?: string;
   /** CloudEvents: `{ mode: "binary" | "structured" }`. */
@@ -73,6 +75,8 @@ export interface WebhookForm {
   enabled: boolean;
   channels: string[];
   conditions: unknown[];
+  /** Email addresses as typed, separated by commas, semicolons or spaces. */
+  notifiers: string;
   /** How Herald authenticates to an http(s) endpoint (Contentstack's authentication_type). */
   authType: AuthType;
   /** OAuth 2.0 client credentials. */
@@ -132,6 +136,11 @@ export function headerDraft(init: Partial<HeaderDraft> = {}): HeaderDraft {
   return { id: nextId++, name: '', value: '', secret: false, ...init };
 }
 
+/** The addresses typed in the notifiers field (the server checks each and the count). */
+export function notifierList(text: string): string[] {
+  return text.split(/[\s,;]+/).filter(Boolean);
+}
+
 export function toForm(w?: WebhookView): WebhookForm {
   if (!w) {
     return {
@@ -147,6 +156,7 @@ export function toForm(w?: WebhookView): WebhookForm {
       enabled: true,
       channels: [],
       conditions: [],
+      notifiers: '',
       format: 'contentstack',
       ceMode: 'binary',
       ...NO_AUTH,
@@ -170,6 +180,7 @@ export function toForm(w?: WebhookView): WebhookForm {
     enabled: !w.disabled,
     channels: [...w.channels],
     conditions: [...(w.conditions ?? [])],
+    notifiers: (w.notifiers ?? []).join(', '),
     format: w.format ?? 'contentstack',
     ceMode: w.format_options?.mode === 'structured' ? 'structured' : 'binary',
     authType: authTypeOf(d),
@@ -291,6 +302,7 @@ export function toBody(f: WebhookForm): { webhook: Record<string, unknown> } {
       conditions: f.conditions,
       concise_payload: f.concise,
       disabled: !f.enabled,
+      notifiers: notifierList(f.notifiers),
       // A Contentful-format webhook keeps its format (the Contentful API sets it, with its transformation).
       ...(f.format === 'contentful' ? {} : { format: f.format }),
       ...(f.format === 'cloudevents' ? { format_options: { mode: f.ceMode } } : {}),

@@ -8,7 +8,7 @@ import { href, navigate } from '../router.ts';
 import { WebhookPreview } from '../components/WebhookPreview.tsx';
 import { TestEvent } from '../components/TestEvent.tsx';
 import { EventSchemas } from '../components/EventSchemas.tsx';
-import { AUTH_LABELS, DESTINATION_KINDS, destinationKind, FORMAT_LABELS, formProblems, headerDraft, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
+import { AUTH_LABELS, DESTINATION_KINDS, destinationKind, FORMAT_LABELS, formProblems, headerDraft, notifierList, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
 import { createWebhook, getSigningSecret, getWebhook, listWebhooks, rotateSigningSecret, updateWebhook } from '../webhooks-api.ts';
 
 interface Context {
@@ -151,12 +151,20 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
   };
 
   const f = (path: string) => fieldError(error, path);
+  // The server names an address by its place in the list (notifiers.1); the form names it as typed.
+  const typedNotifiers = notifierList(form.notifiers);
+  const notifierErrors =
+    error instanceof ApiError
+      ? Object.entries(error.fields)
+          .filter(([k]) => k === 'notifiers' || k.startsWith('notifiers.'))
+          .flatMap(([k, list]) => list.map((p) => (k === 'notifiers' ? p : `${typedNotifiers[Number(k.slice('notifiers.'.length))] ?? k}: ${p}`)))
+      : [];
   const sameName = form.name.trim() ? props.ctx.others.find((w) => w.name.trim().toLowerCase() === form.name.trim().toLowerCase()) : undefined;
   const dest = 'destinations.0';
   const headerErrors = fieldErrorsUnder(error, `${dest}.custom_header`).filter((p) => !/^destinations\.0\.custom_header\.\d+\./.test(p));
   const whenErrors = [...fieldErrorsUnder(error, 'channels'), ...fieldErrorsUnder(error, 'conditions')];
   // The summary says what went wrong; fields say where. Field errors the form has no place for are listed.
-  const placed = /^(name|channels|conditions|branches|concise_payload|disabled|format|format_options|destinations\.0\.(target_url|http_basic_auth|http_basic_password|custom_header|authentication_type|access_token_url|client_id|client_secret|scope|request_query_parameters|bearer_token|client_certificate|client_key|ca_certificate))/;
+  const placed = /^(name|channels|conditions|branches|concise_payload|disabled|notifiers|format|format_options|destinations\.0\.(target_url|http_basic_auth|http_basic_password|custom_header|authentication_type|access_token_url|client_id|client_secret|scope|request_query_parameters|bearer_token|client_certificate|client_key|ca_certificate))/;
   const unplaced = unplacedProblems(error, (k) => placed.test(k));
 
   return (
@@ -421,6 +429,15 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
         <label class="check">
           <input type="checkbox" checked={form.enabled} onChange={(e) => set({ enabled: checkedOf(e) })} /> Enabled
         </label>
+        <Field
+          label="Email when Herald disables it"
+          error={notifierErrors.join('; ')}
+          hint="Up to 10 addresses, separated by commas. Herald writes to them when its circuit breaker or a 410 Gone turns this webhook off (sent through the server's --smtp-url)."
+        >
+          {(id, d) => (
+            <input id={id} aria-describedby={d} aria-invalid={notifierErrors.length > 0} type="text" value={form.notifiers} placeholder="ops@example.com, web-team@example.com" onInput={(e) => set({ notifiers: valueOf(e) })} />
+          )}
+        </Field>
       </div>
 
       <div class="form-section">
