@@ -88,7 +88,7 @@ describe('content type schema validation', () => {
     assert.deepEqual(errors['content_type.schema.x'], ['is defined twice']);
     assert.match(errors['content_type.schema.locale'][0], /reserved/);
     assert.deepEqual(errors['content_type.schema.m.mandatory'], ['must be true or false']);
-    assert.deepEqual(errors['content_type.schema.g.schema'], ['is only for group fields']);
+    assert.deepEqual(errors['content_type.schema.g.schema'], ['is only for group and global_field fields']);
     assert.match(errors['content_type.schema.r.reference_to'][0], /is required/);
     assert.match(errors['content_type.schema.u.unique'][0], /only allowed on text, number and isodate/);
     assert.match(errors['content_type.schema[7].uid'][0], /lowercase/);
