@@ -199,10 +199,20 @@ function contentstackSchema(module: Module, action: Action, ct: ContentTypeDoc |
 }
 
 function contentstackEnvelope(module: Module, action: Action, ct: ContentTypeDoc | null, data: Record<string, unknown>): Record<string, unknown> {
+  // `changes` may appear on any content event and is always there on those that carry it.
+  return envelopeSchema(`${module}.${action}${ct ? ` (${ct.uid})` : ''}, Contentstack format`, module, action, data, { changes: CHANGES }, hasChanges(action) ? ['changes'] : []);
+}
+
+/**
+ * The Contentstack envelope `{event, module, api_key, data, triggered_at, branch, seq, actor}`, plus
+ * `extra` properties (`required` of them always present): content events' and operational events'
+ * bodies share it.
+ */
+function envelopeSchema(title: string, module: string, action: string, data: Record<string, unknown>, extra: Record<string, unknown> = {}, required: string[] = []): Record<string, unknown> {
   const top = ['event', 'module', 'api_key', 'data', 'triggered_at', 'branch', 'seq', 'actor'];
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    title: `${module}.${action}${ct ? ` (${ct.uid})` : ''}, Contentstack format`,
+    title,
     ...obj(
       {
         event: { const: action },
@@ -213,9 +223,9 @@ function contentstackEnvelope(module: Module, action: Action, ct: ContentTypeDoc
         branch: obj({ uid: str, alias: { type: 'array' } }, ['uid', 'alias'], false),
         seq: { type: 'integer', minimum: 0 },
         actor: ACTOR,
-        changes: CHANGES,
+        ...extra,
       },
-      hasChanges(action) ? [...top, 'changes'] : top,
+      [...top, ...required],
       false,
     ),
   };
@@ -462,24 +472,7 @@ function operationalSchema(module: OperationalModule, action: OperationalAction)
           ['webhook', 'cause', 'reason', ...(action === 'recovered' ? ['probe'] : [])],
           false,
         );
-  return {
-    $schema: 'http://json-schema.org/draft-07/schema#',
-    title: `${module}.${action}, an operational event (Herald's own shape, every format)`,
-    ...obj(
-      {
-        event: { const: action },
-        module: { const: module },
-        api_key: str,
-        data,
-        triggered_at: { type: 'string', format: 'date-time' },
-        branch: obj({ uid: str, alias: { type: 'array' } }, ['uid', 'alias'], false),
-        seq: { type: 'integer', minimum: 0 },
-        actor: ACTOR,
-      },
-      ['event', 'module', 'api_key', 'data', 'triggered_at', 'branch', 'seq', 'actor'],
-      false,
-    ),
-  };
+  return envelopeSchema(`${module}.${action}, an operational event (Herald's own shape, every format)`, module, action, data);
 }
 
 /** One example event of each operational kind, built by the same builders as the real ones. */
