@@ -24,26 +24,14 @@ const HEADERS = {
   },
   required: ['webhook-id', 'webhook-timestamp', 'x-herald-event', 'x-herald-seq', 'x-herald-attempt'],
 };
-const CONTENTFUL_HEADERS = {
-  ...HEADERS,
-  properties: {
-    ...HEADERS.properties,
-    'x-contentful-topic': { type: 'string', description: 'e.g. ContentManagement.Entry.save' },
-    'x-contentful-webhook-name': { type: 'string' },
-    'x-contentful-idempotency-key': { type: 'string', description: 'the delivery id' },
-  },
-  required: [...HEADERS.required, 'x-contentful-topic', 'x-contentful-webhook-name', 'x-contentful-idempotency-key'],
-};
-
-const FORMAT_TITLES: Record<string, string> = { contentstack: 'Contentstack', contentful: 'Contentful', cloudevents: 'CloudEvents 1.0' };
-
 /** A payload schema as an AsyncAPI Schema Object: draft-07 minus its `$schema` declaration. */
 function payload(schema: Record<string, unknown>): Record<string, unknown> {
   const { $schema: _ignored, ...rest } = schema;
   return rest;
 }
 
-export function asyncApiDocument(catalog: readonly CatalogEntry[], stack: { api_key: string; name: string }): Record<string, unknown> {
+/** `titles`: how each format is named in message titles (the formats' `title`; default: the format's name). */
+export function asyncApiDocument(catalog: readonly CatalogEntry[], stack: { api_key: string; name: string }, titles: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   const channels: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};
   const messages: Record<string, unknown> = {};
@@ -58,10 +46,10 @@ export function asyncApiDocument(catalog: readonly CatalogEntry[], stack: { api_
     for (const e of entries) {
       const variant = e.mode ? `${e.format}.${e.mode}` : e.format;
       const messageId = id(`${address}.${variant}`);
-      const headers = e.format === 'contentful' ? CONTENTFUL_HEADERS : HEADERS;
+      const headers = HEADERS;
       messages[messageId] = {
         name: `${e.event}.${variant}`,
-        title: `${e.event}${e.content_type ? ` (${e.content_type})` : ''} in the ${FORMAT_TITLES[e.format] ?? e.format} format${e.mode ? `, ${e.mode} mode` : ''}`,
+        title: `${e.event}${e.content_type ? ` (${e.content_type})` : ''} in the ${titles[e.format] ?? e.format} format${e.mode ? `, ${e.mode} mode` : ''}`,
         summary: e.topic ? `Topic ${e.topic}` : `Channel ${e.channel}`,
         contentType: e.content_type_header,
         headers: e.headers

@@ -1,15 +1,13 @@
 import type { ContentTypeDoc } from '../content/content-types.ts';
 import { exampleAsset, exampleContentType, exampleEntry, exampleJob, EXAMPLE_ACTOR, EXAMPLE_TIME } from '../content/examples.ts';
-import { referenceTargets, type Field } from '../content/schema.ts';
-import { contentTypeId, fieldId } from '../contentful/entities.ts';
 import { ACTIONS, HERALD_ACTOR, JOB_ACTIONS, type Action, type HeraldEvent, type JobAction, type Module, type OperationalAction, type OperationalModule } from '../events/event.ts';
 import { executionFailedEvent, webhookRecoveredEvent, webhookStateEvent } from '../events/operational.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
 import type { Changes } from '../events/changes.ts';
 import { contentfulTopic, eventChannel } from '../webhooks/channels.ts';
-import { CONTENTFUL_CONTENT_TYPE, contentfulPayload } from './contentful.ts';
 import { contentstackPayload } from './formats/contentstack.ts';
-import type { DeliveryFormat } from './formats/format.ts';
+import type { CatalogKind, DeliveryFormat } from './formats/format.ts';
+import { ACTOR, CHANGES, hasChanges, nullable, obj, str, valueSchema } from './formats/schema-parts.ts';
 
 /**
  * The event catalog (GET /v3/webhooks/schemas, /v3/asyncapi.json): a JSON Schema (draft-07) of
@@ -17,11 +15,9 @@ import type { DeliveryFormat } from './formats/format.ts';
  * content type's schema), each with an example built by the same code that builds deliveries.
  * Describes the bodies Herald builds; a Contentful transformation's body is the webhook's own.
  *
- * Pure.
+ * This file builds Herald's own payload (the Contentstack envelope) of every kind of event; each
+ * registered format describes its payload from it (formats/ `describe`). Pure.
  */
-
-export type Format = 'contentstack' | 'contentful';
-export const FORMATS: readonly Format[] = ['contentstack', 'contentful'];
 
 /** The actions each module's events have. */
 export const MODULE_ACTIONS: Record<Module, readonly Action[]> = {
@@ -35,7 +31,7 @@ export const MODULE_ACTIONS: Record<Module, readonly Action[]> = {
 };
 
 export interface CatalogEntry {
-  /** `contentstack`, `contentful`, or a registered format that describes itself (`cloudevents`). */
+  /** The registered format that describes this payload: `contentstack`, `contentful`, `cloudevents`. */
   format: string;
   /** The format's variant, when its options choose between several (CloudEvents: `binary`, `structured`); absent otherwise. */
   mode?: string;
@@ -61,67 +57,14 @@ export interface CatalogContext {
   api_key: string;
   masterLocale: string;
   contentTypes: readonly ContentTypeDoc[];
-  /** Registered formats that describe their own payloads (formats/ `describe`), listed after the two built in. */
-  formats?: ReadonlyArray<Pick<DeliveryFormat, 'name' | 'describe'>>;
+  /** The registered formats that describe their payloads (formats/ `describe`), listed in this order. */
+  formats: ReadonlyArray<Pick<DeliveryFormat, 'name' | 'describe'>>;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shared parts
+// Herald's own payload (the Contentstack format's, and every operational event's)
 
-const str = { type: 'string' } as const;
-const obj = (properties: Record<string, unknown>, required: string[] = [], additional = true) => ({ type: 'object', properties, required, additionalProperties: additional });
-
-const ACTOR = obj(
-  { type: { enum: ['admin', 'management_token', 'herald'] }, uid: str, name: { type: ['string', 'null'] } },
-  ['type', 'uid', 'name'],
-  false,
-);
-const CHANGES = obj(
-  {
-    paths: { type: 'array', items: str },
-    fields: { type: 'array', items: obj({ path: str, old: {}, new: {}, truncated: { const: true } }, ['path'], false) },
-    truncated: { type: 'boolean' },
-  },
-  ['paths', 'truncated'],
-  false,
-);
-const hasChanges = (a: Action) => a === 'update' || a === 'auto_save';
 const isPublishing = (a: Action) => /^(un)?publish/.test(a);
-
-// ---------------------------------------------------------------------------------------------
-// Contentstack format
-
-/** A Herald field value's schema (Contentstack shapes; references are always lists). */
-export function valueSchema(f: Field): Record<string, unknown> {
-  const one = oneValue(f);
-  if (f.data_type === 'reference' || f.multiple) return { type: 'array', items: one };
-  return one;
-}
-
-function oneValue(f: Field): Record<string, unknown> {
-  switch (f.data_type) {
-    case 'text':
-      return str;
-    case 'number':
-      return { type: 'number' };
-    case 'boolean':
-      return { type: 'boolean' };
-    case 'isodate':
-      return { type: 'string', description: 'ISO 8601 date or date and time' };
-    case 'json':
-      return {};
-    case 'file':
-      return { type: 'string', description: 'an asset uid' };
-    case 'reference':
-      return obj({ uid: str, _content_type_uid: referenceTargets(f).length ? { enum: referenceTargets(f) } : str }, ['uid', '_content_type_uid'], false);
-    case 'group':
-    case 'global_field':
-      return obj(Object.fromEntries((f.schema ?? []).map((g) => [g.uid, nullable(valueSchema(g))])));
-  }
-}
-
-/** Empty values are stored as given by some paths (null): a field is typed, or null. */
-const nullable = (s: Record<string, unknown>) => (Object.keys(s).length === 0 ? s : { anyOf: [s, { type: 'null' }] });
 
 const PUBLISH_DETAILS = { type: 'array', items: obj({ environment: str, locale: str, time: str, user: str, version: { type: 'integer' } }) };
 const SYSTEM = { uid: str, _version: { type: 'integer' }, created_at: str, updated_at: str, created_by: str, updated_by: str, publish_details: PUBLISH_DETAILS };
@@ -232,73 +175,6 @@ function envelopeSchema(title: string, module: string, action: string, data: Rec
 }
 
 // ---------------------------------------------------------------------------------------------
-// Contentful format
-
-const link = (linkType: string, id?: string) => obj({ sys: obj({ type: { const: 'Link' }, linkType: { const: linkType }, id: id ? { const: id } : str }, ['type', 'linkType', 'id'], false) }, ['sys'], false);
-const localized = (value: Record<string, unknown>) => ({ type: 'object', additionalProperties: value, description: 'values by locale code (en-US)' });
-const METADATA = obj({ tags: { type: 'array', items: link('Tag') }, concepts: { type: 'array' } }, ['tags']);
-
-/** A field value as a Contentful-format body shows it: references and files become Links. */
-function contentfulValueSchema(f: Field): Record<string, unknown> {
-  if (f.data_type === 'reference' || f.data_type === 'file') {
-    const l = link(f.data_type === 'reference' ? 'Entry' : 'Asset');
-    return { anyOf: [l, { type: 'array', items: l }] };
-  }
-  return valueSchema(f);
-}
-
-function sysSchema(type: string, extra: Record<string, unknown> = {}, required: string[] = []) {
-  return obj(
-    {
-      type: { const: type },
-      id: str,
-      space: link('Space'),
-      environment: link('Environment'),
-      createdAt: str,
-      updatedAt: str,
-      createdBy: link('User'),
-      updatedBy: link('User'),
-      version: { type: 'integer' },
-      ...extra,
-    },
-    ['type', 'id', 'space', 'environment', ...required],
-  );
-}
-
-function contentfulEntitySchema(module: Module, action: Action, ct: ContentTypeDoc | null): Record<string, unknown> {
-  const gone = action === 'delete' || action === 'unpublish';
-  const type = module === 'entry' ? 'Entry' : module === 'asset' ? 'Asset' : 'ContentType';
-  const ctLink = ct ? { contentType: link('ContentType', contentTypeId(ct)) } : {};
-  if (gone) return { sys: sysSchema(`Deleted${type}`, { ...ctLink, revision: { type: 'integer' }, deletedAt: str }, ['revision', 'deletedAt', ...(ct ? ['contentType'] : [])]) };
-  if (module === 'entry') {
-    const fields = [...ct!.schema];
-    if (!fields.some((f) => f.uid === 'title')) fields.push({ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: false, unique: false, multiple: false });
-    return {
-      metadata: METADATA,
-      sys: sysSchema('Entry', ctLink, ['contentType', 'version']),
-      fields: obj(Object.fromEntries(fields.map((f) => [fieldId(f), localized(contentfulValueSchema(f))])), [], false),
-    };
-  }
-  if (module === 'asset') {
-    return {
-      metadata: METADATA,
-      sys: sysSchema('Asset', {}, ['version']),
-      fields: obj({ title: localized(str), description: localized(str), file: localized(obj({ url: str, fileName: str, contentType: str, details: obj({ size: { type: 'number' } }) }, ['fileName', 'contentType'])) }, ['title', 'file'], false),
-    };
-  }
-  return { sys: sysSchema('ContentType', {}, ['version']), displayField: { type: ['string', 'null'] }, name: str, description: str, fields: { type: 'array', items: obj({ id: str, type: str }, ['id', 'type']) } };
-}
-
-function contentfulSchema(module: Module, action: Action, ct: ContentTypeDoc | null): Record<string, unknown> {
-  const entity = contentfulEntitySchema(module, action, ct);
-  return {
-    $schema: 'http://json-schema.org/draft-07/schema#',
-    title: `${module}.${action}${ct ? ` (${ct.uid})` : ''}, Contentful format`,
-    ...obj({ ...entity, actor: ACTOR, changes: CHANGES }, [...Object.keys(entity).filter((k) => k !== 'metadata'), 'actor', ...(hasChanges(action) ? ['changes'] : [])], false),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Examples and the catalog
 
 /** An example event of a kind, as recorded (what examples are built from). */
@@ -370,27 +246,33 @@ export function exampleEvent(module: Module, action: Action, ct: ContentTypeDoc 
   };
 }
 
-/** Every catalog entry for a stack: both formats, every module and action, entries per content type. */
+/** Every catalog entry for a stack: each format's payload of every module and action (entries per content type), then the operational events. */
 export function eventCatalog(ctx: CatalogContext): CatalogEntry[] {
-  const out: CatalogEntry[] = [];
   const kinds: Array<{ module: Module; ct: ContentTypeDoc | null }> = [...ctx.contentTypes.map((ct) => ({ module: 'entry' as const, ct })), { module: 'asset', ct: null }, { module: 'content_type', ct: null }, { module: 'job', ct: null }];
-  for (const format of FORMATS) {
-    for (const { module, ct } of kinds) {
-      if (module === 'job' && format !== 'contentstack') continue;
-      for (const action of MODULE_ACTIONS[module]) {
-        const event = exampleEvent(module, action, ct, ctx);
-        out.push({
-          format,
+  const own: Array<{ base: Omit<CatalogEntry, 'format' | 'content_type_header' | 'schema' | 'example'>; kind: CatalogKind }> = [];
+  for (const { module, ct } of kinds) {
+    for (const action of MODULE_ACTIONS[module]) {
+      const event = exampleEvent(module, action, ct, ctx);
+      own.push({
+        base: {
           event: `${module}.${action}`,
           module,
           action,
           content_type: module === 'entry' ? ct!.uid : null,
           channel: module === 'content_type' ? `content_types.${action}` : module === 'job' ? jobChannel(action as JobAction) : eventChannel(event),
+          // Job events are no Contentful type.
           topic: module === 'job' ? null : contentfulTopic(event),
-          content_type_header: format === 'contentful' ? CONTENTFUL_CONTENT_TYPE : 'application/json',
-          schema: format === 'contentful' ? contentfulSchema(module, action, ct) : contentstackSchema(module, action, ct),
-          example: format === 'contentful' ? contentfulPayload(event, ctx.masterLocale) : contentstackPayload(event, { concise: false }),
-        });
+        },
+        kind: { module, action, contentType: ct, masterLocale: ctx.masterLocale, event, contentstack: { schema: contentstackSchema(module, action, ct), example: contentstackPayload(event, { concise: false }) } },
+      });
+    }
+  }
+  const out: CatalogEntry[] = [];
+  for (const format of ctx.formats) {
+    if (!format.describe) continue;
+    for (const { base, kind } of own) {
+      for (const p of format.describe(kind)) {
+        out.push({ format: format.name, ...(p.mode ? { mode: p.mode } : {}), ...base, content_type_header: p.content_type_header, ...(p.headers ? { headers: p.headers } : {}), schema: p.schema, example: p.example });
       }
     }
   }
@@ -409,18 +291,6 @@ export function eventCatalog(ctx: CatalogContext): CatalogEntry[] {
       schema: operationalSchema(event.module as OperationalModule, event.action as OperationalAction),
       example: contentstackPayload(event, { concise: false }),
     });
-  }
-  // Other formats describe themselves, from Herald's own payload of each kind.
-  // Content events only: job events go to Contentstack-format webhooks only (validate.ts), and
-  // operational events have Herald's own shape whatever the format (formats/index.ts).
-  const own = out.filter((e) => e.format === 'contentstack' && (e.module === 'entry' || e.module === 'asset' || e.module === 'content_type'));
-  for (const format of ctx.formats ?? []) {
-    for (const base of own) {
-      const event = exampleEvent(base.module as Parameters<typeof exampleEvent>[0], base.action as Parameters<typeof exampleEvent>[1], ctx.contentTypes.find((ct) => ct.uid === base.content_type) ?? null, ctx);
-      for (const p of format.describe!({ event, contentstack: { schema: base.schema, example: base.example } })) {
-        out.push({ ...base, format: format.name, ...(p.mode ? { mode: p.mode } : {}), content_type_header: p.content_type_header, ...(p.headers ? { headers: p.headers } : {}), schema: p.schema, example: p.example });
-      }
-    }
   }
   return out;
 }

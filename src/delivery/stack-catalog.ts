@@ -14,5 +14,6 @@ export async function stackCatalog(q: Queryable, scope: Scope): Promise<CatalogE
 /** A stack's event catalog as an AsyncAPI 3.0 document (src/delivery/asyncapi.ts), titled with the stack's name. */
 export async function stackAsyncApi(q: Queryable, scope: Scope): Promise<Record<string, unknown>> {
   const row = await q.get<{ name: string }>('SELECT name FROM stacks WHERE api_key = ?', [scope.api_key]);
-  return asyncApiDocument(await stackCatalog(q, scope), { api_key: scope.api_key, name: row?.name ?? scope.api_key });
+  const titles = Object.fromEntries(describedFormats().map((f) => [f.name, f.title ?? f.name]));
+  return asyncApiDocument(await stackCatalog(q, scope), { api_key: scope.api_key, name: row?.name ?? scope.api_key }, titles);
 }

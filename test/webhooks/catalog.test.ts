@@ -168,6 +168,15 @@ describe('the event catalog: GET /v3/webhooks/schemas and /v3/asyncapi.json', ()
     const { $schema: _s, ...payload } = cs.schemas[0].schema;
     assert.deepEqual(docu.components.messages[ref].payload, payload);
     assert.equal(docu.operations['receive.content_types.author.entries.update'].action, 'receive');
+    // Each format's message carries the headers its deliveries send and is titled by its format.
+    const cf = docu.components.messages[channel.messages.contentful.$ref.split('/').pop()];
+    assert.match(cf.title, /in the Contentful format$/);
+    assert.equal(cf.contentType, 'application/vnd.contentful.management.v1+json');
+    for (const name of ['x-contentful-topic', 'x-contentful-webhook-name', 'webhook-signature']) assert.ok(cf.headers.properties[name], name);
+    assert.ok(cf.headers.required.includes('x-contentful-topic') && cf.headers.required.includes('webhook-id'));
+    const own = docu.components.messages[ref];
+    assert.match(own.title, /in the Contentstack format$/);
+    assert.equal(own.headers.properties['x-contentful-topic'], undefined);
     // A broken document is refused by the same check (the check can fail).
     assert.equal(valid({ ...docu, operations: { x: { action: 'listen' } } }), false);
   });

@@ -81,6 +81,8 @@ const BINARY_HEADERS = {
 };
 
 function describe(kind: CatalogKind): CatalogPayload[] {
+  // Job events go to Contentstack-format webhooks only (webhooks/validate.ts).
+  if (kind.module === 'job') return [];
   const { event } = kind;
   const { $schema, title, ...data } = kind.contentstack.schema;
   const name = `${event.module}.${event.action}${event.module === 'entry' ? ` (${event.content_type_uid})` : ''}`;
@@ -120,6 +122,7 @@ function describe(kind: CatalogKind): CatalogPayload[] {
 
 export const cloudeventsFormat: DeliveryFormat = {
   name: 'cloudevents',
+  title: 'CloudEvents 1.0',
   prepare(_q, event, webhook) {
     // Nothing to read: the body depends on the event, the mode and concise_payload only.
     const mode = modeOf(webhook.format_options);

@@ -2,6 +2,7 @@ import { retrySchedule } from '../../contentful/settings.ts';
 import { json } from '../../store/db.ts';
 import { contentfulTopic } from '../../webhooks/channels.ts';
 import { contentfulBody, contentfulRequestParts, type ContentfulBodyOptions } from '../contentful.ts';
+import { describeContentful } from './contentful-schema.ts';
 import type { DeliveryFormat } from './format.ts';
 
 /**
@@ -15,6 +16,7 @@ import type { DeliveryFormat } from './format.ts';
  */
 export const contentfulFormat: DeliveryFormat = {
   name: 'contentful',
+  title: 'Contentful',
   async prepare(q, event, webhook, engine) {
     const row = await q.get<{ doc: string; signing_secret: string | null; max_retries: number | null }>(
       'SELECT s.doc, c.signing_secret, c.max_retries FROM stacks s LEFT JOIN contentful_spaces c ON c.api_key = s.api_key WHERE s.api_key = ?',
@@ -36,4 +38,5 @@ export const contentfulFormat: DeliveryFormat = {
     };
   },
   loggedBody: (event, logged, limits) => contentfulBody(event, logged.contentful as ContentfulBodyOptions, limits?.maxBytes, limits?.spliceBytes),
+  describe: describeContentful,
 };

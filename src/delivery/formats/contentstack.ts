@@ -60,6 +60,7 @@ export function contentstackPayload(event: HeraldEvent, opts: PayloadOptions): R
 
 export const contentstackFormat: DeliveryFormat = {
   name: 'contentstack',
+  title: 'Contentstack',
   prepare(_q, event, webhook) {
     // Nothing to read: the body depends on the event and concise_payload only.
     const concise = webhook.concise_payload;
@@ -71,4 +72,7 @@ export const contentstackFormat: DeliveryFormat = {
     };
   },
   loggedBody: (event, logged) => JSON.stringify(contentstackPayload(event, { concise: logged.concise === true })),
+  // Herald's own payload is this format's: the catalog builds its schema (../catalog.ts), since
+  // operational events share the envelope whatever a webhook's format.
+  describe: (kind) => [{ content_type_header: 'application/json', schema: kind.contentstack.schema, example: kind.contentstack.example }],
 };

@@ -1,4 +1,5 @@
-import type { HeraldEvent } from '../../events/event.ts';
+import type { ContentTypeDoc } from '../../content/content-types.ts';
+import type { Action, HeraldEvent, Module } from '../../events/event.ts';
 import type { Queryable } from '../../store/db.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
 
@@ -14,6 +15,8 @@ import type { Webhook } from '../../webhooks/webhook.ts';
 export interface DeliveryFormat {
   /** The name a webhook's `format` holds, e.g. `contentstack`. */
   name: string;
+  /** How the event catalog and the AsyncAPI document name the format (`Contentful`); default: `name`. */
+  title?: string;
   /**
    * What one attempt needs, read per attempt (so a changed setting applies to the next one). A
    * format that needs nothing from the store returns at once.
@@ -30,14 +33,20 @@ export interface DeliveryFormat {
   options?(given: Record<string, unknown>): { options: Record<string, unknown> } | { problems: Record<string, string> };
   /**
    * This format's payloads of one kind of event, for the event catalog (GET /v3/webhooks/schemas,
-   * /v3/asyncapi.json); one per variant the format's options choose between. Absent: the catalog
-   * does not list the format. (Contentstack's and Contentful's are described in ../catalog.ts.)
+   * /v3/asyncapi.json); one per variant the format's options choose between, none for kinds the
+   * format never sends. Absent: the catalog does not list the format.
    */
   describe?(kind: CatalogKind): CatalogPayload[];
 }
 
 /** One kind of event, as the catalog asks a format to describe it. */
 export interface CatalogKind {
+  module: Module;
+  action: Action;
+  /** Entries: their content type (fields typed from its schema); null for other modules. */
+  contentType: ContentTypeDoc | null;
+  /** The stack's master locale (what examples are keyed by). */
+  masterLocale: string;
   /** An example event of this kind (what the example payload is built from). */
   event: HeraldEvent;
   /** Herald's own (Contentstack) payload of this kind: its JSON Schema (draft-07) and example. */

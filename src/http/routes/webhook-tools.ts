@@ -9,7 +9,6 @@ import { validateWebhook } from '../../webhooks/validate.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
 import { doc, Body, Field, Query, TAGS, Text } from '../schemas.ts';
 import { checkFormatOptions, describedFormats, formatNames } from '../../delivery/formats/index.ts';
-import { FORMATS } from '../../delivery/catalog.ts';
 import { stackAsyncApi, stackCatalog } from '../../delivery/stack-catalog.ts';
 
 const PREVIEW = Body({
@@ -76,7 +75,7 @@ export default function webhookToolRoutes(app: FastifyInstance, h: Herald) {
   app.get<{ Querystring: Record<string, string | undefined> }>('/v3/webhooks/schemas', doc(TAGS.webhooks, "The event catalog: a JSON Schema and an example of every event's payload, per format and content type", { querystring: SCHEMAS }), async (req) => {
     const scope = await h.scope(req);
     const q = req.query;
-    const listed = [...FORMATS, ...describedFormats().map((f) => f.name)];
+    const listed = describedFormats().map((f) => f.name);
     if (q.format && !listed.includes(q.format)) throw invalid('format', `must be one of ${listed.join(', ')}`);
     let schemas = await stackCatalog(h.db, scope);
     if (q.content_type && !schemas.some((s) => s.content_type === q.content_type)) throw notFound(`Content type '${q.content_type}'`);
