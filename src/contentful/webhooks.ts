@@ -1,6 +1,7 @@
 import { normalizeTransformation, transformationProblems } from '../delivery/contentful.ts';
-import { fieldErrors, type FieldErrors } from '../errors.ts';
-import type { Webhook, Transformation } from '../webhooks/webhook.ts';
+import { fieldErrors, HeraldError, type FieldErrors } from '../errors.ts';
+import { ENDPOINT_AUTH_FIELDS, presentEndpointAuth } from '../webhooks/endpoint-auth.ts';
+import type { Destination, Webhook, Transformation } from '../webhooks/webhook.ts';
 import { presentTargetUrl } from '../webhooks/targets.ts';
 import { link } from './entities.ts';
 import { renameFields, validationFailed } from './errors.ts';
@@ -25,7 +26,10 @@ import { renameFields, validationFailed } from './errors.ts';
  * A PUT replaces the definition (Contentful's semantics): fields left out take their defaults,
  * except secrets the client cannot send back: a header sent as `{ key, secret: true }` without a
  * value keeps its stored value, and a password left out keeps the stored one while the username
- * stays.
+ * stays. Endpoint authentication set through /v3 (OAuth 2.0 client credentials, a bearer token,
+ * mutual TLS: webhooks/endpoint-auth.ts) has no field in Contentful's definition, so a PUT keeps it
+ * as stored; its secrets follow the /v3 rule: kept only while the URL keeps its origin (scheme,
+ * host, port), else a 422 naming each of them.
  */
 
 const FIELDS = new Set(['name', 'url', 'topics', 'filters', 'headers', 'httpBasicUsername', 'httpBasicPassword', 'active', 'transformation', 'sys']);
@@ -44,8 +48,10 @@ function fail(errors: FieldErrors): never {
 /**
  * Maps a Contentful webhook definition body (create or full update) to a Contentstack body.
  * Shape errors that the shared validation cannot name in Contentful's words are reported here.
+ * `stored`: on update, the stored destination, whose endpoint authentication the body cannot
+ * mention and so keeps (see the top of this file).
  */
-export function fromContentful(raw: unknown): MappedDefinition {
+export function fromContentful(raw: unknown, stored?: Destination): MappedDefinition {
   const errors: FieldErrors = fieldErrors();
   const add = (f: string, p: string) => (errors[f] ??= []).push(p);
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail({ body: ['must be a webhook definition object: { name, url, topics, ... }'] });
@@ -90,6 +96,7 @@ export function fromContentful(raw: unknown): MappedDefinition {
   const destination: Record<string, unknown> = { target_url: w.url, http_basic_auth: username, custom_header: customHeaders };
   // Left out: the stored password (kept while the username stays); null or '': none.
   if (w.httpBasicPassword !== undefined) destination.http_basic_password = w.httpBasicPassword === '' ? null : w.httpBasicPassword;
+  if (stored) Object.assign(destination, storedEndpointAuth(stored));
 
   return {
     body: {
@@ -104,6 +111,22 @@ export function fromContentful(raw: unknown): MappedDefinition {
     transformation: normalizeTransformation(w.transformation),
   };
 }
+
+/**
+ * The stored destination's endpoint authentication as /v3 reads it back (secrets masked), for the
+ * shared validation: a masked secret is the stored one while the URL keeps its origin, and a 422
+ * naming the field when it moved. `authentication_type` is left for the fields to imply (OAuth2
+ * from `access_token_url`, Bearer from `bearer_token`), so the body's own basic auth decides
+ * between Basic and None, and basic auth next to a stored OAuth or bearer token is a 422, not a
+ * silent switch.
+ */
+function storedEndpointAuth(d: Destination): Record<string, string> {
+  const { authentication_type: _, ...fields } = presentEndpointAuth(d);
+  return fields;
+}
+
+/** Destination fields Contentful's definition has no name for: set through /v3/webhooks only. */
+const V3_ONLY = new Set<string>(ENDPOINT_AUTH_FIELDS.map((f) => `destinations.0.${f}`));
 
 /** Contentstack field paths of webhook errors, renamed to Contentful's. */
 export function contentfulPath(path: string): string {
@@ -123,8 +146,19 @@ export function contentfulPath(path: string): string {
   return path;
 }
 
-/** A validation error from the shared webhook validation, with Contentful's field names. */
+/**
+ * A validation error from the shared webhook validation, with Contentful's field names. A problem
+ * with a field only /v3 has (a stored OAuth client secret or client key after the URL moved) says
+ * where it can be sent, since a Contentful body cannot carry it.
+ */
 export function inContentfulTerms(err: unknown): unknown {
+  if (err instanceof HeraldError && err.errors && Object.keys(err.errors).some((f) => V3_ONLY.has(f))) {
+    const errors = fieldErrors();
+    for (const [f, list] of Object.entries(err.errors)) {
+      errors[f] = V3_ONLY.has(f) ? list.map((p) => `${p} (through PUT /v3/webhooks/{uid}: a Contentful webhook definition has no field for it)`) : list;
+    }
+    err = new HeraldError(err.code, err.message, { errors, cause: err, retryAfter: err.retryAfter });
+  }
   return renameFields(err, contentfulPath);
 }
 

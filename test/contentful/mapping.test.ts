@@ -181,6 +181,40 @@ describe('webhook definitions', () => {
     assert.equal('http_basic_password' in d, false);
   });
 
+  it('on update, sends the stored endpoint authentication (which Contentful cannot name) as /v3 reads it back: secrets masked', () => {
+    const stored = {
+      target_url: 'https://e.com/in',
+      custom_header: [],
+      access_token_url: 'https://auth.e.com/token',
+      client_id: 'herald',
+      client_secret: 'client-secret-0123456789',
+      scope: 'hooks',
+      client_certificate: 'CERT',
+      client_key: 'private-key-0123456789',
+      ca_certificate: 'CA',
+    };
+    const { body } = fromContentful({ name: 'x', url: 'https://e.com/in', topics: ['*.*'] }, stored);
+    const d = (body.webhook.destinations as any[])[0];
+    assert.deepEqual(
+      { ...d, custom_header: undefined },
+      {
+        target_url: 'https://e.com/in',
+        http_basic_auth: null,
+        custom_header: undefined,
+        access_token_url: 'https://auth.e.com/token',
+        client_id: 'herald',
+        client_secret: '****6789',
+        scope: 'hooks',
+        client_certificate: 'CERT',
+        client_key: '****6789',
+        ca_certificate: 'CA',
+      },
+    );
+    assert.equal('authentication_type' in d, false, 'implied by the fields, so the body\'s basic auth decides Basic or None');
+    // A create (no stored destination) has none.
+    assert.deepEqual(Object.keys((fromContentful({ name: 'x', url: 'https://e.com/in', topics: ['*.*'] }).body.webhook.destinations as any[])[0]).sort(), ['custom_header', 'http_basic_auth', 'target_url']);
+  });
+
   it('renames Contentstack field paths to Contentful ones', () => {
     assert.equal(contentfulPath('destinations.0.target_url'), 'url');
     assert.equal(contentfulPath('destinations.0.custom_header.1.header_name'), 'headers.1.key');

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import { listen, makeCertificates, readBody, startTokenServer } from '../helpers/endpoint-auth.ts';
 import { emit, executions, until } from '../helpers/engine.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
@@ -163,3 +166,186 @@ describe('secrets a receiver echoes back', () => {
     assert.equal(log[0].request_details[0].response.headers['x-echo-key'], '****');
   });
 });
+
+/**
+ * Endpoint authentication set through /v3 (OAuth 2.0 client credentials, a bearer token, mutual
+ * TLS: issue 20) on a webhook a Contentful client then updates: Contentful's definition has no
+ * field for any of it, so a PUT that cannot mention it keeps it; its secrets stay with their
+ * origin (issue 15 item 6's rule) and are never shown.
+ */
+describe('endpoint authentication and a Contentful PUT', () => {
+  let h: TestHerald;
+  let stack: { api_key: string; token: string };
+  let certs: ReturnType<typeof makeCertificates>;
+  let tokens: Awaited<ReturnType<typeof startTokenServer>>;
+  let home: Awaited<ReturnType<typeof startClientCheckingReceiver>>;
+  let elsewhere: Awaited<ReturnType<typeof startClientCheckingReceiver>>;
+  const clientSecret = `cs-${rand()}`;
+  const v3 = () => ({ api_key: stack.api_key, authorization: stack.token });
+  const cf = () => ({ authorization: `Bearer ${stack.token}`, 'content-type': 'application/vnd.contentful.management.v1+json' });
+  const definitionUrl = (id: string) => `${h.url}/spaces/${stack.api_key}/webhook_definitions/${id}`;
+  /** Contentful's read-then-update: GET the definition, PUT it back changed by `change`. */
+  const cfUpdate = async (id: string, change: (d: Record<string, any>) => Record<string, unknown>) => {
+    const read = await (await fetch(definitionUrl(id), { headers: cf() })).json();
+    const r = await fetch(definitionUrl(id), { method: 'PUT', headers: { ...cf(), 'x-contentful-version': String(read.sys.version) }, body: JSON.stringify(change(read)) });
+    return { read, status: r.status, body: await r.json() };
+  };
+  const stored = async (uid: string) => JSON.parse((await h.herald.db.get<{ doc: string }>('SELECT doc FROM webhooks WHERE uid = ?', [uid]))!.doc).destinations[0];
+  const testCall = async (uid: string) => (await h.request('POST', `/v3/webhooks/${uid}/test`, { headers: v3() })).body;
+
+  before(async () => {
+    h = await startHerald({ retryDelaysMs: [] });
+    stack = await h.newStack();
+    certs = makeCertificates();
+    tokens = await startTokenServer('herald-client', clientSecret, 600);
+    home = await startClientCheckingReceiver(certs, tokens.valid);
+    elsewhere = await startClientCheckingReceiver(certs, tokens.valid); // another port: another origin
+  });
+  after(async () => {
+    await h.close();
+    await tokens.close();
+    await home.close();
+    await elsewhere.close();
+  });
+
+  /** An OAuth + mutual TLS webhook in the Contentful format, made through /v3. */
+  const oauthAndMtls = async (name: string) => {
+    const created = await h.request('POST', '/v3/webhooks', {
+      headers: v3(),
+      body: {
+        webhook: {
+          name,
+          format: 'contentful',
+          channels: ['Entry.publish'],
+          destinations: [
+            {
+              target_url: `${home.url}/hook`,
+              access_token_url: tokens.url,
+              client_id: 'herald-client',
+              client_secret: clientSecret,
+              client_certificate: certs.clientCert,
+              client_key: certs.clientKey,
+              ca_certificate: certs.ca,
+              custom_header: [],
+            },
+          ],
+        },
+      },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body.webhook.uid as string;
+  };
+
+  it('keeps OAuth client credentials and mutual TLS that a Contentful PUT does not mention, and never shows their secrets', async () => {
+    const uid = await oauthAndMtls('oauth and mtls');
+    const first = await testCall(uid);
+    assert.equal(first.test.outcome, 'success', JSON.stringify(first));
+    const before = await stored(uid);
+
+    // A Contentful client renames it: read, change the name, PUT it back.
+    const renamed = await cfUpdate(uid, (d) => ({ ...d, name: 'renamed by a Contentful client' }));
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    assert.equal(renamed.body.name, 'renamed by a Contentful client');
+    const after = await stored(uid);
+    for (const k of ['access_token_url', 'client_id', 'client_secret', 'client_certificate', 'client_key', 'ca_certificate'] as const) {
+      assert.equal(after[k], before[k], `${k} kept`);
+    }
+    // And they still work: a token from the token server, the client certificate in the handshake.
+    const calls = home.received.length;
+    const again = await testCall(uid);
+    assert.equal(again.test.outcome, 'success', JSON.stringify(again));
+    assert.equal(home.received.length, calls + 1);
+    assert.equal(home.received.at(-1)!.cn, 'herald-client');
+    assert.ok(home.received.at(-1)!.tokenValid, 'sent a token the token server issued');
+
+    // Nothing shows a secret: both dialects' reads, the PUT's answer, the test-call answers, the log.
+    const texts = [JSON.stringify(renamed), JSON.stringify(first), JSON.stringify(again)];
+    for (const path of [`/v3/webhooks/${uid}`, '/v3/webhooks', `/v3/webhooks/${uid}/executions`]) texts.push(JSON.stringify((await h.request('GET', path, { headers: v3() })).body));
+    for (const path of [`webhook_definitions/${uid}`, 'webhook_definitions', `webhooks/${uid}/calls`]) {
+      texts.push(await (await fetch(`${h.url}/spaces/${stack.api_key}/${path}`, { headers: cf() })).text());
+    }
+    const all = texts.join('\n');
+    assert.ok(!all.includes(clientSecret), 'the client secret is shown somewhere');
+    assert.ok(!all.includes(keyBody(certs.clientKey)), 'the client key is shown somewhere');
+    for (const r of home.received) assert.ok(!all.includes(r.token), 'an access token is shown somewhere');
+    const shown = (await h.request('GET', `/v3/webhooks/${uid}`, { headers: v3() })).body.webhook.destinations[0];
+    assert.equal(shown.authentication_type, 'OAuth2');
+    assert.match(shown.client_secret, /^\*{4}/);
+    assert.match(shown.client_key, /^\*{4}/);
+  });
+
+  it('refuses a Contentful PUT, and a /v3 PUT, that move the URL to another origin without the client secret and key, naming each; nothing changes', async () => {
+    const uid = await oauthAndMtls('moved');
+    const before = await stored(uid);
+
+    const moved = await cfUpdate(uid, (d) => ({ ...d, url: `${elsewhere.url}/hook` }));
+    assert.equal(moved.status, 422, JSON.stringify(moved.body));
+    assert.equal(moved.body.sys.id, 'ValidationFailed');
+    const byPath = Object.fromEntries(moved.body.details.errors.map((e: any) => [e.path.join('.'), e.details]));
+    assert.deepEqual(Object.keys(byPath).sort(), ['client_key', 'client_secret']);
+    assert.match(byPath.client_secret, /sent again in full.*another origin.*\/v3\/webhooks/);
+    assert.ok(!JSON.stringify(moved.body).includes(clientSecret));
+
+    // The same on /v3: the destination read back with only target_url moved.
+    const read = (await h.request('GET', `/v3/webhooks/${uid}`, { headers: v3() })).body.webhook;
+    const v3moved = await h.request('PUT', `/v3/webhooks/${uid}`, { headers: v3(), body: { webhook: { ...read, destinations: [{ ...read.destinations[0], target_url: `${elsewhere.url}/hook` }] } } });
+    assert.equal(v3moved.status, 422);
+    assert.deepEqual(Object.keys(v3moved.body.errors).sort(), ['destinations.0.client_key', 'destinations.0.client_secret']);
+
+    assert.deepEqual(await stored(uid), before, 'nothing changed');
+    const test = await testCall(uid);
+    assert.equal(test.test.outcome, 'success');
+    assert.equal(elsewhere.received.length, 0, 'the other origin got nothing');
+  });
+
+  it('keeps a bearer token through a Contentful PUT, and refuses basic auth beside it instead of dropping it', async () => {
+    const rx = await startReceiver();
+    try {
+      const token = `bt-${rand()}`;
+      const created = await h.request('POST', '/v3/webhooks', {
+        headers: v3(),
+        body: { webhook: { name: 'bearer', format: 'contentful', channels: ['Entry.publish'], destinations: [{ target_url: `${rx.url}/bearer`, authentication_type: 'Bearer', bearer_token: token, custom_header: [] }] } },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const uid = created.body.webhook.uid;
+      const renamed = await cfUpdate(uid, (d) => ({ ...d, name: 'bearer, renamed' }));
+      assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+      assert.ok(!JSON.stringify(renamed).includes(token));
+      await testCall(uid);
+      assert.equal(rx.received.at(-1)!.headers.authorization, `Bearer ${token}`);
+
+      const basic = await cfUpdate(uid, (d) => ({ ...d, httpBasicUsername: 'someone', httpBasicPassword: 'pw-0123456789' }));
+      assert.equal(basic.status, 422, JSON.stringify(basic.body));
+      assert.deepEqual(basic.body.details.errors.map((e: any) => e.path.join('.')), ['httpBasicUsername']);
+      assert.equal((await stored(uid)).bearer_token, token);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+/** The base64 body of a PEM key (what would show if the key leaked, whatever the line breaks). */
+const keyBody = (pem: string) => pem.split('\n').filter((l) => l && !l.startsWith('-----'))[1] ?? pem;
+
+/**
+ * An https receiver that requires a client certificate signed by the test CA and records, per
+ * request, the certificate's CN and the bearer token (valid or not by `valid`); 401 without a
+ * valid token.
+ */
+async function startClientCheckingReceiver(certs: ReturnType<typeof makeCertificates>, valid: (token: string) => boolean) {
+  const received: Array<{ cn: string | undefined; token: string; tokenValid: boolean; body: string }> = [];
+  const server = createHttpsServer({ key: certs.serverKey, cert: certs.serverCert, ca: certs.ca, requestCert: true, rejectUnauthorized: true }, async (req, res) => {
+    const peer = (req.socket as TLSSocket).getPeerCertificate();
+    const token = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const tokenValid = valid(token);
+    received.push({ cn: [peer?.subject?.CN].flat()[0], token, tokenValid, body: await readBody(req) });
+    res.statusCode = tokenValid ? 200 : 401;
+    res.end();
+  });
+  const port = await listen(server);
+  return {
+    url: `https://127.0.0.1:${port}`,
+    received,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}

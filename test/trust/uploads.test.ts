@@ -64,6 +64,25 @@ function multipart(path: string, headers: Record<string, string>, parts: Array<{
   return Buffer.concat([Buffer.from(head), body]);
 }
 
+/**
+ * Sends `request` then `next` on one connection: the refusal comes back, then `next` is answered
+ * 200, or (a body too large to read through, when `expected` allows it) the refusal says
+ * `Connection: close` and the connection ends. Never a connection left hanging.
+ */
+async function assertNextAnswered(port: number, what: string, request: Buffer, next: Buffer, refused: RegExp, expected: 'answered' | 'answered or closed') {
+  const { text, closed } = await exchange(port, [request, next], 10_000);
+  assert.match(text, refused, `${what}: the refusal (got ${JSON.stringify(text.slice(0, 300))})`);
+  const answers = text.match(/HTTP\/1\.1 \d{3} /g) ?? [];
+  if (answers.length >= 2) {
+    assert.match(answers[1], /200/, `${what}: the next request on the connection is answered`);
+  } else {
+    assert.equal(expected, 'answered or closed', `${what}: a body this small is read to its end and the next request answered (got ${JSON.stringify(text.slice(0, 300))})`);
+    // Closing is the other honest answer: the refusal says so and the connection ends.
+    assert.match(text, /^connection: close/im, `${what}: the refusal says the connection closes (got ${JSON.stringify(text.slice(0, 300))})`);
+    assert.equal(closed, true, `${what}: the connection is closed, not left hanging`);
+  }
+}
+
 const get = (path: string, headers: Record<string, string>) =>
   Buffer.from([`GET ${path} HTTP/1.1`, 'host: 127.0.0.1', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n'));
 
@@ -105,17 +124,7 @@ describe('uploads refused part-way', () => {
       ['a Contentful upload over the asset limit', octets(`/spaces/${space}/uploads`, bearer, Buffer.concat([big, big])), /^HTTP\/1\.1 413/, 'answered or closed'],
     );
     for (const [what, request, refused, expected] of cases) {
-      const { text, closed } = await exchange(port, [request, get('/v3/webhooks', headers)], 10_000);
-      assert.match(text, refused, `${what}: the refusal`);
-      const answers = text.match(/HTTP\/1\.1 \d{3} /g) ?? [];
-      if (answers.length >= 2) {
-        assert.match(answers[1], /200/, `${what}: the next request on the connection is answered`);
-      } else {
-        assert.equal(expected, 'answered or closed', `${what}: a body this small is read to its end and the next request answered (got ${JSON.stringify(text.slice(0, 300))})`);
-        // Closing is the other honest answer: the refusal says so and the connection ends.
-        assert.match(text, /^connection: close/im, `${what}: the refusal says the connection closes (got ${JSON.stringify(text.slice(0, 300))})`);
-        assert.equal(closed, true, `${what}: the connection is closed, not left hanging`);
-      }
+      await assertNextAnswered(port, what, request, get('/v3/webhooks', headers), refused, expected);
     }
   });
 
@@ -206,6 +215,11 @@ describe('a full disk', () => {
       assert.ok(Number(r.headers.get('retry-after')) > 0, `${what}: Retry-After`);
       assert.match(text, /no space left/i, what);
     }
+    // Refused part-way for lack of space (item 3): the connection answers the next request, or closes.
+    const port = Number(new URL(h.url).port);
+    const rawUpload = (size: number) => multipart('/v3/assets', headers, [{ name: 'asset[upload]', filename: 'full.bin', body: Buffer.alloc(size, 'd') }]);
+    await assertNextAnswered(port, 'a full disk, 512 KiB', rawUpload(512 * 1024), get('/v3/webhooks', headers), /^HTTP\/1\.1 503/, 'answered');
+    await assertNextAnswered(port, 'a full disk, 2 MiB', rawUpload(2 * 1024 * 1024), get('/v3/webhooks', headers), /^HTTP\/1\.1 503/, 'answered or closed');
     const ready = await h.request('GET', '/readyz');
     assert.equal(ready.status, 503);
     assert.equal(ready.body.checks.disk, 'full');

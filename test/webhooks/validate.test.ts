@@ -7,6 +7,7 @@ import { presentWebhook } from '../../src/webhooks/present.ts';
 import { rotateSecrets, liveSecrets, signingSecretProblem } from '../../src/webhooks/signing-secrets.ts';
 import { parseWebhookBody, type WebhookDefinition } from '../../src/webhooks/validate.ts';
 import type { Webhook } from '../../src/webhooks/webhook.ts';
+import { makeCertificates } from '../helpers/endpoint-auth.ts';
 
 const policy = createTargetPolicy([]);
 const now = 1_700_000_000_000;
@@ -222,6 +223,39 @@ describe('updating over a stored webhook', () => {
     assert.equal(resent.destinations[0].custom_header[0].value, 'fresh-header');
     const dropped = parse({ webhook: { destinations: [{ target_url: 'https://b.example/in', http_basic_password: null }] } }, w);
     assert.equal(dropped.destinations[0].http_basic_password, undefined);
+  });
+
+  it('carries none of the newer stored secrets to another origin either (OAuth client secret, bearer token, TLS client key, broker password, NATS token): 422 naming each', () => {
+    const c = makeCertificates();
+    const cases: Array<[string, Record<string, unknown>, string, string, string]> = [
+      // what, the stored destination, its URL moved to another origin, the field named, the secret
+      ['OAuth client secret', { target_url: 'https://hooks.example.com/in', access_token_url: 'https://auth.example.com/token', client_id: 'herald', client_secret: 'client-secret-0123456789' }, 'https://b.example/in', 'client_secret', 'client-secret-0123456789'],
+      ['bearer token', { target_url: 'https://hooks.example.com/in', authentication_type: 'Bearer', bearer_token: 'bearer-token-0123456789' }, 'https://hooks.example.com:8443/in', 'bearer_token', 'bearer-token-0123456789'],
+      ['TLS client key', { target_url: 'https://hooks.example.com/in', client_certificate: c.clientCert, client_key: c.clientKey, ca_certificate: c.ca }, 'https://b.example/in', 'client_key', c.clientKey],
+      ['AMQP password', { target_url: 'amqp://herald:amqp-password-0123@rabbit.example/?exchange=x' }, 'amqp://herald:****0123@rabbit2.example/?exchange=x', 'target_url', 'amqp-password-0123'],
+      ['Redis password', { target_url: 'redis://default:redis-password-0123@redis.example:6379/0?stream=s' }, 'redis://default:****0123@redis.example:6380/0?stream=s', 'target_url', 'redis-password-0123'],
+      ['NATS token', { target_url: 'nats://nats-token-0123456789@nats.example?subject=cms' }, 'nats://****6789@nats2.example?subject=cms', 'target_url', 'nats-token-0123456789'],
+    ];
+    for (const [what, dest, movedUrl, field, secret] of cases) {
+      const w = stored(parse({ webhook: { name: what, channels: ['*.*'], destinations: [{ ...dest, custom_header: [] }] } }));
+      // Read back (secrets masked), then sent back as read: kept.
+      const shown = presentWebhook(w).destinations[0] as Record<string, unknown>;
+      assert.ok(!JSON.stringify(shown).includes(secret), `${what}: shown masked`);
+      const kept = parse({ webhook: { destinations: [shown] } }, w);
+      assert.ok(JSON.stringify(kept.destinations[0]).includes(JSON.stringify(secret).slice(1, -1)), `${what}: kept on the same origin`);
+      // The same with only the URL moved (a broker URL keeps its masked password): refused, naming the field.
+      const errors = problems({ webhook: { destinations: [{ ...shown, target_url: movedUrl }] } }, w);
+      assert.deepEqual(Object.keys(errors), [`destinations.0.${field}`], what);
+      assert.match(errors[`destinations.0.${field}`][0], /again .*in full/, what);
+      // Left out entirely on the new origin: not carried either (dropped, or refused).
+      const { [field]: _left, ...without } = shown;
+      try {
+        const d = parse({ webhook: { destinations: [{ ...without, target_url: field === 'target_url' ? movedUrl.replace(/\/\/[^@]*@/, '//') : movedUrl }] } }, w);
+        assert.ok(!JSON.stringify(d).includes(JSON.stringify(secret).slice(1, -1)), `${what}: carried to ${movedUrl}`);
+      } catch (err) {
+        assert.ok(err instanceof HeraldError && err.errors?.[`destinations.0.${field}`], `${what}: ${String(err)}`);
+      }
+    }
   });
 
   it('drops basic auth when the username is cleared', () => {

@@ -125,7 +125,7 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
         return create(c, scope.api_key, scopedWebhookUid(scope.api_key, req.params.id), req.body);
       }
       if (sent !== existing.version) throw versionMismatch('the webhook definition', sent, existing.version);
-      const mapped = fromContentful(req.body);
+      const mapped = fromContentful(req.body, existing.destinations[0]);
       const now = Date.now();
       const def = await validate(c.tx, scope.api_key, mapped.body, { policy, existing, now });
       return found(await c.update({ ...existing, ...def, format: existing.format, transformation: mapped.transformation }, now));
