@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { parseChannel } from '../../src/webhooks/channels.ts';
 import { callStatus, httpStatusText } from '../../web/src/call-status.ts';
 import { channelToRow, describeChannel, joinChannels, parseWhenCode, rowToChannel, splitChannels, whenToCode, MODULE_ACTIONS, type ChannelRow } from '../../web/src/channels.ts';
+import { deliveryTokenBody, deliveryTokenProblems, problemsLeft, readExample } from '../../web/src/delivery-token.ts';
 import { entryBody, valuesOf, type SchemaField } from '../../web/src/entry-values.ts';
 import { health, healthLevel } from '../../web/src/health.ts';
 import { duration, humanise } from '../../web/src/time.ts';
@@ -224,5 +225,41 @@ describe('entry values', () => {
     v.keywords = ['a', '', 'b'];
     v.seo = { description: '' };
     assert.deepEqual(entryBody(schema, v), { title: 'Hello', rating: null, keywords: ['a', 'b'], seo: { description: null }, author: [] });
+  });
+});
+
+describe('the delivery token form', () => {
+  const draft = { name: ' Site ', description: '', environments: ['production'], branches: ['main'] };
+
+  it("sends Contentstack's shape: environments by name and branches, read-only", () => {
+    assert.deepEqual(deliveryTokenBody(draft), {
+      token: {
+        name: 'Site',
+        description: '',
+        scope: [
+          { module: 'environment', environments: ['production'], acl: { read: true } },
+          { module: 'branch', branches: ['main'], acl: { read: true } },
+        ],
+      },
+    });
+  });
+
+  it('names a missing name and environment before asking the server', () => {
+    assert.deepEqual(Object.keys(deliveryTokenProblems({ ...draft, name: ' ', environments: [] })), ['token.name', 'token.scope']);
+    assert.deepEqual(deliveryTokenProblems(draft), {});
+  });
+
+  it("forgets only the edited field's problems, including the server's per-scope ones", () => {
+    const fields = { 'token.name': ['x'], 'token.scope': ['y'], 'token.scope[0].environments': ['z'], 'token.scope[1].branches': ['w'] };
+    assert.deepEqual(Object.keys(problemsLeft(fields, ['name'])), ['token.scope', 'token.scope[0].environments', 'token.scope[1].branches']);
+    assert.deepEqual(Object.keys(problemsLeft(fields, ['environments'])), ['token.name', 'token.scope[1].branches']);
+    assert.deepEqual(problemsLeft(fields, ['name', 'environments', 'branches']), {});
+  });
+
+  it('shows a read request with the stack, the environment and the token', () => {
+    assert.equal(
+      readExample('http://127.0.0.1:4100', 'blt123', 'pre prod', 'csTOKEN', 'article'),
+      "curl 'http://127.0.0.1:4100/v3/content_types/article/entries?environment=pre%20prod' \\\n  -H 'api_key: blt123' \\\n  -H 'access_token: csTOKEN'",
+    );
   });
 });

@@ -9,6 +9,7 @@ import { EntryEditor } from './screens/EntryEditor.tsx';
 import { Entries } from './screens/Entries.tsx';
 import { SignIn, StackPicker } from './screens/SignIn.tsx';
 import { Tokens } from './screens/Tokens.tsx';
+import { DeliveryTokens } from './screens/DeliveryTokens.tsx';
 import { ContentTypeBuilder } from './screens/ContentTypeBuilder.tsx';
 import { WebhookEdit } from './screens/WebhookEdit.tsx';
 import { WebhookList } from './screens/WebhookList.tsx';
@@ -86,7 +87,7 @@ function Screen({ path }: { path: string[] }) {
     case 'assets':
       return <Assets />;
     case 'tokens':
-      return <Tokens />;
+      return a === 'delivery' ? <DeliveryTokens /> : <Tokens />;
     case 'types':
       return <ContentTypeBuilder key={a ?? 'new'} uid={a === 'new' || !a ? undefined : a} />;
     default:

@@ -1,6 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { ApiError, currentSession, del, fieldError, get, post } from '../api.ts';
-import { Confirm, CopyButton, Dialog, EmptyState, ErrorText, Field, Loading, Spinner, TimeAgo, useLoad, valueOf } from '../components/ui.tsx';
+import { Confirm, CopyButton, Dialog, EmptyState, ErrorText, Field, Loading, Spinner, Tabs, TimeAgo, useLoad, valueOf } from '../components/ui.tsx';
+import { href } from '../router.ts';
 import { notify } from '../notice.ts';
 
 interface TokenDoc {
@@ -11,6 +12,18 @@ interface TokenDoc {
   token: string;
   expires_on: string | null;
   created_at: string;
+}
+
+/** The two kinds of tokens, as Contentstack's Settings › Tokens shows them: one tab each. */
+export function TokenTabs(props: { current: 'management' | 'delivery' }) {
+  return (
+    <Tabs
+      tabs={[
+        { label: 'Management tokens', href: href('tokens'), current: props.current === 'management' },
+        { label: 'Delivery tokens', href: href('tokens', 'delivery'), current: props.current === 'delivery' },
+      ]}
+    />
+  );
 }
 
 /**
@@ -55,11 +68,12 @@ export function Tokens() {
     <section>
       <div class="page-head">
         <div>
-          <p class="crumbs">Settings</p>
+          <p class="crumbs">Settings › Tokens</p>
           <h1>Management tokens</h1>
           <p class="lead">Tools and scripts send a management token (with the stack API key) to change this stack’s content and webhooks.</p>
         </div>
       </div>
+      <TokenTabs current="management" />
       {admin ? (
         <form class="panel inline-form token-form" onSubmit={create} noValidate>
           <h2>Create a token</h2>

@@ -1,0 +1,334 @@
+import { useRef, useState } from 'preact/hooks';
+import { ApiError, currentSession, del, errorText, fieldError, get, post, unplacedProblems } from '../api.ts';
+import { checkedOf, Confirm, CopyButton, Dialog, EmptyState, Field, Loading, Spinner, TimeAgo, useLoad, valueOf } from '../components/ui.tsx';
+import { deliveryTokenBody, deliveryTokenProblems, problemsLeft, readExample, type DeliveryTokenDraft } from '../delivery-token.ts';
+import { notify } from '../notice.ts';
+import { TokenTabs } from './Tokens.tsx';
+
+interface Environment {
+  uid: string;
+  name: string;
+}
+
+/** A delivery token as GET /v3/stacks/delivery_tokens lists it (Contentstack's shape). */
+interface DeliveryTokenDoc {
+  uid: string;
+  name: string;
+  description: string;
+  /** Masked (`****abcd`), except in the answer to its creation. */
+  token: string;
+  scope: Array<{ module: string; environments?: Array<{ uid: string; name: string | null }>; branches?: string[] }>;
+  created_at: string;
+}
+
+interface Context {
+  tokens: DeliveryTokenDoc[];
+  environments: Environment[];
+  branches: string[];
+  /** A content type of the stack, for the example request (undefined when there is none). */
+  exampleType: string | undefined;
+}
+
+const envNames = (t: DeliveryTokenDoc) => t.scope.find((s) => s.module === 'environment')?.environments?.map((e) => e.name ?? e.uid) ?? [];
+const branchesOf = (t: DeliveryTokenDoc) => t.scope.find((s) => s.module === 'branch')?.branches ?? [];
+
+/**
+ * Settings > Tokens > Delivery tokens (/v3/stacks/delivery_tokens): read-only credentials for web
+ * sites and apps reading published content through the delivery API, scoped to environments (and
+ * branches) as in Contentstack. Created with the stack's management token; shown once with a copy
+ * button (Herald keeps a hash only), listed masked, deleted to revoke.
+ */
+export function DeliveryTokens() {
+  const loaded = useLoad<Context>(async () => {
+    const [tokens, environments, branches, exampleType] = await Promise.all([
+      get<{ tokens: DeliveryTokenDoc[] }>('/v3/stacks/delivery_tokens').then((r) => r.tokens),
+      get<{ environments: Environment[] }>('/v3/environments', { limit: 100 }).then((r) => r.environments),
+      get<{ branches: Array<{ uid: string }> }>('/v3/stacks/branches', { limit: 100 }).then((r) => r.branches.map((b) => b.uid)),
+      get<{ content_types: Array<{ uid: string }> }>('/v3/content_types', { limit: 1 }).then((r) => r.content_types[0]?.uid),
+    ]);
+    return { tokens, environments, branches, exampleType };
+  }, []);
+  const [created, setCreated] = useState<{ name: string; token: string; environment: string } | null>(null);
+  const [added, setAdded] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<DeliveryTokenDoc | null>(null);
+  const nameInput = useRef<HTMLInputElement>(null);
+
+  return (
+    <section>
+      <div class="page-head">
+        <div>
+          <p class="crumbs">Settings › Tokens</p>
+          <h1>Delivery tokens</h1>
+          <p class="lead">
+            Web sites and apps send a delivery token (with the stack API key) to read what is published to its environments. It reads only: it cannot
+            change anything or see drafts.
+          </p>
+        </div>
+      </div>
+      <TokenTabs current="delivery" />
+      <Loading loaded={loaded} label="Loading delivery tokens…">
+        {(ctx) => (
+          <>
+            <CreateForm
+              ctx={ctx}
+              nameInput={nameInput}
+              onEnvironment={(env) => loaded.reload(true).then(() => env)}
+              onCreated={async (t, environment) => {
+                setCreated({ name: t.name, token: t.token, environment });
+                setAdded(t.uid);
+                await loaded.reload(true);
+              }}
+            />
+            {ctx.tokens.length === 0 ? (
+              <EmptyState title="No delivery tokens yet">Create one above for each site or app, so you can revoke one without the others.</EmptyState>
+            ) : (
+              <div class="table-wrap">
+                <table class="list tokens delivery-tokens">
+                  <caption class="visually-hidden">Delivery tokens of this stack</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Token</th>
+                      <th scope="col">Environments</th>
+                      {ctx.branches.length > 1 && <th scope="col">Branches</th>}
+                      <th scope="col">Created</th>
+                      <th scope="col">
+                        <span class="visually-hidden">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {ctx.tokens.map((t) => (
+                      <tr key={t.uid} data-uid={t.uid} class={t.uid === added ? 'just-added' : undefined}>
+                        <td data-label="Name">
+                          <strong>{t.name}</strong>
+                          {t.description && <div class="small muted">{t.description}</div>}
+                        </td>
+                        <td data-label="Token" class="mono">
+                          {t.token}
+                        </td>
+                        <td data-label="Environments">{envNames(t).join(', ')}</td>
+                        {ctx.branches.length > 1 && <td data-label="Branches">{branchesOf(t).join(', ')}</td>}
+                        <td data-label="Created">
+                          <TimeAgo t={t.created_at} />
+                        </td>
+                        <td class="row-links">
+                          <button type="button" class="link-btn danger" onClick={() => setDeleting(t)} aria-label={`Delete the delivery token ${t.name}`}>
+                            Delete
+                          </button>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </>
+        )}
+      </Loading>
+      {created && (
+        <Dialog title="Delivery token created" onClose={() => (setCreated(null), nameInput.current?.focus())}>
+          <p>
+            This is the only time <strong>{created.name}</strong> is shown: Herald keeps only its hash. Copy it now into your site’s settings.
+          </p>
+          <div class="copy-row">
+            <p class="secret-box mono" tabIndex={0}>
+              {created.token}
+            </p>
+            <CopyButton value={created.token} what="delivery token" />
+          </div>
+          <p class="hint">A site reads published entries with the stack API key and this token, for example:</p>
+          <pre class="code example" tabIndex={0} aria-label="An example request">
+            <code>{readExample(location.origin, currentSession()?.api_key ?? '', created.environment, created.token, loaded.data?.exampleType)}</code>
+          </pre>
+          <div class="actions">
+            <button type="button" class="btn btn-primary" onClick={() => (setCreated(null), nameInput.current?.focus())}>
+              Done
+            </button>
+          </div>
+        </Dialog>
+      )}
+      {deleting && (
+        <Confirm
+          title="Delete delivery token"
+          danger
+          confirmLabel="Delete"
+          message={
+            <p>
+              Delete <strong>{deleting.name}</strong> ({deleting.token})? Sites and apps using it can no longer read content. This cannot be undone.
+            </p>
+          }
+          onConfirm={async () => {
+            await del(`/v3/stacks/delivery_tokens/${encodeURIComponent(deleting.uid)}`);
+            notify(`Delivery token “${deleting.name}” deleted.`);
+            await loaded.reload(true);
+          }}
+          onClose={() => setDeleting(null)}
+        />
+      )}
+    </section>
+  );
+}
+
+function CreateForm(props: {
+  ctx: Context;
+  nameInput: { current: HTMLInputElement | null };
+  onEnvironment: (name: string) => Promise<string>;
+  onCreated: (t: DeliveryTokenDoc, environment: string) => Promise<void>;
+}) {
+  const { environments, branches } = props.ctx;
+  const [draft, setDraft] = useState<DeliveryTokenDraft>(() => ({
+    name: '',
+    description: '',
+    // One environment is the common case: picked for the user.
+    environments: environments.length === 1 ? [environments[0].name] : [],
+    branches: ['main'],
+  }));
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [newEnv, setNewEnv] = useState('');
+  const [envError, setEnvError] = useState<unknown>(null);
+
+  /** Changes the draft and forgets the problems of the fields changed (the banner goes with the last one). */
+  const set = (patch: Partial<DeliveryTokenDraft>) => {
+    setDraft((d) => ({ ...d, ...patch }));
+    setError((e: unknown) => {
+      if (!(e instanceof ApiError) || Object.keys(e.fields).length === 0) return e;
+      const left = problemsLeft(e.fields, Object.keys(patch) as Array<keyof DeliveryTokenDraft>);
+      const n = Object.keys(left).length;
+      if (n === Object.keys(e.fields).length) return e;
+      return n === 0 ? null : new ApiError(e.status, e.message, left);
+    });
+  };
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const local = deliveryTokenProblems(draft);
+    if (Object.keys(local).length) return setError(new ApiError(0, 'Check the fields marked below.', local));
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await post<{ token: DeliveryTokenDoc }>('/v3/stacks/delivery_tokens', deliveryTokenBody(draft));
+      await props.onCreated(r.token, draft.environments[0]);
+      setDraft({ ...draft, name: '', description: '' });
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const createEnv = async () => {
+    setEnvError(null);
+    if (!newEnv.trim()) return setEnvError(new ApiError(0, 'Give the environment a name, such as production.'));
+    try {
+      const r = await post<{ environment: Environment }>('/v3/environments', { environment: { name: newEnv.trim() } });
+      setNewEnv('');
+      set({ environments: [...draft.environments, r.environment.name] });
+      await props.onEnvironment(r.environment.name);
+    } catch (err) {
+      setEnvError(err);
+    }
+  };
+
+  const f = (path: string) => fieldError(error, path);
+  // Scope problems come back per place in the list (token.scope[0].environments): shown under Environments.
+  const envProblems = error instanceof ApiError ? Object.entries(error.fields).filter(([k]) => k === 'token.scope' || /^token\.scope\[\d+\]\.environments$/.test(k)).flatMap(([, v]) => v) : [];
+  const branchProblems = error instanceof ApiError ? Object.entries(error.fields).filter(([k]) => /^token\.scope\[\d+\]\.branches$/.test(k)).flatMap(([, v]) => v) : [];
+  const placed = (k: string) => k === 'token.name' || k === 'token.description' || k === 'token.scope' || /^token\.scope\[\d+\]\.(environments|branches)$/.test(k);
+  const unplaced = unplacedProblems(error, placed);
+
+  return (
+    <form class="panel delivery-token-form" onSubmit={submit} noValidate aria-describedby={error ? 'delivery-token-error' : undefined}>
+      <h2>Create a delivery token</h2>
+      {error ? (
+        <div class="form-error" id="delivery-token-error" role="alert">
+          <p>
+            <strong>The token was not created.</strong> {errorText(error)}
+          </p>
+          {unplaced.length > 0 && (
+            <ul>
+              {unplaced.map((p) => (
+                <li key={p}>{p}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      ) : null}
+      <div class="two-col">
+        <Field label="Token name" error={f('token.name')}>
+          {(id, d) => (
+            <input id={id} ref={props.nameInput} aria-describedby={d} aria-invalid={!!f('token.name')} value={draft.name} onInput={(e) => set({ name: valueOf(e) })} placeholder="Marketing site" />
+          )}
+        </Field>
+        <Field label="Description (optional)" error={f('token.description')}>
+          {(id, d) => <input id={id} aria-describedby={d} value={draft.description} onInput={(e) => set({ description: valueOf(e) })} placeholder="Read by the Next.js build" />}
+        </Field>
+      </div>
+      <fieldset class="check-group token-scope" aria-describedby={envProblems.length ? "delivery-token-envs-err" : undefined}>
+        <legend>Environments it reads</legend>
+        {environments.length === 0 ? (
+          <p class="hint">This stack has no environment yet: entries are published to environments (development, production…). Add the first one:</p>
+        ) : (
+          <div class="check-row">
+            {environments.map((env) => (
+              <label class="check" key={env.uid}>
+                <input
+                  type="checkbox"
+                  checked={draft.environments.includes(env.name)}
+                  onChange={(e) => set({ environments: checkedOf(e) ? [...draft.environments, env.name] : draft.environments.filter((x) => x !== env.name) })}
+                />{' '}
+                {env.name}
+              </label>
+            ))}
+          </div>
+        )}
+        {envProblems.length > 0 && (
+          <p class="error" id="delivery-token-envs-err">
+            {envProblems.join('; ')}
+          </p>
+        )}
+      </fieldset>
+      {environments.length === 0 && (
+        <div class="inline-form">
+          <Field label="New environment" error={envError ? errorText(envError) : ''}>
+            {(id, d) => (
+              <input
+                id={id}
+                aria-describedby={d}
+                value={newEnv}
+                onInput={(e) => setNewEnv(valueOf(e))}
+                onKeyDown={(e) => {
+                  // Enter adds the environment here rather than submitting the token form.
+                  if (e.key === 'Enter') (e.preventDefault(), void createEnv());
+                }}
+                placeholder="production"
+              />
+            )}
+          </Field>
+          <button type="button" class="btn btn-small" onClick={() => void createEnv()}>
+            Add environment
+          </button>
+        </div>
+      )}
+      {branches.length > 1 && (
+        <fieldset class="check-group token-scope">
+          <legend>Branches it reads</legend>
+          <div class="check-row">
+            {branches.map((b) => (
+              <label class="check" key={b}>
+                <input type="checkbox" checked={draft.branches.includes(b)} onChange={(e) => set({ branches: checkedOf(e) ? [...draft.branches, b] : draft.branches.filter((x) => x !== b) })} /> {b}
+              </label>
+            ))}
+          </div>
+          {branchProblems.length > 0 && <p class="error">{branchProblems.join('; ')}</p>}
+        </fieldset>
+      )}
+      <div class="actions-left">
+        <button type="submit" class="btn btn-primary" disabled={busy}>
+          {busy ? <Spinner label="Creating…" /> : 'Create delivery token'}
+        </button>
+      </div>
+    </form>
+  );
+}
