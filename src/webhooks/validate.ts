@@ -6,6 +6,7 @@ import { branchExists } from '../content/branches.ts';
 import type { Queryable } from '../store/db.ts';
 import { parseChannel } from './channels.ts';
 import { RELAY_TARGET } from './relay-target.ts';
+import { BATCH_MAX_EVENTS, BATCH_WINDOW_MS, DEBOUNCE_MS, RATE_LIMIT_MAX } from './storm-limits.ts';
 import { conditionProblems } from './conditions.ts';
 import { currentSecret, newSigningSecret, rotateSecrets, signingSecretProblem } from './signing-secrets.ts';
 import type { BatchSettings, Condition, CustomHeader, Destination, RateLimit, Webhook } from './webhook.ts';
@@ -50,12 +51,6 @@ export const MAX_NOTIFIERS = 10;
 export const MAX_EMAIL_LENGTH = 254;
 /** An address nodemailer can send to: local@domain, no spaces, angle brackets, commas or control characters. */
 const EMAIL = /^[^\s@<>,;"()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
-/** Bounds of the event-storm settings (#20): batch size, batch window and debounce (ms), rate limit. */
-export const BATCH_MAX_EVENTS = { min: 1, max: 1000 };
-export const BATCH_WINDOW_MS = { min: 10, max: 60_000 };
-export const DEBOUNCE_MS = { min: 0, max: 300_000 };
-/** Most calls per period of a rate limit: calls are spaced at least 1 ms apart. */
-export const RATE_LIMIT_MAX = { second: 1000, minute: 60_000 } as const;
 
 const FIELDS = new Set([
   'name',

@@ -7,7 +7,7 @@ import { deliveryTokenBody, deliveryTokenProblems, problemsLeft, readExample } f
 import { entryBody, valuesOf, type SchemaField } from '../../web/src/entry-values.ts';
 import { health, healthLevel } from '../../web/src/health.ts';
 import { duration, humanise } from '../../web/src/time.ts';
-import { formProblems, headerDraft, toBody, toForm, type WebhookView } from '../../web/src/webhook-form.ts';
+import { destinationKind, formProblems, headerDraft, sendsHttp, toBody, toForm, type WebhookView } from '../../web/src/webhook-form.ts';
 
 /** The web app's rules that need no browser: times, channels, health, call status, and the webhook form's secrets. */
 
@@ -261,5 +261,62 @@ describe('the delivery token form', () => {
       readExample('http://127.0.0.1:4100', 'blt123', 'pre prod', 'csTOKEN', 'article'),
       "curl 'http://127.0.0.1:4100/v3/content_types/article/entries?environment=pre%20prod' \\\n  -H 'api_key: blt123' \\\n  -H 'access_token: csTOKEN'",
     );
+  });
+});
+
+describe('the webhook form: event storms and the relay', () => {
+  const base = (): WebhookView => ({
+    uid: 'blt1',
+    name: 'Index',
+    destinations: [{ target_url: 'https://example.com/hook', http_basic_auth: '', http_basic_password: '', custom_header: [] }],
+    channels: ['content_types.entries.publish'],
+    branches: ['main'],
+    conditions: [],
+    disabled: false,
+    disabled_reason: null,
+    concise_payload: false,
+    created_at: '',
+    updated_at: '',
+  });
+
+  it('sends each setting off (null, 0) for a webhook without them, and as the API names them when set', () => {
+    const off = toBody(toForm(base())).webhook;
+    assert.deepEqual([off.batch, off.debounce_ms, off.rate_limit], [null, 0, null]);
+    const f = toForm({ ...base(), batch: { max_events: 50, window_ms: 2000 }, debounce_ms: 1500 });
+    assert.deepEqual([f.batchOn, f.batchMax, f.batchWindow, f.debounce], [true, '50', '2000', '1500']);
+    const on = toBody(f).webhook;
+    assert.deepEqual([on.batch, on.debounce_ms, on.rate_limit], [{ max_events: 50, window_ms: 2000 }, 1500, null]);
+    const limited = toForm({ ...base(), rate_limit: { max: 5, per: 'minute' } });
+    assert.deepEqual(toBody(limited).webhook.rate_limit, { max: 5, per: 'minute' });
+    limited.rateOn = false;
+    assert.equal(toBody(limited).webhook.rate_limit, null, 'unticking removes the limit');
+  });
+
+  it('names out-of-range numbers, a batch with a rate limit, and a batch outside the Contentstack format, as the API keys them', () => {
+    const f = toForm(base());
+    f.batchOn = true;
+    f.batchMax = '0';
+    f.batchWindow = '1.5';
+    f.debounce = '300001';
+    f.rateOn = true;
+    f.rateMax = '1001';
+    assert.deepEqual(Object.keys(formProblems(f)).sort(), ['batch.max_events', 'batch.window_ms', 'debounce_ms', 'rate_limit', 'rate_limit.max']);
+    f.ratePer = 'minute';
+    assert.equal(formProblems(f)['rate_limit.max'], undefined, '1001 a minute is fine');
+    f.rateOn = false;
+    f.batchMax = '1000';
+    f.batchWindow = '60000';
+    f.debounce = '';
+    f.format = 'cloudevents';
+    assert.deepEqual(formProblems(f), { batch: ['is offered for the Contentstack JSON format only'] });
+  });
+
+  it('treats relay: as an HTTP request (authentication applies), not a broker', () => {
+    assert.equal(destinationKind('relay:'), 'relay');
+    assert.equal(sendsHttp('relay:'), true);
+    assert.equal(sendsHttp('amqp://rabbit/x'), false);
+    const f = toForm({ ...base(), destinations: [{ target_url: 'relay:', http_basic_auth: '', http_basic_password: '', custom_header: [], authentication_type: 'Bearer', bearer_token: '****abcd' }] });
+    const d = (toBody(f).webhook.destinations as Array<Record<string, unknown>>)[0]!;
+    assert.deepEqual([d.target_url, d.authentication_type], ['relay:', 'Bearer']);
   });
 });

@@ -1,3 +1,6 @@
+import { RELAY_TARGET } from '../../src/webhooks/relay-target.ts';
+import { BATCH_MAX_EVENTS, BATCH_WINDOW_MS, DEBOUNCE_MS, RATE_LIMIT_MAX } from '../../src/webhooks/storm-limits.ts';
+
 /**
  * The webhook form's state, and the request body it becomes. Pure, so the rules about secrets are
  * tested without a browser:
@@ -45,6 +48,10 @@ export interface WebhookView {
   format?: string;
   /** CloudEvents: `{ mode: "binary" | "structured" }`. */
   format_options?: { mode?: string };
+  /** Event storms (#20): null / 0 when off (older servers leave them out). */
+  batch?: { max_events: number; window_ms: number } | null;
+  debounce_ms?: number;
+  rate_limit?: { max: number; per: 'second' | 'minute' } | null;
   created_at: string;
   updated_at: string;
 }
@@ -99,7 +106,20 @@ export interface WebhookForm {
   format: string;
   /** CloudEvents' mode: attributes in ce-* headers (binary) or the whole event as the body (structured). */
   ceMode: 'binary' | 'structured';
+  /** Batching: events per call and how long the first waits for others (ms), as typed. */
+  batchOn: boolean;
+  batchMax: string;
+  batchWindow: string;
+  /** Debounce, ms as typed ('' or 0: off). */
+  debounce: string;
+  /** Rate limit: calls per second or minute, as typed. */
+  rateOn: boolean;
+  rateMax: string;
+  ratePer: 'second' | 'minute';
 }
+
+/** What the storm fields hold when the webhook has none (the values offered once ticked). */
+const NO_STORMS = { batchOn: false, batchMax: '100', batchWindow: '1000', debounce: '0', rateOn: false, rateMax: '10', ratePer: 'second' as const };
 
 export type AuthType = 'None' | 'Basic' | 'OAuth2' | 'Bearer';
 
@@ -117,12 +137,23 @@ export const DESTINATION_KINDS: Array<[scheme: string, what: string, example: st
   ['amqp://', 'RabbitMQ: a confirmed publish', 'amqp://user:pass@rabbit:5672/vhost?exchange=content&routing_key=events'],
   ['nats://', 'NATS JetStream: an acknowledged publish', 'nats://nats:4222?subject=cms.events'],
   ['redis://', 'Redis Streams: XADD', 'redis://redis:6379/0?stream=cms:events&maxlen=10000'],
+  [RELAY_TARGET, 'a relay: each call goes to a developer machine running herald listen --webhook (over its outbound WebSocket)', RELAY_TARGET],
 ];
 
-/** The kind of destination a URL names: http (also while it is being typed), or a broker. */
-export function destinationKind(url: string): 'http' | 'amqp' | 'nats' | 'redis' {
+/**
+ * The kind of destination a URL names: http (also while it is being typed), a broker, or the relay
+ * (`herald listen`), which carries the very HTTP request Herald would send, authentication included.
+ */
+export function destinationKind(url: string): 'http' | 'relay' | 'amqp' | 'nats' | 'redis' {
+  if (url.trim() === RELAY_TARGET) return 'relay';
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url.trim())?.[1]?.toLowerCase();
   return scheme === 'amqp' || scheme === 'nats' || scheme === 'redis' ? scheme : 'http';
+}
+
+/** Whether the destination is sent as an HTTP request (directly or through the relay): endpoint authentication applies. */
+export function sendsHttp(url: string): boolean {
+  const kind = destinationKind(url);
+  return kind === 'http' || kind === 'relay';
 }
 
 /** The formats the form offers, with their labels. */
@@ -160,6 +191,7 @@ export function toForm(w?: WebhookView): WebhookForm {
       format: 'contentstack',
       ceMode: 'binary',
       ...NO_AUTH,
+      ...NO_STORMS,
     };
   }
   const d = w.destinations[0] ?? { target_url: '', http_basic_auth: '', http_basic_password: '', custom_header: [] };
@@ -196,7 +228,25 @@ export function toForm(w?: WebhookView): WebhookForm {
     clientKey: '',
     clientKeyStored: !!d.client_key,
     caCert: d.ca_certificate ?? '',
+    batchOn: !!w.batch,
+    batchMax: w.batch ? String(w.batch.max_events) : NO_STORMS.batchMax,
+    batchWindow: w.batch ? String(w.batch.window_ms) : NO_STORMS.batchWindow,
+    debounce: String(w.debounce_ms ?? 0),
+    rateOn: !!w.rate_limit,
+    rateMax: w.rate_limit ? String(w.rate_limit.max) : NO_STORMS.rateMax,
+    ratePer: w.rate_limit?.per ?? NO_STORMS.ratePer,
   };
+}
+
+/** A whole number typed in a field, or NaN ('' and '1.5' are not). */
+function whole(text: string): number {
+  return /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+}
+
+/** The problem of a whole number typed for a field with these bounds, or null. */
+function rangeProblem(text: string, bounds: { min: number; max: number }, unit = ''): string | null {
+  const n = whole(text);
+  return Number.isInteger(n) && n >= bounds.min && n <= bounds.max ? null : `must be a whole number${unit} from ${bounds.min} to ${bounds.max}`;
 }
 
 const NO_AUTH = {
@@ -234,7 +284,7 @@ export function formProblems(f: WebhookForm): Record<string, string[]> {
   const add = (k: string, p: string) => (out[k] ??= []).push(p);
   if (!f.name.trim()) add('name', 'is required');
   if (!f.url.trim()) add('destinations.0.target_url', 'is required');
-  const http = destinationKind(f.url) === 'http';
+  const http = sendsHttp(f.url);
   if (http && f.authType === 'Basic' && !f.username.trim()) add('destinations.0.http_basic_auth', 'is required for HTTP basic auth');
   if (http && f.authType === 'OAuth2') {
     if (!f.tokenUrl.trim()) add('destinations.0.access_token_url', 'is required for OAuth 2.0');
@@ -252,6 +302,22 @@ export function formProblems(f: WebhookForm): Record<string, string[]> {
   });
   if (f.branches.length === 0) add('branches', 'pick at least one branch');
   if (f.channels.length === 0) add('channels', 'pick at least one event under When');
+  if (f.batchOn) {
+    const max = rangeProblem(f.batchMax, BATCH_MAX_EVENTS);
+    if (max) add('batch.max_events', max);
+    const windowMs = rangeProblem(f.batchWindow, BATCH_WINDOW_MS, ' of milliseconds');
+    if (windowMs) add('batch.window_ms', windowMs);
+    if (f.format !== 'contentstack') add('batch', 'is offered for the Contentstack JSON format only');
+  }
+  if (f.debounce.trim() !== '') {
+    const debounce = rangeProblem(f.debounce, DEBOUNCE_MS, ' of milliseconds');
+    if (debounce) add('debounce_ms', `${debounce} (0: off)`);
+  }
+  if (f.rateOn) {
+    const rate = rangeProblem(f.rateMax, { min: 1, max: RATE_LIMIT_MAX[f.ratePer] });
+    if (rate) add('rate_limit.max', `${rate} (calls per ${f.ratePer})`);
+    if (f.batchOn) add('rate_limit', 'cannot be combined with batches: a rate limit paces events one by one, a batch sends several in one call');
+  }
   return out;
 }
 
@@ -268,7 +334,7 @@ export function toBody(f: WebhookForm): { webhook: Record<string, unknown> } {
       return out;
     }),
   };
-  const http = destinationKind(f.url) === 'http';
+  const http = sendsHttp(f.url);
   // A broker URL carries its credentials itself: no endpoint authentication is sent for it.
   const auth: AuthType = http ? f.authType : 'None';
   destination.authentication_type = auth;
@@ -306,6 +372,10 @@ export function toBody(f: WebhookForm): { webhook: Record<string, unknown> } {
       // A Contentful-format webhook keeps its format (the Contentful API sets it, with its transformation).
       ...(f.format === 'contentful' ? {} : { format: f.format }),
       ...(f.format === 'cloudevents' ? { format_options: { mode: f.ceMode } } : {}),
+      // Event storms: null and 0 turn each off. (Numbers as typed: formProblems checked them.)
+      batch: f.batchOn ? { max_events: whole(f.batchMax), window_ms: whole(f.batchWindow) } : null,
+      debounce_ms: f.debounce.trim() === '' ? 0 : whole(f.debounce),
+      rate_limit: f.rateOn ? { max: whole(f.rateMax), per: f.ratePer } : null,
     },
   };
 }

@@ -5,6 +5,7 @@ import { href, navigate } from '../router.ts';
 import type { WebhookView } from '../webhook-form.ts';
 import { deleteWebhook, sendTestCall, setEnabled } from '../webhooks-api.ts';
 import { Badge, Confirm, MoreMenu, Spinner, Tabs } from './ui.tsx';
+import { isRelayWebhook } from '../../../src/webhooks/relay-target.ts';
 
 /**
  * The head of one webhook's pages: its name and state, the Details / Logs tabs (seed 003), the
@@ -48,7 +49,12 @@ export function WebhookHeader(props: { webhook: WebhookView; tab: 'details' | 'l
             <a href={href('webhooks')}>Settings › Webhooks</a>
           </p>
           <h1>
-            {w.name} {w.disabled ? <Badge kind="bad">Disabled</Badge> : <Badge kind="good">Enabled</Badge>}
+            {w.name} {w.disabled ? <Badge kind="bad">Disabled</Badge> : <Badge kind="good">Enabled</Badge>}{' '}
+            {isRelayWebhook(w) && (
+              <Badge kind="info" title="Its calls go to herald listen on a developer machine">
+                Relay
+              </Badge>
+            )}
           </h1>
           {w.disabled && w.disabled_reason && <p class="reason warn-text">{w.disabled_reason}</p>}
         </div>

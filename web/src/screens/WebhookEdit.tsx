@@ -8,7 +8,8 @@ import { href, navigate } from '../router.ts';
 import { WebhookPreview } from '../components/WebhookPreview.tsx';
 import { TestEvent } from '../components/TestEvent.tsx';
 import { EventSchemas } from '../components/EventSchemas.tsx';
-import { AUTH_LABELS, DESTINATION_KINDS, destinationKind, FORMAT_LABELS, formProblems, headerDraft, notifierList, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
+import { RelayInfo } from '../components/RelayInfo.tsx';
+import { AUTH_LABELS, DESTINATION_KINDS, destinationKind, FORMAT_LABELS, sendsHttp, formProblems, headerDraft, notifierList, toBody, toForm, type HeaderDraft, type WebhookForm, type WebhookView } from '../webhook-form.ts';
 import { createWebhook, getSigningSecret, getWebhook, listWebhooks, rotateSigningSecret, updateWebhook } from '../webhooks-api.ts';
 
 interface Context {
@@ -83,9 +84,19 @@ const ERROR_PATHS: Partial<Record<keyof WebhookForm, string[]>> = {
   branches: ['branches'],
   concise: ['concise_payload'],
   enabled: ['disabled'],
-  format: ['format', 'format_options'],
+  // A batch is refused for other formats than Contentstack JSON (filed under batch).
+  format: ['format', 'format_options', 'batch'],
   ceMode: ['format_options'],
+  // Toggling batches also settles "a rate limit cannot be combined with batches" (filed under rate_limit).
+  batchOn: ['batch', 'rate_limit'],
+  batchMax: ['batch.max_events'],
+  batchWindow: ['batch.window_ms'],
+  debounce: ['debounce_ms'],
+  rateOn: ['rate_limit'],
+  rateMax: ['rate_limit.max'],
+  ratePer: ['rate_limit.max', 'rate_limit.per'],
 };
+
 
 /**
  * The error without the problems of `paths` (and of fields under them); null once no field
@@ -164,7 +175,7 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
   const headerErrors = fieldErrorsUnder(error, `${dest}.custom_header`).filter((p) => !/^destinations\.0\.custom_header\.\d+\./.test(p));
   const whenErrors = [...fieldErrorsUnder(error, 'channels'), ...fieldErrorsUnder(error, 'conditions')];
   // The summary says what went wrong; fields say where. Field errors the form has no place for are listed.
-  const placed = /^(name|channels|conditions|branches|concise_payload|disabled|notifiers|format|format_options|destinations\.0\.(target_url|http_basic_auth|http_basic_password|custom_header|authentication_type|access_token_url|client_id|client_secret|scope|request_query_parameters|bearer_token|client_certificate|client_key|ca_certificate))/;
+  const placed = /^(name|channels|conditions|branches|concise_payload|disabled|notifiers|format|format_options|batch|debounce_ms|rate_limit|destinations\.0\.(target_url|http_basic_auth|http_basic_password|custom_header|authentication_type|access_token_url|client_id|client_secret|scope|request_query_parameters|bearer_token|client_certificate|client_key|ca_certificate))/;
   const unplaced = unplacedProblems(error, (k) => placed.test(k));
 
   return (
@@ -230,11 +241,12 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
             />
           )}
         </Field>
+        {destinationKind(form.url) === 'relay' && <RelayInfo uid={existing?.uid} />}
       </div>
 
       <div class="form-section">
         <h2>Security</h2>
-        {destinationKind(form.url) !== 'http' ? (
+        {!sendsHttp(form.url) ? (
           <p class="hint">A {destinationKind(form.url)} destination authenticates with the user and password in its URL. Custom headers below travel as message headers.</p>
         ) : (
           <>
@@ -438,6 +450,72 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
             <input id={id} aria-describedby={d} aria-invalid={notifierErrors.length > 0} type="text" value={form.notifiers} placeholder="ops@example.com, web-team@example.com" onInput={(e) => set({ notifiers: valueOf(e) })} />
           )}
         </Field>
+      </div>
+
+      <div class="form-section storms">
+        <h2>Event storms</h2>
+        <p class="hint">When many changes come at once (a bulk publish, an import): fewer calls, or calls at a pace the endpoint can take. Each is off unless set.</p>
+        <label class="check">
+          <input type="checkbox" checked={form.batchOn} aria-describedby={f('batch') ? 'batch-error' : undefined} aria-invalid={!!f('batch')} disabled={form.format !== 'contentstack' && !form.batchOn} onChange={(e) => set({ batchOn: checkedOf(e) })} /> Send events in batches{' '}
+          <span class="muted">
+            — one call carries several events as {'{"events": [...]}'}
+            {form.format !== 'contentstack' ? ' (Contentstack JSON format only)' : ''}
+          </span>
+        </label>
+        {f('batch') ? (
+          <p class="error" id="batch-error">
+            batch {f('batch')}
+          </p>
+        ) : null}
+        {form.batchOn && (
+          <div class="two-col">
+            <Field label="Events per call at most" error={f('batch.max_events')} hint="1 to 1000; a batch this big goes at once.">
+              {(id, d) => (
+                <input id={id} aria-describedby={d} aria-invalid={!!f('batch.max_events')} type="number" inputMode="numeric" min={1} max={1000} value={form.batchMax} onInput={(e) => set({ batchMax: valueOf(e) })} />
+              )}
+            </Field>
+            <Field label="Wait for more events, ms" error={f('batch.window_ms')} hint="10 to 60000: how long the first event of a batch waits for others.">
+              {(id, d) => (
+                <input id={id} aria-describedby={d} aria-invalid={!!f('batch.window_ms')} type="number" inputMode="numeric" min={10} max={60000} value={form.batchWindow} onInput={(e) => set({ batchWindow: valueOf(e) })} />
+              )}
+            </Field>
+          </div>
+        )}
+        <Field
+          label="Debounce, ms"
+          error={f('debounce_ms')}
+          hint="0 (off) to 300000: changes of one entry within this time become one call, with its latest state. Deletes and unpublishes are never held."
+        >
+          {(id, d) => (
+            <input id={id} aria-describedby={d} aria-invalid={!!f('debounce_ms')} type="number" inputMode="numeric" min={0} max={300000} value={form.debounce} onInput={(e) => set({ debounce: valueOf(e) })} />
+          )}
+        </Field>
+        <label class="check">
+          <input type="checkbox" checked={form.rateOn} aria-describedby={f('rate_limit') ? 'rate-limit-error' : undefined} aria-invalid={!!f('rate_limit')} onChange={(e) => set({ rateOn: checkedOf(e) })} /> Limit the rate{' '}
+          <span class="muted">— calls start at most so many per second or minute, evenly spaced; the others wait their turn</span>
+        </label>
+        {f('rate_limit') ? (
+          <p class="error" id="rate-limit-error">
+            rate limit {f('rate_limit')}
+          </p>
+        ) : null}
+        {form.rateOn && (
+          <div class="two-col">
+            <Field label="Calls at most" error={f('rate_limit.max')}>
+              {(id, d) => (
+                <input id={id} aria-describedby={d} aria-invalid={!!f('rate_limit.max')} type="number" inputMode="numeric" min={1} value={form.rateMax} onInput={(e) => set({ rateMax: valueOf(e) })} />
+              )}
+            </Field>
+            <Field label="Per" error={f('rate_limit.per')}>
+              {(id, d) => (
+                <select id={id} aria-describedby={d} value={form.ratePer} onChange={(e) => set({ ratePer: valueOf(e) as WebhookForm['ratePer'] })}>
+                  <option value="second">second</option>
+                  <option value="minute">minute</option>
+                </select>
+              )}
+            </Field>
+          </div>
+        )}
       </div>
 
       <div class="form-section">

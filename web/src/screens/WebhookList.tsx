@@ -8,6 +8,7 @@ import { href, navigate } from '../router.ts';
 import type { WebhookView } from '../webhook-form.ts';
 import { deleteWebhook, getStats, listExecutions, listWebhooks, setEnabled, type Stats } from '../webhooks-api.ts';
 import { Sparkline } from '../components/HealthChart.tsx';
+import { isRelayWebhook } from '../../../src/webhooks/relay-target.ts';
 
 /** Executions looked at for a webhook's health in the list. */
 const HEALTH_WINDOW = 20;
@@ -104,9 +105,16 @@ export function WebhookList() {
                         </a>
                       </td>
                       <td data-label="URL to notify" class="url-cell">
-                        <span class="mono" title={w.destinations[0]?.target_url}>
-                          {w.destinations[0]?.target_url}
-                        </span>
+                        {isRelayWebhook(w) ? (
+                          // A relay webhook has no address: its calls go to whoever runs herald listen for it.
+                          <span title="Delivered to herald listen on a developer machine">
+                            <Badge kind="info">Relay</Badge> <span class="small muted">herald listen</span>
+                          </span>
+                        ) : (
+                          <span class="mono" title={w.destinations[0]?.target_url}>
+                            {w.destinations[0]?.target_url}
+                          </span>
+                        )}
                       </td>
                       <td data-label="When">
                         <Channels channels={w.channels} />
