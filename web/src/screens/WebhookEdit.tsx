@@ -87,6 +87,7 @@ const ERROR_PATHS: Partial<Record<keyof WebhookForm, string[]>> = {
   // A batch is refused for other formats than Contentstack JSON (filed under batch).
   format: ['format', 'format_options', 'batch'],
   ceMode: ['format_options'],
+  notifiers: ['notifiers'],
   // Toggling batches also settles "a rate limit cannot be combined with batches" (filed under rate_limit).
   batchOn: ['batch', 'rate_limit'],
   batchMax: ['batch.max_events'],
@@ -97,6 +98,11 @@ const ERROR_PATHS: Partial<Record<keyof WebhookForm, string[]>> = {
   ratePer: ['rate_limit.max', 'rate_limit.per'],
 };
 
+/**
+ * The key a problem of the When editor itself (a condition without a value, JSON that does not
+ * parse) is filed under: no API field, so it goes when the editor says the problem is gone.
+ */
+const WHEN_EDITOR = 'when';
 
 /**
  * The error without the problems of `paths` (and of fields under them); null once no field
@@ -135,7 +141,7 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (codeProblem) return setError(new ApiError(0, codeProblem));
+    if (codeProblem) return setError(new ApiError(0, codeProblem, { [WHEN_EDITOR]: [codeProblem] }));
     const local = formProblems(form);
     if (Object.keys(local).length) {
       const [k, v] = Object.entries(local)[0];
@@ -384,7 +390,10 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
           contentTypes={props.ctx.contentTypes}
           errors={whenErrors}
           onChange={(channels, conditions) => set({ channels, conditions })}
-          onValidity={setCodeProblem}
+          onValidity={(problem) => {
+            setCodeProblem(problem);
+            if (!problem) setError((e: unknown) => withoutProblems(e, [WHEN_EDITOR]));
+          }}
         />
       </div>
 
