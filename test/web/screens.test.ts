@@ -10,18 +10,30 @@ import { accessibilityProblems, browserAvailability, launch, newPage, signIn } f
  * Every screen of the web app, as a new user meets it, at laptop and at phone width (issue 18:
  * "every input named", "unique ids", "phone widths"): the webhook list, form and Logs, content
  * types, entries, the entry editor with a field of every type (groups, global fields, references,
- * files, multiple values), the content type builder, assets, both token screens. On each: every
- * form control has a name a screen reader can say, no id is used twice, and nothing makes the page
- * scroll sideways. Chromium against a real Herald, with data on every screen.
+ * files, multiple values), a relay webhook, Call Details of a batch call, the content type builder,
+ * assets, both token screens. On each: every form control has a name a screen reader can say, no id
+ * is used twice, nothing makes the page scroll sideways, and nothing in an open dialog reaches past
+ * its edge. Chromium against a real Herald, with data on every screen.
  */
 const availability = browserAvailability();
 
 /** Each screen: its path, how its heading starts, and (where two share a heading) what only it shows. */
-const SCREENS = (hook: string, entry: string): Array<{ path: string; heading: RegExp; ready?: string }> => [
+interface Made {
+  hook: string;
+  entry: string;
+  /** A relay webhook (herald listen), and a batching webhook with a batch call. */
+  relay: string;
+  batched: string;
+  batchCall: string;
+}
+
+const SCREENS = ({ hook, entry, relay, batched, batchCall }: Made): Array<{ path: string; heading: RegExp; ready?: string }> => [
   { path: 'webhooks', heading: /^Webhooks$/ },
   { path: 'webhooks/new', heading: /^New Webhook$/ },
   { path: `webhooks/${hook}`, heading: /^Site build/, ready: 'form.webhook-form' },
   { path: `webhooks/${hook}/logs`, heading: /^Site build/, ready: 'form.filters' },
+  { path: `webhooks/${relay}`, heading: /^My laptop/, ready: '.relay-info pre' },
+  { path: `webhooks/${batched}/logs/${batchCall}`, heading: /^Search index/, ready: 'dialog[open] section.batch' },
   { path: 'content', heading: /^Content$/ },
   { path: 'content/article', heading: /^Article$/ },
   { path: 'content/article/new', heading: /^New Article entry/ },
@@ -38,8 +50,7 @@ describe('every screen: named inputs, unique ids, no sideways scrolling', { skip
   let browser: Browser;
   let rx: Awaited<ReturnType<typeof startReceiver>>;
   let stack: { api_key: string; token: string };
-  let hook: string;
-  let entry: string;
+  let made: Made;
 
   before(async () => {
     if ('fail' in availability) throw new Error(availability.fail);
@@ -77,15 +88,23 @@ describe('every screen: named inputs, unique ids, no sideways scrolling', { skip
         },
       }),
     );
-    entry = ok(
+    const entry: string = ok(
       await h.request('POST', '/v3/content_types/article/entries', {
         headers,
         body: { entry: { title: 'Every field', keywords: ['one', 'two'], sections: [{ heading: 'First' }, { heading: 'Second' }], box: { note: 'n' }, seo: { description: 'd' } } },
       }),
     ).entry.uid;
-    hook = (await createWebhook(h, stack, `${rx.url}/build`, { name: 'Site build', channels: ['content_types.entries.update'] })).uid;
+    const hook = (await createWebhook(h, stack, `${rx.url}/build`, { name: 'Site build', channels: ['content_types.entries.update'] })).uid;
+    const relay = ok(await h.request('POST', '/v3/webhooks', { headers, body: { webhook: { name: 'My laptop', destinations: [{ target_url: 'relay:' }], channels: ['content_types.entries.publish'] } } })).webhook.uid;
+    const batched = (await createWebhook(h, stack, `${rx.url}/index`, { name: 'Search index', channels: ['content_types.entries.update'], batch: { max_events: 2, window_ms: 60_000 } })).uid;
     ok(await h.request('PUT', `/v3/content_types/article/entries/${entry}`, { headers, body: { entry: { title: 'Every field' } } }));
+    ok(await h.request('PUT', '/v3/content_types/person/entries/' + ok(await h.request('GET', '/v3/content_types/person/entries', { headers })).entries[0].uid, { headers, body: { entry: { title: 'Ada King, Countess of Lovelace, whose name is long enough to wrap' } } }));
     await until(async () => (await executions(h, stack, hook)).some((x) => x.state === 'succeeded'), 10_000, 'a call in the log');
+    const batch = await until(async () => {
+      const list = await executions(h, stack, batched);
+      return list.length === 2 && list.every((x) => x.state === 'succeeded') ? list : undefined;
+    }, 15_000, 'the batch call');
+    made = { hook, entry, relay, batched, batchCall: batch![0]!.uid };
     ok(await h.request('POST', '/v3/stacks/delivery_tokens', { headers, body: { token: { name: 'Site', scope: [{ module: 'environment', environments: ['production'] }] } } }));
     browser = await launch();
   });
@@ -118,13 +137,23 @@ describe('every screen: named inputs, unique ids, no sideways scrolling', { skip
       const { page, errors } = await newPage(browser, { width, height });
       await signIn(page, h.url, stack);
       const problems: string[] = [];
-      for (const s of SCREENS(hook, entry)) {
+      for (const s of SCREENS(made)) {
         await visit(page, s);
         const a11y = await accessibilityProblems(page);
         for (const u of a11y.unnamed) problems.push(`#/${s.path}: unnamed ${u}`);
         for (const d of a11y.duplicateIds) problems.push(`#/${s.path}: id used twice: ${d}`);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
         if (overflow > 0) problems.push(`#/${s.path}: scrolls sideways by ${overflow}px`);
+        // An open dialog (Call Details) sits above the page: nothing in it may reach past its edge (a <pre> scrolls inside itself).
+        const wide = await page.evaluate(() => {
+          const d = document.querySelector('dialog[open]');
+          if (!d) return [];
+          const right = Math.min(d.getBoundingClientRect().left + d.clientWidth, document.documentElement.clientWidth);
+          return Array.from(d.querySelectorAll('*'))
+            .filter((el) => !el.parentElement?.closest('pre') && el.getBoundingClientRect().right > right + 1)
+            .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+        });
+        for (const w of wide) problems.push(`#/${s.path}: ${w} reaches past the dialog's edge`);
       }
       assert.deepEqual(problems, []);
       assert.deepEqual(errors, []);

@@ -146,6 +146,7 @@ describe('event storms and relay webhooks in the webhook form', { skip: 'skip' i
     await until(() => out.includes(`relaying webhook ${uid}`), 20_000, `the listener to connect: ${out}`);
     await relay.getByRole('button', { name: 'Check again' }).click();
     await relay.getByText('1 listener connected now.').waitFor();
+    await screenshot(page, 'webhook-relay.png', { locator: '.relay-info' });
 
     await create('Through the relay');
     await until(() => rx.received.some((r) => r.url === '/laptop'), 15_000, 'the relayed call');
