@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import { scrubSecrets } from '../webhooks/headers.ts';
 import type { OutgoingRequest } from './request.ts';
 import { outcomeOfError, outcomeOfStatus, parseRetryAfter, type AttemptResult } from './policy.ts';
+import { DeadlineWheel } from './deadlines.ts';
 
 /** Bytes of a response body kept in the attempt log; the rest is not even read. */
 export const MAX_LOGGED_RESPONSE_BYTES = 64 * 1024;
@@ -25,6 +26,32 @@ export interface AttemptRecord extends AttemptResult {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Every attempt's total deadline, on one timer (deadlines.ts). */
+const deadlines = new DeadlineWheel();
+
+/** Deadlines of attempts not yet ended (tests: every attempt ends its own). */
+export function pendingDeadlines(): number {
+  return deadlines.pending;
+}
+
+/**
+ * Parsed target URLs by their text: a webhook's URL is the same on every attempt, and parsing it
+ * was per-attempt work. Bounded: cleared when it grows past URL_CACHE_SIZE.
+ */
+const urls = new Map<string, { origin: string; path: string }>();
+const URL_CACHE_SIZE = 1_000;
+
+function target(text: string): { origin: string; path: string } {
+  let t = urls.get(text);
+  if (!t) {
+    const url = new URL(text);
+    t = { origin: url.origin, path: url.pathname + url.search };
+    if (urls.size >= URL_CACHE_SIZE) urls.clear();
+    urls.set(text, t);
+  }
+  return t;
+}
 
 export function logBody(bytes: Buffer, truncated: boolean): Omit<LoggedResponse, 'headers'> {
   try {
@@ -50,26 +77,29 @@ export function logBody(bytes: Buffer, truncated: boolean): Omit<LoggedResponse,
  */
 export async function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged'>, timeoutMs: number): Promise<AttemptRecord> {
   const started = Date.now();
-  const signal = AbortSignal.timeout(timeoutMs);
-  const finish = (r: Omit<AttemptRecord, 'started_at' | 'duration_ms'>): AttemptRecord => ({
-    ...r,
-    started_at: started,
-    duration_ms: Date.now() - started,
-  });
-  let url: URL;
+  const finish = (r: Omit<AttemptRecord, 'started_at' | 'duration_ms'>): AttemptRecord => {
+    const record = r as AttemptRecord;
+    record.started_at = started;
+    record.duration_ms = Date.now() - started;
+    return record;
+  };
+  let url: { origin: string; path: string };
   try {
-    url = new URL(req.url);
+    url = target(req.url);
   } catch {
     return finish({ outcome: 'network', status_code: null, retry_after_ms: null, reason: 'invalid URL', response: null });
   }
+  // The total deadline over connect, headers and body (undici's own timeouts are per phase).
+  const deadline = deadlines.start(timeoutMs);
   try {
     const res = await agent.request({
       origin: url.origin,
-      path: url.pathname + url.search,
+      path: url.path,
       method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
       headers: req.headers,
       body: req.method === 'GET' ? undefined : req.chunked ? Readable.from([Buffer.from(req.body)]) : req.body,
-      signal,
+      // An EventEmitter-shaped signal, which undici accepts (deadlines.ts).
+      signal: deadline as unknown as NonNullable<Dispatcher.RequestOptions['signal']>,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
@@ -103,8 +133,10 @@ export async function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged
       response: scrubResponse({ headers, ...logBody(Buffer.concat(chunks), truncated) }, req.secrets ?? []),
     });
   } catch (err) {
-    const outcome = signal.aborted ? 'timeout' : outcomeOfError(err);
+    const outcome = deadline.aborted ? 'timeout' : outcomeOfError(err);
     return finish({ outcome, status_code: null, retry_after_ms: null, reason: reasonOf(outcome, err, timeoutMs), response: null });
+  } finally {
+    deadlines.end(deadline);
   }
 }
 

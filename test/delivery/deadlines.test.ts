@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { Agent } from 'undici';
+import { DeadlineWheel } from '../../src/delivery/deadlines.ts';
+import { pendingDeadlines, send } from '../../src/delivery/send.ts';
+
+/** A wheel on a clock the test moves; its timer is left alone (sweep() is called by hand). */
+function wheel(tickMs = 10) {
+  const clock = { now: 1_000 };
+  return { clock, w: new DeadlineWheel(tickMs, () => clock.now) };
+}
+
+describe('attempt deadlines on one timer (deadlines.ts)', () => {
+  it('fires a deadline at its time, never before, and at most one tick after', () => {
+    const { clock, w } = wheel(10);
+    const d = w.start(95); // due at 1095: the tick ending at 1100
+    let fired = 0;
+    d.on('abort', () => fired++);
+    clock.now = 1094;
+    w.sweep();
+    assert.equal(d.aborted, false, 'not before its time');
+    clock.now = 1099;
+    w.sweep();
+    assert.equal(d.aborted, false, 'its tick has not passed');
+    clock.now = 1100;
+    w.sweep();
+    assert.equal(d.aborted, true);
+    assert.equal(fired, 1);
+    assert.equal((d.reason as Error).name, 'TimeoutError');
+    w.sweep();
+    assert.equal(fired, 1, 'once');
+    assert.equal(w.pending, 0);
+  });
+
+  it('an ended deadline never fires, and the wheel holds nothing once all ended', () => {
+    const { clock, w } = wheel(10);
+    const ds = Array.from({ length: 100 }, (_, i) => w.start(50 + i));
+    for (const d of ds.slice(0, 99)) w.end(d);
+    assert.equal(w.pending, 1);
+    clock.now += 10_000; // a long stall: every passed bucket fires at once
+    w.sweep();
+    assert.deepEqual(
+      ds.map((d) => d.aborted),
+      [...Array(99).fill(false), true],
+    );
+    assert.equal(w.pending, 0);
+    w.end(ds[99]); // ending a fired one is harmless
+    assert.equal(w.pending, 0);
+  });
+
+  it('a listener removed before the deadline is not called (what undici does when the response ends)', () => {
+    const { clock, w } = wheel(10);
+    const d = w.start(5);
+    let called = false;
+    const l = () => (called = true);
+    d.once('abort', l);
+    d.removeListener('abort', l);
+    clock.now += 100;
+    w.sweep();
+    assert.equal(d.aborted, true);
+    assert.equal(called, false);
+  });
+
+  it('cuts a real request whose receiver never answers, at the deadline, as a timeout', async () => {
+    const silent: Server = createServer(() => {}); // never answers
+    const quick: Server = createServer((_q, res) => res.end('ok'));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => quick.listen(0, '127.0.0.1', r));
+    const agent = new Agent();
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
+      const t0 = Date.now();
+      const r = await send(agent, { url, headers: { 'content-type': 'application/json' }, body: '{}' }, 300);
+      const took = Date.now() - t0;
+      assert.equal(r.outcome, 'timeout');
+      assert.equal(r.reason, 'no complete response within 300 ms');
+      assert.ok(took >= 295 && took < 3_000, `cut after ${took} ms`);
+      // Attempts that end in time take their deadlines with them: none is left to fire later.
+      const q = `http://127.0.0.1:${(quick.address() as AddressInfo).port}/`;
+      const all = await Promise.all(Array.from({ length: 50 }, () => send(agent, { url: q, headers: {}, body: '{}' }, 30_000)));
+      assert.deepEqual(new Set(all.map((a) => a.outcome)), new Set(['success']));
+      assert.equal(pendingDeadlines(), 0);
+    } finally {
+      await agent.destroy();
+      for (const s of [silent, quick]) {
+        s.closeAllConnections();
+        s.close();
+      }
+    }
+  });
+});
