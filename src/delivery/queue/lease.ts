@@ -2,6 +2,7 @@ import type { HeraldEvent } from '../../events/event.ts';
 import { eventFromRow, type EventRow } from '../../events/record.ts';
 import { json, repeated, type Db, type Queryable, type Tx } from '../../store/db.ts';
 import { webhookFromRow } from '../../webhooks/store.ts';
+import { decodedEvent, decodedWebhook } from './decoded.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
 
 /**
@@ -138,8 +139,9 @@ export async function leaseRows(
       await q.run("UPDATE executions SET state = 'pending', next_attempt_at = NULL, lease_until = NULL WHERE uid = ?", [r.x_uid]);
       claimed.dropped++;
     } else {
-      const event = eventFromRow(r);
-      if (r.folded_seqs) event.folded_seqs = json<number[]>(r.folded_seqs);
+      // Parsed once per event and per webhook definition (decoded.ts): shared, never changed here.
+      const shared = decodedEvent(r);
+      const event = r.folded_seqs ? { ...shared, folded_seqs: json<number[]>(r.folded_seqs) } : shared;
       claimed.push({
         uid: r.x_uid,
         webhook_uid: r.webhook_uid,
@@ -148,7 +150,7 @@ export async function leaseRows(
         leaseUntil: leaseEnd,
         event,
         batchUid: r.batch_uid,
-        webhook: webhookFromRow({
+        webhook: decodedWebhook(r.webhook_uid, {
           doc: r.doc,
           disabled: r.w_disabled,
           disabled_reason: r.w_reason,

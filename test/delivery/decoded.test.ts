@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodedEvent, decodedWebhook } from '../../src/delivery/queue/decoded.ts';
+import type { EventRow } from '../../src/events/record.ts';
+import type { WebhookRow } from '../../src/webhooks/store.ts';
+
+const webhookRow = (doc: object, over: Partial<WebhookRow> = {}): WebhookRow => ({
+  doc: JSON.stringify(doc),
+  disabled: 0,
+  disabled_reason: null,
+  version: 3,
+  created_at: 1,
+  updated_at: 2,
+  ...over,
+});
+
+let seq = 1_000_000;
+const eventRow = (data: object, over: Partial<EventRow> = {}): EventRow => ({
+  seq,
+  api_key: 'blt1',
+  branch: 'main',
+  module: 'entry',
+  action: 'update',
+  uid: 'e1',
+  content_type_uid: 'post',
+  locale: 'en-us',
+  environment: null,
+  actor: 'admin',
+  actor_name: 'admin',
+  changes: null,
+  data: JSON.stringify(data),
+  created_at: 5,
+  ...over,
+});
+
+describe('claims parse webhook documents and event data once (queue/decoded.ts)', () => {
+  it('reuses the parsed webhook while its row is unchanged, and parses a changed one again', () => {
+    const uid = `wh-${Math.random()}`;
+    const a = decodedWebhook(uid, webhookRow({ uid, name: 'one', destinations: [] }));
+    const b = decodedWebhook(uid, webhookRow({ uid, name: 'one', destinations: [] }));
+    assert.equal(a, b, 'the same row: the same object, not parsed again');
+    assert.equal(a.name, 'one');
+    assert.equal(a.version, 3);
+    // Another document under the same version number (a restored backup): parsed again.
+    const c = decodedWebhook(uid, webhookRow({ uid, name: 'two', destinations: [] }));
+    assert.notEqual(c, a);
+    assert.equal(c.name, 'two');
+    // A column that overrides the document changed (the breaker disabled it).
+    const d = decodedWebhook(uid, webhookRow({ uid, name: 'two', destinations: [] }, { disabled: 1, disabled_reason: 'breaker' }));
+    assert.equal(d.disabled, true);
+    assert.equal(d.disabled_reason, 'breaker');
+    assert.equal(c.disabled, false, 'an object handed out earlier is never changed');
+  });
+
+  it('reuses a parsed event by seq while its row is unchanged, and parses an upgraded one again', () => {
+    seq++;
+    const a = decodedEvent(eventRow({ entry: { title: 'a' } }));
+    const b = decodedEvent(eventRow({ entry: { title: 'a' } }));
+    assert.equal(a, b);
+    assert.deepEqual(a.data, { entry: { title: 'a' } });
+    assert.equal(a.seq, seq);
+    const c = decodedEvent(eventRow({ entry: { title: 'a', body: 'more' } }));
+    assert.notEqual(c, a);
+    assert.deepEqual(c.data, { entry: { title: 'a', body: 'more' } });
+    const d = decodedEvent(eventRow({ entry: { title: 'a', body: 'more' } }, { changes: JSON.stringify({ fields: ['body'] }) }));
+    assert.deepEqual(d.changes, { fields: ['body'] });
+    assert.deepEqual(a.data, { entry: { title: 'a' } }, 'an object handed out earlier is never changed');
+  });
+
+  it('keeps a bounded number of events (a backlog is not held in memory)', () => {
+    const first = decodedEvent(eventRow({ n: 0 }, { seq: 5_000_000 }));
+    for (let i = 1; i <= 2_000; i++) decodedEvent(eventRow({ n: i }, { seq: 5_000_000 + i }));
+    const again = decodedEvent(eventRow({ n: 0 }, { seq: 5_000_000 }));
+    assert.notEqual(again, first, 'the oldest was dropped and parsed again');
+    assert.deepEqual(again.data, { n: 0 });
+  });
+});
