@@ -342,7 +342,9 @@ export class DeliveryDispatcher {
         // The probe's attempts (no inFlight) do not steer the webhook's concurrency limit.
         if (inFlight !== undefined) this.limitOf(c.webhook_uid).observe({ ...record, inFlight }, Date.now());
         finished = { claimed: c, record, request: req.logged };
-        this.o.log.debug({ deliveryId: c.uid, webhook: c.webhook_uid, outcome: record.outcome, status: record.status_code, ms: record.duration_ms }, 'attempt');
+        if (this.o.log.isLevelEnabled('debug')) {
+          this.o.log.debug({ deliveryId: c.uid, webhook: c.webhook_uid, outcome: record.outcome, status: record.status_code, ms: record.duration_ms }, 'attempt');
+        }
       }
     } catch (err) {
       // buildRequest/send do not throw; this guards against a bug (or an unknown format) losing the slot.

@@ -62,6 +62,65 @@ export function buildRequest(
   /** The webhook's delivery format and this attempt as it prepared it; absent (a test call): Contentstack's, as is. */
   format?: { name: string; prepared: PreparedDelivery },
 ): OutgoingRequest {
+  const fixed = fixedParts(webhook);
+  const timestamp = Math.floor(now / 1000);
+  // Herald's own, then the format's: what changes from one attempt to the next.
+  const own: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': USER_AGENT,
+    'webhook-id': deliveryId,
+    'webhook-timestamp': String(timestamp),
+    'x-herald-event': meta.event,
+    'x-herald-seq': String(meta.seq),
+    'x-herald-attempt': String(meta.attempt),
+  };
+  const signing = webhook.signing_secrets ?? [];
+  const secrets = signing.length ? liveSecrets(signing, now).map((s) => s.secret) : [];
+  if (secrets.length) own['webhook-signature'] = signatureHeader(secrets, deliveryId, timestamp, body);
+
+  // The format's method, headers (a Contentful request's X-Contentful-* and signature) and framing.
+  let method = 'POST';
+  let chunked = false;
+  if (format) {
+    const parts = format.prepared.request({ url: fixed.dest.target_url, deliveryId, body, now });
+    Object.assign(own, parts.headers);
+    ({ method, chunked } = parts);
+  }
+  const headers = { ...fixed.headers, ...own };
+  // The destination's part is masked once per webhook definition; this attempt's part here.
+  const masked = { ...fixed.masked, ...maskHeaders(own, fixed.secretNames) };
+  // The OAuth token is fetched when sending (transports/oauth.ts); the log shows where it goes.
+  if (fixed.dest.access_token_url) masked.authorization = 'Bearer ****';
+  const logged: LoggedRequest = format
+    ? { method, url: fixed.shownUrl, headers: masked, format: format.name, ...format.prepared.logged }
+    : { method, url: fixed.shownUrl, headers: masked, concise: webhook.concise_payload };
+  return { url: fixed.dest.target_url, headers, body, method, chunked, logged, secrets: fixed.hidden, destination: fixed.dest, webhook_uid: webhook.uid };
+}
+
+/** What every request of one webhook definition shares: its destination's headers, masked and not, and its secrets. */
+interface FixedParts {
+  dest: Destination;
+  /** Custom headers (lower-cased names) and basic or bearer authorization. */
+  headers: Record<string, string>;
+  masked: Record<string, string>;
+  /** Custom headers marked secret (lower-cased names). */
+  secretNames: Set<string>;
+  /** The target URL as the log shows it (a broker URL's password masked). */
+  shownUrl: string;
+  /** Values masked wherever a response echoes them. */
+  hidden: string[];
+}
+
+/**
+ * By webhook object: claims hand out one object per stored definition (queue/decoded.ts), so
+ * these are worked out once per definition rather than per attempt; a changed webhook is another
+ * object.
+ */
+const fixedByWebhook = new WeakMap<Webhook, FixedParts>();
+
+function fixedParts(webhook: Webhook): FixedParts {
+  let f = fixedByWebhook.get(webhook);
+  if (f) return f;
   const dest = webhook.destinations[0];
   const headers: Record<string, string> = {};
   const secretNames = new Set<string>();
@@ -73,36 +132,14 @@ export function buildRequest(
     headers.authorization = 'Basic ' + Buffer.from(`${dest.http_basic_auth}:${dest.http_basic_password ?? ''}`).toString('base64');
   }
   if (dest.bearer_token) headers.authorization = `Bearer ${dest.bearer_token}`;
-  const timestamp = Math.floor(now / 1000);
-  Object.assign(headers, {
-    'content-type': 'application/json',
-    'user-agent': USER_AGENT,
-    'webhook-id': deliveryId,
-    'webhook-timestamp': String(timestamp),
-    'x-herald-event': meta.event,
-    'x-herald-seq': String(meta.seq),
-    'x-herald-attempt': String(meta.attempt),
-  });
-  const secrets = liveSecrets(webhook.signing_secrets ?? [], now).map((s) => s.secret);
-  if (secrets.length) headers['webhook-signature'] = signatureHeader(secrets, deliveryId, timestamp, body);
-
-  // The format's method, headers (a Contentful request's X-Contentful-* and signature) and framing.
-  let method = 'POST';
-  let chunked = false;
-  if (format) {
-    const parts = format.prepared.request({ url: dest.target_url, deliveryId, body, now });
-    Object.assign(headers, parts.headers);
-    ({ method, chunked } = parts);
-  }
-
-  const masked = maskHeaders(headers, secretNames);
-  // The OAuth token is fetched when sending (transports/oauth.ts); the log shows where it goes.
-  if (dest.access_token_url) masked.authorization = 'Bearer ****';
-  // A broker URL's password is shown masked, as the API shows it.
-  const url = presentTargetUrl(dest.target_url);
-  const logged: LoggedRequest = format
-    ? { method, url, headers: masked, format: format.name, ...format.prepared.logged }
-    : { method, url, headers: masked, concise: webhook.concise_payload };
-  const hidden = [...secretValues(dest), ...endpointAuthSecrets(dest), urlSecret(dest.target_url)].filter(Boolean);
-  return { url: dest.target_url, headers, body, method, chunked, logged, secrets: hidden, destination: dest, webhook_uid: webhook.uid };
+  f = {
+    dest,
+    headers,
+    masked: maskHeaders(headers, secretNames),
+    secretNames,
+    shownUrl: presentTargetUrl(dest.target_url),
+    hidden: [...secretValues(dest), ...endpointAuthSecrets(dest), urlSecret(dest.target_url)].filter(Boolean),
+  };
+  fixedByWebhook.set(webhook, f);
+  return f;
 }

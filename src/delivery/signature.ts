@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { SECRET_PREFIX } from '../webhooks/signing-secrets.ts';
 
 /**
@@ -13,9 +13,26 @@ export function secretKey(secret: string): Buffer {
   return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
 }
 
+/**
+ * HMAC keys by secret: decoding the secret's base64 on every attempt was avoidable work. Bounded
+ * (cleared past KEYS_KEPT: rotated secrets are not kept forever).
+ */
+const keys = new Map<string, KeyObject>();
+const KEYS_KEPT = 10_000;
+
+function hmacKey(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    key = createSecretKey(secretKey(secret));
+    if (keys.size >= KEYS_KEPT) keys.clear();
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 /** One `v1,<base64>` signature. */
 export function signOnce(secret: string, id: string, timestampSec: number, body: string): string {
-  const mac = createHmac('sha256', secretKey(secret)).update(`${id}.${timestampSec}.${body}`).digest('base64');
+  const mac = createHmac('sha256', hmacKey(secret)).update(`${id}.${timestampSec}.${body}`).digest('base64');
   return `v1,${mac}`;
 }
 

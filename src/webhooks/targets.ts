@@ -72,6 +72,8 @@ export const BROKER_SCHEMES = ['amqp:', 'nats:', 'redis:'] as const;
 
 /** The kind of a URL by its scheme, or null for a scheme Herald has no transport for. */
 export function kindOf(url: string): TargetKind | null {
+  // Every delivery asks: the common case without a regular expression.
+  if (url.startsWith('https://') || url.startsWith('http://')) return 'http';
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'http' || scheme === 'https') return 'http';
   if (scheme === 'amqp' || scheme === 'nats' || scheme === 'redis') return scheme;
