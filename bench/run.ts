@@ -14,7 +14,8 @@
  * Speed goals live here, never in tests. Run on an otherwise idle machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -36,6 +37,12 @@ const LOOP_CLIENTS = 8;
 const LOOP_DELAY_MS = 20;
 /** The backlog whose draining RSS is compared with a 1k backlog's. */
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+/**
+ * Which lines to run (e.g. to profile one): BENCH_LINES=fanout1,fanout10 of raw, fanout1, fanout10,
+ * latency, loop, rss, read; default all. Without raw, the ratios print NaN; the latency line's rate comes from fan-out 1's (BENCH_LATENCY_RATE when fan-out 1 does not run).
+ */
+const LINES = new Set((process.env.BENCH_LINES ?? 'raw,fanout1,fanout10,latency,loop,rss,read').split(',').map((s) => s.trim()));
+const line = (name: string) => LINES.has(name);
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
@@ -95,10 +102,36 @@ function succeeded(_h: Running, apiKey: string): number {
   return successes.get(apiKey) ?? 0;
 }
 
-/** Records `events` events in transactions of 200 while delivery runs; returns deliveries per second. */
-async function throughput(h: Running, url: string, events: number, fanout: number): Promise<number> {
+/**
+ * BENCH_PROFILE=<file>: a CPU profile (.cpuprofile, for Chrome DevTools or any reader of the
+ * format) of this process while the fan-out lines run, and nothing else (no start-up, no raw
+ * ceiling): where the delivery path's time goes.
+ */
+async function profiled<T>(fn: () => Promise<T>): Promise<T> {
+  const file = process.env.BENCH_PROFILE;
+  if (!file) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+/**
+ * Records `events` events in transactions of 200 while delivery runs; returns deliveries per
+ * second, and the CPU time (user + system, all threads) this process spent per delivery, µs: on a
+ * shared machine the rate moves with the load, the CPU per delivery much less.
+ */
+async function throughput(h: Running, url: string, events: number, fanout: number): Promise<{ rate: number; cpuUs: number }> {
   const apiKey = await createStackAndHooks(h, url, fanout);
   const expected = events * fanout;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < events; i += 200) {
     await h.herald.db.tx(async (tx) => {
@@ -107,7 +140,9 @@ async function throughput(h: Running, url: string, events: number, fanout: numbe
     await new Promise((r) => setImmediate(r)); // let the dispatcher run between batches
   }
   while ((await succeeded(h, apiKey)) < expected) await new Promise((r) => setTimeout(r, 20));
-  return expected / ((performance.now() - t0) / 1000);
+  const rate = expected / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return { rate, cpuUs: (cpu.user + cpu.system) / expected };
 }
 
 /** Drives `rate` events/s for LATENCY_SECONDS, one transaction each; returns arrival latencies, ms. */
@@ -242,38 +277,53 @@ async function main() {
   );
   console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; receiver in its own process`);
 
-  const raw = await rawCeiling(receiver.url);
-  console.log(`raw ceiling (undici Pool, 16 connections, no Herald):   ${fmt(raw)} POST/s`);
+  // Skipped (BENCH_LINES without raw) when profiling Herald alone: the ratios then print NaN.
+  const raw = line('raw') ? await rawCeiling(receiver.url) : NaN;
+  if (line('raw')) console.log(`raw ceiling (undici Pool, 16 connections, no Herald):   ${fmt(raw)} POST/s`);
 
   const h = await startServer(config, { log: pino({ level: 'silent' }) });
   h.herald.delivery.onAttempt((f) => {
     if (f.record.outcome === 'success') successes.set(f.claimed.event.api_key, (successes.get(f.claimed.event.api_key) ?? 0) + 1);
   });
   try {
-    const f1 = await throughput(h, receiver.url, EVENTS_FANOUT_1, 1);
-    console.log(`sustained deliveries, fan-out 1 (${fmt(EVENTS_FANOUT_1)} events):   ${fmt(f1)} deliveries/s  (ratio to raw ${(f1 / raw).toFixed(2)})`);
-    const f10 = await throughput(h, receiver.url, EVENTS_FANOUT_10, 10);
-    console.log(`sustained deliveries, fan-out 10 (${fmt(EVENTS_FANOUT_10)} events):  ${fmt(f10)} deliveries/s  (ratio to raw ${(f10 / raw).toFixed(2)})`);
-    const rate = Math.max(50, Math.round(f1 / 2));
-    const lat = await latency(h, receiver.child, receiver.url, rate);
-    console.log(
-      `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms`,
-    );
-    const loop = await closedLoop(h, receiver.child, receiver.url);
-    console.log(
-      `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms`,
-    );
+    let f1 = Number(process.env.BENCH_LATENCY_RATE ?? 0) * 2;
+    await profiled(async () => {
+      if (line('fanout1')) {
+        const t = await throughput(h, receiver.url, EVENTS_FANOUT_1, 1);
+        f1 = t.rate;
+        console.log(`sustained deliveries, fan-out 1 (${fmt(EVENTS_FANOUT_1)} events):   ${fmt(f1)} deliveries/s  (ratio to raw ${(f1 / raw).toFixed(2)}; CPU ${fmt(t.cpuUs)} us per delivery)`);
+      }
+      if (line('fanout10')) {
+        const f10 = await throughput(h, receiver.url, EVENTS_FANOUT_10, 10);
+        console.log(`sustained deliveries, fan-out 10 (${fmt(EVENTS_FANOUT_10)} events):  ${fmt(f10.rate)} deliveries/s  (ratio to raw ${(f10.rate / raw).toFixed(2)}; CPU ${fmt(f10.cpuUs)} us per delivery)`);
+      }
+    });
+    if (line('latency')) {
+      const rate = Math.max(50, Math.round(f1 / 2));
+      const lat = await latency(h, receiver.child, receiver.url, rate);
+      console.log(
+        `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms`,
+      );
+    }
+    if (line('loop')) {
+      const loop = await closedLoop(h, receiver.child, receiver.url);
+      console.log(
+        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms`,
+      );
+    }
   } finally {
     await h.close();
     clearInterval(rssTimer);
     console.log(`peak RSS (Herald + bench driver):   ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
   }
   try {
-    const small = await drainRss(receiver.child, receiver.url, 1_000);
-    const big = await drainRss(receiver.child, receiver.url, BACKLOG);
-    console.log(
-      `RSS of a Herald process draining a backlog:  1k executions ${small.peak.toFixed(0)} MiB, ${fmt(BACKLOG)} executions ${big.peak.toFixed(0)} MiB (${(big.peak / small.peak).toFixed(2)}x; drained at ${fmt(BACKLOG / big.seconds)}/s)`,
-    );
+    if (line('rss')) {
+      const small = await drainRss(receiver.child, receiver.url, 1_000);
+      const big = await drainRss(receiver.child, receiver.url, BACKLOG);
+      console.log(
+        `RSS of a Herald process draining a backlog:  1k executions ${small.peak.toFixed(0)} MiB, ${fmt(BACKLOG)} executions ${big.peak.toFixed(0)} MiB (${(big.peak / small.peak).toFixed(2)}x; drained at ${fmt(BACKLOG / big.seconds)}/s)`,
+      );
+    }
   } finally {
     receiver.child.disconnect();
     rmSync(dir, { recursive: true, force: true });
@@ -281,4 +331,4 @@ async function main() {
 }
 
 await main();
-await readBench();
+if (line('read')) await readBench();
