@@ -8,7 +8,8 @@
  * - peak RSS of the process running Herald;
  * - the closed loop: LOOP_CREATES entries created through the HTTP API by 8 clients, one webhook
  *   whose receiver answers in 20 ms: created/s, delivered/s and request -> webhook latency;
- * - RSS of a Herald process draining a backlog of 1k executions, and of BACKLOG (100k);
+ * - RSS of a Herald process draining a backlog of 1k executions, and of BACKLOG (100k), with where
+ *   that memory is at its peak (V8 heap, young generation, external, other anonymous, mapped files);
  * - the read figure (bench/read.ts, also `npm run bench:read` alone): delivery API entry lists
  *   against a fixed-body fastify route.
  * Speed goals live here, never in tests. Run on an otherwise idle machine.
@@ -18,11 +19,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { Pool } from 'undici';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
 import { startServer, type Running } from '../src/server.ts';
+import type { MemorySample } from './memory-probe.ts';
 import { readBench } from './read.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
@@ -223,8 +226,11 @@ async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
   return { createdS, deliveredS, lat };
 }
 
-/** Peak RSS (MiB) of a separate Herald process on `dir` while it drains `n` due executions. */
-async function drainRss(receiver: ChildProcess, url: string, n: number): Promise<{ peak: number; seconds: number }> {
+/**
+ * Peak RSS (MiB) of a separate Herald process on `dir` while it drains `n` due executions, and
+ * where that memory was at its peak (bench/memory-probe.ts, preloaded into the process).
+ */
+async function drainRss(receiver: ChildProcess, url: string, n: number): Promise<{ peak: number; seconds: number; at: MemorySample | null }> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-backlog-'));
   try {
     // Record the backlog with delivery stopped, then hand the data dir to a fresh process.
@@ -239,9 +245,10 @@ async function drainRss(receiver: ChildProcess, url: string, n: number): Promise
     }
     await h.close();
     await ask(receiver, 'reset');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', '--data-dir', dir], {
+    const probe = new URL('./memory-probe.ts', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', probe, 'src/cli.ts', 'serve', '--port', '0', '--data-dir', dir], {
       env: { ...process.env, HERALD_ADMIN_TOKEN: ADMIN, HERALD_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8', HERALD_LOG_LEVEL: 'silent' },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
     const t0 = performance.now();
     let peak = 0;
@@ -257,11 +264,38 @@ async function drainRss(receiver: ChildProcess, url: string, n: number): Promise
     }
     rss();
     const seconds = (performance.now() - t0) / 1000;
+    const at = await Promise.race([
+      ask<{ peak: MemorySample }>(child, 'memory').then((m) => m.peak),
+      new Promise<null>((r) => setTimeout(() => r(null), 2_000)),
+    ]);
     child.kill('SIGKILL');
-    return { peak, seconds };
+    return { peak, seconds, at };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Where a drain's memory was at its peak, MiB: "V8 heap 40 (new space 16), external 3, other anonymous (SQLite, malloc) 60, files 50". */
+function memoryBreakdown(m: MemorySample | null): string {
+  if (!m) return 'no breakdown (the probe did not answer)';
+  const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
+  const other = m.rssAnon - m.heapTotal - m.external;
+  return `V8 heap ${mib(m.heapTotal)} (used ${mib(m.heapUsed)}, young generation ${mib(m.newSpace)}), external ${mib(m.external)}, other anonymous (SQLite page cache, malloc, threads) ${mib(other)}, mapped files ${mib(m.rssFile)}`;
+}
+
+/**
+ * Watches the event loop of this process (Herald's, in the latency and closed-loop lines) from now
+ * on; the function returned stops watching and says how long the loop was held at p99 and at most.
+ * A latency tail that matches it is the loop being held (a long statement, an fsync, GC), not the
+ * claim loop waiting.
+ */
+function loopDelay(): () => string {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  return () => {
+    h.disable();
+    return `event loop delay p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`;
+  };
 }
 
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -300,15 +334,17 @@ async function main() {
     });
     if (line('latency')) {
       const rate = Math.max(50, Math.round(f1 / 2));
+      const stall = loopDelay();
       const lat = await latency(h, receiver.child, receiver.url, rate);
       console.log(
-        `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms`,
+        `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms; ${stall()}`,
       );
     }
     if (line('loop')) {
+      const stall = loopDelay();
       const loop = await closedLoop(h, receiver.child, receiver.url);
       console.log(
-        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms`,
+        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms; ${stall()}`,
       );
     }
   } finally {
@@ -323,6 +359,8 @@ async function main() {
       console.log(
         `RSS of a Herald process draining a backlog:  1k executions ${small.peak.toFixed(0)} MiB, ${fmt(BACKLOG)} executions ${big.peak.toFixed(0)} MiB (${(big.peak / small.peak).toFixed(2)}x; drained at ${fmt(BACKLOG / big.seconds)}/s)`,
       );
+      console.log(`  at the peak, 1k:   ${memoryBreakdown(small.at)}`);
+      console.log(`  at the peak, ${fmt(BACKLOG)}: ${memoryBreakdown(big.at)}`);
     }
   } finally {
     receiver.child.disconnect();
