@@ -71,7 +71,11 @@ export async function openHerald(config: Config, opts: OpenOptions = {}): Promis
         // A worker only writes delivery bookkeeping, redone if a database crash loses it.
         asyncCommit: config.role === 'worker',
       })
-    : await openSqlite(join(config.dataDir, 'herald.db'));
+    : await openSqlite(join(config.dataDir, 'herald.db'), {
+        // WAL checkpoints off the event loop (store/sqlite-checkpoint.ts).
+        checkpointThread: true,
+        onCheckpointError: (err) => log.warn({ err }, 'the WAL checkpoint thread failed; SQLite checkpoints inside commits from now on'),
+      });
   const adminHash = await adminTokenHash(db, config, opts.onAdminTokenGenerated ?? ((t) => printAdminToken(t)));
   const matchIndex = await shareWebhookIndex(db, createWebhookIndex());
   // Operational events are recorded through the event log, which fans out through the delivery

@@ -5,6 +5,18 @@ import { dirname } from 'node:path';
 import { HeraldError } from '../errors.ts';
 import type { Db, Queryable, Row, Tx } from './db.ts';
 import { migrate } from './migrate.ts';
+import { Checkpointer } from './sqlite-checkpoint.ts';
+
+export interface SqliteOptions {
+  /**
+   * Checkpoint the WAL on a thread of its own (sqlite-checkpoint.ts) rather than inside commits on
+   * the event loop: what a long-running server wants. Off for short-lived commands and tests that
+   * open the store directly.
+   */
+  checkpointThread?: boolean;
+  /** Told when the checkpoint thread fails (SQLite's own checkpoint then does the job). */
+  onCheckpointError?: (err: Error) => void;
+}
 
 /**
  * The embedded backend: one SQLite file in WAL mode.
@@ -16,7 +28,7 @@ import { migrate } from './migrate.ts';
  * synchronous=NORMAL: in WAL mode a commit survives a process crash (kill -9); only an OS crash or
  * power loss can lose the last transactions. That is the trade the delivery path is measured with.
  */
-export async function openSqlite(file: string): Promise<Db> {
+export async function openSqlite(file: string, opts: SqliteOptions = {}): Promise<Db> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const writer = new Database(file);
   writer.pragma('journal_mode = WAL');
@@ -24,14 +36,17 @@ export async function openSqlite(file: string): Promise<Db> {
   writer.pragma('foreign_keys = ON');
   // Milliseconds a statement waits for another process's lock (e.g. `herald db backup`).
   writer.pragma('busy_timeout = 5000');
-  // Checkpoint the WAL every ~40 MB (10,000 pages) instead of ~4 MB: each checkpoint fsyncs, and
-  // the delivery path commits small transactions thousands of times a second.
+  // SQLite's own checkpoint, inside the commit that crosses it: every ~40 MB (10,000 pages)
+  // instead of ~4 MB, since each one fsyncs and the delivery path commits thousands of small
+  // transactions a second. With the checkpoint thread it is only a backstop: the thread keeps the
+  // WAL far below it.
   writer.pragma('wal_autocheckpoint = 10000');
   // 64 MiB of page cache (negative = KiB).
   writer.pragma('cache_size = -65536');
   const db = new SqliteDb(writer, file);
   await migrate(db);
   db.openReader();
+  if (opts.checkpointThread && file !== ':memory:') db.startCheckpoints(opts.onCheckpointError ?? (() => {}));
   return db;
 }
 
@@ -106,6 +121,7 @@ class SqliteDb implements Db {
   private r: Connection | null = null;
   /** Tail of the writer queue: each transaction waits for the previous one. */
   private lock: Promise<void> = Promise.resolve();
+  private checkpointer: Checkpointer | null = null;
 
   constructor(
     writer: Database.Database,
@@ -135,11 +151,33 @@ class SqliteDb implements Db {
     return this.tx((tx) => tx.run(sql, params));
   }
 
-  async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  startCheckpoints(onError: (err: Error) => void) {
+    this.checkpointer = new Checkpointer({ file: this.file, holdWrites: (fn) => this.exclusive(fn), onError });
+  }
+
+  /** Whether the checkpoint thread runs, once it has started (false: SQLite checkpoints inside commits). */
+  checkpointThread(): Promise<boolean> {
+    return this.checkpointer?.ready ?? Promise.resolve(false);
+  }
+
+  /** Runs `fn` when every earlier transaction ended; later ones wait for it. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const prev = this.lock;
     let release!: () => void;
     this.lock = new Promise<void>((r) => (release = r));
     await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.exclusive(() => this.inTx(fn));
+  }
+
+  private async inTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const hooks: Array<() => void> = [];
     const w = this.w;
     const tx: Tx = {
@@ -151,21 +189,18 @@ class SqliteDb implements Db {
         wrap(() => w.raw.exec(s));
       },
     };
+    wrap(() => w.raw.exec('BEGIN IMMEDIATE'));
+    let result: T;
     try {
-      wrap(() => w.raw.exec('BEGIN IMMEDIATE'));
-      let result: T;
-      try {
-        result = await fn(tx);
-        wrap(() => w.raw.exec('COMMIT'));
-      } catch (err) {
-        if (w.raw.inTransaction) w.raw.exec('ROLLBACK');
-        throw err;
-      }
-      for (const h of hooks) h();
-      return result;
-    } finally {
-      release();
+      result = await fn(tx);
+      wrap(() => w.raw.exec('COMMIT'));
+    } catch (err) {
+      if (w.raw.inTransaction) w.raw.exec('ROLLBACK');
+      throw err;
     }
+    this.checkpointer?.committed();
+    for (const h of hooks) h();
+    return result;
   }
 
   /** The writer's better-sqlite3 handle, for `herald db backup` (online backup API). */
@@ -174,6 +209,7 @@ class SqliteDb implements Db {
   }
 
   async close() {
+    await this.checkpointer?.close();
     await this.lock;
     this.r?.raw.close();
     this.w.raw.close();

@@ -1,0 +1,179 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * WAL checkpoints of the SQLite store on a thread of their own.
+ *
+ * Every commit appends pages to the WAL; a checkpoint copies them back into the database file and
+ * fsyncs both files, so that the WAL can start again from its beginning. SQLite's automatic
+ * checkpoint runs inside the commit that crosses its threshold, on the thread that committed:
+ * Herald's only thread. Under delivery load (thousands of small commits a second, 40 MB of WAL
+ * between two checkpoints) that held the event loop in fsync for tens of ms at a time (strace: 34
+ * fsyncs, 435 ms in all, the longest 78 ms, in the bench's latency and closed-loop lines), and every
+ * delivery and request waiting meanwhile made the latency tail (NOTES.md, #21).
+ *
+ * Here a worker thread with its own connection runs PASSIVE checkpoints, which never block the
+ * writer: commits go on while pages are copied and synced. One catch: the WAL starts again from its
+ * beginning only after a moment when every frame in it has been copied, and with commits arriving
+ * during a pass, a pass always leaves the newest frames behind. So once the WAL holds
+ * RESTART_FRAMES, a second pass copies what arrived during the first, and a last one runs while the
+ * store's writer lock is held (`holdWrites`): the writer waits for a pass over a few pages (two
+ * small fsyncs; the event loop does not wait), and the next commit starts the WAL from its
+ * beginning.
+ *
+ * SQLite's own automatic checkpoint stays on as a backstop, at a threshold this one keeps the WAL
+ * under (sqlite.ts), so a stalled or failed thread costs the old pauses, never an endless WAL.
+ */
+
+/** The worker's code: CommonJS, loading the same better-sqlite3 the store uses (workerData.module). */
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file, { fileMustExist: true });
+// A PASSIVE checkpoint takes no lock it would wait for; never sleep on one.
+db.pragma('busy_timeout = 0');
+parentPort.postMessage({ ready: true });
+parentPort.on('message', (m) => {
+  if (m.type === 'close') {
+    db.close();
+    parentPort.postMessage({ id: m.id });
+    parentPort.close();
+    return;
+  }
+  try {
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ id: m.id, busy: r.busy, log: r.log, checkpointed: r.checkpointed });
+  } catch (err) {
+    parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
+  }
+});
+`;
+
+/** How long after a commit the next checkpoint starts, at most, ms. */
+export const CHECKPOINT_EVERY_MS = 20;
+/**
+ * Frames (4 KiB pages) the WAL may hold before it is made to start again from its beginning with
+ * a finishing pass under the writer lock (16 MiB). That pass copies and syncs only what arrived
+ * since the unlocked pass before it, but it holds writes for two fsyncs, so it runs only this
+ * often; SQLite's own backstop is at 10,000 pages (sqlite.ts).
+ */
+export const RESTART_FRAMES = 4_096;
+
+interface PassResult {
+  /** Frames in the WAL, and how many of them are in the database file now (-1, -1: not in WAL mode). */
+  log: number;
+  checkpointed: number;
+  busy: number;
+}
+
+export interface CheckpointerOptions {
+  /** The database file (WAL mode). */
+  file: string;
+  /** Runs `fn` while no transaction writes (the store's writer lock). */
+  holdWrites<T>(fn: () => Promise<T>): Promise<T>;
+  /** A pass failed: reported once per failure kind; SQLite's own checkpoint still runs. */
+  onError(err: Error): void;
+}
+
+export class Checkpointer {
+  private worker: Worker;
+  private nextId = 0;
+  private waiting = new Map<number, { resolve: (r: PassResult) => void; reject: (e: Error) => void }>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private dirty = false;
+  /** Commits so far: a pass that saw none while it ran left nothing behind. */
+  private commits = 0;
+  private closed = false;
+  private failed = false;
+  private onReady!: (ok: boolean) => void;
+  /** Resolves once the thread has opened the store (true), or failed (false). */
+  readonly ready: Promise<boolean>;
+
+  constructor(private o: CheckpointerOptions) {
+    const module = createRequire(import.meta.url).resolve('better-sqlite3');
+    // No execArgv: the thread runs plain JavaScript and needs none of the process's loaders (tsx).
+    this.worker = new Worker(WORKER, { eval: true, workerData: { file: o.file, module }, execArgv: [] });
+    this.worker.unref();
+    this.ready = new Promise((resolve) => (this.onReady = resolve));
+    this.worker.on('message', (m: { id: number; error?: string; ready?: true } & PassResult) => {
+      if (m.ready) return this.onReady(true);
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.error !== undefined) w.reject(new Error(m.error));
+      else w.resolve(m);
+    });
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', () => this.fail(new Error('the checkpoint thread exited')));
+  }
+
+  /** A transaction committed: checkpoint within CHECKPOINT_EVERY_MS. */
+  committed() {
+    this.commits++;
+    this.dirty = true;
+    if (this.timer || this.running || this.closed || this.failed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.cycle().finally(() => {
+        this.running = null;
+        // Commits during the cycle: the next one.
+        if (this.dirty) this.committed();
+      });
+    }, CHECKPOINT_EVERY_MS);
+    this.timer.unref();
+  }
+
+  private pass(): Promise<PassResult> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'checkpoint', id });
+    });
+  }
+
+  /**
+   * An unlocked pass; when the WAL has grown past RESTART_FRAMES, a second one (for what arrived
+   * during the first) and the finishing pass with writes held, after which the next commit starts
+   * the WAL again from its beginning.
+   */
+  private async cycle() {
+    this.dirty = false;
+    try {
+      const before = this.commits;
+      const r = await this.pass();
+      // Not in WAL mode (an in-memory store); or everything copied and nothing committed since
+      // (`log` counts the frames there were when the pass began): the next commit restarts the WAL.
+      if (r.log <= 0 || (r.checkpointed === r.log && this.commits === before) || r.log < RESTART_FRAMES || this.closed) return;
+      await this.pass();
+      if (this.closed) return;
+      await this.o.holdWrites(() => this.pass());
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  private fail(err: Error) {
+    if (this.failed || this.closed) return;
+    this.failed = true;
+    this.onReady(false);
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+    this.o.onError(err);
+  }
+
+  /** Stops checkpointing (the last connection's close checkpoints what is left). */
+  async close() {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+    if (this.failed) return void (await this.worker.terminate());
+    const id = this.nextId++;
+    await new Promise<void>((resolve) => {
+      this.waiting.set(id, { resolve: () => resolve(), reject: () => resolve() });
+      this.worker.postMessage({ type: 'close', id });
+    });
+    await this.worker.terminate();
+  }
+}
