@@ -152,6 +152,34 @@ for (const backend of await testBackends()) describe(`delivery engine on ${backe
     await rx.close();
   });
 
+  it('keeps each webhook’s own order for one entity when several webhooks get its events: a busy lane does not hold an idle one', async () => {
+    // Webhook A fails its first call (retry after a second); webhook B answers at once.
+    let failFirst = true;
+    const slow = await startReceiver((_r, res) => {
+      if (failFirst) {
+        failFirst = false;
+        res.statusCode = 503;
+        res.setHeader('retry-after', '1');
+      }
+    });
+    const fast = await startReceiver();
+    const stack = await h.newStack();
+    await createWebhook(h, stack, slow.url);
+    await createWebhook(h, stack, fast.url);
+    const e1 = await emit(h, stack, { uid: 'bltFan' });
+    await slow.waitFor(1, 10_000);
+    await fast.waitFor(1, 10_000);
+    // A's lane of this entity is busy (its first execution waits for the retry); B's is idle.
+    const e2 = await emit(h, stack, { uid: 'bltFan' });
+    await fast.waitFor(2, 10_000);
+    assert.deepEqual(fast.received.map((r) => r.json.seq), [e1.seq, e2.seq]);
+    assert.equal(slow.received.length, 1, 'A sent nothing behind its failed first call');
+    await slow.waitFor(3, 10_000);
+    assert.deepEqual(slow.received.map((r) => r.json.seq), [e1.seq, e1.seq, e2.seq], 'A: the retry, then the queued one');
+    await slow.close();
+    await fast.close();
+  });
+
   it('calls an auto_save webhook at most once per window per entity, with the latest state', async () => {
     const rx = await startReceiver();
     const stack = await h.newStack();

@@ -1,10 +1,10 @@
 import type { HeraldEvent } from '../../events/event.ts';
 import { sortableId } from '../../ids.ts';
-import type { Tx } from '../../store/db.ts';
+import { repeated, type Tx } from '../../store/db.ts';
 import type { Match } from '../../webhooks/match-index.ts';
 import type { BatchSettings } from '../../webhooks/webhook.ts';
 import type { ExecutionState } from '../policy.ts';
-import { autoSaveDue, laneKey, laneOf, type AutoSaveOptions } from './lanes.ts';
+import { autoSaveDue, chunks, laneKey, laneOf, type AutoSaveOptions } from './lanes.ts';
 import { UNFINISHED } from './states.ts';
 
 /**
@@ -40,9 +40,11 @@ export const DEBOUNCE_MAX_WINDOWS = 10;
  * webhook's rate limit before it is claimed (pace.ts).
  */
 export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], channel: string, opts: EnqueueOptions): Promise<number> {
-  let created = 0;
   const lane = laneOf(event);
   await tx.lock?.(matches.map((m) => laneKey(m.webhook.uid, lane))); // scale-out, see laneKey
+  // Several webhooks: whose lanes of this entity are busy, in one look-up rather than one each.
+  const busyLanes = matches.length > 1 ? await busyWebhooks(tx, matches.map((m) => m.webhook.uid), lane) : null;
+  const rows: unknown[][] = [];
   for (const { webhook } of matches) {
     const debounceMs = webhook.debounce_ms ?? 0;
     let busy: boolean;
@@ -54,7 +56,7 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
       // An idle lane (the common case: nothing of this entity on its way) has no auto_save to fold
       // into or to make due, so the look-up comes first and the updates run only behind it: one
       // statement fewer per execution.
-      busy = await laneBusy(tx, webhook.uid, lane);
+      busy = busyLanes ? busyLanes.has(webhook.uid) : await laneBusy(tx, webhook.uid, lane);
       if (busy && event.action === 'auto_save') {
         const folded = await tx.run(
           `UPDATE executions SET event_seq = ?, coalesced = coalesced + 1, updated_at = ?
@@ -77,28 +79,46 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
       if (debounceMs > 0 && !NEVER_HELD.has(event.action)) due = Math.max(due, opts.now + debounceMs);
       if (webhook.batch) due = await batchDue(tx, webhook.uid, webhook.batch, due, opts.now);
     }
+    rows.push([
+      sortableId('exe'),
+      event.api_key,
+      webhook.uid,
+      event.seq,
+      lane,
+      channel,
+      event.action,
+      state,
+      due,
+      webhook.batch ? '' : null,
+      webhook.rate_limit ? 0 : null,
+      opts.now,
+      opts.now,
+    ]);
+    // Its lane is busy from now on (the row is written below, with the others').
+    busyLanes?.add(webhook.uid);
+  }
+  // One statement for the event's executions (per ROWS_PER_STATEMENT), not one per webhook.
+  for (const part of chunks(rows)) {
     await tx.run(
       `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        sortableId('exe'),
-        event.api_key,
-        webhook.uid,
-        event.seq,
-        lane,
-        channel,
-        event.action,
-        state,
-        due,
-        webhook.batch ? '' : null,
-        webhook.rate_limit ? 0 : null,
-        opts.now,
-        opts.now,
-      ],
+       VALUES ${repeated(part.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+      part.flat(),
     );
-    created++;
   }
-  return created;
+  return rows.length;
+}
+
+/** Which of `webhookUids` have an unfinished execution in `lane` (executions_unfinished). */
+async function busyWebhooks(tx: Tx, webhookUids: string[], lane: string): Promise<Set<string>> {
+  const busy = new Set<string>();
+  for (const uids of chunks(webhookUids)) {
+    const found = await tx.all<{ webhook_uid: string }>(
+      `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(uids.length)}) AND lane = ? AND state IN ${UNFINISHED}`,
+      [...uids, lane],
+    );
+    for (const r of found) busy.add(r.webhook_uid);
+  }
+  return busy;
 }
 
 async function laneBusy(tx: Tx, webhookUid: string, lane: string): Promise<boolean> {
