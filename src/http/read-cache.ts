@@ -18,8 +18,16 @@ export const VARY = 'api_key, access_token, branch, authorization';
 
 /** Bytes of response bodies kept per process (least recently used go first). */
 const MAX_BYTES = 32 * 1024 * 1024;
-const bodies = new Map<string, string>();
+const bodies = new Map<string, Buffer>();
 let bytes = 0;
+/**
+ * Tags of bodies built once and not kept: a body is kept the second time it is built within the
+ * last SEEN_ONCE builds. A page asked for once (a crawler walking skip=, a one-off query) then
+ * costs no cache memory and evicts nothing popular; keeping every one cost the uncached reads
+ * more in garbage collection than building them.
+ */
+const SEEN_ONCE = 4096;
+const seenOnce = new Set<string>();
 
 export function readTag(parts: Array<string | number>): string {
   return `"${createHash('sha256').update(parts.join('\u0000')).digest('base64url').slice(0, 27)}"`;
@@ -38,14 +46,23 @@ export async function sendRead(req: FastifyRequest, reply: FastifyReply, etag: s
     bodies.delete(etag);
     bodies.set(etag, body);
   } else {
-    body = JSON.stringify(await compute());
-    bodies.set(etag, body);
-    bytes += body.length;
-    while (bytes > MAX_BYTES && bodies.size > 1) {
-      const [k, v] = bodies.entries().next().value!;
-      bodies.delete(k);
-      bytes -= v.length;
+    // Kept as bytes: off the JS heap, and written to the socket without encoding again.
+    body = Buffer.from(JSON.stringify(await compute()));
+    if (seenOnce.delete(etag)) keep(etag, body);
+    else {
+      seenOnce.add(etag);
+      if (seenOnce.size > SEEN_ONCE) seenOnce.delete(seenOnce.values().next().value!);
     }
   }
   return reply.header('content-type', 'application/json; charset=utf-8').send(body);
+}
+
+function keep(etag: string, body: Buffer) {
+  bodies.set(etag, body);
+  bytes += body.length;
+  while (bytes > MAX_BYTES && bodies.size > 1) {
+    const [k, v] = bodies.entries().next().value!;
+    bodies.delete(k);
+    bytes -= v.length;
+  }
 }

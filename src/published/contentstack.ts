@@ -8,11 +8,11 @@ import { isObject } from '../content/guards.ts';
 import { matchesQuery, sortDocs } from '../content/read-query.ts';
 import { isGroupLike, type Field } from '../content/schema.ts';
 import { HeraldError, invalid, notFound } from '../errors.ts';
-import { repeated, type Queryable } from '../store/db.ts';
-import { applyReferenceParams, project, type LoadedEntry } from '../content/query-params.ts';
+import type { Queryable } from '../store/db.ts';
+import { applyReferenceParams, changesNested, copyTree, project, type LoadedEntry } from '../content/query-params.ts';
 import type { ReadParams } from './params.ts';
 import type { Reader } from './tokens.ts';
-import { publishedView, readLocales, stackSeq, type PublishedDoc } from './view.ts';
+import { publishedEntryTypes, publishedView, readLocales, stackSeq, type PublishedDoc } from './view.ts';
 
 /**
  * Contentstack's Content Delivery API over what is published (src/published/view.ts): content
@@ -122,8 +122,17 @@ export async function readAsset(deps: ReadDeps, ctx: ReadContext, uid: string) {
   return { asset: project(presentAsset(deps, ctx, d), ctx.params.refs.only.get('BASE'), ctx.params.refs.except.get('BASE')) };
 }
 
-function publishDetails(ctx: ReadContext, d: PublishedDoc) {
-  return { environment: ctx.environment.uid, locale: d.locale, time: iso(d.published_at), user: d.actor };
+/** publish_details.time of each published doc (views are cached, so is this: ~1 us a date). */
+const times = new WeakMap<PublishedDoc, string>();
+
+function publishedTime(d: PublishedDoc): string {
+  let time = times.get(d);
+  if (time === undefined) times.set(d, (time = iso(d.published_at)));
+  return time;
+}
+
+function publishDetails(ctx: Pick<ReadContext, 'environment'>, d: PublishedDoc) {
+  return { environment: ctx.environment.uid, locale: d.locale, time: publishedTime(d), user: d.actor };
 }
 
 /** A published asset as the CDA shows it: its published url (no credential needed). */
@@ -133,7 +142,7 @@ export function presentAsset(deps: ReadDeps, ctx: Pick<ReadContext, 'scope' | 'o
   return {
     ...d.doc,
     url,
-    publish_details: { environment: ctx.environment.uid, locale: d.locale, time: iso(d.published_at), user: d.actor },
+    publish_details: publishDetails(ctx, d),
     ...(ctx.params.includeBranch ? { _branch: ctx.scope.branch } : {}),
   };
 }
@@ -146,6 +155,9 @@ export function presentAsset(deps: ReadDeps, ctx: Pick<ReadContext, 'scope' | 'o
  */
 class Resolver {
   private types = new Map<string, ContentTypeDoc | null>();
+  /** The published assets, read once a schema with file fields is met. */
+  private assets?: Map<string, PublishedDoc>;
+  private published = new Map<string, Map<string, PublishedDoc>>();
   constructor(
     private deps: ReadDeps,
     private ctx: ReadContext,
@@ -162,53 +174,79 @@ class Resolver {
     return this.types.get(uid)!;
   }
 
-  /** A published entry as the CDA shows it, before include[] and only/except. */
-  private async present(ct: ContentTypeDoc, d: PublishedDoc): Promise<Record<string, unknown>> {
-    const out: Record<string, unknown> = hasGroups(ct.schema) ? structuredClone(d.doc) : { ...d.doc };
-    await this.files(ct.schema, out);
+  /** The published entries of a content type, by uid (its view, looked up once a request). */
+  private async entriesOf(ctUid: string): Promise<Map<string, PublishedDoc>> {
+    let byUid = this.published.get(ctUid);
+    if (!byUid) this.published.set(ctUid, (byUid = (await view(this.deps, this.ctx, 'entry', ctUid)).byUid));
+    return byUid;
+  }
+
+  /** Reads what present() needs for entries of `ct` (the asset view, when it has file fields). */
+  private async prepare(ct: ContentTypeDoc) {
+    if (!this.assets && hasFileFields(ct.schema)) this.assets = (await view(this.deps, this.ctx, 'asset')).byUid;
+  }
+
+  /**
+   * A published entry as the CDA shows it, before include[] and only/except (prepare(ct) first).
+   * A copy (deep when resolution changes nested values: changesNested), as the view is shared.
+   */
+  private present(ct: ContentTypeDoc, d: PublishedDoc, deep: boolean): Record<string, unknown> {
+    const out = deep ? copyTree(d.doc) : { ...d.doc };
+    if (this.assets) this.files(ct.schema, out, this.assets);
     out.publish_details = publishDetails(this.ctx, d);
     if (this.ctx.params.includeBranch) out._branch = this.ctx.scope.branch;
     return out;
   }
 
   async entries(ct: ContentTypeDoc, docs: PublishedDoc[]): Promise<Array<Record<string, unknown>>> {
-    const out = [];
-    for (const d of docs) out.push(await this.present(ct, d));
+    await this.prepare(ct);
+    const refs = this.ctx.params.refs;
+    const deep = changesNested(ct.schema, refs.include.length > 0, refs.except.get('BASE'));
+    const out = docs.map((d) => this.present(ct, d, deep));
     return applyReferenceParams(out, ct.uid, this.ctx.params.refs, {
       schemaOf: async (uid) => (await this.type(uid))?.schema,
       load: async (uids) => {
-        // Which content type each uid is published under, then each from its (cached) view.
-        const rows = await this.deps.db.all<{ uid: string; content_type_uid: string }>(
-          `SELECT DISTINCT uid, content_type_uid FROM publications WHERE api_key = ? AND branch = ? AND module = 'entry' AND environment = ? AND uid IN (${repeated(uids.length)})`,
-          [this.ctx.scope.api_key, this.ctx.scope.branch, this.ctx.environment.uid, ...uids],
-        );
+        // Which content type each uid is published under (cached per seq), then each from its (cached) view.
+        const where = await publishedEntryTypes(this.deps.db, { api_key: this.ctx.scope.api_key, branch: this.ctx.scope.branch, environment: this.ctx.environment.uid }, this.ctx.seq);
         const found = new Map<string, LoadedEntry>();
-        for (const r of rows) {
-          const t = await this.type(r.content_type_uid);
-          const target = t && (await view(this.deps, this.ctx, 'entry', t.uid)).byUid.get(r.uid);
-          if (t && target) found.set(r.uid, { entry: await this.present(t, target), contentType: t.uid });
+        for (const uid of uids) {
+          for (const ctUid of where.get(uid) ?? []) {
+            const t = await this.type(ctUid);
+            const target = t && (await this.entriesOf(t.uid)).get(uid);
+            if (!t || !target) continue;
+            await this.prepare(t);
+            // include[] copies it again for each place it goes (deep when it must): shallow here.
+            found.set(uid, { entry: this.present(t, target, false), contentType: t.uid });
+          }
         }
         return found;
       },
     });
   }
 
-  /** Replaces asset uids in file fields with the published assets (unpublished ones left out). */
-  private async files(schema: Field[], values: Record<string, unknown>) {
+  /**
+   * Replaces asset uids in file fields with the published assets (unpublished ones left out).
+   * Group values holding file fields are copied before (`values` may be a shallow copy of a view's).
+   */
+  private files(schema: Field[], values: Record<string, unknown>, assets: Map<string, PublishedDoc>) {
     for (const f of schema) {
       const v = values[f.uid];
       if (v === undefined || v === null) continue;
       if (isGroupLike(f)) {
-        for (const item of Array.isArray(v) ? v : [v]) if (isObject(item)) await this.files(f.schema ?? [], item);
+        if (!hasFileFields(f.schema ?? [])) continue;
+        const copy = (item: unknown) => (isObject(item) ? { ...item } : item);
+        const items = Array.isArray(v) ? v.map(copy) : [copy(v)];
+        values[f.uid] = Array.isArray(v) ? items : items[0];
+        for (const item of items) if (isObject(item)) this.files(f.schema ?? [], item, assets);
       } else if (f.data_type === 'file') {
-        const { byUid } = await view(this.deps, this.ctx, 'asset');
-        const one = (u: unknown) => (typeof u === 'string' && byUid.has(u) ? presentAsset(this.deps, this.ctx, byUid.get(u)!) : undefined);
+        const one = (u: unknown) => (typeof u === 'string' && assets.has(u) ? presentAsset(this.deps, this.ctx, assets.get(u)!) : undefined);
         values[f.uid] = Array.isArray(v) ? v.map(one).filter(Boolean) : (one(v) ?? null);
       }
     }
   }
 }
 
-function hasGroups(schema: Field[]): boolean {
-  return schema.some(isGroupLike);
+/** Whether a schema has file fields, at any depth of its groups. */
+function hasFileFields(schema: Field[]): boolean {
+  return schema.some((f) => f.data_type === 'file' || (isGroupLike(f) && hasFileFields(f.schema ?? [])));
 }

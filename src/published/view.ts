@@ -96,6 +96,41 @@ export async function publishedView(q: Queryable, key: ViewKey, seq: number): Pr
   return cached;
 }
 
+/** Where published entries are: per stack, branch and environment, as of a seq. */
+const MAX_DIRECTORIES = 16;
+const directories = new Map<string, { seq: number; types: Map<string, string[]> }>();
+
+/**
+ * The content types each entry published to `environment` (in any locale) is published under, as
+ * of `seq` (read first: see stackSeq): what include[] resolves a referenced uid with. Cached per
+ * process like the views: one read of the environment's publications per seq, instead of a
+ * `uid IN (...)` per request (SQLite answers that one from publications_read, scanning every
+ * publication of the environment: ~3 ms a request at 10,000 entries).
+ */
+export async function publishedEntryTypes(q: Queryable, key: Pick<ViewKey, 'api_key' | 'branch' | 'environment'>, seq: number): Promise<Map<string, string[]>> {
+  const id = `${key.api_key}\u0000${key.branch}\u0000${key.environment}`;
+  const hit = directories.get(id);
+  if (hit && hit.seq === seq) {
+    directories.delete(id);
+    directories.set(id, hit);
+    return hit.types;
+  }
+  const rows = await q.all<{ uid: string; content_type_uid: string | null }>(
+    `SELECT DISTINCT uid, content_type_uid FROM publications WHERE api_key = ? AND branch = ? AND module = 'entry' AND environment = ?`,
+    [key.api_key, key.branch, key.environment],
+  );
+  const types = new Map<string, string[]>();
+  for (const r of rows) {
+    if (r.content_type_uid === null) continue;
+    const list = types.get(r.uid);
+    if (list) list.push(r.content_type_uid);
+    else types.set(r.uid, [r.content_type_uid]);
+  }
+  directories.set(id, { seq, types });
+  if (directories.size > MAX_DIRECTORIES) directories.delete(directories.keys().next().value!);
+  return types;
+}
+
 /** The locales a read looks in: the locale alone, or with `include_fallback` its fallback chain. */
 export async function readLocales(q: Queryable, apiKey: string, locale: string | undefined, fallback: boolean): Promise<{ locale: string; locales: string[] }> {
   const l = locale ?? (await masterLocale(q, apiKey));

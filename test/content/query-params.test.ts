@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { applyReferenceParams, parseReferenceParams, project, type LoadedEntry } from '../../src/content/query-params.ts';
+import { applyReferenceParams, changesNested, copyTree, parseReferenceParams, project, type LoadedEntry } from '../../src/content/query-params.ts';
 import type { Field } from '../../src/content/schema.ts';
 import { removeDir, startHerald, type TestHerald } from '../helpers/herald.ts';
 import { clientStack, type TestStack } from './helpers/content.ts';
@@ -148,6 +148,26 @@ describe('reference resolution (pure)', () => {
   it('refuses an include path deeper than ten references, naming include[]', async () => {
     const deep = Array.from({ length: 11 }, () => 'next').join('.');
     await assert.rejects(applyReferenceParams([structuredClone(store.a.entry)], 'node', parseReferenceParams({ 'include[]': deep }), deps), (e: any) => e.code === 'validation_failed' && !!e.errors['include[]']);
+  });
+
+  it('copies JSON trees deep, sharing nothing, and leaves other objects to structuredClone', () => {
+    const doc = { uid: 'x', n: 1, t: null, list: [{ a: [1, { b: 'c' }] }], nested: { deeper: { flag: true } }, when: new Date(0) };
+    const copy = copyTree(doc);
+    assert.deepEqual(copy, doc);
+    assert.notEqual(copy.list, doc.list);
+    assert.notEqual(copy.list[0].a[1], doc.list[0].a[1]);
+    assert.notEqual(copy.nested.deeper, doc.nested.deeper);
+    assert.ok(copy.when instanceof Date && copy.when !== doc.when && copy.when.getTime() === 0);
+  });
+
+  it('asks for a deep copy only when resolution writes inside an entry: include[] through groups, or a dotted except[]', () => {
+    const group: Field = { uid: 'box', display_name: 'b', data_type: 'group', mandatory: false, unique: false, multiple: false, schema: [] };
+    const flat = schemas.node;
+    assert.equal(changesNested(flat, true, undefined), false, 'include[] replaces a top-level reference value');
+    assert.equal(changesNested(flat, true, ['title']), false, 'except[] of a top-level field deletes a key of the copy');
+    assert.equal(changesNested(flat, false, ['meta.secret']), true, 'a dotted except[] deletes inside a value');
+    assert.equal(changesNested([...flat, group], true, undefined), true, 'include[] may write into a group value');
+    assert.equal(changesNested([...flat, group], false, undefined), false, 'nothing below to resolve');
   });
 
   it('projects dotted paths through lists of groups', () => {

@@ -87,6 +87,37 @@ describe('delivery tokens and delivery caching', () => {
     assert.ok((await changed.json()).entries.some((e: any) => e.title === 'Newer'));
   });
 
+  it("never lets one request's except[] or include[] change what another request reads from the same published view", async () => {
+    const list = (query: string) => read(site.production, `/v3/content_types/post/entries?environment=production${query}`).then((r) => r.json());
+    const refsOf = (body: any) => body.entries.find((e: any) => e.uid === site.ids.hello).authors;
+    const cut = await list('&except[BASE][]=authors._content_type_uid');
+    assert.deepEqual(refsOf(cut).map((r: any) => Object.keys(r)), [['uid'], ['uid']], 'except removed the nested key from this answer');
+    const included = await list('&include[]=authors&except[authors][]=bio');
+    assert.deepEqual(refsOf(included).map((a: any) => [a.title, a.bio]), [['Ada', undefined]], 'Bob is not published to production');
+    // Different URLs (not the response cache): built again from the same view.
+    const plain = await list('&limit=50');
+    assert.deepEqual(refsOf(plain), [{ uid: site.ids.ada, _content_type_uid: 'author' }, { uid: site.ids.bob, _content_type_uid: 'author' }]);
+    const again = await list('&include[]=authors&limit=50');
+    assert.deepEqual(refsOf(again).map((a: any) => [a.title, a.bio]), [['Ada', 'first programmer']]);
+  });
+
+  it('answers a page asked for again with the same bytes and tag, and a page asked for once like any other', async () => {
+    const paths = ['/v3/content_types/post/entries?environment=production&include[]=authors&skip=0', '/v3/content_types/post/entries?environment=production&include[]=authors&skip=1'];
+    for (const path of paths) {
+      const answers = [];
+      // The first build is not kept, the second is, the third is the kept one: all the same.
+      for (let i = 0; i < 3; i++) {
+        const r = await read(site.production, path);
+        answers.push({ status: r.status, etag: r.headers.get('etag'), type: r.headers.get('content-type'), body: await r.text() });
+      }
+      assert.equal(answers[0].status, 200);
+      assert.equal(answers[0].type, 'application/json; charset=utf-8');
+      assert.deepEqual(answers[1], answers[0]);
+      assert.deepEqual(answers[2], answers[0]);
+      assert.ok(JSON.parse(answers[0].body).entries.length > 0);
+    }
+  });
+
   it('sends the README purge webhook what a CDN purge needs: module, uid and content type, on publish, unpublish and delete', async () => {
     const receiver = await startReceiver();
     try {
