@@ -4,7 +4,7 @@
  * worker processes, PostgreSQL's backends, the receiver, the bench (API node) itself, and how much
  * of the machine stayed idle.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 export const CORES = availableParallelism();
@@ -78,19 +78,75 @@ export interface CpuSplit {
   totalUs: number;
 }
 
-export function cpuSplit(a: CpuSnapshot | null, b: CpuSnapshot | null, deliveries: number, groups: Record<string, number[]>): CpuSplit | null {
+export function cpuSplit(
+  a: CpuSnapshot | null,
+  b: CpuSnapshot | null,
+  deliveries: number,
+  groups: Record<string, number[]>,
+  /**
+   * PostgreSQL backends serving the bench's own connections (see `backendsOf`): when given, they
+   * are the PostgreSQL figure, and every other postgres process (other clients on a shared machine,
+   * and the server's own background processes) is shown apart and left out of the total.
+   */
+  ownPostgres?: number[],
+): CpuSplit | null {
   if (!a || !b) return null;
   const parts: string[] = [];
   let total = 0;
   const pg = new Set([...a.postgres, ...b.postgres]);
-  for (const [name, pids] of [...Object.entries(groups), ['PostgreSQL', [...pg]] as [string, number[]]]) {
+  const us = (x: number) => Math.round((x * 1000) / deliveries);
+  for (const [name, pids] of [...Object.entries(groups), ['PostgreSQL', ownPostgres ?? [...pg]] as [string, number[]]]) {
     const { ms, sysMs } = spent(a, b, pids);
     total += ms;
-    const us = (x: number) => Math.round((x * 1000) / deliveries);
     parts.push(`${name} ${us(ms)} (kernel ${us(sysMs)})`);
+  }
+  if (ownPostgres) {
+    const own = new Set(ownPostgres);
+    parts.push(`other postgres processes ${us(spent(a, b, [...pg].filter((p) => !own.has(p))).ms)} (not in the total)`);
   }
   const wall = b.at - a.at;
   const cores = (b.idleMs - a.idleMs) / wall;
   const totalUs = (total * 1000) / deliveries;
   return { line: `CPU per delivery (µs): ${parts.join(', ')}; total ${Math.round(totalUs)}; cores idle ${cores.toFixed(2)} of ${CORES}`, totalUs };
+}
+
+/**
+ * Local TCP ports of the sockets `pids` hold that are connected to `remotePort` (Linux /proc;
+ * empty elsewhere). With PostgreSQL's port, these are the processes' database connections, which
+ * pg_stat_activity lists by `client_port`.
+ */
+export function connectedPorts(pids: number[], remotePort: number): number[] {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  const ports: number[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let lines: string[];
+    try {
+      lines = readFileSync(file, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+    for (const line of lines) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9])) continue;
+      if (parseInt(f[2].split(':')[1], 16) === remotePort) ports.push(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return ports;
 }

@@ -8,7 +8,10 @@
  *   falls due and they drain it; the rate is deliveries over the time from the first arrival at
  *   the receiver until every outcome is recorded; with each drain, CPU per delivery by process
  *   (workers, receiver, this process, PostgreSQL; from /proc, Linux only) and the idle share of
- *   the cores, and the ceiling the cores put on any number of workers at one worker's CPU cost;
+ *   the cores, and the ceiling the cores put on any number of workers at one worker's CPU cost.
+ *   PostgreSQL's figure is the backends serving the bench's and the workers' connections (found by
+ *   their client ports), so other clients of a shared server do not count; every other postgres
+ *   process (theirs, and the server's background writers) is printed apart, outside the total;
  * - the same with a receiver that answers in 20 ms: the workers' slots, not the cores, are the limit;
  * - event-to-first-attempt latency (commit -> request arrived) p50/p95/p99 at 200 events/s, one
  *   event per transaction, with two workers woken by LISTEN/NOTIFY.
@@ -27,7 +30,7 @@ import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
 import { SIGNALS } from '../src/store/signals.ts';
 import { startServer, type Running } from '../src/server.ts';
-import { CORES, cpuSnapshot, cpuSplit } from './cpu.ts';
+import { CORES, connectedPorts, cpuSnapshot, cpuSplit } from './cpu.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
 const ADMIN = 'bench-admin-token-0123456789';
@@ -108,6 +111,22 @@ async function stackWithHook(h: Running, url: string): Promise<string> {
   return stack;
 }
 
+/**
+ * The PostgreSQL backends serving `pids`' connections (their pg_stat_activity pids). On a machine
+ * shared with other PostgreSQL clients, only these count as the bench's PostgreSQL CPU.
+ */
+async function backendsOf(pids: number[]): Promise<number[]> {
+  const ports = connectedPorts(pids, Number(new URL(DATABASE_URL).port || 5432));
+  if (ports.length === 0) return [];
+  const c = new pg.Client({ connectionString: DATABASE_URL });
+  await c.connect();
+  try {
+    return (await c.query('SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])', [ports])).rows.map((r) => Number(r.pid));
+  } finally {
+    await c.end();
+  }
+}
+
 async function until(check: () => Promise<boolean>, what: string, ms = 600_000, everyMs = 100) {
   const end = Date.now() + ms;
   while (!(await check())) {
@@ -135,6 +154,8 @@ async function drain(h: Running, receiver: ChildProcess, receiverUrl: string, sc
   try {
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     await ask(receiver, 'reset');
+    const workerPids = started.map((c) => c.pid!);
+    const backends = new Set(await backendsOf([...workerPids, process.pid]));
     const before = cpuSnapshot();
     await h.herald.db.run('UPDATE executions SET next_attempt_at = ? WHERE next_attempt_at IS NOT NULL', [Date.now()]);
     h.herald.db.notify?.(SIGNALS.executions);
@@ -142,7 +163,10 @@ async function drain(h: Running, receiver: ChildProcess, receiverUrl: string, sc
     // read of the due index's first entry.
     await until(async () => !(await h.herald.db.get('SELECT next_attempt_at FROM executions WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1')), 'every outcome recorded', 600_000, 25);
     const recordedAt = performance.timeOrigin + performance.now();
-    const cpu = cpuSplit(before, cpuSnapshot(), events, { workers: started.map((c) => c.pid!), receiver: [receiver.pid!], bench: [process.pid] });
+    const after = cpuSnapshot();
+    // Backends opened during the drain count from zero; those closed during it are not seen.
+    for (const pid of await backendsOf([...workerPids, process.pid])) backends.add(pid);
+    const cpu = cpuSplit(before, after, events, { workers: workerPids, receiver: [receiver.pid!], bench: [process.pid] }, backends.size ? [...backends] : undefined);
     const { arrivals } = await ask<{ arrivals: Array<[string, number]> }>(receiver, 'stats');
     if (arrivals.length < events) throw new Error(`the receiver got ${arrivals.length} of ${events} deliveries`);
     const first = arrivals.reduce((m, [, at]) => Math.min(m, at), Infinity);
