@@ -16,6 +16,12 @@ import type { AttemptResult } from './policy.ts';
  *   signal, as TCP reacts once per window).
  * - The baseline is the lowest latency seen, drifting up by 1% of the gap per sample, so a receiver
  *   whose real latency grew (a slower page build) is not punished forever.
+ * - Latency is the receiver's, as far as this process can tell: an attempt's duration counts only
+ *   as long as this process's event loop sat idle during it (`idleMs`). While the loop is busy
+ *   (other attempts, claim rounds, outcome writes, garbage collection) an answer that arrived waits
+ *   unread, and that wait is this process's, not the receiver's. Counted as the receiver's, a busy
+ *   worker took a tenth off its limit every few hundred ms against an instant receiver, claimed in
+ *   smaller rounds, and spent more CPU per delivery (its own and PostgreSQL's) at a lower rate.
  * - Between 1 and `max` (HERALD_MAX_IN_FLIGHT_PER_WEBHOOK).
  *
  * Pure state and arithmetic: the dispatcher feeds it each finished attempt and reads `limit`.
@@ -38,6 +44,12 @@ export interface Observation extends Pick<AttemptResult, 'outcome' | 'status_cod
   duration_ms: number;
   /** The webhook's attempts in flight when this one started (this one included). */
   inFlight: number;
+  /**
+   * How long this process's event loop sat idle while the attempt was out, ms; absent: unknown
+   * (the whole duration counts). The receiver took at least this long: the rest of the duration
+   * the answer may have waited for this process.
+   */
+  idleMs?: number;
 }
 
 /** Outcomes that say the receiver (or the path to it) cannot take more now. */
@@ -80,8 +92,9 @@ export class AdaptiveLimit {
     // Refused before sending (blocked, DNS): says nothing about the receiver's capacity.
     if (o.status_code === null) return;
 
-    // An answer: its latency tells whether the receiver is queueing.
-    const ms = Math.max(0, o.duration_ms);
+    // An answer: its latency tells whether the receiver is queueing (the part of it this process
+    // was idle for; see idleMs).
+    const ms = Math.max(0, o.idleMs === undefined ? o.duration_ms : Math.min(o.duration_ms, o.idleMs));
     if (this.baselineMs === null || ms < this.baselineMs) this.baselineMs = ms;
     else this.baselineMs += (ms - this.baselineMs) * 0.01;
     if (ms > this.baselineMs * this.tolerance + this.slackMs) return this.decrease(0.9, now);

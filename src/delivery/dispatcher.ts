@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
 import { HeraldError } from '../errors.ts';
@@ -78,6 +79,12 @@ const LOST_RETRY_MS = 5;
  * claim's cost. A full page claims again at once.
  */
 const CLAIM_PAGE = 64;
+/**
+ * How long this process's event loop has sat idle since it started, ms (libuv's count; ~0.15 µs a
+ * call). Its growth over an attempt is the part of the attempt's duration that cannot have been
+ * this process's own delay (concurrency.ts `idleMs`).
+ */
+const loopIdleMs = () => performance.eventLoopUtilization().idle;
 /** Payload bodies kept in memory (by event and format) so retries and fan-out reuse them. */
 const BODY_CACHE_SIZE = 2_000;
 
@@ -338,9 +345,10 @@ export class DeliveryDispatcher {
       } else {
         const meta = { seq: c.event.seq, attempt: c.attempts + 1, event: `${c.event.module}.${c.event.action}` };
         const req = buildRequest(c.webhook, c.uid, body, meta, now, { name: format.name, prepared });
+        const idleBefore = loopIdleMs();
         const record = await this.o.transport.send(req, this.o.timeoutMs);
         // The probe's attempts (no inFlight) do not steer the webhook's concurrency limit.
-        if (inFlight !== undefined) this.limitOf(c.webhook_uid).observe({ ...record, inFlight }, Date.now());
+        if (inFlight !== undefined) this.limitOf(c.webhook_uid).observe({ ...record, inFlight, idleMs: loopIdleMs() - idleBefore }, Date.now());
         finished = { claimed: c, record, request: req.logged };
         if (this.o.log.isLevelEnabled('debug')) {
           this.o.log.debug({ deliveryId: c.uid, webhook: c.webhook_uid, outcome: record.outcome, status: record.status_code, ms: record.duration_ms }, 'attempt');
@@ -382,8 +390,9 @@ export class DeliveryDispatcher {
       req.headers['x-herald-batch-size'] = String(batch.members.length);
       // Where the log finds the members to rebuild the body from (delivery/log.ts).
       Object.assign(req.logged, { headers: { ...req.logged.headers, 'x-herald-batch-size': String(batch.members.length) }, format: 'contentstack', batch: batch.uid });
+      const idleBefore = loopIdleMs();
       record = await this.o.transport.send(req, this.o.timeoutMs);
-      this.limitOf(c.webhook_uid).observe({ ...record, inFlight }, Date.now());
+      this.limitOf(c.webhook_uid).observe({ ...record, inFlight, idleMs: loopIdleMs() - idleBefore }, Date.now());
       request = req.logged;
       this.o.log.debug({ deliveryId: batch.uid, webhook: c.webhook_uid, events: batch.members.length, outcome: record.outcome, status: record.status_code }, 'batch attempt');
     } catch (err) {

@@ -68,6 +68,19 @@ describe('adaptive concurrency per webhook', () => {
     assert.equal(l.limit, 36);
   });
 
+  it("does not read this process's own busy loop as the receiver queueing", () => {
+    const l = new AdaptiveLimit({ max: 128, initial: 40 });
+    feed(l, 50, () => ({ ...ok(1, 1), idleMs: 1 })); // an instant receiver: baseline 1 ms
+    assert.equal(l.baseline, 1);
+    // 60 ms out, but the loop was busy for 59.5 of them (a claim round, a flush, garbage collection):
+    // the answer waited for this process, the receiver answered at once.
+    l.observe({ ...ok(60, 1), idleMs: 0.5 }, 1000);
+    assert.equal(l.limit, 40);
+    // 60 ms out with the loop idle for 55 of them: the receiver took at least 55 ms.
+    l.observe({ ...ok(60, 40), idleMs: 55 }, 2000);
+    assert.equal(l.limit, 36);
+  });
+
   it('other 5xx answers take a tenth off; 4xx answers are not a capacity signal', () => {
     const l = new AdaptiveLimit({ max: 128, initial: 40 });
     l.observe(status(500), 0);

@@ -7,11 +7,26 @@ import { createWebhook, emit, executions, sleep, until, type Stack } from '../he
 import { testBackends } from '../helpers/postgres.ts';
 import { SCAN_WINDOW } from '../../src/delivery/queue/index.ts';
 
+/**
+ * The auto-save window of this file's Herald, ms. Long enough that a loaded machine (the whole
+ * suite on two cores) still emits a test's burst of auto-saves within one window; the tests
+ * measure from the first call's claim (`first_attempt_at`), not from its arrival, so a slow
+ * first request does not eat into the window they check.
+ */
+const AUTO_SAVE_WINDOW_MS = 1_500;
+
+/** When the execution of `seq` for `webhookUid` was first claimed (ms): an auto-save window starts there. */
+async function firstClaimedAt(h: TestHerald, webhookUid: string, seq: number): Promise<number> {
+  const row = await h.herald.db.get<{ at: number | null }>('SELECT first_attempt_at AS at FROM executions WHERE webhook_uid = ? AND event_seq = ?', [webhookUid, seq]);
+  assert.ok(row?.at, `the execution of seq ${seq} was claimed`);
+  return Number(row.at);
+}
+
 // The engine's behaviour holds on both stores (PostgreSQL when reachable, see helpers/postgres.ts).
 for (const backend of await testBackends()) describe(`delivery engine on ${backend}`, () => {
   let h: TestHerald;
   before(async () => {
-    h = await startHerald({ backend, retryDelaysMs: [150, 150, 150, 150], autoSaveWindowMs: 600, circuitBreakerThreshold: 3 });
+    h = await startHerald({ backend, retryDelaysMs: [150, 150, 150, 150], autoSaveWindowMs: AUTO_SAVE_WINDOW_MS, circuitBreakerThreshold: 3 });
   });
   after(() => h.close());
 
@@ -188,13 +203,15 @@ for (const backend of await testBackends()) describe(`delivery engine on ${backe
     await rx.waitFor(1);
     let last = first;
     for (let i = 0; i < 8; i++) last = await emit(h, stack, { action: 'auto_save', uid: 'bltDoc', data: { entry: { uid: 'bltDoc', title: `draft ${i}` } } });
-    await rx.waitFor(2, 3000);
+    const window = (await firstClaimedAt(h, hook.uid, first.seq)) + AUTO_SAVE_WINDOW_MS;
+    assert.ok(Date.now() < window, 'premise: the eight auto-saves were recorded within the first call\'s window');
+    await rx.waitFor(2, AUTO_SAVE_WINDOW_MS + 5_000);
     await sleep(800);
     assert.equal(rx.received.length, 2, 'nine auto-saves within one window make two calls');
     assert.equal(rx.received[0].json.seq, first.seq);
     assert.equal(rx.received[1].json.seq, last.seq);
     assert.equal(rx.received[1].json.data.entry.title, 'draft 7');
-    assert.ok(rx.received[1].at - rx.received[0].at >= 550, 'the second call waited for the window');
+    assert.ok(rx.received[1].at >= window, 'the second call waited for the window (from the first call\'s claim)');
     const list = await executions(h, stack, hook.uid);
     assert.equal(list.length, 2);
     assert.equal(list[0].coalesced, 7);
@@ -204,16 +221,18 @@ for (const backend of await testBackends()) describe(`delivery engine on ${backe
   it('does not hold a publish behind a waiting auto-save', async () => {
     const rx = await startReceiver();
     const stack = await h.newStack();
-    await createWebhook(h, stack, rx.url, { channels: ['Entry.*'] });
-    await emit(h, stack, { action: 'auto_save', uid: 'bltPub' });
+    const hook = await createWebhook(h, stack, rx.url, { channels: ['Entry.*'] });
+    const first = await emit(h, stack, { action: 'auto_save', uid: 'bltPub' });
     await rx.waitFor(1);
     const draft = await emit(h, stack, { action: 'auto_save', uid: 'bltPub' });
     const publish = await emit(h, stack, { action: 'publish', uid: 'bltPub' });
-    await rx.waitFor(3, 400);
+    await rx.waitFor(3, AUTO_SAVE_WINDOW_MS);
     assert.deepEqual(
       rx.received.map((r) => r.json.seq).slice(1),
       [draft.seq, publish.seq],
     );
+    // Alone, the draft would have waited for the window after the first call; the publish sent it at once.
+    assert.ok(rx.received[2].at < (await firstClaimedAt(h, hook.uid, first.seq)) + AUTO_SAVE_WINDOW_MS, 'the publish did not wait for the auto-save window');
     await rx.close();
   });
 

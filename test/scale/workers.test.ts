@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
-import { createWebhook, sleep, until } from '../helpers/engine.ts';
+import { createWebhook, sleep } from '../helpers/engine.ts';
 import { freshSchema, testBackends } from '../helpers/postgres.ts';
 
 /** Entries created; each is then updated UPDATES times: ENTRIES * (1 + UPDATES) events. */
@@ -21,6 +21,31 @@ const WRITERS = 16;
 const KILL_AFTER = 600;
 /** Attempts one worker may have in flight for the webhook. */
 const PER_WORKER = 16;
+
+/**
+ * How long the run may make no progress at all before the test fails, ms. The run's length is not
+ * bounded: on a machine busy with other work (the whole suite on two cores) the same run takes
+ * minutes instead of seconds, and only a stall says something is wrong. The longest legitimate
+ * pause is the dead worker's leases running out (delivery timeout + lease margin, 7 s here).
+ */
+const STALL_MS = 45_000;
+
+/** Waits until `read()` reaches `target`, failing only when its value stays the same for STALL_MS. */
+async function whileProgressing(read: () => number | Promise<number>, target: number, what: string): Promise<void> {
+  let last = -1;
+  let movedAt = Date.now();
+  for (;;) {
+    const n = await read();
+    if (n >= target) return;
+    if (n !== last) {
+      last = n;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > STALL_MS) {
+      throw new Error(`${what}: stuck at ${n} of ${target} for ${STALL_MS / 1000} s`);
+    }
+    await sleep(50);
+  }
+}
 
 const backends = await testBackends();
 
@@ -87,7 +112,7 @@ describe('several Herald processes on one PostgreSQL database', { skip: !backend
     });
     const written = Promise.all(writers);
 
-    await rx.waitFor(KILL_AFTER, 60_000);
+    await whileProgressing(() => rx.received.length, KILL_AFTER, 'deliveries before the kill');
     delayMs = 3_000;
     // More calls waiting for an answer than one worker may have in flight: both hold some.
     await rx.waitFor(rx.received.length + PER_WORKER + 4, 30_000);
@@ -103,7 +128,7 @@ describe('several Herald processes on one PostgreSQL database', { skip: !backend
     assert.ok(receivedAtKill < total, 'the worker died while changes were still being delivered');
 
     assert.equal(accepted, total);
-    await until(async () => (await count("state = 'succeeded'")) === total, 90_000, 'every execution succeeded');
+    await whileProgressing(() => count("state = 'succeeded'"), total, 'every execution succeeded');
 
     // The ledger: one execution per event, every one succeeded, nothing failed or left waiting.
     const events = Number((await sql.query("SELECT COUNT(*) AS n FROM events WHERE api_key = $1 AND module = 'entry'", [stack.api_key])).rows[0].n);
