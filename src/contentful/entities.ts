@@ -39,6 +39,20 @@ export function branchOf(environmentId: string): string {
  * in capitals, a 4-letter script capitalised (`en-us` -> `en-US`, `zh-hant-tw` -> `zh-Hant-TW`).
  */
 export function contentfulLocale(code: string): string {
+  let spelled = spellings.get(code);
+  if (spelled === undefined) {
+    spelled = spell(code);
+    // A handful of codes per space; the bound only keeps odd input from growing it.
+    if (spellings.size >= 1000) spellings.clear();
+    spellings.set(code, spelled);
+  }
+  return spelled;
+}
+
+/** contentfulLocale's answers: it runs for every field of every entry the delivery API shapes. */
+const spellings = new Map<string, string>();
+
+function spell(code: string): string {
   return code
     .split('-')
     .map((part, i) => {

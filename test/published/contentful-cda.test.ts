@@ -119,4 +119,24 @@ describe('contentful.js against Herald', () => {
     const again: any = await client(keys.delivery).sync({ nextSyncToken: delta.nextSyncToken });
     assert.deepEqual([again.entries.length, again.deletedEntries.length], [0, 0]);
   });
+
+  // After the sync test: Draft is the one post published.
+  it('shows the next publish at once in lists (paged, filtered) and single entries, and a draft edit at once to preview', async () => {
+    const titles = async (key: string, query: Record<string, unknown>) => {
+      const r = await client(key).getEntries({ content_type: 'post', ...query } as any);
+      return { titles: r.items.map((e: any) => e.fields.title), total: r.total };
+    };
+    assert.deepEqual(await titles(keys.delivery, {}), { titles: ['Draft'], total: 1 });
+    assert.deepEqual(await titles(keys.delivery, { 'fields.rank[gte]': 0 }), { titles: ['Draft'], total: 1 });
+    const entry = await s.stack.contentType('post').entry(ids.draft).fetch();
+    entry.title = 'Draft, edited';
+    await entry.update();
+    assert.deepEqual(await titles(keys.delivery, {}), { titles: ['Draft'], total: 1 }, 'not published yet');
+    assert.ok((await titles(keys.preview, {})).titles.includes('Draft, edited'), 'the preview key sees the draft at once');
+    await s.stack.contentType('post').entry(ids.draft).publish(PUBLISH(['master']));
+    assert.deepEqual(await titles(keys.delivery, {}), { titles: ['Draft, edited'], total: 1 });
+    assert.deepEqual(await titles(keys.delivery, { 'fields.rank[gte]': 0 }), { titles: ['Draft, edited'], total: 1 });
+    assert.deepEqual(await titles(keys.delivery, { skip: 1 }), { titles: [], total: 1 });
+    assert.equal(((await client(keys.delivery).getEntry(ids.draft)) as any).fields.title, 'Draft, edited');
+  });
 });
