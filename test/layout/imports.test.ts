@@ -55,8 +55,8 @@ describe('the import checker', () => {
 describe('the delivery queue folder', () => {
   const dir = 'src/delivery/queue';
   const diagram = readFileSync(join(dir, 'index.ts'), 'utf8');
-  /** Files that hold shared definitions rather than a transition. */
-  const shared = new Set(['index.ts', 'states.ts', 'lanes.ts']);
+  /** Files that hold shared definitions or helpers rather than a transition (decoded.ts: the claims' parse cache). */
+  const shared = new Set(['index.ts', 'states.ts', 'lanes.ts', 'decoded.ts']);
 
   it('has a file per transition, each naming its transition and each drawn in the diagram at the top of the folder', () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !shared.has(f));

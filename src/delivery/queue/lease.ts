@@ -96,14 +96,20 @@ export async function leaseRows(
   type Row = ClaimRow & EventRow & { x_uid: string };
   let rows: Row[];
   if (dialect === 'postgres') {
+    // The candidates are chosen and locked once, in a MATERIALIZED CTE, and only they are leased.
+    // Written as `UPDATE ... WHERE uid IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`, PostgreSQL
+    // may run the subquery again while the UPDATE goes (a nested loop's inner side): each run skips
+    // the rows this statement already changed and brings the next n, so the LIMIT is not a limit.
+    // Seen as one batch call of 500 executions with max_events 100 (test/delivery/storms.test.ts).
     rows = await q.all<Row>(
-      `WITH l AS (
-         ${set} WHERE uid IN (SELECT uid FROM executions WHERE ${select.where} ${tail} FOR UPDATE SKIP LOCKED)
+      `WITH c AS MATERIALIZED (SELECT uid FROM executions WHERE ${select.where} ${tail} FOR UPDATE SKIP LOCKED),
+       l AS (
+         ${set} WHERE uid IN (SELECT uid FROM c)
          RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs
        )
        SELECT l.uid AS x_uid, l.webhook_uid, l.lane, l.attempts, l.batch_uid, l.folded_seqs, ${CLAIM_COLUMNS}
        FROM l JOIN events e ON e.seq = l.event_seq LEFT JOIN webhooks w ON w.uid = l.webhook_uid`,
-      [...setParams, ...select.params],
+      [...select.params, ...setParams],
     );
   } else {
     const uids = tail ? (await q.all<{ uid: string }>(`SELECT uid FROM executions WHERE ${select.where} ${tail}`, select.params)).map((r) => r.uid) : null;
