@@ -92,11 +92,16 @@ export class AdaptiveLimit {
     // Refused before sending (blocked, DNS): says nothing about the receiver's capacity.
     if (o.status_code === null) return;
 
-    // An answer: its latency tells whether the receiver is queueing (the part of it this process
-    // was idle for; see idleMs).
-    const ms = Math.max(0, o.idleMs === undefined ? o.duration_ms : Math.min(o.duration_ms, o.idleMs));
-    if (this.baselineMs === null || ms < this.baselineMs) this.baselineMs = ms;
-    else this.baselineMs += (ms - this.baselineMs) * 0.01;
+    // An answer: its latency tells whether the receiver is queueing. The receiver took at least
+    // the part of the duration this process was idle for (idleMs) and at most the whole duration:
+    // the check uses the least (a busy loop is not read as queueing), the baseline the most (a
+    // sample taken while the loop was busy would otherwise set the baseline far under the
+    // receiver's real latency, and every later answer of a steady 20 ms receiver would look like
+    // queueing: the limit then shrank against a healthy receiver).
+    const duration = Math.max(0, o.duration_ms);
+    const ms = o.idleMs === undefined ? duration : Math.max(0, Math.min(duration, o.idleMs));
+    if (this.baselineMs === null || duration < this.baselineMs) this.baselineMs = duration;
+    else this.baselineMs += (duration - this.baselineMs) * 0.01;
     if (ms > this.baselineMs * this.tolerance + this.slackMs) return this.decrease(0.9, now);
 
     // Grow only when the limit is what holds the webhook back.

@@ -81,6 +81,16 @@ describe('adaptive concurrency per webhook', () => {
     assert.equal(l.limit, 36);
   });
 
+  it('keeps its limit against a steady 20 ms receiver even when some answers found the loop busy', () => {
+    const l = new AdaptiveLimit({ max: 32, initial: 32 });
+    // The first answer: 21 ms out, but the loop was busy for all but 2 of them (a claim round).
+    l.observe({ ...ok(21, 32), idleMs: 2 }, 0);
+    // Then the receiver's usual 20-21 ms, the loop idle meanwhile: no sign of queueing.
+    for (let i = 1; i <= 50; i++) l.observe({ ...ok(21, 32), idleMs: 20 }, i * 200);
+    assert.equal(l.limit, 32);
+    assert.ok(l.baseline! >= 20, `baseline ${l.baseline}`);
+  });
+
   it('other 5xx answers take a tenth off; 4xx answers are not a capacity signal', () => {
     const l = new AdaptiveLimit({ max: 128, initial: 40 });
     l.observe(status(500), 0);
