@@ -162,8 +162,18 @@ export class Checkpointer {
     this.o.onError(err);
   }
 
-  /** Stops checkpointing (the last connection's close checkpoints what is left). */
-  async close() {
+  private closing: Promise<void> | null = null;
+
+  /**
+   * Stops checkpointing (the last connection's close checkpoints what is left). Called again, it
+   * answers the first call's promise: the thread is gone and would never answer a second request
+   * (a store closed twice, as readiness tests do, hung its process).
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.stop());
+  }
+
+  private async stop() {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

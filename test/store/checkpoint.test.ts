@@ -25,6 +25,18 @@ function walBytes(file: string): number {
 }
 
 describe('WAL checkpoints on their own thread', () => {
+  it('lets the store be closed twice (the second close answers at once, it does not wait on the thread)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-checkpoint-'));
+    try {
+      const db = await openSqlite(join(dir, 'herald.db'), { checkpointThread: true, onCheckpointError: () => {} });
+      await db.close();
+      const second = await Promise.race([db.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('hung'), 5_000).unref())]);
+      assert.equal(second, 'closed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keep the WAL small under thousands of commits, and lose none of them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-checkpoint-'));
     const file = join(dir, 'herald.db');
