@@ -49,9 +49,14 @@ export async function getBranch(q: Queryable, scope: Scope, uid: string): Promis
   return json<BranchDoc>(row.doc);
 }
 
-/** Tables copied row for row into a new branch (assets are copied with their files, below). */
+/**
+ * Tables copied row for row into a new branch (assets are copied with their files, below), each
+ * after the table its rows point at. The Contentful dialect's drafts stay drafts in the copy (a
+ * Contentful environment is a branch: src/contentful/content-types.ts).
+ */
 const COPIED = [
   { table: 'content_types', columns: 'uid, version, doc, created_at, updated_at' },
+  { table: 'contentful_draft_content_types', columns: 'uid' },
   { table: 'global_fields', columns: 'uid, version, doc, created_at, updated_at' },
   { table: 'entries', columns: 'uid, locale, content_type_uid, version, archived, doc, created_at, updated_at' },
   { table: 'entry_versions', columns: 'uid, locale, version, action, actor, doc, created_at' },

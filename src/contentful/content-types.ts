@@ -22,6 +22,11 @@ import { contentfulIds, contentfulTypePath, fromContentfulType, heraldUid } from
  * /v3/content_types). Contentful's publish state of a content type is the dialect's own
  * (`contentful_content_types`): publishing records `ContentType.publish` (module content_type,
  * action publish) in the same transaction; unpublishing records `ContentType.unpublish`.
+ *
+ * Contentful's delivery and preview APIs show activated (published) content types only. A content
+ * type the dialect makes is a draft until published, and one it unpublishes is a draft again
+ * (`contentful_draft_content_types`); one made through /v3 is never a draft, since Contentstack
+ * has no activation: it is delivered as soon as it exists (deliveredTypes).
  */
 
 // Found by Contentful id in type-lookup.ts (editor-interfaces.ts uses them too, and this file uses it).
@@ -64,6 +69,28 @@ export async function presentType(q: Queryable, scope: Scope, ctx: SysContext, c
     published: await publicationOf(q, scope, ct.uid),
   };
   return contentTypeEntity(ct, ctx, s, ids);
+}
+
+/** Marks the content type a draft (draft: true) or activated (false), in the caller's transaction. */
+async function setDraft(tx: Tx, scope: Scope, uid: string, draft: boolean) {
+  if (draft) {
+    await tx.run('INSERT INTO contentful_draft_content_types (api_key, branch, uid) VALUES (?, ?, ?) ON CONFLICT (api_key, branch, uid) DO NOTHING', [scope.api_key, scope.branch, uid]);
+  } else {
+    await tx.run('DELETE FROM contentful_draft_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+  }
+}
+
+/**
+ * The content types of the scope's branch that Contentful's delivery and preview APIs show: every
+ * one but the dialect's drafts (see the top of this file), oldest first. `all`: the branch's
+ * content types when the caller has them already.
+ */
+export async function deliveredTypes(q: Queryable, scope: Scope, all?: ContentTypeDoc[]): Promise<ContentTypeDoc[]> {
+  const types = all ?? (await listContentTypes(q, scope));
+  const drafts = await q.all<{ uid: string }>('SELECT uid FROM contentful_draft_content_types WHERE api_key = ? AND branch = ?', [scope.api_key, scope.branch]);
+  if (drafts.length === 0) return types;
+  const hidden = new Set(drafts.map((d) => d.uid));
+  return types.filter((t) => !hidden.has(t.uid));
 }
 
 export async function listTypes(q: Queryable, scope: Scope, ctx: SysContext) {
@@ -126,6 +153,7 @@ export async function createType(deps: ContentDeps, scope: Scope, ctx: SysContex
     // A content type of this uid deleted through /v3 may have left its publish state behind.
     await tx.run('DELETE FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, ct.uid]);
     await tx.run('DELETE FROM contentful_editor_interfaces WHERE api_key = ? AND branch = ? AND content_type_uid = ?', [scope.api_key, scope.branch, ct.uid]);
+    await setDraft(tx, scope, ct.uid, true);
     return presentType(tx, scope, ctx, ct);
   });
 }
@@ -172,6 +200,7 @@ export async function publishType(deps: ContentDeps, scope: Scope, ctx: SysConte
          published_counter = contentful_content_types.published_counter + 1, published_by = excluded.published_by, published_at = excluded.published_at`,
       [scope.api_key, scope.branch, ct.uid, ct._version, scope.caller.actor, now, now],
     );
+    await setDraft(tx, scope, ct.uid, false);
     await record(deps, tx, scope, 'publish', ct, await publicationOf(tx, scope, ct.uid));
     await onTypePublished(tx, scope, ct);
     return presentType(tx, scope, ctx, ct);
@@ -183,12 +212,13 @@ export async function unpublishType(deps: ContentDeps, scope: Scope, ctx: SysCon
     const ct = await requireType(tx, scope, id);
     const { changes } = await tx.run('DELETE FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, ct.uid]);
     if (changes === 0) throw invalid('sys.publishedVersion', `content type ${id} is not published`);
+    await setDraft(tx, scope, ct.uid, true);
     await record(deps, tx, scope, 'unpublish', ct, null);
     return presentType(tx, scope, ctx, ct);
   });
 }
 
-/** Deletes a content type (src/content refuses while it has entries or is referenced). */
+/** Deletes a content type (src/content refuses while it has entries or is referenced); its draft mark goes with it (foreign key). */
 export async function deleteType(deps: ContentDeps, scope: Scope, id: string) {
   await deps.db.tx(async (tx) => {
     const ct = await requireType(tx, scope, id);

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createClient } from 'contentful';
+import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { contentfulClient, type Client } from './helpers/space.ts';
+
+/**
+ * Contentful's Content Delivery and Preview APIs list activated (published) content types only.
+ * Read with contentful.js (the `contentful` package, unmodified); content types made with
+ * contentful-management and with Contentstack's /v3 (no activation there: delivered at once).
+ */
+
+const NAME = [{ id: 'name', name: 'Name', type: 'Symbol' }];
+const V3_TYPE = (uid: string) => ({ content_type: { title: uid, uid, schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } });
+
+/** A running Herald with one space, its management clients and a delivery + preview key pair. */
+async function openSpace(h: TestHerald, space?: { api_key: string; token: string }) {
+  const s = space ?? (await h.newStack('Delivered types'));
+  const cma: Client = contentfulClient(h, s.token);
+  const v3 = async (method: string, path: string, body?: unknown) => {
+    const r = await h.request(method, `/v3${path}`, { headers: { api_key: s.api_key, authorization: s.token }, body });
+    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  const keyFor = async (environments: string[]) => {
+    const r = await h.request('POST', `/spaces/${s.api_key}/api_keys`, {
+      headers: { authorization: `Bearer ${s.token}` },
+      body: { name: `site ${environments.join(' ')}`, environments: environments.map((id) => ({ sys: { type: 'Link', linkType: 'Environment', id } })) },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return { delivery: r.body.accessToken as string, preview: r.body.preview_api_key.accessToken as string };
+  };
+  // Herald answers delivery and preview keys on one host: the key says which API it reads.
+  const cda = (accessToken: string, environment = 'master') => createClient({ space: s.api_key, accessToken, host: new URL(h.url).host, insecure: true, environment, retryOnError: false } as any);
+  const ids = async (accessToken: string, environment = 'master') => (await cda(accessToken, environment).getContentTypes()).items.map((t: any) => t.sys.id);
+  return { s, cma, v3, keyFor, cda, ids, env: { spaceId: s.api_key, environmentId: 'master' } };
+}
+
+describe('content types in Contentful delivery', () => {
+  let h: TestHerald;
+  let sp: Awaited<ReturnType<typeof openSpace>>;
+  let keys: { delivery: string; preview: string };
+
+  before(async () => {
+    h = await startHerald();
+    sp = await openSpace(h);
+    const { cma, env, v3 } = sp;
+    await cma.contentType.createWithId({ ...env, contentTypeId: 'draftType' }, { name: 'Never activated', fields: NAME } as any);
+    const live = await cma.contentType.createWithId({ ...env, contentTypeId: 'liveType' }, { name: 'Activated', fields: NAME } as any);
+    await cma.contentType.publish({ ...env, contentTypeId: 'liveType' }, live);
+    const gone = await cma.contentType.createWithId({ ...env, contentTypeId: 'goneType' }, { name: 'Deactivated', fields: NAME } as any);
+    await cma.contentType.publish({ ...env, contentTypeId: 'goneType' }, gone);
+    await cma.contentType.unpublish({ ...env, contentTypeId: 'goneType' });
+    await v3('POST', '/content_types', V3_TYPE('made_in_v3'));
+    keys = await sp.keyFor(['master']);
+  });
+  after(() => h.close());
+
+  it('lists activated content types and those made through /v3, never drafts, to delivery and preview keys', async () => {
+    assert.deepEqual(await sp.ids(keys.delivery), ['liveType', 'made_in_v3']);
+    assert.deepEqual(await sp.ids(keys.preview), ['liveType', 'made_in_v3'], "the Preview API shows content types as the CDA does");
+    const r = await sp.cda(keys.delivery).getContentTypes({ 'sys.id[in]': 'draftType,liveType' } as any);
+    assert.deepEqual([r.items.map((t: any) => t.sys.id), r.total], [['liveType'], 1], 'total counts what is listed');
+    const all = await sp.cma.contentType.getMany({ ...sp.env });
+    assert.deepEqual(all.items.map((t: any) => t.sys.id), ['draftType', 'liveType', 'goneType', 'made_in_v3'], 'the management API still lists drafts');
+  });
+
+  it('answers one draft content type with NotFound, one activated or /v3 one with its definition', async () => {
+    for (const id of ['draftType', 'goneType']) {
+      await assert.rejects(sp.cda(keys.delivery).getContentType(id), (err: any) => JSON.parse(err.message).status === 404, id);
+      await assert.rejects(sp.cda(keys.preview).getContentType(id), (err: any) => JSON.parse(err.message).status === 404, id);
+    }
+    assert.equal((await sp.cda(keys.delivery).getContentType('liveType')).name, 'Activated');
+    assert.equal((await sp.cda(keys.delivery).getContentType('made_in_v3')).name, 'made_in_v3');
+  });
+
+  it('delivers a draft once it is published, and hides an activated one (also made through /v3) once unpublished', async () => {
+    const { cma, env } = sp;
+    const draft = await cma.contentType.get({ ...env, contentTypeId: 'draftType' });
+    await cma.contentType.publish({ ...env, contentTypeId: 'draftType' }, draft);
+    assert.deepEqual(await sp.ids(keys.delivery), ['draftType', 'liveType', 'made_in_v3']);
+    const v3Type = await cma.contentType.get({ ...env, contentTypeId: 'made_in_v3' });
+    await cma.contentType.publish({ ...env, contentTypeId: 'made_in_v3' }, v3Type);
+    await cma.contentType.unpublish({ ...env, contentTypeId: 'made_in_v3' });
+    assert.deepEqual(await sp.ids(keys.delivery), ['draftType', 'liveType']);
+    const again = await cma.contentType.get({ ...env, contentTypeId: 'made_in_v3' });
+    await cma.contentType.publish({ ...env, contentTypeId: 'made_in_v3' }, again);
+    assert.deepEqual(await sp.ids(keys.delivery), ['draftType', 'liveType', 'made_in_v3']);
+  });
+
+  it('delivers a content type made again through /v3 after a draft of the same uid was deleted', async () => {
+    const { cma, env, v3 } = sp;
+    await cma.contentType.createWithId({ ...env, contentTypeId: 'reborn' }, { name: 'Reborn', fields: NAME } as any);
+    assert.ok(!(await sp.ids(keys.delivery)).includes('reborn'));
+    await v3('DELETE', '/content_types/reborn');
+    await v3('POST', '/content_types', V3_TYPE('reborn'));
+    assert.ok((await sp.ids(keys.delivery)).includes('reborn'), 'the draft mark went with the deleted content type');
+  });
+
+  it('keeps drafts drafts in an environment copied from master', async () => {
+    const { cma, env, v3 } = sp;
+    await cma.contentType.createWithId({ ...env, contentTypeId: 'copiedDraft' }, { name: 'Copied draft', fields: NAME } as any);
+    await v3('POST', '/stacks/branches', { branch: { uid: 'staging', source: 'main' } });
+    const staging = await sp.keyFor(['staging']);
+    const ids = await sp.ids(staging.delivery, 'staging');
+    assert.ok(!ids.includes('copiedDraft'), `drafts stay drafts: ${ids.join(', ')}`);
+    assert.ok(ids.includes('liveType') && ids.includes('reborn'), `the others are delivered: ${ids.join(', ')}`);
+    await v3('DELETE', '/content_types/copied_draft');
+    assert.ok(!(await sp.ids(keys.delivery)).includes('copiedDraft'));
+  });
+});
+
+describe('content types in Contentful delivery, on a store from before drafts were recorded', () => {
+  it('treats the content types the dialect made and never activated as drafts after the upgrade', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-drafts-'));
+    let h = await startHerald({}, dataDir);
+    try {
+      const sp = await openSpace(h);
+      const { cma, env, v3 } = sp;
+      await cma.contentType.createWithId({ ...env, contentTypeId: 'oldDraft' }, { name: 'Old draft', fields: NAME } as any);
+      const live = await cma.contentType.createWithId({ ...env, contentTypeId: 'oldLive' }, { name: 'Old live', fields: NAME } as any);
+      await cma.contentType.publish({ ...env, contentTypeId: 'oldLive' }, live);
+      await v3('POST', '/content_types', V3_TYPE('old_v3'));
+      // The store as migration 020 finds it: no draft marks yet.
+      await h.herald.db.tx(async (tx) => {
+        await tx.exec('DROP TABLE contentful_draft_content_types');
+        await tx.run('DELETE FROM schema_migrations WHERE id = ?', [20]);
+      });
+      await h.close();
+      h = await startHerald({}, dataDir);
+      const after = await openSpace(h, sp.s);
+      const keys = await after.keyFor(['master']);
+      assert.deepEqual(await after.ids(keys.delivery), ['oldLive', 'old_v3']);
+      const draft = await after.cma.contentType.get({ ...env, contentTypeId: 'oldDraft' });
+      await after.cma.contentType.publish({ ...env, contentTypeId: 'oldDraft' }, draft);
+      assert.deepEqual(await after.ids(keys.delivery), ['oldDraft', 'oldLive', 'old_v3']);
+    } finally {
+      await h.close();
+    }
+  });
+});
