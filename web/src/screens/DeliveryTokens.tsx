@@ -1,8 +1,8 @@
 import { useRef, useState } from 'preact/hooks';
-import { ApiError, currentSession, del, errorText, fieldError, get, post, unplacedProblems } from '../api.ts';
-import { checkedOf, Confirm, CopyButton, Dialog, EmptyState, Field, Loading, Spinner, TimeAgo, useLoad, valueOf } from '../components/ui.tsx';
+import { ApiError, currentSession, errorText, fieldError, get, post, unplacedProblems } from '../api.ts';
+import { CREATED_COLUMN, CreatedTokenDialog, DeleteTokenConfirm, TokenList } from '../components/TokenList.tsx';
+import { checkedOf, EmptyState, Field, Loading, Spinner, useLoad, valueOf } from '../components/ui.tsx';
 import { deliveryTokenBody, deliveryTokenProblems, problemsLeft, readExample, type DeliveryTokenDraft } from '../delivery-token.ts';
-import { notify } from '../notice.ts';
 import { TokenTabs } from './Tokens.tsx';
 
 interface Environment {
@@ -82,87 +82,42 @@ export function DeliveryTokens() {
             {ctx.tokens.length === 0 ? (
               <EmptyState title="No delivery tokens yet">Create one above for each site or app, so you can revoke one without the others.</EmptyState>
             ) : (
-              <div class="table-wrap">
-                <table class="list tokens delivery-tokens">
-                  <caption class="visually-hidden">Delivery tokens of this stack</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Token</th>
-                      <th scope="col">Environments</th>
-                      {ctx.branches.length > 1 && <th scope="col">Branches</th>}
-                      <th scope="col">Created</th>
-                      <th scope="col">
-                        <span class="visually-hidden">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {ctx.tokens.map((t) => (
-                      <tr key={t.uid} data-uid={t.uid} class={t.uid === added ? 'just-added' : undefined}>
-                        <td data-label="Name">
-                          <strong>{t.name}</strong>
-                          {t.description && <div class="small muted">{t.description}</div>}
-                        </td>
-                        <td data-label="Token" class="mono">
-                          {t.token}
-                        </td>
-                        <td data-label="Environments">{envNames(t).join(', ')}</td>
-                        {ctx.branches.length > 1 && <td data-label="Branches">{branchesOf(t).join(', ')}</td>}
-                        <td data-label="Created">
-                          <TimeAgo t={t.created_at} />
-                        </td>
-                        <td class="row-links">
-                          <button type="button" class="link-btn danger" onClick={() => setDeleting(t)} aria-label={`Delete the delivery token ${t.name}`}>
-                            Delete
-                          </button>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <TokenList
+                tokens={ctx.tokens}
+                caption="Delivery tokens of this stack"
+                class="delivery-tokens"
+                described
+                columns={[
+                  { label: 'Environments', cell: (t: DeliveryTokenDoc) => envNames(t).join(', ') },
+                  ...(ctx.branches.length > 1 ? [{ label: 'Branches', cell: (t: DeliveryTokenDoc) => branchesOf(t).join(', ') }] : []),
+                  CREATED_COLUMN,
+                ]}
+                added={added}
+                actions={(t) => (
+                  <button type="button" class="link-btn danger" onClick={() => setDeleting(t)} aria-label={`Delete the delivery token ${t.name}`}>
+                    Delete
+                  </button>
+                )}
+              />
             )}
           </>
         )}
       </Loading>
       {created && (
-        <Dialog title="Delivery token created" onClose={() => (setCreated(null), nameInput.current?.focus())}>
-          <p>
-            This is the only time <strong>{created.name}</strong> is shown: Herald keeps only its hash. Copy it now into your site’s settings.
-          </p>
-          <div class="copy-row">
-            <p class="secret-box mono" tabIndex={0}>
-              {created.token}
-            </p>
-            <CopyButton value={created.token} what="delivery token" />
-          </div>
+        <CreatedTokenDialog kind="Delivery token" name={created.name} token={created.token} usedIn="your site’s settings" onClose={() => (setCreated(null), nameInput.current?.focus())}>
           <p class="hint">A site reads published entries with the stack API key and this token, for example:</p>
           <pre class="code example" tabIndex={0} aria-label="An example request">
             <code>{readExample(location.origin, currentSession()?.api_key ?? '', created.environment, created.token, loaded.data?.exampleType)}</code>
           </pre>
-          <div class="actions">
-            <button type="button" class="btn btn-primary" onClick={() => (setCreated(null), nameInput.current?.focus())}>
-              Done
-            </button>
-          </div>
-        </Dialog>
+        </CreatedTokenDialog>
       )}
       {deleting && (
-        <Confirm
-          title="Delete delivery token"
-          danger
-          confirmLabel="Delete"
-          message={
-            <p>
-              Delete <strong>{deleting.name}</strong> ({deleting.token})? Sites and apps using it can no longer read content. This cannot be undone.
-            </p>
-          }
-          onConfirm={async () => {
-            await del(`/v3/stacks/delivery_tokens/${encodeURIComponent(deleting.uid)}`);
-            notify(`Delivery token “${deleting.name}” deleted.`);
-            await loaded.reload(true);
-          }}
+        <DeleteTokenConfirm
+          kind="Delivery token"
+          token={deleting}
+          path={`/v3/stacks/delivery_tokens/${encodeURIComponent(deleting.uid)}`}
+          refused="Sites and apps using it can no longer read content."
+          onDeleted={() => loaded.reload(true)}
           onClose={() => setDeleting(null)}
         />
       )}

@@ -1,8 +1,8 @@
 import { useRef, useState } from 'preact/hooks';
-import { ApiError, currentSession, del, fieldError, get, post } from '../api.ts';
-import { Confirm, CopyButton, Dialog, EmptyState, ErrorText, Field, Loading, Spinner, Tabs, TimeAgo, useLoad, valueOf } from '../components/ui.tsx';
+import { ApiError, currentSession, fieldError, get, post } from '../api.ts';
+import { CREATED_COLUMN, CreatedTokenDialog, DeleteTokenConfirm, TokenList } from '../components/TokenList.tsx';
+import { EmptyState, ErrorText, Field, Loading, Spinner, Tabs, TimeAgo, useLoad, valueOf } from '../components/ui.tsx';
 import { href } from '../router.ts';
-import { notify } from '../notice.ts';
 
 interface TokenDoc {
   uid: string;
@@ -96,81 +96,30 @@ export function Tokens() {
           tokens.length === 0 ? (
             <EmptyState title="No management tokens yet">{admin ? 'Create one above for each tool, so you can delete one without the others.' : ''}</EmptyState>
           ) : (
-            <div class="table-wrap">
-              <table class="list tokens">
-                <caption class="visually-hidden">Management tokens of this stack</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Token</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {tokens.map((t) => (
-                    <tr key={t.uid} data-uid={t.uid} class={t.uid === added ? 'just-added' : undefined}>
-                      <td data-label="Name">
-                        <strong>{t.name}</strong>
-                      </td>
-                      <td data-label="Token" class="mono">
-                        {t.token}
-                      </td>
-                      <td data-label="Created">
-                        <TimeAgo t={t.created_at} />
-                      </td>
-                      <td data-label="Expires">{t.expires_on ? <TimeAgo t={t.expires_on} /> : <span class="muted">never</span>}</td>
-                      <td class="row-links">
-                        {admin && (
-                          <button type="button" class="link-btn danger" onClick={() => setDeleting(t)} aria-label={`Delete the token ${t.name}`}>
-                            Delete
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <TokenList
+              tokens={tokens}
+              caption="Management tokens of this stack"
+              columns={[CREATED_COLUMN, { label: 'Expires', cell: (t: TokenDoc) => (t.expires_on ? <TimeAgo t={t.expires_on} /> : <span class="muted">never</span>) }]}
+              added={added}
+              actions={(t) =>
+                admin && (
+                  <button type="button" class="link-btn danger" onClick={() => setDeleting(t)} aria-label={`Delete the token ${t.name}`}>
+                    Delete
+                  </button>
+                )
+              }
+            />
           )
         }
       </Loading>
-      {created && (
-        <Dialog title="Token created" onClose={() => (setCreated(null), nameInput.current?.focus())}>
-          <p>
-            This is the only time <strong>{created.name}</strong> is shown: Herald keeps only its hash. Copy it now into your tool’s settings.
-          </p>
-          <div class="copy-row">
-            <p class="secret-box mono" tabIndex={0}>
-              {created.token}
-            </p>
-            <CopyButton value={created.token} what="token" />
-          </div>
-          <div class="actions">
-            <button type="button" class="btn btn-primary" onClick={() => setCreated(null)}>
-              Done
-            </button>
-          </div>
-        </Dialog>
-      )}
+      {created && <CreatedTokenDialog kind="Token" name={created.name} token={created.token} usedIn="your tool’s settings" onClose={() => (setCreated(null), nameInput.current?.focus())} />}
       {deleting && (
-        <Confirm
-          title="Delete token"
-          danger
-          confirmLabel="Delete"
-          message={
-            <p>
-              Delete <strong>{deleting.name}</strong> ({deleting.token})? Tools using it are refused from now on. This cannot be undone.
-            </p>
-          }
-          onConfirm={async () => {
-            await del(`/v3/stacks/management_tokens/${encodeURIComponent(deleting.uid)}`);
-            notify(`Token “${deleting.name}” deleted.`);
-            await loaded.reload(true);
-          }}
+        <DeleteTokenConfirm
+          kind="Token"
+          token={deleting}
+          path={`/v3/stacks/management_tokens/${encodeURIComponent(deleting.uid)}`}
+          refused="Tools using it are refused from now on."
+          onDeleted={() => loaded.reload(true)}
           onClose={() => setDeleting(null)}
         />
       )}
