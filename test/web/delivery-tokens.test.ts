@@ -9,7 +9,8 @@ import { accessibilityProblems, browserAvailability, launch, newPage, screenshot
  * environment (its problems named and cleared as they are fixed), shown once with a copy button,
  * and the copied value really reads the published entry through the delivery API (and nothing
  * outside its environment); it is listed masked, deleted after a confirmation, and then refused.
- * At phone width the list fits the screen and Delete is in reach.
+ * Renamed and re-scoped in its Edit dialog, the same value reads the environment added and is
+ * refused by the one removed. At phone width the list fits the screen and Delete is in reach.
  */
 const availability = browserAvailability();
 
@@ -18,6 +19,7 @@ describe('delivery tokens in the web app', { skip: 'skip' in availability ? avai
   let browser: Browser;
   let stack: { api_key: string; token: string };
   let headers: Record<string, string>;
+  let entryUid: string;
   const ok = (r: { status: number; body: unknown }) => assert.ok(r.status < 300, JSON.stringify(r.body));
   /** A read of the delivery API, as a web site makes it. */
   const read = (token: string, environment: string) =>
@@ -37,6 +39,7 @@ describe('delivery tokens in the web app', { skip: 'skip' in availability ? avai
     );
     const entry = await h.request('POST', '/v3/content_types/article/entries', { headers, body: { entry: { title: 'Launch day' } } });
     ok(entry);
+    entryUid = entry.body.entry.uid;
     ok(await h.request('POST', `/v3/content_types/article/entries/${entry.body.entry.uid}/publish`, { headers, body: { entry: { environments: ['production'], locales: ['en-us'] } } }));
     browser = await launch();
   });
@@ -110,6 +113,68 @@ describe('delivery tokens in the web app', { skip: 'skip' in availability ? avai
     await page.getByText('No delivery tokens yet').waitFor();
     assert.equal((await read(copied, 'production')).status, 401, 'revoked');
     assert.deepEqual(errors, []);
+  });
+
+  it('renames and re-scopes a token in its Edit dialog: the same value reads the environment added, and the one removed refuses it', async () => {
+    ok(await h.request('POST', `/v3/content_types/article/entries/${entryUid}/publish`, { headers, body: { entry: { environments: ['staging'], locales: ['en-us'] } } }));
+    const made = await h.request('POST', '/v3/stacks/delivery_tokens', {
+      headers,
+      body: { token: { name: 'Partner app', scope: [{ module: 'environment', environments: ['production'] }, { module: 'branch', branches: ['main'] }] } },
+    });
+    ok(made);
+    const value: string = made.body.token.token;
+    assert.equal((await read(value, 'production')).status, 200);
+    assert.equal((await read(value, 'staging')).status, 422, 'not in its scope yet');
+
+    const { page, errors } = await newPage(browser);
+    await signIn(page, h.url, stack);
+    await page.goto(`${h.url}/#/tokens/delivery`);
+    const row = page.locator('table.delivery-tokens tbody tr', { hasText: 'Partner app' });
+    await row.getByRole('link', { name: 'Edit the delivery token Partner app' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit delivery token' });
+    await dialog.waitFor();
+    assert.ok(page.url().endsWith(`#/tokens/delivery/${made.body.token.uid}`), `the dialog has its own address: ${page.url()}`);
+    assert.equal(await dialog.getByLabel('Token name').inputValue(), 'Partner app');
+    const envs = dialog.getByRole('group', { name: 'Environments it reads' });
+    assert.equal(await envs.getByLabel('production').isChecked(), true);
+    assert.equal(await envs.getByLabel('staging').isChecked(), false);
+
+    // No environment left: named before asking the server, and nothing is saved.
+    await envs.getByLabel('production').uncheck();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByText('The token was not saved.').waitFor();
+    await dialog.getByText(/pick at least one environment/).waitFor();
+    await envs.getByLabel('staging').check();
+    assert.equal(await dialog.getByText(/pick at least one environment/).count(), 0, 'the problem went with the fix');
+    await dialog.getByLabel('Token name').fill('Partner app (staging)');
+    await dialog.getByLabel('Description (optional)').fill('Reads the staging site');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByText('Delivery token “Partner app (staging)” saved.').waitFor();
+    assert.ok(page.url().endsWith('#/tokens/delivery'), page.url());
+
+    const edited = page.locator('table.delivery-tokens tbody tr', { hasText: 'Partner app (staging)' });
+    assert.equal(await edited.locator('[data-label="Environments"]').innerText(), 'staging');
+    assert.match(await edited.innerText(), /Reads the staging site/);
+    assert.equal((await edited.locator('[data-label="Token"]').innerText()).trim(), `****${value.slice(-4)}`, 'the value stays');
+    // The same value now reads staging, and production refuses it.
+    const staged = await read(value, 'staging');
+    assert.equal(staged.status, 200);
+    assert.deepEqual(((await staged.json()) as { entries: Array<{ title: string }> }).entries.map((e) => e.title), ['Launch day']);
+    assert.equal((await read(value, 'production')).status, 422, 'the environment removed refuses it');
+
+    // Opened from its address, the dialog shows what was saved; Cancel changes nothing.
+    await page.goto(`${h.url}/#/tokens/delivery/${made.body.token.uid}`);
+    await dialog.waitFor();
+    assert.equal(await dialog.getByLabel('Token name').inputValue(), 'Partner app (staging)');
+    assert.equal(await envs.getByLabel('staging').isChecked(), true);
+    await dialog.getByLabel('Token name').fill('Not saved');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.locator('table.delivery-tokens tbody tr', { hasText: 'Not saved' }).count(), 0);
+    assert.deepEqual(await accessibilityProblems(page), { unnamed: [], duplicateIds: [] });
+    assert.deepEqual(errors, []);
+    ok(await h.request('DELETE', `/v3/stacks/delivery_tokens/${made.body.token.uid}`, { headers }));
   });
 
   it('offers to add the first environment when the stack has none', async () => {

@@ -11,7 +11,7 @@ import { accessibilityProblems, browserAvailability, launch, newPage, signIn } f
  * "every input named", "unique ids", "phone widths"): the webhook list, form and Logs, content
  * types, entries, the entry editor with a field of every type (groups, global fields, references,
  * files, multiple values), a relay webhook, Call Details of a batch call, the content type builder,
- * assets, both token screens. On each: every form control has a name a screen reader can say, no id
+ * assets, both token screens and a delivery token's Edit dialog. On each: every form control has a name a screen reader can say, no id
  * is used twice, nothing makes the page scroll sideways, and nothing in an open dialog reaches past
  * its edge. Chromium against a real Herald, with data on every screen.
  */
@@ -25,9 +25,11 @@ interface Made {
   relay: string;
   batched: string;
   batchCall: string;
+  /** A delivery token, for its Edit dialog. */
+  deliveryToken: string;
 }
 
-const SCREENS = ({ hook, entry, relay, batched, batchCall }: Made): Array<{ path: string; heading: RegExp; ready?: string }> => [
+const SCREENS = ({ hook, entry, relay, batched, batchCall, deliveryToken }: Made): Array<{ path: string; heading: RegExp; ready?: string }> => [
   { path: 'webhooks', heading: /^Webhooks$/ },
   { path: 'webhooks/new', heading: /^New Webhook$/ },
   { path: `webhooks/${hook}`, heading: /^Site build/, ready: 'form.webhook-form' },
@@ -43,6 +45,7 @@ const SCREENS = ({ hook, entry, relay, batched, batchCall }: Made): Array<{ path
   { path: 'assets', heading: /^Assets$/ },
   { path: 'tokens', heading: /^Management tokens$/ },
   { path: 'tokens/delivery', heading: /^Delivery tokens$/ },
+  { path: `tokens/delivery/${deliveryToken}`, heading: /^Delivery tokens$/, ready: 'dialog[open] form.delivery-token-edit' },
 ];
 
 describe('every screen: named inputs, unique ids, no sideways scrolling', { skip: 'skip' in availability ? availability.skip : false }, () => {
@@ -104,8 +107,10 @@ describe('every screen: named inputs, unique ids, no sideways scrolling', { skip
       const list = await executions(h, stack, batched);
       return list.length === 2 && list.every((x) => x.state === 'succeeded') ? list : undefined;
     }, 15_000, 'the batch call');
-    made = { hook, entry, relay, batched, batchCall: batch![0]!.uid };
-    ok(await h.request('POST', '/v3/stacks/delivery_tokens', { headers, body: { token: { name: 'Site', scope: [{ module: 'environment', environments: ['production'] }] } } }));
+    const deliveryToken: string = ok(
+      await h.request('POST', '/v3/stacks/delivery_tokens', { headers, body: { token: { name: 'Site', scope: [{ module: 'environment', environments: ['production'] }] } } }),
+    ).token.uid;
+    made = { hook, entry, relay, batched, batchCall: batch![0]!.uid, deliveryToken };
     browser = await launch();
   });
 

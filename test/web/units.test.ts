@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseChannel } from '../../src/webhooks/channels.ts';
 import { callStatus, httpStatusText } from '../../web/src/call-status.ts';
 import { channelToRow, describeChannel, joinChannels, parseWhenCode, rowToChannel, splitChannels, whenToCode, MODULE_ACTIONS, type ChannelRow } from '../../web/src/channels.ts';
-import { deliveryTokenBody, deliveryTokenProblems, problemsLeft, readExample } from '../../web/src/delivery-token.ts';
+import { deliveryTokenBody, deliveryTokenProblems, draftOf, problemsLeft, readExample } from '../../web/src/delivery-token.ts';
 import { entryBody, valuesOf, type SchemaField } from '../../web/src/entry-values.ts';
 import { health, healthLevel } from '../../web/src/health.ts';
 import { duration, humanise } from '../../web/src/time.ts';
@@ -254,6 +254,20 @@ describe('the delivery token form', () => {
     assert.deepEqual(Object.keys(problemsLeft(fields, ['name'])), ['token.scope', 'token.scope[0].environments', 'token.scope[1].branches']);
     assert.deepEqual(Object.keys(problemsLeft(fields, ['environments'])), ['token.name', 'token.scope[1].branches']);
     assert.deepEqual(problemsLeft(fields, ['name', 'environments', 'branches']), {});
+  });
+
+  it("edits a listed token: its environments by today's name, one deleted since left out, its branches", () => {
+    const listed = {
+      name: 'Site',
+      description: 'The build',
+      scope: [
+        { module: 'environment', environments: [{ uid: 'env1', name: 'production' }, { uid: 'env2', name: null }, { uid: 'env3', name: 'staging' }] },
+        { module: 'branch', branches: ['main', 'dev'] },
+      ],
+    };
+    const envs = [{ uid: 'env3', name: 'stage' }, { uid: 'env1', name: 'production' }, { uid: 'env4', name: 'preview' }];
+    assert.deepEqual(draftOf(listed, envs), { name: 'Site', description: 'The build', environments: ['stage', 'production'], branches: ['main', 'dev'] });
+    assert.deepEqual(draftOf({ ...listed, scope: [listed.scope[0]!] }, envs).branches, ['main'], 'no branch scope: main');
   });
 
   it('shows a read request with the stack, the environment and the token', () => {

@@ -1,7 +1,8 @@
 /**
- * The delivery token form's rules, pure so they are tested without a browser: what the form
- * checks before asking the server, the body it sends (Contentstack's shape), which problems an edit
- * fixes, and the example request shown with a new token.
+ * The delivery token form's rules, pure so they are tested without a browser: the draft of a
+ * token being edited, what the form checks before asking the server, the body it sends
+ * (Contentstack's shape, for POST and PUT alike), which problems an edit fixes, and the example
+ * request shown with a new token.
  */
 
 export interface DeliveryTokenDraft {
@@ -13,6 +14,35 @@ export interface DeliveryTokenDraft {
   branches: string[];
 }
 
+/** What the screen reads of a delivery token as GET /v3/stacks/delivery_tokens lists it (Contentstack's shape). */
+export interface ListedDeliveryToken {
+  name: string;
+  description: string;
+  /** Environments by uid, with their name (null: the environment was deleted since). */
+  scope: Array<{ module: string; environments?: Array<{ uid: string; name: string | null }>; branches?: string[] }>;
+}
+
+/** The names of the environments the token reads (the uid of one deleted since). */
+export const environmentsOf = (t: ListedDeliveryToken): string[] => t.scope.find((s) => s.module === 'environment')?.environments?.map((e) => e.name ?? e.uid) ?? [];
+
+/** The branches the token reads. */
+export const branchesOf = (t: ListedDeliveryToken): string[] => t.scope.find((s) => s.module === 'branch')?.branches ?? [];
+
+/**
+ * The form's draft to edit `t`: its environments among the stack's `environments` (one deleted
+ * since is left out: the server would refuse its name), its branches (main when it names none).
+ */
+export function draftOf(t: ListedDeliveryToken, environments: Array<{ uid: string; name: string }>): DeliveryTokenDraft {
+  const reads = new Set(t.scope.find((s) => s.module === 'environment')?.environments?.map((e) => e.uid) ?? []);
+  const branches = branchesOf(t);
+  return {
+    name: t.name,
+    description: t.description ?? '',
+    environments: environments.filter((e) => reads.has(e.uid)).map((e) => e.name),
+    branches: branches.length ? branches : ['main'],
+  };
+}
+
 /** Problems visible before asking the server, keyed as the API keys them. */
 export function deliveryTokenProblems(d: DeliveryTokenDraft): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -22,7 +52,7 @@ export function deliveryTokenProblems(d: DeliveryTokenDraft): Record<string, str
   return out;
 }
 
-/** POST /v3/stacks/delivery_tokens, as Contentstack's `stack.deliveryToken().create()` sends it. */
+/** POST /v3/stacks/delivery_tokens (and PUT .../{uid}), as Contentstack's `stack.deliveryToken().create()` sends it. */
 export function deliveryTokenBody(d: DeliveryTokenDraft) {
   return {
     token: {

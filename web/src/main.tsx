@@ -87,7 +87,7 @@ function Screen({ path }: { path: string[] }) {
     case 'assets':
       return <Assets />;
     case 'tokens':
-      return a === 'delivery' ? <DeliveryTokens /> : <Tokens />;
+      return a === 'delivery' ? <DeliveryTokens editUid={b} /> : <Tokens />;
     case 'types':
       return <ContentTypeBuilder key={a ?? 'new'} uid={a === 'new' || !a ? undefined : a} />;
     default:

@@ -1,8 +1,10 @@
-import { useRef, useState } from 'preact/hooks';
-import { ApiError, currentSession, errorText, fieldError, get, post, unplacedProblems } from '../api.ts';
+import { useId, useRef, useState } from 'preact/hooks';
+import { ApiError, currentSession, errorText, fieldError, get, post, put, unplacedProblems } from '../api.ts';
 import { CREATED_COLUMN, CreatedTokenDialog, DeleteTokenConfirm, TokenList } from '../components/TokenList.tsx';
-import { checkedOf, EmptyState, Field, Loading, Spinner, useLoad, valueOf } from '../components/ui.tsx';
-import { deliveryTokenBody, deliveryTokenProblems, problemsLeft, readExample, type DeliveryTokenDraft } from '../delivery-token.ts';
+import { checkedOf, Dialog, EmptyState, Field, Loading, Spinner, useLoad, valueOf } from '../components/ui.tsx';
+import { branchesOf, deliveryTokenBody, deliveryTokenProblems, draftOf, environmentsOf, problemsLeft, readExample, type DeliveryTokenDraft, type ListedDeliveryToken } from '../delivery-token.ts';
+import { notify } from '../notice.ts';
+import { href, navigate } from '../router.ts';
 import { TokenTabs } from './Tokens.tsx';
 
 interface Environment {
@@ -11,13 +13,10 @@ interface Environment {
 }
 
 /** A delivery token as GET /v3/stacks/delivery_tokens lists it (Contentstack's shape). */
-interface DeliveryTokenDoc {
+interface DeliveryTokenDoc extends ListedDeliveryToken {
   uid: string;
-  name: string;
-  description: string;
   /** Masked (`****abcd`), except in the answer to its creation. */
   token: string;
-  scope: Array<{ module: string; environments?: Array<{ uid: string; name: string | null }>; branches?: string[] }>;
   created_at: string;
 }
 
@@ -29,16 +28,15 @@ interface Context {
   exampleType: string | undefined;
 }
 
-const envNames = (t: DeliveryTokenDoc) => t.scope.find((s) => s.module === 'environment')?.environments?.map((e) => e.name ?? e.uid) ?? [];
-const branchesOf = (t: DeliveryTokenDoc) => t.scope.find((s) => s.module === 'branch')?.branches ?? [];
 
 /**
  * Settings > Tokens > Delivery tokens (/v3/stacks/delivery_tokens): read-only credentials for web
  * sites and apps reading published content through the delivery API, scoped to environments (and
  * branches) as in Contentstack. Created with the stack's management token; shown once with a copy
- * button (Herald keeps a hash only), listed masked, deleted to revoke.
+ * button (Herald keeps a hash only), listed masked, renamed or re-scoped in a dialog of its own
+ * address (`#/tokens/delivery/{uid}`: PUT, the value stays), deleted to revoke.
  */
-export function DeliveryTokens() {
+export function DeliveryTokens(props: { editUid?: string }) {
   const loaded = useLoad<Context>(async () => {
     const [tokens, environments, branches, exampleType] = await Promise.all([
       get<{ tokens: DeliveryTokenDoc[] }>('/v3/stacks/delivery_tokens').then((r) => r.tokens),
@@ -69,14 +67,28 @@ export function DeliveryTokens() {
       <Loading loaded={loaded} label="Loading delivery tokens…">
         {(ctx) => (
           <>
-            <CreateForm
+            <TokenForm
               ctx={ctx}
+              initial={{
+                name: '',
+                description: '',
+                // One environment is the common case: picked for the user.
+                environments: ctx.environments.length === 1 ? [ctx.environments[0].name] : [],
+                branches: ['main'],
+              }}
+              class="panel delivery-token-form"
+              heading="Create a delivery token"
+              failed="The token was not created."
+              submitLabel="Create delivery token"
+              busyLabel="Creating…"
               nameInput={nameInput}
               onEnvironment={(env) => loaded.reload(true).then(() => env)}
-              onCreated={async (t, environment) => {
-                setCreated({ name: t.name, token: t.token, environment });
-                setAdded(t.uid);
+              onSubmit={async (draft) => {
+                const r = await post<{ token: DeliveryTokenDoc }>('/v3/stacks/delivery_tokens', deliveryTokenBody(draft));
+                setCreated({ name: r.token.name, token: r.token.token, environment: draft.environments[0] });
+                setAdded(r.token.uid);
                 await loaded.reload(true);
+                return { ...draft, name: '', description: '' };
               }}
             />
             {ctx.tokens.length === 0 ? (
@@ -88,16 +100,34 @@ export function DeliveryTokens() {
                 class="delivery-tokens"
                 described
                 columns={[
-                  { label: 'Environments', cell: (t: DeliveryTokenDoc) => envNames(t).join(', ') },
+                  { label: 'Environments', cell: (t: DeliveryTokenDoc) => environmentsOf(t).join(', ') },
                   ...(ctx.branches.length > 1 ? [{ label: 'Branches', cell: (t: DeliveryTokenDoc) => branchesOf(t).join(', ') }] : []),
                   CREATED_COLUMN,
                 ]}
                 added={added}
                 actions={(t) => (
-                  <button type="button" class="link-btn danger" onClick={() => setDeleting(t)} aria-label={`Delete the delivery token ${t.name}`}>
-                    Delete
-                  </button>
+                  <>
+                    <a class="link-btn" href={href('tokens', 'delivery', t.uid)} aria-label={`Edit the delivery token ${t.name}`}>
+                      Edit
+                    </a>
+                    <button type="button" class="link-btn danger" onClick={() => setDeleting(t)} aria-label={`Delete the delivery token ${t.name}`}>
+                      Delete
+                    </button>
+                  </>
                 )}
+              />
+            )}
+            {props.editUid && (
+              <EditDialog
+                key={props.editUid}
+                ctx={ctx}
+                token={ctx.tokens.find((t) => t.uid === props.editUid)}
+                onSaved={async (name) => {
+                  notify(`Delivery token “${name}” saved.`);
+                  await loaded.reload(true);
+                  navigate('tokens', 'delivery');
+                }}
+                onClose={() => navigate('tokens', 'delivery')}
               />
             )}
           </>
@@ -125,24 +155,69 @@ export function DeliveryTokens() {
   );
 }
 
-function CreateForm(props: {
+/**
+ * Rename or re-scope a token (PUT /v3/stacks/delivery_tokens/{uid}): the same fields as creating
+ * one; its value stays, and the next request made with it reads what the new scope allows.
+ */
+function EditDialog(props: { ctx: Context; token: DeliveryTokenDoc | undefined; onSaved: (name: string) => Promise<void>; onClose: () => void }) {
+  const { token } = props;
+  return (
+    <Dialog title="Edit delivery token" onClose={props.onClose}>
+      {!token ? (
+        <p>This delivery token does not exist any more: it was deleted.</p>
+      ) : (
+        <>
+          <p class="hint">
+            Its value stays <span class="mono">{token.token}</span>: sites using it read what the new environments allow from their next request.
+          </p>
+          <TokenForm
+            ctx={props.ctx}
+            initial={draftOf(token, props.ctx.environments)}
+            class="delivery-token-edit"
+            failed="The token was not saved."
+            submitLabel="Save"
+            busyLabel="Saving…"
+            onCancel={props.onClose}
+            onSubmit={async (draft) => {
+              await put(`/v3/stacks/delivery_tokens/${encodeURIComponent(token.uid)}`, deliveryTokenBody(draft));
+              await props.onSaved(draft.name.trim());
+            }}
+          />
+        </>
+      )}
+    </Dialog>
+  );
+}
+
+/**
+ * A delivery token's name, description, environments and branches, checked before asking the
+ * server; its problems are named at their fields and go as each is fixed. `onSubmit` sends the
+ * draft and may answer the draft to show next (the create form empties its name).
+ */
+function TokenForm(props: {
   ctx: Context;
-  nameInput: { current: HTMLInputElement | null };
-  onEnvironment: (name: string) => Promise<string>;
-  onCreated: (t: DeliveryTokenDoc, environment: string) => Promise<void>;
+  initial: DeliveryTokenDraft;
+  class: string;
+  /** A heading inside the form (none in a dialog, which has its title). */
+  heading?: string;
+  /** The banner's first words when it fails. */
+  failed: string;
+  submitLabel: string;
+  busyLabel: string;
+  nameInput?: { current: HTMLInputElement | null };
+  onSubmit: (draft: DeliveryTokenDraft) => Promise<DeliveryTokenDraft | void>;
+  /** Offered when the stack has no environment: adds one and answers its name. */
+  onEnvironment?: (name: string) => Promise<string>;
+  /** A Cancel button beside the submit button. */
+  onCancel?: () => void;
 }) {
   const { environments, branches } = props.ctx;
-  const [draft, setDraft] = useState<DeliveryTokenDraft>(() => ({
-    name: '',
-    description: '',
-    // One environment is the common case: picked for the user.
-    environments: environments.length === 1 ? [environments[0].name] : [],
-    branches: ['main'],
-  }));
+  const [draft, setDraft] = useState<DeliveryTokenDraft>(props.initial);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [newEnv, setNewEnv] = useState('');
   const [envError, setEnvError] = useState<unknown>(null);
+  const ids = useId();
 
   /** Changes the draft and forgets the problems of the fields changed (the banner goes with the last one). */
   const set = (patch: Partial<DeliveryTokenDraft>) => {
@@ -163,9 +238,8 @@ function CreateForm(props: {
     setBusy(true);
     setError(null);
     try {
-      const r = await post<{ token: DeliveryTokenDoc }>('/v3/stacks/delivery_tokens', deliveryTokenBody(draft));
-      await props.onCreated(r.token, draft.environments[0]);
-      setDraft({ ...draft, name: '', description: '' });
+      const next = await props.onSubmit(draft);
+      if (next) setDraft(next);
     } catch (err) {
       setError(err);
     } finally {
@@ -180,7 +254,7 @@ function CreateForm(props: {
       const r = await post<{ environment: Environment }>('/v3/environments', { environment: { name: newEnv.trim() } });
       setNewEnv('');
       set({ environments: [...draft.environments, r.environment.name] });
-      await props.onEnvironment(r.environment.name);
+      await props.onEnvironment?.(r.environment.name);
     } catch (err) {
       setEnvError(err);
     }
@@ -194,12 +268,12 @@ function CreateForm(props: {
   const unplaced = unplacedProblems(error, placed);
 
   return (
-    <form class="panel delivery-token-form" onSubmit={submit} noValidate aria-describedby={error ? 'delivery-token-error' : undefined}>
-      <h2>Create a delivery token</h2>
+    <form class={props.class} onSubmit={submit} noValidate aria-describedby={error ? `${ids}-error` : undefined}>
+      {props.heading && <h2>{props.heading}</h2>}
       {error ? (
-        <div class="form-error" id="delivery-token-error" role="alert">
+        <div class="form-error" id={`${ids}-error`} role="alert">
           <p>
-            <strong>The token was not created.</strong> {errorText(error)}
+            <strong>{props.failed}</strong> {errorText(error)}
           </p>
           {unplaced.length > 0 && (
             <ul>
@@ -220,7 +294,7 @@ function CreateForm(props: {
           {(id, d) => <input id={id} aria-describedby={d} value={draft.description} onInput={(e) => set({ description: valueOf(e) })} placeholder="Read by the Next.js build" />}
         </Field>
       </div>
-      <fieldset class="check-group token-scope" aria-describedby={envProblems.length ? "delivery-token-envs-err" : undefined}>
+      <fieldset class="check-group token-scope" aria-describedby={envProblems.length ? `${ids}-envs-err` : undefined}>
         <legend>Environments it reads</legend>
         {environments.length === 0 ? (
           <p class="hint">This stack has no environment yet: entries are published to environments (development, production…). Add the first one:</p>
@@ -239,12 +313,12 @@ function CreateForm(props: {
           </div>
         )}
         {envProblems.length > 0 && (
-          <p class="error" id="delivery-token-envs-err">
+          <p class="error" id={`${ids}-envs-err`}>
             {envProblems.join('; ')}
           </p>
         )}
       </fieldset>
-      {environments.length === 0 && (
+      {environments.length === 0 && props.onEnvironment && (
         <div class="inline-form">
           <Field label="New environment" error={envError ? errorText(envError) : ''}>
             {(id, d) => (
@@ -279,9 +353,14 @@ function CreateForm(props: {
           {branchProblems.length > 0 && <p class="error">{branchProblems.join('; ')}</p>}
         </fieldset>
       )}
-      <div class="actions-left">
+      <div class={props.onCancel ? 'actions' : 'actions-left'}>
+        {props.onCancel && (
+          <button type="button" class="btn" onClick={props.onCancel} disabled={busy}>
+            Cancel
+          </button>
+        )}
         <button type="submit" class="btn btn-primary" disabled={busy}>
-          {busy ? <Spinner label="Creating…" /> : 'Create delivery token'}
+          {busy ? <Spinner label={props.busyLabel} /> : props.submitLabel}
         </button>
       </div>
     </form>
