@@ -2,17 +2,29 @@
  * Preloaded (`node --import`) into the Herald process whose backlog drain the bench measures, so
  * the bench can say where its resident memory goes, not only how much there is. Every 25 ms it
  * samples the process's memory; the bench asks over IPC (`{ type: 'memory' }`) for the sample
- * taken at the highest RSS so far. Figures are bytes:
+ * taken at the highest RSS so far, and for the garbage collections since start. Figures are bytes:
  * - rss: resident set (VmRSS), what the bench compares;
  * - rssFile: the resident part that maps files (node's binary, shared libraries; mmapped database
  *   pages would show here too); rssAnon: the rest (V8's heap, malloc: SQLite's page cache);
  * - heapTotal / heapUsed: V8's heap reserved / live; newSpace: its young generation (semi-spaces),
- *   which grows under a high allocation rate;
+ *   which grows under a high allocation rate; oldUsed / oldSize: the old generation's objects (live
+ *   or garbage not yet collected: what survived two scavenges waits here for a mark-compact) and
+ *   the space reserved for it;
  * - external: memory outside the V8 heap that JavaScript objects own (Buffers, ArrayBuffers).
+ * GC (`gc`): collections of this process's main heap since start (PerformanceObserver 'gc'
+ * entries): scavenges (young generation) and mark-compacts (whole heap), with their pause time, ms.
  * Nothing here changes how Herald runs; it only reads.
  */
 import { readFileSync } from 'node:fs';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
+
+export interface GcCounts {
+  scavenges: number;
+  scavengeMs: number;
+  markCompacts: number;
+  markCompactMs: number;
+}
 
 export interface MemorySample {
   rss: number;
@@ -21,6 +33,8 @@ export interface MemorySample {
   heapTotal: number;
   heapUsed: number;
   newSpace: number;
+  oldUsed: number;
+  oldSize: number;
   external: number;
   arrayBuffers: number;
 }
@@ -34,11 +48,36 @@ function status(): { anon: number; file: number } {
 function sample(): MemorySample {
   const m = process.memoryUsage();
   const { anon, file } = status();
-  const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
-  return { rss: m.rss, rssAnon: anon, rssFile: file, heapTotal: m.heapTotal, heapUsed: m.heapUsed, newSpace, external: m.external, arrayBuffers: m.arrayBuffers };
+  const spaces = getHeapSpaceStatistics();
+  const space = (name: string) => spaces.find((s) => s.space_name === name);
+  return {
+    rss: m.rss,
+    rssAnon: anon,
+    rssFile: file,
+    heapTotal: m.heapTotal,
+    heapUsed: m.heapUsed,
+    newSpace: space('new_space')?.space_size ?? 0,
+    oldUsed: space('old_space')?.space_used_size ?? 0,
+    oldSize: space('old_space')?.space_size ?? 0,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+  };
 }
 
 if (process.send) {
+  const gc: GcCounts = { scavenges: 0, scavengeMs: 0, markCompacts: 0, markCompactMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        gc.scavenges++;
+        gc.scavengeMs += e.duration;
+      } else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.markCompacts++;
+        gc.markCompactMs += e.duration;
+      }
+    }
+  }).observe({ entryTypes: ['gc'] });
   let peak = sample();
   const timer = setInterval(() => {
     const s = sample();
@@ -46,7 +85,7 @@ if (process.send) {
   }, 25);
   timer.unref();
   process.on('message', (m: { type?: string }) => {
-    if (m?.type === 'memory') process.send!({ type: 'memory', peak, now: sample() });
+    if (m?.type === 'memory') process.send!({ type: 'memory', peak, now: sample(), gc });
   });
   // The IPC channel must not keep Herald alive on its own, nor stop it from being stopped.
   process.channel?.unref();

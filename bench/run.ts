@@ -9,7 +9,8 @@
  * - the closed loop: LOOP_CREATES entries created through the HTTP API by 8 clients, one webhook
  *   whose receiver answers in 20 ms: created/s, delivered/s and request -> webhook latency;
  * - RSS of a Herald process draining a backlog of 1k executions, and of BACKLOG (100k), with where
- *   that memory is at its peak (V8 heap, young generation, external, other anonymous, mapped files);
+ *   that memory is at its peak (V8 heap, young and old generation, external, other anonymous,
+ *   mapped files), the garbage collections the drain made, and its CPU per delivery;
  * - the read figure (bench/read.ts, also `npm run bench:read` alone): delivery API entry lists
  *   against a fixed-body fastify route.
  * Speed goals live here, never in tests. Run on an otherwise idle machine.
@@ -25,7 +26,7 @@ import { Pool } from 'undici';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
 import { startServer, type Running } from '../src/server.ts';
-import type { MemorySample } from './memory-probe.ts';
+import type { GcCounts, MemorySample } from './memory-probe.ts';
 import { readBench } from './read.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
@@ -227,10 +228,11 @@ async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
 }
 
 /**
- * Peak RSS (MiB) of a separate Herald process on `dir` while it drains `n` due executions, and
- * where that memory was at its peak (bench/memory-probe.ts, preloaded into the process).
+ * Peak RSS (MiB) of a separate Herald process on `dir` while it drains `n` due executions, where
+ * that memory was at its peak and the garbage collections it made (bench/memory-probe.ts, preloaded
+ * into the process), and its CPU time (user + system, all threads, start-up included) per delivery, µs.
  */
-async function drainRss(receiver: ChildProcess, url: string, n: number): Promise<{ peak: number; seconds: number; at: MemorySample | null }> {
+async function drainRss(receiver: ChildProcess, url: string, n: number): Promise<{ peak: number; seconds: number; cpuUs: number; at: MemorySample | null; gc: GcCounts | null }> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-backlog-'));
   try {
     // Record the backlog with delivery stopped, then hand the data dir to a fresh process.
@@ -252,6 +254,11 @@ async function drainRss(receiver: ChildProcess, url: string, n: number): Promise
     });
     const t0 = performance.now();
     let peak = 0;
+    /** The child's CPU time so far, ms (utime + stime of /proc/<pid>/stat, in clock ticks of 10 ms). */
+    const cpuMs = () => {
+      const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10;
+    };
     const rss = () => {
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
@@ -264,23 +271,34 @@ async function drainRss(receiver: ChildProcess, url: string, n: number): Promise
     }
     rss();
     const seconds = (performance.now() - t0) / 1000;
-    const at = await Promise.race([
-      ask<{ peak: MemorySample }>(child, 'memory').then((m) => m.peak),
-      new Promise<null>((r) => setTimeout(() => r(null), 2_000)),
-    ]);
+    const cpuUs = (cpuMs() * 1000) / n;
+    const m = await Promise.race([ask<{ peak: MemorySample; gc: GcCounts }>(child, 'memory'), new Promise<null>((r) => setTimeout(() => r(null), 2_000))]);
     child.kill('SIGKILL');
-    return { peak, seconds, at };
+    return { peak, seconds, cpuUs, at: m?.peak ?? null, gc: m?.gc ?? null };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Where a drain's memory was at its peak, MiB: "V8 heap 40 (new space 16), external 3, other anonymous (SQLite, malloc) 60, files 50". */
-function memoryBreakdown(m: MemorySample | null): string {
+/**
+ * Where a drain's memory was at its peak, MiB, and the collections that shaped it: "V8 heap 115
+ * (used 73; young generation 32; old generation 60 of 75), external 5, other anonymous 100, mapped
+ * files 51; GC 356 scavenges 2.9 s, 24 mark-compacts 0.4 s". Old generation used is live objects
+ * plus what survived two scavenges and waits for the next mark-compact: the sawtooth that decides a
+ * long drain's peak.
+ */
+function memoryBreakdown(d: { at: MemorySample | null; gc: GcCounts | null; cpuUs: number }): string {
+  const m = d.at;
   if (!m) return 'no breakdown (the probe did not answer)';
   const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
   const other = m.rssAnon - m.heapTotal - m.external;
-  return `V8 heap ${mib(m.heapTotal)} (used ${mib(m.heapUsed)}, young generation ${mib(m.newSpace)}), external ${mib(m.external)}, other anonymous (SQLite page cache, malloc, threads) ${mib(other)}, mapped files ${mib(m.rssFile)}`;
+  const gc = d.gc
+    ? `; GC ${fmt(d.gc.scavenges)} scavenges ${(d.gc.scavengeMs / 1000).toFixed(1)} s, ${fmt(d.gc.markCompacts)} mark-compacts ${(d.gc.markCompactMs / 1000).toFixed(1)} s`
+    : '';
+  return (
+    `V8 heap ${mib(m.heapTotal)} (used ${mib(m.heapUsed)}; young generation ${mib(m.newSpace)}; old generation ${mib(m.oldUsed)} of ${mib(m.oldSize)}), external ${mib(m.external)}, ` +
+    `other anonymous (SQLite page cache, malloc, threads) ${mib(other)}, mapped files ${mib(m.rssFile)}${gc}; CPU ${fmt(d.cpuUs)} us per delivery (start-up included)`
+  );
 }
 
 /**
@@ -359,8 +377,8 @@ async function main() {
       console.log(
         `RSS of a Herald process draining a backlog:  1k executions ${small.peak.toFixed(0)} MiB, ${fmt(BACKLOG)} executions ${big.peak.toFixed(0)} MiB (${(big.peak / small.peak).toFixed(2)}x; drained at ${fmt(BACKLOG / big.seconds)}/s)`,
       );
-      console.log(`  at the peak, 1k:   ${memoryBreakdown(small.at)}`);
-      console.log(`  at the peak, ${fmt(BACKLOG)}: ${memoryBreakdown(big.at)}`);
+      console.log(`  at the peak, 1k:   ${memoryBreakdown(small)}`);
+      console.log(`  at the peak, ${fmt(BACKLOG)}: ${memoryBreakdown(big)}`);
     }
   } finally {
     receiver.child.disconnect();
