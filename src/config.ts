@@ -72,6 +72,12 @@ export interface Config {
   maxInFlight: number;
   /** In-flight attempts at once for one webhook, so a slow endpoint holds only its own slots. */
   maxInFlightPerWebhook: number;
+  /**
+   * Worker threads that send HTTP(S) deliveries (connect, write, read and log the response), so
+   * the thread that owns the store only claims and records: 0 sends them all from that thread.
+   * Attempts with OAuth or a client certificate, and all of them with an egress proxy, stay there.
+   */
+  senderThreads: number;
   /** Executions and their attempt logs, and replaced or deleted asset files, are pruned after this many days. */
   logRetentionDays: number;
   /** Largest JSON request body, bytes. */
@@ -350,6 +356,14 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
     default: 128,
     shown: '128',
     parse: (t, s) => int(t, s, 1, 10_000),
+  },
+  senderThreads: {
+    env: 'HERALD_SENDER_THREADS',
+    arg: 'n',
+    help: 'threads that send HTTP deliveries beside the one that owns the store; 0 sends from that one',
+    default: 0,
+    shown: '0',
+    parse: (t, s) => int(t, s, 0, 64),
   },
   logRetentionDays: {
     env: 'HERALD_LOG_RETENTION_DAYS',

@@ -4,6 +4,7 @@ import { createAmqpTransport } from './amqp.ts';
 import { createHttpTransport } from './http.ts';
 import { createNatsTransport } from './nats.ts';
 import { createRedisTransport } from './redis.ts';
+import { createThreadedHttpTransport } from './threaded.ts';
 import { routeByKind, type Transport } from './transport.ts';
 
 export type { Transport } from './transport.ts';
@@ -15,12 +16,19 @@ export interface TransportsOptions {
   connections: number;
   /** HTTP CONNECT proxy for HTTP deliveries (config.egressProxy). */
   egressProxy?: string;
+  /**
+   * Threads that send plain HTTP(S) attempts (config.senderThreads, threaded.ts); 0: all on this
+   * thread. With an egress proxy every HTTP attempt stays on this thread.
+   */
+  senderThreads?: number;
 }
 
 /** Every destination kind's transport, routed by the target URL's scheme. */
 export function createTransports(o: TransportsOptions): Transport {
+  const inProcess = createHttpTransport({ policy: o.policy, connections: o.connections, egressProxy: o.egressProxy });
+  const threads = o.egressProxy ? 0 : (o.senderThreads ?? 0);
   return routeByKind({
-    http: createHttpTransport({ policy: o.policy, connections: o.connections, egressProxy: o.egressProxy }),
+    http: threads > 0 ? createThreadedHttpTransport({ policy: o.policy, threads, connections: o.connections, fallback: inProcess, log: o.log }) : inProcess,
     amqp: createAmqpTransport({ policy: o.policy, log: o.log }),
     nats: createNatsTransport({ policy: o.policy, log: o.log }),
     redis: createRedisTransport({ policy: o.policy, log: o.log }),

@@ -1,0 +1,59 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { createTargetPolicy } from '../../net/target.ts';
+import { closeDeliveryAgent, createDeliveryAgent } from '../agent.ts';
+import { send, type AttemptRecord } from '../send.ts';
+import type { SenderThreadData, ToMain, ToSender } from './threaded.ts';
+
+/**
+ * A sender thread (threaded.ts): plain HTTP(S) attempts, each sent exactly as the in-process
+ * transport sends it (send.ts through a guarded agent.ts agent, so the address policy is applied
+ * here, to the address this thread connects to), the deadline enforced by this thread's own timer
+ * wheel. Attempts arrive in batches; their records go back in batches, one message per turn of
+ * this thread's event loop.
+ */
+const data = workerData as SenderThreadData;
+const port = parentPort!;
+const agent = createDeliveryAgent(createTargetPolicy(data.allow), { connections: data.connections });
+
+let done: Array<[number, AttemptRecord]> = [];
+let flushing = false;
+/** Attempts sent and not yet answered: `close` waits for them. */
+let pending = 0;
+
+function answered(id: number, record: AttemptRecord) {
+  pending--;
+  done.push([id, record]);
+  if (flushing) return;
+  flushing = true;
+  // Every record ready in this turn goes back in one message.
+  setImmediate(flush);
+}
+
+function flush() {
+  flushing = false;
+  if (done.length === 0) return;
+  const msg: ToMain = { t: 'done', items: done };
+  done = [];
+  port.postMessage(msg);
+}
+
+port.on('message', (m: ToSender) => {
+  if (m.t === 'send') {
+    for (const [id, url, method, headers, body, chunked, secrets, timeoutMs] of m.items) {
+      pending++;
+      // send() never throws: every failure is a record.
+      void send(agent, { url, method, headers, body, chunked, secrets }, timeoutMs).then((r) => answered(id, r));
+    }
+  } else if (m.t === 'close') {
+    // Graceful: undici's close waits for the requests in flight, whose records go back first.
+    void closeDeliveryAgent(agent, m.force)
+      .catch(() => {})
+      .then(() => new Promise((r) => setImmediate(r)))
+      .then(() => {
+        flush();
+        port.postMessage({ t: 'closed', unanswered: pending } satisfies ToMain);
+      });
+  }
+});
+
+port.postMessage({ t: 'ready' } satisfies ToMain);

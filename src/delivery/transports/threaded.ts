@@ -1,0 +1,274 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { TargetPolicy } from '../../net/target.ts';
+import type { OutgoingRequest } from '../request.ts';
+import type { AttemptRecord } from '../send.ts';
+import { failure, type Transport } from './transport.ts';
+
+/**
+ * HTTP(S) deliveries on sender threads (config.senderThreads): the thread that owns the store
+ * (claims, group commits) hands each plain HTTP attempt to one of N worker threads, each running
+ * its own guarded undici agent (agent.ts: the address policy is applied in that thread, to the
+ * address it connects to), the attempt's deadline (its own timer wheel, send.ts) and the
+ * response handling (status, Retry-After, the logged response cut and scrubbed of secrets). The
+ * AttemptRecord comes back as the in-process transport makes it.
+ *
+ * Why: on a 2-core machine Herald's one thread was saturated at fan-out 1 (undici, socket writes
+ * and response streams ~15% of it, plus their garbage) while the second core sat mostly idle.
+ *
+ * Messages go in batches both ways: the attempts handed over during one turn of the event loop
+ * go to their thread in one message, and a thread answers with one message per turn of its own.
+ * A thread gets the attempt when it has the fewest in flight.
+ *
+ * What stays on this thread (`fallback`, the in-process HTTP transport): destinations with OAuth
+ * (token cache and its refresh on 401), with a client certificate or their own CAs (an agent per
+ * certificate set), and, when an egress proxy is set, everything (createTransports): those are
+ * rare, and their state (tokens, agents) would otherwise be per thread.
+ *
+ * The threads start with the first attempt (a thread loads tsx and undici: ~0.5 s of CPU); until
+ * one is ready, attempts go through `fallback`. A thread that cannot start leaves every attempt to
+ * `fallback` (logged once). A thread that dies, or stops answering (BACKSTOP_MS), has its attempts
+ * in flight answered `network` (the receiver may have got them: retried, at least once) and is
+ * replaced.
+ */
+export interface ThreadedHttpOptions {
+  policy: TargetPolicy;
+  /** Sender threads (>= 1). */
+  threads: number;
+  /** Most connections per origin in each thread (config.maxInFlight). */
+  connections: number;
+  /** Carries what the threads do not: OAuth, mutual TLS / own CAs; and everything if threads cannot start. */
+  fallback: Transport;
+  log: Logger;
+}
+
+/** What a sender thread gets at start (sender-worker.ts). */
+export interface SenderThreadData {
+  allow: readonly string[];
+  connections: number;
+}
+
+/** One attempt as a thread gets it: [id, url, method, headers, body, chunked, secrets, timeoutMs]. */
+type Item = [number, string, string | undefined, Record<string, string>, string, boolean | undefined, readonly string[] | undefined, number];
+
+export type ToSender = { t: 'send'; items: Item[] } | { t: 'close'; force: boolean };
+export type ToMain = { t: 'ready' } | { t: 'done'; items: Array<[number, AttemptRecord]> } | { t: 'closed'; unanswered: number };
+
+/**
+ * The worker's code: registers tsx (the thread starts without the process's loaders, whether the
+ * process got tsx by `--import` or by bin/herald.js's register()), then loads sender-worker.ts.
+ */
+const BOOT = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  const { register } = await import(workerData.tsx);
+  register();
+  await import(workerData.entry);
+})().catch((err) => setImmediate(() => { throw err; }));
+`;
+const TSX = import.meta.resolve('tsx/esm/api');
+const ENTRY = new URL('./sender-worker.ts', import.meta.url).href;
+
+/**
+ * How long past its own deadline an attempt's record may take to come back before the thread is
+ * taken for wedged (ms): the thread enforces deadlines itself, so this only fires when the thread
+ * stopped answering; it is then replaced, and what it held is answered `network` (retried).
+ */
+const BACKSTOP_MS = 10_000;
+
+interface Waiting {
+  req: OutgoingRequest;
+  timeoutMs: number;
+  /** When the record is overdue (ms since the epoch): see BACKSTOP_MS. */
+  due: number;
+  resolve: (r: AttemptRecord) => void;
+}
+
+class SenderThread {
+  private worker: Worker;
+  ready = false;
+  private gone = false;
+  private outbox: Item[] = [];
+  private flushQueued = false;
+  /** Attempts handed to this thread and not answered, by id. */
+  readonly waiting = new Map<number, Waiting>();
+  private closing: { resolve: () => void } | null = null;
+
+  constructor(
+    o: ThreadedHttpOptions,
+    private onReady: (t: SenderThread) => void,
+    /** The thread could not start or stopped: called once, with what it was given and had not answered. */
+    private onGone: (t: SenderThread, started: boolean, err: Error, unsent: Waiting[], unanswered: Waiting[]) => void,
+  ) {
+    const data: SenderThreadData = { allow: o.policy.allow, connections: o.connections };
+    // No execArgv: the process's own preloads (bench probes, --inspect) stay on the main thread.
+    this.worker = new Worker(BOOT, { eval: true, execArgv: [], workerData: { ...data, tsx: TSX, entry: ENTRY } });
+    this.worker.unref();
+    this.worker.on('message', (m: ToMain) => this.message(m));
+    this.worker.on('error', (err) => this.lost(err));
+    this.worker.on('exit', (code) => this.lost(new Error(`sender thread exited (code ${code})`)));
+  }
+
+  get inFlight(): number {
+    return this.waiting.size;
+  }
+
+  send(id: number, w: Waiting) {
+    if (this.waiting.size === 0) this.worker.ref();
+    this.waiting.set(id, w);
+    const r = w.req;
+    this.outbox.push([id, r.url, r.method, r.headers, r.body, r.chunked, r.secrets, w.timeoutMs]);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      // Every attempt handed over in this turn of the loop goes in one message.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush() {
+    this.flushQueued = false;
+    if (this.gone || this.outbox.length === 0) return;
+    const msg: ToSender = { t: 'send', items: this.outbox };
+    this.outbox = [];
+    this.worker.postMessage(msg);
+  }
+
+  private message(m: ToMain) {
+    if (m.t === 'ready') {
+      this.ready = true;
+      this.onReady(this);
+    } else if (m.t === 'done') {
+      for (const [id, record] of m.items) {
+        const w = this.waiting.get(id);
+        if (!w) continue;
+        this.waiting.delete(id);
+        w.resolve(record);
+      }
+      if (this.waiting.size === 0) this.worker.unref();
+    } else if (m.t === 'closed') {
+      this.closing?.resolve();
+    }
+  }
+
+  /** The thread stopped (an error, an exit, or wedged): what it held is handed to `onGone`. */
+  lost(err: Error) {
+    if (this.gone) return;
+    this.gone = true;
+    const sent = new Set(this.outbox.map((i) => i[0]));
+    const unsent: Waiting[] = [];
+    const unanswered: Waiting[] = [];
+    for (const [id, w] of this.waiting) (sent.has(id) ? unsent : unanswered).push(w);
+    this.waiting.clear();
+    this.outbox = [];
+    this.closing?.resolve();
+    void this.worker.terminate();
+    this.onGone(this, this.ready, err, unsent, unanswered);
+  }
+
+  /** An attempt whose record is overdue (BACKSTOP_MS): the thread stopped answering. */
+  overdue(now: number): boolean {
+    for (const w of this.waiting.values()) if (w.due < now) return true;
+    return false;
+  }
+
+  /** Stops the thread: graceful (in-flight attempts end first) or `force` (cut). */
+  async close(force: boolean): Promise<void> {
+    if (this.gone) return;
+    if (this.ready) {
+      this.flush();
+      const closed = new Promise<void>((resolve) => (this.closing = { resolve }));
+      this.worker.ref();
+      this.worker.postMessage({ t: 'close', force } satisfies ToSender);
+      await closed;
+    }
+    this.gone = true;
+    await this.worker.terminate();
+    // Whatever the thread had not answered (cut, or never started) ends here.
+    for (const w of this.waiting.values()) w.resolve(failure(Date.now(), 'network', 'Herald stopped before the attempt ended'));
+    this.waiting.clear();
+  }
+}
+
+export interface ThreadedHttpTransport extends Transport {
+  /** Starts the threads if they are not yet; resolves true once one is ready, false if they cannot start (tests). */
+  started(): Promise<boolean>;
+}
+
+export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHttpTransport {
+  let threads: SenderThread[] = [];
+  let ready: SenderThread[] = [];
+  let nextId = 1;
+  /** Set when a thread could not start: every attempt stays on this thread from then on. */
+  let unavailable = false;
+  let closed = false;
+  let backstop: NodeJS.Timeout | null = null;
+  const startWaiters: Array<(ok: boolean) => void> = [];
+
+  const onReady = (t: SenderThread) => {
+    ready.push(t);
+    if (ready.length === o.threads) o.log.info({ threads: o.threads }, 'sender threads ready: HTTP deliveries are sent from them');
+    for (const w of startWaiters.splice(0)) w(true);
+  };
+
+  const onGone = (t: SenderThread, started: boolean, err: Error, unsent: Waiting[], unanswered: Waiting[]) => {
+    threads = threads.filter((x) => x !== t);
+    ready = ready.filter((x) => x !== t);
+    if (closed) {
+      for (const w of [...unsent, ...unanswered]) w.resolve(failure(Date.now(), 'network', 'Herald stopped before the attempt ended'));
+      return;
+    }
+    if (!started) {
+      unavailable = true;
+      o.log.error({ err }, 'a sender thread could not start; HTTP deliveries are sent from the main thread');
+      for (const w of startWaiters.splice(0)) w(false);
+    } else {
+      o.log.error({ err, unanswered: unanswered.length }, 'a sender thread stopped; its attempts in flight are recorded as failed and retried, and a new thread starts');
+      start();
+    }
+    // Never sent: send them here. Sent and unanswered: the receiver may have them; retried later.
+    for (const w of unsent) void o.fallback.send(w.req, w.timeoutMs).then(w.resolve);
+    for (const w of unanswered) w.resolve(failure(Date.now(), 'network', 'the sender thread stopped before the attempt ended'));
+  };
+
+  /** Starts threads up to `o.threads` (the first attempt does; so does a thread's death). */
+  function start() {
+    if (closed || unavailable) return;
+    while (threads.length < o.threads) threads.push(new SenderThread(o, onReady, onGone));
+    if (!backstop) {
+      backstop = setInterval(() => {
+        const now = Date.now();
+        for (const t of ready) if (t.overdue(now)) t.lost(new Error(`no record came back within ${BACKSTOP_MS} ms past an attempt's deadline`));
+      }, 1_000);
+      backstop.unref();
+    }
+  }
+
+  return {
+    send(req, timeoutMs) {
+      const d = req.destination;
+      if (closed || unavailable || d?.access_token_url || d?.client_certificate || d?.ca_certificate) return o.fallback.send(req, timeoutMs);
+      if (threads.length < o.threads) start();
+      // Until a thread is ready (a few hundred ms after the first attempt), attempts go from here.
+      if (ready.length === 0) return o.fallback.send(req, timeoutMs);
+      // The ready thread with the fewest attempts in flight.
+      let t = ready[0]!;
+      for (let i = 1; i < ready.length; i++) if (ready[i]!.inFlight < t.inFlight) t = ready[i]!;
+      return new Promise((resolve) => t.send(nextId++, { req, timeoutMs, due: Date.now() + timeoutMs + BACKSTOP_MS, resolve }));
+    },
+    started() {
+      if (ready.length > 0) return Promise.resolve(true);
+      if (unavailable || closed) return Promise.resolve(false);
+      start();
+      return new Promise((r) => startWaiters.push(r));
+    },
+    async close(force) {
+      closed = true;
+      if (backstop) clearInterval(backstop);
+      backstop = null;
+      for (const w of startWaiters.splice(0)) w(false);
+      await Promise.all([...threads.map((t) => t.close(!!force)), o.fallback.close(force)]);
+      threads = [];
+      ready = [];
+    },
+  };
+}

@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { createTargetPolicy } from '../../src/net/target.ts';
+import type { OutgoingRequest } from '../../src/delivery/request.ts';
+import { createHttpTransport } from '../../src/delivery/transports/http.ts';
+import { createThreadedHttpTransport } from '../../src/delivery/transports/threaded.ts';
+import type { Transport } from '../../src/delivery/transports/transport.ts';
+import { ADMIN_TOKEN, startHerald } from '../helpers/herald.ts';
+import { startReceiver } from '../helpers/receiver.ts';
+import { createWebhook, emit, executions, sleep, until } from '../helpers/engine.ts';
+import { testBackends } from '../helpers/postgres.ts';
+
+/**
+ * Sender threads (config.senderThreads, src/delivery/transports/threaded.ts): plain HTTP attempts
+ * are sent from worker threads, each with its own guarded agent, and their records come back as
+ * the in-process transport makes them; OAuth and client-certificate destinations stay on the main
+ * thread; shutdown waits for (or cuts) what the threads have in flight.
+ */
+const silent = pino({ level: 'silent' });
+
+/** A log destination keeping every line. */
+function logLines() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+function request(url: string, over: Partial<OutgoingRequest> = {}): OutgoingRequest {
+  return { url, headers: { 'content-type': 'application/json' }, body: '{"hello":"world"}', logged: { method: 'POST', url, headers: {} }, ...over };
+}
+
+/** The in-process transport, counting what it is given: what the threads did not send. */
+function counted(policy = createTargetPolicy(['127.0.0.0/8'])) {
+  const inner = createHttpTransport({ policy, connections: 16 });
+  const seen: string[] = [];
+  const t: Transport = {
+    send: (req, ms) => (seen.push(req.url), inner.send(req, ms)),
+    close: (force) => inner.close(force),
+  };
+  return { t, seen };
+}
+
+describe('the threaded HTTP transport', () => {
+  it('sends plain HTTP attempts from its threads and returns each record: status, Retry-After, the response scrubbed of secrets', async () => {
+    const rx = await startReceiver((r, res) => {
+      if (r.url === '/busy') {
+        res.statusCode = 503;
+        res.setHeader('retry-after', '7');
+      }
+      // Echoes the request's secret header, as a careless receiver might.
+      res.setHeader('x-echo', String(r.headers['x-token']));
+      res.end(`got ${r.body} with ${r.headers['x-token']}`);
+    });
+    const fallback = counted();
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 2, connections: 16, fallback: fallback.t, log: silent });
+    try {
+      assert.equal(await t.started(), true);
+      const secret = 'tok-secret-value-123';
+      const ok = request(rx.url + '/ok', { headers: { 'content-type': 'application/json', 'x-token': secret }, secrets: [secret] });
+      const records = await Promise.all([t.send(ok, 5_000), t.send(request(rx.url + '/busy'), 5_000), ...Array.from({ length: 40 }, () => t.send(request(rx.url + '/many'), 5_000))]);
+      assert.deepEqual(fallback.seen, [], 'nothing went through the main thread');
+      assert.equal(rx.received.length, 42);
+      const [first, busy] = records;
+      assert.equal(first.outcome, 'success');
+      assert.equal(first.status_code, 200);
+      assert.equal(first.reason, null);
+      assert.equal(first.response?.body, 'got {"hello":"world"} with ****');
+      assert.equal(first.response?.headers['x-echo'], '****');
+      assert.ok(first.duration_ms >= 0 && Math.abs(first.started_at - Date.now()) < 10_000);
+      assert.equal(busy.outcome, 'http_error');
+      assert.equal(busy.status_code, 503);
+      assert.equal(busy.retry_after_ms, 7_000);
+      assert.equal(busy.reason, 'HTTP 503');
+      assert.ok(records.slice(2).every((r) => r.outcome === 'success'));
+      // The receiver saw the request as sent: headers and body.
+      const got = rx.received.find((r) => r.url === '/ok')!;
+      assert.equal(got.headers['x-token'], secret);
+      assert.equal(got.body, '{"hello":"world"}');
+    } finally {
+      await t.close();
+      await rx.close();
+    }
+  });
+
+  it('applies the address policy in the thread, to the address connected to: a private target it does not allow is blocked and gets nothing', async () => {
+    const rx = await startReceiver();
+    // The policy allows nothing private: 127.0.0.1 is refused (no fallback either).
+    const fallback = counted(createTargetPolicy([]));
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy([]), threads: 1, connections: 16, fallback: fallback.t, log: silent });
+    try {
+      assert.equal(await t.started(), true);
+      const r = await t.send(request(rx.url + '/private'), 5_000);
+      assert.equal(r.outcome, 'blocked');
+      assert.match(r.reason ?? '', /loopback address \(127\.0\.0\.1\)/);
+      assert.deepEqual(fallback.seen, []);
+      assert.equal(rx.received.length, 0);
+    } finally {
+      await t.close();
+      await rx.close();
+    }
+  });
+
+  it('enforces the attempt deadline in the thread: a receiver that never answers is a timeout', async () => {
+    const held: Array<() => void> = [];
+    const rx = await startReceiver(() => new Promise<void>((r) => held.push(r)));
+    const fallback = counted();
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, connections: 16, fallback: fallback.t, log: silent });
+    try {
+      assert.equal(await t.started(), true);
+      const started = Date.now();
+      const r = await t.send(request(rx.url + '/hang'), 300);
+      assert.equal(r.outcome, 'timeout');
+      assert.equal(r.reason, 'no complete response within 300 ms');
+      assert.ok(r.duration_ms >= 300, `ended after ${r.duration_ms} ms`);
+      assert.ok(Date.now() - started < 5_000);
+      assert.deepEqual(fallback.seen, []);
+    } finally {
+      for (const h of held) h();
+      await t.close();
+      await rx.close();
+    }
+  });
+
+  it('keeps OAuth and client-certificate destinations on the main thread', async () => {
+    const fallback = counted();
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, connections: 16, fallback: fallback.t, log: silent });
+    const rx = await startReceiver();
+    try {
+      assert.equal(await t.started(), true);
+      const base = { target_url: rx.url, http_basic_auth: '', http_basic_password: '', custom_header: [] };
+      await t.send(request(rx.url + '/cert', { destination: { ...base, client_certificate: 'x', client_key: 'y' } as never }), 2_000);
+      await t.send(request(rx.url + '/ca', { destination: { ...base, ca_certificate: 'z' } as never }), 2_000);
+      await t.send(request(rx.url + '/oauth', { destination: { ...base, access_token_url: rx.url + '/token', client_id: 'a', client_secret: 'b' } as never }), 2_000);
+      await t.send(request(rx.url + '/plain'), 2_000);
+      assert.deepEqual(fallback.seen, [rx.url + '/cert', rx.url + '/ca', rx.url + '/oauth']);
+    } finally {
+      await t.close();
+      await rx.close();
+    }
+  });
+
+  it('closes gracefully: an attempt in flight ends and its record comes back; a forced close cuts it as a network failure', async () => {
+    const rx = await startReceiver(async (r) => void (await sleep(r.url === '/slow' ? 300 : 60_000)));
+    const fallback = counted();
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, connections: 16, fallback: fallback.t, log: silent });
+    assert.equal(await t.started(), true);
+    const slow = t.send(request(rx.url + '/slow'), 5_000);
+    await rx.waitFor(1);
+    await t.close();
+    assert.equal((await slow).outcome, 'success', 'the graceful close waited for the answer');
+
+    const t2 = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, connections: 16, fallback: fallback.t, log: silent });
+    assert.equal(await t2.started(), true);
+    const hung = t2.send(request(rx.url + '/hang'), 60_000);
+    await rx.waitFor(2);
+    const t0 = Date.now();
+    await t2.close(true);
+    const r = await hung;
+    assert.equal(r.outcome, 'network');
+    assert.ok(Date.now() - t0 < 5_000, 'the forced close did not wait for the receiver');
+    assert.deepEqual(fallback.seen, [], 'both went through the threads');
+    await rx.close();
+  });
+});
+
+for (const backend of await testBackends()) describe(`delivery with sender threads on ${backend}`, () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+  });
+
+  it('delivers signed calls, logs each attempt, retries failures, and times out a receiver that never answers', async () => {
+    const log = logLines();
+    const h = await startHerald({ backend, senderThreads: 2, deliveryTimeoutMs: 2_000, retryDelaysMs: [100], logLevel: 'info', logTo: log.stream });
+    cleanup.push(() => h.close());
+    let fail = 1;
+    const held: Array<() => void> = [];
+    cleanup.push(async () => held.forEach((r) => r()));
+    const rx = await startReceiver(async (r, res) => {
+      if (r.url === '/hang') return new Promise<void>((ok) => held.push(ok));
+      if (fail-- > 0) res.statusCode = 500;
+    });
+    cleanup.push(() => rx.close());
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url + '/hook', { channels: ['content_types.entries.update'] });
+    const hang = await createWebhook(h, stack, rx.url + '/hang', { channels: ['content_types.entries.update'] });
+    // The threads start with the first attempt (sent from the main thread meanwhile): a test call
+    // starts them, and the event's attempts all go through them.
+    await h.request('POST', `/v3/webhooks/${hook.uid}/test`, { headers: { api_key: stack.api_key, authorization: stack.token } });
+    await until(() => log.lines.some((l) => l.includes('sender threads ready')), 60_000, 'the sender threads to start');
+    rx.received.length = 0;
+    fail = 1;
+    const event = await emit(h, stack, { action: 'update' });
+
+    const done = await until(async () => (await executions(h, stack, hook.uid)).find((x) => x.state === 'succeeded'), 10_000, 'the retried delivery');
+    assert.equal(done.attempts, 2);
+    assert.equal(done.request_details[0].response.status, 500);
+    assert.equal(done.request_details[1].response.status, 200);
+    const calls = rx.received.filter((r) => r.url === '/hook');
+    assert.equal(calls.length, 2);
+    assert.equal(calls[0].json.seq, event.seq);
+    new StandardWebhook(hook.signing_secret).verify(calls[1].body, calls[1].headers as Record<string, string>);
+
+    const timedOut = await until(async () => (await executions(h, stack, hang.uid)).find((x) => x.state === 'failed'), 30_000, 'the hung delivery to fail');
+    assert.equal(timedOut.attempts, 2);
+    assert.match(JSON.stringify(timedOut.request_details[0]), /no complete response within 2000 ms/);
+  });
+
+  it('sends a test call from a thread and answers what the receiver said', async () => {
+    const h = await startHerald({ backend, senderThreads: 1 });
+    cleanup.push(() => h.close());
+    const rx = await startReceiver((_r, res) => void (res.statusCode = 202));
+    cleanup.push(() => rx.close());
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url + '/t', { channels: ['content_types.entries.update'] });
+    const r = await h.request('POST', `/v3/webhooks/${hook.uid}/test`, { headers: { api_key: stack.api_key, authorization: stack.token } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(rx.received.length, 1);
+    assert.equal(rx.received[0].json.event, 'test');
+  });
+});
+
+describe('the installed command with sender threads', () => {
+  it('starts its threads without tsx on the command line (bin/herald.js registers it), delivers, and on SIGTERM waits for an attempt in flight', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-threads-'));
+    const rx = await startReceiver(async (r) => void (r.url === '/slow' && (await sleep(800))));
+    const child = spawn(process.execPath, ['bin/herald.js', 'serve', '--port', '0', '--data-dir', dir, '--sender-threads', '2'], {
+      env: { ...process.env, HERALD_TEST_BACKEND: '', HERALD_DATABASE_URL: '', HERALD_ADMIN_TOKEN: ADMIN_TOKEN, HERALD_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8', HERALD_LOG_LEVEL: 'info', HERALD_SHUTDOWN_GRACE: '10s' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    child.stdout.on('data', (c) => output.push(String(c)));
+    child.stderr.on('data', (c) => output.push(String(c)));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const url = await until(() => /"url":"(http:\/\/[^"]+)".*herald is listening/.exec(output.join(''))?.[1], 30_000, 'Herald to listen');
+      const call = async (path: string, body: unknown, headers: Record<string, string>) => {
+        const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+        return { status: res.status, body: (await res.json()) as any };
+      };
+      const apiKey = (await call('/v3/stacks', { stack: { name: 's' } }, { authtoken: ADMIN_TOKEN })).body.stack.api_key as string;
+      const auth = { authtoken: ADMIN_TOKEN, api_key: apiKey };
+      const hook = await call('/v3/webhooks', { webhook: { name: 'w', destinations: [{ target_url: rx.url + '/slow' }], channels: ['content_types.entries.create'] } }, auth);
+      assert.equal(hook.status, 201, JSON.stringify(hook.body));
+      await call('/v3/content_types', { content_type: { title: 'Post', uid: 'post', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } }, auth);
+      assert.equal((await call('/v3/content_types/post/entries', { entry: { title: 'one' } }, auth)).status, 201);
+      await rx.waitFor(1, 30_000);
+      // The first attempt started the threads: the second is sent from one of them.
+      await until(() => output.join('').includes('sender threads ready'), 60_000, 'the sender threads to start');
+      assert.equal((await call('/v3/content_types/post/entries', { entry: { title: 'two' } }, auth)).status, 201);
+      await rx.waitFor(2, 30_000);
+      // The attempt is in flight in a thread (the receiver answers after 800 ms): SIGTERM now.
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, output.join(''));
+      assert.match(output.join(''), /sender threads ready/);
+      assert.doesNotMatch(output.join(''), /sender thread (could not start|stopped)/, 'no thread failed');
+      assert.doesNotMatch(output.join(''), /were cut/, 'the attempt was not cut');
+
+      // Started again on the same store: the attempt was recorded a success before the exit.
+      const h = await startHerald({ backend: 'sqlite' }, dir);
+      try {
+        const rows = await h.herald.db.all<{ state: string; attempts: number }>('SELECT state, attempts FROM executions', []);
+        assert.deepEqual(rows.map((r) => [r.state, Number(r.attempts)]), [['succeeded', 1], ['succeeded', 1]]);
+        await sleep(300);
+        assert.equal(rx.received.length, 2, 'nothing was sent again');
+      } finally {
+        await h.close();
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await rx.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
