@@ -63,6 +63,24 @@ export type Row = Record<string, unknown>;
 /** `item, item, ...`: `n` copies, comma-separated: a list of `?` placeholders, or of VALUES rows. */
 export const repeated = (n: number, item = '?') => Array.from({ length: n }, () => item).join(', ');
 
+/**
+ * A statement's text per shape (a row count, say), built once and the same string after: SQLite
+ * (sqlite.ts) finds a prepared statement by its text, and a Map lookup of a string built anew
+ * hashes and compares it in full (a multi-row statement's text runs to kilobytes). Shapes are few
+ * (row counts up to a chunk's size); past `kept` the texts are built again.
+ */
+export function memo<K extends string | number>(build: (k: K) => string, kept = 1_000): (k: K) => string {
+  const texts = new Map<K, string>();
+  return (k) => {
+    let text = texts.get(k);
+    if (text === undefined) {
+      if (texts.size >= kept) texts.clear();
+      texts.set(k, (text = build(k)));
+    }
+    return text;
+  };
+}
+
 /** Parses a TEXT column that holds JSON; `null` stays `null`. */
 export function json<T = unknown>(value: unknown): T {
   if (value === null || value === undefined) return null as T;

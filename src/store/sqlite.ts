@@ -59,6 +59,11 @@ class Connection implements Queryable {
   private statements = new Map<string, Statement>();
   constructor(readonly raw: Database.Database) {}
 
+  /**
+   * The statement for `sql`, prepared once. Callers that build SQL (a list of `?` per row, say)
+   * keep the text they built per shape (see `memo` in db.ts): a Map lookup hashes and compares a
+   * new string in full, and a multi-row statement's text runs to kilobytes.
+   */
   private prepare(sql: string): Statement {
     let stmt = this.statements.get(sql);
     if (!stmt) {
@@ -69,20 +74,32 @@ class Connection implements Queryable {
   }
 
   // Parameters go to better-sqlite3 as one array (it binds an array's elements in order): spread
-  // into arguments, a multi-row statement's thousands of them were a cost of their own.
+  // into arguments, a multi-row statement's thousands of them were a cost of their own. Errors
+  // are mapped in a catch of each method rather than through a closure per call (the delivery
+  // path runs a few statements per delivery).
   allSync<T>(sql: string, params: unknown[] = []): T[] {
-    return wrap(() => this.prepare(sql).all(bound(params)) as T[]);
+    try {
+      return this.prepare(sql).all(bound(params)) as T[];
+    } catch (err) {
+      throw mapped(err);
+    }
   }
   getSync<T>(sql: string, params: unknown[] = []): T | undefined {
-    return wrap(() => this.prepare(sql).get(bound(params)) as T | undefined);
+    try {
+      return this.prepare(sql).get(bound(params)) as T | undefined;
+    } catch (err) {
+      throw mapped(err);
+    }
   }
   runSync(sql: string, params: unknown[] = []): { changes: number } {
-    return wrap(() => {
+    try {
       const stmt = this.prepare(sql);
       // A statement that returns rows (e.g. UPDATE ... RETURNING) must be run with all().
       if (stmt.reader) return { changes: stmt.all(bound(params)).length };
       return { changes: stmt.run(bound(params)).changes };
-    });
+    } catch (err) {
+      throw mapped(err);
+    }
   }
 
   async all<T = Row>(sql: string, params?: unknown[]) {
@@ -117,18 +134,23 @@ function wrap<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    const code = (err as { code?: string }).code ?? '';
-    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-      throw new HeraldError('unavailable', 'The database is busy; try again.', { cause: err, retryAfter: 1 });
-    }
-    if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) {
-      throw new HeraldError('unavailable', 'The database cannot write (disk full or I/O error).', {
-        cause: err,
-        retryAfter: 5,
-      });
-    }
-    throw err;
+    throw mapped(err);
   }
+}
+
+/** `err` as Herald reports it: busy and full-disk errors as `unavailable`, others unchanged. */
+function mapped(err: unknown): unknown {
+  const code = (err as { code?: string }).code ?? '';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new HeraldError('unavailable', 'The database is busy; try again.', { cause: err, retryAfter: 1 });
+  }
+  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) {
+    return new HeraldError('unavailable', 'The database cannot write (disk full or I/O error).', {
+      cause: err,
+      retryAfter: 5,
+    });
+  }
+  return err;
 }
 
 class SqliteDb implements Db {
@@ -138,6 +160,8 @@ class SqliteDb implements Db {
   /** Tail of the writer queue: each transaction waits for the previous one. */
   private lock: Promise<void> = Promise.resolve();
   private checkpointer: Checkpointer | null = null;
+  /** BEGIN IMMEDIATE, COMMIT and ROLLBACK, prepared once: each transaction runs two of them. */
+  private ends: { begin: Statement; commit: Statement; rollback: Statement } | null = null;
 
   constructor(
     writer: Database.Database,
@@ -205,13 +229,18 @@ class SqliteDb implements Db {
         wrap(() => w.raw.exec(s));
       },
     };
-    wrap(() => w.raw.exec('BEGIN IMMEDIATE'));
+    const ends = (this.ends ??= {
+      begin: w.raw.prepare('BEGIN IMMEDIATE'),
+      commit: w.raw.prepare('COMMIT'),
+      rollback: w.raw.prepare('ROLLBACK'),
+    });
+    wrap(() => ends.begin.run());
     let result: T;
     try {
       result = await fn(tx);
-      wrap(() => w.raw.exec('COMMIT'));
+      wrap(() => ends.commit.run());
     } catch (err) {
-      if (w.raw.inTransaction) w.raw.exec('ROLLBACK');
+      if (w.raw.inTransaction) ends.rollback.run();
       throw err;
     }
     this.checkpointer?.committed();

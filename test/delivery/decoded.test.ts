@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodedEvent, decodedWebhook } from '../../src/delivery/queue/decoded.ts';
+import { decodedEvents, decodedWebhook, DecodedEvents } from '../../src/delivery/queue/decoded.ts';
 import type { EventRow } from '../../src/events/record.ts';
 import type { WebhookRow } from '../../src/webhooks/store.ts';
 
@@ -54,6 +54,8 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
 
   it('reuses a parsed event by seq while its row is unchanged, and parses an upgraded one again', () => {
     seq++;
+    const events = new DecodedEvents();
+    const decodedEvent = (row: EventRow) => events.decoded(row);
     const a = decodedEvent(eventRow({ entry: { title: 'a' } }));
     const b = decodedEvent(eventRow({ entry: { title: 'a' } }));
     assert.equal(a, b);
@@ -68,10 +70,25 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
   });
 
   it('keeps a bounded number of events (a backlog is not held in memory)', () => {
+    const events = new DecodedEvents();
+    const decodedEvent = (row: EventRow) => events.decoded(row);
     const first = decodedEvent(eventRow({ n: 0 }, { seq: 5_000_000 }));
     for (let i = 1; i <= 2_000; i++) decodedEvent(eventRow({ n: i }, { seq: 5_000_000 + i }));
     const again = decodedEvent(eventRow({ n: 0 }, { seq: 5_000_000 }));
     assert.notEqual(again, first, 'the oldest was dropped and parsed again');
     assert.deepEqual(again.data, { n: 0 });
+    assert.equal(events.known(5_000_001), undefined, 'dropped: a claim reads it again');
+    assert.deepEqual(events.known(5_002_000)?.data, { n: 2_000 });
+  });
+
+  it('knows an event by seq in the store that decoded it, and in no other', () => {
+    const storeA = {};
+    const storeB = {};
+    const a = decodedEvents(storeA).decoded(eventRow({ store: 'a' }, { seq: 7 }));
+    assert.equal(decodedEvents(storeA).known(7), a, 'a claim in the same store need not read it');
+    assert.equal(decodedEvents(storeB).known(7), undefined, 'seq 7 of another store is another event');
+    const b = decodedEvents(storeB).decoded(eventRow({ store: 'b' }, { seq: 7 }));
+    assert.deepEqual(b.data, { store: 'b' });
+    assert.deepEqual(decodedEvents(storeA).known(7)?.data, { store: 'a' });
   });
 });

@@ -1,5 +1,6 @@
 import { sortableId } from '../../ids.ts';
 import { repeated, type Db, type Queryable } from '../../store/db.ts';
+import type { DecodedEvents } from './decoded.ts';
 import { leaseRows, type Claimed } from './lease.ts';
 import { chunks } from './lanes.ts';
 
@@ -18,7 +19,7 @@ import { chunks } from './lanes.ts';
  */
 
 /** Claimed executions with a batching webhook's ones gathered into batches (one Claimed each, carrying `batch`). */
-export async function formBatches(q: Queryable, dialect: Db['dialect'], claimed: Claimed[], now: number, leaseEnd: number): Promise<Claimed[]> {
+export async function formBatches(q: Queryable, dialect: Db['dialect'], events: DecodedEvents, claimed: Claimed[], now: number, leaseEnd: number): Promise<Claimed[]> {
   const out: Claimed[] = [];
   const groups = new Map<string, Claimed[]>();
   for (const c of claimed) {
@@ -40,6 +41,7 @@ export async function formBatches(q: Queryable, dialect: Db['dialect'], claimed:
       const rest = await leaseRows(
         q,
         dialect,
+        events,
         { where: `batch_uid = ? AND next_attempt_at <= ? AND uid NOT IN (${repeated(mine.length)})`, params: [batchUid, now, ...mine] },
         now,
         leaseEnd,
@@ -56,6 +58,7 @@ export async function formBatches(q: Queryable, dialect: Db['dialect'], claimed:
           ? await leaseRows(
               q,
               dialect,
+              events,
               {
                 // The webhook's executions waiting for a batch (the executions_batching index), due
                 // or due within a window: they would otherwise make the next call.

@@ -1,5 +1,6 @@
-import { repeated, type Db, type Queryable } from '../../store/db.ts';
+import { memo, repeated, type Db, type Queryable } from '../../store/db.ts';
 import { formBatches } from './batch.ts';
+import { decodedEvents, type DecodedEvents } from './decoded.ts';
 import { leaseRows, type Candidate, type Claimed, type InTx } from './lease.ts';
 import { pace } from './pace.ts';
 import { DUE } from './states.ts';
@@ -71,24 +72,32 @@ export interface ClaimResult {
  */
 export async function claim(db: Db, opts: ClaimOptions): Promise<ClaimResult> {
   if (opts.limit <= 0) return { claimed: [], capped: 0, more: false, lost: 0, paced: 0 };
+  const events = decodedEvents(db);
   // PostgreSQL: pacing takes its own short transactions; SQLite: all in the claim's one.
-  return db.dialect === 'postgres' ? claimIn(db, 'postgres', opts, (fn) => db.tx(fn)) : db.tx((tx) => claimIn(tx, 'sqlite', opts, (fn) => fn(tx)));
+  return db.dialect === 'postgres'
+    ? claimIn(db, 'postgres', events, opts, (fn) => db.tx(fn))
+    : db.tx((tx) => claimIn(tx, 'sqlite', events, opts, (fn) => fn(tx)));
 }
 
-async function claimIn(q: Queryable, dialect: Db['dialect'], opts: ClaimOptions, inTx: InTx): Promise<ClaimResult> {
+// Statement texts per shape (see memo): by the number of saturated webhooks left out, and of
+// executions chosen.
+const dueCandidates = `SELECT uid, webhook_uid, paced FROM executions WHERE ${DUE} ORDER BY next_attempt_at LIMIT ?`;
+const notIn = (n: number) => `webhook_uid NOT IN (${repeated(n)})`;
+const deepCandidates = memo((n: number) => `SELECT uid, webhook_uid, paced FROM executions WHERE ${DUE} AND ${notIn(n)} ORDER BY next_attempt_at LIMIT ?`);
+const windowCandidates = memo(
+  (n: number) => `SELECT uid, webhook_uid, paced FROM (
+     SELECT uid, webhook_uid, paced, next_attempt_at FROM executions WHERE ${DUE} ORDER BY next_attempt_at LIMIT ${SCAN_WINDOW}
+   ) d WHERE ${notIn(n)} ORDER BY next_attempt_at LIMIT ?`,
+);
+const chosenDue = memo((n: number) => `uid IN (${repeated(n)}) AND ${DUE}`);
+
+async function claimIn(q: Queryable, dialect: Db['dialect'], events: DecodedEvents, opts: ClaimOptions, inTx: InTx): Promise<ClaimResult> {
   const saturated = opts.saturated ?? [];
   // A few more than needed, to step over a webhook that has fewer free slots than due work; the
   // dispatcher excludes it once saturated and claims again at once.
   const wanted = opts.limit + CANDIDATE_MARGIN;
-  const excluded = `webhook_uid NOT IN (${repeated(saturated.length)})`;
   const read = await q.all<Candidate>(
-    saturated.length === 0
-      ? `SELECT uid, webhook_uid, paced FROM executions WHERE ${DUE} ORDER BY next_attempt_at LIMIT ?`
-      : opts.deep
-        ? `SELECT uid, webhook_uid, paced FROM executions WHERE ${DUE} AND ${excluded} ORDER BY next_attempt_at LIMIT ?`
-        : `SELECT uid, webhook_uid, paced FROM (
-             SELECT uid, webhook_uid, paced, next_attempt_at FROM executions WHERE ${DUE} ORDER BY next_attempt_at LIMIT ${SCAN_WINDOW}
-           ) d WHERE ${excluded} ORDER BY next_attempt_at LIMIT ?`,
+    saturated.length === 0 ? dueCandidates : opts.deep ? deepCandidates(saturated.length) : windowCandidates(saturated.length),
     [opts.now, ...saturated, wanted],
   );
   const more = read.length >= wanted;
@@ -100,14 +109,13 @@ async function claimIn(q: Queryable, dialect: Db['dialect'], opts: ClaimOptions,
   const capped = skipped + saturated.length;
   if (chosen.length === 0) return { claimed: [], capped, more, lost: 0, paced };
   const leaseEnd = opts.now + opts.leaseMs;
-  const marks = repeated(chosen.length);
-  const claimed = await leaseRows(q, dialect, { where: `uid IN (${marks}) AND ${DUE}`, params: [...chosen, opts.now] }, opts.now, leaseEnd);
+  const claimed = await leaseRows(q, dialect, events, { where: chosenDue(chosen.length), params: [...chosen, opts.now] }, opts.now, leaseEnd);
   const rowCount = claimed.length + claimed.dropped;
   // Rows come back in no particular order; attempts start oldest first.
   const order = new Map(chosen.map((uid, i) => [uid, i]));
   claimed.sort((a, b) => order.get(a.uid)! - order.get(b.uid)!);
   // Executions of batching webhooks go in batches: one Claimed each, with its members (batch.ts).
-  const sent = claimed.some((c) => c.batchUid !== null && c.webhook.batch) ? await formBatches(q, dialect, claimed, opts.now, leaseEnd) : claimed;
+  const sent = claimed.some((c) => c.batchUid !== null && c.webhook.batch) ? await formBatches(q, dialect, events, claimed, opts.now, leaseEnd) : claimed;
   return { claimed: sent, capped, more, lost: chosen.length - rowCount, paced };
 }
 

@@ -1,5 +1,5 @@
 import { sortableId } from '../../ids.ts';
-import { repeated, type Db } from '../../store/db.ts';
+import { memo, repeated, type Db } from '../../store/db.ts';
 import { decide } from '../policy.ts';
 import type { AttemptRecord } from '../send.ts';
 import { countFailures } from './breaker.ts';
@@ -58,6 +58,26 @@ export interface CompleteEffects {
   stale: string[];
 }
 
+// Statement texts per number of outcomes (see memo).
+const insertAttempts = memo(
+  (n: number) => `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
+   VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}
+   ON CONFLICT (uid) DO NOTHING`,
+);
+// The casts type the VALUES columns on PostgreSQL (parameters arrive untyped); SQLite takes them as
+// affinities.
+const moveExecutions = memo(
+  (n: number) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
+     VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
+   )
+   UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
+          first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
+          last_outcome = v.outcome, last_reason = v.reason, updated_at = ?,
+          paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
+   FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
+   RETURNING executions.uid AS uid`,
+);
+
 /**
  * Records a batch of attempts in one transaction (group commit): the attempt rows, each
  * execution's next state by the retry policy, the next execution of a finished lane, and the
@@ -98,9 +118,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     const applied = new Set<string>();
     for (const part of chunks(all)) {
       await tx.run(
-        `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
-         VALUES ${repeated(part.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}
-         ON CONFLICT (uid) DO NOTHING`,
+        insertAttempts(part.length),
         part.flatMap(({ f: { claimed, record, request, attemptUid }, n }) => [
           attemptUid,
           claimed.uid,
@@ -114,33 +132,20 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           record.response ? JSON.stringify({ status: record.status_code, ...record.response }) : null,
         ]),
       );
-      // The casts type the VALUES columns on PostgreSQL (parameters arrive untyped); SQLite takes
-      // them as affinities.
-      const moved = await tx.all<{ uid: string }>(
-        `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
-           VALUES ${repeated(part.length, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
-         )
-         UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
-                first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
-                last_outcome = v.outcome, last_reason = v.reason, updated_at = ?,
-                paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
-         FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
-         RETURNING executions.uid AS uid`,
-        [
-          ...part.flatMap(({ f: { claimed, record }, n, decision }) => [
-            claimed.uid,
-            claimed.leaseUntil,
-            decision.state,
-            n,
-            decision.state === 'pending' ? decision.next_attempt_at : null,
-            record.started_at,
-            record.status_code,
-            record.outcome,
-            record.reason,
-          ]),
-          opts.now,
-        ],
-      );
+      const moved = await tx.all<{ uid: string }>(moveExecutions(part.length), [
+        ...part.flatMap(({ f: { claimed, record }, n, decision }) => [
+          claimed.uid,
+          claimed.leaseUntil,
+          decision.state,
+          n,
+          decision.state === 'pending' ? decision.next_attempt_at : null,
+          record.started_at,
+          record.status_code,
+          record.outcome,
+          record.reason,
+        ]),
+        opts.now,
+      ]);
       for (const m of moved) applied.add(m.uid);
     }
     // Claims that ended before their outcome arrived: logged above, nothing else follows from them.

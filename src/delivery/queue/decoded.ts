@@ -7,9 +7,14 @@ import type { Webhook } from '../../webhooks/webhook.ts';
  * Webhook documents and event data as claims read them, parsed once: JSON.parse of both on every
  * claim was 2% of the delivery thread, and a fan-out of ten parsed the same event ten times.
  *
- * An entry is reused only while the row it was made from is unchanged, column by column (the
+ * A webhook is reused only while the row it was made from is unchanged, column by column (the
  * text compared, not a version number: a restored backup may bring back an old version number with
- * another document), so a changed webhook or an upgraded event is parsed again at once.
+ * another document), so a changed webhook is parsed again at once. Claims read a webhook's row once
+ * per claim round, however many of its executions they lease.
+ *
+ * Events are kept per store (decodedEvents): an event is never changed once recorded, and its seq
+ * names it for good in its store, so a claim reads only the events it does not hold (on SQLite,
+ * lease.ts). A row read anyway is still compared with the one kept.
  *
  * What is returned is shared by every claim of the same row: callers must not change it (a claim
  * that needs its own field, such as a debounced execution's `folded_seqs`, copies the event).
@@ -25,8 +30,6 @@ const WEBHOOKS_KEPT = 10_000;
 const EVENTS_KEPT = 512;
 
 const webhooks = new Map<string, { row: WebhookRow; webhook: Webhook }>();
-const events = new Map<number, { row: EventRow; event: HeraldEvent }>();
-
 const WEBHOOK_FIELDS = ['doc', 'disabled', 'disabled_reason', 'version', 'created_at', 'updated_at'] as const;
 const EVENT_FIELDS = [
   'seq',
@@ -61,16 +64,35 @@ export function decodedWebhook(uid: string, row: WebhookRow): Webhook {
   return webhook;
 }
 
-/** The HeraldEvent of a claimed execution's event row (see eventFromRow), parsed once while kept. */
-export function decodedEvent(row: EventRow): HeraldEvent {
-  const seq = Number(row.seq);
-  const hit = events.get(seq);
-  if (hit && same(hit.row, row, EVENT_FIELDS)) return hit.event;
-  const event = eventFromRow(row);
-  if (hit) events.delete(seq);
-  else if (events.size >= EVENTS_KEPT) events.delete(events.keys().next().value!);
-  const kept = {} as Record<string, unknown>;
-  for (const f of EVENT_FIELDS) kept[f] = row[f];
-  events.set(seq, { row: kept as unknown as EventRow, event });
-  return event;
+/** The events claims decoded in one store, by seq (see decodedEvents). */
+export class DecodedEvents {
+  private events = new Map<number, { row: EventRow; event: HeraldEvent }>();
+
+  /** The event with `seq`, when kept: no need to read it. */
+  known(seq: number): HeraldEvent | undefined {
+    return this.events.get(seq)?.event;
+  }
+
+  /** The HeraldEvent of a claimed execution's event row (see eventFromRow), parsed once while kept. */
+  decoded(row: EventRow): HeraldEvent {
+    const seq = Number(row.seq);
+    const hit = this.events.get(seq);
+    if (hit && same(hit.row, row, EVENT_FIELDS)) return hit.event;
+    const event = eventFromRow(row);
+    if (hit) this.events.delete(seq);
+    else if (this.events.size >= EVENTS_KEPT) this.events.delete(this.events.keys().next().value!);
+    const kept = {} as Record<string, unknown>;
+    for (const f of EVENT_FIELDS) kept[f] = row[f];
+    this.events.set(seq, { row: kept as unknown as EventRow, event });
+    return event;
+  }
+}
+
+const stores = new WeakMap<object, DecodedEvents>();
+
+/** The events decoded in `store` (a Db): a seq means one event per store, never one across stores. */
+export function decodedEvents(store: object): DecodedEvents {
+  let events = stores.get(store);
+  if (!events) stores.set(store, (events = new DecodedEvents()));
+  return events;
 }

@@ -1,6 +1,6 @@
 import type { HeraldEvent } from '../../events/event.ts';
 import { sortableId } from '../../ids.ts';
-import { repeated, type Tx } from '../../store/db.ts';
+import { memo, repeated, type Tx } from '../../store/db.ts';
 import type { Match } from '../../webhooks/match-index.ts';
 import type { BatchSettings } from '../../webhooks/webhook.ts';
 import type { ExecutionState } from '../policy.ts';
@@ -98,31 +98,32 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
     busyLanes?.add(webhook.uid);
   }
   // One statement for the event's executions (per ROWS_PER_STATEMENT), not one per webhook.
-  for (const part of chunks(rows)) {
-    await tx.run(
-      `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, created_at, updated_at)
-       VALUES ${repeated(part.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
-      part.flat(),
-    );
-  }
+  for (const part of chunks(rows)) await tx.run(insertExecutions(part.length), part.length === 1 ? part[0] : part.flat());
   return rows.length;
 }
+
+// Statement texts per shape (see memo).
+const insertExecutions = memo(
+  (n: number) => `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, created_at, updated_at)
+   VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+);
+const busyOf = memo(
+  (n: number) => `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(n)}) AND lane = ? AND state IN ${UNFINISHED}`,
+);
+const LANE_BUSY = `SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND state IN ${UNFINISHED} LIMIT 1`;
 
 /** Which of `webhookUids` have an unfinished execution in `lane` (executions_unfinished). */
 async function busyWebhooks(tx: Tx, webhookUids: string[], lane: string): Promise<Set<string>> {
   const busy = new Set<string>();
   for (const uids of chunks(webhookUids)) {
-    const found = await tx.all<{ webhook_uid: string }>(
-      `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(uids.length)}) AND lane = ? AND state IN ${UNFINISHED}`,
-      [...uids, lane],
-    );
+    const found = await tx.all<{ webhook_uid: string }>(busyOf(uids.length), [...uids, lane]);
     for (const r of found) busy.add(r.webhook_uid);
   }
   return busy;
 }
 
 async function laneBusy(tx: Tx, webhookUid: string, lane: string): Promise<boolean> {
-  const row = await tx.get(`SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND state IN ${UNFINISHED} LIMIT 1`, [webhookUid, lane]);
+  const row = await tx.get(LANE_BUSY, [webhookUid, lane]);
   return Boolean(row);
 }
 

@@ -1,8 +1,9 @@
 import type { HeraldEvent } from '../../events/event.ts';
 import { eventFromRow, type EventRow } from '../../events/record.ts';
-import { json, repeated, type Db, type Queryable, type Tx } from '../../store/db.ts';
-import { webhookFromRow } from '../../webhooks/store.ts';
-import { decodedEvent, decodedWebhook } from './decoded.ts';
+import { json, memo, repeated, type Db, type Queryable, type Tx } from '../../store/db.ts';
+import { webhookFromRow, type WebhookRow } from '../../webhooks/store.ts';
+import { decodedWebhook, type DecodedEvents } from './decoded.ts';
+import { chunks } from './lanes.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
 
 /**
@@ -73,6 +74,31 @@ const CLAIM_COLUMNS = `w.doc, w.disabled AS w_disabled, w.disabled_reason AS w_r
   e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.actor_name, e.changes, e.data, e.created_at`;
 
 const LEASE = `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?`;
+const LEASE_IN_BATCH = `${LEASE}, batch_uid = ?`;
+/** What a lease returns of each execution (SQLite); its event and webhook are read apart. */
+const LEASED = 'uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs';
+
+// Statement texts per shape (see memo): the WHERE clauses callers pass are memoized by them too.
+const selectUids = memo((where: string) => `SELECT uid FROM executions WHERE ${where}`);
+const uidIn = memo((n: number) => `uid IN (${repeated(n)})`);
+const lease = memo((where: string) => `${LEASE} WHERE ${where} RETURNING ${LEASED}`);
+const leaseInBatch = memo((where: string) => `${LEASE_IN_BATCH} WHERE ${where} RETURNING ${LEASED}`);
+const webhookRows = memo((n: number) => `SELECT uid, doc, disabled, disabled_reason, version, created_at, updated_at FROM webhooks WHERE uid IN (${repeated(n)})`);
+const eventRows = memo(
+  (n: number) =>
+    `SELECT seq, api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at FROM events WHERE seq IN (${repeated(n)})`,
+);
+
+/** An execution as the lease returned it (SQLite). */
+interface LeasedRow {
+  uid: string;
+  webhook_uid: string;
+  lane: string;
+  attempts: number;
+  event_seq: number;
+  batch_uid: string | null;
+  folded_seqs: string | null;
+}
 
 /**
  * Leases the executions `select` names (a WHERE clause over `executions`, with ORDER BY/LIMIT when
@@ -80,94 +106,130 @@ const LEASE = `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, l
  * statement, rows another worker is claiming right now skipped (SKIP LOCKED); SQLite: in the
  * caller's transaction. Found on the way: an execution whose webhook was deleted -> failed, one
  * whose webhook was disabled meanwhile -> parked (counted in `dropped`). `batchUid`: also put the
- * leased ones in this batch.
+ * leased ones in this batch. `events`: the store's decoded events (decoded.ts).
  */
 export async function leaseRows(
   q: Queryable,
   dialect: Db['dialect'],
+  events: DecodedEvents,
   select: { where: string; params: unknown[]; orderLimit?: string },
   now: number,
   leaseEnd: number,
   batchUid?: string,
 ): Promise<Claimed[] & { dropped: number }> {
-  const set = batchUid === undefined ? LEASE : `${LEASE}, batch_uid = ?`;
   const setParams = batchUid === undefined ? [leaseEnd, leaseEnd, now, now] : [leaseEnd, leaseEnd, now, now, batchUid];
   const tail = select.orderLimit ?? '';
+  if (dialect === 'sqlite') return leaseSqlite(q, events, select, setParams, batchUid, leaseEnd);
   type Row = ClaimRow & EventRow & { x_uid: string };
-  let rows: Row[];
-  if (dialect === 'postgres') {
-    // The candidates are chosen and locked once, in a MATERIALIZED CTE, and only they are leased.
-    // Written as `UPDATE ... WHERE uid IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`, PostgreSQL
-    // may run the subquery again while the UPDATE goes (a nested loop's inner side): each run skips
-    // the rows this statement already changed and brings the next n, so the LIMIT is not a limit.
-    // Seen as one batch call of 500 executions with max_events 100 (test/delivery/storms.test.ts).
-    rows = await q.all<Row>(
-      `WITH c AS MATERIALIZED (SELECT uid FROM executions WHERE ${select.where} ${tail} FOR UPDATE SKIP LOCKED),
-       l AS (
-         ${set} WHERE uid IN (SELECT uid FROM c)
-         RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs
-       )
-       SELECT l.uid AS x_uid, l.webhook_uid, l.lane, l.attempts, l.batch_uid, l.folded_seqs, ${CLAIM_COLUMNS}
-       FROM l JOIN events e ON e.seq = l.event_seq LEFT JOIN webhooks w ON w.uid = l.webhook_uid`,
-      [...select.params, ...setParams],
-    );
-  } else {
-    const uids = tail ? (await q.all<{ uid: string }>(`SELECT uid FROM executions WHERE ${select.where} ${tail}`, select.params)).map((r) => r.uid) : null;
-    if (uids && uids.length === 0) rows = [];
-    else {
-      const where = uids ? `uid IN (${repeated(uids.length)})` : select.where;
-      const params = uids ?? select.params;
-      // Only what is still unclaimed (the chosen candidates were read in this transaction).
-      const taken = await q.all<{ uid: string }>(`${set} WHERE ${where} RETURNING uid`, [...setParams, ...params]);
-      rows =
-        taken.length === 0
-          ? []
-          : await q.all<Row>(
-              `SELECT x.uid AS x_uid, x.webhook_uid, x.lane, x.attempts, x.batch_uid, x.folded_seqs, ${CLAIM_COLUMNS}
-               FROM executions x JOIN events e ON e.seq = x.event_seq LEFT JOIN webhooks w ON w.uid = x.webhook_uid
-               WHERE x.uid IN (${repeated(taken.length)})`,
-              taken.map((t) => t.uid),
-            );
-    }
-  }
+  const set = batchUid === undefined ? LEASE : LEASE_IN_BATCH;
+  // The candidates are chosen and locked once, in a MATERIALIZED CTE, and only they are leased.
+  // Written as `UPDATE ... WHERE uid IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`, PostgreSQL
+  // may run the subquery again while the UPDATE goes (a nested loop's inner side): each run skips
+  // the rows this statement already changed and brings the next n, so the LIMIT is not a limit.
+  // Seen as one batch call of 500 executions with max_events 100 (test/delivery/storms.test.ts).
+  const rows = await q.all<Row>(
+    `WITH c AS MATERIALIZED (SELECT uid FROM executions WHERE ${select.where} ${tail} FOR UPDATE SKIP LOCKED),
+     l AS (
+       ${set} WHERE uid IN (SELECT uid FROM c)
+       RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs
+     )
+     SELECT l.uid AS x_uid, l.webhook_uid, l.lane, l.attempts, l.batch_uid, l.folded_seqs, ${CLAIM_COLUMNS}
+     FROM l JOIN events e ON e.seq = l.event_seq LEFT JOIN webhooks w ON w.uid = l.webhook_uid`,
+    [...select.params, ...setParams],
+  );
   const claimed = [] as unknown as Claimed[] & { dropped: number };
   claimed.dropped = 0;
   for (const r of rows) {
-    if (r.doc === null) {
-      // Its webhook was deleted: nothing to send it to (-> failed).
-      await q.run("UPDATE executions SET state = 'failed', next_attempt_at = NULL, lease_until = NULL, last_reason = ? WHERE uid = ?", [
-        'the webhook was deleted',
-        r.x_uid,
-      ]);
-      claimed.dropped++;
-    } else if (Number(r.w_disabled)) {
-      // A claim that expired after its webhook was disabled: park it with the others (-> parked).
-      await q.run("UPDATE executions SET state = 'pending', next_attempt_at = NULL, lease_until = NULL WHERE uid = ?", [r.x_uid]);
-      claimed.dropped++;
-    } else {
-      // Parsed once per event and per webhook definition (decoded.ts): shared, never changed here.
-      const shared = decodedEvent(r);
-      const event = r.folded_seqs ? { ...shared, folded_seqs: json<number[]>(r.folded_seqs) } : shared;
-      claimed.push({
-        uid: r.x_uid,
-        webhook_uid: r.webhook_uid,
-        lane: r.lane,
-        attempts: Number(r.attempts),
-        leaseUntil: leaseEnd,
-        event,
-        batchUid: r.batch_uid,
-        webhook: decodedWebhook(r.webhook_uid, {
-          doc: r.doc,
-          disabled: r.w_disabled,
-          disabled_reason: r.w_reason,
-          version: r.w_version,
-          created_at: r.w_created_at,
-          updated_at: r.w_updated_at,
-        }),
-      });
-    }
+    const webhook: WebhookRow | null =
+      r.doc === null
+        ? null
+        : { doc: r.doc, disabled: r.w_disabled, disabled_reason: r.w_reason, version: r.w_version, created_at: r.w_created_at, updated_at: r.w_updated_at };
+    const leased = { uid: r.x_uid, webhook_uid: r.webhook_uid, lane: r.lane, attempts: r.attempts, batch_uid: r.batch_uid, folded_seqs: r.folded_seqs };
+    await settle(q, claimed, leased, webhook, () => events.decoded(r), leaseEnd);
   }
   return claimed;
+}
+
+/**
+ * SQLite: the lease returns the executions' own columns; their webhooks are read once per webhook
+ * (not once per execution), and their events only when this store's decoded events lack them (an
+ * event's every execution after the first, retries, a fan-out's other webhooks). A JOIN read the
+ * event's data and the webhook's document again for every execution leased.
+ */
+async function leaseSqlite(
+  q: Queryable,
+  events: DecodedEvents,
+  select: { where: string; params: unknown[]; orderLimit?: string },
+  setParams: unknown[],
+  batchUid: string | undefined,
+  leaseEnd: number,
+): Promise<Claimed[] & { dropped: number }> {
+  const claimed = [] as unknown as Claimed[] & { dropped: number };
+  claimed.dropped = 0;
+  let where = select.where;
+  let params = select.params;
+  if (select.orderLimit) {
+    const uids = (await q.all<{ uid: string }>(selectUids(`${select.where} ${select.orderLimit}`), select.params)).map((r) => r.uid);
+    if (uids.length === 0) return claimed;
+    where = uidIn(uids.length);
+    params = uids;
+  }
+  // Only what is still unclaimed (the chosen candidates were read in this transaction).
+  const taken = await q.all<LeasedRow>((batchUid === undefined ? lease : leaseInBatch)(where), [...setParams, ...params]);
+  if (taken.length === 0) return claimed;
+  const hookUids = [...new Set(taken.map((t) => t.webhook_uid))];
+  const hooks = new Map<string, WebhookRow>();
+  for (const part of chunks(hookUids)) {
+    for (const w of await q.all<WebhookRow & { uid: string }>(webhookRows(part.length), part)) hooks.set(w.uid, w);
+  }
+  const missing = [...new Set(taken.map((t) => Number(t.event_seq)).filter((seq) => events.known(seq) === undefined))];
+  for (const part of chunks(missing)) {
+    for (const e of await q.all<EventRow>(eventRows(part.length), part)) events.decoded(e);
+  }
+  for (const t of taken) {
+    const event = events.known(Number(t.event_seq));
+    // An execution without its event (never so: events are kept for good) is left leased, as the
+    // JOIN this replaced left it: its lease ends and it is looked at again.
+    if (!event) continue;
+    await settle(q, claimed, t, hooks.get(t.webhook_uid) ?? null, () => event, leaseEnd);
+  }
+  return claimed;
+}
+
+/**
+ * One leased execution: claimed with its event and webhook, or, its webhook deleted, -> failed, or,
+ * its webhook disabled meanwhile, -> parked (both counted in `claimed.dropped`).
+ */
+async function settle(
+  q: Queryable,
+  claimed: Claimed[] & { dropped: number },
+  x: Omit<LeasedRow, 'event_seq'>,
+  webhook: WebhookRow | null,
+  event: () => HeraldEvent,
+  leaseEnd: number,
+): Promise<void> {
+  if (webhook === null) {
+    // Its webhook was deleted: nothing to send it to (-> failed).
+    await q.run("UPDATE executions SET state = 'failed', next_attempt_at = NULL, lease_until = NULL, last_reason = ? WHERE uid = ?", ['the webhook was deleted', x.uid]);
+    claimed.dropped++;
+  } else if (Number(webhook.disabled)) {
+    // A claim that expired after its webhook was disabled: park it with the others (-> parked).
+    await q.run("UPDATE executions SET state = 'pending', next_attempt_at = NULL, lease_until = NULL WHERE uid = ?", [x.uid]);
+    claimed.dropped++;
+  } else {
+    // Parsed once per event and per webhook definition (decoded.ts): shared, never changed here.
+    const shared = event();
+    claimed.push({
+      uid: x.uid,
+      webhook_uid: x.webhook_uid,
+      lane: x.lane,
+      attempts: Number(x.attempts),
+      leaseUntil: leaseEnd,
+      event: x.folded_seqs ? { ...shared, folded_seqs: json<number[]>(x.folded_seqs) } : shared,
+      batchUid: x.batch_uid,
+      webhook: decodedWebhook(x.webhook_uid, webhook),
+    });
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { repeated, type Tx } from '../../store/db.ts';
+import { memo, repeated, type Tx } from '../../store/db.ts';
 import type { Claimed } from './claim.ts';
 import { autoSaveDue, chunks, type AutoSaveOptions } from './lanes.ts';
 
@@ -22,13 +22,7 @@ export async function promoteNext(tx: Tx, ended: Claimed[], opts: AutoSaveOption
   const dueNow: string[] = [];
   for (const [webhookUid, laneSet] of lanesBy) {
     for (const lanes of chunks([...laneSet])) {
-      const heads = await tx.all<{ uid: string; lane: string; action: string }>(
-        `SELECT uid, lane, action FROM (
-           SELECT uid, lane, action, ROW_NUMBER() OVER (PARTITION BY lane ORDER BY event_seq) AS r
-           FROM executions WHERE webhook_uid = ? AND lane IN (${repeated(lanes.length)}) AND state = 'queued'
-         ) q WHERE r = 1`,
-        [webhookUid, ...lanes],
-      );
+      const heads = await tx.all<{ uid: string; lane: string; action: string }>(queuedHeads(lanes.length), [webhookUid, ...lanes]);
       for (const next of heads) {
         promoted++;
         if (next.action !== 'auto_save') {
@@ -49,11 +43,16 @@ export async function promoteNext(tx: Tx, ended: Claimed[], opts: AutoSaveOption
     }
   }
   for (const uids of chunks(dueNow)) {
-    await tx.run(`UPDATE executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid IN (${repeated(uids.length)})`, [
-      opts.now,
-      opts.now,
-      ...uids,
-    ]);
+    await tx.run(dueNowIn(uids.length), [opts.now, opts.now, ...uids]);
   }
   return promoted;
 }
+
+// Statement texts per number of lanes / executions (see memo).
+const queuedHeads = memo(
+  (n: number) => `SELECT uid, lane, action FROM (
+     SELECT uid, lane, action, ROW_NUMBER() OVER (PARTITION BY lane ORDER BY event_seq) AS r
+     FROM executions WHERE webhook_uid = ? AND lane IN (${repeated(n)}) AND state = 'queued'
+   ) q WHERE r = 1`,
+);
+const dueNowIn = memo((n: number) => `UPDATE executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid IN (${repeated(n)})`);
