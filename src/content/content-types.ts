@@ -1,7 +1,8 @@
 import { HeraldError, notFound } from '../errors.ts';
-import { json, type Queryable, type Tx } from '../store/db.ts';
-import { iso, type ContentDeps, type Scope } from './context.ts';
+import type { Queryable, Tx } from '../store/db.ts';
+import type { ContentDeps, Scope } from './context.ts';
 import { throwIfErrors } from './field-errors.ts';
+import { schemaDocs, type SchemaDoc } from './schema-docs.ts';
 import { globalFieldsReferencing, globalFieldUids, resolveGlobalFields } from './global-fields.ts';
 import { checkContentType, type ContentTypeInput, type Field, referencedContentTypes } from './schema.ts';
 
@@ -10,29 +11,16 @@ import { checkContentType, type ContentTypeInput, type Field, referencedContentT
  * bumps `_version` and records its event in the same transaction. Reads give global_field fields
  * their global field's schema (src/content/global-fields.ts); the store keeps the reference only.
  */
-export interface ContentTypeDoc {
-  uid: string;
-  title: string;
-  description: string;
-  schema: Field[];
+export interface ContentTypeDoc extends SchemaDoc {
   options: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-  updated_by: string;
-  _version: number;
-  [key: string]: unknown;
 }
 
-/** The content type as stored (global_field fields without their schema). */
-async function getStoredContentType(q: Queryable, scope: Scope, uid: string): Promise<ContentTypeDoc | undefined> {
-  const row = await q.get<{ doc: string }>('SELECT doc FROM content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
-  return row ? json<ContentTypeDoc>(row.doc) : undefined;
-}
+/** The rows (global_field fields stored without their schema). */
+const stored = schemaDocs<ContentTypeDoc>('content_types', 'Content type', 'content_type');
 
 /** The content type with its global fields' schemas resolved. */
 export async function getContentType(q: Queryable, scope: Scope, uid: string): Promise<ContentTypeDoc | undefined> {
-  const doc = await getStoredContentType(q, scope, uid);
+  const doc = await stored.get(q, scope, uid);
   return doc ? (await resolveGlobalFields(q, scope, [doc]))[0] : undefined;
 }
 
@@ -44,13 +32,7 @@ export async function requireContentType(q: Queryable, scope: Scope, uid: string
 }
 
 export async function listContentTypes(q: Queryable, scope: Scope): Promise<ContentTypeDoc[]> {
-  const rows = await q.all<{ doc: string }>('SELECT doc FROM content_types WHERE api_key = ? AND branch = ? ORDER BY created_at, uid', [scope.api_key, scope.branch]);
-  return resolveGlobalFields(q, scope, rows.map((r) => json<ContentTypeDoc>(r.doc)));
-}
-
-async function uidsIn(q: Queryable, scope: Scope): Promise<Set<string>> {
-  const rows = await q.all<{ uid: string }>('SELECT uid FROM content_types WHERE api_key = ? AND branch = ?', [scope.api_key, scope.branch]);
-  return new Set(rows.map((r) => r.uid));
+  return resolveGlobalFields(q, scope, await stored.list(q, scope));
 }
 
 function toInput(doc: ContentTypeDoc): ContentTypeInput {
@@ -75,32 +57,9 @@ async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: 'create' 
 /** `opts.pendingReferences`: content type uids references may name before they exist (see checkContentType). */
 export async function createContentType(deps: ContentDeps, scope: Scope, raw: unknown, opts: { pendingReferences?: ReadonlySet<string> } = {}): Promise<ContentTypeDoc> {
   return deps.db.tx(async (tx) => {
-    const { value, errors } = checkContentType(raw, { contentTypes: await uidsIn(tx, scope), pendingReferences: opts.pendingReferences, globalFields: await globalFieldUids(tx, scope) });
+    const { value, errors } = checkContentType(raw, { contentTypes: await stored.uids(tx, scope), pendingReferences: opts.pendingReferences, globalFields: await globalFieldUids(tx, scope) });
     throwIfErrors(errors);
-    if (await getStoredContentType(tx, scope, value.uid)) {
-      throw new HeraldError('conflict', `Content type '${value.uid}' already exists.`, { errors: { 'content_type.uid': ['already exists'] } });
-    }
-    const now = Date.now();
-    const doc: ContentTypeDoc = {
-      ...value,
-      created_at: iso(now),
-      updated_at: iso(now),
-      created_by: scope.caller.actor,
-      updated_by: scope.caller.actor,
-      _version: 1,
-      inbuilt_class: false,
-      maintain_revisions: true,
-      last_activity: {},
-    };
-    await tx.run('INSERT INTO content_types (api_key, branch, uid, version, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-      scope.api_key,
-      scope.branch,
-      doc.uid,
-      1,
-      JSON.stringify(doc),
-      now,
-      now,
-    ]);
+    const doc = await stored.insert(tx, scope, value, { inbuilt_class: false, maintain_revisions: true, last_activity: {} });
     await record(deps, tx, scope, 'create', doc);
     return (await resolveGlobalFields(tx, scope, [doc]))[0];
   });
@@ -113,27 +72,17 @@ export async function createContentType(deps: ContentDeps, scope: Scope, raw: un
  */
 export async function updateContentType(deps: ContentDeps, scope: Scope, uid: string, raw: unknown, opts: { pendingReferences?: ReadonlySet<string> } = {}): Promise<ContentTypeDoc> {
   return deps.db.tx(async (tx) => {
-    const current = await getStoredContentType(tx, scope, uid);
+    const current = await stored.get(tx, scope, uid);
     if (!current) throw notFound(`Content type '${uid}'`);
     const { value, errors } = checkContentType(raw, {
-      contentTypes: await uidsIn(tx, scope),
+      contentTypes: await stored.uids(tx, scope),
       current: toInput(current),
       pendingReferences: opts.pendingReferences,
       globalFields: await globalFieldUids(tx, scope),
     });
     throwIfErrors(errors);
-    const now = Date.now();
-    const doc: ContentTypeDoc = { ...current, ...value, updated_at: iso(now), updated_by: scope.caller.actor, _version: current._version + 1 };
-    const { changes } = await tx.run('UPDATE content_types SET version = ?, doc = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND uid = ? AND version = ?', [
-      doc._version,
-      JSON.stringify(doc),
-      now,
-      scope.api_key,
-      scope.branch,
-      uid,
-      current._version,
-    ]);
-    if (changes === 0) throw new HeraldError('conflict', `Content type '${uid}' changed meanwhile; fetch it and try again.`);
+    const doc = stored.next(scope, current, value);
+    await stored.write(tx, scope, doc);
     await record(deps, tx, scope, 'update', doc, current);
     return (await resolveGlobalFields(tx, scope, [doc]))[0];
   });
@@ -163,7 +112,7 @@ export async function deleteContentType(deps: ContentDeps, scope: Scope, uid: st
         errors: { content_type: [`is referenced by ${referrers.join(', ')}`] },
       });
     }
-    await tx.run('DELETE FROM content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+    await stored.remove(tx, scope, uid);
     await record(deps, tx, scope, 'delete', current);
     return current;
   });

@@ -1,7 +1,8 @@
 import { HeraldError, notFound } from '../errors.ts';
 import { json, type Queryable } from '../store/db.ts';
-import { iso, type ContentDeps, type Scope } from './context.ts';
+import type { ContentDeps, Scope } from './context.ts';
 import { throwIfErrors } from './field-errors.ts';
+import { schemaDocs, type SchemaDoc } from './schema-docs.ts';
 import { checkContentType, embeddedGlobalFields, isGroupLike, referencedContentTypes, type ContentTypeInput, type Field } from './schema.ts';
 
 /**
@@ -22,23 +23,15 @@ import { checkContentType, embeddedGlobalFields, isGroupLike, referencedContentT
  * A global field may embed other global fields (Contentstack's nested global fields), never
  * itself, directly or through others.
  */
-export interface GlobalFieldDoc {
-  uid: string;
-  title: string;
-  description: string;
+export interface GlobalFieldDoc extends SchemaDoc {
   /** As saved: global_field fields in it carry `reference_to` only. */
   schema: Field[];
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-  updated_by: string;
-  _version: number;
-  [key: string]: unknown;
 }
 
+const stored = schemaDocs<GlobalFieldDoc>('global_fields', 'Global field', 'global_field');
+
 export async function getGlobalField(q: Queryable, scope: Scope, uid: string): Promise<GlobalFieldDoc | undefined> {
-  const row = await q.get<{ doc: string }>('SELECT doc FROM global_fields WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
-  return row ? json<GlobalFieldDoc>(row.doc) : undefined;
+  return stored.get(q, scope, uid);
 }
 
 /** The global field, or a 404 naming it. */
@@ -50,8 +43,7 @@ export async function requireGlobalField(q: Queryable, scope: Scope, uid: string
 
 /** Every global field of the branch, oldest first, as saved. */
 export async function listGlobalFields(q: Queryable, scope: Scope): Promise<GlobalFieldDoc[]> {
-  const rows = await q.all<{ doc: string }>('SELECT doc FROM global_fields WHERE api_key = ? AND branch = ? ORDER BY created_at, uid', [scope.api_key, scope.branch]);
-  return rows.map((r) => json<GlobalFieldDoc>(r.doc));
+  return stored.list(q, scope);
 }
 
 /**
@@ -96,14 +88,11 @@ export function withoutGlobalFieldSchemas(schema: Field[]): Field[] {
 }
 
 export async function globalFieldUids(q: Queryable, scope: Scope): Promise<Set<string>> {
-  const rows = await q.all<{ uid: string }>('SELECT uid FROM global_fields WHERE api_key = ? AND branch = ?', [scope.api_key, scope.branch]);
-  return new Set(rows.map((r) => r.uid));
+  return stored.uids(q, scope);
 }
 
-async function contentTypeUids(q: Queryable, scope: Scope): Promise<Set<string>> {
-  const rows = await q.all<{ uid: string }>('SELECT uid FROM content_types WHERE api_key = ? AND branch = ?', [scope.api_key, scope.branch]);
-  return new Set(rows.map((r) => r.uid));
-}
+/** Content type uids (a global field's reference fields may name them); content-types.ts imports this file, so not from there. */
+const contentTypeUids = schemaDocs('content_types', 'Content type', 'content_type').uids;
 
 /** The chain of global fields through which `start` embeds `target`, or undefined. */
 function embedPath(start: string, target: string, byUid: ReadonlyMap<string, { schema: Field[] }>, seen = new Set<string>()): string[] | undefined {
@@ -142,30 +131,7 @@ function check(raw: unknown, ctx: { contentTypes: Set<string>; globalFields: Set
 export async function createGlobalField(deps: ContentDeps, scope: Scope, raw: unknown): Promise<GlobalFieldDoc> {
   return deps.db.tx(async (tx) => {
     const value = check(raw, { contentTypes: await contentTypeUids(tx, scope), globalFields: await globalFieldUids(tx, scope) });
-    if (await getGlobalField(tx, scope, value.uid)) {
-      throw new HeraldError('conflict', `Global field '${value.uid}' already exists.`, { errors: { 'global_field.uid': ['already exists'] } });
-    }
-    const now = Date.now();
-    const doc: GlobalFieldDoc = {
-      ...value,
-      created_at: iso(now),
-      updated_at: iso(now),
-      created_by: scope.caller.actor,
-      updated_by: scope.caller.actor,
-      _version: 1,
-      inbuilt_class: false,
-      maintain_revisions: true,
-    };
-    await tx.run('INSERT INTO global_fields (api_key, branch, uid, version, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-      scope.api_key,
-      scope.branch,
-      doc.uid,
-      1,
-      JSON.stringify(doc),
-      now,
-      now,
-    ]);
-    return doc;
+    return stored.insert(tx, scope, value, { inbuilt_class: false, maintain_revisions: true });
   });
 }
 
@@ -178,19 +144,9 @@ export async function updateGlobalField(deps: ContentDeps, scope: Scope, uid: st
       globalFields: await globalFieldUids(tx, scope),
       current: { uid: current.uid, title: current.title, description: current.description, schema: current.schema, options: {} },
     });
-    const now = Date.now();
-    const doc: GlobalFieldDoc = { ...current, ...value, updated_at: iso(now), updated_by: scope.caller.actor, _version: current._version + 1 };
+    const doc = stored.next(scope, current, value);
     await refuseCycles(tx, scope, doc);
-    const { changes } = await tx.run('UPDATE global_fields SET version = ?, doc = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND uid = ? AND version = ?', [
-      doc._version,
-      JSON.stringify(doc),
-      now,
-      scope.api_key,
-      scope.branch,
-      uid,
-      current._version,
-    ]);
-    if (changes === 0) throw new HeraldError('conflict', `Global field '${uid}' changed meanwhile; fetch it and try again.`);
+    await stored.write(tx, scope, doc);
     return doc;
   });
 }
@@ -209,7 +165,7 @@ export async function deleteGlobalField(deps: ContentDeps, scope: Scope, uid: st
         errors: { global_field: [`is used by ${users.join(', ')}`] },
       });
     }
-    await tx.run('DELETE FROM global_fields WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+    await stored.remove(tx, scope, uid);
     return current;
   });
 }
