@@ -1,5 +1,5 @@
 import type { HeraldEvent } from '../../events/event.ts';
-import { contentstackPayload } from './contentstack.ts';
+import { contentstackBody } from './contentstack.ts';
 import type { CatalogKind, CatalogPayload, DeliveryFormat } from './format.ts';
 
 /**
@@ -48,9 +48,11 @@ function subjectOf(event: HeraldEvent): string {
 
 /** The body in a mode: the data (binary), or the event as JSON (structured). */
 export function cloudEventBody(event: HeraldEvent, mode: CloudEventsMode, concise: boolean): string {
-  const data = contentstackPayload(event, { concise });
-  if (mode === 'binary') return JSON.stringify(data);
-  return JSON.stringify({ ...cloudEventAttributes(event), data });
+  // The same bytes as JSON.stringify(data) and JSON.stringify({ ...attributes, data }), the data
+  // serialised once (contentstackBody).
+  const data = contentstackBody(event, { concise });
+  if (mode === 'binary') return data;
+  return `${JSON.stringify(cloudEventAttributes(event)).slice(0, -1)},"data":${data}}`;
 }
 
 /**

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { cloudEventAttributes, cloudEventBody } from '../../src/delivery/formats/cloudevents.ts';
+import { contentstackBody, contentstackPayload } from '../../src/delivery/formats/contentstack.ts';
+import type { HeraldEvent } from '../../src/events/event.ts';
+import { createWebhook, emit, until } from '../helpers/engine.ts';
+import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { startReceiver } from '../helpers/receiver.ts';
+
+/**
+ * Payload bodies are built from the event's stored data text (events/record.ts dataJson) rather
+ * than by serialising the parsed data again: the bytes must be those of JSON.stringify of the
+ * payload object, whatever the data holds.
+ */
+const TRICKY: Record<string, unknown>[] = [
+  { entry: { uid: 'blt1', title: 'plain' } },
+  // Integer-like keys come first in an object whatever order they were written in.
+  { entry: { uid: 'blt2', b: 1, 10: 'ten', 2: 'two', a: { 1: [], z: {} } } },
+  { entry: { uid: 'blt3', title: 'émoji 🎉 "quoted" back\\slash\n\ttab \u0000 nul \u2028 sep', lone: 'x\ud800y' } },
+  { entry: { uid: 'blt4', n: [0, -0, 1e21, 1e-7, 0.1 + 0.2, -1.5e300, 123456789012345680000] } },
+  { entry: { uid: 'blt5', ['__proto__']: { polluted: true }, constructor: 'c', nested: [[[]], [{}], null, true, false] } },
+  { entry: { uid: 'blt6', title: 'dates', at: new Date(Date.UTC(2026, 0, 2)) as unknown }, content_type: { uid: 'blog', title: 'Blog', schema: [] } },
+  { asset: { uid: 'blt7', filename: 'a.png', url: '/a.png', tags: [] } },
+  {},
+];
+
+/** The bytes as the payload object serialises (how bodies were built before splicing). */
+function expected(e: HeraldEvent) {
+  const full = contentstackPayload(e, { concise: false });
+  const concise = contentstackPayload(e, { concise: true });
+  return {
+    full: JSON.stringify(full),
+    concise: JSON.stringify(concise),
+    structured: JSON.stringify({ ...cloudEventAttributes(e), data: full }),
+    structuredConcise: JSON.stringify({ ...cloudEventAttributes(e), data: concise }),
+  };
+}
+
+describe('payload bytes when data is spliced from the stored event', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startHerald();
+  });
+  after(() => h.close());
+
+  it('are the bytes of the payload serialised, for every format and data shape, read back from the store', async () => {
+    const stack = await h.newStack();
+    const recorded: HeraldEvent[] = [];
+    for (const [i, data] of TRICKY.entries()) {
+      const versions = i === 1 ? { before: { uid: 'blt2', title: 'old', n: 1 }, after: { uid: 'blt2', title: 'new ✓', n: 2 } } : undefined;
+      recorded.push(await emit(h, stack, { uid: `bltBytes${i}`, data, versions }));
+    }
+    const read = await h.herald.events.list(h.herald.db, stack.api_key, 0, 100);
+    assert.equal(read.length, TRICKY.length);
+    assert.ok(read[1].changes, 'one event carries changes');
+    // A debounced delivery's event lists the seqs it folded (as a probe's claim sets them).
+    const folded = await h.herald.events.list(h.herald.db, stack.api_key, 0, 100);
+    for (const e of folded) e.folded_seqs = [3, 4];
+    for (const [i, stored] of read.entries()) {
+      assert.equal(JSON.stringify(stored.data), JSON.stringify(recorded[i].data), `event ${i}: stored as recorded`);
+      for (const e of [stored, folded[i]]) {
+        // The same event with its data as a plain object (not read from a row): serialised whole.
+        const want = expected({ ...e, data: JSON.parse(JSON.stringify(e.data)) });
+        const what = `event ${i}${e === stored ? '' : ', folded'}`;
+        assert.equal(contentstackBody(e, { concise: false }), want.full, `${what}: full`);
+        assert.equal(contentstackBody(e, { concise: true }), want.concise, `${what}: concise`);
+        assert.equal(cloudEventBody(e, 'binary', false), want.full, `${what}: CloudEvents binary`);
+        assert.equal(cloudEventBody(e, 'structured', false), want.structured, `${what}: CloudEvents structured`);
+        assert.equal(cloudEventBody(e, 'structured', true), want.structuredConcise, `${what}: CloudEvents structured, concise`);
+      }
+      // Events not read from a row (as recorded, test events) serialise their data.
+      assert.equal(contentstackBody(recorded[i], { concise: false }), JSON.stringify(contentstackPayload(recorded[i], { concise: false })));
+    }
+  });
+
+  it('setting data on an event read from the store sends the new data', async () => {
+    const stack = await h.newStack();
+    await emit(h, stack, { uid: 'bltSet', data: { entry: { uid: 'bltSet', title: 'stored' } } });
+    const [e] = await h.herald.events.list(h.herald.db, stack.api_key, 0, 1);
+    assert.equal((e.data.entry as { title: string }).title, 'stored', 'parsed when read');
+    e.data = { entry: { uid: 'bltSet', title: 'changed' } };
+    assert.match(contentstackBody(e, { concise: false }), /"title":"changed"/);
+  });
+
+  it('reach the receiver as those bytes, signed over them', async () => {
+    const rx = await startReceiver();
+    try {
+      const stack = await h.newStack();
+      const hook = await createWebhook(h, stack, rx.url + '/bytes', { channels: ['content_types.entries.update'] });
+      const recorded = await emit(h, stack, { uid: 'bltWire', data: TRICKY[2] });
+      await rx.waitFor(1);
+      const [got] = rx.received;
+      assert.equal(got.body, JSON.stringify(contentstackPayload(recorded, { concise: false })));
+      const verified = new StandardWebhook(hook.signing_secret).verify(got.body, {
+        'webhook-id': String(got.headers['webhook-id']),
+        'webhook-timestamp': String(got.headers['webhook-timestamp']),
+        'webhook-signature': String(got.headers['webhook-signature']),
+      });
+      assert.deepEqual(verified, JSON.parse(got.body));
+      // The activity log rebuilds the same body.
+      const logged = await until(async () => {
+        const r = await h.request('GET', `/v3/webhooks/${hook.uid}/executions?limit=1`, { headers: { api_key: stack.api_key, authorization: stack.token } });
+        return r.body.webhooks?.[0]?.request_details?.[0]?.request?.body as string | undefined;
+      }, 5000, 'the logged attempt');
+      assert.equal(logged, got.body);
+    } finally {
+      await rx.close();
+    }
+  });
+});
