@@ -168,6 +168,7 @@ describe('delivery tokens in the web app', { skip: 'skip' in availability ? avai
     await dialog.waitFor();
     assert.equal(await dialog.getByLabel('Token name').inputValue(), 'Partner app (staging)');
     assert.equal(await envs.getByLabel('staging').isChecked(), true);
+    await screenshot(page, 'delivery-token-edit.png');
     await dialog.getByLabel('Token name').fill('Not saved');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached' });
