@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { HeraldError } from './errors.ts';
 import { checkAllowList } from './net/target.ts';
 
@@ -78,6 +79,12 @@ export interface Config {
    * Attempts with OAuth or a client certificate, and all of them with an egress proxy, stay there.
    */
   senderThreads: number;
+  /**
+   * Attempts per second at which the sender threads start (a thread costs ~0.5 s of CPU to start
+   * and pays for itself after a few thousand attempts): a Herald that delivers now and then sends
+   * from the store's thread and never starts them. 0: with the first attempt.
+   */
+  senderThreadsStartRate: number;
   /** Executions and their attempt logs, and replaced or deleted asset files, are pruned after this many days. */
   logRetentionDays: number;
   /** Largest JSON request body, bytes. */
@@ -124,6 +131,9 @@ export interface Config {
    */
   trustProxy: boolean | string[];
 }
+
+/** Sender threads by default: the store's thread keeps a core, the others send (none on one core); more than 4 never measured. */
+const AUTO_SENDER_THREADS = Math.max(0, Math.min(4, availableParallelism() - 1));
 
 export const ROLES = ['api', 'worker', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -360,10 +370,18 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
   senderThreads: {
     env: 'HERALD_SENDER_THREADS',
     arg: 'n',
-    help: 'threads that send HTTP deliveries beside the one that owns the store; 0 sends from that one',
+    help: 'threads that send HTTP deliveries beside the one that owns the store; 0 sends from that one; auto: one fewer than the cores, at most 4',
     default: 0,
     shown: '0',
-    parse: (t, s) => int(t, s, 0, 64),
+    parse: (t, s) => (t === 'auto' ? AUTO_SENDER_THREADS : int(t, s, 0, 64)),
+  },
+  senderThreadsStartRate: {
+    env: 'HERALD_SENDER_THREADS_START_RATE',
+    arg: 'n',
+    help: 'HTTP attempts per second at which the sender threads start; 0 starts them with the first attempt',
+    default: 500,
+    shown: '500',
+    parse: (t, s) => int(t, s, 0, 1_000_000),
   },
   logRetentionDays: {
     env: 'HERALD_LOG_RETENTION_DAYS',

@@ -64,7 +64,7 @@ describe('the threaded HTTP transport', () => {
       res.end(`got ${r.body} with ${r.headers['x-token']}`);
     });
     const fallback = counted();
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 2, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 2, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
     try {
       assert.equal(await t.started(), true);
       const secret = 'tok-secret-value-123';
@@ -98,7 +98,7 @@ describe('the threaded HTTP transport', () => {
     const rx = await startReceiver();
     // The policy allows nothing private: 127.0.0.1 is refused (no fallback either).
     const fallback = counted(createTargetPolicy([]));
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy([]), threads: 1, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy([]), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
     try {
       assert.equal(await t.started(), true);
       const r = await t.send(request(rx.url + '/private'), 5_000);
@@ -116,7 +116,7 @@ describe('the threaded HTTP transport', () => {
     const held: Array<() => void> = [];
     const rx = await startReceiver(() => new Promise<void>((r) => held.push(r)));
     const fallback = counted();
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
     try {
       assert.equal(await t.started(), true);
       const started = Date.now();
@@ -133,9 +133,32 @@ describe('the threaded HTTP transport', () => {
     }
   });
 
+  it('starts its threads only once attempts go out at the start rate, sending from the main thread until one is ready', async () => {
+    const rx = await startReceiver();
+    const fallback = counted();
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 20, connections: 16, fallback: fallback.t, log: silent });
+    try {
+      // Ten at once: under the rate; all sent from here, and no thread starts.
+      await Promise.all(Array.from({ length: 10 }, () => t.send(request(rx.url + '/few'), 5_000)));
+      await sleep(300);
+      assert.equal(fallback.seen.length, 10);
+      assert.equal(t.ready, 0);
+      // Thirty at once: the rate is reached; they go from here while the thread starts.
+      await Promise.all(Array.from({ length: 30 }, () => t.send(request(rx.url + '/burst'), 5_000)));
+      assert.equal(fallback.seen.length, 40);
+      await until(() => t.ready === 1, 60_000, 'the thread to start');
+      await t.send(request(rx.url + '/then'), 5_000);
+      assert.equal(fallback.seen.length, 40, 'once ready, the thread sends');
+      assert.equal(rx.received.length, 41);
+    } finally {
+      await t.close();
+      await rx.close();
+    }
+  });
+
   it('keeps OAuth and client-certificate destinations on the main thread', async () => {
     const fallback = counted();
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
     const rx = await startReceiver();
     try {
       assert.equal(await t.started(), true);
@@ -154,14 +177,14 @@ describe('the threaded HTTP transport', () => {
   it('closes gracefully: an attempt in flight ends and its record comes back; a forced close cuts it as a network failure', async () => {
     const rx = await startReceiver(async (r) => void (await sleep(r.url === '/slow' ? 300 : 60_000)));
     const fallback = counted();
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
     assert.equal(await t.started(), true);
     const slow = t.send(request(rx.url + '/slow'), 5_000);
     await rx.waitFor(1);
     await t.close();
     assert.equal((await slow).outcome, 'success', 'the graceful close waited for the answer');
 
-    const t2 = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, connections: 16, fallback: fallback.t, log: silent });
+    const t2 = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
     assert.equal(await t2.started(), true);
     const hung = t2.send(request(rx.url + '/hang'), 60_000);
     await rx.waitFor(2);
@@ -183,7 +206,7 @@ for (const backend of await testBackends()) describe(`delivery with sender threa
 
   it('delivers signed calls, logs each attempt, retries failures, and times out a receiver that never answers', async () => {
     const log = logLines();
-    const h = await startHerald({ backend, senderThreads: 2, deliveryTimeoutMs: 2_000, retryDelaysMs: [100], logLevel: 'info', logTo: log.stream });
+    const h = await startHerald({ backend, senderThreads: 2, senderThreadsStartRate: 0, deliveryTimeoutMs: 2_000, retryDelaysMs: [100], logLevel: 'info', logTo: log.stream });
     cleanup.push(() => h.close());
     let fail = 1;
     const held: Array<() => void> = [];
@@ -219,16 +242,23 @@ for (const backend of await testBackends()) describe(`delivery with sender threa
   });
 
   it('sends a test call from a thread and answers what the receiver said', async () => {
-    const h = await startHerald({ backend, senderThreads: 1 });
+    const log = logLines();
+    const h = await startHerald({ backend, senderThreads: 1, senderThreadsStartRate: 0, logLevel: 'info', logTo: log.stream });
     cleanup.push(() => h.close());
     const rx = await startReceiver((_r, res) => void (res.statusCode = 202));
     cleanup.push(() => rx.close());
     const stack = await h.newStack();
     const hook = await createWebhook(h, stack, rx.url + '/t', { channels: ['content_types.entries.update'] });
-    const r = await h.request('POST', `/v3/webhooks/${hook.uid}/test`, { headers: { api_key: stack.api_key, authorization: stack.token } });
+    const test = () => h.request('POST', `/v3/webhooks/${hook.uid}/test`, { headers: { api_key: stack.api_key, authorization: stack.token } });
+    // The first call starts the thread (and is sent from the main thread meanwhile).
+    assert.equal((await test()).status, 200);
+    await until(() => log.lines.some((l) => l.includes('sender threads ready')), 60_000, 'the sender thread to start');
+    const r = await test();
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(rx.received.length, 1);
-    assert.equal(rx.received[0].json.event, 'test');
+    assert.equal(r.body.test.status, 202);
+    assert.equal(r.body.test.outcome, 'success');
+    assert.equal(rx.received.length, 2);
+    assert.equal(rx.received[1].json.event, 'test');
   });
 });
 
@@ -236,7 +266,7 @@ describe('the installed command with sender threads', () => {
   it('starts its threads without tsx on the command line (bin/herald.js registers it), delivers, and on SIGTERM waits for an attempt in flight', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-threads-'));
     const rx = await startReceiver(async (r) => void (r.url === '/slow' && (await sleep(800))));
-    const child = spawn(process.execPath, ['bin/herald.js', 'serve', '--port', '0', '--data-dir', dir, '--sender-threads', '2'], {
+    const child = spawn(process.execPath, ['bin/herald.js', 'serve', '--port', '0', '--data-dir', dir, '--sender-threads', '2', '--sender-threads-start-rate', '0'], {
       env: { ...process.env, HERALD_TEST_BACKEND: '', HERALD_DATABASE_URL: '', HERALD_ADMIN_TOKEN: ADMIN_TOKEN, HERALD_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8', HERALD_LOG_LEVEL: 'info', HERALD_SHUTDOWN_GRACE: '10s' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

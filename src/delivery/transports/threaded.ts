@@ -25,8 +25,9 @@ import { failure, type Transport } from './transport.ts';
  * certificate set), and, when an egress proxy is set, everything (createTransports): those are
  * rare, and their state (tokens, agents) would otherwise be per thread.
  *
- * The threads start with the first attempt (a thread loads tsx and undici: ~0.5 s of CPU); until
- * one is ready, attempts go through `fallback`. A thread that cannot start leaves every attempt to
+ * The threads start once attempts go out at `startRate` a second (a thread loads tsx and undici:
+ * ~0.5 s of CPU), so a Herald that delivers now and then never pays for them; until one is
+ * ready, attempts go through `fallback`. A thread that cannot start leaves every attempt to
  * `fallback` (logged once). A thread that dies, or stops answering (BACKSTOP_MS), has its attempts
  * in flight answered `network` (the receiver may have got them: retried, at least once) and is
  * replaced.
@@ -40,6 +41,13 @@ export interface ThreadedHttpOptions {
   /** Carries what the threads do not: OAuth, mutual TLS / own CAs; and everything if threads cannot start. */
   fallback: Transport;
   log: Logger;
+  /**
+   * Attempts within one second that start the threads (config.senderThreadsStartRate; 0: the
+   * first attempt). A thread costs ~0.5 s of CPU to start (tsx and undici in a fresh isolate) and
+   * its own heap; it saves ~90 µs of the main thread's CPU per attempt (NOTES.md, session 8), so it
+   * pays for itself after a few thousand attempts: in a burst, not for a webhook called now and then.
+   */
+  startRate: number;
 }
 
 /** What a sender thread gets at start (sender-worker.ts). */
@@ -75,6 +83,9 @@ const ENTRY = new URL('./sender-worker.ts', import.meta.url).href;
  * stopped answering; it is then replaced, and what it held is answered `network` (retried).
  */
 const BACKSTOP_MS = 10_000;
+
+/** The window `startRate` counts attempts in, ms. */
+const START_WINDOW_MS = 1_000;
 
 interface Waiting {
   req: OutgoingRequest;
@@ -192,6 +203,8 @@ class SenderThread {
 export interface ThreadedHttpTransport extends Transport {
   /** Starts the threads if they are not yet; resolves true once one is ready, false if they cannot start (tests). */
   started(): Promise<boolean>;
+  /** Threads ready to send now. */
+  readonly ready: number;
 }
 
 export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHttpTransport {
@@ -203,6 +216,11 @@ export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHtt
   let closed = false;
   let backstop: NodeJS.Timeout | null = null;
   const startWaiters: Array<(ok: boolean) => void> = [];
+  /** Attempts sent in the current START_WINDOW_MS window, and when it began. */
+  let windowCount = 0;
+  let windowAt = 0;
+  /** Threads were started once: a dead one is replaced at once, not after another burst. */
+  let unstarted = true;
 
   const onReady = (t: SenderThread) => {
     ready.push(t);
@@ -233,6 +251,7 @@ export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHtt
   /** Starts threads up to `o.threads` (the first attempt does; so does a thread's death). */
   function start() {
     if (closed || unavailable) return;
+    unstarted = false;
     while (threads.length < o.threads) threads.push(new SenderThread(o, onReady, onGone));
     if (!backstop) {
       backstop = setInterval(() => {
@@ -247,13 +266,23 @@ export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHtt
     send(req, timeoutMs) {
       const d = req.destination;
       if (closed || unavailable || d?.access_token_url || d?.client_certificate || d?.ca_certificate) return o.fallback.send(req, timeoutMs);
-      if (threads.length < o.threads) start();
-      // Until a thread is ready (a few hundred ms after the first attempt), attempts go from here.
+      if (unstarted) {
+        const now = Date.now();
+        if (now - windowAt >= START_WINDOW_MS) {
+          windowAt = now;
+          windowCount = 0;
+        }
+        if (++windowCount >= o.startRate) start();
+      }
+      // Until a thread is ready (a few hundred ms after it starts), attempts go from here.
       if (ready.length === 0) return o.fallback.send(req, timeoutMs);
       // The ready thread with the fewest attempts in flight.
       let t = ready[0]!;
       for (let i = 1; i < ready.length; i++) if (ready[i]!.inFlight < t.inFlight) t = ready[i]!;
       return new Promise((resolve) => t.send(nextId++, { req, timeoutMs, due: Date.now() + timeoutMs + BACKSTOP_MS, resolve }));
+    },
+    get ready() {
+      return ready.length;
     },
     started() {
       if (ready.length > 0) return Promise.resolve(true);
