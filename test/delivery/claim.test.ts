@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { choose, claim, complete, SCAN_WINDOW, type ClaimOptions, type Claimed, type Finished } from '../../src/delivery/queue/index.ts';
+import { choose, claim, complete, enqueue, resendFailed, retryNow, SCAN_WINDOW, type ClaimOptions, type Claimed, type Finished } from '../../src/delivery/queue/index.ts';
+import type { HeraldEvent } from '../../src/events/event.ts';
+import type { Webhook } from '../../src/webhooks/webhook.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
 import { openSqlite } from '../../src/store/sqlite.ts';
@@ -173,6 +175,44 @@ for (const backend of await testBackends()) {
       assert.deepEqual(done.ended, [{ uid, state: 'succeeded' }]);
       assert.equal((await stateOf(uid))!.state, 'succeeded');
       assert.equal(await attemptRows(uid), 2);
+    });
+
+    /** Records a change of entity `entry:<entity>` and fans it out to webhook A (enqueue.ts); its execution's state. */
+    async function change(entity: string, now: number): Promise<{ uid: string; state: string }> {
+      return db.tx(async (tx) => {
+        const row = await tx.get<{ seq: number }>(
+          "INSERT INTO events (api_key, branch, module, action, uid, actor, data, created_at) VALUES ('stk', 'main', 'entry', 'update', ?, 'test', '{}', ?) RETURNING seq",
+          [entity, now],
+        );
+        const event = { seq: Number(row!.seq), api_key: 'stk', branch: 'main', module: 'entry', action: 'update', uid: entity, data: {}, created_at: now } as unknown as HeraldEvent;
+        const webhook = { uid: 'A', api_key: 'stk', name: 'A' } as unknown as Webhook;
+        await enqueue(tx, event, [{ webhook }] as never, 'content_types.entries.update', { now, autoSaveWindowMs: 1_000 });
+        return (await tx.get<{ uid: string; state: string }>('SELECT uid, state FROM executions WHERE event_seq = ?', [event.seq]))!;
+      });
+    }
+
+    it('keeps a lane in order after its ended execution is retried by hand or replayed: the next change queues behind it', async () => {
+      const now = T0 + 10_000_000;
+      const first = await change('e-retried', now);
+      assert.equal(first.state, 'pending');
+      const [c] = (await claim(db, opts({ now }))).claimed;
+      await complete(db, [succeeded(c, now + 1)], completeOpts(now + 2));
+      assert.equal((await stateOf(first.uid))!.state, 'succeeded');
+      assert.equal((await change('e-retried', now + 3)).state, 'pending', 'an ended execution holds nothing up');
+      // The second change is delivered; then the first is retried by hand.
+      const [c2] = (await claim(db, opts({ now: now + 4 }))).claimed;
+      await complete(db, [succeeded(c2, now + 5)], completeOpts(now + 6));
+      assert.equal(await retryNow(db, 'A', first.uid, now + 7), 'retrying');
+      assert.equal((await change('e-retried', now + 8)).state, 'queued', 'behind the retried one, in its lane');
+
+      // Failed for good, then replayed (resend.ts): its lane is busy again.
+      const failed = await change('e-replayed', now + 10);
+      const [f] = (await claim(db, opts({ now: now + 10 }))).claimed.filter((x) => x.uid === failed.uid);
+      const refused: Finished = { ...succeeded(f, now + 11), record: { ...succeeded(f, now + 11).record, outcome: 'http_error', status_code: 500, reason: 'HTTP 500' } };
+      await complete(db, [refused], { ...completeOpts(now + 12), retryDelaysMs: [] });
+      assert.equal((await stateOf(failed.uid))!.state, 'failed');
+      assert.deepEqual(await db.tx((tx) => resendFailed(tx, 'A', [{ uid: failed.uid, webhook_uid: 'A', lane: 'entry:e-replayed' }], now + 13)), [failed.uid]);
+      assert.equal((await change('e-replayed', now + 14)).state, 'queued');
     });
 
     it('writes a batch again without a second attempt row (a commit whose answer was lost)', async () => {

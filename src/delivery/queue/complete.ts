@@ -6,6 +6,7 @@ import { countFailures } from './breaker.ts';
 import type { Claimed } from './claim.ts';
 import { chunks, laneKey, type AutoSaveOptions } from './lanes.ts';
 import { promoteNext } from './promote.ts';
+import { ENDED_AT } from './states.ts';
 import type { Operational } from '../operational.ts';
 
 /**
@@ -72,7 +73,7 @@ const moveExecutions = memo(
    )
    UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
           first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
-          last_outcome = v.outcome, last_reason = v.reason, updated_at = ?,
+          last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = ${ENDED_AT('v.state', 'CAST(? AS BIGINT)')},
           paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
    FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
    RETURNING executions.uid AS uid`,
@@ -144,6 +145,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           record.outcome,
           record.reason,
         ]),
+        opts.now,
         opts.now,
       ]);
       for (const m of moved) applied.add(m.uid);

@@ -5,7 +5,7 @@ import type { Match } from '../../webhooks/match-index.ts';
 import type { BatchSettings } from '../../webhooks/webhook.ts';
 import type { ExecutionState } from '../policy.ts';
 import { autoSaveDue, chunks, laneKey, laneOf, type AutoSaveOptions } from './lanes.ts';
-import { UNFINISHED } from './states.ts';
+import { UNFINISHED_ROW } from './states.ts';
 
 /**
  * Transition: (event) -> pending | queued; auto-save folding (queued | pending auto_save -> itself
@@ -108,9 +108,9 @@ const insertExecutions = memo(
    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
 );
 const busyOf = memo(
-  (n: number) => `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(n)}) AND lane = ? AND state IN ${UNFINISHED}`,
+  (n: number) => `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(n)}) AND lane = ? AND ${UNFINISHED_ROW}`,
 );
-const LANE_BUSY = `SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND state IN ${UNFINISHED} LIMIT 1`;
+const LANE_BUSY = `SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND ${UNFINISHED_ROW} LIMIT 1`;
 
 /** Which of `webhookUids` have an unfinished execution in `lane` (executions_unfinished). */
 async function busyWebhooks(tx: Tx, webhookUids: string[], lane: string): Promise<Set<string>> {
@@ -168,7 +168,7 @@ async function debounce(
     created_at: number;
   }>(
     `SELECT uid, event_seq, action, state, attempts, next_attempt_at, paced, batch_uid, folded_seqs, created_at
-     FROM executions WHERE webhook_uid = ? AND lane = ? AND state IN ${UNFINISHED} ORDER BY event_seq DESC LIMIT 1`,
+     FROM executions WHERE webhook_uid = ? AND lane = ? AND ${UNFINISHED_ROW} ORDER BY event_seq DESC LIMIT 1`,
     [webhookUid, lane],
   );
   if (!last) return 'free';

@@ -210,7 +210,10 @@ async function settle(
 ): Promise<void> {
   if (webhook === null) {
     // Its webhook was deleted: nothing to send it to (-> failed).
-    await q.run("UPDATE executions SET state = 'failed', next_attempt_at = NULL, lease_until = NULL, last_reason = ? WHERE uid = ?", ['the webhook was deleted', x.uid]);
+    await q.run("UPDATE executions SET state = 'failed', next_attempt_at = NULL, lease_until = NULL, last_reason = ?, ended_at = updated_at WHERE uid = ?", [
+      'the webhook was deleted',
+      x.uid,
+    ]);
     claimed.dropped++;
   } else if (Number(webhook.disabled)) {
     // A claim that expired after its webhook was disabled: park it with the others (-> parked).

@@ -69,7 +69,7 @@ export async function takeProbes(db: Db, opts: { now: number; leaseMs: number; l
         return null;
       }
       await tx.run(
-        "UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE uid = ?",
+        "UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?, ended_at = NULL WHERE uid = ?",
         [leaseEnd, leaseEnd, opts.now, opts.now, x.uid],
       );
       const claimed = await claimedOne(tx, x.uid, leaseEnd);
@@ -123,9 +123,10 @@ export async function completeProbe(db: Db, probe: Probe, f: Finished, opts: Pro
     const state = ok ? 'succeeded' : stillDisabled ? (probe.wasFailed ? 'failed' : 'pending') : decision.state;
     const nextAt = !ok && !stillDisabled && decision.state === 'pending' ? decision.next_attempt_at : null;
     const { changes } = await tx.run(
-      `UPDATE executions SET state = ?, attempts = ?, next_attempt_at = ?, lease_until = NULL, last_status_code = ?, last_outcome = ?, last_reason = ?, updated_at = ?
+      `UPDATE executions SET state = ?, attempts = ?, next_attempt_at = ?, lease_until = NULL, last_status_code = ?, last_outcome = ?, last_reason = ?, updated_at = ?,
+              ended_at = ?
        WHERE uid = ? AND state = 'in_flight' AND lease_until = ?`,
-      [state, n, nextAt, f.record.status_code, f.record.outcome, f.record.reason, opts.now, c.uid, c.leaseUntil],
+      [state, n, nextAt, f.record.status_code, f.record.outcome, f.record.reason, opts.now, state === 'succeeded' || state === 'failed' ? opts.now : null, c.uid, c.leaseUntil],
     );
     if (changes === 0) return { recovered: false, stale: true };
     if (state === 'succeeded' || state === 'failed') await promoteNext(tx, [c], opts);

@@ -1,6 +1,6 @@
 import { repeated, type Tx } from '../../store/db.ts';
 import { chunks, laneKey } from './lanes.ts';
-import { UNFINISHED } from './states.ts';
+import { UNFINISHED_ROW } from './states.ts';
 
 /**
  * Transition: failed -> pending | queued, by a replay of failed executions (../replay.ts, mode
@@ -29,7 +29,7 @@ export async function resendFailed(tx: Tx, webhookUid: string, failed: FailedExe
   const busy = new Set<string>();
   for (const part of chunks(lanes)) {
     const rows = await tx.all<{ lane: string }>(
-      `SELECT DISTINCT lane FROM executions WHERE webhook_uid = ? AND lane IN (${repeated(part.length)}) AND state IN ${UNFINISHED}`,
+      `SELECT DISTINCT lane FROM executions WHERE webhook_uid = ? AND lane IN (${repeated(part.length)}) AND ${UNFINISHED_ROW}`,
       [webhookUid, ...part],
     );
     for (const r of rows) busy.add(r.lane);
@@ -50,7 +50,7 @@ export async function resendFailed(tx: Tx, webhookUid: string, failed: FailedExe
   ] as const) {
     for (const part of chunks(uids)) {
       const rows = await tx.all<{ uid: string }>(
-        `UPDATE executions SET state = ?, next_attempt_at = ?, updated_at = ?, paced = CASE WHEN paced IS NULL THEN NULL ELSE 0 END WHERE uid IN (${repeated(part.length)}) AND state = 'failed' RETURNING uid`,
+        `UPDATE executions SET state = ?, next_attempt_at = ?, updated_at = ?, ended_at = NULL, paced = CASE WHEN paced IS NULL THEN NULL ELSE 0 END WHERE uid IN (${repeated(part.length)}) AND state = 'failed' RETURNING uid`,
         [state, due, now, ...part],
       );
       for (const r of rows) moved.push(r.uid);

@@ -14,7 +14,7 @@ export async function retryNow(db: Db, webhookUid: string, executionUid: string,
     ]);
     if (!row) return 'not_found';
     if (row.state === 'in_flight') return 'in_flight';
-    const again = "state = 'pending', next_attempt_at = ?, updated_at = ?, paced = CASE WHEN paced IS NULL THEN NULL ELSE 0 END";
+    const again = "state = 'pending', next_attempt_at = ?, updated_at = ?, ended_at = NULL, paced = CASE WHEN paced IS NULL THEN NULL ELSE 0 END";
     if (row.batch_uid) {
       // A batch is sent again whole, under its id (the same call): unless part of it is in flight.
       const flying = await tx.get("SELECT 1 AS x FROM executions WHERE batch_uid = ? AND state = 'in_flight' LIMIT 1", [row.batch_uid]);

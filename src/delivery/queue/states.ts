@@ -6,8 +6,21 @@ import type { Db } from '../../store/db.ts';
  * (delivery/log.ts) all read these, so they agree on what "due" and "parked" mean.
  */
 
-/** Unfinished: some attempt is still to come (or running). The `executions_unfinished` index holds exactly these. */
+/** Unfinished: some attempt is still to come (or running). */
 export const UNFINISHED = "('queued', 'pending', 'in_flight')";
+
+/**
+ * An unfinished execution row, as the `executions_unfinished` index holds them: not ended
+ * (`ended_at` NULL, which is what lets a query use the index) and in an unfinished state. The
+ * writers that end an execution set ended_at; the ones that reopen it clear it (ENDED_AT).
+ */
+export const UNFINISHED_ROW = `ended_at IS NULL AND state IN ${UNFINISHED}`;
+
+/**
+ * `ended_at` as a write of `state` must leave it: `ENDED_AT(stateSql, nowSql)` is the SQL
+ * expression for a row whose new state is `stateSql`, ended at `nowSql`.
+ */
+export const ENDED_AT = (stateSql: string, nowSql: string) => `CASE WHEN ${stateSql} IN ('succeeded', 'failed') THEN ${nowSql} ELSE NULL END`;
 
 /**
  * Due at `?` (now): a pending execution whose time came, or an in-flight one whose lease ended
@@ -48,7 +61,7 @@ export const QUEUE_DEPTH_SQL = `SELECT CASE WHEN ${PARKED} THEN 'parked'
                      WHEN ${RATE_LIMITED} THEN 'rate_limited'
                      WHEN state = 'pending' AND attempts > 0 AND next_attempt_at > ? THEN 'retry'
                      WHEN state = 'pending' THEN 'due' ELSE state END AS state, COUNT(*) AS n
-         FROM executions WHERE state IN ${UNFINISHED} GROUP BY 1`;
+         FROM executions WHERE ${UNFINISHED_ROW} GROUP BY 1`;
 
 /** When the oldest due execution fell due (ms), or null when none is due at `now`. Reads the due index's first entry. */
 export async function oldestDueAt(db: Pick<Db, 'get'>, now: number): Promise<number | null> {
