@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { FanOut } from '../events/record.ts';
-import type { Db } from '../store/db.ts';
+import type { Db, Tx } from '../store/db.ts';
 import { SIGNALS } from '../store/signals.ts';
 import { eventChannel } from '../webhooks/channels.ts';
-import type { WebhookIndex } from '../webhooks/match-index.ts';
+import type { Match, WebhookIndex } from '../webhooks/match-index.ts';
 import { DeliveryDispatcher, type DispatcherStatus } from './dispatcher.ts';
 import { enqueue, releaseClaims, releaseExecutions, retryNow, type Finished } from './queue/index.ts';
 import { createTargetPolicy } from '../net/target.ts';
@@ -115,6 +115,16 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
           },
         })
       : null;
+  /** Creates the executions of `event` for the webhooks it matched, in its transaction. */
+  const enqueueMatches = async (tx: Tx, event: HeraldEvent, matches: Match[]): Promise<number> => {
+    // A webhook disabled in this very transaction is still in this process's index until it
+    // commits: it does not get the event saying so (events/operational.ts, loops).
+    if (event.module === 'webhook' && event.action === 'disabled') matches = matches.filter((m) => m.webhook.uid !== event.uid);
+    if (matches.length === 0) return 0;
+    const n = await enqueue(tx, event, matches, eventChannel(event), { now: Date.now(), autoSaveWindowMs: config.autoSaveWindowMs });
+    tx.afterCommit(wakeAll);
+    return n;
+  };
   let started = false;
   let unlisten: (() => Promise<void>) | null = null;
   /** Wakes this process's dispatcher and (scale-out) every worker on the database. */
@@ -124,15 +134,10 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
   };
 
   return {
-    async fanOut(tx, event) {
-      let matches = await webhooks.match(tx, event);
-      // A webhook disabled in this very transaction is still in this process's index until it
-      // commits: it does not get the event saying so (events/operational.ts, loops).
-      if (event.module === 'webhook' && event.action === 'disabled') matches = matches.filter((m) => m.webhook.uid !== event.uid);
-      if (matches.length === 0) return 0;
-      const n = await enqueue(tx, event, matches, eventChannel(event), { now: Date.now(), autoSaveWindowMs: config.autoSaveWindowMs });
-      tx.afterCommit(wakeAll);
-      return n;
+    fanOut(tx, event) {
+      // Runs for every event: no promise of its own while the stack's webhooks are in the index.
+      const found = webhooks.match(tx, event);
+      return Array.isArray(found) ? enqueueMatches(tx, event, found) : found.then((matches) => enqueueMatches(tx, event, matches));
     },
     async start() {
       // SQLite is one process's store: claims left by a previous run are ours to redo now.

@@ -32,7 +32,7 @@ export function createEventLog(fanOut: FanOut): EventLog {
       // Scale-out (PostgreSQL): transactions that record a stack's events take turns from here to
       // commit, so its sequence numbers commit in order and a reader paging with `after` never
       // skips one that commits late. No-op on SQLite (one writer at a time).
-      await tx.lock?.([`events:${input.api_key}`]);
+      if (tx.lock) await tx.lock([`events:${input.api_key}`]);
       const createdAt = Date.now();
       const { versions, ...rest } = input;
       const changes = versions && (input.action === 'update' || input.action === 'auto_save') ? diffChanges(input.module as Module, versions.before, versions.after) : null;

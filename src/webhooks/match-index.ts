@@ -16,7 +16,7 @@ export interface Match {
  * compiled once, so matching is cheap enough to run inside the event's transaction.
  */
 export interface WebhookIndex {
-  match(q: Queryable, event: HeraldEvent): Promise<Match[]>;
+  match(q: Queryable, event: HeraldEvent): Match[] | Promise<Match[]>;
   /** Drops a stack's compiled webhooks; the next match reloads them. Call after a webhook changes. */
   invalidate(apiKey: string): void;
 }
@@ -50,18 +50,25 @@ export function createWebhookIndex(): WebhookIndex {
     return list;
   }
 
+  /** The webhooks of `list` that match `event`. */
+  function matchIn(list: Compiled[], event: HeraldEvent): Match[] {
+    const matches: Match[] = [];
+    const operational = isOperational(event);
+    for (const c of list) {
+      // Operational events belong to no branch (src/events/operational.ts).
+      if (!operational && !c.branches.has(event.branch)) continue;
+      const channel = c.channels.find((ch) => ch.matches(event));
+      if (!channel || !c.conditions(event)) continue;
+      matches.push({ webhook: c.webhook, channel: channel.text });
+    }
+    return matches;
+  }
+
   return {
-    async match(q, event) {
-      const matches: Match[] = [];
-      const operational = isOperational(event);
-      for (const c of await compiledFor(q, event.api_key)) {
-        // Operational events belong to no branch (src/events/operational.ts).
-        if (!operational && !c.branches.has(event.branch)) continue;
-        const channel = c.channels.find((ch) => ch.matches(event));
-        if (!channel || !c.conditions(event)) continue;
-        matches.push({ webhook: c.webhook, channel: channel.text });
-      }
-      return matches;
+    // A stack already loaded matches at once, without a promise (it runs for every event).
+    match(q, event) {
+      const hit = cache.get(event.api_key);
+      return hit ? matchIn(hit, event) : compiledFor(q, event.api_key).then((list) => matchIn(list, event));
     },
     invalidate(apiKey) {
       cache.delete(apiKey);

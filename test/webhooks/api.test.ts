@@ -364,7 +364,7 @@ describe('the webhook API', () => {
     const created = await h.request('POST', '/v3/webhooks', { headers: headersOf(a), body: { webhook: hook({ channels: ['assets.delete'] }) } });
     const uid = created.body.webhook.uid;
     const event = { seq: 0, api_key: a.api_key, branch: 'main', module: 'asset' as const, action: 'delete' as const, uid: 'blt_a1', content_type_uid: null, actor: 'x', data: {}, created_at: 0 };
-    const match = () => h.herald.db.tx((tx) => h.herald.matchIndex.match(tx, event)).then((m) => m.map((x) => x.webhook.uid));
+    const match = () => h.herald.db.tx(async (tx) => h.herald.matchIndex.match(tx, event)).then((m) => m.map((x) => x.webhook.uid));
     assert.deepEqual(await match(), [uid]);
     await h.request('PUT', `/v3/webhooks/${uid}`, { headers: headersOf(a), body: { webhook: { channels: ['assets.publish'] } } });
     assert.deepEqual(await match(), []);

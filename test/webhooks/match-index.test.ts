@@ -76,14 +76,14 @@ describe('the webhook index, over a real SQLite store', () => {
   }
 
   const uids = async (index: ReturnType<typeof createWebhookIndex>, e: HeraldEvent) =>
-    (await db.tx((tx) => index.match(tx, e))).map((m) => m.webhook.uid);
+    (await db.tx(async (tx) => index.match(tx, e))).map((m) => m.webhook.uid);
 
   it('matches by channel and reports the channel that matched', async () => {
     const a = webhook({ channels: ['assets.publish', 'content_types.blog.entries.update'] });
     const b = webhook({ channels: ['Entry.save'] });
     const c = webhook({ channels: ['content_types.news.entries.update'] });
     const index = await setup([a, b, c]);
-    const matches = await db.tx((tx) => index.match(tx, event()));
+    const matches = await db.tx(async (tx) => index.match(tx, event()));
     assert.deepEqual(
       matches.map((m) => [m.webhook.uid, m.channel]),
       [

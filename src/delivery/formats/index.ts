@@ -45,18 +45,29 @@ export function describedFormats(): DeliveryFormat[] {
   return [...formats.values()].filter((f) => f.describe);
 }
 
-/** An attempt of `webhook` for `event`, prepared by the webhook's format (throws when that format is not registered here). */
-export async function prepareDelivery(
+/**
+ * An attempt of `webhook` for `event`, prepared by the webhook's format (throws when that format is
+ * not registered here). Not a promise when the format prepares without reading (Contentstack's,
+ * CloudEvents'): callers await it either way.
+ */
+export function prepareDelivery(
   q: Queryable,
   event: HeraldEvent,
   webhook: Webhook,
   engine: EngineSettings,
-): Promise<{ format: DeliveryFormat; prepared: PreparedDelivery }> {
+): Prepared | Promise<Prepared> {
   // Operational events (about webhooks, not content) have one shape, Herald's own (Contentstack's
   // envelope), whatever format the webhook's content events take.
   const format = isOperational(event) ? contentstackFormat : formats.get(webhook.format);
   if (!format) throw new HeraldError('internal', `No delivery format "${webhook.format}" is registered in this process.`);
-  return { format, prepared: await format.prepare(q, event, webhook, engine) };
+  const prepared = format.prepare(q, event, webhook, engine);
+  return prepared instanceof Promise ? prepared.then((p) => ({ format, prepared: p })) : { format, prepared };
+}
+
+/** A delivery format and one attempt as it prepared it. */
+export interface Prepared {
+  format: DeliveryFormat;
+  prepared: PreparedDelivery;
 }
 
 /**
