@@ -1,5 +1,5 @@
 import { HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
-import { json, type Queryable } from '../store/db.ts';
+import { json, type Queryable, type Tx } from '../store/db.ts';
 import { iso, type ContentDeps, type Scope } from './context.ts';
 import * as files from './files.ts';
 import { addError, throwIfErrors } from './field-errors.ts';
@@ -7,9 +7,10 @@ import { isObject } from './guards.ts';
 
 /**
  * Branches: independent copies of a stack's content (content types, entries with their versions,
- * assets with their files). `main` always exists and cannot be deleted. A new branch starts as a
- * copy of its source; publish state is not copied (a new branch starts unpublished), and
- * environments and locales are shared by all branches.
+ * assets with their files, and what the Contentful dialect keeps per branch). `main` always exists
+ * and cannot be deleted. A new branch starts as a copy of its source; publish state of entries and
+ * assets is not copied (a new branch starts unpublished; a Contentful environment copies its own:
+ * src/contentful/environments.ts), and environments and locales are shared by all branches.
  *
  * Creating or deleting a branch records no content events: no entry, asset or content type
  * changed in any branch that existed before.
@@ -51,18 +52,41 @@ export async function getBranch(q: Queryable, scope: Scope, uid: string): Promis
 
 /**
  * Tables copied row for row into a new branch (assets are copied with their files, below), each
- * after the table its rows point at. The Contentful dialect's drafts stay drafts in the copy (a
- * Contentful environment is a branch: src/contentful/content-types.ts).
+ * after the table its rows point at. The Contentful dialect's state goes with its content: content
+ * types keep their activation (published version, or draft mark), entries and assets their
+ * `sys.version` offset and last published version (versions.ts: while nothing is published in the
+ * copy, that reads as unpublished), tags and editor interfaces as saved (a Contentful environment
+ * is a branch: src/contentful/content-types.ts). test/contentful/environments.test.ts checks every
+ * table with a `branch` column is here or in NOT_COPIED.
  */
-const COPIED = [
+export const COPIED: ReadonlyArray<{ table: string; columns: string }> = [
   { table: 'content_types', columns: 'uid, version, doc, created_at, updated_at' },
   { table: 'contentful_draft_content_types', columns: 'uid' },
+  { table: 'contentful_content_types', columns: 'uid, published_version, published_counter, published_by, first_published_at, published_at' },
+  { table: 'contentful_editor_interfaces', columns: 'content_type_uid, version, doc, created_by, updated_by, created_at, updated_at' },
+  { table: 'contentful_tags', columns: 'id, name, visibility, version, created_by, updated_by, created_at, updated_at' },
   { table: 'global_fields', columns: 'uid, version, doc, created_at, updated_at' },
   { table: 'entries', columns: 'uid, locale, content_type_uid, version, archived, doc, created_at, updated_at' },
   { table: 'entry_versions', columns: 'uid, locale, version, action, actor, doc, created_at' },
+  { table: 'contentful_versions', columns: 'module, uid, bumps, published_version, published_sum' },
 ];
 
-export async function createBranch(deps: ContentDeps, scope: Scope, raw: unknown): Promise<BranchDoc> {
+/** Tables with a `branch` column that a new branch does not copy row for row, and why. */
+export const NOT_COPIED: Readonly<Record<string, string>> = {
+  assets: 'copied with their files (each copy its own file), below',
+  publications: "a new branch starts unpublished (Contentstack's branches); a Contentful environment copies its own publications (src/contentful/environments.ts)",
+  events: 'the log of changes that happened; creating a branch changes nothing that existed',
+  schedules: "a scheduled publish belongs to the branch it was asked in (Contentful's environment copy leaves scheduled actions behind too)",
+  retired_asset_files: "earlier files of the source's assets: the copy's assets start at their current file",
+};
+
+/** Tables deleted with a branch (the event log stays); contentful_draft_content_types goes with content_types by foreign key. */
+const DELETED = ['content_types', 'contentful_content_types', 'contentful_editor_interfaces', 'contentful_tags', 'global_fields', 'entries', 'entry_versions', 'contentful_versions', 'assets', 'retired_asset_files', 'publications', 'schedules'];
+
+/** Copies more into a new branch, in the transaction that makes it (the Contentful dialect's publications). */
+export type CopyMore = (tx: Tx, uid: string, source: string) => Promise<void>;
+
+export async function createBranch(deps: ContentDeps, scope: Scope, raw: unknown, copyMore?: CopyMore): Promise<BranchDoc> {
   if (!isObject(raw)) throw invalid('branch', raw === undefined ? 'is required: { uid, source }' : 'must be an object');
   const errors: FieldErrors = {};
   if (typeof raw.uid !== 'string' || !BRANCH_UID.test(raw.uid)) {
@@ -119,6 +143,7 @@ export async function createBranch(deps: ContentDeps, scope: Scope, raw: unknown
           a.updated_at,
         ]);
       }
+      if (copyMore) await copyMore(tx, uid, source as string);
       return doc;
     });
   } catch (err) {
@@ -136,7 +161,7 @@ export async function deleteBranch(deps: ContentDeps, scope: Scope, uid: string)
       'SELECT file FROM assets WHERE api_key = ? AND branch = ? UNION ALL SELECT file FROM retired_asset_files WHERE api_key = ? AND branch = ?',
       [scope.api_key, uid, scope.api_key, uid],
     );
-    for (const table of ['content_types', 'global_fields', 'entries', 'entry_versions', 'assets', 'retired_asset_files', 'publications']) {
+    for (const table of DELETED) {
       await tx.run(`DELETE FROM ${table} WHERE api_key = ? AND branch = ?`, [scope.api_key, uid]);
     }
     await tx.run('DELETE FROM branches WHERE api_key = ? AND uid = ?', [scope.api_key, uid]);

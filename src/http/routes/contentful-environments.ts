@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { listBranches } from '../../content/branches.ts';
 import { environmentIdOf, link, MASTER_ENVIRONMENT } from '../../contentful/entities.ts';
-import { collection, simpleList, spaceScope, versionHeader } from '../contentful.ts';
+import { collection, headerValue, simpleList, spaceScope, versionHeader } from '../contentful.ts';
+import { createEnvironmentCopy, deleteEnvironmentOf } from '../../contentful/environments.ts';
 import { createLocaleFrom, deleteLocaleFrom, getLocaleView, listLocaleViews, updateLocaleFrom } from '../../contentful/locales.ts';
 import { notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
@@ -11,9 +12,13 @@ import { contentfulDoc, CREATED, NO_CONTENT } from '../schemas.ts';
 type Q = Record<string, string | undefined>;
 
 /**
- * The space around the content (spaces and branches are managed through /v3):
+ * The space around the content (spaces are managed through /v3; branches through /v3 too):
  *   GET /spaces/:space                                  the space (stack)
  *   GET /spaces/:space/environments[/:env]              branches, `master` for main
+ *   PUT /spaces/:space/environments/:env                a new environment: a copy of the one
+ *                                                       X-Contentful-Source-Environment names
+ *                                                       (`master` when absent), publish state too
+ *   DELETE /spaces/:space/environments/:env             the environment and its content
  *   GET /spaces/:space/roles                            none: Herald has no roles
  *   /spaces/:space[/environments/:env]/locales          the stack's locales, Contentful codes:
  *                                                       GET, POST; /:id GET, PUT, DELETE
@@ -50,6 +55,23 @@ export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Her
     const b = (await listBranches(h.db, scope)).find((x) => x.uid === scope.branch);
     if (!b) throw notFound(`Environment ${req.params.env}`);
     return environmentOf(scope.api_key, b);
+  });
+
+  app.put<{ Params: { space: string; env: string } }>(
+    '/spaces/:space/environments/:env',
+    contentfulDoc('/spaces/:space/environments/:env', 'Create an environment as a copy of X-Contentful-Source-Environment (default master): content types with their activation, editor interfaces, tags, entries and assets with their publish state', CREATED),
+    async (req, reply) => {
+      const scope = await spaceScope(h, req, req.params.space);
+      const made = await createEnvironmentCopy(h, scope, req.params.env, headerValue(req, 'x-contentful-source-environment') || MASTER_ENVIRONMENT);
+      reply.status(201);
+      return environmentOf(scope.api_key, made);
+    },
+  );
+
+  app.delete<{ Params: { space: string; env: string } }>('/spaces/:space/environments/:env', contentfulDoc('/spaces/:space/environments/:env', 'Delete an environment and its content (not master)', NO_CONTENT), async (req, reply) => {
+    const scope = await spaceScope(h, req, req.params.space);
+    await deleteEnvironmentOf(h, scope, req.params.env);
+    reply.status(204);
   });
 
   // Roles: Herald has none (a management token may do everything in its space), so the list is
