@@ -16,13 +16,22 @@ export function prefixed(prefix: string, bytes = 12): string {
 /** Random per process: ids from two processes never collide even in the same millisecond. */
 const PROCESS_PART = randomBytes(6).toString('base64url');
 let counter = 0;
+let lastMs = -1;
+let lastTimePart = '';
 
 /**
  * Time-ordered id: sorts by creation (ms timestamp first), unique by a per-process random part and
  * a counter. Cheap enough for the delivery path (no random bytes per id).
  */
 export function sortableId(prefix: string): string {
-  const t = timePart(Date.now());
+  const now = Date.now();
+  // Ids come in bursts (an execution per webhook, an attempt per outcome): the time part is worked
+  // out once per millisecond.
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTimePart = timePart(now);
+  }
+  const t = lastTimePart;
   counter = (counter + 1) % 0x1000000;
   return `${prefix}_${t}${PROCESS_PART}${counter.toString(36).padStart(5, '0')}`;
 }

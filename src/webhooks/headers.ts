@@ -107,7 +107,8 @@ const ALWAYS_SECRET = new Set(['authorization', 'proxy-authorization']);
  * secret) are shown as `mask` shows a secret (`****` and at most the last 4 characters).
  */
 export function maskHeaders(headers: Record<string, string>, secretNames: ReadonlySet<string>): Record<string, string> {
-  const secret = new Set([...secretNames].map((n) => n.toLowerCase()));
+  // Per attempt for a format's headers (request.ts): most destinations have no secret header.
+  const secret = secretNames.size === 0 ? secretNames : new Set([...secretNames].map((n) => n.toLowerCase()));
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     const key = name.toLowerCase();

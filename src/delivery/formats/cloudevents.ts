@@ -1,6 +1,6 @@
 import type { HeraldEvent } from '../../events/event.ts';
 import { contentstackBody } from './contentstack.ts';
-import type { CatalogKind, CatalogPayload, DeliveryFormat } from './format.ts';
+import type { CatalogKind, CatalogPayload, DeliveryFormat, FormatRequest, PreparedDelivery } from './format.ts';
 
 /**
  * CloudEvents 1.0 over HTTP (https://github.com/cloudevents/spec, HTTP protocol binding), the
@@ -122,25 +122,34 @@ function describe(kind: CatalogKind): CatalogPayload[] {
   ];
 }
 
+/** One attempt as this format prepares it (a class: no closures per attempt, see contentstack.ts). */
+class CloudEventsDelivery implements PreparedDelivery {
+  readonly bodyKey: string;
+  readonly logged: Record<string, unknown>;
+  constructor(
+    private readonly event: HeraldEvent,
+    private readonly mode: CloudEventsMode,
+    private readonly concise: boolean,
+  ) {
+    this.bodyKey = `${mode}:${concise ? 'concise' : 'full'}`;
+    this.logged = { concise, mode };
+  }
+  body(): string {
+    return cloudEventBody(this.event, this.mode, this.concise);
+  }
+  request(): FormatRequest {
+    if (this.mode === 'structured') return { method: 'POST', headers: { 'content-type': STRUCTURED_CONTENT_TYPE }, chunked: false };
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    for (const [k, v] of Object.entries(cloudEventAttributes(this.event))) if (k !== 'datacontenttype') headers[`ce-${k}`] = headerValue(v);
+    return { method: 'POST', headers, chunked: false };
+  }
+}
+
 export const cloudeventsFormat: DeliveryFormat = {
   name: 'cloudevents',
   title: 'CloudEvents 1.0',
-  prepare(_q, event, webhook) {
-    // Nothing to read: the body depends on the event, the mode and concise_payload only.
-    const mode = modeOf(webhook.format_options);
-    const concise = webhook.concise_payload;
-    return {
-      bodyKey: `${mode}:${concise ? 'concise' : 'full'}`,
-      body: () => cloudEventBody(event, mode, concise),
-      request: () => {
-        if (mode === 'structured') return { method: 'POST', headers: { 'content-type': STRUCTURED_CONTENT_TYPE }, chunked: false };
-        const headers: Record<string, string> = { 'content-type': 'application/json' };
-        for (const [k, v] of Object.entries(cloudEventAttributes(event))) if (k !== 'datacontenttype') headers[`ce-${k}`] = headerValue(v);
-        return { method: 'POST', headers, chunked: false };
-      },
-      logged: { concise, mode },
-    };
-  },
+  // Nothing to read: the body depends on the event, the mode and concise_payload only.
+  prepare: (_q, event, webhook) => new CloudEventsDelivery(event, modeOf(webhook.format_options), webhook.concise_payload),
   loggedBody: (event, logged) => cloudEventBody(event, modeOf(logged), logged.concise === true),
   options(given) {
     const problems: Record<string, string> = {};
