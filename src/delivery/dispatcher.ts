@@ -10,6 +10,7 @@ import { claim, nextDueAt, type Claimed, type Finished } from './queue/index.ts'
 import { buildRequest } from './request.ts';
 import type { AttemptRecord } from './send.ts';
 import type { Transport } from './transports/index.ts';
+import { senderIdleMs } from './transports/transport.ts';
 
 /**
  * The dispatcher: claims due executions in batches and sends them concurrently within the global
@@ -94,7 +95,8 @@ const observation = (record: AttemptRecord, inFlight: number, idleBefore: number
   status_code: record.status_code,
   duration_ms: record.duration_ms,
   inFlight,
-  idleMs: loopIdleMs() - idleBefore,
+  // Sent from a sender thread: that thread's delays are this process's too (transports/transport.ts).
+  idleMs: Math.min(loopIdleMs() - idleBefore, senderIdleMs(record)),
 });
 /** Payload bodies kept in memory (by event and format) so retries and fan-out reuse them. */
 const BODY_CACHE_SIZE = 2_000;

@@ -11,7 +11,7 @@ import { createTargetPolicy } from '../../src/net/target.ts';
 import type { OutgoingRequest } from '../../src/delivery/request.ts';
 import { createHttpTransport } from '../../src/delivery/transports/http.ts';
 import { createThreadedHttpTransport } from '../../src/delivery/transports/threaded.ts';
-import type { Transport } from '../../src/delivery/transports/transport.ts';
+import { senderIdleMs, type Transport } from '../../src/delivery/transports/transport.ts';
 import { ADMIN_TOKEN, startHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, sleep, until } from '../helpers/engine.ts';
@@ -128,6 +128,25 @@ describe('the threaded HTTP transport', () => {
       assert.deepEqual(fallback.seen, []);
     } finally {
       for (const h of held) h();
+      await t.close();
+      await rx.close();
+    }
+  });
+
+  it("returns with each record its thread's idle time over the attempt, which the adaptive limit reads as the receiver's part", async () => {
+    const rx = await startReceiver(async () => void (await sleep(300)));
+    const fallback = counted();
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
+    try {
+      assert.equal(await t.started(), true);
+      const r = await t.send(request(rx.url + '/slow'), 5_000);
+      assert.equal(r.outcome, 'success');
+      const idle = senderIdleMs(r);
+      // The thread waited for the receiver's 300 ms with nothing else to do.
+      assert.ok(idle >= 150 && idle <= r.duration_ms + 20, `thread idle ${idle} ms of ${r.duration_ms} ms`);
+      // Sent from this thread: no sender thread's figure (this thread's own idle time counts alone).
+      assert.equal(senderIdleMs(await fallback.t.send(request(rx.url + '/here'), 5_000)), Infinity);
+    } finally {
       await t.close();
       await rx.close();
     }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createTargetPolicy } from '../../net/target.ts';
 import { closeDeliveryAgent, createDeliveryAgent } from '../agent.ts';
@@ -15,14 +16,17 @@ const data = workerData as SenderThreadData;
 const port = parentPort!;
 const agent = createDeliveryAgent(createTargetPolicy(data.allow), { connections: data.connections });
 
-let done: Array<[number, AttemptRecord]> = [];
+let done: Array<[number, AttemptRecord, number]> = [];
 let flushing = false;
 /** Attempts sent and not yet answered: `close` waits for them. */
 let pending = 0;
 
-function answered(id: number, record: AttemptRecord) {
+/** How long this thread's event loop has sat idle, ms (libuv's count; ~0.15 µs a call). */
+const loopIdleMs = () => performance.eventLoopUtilization().idle;
+
+function answered(id: number, record: AttemptRecord, idleMs: number) {
   pending--;
-  done.push([id, record]);
+  done.push([id, record, idleMs]);
   if (flushing) return;
   flushing = true;
   // Every record ready in this turn goes back in one message.
@@ -41,8 +45,11 @@ port.on('message', (m: ToSender) => {
   if (m.t === 'send') {
     for (const [id, url, method, headers, body, chunked, secrets, timeoutMs] of m.items) {
       pending++;
+      // This thread's idle time over the attempt goes back with it: the part of the duration that
+      // was not this thread's own delay (the adaptive limit's `idleMs`, concurrency.ts).
+      const idleBefore = loopIdleMs();
       // send() never throws: every failure is a record.
-      void send(agent, { url, method, headers, body, chunked, secrets }, timeoutMs).then((r) => answered(id, r));
+      void send(agent, { url, method, headers, body, chunked, secrets }, timeoutMs).then((r) => answered(id, r, loopIdleMs() - idleBefore));
     }
   } else if (m.t === 'close') {
     // Graceful: undici's close waits for the requests in flight, whose records go back first.

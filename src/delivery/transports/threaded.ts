@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { TargetPolicy } from '../../net/target.ts';
 import type { OutgoingRequest } from '../request.ts';
 import type { AttemptRecord } from '../send.ts';
-import { failure, type Transport } from './transport.ts';
+import { failure, senderIdle, type Transport } from './transport.ts';
 
 /**
  * HTTP(S) deliveries on sender threads (config.senderThreads): the thread that owns the store
@@ -60,7 +60,8 @@ export interface SenderThreadData {
 type Item = [number, string, string | undefined, Record<string, string>, string, boolean | undefined, readonly string[] | undefined, number];
 
 export type ToSender = { t: 'send'; items: Item[] } | { t: 'close'; force: boolean };
-export type ToMain = { t: 'ready' } | { t: 'done'; items: Array<[number, AttemptRecord]> } | { t: 'closed'; unanswered: number };
+/** A record comes back with its thread's event-loop idle time over the attempt, ms. */
+export type ToMain = { t: 'ready' } | { t: 'done'; items: Array<[number, AttemptRecord, number]> } | { t: 'closed'; unanswered: number };
 
 /**
  * The worker's code: registers tsx (the thread starts without the process's loaders, whether the
@@ -149,10 +150,11 @@ class SenderThread {
       this.ready = true;
       this.onReady(this);
     } else if (m.t === 'done') {
-      for (const [id, record] of m.items) {
+      for (const [id, record, idleMs] of m.items) {
         const w = this.waiting.get(id);
         if (!w) continue;
         this.waiting.delete(id);
+        senderIdle.set(record, idleMs);
         w.resolve(record);
       }
       if (this.waiting.size === 0) this.worker.unref();

@@ -20,6 +20,19 @@ export interface Transport {
   close(force?: boolean): Promise<void>;
 }
 
+/**
+ * Records sent from another thread (threaded.ts) -> how long that thread's event loop sat idle
+ * during the attempt, ms. The adaptive limit counts an attempt's duration as the receiver's only
+ * as long as the loops handling it were idle (concurrency.ts `idleMs`): the sending thread's
+ * delays (other attempts, being descheduled on a busy machine) are Herald's, not the receiver's.
+ */
+export const senderIdle = new WeakMap<AttemptRecord, number>();
+
+/** The sending thread's idle ms over `record`'s attempt; Infinity when it was sent from this thread. */
+export function senderIdleMs(record: AttemptRecord): number {
+  return senderIdle.get(record) ?? Infinity;
+}
+
 /** A record of a failed attempt that never reached the point of a response. */
 export function failure(started: number, outcome: AttemptRecord['outcome'], reason: string): AttemptRecord {
   return { outcome, status_code: null, retry_after_ms: null, reason, response: null, started_at: started, duration_ms: Date.now() - started };
