@@ -115,6 +115,13 @@ describe('Contentful environments made from another', () => {
       assets: [ids.asset],
     });
     assert.deepEqual(await delivered('staging'), cdaMaster);
+    const synced = await (await cda('staging')).sync({ initial: true } as any);
+    assert.deepEqual([synced.entries.map((e: any) => e.sys.id).sort(), synced.assets.map((a: any) => a.sys.id)], [[ids.live, ids.changed].sort(), [ids.asset]], 'an initial sync of the copy');
+    // The copy's published asset is served from the copy's own file, at the copy's URL.
+    const asset = (await (await cda('staging')).getAsset(ids.asset)) as any;
+    assert.match(asset.fields.file.url, /^\/\/|^https?:/);
+    const url = asset.fields.file.url.startsWith('//') ? `http:${asset.fields.file.url}` : asset.fields.file.url;
+    assert.equal(await (await fetch(url)).text(), 'a picture');
   });
 
   it('keeps the copy apart: publishing or unpublishing in it leaves its source as it was', async () => {
@@ -174,9 +181,16 @@ describe('Contentful environments made from another', () => {
   });
 
   it('deletes an environment with everything it kept, so a new one of the same id starts from its source', async () => {
+    // A publish scheduled in qa goes with it.
+    const scheduled = await h.request('POST', `/v3/content_types/post/entries/${ids.changed}/publish`, {
+      headers: { api_key: spaceId, authorization: token, branch: 'qa' },
+      body: { entry: { environments: ['qa'], locales: ['en-us'] }, scheduled_at: '2099-01-01T00:00:00.000Z' },
+    });
+    assert.ok(scheduled.status < 300, JSON.stringify(scheduled.body));
+    const db = h.herald.db;
+    assert.equal(Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM schedules WHERE api_key = ? AND branch = ?', [spaceId, 'qa']))!.n), 1);
     await cma.environment.delete({ spaceId, environmentId: 'qa' });
     assert.equal((await refusal(cma.environment.get({ spaceId, environmentId: 'qa' }))).name, 'NotFound');
-    const db = h.herald.db;
     for (const t of [...COPIED.map((c) => c.table), ...Object.keys(NOT_COPIED)].filter((t) => t !== 'events')) {
       const left = await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t} WHERE api_key = ? AND branch = ?`, [spaceId, 'qa']);
       assert.equal(Number(left!.n), 0, `${t} keeps nothing of the deleted environment`);
