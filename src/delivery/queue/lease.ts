@@ -145,7 +145,7 @@ export async function leaseRows(
         ? null
         : { doc: r.doc, disabled: r.w_disabled, disabled_reason: r.w_reason, version: r.w_version, created_at: r.w_created_at, updated_at: r.w_updated_at };
     const leased = { uid: r.x_uid, webhook_uid: r.webhook_uid, lane: r.lane, attempts: r.attempts, batch_uid: r.batch_uid, folded_seqs: r.folded_seqs };
-    await settle(q, claimed, leased, webhook, () => events.decoded(r), leaseEnd);
+    if (!claimedWith(claimed, leased, webhook, r, events, leaseEnd)) await drop(q, claimed, leased.uid, webhook);
   }
   return claimed;
 }
@@ -191,48 +191,57 @@ async function leaseSqlite(
     // An execution without its event (never so: events are kept for good) is left leased, as the
     // JOIN this replaced left it: its lease ends and it is looked at again.
     if (!event) continue;
-    await settle(q, claimed, t, hooks.get(t.webhook_uid) ?? null, () => event, leaseEnd);
+    const webhook = hooks.get(t.webhook_uid) ?? null;
+    if (!claimedWith(claimed, t, webhook, event, null, leaseEnd)) await drop(q, claimed, t.uid, webhook);
   }
   return claimed;
 }
 
 /**
- * One leased execution: claimed with its event and webhook, or, its webhook deleted, -> failed, or,
- * its webhook disabled meanwhile, -> parked (both counted in `claimed.dropped`).
+ * One leased execution, claimed with its event (given, or decoded from its row by `events`) and
+ * webhook; false when its webhook is gone or disabled (see drop). Synchronous: a claim round runs
+ * it for every execution it leases.
  */
-async function settle(
-  q: Queryable,
-  claimed: Claimed[] & { dropped: number },
+function claimedWith(
+  claimed: Claimed[],
   x: Omit<LeasedRow, 'event_seq'>,
   webhook: WebhookRow | null,
-  event: () => HeraldEvent,
+  event: HeraldEvent | EventRow,
+  events: DecodedEvents | null,
   leaseEnd: number,
-): Promise<void> {
+): boolean {
+  if (webhook === null || Number(webhook.disabled)) return false;
+  // Parsed once per event and per webhook definition (decoded.ts): shared, never changed here.
+  const shared = events ? events.decoded(event as EventRow) : (event as HeraldEvent);
+  claimed.push({
+    uid: x.uid,
+    webhook_uid: x.webhook_uid,
+    lane: x.lane,
+    attempts: Number(x.attempts),
+    leaseUntil: leaseEnd,
+    event: x.folded_seqs ? Object.assign({}, shared, { folded_seqs: json<number[]>(x.folded_seqs) }) : shared,
+    batchUid: x.batch_uid,
+    webhook: decodedWebhook(x.webhook_uid, webhook),
+  });
+  return true;
+}
+
+/**
+ * A leased execution that cannot be sent: its webhook was deleted (-> failed) or disabled
+ * meanwhile (-> parked). Counted in `claimed.dropped`.
+ */
+async function drop(q: Queryable, claimed: { dropped: number }, uid: string, webhook: WebhookRow | null): Promise<void> {
   if (webhook === null) {
     // Its webhook was deleted: nothing to send it to (-> failed).
     await q.run("UPDATE executions SET state = 'failed', next_attempt_at = NULL, lease_until = NULL, last_reason = ?, ended_at = updated_at WHERE uid = ?", [
       'the webhook was deleted',
-      x.uid,
+      uid,
     ]);
-    claimed.dropped++;
-  } else if (Number(webhook.disabled)) {
-    // A claim that expired after its webhook was disabled: park it with the others (-> parked).
-    await q.run("UPDATE executions SET state = 'pending', next_attempt_at = NULL, lease_until = NULL WHERE uid = ?", [x.uid]);
-    claimed.dropped++;
   } else {
-    // Parsed once per event and per webhook definition (decoded.ts): shared, never changed here.
-    const shared = event();
-    claimed.push({
-      uid: x.uid,
-      webhook_uid: x.webhook_uid,
-      lane: x.lane,
-      attempts: Number(x.attempts),
-      leaseUntil: leaseEnd,
-      event: x.folded_seqs ? { ...shared, folded_seqs: json<number[]>(x.folded_seqs) } : shared,
-      batchUid: x.batch_uid,
-      webhook: decodedWebhook(x.webhook_uid, webhook),
-    });
+    // A claim that expired after its webhook was disabled: park it with the others (-> parked).
+    await q.run("UPDATE executions SET state = 'pending', next_attempt_at = NULL, lease_until = NULL WHERE uid = ?", [uid]);
   }
+  claimed.dropped++;
 }
 
 /**
