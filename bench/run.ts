@@ -25,6 +25,7 @@ import { pino } from 'pino';
 import { Pool } from 'undici';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
+import { tuneHeap } from '../src/ops/heap.ts';
 import { startServer, type Running } from '../src/server.ts';
 import type { GcCounts, MemorySample } from './memory-probe.ts';
 import { readBench } from './read.ts';
@@ -336,6 +337,9 @@ const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main() {
+  // The heap as `herald serve` runs it (src/ops/heap.ts): the in-process lines measure the GC it
+  // pays for its smaller old generation, like the RSS line's separate process.
+  tuneHeap();
   const receiver = await startReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   const config = loadConfig(
