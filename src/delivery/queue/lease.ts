@@ -145,7 +145,8 @@ export async function leaseRows(
         ? null
         : { doc: r.doc, disabled: r.w_disabled, disabled_reason: r.w_reason, version: r.w_version, created_at: r.w_created_at, updated_at: r.w_updated_at };
     const leased = { uid: r.x_uid, webhook_uid: r.webhook_uid, lane: r.lane, attempts: r.attempts, batch_uid: r.batch_uid, folded_seqs: r.folded_seqs };
-    if (!claimedWith(claimed, leased, webhook, r, events, leaseEnd)) await drop(q, claimed, leased.uid, webhook);
+    // Decoded before the webhook is checked: a dropped execution's event is parsed for nothing, rarely.
+    if (!claimedWith(claimed, leased, webhook, events.decoded(r), leaseEnd)) await drop(q, claimed, leased.uid, webhook);
   }
   return claimed;
 }
@@ -192,27 +193,18 @@ async function leaseSqlite(
     // JOIN this replaced left it: its lease ends and it is looked at again.
     if (!event) continue;
     const webhook = hooks.get(t.webhook_uid) ?? null;
-    if (!claimedWith(claimed, t, webhook, event, null, leaseEnd)) await drop(q, claimed, t.uid, webhook);
+    if (!claimedWith(claimed, t, webhook, event, leaseEnd)) await drop(q, claimed, t.uid, webhook);
   }
   return claimed;
 }
 
 /**
- * One leased execution, claimed with its event (given, or decoded from its row by `events`) and
- * webhook; false when its webhook is gone or disabled (see drop). Synchronous: a claim round runs
- * it for every execution it leases.
+ * One leased execution, claimed with its event and webhook; false when its webhook is gone or
+ * disabled (see drop). Synchronous: a claim round runs it for every execution it leases.
  */
-function claimedWith(
-  claimed: Claimed[],
-  x: Omit<LeasedRow, 'event_seq'>,
-  webhook: WebhookRow | null,
-  event: HeraldEvent | EventRow,
-  events: DecodedEvents | null,
-  leaseEnd: number,
-): boolean {
+function claimedWith(claimed: Claimed[], x: Omit<LeasedRow, 'event_seq'>, webhook: WebhookRow | null, shared: HeraldEvent, leaseEnd: number): boolean {
   if (webhook === null || Number(webhook.disabled)) return false;
-  // Parsed once per event and per webhook definition (decoded.ts): shared, never changed here.
-  const shared = events ? events.decoded(event as EventRow) : (event as HeraldEvent);
+  // The event and the webhook are parsed once (decoded.ts): shared, never changed here.
   claimed.push({
     uid: x.uid,
     webhook_uid: x.webhook_uid,
