@@ -4,7 +4,8 @@
  * - the raw ceiling: plain undici POSTs per second to the same receiver, no Herald in between;
  * - deliveries per second sustained, fan-out 1 and fan-out 10, and their ratio to the ceiling;
  * - event-to-first-attempt latency p50/p99 (event committed -> request arrived at the receiver)
- *   at half the sustained rate;
+ *   at half the sustained rate, over LATENCY_ROUNDS rounds back to back, with each round's p99 (one
+ *   round's p99 rests on a few stalls and moves 2-10x run to run);
  * - peak RSS of the process running Herald;
  * - the closed loop: LOOP_CREATES entries created through the HTTP API by 8 clients, one webhook
  *   whose receiver answers in 20 ms: created/s, delivered/s and request -> webhook latency;
@@ -35,6 +36,8 @@ const ADMIN = 'bench-admin-token-0123456789';
 const EVENTS_FANOUT_1 = Number(process.env.BENCH_EVENTS ?? 20_000);
 const EVENTS_FANOUT_10 = Math.round(EVENTS_FANOUT_1 / 4);
 const LATENCY_SECONDS = 5;
+/** Rounds of LATENCY_SECONDS the latency line drives back to back; it prints each one's p99 and all of them together. */
+const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 3);
 const RAW_SECONDS = 3;
 /** The closed loop: creates through the HTTP API by this many clients, each answered by the receiver in LOOP_DELAY_MS. */
 const LOOP_CREATES = Number(process.env.BENCH_LOOP_CREATES ?? 2_000);
@@ -44,7 +47,8 @@ const LOOP_DELAY_MS = 20;
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 /**
  * Which lines to run (e.g. to profile one): BENCH_LINES=fanout1,fanout10 of raw, fanout1, fanout10,
- * latency, loop, rss, read; default all. Without raw, the ratios print NaN; the latency line's rate comes from fan-out 1's (BENCH_LATENCY_RATE when fan-out 1 does not run).
+ * latency, loop, rss, read; default all. Without raw, the ratios print NaN; the latency line's rate
+ * is half fan-out 1's, or BENCH_LATENCY_RATE events/s when set (to compare two builds at one rate).
  */
 const LINES = new Set((process.env.BENCH_LINES ?? 'raw,fanout1,fanout10,latency,loop,rss,read').split(',').map((s) => s.trim()));
 const line = (name: string) => LINES.has(name);
@@ -166,12 +170,29 @@ function mainThreadCpuMs(): number {
   }
 }
 
-/** Drives `rate` events/s for LATENCY_SECONDS, one transaction each; returns arrival latencies, ms. */
-async function latency(h: Running, receiver: ChildProcess, url: string, rate: number): Promise<number[]> {
+/**
+ * This thread's time spent runnable but waiting for a CPU so far, ms (/proc schedstat; NaN
+ * elsewhere). On a shared 2-core machine it says how much of a latency line's tail was the machine's.
+ */
+function mainThreadWaitMs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Drives `rate` events/s for LATENCY_ROUNDS x LATENCY_SECONDS, one transaction each; returns each
+ * round's arrival latencies, ms, sorted.
+ */
+async function latency(h: Running, receiver: ChildProcess, url: string, rate: number): Promise<number[][]> {
   const apiKey = await createStackAndHooks(h, url, 1);
   await ask(receiver, 'reset');
   const committed = new Map<number, number>();
-  const total = Math.round(rate * LATENCY_SECONDS);
+  const perRound = Math.round(rate * LATENCY_SECONDS);
+  const roundOf = new Map<number, number>();
+  const total = perRound * LATENCY_ROUNDS;
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / rate;
@@ -179,16 +200,17 @@ async function latency(h: Running, receiver: ChildProcess, url: string, rate: nu
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const e = await h.herald.db.tx((tx) => h.herald.events.record(tx, event(apiKey, 1_000_000 + i)));
     committed.set(e.seq, performance.timeOrigin + performance.now());
+    roundOf.set(e.seq, Math.floor(i / perRound));
   }
   while ((await succeeded(h, apiKey)) < total) await new Promise((r) => setTimeout(r, 20));
   const stats = await ask<{ arrivals: Array<[string, number]> }>(receiver, 'stats');
-  const out: number[] = [];
+  const out: number[][] = Array.from({ length: LATENCY_ROUNDS }, () => []);
   for (const [key, at] of stats.arrivals) {
     const seq = Number(key.split(':')[0]);
     const c = committed.get(seq);
-    if (c !== undefined) out.push(at - c);
+    if (c !== undefined) out[roundOf.get(seq)!].push(at - c);
   }
-  return out.sort((a, b) => a - b);
+  return out.map((r) => r.sort((a, b) => a - b));
 }
 
 /**
@@ -359,7 +381,7 @@ async function main() {
     if (f.record.outcome === 'success') successes.set(f.claimed.event.api_key, (successes.get(f.claimed.event.api_key) ?? 0) + 1);
   });
   try {
-    let f1 = Number(process.env.BENCH_LATENCY_RATE ?? 0) * 2;
+    let f1 = 0;
     await profiled(async () => {
       if (line('fanout1')) {
         const t = await throughput(h, receiver.url, EVENTS_FANOUT_1, 1);
@@ -372,11 +394,16 @@ async function main() {
       }
     });
     if (line('latency')) {
-      const rate = Math.max(50, Math.round(f1 / 2));
+      const rate = Number(process.env.BENCH_LATENCY_RATE) || Math.max(50, Math.round(f1 / 2));
       const stall = loopDelay();
-      const lat = await latency(h, receiver.child, receiver.url, rate);
+      const wait0 = mainThreadWaitMs();
+      const rounds = await latency(h, receiver.child, receiver.url, rate);
+      const waited = mainThreadWaitMs() - wait0;
+      const lat = rounds.flat().sort((a, b) => a - b);
       console.log(
-        `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms; ${stall()}`,
+        `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms ` +
+          `(${LATENCY_SECONDS} s rounds: ${rounds.map((r) => pct(r, 99).toFixed(1)).join(' / ')}), max ${lat[lat.length - 1].toFixed(1)} ms; ${stall()}; ` +
+          `Herald's thread waited for a CPU ${fmt(waited)} ms of ${LATENCY_ROUNDS * LATENCY_SECONDS} s`,
       );
     }
     if (line('loop')) {
