@@ -17,7 +17,7 @@
  * Speed goals live here, never in tests. Run on an otherwise idle machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,11 +137,12 @@ async function profiled<T>(fn: () => Promise<T>): Promise<T> {
  * second, and the CPU time (user + system, all threads) this process spent per delivery, µs: on a
  * shared machine the rate moves with the load, the CPU per delivery much less.
  */
-async function throughput(h: Running, url: string, events: number, fanout: number): Promise<{ rate: number; cpuUs: number; mainUs: number }> {
+async function throughput(h: Running, url: string, events: number, fanout: number): Promise<{ rate: number; cpuUs: number; mainUs: number; senderUs: number }> {
   const apiKey = await createStackAndHooks(h, url, fanout);
   const expected = events * fanout;
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuMs();
+  const sender0 = threadsCpuMs('herald-sender');
   const t0 = performance.now();
   for (let i = 0; i < events; i += 200) {
     await h.herald.db.tx(async (tx) => {
@@ -152,7 +153,7 @@ async function throughput(h: Running, url: string, events: number, fanout: numbe
   while ((await succeeded(h, apiKey)) < expected) await new Promise((r) => setTimeout(r, 20));
   const rate = expected / ((performance.now() - t0) / 1000);
   const cpu = process.cpuUsage(cpu0);
-  return { rate, cpuUs: (cpu.user + cpu.system) / expected, mainUs: ((mainThreadCpuMs() - main0) * 1000) / expected };
+  return { rate, cpuUs: (cpu.user + cpu.system) / expected, mainUs: ((mainThreadCpuMs() - main0) * 1000) / expected, senderUs: ((threadsCpuMs('herald-sender') - sender0) * 1000) / expected };
 }
 
 /**
@@ -177,6 +178,27 @@ function mainThreadCpuMs(): number {
 function mainThreadWaitMs(): number {
   try {
     return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU ms (user + system) of this process's threads named `name` (sender threads name themselves
+ * herald-sender), as they are now: a thread that ended meanwhile is not counted. NaN off Linux.
+ */
+function threadsCpuMs(name: string): number {
+  try {
+    let ms = 0;
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== name) continue;
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ms += (Number(f[11]) + Number(f[12])) * 10;
+      } catch {}
+    }
+    return ms;
   } catch {
     return NaN;
   }
@@ -355,6 +377,8 @@ function loopDelay(): () => string {
   };
 }
 
+/** The sender threads' share of a fan-out line's CPU, when they ran. */
+const senders = (t: { senderUs: number }) => (t.senderUs > 0 ? `, sender threads ${fmt(t.senderUs)}` : '');
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -386,11 +410,11 @@ async function main() {
       if (line('fanout1')) {
         const t = await throughput(h, receiver.url, EVENTS_FANOUT_1, 1);
         f1 = t.rate;
-        console.log(`sustained deliveries, fan-out 1 (${fmt(EVENTS_FANOUT_1)} events):   ${fmt(f1)} deliveries/s  (ratio to raw ${(f1 / raw).toFixed(2)}; CPU ${fmt(t.cpuUs)} us per delivery, main thread ${fmt(t.mainUs)})`);
+        console.log(`sustained deliveries, fan-out 1 (${fmt(EVENTS_FANOUT_1)} events):   ${fmt(f1)} deliveries/s  (ratio to raw ${(f1 / raw).toFixed(2)}; CPU ${fmt(t.cpuUs)} us per delivery, main thread ${fmt(t.mainUs)}${senders(t)})`);
       }
       if (line('fanout10')) {
         const f10 = await throughput(h, receiver.url, EVENTS_FANOUT_10, 10);
-        console.log(`sustained deliveries, fan-out 10 (${fmt(EVENTS_FANOUT_10)} events):  ${fmt(f10.rate)} deliveries/s  (ratio to raw ${(f10.rate / raw).toFixed(2)}; CPU ${fmt(f10.cpuUs)} us per delivery, main thread ${fmt(f10.mainUs)})`);
+        console.log(`sustained deliveries, fan-out 10 (${fmt(EVENTS_FANOUT_10)} events):  ${fmt(f10.rate)} deliveries/s  (ratio to raw ${(f10.rate / raw).toFixed(2)}; CPU ${fmt(f10.cpuUs)} us per delivery, main thread ${fmt(f10.mainUs)}${senders(f10)})`);
       }
     });
     if (line('latency')) {

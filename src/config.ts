@@ -80,7 +80,7 @@ export interface Config {
    */
   senderThreads: number;
   /**
-   * Attempts per second at which the sender threads start (a thread costs ~0.5 s of CPU to start
+   * Attempts per second at which the sender threads start (a thread costs ~0.35 s of CPU to start
    * and pays for itself after a few thousand attempts): a Herald that delivers now and then sends
    * from the store's thread and never starts them. 0: with the first attempt.
    */

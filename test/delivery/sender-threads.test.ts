@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -10,6 +11,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { createTargetPolicy } from '../../src/net/target.ts';
 import type { OutgoingRequest } from '../../src/delivery/request.ts';
 import { createHttpTransport } from '../../src/delivery/transports/http.ts';
+import { senderBundle } from '../../src/delivery/transports/sender-bundle.ts';
 import { createThreadedHttpTransport } from '../../src/delivery/transports/threaded.ts';
 import { senderIdleMs, type Transport } from '../../src/delivery/transports/transport.ts';
 import { ADMIN_TOKEN, startHerald } from '../helpers/herald.ts';
@@ -331,6 +333,42 @@ describe('the installed command with sender threads', () => {
       child.kill('SIGKILL');
       await rx.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the sender thread's bundle", () => {
+  it('runs the current sources: built once, reused while they are unchanged, built again when one changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-bundle-'));
+    const made: string[] = [];
+    try {
+      // An entry importing a module, as sender-worker.ts imports send.ts and the rest.
+      writeFileSync(join(dir, 'entry.ts'), "import { value } from './dep.ts';\nexport const got: number = value;\n");
+      writeFileSync(join(dir, 'dep.ts'), 'export const value: number = 1;\n');
+      const entry = pathToFileURL(join(dir, 'entry.ts'));
+      const got = async (url: string | null) => {
+        assert.ok(url, 'a bundle was made');
+        made.push(fileURLToPath(url));
+        return ((await import(url)) as { got: number }).got;
+      };
+
+      const first = await senderBundle(entry);
+      assert.equal(await got(first), 1);
+      const builtAt = statSync(fileURLToPath(first!)).mtimeMs;
+      await sleep(20);
+      const again = await senderBundle(entry);
+      assert.equal(again, first, 'unchanged sources: the same bundle');
+      assert.equal(statSync(fileURLToPath(again!)).mtimeMs, builtAt, 'not written again');
+
+      writeFileSync(join(dir, 'dep.ts'), 'export const value: number = 2;\n');
+      const changed = await senderBundle(entry);
+      assert.notEqual(changed, first);
+      assert.equal(await got(changed), 2, 'a changed import is in the new bundle');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      // The bundles and their record (node_modules/.cache/herald) of this throwaway entry.
+      for (const f of made) rmSync(f, { force: true });
+      if (made[0]) rmSync(made[0].replace(/-[0-9a-f]+\.mjs$/, '.json'), { force: true });
     }
   });
 });

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createTargetPolicy } from '../../net/target.ts';
@@ -13,6 +14,10 @@ import type { SenderThreadData, ToMain, ToSender } from './threaded.ts';
  * this thread's event loop.
  */
 const data = workerData as SenderThreadData;
+// Named, for `top -H` and the bench's CPU per thread (Linux; elsewhere there is no such file).
+try {
+  writeFileSync('/proc/thread-self/comm', 'herald-sender');
+} catch {}
 const port = parentPort!;
 const agent = createDeliveryAgent(createTargetPolicy(data.allow), { connections: data.connections });
 

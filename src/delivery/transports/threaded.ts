@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { TargetPolicy } from '../../net/target.ts';
 import type { OutgoingRequest } from '../request.ts';
 import type { AttemptRecord } from '../send.ts';
+import { senderBundle } from './sender-bundle.ts';
 import { failure, senderIdle, type Transport } from './transport.ts';
 
 /**
@@ -25,9 +26,10 @@ import { failure, senderIdle, type Transport } from './transport.ts';
  * certificate set), and, when an egress proxy is set, everything (createTransports): those are
  * rare, and their state (tokens, agents) would otherwise be per thread.
  *
- * The threads start once attempts go out at `startRate` a second (a thread loads tsx and undici:
- * ~0.5 s of CPU), so a Herald that delivers now and then never pays for them; until one is
- * ready, attempts go through `fallback`. A thread that cannot start leaves every attempt to
+ * The threads start once attempts go out at `startRate` a second (a thread loads undici and the
+ * sender's bundle, sender-bundle.ts: ~0.35 s of CPU; ~0.7 s through tsx without one), so a
+ * Herald that delivers now and then never pays for them; until one is ready, attempts go through
+ * `fallback`. A thread that cannot start leaves every attempt to
  * `fallback` (logged once). A thread that dies, or stops answering (BACKSTOP_MS), has its attempts
  * in flight answered `network` (the receiver may have got them: retried, at least once) and is
  * replaced.
@@ -43,8 +45,8 @@ export interface ThreadedHttpOptions {
   log: Logger;
   /**
    * Attempts within one second that start the threads (config.senderThreadsStartRate; 0: the
-   * first attempt). A thread costs ~0.5 s of CPU to start (tsx and undici in a fresh isolate) and
-   * its own heap; it saves ~90 µs of the main thread's CPU per attempt (NOTES.md, session 8), so it
+   * first attempt). A thread costs ~0.35 s of CPU to start (a fresh isolate, undici, the sender's
+   * bundle) and its own heap; it saves ~90 µs of the main thread's CPU per attempt (NOTES.md, session 8), so it
    * pays for itself after a few thousand attempts: in a burst, not for a webhook called now and then.
    */
   startRate: number;
@@ -64,19 +66,35 @@ export type ToSender = { t: 'send'; items: Item[] } | { t: 'close'; force: boole
 export type ToMain = { t: 'ready' } | { t: 'done'; items: Array<[number, AttemptRecord, number]> } | { t: 'closed'; unanswered: number };
 
 /**
- * The worker's code: registers tsx (the thread starts without the process's loaders, whether the
- * process got tsx by `--import` or by bin/herald.js's register()), then loads sender-worker.ts.
+ * The worker's code: loads the sender thread's bundle (sender-bundle.ts), or, without one,
+ * registers tsx (the thread starts without the process's loaders, whether the process got tsx by
+ * `--import` or by bin/herald.js's register()) and loads sender-worker.ts.
  */
 const BOOT = `
 const { workerData } = require('node:worker_threads');
 (async () => {
-  const { register } = await import(workerData.tsx);
-  register();
+  if (workerData.tsx) {
+    const { register } = await import(workerData.tsx);
+    register();
+  }
   await import(workerData.entry);
 })().catch((err) => setImmediate(() => { throw err; }));
 `;
 const TSX = import.meta.resolve('tsx/esm/api');
-const ENTRY = new URL('./sender-worker.ts', import.meta.url).href;
+const SOURCE = new URL('./sender-worker.ts', import.meta.url);
+
+/** What a thread loads: the bundle, or the sources through tsx. */
+interface Boot {
+  entry: string;
+  tsx?: string;
+}
+
+/** The bundle once per process (built or checked at the first start), else tsx. */
+let boot: Promise<Boot> | null = null;
+function senderBoot(): Promise<Boot> {
+  boot ??= senderBundle(SOURCE).then((entry) => (entry ? { entry } : { entry: SOURCE.href, tsx: TSX }));
+  return boot;
+}
 
 /**
  * How long past its own deadline an attempt's record may take to come back before the thread is
@@ -108,13 +126,14 @@ class SenderThread {
 
   constructor(
     o: ThreadedHttpOptions,
+    boot: Boot,
     private onReady: (t: SenderThread) => void,
     /** The thread could not start or stopped: called once, with what it was given and had not answered. */
     private onGone: (t: SenderThread, started: boolean, err: Error, unsent: Waiting[], unanswered: Waiting[]) => void,
   ) {
     const data: SenderThreadData = { allow: o.policy.allow, connections: o.connections };
     // No execArgv: the process's own preloads (bench probes, --inspect) stay on the main thread.
-    this.worker = new Worker(BOOT, { eval: true, execArgv: [], workerData: { ...data, tsx: TSX, entry: ENTRY } });
+    this.worker = new Worker(BOOT, { eval: true, execArgv: [], workerData: { ...data, ...boot } });
     this.worker.unref();
     this.worker.on('message', (m: ToMain) => this.message(m));
     this.worker.on('error', (err) => this.lost(err));
@@ -254,7 +273,16 @@ export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHtt
   function start() {
     if (closed || unavailable) return;
     unstarted = false;
-    while (threads.length < o.threads) threads.push(new SenderThread(o, onReady, onGone));
+    void senderBoot().then((b) => {
+      if (closed || unavailable) return;
+      try {
+        while (threads.length < o.threads) threads.push(new SenderThread(o, b, onReady, onGone));
+      } catch (err) {
+        unavailable = true;
+        o.log.error({ err }, 'a sender thread could not start; HTTP deliveries are sent from the main thread');
+        for (const w of startWaiters.splice(0)) w(false);
+      }
+    });
     if (!backstop) {
       backstop = setInterval(() => {
         const now = Date.now();
