@@ -22,6 +22,7 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { pino } from 'pino';
 import { Pool } from 'undici';
 import { loadConfig } from '../src/config.ts';
@@ -114,22 +115,60 @@ function succeeded(_h: Running, apiKey: string): number {
 /**
  * BENCH_PROFILE=<file>: a CPU profile (.cpuprofile, for Chrome DevTools or any reader of the
  * format) of this process while the fan-out lines run, and nothing else (no start-up, no raw
- * ceiling): where the delivery path's time goes.
+ * ceiling): where the delivery path's time goes. BENCH_HEAP_PROFILE=<file>: a sampling heap profile
+ * (.heapprofile) of the same lines, collected objects included: where its allocations come from.
  */
 async function profiled<T>(fn: () => Promise<T>): Promise<T> {
   const file = process.env.BENCH_PROFILE;
-  if (!file) return fn();
+  const heapFile = process.env.BENCH_HEAP_PROFILE;
+  if (!file && !heapFile) return fn();
   const session = new Session();
   session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
+  if (file) {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  if (heapFile) {
+    // Every allocation, not only what is still live at the end (the flags keep collected ones).
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as any);
+  }
   try {
     return await fn();
   } finally {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(file, JSON.stringify(profile));
+    if (file) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+    }
+    if (heapFile) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(heapFile, JSON.stringify(profile));
+    }
     session.disconnect();
   }
+}
+
+/**
+ * Bytes allocated on this thread's V8 heap from the call to the call of the function it returns: the heap's growth between
+ * collections, summed (used before each collection minus used after the previous one), from V8's
+ * GC profiler. Buffers' bytes outside the heap are not counted. Checked against the sampling heap
+ * profiler (BENCH_HEAP_PROFILE, collected objects included): within 2%.
+ */
+function allocationMeter(): () => number {
+  const profiler = new GCProfiler();
+  const used0 = getHeapStatistics().used_heap_size;
+  profiler.start();
+  return () => {
+    const stats = profiler.stop()?.statistics ?? [];
+    const used1 = getHeapStatistics().used_heap_size;
+    let bytes = 0;
+    let after = used0;
+    for (const s of stats) {
+      bytes += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - after);
+      after = s.afterGC.heapStatistics.usedHeapSize;
+    }
+    return bytes + Math.max(0, used1 - after);
+  };
 }
 
 /**
@@ -137,9 +176,10 @@ async function profiled<T>(fn: () => Promise<T>): Promise<T> {
  * second, and the CPU time (user + system, all threads) this process spent per delivery, µs: on a
  * shared machine the rate moves with the load, the CPU per delivery much less.
  */
-async function throughput(h: Running, url: string, events: number, fanout: number): Promise<{ rate: number; cpuUs: number; mainUs: number; senderUs: number }> {
+async function throughput(h: Running, url: string, events: number, fanout: number): Promise<{ rate: number; cpuUs: number; mainUs: number; senderUs: number; allocKb: number }> {
   const apiKey = await createStackAndHooks(h, url, fanout);
   const expected = events * fanout;
+  const allocated = allocationMeter();
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuMs();
   const sender0 = threadsCpuMs('herald-sender');
@@ -153,7 +193,7 @@ async function throughput(h: Running, url: string, events: number, fanout: numbe
   while ((await succeeded(h, apiKey)) < expected) await new Promise((r) => setTimeout(r, 20));
   const rate = expected / ((performance.now() - t0) / 1000);
   const cpu = process.cpuUsage(cpu0);
-  return { rate, cpuUs: (cpu.user + cpu.system) / expected, mainUs: ((mainThreadCpuMs() - main0) * 1000) / expected, senderUs: ((threadsCpuMs('herald-sender') - sender0) * 1000) / expected };
+  return { rate, cpuUs: (cpu.user + cpu.system) / expected, mainUs: ((mainThreadCpuMs() - main0) * 1000) / expected, senderUs: ((threadsCpuMs('herald-sender') - sender0) * 1000) / expected, allocKb: allocated() / 1024 / expected };
 }
 
 /**
@@ -410,11 +450,11 @@ async function main() {
       if (line('fanout1')) {
         const t = await throughput(h, receiver.url, EVENTS_FANOUT_1, 1);
         f1 = t.rate;
-        console.log(`sustained deliveries, fan-out 1 (${fmt(EVENTS_FANOUT_1)} events):   ${fmt(f1)} deliveries/s  (ratio to raw ${(f1 / raw).toFixed(2)}; CPU ${fmt(t.cpuUs)} us per delivery, main thread ${fmt(t.mainUs)}${senders(t)})`);
+        console.log(`sustained deliveries, fan-out 1 (${fmt(EVENTS_FANOUT_1)} events):   ${fmt(f1)} deliveries/s  (ratio to raw ${(f1 / raw).toFixed(2)}; CPU ${fmt(t.cpuUs)} us per delivery, main thread ${fmt(t.mainUs)}${senders(t)}; allocated ${t.allocKb.toFixed(1)} KB per delivery)`);
       }
       if (line('fanout10')) {
         const f10 = await throughput(h, receiver.url, EVENTS_FANOUT_10, 10);
-        console.log(`sustained deliveries, fan-out 10 (${fmt(EVENTS_FANOUT_10)} events):  ${fmt(f10.rate)} deliveries/s  (ratio to raw ${(f10.rate / raw).toFixed(2)}; CPU ${fmt(f10.cpuUs)} us per delivery, main thread ${fmt(f10.mainUs)}${senders(f10)})`);
+        console.log(`sustained deliveries, fan-out 10 (${fmt(EVENTS_FANOUT_10)} events):  ${fmt(f10.rate)} deliveries/s  (ratio to raw ${(f10.rate / raw).toFixed(2)}; CPU ${fmt(f10.cpuUs)} us per delivery, main thread ${fmt(f10.mainUs)}${senders(f10)}; allocated ${f10.allocKb.toFixed(1)} KB per delivery)`);
       }
     });
     if (line('latency')) {
