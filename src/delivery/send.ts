@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { errors, util, type Dispatcher } from 'undici';
 import { scrubSecrets } from '../webhooks/headers.ts';
 import type { OutgoingRequest } from './request.ts';
 import { outcomeOfError, outcomeOfStatus, parseRetryAfter, type AttemptResult } from './policy.ts';
-import { DeadlineWheel } from './deadlines.ts';
+import { DeadlineWheel, type Deadline } from './deadlines.ts';
 
 /** Bytes of a response body kept in the attempt log; the rest is not even read. */
 export const MAX_LOGGED_RESPONSE_BYTES = 64 * 1024;
@@ -74,69 +74,137 @@ export function logBody(bytes: Buffer, truncated: boolean): Omit<LoggedResponse,
  * headers and body; redirects are not followed (a 3xx is a failed attempt); the response body is
  * read through a byte cap, so an endless body costs at most `MAX_LOGGED_RESPONSE_BYTES`. No
  * `Accept-Encoding` is sent, so nothing is decompressed. Never throws: every failure is an outcome.
+ *
+ * Through undici's handler interface (`dispatch`) rather than `request()`: the response's chunks
+ * come straight to the Exchange below, with no body stream, async iterator and promise per chunk
+ * in between (about 6 KB allocated per attempt, a fifth of a delivery's).
  */
-export async function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged'>, timeoutMs: number): Promise<AttemptRecord> {
+export function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged'>, timeoutMs: number): Promise<AttemptRecord> {
   const started = Date.now();
-  const finish = (r: Omit<AttemptRecord, 'started_at' | 'duration_ms'>): AttemptRecord => {
-    const record = r as AttemptRecord;
-    record.started_at = started;
-    record.duration_ms = Date.now() - started;
-    return record;
-  };
   let url: { origin: string; path: string };
   try {
     url = target(req.url);
   } catch {
-    return finish({ outcome: 'network', status_code: null, retry_after_ms: null, reason: 'invalid URL', response: null });
+    return Promise.resolve(ended(started, { outcome: 'network', status_code: null, retry_after_ms: null, reason: 'invalid URL', response: null }));
   }
-  // The total deadline over connect, headers and body (undici's own timeouts are per phase).
-  const deadline = deadlines.start(timeoutMs);
-  try {
-    const res = await agent.request({
-      origin: url.origin,
-      path: url.path,
-      method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
-      headers: req.headers,
-      body: req.method === 'GET' ? undefined : req.chunked ? Readable.from([Buffer.from(req.body)]) : req.body,
-      // An EventEmitter-shaped signal, which undici accepts (deadlines.ts).
-      signal: deadline as unknown as NonNullable<Dispatcher.RequestOptions['signal']>,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let truncated = false;
+  return new Promise((resolve) => {
+    // The total deadline over connect, headers and body (undici's own timeouts are per phase).
+    const exchange = new Exchange(started, deadlines.start(timeoutMs), timeoutMs, req.secrets ?? NO_SECRETS, resolve);
     try {
-      for await (const chunk of res.body) {
-        const buf = chunk as Buffer;
-        if (kept + buf.length > MAX_LOGGED_RESPONSE_BYTES) {
-          chunks.push(buf.subarray(0, MAX_LOGGED_RESPONSE_BYTES - kept));
-          kept = MAX_LOGGED_RESPONSE_BYTES;
-          truncated = true;
-          break;
-        }
-        chunks.push(buf);
-        kept += buf.length;
-      }
-    } finally {
-      if (truncated) res.body.destroy();
+      agent.dispatch(
+        {
+          origin: url.origin,
+          path: url.path,
+          method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
+          headers: req.headers,
+          body: req.method === 'GET' ? undefined : req.chunked ? Readable.from([Buffer.from(req.body)]) : req.body,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+        exchange,
+      );
+    } catch (err) {
+      exchange.onError(err as Error);
     }
-    const status = res.statusCode;
-    const outcome = outcomeOfStatus(status);
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = v;
-    return finish({
-      outcome,
-      status_code: status,
-      retry_after_ms: parseRetryAfter(res.headers['retry-after'], Date.now()),
-      reason: outcome === 'success' ? null : outcome === 'redirect' ? `HTTP ${status} redirect (not followed)` : `HTTP ${status}`,
-      response: scrubResponse({ headers, ...logBody(Buffer.concat(chunks), truncated) }, req.secrets ?? []),
+  });
+}
+
+const NO_SECRETS: readonly string[] = [];
+
+function ended(started: number, r: Omit<AttemptRecord, 'started_at' | 'duration_ms'>): AttemptRecord {
+  const record = r as AttemptRecord;
+  record.started_at = started;
+  record.duration_ms = Date.now() - started;
+  return record;
+}
+
+/**
+ * One attempt's exchange, as undici's dispatch handler: what `request()` and reading its body did,
+ * without the stream. Settles once: with the response when its body ended (or reached the byte
+ * cap, the connection then cut), or with the failure (the deadline's, undici's or the policy's).
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private abort: ((err?: Error) => void) | null = null;
+  private settled = false;
+  private status = 0;
+  private headers: Record<string, string | string[]> | null = null;
+  private chunks: Buffer[] = [];
+  private kept = 0;
+
+  constructor(
+    private readonly started: number,
+    private readonly deadline: Deadline,
+    private readonly timeoutMs: number,
+    private readonly secrets: readonly string[],
+    private readonly resolve: (r: AttemptRecord) => void,
+  ) {
+    deadline.on('abort', () => {
+      if (this.abort) this.abort(deadline.reason as Error);
+      // Not yet connected: it is cut when it is (onConnect), as request({ signal }) does.
     });
-  } catch (err) {
-    const outcome = deadline.aborted ? 'timeout' : outcomeOfError(err);
-    return finish({ outcome, status_code: null, retry_after_ms: null, reason: reasonOf(outcome, err, timeoutMs), response: null });
-  } finally {
-    deadlines.end(deadline);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.deadline.aborted) return abort(this.deadline.reason as Error);
+    this.abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null, _resume: () => void): boolean {
+    // 1xx (informational): the final answer follows.
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    this.headers = util.parseHeaders(rawHeaders ?? []) as Record<string, string | string[]>;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.settled) return false;
+    if (this.kept + chunk.length > MAX_LOGGED_RESPONSE_BYTES) {
+      this.chunks.push(chunk.subarray(0, MAX_LOGGED_RESPONSE_BYTES - this.kept));
+      this.kept = MAX_LOGGED_RESPONSE_BYTES;
+      this.respond(true);
+      // The rest is not read: the connection is cut, after this callback returns (paused).
+      const abort = this.abort;
+      if (abort) queueMicrotask(() => abort(new errors.RequestAbortedError()));
+      return false;
+    }
+    this.chunks.push(chunk);
+    this.kept += chunk.length;
+    return true;
+  }
+
+  onComplete(_trailers: string[] | null): void {
+    this.respond(false);
+  }
+
+  onError(err: Error): void {
+    if (this.settled) return;
+    const outcome = this.deadline.aborted ? 'timeout' : outcomeOfError(err);
+    this.settle(ended(this.started, { outcome, status_code: null, retry_after_ms: null, reason: reasonOf(outcome, err, this.timeoutMs), response: null }));
+  }
+
+  private respond(truncated: boolean) {
+    if (this.settled) return;
+    const status = this.status;
+    const headers = this.headers ?? {};
+    const outcome = outcomeOfStatus(status);
+    const body = logBody(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks), truncated);
+    this.settle(
+      ended(this.started, {
+        outcome,
+        status_code: status,
+        retry_after_ms: parseRetryAfter(headers['retry-after'], Date.now()),
+        reason: outcome === 'success' ? null : outcome === 'redirect' ? `HTTP ${status} redirect (not followed)` : `HTTP ${status}`,
+        response: scrubResponse({ headers, body: body.body, encoding: body.encoding, truncated: body.truncated }, this.secrets),
+      }),
+    );
+  }
+
+  private settle(record: AttemptRecord) {
+    this.settled = true;
+    this.chunks = [];
+    deadlines.end(this.deadline);
+    this.resolve(record);
   }
 }
 

@@ -32,7 +32,9 @@ function hmacKey(secret: string): KeyObject {
 
 /** One `v1,<base64>` signature. */
 export function signOnce(secret: string, id: string, timestampSec: number, body: string): string {
-  const mac = createHmac('sha256', hmacKey(secret)).update(`${id}.${timestampSec}.${body}`).digest('base64');
+  // Two updates, not one of `${id}.${timestampSec}.${body}`: the joined text was a flat copy of
+  // the whole body per attempt (1.2 KB of a 30 KB delivery); the MAC is the same.
+  const mac = createHmac('sha256', hmacKey(secret)).update(`${id}.${timestampSec}.`).update(body).digest('base64');
   return `v1,${mac}`;
 }
 
@@ -41,5 +43,6 @@ export function signOnce(secret: string, id: string, timestampSec: number, body:
  * rotation both the new and the old secret sign, so a receiver holding either verifies.
  */
 export function signatureHeader(secrets: string[], id: string, timestampSec: number, body: string): string {
+  if (secrets.length === 1) return signOnce(secrets[0], id, timestampSec, body);
   return secrets.map((s) => signOnce(s, id, timestampSec, body)).join(' ');
 }
