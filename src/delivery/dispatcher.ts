@@ -129,7 +129,11 @@ export class DeliveryDispatcher {
   private pastAt = 0;
   private pastFound = false;
 
+  /** What formats read of the engine's settings (prepareDelivery), made once. */
+  private readonly engine: { retryDelaysMs: readonly number[] };
+
   constructor(private o: DispatcherOptions) {
+    this.engine = { retryDelaysMs: o.retryDelaysMs };
     this.writer = new OutcomeWriter({
       db: o.db,
       log: o.log,
@@ -326,7 +330,8 @@ export class DeliveryDispatcher {
   private launch(c: Claimed) {
     this.inFlight++;
     // A batch is one call (one slot); each of its executions is in flight.
-    for (const m of c.batch?.members ?? [c]) this.flying.add(m.uid);
+    if (c.batch) for (const m of c.batch.members) this.flying.add(m.uid);
+    else this.flying.add(c.uid);
     const n = (this.perWebhook.get(c.webhook_uid) ?? 0) + 1;
     this.perWebhook.set(c.webhook_uid, n);
     void this.attempt(c, n);
@@ -335,8 +340,8 @@ export class DeliveryDispatcher {
   /** `inFlight`: the webhook's attempts in flight when this one started, itself included. */
   private async attempt(c: Claimed, inFlight: number) {
     // A batch (queue/batch.ts) is one call whose outcome is each member's.
-    const finished = c.batch ? await this.sendBatch(c, c.batch, inFlight) : [await this.sendAttempt(c, inFlight)];
-    this.finish(c, finished);
+    if (c.batch) this.finish(c, await this.sendBatch(c, c.batch, inFlight));
+    else this.finish(c, await this.sendAttempt(c, inFlight));
   }
 
   /**
@@ -348,7 +353,11 @@ export class DeliveryDispatcher {
     try {
       // The webhook's delivery format (formats/): body, method and headers, and its retry schedule,
       // which travels with the claimed execution to complete().
-      const { format, prepared } = await prepareDelivery(this.o.db, c.event, c.webhook, { retryDelaysMs: this.o.retryDelaysMs });
+      // Awaited only when the format read something (a promise): an await of a plain value still
+      // costs a promise and a turn of the microtask queue per attempt.
+      let p = prepareDelivery(this.o.db, c.event, c.webhook, this.engine);
+      if (p instanceof Promise) p = await p;
+      const { format, prepared } = p;
       if (prepared.retryDelaysMs) c.retryDelaysMs = prepared.retryDelaysMs;
       const now = Date.now();
       const body = this.renderedBody(c, format, prepared, now);
@@ -393,7 +402,7 @@ export class DeliveryDispatcher {
       const now = Date.now();
       const bodies: string[] = [];
       for (const m of batch.members) {
-        const { format, prepared } = await prepareDelivery(this.o.db, m.event, m.webhook, { retryDelaysMs: this.o.retryDelaysMs });
+        const { format, prepared } = await prepareDelivery(this.o.db, m.event, m.webhook, this.engine);
         bodies.push(this.bodyFor(m, format, prepared));
       }
       const body = `{"events":[${bodies.join(',')}]}`;
@@ -416,7 +425,7 @@ export class DeliveryDispatcher {
   }
 
   /** An attempt (or a batch's call) ended: its slot is free, its outcomes go to the writer. */
-  private finish(c: Claimed, finished: Finished[]) {
+  private finish(c: Claimed, finished: Finished | Finished[]) {
     // The slot is free once the HTTP exchange is over; the outcome is written by the next flush.
     // The execution stays claimed (lease in the future) until then, so it cannot be claimed twice.
     this.inFlight--;
@@ -426,9 +435,14 @@ export class DeliveryDispatcher {
     if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     // Finished after stop() gave up on it: not recorded; stop()'s caller releases it.
     if (this.closed) return;
-    for (const f of finished) {
-      this.flying.delete(f.claimed.uid);
-      this.writer.add(f);
+    if (Array.isArray(finished)) {
+      for (const f of finished) {
+        this.flying.delete(f.claimed.uid);
+        this.writer.add(f);
+      }
+    } else {
+      this.flying.delete(finished.claimed.uid);
+      this.writer.add(finished);
     }
     // Freed slots are claimed together a moment later rather than one claim per finished attempt.
     this.wakeSoon();

@@ -1,7 +1,7 @@
 import { sortableId } from '../../ids.ts';
 import { memo, repeated, type Db } from '../../store/db.ts';
 import { decide } from '../policy.ts';
-import type { AttemptRecord } from '../send.ts';
+import type { AttemptRecord, LoggedResponse } from '../send.ts';
 import { countFailures } from './breaker.ts';
 import type { Claimed } from './claim.ts';
 import { chunks, laneKey, type AutoSaveOptions } from './lanes.ts';
@@ -80,6 +80,16 @@ const moveExecutions = memo(
 );
 
 /**
+ * The logged response with its status first: the text of `{ status, ...response }`, without making
+ * that object (a spread after a key is V8's slow path, new maps per call; see request.ts).
+ */
+export function responseJson(status: number | null, response: LoggedResponse): string {
+  const rest = JSON.stringify(response);
+  const head = `{"status":${status === null ? 'null' : String(status)}`;
+  return rest === '{}' ? `${head}}` : `${head},${rest.slice(1)}`;
+}
+
+/**
  * Records a batch of attempts in one transaction (group commit): the attempt rows, each
  * execution's next state by the retry policy, the next execution of a finished lane, and the
  * circuit breaker. An outcome is on disk before its execution counts as done.
@@ -118,9 +128,10 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     await tx.lock?.(batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)));
     const applied = new Set<string>();
     for (const part of chunks(all)) {
-      await tx.run(
-        insertAttempts(part.length),
-        part.flatMap(({ f: { claimed, record, request, attemptUid }, n }) => [
+      // Parameters pushed into one array each (not flatMap: an array per row, then the joined one).
+      const attemptParams: unknown[] = [];
+      for (const { f: { claimed, record, request, attemptUid }, n } of part) {
+        attemptParams.push(
           attemptUid,
           claimed.uid,
           n,
@@ -130,11 +141,13 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           record.status_code,
           record.reason,
           JSON.stringify(request),
-          record.response ? JSON.stringify({ status: record.status_code, ...record.response }) : null,
-        ]),
-      );
-      const moved = await tx.all<{ uid: string }>(moveExecutions(part.length), [
-        ...part.flatMap(({ f: { claimed, record }, n, decision }) => [
+          record.response ? responseJson(record.status_code, record.response) : null,
+        );
+      }
+      await tx.run(insertAttempts(part.length), attemptParams);
+      const moveParams: unknown[] = [];
+      for (const { f: { claimed, record }, n, decision } of part) {
+        moveParams.push(
           claimed.uid,
           claimed.leaseUntil,
           decision.state,
@@ -144,10 +157,10 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           record.status_code,
           record.outcome,
           record.reason,
-        ]),
-        opts.now,
-        opts.now,
-      ]);
+        );
+      }
+      moveParams.push(opts.now, opts.now);
+      const moved = await tx.all<{ uid: string }>(moveExecutions(part.length), moveParams);
       for (const m of moved) applied.add(m.uid);
     }
     // Claims that ended before their outcome arrived: logged above, nothing else follows from them.
