@@ -215,6 +215,23 @@ for (const backend of await testBackends()) {
       assert.equal((await change('e-replayed', now + 14)).state, 'queued');
     });
 
+    it('records a group commit of any size (SQLite writes it in parts of 32, 4 and 1): each attempt once, each execution moved on, a stale one left', async () => {
+      const uids = await due('A', 37, T0);
+      const now = T0 + 10_000_000;
+      const claimed = (await claim(db, opts({ now }))).claimed;
+      assert.deepEqual(claimed.map((c) => c.uid), uids);
+      const finished = claimed.map((c) => succeeded(c, now + 5));
+      // One was written alone first: in the batch its claim has ended already.
+      await complete(db, [finished[20]], completeOpts(now + 6));
+      const r = await complete(db, finished, completeOpts(now + 10));
+      assert.deepEqual(r.stale, [uids[20]]);
+      assert.deepEqual(r.ended.map((e) => e.uid).sort(), uids.filter((_, i) => i !== 20).sort());
+      for (const uid of uids) {
+        assert.equal(await attemptRows(uid), 1, uid);
+        assert.equal((await stateOf(uid))!.state, 'succeeded', uid);
+      }
+    });
+
     it('writes a batch again without a second attempt row (a commit whose answer was lost)', async () => {
       const [uid] = await due('A', 1, T0);
       const now = T0 + 10_000_000;

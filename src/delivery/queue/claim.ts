@@ -1,6 +1,7 @@
 import { memo, repeated, type Db, type Queryable } from '../../store/db.ts';
 import { formBatches } from './batch.ts';
 import { decodedEvents, type DecodedEvents } from './decoded.ts';
+import { paddedList } from './lanes.ts';
 import { leaseRows, type Candidate, type Claimed, type InTx } from './lease.ts';
 import { pace } from './pace.ts';
 import { DUE } from './states.ts';
@@ -109,7 +110,9 @@ async function claimIn(q: Queryable, dialect: Db['dialect'], events: DecodedEven
   const capped = skipped + saturated.length;
   if (chosen.length === 0) return { claimed: [], capped, more, lost: 0, paced };
   const leaseEnd = opts.now + opts.leaseMs;
-  const claimed = await leaseRows(q, dialect, events, { where: chosenDue(chosen.length), params: [...chosen, opts.now] }, opts.now, leaseEnd);
+  // The uid list padded to a power of two (lanes.ts, paddedList): one lease text per size kept.
+  const listed = paddedList(chosen);
+  const claimed = await leaseRows(q, dialect, events, { where: chosenDue(listed.length), params: [...listed, opts.now] }, opts.now, leaseEnd);
   const rowCount = claimed.length + claimed.dropped;
   // Rows come back in no particular order; attempts start oldest first.
   const order = new Map(chosen.map((uid, i) => [uid, i]));

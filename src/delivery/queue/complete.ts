@@ -4,7 +4,7 @@ import { decide } from '../policy.ts';
 import type { AttemptRecord, LoggedResponse } from '../send.ts';
 import { countFailures } from './breaker.ts';
 import type { Claimed } from './claim.ts';
-import { chunks, laneKey, type AutoSaveOptions } from './lanes.ts';
+import { chunks, laneKey, sizedParts, type AutoSaveOptions } from './lanes.ts';
 import { promoteNext } from './promote.ts';
 import { ENDED_AT } from './states.ts';
 import type { Operational } from '../operational.ts';
@@ -127,7 +127,9 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     // Scale-out (PostgreSQL): lock the batch's lanes (see laneKey).
     await tx.lock?.(batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)));
     const applied = new Set<string>();
-    for (const part of chunks(all)) {
+    // SQLite: parts of a few sizes, so few statement texts are kept (lanes.ts, sizedParts).
+    // PostgreSQL: as few parts as its limits allow, since each statement is a round trip.
+    for (const part of db.dialect === 'sqlite' ? sizedParts(all) : chunks(all)) {
       // Parameters pushed into one array each (not flatMap: an array per row, then the joined one).
       const attemptParams: unknown[] = [];
       for (const { f: { claimed, record, request, attemptUid }, n } of part) {
