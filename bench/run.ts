@@ -350,7 +350,8 @@ async function drainRss(receiver: ChildProcess, url: string, n: number): Promise
     await ask(receiver, 'reset');
     const probe = new URL('./memory-probe.ts', import.meta.url).pathname;
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', probe, 'src/cli.ts', 'serve', '--port', '0', '--data-dir', dir], {
-      env: { ...process.env, HERALD_ADMIN_TOKEN: ADMIN, HERALD_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8', HERALD_LOG_LEVEL: 'silent' },
+      // BENCH_SMAPS=<prefix>: the drained process's smaps at its peak in <prefix>-<n> (memory-probe.ts).
+      env: { ...process.env, ...(process.env.BENCH_SMAPS ? { HERALD_PROBE_SMAPS: `${process.env.BENCH_SMAPS}-${n}` } : {}), HERALD_ADMIN_TOKEN: ADMIN, HERALD_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8', HERALD_LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
     const t0 = performance.now();
