@@ -212,15 +212,25 @@ function mainThreadCpuMs(): number {
 }
 
 /**
- * This thread's time spent runnable but waiting for a CPU so far, ms (/proc schedstat; NaN
- * elsewhere). On a shared 2-core machine it says how much of a latency line's tail was the machine's.
+ * Time a thread spent runnable but waiting for a CPU so far, ms (/proc schedstat; NaN elsewhere):
+ * this process's main thread (Herald's), or the receiver process's (`pid`). On a shared 2-core
+ * machine it says how much of a latency line's tail was the machine's: a traced run (session 9,
+ * NOTES.md) found nearly every event past 25 ms while one of the two waited.
  */
-function mainThreadWaitMs(): number {
+function cpuWaitMs(pid?: number): number {
   try {
-    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+    const file = pid === undefined ? `/proc/self/task/${process.pid}/schedstat` : `/proc/${pid}/schedstat`;
+    return Number(readFileSync(file, 'utf8').split(' ')[1]) / 1e6;
   } catch {
     return NaN;
   }
+}
+
+/** Starts counting CPU waits of Herald's thread and the receiver's; the function returned says them. */
+function cpuWaits(receiver: ChildProcess, seconds: () => number): () => string {
+  const h0 = cpuWaitMs();
+  const r0 = cpuWaitMs(receiver.pid);
+  return () => `waited for a CPU: Herald's thread ${fmt(cpuWaitMs() - h0)} ms, the receiver ${fmt(cpuWaitMs(receiver.pid) - r0)} ms, of ${seconds().toFixed(0)} s`;
 }
 
 /**
@@ -461,21 +471,21 @@ async function main() {
     if (line('latency')) {
       const rate = Number(process.env.BENCH_LATENCY_RATE) || Math.max(50, Math.round(f1 / 2));
       const stall = loopDelay();
-      const wait0 = mainThreadWaitMs();
+      const waits = cpuWaits(receiver.child, () => LATENCY_ROUNDS * LATENCY_SECONDS);
       const rounds = await latency(h, receiver.child, receiver.url, rate);
-      const waited = mainThreadWaitMs() - wait0;
       const lat = rounds.flat().sort((a, b) => a - b);
       console.log(
         `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms ` +
-          `(${LATENCY_SECONDS} s rounds: ${rounds.map((r) => pct(r, 99).toFixed(1)).join(' / ')}), max ${lat[lat.length - 1].toFixed(1)} ms; ${stall()}; ` +
-          `Herald's thread waited for a CPU ${fmt(waited)} ms of ${LATENCY_ROUNDS * LATENCY_SECONDS} s`,
+          `(${LATENCY_SECONDS} s rounds: ${rounds.map((r) => pct(r, 99).toFixed(1)).join(' / ')}), max ${lat[lat.length - 1].toFixed(1)} ms; ${stall()}; ${waits()}`,
       );
     }
     if (line('loop')) {
       const stall = loopDelay();
+      const t0 = performance.now();
+      const waits = cpuWaits(receiver.child, () => (performance.now() - t0) / 1000);
       const loop = await closedLoop(h, receiver.child, receiver.url);
       console.log(
-        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms; ${stall()}`,
+        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms; ${stall()}; ${waits()}`,
       );
     }
   } finally {
