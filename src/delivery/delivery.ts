@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import type { FanOut } from '../events/record.ts';
+import type { EventRow, FanOut } from '../events/record.ts';
 import type { Db, Tx } from '../store/db.ts';
 import { SIGNALS } from '../store/signals.ts';
 import { eventChannel } from '../webhooks/channels.ts';
 import type { Match, WebhookIndex } from '../webhooks/match-index.ts';
 import { DeliveryDispatcher, type DispatcherStatus } from './dispatcher.ts';
 import { enqueue, releaseClaims, releaseExecutions, retryNow, type Finished } from './queue/index.ts';
+import { decodedEvents } from './queue/decoded.ts';
 import { createTargetPolicy } from '../net/target.ts';
 import { buildRequest, type LoggedRequest } from './request.ts';
 import type { AttemptRecord } from './send.ts';
@@ -116,15 +117,19 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
         })
       : null;
   /** Creates the executions of `event` for the webhooks it matched, in its transaction. */
-  const enqueueMatches = async (tx: Tx, event: HeraldEvent, matches: Match[]): Promise<number> => {
+  const enqueueMatches = async (tx: Tx, event: HeraldEvent, stored: EventRow, matches: Match[]): Promise<number> => {
     // A webhook disabled in this very transaction is still in this process's index until it
     // commits: it does not get the event saying so (events/operational.ts, loops).
     if (event.module === 'webhook' && event.action === 'disabled') matches = matches.filter((m) => m.webhook.uid !== event.uid);
     if (matches.length === 0) return 0;
     const n = await enqueue(tx, event, matches, eventChannel(event), { now: Date.now(), autoSaveWindowMs: config.autoSaveWindowMs });
+    // The claims of its executions find its row kept rather than read it back (decoded.ts); kept
+    // once committed only: a seq rolled back is given again to another event.
+    if (n > 0) tx.afterCommit(() => events.recorded(stored));
     tx.afterCommit(wakeAll);
     return n;
   };
+  const events = decodedEvents(db);
   let started = false;
   let unlisten: (() => Promise<void>) | null = null;
   /** Wakes this process's dispatcher and (scale-out) every worker on the database. */
@@ -134,10 +139,10 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
   };
 
   return {
-    fanOut(tx, event) {
+    fanOut(tx, event, stored) {
       // Runs for every event: no promise of its own while the stack's webhooks are in the index.
       const found = webhooks.match(tx, event);
-      return Array.isArray(found) ? enqueueMatches(tx, event, found) : found.then((matches) => enqueueMatches(tx, event, matches));
+      return Array.isArray(found) ? enqueueMatches(tx, event, stored, found) : found.then((matches) => enqueueMatches(tx, event, stored, matches));
     },
     async start() {
       // SQLite is one process's store: claims left by a previous run are ours to redo now.

@@ -6,9 +6,10 @@ import type { EventInput, HeraldEvent, Module } from './event.ts';
 /**
  * Fan-out: given a freshly recorded event, inside the same transaction, create the deliveries
  * (executions) of every matching webhook. The webhook engine provides it; it returns how many
- * executions it created.
+ * executions it created. `stored` is the event's row as written (what a read of it would return),
+ * so the engine can keep it for its claims rather than read it back (delivery/queue/decoded.ts).
  */
-export type FanOut = (tx: Tx, event: HeraldEvent) => Promise<number>;
+export type FanOut = (tx: Tx, event: HeraldEvent, stored: EventRow) => Promise<number>;
 
 export interface EventLog {
   /**
@@ -37,29 +38,46 @@ export function createEventLog(fanOut: FanOut): EventLog {
       const { versions, ...rest } = input;
       const changes = versions && (input.action === 'update' || input.action === 'auto_save') ? diffChanges(input.module as Module, versions.before, versions.after) : null;
       const actorName = input.actor === 'admin' ? 'admin' : (input.actor_name ?? null);
+      const stored: EventRow = {
+        seq: 0,
+        api_key: input.api_key,
+        branch: input.branch,
+        module: input.module,
+        action: input.action,
+        uid: input.uid,
+        content_type_uid: input.content_type_uid ?? null,
+        locale: input.locale ?? null,
+        environment: input.environment ?? null,
+        actor: input.actor,
+        actor_name: actorName,
+        changes: changes ? JSON.stringify(changes) : null,
+        data: JSON.stringify(input.data),
+        created_at: createdAt,
+      };
       const row = await tx.get<{ seq: number }>(
         `INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
         [
-          input.api_key,
-          input.branch,
-          input.module,
-          input.action,
-          input.uid,
-          input.content_type_uid ?? null,
-          input.locale ?? null,
-          input.environment ?? null,
-          input.actor,
-          actorName,
-          changes ? JSON.stringify(changes) : null,
-          JSON.stringify(input.data),
-          createdAt,
+          stored.api_key,
+          stored.branch,
+          stored.module,
+          stored.action,
+          stored.uid,
+          stored.content_type_uid,
+          stored.locale,
+          stored.environment,
+          stored.actor,
+          stored.actor_name,
+          stored.changes,
+          stored.data,
+          stored.created_at,
         ],
       );
+      stored.seq = Number(row!.seq);
       // Object.assign, not `{ ...rest, actor_name, ... }`: V8 (Node 20) takes ~6 us for a spread
       // followed by keys the spread object lacks, against 0.25 us.
-      const event: HeraldEvent = Object.assign(rest, { actor_name: actorName, changes, seq: Number(row!.seq), created_at: createdAt });
-      await fanOut(tx, event);
+      const event: HeraldEvent = Object.assign(rest, { actor_name: actorName, changes, seq: stored.seq, created_at: createdAt });
+      await fanOut(tx, event, stored);
       if (listeners.length) tx.afterCommit(() => listeners.forEach((l) => l(event)));
       return event;
     },

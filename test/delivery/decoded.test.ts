@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { claim } from '../../src/delivery/queue/index.ts';
+import { eventFromRow } from '../../src/events/record.ts';
+import { openSqlite } from '../../src/store/sqlite.ts';
 import { decodedEvents, decodedWebhook, DecodedEvents } from '../../src/delivery/queue/decoded.ts';
 import type { EventRow } from '../../src/events/record.ts';
 import type { WebhookRow } from '../../src/webhooks/store.ts';
@@ -90,5 +96,50 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
     const b = decodedEvents(storeB).decoded(eventRow({ store: 'b' }, { seq: 7 }));
     assert.deepEqual(b.data, { store: 'b' });
     assert.deepEqual(decodedEvents(storeA).known(7)?.data, { store: 'a' });
+  });
+
+  it('keeps an event as recorded, parsed only when first asked for, as its row would be', () => {
+    const events = new DecodedEvents();
+    const row = eventRow({ entry: { title: 'recorded' } }, { seq: 9_000_000, changes: JSON.stringify({ fields: ['title'] }) });
+    events.recorded(row);
+    const a = events.known(9_000_000)!;
+    assert.deepEqual(a, eventFromRow(row));
+    assert.equal(events.known(9_000_000), a, 'parsed once');
+    assert.equal(events.decoded({ ...row }), a, 'the same row read from the store: the kept event');
+  });
+
+  it('claims every execution with its event when the events read push kept ones of the same round out (SQLite)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-decoded-'));
+    const db = await openSqlite(join(dir, 'herald.db'));
+    try {
+      await db.run("INSERT INTO stacks (api_key, name, doc, created_at, updated_at) VALUES ('stk', 's', '{}', 0, 0)");
+      await db.run("INSERT INTO webhooks (uid, api_key, doc, created_at, updated_at) VALUES ('W', 'stk', ?, 0, 0)", [JSON.stringify({ uid: 'W', name: 'W' })]);
+      const kept = decodedEvents(db);
+      // More events than are kept, recorded in order: the oldest are pushed out and read by the
+      // claim, which keeps them and pushes out others of the same round.
+      const n = 600;
+      await db.tx(async (tx) => {
+        for (let i = 0; i < n; i++) {
+          const row = eventRow({ i }, { seq: 0, api_key: 'stk', uid: `blt${i}` });
+          const ev = await tx.get<{ seq: number }>(
+            "INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, actor, actor_name, data, created_at) VALUES ('stk', 'main', 'entry', 'update', ?, 'post', 'en-us', 'admin', 'admin', ?, 5) RETURNING seq",
+            [row.uid, row.data],
+          );
+          row.seq = Number(ev!.seq);
+          await tx.run(
+            `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, created_at, updated_at)
+             VALUES (?, 'stk', 'W', ?, ?, 'c', 'update', 'pending', ?, 0, 0)`,
+            [`exe_${String(i).padStart(6, '0')}`, row.seq, `entry:${row.uid}`, 1 + i],
+          );
+          tx.afterCommit(() => kept.recorded(row));
+        }
+      });
+      const { claimed } = await claim(db, { now: 10_000, limit: n, freeSlots: () => n, leaseMs: 60_000 });
+      assert.equal(claimed.length, n, 'every leased execution claimed with its event, none left leased');
+      for (const c of claimed) assert.deepEqual(c.event.data, { i: Number(c.uid.slice(4)) });
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

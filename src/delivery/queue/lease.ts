@@ -183,12 +183,22 @@ async function leaseSqlite(
   for (const part of chunks(hookUids)) {
     for (const w of await q.all<WebhookRow & { uid: string }>(webhookRows(part.length), part)) hooks.set(w.uid, w);
   }
-  const missing = [...new Set(taken.map((t) => Number(t.event_seq)).filter((seq) => events.known(seq) === undefined))];
-  for (const part of chunks(missing)) {
-    for (const e of await q.all<EventRow>(eventRows(part.length), part)) events.decoded(e);
+  // Each event taken from the store's kept ones once, here: keeping the ones read below pushes
+  // the oldest kept out, which may be events of this very round.
+  const byseq = new Map<number, HeraldEvent>();
+  const missing = new Set<number>();
+  for (const t of taken) {
+    const seq = Number(t.event_seq);
+    if (byseq.has(seq) || missing.has(seq)) continue;
+    const known = events.known(seq);
+    if (known) byseq.set(seq, known);
+    else missing.add(seq);
+  }
+  for (const part of chunks([...missing])) {
+    for (const e of await q.all<EventRow>(eventRows(part.length), part)) byseq.set(Number(e.seq), events.decoded(e));
   }
   for (const t of taken) {
-    const event = events.known(Number(t.event_seq));
+    const event = byseq.get(Number(t.event_seq));
     // An execution without its event (never so: events are kept for good) is left leased, as the
     // JOIN this replaced left it: its lease ends and it is looked at again.
     if (!event) continue;
