@@ -76,8 +76,16 @@ const moveExecutions = memo(
           last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = ${ENDED_AT('v.state', 'CAST(? AS BIGINT)')},
           paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
    FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
-   RETURNING executions.uid AS uid`,
+   RETURNING executions.uid AS uid, ${QUEUED_BEHIND} AS queued_behind`,
 );
+/**
+ * Whether the execution's lane has queued executions (waiting behind it): only the lanes of those
+ * that ended need the promote look-up (promote.ts), and most lanes have none. Read from the
+ * `executions_queued` index (usually empty), in the statement that ends them: a look-up of its own
+ * per webhook and flush was 1-2 us of SQLite per delivery. The queued rows are not written by
+ * this statement, so PostgreSQL's snapshot of them is the one a later SELECT would see.
+ */
+const QUEUED_BEHIND = `EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued')`;
 
 /**
  * The logged response with its status first: the text of `{ status, ...response }`, without making
@@ -127,6 +135,8 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     // Scale-out (PostgreSQL): lock the batch's lanes (see laneKey).
     await tx.lock?.(batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)));
     const applied = new Set<string>();
+    /** Applied ones whose lane has queued executions behind them (QUEUED_BEHIND). */
+    const queuedBehind = new Set<string>();
     // SQLite: parts of a few sizes, so few statement texts are kept (lanes.ts, sizedParts).
     // PostgreSQL: as few parts as its limits allow, since each statement is a round trip.
     for (const part of db.dialect === 'sqlite' ? sizedParts(all) : chunks(all)) {
@@ -162,8 +172,12 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
         );
       }
       moveParams.push(opts.now, opts.now);
-      const moved = await tx.all<{ uid: string }>(moveExecutions(part.length), moveParams);
-      for (const m of moved) applied.add(m.uid);
+      const moved = await tx.all<{ uid: string; queued_behind: number | boolean }>(moveExecutions(part.length), moveParams);
+      for (const m of moved) {
+        applied.add(m.uid);
+        // 1/0 on SQLite, true/false on PostgreSQL.
+        if (m.queued_behind === true || Number(m.queued_behind) === 1) queuedBehind.add(m.uid);
+      }
     }
     // Claims that ended before their outcome arrived: logged above, nothing else follows from them.
     const rows = all.filter((r) => applied.has(r.f.claimed.uid));
@@ -173,7 +187,11 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     }
     const ended = rows.filter((r) => r.decision.state !== 'pending');
     for (const r of ended) effects.ended.push({ uid: r.f.claimed.uid, state: r.decision.state as 'succeeded' | 'failed' });
-    effects.promoted = await promoteNext(tx, ended.map((r) => r.f.claimed), opts);
+    effects.promoted = await promoteNext(
+      tx,
+      ended.filter((r) => queuedBehind.has(r.f.claimed.uid)).map((r) => r.f.claimed),
+      opts,
+    );
     if (opts.operational) {
       await opts.operational.executionsFailed(
         tx,
