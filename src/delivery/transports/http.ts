@@ -78,11 +78,16 @@ export function createHttpTransport(o: HttpTransportOptions): HttpTransport {
 
   return {
     tokens,
-    async send(req, timeoutMs) {
-      const d = req.destination;
-      const agent = agentFor(d);
-      if (d?.access_token_url) return withOAuth(agent, req, d, timeoutMs);
-      return send(agent, req, timeoutMs);
+    // Not async: a plain attempt returns send()'s own promise (one fewer per attempt).
+    send(req, timeoutMs) {
+      try {
+        const d = req.destination;
+        const agent = agentFor(d);
+        if (d?.access_token_url) return withOAuth(agent, req, d, timeoutMs);
+        return send(agent, req, timeoutMs);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
     async close(force) {
       const all = [plain, ...tlsAgents.values()];

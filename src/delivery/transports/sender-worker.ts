@@ -27,7 +27,7 @@ let flushing = false;
 let pending = 0;
 
 /** How long this thread's event loop has sat idle, ms (libuv's count; ~0.15 µs a call). */
-const loopIdleMs = () => performance.eventLoopUtilization().idle;
+const loopIdleMs = () => performance.nodeTiming.idleTime;
 
 function answered(id: number, record: AttemptRecord, idleMs: number) {
   pending--;

@@ -40,16 +40,24 @@ export function failure(started: number, outcome: AttemptRecord['outcome'], reas
 
 /** The transports by kind, as one Transport: routes each request by its URL's scheme. */
 export function routeByKind(transports: Partial<Record<TargetKind, Transport>>): Transport {
+  /** A library's error text may quote what it was given; secrets never leave in a reason. */
+  const scrubbed = (record: AttemptRecord, secrets: readonly string[]) => {
+    if (record.reason) record.reason = scrubSecrets(record.reason, secrets);
+    return record;
+  };
   return {
-    async send(req, timeoutMs) {
-      const started = Date.now();
-      const kind = kindOf(req.url);
-      const t = kind ? transports[kind] : undefined;
-      if (!t) return failure(started, 'blocked', `no transport for ${kind ?? 'this'} URL scheme; nothing was sent`);
-      const record = await t.send(req, timeoutMs);
-      // A library's error text may quote what it was given; secrets never leave in a reason.
-      if (record.reason && req.secrets?.length) record.reason = scrubSecrets(record.reason, req.secrets);
-      return record;
+    // Not async: a request with no secrets gets the transport's own promise, not one more around it.
+    send(req, timeoutMs) {
+      try {
+        const started = Date.now();
+        const kind = kindOf(req.url);
+        const t = kind ? transports[kind] : undefined;
+        if (!t) return Promise.resolve(failure(started, 'blocked', `no transport for ${kind ?? 'this'} URL scheme; nothing was sent`));
+        const secrets = req.secrets;
+        return secrets?.length ? t.send(req, timeoutMs).then((record) => scrubbed(record, secrets)) : t.send(req, timeoutMs);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
     async close(force) {
       await Promise.all(Object.values(transports).map((t) => t!.close(force).catch(() => {})));
