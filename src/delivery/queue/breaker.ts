@@ -5,7 +5,7 @@ import { setDisabled } from '../../webhooks/store.ts';
 import { breakerReason, breakerTrips, type Decision } from '../policy.ts';
 import type { Claimed } from './claim.ts';
 import { webhookExecutions } from './park.ts';
-import { chunks } from './lanes.ts';
+import { chunks, paddedList } from './lanes.ts';
 import { memo, repeated } from '../../store/db.ts';
 
 /**
@@ -40,7 +40,11 @@ export async function countFailures(
     for (const { f, decision } of rows) {
       if (decision.state === 'succeeded' && !failed.has(f.claimed.webhook_uid)) reset.add(f.claimed.webhook_uid);
     }
-    for (const part of chunks([...reset])) await tx.run(resetFailures(part.length), part);
+    // The IN list padded to a power of two (lanes.ts, paddedList): one kept statement per size.
+    for (const part of chunks([...reset])) {
+      const listed = paddedList(part);
+      await tx.run(resetFailures(listed.length), listed);
+    }
   }
   for (const { f, decision } of rows) {
     const webhookUid = f.claimed.webhook_uid;
