@@ -217,12 +217,17 @@ async function throughput(h: Running, url: string, events: number, fanout: numbe
  */
 function mainThreadCpuMs(): number {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
+    return threadCpuMs(process.pid);
   } catch {
     return NaN;
   }
+}
+
+/** CPU ms (user + system) of this process's thread `tid` (/proc; throws elsewhere), in 10 ms ticks. */
+function threadCpuMs(tid: number | string): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 /**
@@ -257,9 +262,7 @@ function threadsCpuMs(name: string): number {
     for (const tid of readdirSync('/proc/self/task')) {
       try {
         if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== name) continue;
-        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        ms += (Number(f[11]) + Number(f[12])) * 10;
+        ms += threadCpuMs(tid);
       } catch {}
     }
     return ms;
