@@ -162,26 +162,46 @@ async function profiled<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What the main thread's V8 heap did over a line (heapMeter). */
+interface HeapFigures {
+  /** Bytes allocated (see heapMeter). */
+  allocated: number;
+  scavenges: number;
+  markCompacts: number;
+  /** Time the main thread stood still in collections, ms (V8's cost of each). */
+  pauseMs: number;
+  /** Bytes scavenges moved into the old generation: what later mark-compacts (and their helper threads) pay for. */
+  promoted: number;
+}
+
 /**
- * Bytes allocated on this thread's V8 heap from the call to the call of the function it returns: the heap's growth between
- * collections, summed (used before each collection minus used after the previous one), from V8's
- * GC profiler. Buffers' bytes outside the heap are not counted. Checked against the sampling heap
- * profiler (BENCH_HEAP_PROFILE, collected objects included): within 2%.
+ * The main thread's heap from the call to the call of the function it returns, from V8's GC
+ * profiler. Allocated: the heap's growth between collections, summed (used before each collection
+ * minus used after the previous one); buffers' bytes outside the heap are not counted. Checked
+ * against the sampling heap profiler (BENCH_HEAP_PROFILE, collected objects included): within 2%.
+ * Promoted: the old generation's growth across each scavenge.
  */
-function allocationMeter(): () => number {
+function heapMeter(): () => HeapFigures {
   const profiler = new GCProfiler();
   const used0 = getHeapStatistics().used_heap_size;
   profiler.start();
   return () => {
     const stats = profiler.stop()?.statistics ?? [];
     const used1 = getHeapStatistics().used_heap_size;
-    let bytes = 0;
+    const f: HeapFigures = { allocated: 0, scavenges: 0, markCompacts: 0, pauseMs: 0, promoted: 0 };
+    const old = (h: (typeof stats)[number]['beforeGC']) => h.heapSpaceStatistics.find((x) => x.spaceName === 'old_space')?.spaceUsedSize ?? 0;
     let after = used0;
     for (const s of stats) {
-      bytes += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - after);
+      f.allocated += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - after);
       after = s.afterGC.heapStatistics.usedHeapSize;
+      f.pauseMs += s.cost / 1000;
+      if (s.gcType === 'Scavenge') {
+        f.scavenges++;
+        f.promoted += Math.max(0, old(s.afterGC) - old(s.beforeGC));
+      } else if (s.gcType === 'MarkSweepCompact') f.markCompacts++;
     }
-    return bytes + Math.max(0, used1 - after);
+    f.allocated += Math.max(0, used1 - after);
+    return f;
   };
 }
 
@@ -190,13 +210,14 @@ function allocationMeter(): () => number {
  * second, and the CPU time (user + system, all threads) this process spent per delivery, µs: on a
  * shared machine the rate moves with the load, the CPU per delivery much less.
  */
-async function throughput(h: Running, url: string, events: number, fanout: number): Promise<{ rate: number; cpuUs: number; mainUs: number; senderUs: number; allocKb: number }> {
+async function throughput(h: Running, url: string, events: number, fanout: number): Promise<Throughput> {
   const apiKey = await createStackAndHooks(h, url, fanout);
   const expected = events * fanout;
-  const allocated = allocationMeter();
+  const heap = heapMeter();
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuMs();
   const sender0 = threadsCpuMs('herald-sender');
+  const checkpoint0 = threadsCpuMs('herald-checkpt');
   const t0 = performance.now();
   for (let i = 0; i < events; i += 200) {
     await h.herald.db.tx(async (tx) => {
@@ -207,7 +228,48 @@ async function throughput(h: Running, url: string, events: number, fanout: numbe
   while ((await succeeded(h, apiKey)) < expected) await new Promise((r) => setTimeout(r, 20));
   const rate = expected / ((performance.now() - t0) / 1000);
   const cpu = process.cpuUsage(cpu0);
-  return { rate, cpuUs: (cpu.user + cpu.system) / expected, mainUs: ((mainThreadCpuMs() - main0) * 1000) / expected, senderUs: ((threadsCpuMs('herald-sender') - sender0) * 1000) / expected, allocKb: allocated() / 1024 / expected };
+  const perDelivery = (ms: number) => (ms * 1000) / expected;
+  const h1 = heap();
+  return {
+    rate,
+    cpuUs: (cpu.user + cpu.system) / expected,
+    mainUs: perDelivery(mainThreadCpuMs() - main0),
+    senderUs: perDelivery(threadsCpuMs('herald-sender') - sender0),
+    checkpointUs: perDelivery(threadsCpuMs('herald-checkpt') - checkpoint0),
+    allocKb: h1.allocated / 1024 / expected,
+    heap: h1,
+    expected,
+  };
+}
+
+interface Throughput {
+  rate: number;
+  /** CPU per delivery, us: the process, its main thread, its sender threads, the checkpoint thread. */
+  cpuUs: number;
+  mainUs: number;
+  senderUs: number;
+  checkpointUs: number;
+  allocKb: number;
+  heap: HeapFigures;
+  /** Deliveries the line made. */
+  expected: number;
+}
+
+/**
+ * Where a fan-out line's CPU went besides the main thread, per delivery: the checkpoint thread,
+ * and the process's other threads (sender threads aside), which are V8's helpers (concurrent
+ * marking and parallel scavenging: mark-compacts cost there about what they promote) and libuv's;
+ * and the main thread's collections. Session 10 (h3): at fan-out 1 those helpers took ~90 us of
+ * ~270 per delivery.
+ */
+function whereCpu(t: Throughput): string {
+  const others = t.cpuUs - t.mainUs - (Number.isNaN(t.senderUs) ? 0 : t.senderUs) - t.checkpointUs;
+  const h = t.heap;
+  return (
+    `  other threads ${fmt(others)} us per delivery (V8's GC helpers, libuv), checkpoint thread ${fmt(t.checkpointUs)}; ` +
+    `main thread's GC: ${h.scavenges} scavenges, ${h.markCompacts} mark-compacts, paused ${fmt((h.pauseMs * 1000) / t.expected)} us per delivery, ` +
+    `promoted ${(h.promoted / 1024 / t.expected).toFixed(1)} KB per delivery`
+  );
 }
 
 /**
@@ -491,10 +553,12 @@ async function main() {
         const t = await throughput(h, receiver.url, EVENTS_FANOUT_1, 1);
         f1 = t.rate;
         console.log(`sustained deliveries, fan-out 1 (${fmt(EVENTS_FANOUT_1)} events):   ${fmt(f1)} deliveries/s  (ratio to raw ${(f1 / raw).toFixed(2)}; CPU ${fmt(t.cpuUs)} us per delivery, main thread ${fmt(t.mainUs)}${senders(t)}; allocated ${t.allocKb.toFixed(1)} KB per delivery)`);
+        console.log(whereCpu(t));
       }
       if (line('fanout10')) {
         const f10 = await throughput(h, receiver.url, EVENTS_FANOUT_10, 10);
         console.log(`sustained deliveries, fan-out 10 (${fmt(EVENTS_FANOUT_10)} events):  ${fmt(f10.rate)} deliveries/s  (ratio to raw ${(f10.rate / raw).toFixed(2)}; CPU ${fmt(f10.cpuUs)} us per delivery, main thread ${fmt(f10.mainUs)}${senders(f10)}; allocated ${f10.allocKb.toFixed(1)} KB per delivery)`);
+        console.log(whereCpu(f10));
       }
     });
     if (line('latency')) {

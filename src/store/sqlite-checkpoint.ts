@@ -30,6 +30,10 @@ const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const db = new Database(workerData.file, { fileMustExist: true });
+// Named, for \`top -H\` and the bench's CPU per thread (Linux; elsewhere there is no such file).
+try {
+  require('node:fs').writeFileSync('/proc/thread-self/comm', 'herald-checkpt');
+} catch {}
 // A PASSIVE checkpoint takes no lock it would wait for; never sleep on one.
 db.pragma('busy_timeout = 0');
 parentPort.postMessage({ ready: true });
