@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { claim } from '../../src/delivery/queue/index.ts';
-import { eventFromRow } from '../../src/events/record.ts';
+import { ClaimedEvent, dataJson, eventFromRow } from '../../src/events/record.ts';
 import { openSqlite } from '../../src/store/sqlite.ts';
 import { decodedEvents, decodedWebhook, DecodedEvents } from '../../src/delivery/queue/decoded.ts';
 import type { EventRow } from '../../src/events/record.ts';
@@ -103,9 +103,40 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
     const row = eventRow({ entry: { title: 'recorded' } }, { seq: 9_000_000, changes: JSON.stringify({ fields: ['title'] }) });
     events.recorded(row);
     const a = events.known(9_000_000)!;
-    assert.deepEqual(a, eventFromRow(row));
+    // A spread copies the fields; `data` is read on its own (see the next test).
+    assert.deepEqual({ ...a, data: a.data }, eventFromRow(row));
     assert.equal(events.known(9_000_000), a, 'parsed once');
     assert.equal(events.decoded({ ...row }), a, 'the same row read from the store: the kept event');
+  });
+
+  it("parses a claimed event's data only when read, and its body splices the row's text", () => {
+    const events = new DecodedEvents();
+    // Text JSON.stringify would not write (spaces, key order kept): proves the body is the row's text, unparsed.
+    const row = eventRow({}, { seq: 9_100_000, data: '{"entry": {"title": "t", "b": 1}}' });
+    const a = events.decoded(row);
+    assert.equal(dataJson(a), '{"entry": {"title": "t", "b": 1}}', 'the stored text, not a re-serialisation');
+    assert.deepEqual(a.data, { entry: { title: 't', b: 1 } });
+    assert.equal(a.data, a.data, 'parsed once');
+    assert.equal(dataJson(a), '{"entry": {"title": "t", "b": 1}}', 'still the text once parsed');
+    assert.deepEqual(JSON.parse(JSON.stringify(a)).data, { entry: { title: 't', b: 1 } }, 'JSON carries data');
+    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(a))), Object.keys(eventFromRow(row)), 'the fields of an event read from its row, in its order');
+  });
+
+  it('a debounced copy of a claimed event keeps its data and its text, and the shared one is unchanged', () => {
+    const events = new DecodedEvents();
+    const row = eventRow({ entry: { title: 'folded' } }, { seq: 9_200_000 });
+    const shared = events.decoded(row) as ClaimedEvent;
+    const copy = shared.withFoldedSeqs([1, 2]);
+    assert.deepEqual(copy.folded_seqs, [1, 2]);
+    assert.equal(shared.folded_seqs, undefined);
+    assert.deepEqual(copy.data, { entry: { title: 'folded' } });
+    assert.equal(dataJson(copy), row.data);
+    assert.equal(copy.seq, shared.seq);
+    // `data` set on an event: its body follows it, no longer the row's text.
+    copy.data = { entry: { title: 'changed' } };
+    assert.equal(dataJson(copy), '{"entry":{"title":"changed"}}');
+    assert.equal(dataJson(copy.withFoldedSeqs([3])), '{"entry":{"title":"changed"}}', 'a copy of a changed one keeps the change');
+    assert.equal(dataJson(shared), row.data, 'the shared event is untouched');
   });
 
   it('claims every execution with its event when the events read push kept ones of the same round out (SQLite)', async () => {

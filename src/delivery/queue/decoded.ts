@@ -1,5 +1,5 @@
 import type { HeraldEvent } from '../../events/event.ts';
-import { eventFromRow, type EventRow } from '../../events/record.ts';
+import { ClaimedEvent, type EventRow } from '../../events/record.ts';
 import { webhookFromRow, type WebhookRow } from '../../webhooks/store.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
 
@@ -66,24 +66,28 @@ export function decodedWebhook(uid: string, row: WebhookRow): Webhook {
 
 /** The events claims decoded in one store, by seq (see decodedEvents). */
 export class DecodedEvents {
-  /** `event` undefined: kept as recorded (see recorded()), parsed when first claimed. */
-  private events = new Map<number, { row: EventRow; event: HeraldEvent | undefined }>();
+  /** `event` undefined: kept as recorded (see recorded()), made when first claimed. */
+  private events = new Map<number, { row: EventRow; event: ClaimedEvent | undefined }>();
 
   /** The event with `seq`, when kept: no need to read it. */
   known(seq: number): HeraldEvent | undefined {
     const hit = this.events.get(seq);
     if (hit === undefined) return undefined;
-    return (hit.event ??= eventFromRow(hit.row));
+    return (hit.event ??= new ClaimedEvent(hit.row));
   }
 
-  /** The HeraldEvent of a claimed execution's event row (see eventFromRow), parsed once while kept. */
+  /**
+   * The HeraldEvent of a claimed execution's event row (a ClaimedEvent: its data parsed only when
+   * read), made once while kept.
+   */
   decoded(row: EventRow): HeraldEvent {
     const seq = Number(row.seq);
     const hit = this.events.get(seq);
-    if (hit && same(hit.row, row, EVENT_FIELDS)) return (hit.event ??= eventFromRow(hit.row));
-    const event = eventFromRow(row);
+    if (hit && same(hit.row, row, EVENT_FIELDS)) return (hit.event ??= new ClaimedEvent(hit.row));
+    // The event's own columns only: a claim's row may carry its webhook's too (PostgreSQL's join).
     const kept = {} as Record<string, unknown>;
     for (const f of EVENT_FIELDS) kept[f] = row[f];
+    const event = new ClaimedEvent(kept as unknown as EventRow);
     this.keep(seq, kept as unknown as EventRow, event);
     return event;
   }
@@ -99,7 +103,7 @@ export class DecodedEvents {
     this.keep(Number(row.seq), row, undefined);
   }
 
-  private keep(seq: number, row: EventRow, event: HeraldEvent | undefined): void {
+  private keep(seq: number, row: EventRow, event: ClaimedEvent | undefined): void {
     if (this.events.has(seq)) this.events.delete(seq);
     else if (this.events.size >= EVENTS_KEPT) this.events.delete(this.events.keys().next().value!);
     this.events.set(seq, { row, event });

@@ -1,5 +1,5 @@
 import type { HeraldEvent } from '../../events/event.ts';
-import { eventFromRow, type EventRow } from '../../events/record.ts';
+import { ClaimedEvent, eventFromRow, type EventRow } from '../../events/record.ts';
 import { json, memo, repeated, type Db, type Queryable, type Tx } from '../../store/db.ts';
 import { webhookFromRow, type WebhookRow } from '../../webhooks/store.ts';
 import { decodedWebhook, type DecodedEvents } from './decoded.ts';
@@ -221,11 +221,17 @@ function claimedWith(claimed: Claimed[], x: Omit<LeasedRow, 'event_seq'>, webhoo
     lane: x.lane,
     attempts: Number(x.attempts),
     leaseUntil: leaseEnd,
-    event: x.folded_seqs ? Object.assign({}, shared, { folded_seqs: json<number[]>(x.folded_seqs) }) : shared,
+    event: x.folded_seqs ? withFoldedSeqs(shared, json<number[]>(x.folded_seqs)) : shared,
     batchUid: x.batch_uid,
     webhook: decodedWebhook(x.webhook_uid, webhook),
   });
   return true;
+}
+
+/** `event` with a debounced execution's `folded_seqs`: a copy, the shared one left as it is. */
+function withFoldedSeqs(event: HeraldEvent, folded: number[]): HeraldEvent {
+  // A spread would lose a ClaimedEvent's `data` (its prototype's).
+  return event instanceof ClaimedEvent ? event.withFoldedSeqs(folded) : Object.assign({}, event, { folded_seqs: folded });
 }
 
 /**
