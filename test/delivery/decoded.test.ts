@@ -109,6 +109,21 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
     assert.equal(events.decoded({ ...row }), a, 'the same row read from the store: the kept event');
   });
 
+  it('keeps a recorded event only while the claims are close enough behind to find it kept', () => {
+    const events = new DecodedEvents();
+    const base = 9_300_000;
+    events.recorded(eventRow({ n: 0 }, { seq: base }));
+    assert.ok(events.known(base), 'before any claim: kept');
+    // The claims are at `base`; an event recorded more than the kept count (512) later would be
+    // pushed out before they reach it: not kept, its claim reads it.
+    events.recorded(eventRow({ n: 1 }, { seq: base + 513 }));
+    assert.equal(events.known(base + 513), undefined);
+    // Caught up (a claim asked for base + 600): kept again.
+    events.decoded(eventRow({ n: 2 }, { seq: base + 600 }));
+    events.recorded(eventRow({ n: 3 }, { seq: base + 601 }));
+    assert.deepEqual(events.known(base + 601)?.data, { n: 3 });
+  });
+
   it("parses a claimed event's data only when read, and its body splices the row's text", () => {
     const events = new DecodedEvents();
     // Text JSON.stringify would not write (spaces, key order kept): proves the body is the row's text, unparsed.
