@@ -132,9 +132,7 @@ function succeeded(_h: Running, apiKey: string): number {
  * ceiling): where the delivery path's time goes. BENCH_HEAP_PROFILE=<file>: a sampling heap profile
  * (.heapprofile) of the same lines, collected objects included: where its allocations come from.
  */
-async function profiled<T>(fn: () => Promise<T>): Promise<T> {
-  const file = process.env.BENCH_PROFILE;
-  const heapFile = process.env.BENCH_HEAP_PROFILE;
+async function profiled<T>(fn: () => Promise<T>, file = process.env.BENCH_PROFILE, heapFile = process.env.BENCH_HEAP_PROFILE): Promise<T> {
   if (!file && !heapFile) return fn();
   const session = new Session();
   session.connect();
@@ -403,10 +401,17 @@ async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
   }
   await ask(receiver, 'reset');
   next = 0;
+  const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuMs();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: LOOP_CLIENTS }, client(LOOP_CREATES)));
   const createdS = LOOP_CREATES / ((performance.now() - t0) / 1000);
   while ((await ask<{ count: number }>(receiver, 'stats')).count < LOOP_CREATES) await new Promise((r) => setTimeout(r, 10));
+  // CPU per create until the last delivery, µs: this process's (Herald's, and the clients' when
+  // they run in it) and its main thread's alone.
+  const cpu = process.cpuUsage(cpu0);
+  const cpuUs = (cpu.user + cpu.system) / LOOP_CREATES;
+  const mainUs = ((mainThreadCpuMs() - main0) * 1000) / LOOP_CREATES;
   const stats = await ask<{ arrivals: Array<[string, number]> }>(receiver, 'stats');
   // seq -> entry uid, from the stack's event log.
   const uidOf = new Map<number, string>();
@@ -426,7 +431,7 @@ async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
   }
   lat.sort((a, b) => a - b);
   const deliveredS = LOOP_CREATES / ((last - (performance.timeOrigin + t0)) / 1000);
-  return { createdS, deliveredS, lat };
+  return { createdS, deliveredS, lat, cpuUs, mainUs };
 }
 
 /**
@@ -578,9 +583,10 @@ async function main() {
       const stall = loopDelay();
       const t0 = performance.now();
       const waits = cpuWaits(receiver.child, () => (performance.now() - t0) / 1000);
-      const loop = await closedLoop(h, receiver.child, receiver.url);
+      // BENCH_LOOP_PROFILE=<file>: a CPU profile of this line alone (its warm-up creates included).
+      const loop = await profiled(() => closedLoop(h, receiver.child, receiver.url), process.env.BENCH_LOOP_PROFILE, undefined);
       console.log(
-        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients after ${fmt(LOOP_WARMUP)} not counted, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms; ${stall()}; ${waits()}`,
+        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients after ${fmt(LOOP_WARMUP)} not counted, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms; CPU ${fmt(loop.cpuUs)} us per create, main thread ${fmt(loop.mainUs)}; ${stall()}; ${waits()}`,
       );
     }
   } finally {
