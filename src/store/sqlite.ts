@@ -36,11 +36,11 @@ export async function openSqlite(file: string, opts: SqliteOptions = {}): Promis
   writer.pragma('foreign_keys = ON');
   // Milliseconds a statement waits for another process's lock (e.g. `herald db backup`).
   writer.pragma('busy_timeout = 5000');
-  // SQLite's own checkpoint, inside the commit that crosses it: every ~40 MB (10,000 pages)
+  // SQLite's own checkpoint, inside the commit that crosses it: every ~40 MB (AUTOCHECKPOINT_PAGES)
   // instead of ~4 MB, since each one fsyncs and the delivery path commits thousands of small
-  // transactions a second. With the checkpoint thread it is only a backstop: the thread keeps the
-  // WAL far below it.
-  writer.pragma('wal_autocheckpoint = 10000');
+  // transactions a second. Raised to BACKSTOP_PAGES while the checkpoint thread runs
+  // (startCheckpoints), back if it fails.
+  writer.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
   // 16 MiB of page cache for the writer (negative = KiB; the reader keeps SQLite's 2 MiB). It was
   // 64 MiB, and filling it was most of the RSS a Herald draining a 100k backlog gained over one
   // draining 1k (bench line "RSS ... draining a backlog": other anonymous memory 137-163 MiB at
@@ -54,6 +54,17 @@ export async function openSqlite(file: string, opts: SqliteOptions = {}): Promis
   if (opts.checkpointThread && file !== ':memory:') db.startCheckpoints(opts.onCheckpointError ?? (() => {}));
   return db;
 }
+
+/** SQLite's own checkpoint threshold when the checkpoint thread does not run, pages (4 KiB). */
+export const AUTOCHECKPOINT_PAGES = 10_000;
+/**
+ * SQLite's own threshold while the checkpoint thread runs, pages (~100 MiB): only a bound on the
+ * WAL should the thread stall. The thread restarts the WAL past 16 MiB; at 2,400 one-event
+ * commits a second on a machine so busy that Herald's thread waited 6 s of 16 for a CPU, the WAL
+ * still peaked at 42 MiB (bench, session 10), where the old threshold (40 MiB) had SQLite checkpoint
+ * on the event loop (a WAL fsync of ~45 ms each time).
+ */
+export const BACKSTOP_PAGES = 25_600;
 
 class Connection implements Queryable {
   private statements = new Map<string, Statement>();
@@ -192,7 +203,22 @@ class SqliteDb implements Db {
   }
 
   startCheckpoints(onError: (err: Error) => void) {
-    this.checkpointer = new Checkpointer({ file: this.file, holdWrites: (fn) => this.exclusive(fn), onError });
+    const raw = this.w.raw;
+    this.checkpointer = new Checkpointer({
+      file: this.file,
+      holdWrites: (fn) => this.exclusive(fn),
+      // The thread checkpoints and restarts the WAL: SQLite's own only as a far bound.
+      onReady: () => raw.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`),
+      onError: (err) => {
+        if (raw.open) raw.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+        onError(err);
+      },
+    });
+  }
+
+  /** WAL restarts the checkpoint thread made so far (0 without it). */
+  walRestarts(): number {
+    return this.checkpointer?.restarts ?? 0;
   }
 
   /** Whether the checkpoint thread runs, once it has started (false: SQLite checkpoints inside commits). */
