@@ -18,8 +18,8 @@
  *   against a fixed-body fastify route.
  * Speed goals live here, never in tests. Run on an otherwise idle machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +58,21 @@ const LOOP_CLIENTS = 8;
  */
 const LOOP_WARMUP = Number(process.env.BENCH_LOOP_WARMUP ?? 400);
 const LOOP_DELAY_MS = 20;
+/**
+ * Where the loop's clients run: in Herald's process (default, as the line has always run), or with
+ * BENCH_LOOP_CLIENTS_PROCESS=1 in one of their own (bench/loop-clients.ts), as a site's clients
+ * are. In Herald's process their fetch() calls take ~300 us of its main thread per create (1,400-1,600
+ * against 1,100-1,200 us, session 10); in their own, on a 2-core machine they compete with Herald and the
+ * receiver for a CPU instead, and the line's p99 read no lower (59-89 ms against 40-50, at load 4-7).
+ */
+const LOOP_CLIENTS_IN_PROCESS = process.env.BENCH_LOOP_CLIENTS_PROCESS !== '1';
+
+/** The closed loop's clients' process (bench/loop-clients.ts), once it is ready. */
+async function startLoopClients(): Promise<ChildProcess> {
+  const child = fork(new URL('./loop-clients.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'] });
+  await new Promise((r) => child.once('message', r));
+  return child;
+}
 /** The backlog whose draining RSS is compared with a 1k backlog's. */
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 /**
@@ -385,27 +400,39 @@ async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
   await call('POST', '/v3/content_types', { content_type: { title: 'Post', uid: 'post', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } }, stack);
   await call('POST', '/v3/webhooks', { webhook: { name: 'loop', destinations: [{ target_url: `${url}/loop?delay=${LOOP_DELAY_MS}` }], channels: ['content_types.post.entries.create'] } }, stack);
   const sentAt = new Map<string, number>();
+  const path = '/v3/content_types/post/entries';
   let next = 0;
   const client = (end: number) => async () => {
     for (let i = next++; i < end; i = next++) {
       const at = performance.timeOrigin + performance.now();
-      const r = await call('POST', '/v3/content_types/post/entries', { entry: { title: `Post ${i}` } }, stack);
+      const r = await call('POST', path, { entry: { title: `Post ${i}` } }, stack);
       sentAt.set(r.entry.uid, at);
     }
   };
+  // The clients: in this process, or in one of their own (LOOP_CLIENTS_IN_PROCESS).
+  const children = LOOP_CLIENTS_IN_PROCESS ? null : await startLoopClients();
+  const creates = async (from: number, to: number) => {
+    if (!children) {
+      next = from;
+      return Promise.all(Array.from({ length: LOOP_CLIENTS }, client(to)));
+    }
+    const done = new Promise<{ sent: Array<[string, number]> }>((resolve) => children.once('message', resolve));
+    children.send({ type: 'run', url: h.url, headers: { ...headers, ...stack }, path, from, to, clients: LOOP_CLIENTS });
+    for (const [uid, at] of (await done).sent) sentAt.set(uid, at);
+  };
   if (LOOP_WARMUP > 0) {
     await ask(receiver, 'reset');
-    await Promise.all(Array.from({ length: LOOP_CLIENTS }, client(LOOP_WARMUP)));
+    await creates(0, LOOP_WARMUP);
     while ((await ask<{ count: number }>(receiver, 'stats')).count < LOOP_WARMUP) await new Promise((r) => setTimeout(r, 10));
     sentAt.clear();
   }
   await ask(receiver, 'reset');
-  next = 0;
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuMs();
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: LOOP_CLIENTS }, client(LOOP_CREATES)));
+  await creates(0, LOOP_CREATES);
   const createdS = LOOP_CREATES / ((performance.now() - t0) / 1000);
+  children?.kill();
   while ((await ask<{ count: number }>(receiver, 'stats')).count < LOOP_CREATES) await new Promise((r) => setTimeout(r, 10));
   // CPU per create until the last delivery, µs: this process's (Herald's, and the clients' when
   // they run in it) and its main thread's alone.
@@ -586,9 +613,20 @@ async function main() {
       // BENCH_LOOP_PROFILE=<file>: a CPU profile of this line alone (its warm-up creates included).
       const loop = await profiled(() => closedLoop(h, receiver.child, receiver.url), process.env.BENCH_LOOP_PROFILE, undefined);
       console.log(
-        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients after ${fmt(LOOP_WARMUP)} not counted, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms; CPU ${fmt(loop.cpuUs)} us per create, main thread ${fmt(loop.mainUs)}; ${stall()}; ${waits()}`,
+        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients ${LOOP_CLIENTS_IN_PROCESS ? "in Herald's process" : 'in their own process'} after ${fmt(LOOP_WARMUP)} not counted, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms; CPU ${fmt(loop.cpuUs)} us per create, main thread ${fmt(loop.mainUs)}; ${stall()}; ${waits()}`,
       );
     }
+    // The WAL file keeps the size it once reached (no journal_size_limit): its largest over the
+    // lines above, and how often the checkpoint thread started it again (sqlite-checkpoint.ts).
+    const walMiB = (() => {
+      try {
+        return (statSync(join(dir, 'herald.db-wal')).size / 1024 / 1024).toFixed(1);
+      } catch {
+        return '?';
+      }
+    })();
+    const restarts = (h.herald.db as { walRestarts?: () => number }).walRestarts?.();
+    console.log(`WAL file at its largest: ${walMiB} MiB${restarts === undefined ? '' : `; restarted by the checkpoint thread ${fmt(restarts)} times`}`);
   } finally {
     await h.close();
     clearInterval(rssTimer);
