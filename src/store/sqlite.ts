@@ -31,6 +31,19 @@ export interface SqliteOptions {
 export async function openSqlite(file: string, opts: SqliteOptions = {}): Promise<Db> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const writer = new Database(file);
+  tuneWriter(writer);
+  const db = new SqliteDb(writer, file);
+  await migrate(db);
+  db.openReader();
+  if (opts.checkpointThread && file !== ':memory:') db.startCheckpoints(opts.onCheckpointError ?? (() => {}));
+  return db;
+}
+
+/**
+ * The writer connection's settings (exported for bench/store-rows.ts, which measures the store's
+ * statements on a connection set up the same way).
+ */
+export function tuneWriter(writer: Database.Database): void {
   writer.pragma('journal_mode = WAL');
   writer.pragma('synchronous = NORMAL');
   writer.pragma('foreign_keys = ON');
@@ -59,11 +72,6 @@ export async function openSqlite(file: string, opts: SqliteOptions = {}): Promis
   // INSERT 34 -> 10; CPU per delivery of the store's statements 50 -> 32 us. Temporary tables and
   // sorts stay in memory too (Herald makes no large ones).
   writer.pragma('temp_store = MEMORY');
-  const db = new SqliteDb(writer, file);
-  await migrate(db);
-  db.openReader();
-  if (opts.checkpointThread && file !== ':memory:') db.startCheckpoints(opts.onCheckpointError ?? (() => {}));
-  return db;
 }
 
 /** SQLite's own checkpoint threshold when the checkpoint thread does not run, pages (4 KiB). */

@@ -1,0 +1,178 @@
+/**
+ * `npm run bench:rows`: the store's side of the delivery path alone, per statement: a real SQLite
+ * file with every migration, the writer set up as Herald sets it up (sqlite.ts tuneWriter), and the
+ * bench's rows (bench/run.ts: ~1.2 KB events, one lane per entity, 200 events a transaction),
+ * written by the statements of one execution's life: events INSERT, the lane look-up and the
+ * executions INSERT at fan-out (enqueue.ts), the candidate SELECT and the lease UPDATE of claim
+ * rounds of 64 (claim.ts, lease.ts), the attempts INSERT and the UPDATE..FROM of outcome flushes
+ * (complete.ts), and each transaction's COMMIT. Prints each one's time per delivery and per row
+ * written: what a schema or statement change saves, without the rest of Herald around it. No
+ * HTTP, no JSON of the engine; the WAL is checkpointed between rounds, untimed (Herald's
+ * checkpoint thread does that off the main thread).
+ *
+ * The statement texts are copies of those files' (kept as they are there, SQLite's side): change
+ * them together. Settings (environment): BENCH_ROWS_FANOUT (webhooks per event, default 10),
+ * BENCH_EVENTS (default 5,000), BENCH_ROWS_FLUSH (outcomes per flush, default 80: the 10 ms group
+ * commit at ~8k deliveries/s), BENCH_ROWS_SQL (SQL run after the migrations, e.g. an index to try),
+ * BENCH_ROWS_PRAGMA (pragmas after the writer's, e.g. `temp_store = FILE`, `;`-separated).
+ */
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sortableId } from '../src/ids.ts';
+import { migrationFiles } from '../src/store/migrate.ts';
+import { tuneWriter } from '../src/store/sqlite.ts';
+import { paddedList, sizedParts } from '../src/delivery/queue/lanes.ts';
+import { repeated } from '../src/store/db.ts';
+
+const FANOUT = Number(process.env.BENCH_ROWS_FANOUT ?? 10);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000);
+const FLUSH = Number(process.env.BENCH_ROWS_FLUSH ?? 80);
+/** Events per recording transaction, as bench/run.ts throughput() records them. */
+const EVENTS_PER_TX = 200;
+/** Claim round size (the dispatcher's CLAIM_PAGE) and the candidates read beyond it (claim.ts). */
+const CLAIM_PAGE = 64;
+const CANDIDATE_MARGIN = 32;
+
+const dir = mkdtempSync(join(tmpdir(), 'herald-rows-'));
+const db = new Database(join(dir, 'herald.db'));
+tuneWriter(db);
+// Checkpointed between rounds, untimed, as the checkpoint thread does it.
+db.pragma('wal_autocheckpoint = 0');
+for (const p of (process.env.BENCH_ROWS_PRAGMA ?? '').split(';').filter((s) => s.trim())) db.pragma(p);
+for (const m of migrationFiles('sqlite')) db.exec(m.sql);
+if (process.env.BENCH_ROWS_SQL) db.exec(process.env.BENCH_ROWS_SQL);
+
+const UNFINISHED_ROW = "ended_at IS NULL AND state IN ('queued', 'pending', 'in_flight')";
+const SQL = {
+  event: `INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+  busy: (n: number) => `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(n)}) AND lane = ? AND ${UNFINISHED_ROW}`,
+  busyOne: `SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND ${UNFINISHED_ROW} LIMIT 1`,
+  executions: (n: number) => `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, created_at, updated_at)
+    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+  candidates: 'SELECT uid, webhook_uid, paced FROM executions WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
+  lease: (n: number) => `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
+    WHERE uid IN (${repeated(n)}) AND next_attempt_at <= ? RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs`,
+  attempts: (n: number) => `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
+    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')} ON CONFLICT (uid) DO NOTHING`,
+  move: (n: number) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
+      VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
+    )
+    UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
+           first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
+           last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = CASE WHEN v.state IN ('succeeded', 'failed') THEN CAST(? AS BIGINT) ELSE NULL END,
+           paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
+    FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
+    RETURNING executions.uid AS uid, EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued') AS queued_behind`,
+};
+
+const statements = new Map<string, Database.Statement>();
+const prepared = (sql: string) => {
+  let s = statements.get(sql);
+  if (!s) statements.set(sql, (s = db.prepare(sql)));
+  return s;
+};
+/** Nanoseconds and rows per measured step. */
+const spent = new Map<string, { ns: bigint; rows: number }>();
+function timed<T>(name: string, rows: number, fn: () => T): T {
+  const t0 = process.hrtime.bigint();
+  const r = fn();
+  const s = spent.get(name) ?? { ns: 0n, rows: 0 };
+  s.ns += process.hrtime.bigint() - t0;
+  s.rows += rows;
+  spent.set(name, s);
+  return r;
+}
+const begin = db.prepare('BEGIN IMMEDIATE');
+const commit = db.prepare('COMMIT');
+function tx(name: string, fn: () => void) {
+  begin.run();
+  fn();
+  timed(`COMMIT (${name})`, 1, () => commit.run());
+}
+
+const apiKey = 'blt' + randomBytes(8).toString('hex');
+const hooks = Array.from({ length: FANOUT }, () => 'blt' + randomBytes(8).toString('hex'));
+const data = JSON.stringify({ entry: { uid: 'blt0', title: 'Entry', url: '/posts/0', body: 'x'.repeat(900), _version: 2, locale: 'en-us' }, content_type: { uid: 'post', title: 'Post' } });
+const channel = 'content_types.post.entries.update';
+// An attempt's logged request and response, the sizes the bench's are.
+const request = JSON.stringify({ method: 'POST', url: 'http://127.0.0.1:40000/hook0', headers: { 'content-type': 'application/json', 'user-agent': 'Herald-Webhooks/1.0', 'x-contentstack-signature': '***', 'webhook-id': 'exe_0000000000000000000000', 'webhook-timestamp': '1733400000' }, body: '(the event payload)' });
+const response = JSON.stringify({ status: 200, headers: { 'content-length': '2', date: 'Sat, 05 Dec 2026 19:00:00 GMT' }, body: 'ok' });
+
+let nextEvent = 0;
+const leased: Array<{ uid: string; leaseUntil: number }> = [];
+
+function record(n: number) {
+  tx('record', () => {
+    for (let k = 0; k < n; k++) {
+      const uid = `blt${(nextEvent++).toString(16).padStart(16, '0')}`;
+      const now = Date.now();
+      const { seq } = timed('events INSERT', 1, () => prepared(SQL.event).get([apiKey, 'main', 'entry', 'update', uid, 'post', 'en-us', null, 'bench', null, null, data, now])) as { seq: number };
+      const lane = `entry:${uid}`;
+      if (FANOUT > 1) timed('lane SELECT', FANOUT, () => prepared(SQL.busy(FANOUT)).all([...hooks, lane]));
+      else timed('lane SELECT', 1, () => prepared(SQL.busyOne).get([hooks[0], lane]));
+      const params: unknown[] = [];
+      for (const h of hooks) params.push(sortableId('exe'), apiKey, h, seq, lane, channel, 'update', 'pending', now, null, null, now, now);
+      timed('executions INSERT', FANOUT, () => prepared(SQL.executions(FANOUT)).run(params));
+    }
+  });
+}
+
+function claimRound(): number {
+  let got = 0;
+  tx('claim', () => {
+    const now = Date.now();
+    const found = timed('candidates SELECT', 0, () => prepared(SQL.candidates).all([now, CLAIM_PAGE + CANDIDATE_MARGIN])) as Array<{ uid: string }>;
+    spent.get('candidates SELECT')!.rows += found.length;
+    const chosen = found.slice(0, CLAIM_PAGE).map((r) => r.uid);
+    if (chosen.length === 0) return;
+    const list = paddedList(chosen);
+    const leaseUntil = now + 60_000;
+    const rows = timed('lease UPDATE', chosen.length, () => prepared(SQL.lease(list.length)).all([leaseUntil, leaseUntil, now, now, ...list, now])) as Array<{ uid: string }>;
+    for (const r of rows) leased.push({ uid: r.uid, leaseUntil });
+    got = rows.length;
+  });
+  return got;
+}
+
+function flush(n: number) {
+  const batch = leased.splice(0, n);
+  if (batch.length === 0) return;
+  tx('complete', () => {
+    const now = Date.now();
+    for (const part of sizedParts(batch)) {
+      const attempts: unknown[] = [];
+      for (const b of part) attempts.push(sortableId('att'), b.uid, 1, now, 3, 'success', 200, null, request, response);
+      timed('attempts INSERT', part.length, () => prepared(SQL.attempts(part.length)).run(attempts));
+      const moves: unknown[] = [];
+      for (const b of part) moves.push(b.uid, b.leaseUntil, 'succeeded', 1, null, now, 200, 'success', null);
+      moves.push(now, now);
+      timed('complete UPDATE', part.length, () => prepared(SQL.move(part.length)).all(moves));
+    }
+  });
+}
+
+const load0 = loadavg()[0];
+const cpu0 = process.cpuUsage();
+for (let recorded = 0; recorded < EVENTS; recorded += EVENTS_PER_TX) {
+  record(Math.min(EVENTS_PER_TX, EVENTS - recorded));
+  // Claim rounds until nothing is due, with a flush whenever FLUSH outcomes wait.
+  while (claimRound() > 0) if (leased.length >= FLUSH) flush(FLUSH);
+  while (leased.length > 0) flush(FLUSH);
+  db.pragma('wal_checkpoint(PASSIVE)');
+}
+const cpu = process.cpuUsage(cpu0);
+const deliveries = EVENTS * FANOUT;
+let total = 0n;
+console.log(`store rows, fan-out ${FANOUT}, ${EVENTS.toLocaleString('en')} events (load ${load0.toFixed(1)}): us per delivery, us per row written (rows)`);
+for (const [name, s] of [...spent].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  total += s.ns;
+  const us = Number(s.ns) / 1e3;
+  console.log(`  ${name.padEnd(20)} ${(us / deliveries).toFixed(2).padStart(7)}  ${s.rows ? (us / s.rows).toFixed(2).padStart(8) : '       -'}  (${s.rows.toLocaleString('en')})`);
+}
+console.log(`  ${'all statements'.padEnd(20)} ${(Number(total) / 1e3 / deliveries).toFixed(2).padStart(7)}; process CPU ${((cpu.user + cpu.system) / deliveries).toFixed(1)} us per delivery (checkpoints included)`);
+db.close();
+rmSync(dir, { recursive: true, force: true });
