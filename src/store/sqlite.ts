@@ -63,14 +63,15 @@ export function tuneWriter(writer: Database.Database): void {
   writer.pragma('cache_size = -16384');
   // Statement journals in memory. A statement that writes several rows and may fail half-way (a
   // multi-row INSERT, an UPDATE of many rows, an AUTOINCREMENT insert: the delivery path's
-  // statements) saves each page it changes first, to undo just that statement. SQLite keeps that
+  // statements) first saves each page it changes, to undo just that statement. SQLite keeps that
   // journal in memory up to 64 KiB, then moves it to a temporary file for the rest of the
-  // transaction, after which each page it saves is a write() system call: a group commit of 128
-  // outcomes, or a fan-out's index pages, crosses 64 KiB. The journal holds at most the pages one
-  // statement changes and is emptied when the statement ends. Isolated (the bench's rows, fan-out
-  // 10, session 10): executions INSERT 15.4 -> 5.1 us a row, complete's UPDATE 10.7 -> 5.3, events
-  // INSERT 34 -> 10; CPU per delivery of the store's statements 50 -> 32 us. Temporary tables and
-  // sorts stay in memory too (Herald makes no large ones).
+  // transaction, and from then on every page saved is a pwrite() system call: a fan-out's index
+  // pages, or a group commit's attempts, cross 64 KiB. In memory it holds at most the pages one
+  // statement changes, until that statement ends: the delivery path's statements are batches of
+  // at most a few hundred rows; an UPDATE of 100k executions' state would hold ~15 MiB. `npm run
+  // bench:rows` (fan-out 10, session 10): executions INSERT 17-18 -> 6.5 us a row, complete's
+  // UPDATE 8-17 -> 6, events INSERT 48-54 -> 11 us. Sorts and temporary tables of the writer stay
+  // in memory too (reads outside transactions go to the reader, which keeps temporary files).
   writer.pragma('temp_store = MEMORY');
 }
 
