@@ -34,6 +34,7 @@ export async function openSqlite(file: string, opts: SqliteOptions = {}): Promis
   tuneWriter(writer);
   const db = new SqliteDb(writer, file);
   await migrate(db);
+  tuneWriterAfterMigrations(writer);
   db.openReader();
   if (opts.checkpointThread && file !== ':memory:') db.startCheckpoints(opts.onCheckpointError ?? (() => {}));
   return db;
@@ -61,18 +62,6 @@ export function tuneWriter(writer: Database.Database): void {
   // order, mostly once; a miss is a read from the OS's page cache. CPU per delivery in the fan-out
   // lines (one machine, load ~10, alternated): 64 MiB 248-254 us, 16 MiB 263, 8 MiB 266-286.
   writer.pragma('cache_size = -16384');
-  // Statement journals in memory. A statement that writes several rows and may fail half-way (a
-  // multi-row INSERT, an UPDATE of many rows, an AUTOINCREMENT insert: the delivery path's
-  // statements) first saves each page it changes, to undo just that statement. SQLite keeps that
-  // journal in memory up to 64 KiB, then moves it to a temporary file for the rest of the
-  // transaction, and from then on every page saved is a pwrite() system call: a fan-out's index
-  // pages, or a group commit's attempts, cross 64 KiB. In memory it holds at most the pages one
-  // statement changes, until that statement ends: the delivery path's statements are batches of
-  // at most a few hundred rows; an UPDATE of 100k executions' state would hold ~15 MiB. `npm run
-  // bench:rows` (fan-out 10, session 10): executions INSERT 17-18 -> 6.5 us a row, complete's
-  // UPDATE 8-17 -> 6, events INSERT 48-54 -> 11 us. Sorts and temporary tables of the writer stay
-  // in memory too (reads outside transactions go to the reader, which keeps temporary files).
-  writer.pragma('temp_store = MEMORY');
 }
 
 /** SQLite's own checkpoint threshold when the checkpoint thread does not run, pages (4 KiB). */
@@ -85,6 +74,27 @@ export const AUTOCHECKPOINT_PAGES = 10_000;
  * on the event loop (a WAL fsync of ~45 ms each time).
  */
 export const BACKSTOP_PAGES = 25_600;
+
+/**
+ * The writer's settings for the delivery path, once the migrations ran (exported for
+ * bench/store-rows.ts too).
+ */
+export function tuneWriterAfterMigrations(writer: Database.Database): void {
+  // Statement journals in memory. A statement that writes several rows and may fail half-way (a
+  // multi-row INSERT, an UPDATE of many rows, an AUTOINCREMENT insert: the delivery path's
+  // statements) first saves each page it changes, to undo just that statement. SQLite keeps that
+  // journal in memory up to 64 KiB, then moves it to a temporary file for the rest of the
+  // transaction, and from then on every page saved is a pwrite() system call: a fan-out's index
+  // pages, or a group commit's attempts, cross 64 KiB. In memory it holds at most the pages one
+  // statement changes, until that statement ends: the delivery path's statements are batches of
+  // at most a few hundred rows; an UPDATE of 100k executions' state would hold ~15 MiB. `npm run
+  // bench:rows` (fan-out 10, session 10): executions INSERT 17-18 -> 6.5 us a row, complete's
+  // UPDATE 8-17 -> 6, events INSERT 48-54 -> 11 us. Sorts and temporary tables of the writer stay
+  // in memory too (reads outside transactions go to the reader, which keeps temporary files): set
+  // after the migrations, since a CREATE INDEX sorts all of a table's keys (600k rows: 55 MiB in
+  // memory against 16 MiB, the page cache's, spilling to a file).
+  writer.pragma('temp_store = MEMORY');
+}
 
 class Connection implements Queryable {
   private statements = new Map<string, Statement>();
