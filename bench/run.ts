@@ -270,16 +270,19 @@ interface Throughput {
 
 /**
  * Where a fan-out line's CPU went besides the main thread, per delivery: the checkpoint thread,
- * and the process's other threads (sender threads aside), which are V8's helpers (concurrent
- * marking and parallel scavenging: mark-compacts cost there about what they promote) and libuv's;
- * and the main thread's collections. Session 10 (h3): at fan-out 1 those helpers took ~90 us of
- * ~270 per delivery.
+ * and the process's other threads (sender threads aside): V8's helpers, which compile optimised
+ * code in the background and mark and scavenge in parallel, and libuv's; and the main thread's
+ * collections. Session 10 (h3), fan-out 1 (the first line, so it pays the JIT's warm-up): other
+ * threads ~65-90 us per delivery; with --no-concurrent-recompilation ~30-40 of it moved onto the
+ * main thread (JavaScript compiled in the background), and with --single-threaded-gc and
+ * --no-wasm-tier-up as well (collections; undici's HTTP parser compiled again, optimised) 13 us
+ * remained. Fan-out 10, warm: 12-20 us, ~0 with those flags.
  */
 function whereCpu(t: Throughput): string {
   const others = t.cpuUs - t.mainUs - (Number.isNaN(t.senderUs) ? 0 : t.senderUs) - t.checkpointUs;
   const h = t.heap;
   return (
-    `  other threads ${fmt(others)} us per delivery (V8's GC helpers, libuv), checkpoint thread ${fmt(t.checkpointUs)}; ` +
+    `  other threads ${fmt(others)} us per delivery (V8's compiler and GC helpers, libuv), checkpoint thread ${fmt(t.checkpointUs)}; ` +
     `main thread's GC: ${h.scavenges} scavenges, ${h.markCompacts} mark-compacts, paused ${fmt((h.pauseMs * 1000) / t.expected)} us per delivery, ` +
     `promoted ${(h.promoted / 1024 / t.expected).toFixed(1)} KB per delivery`
   );
