@@ -10,10 +10,10 @@ import { setFlagsFromString } from 'node:v8';
  * Every delivery allocates 20-36 KB that dies within tens of ms, across its HTTP exchange and the
  * outcome's group commit; with 16 MB halves a scavenge came every ~300 deliveries (~60-120 ms
  * under load), so a delivery's objects were often still alive at two of them and were promoted,
- * and the old generation filled with them (mark-compacts, whose concurrent marking ran on V8's
- * helper threads: ~80-100 us per delivery at fan-out 1, a third of the process's CPU). With 32 MB
- * halves, scavenges come half as often and promote a third less; alternated bench pairs (session
- * 10) took 15-25% off the process's CPU per delivery at fan-out 1 and 10. Cost: up to 32 MiB more
+ * and the old generation filled with them (more mark-compacts, each marking the whole ~40 MB live
+ * heap, mostly on V8's helper threads). With 32 MB halves, scavenges come half as often and promote
+ * a quarter to a half less; alternated bench pairs (session 10) took 15-25% off the process's CPU
+ * per delivery at fan-out 1 and 10. Cost: up to 32 MiB more
  * resident memory, at a small backlog and a large one alike.
  */
 export const SERVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
