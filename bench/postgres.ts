@@ -28,7 +28,6 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
-import { SERVE_NODE_FLAGS } from '../src/ops/heap.ts';
 import { SIGNALS } from '../src/store/signals.ts';
 import { startServer, type Running } from '../src/server.ts';
 import { CORES, connectedPorts, cpuSnapshot, cpuSplit } from './cpu.ts';
@@ -52,7 +51,7 @@ const WORKER_ENV = { HERALD_MAX_IN_FLIGHT: '256', HERALD_MAX_IN_FLIGHT_PER_WEBHO
 async function startWorker(url: string, dataDir: string): Promise<ChildProcess> {
   // BENCH_PG_PROFILE=<dir>: each worker writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_PG_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PG_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, ...SERVE_NODE_FLAGS, '--import', 'tsx', 'src/cli.ts', 'serve', '--role', 'worker', '--port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/cli.ts', 'serve', '--role', 'worker', '--port', '0', '--data-dir', dataDir], {
     env: {
       ...process.env,
       ...WORKER_ENV,

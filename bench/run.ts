@@ -29,7 +29,7 @@ import { pino } from 'pino';
 import { Pool } from 'undici';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
-import { SERVE_NODE_FLAGS, tuneHeap } from '../src/ops/heap.ts';
+import { tuneHeap } from '../src/ops/heap.ts';
 import { startServer, type Running } from '../src/server.ts';
 import type { GcCounts, MemorySample } from './memory-probe.ts';
 import { readBench } from './read.ts';
@@ -485,7 +485,7 @@ async function drainRss(receiver: ChildProcess, url: string, n: number): Promise
     await h.close();
     await ask(receiver, 'reset');
     const probe = new URL('./memory-probe.ts', import.meta.url).pathname;
-    const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, '--import', 'tsx', '--import', probe, 'src/cli.ts', 'serve', '--port', '0', '--data-dir', dir], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', probe, 'src/cli.ts', 'serve', '--port', '0', '--data-dir', dir], {
       // BENCH_SMAPS=<prefix>: the drained process's smaps at its peak in <prefix>-<n> (memory-probe.ts).
       env: { ...process.env, ...(process.env.BENCH_SMAPS ? { HERALD_PROBE_SMAPS: `${process.env.BENCH_SMAPS}-${n}` } : {}), HERALD_ADMIN_TOKEN: ADMIN, HERALD_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8', HERALD_LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],

@@ -1,24 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * The node flags `npm start` runs `herald serve` with (package.json's start script; a test keeps
- * the two the same), and the bench its in-process lines and the processes it starts. V8 reads them
- * only when the process starts, so tuneHeap cannot set them: an installed `herald serve` gets them
- * from NODE_OPTIONS (README, Operations > Memory).
- *
- * `--max-semi-space-size=32` (MB; node 20's default is 16): each half of the young generation.
- * Every delivery allocates 20-36 KB that dies within tens of ms, across its HTTP exchange and the
- * outcome's group commit; with 16 MB halves a scavenge came every ~300 deliveries (~60-120 ms
- * under load), so a delivery's objects were often still alive at two of them and were promoted,
- * and the old generation filled with them (more mark-compacts, each marking the whole ~40 MB live
- * heap, mostly on V8's helper threads). With 32 MB halves, scavenges come half as often and promote
- * a quarter to a half less; alternated bench pairs (session 10) took 15-25% off the process's CPU
- * per delivery at fan-out 1 and 10. Cost: up to 32 MiB more resident memory, at a small backlog
- * and a large one alike (the bench's RSS line: +24-29 MiB, ratio 1.07x).
- */
-export const SERVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
-
-/**
  * How far V8 lets the old generation grow past what the last mark-compact left live before it
  * collects again, in a `herald serve` process: percent (Default: 30, i.e. 1.3x).
  *
