@@ -620,7 +620,7 @@ async function main() {
       );
     }
     // The WAL file keeps the size it once reached (no journal_size_limit): its largest over the
-    // lines above, and how often the checkpoint thread started it again (sqlite-checkpoint.ts).
+    // lines above (sqlite-checkpoint.ts).
     const walMiB = (() => {
       try {
         return (statSync(join(dir, 'herald.db-wal')).size / 1024 / 1024).toFixed(1);
@@ -628,8 +628,7 @@ async function main() {
         return '?';
       }
     })();
-    const restarts = (h.herald.db as { walRestarts?: () => number }).walRestarts?.();
-    console.log(`WAL file at its largest: ${walMiB} MiB${restarts === undefined ? '' : `; restarted by the checkpoint thread ${fmt(restarts)} times`}`);
+    console.log(`WAL file at its largest: ${walMiB} MiB`);
   } finally {
     await h.close();
     clearInterval(rssTimer);

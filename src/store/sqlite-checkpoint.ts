@@ -21,18 +21,19 @@ import { Worker } from 'node:worker_threads';
  * small fsyncs; the event loop does not wait), and the next commit starts the WAL from its
  * beginning.
  *
- * Two more things SQLite would do on the event loop are done here instead:
- * - The WAL's restart. The first commit after a complete checkpoint starts the WAL again from its
- *   beginning, and writes and fsyncs a new WAL header inside that commit (0.3-10 ms, session 9's
- *   strace). So the finishing pass, still under the writer lock, ends with a one-page write of the
- *   thread's own (the database header's user_version, rewritten unchanged): that write restarts the
- *   WAL and syncs its header here, and the store's commits append after it.
- * - The automatic checkpoint. SQLite's own (wal_autocheckpoint, sqlite.ts) runs inside the commit
- *   that crosses its threshold: WAL fsync ~45 ms plus the database file's, on the event loop, every
- *   1-3 s once the thread fell behind under load (strace, session 10). While the thread runs, the
- *   store raises that threshold from 40 to 100 MiB (`onReady`, sqlite.ts BACKSTOP_PAGES): a bound
- *   should the thread stall, not a step of normal work. A thread that fails, exits, or leaves a
- *   pass unanswered for PASS_TIMEOUT_MS is given up (`onError`) and the threshold goes back.
+ * SQLite's automatic checkpoint (wal_autocheckpoint, sqlite.ts) runs inside the commit that crosses
+ * its threshold: WAL fsync ~45 ms plus the database file's, on the event loop, every 1-3 s once the
+ * thread fell behind under load (strace, session 10). While the thread runs, the store raises that
+ * threshold from 40 to 100 MiB (`onReady`, sqlite.ts BACKSTOP_PAGES): a bound should the thread
+ * stall, not a step of normal work. A thread that fails, exits, or leaves a pass unanswered for
+ * PASS_TIMEOUT_MS is given up (`onError`) and the threshold goes back.
+ *
+ * The WAL's restart stays with the store's next commit (which writes and syncs the new WAL header
+ * there, 0.3-10 ms). Done by the thread (a one-page write of its own after the finishing pass,
+ * session 10, 03e96d6), it cost more than it saved: a write by another connection makes the
+ * writer drop its whole page cache, and restarting every WAL a pass had caught up on past 2 MiB
+ * held the writer lock every ~180 ms at 2,500 events/s. The latency line, 3 alternated pairs
+ * (rounds 2 and 3): with it 146/45, 30/64, 14/34 ms; without 27/29, 22/32, 10/30.
  */
 
 /** The worker's code: CommonJS, loading the same better-sqlite3 the store uses (workerData.module). */
@@ -46,8 +47,6 @@ try {
 } catch {}
 // A PASSIVE checkpoint takes no lock it would wait for; never sleep on one.
 db.pragma('busy_timeout = 0');
-// As the store's writer: the restarting write below syncs the WAL header, not each commit.
-db.pragma('synchronous = NORMAL');
 parentPort.postMessage({ ready: true });
 parentPort.on('message', (m) => {
   if (m.type === 'close') {
@@ -58,19 +57,7 @@ parentPort.on('message', (m) => {
   }
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    let restarted = false;
-    // 'finish' (the store's writes are held): once every frame is in the database file, a one-page
-    // write starts the WAL again from its beginning here, header sync included, rather than in the
-    // store's next commit. busy: another process writes (e.g. a backup); its commit restarts it.
-    if (m.type === 'finish' && r.log > 0 && r.checkpointed === r.log) {
-      try {
-        db.pragma('user_version = ' + db.pragma('user_version', { simple: true }));
-        restarted = true;
-      } catch (err) {
-        if (!String(err && err.code).startsWith('SQLITE_BUSY')) throw err;
-      }
-    }
-    parentPort.postMessage({ id: m.id, busy: r.busy, log: r.log, checkpointed: r.checkpointed, restarted });
+    parentPort.postMessage({ id: m.id, busy: r.busy, log: r.log, checkpointed: r.checkpointed });
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
   }
@@ -87,12 +74,6 @@ export const CHECKPOINT_EVERY_MS = 20;
  */
 export const RESTART_FRAMES = 4_096;
 /**
- * Frames below which a WAL that a pass copied entirely is left to the store's next commit to
- * restart (2 MiB): at low load, most passes catch up, and each restart by the thread costs a
- * hold of the writer lock, a header fsync and the writer's page cache (another connection wrote).
- */
-export const SMALL_WAL_FRAMES = 512;
-/**
  * How long a pass may go unanswered before the thread is given up and SQLite's own checkpoint
  * comes back, ms (a pass copies at most a few tens of MB and fsyncs twice: seconds on a slow disk).
  */
@@ -103,8 +84,6 @@ interface PassResult {
   log: number;
   checkpointed: number;
   busy: number;
-  /** A finishing pass started the WAL again from its beginning (its header synced on the thread). */
-  restarted?: boolean;
 }
 
 export interface CheckpointerOptions {
@@ -171,20 +150,17 @@ export class Checkpointer {
     this.timer.unref();
   }
 
-  /** One PASSIVE pass; `finish`: writes are held, and the thread restarts the WAL after it. */
-  private pass(type: 'checkpoint' | 'finish' = 'checkpoint'): Promise<PassResult> {
+  /** One PASSIVE pass. */
+  private pass(): Promise<PassResult> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.fail(new Error(`the checkpoint thread left a pass unanswered for ${PASS_TIMEOUT_MS} ms`)), PASS_TIMEOUT_MS);
       timer.unref();
       const done = () => clearTimeout(timer);
       this.waiting.set(id, { resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) });
-      this.worker.postMessage({ type, id });
+      this.worker.postMessage({ type: 'checkpoint', id });
     });
   }
-
-  /** Finishing passes that restarted the WAL so far (tests, the bench). */
-  restarts = 0;
 
   /**
    * An unlocked pass; when the WAL has grown past RESTART_FRAMES, a second one (for what arrived
@@ -196,16 +172,12 @@ export class Checkpointer {
     try {
       const before = this.commits;
       const r = await this.pass();
-      if (r.log <= 0 || this.closed) return; // not in WAL mode (an in-memory store), or closing
-      // Everything copied and nothing committed since (`log` counts the frames there were when the
-      // pass began): the store's next commit would restart the WAL, syncing its header on the
-      // event loop. Past SMALL_WAL_FRAMES the thread does it (nothing left to copy: a short hold).
-      const caughtUp = r.checkpointed === r.log && this.commits === before;
-      if (caughtUp ? r.log < SMALL_WAL_FRAMES : r.log < RESTART_FRAMES) return;
-      if (!caughtUp) await this.pass();
+      // Not in WAL mode (an in-memory store); or everything copied and nothing committed since
+      // (`log` counts the frames there were when the pass began): the next commit restarts the WAL.
+      if (r.log <= 0 || (r.checkpointed === r.log && this.commits === before) || r.log < RESTART_FRAMES || this.closed) return;
+      await this.pass();
       if (this.closed) return;
-      const last = await this.o.holdWrites(() => this.pass('finish'));
-      if (last.restarted) this.restarts++;
+      await this.o.holdWrites(() => this.pass());
     } catch (err) {
       this.fail(err as Error);
     }

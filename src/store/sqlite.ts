@@ -68,7 +68,7 @@ export function tuneWriter(writer: Database.Database): void {
 export const AUTOCHECKPOINT_PAGES = 10_000;
 /**
  * SQLite's own threshold while the checkpoint thread runs, pages (~100 MiB): only a bound on the
- * WAL should the thread stall. The thread restarts the WAL past 16 MiB; at 2,400 one-event
+ * WAL should the thread stall. The thread has the WAL restart past 16 MiB; at 2,400 one-event
  * commits a second on a machine so busy that Herald's thread waited 6 s of 16 for a CPU, the WAL
  * still peaked at 42 MiB (bench, session 10), where the old threshold (40 MiB) had SQLite checkpoint
  * on the event loop (a WAL fsync of ~45 ms each time).
@@ -237,18 +237,13 @@ class SqliteDb implements Db {
     this.checkpointer = new Checkpointer({
       file: this.file,
       holdWrites: (fn) => this.exclusive(fn),
-      // The thread checkpoints and restarts the WAL: SQLite's own only as a far bound.
+      // The thread checkpoints: SQLite's own only as a far bound.
       onReady: () => raw.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`),
       onError: (err) => {
         if (raw.open) raw.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
         onError(err);
       },
     });
-  }
-
-  /** WAL restarts the checkpoint thread made so far (0 without it). */
-  walRestarts(): number {
-    return this.checkpointer?.restarts ?? 0;
   }
 
   /** Whether the checkpoint thread runs, once it has started (false: SQLite checkpoints inside commits). */

