@@ -6,7 +6,7 @@ import { BodyTooLarge, prepareDelivery, type DeliveryFormat, type PreparedDelive
 import { AdaptiveLimit } from './concurrency.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import type { Operational } from './operational.ts';
-import { claim, claimInTx, nextDueAt, type Claimed, type ClaimOptions, type Finished } from './queue/index.ts';
+import { claim, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
 import { buildRequest } from './request.ts';
 import type { AttemptRecord } from './send.ts';
 import type { Transport } from './transports/index.ts';
@@ -215,7 +215,7 @@ export class DeliveryDispatcher {
         // find other webhooks' work there, else once per SATURATED_RECHECK_MS; other rounds look
         // only SCAN_WINDOW due executions deep (queue.ts).
         const deep = saturated.length > 0 && (this.deepFound || now - this.deepAt >= SATURATED_RECHECK_MS);
-        const opts: ClaimOptions = {
+        ({ claimed, capped, more, lost, paced } = await claim(this.o.db, {
           now,
           limit,
           saturated,
@@ -223,11 +223,7 @@ export class DeliveryDispatcher {
           freeSlots: (w) => this.limitOf(w).limit - (this.perWebhook.get(w) ?? 0),
           // A claim outlives the attempt's deadline by a margin, so only a dead process loses it.
           leaseMs: this.o.timeoutMs + this.o.leaseMarginMs,
-        };
-        // SQLite: the outcomes waiting are written first in the claim's transaction (one commit
-        // for both; outcome-writer.ts withClaim). PostgreSQL claims without a transaction.
-        ({ claimed, capped, more, lost, paced } =
-          this.o.db.dialect === 'sqlite' ? await this.writer.withClaim((tx) => claimInTx(this.o.db, tx, opts)) : await claim(this.o.db, opts));
+        }));
         if (deep) {
           this.deepAt = now;
           this.deepFound = claimed.length > 0;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { HeraldError } from '../errors.ts';
-import type { Db, Tx } from '../store/db.ts';
+import type { Db } from '../store/db.ts';
 import { complete, type CompleteEffects, type Finished } from './queue/index.ts';
 import type { Operational } from './operational.ts';
 
@@ -8,11 +8,6 @@ import type { Operational } from './operational.ts';
  * The dispatcher's batched outcome writer (group commit): finished attempts wait here and are
  * written together, one transaction per batch (queue/complete.ts), then reported back to the
  * dispatcher. A slot is free once its HTTP exchange ends, before its outcome is written.
- *
- * On SQLite a claim round takes the outcomes waiting along (withClaim): they are written first in
- * the round's own transaction, so the two share one BEGIN/COMMIT and the pages both dirty (the
- * executions table, the due index) go to the WAL once. A flush whose outcomes no round took still
- * happens on its timer, as on PostgreSQL, where claims take no transaction at all (claim.ts).
  */
 
 /**
@@ -91,75 +86,21 @@ export class OutcomeWriter {
     return this.flushing;
   }
 
-  /**
-   * SQLite: runs `claimIn` (a claim round) in one transaction with the outcomes waiting, written
-   * first, so lanes they promote and breaker state they reset are seen by the claim. Taken along
-   * only when no failed write waits for its back-off (that one stays on its own timer). Should the
-   * transaction fail, nothing of it happened: the outcomes are written on their own, as a flush
-   * writes them (failures handled there, back-off included), and when it was their part that
-   * failed the claim round runs again alone, so outcomes that cannot be written never make claims
-   * fail with them; an error of the claim's own part is the caller's, after the outcomes.
-   */
-  withClaim<T>(claimIn: (tx: Tx) => Promise<T>): Promise<T> {
-    if (this.buffer.length === 0 || this.backoffMs > 0) return this.o.db.tx(claimIn);
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    const batch = this.buffer;
-    this.buffer = [];
-    // In the flush chain, so flush() (stop()) waits for these outcomes too.
-    const written = this.flushing.then(() => this.writeWith(batch, claimIn));
-    this.flushing = written.then(
-      () => {},
-      () => {},
-    );
-    return written;
-  }
-
-  private async writeWith<T>(batch: Finished[], claimIn: (tx: Tx) => Promise<T>): Promise<T> {
-    let outcomesWritten = false;
-    let effects!: CompleteEffects;
-    let result: T;
-    try {
-      result = await this.o.db.tx(async (tx) => {
-        effects = await complete(this.o.db, batch, this.completeOptions(), tx);
-        outcomesWritten = true;
-        return claimIn(tx);
-      });
-    } catch (err) {
-      // Rolled back: neither part happened.
-      await this.write(batch);
-      if (outcomesWritten) throw err;
-      return this.o.db.tx(claimIn);
-    }
-    try {
-      this.recorded(batch, effects);
-    } finally {
-      this.settled(batch, []);
-    }
-    return result;
-  }
-
-  /** complete()'s options; each execution carries its own retry schedule when its format set one (Claimed.retryDelaysMs). */
-  private completeOptions() {
-    return {
-      now: Date.now(),
-      retryDelaysMs: this.o.retryDelaysMs,
-      breakerThreshold: this.o.breakerThreshold,
-      autoSaveWindowMs: this.o.autoSaveWindowMs,
-      operational: this.o.operational,
-      probeDelayMs: this.o.probeDelayMs,
-    };
-  }
-
   private async write(batch: Finished[]) {
     /** Outcomes to write again: a write that failed for a passing reason. */
     let again: Finished[] = [];
     try {
       let effects: CompleteEffects;
       try {
-        effects = await complete(this.o.db, batch, this.completeOptions());
+        // Each execution carries its own retry schedule when its format set one (Claimed.retryDelaysMs).
+        effects = await complete(this.o.db, batch, {
+          now: Date.now(),
+          retryDelaysMs: this.o.retryDelaysMs,
+          breakerThreshold: this.o.breakerThreshold,
+          autoSaveWindowMs: this.o.autoSaveWindowMs,
+          operational: this.o.operational,
+          probeDelayMs: this.o.probeDelayMs,
+        });
       } catch (err) {
         // While the claims hold, write them again later: nobody else may send these yet. Past a
         // lease (or stopping), give up: the claim expires and the execution is sent again (at
@@ -176,15 +117,6 @@ export class OutcomeWriter {
         }
         return;
       }
-      this.recorded(batch, effects);
-    } finally {
-      this.settled(batch, again);
-    }
-  }
-
-  /** After a batch is on disk: what it changed goes to the dispatcher. Never throws. */
-  private recorded(batch: Finished[], effects: CompleteEffects) {
-    try {
       if (effects.stale.length) {
         this.o.log.warn({ deliveryIds: effects.stale }, 'attempts logged after their claim ended; the executions were left to their new claim');
       }
@@ -194,20 +126,17 @@ export class OutcomeWriter {
     } catch (err) {
       // A bug after the write (a callback): logged, and the flush chain goes on.
       this.o.log.error({ err }, 'after recording attempts');
+    } finally {
+      const heldBack = this.unrecorded > this.o.maxUnrecorded;
+      this.unrecorded -= batch.length - again.length;
+      if (again.length === 0) this.backoffMs = 0;
+      else {
+        // In front of what finished meanwhile, written together after the back-off.
+        this.buffer = [...again, ...this.buffer];
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = setTimeout(() => void this.flush(), this.backoffMs);
+      }
+      if (heldBack && this.unrecorded <= this.o.maxUnrecorded) this.o.onCaughtUp();
     }
-  }
-
-  /** A write of `batch` ended (on disk, or given up), but for `again`, which waits for its back-off. */
-  private settled(batch: Finished[], again: Finished[]) {
-    const heldBack = this.unrecorded > this.o.maxUnrecorded;
-    this.unrecorded -= batch.length - again.length;
-    if (again.length === 0) this.backoffMs = 0;
-    else {
-      // In front of what finished meanwhile, written together after the back-off.
-      this.buffer = [...again, ...this.buffer];
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.flush(), this.backoffMs);
-    }
-    if (heldBack && this.unrecorded <= this.o.maxUnrecorded) this.o.onCaughtUp();
   }
 }

@@ -1,4 +1,4 @@
-import { memo, repeated, type Db, type Queryable, type Tx } from '../../store/db.ts';
+import { memo, repeated, type Db, type Queryable } from '../../store/db.ts';
 import { formBatches } from './batch.ts';
 import { decodedEvents, type DecodedEvents } from './decoded.ts';
 import { paddedList } from './lanes.ts';
@@ -73,20 +73,11 @@ export interface ClaimResult {
  */
 export async function claim(db: Db, opts: ClaimOptions): Promise<ClaimResult> {
   if (opts.limit <= 0) return { claimed: [], capped: 0, more: false, lost: 0, paced: 0 };
+  const events = decodedEvents(db);
   // PostgreSQL: pacing takes its own short transactions; SQLite: all in the claim's one.
   return db.dialect === 'postgres'
-    ? claimIn(db, 'postgres', decodedEvents(db), opts, (fn) => db.tx(fn))
-    : db.tx((tx) => claimInTx(db, tx, opts));
-}
-
-/**
- * SQLite only: claim()'s round in `tx`, a transaction open on `db` that may hold other writes
- * (the dispatcher's outcomes, written first: outcome-writer.ts, withClaim).
- */
-export async function claimInTx(db: Db, tx: Tx, opts: ClaimOptions): Promise<ClaimResult> {
-  if (db.dialect !== 'sqlite') throw new Error('claimInTx is for SQLite: PostgreSQL claims without a transaction');
-  if (opts.limit <= 0) return { claimed: [], capped: 0, more: false, lost: 0, paced: 0 };
-  return claimIn(tx, 'sqlite', decodedEvents(db), opts, (fn) => fn(tx));
+    ? claimIn(db, 'postgres', events, opts, (fn) => db.tx(fn))
+    : db.tx((tx) => claimIn(tx, 'sqlite', events, opts, (fn) => fn(tx)));
 }
 
 // Statement texts per shape (see memo): by the number of saturated webhooks left out, and of

@@ -1,5 +1,5 @@
 import { sortableId } from '../../ids.ts';
-import { memo, repeated, type Db, type Tx } from '../../store/db.ts';
+import { memo, repeated, type Db } from '../../store/db.ts';
 import { decide } from '../policy.ts';
 import type { AttemptRecord, LoggedResponse } from '../send.ts';
 import { countFailures } from './breaker.ts';
@@ -111,11 +111,8 @@ export function responseJson(status: number | null, response: LoggedResponse): s
  * Statements are per batch, not per attempt (a multi-row INSERT, one UPDATE over a VALUES list, one
  * look-up of the next execution per webhook): on PostgreSQL each statement is a round trip, and a
  * worker's throughput is bounded by them.
- *
- * `inTx`: run in that transaction (open on `db`) rather than one of its own: on SQLite the
- * dispatcher writes outcomes first in its claim round's transaction (outcome-writer.ts, withClaim).
  */
-export async function complete(db: Db, batch: Finished[], opts: CompleteOptions, inTx?: Tx): Promise<CompleteEffects> {
+export async function complete(db: Db, batch: Finished[], opts: CompleteOptions): Promise<CompleteEffects> {
   const effects: CompleteEffects = { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null, stale: [] };
   if (batch.length === 0) return effects;
   // Scale-out (PostgreSQL): update webhooks in uid order so two workers' batches never wait on
@@ -126,7 +123,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions,
     const n = f.claimed.attempts + 1;
     return { f, n, decision: decide(f.record, n, f.claimed.retryDelaysMs ?? opts.retryDelaysMs, opts.now) };
   });
-  const write = async (tx: Tx) => {
+  await db.tx(async (tx) => {
     // Scale-out (PostgreSQL): a batch that may record operational events (a failure ended an
     // execution, or trips the breaker) takes their stacks' event locks first, in the order every
     // event-recording transaction takes them (the event lock, then lanes), so the two never wait on
@@ -216,7 +213,6 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions,
     const seen = new Set<string>();
     const calls = rows.filter(({ f: { claimed: c } }) => !c.batchUid || (!seen.has(c.batchUid) && Boolean(seen.add(c.batchUid))));
     await countFailures(tx, calls, opts, effects);
-  };
-  await (inTx ? write(inTx) : db.tx(write));
+  });
   return effects;
 }

@@ -58,7 +58,7 @@
  * next_attempt_at, and the due index holds only those (states.ts DUE).
  */
 export { enqueue, type EnqueueOptions } from './enqueue.ts';
-export { claim, claimInTx, choose, SCAN_WINDOW, type Claimed, type ClaimOptions, type ClaimResult } from './claim.ts';
+export { claim, choose, SCAN_WINDOW, type Claimed, type ClaimOptions, type ClaimResult } from './claim.ts';
 export { complete, type CompleteEffects, type CompleteOptions, type Finished } from './complete.ts';
 export { parkWebhook, unparkWebhook, dropExecutions, reconfigureWebhook, webhookExecutions } from './park.ts';
 export { retryNow } from './retry-now.ts';
