@@ -68,7 +68,7 @@ export function tuneWriter(writer: Database.Database): void {
 export const AUTOCHECKPOINT_PAGES = 10_000;
 /**
  * SQLite's own threshold while the checkpoint thread runs, pages (~100 MiB): only a bound on the
- * WAL should the thread stall. The thread has the WAL restart past 16 MiB; at 2,400 one-event
+ * WAL should the thread stall. The thread lets the WAL restart past 16 MiB; at 2,400 one-event
  * commits a second on a machine so busy that Herald's thread waited 6 s of 16 for a CPU, the WAL
  * still peaked at 42 MiB (bench, session 10), where the old threshold (40 MiB) had SQLite checkpoint
  * on the event loop (a WAL fsync of ~45 ms each time).
