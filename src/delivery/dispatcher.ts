@@ -82,8 +82,9 @@ const LOST_RETRY_MS = 5;
 const CLAIM_PAGE = 64;
 /**
  * How long this process's event loop has sat idle since it started, ms (libuv's count; ~0.15 µs a
- * call; the `idle` of eventLoopUtilization(), without the object that makes twice per attempt). Its growth over an attempt is the part of the attempt's duration that cannot have been
- * this process's own delay (concurrency.ts `idleMs`).
+ * call; the `idle` of eventLoopUtilization(), without the object that makes twice per attempt).
+ * Its growth over an attempt is the part of the attempt's duration that cannot have been this
+ * process's own delay (concurrency.ts `idleMs`).
  */
 const loopIdleMs = () => performance.nodeTiming.idleTime;
 /**

@@ -52,7 +52,7 @@ export async function countFailures(
     if (decision.state === 'succeeded') {
       if (!reset.has(webhookUid)) {
         reset.add(webhookUid);
-        await tx.run('UPDATE webhooks SET consecutive_failures = 0 WHERE uid = ? AND consecutive_failures <> 0', [webhookUid]);
+        await tx.run(resetFailures(1), [webhookUid]);
       }
       continue;
     }
