@@ -81,13 +81,15 @@ export class DecodedEvents {
 
   /**
    * The HeraldEvent of a claimed execution's event row (a ClaimedEvent: its data parsed only when
-   * read), made once while kept.
+   * read), made once while kept. `keep` false: not kept when it was not (the caller knows no later
+   * claim is likely to want it; see lease.ts).
    */
-  decoded(row: EventRow): HeraldEvent {
+  decoded(row: EventRow, keep = true): HeraldEvent {
     const seq = Number(row.seq);
     if (seq > this.claimedUpTo) this.claimedUpTo = seq;
     const hit = this.events.get(seq);
     if (hit && same(hit.row, row, EVENT_FIELDS)) return (hit.event ??= new ClaimedEvent(hit.row));
+    if (!keep) return new ClaimedEvent(row);
     // The event's own columns only: a claim's row may carry its webhook's too (PostgreSQL's join).
     const kept = {} as Record<string, unknown>;
     for (const f of EVENT_FIELDS) kept[f] = row[f];
