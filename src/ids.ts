@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 /**
  * Identifiers. Contentstack-style uids (`blt` + 16 hex) for things its API names (stacks' api_key,
@@ -6,7 +6,26 @@ import { randomBytes } from 'node:crypto';
  * its own (`exe_` executions, `att_` attempts), so a reader can tell what an id points at.
  */
 export function bltUid(): string {
-  return 'blt' + randomBytes(8).toString('hex');
+  return 'blt' + randomHex(8);
+}
+
+/**
+ * Random bytes for uids, drawn from the CSPRNG 4 KiB at a time: each randomBytes() call costs
+ * ~6 us on a quiet machine (~25 us under load) whatever its size, once per entry created. Each
+ * byte is used once.
+ */
+const POOL = Buffer.alloc(4096);
+let poolAt = POOL.length;
+
+/** `bytes` random bytes (at most 4096) as hex. */
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  const hex = POOL.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  return hex;
 }
 
 export function prefixed(prefix: string, bytes = 12): string {

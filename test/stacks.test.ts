@@ -59,6 +59,18 @@ describe('stacks and management tokens', () => {
     assert.deepEqual(Object.keys(r.body).sort(), Object.keys(unknown.body).sort());
   });
 
+  it('finds a stack created in the store after a request for it got 404', async () => {
+    // Herald remembers stacks it found (no stack is ever deleted), never ones it did not find:
+    // another process on the same PostgreSQL store may create the stack a moment later.
+    const apiKey = 'blt0123456789abcdef';
+    const get = () => h.request('GET', '/v3/content_types', { headers: { authtoken: ADMIN_TOKEN, api_key: apiKey } });
+    assert.equal((await get()).status, 404);
+    const now = Date.now();
+    await h.herald.db.run('INSERT INTO stacks (api_key, name, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [apiKey, 'G', JSON.stringify({ uid: apiKey, api_key: apiKey, name: 'G' }), now, now]);
+    assert.equal((await get()).status, 200);
+    assert.equal((await get()).status, 200);
+  });
+
   it('keeps stacks across a restart', async () => {
     const { api_key, token } = await h.newStack('F');
     const dir = h.dataDir;

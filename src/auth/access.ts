@@ -1,11 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HeraldError } from '../errors.ts';
-import type { Queryable } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 import { branchExists } from '../content/branches.ts';
-import { stackExists } from '../stacks/stacks.ts';
+import { stackKnown } from '../stacks/stacks.ts';
 import { findManagementToken } from '../stacks/tokens.ts';
 import type { Caller, StackScope } from './caller.ts';
-import { hashToken, sameHash } from './secrets.ts';
+import { hashPresentedToken, sameHash } from './secrets.ts';
 
 /**
  * Who a request's credentials name, and which stack and branch it may act on. Reads the request's
@@ -24,14 +24,14 @@ function header(req: WithHeaders, name: string): string | undefined {
 export async function authenticate(req: WithHeaders, db: Queryable, adminHash: string): Promise<Caller> {
   const authtoken = header(req, 'authtoken');
   if (authtoken) {
-    if (sameHash(hashToken(authtoken), adminHash)) return { kind: 'admin', actor: 'admin' };
+    if (sameHash(hashPresentedToken(authtoken), adminHash)) return { kind: 'admin', actor: 'admin' };
     throw new HeraldError('unauthorized', 'The authtoken is not valid.');
   }
   let token = header(req, 'authorization');
   if (token) {
     token = token.replace(/^Bearer\s+/i, '').trim();
-    if (sameHash(hashToken(token), adminHash)) return { kind: 'admin', actor: 'admin' };
-    const row = await findManagementToken(db, hashToken(token));
+    if (sameHash(hashPresentedToken(token), adminHash)) return { kind: 'admin', actor: 'admin' };
+    const row = await findManagementToken(db, hashPresentedToken(token));
     if (row) {
       return { kind: 'token', api_key: row.api_key, token_uid: row.uid, actor: row.uid, name: row.name };
     }
@@ -48,12 +48,12 @@ export function requireAdmin(caller: Caller): void {
  * Checks the caller may act on stack `apiKey` and branch `branch`. A token of another stack, an
  * unknown stack and an unknown branch all get the same 404: existence does not leak.
  */
-export async function scopeTo(db: Queryable, caller: Caller, apiKey: string | undefined, branch = 'main'): Promise<StackScope> {
+export async function scopeTo(db: Db, caller: Caller, apiKey: string | undefined, branch = 'main'): Promise<StackScope> {
   if (!apiKey) {
     throw new HeraldError('validation_failed', 'The api_key header is required.', { errors: { api_key: ['is required'] } });
   }
   if (caller.kind === 'token' && caller.api_key !== apiKey) throw new HeraldError('not_found', 'Stack was not found.');
-  if (!(await stackExists(db, apiKey))) throw new HeraldError('not_found', 'Stack was not found.');
+  if (!(await stackKnown(db, apiKey))) throw new HeraldError('not_found', 'Stack was not found.');
   if (branch !== 'main') {
     if (!(await branchExists(db, apiKey, branch))) throw new HeraldError('not_found', `Branch ${branch} was not found.`);
   }
@@ -61,7 +61,7 @@ export async function scopeTo(db: Queryable, caller: Caller, apiKey: string | un
 }
 
 /** The stack scope of a Contentstack-dialect request: headers `api_key` and `branch`. */
-export async function stackScope(req: WithHeaders, db: Queryable, adminHash: string): Promise<StackScope> {
+export async function stackScope(req: WithHeaders, db: Db, adminHash: string): Promise<StackScope> {
   const caller = await authenticate(req, db, adminHash);
   return scopeTo(db, caller, header(req, 'api_key'), header(req, 'branch') || 'main');
 }

@@ -7,6 +7,7 @@ import { parseJsonBody } from './json-body.ts';
 import { settleUnreadBodies } from './unread-body.ts';
 import { registerQueryCheck } from './query-check.ts';
 import { HeraldError } from '../errors.ts';
+import { requestLogger } from '../ops/log.ts';
 import stackRoutes from './routes/stacks.ts';
 import eventRoutes from './routes/events.ts';
 import executionRoutes from './routes/executions.ts';
@@ -107,11 +108,16 @@ export async function buildApp(herald: Herald, serve: ServeOptions = {}): Promis
   // Every line logged while serving requests carries its request id, through Herald's logger, which
   // cannot print credentials or secrets (src/ops/log.ts).
   const log = herald.log;
-  app.addHook('onRequest', async (req) => {
-    req.log = log.child({ reqId: req.id }) as typeof req.log;
+  // Callback hooks, not async ones: each async hook costs a promise and its turn per request.
+  app.addHook('onRequest', (req, _reply, done) => {
+    req.log = requestLogger(log, req.id) as typeof req.log;
+    done();
   });
-  app.addHook('onResponse', async (req, reply) => {
-    log.info({ reqId: req.id, method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  app.addHook('onResponse', (req, reply, done) => {
+    if (log.isLevelEnabled('info')) {
+      log.info({ reqId: req.id, method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    }
+    done();
   });
   // A request refused before its body was read leaves its connection usable (or closes it).
   settleUnreadBodies(app);

@@ -17,14 +17,16 @@ export const MAX_DRAIN_BYTES = 1024 * 1024;
 export const DRAIN_TIMEOUT_MS = 5_000;
 
 export function settleUnreadBodies(app: FastifyInstance): void {
-  app.addHook('onSend', async (req, reply, payload) => {
+  // A callback hook (an async one costs a promise and its turn on every request).
+  app.addHook('onSend', (req, reply, payload, done) => {
     const raw = req.raw;
-    if (raw.complete) return payload;
-    const declared = Number(raw.headers['content-length']);
-    // A body its reader abandoned (destroyed: nothing can read the rest) or too large to read through.
-    if (raw.destroyed || !(declared <= MAX_DRAIN_BYTES)) reply.header('connection', 'close');
-    if (!raw.destroyed) drain(raw);
-    return payload;
+    if (!raw.complete) {
+      const declared = Number(raw.headers['content-length']);
+      // A body its reader abandoned (destroyed: nothing can read the rest) or too large to read through.
+      if (raw.destroyed || !(declared <= MAX_DRAIN_BYTES)) reply.header('connection', 'close');
+      if (!raw.destroyed) drain(raw);
+    }
+    done(null, payload);
   });
 }
 

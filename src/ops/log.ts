@@ -63,6 +63,21 @@ export function redacting(log: Logger): Logger {
   return log.child({}, { redact: REDACT });
 }
 
+const { chindingsSym } = pino.symbols;
+
+/**
+ * `log.child({ reqId })`, the logger of one request, made without pino's redaction pass over the
+ * binding: with wildcard paths (`*.password`) pino runs every binding's value through the whole
+ * redaction (~7 us a call on a quiet machine, ~20 us under load, for each request), and a string
+ * has nothing to redact, so the line carries the same `"reqId":"..."` (a child's bindings are kept
+ * as the JSON text pino appends to each of its lines, pino.symbols.chindingsSym).
+ */
+export function requestLogger(log: Logger, reqId: string): Logger {
+  const child = log.child({}) as Logger & { [chindingsSym]: string };
+  child[chindingsSym] += `,"reqId":${JSON.stringify(reqId)}`;
+  return child;
+}
+
 /** A pino destination that writes each line as `formatPretty` renders it. */
 export function prettyStream(out: NodeJS.WritableStream, colors = false): DestinationStream {
   return { write: (line: string) => void out.write(formatPretty(line, colors)) };

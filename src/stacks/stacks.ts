@@ -68,6 +68,30 @@ export async function stackExists(q: Queryable, apiKey: string): Promise<boolean
   return Boolean(await q.get('SELECT 1 AS ok FROM stacks WHERE api_key = ?', [apiKey]));
 }
 
+/**
+ * Whether stack `apiKey` exists, as stackExists, remembering each stack found (per store): no code
+ * path deletes a stack, so a stack found once exists for good, and only the first request naming
+ * it reads the stacks table (every management request checks its stack: ~40 us a read under load
+ * on SQLite's reader connection, which drops its page cache after every commit by the writer). A
+ * key not found is read again every time: another process (PostgreSQL) may create it. Reads
+ * through the store outside any transaction, so only committed stacks are remembered. (A code path
+ * that deleted stacks would have to empty knownStacks.)
+ */
+export async function stackKnown(db: Db, apiKey: string): Promise<boolean> {
+  let found = knownStacks.get(db);
+  if (found?.has(apiKey)) return true;
+  if (!(await stackExists(db, apiKey))) return false;
+  if (!found) knownStacks.set(db, (found = new Set()));
+  // Bounded (a key is ~19 bytes): past it, start again rather than grow.
+  if (found.size >= KNOWN_STACKS) found.clear();
+  found.add(apiKey);
+  return true;
+}
+
+/** Stacks stackKnown found, per store. */
+const knownStacks = new WeakMap<Db, Set<string>>();
+const KNOWN_STACKS = 10_000;
+
 /** The stacks a caller can see, oldest first: every one for the admin, its own for a token. */
 export async function listStacks(q: Queryable, caller: Caller): Promise<StackDoc[]> {
   const rows =

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { formatPretty, isPretty, redacting } from '../../src/ops/log.ts';
+import { formatPretty, isPretty, redacting, requestLogger } from '../../src/ops/log.ts';
 import { ADMIN_TOKEN, removeDir, startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, until } from '../helpers/engine.ts';
@@ -59,6 +59,8 @@ describe('logs', () => {
       'everything at once',
     );
     log.child({ reqId: 'r1' }).info({ headers: { cookie: 'session=cookie-secret' }, password: 'pw-secret' }, 'child');
+    // A request's logger (src/http/app.ts) and its children redact the same.
+    requestLogger(log, 'r2"\\').child({ part: 1 }).info({ headers: { authorization: 'Bearer cs-secret-token' }, token: 'admin-secret-token' }, 'request child');
     const text = JSON.stringify(out.lines);
     for (const secret of ['cs-secret-token', 'admin-secret-token', 'db-secret-pw', 'basic-secret-pw', 'cookie-secret', 'pw-secret']) {
       assert.ok(!text.includes(secret), `${secret} was logged: ${text}`);
@@ -67,6 +69,9 @@ describe('logs', () => {
     assert.equal(out.lines[0]!.req.headers.host, 'h');
     assert.equal(out.lines[0]!.destination.target_url, 'https://a.example/hook');
     assert.equal(out.lines[1]!.reqId, 'r1');
+    assert.equal(out.lines[2]!.reqId, 'r2"\\');
+    assert.equal(out.lines[2]!.part, 1);
+    assert.equal(out.lines[2]!.headers.authorization, '[redacted]');
   });
 
   describe('a running Herald', () => {
