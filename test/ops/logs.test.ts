@@ -106,7 +106,10 @@ describe('logs', () => {
       }
       const requests = out.lines.filter((l) => l.msg === 'request');
       assert.ok(requests.length >= 8, `request lines: ${requests.length}`);
-      for (const l of requests) assert.match(String(l.reqId), /^[0-9a-f-]{36}$/, JSON.stringify(l));
+      for (const l of requests) {
+        assert.match(String(l.reqId), /^[0-9a-f-]{36}$/, JSON.stringify(l));
+        assert.ok(l.level === 30 && typeof l.method === 'string' && l.url.startsWith('/') && typeof l.status === 'number' && typeof l.ms === 'number', JSON.stringify(l));
+      }
       // Lines logged through a request's logger (the multipart plugin's, at trace level) carry it too.
       const routeLines = out.lines.filter((l) => l.msg !== 'request' && (l.req || l.res || /multipart|busboy/i.test(l.msg ?? '')));
       assert.ok(routeLines.length >= 2, `route-level lines: ${routeLines.length}`);
