@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { Delivery } from '../delivery/delivery.ts';
 import { DEPTH_STATES, QUEUE_DEPTH_SQL } from '../delivery/queue/index.ts';
 import type { EventLog } from '../events/record.ts';
@@ -30,30 +30,42 @@ export function createMetrics(deps: { db: Queryable; events: EventLog; delivery:
     labelNames: ['module', 'action'] as const,
     registers: [registry],
   });
-  const attempts = new Counter({
+  // Per attempt, counts are kept in plain numbers and handed to prom-client when scraped (collect):
+  // its inc() hashes and validates a labels object on every call.
+  const attempts = new Map<string, number>();
+  new Counter({
     name: 'herald_attempts_total',
     help: 'Delivery attempts by outcome (success, http_error, redirect, timeout, refused, dns, blocked, network, rejected)',
     labelNames: ['outcome'] as const,
     registers: [registry],
+    collect() {
+      for (const [outcome, n] of attempts) this.inc({ outcome }, n);
+      attempts.clear();
+    },
   });
-  const ended = new Counter({
+  const ended = new Map<string, number>();
+  new Counter({
     name: 'herald_executions_ended_total',
     help: 'Executions that reached an end: succeeded, or failed after their last automatic attempt',
     labelNames: ['state'] as const,
     registers: [registry],
+    collect() {
+      for (const [state, n] of ended) this.inc({ state }, n);
+      ended.clear();
+    },
   });
-  const attemptDuration = new Histogram({
-    name: 'herald_attempt_duration_seconds',
-    help: 'Time from sending a delivery to its complete response (or failure)',
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const firstAttemptLatency = new Histogram({
-    name: 'herald_event_to_first_attempt_seconds',
-    help: 'Time from an event being recorded to the first attempt of its delivery starting',
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
+  const attemptDuration = new CountedHistogram(
+    'herald_attempt_duration_seconds',
+    'Time from sending a delivery to its complete response (or failure)',
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const firstAttemptLatency = new CountedHistogram(
+    'herald_event_to_first_attempt_seconds',
+    'Time from an event being recorded to the first attempt of its delivery starting',
+    LATENCY_BUCKETS,
+    registry,
+  );
   new Gauge({
     name: 'herald_in_flight_attempts',
     help: 'Attempts in flight in this process',
@@ -100,11 +112,70 @@ export function createMetrics(deps: { db: Queryable; events: EventLog; delivery:
   deps.delivery.onAttempt(({ claimed, record, ended: end }) => {
     // A batch's call is one attempt (counted with the member that stands for it); each member's end counts.
     if (!claimed.batchUid || claimed.batch) {
-      attempts.inc({ outcome: record.outcome });
+      attempts.set(record.outcome, (attempts.get(record.outcome) ?? 0) + 1);
       attemptDuration.observe(record.duration_ms / 1000);
     }
     if (claimed.attempts === 0) firstAttemptLatency.observe(Math.max(0, record.started_at - claimed.event.created_at) / 1000);
-    if (end) ended.inc({ state: end });
+    if (end) ended.set(end, (ended.get(end) ?? 0) + 1);
   });
   return { registry };
+}
+
+/**
+ * A histogram without labels whose observe() is a bucket search and three additions, printed by
+ * /metrics exactly as prom-client's Histogram prints one (cumulative `_bucket` lines by `le`, then
+ * `+Inf`, `_sum`, `_count`). prom-client's observe() hashes and validates a labels object on every
+ * call; two are made per attempt. Not for values that are not finite (prom-client throws on them;
+ * durations never are): they are ignored.
+ */
+export class CountedHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly labelNames: string[] = [];
+  /** Observations per bucket (not cumulative), the last for those above every bound. */
+  private counts: number[];
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+    registry: Registry,
+  ) {
+    this.counts = new Array<number>(bounds.length + 1).fill(0);
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) return;
+    let i = 0;
+    while (i < this.bounds.length && value > this.bounds[i]) i++;
+    this.counts[i]++;
+    this.sum += value;
+    this.count++;
+  }
+
+  /** What prom-client's registry reads of a metric (Histogram.get's shape). */
+  async get() {
+    const bucket = `${this.name}_bucket`;
+    const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
+    let acc = 0;
+    for (let i = 0; i < this.bounds.length; i++) {
+      acc += this.counts[i];
+      values.push({ labels: { le: this.bounds[i] }, value: acc, metricName: bucket });
+    }
+    values.push(
+      { labels: { le: '+Inf' }, value: this.count, metricName: bucket },
+      { labels: {}, value: this.sum, metricName: `${this.name}_sum` },
+      { labels: {}, value: this.count, metricName: `${this.name}_count` },
+    );
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
 }

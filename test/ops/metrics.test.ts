@@ -5,6 +5,8 @@ import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, until } from '../helpers/engine.ts';
 import { testBackends } from '../helpers/postgres.ts';
 import { QUEUE_DEPTH_SQL } from '../../src/delivery/queue/index.ts';
+import { Histogram, Registry } from 'prom-client';
+import { CountedHistogram } from '../../src/ops/metrics.ts';
 
 /** Reads one sample's value from Prometheus text; 0 when absent. */
 function sample(text: string, name: string, labels = ''): number {
@@ -61,6 +63,27 @@ describe('metrics', () => {
     assert.equal(sample(text, 'herald_queue_depth', 'state="due"'), 0);
     assert.equal(sample(text, 'herald_in_flight_attempts'), 0);
     await rx.close();
+  });
+});
+
+describe('CountedHistogram', () => {
+  it('prints what prom-client prints for a Histogram given the same observations', async () => {
+    const bounds = [0.001, 0.0025, 0.01, 0.5, 1, 30];
+    const ours = new Registry();
+    const theirs = new Registry();
+    const counted = new CountedHistogram('h_seconds', 'help text', bounds, ours);
+    const reference = new Histogram({ name: 'h_seconds', help: 'help text', buckets: bounds, registers: [theirs] });
+    // Nothing observed yet: every bucket, the sum and the count at 0.
+    assert.equal(await ours.metrics(), await theirs.metrics());
+    // On a bound, between bounds, past the last one, and 0.
+    for (const v of [0, 0.001, 0.0011, 0.0025, 0.3, 1, 29.9, 30, 31, 1e6, 0.25]) {
+      counted.observe(v);
+      reference.observe(v);
+    }
+    const text = await ours.metrics();
+    assert.equal(text, await theirs.metrics());
+    assert.match(text, /h_seconds_bucket\{le="0.5"\} 6/);
+    assert.match(text, /h_seconds_count 11/);
   });
 });
 
