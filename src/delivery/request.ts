@@ -28,6 +28,12 @@ export interface OutgoingRequest {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /**
+   * The body as UTF-8 bytes, when built here: signed and sent as they are. From a string, undici
+   * and the HMAC each encoded the body again on every attempt, and the ten attempts of an event
+   * at fan-out 10 carry the same body (see bodyBytes).
+   */
+  bodyBytes?: Buffer;
   /** Default POST; a format may choose another (a Contentful transformation's GET sends no body). */
   method?: string;
   /** Send without Content-Length (chunked), as Contentful-format requests do by default. */
@@ -74,8 +80,9 @@ export function buildRequest(
     'x-herald-seq': String(meta.seq),
     'x-herald-attempt': String(meta.attempt),
   };
+  const bytes = bodyBytes(body);
   const secrets = fixed.signing ?? signingSecrets(webhook, now);
-  if (secrets.length) own['webhook-signature'] = signatureHeader(secrets, deliveryId, timestamp, body);
+  if (secrets.length) own['webhook-signature'] = signatureHeader(secrets, deliveryId, timestamp, bytes);
 
   // The format's method, headers (a Contentful request's X-Contentful-* and signature) and framing.
   let method = 'POST';
@@ -104,7 +111,23 @@ export function buildRequest(
   const logged: LoggedRequest = format
     ? Object.assign({ method, url: fixed.shownUrl, headers: masked, format: format.name }, format.prepared.logged)
     : { method, url: fixed.shownUrl, headers: masked, concise: webhook.concise_payload };
-  return { url: fixed.dest.target_url, headers, body, method, chunked, logged, secrets: fixed.hidden, destination: fixed.dest, webhook_uid: webhook.uid };
+  return { url: fixed.dest.target_url, headers, body, bodyBytes: bytes, method, chunked, logged, secrets: fixed.hidden, destination: fixed.dest, webhook_uid: webhook.uid };
+}
+
+/**
+ * The last body encoded, and its bytes: attempts sharing a body (an event's fan-out, its
+ * webhooks' attempts launched one after another in a claim round) encode it once. One entry: a
+ * body that is not the last one is encoded as before, once per attempt.
+ */
+let lastBody = '';
+let lastBytes = Buffer.alloc(0);
+
+function bodyBytes(body: string): Buffer {
+  if (body !== lastBody) {
+    lastBytes = Buffer.from(body);
+    lastBody = body;
+  }
+  return lastBytes;
 }
 
 function hasKeys(o: object): boolean {

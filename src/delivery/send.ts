@@ -97,7 +97,8 @@ export function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged'>, ti
           path: url.path,
           method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
           headers: req.headers,
-          body: req.method === 'GET' ? undefined : req.chunked ? Readable.from([Buffer.from(req.body)]) : req.body,
+          // The bytes when the request carries them (request.ts bodyBytes): a string is encoded per request.
+          body: req.method === 'GET' ? undefined : req.chunked ? Readable.from([req.bodyBytes ?? Buffer.from(req.body)]) : (req.bodyBytes ?? req.body),
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
         },

@@ -31,7 +31,7 @@ function hmacKey(secret: string): KeyObject {
 }
 
 /** One `v1,<base64>` signature. */
-export function signOnce(secret: string, id: string, timestampSec: number, body: string): string {
+export function signOnce(secret: string, id: string, timestampSec: number, body: string | Buffer): string {
   // Two updates, not one of `${id}.${timestampSec}.${body}`: the joined text was a flat copy of
   // the whole body per attempt (1.2 KB of a 30 KB delivery); the MAC is the same.
   const mac = createHmac('sha256', hmacKey(secret)).update(`${id}.${timestampSec}.`).update(body).digest('base64');
@@ -40,9 +40,10 @@ export function signOnce(secret: string, id: string, timestampSec: number, body:
 
 /**
  * The `webhook-signature` header value: one `v1,` entry per secret, space-separated. During a
- * rotation both the new and the old secret sign, so a receiver holding either verifies.
+ * rotation both the new and the old secret sign, so a receiver holding either verifies. `body`
+ * as text or as its UTF-8 bytes: the same MAC.
  */
-export function signatureHeader(secrets: string[], id: string, timestampSec: number, body: string): string {
+export function signatureHeader(secrets: string[], id: string, timestampSec: number, body: string | Buffer): string {
   if (secrets.length === 1) return signOnce(secrets[0], id, timestampSec, body);
   return secrets.map((s) => signOnce(s, id, timestampSec, body)).join(' ');
 }

@@ -67,6 +67,22 @@ describe('the delivery request', () => {
     assert.equal((verified as { seq: number }).seq, 42);
   });
 
+  it('carries the body as its UTF-8 bytes, signed as such, the right ones for each body in turn', () => {
+    const now = Date.now();
+    // Multi-byte text, and two bodies one after another and back (the encoding is kept for the last body only).
+    const one = JSON.stringify({ title: 'Grüße – 東京 🚀', n: 1 });
+    const two = JSON.stringify({ title: 'zwei', n: 2 });
+    for (const body of [one, one, two, one]) {
+      const req = buildRequest(webhook(), 'exe_1', body, { seq: 42, attempt: 1, event: 'entry.update' }, now);
+      assert.ok(req.bodyBytes);
+      assert.equal(req.bodyBytes.toString('utf8'), body);
+      assert.equal(req.bodyBytes.length, Buffer.byteLength(body));
+      assert.equal(req.body, body);
+      new StandardWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').verify(body, req.headers);
+      assert.equal(req.headers['webhook-signature'], signOnce('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'exe_1', Math.floor(now / 1000), body));
+    }
+  });
+
   it('signs with both keys while an old secret is in its grace period, and drops it after', () => {
     const w = webhook({
       signing_secrets: [
