@@ -45,7 +45,7 @@ export async function openSqlite(file: string, opts: SqliteOptions = {}): Promis
  * statements on a connection set up the same way).
  */
 export function tuneWriter(writer: Database.Database): void {
-  writer.pragma('journal_mode = WAL');
+  enterWal(writer);
   writer.pragma('synchronous = NORMAL');
   writer.pragma('foreign_keys = ON');
   // Milliseconds a statement waits for another process's lock (e.g. `herald db backup`).
@@ -63,6 +63,30 @@ export function tuneWriter(writer: Database.Database): void {
   // lines (one machine, load ~10, alternated): 64 MiB 248-254 us, 16 MiB 263, 8 MiB 266-286.
   writer.pragma('cache_size = -16384');
 }
+
+/**
+ * `journal_mode = WAL`, tried again for up to WAL_SWITCH_WAIT_MS while another process holds a lock
+ * SQLite will not wait for. Switching a new file to WAL upgrades a lock; when another process
+ * opening the same new file at that moment holds one too, waiting could deadlock, so SQLite answers
+ * SQLITE_BUSY at once instead of calling the busy handler (busy_timeout does not help). Seen when
+ * several processes open a new store together (test/store/shared.test.ts), on a loaded machine.
+ */
+function enterWal(writer: Database.Database): void {
+  const until = Date.now() + WAL_SWITCH_WAIT_MS;
+  for (;;) {
+    try {
+      writer.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw err;
+      // Opening a store is start-up work: a short blocking pause before the next try, ms.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 20);
+    }
+  }
+}
+
+/** How long opening a store keeps trying to switch a new file to WAL (enterWal), ms: busy_timeout's 5 s. */
+const WAL_SWITCH_WAIT_MS = 5_000;
 
 /** SQLite's own checkpoint threshold when the checkpoint thread does not run, pages (4 KiB). */
 export const AUTOCHECKPOINT_PAGES = 10_000;
