@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as contentstackPkg from '@contentstack/management';
+import { clientOptions } from '../content/helpers/content.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { testBackends } from '../helpers/postgres.ts';
 import { startReceiver } from '../helpers/receiver.ts';
@@ -22,7 +23,7 @@ for (const backend of await testBackends()) describe(`the activity log through t
       if (fail) res.statusCode = 502;
     });
     const { api_key, token } = await h.newStack();
-    const client = contentstack.client({ endpoint: h.url + '/v3', retryOnError: false });
+    const client = contentstack.client(clientOptions(h.url));
     const stack = client.stack({ api_key, management_token: token });
     const created = await stack.webhook().create({
       webhook: {

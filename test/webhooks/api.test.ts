@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as contentstackPkg from '@contentstack/management';
+import { clientOptions } from '../content/helpers/content.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 
 // The package is CommonJS; under ESM its API may sit on `default`.
@@ -43,7 +44,7 @@ describe('the webhook API', () => {
     h = await startHerald();
     a = await h.newStack('A');
     b = await h.newStack('B');
-    client = contentstack.client({ endpoint: h.url + '/v3', retryOnError: false });
+    client = contentstack.client(clientOptions(h.url));
   });
   after(() => h.close());
 

@@ -19,8 +19,18 @@ export async function clientStack(h: { url: string; newStack: TestHerald['newSta
   return { api_key, token, stack: stackOf(h.url, api_key, token), headers: { api_key, authorization: token } };
 }
 
+/**
+ * The SDK's client options for tests: no retries of any kind, so a failure shows as itself. Its
+ * network retries (on ECONNRESET or a 5xx) go through a URL check that, in the bundled build, refuses
+ * every IP address (NODE_ENV is compiled in as production), so a retried request against 127.0.0.1
+ * died as an uncaught "SSRF Prevention: Base URL ... is not allowed" instead of naming the failure.
+ */
+export function clientOptions(url: string): Record<string, unknown> {
+  return { endpoint: url + '/v3', retryOnError: false, retryOnNetworkFailure: false, logHandler: () => {} };
+}
+
 export function stackOf(url: string, api_key: string, token: string, branch?: string): any {
-  const client = cs.client({ endpoint: url + '/v3', retryOnError: false, logHandler: () => {} });
+  const client = cs.client(clientOptions(url));
   return client.stack({ api_key, management_token: token, ...(branch ? { branch_uid: branch } : {}) });
 }
 
