@@ -167,6 +167,9 @@ export function createReplays(deps: ReplayDeps): Replays {
    * executions, and records them as the job's.
    */
   async function chunk(tx: Tx, job: JobRow): Promise<{ next: 'more' | 'finished' | 'lost'; made: number; lastSeq: number }> {
+    // Scale-out (PostgreSQL): the stack's event lock before any of its lanes, as every transaction
+    // that locks lanes one event at a time takes it (queue/lanes.ts, laneKey).
+    await tx.lock?.([`events:${job.api_key}`]);
     const now = Date.now();
     const claimed = await tx.run("UPDATE replays SET updated_at = ? WHERE uid = ? AND state = 'enqueuing' AND enqueued = ? AND last_seq = ?", [now, job.uid, job.enqueued, job.last_seq]);
     if (claimed.changes === 0) return { next: 'lost', made: 0, lastSeq: job.last_seq };

@@ -38,6 +38,13 @@ export interface Tx extends Queryable {
    * where one transaction writes at a time anyway: call it as `tx.lock?.(keys)`.
    */
   lock?(keys: string[]): Promise<void>;
+  /**
+   * Like `lock`, without waiting: true when every key was free and is now held; false when any is
+   * held by another transaction (then some of the others may be held: end this transaction). For a
+   * transaction that must never wait for one key while holding another (queue/complete.ts). Absent
+   * on SQLite, like `lock`.
+   */
+  tryLock?(keys: string[]): Promise<boolean>;
 }
 
 export interface Db extends Queryable {

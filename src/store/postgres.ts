@@ -300,6 +300,15 @@ class PostgresDb implements Db {
           [TX_LOCK_CLASS, keys],
         );
       },
+      tryLock: async (keys) => {
+        if (keys.length === 0) return true;
+        const row = await query(
+          live(),
+          `SELECT bool_and(pg_try_advisory_xact_lock(?::int, h)) AS ok FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(?::text[]) AS k ORDER BY h) AS ids`,
+          [TX_LOCK_CLASS, keys],
+        );
+        return row.rows[0].ok === true;
+      },
     };
     let result: T;
     try {

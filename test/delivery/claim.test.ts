@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { choose, claim, complete, enqueue, resendFailed, retryNow, SCAN_WINDOW, type ClaimOptions, type Claimed, type Finished } from '../../src/delivery/queue/index.ts';
+import { laneKey } from '../../src/delivery/queue/lanes.ts';
 import type { HeraldEvent } from '../../src/events/event.ts';
 import type { Webhook } from '../../src/webhooks/webhook.ts';
 import type { Db } from '../../src/store/db.ts';
@@ -243,5 +244,46 @@ for (const backend of await testBackends()) {
       assert.equal(await attemptRows(uid), 1);
       assert.equal((await stateOf(uid))!.state, 'succeeded');
     });
+
+    // Scale-out only: SQLite runs one transaction at a time and takes no locks of its own.
+    if (backend === 'postgres') {
+      it('records a batch while a transaction recording events holds one of its lanes and then locks another (no deadlock)', async () => {
+        // A bulk job records events item after item, locking each item's lanes as it goes; a batch
+        // of outcomes locks its lanes in one call, in hashtext order. The job holds the lane that
+        // call takes last, and then wants the one it takes first: a batch that waited holding the
+        // first deadlocked with it, and PostgreSQL aborted one of the two (CI: the job got a 503).
+        await due('A', 2, T0);
+        const now = T0 + 10_000_000;
+        const { claimed } = await claim(db, opts({ now }));
+        assert.equal(claimed.length, 2);
+        const keys = claimed.map((c) => laneKey(c.webhook_uid, c.lane));
+        const byHash = (await db.all<{ k: string }>('SELECT k FROM unnest(?::text[]) AS k ORDER BY hashtext(k)', [keys])).map((r) => r.k);
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let holding!: () => void;
+        const held = new Promise<void>((r) => (holding = r));
+        const job = db.tx(async (tx) => {
+          await tx.lock!(['events:stk']);
+          await tx.lock!([byHash[1]]);
+          holding();
+          await gate;
+          await tx.lock!([byHash[0]]);
+          return 'committed';
+        });
+        await held;
+        const batch = complete(db, claimed.map((c) => succeeded(c, now + 5)), completeOpts(now + 10));
+        // The batch is waiting for a lock (the job's lane before, the stack's event lock now).
+        const waiting = async () => (await db.get<{ n: number }>("SELECT COUNT(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))!.n;
+        for (const end = Date.now() + 10_000; (await waiting()) === 0; ) {
+          assert.ok(Date.now() < end, 'the batch never waited for a lock');
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        release();
+        const [outcome, effects] = await Promise.all([job, batch]);
+        assert.equal(outcome, 'committed');
+        assert.deepEqual(effects.ended.map((e) => e.state), ['succeeded', 'succeeded']);
+        for (const c of claimed) assert.equal((await stateOf(c.uid))!.state, 'succeeded');
+      });
+    }
   });
 }

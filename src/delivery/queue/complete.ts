@@ -113,8 +113,7 @@ export function responseJson(status: number | null, response: LoggedResponse): s
  * worker's throughput is bounded by them.
  */
 export async function complete(db: Db, batch: Finished[], opts: CompleteOptions): Promise<CompleteEffects> {
-  const effects: CompleteEffects = { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null, stale: [] };
-  if (batch.length === 0) return effects;
+  if (batch.length === 0) return { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null, stale: [] };
   // Scale-out (PostgreSQL): update webhooks in uid order so two workers' batches never wait on
   // each other's webhook rows in a cycle.
   const ordered = db.dialect === 'postgres' ? [...batch].sort((a, b) => (a.claimed.webhook_uid < b.claimed.webhook_uid ? -1 : a.claimed.webhook_uid > b.claimed.webhook_uid ? 1 : 0)) : batch;
@@ -123,96 +122,116 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     const n = f.claimed.attempts + 1;
     return { f, n, decision: decide(f.record, n, f.claimed.retryDelaysMs ?? opts.retryDelaysMs, opts.now) };
   });
-  await db.tx(async (tx) => {
-    // Scale-out (PostgreSQL): a batch that may record operational events (a failure ended an
-    // execution, or trips the breaker) takes their stacks' event locks first, in the order every
-    // event-recording transaction takes them (the event lock, then lanes), so the two never wait on
-    // each other in a cycle.
-    if (opts.operational && tx.lock) {
-      const stacks = new Set(all.filter((r) => r.decision.state === 'failed').map((r) => r.f.claimed.event.api_key));
-      if (stacks.size) await tx.lock([...stacks].map((k) => `events:${k}`));
-    }
-    // Scale-out (PostgreSQL): lock the batch's lanes (see laneKey).
-    await tx.lock?.(batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)));
-    const applied = new Set<string>();
-    /** Applied ones whose lane has queued executions behind them (QUEUED_BEHIND). */
-    const queuedBehind = new Set<string>();
-    // SQLite: parts of a few sizes, so few statement texts are kept (lanes.ts, sizedParts).
-    // PostgreSQL: as few parts as its limits allow, since each statement is a round trip.
-    for (const part of db.dialect === 'sqlite' ? sizedParts(all) : chunks(all)) {
-      // Parameters pushed into one array each (not flatMap: an array per row, then the joined one).
-      const attemptParams: unknown[] = [];
-      for (const { f: { claimed, record, request, attemptUid }, n } of part) {
-        attemptParams.push(
-          attemptUid,
-          claimed.uid,
-          n,
-          record.started_at,
-          record.duration_ms,
-          record.outcome,
-          record.status_code,
-          record.reason,
-          JSON.stringify(request),
-          record.response ? responseJson(record.status_code, record.response) : null,
-        );
+  const lanes = batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane));
+  try {
+    return await write(false);
+  } catch (err) {
+    if (err !== LANES_BUSY) throw err;
+    return write(true);
+  }
+
+  /**
+   * The batch's transaction. Scale-out (PostgreSQL), the lock order (see laneKey): a stack's event
+   * lock before its lanes. A batch that may record operational events (a failure ended an
+   * execution, or trips the breaker) takes those stacks' event locks first. Its lanes are then only
+   * tried: one held by a transaction recording that stack's events (which may lock more of its lanes
+   * later, one event at a time) throws LANES_BUSY, and the batch is written again `careful`ly:
+   * every stack's event lock first, so it waits for such transactions to end holding no lane they
+   * may want. Waiting for a lane while holding another deadlocked with a bulk job recording events
+   * lane after lane (PostgreSQL then aborted one of the two: the job's answer was a 503).
+   */
+  async function write(careful: boolean): Promise<CompleteEffects> {
+    const effects: CompleteEffects = { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null, stale: [] };
+    await db.tx(async (tx) => {
+      if (tx.lock) {
+        const stacks = new Set((careful ? all : all.filter((r) => opts.operational && r.decision.state === 'failed')).map((r) => r.f.claimed.event.api_key));
+        if (stacks.size) await tx.lock([...stacks].map((k) => `events:${k}`));
+        if (careful) await tx.lock(lanes);
+        else if (tx.tryLock && !(await tx.tryLock(lanes))) throw LANES_BUSY;
       }
-      await tx.run(insertAttempts(part.length), attemptParams);
-      const moveParams: unknown[] = [];
-      for (const { f: { claimed, record }, n, decision } of part) {
-        moveParams.push(
-          claimed.uid,
-          claimed.leaseUntil,
-          decision.state,
-          n,
-          decision.state === 'pending' ? decision.next_attempt_at : null,
-          record.started_at,
-          record.status_code,
-          record.outcome,
-          record.reason,
-        );
+      const applied = new Set<string>();
+      /** Applied ones whose lane has queued executions behind them (QUEUED_BEHIND). */
+      const queuedBehind = new Set<string>();
+      // SQLite: parts of a few sizes, so few statement texts are kept (lanes.ts, sizedParts).
+      // PostgreSQL: as few parts as its limits allow, since each statement is a round trip.
+      for (const part of db.dialect === 'sqlite' ? sizedParts(all) : chunks(all)) {
+        // Parameters pushed into one array each (not flatMap: an array per row, then the joined one).
+        const attemptParams: unknown[] = [];
+        for (const { f: { claimed, record, request, attemptUid }, n } of part) {
+          attemptParams.push(
+            attemptUid,
+            claimed.uid,
+            n,
+            record.started_at,
+            record.duration_ms,
+            record.outcome,
+            record.status_code,
+            record.reason,
+            JSON.stringify(request),
+            record.response ? responseJson(record.status_code, record.response) : null,
+          );
+        }
+        await tx.run(insertAttempts(part.length), attemptParams);
+        const moveParams: unknown[] = [];
+        for (const { f: { claimed, record }, n, decision } of part) {
+          moveParams.push(
+            claimed.uid,
+            claimed.leaseUntil,
+            decision.state,
+            n,
+            decision.state === 'pending' ? decision.next_attempt_at : null,
+            record.started_at,
+            record.status_code,
+            record.outcome,
+            record.reason,
+          );
+        }
+        moveParams.push(opts.now, opts.now);
+        const moved = await tx.all<{ uid: string; queued_behind: number | boolean }>(moveExecutions(part.length), moveParams);
+        for (const m of moved) {
+          applied.add(m.uid);
+          // 1/0 on SQLite, true/false on PostgreSQL.
+          if (m.queued_behind === true || Number(m.queued_behind) === 1) queuedBehind.add(m.uid);
+        }
       }
-      moveParams.push(opts.now, opts.now);
-      const moved = await tx.all<{ uid: string; queued_behind: number | boolean }>(moveExecutions(part.length), moveParams);
-      for (const m of moved) {
-        applied.add(m.uid);
-        // 1/0 on SQLite, true/false on PostgreSQL.
-        if (m.queued_behind === true || Number(m.queued_behind) === 1) queuedBehind.add(m.uid);
+      // Claims that ended before their outcome arrived: logged above, nothing else follows from them.
+      const rows = all.filter((r) => applied.has(r.f.claimed.uid));
+      for (const r of all) if (!applied.has(r.f.claimed.uid)) effects.stale.push(r.f.claimed.uid);
+      for (const { decision } of rows) {
+        if (decision.state === 'pending') effects.retryAt = Math.min(effects.retryAt ?? Infinity, decision.next_attempt_at);
       }
-    }
-    // Claims that ended before their outcome arrived: logged above, nothing else follows from them.
-    const rows = all.filter((r) => applied.has(r.f.claimed.uid));
-    for (const r of all) if (!applied.has(r.f.claimed.uid)) effects.stale.push(r.f.claimed.uid);
-    for (const { decision } of rows) {
-      if (decision.state === 'pending') effects.retryAt = Math.min(effects.retryAt ?? Infinity, decision.next_attempt_at);
-    }
-    const ended = rows.filter((r) => r.decision.state !== 'pending');
-    for (const r of ended) effects.ended.push({ uid: r.f.claimed.uid, state: r.decision.state as 'succeeded' | 'failed' });
-    effects.promoted = await promoteNext(
-      tx,
-      ended.filter((r) => queuedBehind.has(r.f.claimed.uid)).map((r) => r.f.claimed),
-      opts,
-    );
-    if (opts.operational) {
-      await opts.operational.executionsFailed(
+      const ended = rows.filter((r) => r.decision.state !== 'pending');
+      for (const r of ended) effects.ended.push({ uid: r.f.claimed.uid, state: r.decision.state as 'succeeded' | 'failed' });
+      effects.promoted = await promoteNext(
         tx,
-        ended
-          .filter((r) => r.decision.state === 'failed')
-          .map(({ f: { claimed, record }, n }) => ({
-            uid: claimed.uid,
-            webhook: claimed.webhook,
-            event: claimed.event,
-            delivered: claimed.event,
-            attempts: n,
-            status_code: record.status_code,
-            outcome: record.outcome,
-            reason: record.reason,
-          })),
+        ended.filter((r) => queuedBehind.has(r.f.claimed.uid)).map((r) => r.f.claimed),
+        opts,
       );
-    }
-    // A batch is one call: it counts once for the circuit breaker, as its first member.
-    const seen = new Set<string>();
-    const calls = rows.filter(({ f: { claimed: c } }) => !c.batchUid || (!seen.has(c.batchUid) && Boolean(seen.add(c.batchUid))));
-    await countFailures(tx, calls, opts, effects);
-  });
-  return effects;
+      if (opts.operational) {
+        await opts.operational.executionsFailed(
+          tx,
+          ended
+            .filter((r) => r.decision.state === 'failed')
+            .map(({ f: { claimed, record }, n }) => ({
+              uid: claimed.uid,
+              webhook: claimed.webhook,
+              event: claimed.event,
+              delivered: claimed.event,
+              attempts: n,
+              status_code: record.status_code,
+              outcome: record.outcome,
+              reason: record.reason,
+            })),
+        );
+      }
+      // A batch is one call: it counts once for the circuit breaker, as its first member.
+      const seen = new Set<string>();
+      const calls = rows.filter(({ f: { claimed: c } }) => !c.batchUid || (!seen.has(c.batchUid) && Boolean(seen.add(c.batchUid))));
+      await countFailures(tx, calls, opts, effects);
+    });
+    return effects;
+  }
 }
+
+/** Thrown inside complete()'s transaction when a lane is held elsewhere: the batch is written again, careful. */
+const LANES_BUSY = new Error('lanes busy');

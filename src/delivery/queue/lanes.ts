@@ -16,6 +16,12 @@ export function laneOf(event: Pick<HeraldEvent, 'module' | 'uid'>): string {
  * behind its head) and complete (end the head, promote the next) must not interleave on a lane
  * across processes, or an execution queued behind a head that just ended would wait forever.
  * No-op on SQLite, which runs one transaction at a time.
+ *
+ * The lock order, so no two transactions wait for each other in a cycle: a transaction that may
+ * lock a stack's lanes in several calls (recording events, one event at a time; a replay's chunk)
+ * holds the stack's event lock (`events:{api_key}`) first, for its whole length; any other takes
+ * its lanes in one call, and one that holds lanes never waits for another lane (complete.ts tries
+ * them, and on a busy one starts again behind the stacks' event locks).
  */
 export function laneKey(webhookUid: string, lane: string): string {
   return `lane:${webhookUid}:${lane}`;
