@@ -14,13 +14,13 @@ export type MatchExplanation =
   | { matches: true; channel: string }
   | { matches: false; reason: 'branch' | 'channel' | 'condition'; message: string; condition?: number };
 
-export function compileExplainer(webhook: Pick<Webhook, 'channels' | 'branches' | 'conditions'>): (event: HeraldEvent) => MatchExplanation {
+export function compileExplainer(webhook: Pick<Webhook, 'channels' | 'branches' | 'all_branches' | 'conditions'>): (event: HeraldEvent) => MatchExplanation {
   const branches = webhook.branches?.length ? webhook.branches : ['main'];
   const channels = webhook.channels.map(parseChannel).filter((c): c is Channel => typeof c !== 'string');
   const conditions: readonly Condition[] = webhook.conditions ?? [];
   const failing = compileConditionExplainer(conditions);
   return (event) => {
-    if (!isOperational(event) && !branches.includes(event.branch)) {
+    if (!webhook.all_branches && !isOperational(event) && !branches.includes(event.branch)) {
       return { matches: false, reason: 'branch', message: `the event is on branch ${event.branch}, not ${branches.join(', ')}` };
     }
     const channel = channels.find((c) => c.matches(event));

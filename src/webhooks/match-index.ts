@@ -24,7 +24,8 @@ export interface WebhookIndex {
 interface Compiled {
   webhook: Webhook;
   channels: Channel[];
-  branches: ReadonlySet<string>;
+  /** Null: every branch (Webhook.all_branches). */
+  branches: ReadonlySet<string> | null;
   conditions: ConditionTest;
 }
 
@@ -56,7 +57,7 @@ export function createWebhookIndex(): WebhookIndex {
     const operational = isOperational(event);
     for (const c of list) {
       // Operational events belong to no branch (src/events/operational.ts).
-      if (!operational && !c.branches.has(event.branch)) continue;
+      if (!operational && c.branches && !c.branches.has(event.branch)) continue;
       const channel = c.channels.find((ch) => ch.matches(event));
       if (!channel || !c.conditions(event)) continue;
       matches.push({ webhook: c.webhook, channel: channel.text });
@@ -90,5 +91,5 @@ function compile(webhook: Webhook): Compiled {
   } catch {
     conditions = () => false;
   }
-  return { webhook, channels, branches: new Set(webhook.branches?.length ? webhook.branches : ['main']), conditions };
+  return { webhook, channels, branches: webhook.all_branches ? null : new Set(webhook.branches?.length ? webhook.branches : ['main']), conditions };
 }

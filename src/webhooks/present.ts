@@ -23,6 +23,8 @@ export interface PresentedWebhook {
   }>;
   channels: string[];
   branches: string[];
+  /** Every branch, those made later too (Webhook.all_branches); only when set. */
+  all_branches?: true;
   conditions: Webhook['conditions'];
   retry_policy: string;
   disabled: boolean;
@@ -57,6 +59,7 @@ export function presentWebhook(w: Webhook): PresentedWebhook {
     })) as PresentedWebhook['destinations'],
     channels: [...w.channels],
     branches: [...w.branches],
+    ...(w.all_branches ? { all_branches: true as const } : {}),
     conditions: w.conditions,
     retry_policy: w.retry_policy,
     disabled: w.disabled,

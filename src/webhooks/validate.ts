@@ -35,7 +35,7 @@ import { kindOf, parseTarget, presentTargetUrl, targetOrigin, urlSecret, withUrl
 /** What a request may set; the rest of a Webhook (uid, times, version, disabled_reason) is Herald's. */
 export type WebhookDefinition = Pick<
   Webhook,
-  'name' | 'destinations' | 'channels' | 'branches' | 'conditions' | 'retry_policy' | 'disabled' | 'concise_payload' | 'format' | 'format_options' | 'signing_secrets' | 'notifiers' | 'missing_secrets'
+  'name' | 'destinations' | 'channels' | 'branches' | 'all_branches' | 'conditions' | 'retry_policy' | 'disabled' | 'concise_payload' | 'format' | 'format_options' | 'signing_secrets' | 'notifiers' | 'missing_secrets'
 > &
   Required<Pick<Webhook, 'batch' | 'debounce_ms' | 'rate_limit'>>;
 
@@ -178,6 +178,8 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
       branches = [...new Set(w.branches as string[])];
     }
   }
+  // Naming branches ends "every branch" (a Contentful definition's); absent, the stored choice stays.
+  const all_branches = has('branches') ? undefined : old?.all_branches;
 
   // conditions
   let conditions: Condition[] = old?.conditions ?? [];
@@ -291,7 +293,7 @@ export function parseWebhookBody(body: unknown, ctx: ParseContext): WebhookDefin
     const more = fields.length > 1 ? ` (and ${fields.length - 1} more problem${fields.length > 2 ? 's' : ''})` : '';
     throw new HeraldError('validation_failed', `${first} ${errors[first][0]}${more}`, { errors });
   }
-  return { name, destinations, channels, branches, conditions, retry_policy, disabled, concise_payload, format, format_options, signing_secrets, notifiers, batch, debounce_ms, rate_limit, missing_secrets };
+  return { name, destinations, channels, branches, all_branches, conditions, retry_policy, disabled, concise_payload, format, format_options, signing_secrets, notifiers, batch, debounce_ms, rate_limit, missing_secrets };
 }
 
 const isWhole = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);

@@ -95,6 +95,12 @@ export interface Webhook {
   channels: string[];
   /** Branches whose events this webhook receives; default ['main']. */
   branches: string[];
+  /**
+   * Every branch of the stack, those made later included (`branches` then lists the ones there were
+   * when it was last saved). Contentful's webhook definitions fire in every environment unless a
+   * filter says otherwise; set by that API, cleared by a /v3 update that names `branches`.
+   */
+  all_branches?: boolean;
   conditions: Condition[];
   /** Contentstack's field; Herald's automatic retries follow the server's schedule either way. */
   retry_policy: string;

@@ -23,8 +23,8 @@ describe('Contentful webhook definitions', () => {
   after(() => h.close());
 
   /** Creates a content type and an entry through the dialect, so events happen. */
-  async function touchEntry(title: string) {
-    const env = { spaceId, environmentId: 'master' };
+  async function touchEntry(title: string, environmentId = 'master') {
+    const env = { spaceId, environmentId };
     let ct: any;
     try {
       ct = await client.contentType.get({ ...env, contentTypeId: 'note' });
@@ -254,6 +254,33 @@ describe('Contentful webhook definitions', () => {
       const executions = await h.request('GET', `/v3/webhooks/${w.sys.id}/executions`, { headers: v3({ api_key, token }) });
       assert.equal(executions.body.count, 1);
       assert.equal(executions.body.webhooks[0].request_details[0].uid, calls.items[0].sys.id);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('fires in every environment, one made after the definition too, until /v3 names its branches', async () => {
+    const receiver = await startReceiver();
+    try {
+      const w = await client.webhook.create({ spaceId }, { name: 'Every environment', url: `${receiver.url}/every`, topics: ['Entry.create'] } as any);
+      await client.environment.createWithId({ spaceId, environmentId: 'later' }, { name: 'later' });
+      const entry = await touchEntry('in an environment made later', 'later');
+      await receiver.waitFor(1);
+      const body = JSON.parse(receiver.received[0].body);
+      assert.equal(body.sys.id, entry.sys.id);
+      assert.equal(body.sys.environment.sys.id, 'later');
+      const headers = v3({ api_key: spaceId, token });
+      assert.equal((await h.request('GET', `/v3/webhooks/${w.sys.id}`, { headers })).body.webhook.all_branches, true);
+
+      // Naming branches through /v3 ends "every branch": an entry in 'later' is no longer sent.
+      const narrowed = await h.request('PUT', `/v3/webhooks/${w.sys.id}`, { headers, body: { webhook: { branches: ['main'] } } });
+      assert.equal(narrowed.status, 200);
+      assert.equal(narrowed.body.webhook.all_branches, undefined);
+      await touchEntry('not sent', 'later');
+      await touchEntry('sent', 'master');
+      await receiver.waitFor(2);
+      assert.equal(JSON.parse(receiver.received[1].body).sys.environment.sys.id, 'master');
+      assert.equal(receiver.received.length, 2, 'the entry made in later was not sent');
     } finally {
       await receiver.close();
     }

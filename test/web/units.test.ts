@@ -196,6 +196,16 @@ describe('the webhook form and secrets', () => {
     assert.equal((toBody(removed).webhook.destinations as Array<Record<string, unknown>>)[0].http_basic_password, null);
   });
 
+  it('keeps a webhook on every branch unless the user picks branches (saving never narrows it)', () => {
+    const every = toForm({ ...stored, all_branches: true });
+    assert.equal(every.allBranches, true);
+    assert.equal('branches' in toBody(every).webhook, false, 'left out: the server keeps every branch');
+    assert.deepEqual(formProblems({ ...every, branches: [] }).branches, undefined);
+    const picked = toBody({ ...every, allBranches: false, branches: ['main'] });
+    assert.deepEqual(picked.webhook.branches, ['main']);
+    assert.deepEqual(toBody(toForm(stored)).webhook.branches, ['main']);
+  });
+
   it('asks for the value again when a stored secret header is renamed', () => {
     const f = toForm(stored);
     f.headers[0].name = 'X-Other-Key';

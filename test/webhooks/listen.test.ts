@@ -7,6 +7,12 @@ import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, until } from '../helpers/engine.ts';
 import { testBackends } from '../helpers/postgres.ts';
 
+/**
+ * How long a listener may take to start and connect, ms: a child process compiling src/cli.ts with
+ * tsx took ~20 s on a 2-core machine at load ~13 (the whole suite, two files at a time).
+ */
+const LISTENER_START_MS = 60_000;
+
 /** `herald listen` as a real child process; its output lines are collected. */
 function spawnListen(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'listen', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -56,7 +62,7 @@ for (const backend of await testBackends()) describe(`herald listen on ${backend
 
     const l = spawnListen(['--to', `${rx.url}/hook`, '--channels', 'content_types.entries.update', '--url', h.url], { HERALD_API_KEY: stack.api_key, HERALD_TOKEN: stack.token });
     children.push(l.child);
-    const ready = await until(() => l.lines.find((x) => x.includes('relaying temporary webhook')), 20_000, `the listener to connect: ${l.lines.join('\n')}`);
+    const ready = await until(() => l.lines.find((x) => x.includes('relaying temporary webhook')), LISTENER_START_MS, `the listener to connect: ${l.lines.join('\n')}`);
     const uid = /webhook (\w+) /.exec(ready!)![1];
     const listed = await h.request('GET', '/v3/webhooks', { headers });
     const temp = listed.body.webhooks.find((w: { uid: string }) => w.uid === uid);
@@ -100,7 +106,7 @@ for (const backend of await testBackends()) describe(`herald listen on ${backend
 
     const l = spawnListen(['--to', rx.url, '--webhook', hook.uid, '--url', h.url], { HERALD_API_KEY: stack.api_key, HERALD_TOKEN: stack.token });
     children.push(l.child);
-    await until(async () => (await h.request('GET', '/v3/webhooks/listen', { headers: { api_key: stack.api_key, authorization: stack.token } })).body.relay_webhooks[0]?.listeners === 1, 20_000, 'the listener');
+    await until(async () => (await h.request('GET', '/v3/webhooks/listen', { headers: { api_key: stack.api_key, authorization: stack.token } })).body.relay_webhooks[0]?.listeners === 1, LISTENER_START_MS, 'the listener');
     await rx.waitFor(1, 15_000);
     assert.equal(rx.received[0].json.data.entry.uid, 'bltListen2');
     await until(async () => (await executions(h, stack, hook.uid)).find((e) => e.state === 'succeeded'), 10_000, 'the delivery to succeed');

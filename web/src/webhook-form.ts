@@ -38,6 +38,8 @@ export interface WebhookView {
   }>;
   channels: string[];
   branches: string[];
+  /** Every branch, those made later too (a Contentful definition); absent otherwise. */
+  all_branches?: boolean;
   conditions: unknown[];
   disabled: boolean;
   disabled_reason: string | null;
@@ -78,6 +80,8 @@ export interface WebhookForm {
   removePassword: boolean;
   headers: HeaderDraft[];
   branches: string[];
+  /** Every branch, those made later too: `branches` is not sent while it holds. */
+  allBranches: boolean;
   concise: boolean;
   enabled: boolean;
   channels: string[];
@@ -183,6 +187,7 @@ export function toForm(w?: WebhookView): WebhookForm {
       removePassword: false,
       headers: [],
       branches: ['main'],
+      allBranches: false,
       concise: false,
       enabled: true,
       channels: [],
@@ -208,6 +213,7 @@ export function toForm(w?: WebhookView): WebhookForm {
         : headerDraft({ name: h.header_name, value: h.value, secret: false }),
     ),
     branches: [...w.branches],
+    allBranches: w.all_branches === true,
     concise: w.concise_payload,
     enabled: !w.disabled,
     channels: [...w.channels],
@@ -300,7 +306,7 @@ export function formProblems(f: WebhookForm): Record<string, string[]> {
       add(`destinations.0.custom_header.${i}.value`, 'is required again: the stored secret value belongs to the old header name');
     }
   });
-  if (f.branches.length === 0) add('branches', 'pick at least one branch');
+  if (!f.allBranches && f.branches.length === 0) add('branches', 'pick at least one branch');
   if (f.channels.length === 0) add('channels', 'pick at least one event under When');
   if (f.batchOn) {
     const max = rangeProblem(f.batchMax, BATCH_MAX_EVENTS);
@@ -364,7 +370,8 @@ export function toBody(f: WebhookForm): { webhook: Record<string, unknown> } {
       name: f.name.trim(),
       destinations: [destination],
       channels: f.channels,
-      branches: f.branches,
+      // Left out for every branch: naming branches would end it (the server keeps it otherwise).
+      ...(f.allBranches ? {} : { branches: f.branches }),
       conditions: f.conditions,
       concise_payload: f.concise,
       disabled: !f.enabled,

@@ -72,8 +72,9 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
       uid,
       api_key: apiKey,
       ...def,
-      // Contentful webhooks fire in every environment unless filtered: every branch there is now.
+      // Contentful webhooks fire in every environment unless filtered, those made later too.
       branches: await branchUids(c.tx, apiKey),
+      all_branches: true,
       format: 'contentful',
       transformation: mapped.transformation,
       disabled_reason: null,

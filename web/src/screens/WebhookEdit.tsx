@@ -401,12 +401,19 @@ function Form(props: { ctx: Context; webhook?: WebhookView; onSaved: (w: Webhook
         <h2>Options</h2>
         <fieldset class="branches">
           <legend>Branches</legend>
+          {props.ctx.webhook?.all_branches && (
+            <label class="check">
+              <input type="checkbox" checked={form.allBranches} onChange={(e) => set({ allBranches: checkedOf(e), branches: checkedOf(e) ? form.branches : props.ctx.branches })} />{' '}
+              Every branch, those made later too (as Contentful webhooks fire in every environment)
+            </label>
+          )}
           <div class="check-row">
             {props.ctx.branches.map((b) => (
               <label class="check" key={b}>
                 <input
                   type="checkbox"
-                  checked={form.branches.includes(b)}
+                  disabled={form.allBranches}
+                  checked={form.allBranches || form.branches.includes(b)}
                   onChange={(e) => set({ branches: checkedOf(e) ? [...form.branches, b] : form.branches.filter((x) => x !== b) })}
                 />{' '}
                 {b}
