@@ -190,6 +190,7 @@ async function insertVersion(tx: Tx, scope: Scope, doc: EntryDoc, action: string
 
 /** `opts.uid` chooses the new entry's uid (the Contentful dialect's create-with-id); taken: a 409. */
 export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string, raw: unknown, opts: { locale?: unknown; uid?: string } = {}) {
+  // Gathered: creates from several clients share a commit on SQLite (store/sqlite.ts).
   return deps.db.tx(async (tx) => {
     const ct = await requireContentType(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
@@ -234,7 +235,7 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
     const entry = render(doc, false, []);
     await record(deps, tx, scope, 'create', ct, entry, locale);
     return entry;
-  });
+  }, { gather: true });
 }
 
 /**

@@ -47,10 +47,21 @@ export interface Tx extends Queryable {
   tryLock?(keys: string[]): Promise<boolean>;
 }
 
+export interface TxOptions {
+  /**
+   * SQLite: `fn` may share its transaction's BEGIN and COMMIT with others asked for in the same
+   * turn of the event loop (see sqlite.ts, `gathered`). Each still commits with its own writes or
+   * not at all, fails alone, and its afterCommit callbacks run once its writes committed. For `fn`s
+   * that only read and write through `tx` (so they can run again in a transaction of their own).
+   * PostgreSQL runs transactions side by side already and ignores it. Default false.
+   */
+  gather?: boolean;
+}
+
 export interface Db extends Queryable {
   readonly dialect: 'sqlite' | 'postgres';
   /** Runs `fn` in one transaction: all its writes commit together, or none do if it throws. */
-  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  tx<T>(fn: (tx: Tx) => Promise<T>, opts?: TxOptions): Promise<T>;
   close(): Promise<void>;
   /**
    * Signals (PostgreSQL LISTEN/NOTIFY) reach every Herald process on the database, this one

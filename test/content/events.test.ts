@@ -227,6 +227,29 @@ describe('content events', () => {
     assert.equal(await lastSeq(h, s), afterArchive);
   });
 
+  it('answers creates sent together each with its own outcome, and records an event for each created entry only', async () => {
+    // Sent at once, they share one commit on SQLite (store/sqlite.ts, gathered transactions).
+    await s.stack.contentType().create({
+      content_type: { title: 'Note', uid: 'note', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true, unique: true }] },
+    });
+    const create = (entry: object) => h.request('POST', '/v3/content_types/note/entries', { headers: s.headers, body: { entry } });
+    // A first round opens the connections, so the next one's requests arrive together.
+    await Promise.all(['taken', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7'].map((title) => create({ title })));
+    const from = await lastSeq(h, s);
+    const answers = await Promise.all([{ title: 'n1' }, {}, { title: 'n3' }, { title: 'taken' }, { title: 'n5' }, { title: 42 }, { title: 'n7' }].map(create));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [201, 422, 201, 422, 201, 422, 201],
+    );
+    assert.match(answers[3].body.error_message, /unique/);
+    const created = answers.filter((a) => a.status === 201).map((a) => a.body.entry);
+    assert.deepEqual(created.map((e) => e.title), ['n1', 'n3', 'n5', 'n7']);
+    const events = await eventsAfter(h, s, from);
+    assert.deepEqual(events.map(label), ['entry.create', 'entry.create', 'entry.create', 'entry.create']);
+    assert.deepEqual(new Set(events.map((e) => `${e.uid}:${e.data.entry.title}`)), new Set(created.map((e) => `${e.uid}:${e.title}`)));
+    for (const e of created) assert.equal((await h.request('GET', `/v3/content_types/note/entries/${e.uid}`, { headers: s.headers })).body.entry.title, e.title);
+  });
+
   it('records the branch an event happened on', async () => {
     await s.stack.branch().create({ branch: { uid: 'feature', source: 'main' } });
     const from = await lastSeq(h, s);

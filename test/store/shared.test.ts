@@ -217,6 +217,50 @@ for (const backend of await testBackends()) {
       assert.deepEqual(await db.get("SELECT n FROM contract WHERE id = 'counter'"), { n: 20 });
     });
 
+    it('commits each of the transactions asked for together with `gather`, and undoes one that throws alone', async () => {
+      // Asked for in one turn of the event loop: on SQLite they share one BEGIN and COMMIT.
+      const hooks: string[] = [];
+      const write = (id: string, fail?: Error) =>
+        db.tx(
+          async (tx) => {
+            await tx.run('INSERT INTO contract (id, n) VALUES (?, ?)', [id, 1]);
+            tx.afterCommit(() => void hooks.push(id));
+            if (fail) throw fail;
+            await tx.run("UPDATE contract SET n = n + 1 WHERE id = 'g-count'");
+            return id;
+          },
+          { gather: true },
+        );
+      await db.run("INSERT INTO contract (id, n) VALUES ('g-count', 0)");
+      const refused = new HeraldError('validation_failed', 'refused', { errors: { title: ['refused'] } });
+      const outcomes = await Promise.allSettled([write('g1'), write('g2', refused), write('g3'), write('g4')]);
+      assert.deepEqual(
+        outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason)),
+        ['g1', refused, 'g3', 'g4'],
+      );
+      assert.deepEqual(await db.all("SELECT id FROM contract WHERE id IN ('g1', 'g2', 'g3', 'g4') ORDER BY id"), [{ id: 'g1' }, { id: 'g3' }, { id: 'g4' }]);
+      assert.deepEqual(await db.get("SELECT n FROM contract WHERE id = 'g-count'"), { n: 3 });
+      assert.deepEqual(hooks.sort(), ['g1', 'g3', 'g4']);
+    });
+
+    it('fails only the gathered transaction that breaks a unique key, with the unique violation', async () => {
+      await db.run('INSERT INTO contract_unique (a, b) VALUES (?, ?)', ['gu', 'taken']);
+      const insert = (id: string, b: string) =>
+        db.tx(
+          async (tx) => {
+            await tx.run('INSERT INTO contract (id) VALUES (?)', [id]);
+            await tx.run('INSERT INTO contract_unique (a, b) VALUES (?, ?)', ['gu', b]);
+          },
+          { gather: true },
+        );
+      const [a, b, c] = await Promise.allSettled([insert('gu1', 'one'), insert('gu2', 'taken'), insert('gu3', 'three')]);
+      assert.equal(a.status, 'fulfilled');
+      assert.ok(b.status === 'rejected' && isUniqueViolation(b.reason), 'the duplicate was refused as a unique violation');
+      assert.equal(c.status, 'fulfilled');
+      assert.deepEqual(await db.all("SELECT id FROM contract WHERE id LIKE 'gu%' ORDER BY id"), [{ id: 'gu1' }, { id: 'gu3' }]);
+      assert.deepEqual(await db.all("SELECT b FROM contract_unique WHERE a = 'gu' ORDER BY b"), [{ b: 'one' }, { b: 'taken' }, { b: 'three' }]);
+    });
+
     it('runs transactions that lock the same key one after the other', async () => {
       // A holds the key until the gate opens; B, locking the same key, must then see A's write.
       const a = gate();
@@ -393,6 +437,29 @@ describe('the PostgreSQL backend', async () => {
     } finally {
       await db.close();
       await schema.drop();
+    }
+  });
+});
+
+describe('the SQLite backend', () => {
+  it('fails only the gathered transaction that fills the disk, as unavailable, and commits the others', async () => {
+    const target = await freshTarget('sqlite');
+    const db = await openSqlite(target.where);
+    try {
+      await db.tx((tx) => tx.exec('CREATE TABLE full_disk (id TEXT PRIMARY KEY, body TEXT)'));
+      // A disk with room for a few pages more: SQLITE_FULL, which ends the whole transaction.
+      const raw = (db as unknown as { handle: { pragma(s: string, o?: object): unknown } }).handle;
+      raw.pragma(`max_page_count = ${Number(raw.pragma('page_count', { simple: true })) + 4}`);
+      const write = (id: string, bytes: number) =>
+        db.tx((tx) => tx.run('INSERT INTO full_disk (id, body) VALUES (?, ?)', [id, 'x'.repeat(bytes)]), { gather: true });
+      const [a, b, c] = await Promise.allSettled([write('small1', 10), write('big', 1_000_000), write('small2', 10)]);
+      assert.equal(a.status, 'fulfilled');
+      assert.ok(b.status === 'rejected' && b.reason instanceof HeraldError && b.reason.code === 'unavailable', `the big one failed as unavailable: ${b.status === 'rejected' ? b.reason : 'it committed'}`);
+      assert.equal(c.status, 'fulfilled');
+      assert.deepEqual(await db.all('SELECT id FROM full_disk ORDER BY id'), [{ id: 'small1' }, { id: 'small2' }]);
+    } finally {
+      await db.close();
+      await target.drop();
     }
   });
 });
