@@ -7,6 +7,9 @@ import { claim } from '../../src/delivery/queue/index.ts';
 import { sharedSeqs } from '../../src/delivery/dispatcher.ts';
 import { ClaimedEvent, dataJson, eventFromRow } from '../../src/events/record.ts';
 import { openSqlite } from '../../src/store/sqlite.ts';
+import { openPostgres } from '../../src/store/postgres.ts';
+import type { Db } from '../../src/store/db.ts';
+import { freshSchema, testBackends, type BackendName } from '../helpers/postgres.ts';
 import { decodedEvents, decodedWebhook, DecodedEvents } from '../../src/delivery/queue/decoded.ts';
 import type { EventRow } from '../../src/events/record.ts';
 import type { WebhookRow } from '../../src/webhooks/store.ts';
@@ -39,6 +42,18 @@ const eventRow = (data: object, over: Partial<EventRow> = {}): EventRow => ({
   created_at: 5,
   ...over,
 });
+
+const backends = await testBackends();
+
+/** A fresh store of `backend`, and how to remove it. */
+async function openStore(backend: BackendName): Promise<{ db: Db; drop: () => Promise<void> }> {
+  if (backend === 'postgres') {
+    const schema = await freshSchema();
+    return { db: await openPostgres(schema.url, { poolSize: 2 }), drop: schema.drop };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'herald-decoded-'));
+  return { db: await openSqlite(join(dir, 'herald.db')), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 describe('claims parse webhook documents and event data once (queue/decoded.ts)', () => {
   it('reuses the parsed webhook while its row is unchanged, and parses a changed one again', () => {
@@ -163,60 +178,61 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
     assert.deepEqual([...sharedSeqs([])], []);
   });
 
-  it('keeps of the events a claim read back only the newest, whose other executions may come next (SQLite)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'herald-decoded-'));
-    const db = await openSqlite(join(dir, 'herald.db'));
-    try {
-      await db.run("INSERT INTO stacks (api_key, name, doc, created_at, updated_at) VALUES ('stk', 's', '{}', 0, 0)");
-      for (const w of ['W1', 'W2']) {
-        await db.run("INSERT INTO webhooks (uid, api_key, doc, created_at, updated_at) VALUES (?, 'stk', ?, 0, 0)", [w, JSON.stringify({ uid: w, name: w })]);
-      }
-      // Three events, never kept as recorded (so the claim reads them): two with one execution,
-      // the newest with two (a fan-out of two), of which the round takes the first only.
-      const seqs: number[] = [];
-      await db.tx(async (tx) => {
-        for (let i = 0; i < 3; i++) {
-          const ev = await tx.get<{ seq: number }>(
-            "INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, actor, actor_name, data, created_at) VALUES ('stk', 'main', 'entry', 'update', ?, 'post', 'en-us', 'admin', 'admin', ?, 5) RETURNING seq",
-            [`blt${i}`, JSON.stringify({ i })],
-          );
-          seqs.push(Number(ev!.seq));
+  for (const backend of backends) {
+    it(`keeps of the events a claim read back only the newest, whose other executions may come next (${backend})`, async () => {
+      const { db, drop } = await openStore(backend);
+      try {
+        await db.run("INSERT INTO stacks (api_key, name, doc, created_at, updated_at) VALUES ('stk', 's', '{}', 0, 0)");
+        for (const w of ['W1', 'W2']) {
+          await db.run("INSERT INTO webhooks (uid, api_key, doc, created_at, updated_at) VALUES (?, 'stk', ?, 0, 0)", [w, JSON.stringify({ uid: w, name: w })]);
         }
-        const exec = (uid: string, webhook: string, i: number, due: number) =>
-          tx.run(
-            `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, created_at, updated_at)
-             VALUES (?, 'stk', ?, ?, ?, 'c', 'update', 'pending', ?, 0, 0)`,
-            [uid, webhook, seqs[i], `entry:blt${i}`, due],
-          );
-        await exec('exe_a', 'W1', 0, 1);
-        await exec('exe_b', 'W1', 1, 2);
-        await exec('exe_c', 'W1', 2, 3);
-        await exec('exe_d', 'W2', 2, 4);
-      });
-      const events = decodedEvents(db);
-      const first = await claim(db, { now: 10_000, limit: 3, freeSlots: () => 10, leaseMs: 60_000 });
-      assert.deepEqual(
-        first.claimed.map((c) => [c.uid, c.event.data]),
-        [
-          ['exe_a', { i: 0 }],
-          ['exe_b', { i: 1 }],
-          ['exe_c', { i: 2 }],
-        ],
-      );
-      assert.equal(events.known(seqs[0]), undefined, 'an event only this round wanted is not kept');
-      assert.equal(events.known(seqs[1]), undefined);
-      assert.ok(events.known(seqs[2]), 'the newest is kept');
-      const next = await claim(db, { now: 10_000, limit: 3, freeSlots: () => 10, leaseMs: 60_000 });
-      assert.deepEqual(
-        next.claimed.map((c) => [c.uid, c.event.data]),
-        [['exe_d', { i: 2 }]],
-      );
-      assert.equal(next.claimed[0].event, first.claimed[2].event, 'the next round found the event kept');
-    } finally {
-      await db.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        // Three events, never kept as recorded (so the claim reads them): two with one execution,
+        // the newest with two (a fan-out of two), of which the round takes the first only.
+        const seqs: number[] = [];
+        await db.tx(async (tx) => {
+          for (let i = 0; i < 3; i++) {
+            const ev = await tx.get<{ seq: number }>(
+              "INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, actor, actor_name, data, created_at) VALUES ('stk', 'main', 'entry', 'update', ?, 'post', 'en-us', 'admin', 'admin', ?, 5) RETURNING seq",
+              [`blt${i}`, JSON.stringify({ i })],
+            );
+            seqs.push(Number(ev!.seq));
+          }
+          const exec = (uid: string, webhook: string, i: number, due: number) =>
+            tx.run(
+              `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, created_at, updated_at)
+               VALUES (?, 'stk', ?, ?, ?, 'c', 'update', 'pending', ?, 0, 0)`,
+              [uid, webhook, seqs[i], `entry:blt${i}`, due],
+            );
+          await exec('exe_a', 'W1', 0, 1);
+          await exec('exe_b', 'W1', 1, 2);
+          await exec('exe_c', 'W1', 2, 3);
+          await exec('exe_d', 'W2', 2, 4);
+        });
+        const events = decodedEvents(db);
+        const first = await claim(db, { now: 10_000, limit: 3, freeSlots: () => 10, leaseMs: 60_000 });
+        assert.deepEqual(
+          first.claimed.map((c) => [c.uid, c.event.data]),
+          [
+            ['exe_a', { i: 0 }],
+            ['exe_b', { i: 1 }],
+            ['exe_c', { i: 2 }],
+          ],
+        );
+        assert.equal(events.known(seqs[0]), undefined, 'an event only this round wanted is not kept');
+        assert.equal(events.known(seqs[1]), undefined);
+        assert.ok(events.known(seqs[2]), 'the newest is kept');
+        const next = await claim(db, { now: 10_000, limit: 3, freeSlots: () => 10, leaseMs: 60_000 });
+        assert.deepEqual(
+          next.claimed.map((c) => [c.uid, c.event.data]),
+          [['exe_d', { i: 2 }]],
+        );
+        assert.equal(next.claimed[0].event, first.claimed[2].event, 'the next round found the event kept');
+      } finally {
+        await db.close();
+        await drop();
+      }
+    });
+  }
 
   it('claims every execution with its event when the events read push kept ones of the same round out (SQLite)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-decoded-'));

@@ -139,6 +139,11 @@ export async function leaseRows(
   );
   const claimed = [] as unknown as Claimed[] & { dropped: number };
   claimed.dropped = 0;
+  // As on SQLite (leaseSqlite): of the events read, only the newest is kept for later claims; the
+  // round's executions of one event share it (byseq).
+  let newest = -1;
+  for (const r of rows) if (Number(r.seq) > newest) newest = Number(r.seq);
+  const byseq = new Map<number, HeraldEvent>();
   for (const r of rows) {
     const webhook: WebhookRow | null =
       r.doc === null
@@ -146,7 +151,10 @@ export async function leaseRows(
         : { doc: r.doc, disabled: r.w_disabled, disabled_reason: r.w_reason, version: r.w_version, created_at: r.w_created_at, updated_at: r.w_updated_at };
     const leased = { uid: r.x_uid, webhook_uid: r.webhook_uid, lane: r.lane, attempts: r.attempts, batch_uid: r.batch_uid, folded_seqs: r.folded_seqs };
     // Decoded before the webhook is checked: a dropped execution's event is parsed for nothing, rarely.
-    if (!claimedWith(claimed, leased, webhook, events.decoded(r), leaseEnd)) await drop(q, claimed, leased.uid, webhook);
+    const seq = Number(r.seq);
+    let event = byseq.get(seq);
+    if (event === undefined) byseq.set(seq, (event = events.decoded(r, seq === newest)));
+    if (!claimedWith(claimed, leased, webhook, event, leaseEnd)) await drop(q, claimed, leased.uid, webhook);
   }
   return claimed;
 }
