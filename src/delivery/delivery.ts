@@ -125,7 +125,7 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
     const n = await enqueue(tx, event, matches, eventChannel(event), { now: Date.now(), autoSaveWindowMs: config.autoSaveWindowMs });
     // The claims of its executions find its row kept rather than read it back (decoded.ts); kept
     // once committed only: a seq rolled back is given again to another event.
-    if (n > 0) tx.afterCommit(() => events.recorded(stored));
+    if (n > 0) tx.afterCommit(() => events.recorded(stored, n));
     tx.afterCommit(wakeAll);
     return n;
   };

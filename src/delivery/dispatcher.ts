@@ -7,6 +7,7 @@ import { AdaptiveLimit } from './concurrency.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import type { Operational } from './operational.ts';
 import { claim, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
+import { decodedEvents } from './queue/decoded.ts';
 import { buildRequest } from './request.ts';
 import type { AttemptRecord } from './send.ts';
 import type { Transport } from './transports/index.ts';
@@ -109,8 +110,10 @@ const BODY_CACHE_SIZE = 2_000;
  * body was kept, and 2,000 of them, each living through the next 1,999 deliveries, reached V8's
  * old generation (with lease.ts's rule for events read back, bench fan-out 1 line: 4.7-4.8 -> 0.3-1.2
  * KB promoted per delivery, 7 -> 1-3 mark-compacts, session 11). A retry renders its body again.
+ * The round's last only while its event is kept (`events`, decoded.ts): an event kept as recorded
+ * is forgotten once all its executions were claimed, and so is its body.
  */
-export function sharedSeqs(claimed: ReadonlyArray<{ event: { seq: number } }>): Set<number> {
+export function sharedSeqs(claimed: ReadonlyArray<{ event: { seq: number } }>, events?: { holds(seq: number): boolean }): Set<number> {
   const shared = new Set<number>();
   if (claimed.length === 0) return shared;
   const seen = new Set<number>();
@@ -118,7 +121,8 @@ export function sharedSeqs(claimed: ReadonlyArray<{ event: { seq: number } }>): 
     if (seen.has(c.event.seq)) shared.add(c.event.seq);
     else seen.add(c.event.seq);
   }
-  shared.add(claimed[claimed.length - 1].event.seq);
+  const last = claimed[claimed.length - 1].event.seq;
+  if (!events || events.holds(last)) shared.add(last);
   return shared;
 }
 
@@ -255,7 +259,7 @@ export class DeliveryDispatcher {
           this.pastAt = now;
           this.pastFound = claimed.length > 0;
         }
-        if (claimed.length > 0) this.shared = sharedSeqs(claimed);
+        if (claimed.length > 0) this.shared = sharedSeqs(claimed, decodedEvents(this.o.db));
         for (const c of claimed) this.launch(c);
       }
       // Claim again at once when the round took a full page; when a webhook reached its cap and

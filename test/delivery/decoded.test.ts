@@ -117,7 +117,7 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
   it('keeps an event as recorded, parsed only when first asked for, as its row would be', () => {
     const events = new DecodedEvents();
     const row = eventRow({ entry: { title: 'recorded' } }, { seq: 9_000_000, changes: JSON.stringify({ fields: ['title'] }) });
-    events.recorded(row);
+    events.recorded(row, 1);
     const a = events.known(9_000_000)!;
     // A spread copies the fields; `data` is read on its own (see the next test).
     assert.deepEqual({ ...a, data: a.data }, eventFromRow(row));
@@ -125,18 +125,27 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
     assert.equal(events.decoded({ ...row }), a, 'the same row read from the store: the kept event');
   });
 
+  it('forgets an event kept as recorded once its claims took all its executions', () => {
+    const events = new DecodedEvents();
+    events.recorded(eventRow({ n: 1 }, { seq: 9_200_000 }), 3);
+    const a = events.known(9_200_000, 2);
+    assert.deepEqual(a?.data, { n: 1 });
+    assert.equal(events.known(9_200_000, 1), a, 'one execution left: still kept for its claim');
+    assert.equal(events.known(9_200_000), undefined, 'all three claimed: a retry reads it back');
+  });
+
   it('keeps a recorded event only while the claims are close enough behind to find it kept', () => {
     const events = new DecodedEvents();
     const base = 9_300_000;
-    events.recorded(eventRow({ n: 0 }, { seq: base }));
+    events.recorded(eventRow({ n: 0 }, { seq: base }), 1);
     assert.ok(events.known(base), 'before any claim: kept');
     // The claims are at `base`; an event recorded more than the kept count (512) later would be
     // pushed out before they reach it: not kept, its claim reads it.
-    events.recorded(eventRow({ n: 1 }, { seq: base + 513 }));
+    events.recorded(eventRow({ n: 1 }, { seq: base + 513 }), 1);
     assert.equal(events.known(base + 513), undefined);
     // Caught up (a claim asked for base + 600): kept again.
     events.decoded(eventRow({ n: 2 }, { seq: base + 600 }));
-    events.recorded(eventRow({ n: 3 }, { seq: base + 601 }));
+    events.recorded(eventRow({ n: 3 }, { seq: base + 601 }), 1);
     assert.deepEqual(events.known(base + 601)?.data, { n: 3 });
   });
 
@@ -176,6 +185,17 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
     assert.deepEqual([...sharedSeqs(round(1, 1, 2, 2, 3))].sort(), [1, 2, 3]);
     assert.deepEqual([...sharedSeqs(round(4, 5, 4))].sort(), [4], 'several executions of one event, not side by side');
     assert.deepEqual([...sharedSeqs([])], []);
+  });
+
+  it("keeps the round's last body only while its event is kept: not once all its executions were claimed (dispatcher.ts)", () => {
+    const events = new DecodedEvents();
+    events.recorded(eventRow({ n: 1 }, { seq: 9_400_001 }), 1);
+    events.recorded(eventRow({ n: 2 }, { seq: 9_400_002 }), 2);
+    const round = (...seqs: number[]) => seqs.map((seq) => ({ event: { seq } }));
+    events.known(9_400_001, 1);
+    assert.deepEqual([...sharedSeqs(round(9_400_001), events)], [], 'its only execution claimed: no later claim wants its body');
+    events.known(9_400_002, 1);
+    assert.deepEqual([...sharedSeqs(round(9_400_002), events)], [9_400_002], 'one execution still to come');
   });
 
   for (const backend of backends) {
@@ -257,7 +277,7 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
              VALUES (?, 'stk', 'W', ?, ?, 'c', 'update', 'pending', ?, 0, 0)`,
             [`exe_${String(i).padStart(6, '0')}`, row.seq, `entry:${row.uid}`, 1 + i],
           );
-          tx.afterCommit(() => kept.recorded(row));
+          tx.afterCommit(() => kept.recorded(row, 1));
         }
       });
       const { claimed } = await claim(db, { now: 10_000, limit: n, freeSlots: () => n, leaseMs: 60_000 });

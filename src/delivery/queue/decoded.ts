@@ -66,17 +66,32 @@ export function decodedWebhook(uid: string, row: WebhookRow): Webhook {
 
 /** The events claims decoded in one store, by seq (see decodedEvents). */
 export class DecodedEvents {
-  /** `event` undefined: kept as recorded (see recorded()), made when first claimed. */
-  private events = new Map<number, { row: EventRow; event: ClaimedEvent | undefined }>();
+  /**
+   * `event` undefined: kept as recorded (see recorded()), made when first claimed. `left`: of an
+   * event kept as recorded, its executions not claimed yet.
+   */
+  private events = new Map<number, { row: EventRow; event: ClaimedEvent | undefined; left?: number }>();
   /** The newest seq a claim asked for (known, decoded); -1 before the first. */
   private claimedUpTo = -1;
 
-  /** The event with `seq`, when kept: no need to read it. */
-  known(seq: number): HeraldEvent | undefined {
+  /**
+   * The event with `seq`, when kept: no need to read it. `claims`: executions of it the caller
+   * claims now. An event kept as recorded is forgotten once all its executions were claimed: at
+   * fan-out 1 with claims keeping up (steady state), each stayed after its only claim until 511
+   * later events pushed it out, long enough to reach V8's old generation. A retry reads it back.
+   */
+  known(seq: number, claims = 0): HeraldEvent | undefined {
     if (seq > this.claimedUpTo) this.claimedUpTo = seq;
     const hit = this.events.get(seq);
     if (hit === undefined) return undefined;
-    return (hit.event ??= new ClaimedEvent(hit.row));
+    const event = (hit.event ??= new ClaimedEvent(hit.row));
+    if (hit.left !== undefined && (hit.left -= claims) <= 0) this.events.delete(seq);
+    return event;
+  }
+
+  /** Whether the event with `seq` is kept (no side effect, unlike known). */
+  holds(seq: number): boolean {
+    return this.events.has(seq);
   }
 
   /**
@@ -111,18 +126,19 @@ export class DecodedEvents {
    * bench (20k events recorded faster than they are sent) every kept row went that way: ~1.6 KB
    * promoted per delivery, mark-compacts 7 -> 4 and GC pause 17 -> 13 us per delivery without
    * them. The gap in seqs bounds the events recorded in between (other stacks' and events without
-   * executions count too, so it errs towards not keeping).
+   * executions count too, so it errs towards not keeping). `executions`: how many it has (see
+   * known).
    */
-  recorded(row: EventRow): void {
+  recorded(row: EventRow, executions: number): void {
     const seq = Number(row.seq);
     if (this.claimedUpTo >= 0 && seq - this.claimedUpTo > EVENTS_KEPT) return;
-    this.keep(seq, row, undefined);
+    this.keep(seq, row, undefined, executions);
   }
 
-  private keep(seq: number, row: EventRow, event: ClaimedEvent | undefined): void {
+  private keep(seq: number, row: EventRow, event: ClaimedEvent | undefined, left?: number): void {
     if (this.events.has(seq)) this.events.delete(seq);
     else if (this.events.size >= EVENTS_KEPT) this.events.delete(this.events.keys().next().value!);
-    this.events.set(seq, { row, event });
+    this.events.set(seq, { row, event, left });
   }
 }
 

@@ -195,10 +195,15 @@ async function leaseSqlite(
   // the oldest kept out, which may be events of this very round.
   const byseq = new Map<number, HeraldEvent>();
   const missing = new Set<number>();
+  // How many of each event's executions this round claims (an event kept as recorded is forgotten
+  // once all of its executions were claimed: decoded.ts known).
+  const claims = new Map<number, number>();
   for (const t of taken) {
     const seq = Number(t.event_seq);
-    if (byseq.has(seq) || missing.has(seq)) continue;
-    const known = events.known(seq);
+    claims.set(seq, (claims.get(seq) ?? 0) + 1);
+  }
+  for (const [seq, n] of claims) {
+    const known = events.known(seq, n);
     if (known) byseq.set(seq, known);
     else missing.add(seq);
   }
