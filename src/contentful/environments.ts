@@ -1,10 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { createBranch, deleteBranch, type BranchDoc } from '../content/branches.ts';
 import type { ContentDeps, Scope } from '../content/context.ts';
 import { createEnvironment, getEnvironment } from '../content/environments.ts';
-import { invalid } from '../errors.ts';
-import type { Tx } from '../store/db.ts';
+import { isObject } from '../content/guards.ts';
+import { fieldErrors, invalid } from '../errors.ts';
+import { json, type Queryable, type Tx } from '../store/db.ts';
 import { within } from './compose.ts';
 import { branchOf, environmentIdOf } from './entities.ts';
+import { validationFailed } from './errors.ts';
 
 /**
  * Contentful environments made and removed through the dialect (`PUT`/`DELETE
@@ -18,6 +21,9 @@ import { branchOf, environmentIdOf } from './entities.ts';
  * environment are copied into the new branch as publications to the Herald environment named
  * after the new one (created when missing), in the same transaction. Publications of the source
  * to other Herald environments (made through /v3) are not copied: they are Contentstack's.
+ *
+ * An environment keeps the `name` it was made with (column branches.contentful_name, migration 022);
+ * one made without a name, master, and branches made through /v3 are named after their id.
  */
 
 /** Contentful's environment ids are wider; here an id is a branch uid (Contentstack's rule). */
@@ -26,10 +32,65 @@ const ENVIRONMENT_ID = /^[a-z0-9_]{1,15}$/;
 /** The publication columns copied as they are (the rest: api_key, branch, environment). */
 const PUBLICATION_COLUMNS = 'module, uid, locale, version, actor, published_at, content_type_uid, doc, created_at, seq';
 
-export async function createEnvironmentCopy(deps: ContentDeps, scope: Scope, environmentId: string, sourceEnvironmentId: string): Promise<BranchDoc> {
+/** An environment as the dialect shows it: its branch and its name. */
+export interface EnvironmentOf {
+  branch: BranchDoc;
+  name: string;
+}
+
+/** The space's environments, oldest first (the order of listBranches). */
+export async function listEnvironments(q: Queryable, scope: Scope): Promise<EnvironmentOf[]> {
+  const rows = await q.all<{ doc: string; contentful_name: string | null }>('SELECT doc, contentful_name FROM branches WHERE api_key = ? ORDER BY created_at, uid', [scope.api_key]);
+  return rows.map((r) => {
+    const branch = json<BranchDoc>(r.doc);
+    return { branch, name: r.contentful_name ?? environmentIdOf(branch.uid) };
+  });
+}
+
+/** Longest environment name (characters): the dialect's limit for names (tags' too); Contentful documents none. */
+const NAME_MAX = 64;
+
+/**
+ * The body of PUT/POST `.../environments`: `{ name }` (`sys`, read-only, is ignored).
+ * No body or no name: undefined (named after its id). Any other field is refused: an environment has none.
+ */
+function nameOf(body: unknown): string | undefined {
+  if (body === undefined || body === null) return undefined;
+  const errors = fieldErrors();
+  if (!isObject(body)) throw validationFailed(Object.assign(errors, { body: ['must be an environment: { "name": ... }'] }));
+  for (const k of Object.keys(body)) if (k !== 'name' && k !== 'sys') errors[k] = ['is not a field of environments'];
+  const name = body.name;
+  if (name !== undefined && (typeof name !== 'string' || name.trim() === '' || name.trim().length > NAME_MAX)) {
+    errors.name = [`must be a string of 1 to ${NAME_MAX} characters`];
+  }
+  if (Object.keys(errors).length) throw validationFailed(errors);
+  return typeof name === 'string' ? name.trim() : undefined;
+}
+
+/** Lowercase letters and digits: a server-picked id is a branch uid (ENVIRONMENT_ID). */
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A new environment id for `POST .../environments`: 12 random characters of ID_ALPHABET (36^12,
+ * ~4.7e18 ids: a clash with an existing branch is not retried; it would answer 409 as a PUT does).
+ */
+export function newEnvironmentId(): string {
+  return [...randomBytes(12)].map((b) => ID_ALPHABET[b % ID_ALPHABET.length]).join('');
+}
+
+/**
+ * Makes environment `environmentId` named as `body` says, a copy of `sourceEnvironmentId`.
+ * The id, then the body, are checked before anything is made.
+ */
+export async function createEnvironmentCopy(deps: ContentDeps, scope: Scope, environmentId: string, sourceEnvironmentId: string, body: unknown): Promise<EnvironmentOf> {
   if (!ENVIRONMENT_ID.test(environmentId)) {
     throw invalid('sys.id', 'must be lowercase letters, digits and underscores (at most 15): an environment is a Herald branch of that uid');
   }
+  const name = nameOf(body);
+  const copyMore = async (tx: Tx, uid: string, source: string) => {
+    if (name !== undefined) await tx.run('UPDATE branches SET contentful_name = ? WHERE api_key = ? AND uid = ?', [name, scope.api_key, uid]);
+    await copyPublications(tx, uid, source);
+  };
   const copyPublications = async (tx: Tx, uid: string, source: string) => {
     const from = await getEnvironment(tx, scope.api_key, environmentIdOf(source));
     if (!from) return; // nothing was ever published in the source environment
@@ -43,7 +104,8 @@ export async function createEnvironmentCopy(deps: ContentDeps, scope: Scope, env
       [uid, to.uid, scope.api_key, source, from.uid],
     );
   };
-  return createBranch(deps, scope, { uid: branchOf(environmentId), source: branchOf(sourceEnvironmentId) }, copyPublications);
+  const branch = await createBranch(deps, scope, { uid: branchOf(environmentId), source: branchOf(sourceEnvironmentId) }, copyMore);
+  return { branch, name: name ?? environmentId };
 }
 
 /** Deletes the environment's branch with its content (`master` cannot be deleted). The Herald environment named after it stays (publishing there from /v3 may use it). */

@@ -228,3 +228,80 @@ describe('a branch made through /v3', () => {
     }
   });
 });
+
+describe('Contentful environment names, and environments whose id Herald picks', () => {
+  let h: TestHerald;
+  let cma: Client;
+  let spaceId: string;
+  let token: string;
+
+  before(async () => {
+    h = await startHerald();
+    const s = await h.newStack('Named environments');
+    spaceId = s.api_key;
+    token = s.token;
+    cma = contentfulClient(h, token);
+    const post = await cma.contentType.createWithId({ spaceId, environmentId: 'master', contentTypeId: 'post' }, { name: 'Post', displayField: 'title', fields: FIELDS } as any);
+    await cma.contentType.publish({ spaceId, environmentId: 'master', contentTypeId: 'post' }, post);
+    await cma.entry.createWithId({ spaceId, environmentId: 'master', contentTypeId: 'post', entryId: 'hello' }, { fields: { title: { 'en-US': 'Hello' } } } as any);
+  });
+  after(() => h.close());
+
+  it('keeps the name an environment is made with: the answer, GET and the list show it', async () => {
+    const made = await cma.environment.createWithId({ spaceId, environmentId: 'staging' }, { name: 'Staging' });
+    assert.deepEqual([made.sys.id, made.name], ['staging', 'Staging']);
+    assert.equal((await cma.environment.get({ spaceId, environmentId: 'staging' })).name, 'Staging');
+    const list = await cma.environment.getMany({ spaceId });
+    assert.deepEqual(
+      list.items.map((e) => [e.sys.id, e.name]),
+      [
+        ['master', 'master'],
+        ['staging', 'Staging'],
+      ],
+    );
+    // Made without a name: named after its id, as before.
+    assert.equal((await cma.environment.createWithId({ spaceId, environmentId: 'unnamed' }, {})).name, 'unnamed');
+    // /v3 shows the branch as it did: Contentstack's branches have no name.
+    const branch = await h.request('GET', '/v3/stacks/branches/staging', { headers: { api_key: spaceId, authorization: token } });
+    assert.equal(branch.status, 200, JSON.stringify(branch.body));
+    assert.equal(JSON.stringify(branch.body).includes('Staging'), false, JSON.stringify(branch.body));
+    // The name goes with its environment: one made again with the same id has the name it is made with.
+    await cma.environment.delete({ spaceId, environmentId: 'staging' });
+    assert.equal((await cma.environment.createWithId({ spaceId, environmentId: 'staging' }, {})).name, 'staging');
+  });
+
+  it('refuses a name that is not a string, is empty or is too long, naming `name`, and makes nothing', async () => {
+    for (const name of [42, '', '   ', 'x'.repeat(65)]) {
+      const r = await refusal(cma.environment.createWithId({ spaceId, environmentId: 'badname' }, { name } as any));
+      assert.equal(r.name, 'ValidationFailed', String(name));
+      assert.deepEqual(
+        r.details.errors.map((e: any) => e.path),
+        [['name']],
+      );
+    }
+    assert.equal((await refusal(cma.environment.get({ spaceId, environmentId: 'badname' }))).name, 'NotFound');
+    assert.equal((await refusal(cma.environment.create({ spaceId }, { name: '' }))).name, 'ValidationFailed');
+    assert.equal((await cma.environment.getMany({ spaceId })).items.length, 3, 'master, staging, unnamed: nothing made');
+  });
+
+  it('makes an environment with POST: an id that is a branch uid, the name kept, a copy of its source', async () => {
+    const made = await cma.environment.create({ spaceId }, { name: 'Preview' });
+    assert.match(made.sys.id, /^[a-z0-9_]{1,15}$/);
+    assert.equal(made.name, 'Preview');
+    assert.equal(made.sys.status.sys.id, 'ready');
+    assert.equal((await cma.environment.get({ spaceId, environmentId: made.sys.id })).name, 'Preview');
+    assert.equal((await cma.entry.get({ spaceId, environmentId: made.sys.id, entryId: 'hello' })).fields.title['en-US'], 'Hello');
+    // A second one gets another id.
+    const other = await cma.environment.create({ spaceId }, { name: 'Preview' });
+    assert.notEqual(other.sys.id, made.sys.id);
+
+    // X-Contentful-Source-Environment names the source, as on PUT.
+    await cma.entry.update({ spaceId, environmentId: 'staging', entryId: 'hello' }, {
+      ...(await cma.entry.get({ spaceId, environmentId: 'staging', entryId: 'hello' })),
+      fields: { title: { 'en-US': 'Hello from staging' } },
+    } as any);
+    const fromStaging = await cma.environment.create({ spaceId }, { name: 'From staging' }, { 'X-Contentful-Source-Environment': 'staging' });
+    assert.equal((await cma.entry.get({ spaceId, environmentId: fromStaging.sys.id, entryId: 'hello' })).fields.title['en-US'], 'Hello from staging');
+    assert.equal((await refusal(cma.environment.create({ spaceId }, { name: 'x' }, { 'X-Contentful-Source-Environment': 'ghost' }))).name, 'ValidationFailed');
+  });
+});

@@ -1,8 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { listBranches } from '../../content/branches.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { environmentIdOf, link, MASTER_ENVIRONMENT } from '../../contentful/entities.ts';
 import { collection, headerValue, simpleList, spaceScope, versionHeader } from '../contentful.ts';
-import { createEnvironmentCopy, deleteEnvironmentOf } from '../../contentful/environments.ts';
+import { createEnvironmentCopy, deleteEnvironmentOf, listEnvironments, newEnvironmentId, type EnvironmentOf } from '../../contentful/environments.ts';
 import { createLocaleFrom, deleteLocaleFrom, getLocaleView, listLocaleViews, updateLocaleFrom } from '../../contentful/locales.ts';
 import { notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
@@ -15,9 +14,11 @@ type Q = Record<string, string | undefined>;
  * The space around the content (spaces are managed through /v3; branches through /v3 too):
  *   GET /spaces/:space                                  the space (stack)
  *   GET /spaces/:space/environments[/:env]              branches, `master` for main
- *   PUT /spaces/:space/environments/:env                a new environment: a copy of the one
- *                                                       X-Contentful-Source-Environment names
- *                                                       (`master` when absent), publish state too
+ *   PUT /spaces/:space/environments/:env                a new environment ({ name }): a copy of
+ *                                                       the one X-Contentful-Source-Environment
+ *                                                       names (`master` when absent), publish
+ *                                                       state too
+ *   POST /spaces/:space/environments                    the same, its id picked by Herald
  *   DELETE /spaces/:space/environments/:env             the environment and its content
  *   GET /spaces/:space/roles                            none: Herald has no roles
  *   /spaces/:space[/environments/:env]/locales          the stack's locales, Contentful codes:
@@ -30,7 +31,7 @@ export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Her
     return { sys: { type: 'Space', id: scope.api_key, version: 1, createdAt: stack.created_at, updatedAt: stack.updated_at }, name: stack.name };
   });
 
-  const environmentOf = (apiKey: string, b: { uid: string; created_at: string; updated_at: string }) => ({
+  const environmentOf = (apiKey: string, { branch: b, name }: EnvironmentOf) => ({
     sys: {
       type: 'Environment',
       id: environmentIdOf(b.uid),
@@ -41,31 +42,39 @@ export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Her
       updatedAt: b.updated_at,
       aliases: [],
     },
-    name: environmentIdOf(b.uid),
+    name,
   });
 
   app.get<{ Params: { space: string }; Querystring: Q }>('/spaces/:space/environments', contentfulDoc('/spaces/:space/environments', "The space's environments (its branches)"), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
-    const { items, total, page } = simpleList(req.query, (await listBranches(h.db, scope)).map((b) => environmentOf(scope.api_key, b)));
+    const { items, total, page } = simpleList(req.query, (await listEnvironments(h.db, scope)).map((e) => environmentOf(scope.api_key, e)));
     return collection(items, page, total);
   });
 
   app.get<{ Params: { space: string; env: string } }>('/spaces/:space/environments/:env', contentfulDoc('/spaces/:space/environments/:env', 'One environment'), async (req) => {
     const scope = await spaceScope(h, req, req.params.space, req.params.env);
-    const b = (await listBranches(h.db, scope)).find((x) => x.uid === scope.branch);
-    if (!b) throw notFound(`Environment ${req.params.env}`);
-    return environmentOf(scope.api_key, b);
+    const e = (await listEnvironments(h.db, scope)).find((x) => x.branch.uid === scope.branch);
+    if (!e) throw notFound(`Environment ${req.params.env}`);
+    return environmentOf(scope.api_key, e);
   });
+
+  const create = async (req: FastifyRequest<{ Params: { space: string } }>, reply: FastifyReply, environmentId: string) => {
+    const scope = await spaceScope(h, req, req.params.space);
+    const made = await createEnvironmentCopy(h, scope, environmentId, headerValue(req, 'x-contentful-source-environment') || MASTER_ENVIRONMENT, req.body);
+    reply.status(201);
+    return environmentOf(scope.api_key, made);
+  };
 
   app.put<{ Params: { space: string; env: string } }>(
     '/spaces/:space/environments/:env',
-    contentfulDoc('/spaces/:space/environments/:env', 'Create an environment as a copy of X-Contentful-Source-Environment (default master): content types with their activation, editor interfaces, tags, entries and assets with their publish state', CREATED),
-    async (req, reply) => {
-      const scope = await spaceScope(h, req, req.params.space);
-      const made = await createEnvironmentCopy(h, scope, req.params.env, headerValue(req, 'x-contentful-source-environment') || MASTER_ENVIRONMENT);
-      reply.status(201);
-      return environmentOf(scope.api_key, made);
-    },
+    contentfulDoc('/spaces/:space/environments/:env', 'Create an environment ({ name }) as a copy of X-Contentful-Source-Environment (default master): content types with their activation, editor interfaces, tags, entries and assets with their publish state', CREATED),
+    async (req, reply) => create(req, reply, req.params.env),
+  );
+
+  app.post<{ Params: { space: string } }>(
+    '/spaces/:space/environments',
+    contentfulDoc('/spaces/:space/environments', 'Create an environment ({ name }) as PUT does, its id picked by Herald (lowercase letters and digits, 12)', CREATED),
+    async (req, reply) => create(req, reply, newEnvironmentId()),
   );
 
   app.delete<{ Params: { space: string; env: string } }>('/spaces/:space/environments/:env', contentfulDoc('/spaces/:space/environments/:env', 'Delete an environment and its content (not master)', NO_CONTENT), async (req, reply) => {
