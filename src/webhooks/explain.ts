@@ -1,7 +1,7 @@
 import { isOperational, type HeraldEvent } from '../events/event.ts';
 import { eventChannel, parseChannel, type Channel } from './channels.ts';
 import { compileConditionExplainer } from './conditions.ts';
-import type { Condition, Webhook } from './webhook.ts';
+import { branchesOf, type Condition, type Webhook } from './webhook.ts';
 
 /**
  * Whether a webhook matches an event and, when not, why: the same three tests as the match index
@@ -15,12 +15,12 @@ export type MatchExplanation =
   | { matches: false; reason: 'branch' | 'channel' | 'condition'; message: string; condition?: number };
 
 export function compileExplainer(webhook: Pick<Webhook, 'channels' | 'branches' | 'all_branches' | 'conditions'>): (event: HeraldEvent) => MatchExplanation {
-  const branches = webhook.branches?.length ? webhook.branches : ['main'];
+  const branches = branchesOf(webhook);
   const channels = webhook.channels.map(parseChannel).filter((c): c is Channel => typeof c !== 'string');
   const conditions: readonly Condition[] = webhook.conditions ?? [];
   const failing = compileConditionExplainer(conditions);
   return (event) => {
-    if (!webhook.all_branches && !isOperational(event) && !branches.includes(event.branch)) {
+    if (branches && !isOperational(event) && !branches.includes(event.branch)) {
       return { matches: false, reason: 'branch', message: `the event is on branch ${event.branch}, not ${branches.join(', ')}` };
     }
     const channel = channels.find((c) => c.matches(event));

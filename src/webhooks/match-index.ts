@@ -3,7 +3,7 @@ import type { Queryable } from '../store/db.ts';
 import { parseChannel, type Channel } from './channels.ts';
 import { compileConditions, type ConditionTest } from './conditions.ts';
 import { loadEnabled } from './store.ts';
-import type { Webhook } from './webhook.ts';
+import { branchesOf, type Webhook } from './webhook.ts';
 
 /** A webhook that matched an event, and the channel (or topic) through which it matched. */
 export interface Match {
@@ -91,5 +91,6 @@ function compile(webhook: Webhook): Compiled {
   } catch {
     conditions = () => false;
   }
-  return { webhook, channels, branches: webhook.all_branches ? null : new Set(webhook.branches?.length ? webhook.branches : ['main']), conditions };
+  const branches = branchesOf(webhook);
+  return { webhook, channels, branches: branches && new Set(branches), conditions };
 }

@@ -146,3 +146,12 @@ export interface Webhook {
   updated_at: number;
   version: number;
 }
+
+/**
+ * The branches whose events `w` receives, for the match index and its explainer alike: its list
+ * (default ['main']), or null for every branch (`all_branches`).
+ */
+export function branchesOf(w: Pick<Webhook, 'branches' | 'all_branches'>): readonly string[] | null {
+  if (w.all_branches) return null;
+  return w.branches?.length ? w.branches : ['main'];
+}
