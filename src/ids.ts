@@ -28,6 +28,11 @@ function randomHex(bytes: number): string {
   return hex;
 }
 
+/** `bytes` random bytes as lowercase hex, from the same pool (e.g. a server-picked branch uid). */
+export function hexId(bytes: number): string {
+  return randomHex(bytes);
+}
+
 export function prefixed(prefix: string, bytes = 12): string {
   return `${prefix}_${randomBytes(bytes).toString('base64url')}`;
 }

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { createBranch, deleteBranch, type BranchDoc } from '../content/branches.ts';
 import type { ContentDeps, Scope } from '../content/context.ts';
 import { createEnvironment, getEnvironment } from '../content/environments.ts';
 import { isObject } from '../content/guards.ts';
 import { fieldErrors, invalid } from '../errors.ts';
+import { hexId } from '../ids.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { within } from './compose.ts';
 import { branchOf, environmentIdOf } from './entities.ts';
@@ -67,15 +67,13 @@ function nameOf(body: unknown): string | undefined {
   return typeof name === 'string' ? name.trim() : undefined;
 }
 
-/** Lowercase letters and digits: a server-picked id is a branch uid (ENVIRONMENT_ID). */
-const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
 /**
- * A new environment id for `POST .../environments`: 12 random characters of ID_ALPHABET (36^12,
- * ~4.7e18 ids: a clash with an existing branch is not retried; it would answer 409 as a PUT does).
+ * A new environment id for `POST .../environments`: 12 lowercase hex digits, a branch uid
+ * (ENVIRONMENT_ID; 16^12, ~2.8e14 ids: a clash with an existing branch is not retried; it would
+ * answer 409 as a PUT does).
  */
 export function newEnvironmentId(): string {
-  return [...randomBytes(12)].map((b) => ID_ALPHABET[b % ID_ALPHABET.length]).join('');
+  return hexId(6);
 }
 
 /**

@@ -73,7 +73,7 @@ export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Her
 
   app.post<{ Params: { space: string } }>(
     '/spaces/:space/environments',
-    contentfulDoc('/spaces/:space/environments', 'Create an environment ({ name }) as PUT does, its id picked by Herald (lowercase letters and digits, 12)', CREATED),
+    contentfulDoc('/spaces/:space/environments', 'Create an environment ({ name }) as PUT does, its id picked by Herald (12 lowercase hex digits)', CREATED),
     async (req, reply) => create(req, reply, newEnvironmentId()),
   );
 
