@@ -28,7 +28,23 @@ export async function createWebhook(h: Pick<TestHerald, 'request'>, stack: Stack
  * engine tests can drive exact sequences of events without going through the content API.
  */
 export async function emit(h: TestHerald, stack: Stack, e: Partial<EventInput> = {}): Promise<HeraldEvent> {
-  const input: EventInput = {
+  return h.herald.db.tx((tx) => h.herald.events.record(tx, eventInput(stack, e)));
+}
+
+/**
+ * Records these events in one transaction, in order: they are committed at one instant, however
+ * slow the machine is (a test whose events must fall inside one window, e.g. a batch's).
+ */
+export async function emitTogether(h: TestHerald, stack: Stack, es: Array<Partial<EventInput>>): Promise<HeraldEvent[]> {
+  return h.herald.db.tx(async (tx) => {
+    const out: HeraldEvent[] = [];
+    for (const e of es) out.push(await h.herald.events.record(tx, eventInput(stack, e)));
+    return out;
+  });
+}
+
+function eventInput(stack: Stack, e: Partial<EventInput>): EventInput {
+  return {
     api_key: stack.api_key,
     branch: 'main',
     module: 'entry',
@@ -40,7 +56,6 @@ export async function emit(h: TestHerald, stack: Stack, e: Partial<EventInput> =
     data: { entry: { uid: e.uid ?? 'bltentry0001', title: 'Hello' }, content_type: { uid: 'blog', title: 'Blog' } },
     ...e,
   };
-  return h.herald.db.tx((tx) => h.herald.events.record(tx, input));
 }
 
 export async function executions(h: Pick<TestHerald, 'request'>, stack: Stack, webhookUid: string, query = '') {
