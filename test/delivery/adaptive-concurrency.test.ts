@@ -73,7 +73,10 @@ describe('adaptive concurrency per webhook', () => {
   });
 
   it('a receiver answering 503 is brought down to one call at a time', async () => {
-    const { rx, seen } = await countingReceiver(503, 20);
+    // Answers take 150 ms: the first round's 16 calls (new connections each) all reach the receiver
+    // before the first answer, even on a loaded machine (at 20 ms the first answers came back while
+    // later calls of the round were still being connected: seen.max < 8 at load 14).
+    const { rx, seen } = await countingReceiver(503, 150);
     cleanup.push(() => rx.close());
     const h = await startHerald({ maxInFlight: 256, maxInFlightPerWebhook: MAX, retryDelaysMs: [300, 300, 300, 300, 300, 300, 300, 300], circuitBreakerThreshold: 1_000 });
     cleanup.push(() => h.close());
@@ -83,7 +86,7 @@ describe('adaptive concurrency per webhook', () => {
     await until(async () => (await limitOf(h, stack, hook.uid)).limit === 1, 30_000, 'the limit to reach 1');
     assert.ok(seen.max >= 8, `the first round went out wide (${seen.max}), as before`);
     // From here on, the receiver never holds more than one (the attempts started before settle first).
-    await sleep(200);
+    await sleep(400);
     seen.maxSince = 0;
     await sleep(1500);
     assert.ok(rx.received.length < 100 * 9, 'still retrying');
