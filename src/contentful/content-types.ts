@@ -93,6 +93,31 @@ export async function deliveredTypes(q: Queryable, scope: Scope, all?: ContentTy
   return types.filter((t) => !hidden.has(t.uid));
 }
 
+/**
+ * Contentful's answer (400 BadRequest, its exact message, no details) to an entry made or published
+ * on a content type that is not in the environment or was never activated.
+ */
+export const NOT_ACTIVATED = 'The content type you sent could not be found or was not activated.';
+
+/**
+ * The content type with Contentful id `id` if entries may be made and published on it: it exists
+ * and is activated. Activated means not a draft (see the top of this file): one published once and
+ * changed since keeps its activated version in Contentful, so its entries stay allowed; one made
+ * through /v3 is never a draft. Contentful's refusal (NOT_ACTIVATED) otherwise.
+ */
+export async function activatedType(q: Queryable, scope: Scope, id: string): Promise<ContentTypeDoc> {
+  const ct = await findType(q, scope, id);
+  if (!ct) throw new HeraldError('bad_request', NOT_ACTIVATED);
+  return requireActivated(q, scope, ct);
+}
+
+/** `ct` if it is activated (see activatedType); Contentful's refusal if it is a draft. */
+export async function requireActivated(q: Queryable, scope: Scope, ct: ContentTypeDoc): Promise<ContentTypeDoc> {
+  const draft = await q.get('SELECT 1 AS ok FROM contentful_draft_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, ct.uid]);
+  if (draft) throw new HeraldError('bad_request', NOT_ACTIVATED);
+  return ct;
+}
+
 export async function listTypes(q: Queryable, scope: Scope, ctx: SysContext) {
   const types = await listContentTypes(q, scope);
   return Promise.all(types.map((ct) => presentType(q, scope, ctx, ct, types)));

@@ -10,7 +10,7 @@ import { json, type Queryable, type Tx } from '../store/db.ts';
 import { within } from './compose.ts';
 import { contentfulFieldDef, contentfulLocale, contentTypeId, entryEntity, fieldId, isLocalized, type EntityState, type Publication, type SysContext } from './entities.ts';
 import { renameFields, validationFailed, versionMismatch } from './errors.ts';
-import { findType } from './content-types.ts';
+import { activatedType, requireActivated } from './content-types.ts';
 import { applyQuery, contentTypeParam, InvalidQuery, needsEntities, parseQuery, selectPaths, type QueryField } from './query.ts';
 import { contentfulIds } from './schema.ts';
 import { publishedVersionOf, recordPublish, resetVersion, shift, versionState, versionStates, type VersionState } from './versions.ts';
@@ -286,8 +286,7 @@ async function plan(tx: Tx, scope: Scope, ct: ContentTypeDoc, current: Line[], r
 export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, typeId: string | undefined, raw: unknown, id?: string) {
   if (!typeId) throw invalid('X-Contentful-Content-Type', 'is required: the id of the content type of the new entry');
   return deps.db.tx(async (tx) => {
-    const ct = await findType(tx, scope, typeId);
-    if (!ct) throw invalid('X-Contentful-Content-Type', `names content type ${JSON.stringify(typeId)}, which does not exist in this environment`);
+    const ct = await activatedType(tx, scope, typeId);
     const { wanted, tags, master } = await plan(tx, scope, ct, [], raw);
     const inner = within(deps, tx);
     const first = wanted.get(master) ?? {};
@@ -369,6 +368,8 @@ export async function publishEntryTo(deps: ContentDeps, scope: Scope, ctx: SysCo
     const e = await requireEntry(tx, scope, uid);
     const current = versionOf(e.lines) + (await versionState(tx, scope, 'entry', uid)).offset;
     if (sent !== current) throw versionMismatch('the entry', sent, current);
+    // An entry whose content type was deactivated after it was made cannot be published either.
+    await requireActivated(tx, scope, e.ct);
     const loc = await locales(tx, scope.api_key);
     const chosen = localesOf(body, 'add', loc.codes) ?? e.lines.map((l) => l.locale);
     const env = await ensureEnvironment(deps, tx, scope, ctx);

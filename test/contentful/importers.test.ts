@@ -31,6 +31,9 @@ describe('what Contentful importers rely on', () => {
     const again = await cma('PUT', '/content_types/article', { name: 'Article', fields: [] }, { 'x-contentful-version': '0' });
     assert.equal(again.status, 409, 'version 0 on a content type that exists is stale');
     assert.equal(again.body.sys.id, 'VersionMismatch');
+    // contentful-migration activates what it made before any entry is made on it (Contentful refuses entries on drafts).
+    const activated = await cma('PUT', '/content_types/article/published', undefined, { 'x-contentful-version': String(made.body.sys.version) });
+    assert.equal(activated.status, 200);
   });
 
   it('accepts a content type linking to one not made yet, as the importer makes them concurrently', async () => {
@@ -39,7 +42,9 @@ describe('what Contentful importers rely on', () => {
       fields: [{ id: 'title', name: 'Title', type: 'Symbol' }, { id: 'writer', name: 'Writer', type: 'Link', linkType: 'Entry', validations: [{ linkContentType: ['writer'] }] }],
     } as any);
     assert.deepEqual(book.fields[1].validations, [{ linkContentType: ['writer'] }]);
-    await client.contentType.createWithId({ ...env, contentTypeId: 'writer' }, { name: 'Writer', fields: [{ id: 'title', name: 'Name', type: 'Symbol' }] } as any);
+    const writer = await client.contentType.createWithId({ ...env, contentTypeId: 'writer' }, { name: 'Writer', fields: [{ id: 'title', name: 'Name', type: 'Symbol' }] } as any);
+    // The importer activates every content type before it makes entries.
+    await Promise.all([client.contentType.publish({ ...env, contentTypeId: 'book' }, book), client.contentType.publish({ ...env, contentTypeId: 'writer' }, writer)]);
     const w = await client.entry.create({ ...env, contentTypeId: 'writer' }, { fields: { title: { 'en-US': 'Ursula' } } } as any);
     const b = await client.entry.create({ ...env, contentTypeId: 'book' }, { fields: { title: { 'en-US': 'Earthsea' }, writer: { 'en-US': { sys: { type: 'Link', linkType: 'Entry', id: w.sys.id } } } } } as any);
     assert.equal(b.fields.writer['en-US'].sys.id, w.sys.id);
@@ -137,23 +142,23 @@ describe('what Contentful importers rely on', () => {
     assert.equal(renamed.sys.version, 2);
 
     // As Contentful's: made on the content type's first publish, a new version on each publish.
-    assert.equal((await refusal(client.editorInterface.get({ ...env, contentTypeId: 'article' }))).name, 'NotFound');
-    let ct = await client.contentType.get({ ...env, contentTypeId: 'article' });
-    ct = await client.contentType.publish({ ...env, contentTypeId: 'article' }, ct);
-    const ei = await client.editorInterface.get({ ...env, contentTypeId: 'article' });
+    let ct = await client.contentType.createWithId({ ...env, contentTypeId: 'page' }, { name: 'Page', fields: [{ id: 'title', name: 'Title', type: 'Symbol', localized: true }] } as any);
+    assert.equal((await refusal(client.editorInterface.get({ ...env, contentTypeId: 'page' }))).name, 'NotFound');
+    ct = await client.contentType.publish({ ...env, contentTypeId: 'page' }, ct);
+    const ei = await client.editorInterface.get({ ...env, contentTypeId: 'page' });
     assert.deepEqual(ei.controls, [{ fieldId: 'title', widgetId: 'singleLine', widgetNamespace: 'builtin' }]);
-    assert.equal(ei.sys.contentType.sys.id, 'article');
+    assert.equal(ei.sys.contentType.sys.id, 'page');
     assert.equal(ei.sys.version, 1);
-    const saved = await client.editorInterface.update({ ...env, contentTypeId: 'article' }, { ...ei, controls: [{ fieldId: 'title', widgetId: 'slugEditor', widgetNamespace: 'builtin', settings: { helpText: 'The headline' } }] });
+    const saved = await client.editorInterface.update({ ...env, contentTypeId: 'page' }, { ...ei, controls: [{ fieldId: 'title', widgetId: 'slugEditor', widgetNamespace: 'builtin', settings: { helpText: 'The headline' } }] });
     assert.equal(saved.sys.version, 2);
-    assert.equal((await client.editorInterface.get({ ...env, contentTypeId: 'article' })).controls![0].widgetId, 'slugEditor');
-    ct = await client.contentType.update({ ...env, contentTypeId: 'article' }, { ...ct, fields: [...ct.fields, { id: 'teaser', name: 'Teaser', type: 'Text', localized: false, required: false }] });
-    await client.contentType.publish({ ...env, contentTypeId: 'article' }, ct);
-    const synced = await client.editorInterface.get({ ...env, contentTypeId: 'article' });
+    assert.equal((await client.editorInterface.get({ ...env, contentTypeId: 'page' })).controls![0].widgetId, 'slugEditor');
+    ct = await client.contentType.update({ ...env, contentTypeId: 'page' }, { ...ct, fields: [...ct.fields, { id: 'teaser', name: 'Teaser', type: 'Text', localized: false, required: false }] });
+    await client.contentType.publish({ ...env, contentTypeId: 'page' }, ct);
+    const synced = await client.editorInterface.get({ ...env, contentTypeId: 'page' });
     assert.equal(synced.sys.version, 3);
     assert.deepEqual(synced.controls!.map((c: any) => [c.fieldId, c.widgetId]), [['title', 'slugEditor'], ['teaser', 'markdown']], 'the saved control kept, the new field given its default');
-    assert.equal((await client.editorInterface.getMany(env)).items.length, 1);
-    const wrong = await refusal(client.editorInterface.update({ ...env, contentTypeId: 'article' }, { ...synced, controls: [{ fieldId: 'nope', widgetId: 'singleLine' }] }));
+    assert.deepEqual((await client.editorInterface.getMany(env)).items.map((i: any) => i.sys.contentType.sys.id).sort(), ['article', 'book', 'page', 'writer'], 'one for each activated content type');
+    const wrong = await refusal(client.editorInterface.update({ ...env, contentTypeId: 'page' }, { ...synced, controls: [{ fieldId: 'nope', widgetId: 'singleLine' }] }));
     assert.equal(wrong.status, 422);
   });
 });

@@ -36,7 +36,8 @@ describe("Contentful's search parameters", () => {
       ],
     } as any);
     await client.contentType.publish({ ...env, contentTypeId: 'product' }, product);
-    await client.contentType.createWithId({ ...env, contentTypeId: 'note' }, { name: 'Note', fields: [{ id: 'title', name: 'Title', type: 'Symbol' }] } as any);
+    const note = await client.contentType.createWithId({ ...env, contentTypeId: 'note' }, { name: 'Note', fields: [{ id: 'title', name: 'Title', type: 'Symbol' }] } as any);
+    await client.contentType.publish({ ...env, contentTypeId: 'note' }, note);
     const make = async (title: string, f: Record<string, unknown>, de?: string) => {
       const fields: Record<string, unknown> = { title: { 'en-US': title, ...(de ? { 'de-DE': de } : {}) } };
       for (const [k, v] of Object.entries(f)) fields[k] = { 'en-US': v };
