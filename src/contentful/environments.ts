@@ -2,12 +2,12 @@ import { createBranch, deleteBranch, type BranchDoc } from '../content/branches.
 import type { ContentDeps, Scope } from '../content/context.ts';
 import { createEnvironment, getEnvironment } from '../content/environments.ts';
 import { isObject } from '../content/guards.ts';
-import { fieldErrors, invalid } from '../errors.ts';
+import { fieldErrors, invalid, notFound } from '../errors.ts';
 import { hexId } from '../ids.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { within } from './compose.ts';
 import { branchOf, environmentIdOf } from './entities.ts';
-import { validationFailed } from './errors.ts';
+import { validationFailed, versionMismatch } from './errors.ts';
 
 /**
  * Contentful environments made and removed through the dialect (`PUT`/`DELETE
@@ -24,6 +24,9 @@ import { validationFailed } from './errors.ts';
  *
  * An environment keeps the `name` it was made with (column branches.contentful_name, migration 022);
  * one made without a name, master, and branches made through /v3 are named after their id.
+ * A PUT with X-Contentful-Version to an existing environment renames it (contentful-management's
+ * `environment.update`), moving its `sys.version` (branches.contentful_version, migration 023; 1
+ * for every branch until then) by one.
  */
 
 /** Contentful's environment ids are wider; here an id is a branch uid (Contentstack's rule). */
@@ -36,15 +39,35 @@ const PUBLICATION_COLUMNS = 'module, uid, locale, version, actor, published_at, 
 export interface EnvironmentOf {
   branch: BranchDoc;
   name: string;
+  /** sys.version: 1, and one more for each rename. */
+  version: number;
+  /** sys.updatedAt: the last rename's time, else the branch's updated_at (ISO 8601). */
+  updatedAt: string;
+}
+
+interface EnvironmentRow {
+  doc: string;
+  contentful_name: string | null;
+  contentful_version: number | string;
+  contentful_updated_at: number | string | null;
+}
+
+const ENVIRONMENT_COLUMNS = 'doc, contentful_name, contentful_version, contentful_updated_at';
+
+function environmentOfRow(r: EnvironmentRow): EnvironmentOf {
+  const branch = json<BranchDoc>(r.doc);
+  return {
+    branch,
+    name: r.contentful_name ?? environmentIdOf(branch.uid),
+    version: Number(r.contentful_version),
+    updatedAt: r.contentful_updated_at === null ? branch.updated_at : new Date(Number(r.contentful_updated_at)).toISOString(),
+  };
 }
 
 /** The space's environments, oldest first (the order of listBranches). */
 export async function listEnvironments(q: Queryable, scope: Scope): Promise<EnvironmentOf[]> {
-  const rows = await q.all<{ doc: string; contentful_name: string | null }>('SELECT doc, contentful_name FROM branches WHERE api_key = ? ORDER BY created_at, uid', [scope.api_key]);
-  return rows.map((r) => {
-    const branch = json<BranchDoc>(r.doc);
-    return { branch, name: r.contentful_name ?? environmentIdOf(branch.uid) };
-  });
+  const rows = await q.all<EnvironmentRow>(`SELECT ${ENVIRONMENT_COLUMNS} FROM branches WHERE api_key = ? ORDER BY created_at, uid`, [scope.api_key]);
+  return rows.map(environmentOfRow);
 }
 
 /** Longest environment name (characters): the dialect's limit for names (tags' too); Contentful documents none. */
@@ -103,7 +126,56 @@ export async function createEnvironmentCopy(deps: ContentDeps, scope: Scope, env
     );
   };
   const branch = await createBranch(deps, scope, { uid: branchOf(environmentId), source: branchOf(sourceEnvironmentId) }, copyMore);
-  return { branch, name: name ?? environmentId };
+  return { branch, name: name ?? environmentId, version: 1, updatedAt: branch.updated_at };
+}
+
+/**
+ * A PUT to `.../environments/{id}`: without X-Contentful-Version (`sent` null; `environment.createWithId`)
+ * or with 0, a new environment (createEnvironmentCopy; one that exists is a 409). With a version, a
+ * rename of the environment that exists (`environment.update`): `sent` must be its current version
+ * (else 409 VersionMismatch), the body is `{ name }` as when made (none: named after its id again),
+ * and its version moves by one. Only the name changes: the content and the id stay. `created`
+ * says which it was (201 or 200).
+ */
+export async function putEnvironment(
+  deps: ContentDeps,
+  scope: Scope,
+  environmentId: string,
+  sourceEnvironmentId: string,
+  sent: number | null,
+  body: unknown,
+): Promise<{ environment: EnvironmentOf; created: boolean }> {
+  if (sent !== null) {
+    const renamed = await renameEnvironment(deps, scope, environmentId, sent, body);
+    if (renamed) return { environment: renamed, created: false };
+    if (sent !== 0) throw notFound(`Environment ${environmentId}`);
+  }
+  return { environment: await createEnvironmentCopy(deps, scope, environmentId, sourceEnvironmentId, body), created: true };
+}
+
+/** Renames the environment (see putEnvironment); undefined when it does not exist. */
+async function renameEnvironment(deps: ContentDeps, scope: Scope, environmentId: string, sent: number, body: unknown): Promise<EnvironmentOf | undefined> {
+  if (!ENVIRONMENT_ID.test(branchOf(environmentId))) return undefined;
+  const name = nameOf(body);
+  return deps.db.tx(async (tx) => {
+    const uid = branchOf(environmentId);
+    const row = await tx.get<EnvironmentRow>(`SELECT ${ENVIRONMENT_COLUMNS} FROM branches WHERE api_key = ? AND uid = ?`, [scope.api_key, uid]);
+    if (!row) return undefined;
+    const current = Number(row.contentful_version);
+    if (sent !== current) throw versionMismatch('the environment', sent, current);
+    // Checked against the version read: a rename that raced this one changed no row here.
+    const { changes } = await tx.run('UPDATE branches SET contentful_name = ?, contentful_version = ?, contentful_updated_at = ? WHERE api_key = ? AND uid = ? AND contentful_version = ?', [
+      name ?? null,
+      current + 1,
+      Date.now(),
+      scope.api_key,
+      uid,
+      current,
+    ]);
+    if (changes === 0) throw versionMismatch('the environment', sent, current + 1);
+    const after = await tx.get<EnvironmentRow>(`SELECT ${ENVIRONMENT_COLUMNS} FROM branches WHERE api_key = ? AND uid = ?`, [scope.api_key, uid]);
+    return environmentOfRow(after!);
+  });
 }
 
 /** Deletes the environment's branch with its content (`master` cannot be deleted). The Herald environment named after it stays (publishing there from /v3 may use it). */

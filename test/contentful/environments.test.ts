@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'contentful';
+import { createClient as entityClient } from 'contentful-management';
 import { COPIED, NOT_COPIED } from '../../src/content/branches.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { contentfulClient, refusal, type Client } from './helpers/space.ts';
@@ -303,5 +304,41 @@ describe('Contentful environment names, and environments whose id Herald picks',
     const fromStaging = await cma.environment.create({ spaceId }, { name: 'From staging' }, { 'X-Contentful-Source-Environment': 'staging' });
     assert.equal((await cma.entry.get({ spaceId, environmentId: fromStaging.sys.id, entryId: 'hello' })).fields.title['en-US'], 'Hello from staging');
     assert.equal((await refusal(cma.environment.create({ spaceId }, { name: 'x' }, { 'X-Contentful-Source-Environment': 'ghost' }))).name, 'ValidationFailed');
+  });
+
+  it('renames an environment with environment.update: its version moves by one, a stale version is a 409, its content stays', async () => {
+    const made = await cma.environment.createWithId({ spaceId, environmentId: 'renamed' }, { name: 'Before' });
+    assert.equal(made.sys.version, 1);
+    const renamed = await cma.environment.update({ spaceId, environmentId: 'renamed' }, { ...made, name: 'After' });
+    assert.deepEqual([renamed.sys.id, renamed.name, renamed.sys.version], ['renamed', 'After', 2]);
+    assert.ok(renamed.sys.updatedAt >= made.sys.updatedAt);
+    const read = await cma.environment.get({ spaceId, environmentId: 'renamed' });
+    assert.deepEqual([read.name, read.sys.version], ['After', 2]);
+    assert.deepEqual(
+      (await cma.environment.getMany({ spaceId })).items.filter((e) => ['master', 'renamed'].includes(e.sys.id)).map((e) => [e.sys.id, e.name, e.sys.version]),
+      [
+        ['master', 'master', 1],
+        ['renamed', 'After', 2],
+      ],
+    );
+    assert.equal((await cma.entry.get({ spaceId, environmentId: 'renamed', entryId: 'hello' })).fields.title['en-US'], 'Hello', 'the content stays');
+
+    // The version read before the rename is stale now; the name stays.
+    const stale = await refusal(cma.environment.update({ spaceId, environmentId: 'renamed' }, { ...made, name: 'Lost' }));
+    assert.deepEqual([stale.status, stale.name], [409, 'VersionMismatch']);
+    assert.equal((await cma.environment.get({ spaceId, environmentId: 'renamed' })).name, 'After');
+    // Without a version a PUT still makes an environment, and this one exists.
+    assert.equal((await refusal(cma.environment.createWithId({ spaceId, environmentId: 'renamed' }, { name: 'Again' }))).status, 409);
+    // A bad name is refused as when made.
+    assert.equal((await refusal(cma.environment.update({ spaceId, environmentId: 'renamed' }, { ...read, name: '' }))).name, 'ValidationFailed');
+    // An environment that does not exist cannot be renamed.
+    assert.equal((await refusal(cma.environment.update({ spaceId, environmentId: 'nowhere' }, { ...read, name: 'Ghost' }))).name, 'NotFound');
+
+    // The nested (legacy) client's entity, as older scripts use it: change the name, then update().
+    const space = await entityClient({ accessToken: token, host: `127.0.0.1:${new URL(h.url).port}`, insecure: true, retryOnError: false } as any, { type: 'legacy' }).getSpace(spaceId);
+    const entity = await space.getEnvironment('renamed');
+    entity.name = 'Third';
+    const updated = await entity.update();
+    assert.deepEqual([updated.name, updated.sys.version], ['Third', 3]);
   });
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { environmentIdOf, link, MASTER_ENVIRONMENT } from '../../contentful/entities.ts';
 import { collection, headerValue, simpleList, spaceScope, versionHeader } from '../contentful.ts';
-import { createEnvironmentCopy, deleteEnvironmentOf, listEnvironments, newEnvironmentId, type EnvironmentOf } from '../../contentful/environments.ts';
+import { createEnvironmentCopy, deleteEnvironmentOf, listEnvironments, newEnvironmentId, putEnvironment, type EnvironmentOf } from '../../contentful/environments.ts';
 import { createLocaleFrom, deleteLocaleFrom, getLocaleView, listLocaleViews, updateLocaleFrom } from '../../contentful/locales.ts';
 import { notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
@@ -17,7 +17,8 @@ type Q = Record<string, string | undefined>;
  *   PUT /spaces/:space/environments/:env                a new environment ({ name }): a copy of
  *                                                       the one X-Contentful-Source-Environment
  *                                                       names (`master` when absent), publish
- *                                                       state too
+ *                                                       state too; with X-Contentful-Version, a
+ *                                                       rename of an existing one
  *   POST /spaces/:space/environments                    the same, its id picked by Herald
  *   DELETE /spaces/:space/environments/:env             the environment and its content
  *   GET /spaces/:space/roles                            none: Herald has no roles
@@ -31,15 +32,15 @@ export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Her
     return { sys: { type: 'Space', id: scope.api_key, version: 1, createdAt: stack.created_at, updatedAt: stack.updated_at }, name: stack.name };
   });
 
-  const environmentOf = (apiKey: string, { branch: b, name }: EnvironmentOf) => ({
+  const environmentOf = (apiKey: string, { branch: b, name, version, updatedAt }: EnvironmentOf) => ({
     sys: {
       type: 'Environment',
       id: environmentIdOf(b.uid),
-      version: 1,
+      version,
       space: link('Space', apiKey),
       status: link('Status', 'ready'),
       createdAt: b.created_at,
-      updatedAt: b.updated_at,
+      updatedAt,
       aliases: [],
     },
     name,
@@ -58,23 +59,32 @@ export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Her
     return environmentOf(scope.api_key, e);
   });
 
-  const create = async (req: FastifyRequest<{ Params: { space: string } }>, reply: FastifyReply, environmentId: string) => {
-    const scope = await spaceScope(h, req, req.params.space);
-    const made = await createEnvironmentCopy(h, scope, environmentId, headerValue(req, 'x-contentful-source-environment') || MASTER_ENVIRONMENT, req.body);
-    reply.status(201);
-    return environmentOf(scope.api_key, made);
-  };
+  const source = (req: FastifyRequest) => headerValue(req, 'x-contentful-source-environment') || MASTER_ENVIRONMENT;
 
   app.put<{ Params: { space: string; env: string } }>(
     '/spaces/:space/environments/:env',
-    contentfulDoc('/spaces/:space/environments/:env', 'Create an environment ({ name }) as a copy of X-Contentful-Source-Environment (default master): content types with their activation, editor interfaces, tags, entries and assets with their publish state', CREATED),
-    async (req, reply) => create(req, reply, req.params.env),
+    contentfulDoc(
+      '/spaces/:space/environments/:env',
+      'Create an environment ({ name }) as a copy of X-Contentful-Source-Environment (default master): content types with their activation, editor interfaces, tags, entries and assets with their publish state; with X-Contentful-Version (its current version), rename an existing one',
+      CREATED,
+    ),
+    async (req, reply) => {
+      const scope = await spaceScope(h, req, req.params.space);
+      const { environment, created } = await putEnvironment(h, scope, req.params.env, source(req), versionHeader(req), req.body);
+      reply.status(created ? 201 : 200);
+      return environmentOf(scope.api_key, environment);
+    },
   );
 
   app.post<{ Params: { space: string } }>(
     '/spaces/:space/environments',
     contentfulDoc('/spaces/:space/environments', 'Create an environment ({ name }) as PUT does, its id picked by Herald (12 lowercase hex digits)', CREATED),
-    async (req, reply) => create(req, reply, newEnvironmentId()),
+    async (req, reply) => {
+      const scope = await spaceScope(h, req, req.params.space);
+      const made = await createEnvironmentCopy(h, scope, newEnvironmentId(), source(req), req.body);
+      reply.status(201);
+      return environmentOf(scope.api_key, made);
+    },
   );
 
   app.delete<{ Params: { space: string; env: string } }>('/spaces/:space/environments/:env', contentfulDoc('/spaces/:space/environments/:env', 'Delete an environment and its content (not master)', NO_CONTENT), async (req, reply) => {
