@@ -22,7 +22,7 @@ describe('Contentful webhook definitions', () => {
   });
   after(() => h.close());
 
-  /** Creates a content type and an entry through the dialect, so events happen. */
+  /** Creates a content type (activated, as Contentful makes entries on activated ones only) and an entry through the dialect, so events happen. */
   async function touchEntry(title: string, environmentId = 'master') {
     const env = { spaceId, environmentId };
     let ct: any;
@@ -30,6 +30,7 @@ describe('Contentful webhook definitions', () => {
       ct = await client.contentType.get({ ...env, contentTypeId: 'note' });
     } catch {
       ct = await client.contentType.createWithId({ ...env, contentTypeId: 'note' }, { name: 'Note', fields: [{ id: 'title', name: 'Title', type: 'Symbol', localized: true }] } as any);
+      ct = await client.contentType.publish({ ...env, contentTypeId: 'note' }, ct);
     }
     return client.entry.create({ ...env, contentTypeId: ct.sys.id }, { fields: { title: { 'en-US': title } } } as any);
   }
