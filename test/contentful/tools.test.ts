@@ -208,7 +208,7 @@ describe("Contentful's migration tools", () => {
       ],
     } as any);
     await c.contentType.publish({ ...where, contentTypeId: 'post' }, post);
-    const published = await c.entry.create({ ...where, contentTypeId: 'post' }, { fields: { title: { 'en-US': 'Hello World', 'de-DE': 'Hallo Welt' } } } as any);
+    const published = await c.entry.create({ ...where, contentTypeId: 'post' }, { fields: { title: { 'en-US': 'Hello World', 'de-DE': 'Hallo Welt' }, summary: { 'en-US': 'News' } } } as any);
     await c.entry.publish({ ...where, entryId: published.sys.id }, published);
     const draft = await c.entry.create({ ...where, contentTypeId: 'post' }, { fields: { title: { 'en-US': 'Draft Post' } } } as any);
 
@@ -224,7 +224,8 @@ describe("Contentful's migration tools", () => {
   const post = migration.editContentType('post');
   post.editField('title').name('Headline');
   post.createField('slug').name('Slug').type('Symbol').localized(true);
-  post.createField('category').name('Category').type('Link').linkType('Entry').validations([{ linkContentType: ['category'] }]);
+  // Localized: deriveLinkedEntries below writes the link in every locale (Herald refuses other locales' values of a field that is not).
+  post.createField('category').name('Category').type('Link').linkType('Entry').localized(true).validations([{ linkContentType: ['category'] }]);
   post.moveField('slug').afterField('title');
   post.changeFieldControl('slug', 'builtin', 'slugEditor');
 
@@ -233,6 +234,17 @@ describe("Contentful's migration tools", () => {
     from: ['title'],
     to: ['slug'],
     transformEntryForLocale: (from, locale) => (from.title && from.title[locale] ? { slug: from.title[locale].toLowerCase().replace(/[^a-z0-9]+/g, '-') } : undefined),
+  });
+
+  // Entries of the content type made above: the tool activates it first (Contentful refuses entries on drafts).
+  migration.deriveLinkedEntries({
+    contentType: 'post',
+    derivedContentType: 'category',
+    from: ['summary'],
+    toReferenceField: 'category',
+    derivedFields: ['title'],
+    identityKey: async (from) => (from.summary ? from.summary['en-US'].toLowerCase() : 'none'),
+    deriveEntryForLocale: async (from, locale) => (from.summary && locale === 'en-US' ? { title: from.summary[locale] } : undefined),
   });
 };
 `,
@@ -258,5 +270,11 @@ describe("Contentful's migration tools", () => {
     const after2 = await c.entry.get({ ...where, entryId: draft.sys.id });
     assert.deepEqual(after2.fields.slug, { 'en-US': 'draft-post' });
     assert.equal(after2.sys.publishedVersion, undefined, 'a draft stays a draft');
+    // A category entry derived from the published post's summary, linked from it, published as its source is.
+    const news = await c.entry.get({ ...where, entryId: 'news' });
+    assert.deepEqual([news.sys.contentType.sys.id, news.fields.title], ['category', { 'en-US': 'News' }]);
+    assert.ok(news.sys.publishedVersion, 'derived from a published entry: published');
+    assert.equal(after1.fields.category['en-US'].sys.id, 'news');
+    assert.equal(after2.fields.category, undefined, 'the draft has no summary: nothing derived');
   });
 });
