@@ -26,12 +26,12 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { pino } from 'pino';
-import { Pool } from 'undici';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
 import { tuneHeap } from '../src/ops/heap.ts';
 import { startServer, type Running } from '../src/server.ts';
 import type { GcCounts, MemorySample } from './memory-probe.ts';
+import { rawCeiling, sampleData } from './raw.ts';
 import { readBench } from './read.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
@@ -98,37 +98,6 @@ const line = (name: string) => LINES.has(name);
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-
-/** A body the size of a typical entry update payload (~1.2 KB). */
-function sampleData(i: number) {
-  return {
-    entry: { uid: `blt${i.toString(16).padStart(16, '0')}`, title: `Entry ${i}`, url: `/posts/${i}`, body: 'x'.repeat(900), _version: 2, locale: 'en-us' },
-    content_type: { uid: 'post', title: 'Post' },
-  };
-}
-
-async function rawCeiling(url: string): Promise<number> {
-  const pool = new Pool(url, { connections: 16, pipelining: 1 });
-  const body = JSON.stringify({ event: 'update', module: 'entry', data: sampleData(0) });
-  const drive = async (seconds: number) => {
-    let done = 0;
-    const end = Date.now() + seconds * 1000;
-    const worker = async () => {
-      while (Date.now() < end) {
-        const res = await pool.request({ path: '/raw', method: 'POST', body, headers: { 'content-type': 'application/json' } });
-        await res.body.dump();
-        done++;
-      }
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: 64 }, worker));
-    return done / ((performance.now() - t0) / 1000);
-  };
-  if (RAW_WARMUP_SECONDS > 0) await drive(RAW_WARMUP_SECONDS);
-  const rate = await drive(RAW_SECONDS);
-  await pool.close();
-  return rate;
-}
 
 async function createStackAndHooks(h: Running, url: string, hooks: number) {
   const post = async (path: string, body: unknown, headers: Record<string, string>) => {
@@ -600,7 +569,7 @@ async function main() {
   console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; receiver in its own process; sender threads ${config.senderThreads}`);
 
   // Skipped (BENCH_LINES without raw) when profiling Herald alone: the ratios then print NaN.
-  const raw = line('raw') ? await rawCeiling(receiver.url) : NaN;
+  const raw = line('raw') ? await rawCeiling(receiver.url, RAW_WARMUP_SECONDS, RAW_SECONDS) : NaN;
   if (line('raw')) console.log(`raw ceiling (undici Pool, 16 connections, no Herald, after ${RAW_WARMUP_SECONDS} s not counted):   ${fmt(raw)} POST/s`);
 
   const h = await startServer(config, { log: pino({ level: 'silent' }) });

@@ -1,0 +1,304 @@
+/**
+ * `npm run bench:floor`: the floor of goal 1 (#21). The least work any design that keeps Herald's
+ * promises must do per delivery on this machine, written plainly in one process with no Herald
+ * code, each piece switchable, measured in the same run as the raw ceiling (bench/raw.ts, the same
+ * receiver process, body and pool settings as `npm run bench`'s raw line). Prints figures only.
+ *
+ * The promises kept: no lost change (the event and its executions are written in the content
+ * write's transaction, here transactions of 200 events as the bench's fan-out lines record them);
+ * an attempt's outcome is written (an UPDATE of its execution and an attempt row, in group commits
+ * of up to 200 or 10 ms, as outcome-writer.ts) before the execution counts as done; at-least-once
+ * (after a crash, executions not done are sent again). What the floor leaves out, as a single
+ * process may: the claim's read (work just committed is handed to the senders from memory; a
+ * restart would scan for unfinished executions) and, unless asked, the claim's write.
+ *
+ * Steps (each a fresh stream of events, all through one undici Pool like the raw line's):
+ *   raw       the raw ceiling, as bench/run.ts measures it;
+ *   post      the same POSTs driven by this file's dispatcher: per-event body, no signature;
+ *   http      + what a webhook needs per attempt: Standard Webhooks HMAC-SHA256 over id.timestamp.body
+ *             and Herald's headers (webhook-id/-timestamp/-signature, x-herald-event/-seq/-attempt, ua);
+ *   store     + SQLite (WAL, synchronous=NORMAL, checkpoints on a thread of their own as Herald's):
+ *             events and executions inserted in transactions of 200 events, outcomes group-committed;
+ *   claim     + a claim write (UPDATE of each execution to in flight, rounds of 64) before sending;
+ * at fan-out 1 and 10 (e.g. `store10`). FLOOR_STEPS picks them (default all, raw first and last).
+ * Settings: FLOOR_EVENTS (fan-out 1 events, default 20,000; fan-out 10 a quarter, as bench/run.ts),
+ * FLOOR_WARMUP (events at fan-out 1 through the store step first, not counted; default 5,000),
+ * FLOOR_INFLIGHT (requests in flight, default 64 as the raw line), FLOOR_INDEXES=1 (the indexes a
+ * product needs: executions by webhook and due time, attempts by execution), FLOOR_LOG=1 (each
+ * attempt row keeps its request headers and response, as Herald's log does).
+ *
+ * CPU per delivery, µs: the process (all threads: checkpoint thread, V8's helpers) and its main
+ * thread (/proc, 10 ms ticks). Run under the bench lock, alternated with `BENCH_LINES=raw,fanout1,fanout10
+ * npm run -s bench`; the machine's speed moves 2x between phases, so read ratios to raw, not rates.
+ */
+import Database from 'better-sqlite3';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Pool } from 'undici';
+import { mainThreadCpuMs, processCpuMs, rawMeasured, sampleData } from './raw.ts';
+import { ask, startReceiver } from './receiver-process.ts';
+
+const EVENTS = Number(process.env.FLOOR_EVENTS ?? 20_000);
+const WARMUP = Number(process.env.FLOOR_WARMUP ?? 5_000);
+const IN_FLIGHT = Number(process.env.FLOOR_INFLIGHT ?? 64);
+const INDEXES = process.env.FLOOR_INDEXES === '1';
+const LOG = process.env.FLOOR_LOG === '1';
+const STEPS = (process.env.FLOOR_STEPS ?? 'raw,post1,http1,store1,claim1,http10,store10,claim10,raw').split(',').map((s) => s.trim());
+/** Events per recording transaction (bench/run.ts throughput()). */
+const EVENTS_PER_TX = 200;
+/** Group commit of outcomes: at this many, or this many ms after the first (outcome-writer.ts). */
+const FLUSH_BATCH = 200;
+const FLUSH_MS = 10;
+/** Claim round size (the dispatcher's CLAIM_PAGE); a round is taken when fewer than this many claimed wait. */
+const CLAIM_PAGE = 64;
+/** Checkpoint thread period, ms: PASSIVE checkpoints off the main thread, as sqlite-checkpoint.ts. */
+const CHECKPOINT_MS = 100;
+const USER_AGENT = 'Herald-Webhooks/0.1 (+https://github.com/herald)';
+
+// ---- the store: the least a durable design writes ----
+const dir = mkdtempSync(join(tmpdir(), 'herald-floor-'));
+const file = join(dir, 'floor.db');
+const db = new Database(file);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = NORMAL');
+// Checkpoints run on the thread below; SQLite's own only as a far bound (sqlite.ts BACKSTOP_PAGES).
+db.pragma('wal_autocheckpoint = 25600');
+db.pragma('cache_size = -16384');
+db.pragma('temp_store = MEMORY');
+db.exec(`
+  CREATE TABLE events (seq INTEGER PRIMARY KEY, api_key TEXT NOT NULL, kind TEXT NOT NULL, uid TEXT NOT NULL, created_at INTEGER NOT NULL, body TEXT NOT NULL);
+  -- state: 0 queued, 1 in flight, 2 succeeded, 3 failed
+  CREATE TABLE executions (id INTEGER PRIMARY KEY, event_seq INTEGER NOT NULL, webhook INTEGER NOT NULL, state INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER, lease_until INTEGER, ended_at INTEGER);
+  CREATE TABLE attempts (id INTEGER PRIMARY KEY, execution_id INTEGER NOT NULL, n INTEGER NOT NULL, started_at INTEGER NOT NULL,
+    duration_us INTEGER NOT NULL, status INTEGER NOT NULL, request TEXT, response TEXT);
+`);
+if (INDEXES) {
+  db.exec(`
+    CREATE INDEX executions_webhook ON executions (webhook, id);
+    CREATE INDEX executions_due ON executions (next_at) WHERE state < 2;
+    CREATE INDEX attempts_execution ON attempts (execution_id);
+  `);
+}
+const sql = {
+  begin: db.prepare('BEGIN IMMEDIATE'),
+  commit: db.prepare('COMMIT'),
+  event: db.prepare('INSERT INTO events (api_key, kind, uid, created_at, body) VALUES (?, ?, ?, ?, ?)'),
+  execution: db.prepare('INSERT INTO executions (event_seq, webhook, state, next_at) VALUES (?, ?, 0, ?)'),
+  claim: db.prepare('UPDATE executions SET state = 1, lease_until = ? WHERE id = ?'),
+  done: db.prepare('UPDATE executions SET state = ?, attempts = attempts + 1, next_at = NULL, lease_until = NULL, ended_at = ? WHERE id = ?'),
+  attempt: db.prepare('INSERT INTO attempts (execution_id, n, started_at, duration_us, status, request, response) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+};
+
+/** PASSIVE checkpoints on a thread with its own connection: the WAL's pages reach the file off the main thread. */
+const checkpointer = new Worker(
+  `const { parentPort, workerData } = require('node:worker_threads');
+   const db = new (require(workerData.module))(workerData.file);
+   db.pragma('busy_timeout = 0');
+   const t = setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.ms);
+   parentPort.on('message', () => { clearInterval(t); db.close(); process.exit(0); });`,
+  { eval: true, workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file, ms: CHECKPOINT_MS } },
+);
+
+// ---- one step ----
+interface Step {
+  fanout: number;
+  sign: boolean;
+  store: boolean;
+  claim: boolean;
+}
+/** One delivery to make: its execution, event and webhook, and the event's body (shared by its fan-out). */
+interface Job {
+  id: number;
+  seq: number;
+  hook: number;
+  body: Buffer;
+}
+
+const hooks = Array.from({ length: 10 }, (_, i) => ({ path: `/hook${i}`, key: createSecretKey(randomBytes(24)) }));
+const apiKey = 'blt' + randomBytes(8).toString('hex');
+let nextSeq = 1e9; // without the store: sequence numbers and execution ids from memory
+let nextId = 1e9;
+
+/** Makes `events` events at fan-out `s.fanout` and delivers them; resolves with the deliveries/s and CPU per delivery. */
+async function run(pool: Pool, receiverPid: number, events: number, s: Step): Promise<Figures> {
+  const expected = events * s.fanout;
+  const queued: Job[] = []; // committed, not yet claimed (a ring would save the shifts; 64 a round)
+  let qHead = 0;
+  const claimed: Job[] = [];
+  let cHead = 0;
+  let inFlight = 0;
+  let done = 0;
+  const outcomes: Array<{ job: Job; status: number; started: number; us: number; request: string | null }> = [];
+  let flushTimer: NodeJS.Timeout | null = null;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+
+  const flush = () => {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = null;
+    const n = outcomes.length;
+    if (n === 0) return;
+    const now = Date.now();
+    sql.begin.run();
+    for (let k = 0; k < n; k++) {
+      const o = outcomes[k];
+      const ok = o.status >= 200 && o.status < 300;
+      sql.done.run(ok ? 2 : 3, now, o.job.id);
+      sql.attempt.run(o.job.id, 1, o.started, o.us, o.status, o.request, LOG ? '{"status":' + o.status + ',"headers":{"content-length":"2"},"body":"ok"}' : null);
+    }
+    sql.commit.run();
+    outcomes.length = 0;
+    done += n;
+    if (done === expected) finish();
+  };
+
+  /** Moves up to CLAIM_PAGE queued jobs to claimed, writing the claim when asked. */
+  const claimRound = () => {
+    const n = Math.min(CLAIM_PAGE, queued.length - qHead);
+    if (n === 0) return;
+    if (s.claim) {
+      const lease = Date.now() + 60_000;
+      sql.begin.run();
+      for (let k = 0; k < n; k++) sql.claim.run(lease, queued[qHead + k].id);
+      sql.commit.run();
+    }
+    for (let k = 0; k < n; k++) claimed.push(queued[qHead + k]);
+    qHead += n;
+    if (qHead > 4096) queued.splice(0, qHead), (qHead = 0);
+  };
+
+  const send = (job: Job) => {
+    inFlight++;
+    const hook = hooks[job.hook];
+    const id = 'exe_' + job.id;
+    const started = Date.now();
+    const t0 = performance.now();
+    let headers: Record<string, string>;
+    if (s.sign) {
+      const ts = String(Math.floor(started / 1000));
+      const mac = createHmac('sha256', hook.key).update(`${id}.${ts}.`).update(job.body).digest('base64');
+      headers = {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        'webhook-id': id,
+        'webhook-timestamp': ts,
+        'x-herald-event': 'entry.update',
+        'x-herald-seq': String(job.seq),
+        'x-herald-attempt': '1',
+        'webhook-signature': 'v1,' + mac,
+      };
+    } else headers = { 'content-type': 'application/json', 'x-herald-seq': String(job.seq) };
+    pool.request({ path: hook.path, method: 'POST', body: job.body, headers, headersTimeout: 30_000, bodyTimeout: 30_000 }).then(
+      async (res) => {
+        await res.body.dump();
+        answered(job, res.statusCode, started, t0, headers);
+      },
+      () => answered(job, 0, started, t0, headers),
+    );
+  };
+
+  const answered = (job: Job, status: number, started: number, t0: number, headers: Record<string, string>) => {
+    inFlight--;
+    if (s.store) {
+      // The log's copy of the request (secrets would be masked; these headers carry none but the signature).
+      outcomes.push({ job, status, started, us: Math.round((performance.now() - t0) * 1000), request: LOG ? JSON.stringify({ method: 'POST', url: hooks[job.hook].path, headers }) : null });
+      if (outcomes.length >= FLUSH_BATCH) flush();
+      else if (!flushTimer) flushTimer = setTimeout(flush, FLUSH_MS);
+    } else if (++done === expected) finish();
+    pump();
+  };
+
+  const pump = () => {
+    while (inFlight < IN_FLIGHT) {
+      if (cHead === claimed.length) {
+        claimed.length = 0;
+        cHead = 0;
+        claimRound();
+        if (claimed.length === 0) return;
+      }
+      send(claimed[cHead++]);
+    }
+  };
+
+  const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuMs();
+  const receiver0 = processCpuMs(receiverPid);
+  const t0 = performance.now();
+  for (let i = 0; i < events; i += EVENTS_PER_TX) {
+    const n = Math.min(EVENTS_PER_TX, events - i);
+    const now = Date.now();
+    if (s.store) sql.begin.run();
+    for (let j = 0; j < n; j++) {
+      const uid = `blt${(i + j).toString(16).padStart(16, '0')}`;
+      // Serialised once: stored as the event row and sent as every attempt's body.
+      const text = JSON.stringify({ module: 'entry', api_key: apiKey, event: 'update', triggered_at: now, data: sampleData(i + j) });
+      const body = Buffer.from(text);
+      const seq = s.store ? Number(sql.event.run(apiKey, 'entry.update', uid, now, text).lastInsertRowid) : nextSeq++;
+      for (let h = 0; h < s.fanout; h++) {
+        const id = s.store ? Number(sql.execution.run(seq, h, now).lastInsertRowid) : nextId++;
+        queued.push({ id, seq, hook: h, body });
+      }
+    }
+    if (s.store) sql.commit.run();
+    pump();
+    await new Promise((r) => setImmediate(r)); // let responses run between batches, as the bench's recording does
+  }
+  await finished;
+  const rate = expected / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const perDelivery = (ms: number) => (ms * 1000) / expected;
+  return { rate, cpuUs: (cpu.user + cpu.system) / expected, mainUs: perDelivery(mainThreadCpuMs() - main0), receiverUs: perDelivery(processCpuMs(receiverPid) - receiver0) };
+}
+
+/** A step's deliveries/s, and CPU per delivery, µs: this process, its main thread, the receiver's process. */
+interface Figures {
+  rate: number;
+  cpuUs: number;
+  mainUs: number;
+  receiverUs: number;
+}
+
+const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : String(n));
+
+async function main() {
+  const receiver = await startReceiver();
+  const pool = new Pool(receiver.url, { connections: 16, pipelining: 1 });
+  console.log(
+    `Herald floor: ${process.version}; receiver in its own process; ${IN_FLIGHT} in flight on 16 connections; SQLite WAL synchronous=NORMAL in ${dir}` +
+      `${INDEXES ? '; product indexes' : ''}${LOG ? '; attempt rows log request and response' : ''}; load ${loadavg()[0].toFixed(1)}`,
+  );
+  const rpid = receiver.child.pid!;
+  const cpu = (r: Figures) => `CPU ${fmt(r.cpuUs)} us per delivery, main thread ${fmt(r.mainUs)}, receiver ${fmt(r.receiverUs)}`;
+  if (WARMUP > 0) await run(pool, rpid, WARMUP, { fanout: 1, sign: true, store: true, claim: false });
+  let raw = NaN;
+  for (const name of STEPS) {
+    if (name === 'raw') {
+      const r = await rawMeasured(receiver.url, 1, 3, rpid);
+      if (Number.isNaN(raw)) raw = r.rate;
+      console.log(`raw      ${fmt(r.rate).padStart(7)} POST/s (undici Pool, 16 connections, after 1 s not counted)  ${cpu(r)}`);
+      continue;
+    }
+    const m = /^(post|http|store|claim)(1|10)$/.exec(name);
+    if (!m) throw new Error(`FLOOR_STEPS: unknown step ${name}`);
+    const kind = m[1];
+    const fanout = Number(m[2]);
+    const step: Step = { fanout, sign: kind !== 'post', store: kind === 'store' || kind === 'claim', claim: kind === 'claim' };
+    await ask(receiver.child, 'reset'); // the receiver remembers each delivery's first arrival
+    const r = await run(pool, rpid, fanout === 1 ? EVENTS : Math.round(EVENTS / 4), step);
+    console.log(
+      `${name.padEnd(8)} ${fmt(r.rate).padStart(7)} deliveries/s  ratio ${(r.rate / raw).toFixed(2)}  ${cpu(r)}`,
+    );
+  }
+  await pool.close();
+  checkpointer.postMessage('stop');
+  receiver.child.disconnect();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+await main();

@@ -1,0 +1,76 @@
+/**
+ * The raw ceiling and the bench's event data, shared by bench/run.ts and bench/floor.ts so that
+ * both measure the ceiling the same way (same pool settings, same body, same concurrency).
+ */
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
+
+/** A body the size of a typical entry update payload (~1.2 KB). */
+export function sampleData(i: number) {
+  return {
+    entry: { uid: `blt${i.toString(16).padStart(16, '0')}`, title: `Entry ${i}`, url: `/posts/${i}`, body: 'x'.repeat(900), _version: 2, locale: 'en-us' },
+    content_type: { uid: 'post', title: 'Post' },
+  };
+}
+
+/**
+ * Plain undici POSTs per second to `url` (16 connections, 64 requests in flight, no Herald in
+ * between), for `seconds` after `warmupSeconds` of the same not counted.
+ */
+export async function rawCeiling(url: string, warmupSeconds: number, seconds: number): Promise<number> {
+  return (await rawMeasured(url, warmupSeconds, seconds)).rate;
+}
+
+/**
+ * rawCeiling's POSTs/s, with CPU per POST over the counted seconds, µs: this process (all threads),
+ * its main thread, and the receiver's process when its pid is given (else NaN).
+ */
+export async function rawMeasured(url: string, warmupSeconds: number, seconds: number, receiverPid = NaN): Promise<{ rate: number; cpuUs: number; mainUs: number; receiverUs: number }> {
+  const pool = new Pool(url, { connections: 16, pipelining: 1 });
+  const body = JSON.stringify({ event: 'update', module: 'entry', data: sampleData(0) });
+  let done = 0;
+  const drive = async (seconds: number) => {
+    done = 0;
+    const end = Date.now() + seconds * 1000;
+    const worker = async () => {
+      while (Date.now() < end) {
+        const res = await pool.request({ path: '/raw', method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        await res.body.dump();
+        done++;
+      }
+    };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 64 }, worker));
+    return done / ((performance.now() - t0) / 1000);
+  };
+  if (warmupSeconds > 0) await drive(warmupSeconds);
+  const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuMs();
+  const receiver0 = processCpuMs(receiverPid);
+  const rate = await drive(seconds);
+  const cpu = process.cpuUsage(cpu0);
+  const perPost = (ms: number) => (ms * 1000) / done;
+  const figures = { rate, cpuUs: (cpu.user + cpu.system) / done, mainUs: perPost(mainThreadCpuMs() - main0), receiverUs: perPost(processCpuMs(receiverPid) - receiver0) };
+  await pool.close();
+  return figures;
+}
+
+/** CPU ms (user + system) so far of this process's main thread (/proc; NaN elsewhere), 10 ms ticks. */
+export function mainThreadCpuMs(): number {
+  return statCpuMs(`/proc/self/task/${process.pid}/stat`);
+}
+
+/** CPU ms (user + system) so far of process `pid`, all its threads (/proc; NaN elsewhere), 10 ms ticks. */
+export function processCpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+function statCpuMs(file: string): number {
+  try {
+    const stat = readFileSync(file, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, in USER_HZ (100) ticks
+  } catch {
+    return NaN;
+  }
+}
