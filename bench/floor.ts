@@ -25,7 +25,9 @@
  * FLOOR_WARMUP (events at fan-out 1 through the store step first, not counted; default 5,000),
  * FLOOR_INFLIGHT (requests in flight, default 64 as the raw line), FLOOR_INDEXES=1 (the indexes a
  * product needs: executions by webhook and due time, attempts by execution), FLOOR_LOG=1 (each
- * attempt row keeps its request headers and response, as Herald's log does).
+ * attempt row keeps its request headers and response, as Herald's log does), FLOOR_REQUEST=1 (undici's
+ * request() and a body stream per response, as the raw line, rather than dispatch() and a handler, as
+ * Herald's send.ts), FLOOR_PROFILE=<prefix> (a CPU profile of each step).
  *
  * CPU per delivery, µs: the process (all threads: checkpoint thread, V8's helpers) and its main
  * thread (/proc, 10 ms ticks). Run under the bench lock, alternated with `BENCH_LINES=raw,fanout1,fanout10
@@ -38,7 +40,9 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import { mainThreadCpuMs, processCpuMs, rawMeasured, sampleData } from './raw.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
@@ -47,6 +51,8 @@ const WARMUP = Number(process.env.FLOOR_WARMUP ?? 5_000);
 const IN_FLIGHT = Number(process.env.FLOOR_INFLIGHT ?? 64);
 const INDEXES = process.env.FLOOR_INDEXES === '1';
 const LOG = process.env.FLOOR_LOG === '1';
+const REQUEST = process.env.FLOOR_REQUEST === '1';
+const PROFILE = process.env.FLOOR_PROFILE;
 const STEPS = (process.env.FLOOR_STEPS ?? 'raw,post1,http1,store1,claim1,http10,store10,claim10,raw').split(',').map((s) => s.trim());
 /** Events per recording transaction (bench/run.ts throughput()). */
 const EVENTS_PER_TX = 200;
@@ -193,14 +199,41 @@ async function run(pool: Pool, receiverPid: number, events: number, s: Step): Pr
         'webhook-signature': 'v1,' + mac,
       };
     } else headers = { 'content-type': 'application/json', 'x-herald-seq': String(job.seq) };
-    pool.request({ path: hook.path, method: 'POST', body: job.body, headers, headersTimeout: 30_000, bodyTimeout: 30_000 }).then(
-      async (res) => {
-        await res.body.dump();
-        answered(job, res.statusCode, started, t0, headers);
-      },
-      () => answered(job, 0, started, t0, headers),
-    );
+    if (REQUEST) {
+      pool.request({ path: hook.path, method: 'POST', body: job.body, headers, headersTimeout: 30_000, bodyTimeout: 30_000 }).then(
+        async (res) => {
+          await res.body.dump();
+          answered(job, res.statusCode, started, t0, headers);
+        },
+        () => answered(job, 0, started, t0, headers),
+      );
+    } else pool.dispatch({ path: hook.path, method: 'POST', body: job.body, headers, headersTimeout: 30_000, bodyTimeout: 30_000 }, new Exchange(job, started, t0, headers));
   };
+
+  /** undici's handler interface, as send.ts uses it: the response's status, its body's chunks dropped (Herald keeps up to a cap). */
+  class Exchange implements Dispatcher.DispatchHandler {
+    status = 0;
+    constructor(
+      readonly job: Job,
+      readonly started: number,
+      readonly t0: number,
+      readonly headers: Record<string, string>,
+    ) {}
+    onConnect() {}
+    onHeaders(status: number) {
+      if (status >= 200) this.status = status;
+      return true;
+    }
+    onData() {
+      return true;
+    }
+    onComplete() {
+      answered(this.job, this.status, this.started, this.t0, this.headers);
+    }
+    onError() {
+      answered(this.job, 0, this.started, this.t0, this.headers);
+    }
+  }
 
   const answered = (job: Job, status: number, started: number, t0: number, headers: Record<string, string>) => {
     inFlight--;
@@ -263,6 +296,32 @@ interface Figures {
   receiverUs: number;
 }
 
+/**
+ * The ratio a step would reach where CPU is the only limit, from its CPU per delivery against the
+ * raw line's per POST, which move less with the machine's load than rates do: "2 cores" when the
+ * two cores are the limit (this process and the receiver together), "1 thread" when this process's
+ * main thread is (the ratio of main-thread CPU). The measured ratio sits near the lower of the two.
+ */
+function bound(raw: Figures, r: Figures): string {
+  return `2 cores ${((raw.cpuUs + raw.receiverUs) / (r.cpuUs + r.receiverUs)).toFixed(2)}, 1 thread ${(raw.mainUs / r.mainUs).toFixed(2)}`;
+}
+
+/** FLOOR_PROFILE=<prefix>: a CPU profile of each step but raw, in <prefix>.<step>.cpuprofile (read with /work/tools/prof.mjs or DevTools). */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  if (!PROFILE) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${PROFILE}.${name}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : String(n));
 
 async function main() {
@@ -275,11 +334,11 @@ async function main() {
   const rpid = receiver.child.pid!;
   const cpu = (r: Figures) => `CPU ${fmt(r.cpuUs)} us per delivery, main thread ${fmt(r.mainUs)}, receiver ${fmt(r.receiverUs)}`;
   if (WARMUP > 0) await run(pool, rpid, WARMUP, { fanout: 1, sign: true, store: true, claim: false });
-  let raw = NaN;
+  let raw: Figures | null = null;
   for (const name of STEPS) {
     if (name === 'raw') {
       const r = await rawMeasured(receiver.url, 1, 3, rpid);
-      if (Number.isNaN(raw)) raw = r.rate;
+      raw ??= r;
       console.log(`raw      ${fmt(r.rate).padStart(7)} POST/s (undici Pool, 16 connections, after 1 s not counted)  ${cpu(r)}`);
       continue;
     }
@@ -289,9 +348,9 @@ async function main() {
     const fanout = Number(m[2]);
     const step: Step = { fanout, sign: kind !== 'post', store: kind === 'store' || kind === 'claim', claim: kind === 'claim' };
     await ask(receiver.child, 'reset'); // the receiver remembers each delivery's first arrival
-    const r = await run(pool, rpid, fanout === 1 ? EVENTS : Math.round(EVENTS / 4), step);
+    const r = await profiled(name, () => run(pool, rpid, fanout === 1 ? EVENTS : Math.round(EVENTS / 4), step));
     console.log(
-      `${name.padEnd(8)} ${fmt(r.rate).padStart(7)} deliveries/s  ratio ${(r.rate / raw).toFixed(2)}  ${cpu(r)}`,
+      `${name.padEnd(8)} ${fmt(r.rate).padStart(7)} deliveries/s  ratio ${(r.rate / (raw?.rate ?? NaN)).toFixed(2)}  ${cpu(r)}${raw ? `; CPU-bound ratios ${bound(raw, r)}` : ''}`,
     );
   }
   await pool.close();
