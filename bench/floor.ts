@@ -14,7 +14,8 @@
  *
  * Steps (each a fresh stream of events, all through one undici Pool like the raw line's):
  *   raw       the raw ceiling, as bench/run.ts measures it;
- *   post      the same POSTs driven by this file's dispatcher: per-event body, no signature;
+ *   post      POSTs of each event's own body (serialised once per event) driven by this file's
+ *             dispatcher, with only content-type and x-herald-seq (the receiver keys arrivals by it);
  *   http      + what a webhook needs per attempt: Standard Webhooks HMAC-SHA256 over id.timestamp.body
  *             and Herald's headers (webhook-id/-timestamp/-signature, x-herald-event/-seq/-attempt, ua);
  *   store     + SQLite (WAL, synchronous=NORMAL, checkpoints on a thread of their own as Herald's):
@@ -23,32 +24,36 @@
  * at fan-out 1 and 10 (e.g. `store10`). FLOOR_STEPS picks them (default all, raw first and last).
  * Settings: FLOOR_EVENTS (fan-out 1 events, default 20,000; fan-out 10 a quarter, as bench/run.ts),
  * FLOOR_WARMUP (events at fan-out 1 through the store step first, not counted; default 5,000),
- * FLOOR_INFLIGHT (requests in flight, default 64 as the raw line), FLOOR_INDEXES=1 (the indexes a
- * product needs: executions by webhook and due time, attempts by execution), FLOOR_LOG=1 (each
- * attempt row keeps its request headers and response, as Herald's log does), FLOOR_REQUEST=1 (undici's
- * request() and a body stream per response, as the raw line, rather than dispatch() and a handler, as
- * Herald's send.ts), FLOOR_PROFILE=<prefix> (a CPU profile of each step).
+ * FLOOR_INFLIGHT (requests in flight, default 64 as the raw line), FLOOR_CONNECTIONS (default 16,
+ * as the raw line), FLOOR_INDEXES=1 (the indexes a product needs: executions by webhook and due
+ * time, attempts by execution), FLOOR_LOG=1 (each attempt row keeps its request headers and
+ * response, as Herald's log does), FLOOR_REQUEST=1 (undici's request() and a body stream per
+ * response, as the raw line, rather than dispatch() and a handler, as Herald's send.ts),
+ * FLOOR_PROFILE=<prefix> (a CPU profile of each step).
  *
- * CPU per delivery, µs: the process (all threads: checkpoint thread, V8's helpers) and its main
- * thread (/proc, 10 ms ticks). Run under the bench lock, alternated with `BENCH_LINES=raw,fanout1,fanout10
- * npm run -s bench`; the machine's speed moves 2x between phases, so read ratios to raw, not rates.
+ * Each step prints deliveries/s, its ratio to the first raw line's POST/s, CPU per delivery, µs (this
+ * process with all its threads, its main thread, the receiver's process; /proc, 10 ms ticks) and
+ * the ratios that CPU alone would allow (bound()). Run under the bench lock, alternated with
+ * `BENCH_LINES=raw,fanout1,fanout10 npm run -s bench`; the machine's speed moves 2x between phases
+ * (compare the two raw lines of a run), so read ratios, not rates.
  */
 import Database from 'better-sqlite3';
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Pool, type Dispatcher } from 'undici';
-import { Session } from 'node:inspector/promises';
-import { writeFileSync } from 'node:fs';
 import { mainThreadCpuMs, processCpuMs, rawMeasured, sampleData } from './raw.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
 const EVENTS = Number(process.env.FLOOR_EVENTS ?? 20_000);
 const WARMUP = Number(process.env.FLOOR_WARMUP ?? 5_000);
 const IN_FLIGHT = Number(process.env.FLOOR_INFLIGHT ?? 64);
+/** Connections of the steps' pool (default 16, the raw line's; Herald's agent allows up to HERALD_MAX_IN_FLIGHT, 256). */
+const CONNECTIONS = Number(process.env.FLOOR_CONNECTIONS ?? 16);
 const INDEXES = process.env.FLOOR_INDEXES === '1';
 const LOG = process.env.FLOOR_LOG === '1';
 const REQUEST = process.env.FLOOR_REQUEST === '1';
@@ -133,7 +138,7 @@ let nextId = 1e9;
 /** Makes `events` events at fan-out `s.fanout` and delivers them; resolves with the deliveries/s and CPU per delivery. */
 async function run(pool: Pool, receiverPid: number, events: number, s: Step): Promise<Figures> {
   const expected = events * s.fanout;
-  const queued: Job[] = []; // committed, not yet claimed (a ring would save the shifts; 64 a round)
+  const queued: Job[] = []; // committed, not yet claimed; the claimed head is cut off every 4,096
   let qHead = 0;
   const claimed: Job[] = [];
   let cHead = 0;
@@ -300,7 +305,7 @@ interface Figures {
  * The ratio a step would reach where CPU is the only limit, from its CPU per delivery against the
  * raw line's per POST, which move less with the machine's load than rates do: "2 cores" when the
  * two cores are the limit (this process and the receiver together), "1 thread" when this process's
- * main thread is (the ratio of main-thread CPU). The measured ratio sits near the lower of the two.
+ * main thread is (the ratio of main-thread CPU). Measured ratios ran at or a little under the lower.
  */
 function bound(raw: Figures, r: Figures): string {
   return `2 cores ${((raw.cpuUs + raw.receiverUs) / (r.cpuUs + r.receiverUs)).toFixed(2)}, 1 thread ${(raw.mainUs / r.mainUs).toFixed(2)}`;
@@ -326,9 +331,9 @@ const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('e
 
 async function main() {
   const receiver = await startReceiver();
-  const pool = new Pool(receiver.url, { connections: 16, pipelining: 1 });
+  const pool = new Pool(receiver.url, { connections: CONNECTIONS, pipelining: 1 });
   console.log(
-    `Herald floor: ${process.version}; receiver in its own process; ${IN_FLIGHT} in flight on 16 connections; SQLite WAL synchronous=NORMAL in ${dir}` +
+    `Herald floor: ${process.version}; receiver in its own process; ${IN_FLIGHT} in flight on ${CONNECTIONS} connections; SQLite WAL synchronous=NORMAL in ${dir}` +
       `${INDEXES ? '; product indexes' : ''}${LOG ? '; attempt rows log request and response' : ''}; load ${loadavg()[0].toFixed(1)}`,
   );
   const rpid = receiver.child.pid!;
