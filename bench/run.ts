@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { pino } from 'pino';
+import { Pool } from 'undici';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
 import { tuneHeap } from '../src/ops/heap.ts';
@@ -79,6 +80,17 @@ const LOOP_DELAY_MS = 20;
  * receiver for a CPU instead, and the line's p99 read no lower (59-89 ms against 40-50, at load 4-7).
  */
 const LOOP_CLIENTS_IN_PROCESS = process.env.BENCH_LOOP_CLIENTS_PROCESS !== '1';
+/**
+ * What the loop's clients send with: an undici Pool of LOOP_CLIENTS connections (default), or with
+ * BENCH_LOOP_FETCH=1 fetch(), as the line did until session 13. In Herald's process fetch() (WHATWG
+ * streams, a body tee per request, an AbortSignal) cost Herald's main thread more than Herald's own
+ * create did, and its objects, alive across each create's round trip, were three quarters of what
+ * reached V8's old generation in the line: 19.5 against 5.9 KB promoted per create, 8 against 3
+ * mark-compacts in 4,000 creates, and the slowest 1% of deliveries sat on those mark-compacts
+ * (session 13, h2: heap profile of promoted objects, per-create trace). The Pool sends the same
+ * requests over the same kind of keep-alive connections: the line measures Herald, not fetch().
+ */
+const LOOP_FETCH = process.env.BENCH_LOOP_FETCH === '1';
 
 /** The closed loop's clients' process (bench/loop-clients.ts), once it is ready. */
 async function startLoopClients(): Promise<ChildProcess> {
@@ -399,11 +411,21 @@ async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
   await call('POST', '/v3/webhooks', { webhook: { name: 'loop', destinations: [{ target_url: `${url}/loop?delay=${LOOP_DELAY_MS}` }], channels: ['content_types.post.entries.create'] } }, stack);
   const sentAt = new Map<string, number>();
   const path = '/v3/content_types/post/entries';
+  // The clients' connections (LOOP_FETCH): one each, kept alive.
+  const pool = new Pool(h.url, { connections: LOOP_CLIENTS, pipelining: 1 });
+  const postHeaders = { ...headers, ...stack };
+  const post = async (body: string) => {
+    const r = await pool.request({ method: 'POST', path, headers: postHeaders, body });
+    const json: any = await r.body.json();
+    if (r.statusCode >= 300) throw new Error(`${path}: ${r.statusCode} ${JSON.stringify(json)}`);
+    return json;
+  };
   let next = 0;
   const client = (end: number) => async () => {
     for (let i = next++; i < end; i = next++) {
       const at = performance.timeOrigin + performance.now();
-      const r = await call('POST', path, { entry: { title: `Post ${i}` } }, stack);
+      const entry = { entry: { title: `Post ${i}` } };
+      const r = LOOP_FETCH ? await call('POST', path, entry, stack) : await post(JSON.stringify(entry));
       sentAt.set(r.entry.uid, at);
     }
   };
@@ -415,7 +437,7 @@ async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
       return Promise.all(Array.from({ length: LOOP_CLIENTS }, client(to)));
     }
     const done = new Promise<{ sent: Array<[string, number]> }>((resolve) => children.once('message', resolve));
-    children.send({ type: 'run', url: h.url, headers: { ...headers, ...stack }, path, from, to, clients: LOOP_CLIENTS });
+    children.send({ type: 'run', url: h.url, headers: { ...headers, ...stack }, path, from, to, clients: LOOP_CLIENTS, fetch: LOOP_FETCH });
     for (const [uid, at] of (await done).sent) sentAt.set(uid, at);
   };
   if (LOOP_WARMUP > 0) {
@@ -425,6 +447,8 @@ async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
     sentAt.clear();
   }
   await ask(receiver, 'reset');
+  // The main thread's heap over the line: its mark-compacts are where the slowest 1% sat (session 13).
+  const heap = heapMeter();
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuMs();
   const t0 = performance.now();
@@ -437,6 +461,7 @@ async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
   const cpu = process.cpuUsage(cpu0);
   const cpuUs = (cpu.user + cpu.system) / LOOP_CREATES;
   const mainUs = ((mainThreadCpuMs() - main0) * 1000) / LOOP_CREATES;
+  const gc = heap();
   const stats = await ask<{ arrivals: Array<[string, number]> }>(receiver, 'stats');
   // seq -> entry uid, from the stack's event log.
   const uidOf = new Map<number, string>();
@@ -456,7 +481,8 @@ async function closedLoop(h: Running, receiver: ChildProcess, url: string) {
   }
   lat.sort((a, b) => a - b);
   const deliveredS = LOOP_CREATES / ((last - (performance.timeOrigin + t0)) / 1000);
-  return { createdS, deliveredS, lat, cpuUs, mainUs };
+  await pool.close();
+  return { createdS, deliveredS, lat, cpuUs, mainUs, gc };
 }
 
 /**
@@ -621,7 +647,7 @@ async function main() {
       // BENCH_LOOP_PROFILE=<file>: a CPU profile of this line alone (its warm-up creates included).
       const loop = await profiled(() => closedLoop(h, receiver.child, receiver.url), process.env.BENCH_LOOP_PROFILE, undefined);
       console.log(
-        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients ${LOOP_CLIENTS_IN_PROCESS ? "in Herald's process" : 'in their own process'} after ${fmt(LOOP_WARMUP)} not counted, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms; CPU ${fmt(loop.cpuUs)} us per create, main thread ${fmt(loop.mainUs)}; ${stall()}; ${waits()}`,
+        `closed loop (${fmt(LOOP_CREATES)} creates over HTTP by ${LOOP_CLIENTS} clients (${LOOP_FETCH ? 'fetch' : 'undici Pool'}) ${LOOP_CLIENTS_IN_PROCESS ? "in Herald's process" : 'in their own process'} after ${fmt(LOOP_WARMUP)} not counted, receiver answers in ${LOOP_DELAY_MS} ms):  created ${fmt(loop.createdS)}/s, delivered ${fmt(loop.deliveredS)}/s (${(loop.deliveredS / loop.createdS).toFixed(2)} of created), request -> webhook p50 ${pct(loop.lat, 50).toFixed(1)} ms, p99 ${pct(loop.lat, 99).toFixed(1)} ms; CPU ${fmt(loop.cpuUs)} us per create, main thread ${fmt(loop.mainUs)}; promoted ${(loop.gc.promoted / LOOP_CREATES / 1024).toFixed(1)} KB per create, ${loop.gc.markCompacts} mark-compacts; ${stall()}; ${waits()}`,
       );
     }
     // The WAL file keeps the size it once reached (no journal_size_limit): its largest over the
