@@ -137,6 +137,13 @@ async function withKeptFile<T>(deps: ContentDeps, scope: Scope, upload: files.Up
   }
 }
 
+/**
+ * The API's asset writes share a commit on SQLite with others asked for in the same turn of the
+ * event loop, as entry writes do (entries.ts, GATHER): each reads and writes only through its
+ * `tx`; the file is kept before and removed after a failure outside it (withKeptFile).
+ */
+const GATHER = { gather: true } as const;
+
 /** `opts.uid` chooses the new asset's uid (the Contentful dialect's create-with-id); taken: a 409. */
 export async function createAsset(deps: ContentDeps, scope: Scope, upload: files.Upload, meta: Record<string, unknown>, origin: string, opts: { uid?: string } = {}) {
   const filename = files.safeFilename(upload.filename);
@@ -176,7 +183,7 @@ export async function createAsset(deps: ContentDeps, scope: Scope, upload: files
       const asset = render(linksOf(deps, origin), scope, { doc, archived: false }, []);
       await record(deps, tx, scope, 'create', asset);
       return asset;
-    }),
+    }, GATHER),
   );
 }
 
@@ -230,7 +237,7 @@ export async function updateAsset(deps: ContentDeps, scope: Scope, uid: string, 
       const asset = await renderOne(tx, linksOf(deps, origin), scope, { doc, archived: false });
       await record(deps, tx, scope, 'update', asset, {}, {}, { before: current.doc, after: doc });
       return asset;
-    });
+    }, GATHER);
   return upload ? withKeptFile(deps, scope, upload, change) : change(undefined);
 }
 
@@ -322,7 +329,7 @@ export async function listAssets(deps: ContentDeps, scope: Scope, opts: { paging
  * retireFile), so a backup can still fetch the bytes of what was deleted.
  */
 export async function deleteAsset(deps: ContentDeps, scope: Scope, uid: string, origin: string) {
-  return deps.db.tx(async (tx) => (await deleteAssetIn(deps, tx, scope, uid, origin)).snapshot);
+  return deps.db.tx(async (tx) => (await deleteAssetIn(deps, tx, scope, uid, origin)).snapshot, GATHER);
 }
 
 /** deleteAsset in the caller's transaction (a bulk job runs many in one); `seq` is the delete event's. */
@@ -338,7 +345,7 @@ export async function deleteAssetIn(deps: ContentDeps, tx: Tx, scope: Scope, uid
 
 /** Publishes to each environment x locale (an asset has no validation to fail); archived assets are refused. */
 export async function publishAsset(deps: ContentDeps, scope: Scope, uid: string, body: unknown, origin: string, queryLocale?: unknown) {
-  return deps.db.tx((tx) => publishAssetIn(deps, tx, scope, uid, origin, (t) => parsePublishRequest(t, scope, 'asset', body, queryLocale).then(atOnce)));
+  return deps.db.tx((tx) => publishAssetIn(deps, tx, scope, uid, origin, (t) => parsePublishRequest(t, scope, 'asset', body, queryLocale).then(atOnce)), GATHER);
 }
 
 /** What a publish (or unpublish) checks of the asset first, for one scheduled for later (see checkEntryTarget). */
@@ -369,7 +376,7 @@ export async function publishAssetIn(deps: ContentDeps, tx: Tx, scope: Scope, ui
 }
 
 export async function unpublishAsset(deps: ContentDeps, scope: Scope, uid: string, body: unknown, origin: string, queryLocale?: unknown) {
-  return deps.db.tx((tx) => unpublishAssetIn(deps, tx, scope, uid, origin, (t) => parsePublishRequest(t, scope, 'asset', body, queryLocale).then(atOnce)));
+  return deps.db.tx((tx) => unpublishAssetIn(deps, tx, scope, uid, origin, (t) => parsePublishRequest(t, scope, 'asset', body, queryLocale).then(atOnce)), GATHER);
 }
 
 /** unpublishAsset in the caller's transaction (see publishAssetIn). */
@@ -410,5 +417,5 @@ export async function setAssetArchived(deps: ContentDeps, scope: Scope, uid: str
     const asset = await renderOne(tx, linksOf(deps, origin), scope, { doc: current.doc, archived });
     await record(deps, tx, scope, archived ? 'archive' : 'unarchive', asset);
     return asset;
-  });
+  }, GATHER);
 }

@@ -188,9 +188,16 @@ async function insertVersion(tx: Tx, scope: Scope, doc: EntryDoc, action: string
   ]);
 }
 
+/**
+ * The API's entry writes (create, update and auto-save, delete, publish, unpublish, archive) share
+ * a commit on SQLite with others asked for in the same turn of the event loop (store/sqlite.ts,
+ * `gathered`): each function reads and writes only through its `tx`, so it can run again alone.
+ * Bulk jobs and schedules call the `...In` forms inside their own transactions.
+ */
+const GATHER = { gather: true } as const;
+
 /** `opts.uid` chooses the new entry's uid (the Contentful dialect's create-with-id); taken: a 409. */
 export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string, raw: unknown, opts: { locale?: unknown; uid?: string } = {}) {
-  // Gathered: creates from several clients share a commit on SQLite (store/sqlite.ts).
   return deps.db.tx(async (tx) => {
     const ct = await requireContentType(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
@@ -235,7 +242,7 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
     const entry = render(doc, false, []);
     await record(deps, tx, scope, 'create', ct, entry, locale);
     return entry;
-  }, { gather: true });
+  }, GATHER);
 }
 
 /**
@@ -295,7 +302,7 @@ export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string
     // A new locale line's changes are against the content that locale showed before (its fallback).
     await record(deps, tx, scope, action, ct, entry, locale, {}, undefined, { before: base.doc, after: doc });
     return entry;
-  });
+  }, GATHER);
 }
 
 /** An entry in a locale (its own line or its fallback's), optionally an older version of it. */
@@ -374,7 +381,7 @@ export async function listEntries(deps: ContentDeps, scope: Scope, ctUid: string
  * line); without, every line. Its versions and publications go with it.
  */
 export async function deleteEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, opts: { locale?: unknown } = {}) {
-  return deps.db.tx(async (tx) => (await deleteEntryIn(deps, tx, scope, ctUid, uid, opts)).snapshot);
+  return deps.db.tx(async (tx) => (await deleteEntryIn(deps, tx, scope, ctUid, uid, opts)).snapshot, GATHER);
 }
 
 /** deleteEntry in the caller's transaction (a bulk job runs many in one); `seq` is the delete event's. */
@@ -431,7 +438,7 @@ async function missingAsset(q: Queryable, scope: Scope, ct: ContentTypeDoc, fiel
  * environment, locale or version, and for an archived entry.
  */
 export async function publishEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, body: unknown, queryLocale?: unknown) {
-  return deps.db.tx((tx) => publishEntryIn(deps, tx, scope, ctUid, uid, (t) => parsePublishRequest(t, scope, 'entry', body, queryLocale).then(atOnce)));
+  return deps.db.tx((tx) => publishEntryIn(deps, tx, scope, ctUid, uid, (t) => parsePublishRequest(t, scope, 'entry', body, queryLocale).then(atOnce)), GATHER);
 }
 
 /**
@@ -499,7 +506,7 @@ export async function publishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ct
 
 /** Unpublishes from each environment x locale: `unpublish`, or `unpublish.fail` where it was not published. */
 export async function unpublishEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, body: unknown, queryLocale?: unknown) {
-  return deps.db.tx((tx) => unpublishEntryIn(deps, tx, scope, ctUid, uid, (t) => parsePublishRequest(t, scope, 'entry', body, queryLocale).then(atOnce)));
+  return deps.db.tx((tx) => unpublishEntryIn(deps, tx, scope, ctUid, uid, (t) => parsePublishRequest(t, scope, 'entry', body, queryLocale).then(atOnce)), GATHER);
 }
 
 /** unpublishEntry in the caller's transaction (see publishEntryIn). */
@@ -550,7 +557,7 @@ export async function setEntryArchived(deps: ContentDeps, scope: Scope, ctUid: s
     const entry = await renderLine(tx, scope, line.doc, archived, locale);
     await record(deps, tx, scope, archived ? 'archive' : 'unarchive', ct, entry, line.locale);
     return entry;
-  });
+  }, GATHER);
 }
 
 /**

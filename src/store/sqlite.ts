@@ -347,7 +347,8 @@ class SqliteDb implements Db {
   }
 
   /**
-   * Group commit for transactions asked for with `gather` (entry creates). BEGIN IMMEDIATE and
+   * Group commit for transactions asked for with `gather` (the API's entry and asset writes:
+   * content/entries.ts and assets.ts, GATHER). BEGIN IMMEDIATE and
    * COMMIT (which writes each page the transaction changed to the WAL) were ~10% of the main
    * thread in the bench's closed loop, one pair per create, while creates from several clients
    * arrive in the same turn of the event loop and change the same pages (the tables' and indexes'

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { updateAsset } from '../../src/content/assets.ts';
+import { createEntry, updateEntry } from '../../src/content/entries.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { clientError, clientStack, eventsAfter, label, lastSeq, stackOf, type TestStack } from './helpers/content.ts';
 
@@ -248,6 +250,83 @@ describe('content events', () => {
     assert.deepEqual(events.map(label), ['entry.create', 'entry.create', 'entry.create', 'entry.create']);
     assert.deepEqual(new Set(events.map((e) => `${e.uid}:${e.data.entry.title}`)), new Set(created.map((e) => `${e.uid}:${e.title}`)));
     for (const e of created) assert.equal((await h.request('GET', `/v3/content_types/note/entries/${e.uid}`, { headers: s.headers })).body.entry.title, e.title);
+  });
+
+  it('answers entry and asset writes sent together each with its own outcome, and records events for the ones done only', async () => {
+    // Sent at once, they share one commit on SQLite (content/entries.ts and assets.ts, GATHER).
+    await s.stack.contentType().create({
+      content_type: { title: 'Card', uid: 'card', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true, unique: true }, { uid: 'body', display_name: 'Body', data_type: 'text' }] },
+    });
+    const card = s.stack.contentType('card');
+    const e: Record<string, string> = {};
+    for (const t of ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8']) e[t] = (await card.entry().create({ entry: { title: t } })).uid;
+    await (await card.entry(e.m6).fetch()).publish({ publishDetails: { environments: ['development'], locales: ['en-us'] } });
+    const a1 = (await s.stack.asset().create({ upload: Buffer.from('1'), filename: 'a1.txt', title: 'a1' })).uid;
+    const a2 = (await s.stack.asset().create({ upload: Buffer.from('2'), filename: 'a2.txt', title: 'a2' })).uid;
+    const at = (uid: string) => `/v3/content_types/card/entries/${uid}`;
+    const put = (uid: string, entry: object, headers: Record<string, string> = {}) => h.request('PUT', at(uid), { headers: { ...s.headers, ...headers }, body: { entry } });
+    const publish = (uid: string, environments: string[], action = 'publish') =>
+      h.request('POST', `${at(uid)}/${action}`, { headers: s.headers, body: { entry: { environments, locales: ['en-us'] } } });
+    // A first round opens the connections, so the next one's requests arrive together.
+    await Promise.all(Array.from({ length: 13 }, () => h.request('GET', at(e.m1), { headers: s.headers })));
+    const from = await lastSeq(h, s);
+    const answers = await Promise.all([
+      put(e.m1, { title: 'm1 after' }), // 0 update
+      put(e.m2, { title: 'm3' }), // 1 taken by m3: 422, nothing recorded
+      put(e.m3, { body: 'typing' }, { 'x-herald-auto-save': 'true' }), // 2 auto_save
+      publish(e.m4, ['development']), // 3 publish
+      publish(e.m5, ['nowhere']), // 4 unknown environment: 422, no event
+      publish(e.m6, ['development'], 'unpublish'), // 5 unpublish
+      h.request('DELETE', at(e.m7), { headers: s.headers }), // 6 delete
+      h.request('DELETE', at('blt0000000000000000'), { headers: s.headers }), // 7 no such entry: 404
+      h.request('POST', `${at(e.m8)}/archive`, { headers: s.headers }), // 8 archive
+      put('blt0000000000000000', { title: 'ghost' }), // 9 no such entry: 404
+      h.request('PUT', `/v3/assets/${a1}`, { headers: s.headers, body: { asset: { title: 'a1 after' } } }), // 10 asset update
+      h.request('POST', `/v3/assets/${a2}/publish`, { headers: s.headers, body: { asset: { environments: ['production'], locales: ['en-us'] } } }), // 11 asset publish
+      h.request('DELETE', '/v3/assets/blt0000000000000000', { headers: s.headers }), // 12 no such asset: 404
+    ]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 422, 200, 200, 422, 200, 200, 404, 200, 404, 200, 200, 404],
+    );
+    assert.match(answers[1].body.error_message, /unique/);
+    const events = await eventsAfter(h, s, from);
+    assert.deepEqual(new Set(events.map((ev) => `${label(ev)}:${ev.uid}`)), new Set([
+      `entry.update:${e.m1}`,
+      `entry.auto_save:${e.m3}`,
+      `entry.publish@development/en-us:${e.m4}`,
+      `entry.unpublish@development/en-us:${e.m6}`,
+      `entry.delete:${e.m7}`,
+      `entry.archive:${e.m8}`,
+      `asset.update:${a1}`,
+      `asset.publish@production/en-us:${a2}`,
+    ]));
+    assert.equal(events.length, 8);
+    assert.equal((await card.entry(e.m1).fetch()).title, 'm1 after');
+    assert.equal((await card.entry(e.m2).fetch()).title, 'm2');
+    assert.equal((await card.entry(e.m3).fetch()).body, 'typing');
+    assert.equal((await h.request('GET', at(e.m7), { headers: s.headers })).status, 404);
+  });
+
+  it('commits entry and asset writes asked for in one turn together (SQLite)', async (t) => {
+    if (h.herald.db.dialect !== 'sqlite') return t.skip('PostgreSQL runs transactions side by side');
+    const scope = { api_key: s.api_key, branch: 'main', caller: { kind: 'admin', actor: 'admin' } as const };
+    const one = await createEntry(h.herald, scope, 'author', { title: 'one' });
+    const two = await createEntry(h.herald, scope, 'author', { title: 'two' });
+    const asset = (await s.stack.asset().create({ upload: Buffer.from('t'), filename: 't.txt', title: 't' })).uid;
+    // Read through the reader connection, which sees committed writes only.
+    const committed = async () => ({
+      two: JSON.parse((await h.herald.db.get<{ doc: string }>('SELECT doc FROM entries WHERE api_key = ? AND uid = ?', [s.api_key, two.uid]))!.doc).title,
+      asset: JSON.parse((await h.herald.db.get<{ doc: string }>('SELECT doc FROM assets WHERE api_key = ? AND uid = ?', [s.api_key, asset]))!.doc).title,
+    });
+    let seen: unknown;
+    await Promise.all([
+      updateEntry(h.herald, scope, 'author', one.uid as string, { title: 'one after' }).then(async () => (seen = await committed())),
+      updateEntry(h.herald, scope, 'author', two.uid as string, { title: 'two after' }),
+      updateAsset(h.herald, scope, asset, { title: 't after' }, undefined, h.url),
+    ]);
+    // When the first answers, the others asked for with it have committed too: one COMMIT.
+    assert.deepEqual(seen, { two: 'two after', asset: 't after' });
   });
 
   it('records the branch an event happened on', async () => {
