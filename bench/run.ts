@@ -6,7 +6,10 @@
  * - event-to-first-attempt latency p50/p99 (event committed -> request arrived at the receiver)
  *   at half the sustained rate, over LATENCY_ROUNDS rounds back to back after a warm-up second at that
  *   rate (not counted), with each round's p99 (one round's p99 rests on a few stalls and moves 2-10x
- *   run to run);
+ *   run to run). The events due at each turn of the loop are recorded together, sharing a commit as
+ *   API writes arriving together do (LATENCY_SERIAL: one transaction each, the way before); "half"
+ *   is half of fan-out 1's rate, whose line records events in batches of its own, not half of what
+ *   Herald can record event by event;
  * - peak RSS of the process running Herald;
  * - the closed loop: LOOP_CREATES entries created through the HTTP API by 8 clients (after LOOP_WARMUP
  *   made the same way and not counted), one webhook
@@ -348,10 +351,20 @@ function threadsCpuMs(name: string): number {
 }
 
 /**
- * Drives `rate` events/s for LATENCY_WARMUP_SECONDS, then LATENCY_ROUNDS x LATENCY_SECONDS, one
- * transaction each; returns the warm-up's and each round's arrival latencies, ms, sorted.
+ * How the latency line records the events due at each turn of the loop. Default: all of them asked
+ * for at once, each `db.tx(..., { gather: true })` as the API's entry writes are, so on SQLite they
+ * share one BEGIN/COMMIT (each in its own savepoint), as requests arriving together at the API do.
+ * BENCH_LATENCY_SERIAL=1: the way before (session 12), one after another, each awaited, each in a
+ * transaction of its own (a site whose writes arrive one per turn of the loop).
  */
-async function latency(h: Running, receiver: ChildProcess, url: string, rate: number): Promise<{ warmup: number[]; rounds: number[][] }> {
+const LATENCY_SERIAL = process.env.BENCH_LATENCY_SERIAL === '1';
+
+/**
+ * Drives `rate` events/s for LATENCY_WARMUP_SECONDS, then LATENCY_ROUNDS x LATENCY_SECONDS (see
+ * LATENCY_SERIAL for how each turn's events are recorded); returns the warm-up's and each round's
+ * arrival latencies, ms, sorted.
+ */
+async function latency(h: Running, receiver: ChildProcess, url: string, rate: number): Promise<{ warmup: number[]; rounds: number[][]; recordedRate: number }> {
   const apiKey = await createStackAndHooks(h, url, 1);
   await ask(receiver, 'reset');
   const committed = new Map<number, number>();
@@ -363,6 +376,12 @@ async function latency(h: Running, receiver: ChildProcess, url: string, rate: nu
   const t0 = performance.now();
   /** Events due when this turn of the loop began (see below). */
   let turnEnd = 0;
+  /** The gathered events' transactions, awaited at the end. */
+  const pending: Array<Promise<void>> = [];
+  const note = (i: number, seq: number) => {
+    committed.set(seq, performance.timeOrigin + performance.now());
+    roundOf.set(seq, i < warm ? -1 : Math.floor((i - warm) / perRound));
+  };
   for (let i = 0; i < total; i++) {
     if (i >= turnEnd) {
       // The events due by now are recorded back to back, then the loop turns, as API requests are:
@@ -374,10 +393,19 @@ async function latency(h: Running, receiver: ChildProcess, url: string, rate: nu
       await new Promise((r) => (wait > 1 ? setTimeout(r, wait) : setImmediate(r)));
       turnEnd = Math.max(i + 1, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
     }
-    const e = await h.herald.db.tx((tx) => h.herald.events.record(tx, event(apiKey, 1_000_000 + i)));
-    committed.set(e.seq, performance.timeOrigin + performance.now());
-    roundOf.set(e.seq, i < warm ? -1 : Math.floor((i - warm) / perRound));
+    if (LATENCY_SERIAL) {
+      note(i, (await h.herald.db.tx((tx) => h.herald.events.record(tx, event(apiKey, 1_000_000 + i)))).seq);
+    } else {
+      // As the API's entry writes ask (content/entries.ts): the turn's events share one commit on
+      // SQLite, each in its own savepoint; none is awaited before the next is asked for.
+      pending.push(h.herald.db.tx((tx) => h.herald.events.record(tx, event(apiKey, 1_000_000 + i)), { gather: true }).then((e) => note(i, e.seq)));
+    }
   }
+  await Promise.all(pending);
+  // Events recorded per second, warm-up included: under the rate asked for when recording fell
+  // behind its schedule (then the line offered less than it says; its waits before each commit are
+  // not in its latencies).
+  const recordedRate = total / ((performance.now() - t0) / 1000);
   while ((await succeeded(h, apiKey)) < total) await new Promise((r) => setTimeout(r, 20));
   const stats = await ask<{ arrivals: Array<[string, number]> }>(receiver, 'stats');
   const out: number[][] = Array.from({ length: LATENCY_ROUNDS }, () => []);
@@ -389,7 +417,7 @@ async function latency(h: Running, receiver: ChildProcess, url: string, rate: nu
     const round = roundOf.get(seq)!;
     (round < 0 ? warmup : out[round]).push(at - c);
   }
-  return { warmup: warmup.sort((a, b) => a - b), rounds: out.map((r) => r.sort((a, b) => a - b)) };
+  return { warmup: warmup.sort((a, b) => a - b), rounds: out.map((r) => r.sort((a, b) => a - b)), recordedRate };
 }
 
 /**
@@ -622,19 +650,21 @@ async function main() {
       const rate = Number(process.env.BENCH_LATENCY_RATE) || Math.max(50, Math.round(f1 / 2));
       const stall = loopDelay();
       const waits = cpuWaits(receiver.child, () => LATENCY_WARMUP_SECONDS + LATENCY_ROUNDS * LATENCY_SECONDS);
-      // Herald's main thread's CPU over the line, warm-up included. The driver records each event
-      // in a transaction of its own, as an API request does, where the fan-out 1 line records
-      // batches: half that line's rate is not half of this thread (session 12, 3,000 events/s:
-      // 94%, 315 us per event, against 139 us per delivery at fan-out 1), and its tail is queueing.
-      // A real create costs this thread more still (the loop line's CPU per create).
+      // Herald's main thread's CPU over the line, warm-up included. The driver records each turn's
+      // events as API writes arriving together are (gathered: one commit for them; with
+      // BENCH_LATENCY_SERIAL=1 one transaction each, where at 3,000 events/s this thread was 85-94%
+      // busy, 287-315 us per event, session 12), the fan-out 1 line records batches of its own:
+      // half that line's rate is not half of this thread. A real create costs this thread more
+      // still (the loop line's CPU per create).
       const main0 = mainThreadCpuMs();
       const wall0 = performance.now();
-      const { warmup, rounds } = await latency(h, receiver.child, receiver.url, rate);
+      // BENCH_LATENCY_PROFILE=<file>: a CPU profile of this line alone (its warm-up included).
+      const { warmup, rounds, recordedRate } = await profiled(() => latency(h, receiver.child, receiver.url, rate), process.env.BENCH_LATENCY_PROFILE, undefined);
       const mainMs = mainThreadCpuMs() - main0;
       const busy = `Herald's main thread ran ${((100 * mainMs) / (performance.now() - wall0)).toFixed(0)}% of the line, ${fmt((mainMs * 1000) / (warmup.length + rounds.flat().length))} us per event (recording included)`;
       const lat = rounds.flat().sort((a, b) => a - b);
       console.log(
-        `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms ` +
+        `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events, ${LATENCY_SERIAL ? 'one transaction each' : "each turn's gathered"}, recorded at ${fmt(recordedRate)}/s):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms ` +
           `(${LATENCY_SECONDS} s rounds: ${rounds.map((r) => pct(r, 99).toFixed(1)).join(' / ')}), max ${lat[lat.length - 1].toFixed(1)} ms` +
           (warmup.length ? ` (after ${LATENCY_WARMUP_SECONDS} s at that rate, not counted: p99 ${pct(warmup, 99).toFixed(1)} ms)` : '') +
           `; ${stall()}; ${waits()}; ${busy}`,
