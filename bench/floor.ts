@@ -337,6 +337,8 @@ async function main() {
       `${INDEXES ? '; product indexes' : ''}${LOG ? '; attempt rows log request and response' : ''}; load ${loadavg()[0].toFixed(1)}`,
   );
   const rpid = receiver.child.pid!;
+  // Deliveries counted here, not by the receiver: it answers them as it answers the raw POSTs (receiver.ts).
+  await ask(receiver.child, 'count');
   const cpu = (r: Figures) => `CPU ${fmt(r.cpuUs)} us per delivery, main thread ${fmt(r.mainUs)}, receiver ${fmt(r.receiverUs)}`;
   if (WARMUP > 0) await run(pool, rpid, WARMUP, { fanout: 1, sign: true, store: true, claim: false });
   let raw: Figures | null = null;
@@ -352,7 +354,6 @@ async function main() {
     const kind = m[1];
     const fanout = Number(m[2]);
     const step: Step = { fanout, sign: kind !== 'post', store: kind === 'store' || kind === 'claim', claim: kind === 'claim' };
-    await ask(receiver.child, 'reset'); // the receiver remembers each delivery's first arrival
     const r = await profiled(name, () => run(pool, rpid, fanout === 1 ? EVENTS : Math.round(EVENTS / 4), step));
     console.log(
       `${name.padEnd(8)} ${fmt(r.rate).padStart(7)} deliveries/s  ratio ${(r.rate / (raw?.rate ?? NaN)).toFixed(2)}  ${cpu(r)}${raw ? `; CPU-bound ratios ${bound(raw, r)}` : ''}`,

@@ -632,6 +632,9 @@ async function main() {
   });
   try {
     let f1 = 0;
+    // The fan-out lines count deliveries from Herald's own notifications: the receiver only answers,
+    // as it does the raw ceiling's POSTs (receiver.ts); the latency and loop lines need arrivals.
+    await ask(receiver.child, 'count');
     if ((line('fanout1') || line('fanout10')) && FANOUT_WARMUP > 0) await throughput(h, receiver.url, FANOUT_WARMUP, 1);
     await profiled(async () => {
       if (line('fanout1')) {
@@ -646,6 +649,7 @@ async function main() {
         console.log(whereCpu(f10));
       }
     });
+    await ask(receiver.child, 'track');
     if (line('latency')) {
       const rate = Number(process.env.BENCH_LATENCY_RATE) || Math.max(50, Math.round(f1 / 2));
       const stall = loopDelay();
