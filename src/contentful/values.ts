@@ -1,7 +1,7 @@
 import { isObject } from '../content/guards.ts';
 import { referenceTargets, type Field } from '../content/schema.ts';
 import { fieldErrors, type FieldErrors } from '../errors.ts';
-import { contentfulLocale, fieldId, fieldMeta, isLocalized } from './entities.ts';
+import { fieldId, fieldMeta, isLocalized } from './entities.ts';
 
 /**
  * Contentful entry `fields` (`{ [fieldId]: { [locale]: value } }`) -> Herald field values per
@@ -10,7 +10,10 @@ import { contentfulLocale, fieldId, fieldMeta, isLocalized } from './entities.ts
  * own entry validation afterwards. Locales are accepted in either spelling (`en-US`, `en-us`).
  *
  * A field that is not localized takes its value from the master locale only; a value given for
- * it in another locale is refused (Contentful's rule).
+ * it in another locale is left out, as Contentful leaves it out of every answer (its "actively omit
+ * non default locales values of unlocalized fields"). Contentful's own tools send such values:
+ * contentful-migration's deriveLinkedEntries writes the new link in every locale of the space,
+ * whatever the field's `localized`; refused, the migration stopped half done.
  */
 
 /** A content type's fields as entries see them: the schema plus Contentstack's implicit `title` when it has none. */
@@ -77,10 +80,8 @@ export function parseEntryFields(schema: Field[], rawFields: unknown, locales: L
         add(at, `names locale ${JSON.stringify(given)}, which is not a locale of this space`);
         continue;
       }
-      if (!isLocalized(f) && code !== locales.master) {
-        add(at, `is not localized: give its value in the master locale (${contentfulLocale(locales.master)})`);
-        continue;
-      }
+      // Not localized: only the master locale's value counts (see the top of this file).
+      if (!isLocalized(f) && code !== locales.master) continue;
       const v = heraldValue(f, value, at, entryType, add);
       if (v === INVALID) continue;
       if (!byLocale.has(code)) byLocale.set(code, {});

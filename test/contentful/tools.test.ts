@@ -224,8 +224,8 @@ describe("Contentful's migration tools", () => {
   const post = migration.editContentType('post');
   post.editField('title').name('Headline');
   post.createField('slug').name('Slug').type('Symbol').localized(true);
-  // Localized: deriveLinkedEntries below writes the link in every locale (Herald refuses other locales' values of a field that is not).
-  post.createField('category').name('Category').type('Link').linkType('Entry').localized(true).validations([{ linkContentType: ['category'] }]);
+  // Not localized: deriveLinkedEntries below still writes the link in every locale; the other locales' values are left out, as Contentful omits them.
+  post.createField('category').name('Category').type('Link').linkType('Entry').validations([{ linkContentType: ['category'] }]);
   post.moveField('slug').afterField('title');
   post.changeFieldControl('slug', 'builtin', 'slugEditor');
 
@@ -274,6 +274,7 @@ describe("Contentful's migration tools", () => {
     const news = await c.entry.get({ ...where, entryId: 'news' });
     assert.deepEqual([news.sys.contentType.sys.id, news.fields.title], ['category', { 'en-US': 'News' }]);
     assert.ok(news.sys.publishedVersion, 'derived from a published entry: published');
+    assert.deepEqual(Object.keys(after1.fields.category), ['en-US'], 'a field that is not localized: its other locales left out');
     assert.equal(after1.fields.category['en-US'].sys.id, 'news');
     assert.equal(after2.fields.category, undefined, 'the draft has no summary: nothing derived');
   });
