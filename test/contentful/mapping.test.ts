@@ -118,14 +118,17 @@ describe('entry fields', () => {
     assert.deepEqual(byLocale.get('de-de'), { title: 'Hallo' });
   });
 
-  it('refuses unknown fields and locales, non-localized values outside the master locale, and bad links', () => {
+  it('refuses unknown fields and locales and bad links; leaves out non-localized values outside the master locale', () => {
     const { errors } = parseEntryFields(
       schema,
       { nope: { 'en-US': 1 }, title: { 'fr-FR': 'x' }, views: { 'de-DE': 1, 'en-US': 1.5 }, author: { 'en-US': 'e2' } },
       locales,
       () => undefined,
     );
-    assert.deepEqual(Object.keys(errors).sort(), ['fields.author.en-US', 'fields.nope', 'fields.title.fr-FR', 'fields.views.de-DE', 'fields.views.en-US']);
+    assert.deepEqual(Object.keys(errors).sort(), ['fields.author.en-US', 'fields.nope', 'fields.title.fr-FR', 'fields.views.en-US']);
+    // As Contentful omits them (contentful-migration's deriveLinkedEntries sends them): not an error, not kept.
+    const kept = parseEntryFields(schema, { views: { 'de-DE': 1, 'en-US': 2 } }, locales, () => undefined);
+    assert.deepEqual([Object.keys(kept.errors), kept.byLocale.get('en-us'), kept.byLocale.has('de-de')], [[], { views: 2 }, false]);
   });
 
   it('shows a non-localized field in the master locale only', () => {
