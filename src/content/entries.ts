@@ -196,12 +196,21 @@ async function insertVersion(tx: Tx, scope: Scope, doc: EntryDoc, action: string
  */
 const GATHER = { gather: true } as const;
 
-/** `opts.uid` chooses the new entry's uid (the Contentful dialect's create-with-id); taken: a 409. */
-export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string, raw: unknown, opts: { locale?: unknown; uid?: string } = {}) {
+/**
+ * How the Contentful dialect saves: `uid` chooses the new entry's uid (create-with-id; taken: a
+ * 409); `draft` lets required fields be empty, as Contentful checks them only when an entry is
+ * published (publishEntryIn checks them then).
+ */
+interface SaveOptions {
+  uid?: string;
+  draft?: boolean;
+}
+
+export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string, raw: unknown, opts: { locale?: unknown } & SaveOptions = {}) {
   return deps.db.tx(async (tx) => {
     const ct = await requireContentType(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
-    const { value, errors } = checkEntry(ct.schema, raw);
+    const { value, errors } = checkEntry(ct.schema, raw, undefined, { required: !opts.draft });
     throwIfErrors(errors);
     if (ct.options?.singleton === true) {
       const any = await tx.get('SELECT 1 AS ok FROM entries WHERE api_key = ? AND branch = ? AND content_type_uid = ? LIMIT 1', [scope.api_key, scope.branch, ct.uid]);
@@ -250,7 +259,7 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
  * localizes it: the new line starts from the content shown in that locale (its fallback), with
  * the body applied, at `_version` 1. An auto-save is recorded as `auto_save`, not `update`.
  */
-export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, raw: unknown, opts: { locale?: unknown; autoSave?: boolean } = {}) {
+export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, raw: unknown, opts: { locale?: unknown; autoSave?: boolean; draft?: boolean } = {}) {
   return deps.db.tx(async (tx) => {
     const ct = await requireContentType(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
@@ -258,7 +267,7 @@ export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string
     const own = lines.get(locale);
     const base = own ?? (await resolveLine(tx, scope, lines, locale));
     if (base.archived) throw invalid('entry', `${uid} is archived; unarchive it before editing`);
-    const { value, errors } = checkEntry(ct.schema, raw, inputOf(base.doc));
+    const { value, errors } = checkEntry(ct.schema, raw, inputOf(base.doc), { required: !opts.draft });
     throwIfErrors(errors);
     throwIfErrors(await checkAgainstStore(tx, scope, ct, uid, locale, value.fields));
     const action: Action = opts.autoSave ? 'auto_save' : 'update';

@@ -27,12 +27,15 @@ export interface EntryInput {
  * Checks an entry body (`entry` of a create or update) against its content type's schema.
  * System keys (see ENTRY_SYSTEM_KEYS) are ignored; unknown keys are refused. On update,
  * `current` holds the stored values: fields not sent keep them, fields sent as `null` are
- * cleared. Fields the schema no longer has are dropped.
+ * cleared. Fields the schema no longer has are dropped. `required: false` lets `mandatory` fields
+ * be empty (a Contentful draft: Contentful checks required fields when an entry is published, and
+ * Herald's publish checks them again, checkValues); default true (Contentstack checks on save).
  */
 export function checkEntry(
   schema: Field[],
   raw: unknown,
   current?: EntryInput,
+  opts: { required?: boolean } = {},
 ): { value: EntryInput; errors: FieldErrors } {
   const errors: FieldErrors = {};
   if (!isObject(raw)) {
@@ -58,7 +61,7 @@ export function checkEntry(
   const merged: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(current?.fields ?? {})) if (known.has(k) || k === 'title') merged[k] = v;
   Object.assign(merged, given);
-  const { values, errors: fieldErrors } = checkFieldValues(schema, merged, 'entry');
+  const { values, errors: fieldErrors } = checkFieldValues(schema, merged, 'entry', opts.required ?? true);
   Object.assign(errors, fieldErrors);
   if (!known.has('title') && merged.title !== undefined && merged.title !== null) {
     if (typeof merged.title !== 'string') addError(errors, 'entry.title', 'must be a string');
@@ -72,17 +75,18 @@ export function checkEntry(
  * reference targets. Used on save and again at publish (the schema may have changed since).
  */
 export function checkValues(schema: Field[], values: Record<string, unknown>): FieldErrors {
-  return checkFieldValues(schema, values, 'entry').errors;
+  return checkFieldValues(schema, values, 'entry', true).errors;
 }
 
-function checkFieldValues(schema: Field[], values: Record<string, unknown>, path: string): { values: Record<string, unknown>; errors: FieldErrors } {
+/** `required`: whether an empty `mandatory` field is an error (see checkEntry). */
+function checkFieldValues(schema: Field[], values: Record<string, unknown>, path: string, required: boolean): { values: Record<string, unknown>; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const out: Record<string, unknown> = {};
   for (const f of schema) {
     const fp = `${path}.${f.uid}`;
     const v = own(values, f.uid);
     if (isEmpty(v)) {
-      if (f.mandatory) addError(errors, fp, 'is required');
+      if (f.mandatory && required) addError(errors, fp, 'is required');
       if (v !== undefined && v !== null) out[f.uid] = v;
       continue;
     }
@@ -96,14 +100,14 @@ function checkFieldValues(schema: Field[], values: Record<string, unknown>, path
         addError(errors, fp, 'must be a list (the field is multiple)');
         continue;
       }
-      out[f.uid] = v.map((item, i) => checkOne(f, item, `${fp}[${i}]`, errors));
+      out[f.uid] = v.map((item, i) => checkOne(f, item, `${fp}[${i}]`, errors, required));
       continue;
     }
     if (Array.isArray(v) && f.data_type !== 'json') {
       addError(errors, fp, `must be a single ${describeType(f.data_type)}, not a list (the field is not multiple)`);
       continue;
     }
-    out[f.uid] = checkOne(f, v, fp, errors);
+    out[f.uid] = checkOne(f, v, fp, errors, required);
   }
   return { values: out, errors };
 }
@@ -124,7 +128,7 @@ function describeType(t: DataType): string {
   }
 }
 
-function checkOne(f: Field, v: unknown, p: string, errors: FieldErrors): unknown {
+function checkOne(f: Field, v: unknown, p: string, errors: FieldErrors, required: boolean): unknown {
   switch (f.data_type) {
     case 'text':
       if (typeof v !== 'string') addError(errors, p, 'must be a string');
@@ -155,7 +159,7 @@ function checkOne(f: Field, v: unknown, p: string, errors: FieldErrors): unknown
       }
       const known = new Set((f.schema ?? []).map((x) => x.uid));
       for (const k of Object.keys(v)) if (!known.has(k)) addError(errors, `${p}.${k}`, `is not a field of this ${what}`);
-      const nested = checkFieldValues(f.schema ?? [], v, p);
+      const nested = checkFieldValues(f.schema ?? [], v, p, required);
       Object.assign(errors, nested.errors);
       return nested.values;
     }

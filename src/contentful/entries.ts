@@ -292,7 +292,7 @@ export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysC
     const first = wanted.get(master) ?? {};
     let created: Record<string, unknown>;
     try {
-      created = await createEntry(inner, scope, ct.uid, { ...first, ...(tags ? { tags } : {}) }, { locale: master, ...(id !== undefined ? { uid: id } : {}) });
+      created = await createEntry(inner, scope, ct.uid, { ...first, ...(tags ? { tags } : {}) }, { locale: master, draft: true, ...(id !== undefined ? { uid: id } : {}) });
     } catch (err) {
       throw inContentfulTerms(err, ct, master);
     }
@@ -301,7 +301,7 @@ export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysC
     for (const [locale, values] of wanted) {
       if (locale === master) continue;
       try {
-        await updateEntry(inner, scope, ct.uid, uid, { ...values, ...(tags ? { tags } : {}) }, { locale });
+        await updateEntry(inner, scope, ct.uid, uid, { ...values, ...(tags ? { tags } : {}) }, { locale, draft: true });
       } catch (err) {
         throw inContentfulTerms(err, ct, locale);
       }
@@ -329,7 +329,7 @@ export async function saveEntry(deps: ContentDeps, scope: Scope, ctx: SysContext
     const inner = within(deps, tx);
     for (const w of writes) {
       try {
-        await updateEntry(inner, scope, e.ct.uid, uid, { ...w.values, ...(tags ? { tags } : {}) }, { locale: w.locale, autoSave });
+        await updateEntry(inner, scope, e.ct.uid, uid, { ...w.values, ...(tags ? { tags } : {}) }, { locale: w.locale, autoSave, draft: true });
       } catch (err) {
         throw inContentfulTerms(err, e.ct, w.locale);
       }
