@@ -15,7 +15,7 @@
  * Steps (each a fresh stream of events, all through one undici Pool like the raw line's):
  *   raw       the raw ceiling, as bench/run.ts measures it;
  *   post      POSTs of each event's own body (serialised once per event) driven by this file's
- *             dispatcher, with only content-type and x-herald-seq (the receiver keys arrivals by it);
+ *             dispatcher, with only content-type and x-herald-seq (as Herald's; the receiver only counts here);
  *   http      + what a webhook needs per attempt: Standard Webhooks HMAC-SHA256 over id.timestamp.body
  *             and Herald's headers (webhook-id/-timestamp/-signature, x-herald-event/-seq/-attempt, ua);
  *   store     + SQLite (WAL, synchronous=NORMAL, checkpoints on a thread of their own as Herald's):
