@@ -197,9 +197,9 @@ async function insertVersion(tx: Tx, scope: Scope, doc: EntryDoc, action: string
 const GATHER = { gather: true } as const;
 
 /**
- * How the Contentful dialect saves: `uid` chooses the new entry's uid (create-with-id; taken: a
- * 409); `draft` lets required fields be empty, as Contentful checks them only when an entry is
- * published (publishEntryIn checks them then).
+ * What the Contentful dialect asks of a save: `uid` chooses the new entry's uid (create-with-id;
+ * taken: a 409); `draft` lets required fields be empty, as Contentful checks them only when an
+ * entry is published (publishEntryIn checks them then). /v3 sets neither.
  */
 interface SaveOptions {
   uid?: string;
@@ -259,7 +259,7 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
  * localizes it: the new line starts from the content shown in that locale (its fallback), with
  * the body applied, at `_version` 1. An auto-save is recorded as `auto_save`, not `update`.
  */
-export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, raw: unknown, opts: { locale?: unknown; autoSave?: boolean; draft?: boolean } = {}) {
+export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, raw: unknown, opts: { locale?: unknown; autoSave?: boolean } & Pick<SaveOptions, 'draft'> = {}) {
   return deps.db.tx(async (tx) => {
     const ct = await requireContentType(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
