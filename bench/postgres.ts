@@ -31,6 +31,7 @@ import type { EventInput } from '../src/events/event.ts';
 import { SIGNALS } from '../src/store/signals.ts';
 import { startServer, type Running } from '../src/server.ts';
 import { CORES, connectedPorts, cpuSnapshot, cpuSplit } from './cpu.ts';
+import { sampleData } from './raw.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
 const ADMIN = 'bench-admin-token-0123456789';
@@ -80,14 +81,6 @@ async function stopWorker(child: ChildProcess) {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
-}
-
-/** A body the size of a typical entry update payload (~1.2 KB), as in the SQLite bench. */
-function sampleData(i: number) {
-  return {
-    entry: { uid: `blt${i.toString(16).padStart(16, '0')}`, title: `Entry ${i}`, url: `/posts/${i}`, body: 'x'.repeat(900), _version: 2, locale: 'en-us' },
-    content_type: { uid: 'post', title: 'Post' },
-  };
 }
 
 function event(apiKey: string, i: number): EventInput {

@@ -1,6 +1,7 @@
 /**
  * The raw ceiling and the bench's event data, shared by bench/run.ts and bench/floor.ts so that
- * both measure the ceiling the same way (same pool settings, same body, same concurrency).
+ * both measure the ceiling the same way (same pool settings, same body, same concurrency), and the
+ * CPU time readers (/proc) the benches print figures from.
  */
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
@@ -55,9 +56,18 @@ export async function rawMeasured(url: string, warmupSeconds: number, seconds: n
   return figures;
 }
 
-/** CPU ms (user + system) so far of this process's main thread (/proc; NaN elsewhere), 10 ms ticks. */
+/**
+ * CPU ms (user + system) so far of this process's main thread (/proc; NaN elsewhere), 10 ms ticks:
+ * the thread that owns Herald's store, whatever other threads (sender threads, the checkpoint
+ * thread) do. Read over a whole line, not per delivery.
+ */
 export function mainThreadCpuMs(): number {
-  return statCpuMs(`/proc/self/task/${process.pid}/stat`);
+  return threadCpuMs(process.pid);
+}
+
+/** CPU ms (user + system) so far of this process's thread `tid` (/proc; NaN elsewhere or once it ended), 10 ms ticks. */
+export function threadCpuMs(tid: number | string): number {
+  return statCpuMs(`/proc/self/task/${tid}/stat`);
 }
 
 /** CPU ms (user + system) so far of process `pid`, all its threads (/proc; NaN elsewhere), 10 ms ticks. */

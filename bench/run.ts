@@ -35,7 +35,7 @@ import type { EventInput } from '../src/events/event.ts';
 import { tuneHeap } from '../src/ops/heap.ts';
 import { startServer, type Running } from '../src/server.ts';
 import type { GcCounts, MemorySample } from './memory-probe.ts';
-import { rawCeiling, sampleData } from './raw.ts';
+import { mainThreadCpuMs, processCpuMs, rawCeiling, sampleData, threadCpuMs } from './raw.ts';
 import { readBench } from './read.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
@@ -290,26 +290,6 @@ function whereCpu(t: Throughput): string {
 }
 
 /**
- * CPU ms (user + system) of this process's main thread alone, from /proc (NaN elsewhere): the
- * thread that owns the store, whatever other threads (sender threads, the checkpoint thread) do.
- * 10 ms ticks: read over a whole line, not per delivery.
- */
-function mainThreadCpuMs(): number {
-  try {
-    return threadCpuMs(process.pid);
-  } catch {
-    return NaN;
-  }
-}
-
-/** CPU ms (user + system) of this process's thread `tid` (/proc; throws elsewhere), in 10 ms ticks. */
-function threadCpuMs(tid: number | string): number {
-  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
-
-/**
  * Time a thread spent runnable but waiting for a CPU so far, ms (/proc schedstat; NaN elsewhere):
  * this process's main thread (Herald's), or the receiver process's (`pid`). On a shared 2-core
  * machine it says how much of a latency line's tail was the machine's: a traced run (session 9,
@@ -341,7 +321,8 @@ function threadsCpuMs(name: string): number {
     for (const tid of readdirSync('/proc/self/task')) {
       try {
         if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== name) continue;
-        ms += threadCpuMs(tid);
+        const t = threadCpuMs(tid);
+        if (!Number.isNaN(t)) ms += t; // NaN: it ended since the listing
       } catch {}
     }
     return ms;
@@ -541,11 +522,6 @@ async function drainRss(receiver: ChildProcess, url: string, n: number): Promise
     });
     const t0 = performance.now();
     let peak = 0;
-    /** The child's CPU time so far, ms (utime + stime of /proc/<pid>/stat, in clock ticks of 10 ms). */
-    const cpuMs = () => {
-      const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(f[11]) + Number(f[12])) * 10;
-    };
     const rss = () => {
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
@@ -558,7 +534,7 @@ async function drainRss(receiver: ChildProcess, url: string, n: number): Promise
     }
     rss();
     const seconds = (performance.now() - t0) / 1000;
-    const cpuUs = (cpuMs() * 1000) / n;
+    const cpuUs = (processCpuMs(child.pid!) * 1000) / n;
     const m = await Promise.race([ask<{ peak: MemorySample; gc: GcCounts }>(child, 'memory'), new Promise<null>((r) => setTimeout(() => r(null), 2_000))]);
     child.kill('SIGKILL');
     return { peak, seconds, cpuUs, at: m?.peak ?? null, gc: m?.gc ?? null };
