@@ -64,6 +64,17 @@ function environmentOfRow(r: EnvironmentRow): EnvironmentOf {
   };
 }
 
+/** The row of branch `uid`'s environment; undefined when there is no such branch. */
+function environmentRow(q: Queryable, apiKey: string, uid: string): Promise<EnvironmentRow | undefined> {
+  return q.get<EnvironmentRow>(`SELECT ${ENVIRONMENT_COLUMNS} FROM branches WHERE api_key = ? AND uid = ?`, [apiKey, uid]);
+}
+
+/** The environment `scope` names (its branch); undefined when there is none. */
+export async function environmentOfScope(q: Queryable, scope: Scope): Promise<EnvironmentOf | undefined> {
+  const row = await environmentRow(q, scope.api_key, scope.branch);
+  return row && environmentOfRow(row);
+}
+
 /** The space's environments, oldest first (the order of listBranches). */
 export async function listEnvironments(q: Queryable, scope: Scope): Promise<EnvironmentOf[]> {
   const rows = await q.all<EnvironmentRow>(`SELECT ${ENVIRONMENT_COLUMNS} FROM branches WHERE api_key = ? ORDER BY created_at, uid`, [scope.api_key]);
@@ -159,22 +170,22 @@ async function renameEnvironment(deps: ContentDeps, scope: Scope, environmentId:
   const name = nameOf(body);
   return deps.db.tx(async (tx) => {
     const uid = branchOf(environmentId);
-    const row = await tx.get<EnvironmentRow>(`SELECT ${ENVIRONMENT_COLUMNS} FROM branches WHERE api_key = ? AND uid = ?`, [scope.api_key, uid]);
+    const row = await environmentRow(tx, scope.api_key, uid);
     if (!row) return undefined;
     const current = Number(row.contentful_version);
     if (sent !== current) throw versionMismatch('the environment', sent, current);
+    const renamed: EnvironmentRow = { ...row, contentful_name: name ?? null, contentful_version: current + 1, contentful_updated_at: Date.now() };
     // Checked against the version read: a rename that raced this one changed no row here.
     const { changes } = await tx.run('UPDATE branches SET contentful_name = ?, contentful_version = ?, contentful_updated_at = ? WHERE api_key = ? AND uid = ? AND contentful_version = ?', [
-      name ?? null,
-      current + 1,
-      Date.now(),
+      renamed.contentful_name,
+      renamed.contentful_version,
+      renamed.contentful_updated_at,
       scope.api_key,
       uid,
       current,
     ]);
     if (changes === 0) throw versionMismatch('the environment', sent, current + 1);
-    const after = await tx.get<EnvironmentRow>(`SELECT ${ENVIRONMENT_COLUMNS} FROM branches WHERE api_key = ? AND uid = ?`, [scope.api_key, uid]);
-    return environmentOfRow(after!);
+    return environmentOfRow(renamed);
   });
 }
 

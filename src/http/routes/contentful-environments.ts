@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { environmentIdOf, link, MASTER_ENVIRONMENT } from '../../contentful/entities.ts';
 import { collection, headerValue, simpleList, spaceScope, versionHeader } from '../contentful.ts';
-import { createEnvironmentCopy, deleteEnvironmentOf, listEnvironments, newEnvironmentId, putEnvironment, type EnvironmentOf } from '../../contentful/environments.ts';
+import { createEnvironmentCopy, deleteEnvironmentOf, environmentOfScope, listEnvironments, newEnvironmentId, putEnvironment, type EnvironmentOf } from '../../contentful/environments.ts';
 import { createLocaleFrom, deleteLocaleFrom, getLocaleView, listLocaleViews, updateLocaleFrom } from '../../contentful/locales.ts';
 import { notFound } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
@@ -54,7 +54,7 @@ export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Her
 
   app.get<{ Params: { space: string; env: string } }>('/spaces/:space/environments/:env', contentfulDoc('/spaces/:space/environments/:env', 'One environment'), async (req) => {
     const scope = await spaceScope(h, req, req.params.space, req.params.env);
-    const e = (await listEnvironments(h.db, scope)).find((x) => x.branch.uid === scope.branch);
+    const e = await environmentOfScope(h.db, scope);
     if (!e) throw notFound(`Environment ${req.params.env}`);
     return environmentOf(scope.api_key, e);
   });
