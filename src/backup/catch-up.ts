@@ -119,7 +119,12 @@ export class CatchUp {
       }
       this.checkMissing(apiKey, start, lastRead, seen, startedAt);
       await ingest.retryPendingFiles(apiKey);
-      store.saveSettings(apiKey, await source.environments(apiKey), await source.locales(apiKey));
+      store.saveSettings(apiKey, {
+        environments: await source.environments(apiKey),
+        locales: await source.locales(apiKey),
+        branches: await source.branches(apiKey),
+        contentful_environments: await source.contentfulEnvironments(apiKey),
+      });
       store.saveName(apiKey, await source.stackName(apiKey));
       store.caughtUp(apiKey);
       store.resolveGaps(apiKey, ['source_unreachable', 'no_access']);

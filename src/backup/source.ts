@@ -1,7 +1,8 @@
 /**
  * The Herald the backup center reads from (`--source`), through its public API only: the event
- * feed, asset metadata and downloads, environments and locales. One token (`--token`) for every
- * stack: a stack's management token reaches that stack, the admin token every stack.
+ * feed, asset metadata and downloads, environments, locales and branches (with their Contentful
+ * names, from the Contentful dialect). One token (`--token`) for every stack: a stack's management
+ * token reaches that stack, the admin token every stack.
  */
 
 /** Per request, ms: the whole exchange, body included. */
@@ -39,10 +40,10 @@ export class Source {
     return { api_key: apiKey, authorization: this.token, ...(branch && branch !== 'main' ? { branch } : {}) };
   }
 
-  private async call(path: string, apiKey: string, branch?: string, timeoutMs = SOURCE_TIMEOUT_MS): Promise<Response> {
+  private async call(path: string, apiKey: string, branch?: string, timeoutMs = SOURCE_TIMEOUT_MS, headers = this.headers(apiKey, branch)): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(this.url + path, { headers: this.headers(apiKey, branch), signal: AbortSignal.timeout(timeoutMs) });
+      res = await fetch(this.url + path, { headers, signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
       throw new SourceError('unreachable', `${this.url} is unreachable (${cause})`);
@@ -55,14 +56,16 @@ export class Source {
     return res;
   }
 
-  private async json(path: string, apiKey: string, branch?: string): Promise<Record<string, unknown>> {
-    const res = await this.call(path, apiKey, branch);
+  /** `headers`: the Contentful dialect's (a Bearer token) instead of /v3's. */
+  private async json(path: string, apiKey: string, branch?: string, headers?: Record<string, string>): Promise<Record<string, unknown>> {
+    const res = await this.call(path, apiKey, branch, SOURCE_TIMEOUT_MS, headers);
     const text = await res.text();
     if (res.status === 401 || res.status === 403) throw new SourceError('no_access', `the token is not accepted for stack ${apiKey} (${res.status})`, res.status);
     if (!res.ok) {
       let message = text.slice(0, 300);
       try {
-        message = (JSON.parse(text) as { error_message?: string }).error_message ?? message;
+        const body = JSON.parse(text) as { error_message?: string; message?: string };
+        message = body.error_message ?? body.message ?? message;
       } catch {}
       throw new SourceError(res.status === 404 ? 'no_access' : 'refused', `${path.split('?')[0]}: ${res.status} ${message}`, res.status);
     }
@@ -128,6 +131,18 @@ export class Source {
   async locales(apiKey: string): Promise<unknown[]> {
     const body = await this.json('/v3/locales?limit=100', apiKey);
     return Array.isArray(body.locales) ? body.locales : [];
+  }
+
+  /** The stack's branches (`uid`, `source`, ...); 100 is /v3's largest page. */
+  async branches(apiKey: string): Promise<unknown[]> {
+    const body = await this.json('/v3/stacks/branches?limit=100', apiKey);
+    return Array.isArray(body.branches) ? body.branches : [];
+  }
+
+  /** The stack's branches as Contentful environments (`name`, `sys.id`, `sys.version`, ...); 1000 is the dialect's largest page. */
+  async contentfulEnvironments(apiKey: string): Promise<unknown[]> {
+    const body = await this.json(`/spaces/${encodeURIComponent(apiKey)}/environments?limit=1000`, apiKey, undefined, { authorization: `Bearer ${this.token}` });
+    return Array.isArray(body.items) ? body.items : [];
   }
 }
 

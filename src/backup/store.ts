@@ -29,6 +29,10 @@ export interface StackRow {
   catch_up_error_at: number | null;
   environments: unknown[] | null;
   locales: unknown[] | null;
+  /** `GET /v3/stacks/branches` at the last catch-up (migration 003); null until read. */
+  branches: unknown[] | null;
+  /** The same branches as Contentful environments (their `name`, `sys.version`); null until read. */
+  contentful_environments: unknown[] | null;
   settings_fetched_at: number | null;
   /** The stack's name at the source (from catch-up); null until known. */
   name: string | null;
@@ -198,10 +202,11 @@ export class BackupStore {
     if (name) this.db.prepare('UPDATE stacks SET name = ? WHERE api_key = ?').run(name, apiKey);
   }
 
-  saveSettings(apiKey: string, environments: unknown[], locales: unknown[], now = Date.now()) {
+  /** What the event log has no events for, as the source answered (see StackRow). */
+  saveSettings(apiKey: string, s: { environments: unknown[]; locales: unknown[]; branches: unknown[]; contentful_environments: unknown[] }, now = Date.now()) {
     this.db
-      .prepare('UPDATE stacks SET environments = ?, locales = ?, settings_fetched_at = ? WHERE api_key = ?')
-      .run(JSON.stringify(environments), JSON.stringify(locales), now, apiKey);
+      .prepare('UPDATE stacks SET environments = ?, locales = ?, branches = ?, contentful_environments = ?, settings_fetched_at = ? WHERE api_key = ?')
+      .run(JSON.stringify(s.environments), JSON.stringify(s.locales), JSON.stringify(s.branches), JSON.stringify(s.contentful_environments), now, apiKey);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -486,6 +491,8 @@ function stackFromRow(r: Record<string, unknown>): StackRow {
     catch_up_error_at: num(r.catch_up_error_at),
     environments: r.environments ? JSON.parse(r.environments as string) : null,
     locales: r.locales ? JSON.parse(r.locales as string) : null,
+    branches: r.branches ? JSON.parse(r.branches as string) : null,
+    contentful_environments: r.contentful_environments ? JSON.parse(r.contentful_environments as string) : null,
     settings_fetched_at: num(r.settings_fetched_at),
     name: (r.name as string | null) ?? null,
   };

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { environmentIdOf } from '../../contentful/entities.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Blobs } from '../blobs.ts';
 import type { Module } from '../event.ts';
@@ -23,15 +24,19 @@ import type { Target } from './target.ts';
  *
  * A whole stack: locales, environments, content types, assets (with their bytes), entries in every
  * locale, then publications, skipping what the target already has.
+ *
+ * Either way, a branch other than main that the target lacks is made first (`ensureBranch`).
  */
 export interface Step {
-  module: Module | 'locale' | 'environment';
+  module: Module | 'locale' | 'environment' | 'branch';
   /** uid in the backup (code for a locale, name for an environment). */
   uid: string;
   target_uid?: string;
   action: 'created' | 'updated' | 'published' | 'exists';
   locale?: string;
   environment?: string;
+  /** A branch made: its Contentful environment name, when it has one. */
+  name?: string;
   /** The `_version` brought back, and the event it was read from. */
   version?: number | null;
   seq?: number;
@@ -81,6 +86,7 @@ export class Restorer {
 
   /** Brings back one entity (see `chooseContent` for which content `sel` picks). */
   async restoreEntity(module: Module, uid: string, sel: Selection = {}): Promise<RestoreReport> {
+    await this.ensureBranch();
     await this.bring(module, uid, sel);
     await this.flush(this.entryFixups);
     return this.report();
@@ -91,6 +97,7 @@ export class Restorer {
     const stack = this.store.stack(this.from.api_key);
     if (!stack) throw new HeraldError('not_found', `The backup holds no stack ${this.from.api_key}.`);
     this.resurrect = false;
+    await this.ensureBranch();
     const codes = stack.locales ? (stack.locales as Array<{ code: string }>).map((l) => l.code) : this.store.knownLocales(this.from.api_key, this.from.branch);
     for (const code of codes) await this.ensureLocale(code);
     const envs = stack.environments ? (stack.environments as Array<{ name: string }>).map((e) => e.name) : this.store.knownEnvironments(this.from.api_key);
@@ -328,6 +335,40 @@ export class Restorer {
       assets.set(a, t === PENDING ? null : t);
     }
     return { reference: (r) => entries.get(`${r._content_type_uid}/${r.uid}`) ?? null, asset: (u) => assets.get(u) ?? null };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The branch
+
+  /**
+   * Makes the target's branch when it lacks it, as the backup last read the backup's branch at
+   * the source (`GET /v3/stacks/branches` and the Contentful dialect's environments, at catch-up):
+   * a copy of its source branch (main when the target lacks that one, or the backup never read
+   * it), with its Contentful name. A named one is made as it was at the source, through the
+   * Contentful dialect (`PUT /spaces/{space}/environments/{id}`, which also copies its source's
+   * publish state, as Contentful's clone does), an unnamed one through `/v3/stacks/branches`.
+   * Its Contentful `sys.version` and `sys.updatedAt` are the target's own, starting anew, as a
+   * recreated entry's `_version` does. A branch the target has is left as it is, its name too.
+   */
+  private async ensureBranch(): Promise<void> {
+    const uid = this.target.o.branch;
+    if (uid === 'main' || (await this.target.exists(`/v3/stacks/branches/${enc(uid)}`, { api: 'stack' }))) return;
+    const stack = this.store.stack(this.from.api_key);
+    const known = ((stack?.branches ?? []) as Array<{ uid?: string; source?: string }>).find((b) => b.uid === this.from.branch);
+    const environment = ((stack?.contentful_environments ?? []) as Array<{ name?: string; sys?: { id?: string } }>).find((e) => e.sys?.id === environmentIdOf(this.from.branch));
+    let source = known?.source ?? 'main';
+    if (!known) this.warnings.push(`The backup holds no record of branch ${this.from.branch} (branches are read at catch-up): branch ${uid} was made from main.`);
+    else if (source !== 'main' && !(await this.target.exists(`/v3/stacks/branches/${enc(source)}`, { api: 'stack' }))) {
+      this.warnings.push(`Branch ${uid} was made from main: its source branch ${source} is not in the target.`);
+      source = 'main';
+    }
+    const name = environment?.name && environment.name !== environment.sys?.id ? environment.name : undefined;
+    if (name) {
+      await this.target.send('PUT', `/spaces/${enc(this.target.o.api_key)}/environments/${enc(uid)}`, { name }, { api: 'contentful', headers: { 'x-contentful-source-environment': environmentIdOf(source) } });
+    } else {
+      await this.target.send('POST', '/v3/stacks/branches', { branch: { uid, source } }, { api: 'stack' });
+    }
+    this.steps.push({ module: 'branch', uid: this.from.branch, target_uid: uid, action: 'created', ...(name ? { name } : {}) });
   }
 
   // -------------------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient } from 'contentful-management';
+import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
+import { runRestore, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
+import { stackApi, type StackApi } from './helpers/content.ts';
+
+/**
+ * A restore into a branch the target lacks makes it as the backup last read it at the source: from
+ * its source branch, with its Contentful environment name (branches.contentful_name, renamed
+ * through `environment.update`). Before, the backup kept no branches and such a restore stopped at
+ * its first call ("Branch staging was not found").
+ */
+describe('the backup center and branches', () => {
+  let h: SpawnedHerald;
+  let b: SpawnedBackup;
+  let source: { api_key: string; token: string };
+  let api: StackApi;
+  let stagingEntry: string;
+
+  const cmaOf = (token: string) => {
+    const host = `127.0.0.1:${new URL(h.url).port}`;
+    return createClient({ accessToken: token, host, hostUpload: host, insecure: true, retryOnError: false } as Parameters<typeof createClient>[0], { type: 'plain' });
+  };
+  const environments = async (s: { api_key: string; token: string }) => {
+    const r = await h.request('GET', `/spaces/${s.api_key}/environments`, { headers: { authorization: `Bearer ${s.token}` } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return Object.fromEntries((r.body.items as any[]).map((e) => [e.sys.id, { name: e.name, version: e.sys.version }]));
+  };
+  const restore = (target: { api_key: string; token: string }, branch: string) =>
+    runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--branch', branch]);
+
+  before(async () => {
+    h = await spawnHerald();
+    source = await h.newStack('Source');
+    api = stackApi(h, source);
+    const secret = testSecret(5);
+    b = await spawnBackup(['--secret', secret, '--source', h.url, '--api-key', source.api_key, '--settle-time', '0', '--catch-up-interval', '1s'], {
+      env: { HERALD_BACKUP_TOKEN: source.token },
+    });
+    const cma = cmaOf(source.token);
+    const master = { spaceId: source.api_key, environmentId: 'master' };
+    const post = await cma.contentType.createWithId({ ...master, contentTypeId: 'post' }, { name: 'Post', displayField: 'title', fields: [{ id: 'title', name: 'Title', type: 'Symbol' }] } as any);
+    await cma.contentType.publish({ ...master, contentTypeId: 'post' }, post);
+    await cma.entry.create({ ...master, contentTypeId: 'post' }, { fields: { title: { 'en-US': 'In master' } } } as any);
+    // staging: made named, then renamed (sys.version 2); plain: a /v3 branch of staging, unnamed.
+    const made = await cma.environment.createWithId({ spaceId: source.api_key, environmentId: 'staging' }, { name: 'Staging' });
+    await cma.environment.update({ spaceId: source.api_key, environmentId: 'staging' }, { ...made, name: 'QA site' });
+    stagingEntry = (await cma.entry.create({ spaceId: source.api_key, environmentId: 'staging', contentTypeId: 'post' }, { fields: { title: { 'en-US': 'Only in staging' } } } as any)).sys.id;
+    await api.post('/v3/stacks/branches', { branch: { uid: 'plain', source: 'staging' } });
+    assert.deepEqual(await environments(source), { master: { name: 'master', version: 1 }, staging: { name: 'QA site', version: 2 }, plain: { name: 'plain', version: 1 } });
+
+    const changedAt = Date.now();
+    const last = (await api.events()).at(-1).seq;
+    await until('the backup to hold every event and to have read the branches since', async () => {
+      const s = (await b.get('/stacks')).body.stacks.find((x: any) => x.api_key === source.api_key);
+      return s && s.feed_cursor === last && s.settings_fetched_at && Date.parse(s.settings_fetched_at) > changedAt;
+    });
+  });
+
+  after(async () => {
+    await b?.stop();
+    await h?.close();
+  });
+
+  it('makes a missing branch from its source, with its Contentful name, then restores its content into it', async () => {
+    const target = await h.newStack('Target');
+    const main = await restore(target, 'main');
+    assert.equal(main.code, 0, main.stderr);
+
+    const staging = await restore(target, 'staging');
+    assert.equal(staging.code, 0, staging.stderr);
+    assert.deepEqual(staging.report.warnings, []);
+    assert.deepEqual(staging.report.steps[0], { module: 'branch', uid: 'staging', target_uid: 'staging', action: 'created', name: 'QA site' });
+    const plain = await restore(target, 'plain');
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(plain.report.steps[0], { module: 'branch', uid: 'plain', target_uid: 'plain', action: 'created' });
+
+    // The name is carried; sys.version starts anew in the target, as a recreated entry's _version does.
+    assert.deepEqual(await environments(target), { master: { name: 'master', version: 1 }, staging: { name: 'QA site', version: 1 }, plain: { name: 'plain', version: 1 } });
+    const branches = ((await stackApi(h, target).get('/v3/stacks/branches')).branches as any[]).filter((x) => x.uid !== 'main').map((x) => [x.uid, x.source]);
+    assert.deepEqual(branches, [
+      ['staging', 'main'],
+      ['plain', 'staging'],
+    ]);
+
+    const titles = async (environmentId: string) =>
+      ((await cmaOf(target.token).entry.getMany({ spaceId: target.api_key, environmentId, query: { order: 'sys.createdAt' } })).items as any[]).map((e) => e.fields.title['en-US']);
+    assert.deepEqual(await titles('master'), ['In master']);
+    assert.deepEqual(await titles('staging'), ['In master', 'Only in staging']);
+    assert.ok(staging.report.uid_map[`entry:${stagingEntry}`], 'the staging entry was recreated in the made branch');
+
+    // A branch the target has is left as it is: its name stays the target's.
+    const again = await restore(target, 'staging');
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.report.steps.filter((s: any) => s.module === 'branch').length, 0);
+    assert.equal((await environments(target)).staging.name, 'QA site');
+  });
+});
