@@ -6,7 +6,7 @@ import { fieldErrors, invalid, notFound } from '../errors.ts';
 import { hexId } from '../ids.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
 import { within } from './compose.ts';
-import { branchOf, environmentIdOf } from './entities.ts';
+import { branchOf, environmentIdOf, MASTER_ENVIRONMENT } from './entities.ts';
 import { validationFailed, versionMismatch } from './errors.ts';
 
 /**
@@ -26,7 +26,8 @@ import { validationFailed, versionMismatch } from './errors.ts';
  * one made without a name, master, and branches made through /v3 are named after their id.
  * A PUT with X-Contentful-Version to an existing environment renames it (contentful-management's
  * `environment.update`), moving its `sys.version` (branches.contentful_version, migration 023; 1
- * for every branch until then) by one.
+ * for every branch until then) by one. `master` is never renamed, as in Contentful ("The master
+ * environment cannot be changed, deleted or renamed"): always named `master`.
  */
 
 /** Contentful's environment ids are wider; here an id is a branch uid (Contentstack's rule). */
@@ -58,7 +59,8 @@ function environmentOfRow(r: EnvironmentRow): EnvironmentOf {
   const branch = json<BranchDoc>(r.doc);
   return {
     branch,
-    name: r.contentful_name ?? environmentIdOf(branch.uid),
+    // A name stored for main before renaming master was refused is not shown: master is `master`.
+    name: branch.uid === 'main' ? MASTER_ENVIRONMENT : (r.contentful_name ?? environmentIdOf(branch.uid)),
     version: Number(r.contentful_version),
     updatedAt: r.contentful_updated_at === null ? branch.updated_at : new Date(Number(r.contentful_updated_at)).toISOString(),
   };
@@ -146,7 +148,7 @@ export async function createEnvironmentCopy(deps: ContentDeps, scope: Scope, env
  * rename of the environment that exists (`environment.update`): `sent` must be its current version
  * (else 409 VersionMismatch), the body is `{ name }` as when made (none: named after its id again),
  * and its version moves by one. Only the name changes: the content and the id stay. `created`
- * says which it was (201 or 200).
+ * says which it was (201 or 200). Renaming master is a 422 naming `name`, as deleting it is a 422.
  */
 export async function putEnvironment(
   deps: ContentDeps,
@@ -157,6 +159,7 @@ export async function putEnvironment(
   body: unknown,
 ): Promise<{ environment: EnvironmentOf; created: boolean }> {
   if (sent !== null) {
+    if (branchOf(environmentId) === 'main') throw validationFailed({ name: ['cannot be changed: the master environment cannot be renamed (as in Contentful)'] });
     const renamed = await renameEnvironment(deps, scope, environmentId, sent, body);
     if (renamed) return { environment: renamed, created: false };
     if (sent !== 0) throw notFound(`Environment ${environmentId}`);

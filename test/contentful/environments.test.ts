@@ -341,4 +341,14 @@ describe('Contentful environment names, and environments whose id Herald picks',
     const updated = await entity.update();
     assert.deepEqual([updated.name, updated.sys.version], ['Third', 3]);
   });
+
+  it('refuses to rename master, as Contentful does ("The master environment cannot be changed, deleted or renamed")', async () => {
+    const master = await cma.environment.get({ spaceId, environmentId: 'master' });
+    const r = await refusal(cma.environment.update({ spaceId, environmentId: 'master' }, { ...master, name: 'Production' }));
+    assert.deepEqual([r.status, r.name, r.details.errors.map((e: any) => e.path)], [422, 'ValidationFailed', [['name']]]);
+    // Refused whatever the version says, and whatever the name (its own one too).
+    assert.equal((await refusal(cma.environment.update({ spaceId, environmentId: 'master' }, { ...master, sys: { ...master.sys, version: 7 }, name: 'master' }))).name, 'ValidationFailed');
+    const after = await cma.environment.get({ spaceId, environmentId: 'master' });
+    assert.deepEqual([after.name, after.sys.version, after.sys.updatedAt], ['master', master.sys.version, master.sys.updatedAt]);
+  });
 });
