@@ -7,7 +7,7 @@ import {
   type ContentTypeDoc,
 } from '../content/content-types.ts';
 import type { ContentDeps, Scope } from '../content/context.ts';
-import { HeraldError, invalid, notFound } from '../errors.ts';
+import { HeraldError, notFound } from '../errors.ts';
 import type { Queryable, Tx } from '../store/db.ts';
 import { masterLocale } from '../content/locales.ts';
 import { within } from './compose.ts';
@@ -232,11 +232,23 @@ export async function publishType(deps: ContentDeps, scope: Scope, ctx: SysConte
   });
 }
 
+/**
+ * Contentful's refusals of a deactivation (recorded answers of its CMA, in contentful-management.rb's
+ * test cassettes content_type/deactivate_with_entries and deactivate_already_deactivated): 400
+ * BadRequest with these messages and empty details. A content type with entries (any locale,
+ * archived too) stays activated: delete its entries first, as Contentful's help says before deleting one.
+ */
+export const HAS_ENTRIES = 'Content Type has entries';
+export const NOT_PUBLISHED = 'Not published';
+
+/** Deactivates (unpublishes) a content type: refused while it has entries, or when it is not activated. */
 export async function unpublishType(deps: ContentDeps, scope: Scope, ctx: SysContext, id: string) {
   return deps.db.tx(async (tx) => {
     const ct = await requireType(tx, scope, id);
+    const entry = await tx.get('SELECT 1 AS ok FROM entries WHERE api_key = ? AND branch = ? AND content_type_uid = ? LIMIT 1', [scope.api_key, scope.branch, ct.uid]);
+    if (entry) throw new HeraldError('bad_request', HAS_ENTRIES);
     const { changes } = await tx.run('DELETE FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, ct.uid]);
-    if (changes === 0) throw invalid('sys.publishedVersion', `content type ${id} is not published`);
+    if (changes === 0) throw new HeraldError('bad_request', NOT_PUBLISHED);
     await setDraft(tx, scope, ct.uid, true);
     await record(deps, tx, scope, 'unpublish', ct, null);
     return presentType(tx, scope, ctx, ct);

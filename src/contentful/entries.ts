@@ -320,6 +320,9 @@ export async function saveEntry(deps: ContentDeps, scope: Scope, ctx: SysContext
     const e = await requireEntry(tx, scope, uid);
     const current = versionOf(e.lines) + (await versionState(tx, scope, 'entry', uid)).offset;
     if (sent !== current) throw versionMismatch('the entry', sent, current);
+    // Contentful checks a save against the content type's activated version: a draft has none. Only
+    // entries written through /v3 (no activation there) sit on one: they may be deleted, not saved here.
+    await requireActivated(tx, scope, e.ct);
     const { writes, tags, master } = await plan(tx, scope, e.ct, e.lines, raw);
     // A save that changes nothing is still a save (Contentful records it): the master line.
     if (writes.length === 0) {
@@ -368,7 +371,7 @@ export async function publishEntryTo(deps: ContentDeps, scope: Scope, ctx: SysCo
     const e = await requireEntry(tx, scope, uid);
     const current = versionOf(e.lines) + (await versionState(tx, scope, 'entry', uid)).offset;
     if (sent !== current) throw versionMismatch('the entry', sent, current);
-    // An entry whose content type was deactivated after it was made cannot be published either.
+    // An entry on a draft (written through /v3) cannot be published either.
     await requireActivated(tx, scope, e.ct);
     const loc = await locales(tx, scope.api_key);
     const chosen = localesOf(body, 'add', loc.codes) ?? e.lines.map((l) => l.locale);

@@ -8,7 +8,9 @@ import { refusal, startSpace, type Client } from './helpers/space.ts';
  * environment, or is a draft never activated (or deactivated since), is answered 400 BadRequest
  * "The content type you sent could not be found or was not activated." with empty details.
  * Through contentful-management (plain client, unmodified) against a real Herald; /v3 has no
- * activation, so Contentstack's API is not refused.
+ * activation, so Contentstack's API is not refused. A content type that has entries is not deactivated
+ * (400 BadRequest "Content Type has entries"), so only /v3 puts entries on a draft: the dialect saves
+ * and publishes none of them.
  */
 
 const NOT_ACTIVATED = 'The content type you sent could not be found or was not activated.';
@@ -62,12 +64,26 @@ describe('entries on content types that are not activated', () => {
     assert.equal((await client.entry.getMany({ ...env, query: { content_type: 'draftType' } })).items.map((e: any) => e.sys.id).sort().join(), [first.sys.id, second.sys.id].sort().join());
   });
 
-  it('refuses to publish an entry whose content type was deactivated since, and to make another', async () => {
-    const entry = await client.entry.getMany({ ...env, query: { content_type: 'draftType', 'fields.name': 'first' } });
-    await client.contentType.unpublish({ ...env, contentTypeId: 'draftType' });
-    const publish = await refusal(client.entry.publish({ ...env, entryId: entry.items[0].sys.id }, entry.items[0]));
-    assert.deepEqual(shape(publish), [400, 'BadRequest', NOT_ACTIVATED, {}]);
-    assert.equal((await client.entry.get({ ...env, entryId: entry.items[0].sys.id })).sys.publishedVersion, undefined, 'not published');
+  it('refuses to deactivate a content type while it has entries, archived ones too, as Contentful does ("Content Type has entries")', async () => {
+    const entries = (await client.entry.getMany({ ...env, query: { content_type: 'draftType', order: 'sys.createdAt' } })).items as any[];
+    assert.equal(entries.length, 2);
+    const hasEntries = await refusal(client.contentType.unpublish({ ...env, contentTypeId: 'draftType' }));
+    assert.deepEqual(shape(hasEntries), [400, 'BadRequest', 'Content Type has entries', {}]);
+    assert.ok((await client.contentType.get({ ...env, contentTypeId: 'draftType' })).sys.publishedVersion, 'still activated');
+    // One archived entry is enough to keep it activated.
+    const [first, second] = entries;
+    await client.entry.unpublish({ ...env, entryId: second.sys.id });
+    await client.entry.delete({ ...env, entryId: second.sys.id });
+    await client.entry.archive({ ...env, entryId: first.sys.id });
+    assert.deepEqual(shape(await refusal(client.contentType.unpublish({ ...env, contentTypeId: 'draftType' }))), [400, 'BadRequest', 'Content Type has entries', {}]);
+    await client.entry.unarchive({ ...env, entryId: first.sys.id });
+    await client.entry.delete({ ...env, entryId: first.sys.id });
+
+    const deactivated = await client.contentType.unpublish({ ...env, contentTypeId: 'draftType' });
+    assert.equal(deactivated.sys.publishedVersion, undefined);
+    const again = await refusal(client.contentType.unpublish({ ...env, contentTypeId: 'draftType' }));
+    assert.deepEqual(shape(again), [400, 'BadRequest', 'Not published', {}]);
+    // Deactivated: no entry may be made on it.
     const another = await refusal(client.entry.create({ ...env, contentTypeId: 'draftType' }, { fields: { name: { 'en-US': 'third' } } } as any));
     assert.deepEqual(shape(another), [400, 'BadRequest', NOT_ACTIVATED, {}]);
   });
@@ -80,6 +96,21 @@ describe('entries on content types that are not activated', () => {
     await client.contentType.createWithId({ ...env, contentTypeId: 'otherDraft' }, { name: 'Other draft', fields: NAME } as any);
     const v3Entry = await v3('POST', '/content_types/other_draft/entries', { entry: { title: 'Through Contentstack', name: 'v3' } });
     assert.equal(v3Entry.status, 201, JSON.stringify(v3Entry.body));
+  });
+
+  it('refuses to save or publish through the dialect an entry on a draft (made through /v3), and lets it be deleted', async () => {
+    const made = await v3('POST', '/content_types/other_draft/entries', { entry: { title: 'On a draft', name: 'before' } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const entryId = made.body.entry.uid as string;
+    const read = await client.entry.get({ ...env, entryId });
+    const saved = await refusal(client.entry.update({ ...env, entryId }, { ...read, fields: { name: { 'en-US': 'after' } } } as any));
+    assert.deepEqual(shape(saved), [400, 'BadRequest', NOT_ACTIVATED, {}]);
+    const published = await refusal(client.entry.publish({ ...env, entryId }, read));
+    assert.deepEqual(shape(published), [400, 'BadRequest', NOT_ACTIVATED, {}]);
+    const now = await client.entry.get({ ...env, entryId });
+    assert.deepEqual([now.fields.name['en-US'], now.sys.version, now.sys.publishedVersion], ['before', read.sys.version, undefined], 'nothing changed');
+    await client.entry.delete({ ...env, entryId });
+    assert.equal((await refusal(client.entry.get({ ...env, entryId }))).name, 'NotFound');
   });
 
   it('keeps a draft a draft in an environment copied from master: its entries are refused there too', async () => {
