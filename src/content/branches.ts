@@ -62,7 +62,7 @@ export async function getBranch(q: Queryable, scope: Scope, uid: string): Promis
 export const COPIED: ReadonlyArray<{ table: string; columns: string }> = [
   { table: 'content_types', columns: 'uid, version, doc, created_at, updated_at' },
   { table: 'contentful_draft_content_types', columns: 'uid' },
-  { table: 'contentful_content_types', columns: 'uid, published_version, published_counter, published_by, first_published_at, published_at' },
+  { table: 'contentful_content_types', columns: 'uid, published_version, published_counter, published_by, first_published_at, published_at, published_doc' },
   { table: 'contentful_editor_interfaces', columns: 'content_type_uid, version, doc, created_by, updated_by, created_at, updated_at' },
   { table: 'contentful_tags', columns: 'id, name, visibility, version, created_by, updated_by, created_at, updated_at' },
   { table: 'global_fields', columns: 'uid, version, doc, created_at, updated_at' },

@@ -8,7 +8,7 @@ import {
 } from '../content/content-types.ts';
 import type { ContentDeps, Scope } from '../content/context.ts';
 import { HeraldError, notFound } from '../errors.ts';
-import type { Queryable, Tx } from '../store/db.ts';
+import { json, type Queryable, type Tx } from '../store/db.ts';
 import { masterLocale } from '../content/locales.ts';
 import { within } from './compose.ts';
 import { onTypePublished } from './editor-interfaces.ts';
@@ -124,14 +124,34 @@ export async function listTypes(q: Queryable, scope: Scope, ctx: SysContext) {
 }
 
 /**
+ * The content types as they were last activated (`GET .../public/content_types`, Contentful's "activated
+ * versions of content types, ignoring any changes made since the last activation"), drafts left out as
+ * deliveredTypes does: each one's definition when it was activated (published_doc, migration 019). One
+ * made through /v3 (never a draft, no activation) is shown as it is, as is one activated before
+ * migration 019 (it has no stored definition): exact while unchanged since, else its current definition
+ * until it is activated again (the README says so).
+ */
+export async function activatedTypes(q: Queryable, scope: Scope, ctx: SysContext) {
+  const types = await listContentTypes(q, scope);
+  const rows = await q.all<{ uid: string; published_doc: string | null }>('SELECT uid, published_doc FROM contentful_content_types WHERE api_key = ? AND branch = ?', [
+    scope.api_key,
+    scope.branch,
+  ]);
+  const activated = new Map(rows.filter((r) => r.published_doc !== null).map((r) => [r.uid, json<ContentTypeDoc>(r.published_doc!)]));
+  const shown = (await deliveredTypes(q, scope, types)).map((ct) => activated.get(ct.uid) ?? ct);
+  return Promise.all(shown.map((ct) => presentType(q, scope, ctx, ct, types)));
+}
+
+/**
  * The content types of the environment as Contentful's collection query asks
  * (src/contentful/query.ts: sys.*, name, description, displayField, query, order, select, skip,
- * limit; anything else is a 400 naming it), oldest first unless `order` says otherwise.
+ * limit; anything else is a 400 naming it), oldest first unless `order` says otherwise. `activated`:
+ * as last activated (activatedTypes), else as they are.
  */
-export async function queryTypes(q: Queryable, scope: Scope, ctx: SysContext, params: Record<string, unknown>) {
+export async function queryTypes(q: Queryable, scope: Scope, ctx: SysContext, params: Record<string, unknown>, activated = false) {
   const master = await masterLocale(q, scope.api_key);
   const parsed = parseQuery(params, { kind: 'ContentType', locales: { codes: [contentfulLocale(master)], default: contentfulLocale(master) } });
-  return { ...applyQuery(await listTypes(q, scope, ctx), parsed), page: parsed };
+  return { ...applyQuery(await (activated ? activatedTypes : listTypes)(q, scope, ctx), parsed), page: parsed };
 }
 
 /** Checks a Contentful definition against the branch; the Contentstack body to save. */
@@ -219,11 +239,12 @@ export async function publishType(deps: ContentDeps, scope: Scope, ctx: SysConte
     if (sent !== ct._version) throw versionMismatch('the content type', sent, ct._version);
     const now = Date.now();
     await tx.run(
-      `INSERT INTO contentful_content_types (api_key, branch, uid, published_version, published_counter, published_by, first_published_at, published_at)
-       VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+      `INSERT INTO contentful_content_types (api_key, branch, uid, published_version, published_counter, published_by, first_published_at, published_at, published_doc)
+       VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)
        ON CONFLICT (api_key, branch, uid) DO UPDATE SET published_version = excluded.published_version,
-         published_counter = contentful_content_types.published_counter + 1, published_by = excluded.published_by, published_at = excluded.published_at`,
-      [scope.api_key, scope.branch, ct.uid, ct._version, scope.caller.actor, now, now],
+         published_counter = contentful_content_types.published_counter + 1, published_by = excluded.published_by, published_at = excluded.published_at,
+         published_doc = excluded.published_doc`,
+      [scope.api_key, scope.branch, ct.uid, ct._version, scope.caller.actor, now, now, JSON.stringify(ct)],
     );
     await setDraft(tx, scope, ct.uid, false);
     await record(deps, tx, scope, 'publish', ct, await publicationOf(tx, scope, ct.uid));

@@ -142,3 +142,54 @@ describe('content types in Contentful delivery, on a store from before drafts we
     }
   });
 });
+
+describe('content types as last activated (the CMA public/content_types)', () => {
+  let h: TestHerald;
+  let sp: Awaited<ReturnType<typeof openSpace>>;
+  const FIELDS = [{ id: 'title', name: 'Title', type: 'Symbol' }];
+  const activated = async (path = `/spaces/${sp.s.api_key}/environments/master/public/content_types`) => {
+    const r = await h.request('GET', path, { headers: { authorization: `Bearer ${sp.s.token}` } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body;
+  };
+  const shown = (body: any) => body.items.map((t: any) => [t.sys.id, t.name, t.fields.map((f: any) => f.id), t.sys.version, t.sys.publishedVersion ?? null]);
+
+  before(async () => {
+    h = await startHerald();
+    sp = await openSpace(h);
+    const { cma, env, v3 } = sp;
+    await cma.contentType.createWithId({ ...env, contentTypeId: 'draftType' }, { name: 'Never activated', fields: NAME } as any);
+    const post = await cma.contentType.createWithId({ ...env, contentTypeId: 'post' }, { name: 'Post', fields: FIELDS } as any);
+    const published = await cma.contentType.publish({ ...env, contentTypeId: 'post' }, post);
+    // Changed since it was activated: version 2 is a draft over the activated version 1.
+    await cma.contentType.update({ ...env, contentTypeId: 'post' }, { ...published, name: 'Post, changed', fields: [...FIELDS, { id: 'body', name: 'Body', type: 'Text' }] } as any);
+    await v3('POST', '/content_types', V3_TYPE('made_in_v3'));
+  });
+  after(() => h.close());
+
+  it('shows each activated content type as it was activated, ignoring changes since, drafts left out, /v3 ones as they are', async () => {
+    const body = await activated();
+    assert.deepEqual(shown(body), [
+      ['post', 'Post', ['title'], 1, 1],
+      ['made_in_v3', 'made_in_v3', ['title'], 1, null],
+    ]);
+    assert.deepEqual([body.sys.type, body.total, body.skip, body.limit], ['Array', 2, 0, 100]);
+    // The management API's own list shows the change; the environment-less path is master.
+    assert.deepEqual((await sp.cma.contentType.get({ ...sp.env, contentTypeId: 'post' })).fields.map((f: any) => f.id), ['title', 'body']);
+    assert.deepEqual(shown(await activated(`/spaces/${sp.s.api_key}/public/content_types`)), shown(body));
+    // Contentful's collection parameters, as on the other lists; anything else is a 400 naming it.
+    assert.deepEqual(shown(await activated(`/spaces/${sp.s.api_key}/environments/master/public/content_types?sys.id=post`)).map((t: any) => t[0]), ['post']);
+    const bad = await h.request('GET', `/spaces/${sp.s.api_key}/environments/master/public/content_types?bogus=1`, { headers: { authorization: `Bearer ${sp.s.token}` } });
+    assert.deepEqual([bad.status, bad.body.sys.id], [400, 'InvalidQuery']);
+  });
+
+  it('keeps the activated definition in an environment copied from master, and shows the change once activated', async () => {
+    const { cma, env } = sp;
+    await cma.environment.createWithId({ spaceId: sp.s.api_key, environmentId: 'staging' }, { name: 'Staging' });
+    assert.deepEqual(shown(await activated(`/spaces/${sp.s.api_key}/environments/staging/public/content_types`))[0], ['post', 'Post', ['title'], 1, 1]);
+    const changed = await cma.contentType.get({ ...env, contentTypeId: 'post' });
+    await cma.contentType.publish({ ...env, contentTypeId: 'post' }, changed);
+    assert.deepEqual(shown(await activated())[0], ['post', 'Post, changed', ['title', 'body'], 2, 2]);
+    assert.deepEqual(shown(await activated(`/spaces/${sp.s.api_key}/environments/staging/public/content_types`))[0], ['post', 'Post', ['title'], 1, 1], 'the copy keeps its own');
+  });
+});

@@ -24,6 +24,7 @@ type One = { Params: { space: string; env?: string; id: string }; Querystring: Q
  *
  *   content_types         POST (id made from the name), GET; /:id GET, PUT (create with that id,
  *                         or update with X-Contentful-Version), DELETE; /:id/published PUT, DELETE
+ *   public/content_types  GET: as last activated (activatedTypes)
  *   editor_interfaces     GET; content_types/:id/editor_interface GET, PUT (X-Contentful-Version)
  *   tags                  GET; /:id GET, PUT (make with that id, or rename), DELETE
  *   entries               POST (X-Contentful-Content-Type), GET (the search parameters of
@@ -53,6 +54,16 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
       const { items, total, page } = await queryTypes(h.db, scope, ctx, req.query);
       return collection(items, page, total);
     });
+
+    app.get<Env>(
+      `${base}/public/content_types`,
+      contentfulDoc(`${base}/public/content_types`, 'List content types as last activated, drafts left out (a type made through /v3 as it is)'),
+      async (req) => {
+        const { scope, ctx } = await scoped(req);
+        const { items, total, page } = await queryTypes(h.db, scope, ctx, req.query, true);
+        return collection(items, page, total);
+      },
+    );
 
     app.get<One>(`${base}/content_types/:id`, contentfulDoc(`${base}/content_types/:id`, 'Get a content type'), async (req) => {
       const { scope, ctx } = await scoped(req);
