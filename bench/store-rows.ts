@@ -14,7 +14,10 @@
  * them together. Settings (environment): BENCH_ROWS_FANOUT (webhooks per event, default 10),
  * BENCH_EVENTS (default 5,000), BENCH_ROWS_FLUSH (outcomes per flush, default 80: the 10 ms group
  * commit at ~8k deliveries/s), BENCH_ROWS_SQL (SQL run after the migrations, e.g. an index to try),
- * BENCH_ROWS_PRAGMA (pragmas after the writer's, e.g. `temp_store = FILE`, `;`-separated).
+ * BENCH_ROWS_PRAGMA (pragmas after the writer's, e.g. `temp_store = FILE`, `;`-separated),
+ * BENCH_ROWS_LEASE=enqueue (a design Herald does not have, to size it: each execution is written
+ * already leased, in flight until the lease's end, by the statement that makes it, so it never
+ * goes through a claim round's candidate SELECT and lease UPDATE; its outcome is written as usual).
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +33,10 @@ import { repeated } from '../src/store/db.ts';
 const FANOUT = Number(process.env.BENCH_ROWS_FANOUT ?? 10);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000);
 const FLUSH = Number(process.env.BENCH_ROWS_FLUSH ?? 80);
+/** Leased by the INSERT that makes each execution, not by claim rounds (see the header). */
+const LEASE_AT_ENQUEUE = process.env.BENCH_ROWS_LEASE === 'enqueue';
+/** A claim's lease, ms (the dispatcher's is longer or shorter: only its being in the future matters here). */
+const LEASE_MS = 60_000;
 /** Events per recording transaction, as bench/run.ts throughput() records them. */
 const EVENTS_PER_TX = 200;
 /** Claim round size (the dispatcher's CLAIM_PAGE) and the candidates read beyond it (claim.ts). */
@@ -54,6 +61,9 @@ const SQL = {
   busyOne: `SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND ${UNFINISHED_ROW} LIMIT 1`,
   executions: (n: number) => `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, created_at, updated_at)
     VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+  // BENCH_ROWS_LEASE=enqueue: as claim.ts's lease would leave the row (in flight, due again at the lease's end).
+  leasedExecutions: (n: number) => `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, created_at, updated_at, lease_until, first_attempt_at)
+    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
   candidates: 'SELECT uid, webhook_uid, paced FROM executions WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
   lease: (n: number) => `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
     WHERE uid IN (${repeated(n)}) AND next_attempt_at <= ? RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs`,
@@ -120,6 +130,16 @@ function record(n: number) {
       if (FANOUT > 1) timed('lane SELECT', FANOUT, () => prepared(SQL.busy(FANOUT)).all([...hooks, lane]));
       else timed('lane SELECT', 1, () => prepared(SQL.busyOne).get([hooks[0], lane]));
       const params: unknown[] = [];
+      if (LEASE_AT_ENQUEUE) {
+        const leaseUntil = now + LEASE_MS;
+        for (const h of hooks) {
+          const uid = sortableId('exe');
+          params.push(uid, apiKey, h, seq, lane, channel, 'update', 'in_flight', leaseUntil, null, null, now, now, leaseUntil, now);
+          leased.push({ uid, leaseUntil });
+        }
+        timed('executions INSERT', FANOUT, () => prepared(SQL.leasedExecutions(FANOUT)).run(params));
+        continue;
+      }
       for (const h of hooks) params.push(sortableId('exe'), apiKey, h, seq, lane, channel, 'update', 'pending', now, null, null, now, now);
       timed('executions INSERT', FANOUT, () => prepared(SQL.executions(FANOUT)).run(params));
     }
@@ -135,7 +155,7 @@ function claimRound(): number {
     const chosen = found.slice(0, CLAIM_PAGE).map((r) => r.uid);
     if (chosen.length === 0) return;
     const list = paddedList(chosen);
-    const leaseUntil = now + 60_000;
+    const leaseUntil = now + LEASE_MS;
     const rows = timed('lease UPDATE', chosen.length, () => prepared(SQL.lease(list.length)).all([leaseUntil, leaseUntil, now, now, ...list, now])) as Array<{ uid: string }>;
     for (const r of rows) leased.push({ uid: r.uid, leaseUntil });
     got = rows.length;
@@ -165,6 +185,7 @@ const cpu0 = process.cpuUsage();
 for (let recorded = 0; recorded < EVENTS; recorded += EVENTS_PER_TX) {
   record(Math.min(EVENTS_PER_TX, EVENTS - recorded));
   // Claim rounds until nothing is due, with a flush whenever FLUSH outcomes wait.
+  // (Leased at enqueue: one round, which finds nothing due, as a dispatcher's would after the commit.)
   while (claimRound() > 0) if (leased.length >= FLUSH) flush(FLUSH);
   while (leased.length > 0) flush(FLUSH);
   db.pragma('wal_checkpoint(PASSIVE)');
