@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { createClient } from 'contentful';
 import { createClient as entityClient } from 'contentful-management';
 import { COPIED, NOT_COPIED } from '../../src/content/branches.ts';
-import { startHerald, type TestHerald } from '../helpers/herald.ts';
-import { contentfulClient, refusal, type Client } from './helpers/space.ts';
+import type { TestHerald } from '../helpers/herald.ts';
+import { refusal, startSpace, type Client } from './helpers/space.ts';
 
 /**
  * A new Contentful environment is a copy of its source as Contentful makes it: content types with
@@ -14,6 +14,14 @@ import { contentfulClient, refusal, type Client } from './helpers/space.ts';
  */
 
 const FIELDS = [{ id: 'title', name: 'Title', type: 'Symbol' }];
+
+/** A running Herald with one space (startSpace) whose master has the content type `post` (FIELDS) activated; `post` as made. */
+async function spaceWithPost() {
+  const s = await startSpace();
+  const post = await s.client.contentType.createWithId({ ...s.env, contentTypeId: 'post' }, { name: 'Post', displayField: 'title', fields: FIELDS } as any);
+  await s.client.contentType.publish({ ...s.env, contentTypeId: 'post' }, post);
+  return { ...s, token: s.space.token, post };
+}
 
 describe('Contentful environments made from another', () => {
   let h: TestHerald;
@@ -57,13 +65,7 @@ describe('Contentful environments made from another', () => {
   };
 
   before(async () => {
-    h = await startHerald();
-    const s = await h.newStack('Environments');
-    spaceId = s.api_key;
-    token = s.token;
-    cma = contentfulClient(h, token);
-    const post = await cma.contentType.createWithId({ ...master(), contentTypeId: 'post' }, { name: 'Post', displayField: 'title', fields: FIELDS } as any);
-    await cma.contentType.publish({ ...master(), contentTypeId: 'post' }, post);
+    ({ h, spaceId, token, client: cma } = await spaceWithPost());
     await cma.contentType.createWithId({ ...master(), contentTypeId: 'draftType' }, { name: 'Never activated', fields: FIELDS } as any);
     const ei = await cma.editorInterface.get({ ...master(), contentTypeId: 'post' });
     await cma.editorInterface.update({ ...master(), contentTypeId: 'post' }, { ...ei, controls: [{ fieldId: 'title', widgetId: 'slugEditor', widgetNamespace: 'builtin', settings: { helpText: 'The headline' } }] });
@@ -203,13 +205,8 @@ describe('Contentful environments made from another', () => {
 
 describe('a branch made through /v3', () => {
   it("carries the Contentful dialect's content type activation, editor interfaces and tags, and starts unpublished", async () => {
-    const h = await startHerald();
+    const { h, client: cma, env, space: s, post } = await spaceWithPost();
     try {
-      const s = await h.newStack('Branch');
-      const cma = contentfulClient(h, s.token);
-      const env = { spaceId: s.api_key, environmentId: 'master' };
-      const post = await cma.contentType.createWithId({ ...env, contentTypeId: 'post' }, { name: 'Post', fields: FIELDS } as any);
-      await cma.contentType.publish({ ...env, contentTypeId: 'post' }, post);
       const e = await cma.entry.create({ ...env, contentTypeId: 'post' }, { fields: { title: { 'en-US': 'One' } } } as any);
       await cma.entry.publish({ ...env, entryId: e.sys.id }, e);
       const r = await h.request('POST', '/v3/stacks/branches', { headers: { api_key: s.api_key, authorization: s.token }, body: { branch: { uid: 'dev', source: 'main' } } });
@@ -237,13 +234,7 @@ describe('Contentful environment names, and environments whose id Herald picks',
   let token: string;
 
   before(async () => {
-    h = await startHerald();
-    const s = await h.newStack('Named environments');
-    spaceId = s.api_key;
-    token = s.token;
-    cma = contentfulClient(h, token);
-    const post = await cma.contentType.createWithId({ spaceId, environmentId: 'master', contentTypeId: 'post' }, { name: 'Post', displayField: 'title', fields: FIELDS } as any);
-    await cma.contentType.publish({ spaceId, environmentId: 'master', contentTypeId: 'post' }, post);
+    ({ h, spaceId, token, client: cma } = await spaceWithPost());
     await cma.entry.createWithId({ spaceId, environmentId: 'master', contentTypeId: 'post', entryId: 'hello' }, { fields: { title: { 'en-US': 'Hello' } } } as any);
   });
   after(() => h.close());
