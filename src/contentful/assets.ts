@@ -261,6 +261,14 @@ export async function listAssetViews(deps: ContentDeps, scope: Scope, ctx: SysCo
   return { ...applyQuery(all, parsed), page: parsed };
 }
 
+/**
+ * The dialect's asset writes share a commit on SQLite with other writes asked for in the same turn
+ * of the event loop, as /v3's do (src/content/assets.ts, GATHER): each reads and writes only through
+ * its `tx`. Not a save with a new file: updateAsset keeps the file inside it, so it could not run
+ * again alone (create and delete are /v3's own, gathered there).
+ */
+const GATHER = { gather: true } as const;
+
 /** Creates an asset (POST; or PUT to an id no asset has: `id`, Contentful's create-with-id). */
 export async function createAssetFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, raw: unknown, origin: string, limit: number, id?: string) {
   const input = parseAsset(raw, await masterLocale(deps.db, scope.api_key));
@@ -272,7 +280,7 @@ export async function createAssetFrom(deps: ContentDeps, scope: Scope, ctx: SysC
   }
   const upload = await fileFor(deps, scope, input.file, limit);
   const asset = await createAsset(deps, scope, upload, { ...meta(input), title: input.title ?? input.file.fileName }, origin, id !== undefined ? { uid: id } : {});
-  await deps.db.tx((tx) => resetVersion(tx, scope, 'asset', asset.uid as string));
+  await deps.db.tx((tx) => resetVersion(tx, scope, 'asset', asset.uid as string), GATHER);
   return present(deps, scope, ctx, asset.uid as string, origin);
 }
 
@@ -293,7 +301,7 @@ export async function saveAsset(deps: ContentDeps, scope: Scope, ctx: SysContext
       }
       await updateAsset(inner, scope, uid, meta(input), upload, origin);
       return present(inner, scope, ctx, uid, origin);
-    });
+    }, upload ? undefined : GATHER);
   } catch (err) {
     // updateAsset removes a file it took; one it never reached is removed here.
     if (upload) await files.removeAbsolute(upload.tmp);
@@ -322,7 +330,7 @@ export async function publishAssetTo(deps: ContentDeps, scope: Scope, ctx: SysCo
     await publishAsset(inner, scope, uid, { asset: { environments: [env.name], locales: [await masterLocale(tx, scope.api_key)] } }, origin);
     await recordPublish(tx, scope, 'asset', uid, version, Number(current._version));
     return present(inner, scope, ctx, uid, origin);
-  });
+  }, GATHER);
 }
 
 export async function unpublishAssetFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, origin: string) {
@@ -337,7 +345,7 @@ export async function unpublishAssetFrom(deps: ContentDeps, scope: Scope, ctx: S
     failed = outcomeError(`asset ${uid}`, outcomes);
     if (!failed) await shift(tx, scope, 'asset', uid, 1);
     return present(inner, scope, ctx, uid, origin);
-  });
+  }, GATHER);
   if (failed) throw failed;
   return entity;
 }
@@ -346,7 +354,7 @@ export async function archiveAsset(deps: ContentDeps, scope: Scope, ctx: SysCont
   await deps.db.tx(async (tx) => {
     await setAssetArchived(within(deps, tx), scope, uid, archived, origin);
     await shift(tx, scope, 'asset', uid, 1);
-  });
+  }, GATHER);
   return present(deps, scope, ctx, uid, origin);
 }
 

@@ -282,6 +282,14 @@ async function plan(tx: Tx, scope: Scope, ct: ContentTypeDoc, current: Line[], r
   return { writes, tags, master: loc.master, wanted };
 }
 
+/**
+ * The dialect's entry writes (create, save and auto-save, publish, unpublish, archive, delete) share
+ * a commit on SQLite with other writes asked for in the same turn of the event loop, as /v3's do
+ * (src/content/entries.ts, GATHER): each reads and writes only through its `tx` (the src/content
+ * operations it composes run inside it: within), so it can run again alone.
+ */
+const GATHER = { gather: true } as const;
+
 /** Creates an entry (POST; or PUT to an id no entry has: `id`, Contentful's create-with-id). */
 export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, typeId: string | undefined, raw: unknown, id?: string) {
   if (!typeId) throw invalid('X-Contentful-Content-Type', 'is required: the id of the content type of the new entry');
@@ -311,7 +319,7 @@ export async function createEntryFrom(deps: ContentDeps, scope: Scope, ctx: SysC
     await shift(tx, scope, 'entry', uid, 1 - versionOf(made.lines));
     const e = await requireEntry(tx, scope, uid);
     return present(tx, scope, ctx, uid, ct, e.lines, master);
-  });
+  }, GATHER);
 }
 
 /** Saves an entry (PUT): `sent` must be its current version; `autoSave` records auto_save instead of update. */
@@ -341,7 +349,7 @@ export async function saveEntry(deps: ContentDeps, scope: Scope, ctx: SysContext
     const after = await requireEntry(tx, scope, uid);
     await shift(tx, scope, 'entry', uid, current + 1 - (versionOf(after.lines) + (await versionState(tx, scope, 'entry', uid)).offset));
     return present(tx, scope, ctx, uid, after.ct, after.lines, master);
-  });
+  }, GATHER);
 }
 
 /**
@@ -383,7 +391,7 @@ export async function publishEntryTo(deps: ContentDeps, scope: Scope, ctx: SysCo
       await recordPublish(tx, scope, 'entry', uid, current, rows.reduce((n, r) => n + Number(r.version), 0));
     }
     return present(tx, scope, ctx, uid, e.ct, e.lines, loc.master);
-  });
+  }, GATHER);
   // The publish.fail events are committed with any successes; the request still fails.
   if (failed) throw failed;
   return entity;
@@ -403,7 +411,7 @@ export async function unpublishEntryFrom(deps: ContentDeps, scope: Scope, ctx: S
     failed = outcomeError(`entry ${uid}`, outcomes);
     if (!failed) await shift(tx, scope, 'entry', uid, 1);
     return present(tx, scope, ctx, uid, e.ct, e.lines, loc.master);
-  });
+  }, GATHER);
   if (failed) throw failed;
   return entity;
 }
@@ -415,12 +423,12 @@ export async function archiveEntry(deps: ContentDeps, scope: Scope, ctx: SysCont
     await shift(tx, scope, 'entry', uid, 1);
     const after = await requireEntry(tx, scope, uid);
     return present(tx, scope, ctx, uid, after.ct, after.lines);
-  });
+  }, GATHER);
 }
 
 export async function removeEntry(deps: ContentDeps, scope: Scope, uid: string) {
   await deps.db.tx(async (tx) => {
     const e = await requireEntry(tx, scope, uid);
     await deleteEntry(within(deps, tx), scope, e.ct.uid, uid);
-  });
+  }, GATHER);
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { verifyRequest } from '@contentful/node-apps-toolkit';
+import { archiveAsset } from '../../src/contentful/assets.ts';
+import { saveEntry } from '../../src/contentful/entries.ts';
 import type { TestHerald } from '../helpers/herald.ts';
 import { refusal, SIGNING_SECRET, startSpace, until, verifyingReceiver, type Client } from './helpers/space.ts';
 
@@ -364,5 +366,29 @@ describe('content in the Contentful dialect', () => {
     });
     assert.equal(res.status, 400);
     assert.equal((await res.json()).sys.id, 'BadRequest');
+  });
+
+  it('commits entry and asset writes asked for in one turn together (SQLite), as /v3 does', async (t) => {
+    if (h.herald.db.dialect !== 'sqlite') return t.skip('PostgreSQL runs transactions side by side');
+    const one = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'one' } } } as any);
+    const two = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'two' } } } as any);
+    const asset = await client.asset.create(env, {
+      fields: { title: { 'en-US': 'Gathered' }, file: { 'en-US': { contentType: 'text/plain', fileName: 'g.txt', upload: `data:text/plain;base64,${Buffer.from('g').toString('base64')}` } } },
+    } as any);
+    const scope = { api_key: spaceId, branch: 'main', caller: { kind: 'admin', actor: 'admin' } as const };
+    const ctx = { spaceId, environmentId: 'master' };
+    // Read through the reader connection, which sees committed writes only.
+    const committed = async () => ({
+      two: JSON.parse((await h.herald.db.get<{ doc: string }>('SELECT doc FROM entries WHERE api_key = ? AND uid = ?', [spaceId, two.sys.id]))!.doc).title,
+      archived: Number((await h.herald.db.get<{ archived: number }>('SELECT archived FROM assets WHERE api_key = ? AND uid = ?', [spaceId, asset.sys.id]))!.archived),
+    });
+    let seen: unknown;
+    await Promise.all([
+      saveEntry(h.herald, scope, ctx, one.sys.id, one.sys.version, { fields: { title: { 'en-US': 'one after' } } }, false).then(async () => (seen = await committed())),
+      saveEntry(h.herald, scope, ctx, two.sys.id, two.sys.version, { fields: { title: { 'en-US': 'two after' } } }, false),
+      archiveAsset(h.herald, scope, ctx, asset.sys.id, true, h.url),
+    ]);
+    // When the first answers, the others asked for with it have committed too: one COMMIT.
+    assert.deepEqual(seen, { two: 'two after', archived: 1 });
   });
 });
