@@ -276,11 +276,10 @@ export async function unpublishType(deps: ContentDeps, scope: Scope, ctx: SysCon
   });
 }
 
-/** Deletes a content type (src/content refuses while it has entries or is referenced); its draft mark goes with it (foreign key). */
+/** Deletes a content type (src/content refuses while it has entries or is referenced; its activation and draft mark go with it). */
 export async function deleteType(deps: ContentDeps, scope: Scope, id: string) {
   await deps.db.tx(async (tx) => {
     const ct = await requireType(tx, scope, id);
     await deleteContentType(within(deps, tx), scope, ct.uid);
-    await tx.run('DELETE FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, ct.uid]);
   });
 }

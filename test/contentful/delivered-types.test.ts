@@ -192,4 +192,16 @@ describe('content types as last activated (the CMA public/content_types)', () =>
     assert.deepEqual(shown(await activated())[0], ['post', 'Post, changed', ['title', 'body'], 2, 2]);
     assert.deepEqual(shown(await activated(`/spaces/${sp.s.api_key}/environments/staging/public/content_types`))[0], ['post', 'Post', ['title'], 1, 1], 'the copy keeps its own');
   });
+
+  it('shows a content type made again through /v3 after an activated one of the same id was deleted as it is, not the old activation', async () => {
+    const { cma, env, v3 } = sp;
+    const old = await cma.contentType.createWithId({ ...env, contentTypeId: 'again' }, { name: 'Old', fields: FIELDS } as any);
+    await cma.contentType.publish({ ...env, contentTypeId: 'again' }, old);
+    await v3('DELETE', '/content_types/again');
+    await v3('POST', '/content_types', V3_TYPE('again'));
+    assert.deepEqual(
+      shown(await activated()).find((t: any) => t[0] === 'again'),
+      ['again', 'again', ['title'], 1, null],
+    );
+  });
 });
