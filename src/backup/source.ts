@@ -30,6 +30,17 @@ export interface FeedPage {
   last_seq: number;
 }
 
+/** One branch's Contentful-dialect state as the dialect lists it (items as its GETs answer them). */
+export interface ContentfulState {
+  /** `GET .../content_types`: current definitions; `sys.publishedVersion` is set on activated ones. */
+  content_types: unknown[];
+  /** `GET .../public/content_types`: activated definitions (drafts left out, /v3 types as they are). */
+  activated_content_types: unknown[];
+  editor_interfaces: unknown[];
+  /** Tags made through the dialect (`sys.version` > 0), and ids content carries (`sys.version` 0). */
+  tags: unknown[];
+}
+
 export class Source {
   constructor(
     readonly url: string,
@@ -143,6 +154,32 @@ export class Source {
   async contentfulEnvironments(apiKey: string): Promise<unknown[]> {
     const body = await this.json(`/spaces/${encodeURIComponent(apiKey)}/environments?limit=1000`, apiKey, undefined, { authorization: `Bearer ${this.token}` });
     return Array.isArray(body.items) ? body.items : [];
+  }
+
+  /**
+   * What the Contentful dialect keeps of one branch beyond its content (the event log has no
+   * events for editor interfaces and tags, and a content type's activated definition is the
+   * dialect's own), read through the dialect as its tools read it.
+   */
+  async contentfulState(apiKey: string, environmentId: string): Promise<ContentfulState> {
+    const base = `/spaces/${encodeURIComponent(apiKey)}/environments/${encodeURIComponent(environmentId)}`;
+    return {
+      content_types: await this.contentfulItems(apiKey, `${base}/content_types`),
+      activated_content_types: await this.contentfulItems(apiKey, `${base}/public/content_types`),
+      editor_interfaces: await this.contentfulItems(apiKey, `${base}/editor_interfaces`),
+      tags: await this.contentfulItems(apiKey, `${base}/tags`),
+    };
+  }
+
+  /** Every item of a dialect collection, a page of 1000 (its largest) at a time. */
+  private async contentfulItems(apiKey: string, path: string): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (;;) {
+      const body = await this.json(`${path}?limit=1000&skip=${out.length}`, apiKey, undefined, { authorization: `Bearer ${this.token}` });
+      const items = Array.isArray(body.items) ? body.items : [];
+      out.push(...items);
+      if (items.length === 0 || out.length >= Number(body.total)) return out;
+    }
   }
 }
 

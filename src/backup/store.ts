@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyEvent, summarize, type EntitySummary } from './history.ts';
 import type { BackupEvent, Module } from './event.ts';
+import type { ContentfulState } from './source.ts';
 
 /**
  * The backup center's store: one SQLite file (`<data dir>/backup.db`, WAL) with its own numbered
@@ -202,11 +203,42 @@ export class BackupStore {
     if (name) this.db.prepare('UPDATE stacks SET name = ? WHERE api_key = ?').run(name, apiKey);
   }
 
-  /** What the event log has no events for, as the source answered (see StackRow). */
-  saveSettings(apiKey: string, s: { environments: unknown[]; locales: unknown[]; branches: unknown[]; contentful_environments: unknown[] }, now = Date.now()) {
-    this.db
-      .prepare('UPDATE stacks SET environments = ?, locales = ?, branches = ?, contentful_environments = ?, settings_fetched_at = ? WHERE api_key = ?')
-      .run(JSON.stringify(s.environments), JSON.stringify(s.locales), JSON.stringify(s.branches), JSON.stringify(s.contentful_environments), now, apiKey);
+  /**
+   * What the event log has no events for, as the source answered (see StackRow), and each branch's
+   * Contentful-dialect state (`contentful`, by branch uid), in one transaction. A branch the source
+   * no longer has keeps its last state.
+   */
+  saveSettings(
+    apiKey: string,
+    s: { environments: unknown[]; locales: unknown[]; branches: unknown[]; contentful_environments: unknown[]; contentful?: Record<string, ContentfulState> },
+    now = Date.now(),
+  ) {
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE stacks SET environments = ?, locales = ?, branches = ?, contentful_environments = ?, settings_fetched_at = ? WHERE api_key = ?')
+        .run(JSON.stringify(s.environments), JSON.stringify(s.locales), JSON.stringify(s.branches), JSON.stringify(s.contentful_environments), now, apiKey);
+      const put = this.db.prepare(
+        `INSERT INTO contentful_branches (api_key, branch, content_types, activated_content_types, editor_interfaces, tags, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (api_key, branch) DO UPDATE SET content_types = excluded.content_types, activated_content_types = excluded.activated_content_types,
+           editor_interfaces = excluded.editor_interfaces, tags = excluded.tags, fetched_at = excluded.fetched_at`,
+      );
+      for (const [branch, c] of Object.entries(s.contentful ?? {})) {
+        put.run(apiKey, branch, JSON.stringify(c.content_types), JSON.stringify(c.activated_content_types), JSON.stringify(c.editor_interfaces), JSON.stringify(c.tags), now);
+      }
+    })();
+  }
+
+  /** A branch's Contentful-dialect state as last read at catch-up (migration 004); undefined until read. */
+  contentful(apiKey: string, branch: string): (ContentfulState & { fetched_at: number }) | undefined {
+    const r = this.db.prepare('SELECT * FROM contentful_branches WHERE api_key = ? AND branch = ?').get(apiKey, branch) as Record<string, string | number> | undefined;
+    if (!r) return undefined;
+    return {
+      content_types: JSON.parse(String(r.content_types)),
+      activated_content_types: JSON.parse(String(r.activated_content_types)),
+      editor_interfaces: JSON.parse(String(r.editor_interfaces)),
+      tags: JSON.parse(String(r.tags)),
+      fetched_at: Number(r.fetched_at),
+    };
   }
 
   // -------------------------------------------------------------------------------------------

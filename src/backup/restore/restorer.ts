@@ -6,7 +6,11 @@ import type { Module } from '../event.ts';
 import { chooseContent, publications, type Choice, type Content, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
+import { ContentfulStateRestorer } from './contentful.ts';
+import type { Step } from './step.ts';
 import type { Target } from './target.ts';
+
+export type { Step } from './step.ts';
 
 /**
  * Restoring from the backup into a Herald, through its public API (see docs/backup-format.md
@@ -25,23 +29,10 @@ import type { Target } from './target.ts';
  * A whole stack: locales, environments, content types, assets (with their bytes), entries in every
  * locale, then publications, skipping what the target already has.
  *
- * Either way, a branch other than main that the target lacks is made first (`ensureBranch`).
+ * Either way, a branch other than main that the target lacks is made first (`ensureBranch`), and
+ * the content types this restore made get the Contentful dialect's state of them (activation,
+ * drafts, editor interfaces: restore/contentful.ts); a whole stack its tags too.
  */
-export interface Step {
-  module: Module | 'locale' | 'environment' | 'branch';
-  /** uid in the backup (code for a locale, name for an environment). */
-  uid: string;
-  target_uid?: string;
-  action: 'created' | 'updated' | 'published' | 'exists';
-  locale?: string;
-  environment?: string;
-  /** A branch made: its Contentful environment name, when it has one. */
-  name?: string;
-  /** The `_version` brought back, and the event it was read from. */
-  version?: number | null;
-  seq?: number;
-}
-
 export interface RestoreReport {
   source: { api_key: string; branch: string };
   target: { url: string; api_key: string; branch: string };
@@ -69,6 +60,8 @@ export class Restorer {
   private schemas = new Map<string, Field[]>();
   private locales?: Set<string>;
   private environments?: Set<string>;
+  /** Content types this restore made (Herald uid, Contentful id): they get their Contentful state. */
+  private madeTypes: Array<{ uid: string; id: string }> = [];
   /**
    * Whether a referenced entity that was deleted at the source is recreated: yes when one entity
    * is restored (it comes back with what it refers to); no for a whole stack, which reproduces
@@ -89,6 +82,7 @@ export class Restorer {
     await this.ensureBranch();
     await this.bring(module, uid, sel);
     await this.flush(this.entryFixups);
+    await this.contentful().contentTypes(this.madeTypes);
     return this.report();
   }
 
@@ -111,10 +105,19 @@ export class Restorer {
           this.steps.push({ module, uid: e.uid, target_uid: t, action: 'exists' });
         }
       }
+      // Before any entry: a draft is made by activating and deactivating, refused once it has entries.
+      if (module === 'content_type') await this.contentful().contentTypes(this.madeTypes.splice(0));
     }
+    await this.contentful().tags();
     await this.flush(this.entryFixups);
     for (const key of this.created) await this.republish(key);
     return this.report();
+  }
+
+  /** The Contentful dialect's state of the backup's branch, as last read at catch-up (none: nothing to bring). */
+  private contentful(): ContentfulStateRestorer {
+    const state = this.store.contentful(this.from.api_key, this.from.branch) ?? { content_types: [], activated_content_types: [], editor_interfaces: [], tags: [] };
+    return new ContentfulStateRestorer({ target: this.target, state, environmentId: environmentIdOf(this.target.o.branch), steps: this.steps, warnings: this.warnings });
   }
 
   private report(): RestoreReport {
@@ -220,6 +223,8 @@ export class Restorer {
       this.steps.push({ module: 'content_type', uid, target_uid: uid, action: 'updated', version: c.version, seq: c.seq });
     } else {
       await this.target.send('POST', '/v3/content_types', { content_type: { uid, ...body(first) } });
+      const meta = doc.options?.contentful as { id?: unknown } | undefined;
+      this.madeTypes.push({ uid, id: typeof meta?.id === 'string' ? meta.id : uid });
       this.steps.push({ module: 'content_type', uid, target_uid: uid, action: 'created', version: c.version, seq: c.seq });
     }
     this.schemas.delete(uid);

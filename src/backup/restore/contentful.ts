@@ -1,0 +1,161 @@
+import { HeraldError } from '../../errors.ts';
+import type { ContentfulState } from '../source.ts';
+import type { Step } from './step.ts';
+import type { Target } from './target.ts';
+
+/**
+ * Restoring what the Contentful dialect keeps of a branch beyond its content, from the state the
+ * backup last read through the dialect at catch-up (ContentfulState), written back through the
+ * dialect's API as its tools would:
+ *
+ * - a content type activated at the source is activated in the target (`PUT .../published`); when
+ *   it changed since its activation, the activated definition is saved and activated first, then
+ *   the restored definition saved over it through /v3, so both come back (public/content_types
+ *   and the CDA show the first, the CMA the second);
+ * - a draft at the source (made through the dialect, never activated or deactivated since) is a
+ *   draft in the target: activated and deactivated at once, since the restore made it through /v3
+ *   (which never makes drafts); a content type made through /v3 stays as it is;
+ * - an editor interface saved at the source is saved (`PUT .../editor_interface`) where the target's
+ *   differs;
+ * - a tag made at the source (`sys.version` > 0) is made with its name and visibility when the
+ *   target lacks it; ids content merely carries need nothing (entries and assets carry them).
+ *
+ * Only content types this restore made get their activation and editor interface: one the target
+ * had is left as it is, as its content is. `sys.version`, `sys.publishedCounter` and the times are
+ * the target's own (see docs/backup-format.md).
+ */
+
+/** A content type as the dialect lists it (the parts compared and sent back). */
+interface TypeItem {
+  sys: { id: string; version?: number; publishedVersion?: number };
+  name?: string;
+  description?: string;
+  displayField?: string | null;
+  fields?: unknown[];
+}
+
+/** The parts of an editor interface a PUT saves (src/contentful/editor-interfaces.ts). */
+const EDITOR_PARTS = ['controls', 'sidebar', 'editor', 'editors', 'groupControls', 'editorLayout'];
+
+const enc = encodeURIComponent;
+
+/** A content type's definition as Contentful compares two: what a user saved, without sys. */
+export function definition(t: TypeItem): { name: unknown; description: unknown; displayField: unknown; fields: unknown } {
+  return { name: t.name, description: t.description ?? '', displayField: t.displayField ?? null, fields: t.fields ?? [] };
+}
+
+function editorParts(e: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of EDITOR_PARTS) if (e[k] !== undefined) out[k] = e[k];
+  return out;
+}
+
+/** Same JSON, object keys in any order. */
+function same(a: unknown, b: unknown): boolean {
+  const norm = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, norm((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+}
+
+export interface ContentfulRestore {
+  target: Target;
+  state: ContentfulState;
+  /** The target's Contentful environment id. */
+  environmentId: string;
+  steps: Step[];
+  warnings: string[];
+}
+
+export class ContentfulStateRestorer {
+  private readonly base: string;
+
+  constructor(private readonly o: ContentfulRestore) {
+    this.base = `/spaces/${enc(o.target.o.api_key)}/environments/${enc(o.environmentId)}`;
+  }
+
+  private send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    return this.o.target.send(method, this.base + path, body, { api: 'contentful', headers });
+  }
+
+  /** Activation (or draft) and editor interface of each content type this restore made (Herald uid, Contentful id). */
+  async contentTypes(made: Array<{ uid: string; id: string }>): Promise<void> {
+    const current = new Map((this.o.state.content_types as TypeItem[]).map((t) => [t.sys.id, t]));
+    const activated = new Map((this.o.state.activated_content_types as TypeItem[]).map((t) => [t.sys.id, t]));
+    for (const { uid, id } of made) {
+      const source = current.get(id);
+      if (!source) continue; // not in the dialect's last list (made at the source after the last catch-up)
+      try {
+        if (source.sys.publishedVersion !== undefined) await this.activate(uid, id, source, activated.get(id));
+        else if (!activated.has(id)) await this.draft(id);
+      } catch (err) {
+        if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+        this.o.warnings.push(`content type ${id}: its Contentful activation could not be restored: ${err.message}`);
+      }
+    }
+    const interfaces = new Map((this.o.state.editor_interfaces as Array<Record<string, any>>).map((e) => [String(e.sys?.contentType?.sys?.id), e]));
+    for (const { id } of made) {
+      const e = interfaces.get(id);
+      if (!e) continue;
+      try {
+        await this.editorInterface(id, e);
+      } catch (err) {
+        if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+        this.o.warnings.push(`content type ${id}: its editor interface could not be restored: ${err.message}`);
+      }
+    }
+  }
+
+  /** Activates the target's content type with the definition activated at the source. */
+  private async activate(uid: string, id: string, source: TypeItem, at: TypeItem | undefined) {
+    const target = (await this.send('GET', `/content_types/${enc(id)}`)) as TypeItem;
+    let version = Number(target.sys.version);
+    const changedSince = at && !same(definition(at), definition(source));
+    let restored: unknown;
+    if (changedSince) {
+      // Save the activated definition, activate it, then put the restored definition back through
+      // /v3, exactly as the restore saved it (the dialect would rebuild it from Contentful terms).
+      restored = (await this.o.target.send('GET', `/v3/content_types/${enc(uid)}`))?.content_type;
+      version = Number(((await this.send('PUT', `/content_types/${enc(id)}`, definition(at!), { 'x-contentful-version': String(version) })) as TypeItem).sys.version);
+    }
+    await this.send('PUT', `/content_types/${enc(id)}/published`, undefined, { 'x-contentful-version': String(version) });
+    if (changedSince) {
+      const ct = restored as { uid: string; title?: string; description?: string; schema?: unknown[]; options?: unknown };
+      await this.o.target.send('PUT', `/v3/content_types/${enc(ct.uid)}`, { content_type: { title: ct.title, description: ct.description ?? '', schema: ct.schema ?? [], options: ct.options ?? {} } });
+    }
+    this.o.steps.push({ module: 'content_type', uid: id, target_uid: id, action: 'published', ...(changedSince ? { name: String(at!.name) } : {}) });
+  }
+
+  /** Makes the target's content type (made through /v3, so delivered) a draft, as it was at the source. */
+  private async draft(id: string) {
+    const target = (await this.send('GET', `/content_types/${enc(id)}`)) as TypeItem;
+    await this.send('PUT', `/content_types/${enc(id)}/published`, undefined, { 'x-contentful-version': String(target.sys.version) });
+    await this.send('DELETE', `/content_types/${enc(id)}/published`);
+    this.o.steps.push({ module: 'content_type', uid: id, target_uid: id, action: 'draft' });
+  }
+
+  private async editorInterface(id: string, source: Record<string, unknown>) {
+    const a = await this.o.target.call('GET', `${this.base}/content_types/${enc(id)}/editor_interface`, undefined, { api: 'contentful' });
+    if (a.status !== 200 && a.status !== 404) throw new HeraldError('bad_request', `The target Herald refused GET ${this.base}/content_types/${id}/editor_interface (${a.status})`);
+    const current = a.status === 200 ? (a.body as Record<string, any>) : undefined;
+    if (current && same(editorParts(current), editorParts(source))) return;
+    await this.send('PUT', `/content_types/${enc(id)}/editor_interface`, editorParts(source), { 'x-contentful-version': String(current?.sys?.version ?? 0) });
+    this.o.steps.push({ module: 'editor_interface', uid: id, target_uid: id, action: 'updated' });
+  }
+
+  /** Makes each tag made at the source that the target lacks (one the target made is left as it is). */
+  async tags(): Promise<void> {
+    for (const t of this.o.state.tags as Array<{ sys: { id: string; version?: number; visibility?: string }; name?: string }>) {
+      if (!t.sys.version) continue;
+      const a = await this.o.target.call('GET', `${this.base}/tags/${enc(t.sys.id)}`, undefined, { api: 'contentful' });
+      if (a.status === 200 && Number(a.body?.sys?.version) > 0) continue;
+      const visibility = t.sys.visibility ?? 'private';
+      try {
+        await this.send('PUT', `/tags/${enc(t.sys.id)}`, { name: t.name, sys: { visibility } }, { 'x-contentful-tag-visibility': visibility });
+        this.o.steps.push({ module: 'tag', uid: t.sys.id, target_uid: t.sys.id, action: 'created', name: t.name });
+      } catch (err) {
+        if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+        this.o.warnings.push(`tag ${t.sys.id} could not be made: ${err.message}`);
+      }
+    }
+  }
+}

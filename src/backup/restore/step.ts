@@ -1,0 +1,18 @@
+import type { Module } from '../event.ts';
+
+/** One thing a restore did in the target (the report's `steps`). */
+export interface Step {
+  module: Module | 'locale' | 'environment' | 'branch' | 'editor_interface' | 'tag';
+  /** uid in the backup (code for a locale, name for an environment). */
+  uid: string;
+  target_uid?: string;
+  /** `published` for a content type: activated the Contentful way; `draft`: made a Contentful draft. */
+  action: 'created' | 'updated' | 'published' | 'draft' | 'exists';
+  locale?: string;
+  environment?: string;
+  /** A branch made: its Contentful environment name, when it has one; a tag made: its name; a content type activated with a definition it has changed since: the activated name. */
+  name?: string;
+  /** The `_version` brought back, and the event it was read from. */
+  version?: number | null;
+  seq?: number;
+}

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient } from 'contentful-management';
+import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
+import { runRestore, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
+import { stackApi } from './helpers/content.ts';
+
+/**
+ * A space made and used through the Contentful dialect (contentful-management, as a user would)
+ * comes back whole from a backup -> restore: content types activated as they were (the activated
+ * definition too, when changed since), drafts still drafts, editor interfaces, tags; and the
+ * restored space is usable through the CMA (an entry can be saved and published). Before, a
+ * restore carried none of the dialect's own state.
+ */
+describe('the backup center and a Contentful space', () => {
+  let h: SpawnedHerald;
+  let b: SpawnedBackup;
+  let source: { api_key: string; token: string };
+
+  const cmaOf = (token: string) => {
+    const host = `127.0.0.1:${new URL(h.url).port}`;
+    return createClient({ accessToken: token, host, hostUpload: host, insecure: true, retryOnError: false } as Parameters<typeof createClient>[0], { type: 'plain' });
+  };
+  const at = (s: { api_key: string }) => ({ spaceId: s.api_key, environmentId: 'master' });
+  /** What a user compares: each content type's definition and activation, without ids and times. */
+  const typesOf = async (s: { api_key: string; token: string }) => {
+    const cma = cmaOf(s.token);
+    const all = (await cma.contentType.getMany({ ...at(s), query: { order: 'sys.id' } })).items as any[];
+    const r = await h.request('GET', `/spaces/${s.api_key}/environments/master/public/content_types?order=sys.id`, { headers: { authorization: `Bearer ${s.token}` } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const def = (t: any) => ({ name: t.name, description: t.description, displayField: t.displayField, fields: t.fields });
+    return {
+      types: Object.fromEntries(all.map((t) => [t.sys.id, { ...def(t), activated: t.sys.publishedVersion !== undefined }])),
+      activated: Object.fromEntries((r.body.items as any[]).map((t) => [t.sys.id, def(t)])),
+    };
+  };
+  const editorInterfaceOf = async (s: { api_key: string; token: string }, contentTypeId: string) => {
+    const ei = (await cmaOf(s.token).editorInterface.get({ ...at(s), contentTypeId })) as any;
+    return { controls: ei.controls, sidebar: ei.sidebar };
+  };
+  const tagsOf = async (s: { api_key: string; token: string }) =>
+    ((await cmaOf(s.token).tag.getMany({ ...at(s), query: { order: 'sys.id' } } as any)).items as any[]).map((t) => ({ id: t.sys.id, name: t.name, visibility: t.sys.visibility }));
+
+  before(async () => {
+    h = await spawnHerald();
+    source = await h.newStack('Contentful source');
+    const api = stackApi(h, source);
+    b = await spawnBackup(['--secret', testSecret(6), '--source', h.url, '--api-key', source.api_key, '--settle-time', '0', '--catch-up-interval', '1s'], {
+      env: { HERALD_BACKUP_TOKEN: source.token },
+    });
+    const cma = cmaOf(source.token);
+    const env = at(source);
+    const title = { id: 'title', name: 'Title', type: 'Symbol' };
+    // post: activated, then changed (a field added) and not activated again.
+    const post = await cma.contentType.createWithId({ ...env, contentTypeId: 'post' }, { name: 'Post', displayField: 'title', fields: [title] } as any);
+    const activated = await cma.contentType.publish({ ...env, contentTypeId: 'post' }, post);
+    await cma.contentType.update({ ...env, contentTypeId: 'post' }, { ...activated, name: 'Blog post', fields: [title, { id: 'body', name: 'Body', type: 'Text' }] } as any);
+    // note: activated, unchanged since. idea: a draft, never activated.
+    const note = await cma.contentType.createWithId({ ...env, contentTypeId: 'note' }, { name: 'Note', displayField: 'title', fields: [title] } as any);
+    await cma.contentType.publish({ ...env, contentTypeId: 'note' }, note);
+    await cma.contentType.createWithId({ ...env, contentTypeId: 'idea' }, { name: 'Idea', fields: [title] } as any);
+
+    const ei = (await cma.editorInterface.get({ ...env, contentTypeId: 'note' })) as any;
+    await cma.editorInterface.update({ ...env, contentTypeId: 'note' }, { ...ei, controls: [{ fieldId: 'title', widgetId: 'slugEditor', widgetNamespace: 'builtin', settings: { helpText: 'Short' } }] } as any);
+    await cma.tag.createWithId({ ...env, tagId: 'featured' } as any, { name: 'Featured', sys: { visibility: 'public' } } as any);
+    await cma.tag.createWithId({ ...env, tagId: 'internal' } as any, { name: 'Internal use', sys: { visibility: 'private' } } as any);
+    const entry = await cma.entry.create({ ...env, contentTypeId: 'note' }, { fields: { title: { 'en-US': 'Hello' } }, metadata: { tags: [{ sys: { type: 'Link', linkType: 'Tag', id: 'featured' } }] } } as any);
+    await cma.entry.publish({ ...env, entryId: entry.sys.id }, entry);
+
+    const changedAt = Date.now();
+    const last = (await api.events()).at(-1).seq;
+    await until('the backup to hold every event and to have read the space since', async () => {
+      const s = (await b.get('/stacks')).body.stacks.find((x: any) => x.api_key === source.api_key);
+      return s && s.feed_cursor === last && s.settings_fetched_at && Date.parse(s.settings_fetched_at) > changedAt;
+    });
+  });
+
+  after(async () => {
+    await b?.stop();
+    await h?.close();
+  });
+
+  it('restores activation (the activated definition too), drafts, editor interfaces and tags, and the CMA can save and publish entries', async () => {
+    const target = await h.newStack('Contentful target');
+    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.report.warnings, []);
+    const dialect = r.report.steps.filter((s: any) => (s.module === 'content_type' && s.action === 'published') || s.action === 'draft' || s.module === 'editor_interface' || s.module === 'tag');
+    assert.deepEqual(dialect, [
+      { module: 'content_type', uid: 'post', target_uid: 'post', action: 'published', name: 'Post' },
+      { module: 'content_type', uid: 'note', target_uid: 'note', action: 'published' },
+      { module: 'content_type', uid: 'idea', target_uid: 'idea', action: 'draft' },
+      { module: 'editor_interface', uid: 'note', target_uid: 'note', action: 'updated' },
+      { module: 'tag', uid: 'featured', target_uid: 'featured', action: 'created', name: 'Featured' },
+      { module: 'tag', uid: 'internal', target_uid: 'internal', action: 'created', name: 'Internal use' },
+    ]);
+
+    const before = await typesOf(source);
+    assert.deepEqual(Object.keys(before.activated), ['note', 'post'], 'the set-up: idea is a draft');
+    assert.equal(before.activated.post.name, 'Post', 'the set-up: post changed since its activation');
+    assert.deepEqual(await typesOf(target), before);
+    assert.deepEqual(await editorInterfaceOf(target, 'note'), await editorInterfaceOf(source, 'note'));
+    assert.deepEqual(await tagsOf(target), [
+      { id: 'featured', name: 'Featured', visibility: 'public' },
+      { id: 'internal', name: 'Internal use', visibility: 'private' },
+    ]);
+
+    // The restored space is usable through the CMA: its entry can be saved and published.
+    const cma = cmaOf(target.token);
+    const [restored] = (await cma.entry.getMany({ ...at(target), query: { content_type: 'note' } })).items as any[];
+    assert.deepEqual(restored.metadata.tags.map((t: any) => t.sys.id), ['featured']);
+    assert.ok(restored.sys.publishedVersion, 'the entry is published again');
+    const saved = await cma.entry.update({ ...at(target), entryId: restored.sys.id }, { ...restored, fields: { title: { 'en-US': 'Hello again' } } });
+    const published = (await cma.entry.publish({ ...at(target), entryId: restored.sys.id }, saved)) as any;
+    assert.equal(published.fields.title['en-US'], 'Hello again');
+    const made = await cma.entry.create({ ...at(target), contentTypeId: 'post' }, { fields: { title: { 'en-US': 'New' } } } as any);
+    await cma.entry.publish({ ...at(target), entryId: made.sys.id }, made);
+    // A draft stays a draft: entries on it are refused, as at the source.
+    await assert.rejects(cma.entry.create({ ...at(target), contentTypeId: 'idea' }, { fields: { title: { 'en-US': 'No' } } } as any), (err: any) => JSON.parse(err.message).status === 400);
+  });
+});
