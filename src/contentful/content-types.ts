@@ -124,21 +124,30 @@ export async function listTypes(q: Queryable, scope: Scope, ctx: SysContext) {
 }
 
 /**
- * The content types as they were last activated (`GET .../public/content_types`, Contentful's "activated
- * versions of content types, ignoring any changes made since the last activation"), drafts left out as
- * deliveredTypes does: each one's definition when it was activated (published_doc, migration 019). One
- * made through /v3 (never a draft, no activation) is shown as it is, as is one activated before
- * migration 019 (it has no stored definition): exact while unchanged since, else its current definition
- * until it is activated again (the README says so).
+ * The content types as they were last activated: deliveredTypes (drafts left out), each one's
+ * definition when it was activated (published_doc, migration 019). One made through /v3 (never a
+ * draft, no activation) is as it is, as is one activated before migration 019 (it has no stored
+ * definition): exact while unchanged since, else its current definition until it is activated
+ * again (the README says so). `all`: the branch's content types when the caller has them already.
+ * What Contentful's CMA `public/content_types` and its delivery and preview APIs show.
  */
-export async function activatedTypes(q: Queryable, scope: Scope, ctx: SysContext) {
-  const types = await listContentTypes(q, scope);
+export async function activatedDefinitions(q: Queryable, scope: Scope, all?: ContentTypeDoc[]): Promise<ContentTypeDoc[]> {
+  const types = all ?? (await listContentTypes(q, scope));
   const rows = await q.all<{ uid: string; published_doc: string | null }>('SELECT uid, published_doc FROM contentful_content_types WHERE api_key = ? AND branch = ?', [
     scope.api_key,
     scope.branch,
   ]);
   const activated = new Map(rows.filter((r) => r.published_doc !== null).map((r) => [r.uid, json<ContentTypeDoc>(r.published_doc!)]));
-  const shown = (await deliveredTypes(q, scope, types)).map((ct) => activated.get(ct.uid) ?? ct);
+  return (await deliveredTypes(q, scope, types)).map((ct) => activated.get(ct.uid) ?? ct);
+}
+
+/**
+ * The content types as they were last activated (`GET .../public/content_types`, Contentful's "activated
+ * versions of content types, ignoring any changes made since the last activation"): activatedDefinitions.
+ */
+export async function activatedTypes(q: Queryable, scope: Scope, ctx: SysContext) {
+  const types = await listContentTypes(q, scope);
+  const shown = await activatedDefinitions(q, scope, types);
   return Promise.all(shown.map((ct) => presentType(q, scope, ctx, ct, types)));
 }
 

@@ -6,7 +6,7 @@ import { listLocales, masterLocale, type LocaleDoc } from '../content/locales.ts
 import { isObject } from '../content/guards.ts';
 import { contentfulFieldDef, contentfulFields, contentfulLocale, contentTypeEntity, contentTypeId, link, type SysContext } from '../contentful/entities.ts';
 import { InvalidQuery } from '../contentful/errors.ts';
-import { deliveredTypes } from '../contentful/content-types.ts';
+import { activatedDefinitions } from '../contentful/content-types.ts';
 import { contentfulIds } from '../contentful/schema.ts';
 import { applyQuery, contentTypeParam, needsEntities, parseQuery, selectPaths, type QueryField } from '../contentful/query.ts';
 import { HeraldError, notFound } from '../errors.ts';
@@ -357,11 +357,14 @@ export async function cdaAsset(deps: CfDeps, ctx: CfContext, id: string, params:
   return assetOf(deps, ctx, { locale }, id, a);
 }
 
-/** Activated content types only, as Contentful's (deliveredTypes: drafts of the dialect are left out). */
+/**
+ * Activated content types only, each as it was activated, as Contentful's (activatedDefinitions:
+ * drafts of the dialect are left out, a change made since an activation shows once activated).
+ */
 export async function cdaContentTypes(deps: CfDeps, ctx: CfContext, params: Record<string, unknown>) {
   const types = await listContentTypes(deps.db, ctx.scope);
   const ids = contentfulIds(types);
-  const all = (await deliveredTypes(deps.db, ctx.scope, types)).map((t) => contentTypeEntity(t, ctx.sys, stateOf(t), ids));
+  const all = (await activatedDefinitions(deps.db, ctx.scope, types)).map((t) => contentTypeEntity(t, ctx.sys, stateOf(t), ids));
   const parsed = parseQuery(params, { kind: 'ContentType', locales: { codes: [], default: '' }, extra: ['access_token'] });
   const { items, total } = applyQuery(all, parsed);
   return { sys: { type: 'Array' }, total, skip: parsed.skip, limit: parsed.limit, items };
@@ -370,7 +373,7 @@ export async function cdaContentTypes(deps: CfDeps, ctx: CfContext, params: Reco
 export async function cdaContentType(deps: CfDeps, ctx: CfContext, id: string) {
   const types = await listContentTypes(deps.db, ctx.scope);
   const ids = contentfulIds(types);
-  const t = (await deliveredTypes(deps.db, ctx.scope, types)).find((x) => ids(x.uid) === id);
+  const t = (await activatedDefinitions(deps.db, ctx.scope, types)).find((x) => ids(x.uid) === id);
   if (!t) throw notFound(`Content type ${id}`);
   return contentTypeEntity(t, ctx.sys, stateOf(t), ids);
 }

@@ -183,6 +183,21 @@ describe('content types as last activated (the CMA public/content_types)', () =>
     assert.deepEqual([bad.status, bad.body.sys.id], [400, 'InvalidQuery']);
   });
 
+  it('delivers each activated content type as it was activated, to contentful.js with a delivery and a preview key, as Contentful does', async () => {
+    const keys = await sp.keyFor(['master']);
+    for (const key of [keys.delivery, keys.preview]) {
+      const one = (await sp.cda(key).getContentType('post')) as any;
+      assert.deepEqual([one.name, one.fields.map((f: any) => f.id)], ['Post', ['title']], 'not the change made since the activation');
+      const listed = (await sp.cda(key).getContentTypes()).items.map((t: any) => [t.sys.id, t.name, t.fields.map((f: any) => f.id)]);
+      assert.deepEqual(listed, [
+        ['post', 'Post', ['title']],
+        ['made_in_v3', 'made_in_v3', ['title']],
+      ]);
+      const searched = await sp.cda(key).getContentTypes({ name: 'Post, changed' } as any);
+      assert.equal(searched.total, 0, 'search parameters match the activated definition');
+    }
+  });
+
   it('keeps the activated definition in an environment copied from master, and shows the change once activated', async () => {
     const { cma, env } = sp;
     await cma.environment.createWithId({ spaceId: sp.s.api_key, environmentId: 'staging' }, { name: 'Staging' });
