@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { createClient } from 'contentful-management';
 import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
 import { runRestore, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
@@ -117,5 +119,20 @@ describe('the backup center and a Contentful space', () => {
     await cma.entry.publish({ ...at(target), entryId: made.sys.id }, made);
     // A draft stays a draft: entries on it are refused, as at the source.
     await assert.rejects(cma.entry.create({ ...at(target), contentTypeId: 'idea' }, { fields: { title: { 'en-US': 'No' } } } as any), (err: any) => JSON.parse(err.message).status === 400);
+  });
+
+  it('warns of each content type made through the dialect when the backup holds no Contentful state (one from before it was read)', async () => {
+    await b.stop();
+    const db = new Database(join(b.dataDir, 'backup.db'));
+    db.prepare('DELETE FROM contentful_branches').run();
+    db.close();
+    const target = await h.newStack('Contentful target, old backup');
+    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.report.warnings.map((w: string) => /^content type (\w+) was made through the Contentful dialect, but the backup holds no Contentful state of it/.exec(w)?.[1] ?? w),
+      ['post', 'note', 'idea'],
+    );
+    assert.deepEqual(Object.keys((await typesOf(target)).types), ['idea', 'note', 'post'], 'the content types themselves come back');
   });
 });

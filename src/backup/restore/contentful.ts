@@ -77,13 +77,24 @@ export class ContentfulStateRestorer {
     return this.o.target.send(method, this.base + path, body, { api: 'contentful', headers });
   }
 
-  /** Activation (or draft) and editor interface of each content type this restore made (Herald uid, Contentful id). */
-  async contentTypes(made: Array<{ uid: string; id: string }>): Promise<void> {
+  /**
+   * Activation (or draft) and editor interface of each content type this restore made (Herald uid,
+   * Contentful id; `dialect`: made or changed through the Contentful dialect at the source).
+   */
+  async contentTypes(made: Array<{ uid: string; id: string; dialect: boolean }>): Promise<void> {
     const current = new Map((this.o.state.content_types as TypeItem[]).map((t) => [t.sys.id, t]));
     const activated = new Map((this.o.state.activated_content_types as TypeItem[]).map((t) => [t.sys.id, t]));
-    for (const { uid, id } of made) {
+    for (const { uid, id, dialect } of made) {
       const source = current.get(id);
-      if (!source) continue; // not in the dialect's last list (made at the source after the last catch-up)
+      if (!source) {
+        // Made at the source after the last catch-up, or a backup that never read the dialect's state.
+        if (dialect) {
+          this.o.warnings.push(
+            `content type ${id} was made through the Contentful dialect, but the backup holds no Contentful state of it (read at each catch-up): it is restored as /v3 makes one, delivered and not activated, without its editor interface.`,
+          );
+        }
+        continue;
+      }
       try {
         if (source.sys.publishedVersion !== undefined) await this.activate(uid, id, source, activated.get(id));
         else if (!activated.has(id)) await this.draft(id);

@@ -61,7 +61,7 @@ export class Restorer {
   private locales?: Set<string>;
   private environments?: Set<string>;
   /** Content types this restore made (Herald uid, Contentful id): they get their Contentful state. */
-  private madeTypes: Array<{ uid: string; id: string }> = [];
+  private madeTypes: Array<{ uid: string; id: string; dialect: boolean }> = [];
   /**
    * Whether a referenced entity that was deleted at the source is recreated: yes when one entity
    * is restored (it comes back with what it refers to); no for a whole stack, which reproduces
@@ -223,8 +223,9 @@ export class Restorer {
       this.steps.push({ module: 'content_type', uid, target_uid: uid, action: 'updated', version: c.version, seq: c.seq });
     } else {
       await this.target.send('POST', '/v3/content_types', { content_type: { uid, ...body(first) } });
+      // The dialect writes options.contentful into every content type it makes or changes.
       const meta = doc.options?.contentful as { id?: unknown } | undefined;
-      this.madeTypes.push({ uid, id: typeof meta?.id === 'string' ? meta.id : uid });
+      this.madeTypes.push({ uid, id: typeof meta?.id === 'string' ? meta.id : uid, dialect: typeof meta === 'object' && meta !== null });
       this.steps.push({ module: 'content_type', uid, target_uid: uid, action: 'created', version: c.version, seq: c.seq });
     }
     this.schemas.delete(uid);
