@@ -87,14 +87,19 @@ export async function getTag(q: Queryable, scope: Scope, ctx: SysContext, id: st
   return present({ id, name: id, visibility: 'private', version: 0, created_by: 'system', updated_by: 'system', created_at: at, updated_at: at }, ctx);
 }
 
-function parse(raw: unknown): { name: string; visibility?: string } {
+/**
+ * `header`: X-Contentful-Tag-Visibility, which Contentful's "Create a tag" takes for the visibility
+ * and lets override the body's `sys.visibility` (contentful-management sends both).
+ */
+function parse(raw: unknown, header?: string): { name: string; visibility?: string } {
   const errors: FieldErrors = fieldErrors();
   if (!isObject(raw)) throw validationFailed(Object.assign(fieldErrors(), { body: ['must be a tag: { "name": ..., "sys": { "visibility": "private" } }'] }));
   for (const k of Object.keys(raw)) if (k !== 'name' && k !== 'sys') errors[k] = ['is not a field of tags'];
   const name = typeof raw.name === 'string' ? raw.name.trim() : '';
   if (name === '' || name.length > 64) errors.name = ['is required: at most 64 characters'];
-  const visibility = isObject(raw.sys) ? raw.sys.visibility : undefined;
-  if (visibility !== undefined && visibility !== 'private' && visibility !== 'public') errors['sys.visibility'] = ['must be private or public'];
+  if (header !== undefined && header !== 'private' && header !== 'public') errors['X-Contentful-Tag-Visibility'] = ['must be private or public'];
+  const visibility = header ?? (isObject(raw.sys) ? raw.sys.visibility : undefined);
+  if (header === undefined && visibility !== undefined && visibility !== 'private' && visibility !== 'public') errors['sys.visibility'] = ['must be private or public'];
   if (Object.keys(errors).length) throw validationFailed(errors);
   return { name, ...(visibility !== undefined ? { visibility: visibility as string } : {}) };
 }
@@ -106,11 +111,20 @@ async function nameTaken(tx: Tx, scope: Scope, id: string, name: string) {
 
 /**
  * `PUT .../tags/{id}`: makes the tag (no version, or 0) or renames it (`X-Contentful-Version`,
- * stale: 409). Visibility is chosen when the tag is made (private by default) and cannot change.
+ * stale: 409). Visibility is chosen when the tag is made (X-Contentful-Tag-Visibility, else the body's
+ * `sys.visibility`, else private) and cannot change.
  * Returns the tag and whether it was made.
  */
-export async function putTag(db: { tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> }, scope: Scope, ctx: SysContext, id: string, sent: number | null, raw: unknown) {
-  const input = parse(raw);
+export async function putTag(
+  db: { tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> },
+  scope: Scope,
+  ctx: SysContext,
+  id: string,
+  sent: number | null,
+  raw: unknown,
+  visibilityHeader?: string,
+) {
+  const input = parse(raw, visibilityHeader);
   return db.tx(async (tx) => {
     const current = await stored(tx, scope, id);
     const now = Date.now();

@@ -161,4 +161,14 @@ describe('what Contentful importers rely on', () => {
     const wrong = await refusal(client.editorInterface.update({ ...env, contentTypeId: 'page' }, { ...synced, controls: [{ fieldId: 'nope', widgetId: 'singleLine' }] }));
     assert.equal(wrong.status, 422);
   });
+
+  it("takes a tag's visibility from X-Contentful-Tag-Visibility, which overrides the body's, as Contentful's create a tag says", async () => {
+    const only = await cma('PUT', '/tags/fromHeader', { name: 'From the header' }, { 'x-contentful-tag-visibility': 'public' });
+    assert.deepEqual([only.status, only.body.sys.visibility], [201, 'public']);
+    const both = await cma('PUT', '/tags/headerWins', { name: 'Header wins', sys: { visibility: 'private' } }, { 'x-contentful-tag-visibility': 'public' });
+    assert.deepEqual([both.status, both.body.sys.visibility], [201, 'public']);
+    const bad = await cma('PUT', '/tags/badHeader', { name: 'Bad header' }, { 'x-contentful-tag-visibility': 'secret' });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(bad.body.details.errors.map((e: any) => e.path.join('.')), ['X-Contentful-Tag-Visibility']);
+  });
 });

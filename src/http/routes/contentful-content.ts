@@ -130,7 +130,7 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
     app.put<One>(`${base}/tags/:id`, contentfulDoc(`${base}/tags/:id`, 'Make a tag with this id, or rename it (X-Contentful-Version)'), async (req, reply) => {
       const { scope, ctx } = await scoped(req);
       if (!CONTENTFUL_ID.test(req.params.id)) throw invalid('sys.id', 'must be letters, digits, ".", "-" and "_" (at most 64)');
-      const { tag, created } = await putTag(h.db, scope, ctx, req.params.id, versionHeader(req), req.body);
+      const { tag, created } = await putTag(h.db, scope, ctx, req.params.id, versionHeader(req), req.body, headerValue(req, 'x-contentful-tag-visibility'));
       if (created) reply.status(201);
       return tag;
     });
