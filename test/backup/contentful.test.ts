@@ -69,6 +69,13 @@ describe('the backup center and a Contentful space', () => {
     const entry = await cma.entry.create({ ...env, contentTypeId: 'note' }, { fields: { title: { 'en-US': 'Hello' } }, metadata: { tags: [{ sys: { type: 'Link', linkType: 'Tag', id: 'featured' } }] } } as any);
     await cma.entry.publish({ ...env, entryId: entry.sys.id }, entry);
 
+    // staging: a copy of master, plus a content type and a tag of its own.
+    await cma.environment.createWithId({ spaceId: source.api_key, environmentId: 'staging' }, { name: 'Staging' });
+    const stagingEnv = { spaceId: source.api_key, environmentId: 'staging' };
+    const event = await cma.contentType.createWithId({ ...stagingEnv, contentTypeId: 'event' }, { name: 'Event', displayField: 'title', fields: [title] } as any);
+    await cma.contentType.publish({ ...stagingEnv, contentTypeId: 'event' }, event);
+    await cma.tag.createWithId({ ...stagingEnv, tagId: 'draftOnly' } as any, { name: 'Draft only', sys: { visibility: 'private' } } as any);
+
     const changedAt = Date.now();
     const last = (await api.events()).at(-1).seq;
     await until('the backup to hold every event and to have read the space since', async () => {
@@ -119,6 +126,27 @@ describe('the backup center and a Contentful space', () => {
     await cma.entry.publish({ ...at(target), entryId: made.sys.id }, made);
     // A draft stays a draft: entries on it are refused, as at the source.
     await assert.rejects(cma.entry.create({ ...at(target), contentTypeId: 'idea' }, { fields: { title: { 'en-US': 'No' } } } as any), (err: any) => JSON.parse(err.message).status === 400);
+  });
+
+  it("restores a branch's own content types and tags with its Contentful state, as its environment", async () => {
+    const target = await h.newStack('Contentful target with staging');
+    const restore = (branch: string) => runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--branch', branch]);
+    const main = await restore('main');
+    assert.equal(main.code, 0, main.stderr);
+    const staging = await restore('staging');
+    assert.equal(staging.code, 0, staging.stderr);
+    assert.deepEqual(staging.report.warnings, []);
+    const cma = cmaOf(target.token);
+    const stagingEnv = { spaceId: target.api_key, environmentId: 'staging' };
+    const event = (await cma.contentType.get({ ...stagingEnv, contentTypeId: 'event' })) as any;
+    assert.ok(event.sys.publishedVersion, 'activated in staging');
+    const tags = ((await cma.tag.getMany({ ...stagingEnv, query: { order: 'sys.id' } } as any)).items as any[]).map((t) => [t.sys.id, t.name]);
+    assert.deepEqual(tags, [
+      ['draftOnly', 'Draft only'],
+      ['featured', 'Featured'],
+      ['internal', 'Internal use'],
+    ]);
+    await assert.rejects(cma.contentType.get({ ...at(target), contentTypeId: 'event' }), (err: any) => JSON.parse(err.message).status === 404, 'not in master');
   });
 
   it('warns of each content type made through the dialect when the backup holds no Contentful state (one from before it was read)', async () => {
