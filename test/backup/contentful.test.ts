@@ -69,6 +69,12 @@ describe('the backup center and a Contentful space', () => {
     const entry = await cma.entry.create({ ...env, contentTypeId: 'note' }, { fields: { title: { 'en-US': 'Hello' } }, metadata: { tags: [{ sys: { type: 'Link', linkType: 'Tag', id: 'featured' } }] } } as any);
     await cma.entry.publish({ ...env, entryId: entry.sys.id }, entry);
 
+    // gone: activated, changed since, then deleted through /v3 (which, unlike the dialect, deletes an activated one).
+    const gone = await cma.contentType.createWithId({ ...env, contentTypeId: 'gone' }, { name: 'Gone', displayField: 'title', fields: [title] } as any);
+    const goneActivated = await cma.contentType.publish({ ...env, contentTypeId: 'gone' }, gone);
+    await cma.contentType.update({ ...env, contentTypeId: 'gone' }, { ...goneActivated, name: 'Gone, changed' } as any);
+    await api.del('/v3/content_types/gone');
+
     // staging: a copy of master, plus a content type and a tag of its own.
     await cma.environment.createWithId({ spaceId: source.api_key, environmentId: 'staging' }, { name: 'Staging' });
     const stagingEnv = { spaceId: source.api_key, environmentId: 'staging' };
@@ -149,7 +155,23 @@ describe('the backup center and a Contentful space', () => {
     await assert.rejects(cma.contentType.get({ ...at(target), contentTypeId: 'event' }), (err: any) => JSON.parse(err.message).status === 404, 'not in master');
   });
 
-  it('warns of each content type made through the dialect when the backup holds no Contentful state (one from before it was read)', async () => {
+  it('brings a deleted content type back activated as its history tells (the definition activated, then the one restored)', async () => {
+    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', source.api_key, '--token', source.token, '--content-type', 'gone']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.report.steps.map((s: any) => [s.module, s.uid, s.action, s.name ?? null]), [
+      ['content_type', 'gone', 'created', null],
+      ['content_type', 'gone', 'published', 'Gone'],
+    ]);
+    assert.equal(r.report.warnings.length, 1);
+    assert.match(r.report.warnings[0], /^content type gone is not in the Contentful state the backup last read .* its activation comes from its history/);
+    const { types, activated } = await typesOf(source);
+    assert.deepEqual([types.gone.name, types.gone.activated, activated.gone.name], ['Gone, changed', true, 'Gone']);
+  });
+
+  it('restores activation and drafts from the history when the backup holds no Contentful state (one from before it was read), and says so', async () => {
+    // The backup holds the restore of gone above (a restore records events as any write does).
+    const last = (await stackApi(h, source).events()).at(-1).seq;
+    await until('the backup to hold every event', async () => (await b.get('/stacks')).body.stacks.find((x: any) => x.api_key === source.api_key)?.feed_cursor === last);
     await b.stop();
     const db = new Database(join(b.dataDir, 'backup.db'));
     db.prepare('DELETE FROM contentful_branches').run();
@@ -158,9 +180,9 @@ describe('the backup center and a Contentful space', () => {
     const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
-      r.report.warnings.map((w: string) => /^content type (\w+) was made through the Contentful dialect, but the backup holds no Contentful state of it/.exec(w)?.[1] ?? w),
-      ['post', 'note', 'idea'],
+      r.report.warnings.map((w: string) => /^content type (\w+) is not in the Contentful state the backup last read/.exec(w)?.[1] ?? w),
+      ['post', 'note', 'idea', 'gone'],
     );
-    assert.deepEqual(Object.keys((await typesOf(target)).types), ['idea', 'note', 'post'], 'the content types themselves come back');
+    assert.deepEqual(await typesOf(target), await typesOf(source), 'activation, activated definitions and drafts as at the source');
   });
 });

@@ -12,9 +12,12 @@ import type { Target } from './target.ts';
  *   it changed since its activation, the activated definition is saved and activated first, then
  *   the restored definition saved over it through /v3, so both come back (public/content_types
  *   and the CDA show the first, the CMA the second);
- * - a draft at the source (made through the dialect, never activated or deactivated since) is a
+ * - a draft at the source (made through the dialect and never activated, or deactivated) is a
  *   draft in the target: activated and deactivated at once, since the restore made it through /v3
  *   (which never makes drafts); a content type made through /v3 stays as it is;
+ * - a content type the state lacks (deleted at the source, made since the last catch-up, or a
+ *   backup older than its migration 004) gets the activation its history tells
+ *   (activationFromHistory), with a warning that its editor interface is not in the backup;
  * - an editor interface saved at the source is saved (`PUT .../editor_interface`) where the target's
  *   differs;
  * - a tag made at the source (`sys.version` > 0) is made with its name and visibility when the
@@ -57,6 +60,27 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }
 
+/**
+ * A content type's Contentful activation as the backup's history tells it: the dialect records
+ * `publish` (with the definition activated) and `unpublish` events of module content_type. For one
+ * the last catch-up's state lacks (deleted at the source, or made since). `activated` with the
+ * activated definition (/v3's shape), `draft` (made through the dialect, or deactivated, and not
+ * activated since), `none` (a /v3 content type: never a draft), or undefined when the history does
+ * not reach its making (pruned from the feed before the backup read it).
+ */
+export type HistoryActivation = { state: 'activated'; doc: Record<string, unknown> } | { state: 'draft' } | { state: 'none' };
+
+export function activationFromHistory(events: Array<{ seq: number; action: string; data: unknown }>, dialect: boolean): HistoryActivation | undefined {
+  let state: HistoryActivation | undefined;
+  for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
+    const doc = (e.data as { content_type?: unknown } | null)?.content_type;
+    if (e.action === 'create') state = { state: dialect ? 'draft' : 'none' };
+    else if (e.action === 'publish' && doc && typeof doc === 'object') state = { state: 'activated', doc: doc as Record<string, unknown> };
+    else if (e.action === 'unpublish') state = { state: 'draft' };
+  }
+  return state;
+}
+
 export interface ContentfulRestore {
   target: Target;
   state: ContentfulState;
@@ -79,25 +103,30 @@ export class ContentfulStateRestorer {
 
   /**
    * Activation (or draft) and editor interface of each content type this restore made (Herald uid,
-   * Contentful id; `dialect`: made or changed through the Contentful dialect at the source).
+   * Contentful id; `dialect`: made or changed through the Contentful dialect at the source;
+   * `history`: its activation as the backup's events tell it, for one the state lacks).
    */
-  async contentTypes(made: Array<{ uid: string; id: string; dialect: boolean }>): Promise<void> {
+  async contentTypes(made: Array<{ uid: string; id: string; dialect: boolean; history: HistoryActivation | undefined }>): Promise<void> {
     const current = new Map((this.o.state.content_types as TypeItem[]).map((t) => [t.sys.id, t]));
     const activated = new Map((this.o.state.activated_content_types as TypeItem[]).map((t) => [t.sys.id, t]));
-    for (const { uid, id, dialect } of made) {
+    for (const { uid, id, dialect, history } of made) {
       const source = current.get(id);
-      if (!source) {
-        // Made at the source after the last catch-up, or a backup that never read the dialect's state.
-        if (dialect) {
+      try {
+        if (source?.sys.publishedVersion !== undefined) await this.activate(uid, id, source, activated.get(id));
+        else if (source) {
+          if (!activated.has(id)) await this.draft(id);
+        } else if (history?.state === 'activated') {
+          await this.activateFromHistory(uid, id, history.doc);
+          if (dialect) this.o.warnings.push(`content type ${id} is not in the Contentful state the backup last read (deleted at the source, or made since): its activation comes from its history, its editor interface (if it had one) is not in the backup.`);
+        } else if (history?.state === 'draft') {
+          await this.draft(id);
+          this.o.warnings.push(`content type ${id} is not in the Contentful state the backup last read (deleted at the source, or made since): it is a draft as its history tells, its editor interface (if it had one) is not in the backup.`);
+        } else if (dialect && history?.state !== 'none') {
+          // A backup older than its migration 004 whose history does not reach the content type's making.
           this.o.warnings.push(
             `content type ${id} was made through the Contentful dialect, but the backup holds no Contentful state of it (read at each catch-up): it is restored as /v3 makes one, delivered and not activated, without its editor interface.`,
           );
         }
-        continue;
-      }
-      try {
-        if (source.sys.publishedVersion !== undefined) await this.activate(uid, id, source, activated.get(id));
-        else if (!activated.has(id)) await this.draft(id);
       } catch (err) {
         if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
         this.o.warnings.push(`content type ${id}: its Contentful activation could not be restored: ${err.message}`);
@@ -134,6 +163,21 @@ export class ContentfulStateRestorer {
       await this.o.target.send('PUT', `/v3/content_types/${enc(ct.uid)}`, { content_type: { title: ct.title, description: ct.description ?? '', schema: ct.schema ?? [], options: ct.options ?? {} } });
     }
     this.o.steps.push({ module: 'content_type', uid: id, target_uid: id, action: 'published', ...(changedSince ? { name: String(at!.name) } : {}) });
+  }
+
+  /**
+   * Activates the target's content type with `doc` (/v3's shape, from a publish event): saved through
+   * /v3 when the restored definition differs, activated, and the restored one saved back.
+   */
+  private async activateFromHistory(uid: string, id: string, doc: Record<string, unknown>) {
+    const v3 = (x: Record<string, unknown>) => ({ title: x.title, description: x.description ?? '', schema: x.schema ?? [], options: x.options ?? {} });
+    const restored = (await this.o.target.send('GET', `/v3/content_types/${enc(uid)}`))?.content_type as Record<string, unknown>;
+    const changedSince = !same(v3(doc), v3(restored));
+    if (changedSince) await this.o.target.send('PUT', `/v3/content_types/${enc(uid)}`, { content_type: v3(doc) });
+    const target = (await this.send('GET', `/content_types/${enc(id)}`)) as TypeItem;
+    await this.send('PUT', `/content_types/${enc(id)}/published`, undefined, { 'x-contentful-version': String(target.sys.version) });
+    if (changedSince) await this.o.target.send('PUT', `/v3/content_types/${enc(uid)}`, { content_type: v3(restored) });
+    this.o.steps.push({ module: 'content_type', uid: id, target_uid: id, action: 'published', ...(changedSince ? { name: String(doc.title) } : {}) });
   }
 
   /** Makes the target's content type (made through /v3, so delivered) a draft, as it was at the source. */

@@ -6,7 +6,7 @@ import type { Module } from '../event.ts';
 import { chooseContent, publications, type Choice, type Content, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
-import { ContentfulStateRestorer } from './contentful.ts';
+import { activationFromHistory, ContentfulStateRestorer, type HistoryActivation } from './contentful.ts';
 import type { Step } from './step.ts';
 import type { Target } from './target.ts';
 
@@ -61,7 +61,7 @@ export class Restorer {
   private locales?: Set<string>;
   private environments?: Set<string>;
   /** Content types this restore made (Herald uid, Contentful id): they get their Contentful state. */
-  private madeTypes: Array<{ uid: string; id: string; dialect: boolean }> = [];
+  private madeTypes: Array<{ uid: string; id: string; dialect: boolean; history: HistoryActivation | undefined }> = [];
   /**
    * Whether a referenced entity that was deleted at the source is recreated: yes when one entity
    * is restored (it comes back with what it refers to); no for a whole stack, which reproduces
@@ -225,7 +225,9 @@ export class Restorer {
       await this.target.send('POST', '/v3/content_types', { content_type: { uid, ...body(first) } });
       // The dialect writes options.contentful into every content type it makes or changes.
       const meta = doc.options?.contentful as { id?: unknown } | undefined;
-      this.madeTypes.push({ uid, id: typeof meta?.id === 'string' ? meta.id : uid, dialect: typeof meta === 'object' && meta !== null });
+      const dialect = typeof meta === 'object' && meta !== null;
+      const history = activationFromHistory(this.store.eventsOf(this.from.api_key, this.from.branch, 'content_type', uid), dialect);
+      this.madeTypes.push({ uid, id: typeof meta?.id === 'string' ? meta.id : uid, dialect, history });
       this.steps.push({ module: 'content_type', uid, target_uid: uid, action: 'created', version: c.version, seq: c.seq });
     }
     this.schemas.delete(uid);
