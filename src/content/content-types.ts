@@ -113,9 +113,11 @@ export async function deleteContentType(deps: ContentDeps, scope: Scope, uid: st
       });
     }
     await stored.remove(tx, scope, uid);
-    // The Contentful dialect's activation goes with it (its draft mark goes by foreign key): a content
-    // type made again with this uid starts unactivated, not with the deleted one's published definition.
+    // The Contentful dialect's activation and editor interface go with it (its draft mark goes by
+    // foreign key): a content type made again with this uid starts unactivated, not with the deleted
+    // one's published definition or editor interface.
     await tx.run('DELETE FROM contentful_content_types WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+    await tx.run('DELETE FROM contentful_editor_interfaces WHERE api_key = ? AND branch = ? AND content_type_uid = ?', [scope.api_key, scope.branch, uid]);
     await record(deps, tx, scope, 'delete', current);
     return current;
   });

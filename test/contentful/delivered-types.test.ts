@@ -219,4 +219,15 @@ describe('content types as last activated (the CMA public/content_types)', () =>
       ['again', 'again', ['title'], 1, null],
     );
   });
+
+  it("drops a content type's editor interface when it is deleted through /v3: one made again with the same id has none, not the old one", async () => {
+    const { cma, env, v3 } = sp;
+    const old = await cma.contentType.createWithId({ ...env, contentTypeId: 'edited' }, { name: 'Edited', fields: FIELDS } as any);
+    await cma.contentType.publish({ ...env, contentTypeId: 'edited' }, old);
+    const ei = (await cma.editorInterface.get({ ...env, contentTypeId: 'edited' })) as any;
+    await cma.editorInterface.update({ ...env, contentTypeId: 'edited' }, { ...ei, controls: [{ fieldId: 'title', widgetId: 'slugEditor', widgetNamespace: 'builtin' }] });
+    await v3('DELETE', '/content_types/edited');
+    await v3('POST', '/content_types', V3_TYPE('edited'));
+    await assert.rejects(cma.editorInterface.get({ ...env, contentTypeId: 'edited' }), (err: any) => JSON.parse(err.message).status === 404);
+  });
 });
