@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'contentful-management';
 import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
-import { runRestore, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
+import { caughtUp, runRestore, spawnBackup, testSecret, type SpawnedBackup } from './helpers/backup.ts';
 import { stackApi, type StackApi } from './helpers/content.ts';
 
 /**
@@ -52,10 +52,7 @@ describe('the backup center and branches', () => {
 
     const changedAt = Date.now();
     const last = (await api.events()).at(-1).seq;
-    await until('the backup to hold every event and to have read the branches since', async () => {
-      const s = (await b.get('/stacks')).body.stacks.find((x: any) => x.api_key === source.api_key);
-      return s && s.feed_cursor === last && s.settings_fetched_at && Date.parse(s.settings_fetched_at) > changedAt;
-    });
+    await caughtUp(b, source.api_key, last, changedAt);
   });
 
   after(async () => {

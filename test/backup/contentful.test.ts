@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { createClient } from 'contentful-management';
 import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
-import { runRestore, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
+import { caughtUp, runRestore, spawnBackup, testSecret, type SpawnedBackup } from './helpers/backup.ts';
 import { stackApi } from './helpers/content.ts';
 
 /**
@@ -84,10 +84,7 @@ describe('the backup center and a Contentful space', () => {
 
     const changedAt = Date.now();
     const last = (await api.events()).at(-1).seq;
-    await until('the backup to hold every event and to have read the space since', async () => {
-      const s = (await b.get('/stacks')).body.stacks.find((x: any) => x.api_key === source.api_key);
-      return s && s.feed_cursor === last && s.settings_fetched_at && Date.parse(s.settings_fetched_at) > changedAt;
-    });
+    await caughtUp(b, source.api_key, last, changedAt);
   });
 
   after(async () => {
@@ -171,7 +168,7 @@ describe('the backup center and a Contentful space', () => {
   it('restores activation and drafts from the history when the backup holds no Contentful state (one from before it was read), and says so', async () => {
     // The backup holds the restore of gone above (a restore records events as any write does).
     const last = (await stackApi(h, source).events()).at(-1).seq;
-    await until('the backup to hold every event', async () => (await b.get('/stacks')).body.stacks.find((x: any) => x.api_key === source.api_key)?.feed_cursor === last);
+    await caughtUp(b, source.api_key, last);
     await b.stop();
     const db = new Database(join(b.dataDir, 'backup.db'));
     db.prepare('DELETE FROM contentful_branches').run();

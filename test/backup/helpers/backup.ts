@@ -97,6 +97,19 @@ export async function until<T>(what: string, check: () => Promise<T | undefined 
   }
 }
 
+/**
+ * Waits until backup `b` holds every event of stack `apiKey` up to seq `last` and, with `settingsSince`
+ * (ms since the epoch), has read the stack's settings (branches, Contentful state) after that time.
+ */
+export async function caughtUp(b: SpawnedBackup, apiKey: string, last: number, settingsSince?: number): Promise<void> {
+  const what = settingsSince === undefined ? 'the backup to hold every event' : 'the backup to hold every event and to have read the stack since';
+  await until(what, async () => {
+    const s = (await b.get('/stacks')).body.stacks.find((x: any) => x.api_key === apiKey);
+    if (!s || s.feed_cursor !== last) return false;
+    return settingsSince === undefined || (s.settings_fetched_at && Date.parse(s.settings_fetched_at) > settingsSince);
+  });
+}
+
 /** A delivery as Herald sends it, signed with `secret` (by the standardwebhooks library). */
 export function signedDelivery(secret: string, body: unknown, id = `exe_test_${Math.random().toString(36).slice(2)}`) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
