@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
-import { environmentIdOf } from '../contentful/entities.ts';
 import { fromFeed } from './event.ts';
 import type { Ingest } from './ingest.ts';
-import { SourceError, type ContentfulState, type Source } from './source.ts';
+import { SourceError, type Source } from './source.ts';
 import type { BackupStore } from './store.ts';
 
 /**
@@ -121,10 +120,7 @@ export class CatchUp {
       this.checkMissing(apiKey, start, lastRead, seen, startedAt);
       await ingest.retryPendingFiles(apiKey);
       const branches = await source.branches(apiKey);
-      const contentful: Record<string, ContentfulState> = {};
-      for (const b of branches as Array<{ uid?: unknown }>) {
-        if (typeof b.uid === 'string') contentful[b.uid] = await source.contentfulState(apiKey, environmentIdOf(b.uid));
-      }
+      const contentful = await source.contentfulStates(apiKey, branches);
       store.saveSettings(apiKey, {
         environments: await source.environments(apiKey),
         locales: await source.locales(apiKey),

@@ -1,3 +1,5 @@
+import { environmentIdOf } from '../contentful/entities.ts';
+
 /**
  * The Herald the backup center reads from (`--source`), through its public API only: the event
  * feed, asset metadata and downloads, environments, locales and branches (with their Contentful
@@ -169,6 +171,25 @@ export class Source {
       editor_interfaces: await this.contentfulItems(apiKey, `${base}/editor_interfaces`),
       tags: await this.contentfulItems(apiKey, `${base}/tags`),
     };
+  }
+
+  /**
+   * contentfulState of each branch in `branches` (as `branches()` listed them), by branch uid. A
+   * branch deleted since the list was read answers 404: it is left out (it has no state to keep),
+   * not a failure of the whole catch-up, which would open a gap until the next one.
+   */
+  async contentfulStates(apiKey: string, branches: unknown[]): Promise<Record<string, ContentfulState>> {
+    const out: Record<string, ContentfulState> = {};
+    for (const b of branches as Array<{ uid?: unknown }>) {
+      if (typeof b.uid !== 'string') continue;
+      try {
+        out[b.uid] = await this.contentfulState(apiKey, environmentIdOf(b.uid));
+      } catch (err) {
+        if (err instanceof SourceError && err.status === 404) continue;
+        throw err;
+      }
+    }
+    return out;
   }
 
   /** Every item of a dialect collection, a page of 1000 (its largest) at a time. */

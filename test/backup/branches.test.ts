@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'contentful-management';
 import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
+import { Source } from '../../src/backup/source.ts';
 import { caughtUp, runRestore, spawnBackup, testSecret, type SpawnedBackup } from './helpers/backup.ts';
 import { stackApi, type StackApi } from './helpers/content.ts';
 
@@ -92,5 +93,16 @@ describe('the backup center and branches', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.report.steps.filter((s: any) => s.module === 'branch').length, 0);
     assert.equal((await environments(target)).staging.name, 'QA site');
+  });
+
+  it('reads the Contentful state of the branches still there when one is deleted after the branch list was read', async () => {
+    // The race a catch-up can meet: the list is read, then a branch is deleted before its state is.
+    await api.post('/v3/stacks/branches', { branch: { uid: 'brief', source: 'main' } });
+    const reader = new Source(h.url, source.token);
+    const listed = await reader.branches(source.api_key);
+    assert.ok(listed.some((x: any) => x.uid === 'brief'));
+    await api.del('/v3/stacks/branches/brief');
+    const states = await reader.contentfulStates(source.api_key, listed);
+    assert.deepEqual(Object.keys(states).sort(), ['main', 'plain', 'staging']);
   });
 });
