@@ -53,6 +53,11 @@ function editorParts(e: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/** A /v3 content type's definition as a PUT /v3/content_types/{uid} saves it. */
+function v3Definition(ct: Record<string, unknown>): Record<string, unknown> {
+  return { title: ct.title, description: ct.description ?? '', schema: ct.schema ?? [], options: ct.options ?? {} };
+}
+
 /** Same JSON, object keys in any order. */
 function same(a: unknown, b: unknown): boolean {
   const norm = (v: unknown): unknown =>
@@ -102,6 +107,19 @@ export class ContentfulStateRestorer {
   }
 
   /**
+   * Runs `write`; a refusal by the target becomes a warning (`what`: its message) and the restore
+   * goes on. The target being unavailable, or a fault of the restore itself, stops it.
+   */
+  private async orWarn(what: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+      this.o.warnings.push(`${what}: ${err.message}`);
+    }
+  }
+
+  /**
    * Activation (or draft) and editor interface of each content type this restore made (Herald uid,
    * Contentful id; `dialect`: made or changed through the Contentful dialect at the source;
    * `history`: its activation as the backup's events tell it, for one the state lacks).
@@ -111,7 +129,7 @@ export class ContentfulStateRestorer {
     const activated = new Map((this.o.state.activated_content_types as TypeItem[]).map((t) => [t.sys.id, t]));
     for (const { uid, id, dialect, history } of made) {
       const source = current.get(id);
-      try {
+      await this.orWarn(`content type ${id}: its Contentful activation could not be restored`, async () => {
         if (source?.sys.publishedVersion !== undefined) await this.activate(uid, id, source, activated.get(id));
         else if (source) {
           if (!activated.has(id)) await this.draft(id);
@@ -127,21 +145,12 @@ export class ContentfulStateRestorer {
             `content type ${id} was made through the Contentful dialect, but the backup holds no Contentful state of it (read at each catch-up): it is restored as /v3 makes one, delivered and not activated, without its editor interface.`,
           );
         }
-      } catch (err) {
-        if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
-        this.o.warnings.push(`content type ${id}: its Contentful activation could not be restored: ${err.message}`);
-      }
+      });
     }
     const interfaces = new Map((this.o.state.editor_interfaces as Array<Record<string, any>>).map((e) => [String(e.sys?.contentType?.sys?.id), e]));
     for (const { id } of made) {
       const e = interfaces.get(id);
-      if (!e) continue;
-      try {
-        await this.editorInterface(id, e);
-      } catch (err) {
-        if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
-        this.o.warnings.push(`content type ${id}: its editor interface could not be restored: ${err.message}`);
-      }
+      if (e) await this.orWarn(`content type ${id}: its editor interface could not be restored`, () => this.editorInterface(id, e));
     }
   }
 
@@ -150,7 +159,7 @@ export class ContentfulStateRestorer {
     const target = (await this.send('GET', `/content_types/${enc(id)}`)) as TypeItem;
     let version = Number(target.sys.version);
     const changedSince = at && !same(definition(at), definition(source));
-    let restored: unknown;
+    let restored: Record<string, unknown> | undefined;
     if (changedSince) {
       // Save the activated definition, activate it, then put the restored definition back through
       // /v3, exactly as the restore saved it (the dialect would rebuild it from Contentful terms).
@@ -158,10 +167,7 @@ export class ContentfulStateRestorer {
       version = Number(((await this.send('PUT', `/content_types/${enc(id)}`, definition(at!), { 'x-contentful-version': String(version) })) as TypeItem).sys.version);
     }
     await this.send('PUT', `/content_types/${enc(id)}/published`, undefined, { 'x-contentful-version': String(version) });
-    if (changedSince) {
-      const ct = restored as { uid: string; title?: string; description?: string; schema?: unknown[]; options?: unknown };
-      await this.o.target.send('PUT', `/v3/content_types/${enc(ct.uid)}`, { content_type: { title: ct.title, description: ct.description ?? '', schema: ct.schema ?? [], options: ct.options ?? {} } });
-    }
+    if (changedSince) await this.o.target.send('PUT', `/v3/content_types/${enc(uid)}`, { content_type: v3Definition(restored!) });
     this.o.steps.push({ module: 'content_type', uid: id, target_uid: id, action: 'published', ...(changedSince ? { name: String(at!.name) } : {}) });
   }
 
@@ -170,13 +176,12 @@ export class ContentfulStateRestorer {
    * /v3 when the restored definition differs, activated, and the restored one saved back.
    */
   private async activateFromHistory(uid: string, id: string, doc: Record<string, unknown>) {
-    const v3 = (x: Record<string, unknown>) => ({ title: x.title, description: x.description ?? '', schema: x.schema ?? [], options: x.options ?? {} });
     const restored = (await this.o.target.send('GET', `/v3/content_types/${enc(uid)}`))?.content_type as Record<string, unknown>;
-    const changedSince = !same(v3(doc), v3(restored));
-    if (changedSince) await this.o.target.send('PUT', `/v3/content_types/${enc(uid)}`, { content_type: v3(doc) });
+    const changedSince = !same(v3Definition(doc), v3Definition(restored));
+    if (changedSince) await this.o.target.send('PUT', `/v3/content_types/${enc(uid)}`, { content_type: v3Definition(doc) });
     const target = (await this.send('GET', `/content_types/${enc(id)}`)) as TypeItem;
     await this.send('PUT', `/content_types/${enc(id)}/published`, undefined, { 'x-contentful-version': String(target.sys.version) });
-    if (changedSince) await this.o.target.send('PUT', `/v3/content_types/${enc(uid)}`, { content_type: v3(restored) });
+    if (changedSince) await this.o.target.send('PUT', `/v3/content_types/${enc(uid)}`, { content_type: v3Definition(restored) });
     this.o.steps.push({ module: 'content_type', uid: id, target_uid: id, action: 'published', ...(changedSince ? { name: String(doc.title) } : {}) });
   }
 
@@ -204,13 +209,10 @@ export class ContentfulStateRestorer {
       const a = await this.o.target.call('GET', `${this.base}/tags/${enc(t.sys.id)}`, undefined, { api: 'contentful' });
       if (a.status === 200 && Number(a.body?.sys?.version) > 0) continue;
       const visibility = t.sys.visibility ?? 'private';
-      try {
+      await this.orWarn(`tag ${t.sys.id} could not be made`, async () => {
         await this.send('PUT', `/tags/${enc(t.sys.id)}`, { name: t.name, sys: { visibility } }, { 'x-contentful-tag-visibility': visibility });
         this.o.steps.push({ module: 'tag', uid: t.sys.id, target_uid: t.sys.id, action: 'created', name: t.name });
-      } catch (err) {
-        if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
-        this.o.warnings.push(`tag ${t.sys.id} could not be made: ${err.message}`);
-      }
+      });
     }
   }
 }

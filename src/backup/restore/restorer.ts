@@ -61,6 +61,7 @@ export class Restorer {
   private locales?: Set<string>;
   private environments?: Set<string>;
   /** Content types this restore made (Herald uid, Contentful id): they get their Contentful state. */
+  private contentfulRestorer?: ContentfulStateRestorer;
   private madeTypes: Array<{ uid: string; id: string; dialect: boolean; history: HistoryActivation | undefined }> = [];
   /**
    * Whether a referenced entity that was deleted at the source is recreated: yes when one entity
@@ -114,10 +115,16 @@ export class Restorer {
     return this.report();
   }
 
-  /** The Contentful dialect's state of the backup's branch, as last read at catch-up (none: nothing to bring). */
+  /**
+   * The Contentful dialect's state of the backup's branch, as last read at catch-up (none: nothing to
+   * bring); read from the store once per restore.
+   */
   private contentful(): ContentfulStateRestorer {
-    const state = this.store.contentful(this.from.api_key, this.from.branch) ?? { content_types: [], activated_content_types: [], editor_interfaces: [], tags: [] };
-    return new ContentfulStateRestorer({ target: this.target, state, environmentId: environmentIdOf(this.target.o.branch), steps: this.steps, warnings: this.warnings });
+    if (!this.contentfulRestorer) {
+      const state = this.store.contentful(this.from.api_key, this.from.branch) ?? { content_types: [], activated_content_types: [], editor_interfaces: [], tags: [] };
+      this.contentfulRestorer = new ContentfulStateRestorer({ target: this.target, state, environmentId: environmentIdOf(this.target.o.branch), steps: this.steps, warnings: this.warnings });
+    }
+    return this.contentfulRestorer;
   }
 
   private report(): RestoreReport {
