@@ -30,6 +30,12 @@ export class Deadline {
   /** The tick whose bucket holds it; -1 once ended or fired. */
   tick = -1;
   private listeners: Listener[] | null = null;
+  /**
+   * Told first when it fires: an attempt's exchange (send.ts) watches its deadline through this
+   * field rather than an `on('abort')` listener, which cost a closure and a listener array per
+   * attempt.
+   */
+  watcher: { onDeadline(): void } | null = null;
 
   constructor(readonly ms: number) {}
 
@@ -59,6 +65,9 @@ export class Deadline {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = new DeadlineError(this.ms);
+    const w = this.watcher;
+    this.watcher = null;
+    w?.onDeadline();
     const ls = this.listeners;
     this.listeners = null;
     if (ls) for (const l of ls) l();

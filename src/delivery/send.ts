@@ -139,10 +139,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly secrets: readonly string[],
     private readonly resolve: (r: AttemptRecord) => void,
   ) {
-    deadline.on('abort', () => {
-      if (this.abort) this.abort(deadline.reason as Error);
-      // Not yet connected: it is cut when it is (onConnect), as request({ signal }) does.
-    });
+    deadline.watcher = this;
+  }
+
+  /** The total deadline passed (deadlines.ts). */
+  onDeadline(): void {
+    if (this.abort) this.abort(this.deadline.reason as Error);
+    // Not yet connected: it is cut when it is (onConnect), as request({ signal }) does.
   }
 
   onConnect(abort: (err?: Error) => void): void {

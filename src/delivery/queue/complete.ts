@@ -88,13 +88,13 @@ const moveExecutions = memo(
 const QUEUED_BEHIND = `EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued')`;
 
 /**
- * The logged response with its status first: the text of `{ status, ...response }`, without making
- * that object (a spread after a key is V8's slow path, new maps per call; see request.ts).
+ * The logged response with its status first: the text of `{ status, ...response }`, from a literal
+ * in LoggedResponse's key order (as send.ts and relay.ts make it): a spread after a key is V8's
+ * slow path, new maps per call (see request.ts); stringifying the response alone and joining the
+ * status in front made the text twice.
  */
 export function responseJson(status: number | null, response: LoggedResponse): string {
-  const rest = JSON.stringify(response);
-  const head = `{"status":${status === null ? 'null' : String(status)}`;
-  return rest === '{}' ? `${head}}` : `${head},${rest.slice(1)}`;
+  return JSON.stringify({ status, headers: response.headers, body: response.body, encoding: response.encoding, truncated: response.truncated });
 }
 
 /**
@@ -122,7 +122,8 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     const n = f.claimed.attempts + 1;
     return { f, n, decision: decide(f.record, n, f.claimed.retryDelaysMs ?? opts.retryDelaysMs, opts.now) };
   });
-  const lanes = batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane));
+  // The lanes' lock keys: PostgreSQL's only (tx.lock); SQLite's single writer takes no locks.
+  const lanes = db.dialect === 'postgres' ? batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)) : [];
   try {
     return await write(false);
   } catch (err) {
