@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import { sortableId } from '../ids.ts';
 import { outcomeOfStatus, parseRetryAfter, type Outcome } from './policy.ts';
 import type { OutgoingRequest } from './request.ts';
-import { logBody, MAX_LOGGED_RESPONSE_BYTES, scrubResponse, type AttemptRecord } from './send.ts';
+import { loggedResponse, MAX_LOGGED_RESPONSE_BYTES, scrubResponse, type AttemptRecord } from './send.ts';
 import { RELAY_TARGET } from '../webhooks/relay-target.ts';
 import type { Transport } from './transports/index.ts';
 
@@ -161,7 +161,7 @@ function recordOf(frame: Record<string, unknown>, w: Waiting): AttemptRecord {
     status_code: status,
     retry_after_ms: parseRetryAfter(headers['retry-after'], Date.now()),
     reason: outcome === 'success' ? null : outcome === 'redirect' ? `HTTP ${status} redirect (not followed)` : `HTTP ${status}`,
-    response: scrubResponse({ headers, ...logBody(raw.subarray(0, MAX_LOGGED_RESPONSE_BYTES), truncated) }, w.secrets),
+    response: scrubResponse(loggedResponse(headers, raw.subarray(0, MAX_LOGGED_RESPONSE_BYTES), truncated), w.secrets),
     started_at: w.started,
     duration_ms: Date.now() - w.started,
   };

@@ -53,19 +53,23 @@ function target(text: string): { origin: string; path: string } {
   return t;
 }
 
-export function logBody(bytes: Buffer, truncated: boolean): Omit<LoggedResponse, 'headers'> {
+/**
+ * A response as the attempt log keeps it: its body as UTF-8 text, or base64 when it is not UTF-8.
+ * One object (the body's text decided first), not the body's fields made apart and copied in.
+ */
+export function loggedResponse(headers: LoggedResponse['headers'], bytes: Buffer, truncated: boolean): LoggedResponse {
   try {
     // A cut can split a multi-byte character; drop at most 3 trailing bytes before deciding.
-    return { body: utf8.decode(bytes), encoding: 'utf8', truncated };
+    return { headers, body: utf8.decode(bytes), encoding: 'utf8', truncated };
   } catch {
     if (truncated) {
       for (let cut = 1; cut <= 3 && cut < bytes.length; cut++) {
         try {
-          return { body: utf8.decode(bytes.subarray(0, bytes.length - cut)), encoding: 'utf8', truncated };
+          return { headers, body: utf8.decode(bytes.subarray(0, bytes.length - cut)), encoding: 'utf8', truncated };
         } catch {}
       }
     }
-    return { body: bytes.toString('base64'), encoding: 'base64', truncated };
+    return { headers, body: bytes.toString('base64'), encoding: 'base64', truncated };
   }
 }
 
@@ -111,6 +115,8 @@ export function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged'>, ti
 }
 
 const NO_SECRETS: readonly string[] = [];
+/** An empty answer's body (no chunk came): one buffer, not one per attempt. */
+const NO_BYTES = Buffer.alloc(0);
 
 function ended(started: number, r: Omit<AttemptRecord, 'started_at' | 'duration_ms'>): AttemptRecord {
   const record = r as AttemptRecord;
@@ -129,7 +135,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   private settled = false;
   private status = 0;
   private headers: Record<string, string | string[]> | null = null;
-  private chunks: Buffer[] = [];
+  /**
+   * The body's chunks kept: the first in `first`, any later ones in `more` (made on the second):
+   * most answers come in one chunk, and an array per attempt was one more object and its store.
+   */
+  private first: Buffer | null = null;
+  private more: Buffer[] | null = null;
   private kept = 0;
 
   constructor(
@@ -164,7 +175,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     if (this.settled) return false;
     if (this.kept + chunk.length > MAX_LOGGED_RESPONSE_BYTES) {
-      this.chunks.push(chunk.subarray(0, MAX_LOGGED_RESPONSE_BYTES - this.kept));
+      this.keep(chunk.subarray(0, MAX_LOGGED_RESPONSE_BYTES - this.kept));
       this.kept = MAX_LOGGED_RESPONSE_BYTES;
       this.respond(true);
       // The rest is not read: the connection is cut, after this callback returns (paused).
@@ -172,9 +183,14 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (abort) queueMicrotask(() => abort(new errors.RequestAbortedError()));
       return false;
     }
-    this.chunks.push(chunk);
+    this.keep(chunk);
     this.kept += chunk.length;
     return true;
+  }
+
+  private keep(chunk: Buffer) {
+    if (this.first === null) this.first = chunk;
+    else (this.more ??= [this.first]).push(chunk);
   }
 
   onComplete(_trailers: string[] | null): void {
@@ -192,21 +208,22 @@ class Exchange implements Dispatcher.DispatchHandler {
     const status = this.status;
     const headers = this.headers ?? {};
     const outcome = outcomeOfStatus(status);
-    const body = logBody(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks), truncated);
+    const response = loggedResponse(headers, this.more ? Buffer.concat(this.more) : (this.first ?? NO_BYTES), truncated);
     this.settle(
       ended(this.started, {
         outcome,
         status_code: status,
         retry_after_ms: parseRetryAfter(headers['retry-after'], Date.now()),
         reason: outcome === 'success' ? null : outcome === 'redirect' ? `HTTP ${status} redirect (not followed)` : `HTTP ${status}`,
-        response: scrubResponse({ headers, body: body.body, encoding: body.encoding, truncated: body.truncated }, this.secrets),
+        response: scrubResponse(response, this.secrets),
       }),
     );
   }
 
   private settle(record: AttemptRecord) {
     this.settled = true;
-    this.chunks = [];
+    this.first = null;
+    this.more = null;
     deadlines.end(this.deadline);
     this.resolve(record);
   }

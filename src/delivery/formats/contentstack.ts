@@ -79,6 +79,9 @@ export function contentstackBody(event: HeraldEvent, opts: PayloadOptions): stri
 
 /** No headers of its own. Shared by every attempt: nothing changes what a format returns. */
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+/** What the log keeps of this format's attempt (copied into the logged request: request.ts), made once. */
+const CONCISE: Readonly<Record<string, unknown>> = Object.freeze({ concise: true });
+const FULL: Readonly<Record<string, unknown>> = Object.freeze({ concise: false });
 
 /**
  * One attempt as this format prepares it. A class, not an object of arrow functions: Herald runs
@@ -93,7 +96,7 @@ class ContentstackDelivery implements PreparedDelivery {
     private readonly concise: boolean,
   ) {
     this.bodyKey = concise ? 'concise' : 'full';
-    this.logged = { concise };
+    this.logged = concise ? CONCISE : FULL;
   }
   body(): string {
     return contentstackBody(this.event, { concise: this.concise });
