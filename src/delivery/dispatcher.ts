@@ -144,6 +144,11 @@ export class DeliveryDispatcher {
   /** Writes outcomes in batches (group commit): outcome-writer.ts. */
   private writer: OutcomeWriter;
   private bodies = new Map<string, string>();
+  /** The last body bodyFor gave, and the event, format and body key it was for. */
+  private lastEvent: Claimed['event'] | null = null;
+  private lastFormat: DeliveryFormat | null = null;
+  private lastBodyKey = '';
+  private lastBody = '';
   /** The last claim round's events whose bodies are kept (sharedSeqs). */
   private shared = new Set<number>();
   private idleWaiters: Array<() => void> = [];
@@ -317,6 +322,18 @@ export class DeliveryDispatcher {
   }
 
   private bodyFor(c: Claimed, format: DeliveryFormat, prepared: PreparedDelivery): string {
+    // A fan-out's claims of one event come one after another in a round (its due order) and share
+    // the event object (lease.ts): the last body answers them without making and looking up a key.
+    if (this.lastEvent === c.event && this.lastFormat === format && this.lastBodyKey === prepared.bodyKey) return this.lastBody;
+    const body = this.bodyByKey(c, format, prepared);
+    this.lastEvent = c.event;
+    this.lastFormat = format;
+    this.lastBodyKey = prepared.bodyKey;
+    this.lastBody = body;
+    return body;
+  }
+
+  private bodyByKey(c: Claimed, format: DeliveryFormat, prepared: PreparedDelivery): string {
     // A debounced delivery's body also lists the seqs it folded (payload folded_seqs).
     const folded = c.event.folded_seqs?.length ? `+${c.event.folded_seqs.join(',')}` : '';
     const key = `${c.event.seq}${folded}:${format.name}:${prepared.bodyKey}`;
