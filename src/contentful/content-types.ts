@@ -123,6 +123,15 @@ export async function listTypes(q: Queryable, scope: Scope, ctx: SysContext) {
   return Promise.all(types.map((ct) => presentType(q, scope, ctx, ct, types)));
 }
 
+/** Each content type's definition when it was last activated (published_doc, migration 019), by uid. */
+async function activatedDocs(q: Queryable, scope: Scope): Promise<Map<string, ContentTypeDoc>> {
+  const rows = await q.all<{ uid: string; published_doc: string | null }>('SELECT uid, published_doc FROM contentful_content_types WHERE api_key = ? AND branch = ?', [
+    scope.api_key,
+    scope.branch,
+  ]);
+  return new Map(rows.filter((r) => r.published_doc !== null).map((r) => [r.uid, json<ContentTypeDoc>(r.published_doc!)]));
+}
+
 /**
  * The content types as they were last activated: deliveredTypes (drafts left out), each one's
  * definition when it was activated (published_doc, migration 019). One made through /v3 (never a
@@ -133,12 +142,22 @@ export async function listTypes(q: Queryable, scope: Scope, ctx: SysContext) {
  */
 export async function activatedDefinitions(q: Queryable, scope: Scope, all?: ContentTypeDoc[]): Promise<ContentTypeDoc[]> {
   const types = all ?? (await listContentTypes(q, scope));
-  const rows = await q.all<{ uid: string; published_doc: string | null }>('SELECT uid, published_doc FROM contentful_content_types WHERE api_key = ? AND branch = ?', [
-    scope.api_key,
-    scope.branch,
-  ]);
-  const activated = new Map(rows.filter((r) => r.published_doc !== null).map((r) => [r.uid, json<ContentTypeDoc>(r.published_doc!)]));
+  const activated = await activatedDocs(q, scope);
   return (await deliveredTypes(q, scope, types)).map((ct) => activated.get(ct.uid) ?? ct);
+}
+
+/**
+ * The definitions the delivery and preview APIs read entries against: every content type of the
+ * branch as last activated, as activatedDefinitions, drafts kept (as they are). Contentful serves an
+ * entry's fields as its content type was activated: a field saved since and not activated is not
+ * served, fields follow the activated order, and an activated `omitted` field is left out
+ * (contentfulFields' `delivery`). Entries on a draft exist only through /v3 (the dialect refuses
+ * them: NOT_ACTIVATED), and are served against its current definition, as before activation existed.
+ */
+export async function entryDefinitions(q: Queryable, scope: Scope, all?: ContentTypeDoc[]): Promise<ContentTypeDoc[]> {
+  const types = all ?? (await listContentTypes(q, scope));
+  const activated = await activatedDocs(q, scope);
+  return types.map((ct) => activated.get(ct.uid) ?? ct);
 }
 
 /**

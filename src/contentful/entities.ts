@@ -201,14 +201,18 @@ export interface EntryLine {
  * Contentful `fields` from an entry's lines: `{ [fieldId]: { [locale]: value } }`. A field that
  * is not localized shows its value in the master locale only (when `masterLocale` is given and
  * that line is among `lines`). Empty values are left out, as Contentful leaves them out.
+ * `delivery`: as the delivery and preview APIs show them, which leave out a field marked `omitted`
+ * (Contentful: "no longer delivered via the Content Delivery or Content Preview APIs, and only
+ * present on the Content Management API"); a `disabled` one (hidden in the editor) is still served.
  */
-export function contentfulFields(schema: Field[], lines: EntryLine[], masterLocale?: string): Record<string, Record<string, unknown>> {
+export function contentfulFields(schema: Field[], lines: EntryLine[], masterLocale?: string, delivery = false): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   const hasMaster = masterLocale !== undefined && lines.some((l) => l.locale === masterLocale);
   const fields = [...schema];
   // Contentstack's implicit `title` (an entry may carry one without a schema field).
   if (!schema.some((f) => f.uid === 'title')) fields.push({ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: false, unique: false, multiple: false });
   for (const f of fields) {
+    if (delivery && fieldMeta(f)?.omitted === true) continue;
     const byLocale: Record<string, unknown> = {};
     for (const line of lines) {
       if (hasMaster && !isLocalized(f) && line.locale !== masterLocale) continue;
@@ -273,12 +277,20 @@ function sys(type: string, ctx: SysContext, s: EntityState, extra: Record<string
   return out;
 }
 
-/** A content type (`type: ContentType`). `ctId` maps referenced content type uids to Contentful ids. */
-export function contentTypeEntity(ct: StoredContentType, ctx: SysContext, s: EntityState, ctId?: (uid: string) => string) {
+/**
+ * A content type's Contentful definition (what a user saves: name, description, displayField,
+ * fields). `ctId` maps referenced content type uids to Contentful ids.
+ */
+export function contentfulDefinition(ct: Pick<StoredContentType, 'title' | 'description' | 'schema' | 'options'>, ctId?: (uid: string) => string) {
   const meta = typeMeta(ct);
   const fields = ct.schema.map((f) => contentfulFieldDef(f, ctId));
   const displayField = meta.displayField !== undefined ? meta.displayField : ct.schema.some((f) => f.uid === 'title') ? 'title' : null;
-  return { sys: sys('ContentType', ctx, s), displayField, name: ct.title, description: ct.description ?? '', fields };
+  return { displayField, name: ct.title, description: ct.description ?? '', fields };
+}
+
+/** A content type (`type: ContentType`). `ctId` maps referenced content type uids to Contentful ids. */
+export function contentTypeEntity(ct: StoredContentType, ctx: SysContext, s: EntityState, ctId?: (uid: string) => string) {
+  return { sys: sys('ContentType', ctx, s), ...contentfulDefinition(ct, ctId) };
 }
 
 export function entryEntity(ct: Pick<StoredContentType, 'uid' | 'options' | 'schema'>, lines: EntryLine[], tags: string[], ctx: SysContext, s: EntityState, masterLocale?: string) {

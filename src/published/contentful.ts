@@ -4,9 +4,9 @@ import { listContentTypes, type ContentTypeDoc } from '../content/content-types.
 import { getEnvironment } from '../content/environments.ts';
 import { listLocales, masterLocale, type LocaleDoc } from '../content/locales.ts';
 import { isObject } from '../content/guards.ts';
-import { contentfulFieldDef, contentfulFields, contentfulLocale, contentTypeEntity, contentTypeId, link, type SysContext } from '../contentful/entities.ts';
+import { contentfulFieldDef, contentfulFields, contentfulLocale, contentTypeEntity, contentTypeId, fieldMeta, link, type SysContext } from '../contentful/entities.ts';
 import { InvalidQuery } from '../contentful/errors.ts';
-import { activatedDefinitions } from '../contentful/content-types.ts';
+import { activatedDefinitions, entryDefinitions } from '../contentful/content-types.ts';
 import { contentfulIds } from '../contentful/schema.ts';
 import { applyQuery, contentTypeParam, needsEntities, parseQuery, selectPaths, type QueryField } from '../contentful/query.ts';
 import { HeraldError, notFound } from '../errors.ts';
@@ -158,6 +158,7 @@ function oneLocale(fields: Record<string, Record<string, unknown>>, chain: strin
 
 interface Shape {
   locale: string;
+  /** Entries' content types by uid, as last activated (entryDefinitions). */
   types: Map<string, ContentTypeDoc>;
   ids: (uid: string) => string;
 }
@@ -178,7 +179,7 @@ function baseSys(ctx: CfContext, type: string, id: string, createdAt: string, up
 function entryOf(ctx: CfContext, shape: Shape, uid: string, e: Source['entries'] extends Map<string, infer V> ? V : never) {
   const ct = shape.types.get(e.ct);
   if (!ct) return undefined;
-  const all = contentfulFields(ct.schema, e.lines, ctx.master);
+  const all = contentfulFields(ct.schema, e.lines, ctx.master, true);
   const master = e.lines.find((l) => l.locale === ctx.master) ?? e.lines[0];
   const created = e.lines.map((l) => String(l.doc.created_at ?? '')).sort()[0] ?? iso(e.publishedAt);
   const tags = Array.isArray(master.doc.tags) ? (master.doc.tags as string[]) : [];
@@ -229,7 +230,8 @@ function assetOf(deps: CfDeps, ctx: CfContext, shape: Pick<Shape, 'locale'>, uid
 
 async function shapeOf(deps: CfDeps, ctx: CfContext, locale: string): Promise<Shape> {
   const types = await listContentTypes(deps.db, ctx.scope);
-  return { locale, types: new Map(types.map((t) => [t.uid, t])), ids: contentfulIds(types) };
+  const defs = await entryDefinitions(deps.db, ctx.scope, types);
+  return { locale, types: new Map(defs.map((t) => [t.uid, t])), ids: contentfulIds(types) };
 }
 
 /** Links in values, at any depth. */
@@ -301,7 +303,10 @@ export async function cdaEntries(deps: CfDeps, ctx: CfContext, params: Record<st
   const codes = ctx.locales.map((l) => contentfulLocale(l.code));
   const parsed = parseQuery(params, {
     kind: 'Entry',
-    contentType: ct ? { sys: { id: typeId! }, fields: ct.schema.map((f) => contentfulFieldDef(f, shape.ids) as unknown as QueryField) } : undefined,
+    // An omitted field is not searched: which entries match would show what the API leaves out.
+    contentType: ct
+      ? { sys: { id: typeId! }, fields: ct.schema.filter((f) => fieldMeta(f)?.omitted !== true).map((f) => contentfulFieldDef(f, shape.ids) as unknown as QueryField) }
+      : undefined,
     locales: { codes, default: contentfulLocale(locale === '*' ? ctx.master : locale) },
     fieldsByLocale: locale === '*',
     extra: EXTRA,

@@ -231,3 +231,84 @@ describe('content types as last activated (the CMA public/content_types)', () =>
     await assert.rejects(cma.editorInterface.get({ ...env, contentTypeId: 'edited' }), (err: any) => JSON.parse(err.message).status === 404);
   });
 });
+
+describe('entries as their content type was last activated (delivery and preview)', () => {
+  let h: TestHerald;
+  let sp: Awaited<ReturnType<typeof openSpace>>;
+  let keys: { delivery: string; preview: string };
+  const ARTICLE = [
+    { id: 'title', name: 'Title', type: 'Symbol' },
+    { id: 'secret', name: 'Editors only', type: 'Symbol' },
+    { id: 'body', name: 'Body', type: 'Text' },
+  ];
+  const fieldsOf = (e: any) => Object.entries(e.fields).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
+
+  before(async () => {
+    h = await startHerald();
+    sp = await openSpace(h);
+    const { cma, env } = sp;
+    const ct = await cma.contentType.createWithId({ ...env, contentTypeId: 'article' }, { name: 'Article', displayField: 'title', fields: ARTICLE } as any);
+    await cma.contentType.publish({ ...env, contentTypeId: 'article' }, ct);
+    const e = await cma.entry.createWithId(
+      { ...env, contentTypeId: 'article', entryId: 'first' },
+      { fields: { title: { 'en-US': 'First' }, secret: { 'en-US': 'draft notes' }, body: { 'en-US': 'Text' } } } as any,
+    );
+    await cma.entry.publish({ ...env, entryId: 'first' }, e);
+    keys = await sp.keyFor(['master']);
+  });
+  after(() => h.close());
+
+  it('serves entries against the activated definition: a change saved and not activated is not served, an activated omitted field is left out, order as activated', async () => {
+    const { cma, env } = sp;
+    const current = (await cma.contentType.get({ ...env, contentTypeId: 'article' })) as any;
+    // Saved, not activated: body first, secret omitted, title hidden in the editor (disabled), a new field.
+    const changed = [
+      { ...ARTICLE[2] },
+      { ...ARTICLE[0], disabled: true },
+      { ...ARTICLE[1], omitted: true },
+      { id: 'extra', name: 'Extra', type: 'Symbol' },
+    ];
+    await cma.contentType.update({ ...env, contentTypeId: 'article' }, { ...current, fields: changed });
+    const e = (await cma.entry.get({ ...env, entryId: 'first' })) as any;
+    const saved = await cma.entry.update({ ...env, entryId: 'first' }, { ...e, fields: { ...e.fields, extra: { 'en-US': 'new value' } } });
+    await cma.entry.publish({ ...env, entryId: 'first' }, saved);
+
+    const before = ['title=First', 'secret=draft notes', 'body=Text'];
+    for (const key of [keys.delivery, keys.preview]) {
+      const api = key === keys.delivery ? 'CDA' : 'Preview API';
+      assert.deepEqual(fieldsOf(await sp.cda(key).getEntry('first')), before, `${api}: as activated, the new field not served`);
+      const listed = await sp.cda(key).getEntries({ content_type: 'article' } as any);
+      assert.deepEqual(listed.items.map(fieldsOf), [before], api);
+      const all = (await sp.cda(key).withAllLocales.getEntries({ content_type: 'article' } as any)).items[0] as any;
+      assert.deepEqual(Object.keys(all.fields), ['title', 'secret', 'body'], `${api}, locale=*`);
+      // A field the activated definition lacks cannot be searched yet: a 400 naming the parameter.
+      await assert.rejects(
+        sp.cda(key).getEntries({ content_type: 'article', 'fields.extra': 'new value' } as any),
+        (err: any) => JSON.parse(err.message).status === 400 && /fields\.extra/.test(err.message),
+        api,
+      );
+    }
+    const synced = await sp.cda(keys.delivery).sync({ initial: true } as any);
+    assert.deepEqual(Object.keys((synced.entries[0] as any).fields), ['title', 'secret', 'body'], 'sync as activated');
+
+    const again = await cma.contentType.get({ ...env, contentTypeId: 'article' });
+    await cma.contentType.publish({ ...env, contentTypeId: 'article' }, again);
+    const afterActivation = ['body=Text', 'title=First', 'extra=new value'];
+    for (const key of [keys.delivery, keys.preview]) {
+      const api = key === keys.delivery ? 'CDA' : 'Preview API';
+      assert.deepEqual(fieldsOf(await sp.cda(key).getEntry('first')), afterActivation, `${api}: omitted left out, disabled still served, the activated order`);
+      const found = await sp.cda(key).getEntries({ content_type: 'article', 'fields.extra': 'new value' } as any);
+      assert.equal(found.total, 1, api);
+      await assert.rejects(
+        sp.cda(key).getEntries({ content_type: 'article', 'fields.secret': 'draft notes' } as any),
+        (err: any) => JSON.parse(err.message).status === 400 && /fields\.secret/.test(err.message),
+        `${api}: an omitted field is not searched (its values would show which entries hold them)`,
+      );
+      assert.equal((await sp.cda(key).getEntries({ content_type: 'article', query: 'draft notes' } as any)).total, 0, `${api}: full-text search skips omitted fields`);
+    }
+    const resynced = await sp.cda(keys.delivery).sync({ initial: true } as any);
+    assert.deepEqual(Object.keys((resynced.entries[0] as any).fields), ['body', 'title', 'extra'], 'sync as activated');
+    // The management API shows every field, omitted too.
+    assert.deepEqual(Object.keys(((await cma.entry.get({ ...env, entryId: 'first' })) as any).fields), ['body', 'title', 'secret', 'extra']);
+  });
+});
