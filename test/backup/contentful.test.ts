@@ -18,6 +18,8 @@ describe('the backup center and a Contentful space', () => {
   let h: SpawnedHerald;
   let b: SpawnedBackup;
   let source: { api_key: string; token: string };
+  /** An entry of memo (activated, then its entry deleted and memo deactivated: a draft at the source). */
+  let memoEntry: string;
 
   const cmaOf = (token: string) => {
     const host = `127.0.0.1:${new URL(h.url).port}`;
@@ -69,6 +71,14 @@ describe('the backup center and a Contentful space', () => {
     const entry = await cma.entry.create({ ...env, contentTypeId: 'note' }, { fields: { title: { 'en-US': 'Hello' } }, metadata: { tags: [{ sys: { type: 'Link', linkType: 'Tag', id: 'featured' } }] } } as any);
     await cma.entry.publish({ ...env, entryId: entry.sys.id }, entry);
 
+    // memo: activated, an entry made and deleted, then deactivated (a content type with entries stays activated).
+    const memo = await cma.contentType.createWithId({ ...env, contentTypeId: 'memo' }, { name: 'Memo', displayField: 'title', fields: [title] } as any);
+    await cma.contentType.publish({ ...env, contentTypeId: 'memo' }, memo);
+    const memoNote = await cma.entry.create({ ...env, contentTypeId: 'memo' }, { fields: { title: { 'en-US': 'Remember' } } } as any);
+    memoEntry = memoNote.sys.id;
+    await cma.entry.delete({ ...env, entryId: memoEntry });
+    await cma.contentType.unpublish({ ...env, contentTypeId: 'memo' });
+
     // gone: activated, changed since, then deleted through /v3 (which, unlike the dialect, deletes an activated one).
     const gone = await cma.contentType.createWithId({ ...env, contentTypeId: 'gone' }, { name: 'Gone', displayField: 'title', fields: [title] } as any);
     const goneActivated = await cma.contentType.publish({ ...env, contentTypeId: 'gone' }, gone);
@@ -102,13 +112,14 @@ describe('the backup center and a Contentful space', () => {
       { module: 'content_type', uid: 'post', target_uid: 'post', action: 'published', name: 'Post' },
       { module: 'content_type', uid: 'note', target_uid: 'note', action: 'published' },
       { module: 'content_type', uid: 'idea', target_uid: 'idea', action: 'draft' },
+      { module: 'content_type', uid: 'memo', target_uid: 'memo', action: 'draft' },
       { module: 'editor_interface', uid: 'note', target_uid: 'note', action: 'updated' },
       { module: 'tag', uid: 'featured', target_uid: 'featured', action: 'created', name: 'Featured' },
       { module: 'tag', uid: 'internal', target_uid: 'internal', action: 'created', name: 'Internal use' },
     ]);
 
     const before = await typesOf(source);
-    assert.deepEqual(Object.keys(before.activated), ['note', 'post'], 'the set-up: idea is a draft');
+    assert.deepEqual(Object.keys(before.activated), ['note', 'post'], 'the set-up: idea and memo are drafts');
     assert.equal(before.activated.post.name, 'Post', 'the set-up: post changed since its activation');
     assert.deepEqual(await typesOf(target), before);
     assert.deepEqual(await editorInterfaceOf(target, 'note'), await editorInterfaceOf(source, 'note'));
@@ -116,6 +127,10 @@ describe('the backup center and a Contentful space', () => {
       { id: 'featured', name: 'Featured', visibility: 'public' },
       { id: 'internal', name: 'Internal use', visibility: 'private' },
     ]);
+
+    // A draft is made a draft: its making is all content type webhooks hear, as at the source (no activation and deactivation).
+    const typeEvents = (await stackApi(h, target).events()).filter((e: any) => e.module === 'content_type' && ['idea', 'memo'].includes(e.uid));
+    assert.deepEqual(typeEvents.map((e: any) => `${e.uid} ${e.action}`), ['idea create', 'memo create']);
 
     // The restored space is usable through the CMA: its entry can be saved and published.
     const cma = cmaOf(target.token);
@@ -152,6 +167,28 @@ describe('the backup center and a Contentful space', () => {
     await assert.rejects(cma.contentType.get({ ...at(target), contentTypeId: 'event' }), (err: any) => JSON.parse(err.message).status === 404, 'not in master');
   });
 
+  it('restores one entry of a content type that is a draft at the source: the content type made a draft, the entry on it, a warning saying so', async () => {
+    const target = await h.newStack('Contentful target, one entry');
+    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--entry', memoEntry]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.report.steps.map((s: any) => [s.module, s.uid, s.action]),
+      [
+        ['content_type', 'memo', 'created'],
+        ['entry', memoEntry, 'created'],
+        ['content_type', 'memo', 'draft'],
+      ],
+    );
+    assert.equal(r.report.warnings.length, 1, r.report.warnings.join('\n'));
+    assert.match(r.report.warnings[0], /^content type memo is a draft, as at the source, and this restore brought entries of it .*once the content type is activated/);
+    const { types, activated } = await typesOf(target);
+    assert.deepEqual([types.memo.activated, activated.memo], [false, undefined], 'a draft, as at the source');
+    const typeEvents = (await stackApi(h, target).events()).filter((e: any) => e.module === 'content_type');
+    assert.deepEqual(typeEvents.map((e: any) => e.action), ['create']);
+    const restored = (await stackApi(h, target).get(`/v3/content_types/memo/entries/${r.report.uid_map[`entry:${memoEntry}`] ?? memoEntry}`)).entry;
+    assert.equal(restored.title, 'Remember');
+  });
+
   it('brings a deleted content type back activated as its history tells (the definition activated, then the one restored)', async () => {
     const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', source.api_key, '--token', source.token, '--content-type', 'gone']);
     assert.equal(r.code, 0, r.stderr);
@@ -178,7 +215,7 @@ describe('the backup center and a Contentful space', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       r.report.warnings.map((w: string) => /^content type (\w+) is not in the Contentful state the backup last read/.exec(w)?.[1] ?? w),
-      ['post', 'note', 'idea', 'gone'],
+      ['post', 'note', 'idea', 'memo', 'gone'],
     );
     assert.deepEqual(await typesOf(target), await typesOf(source), 'activation, activated definitions and drafts as at the source');
   });

@@ -1,3 +1,5 @@
+import { contentfulDefinition, fieldMeta, type StoredContentType } from '../../contentful/entities.ts';
+import { heraldUid } from '../../contentful/schema.ts';
 import { HeraldError } from '../../errors.ts';
 import type { ContentfulState } from '../source.ts';
 import type { Step } from './step.ts';
@@ -12,9 +14,13 @@ import type { Target } from './target.ts';
  *   it changed since its activation, the activated definition is saved and activated first, then
  *   the restored definition saved over it through /v3, so both come back (public/content_types
  *   and the CDA show the first, the CMA the second);
- * - a draft at the source (made through the dialect and never activated, or deactivated) is a
- *   draft in the target: activated and deactivated at once, since the restore made it through /v3
- *   (which never makes drafts); a content type made through /v3 stays as it is;
+ * - a draft at the source (made through the dialect and never activated, or deactivated) is made a
+ *   draft in the target: through the dialect (`PUT .../content_types/{id}`, which makes drafts), then
+ *   saved through /v3 exactly as the backup holds it where the dialect's reading differs (makeDraft).
+ *   No activation: the source never activated it (or deactivated it), so content type webhooks hear
+ *   its making (and that save) only, as at the source. One the dialect refuses is made through /v3
+ *   and activated and deactivated (two events), refused once it has entries (a warning); a content
+ *   type made through /v3 stays as it is;
  * - a content type the state lacks (deleted at the source, made since the last catch-up, or a
  *   backup older than its migration 004) gets the activation its history tells
  *   (activationFromHistory), with a warning that its editor interface is not in the backup;
@@ -58,6 +64,22 @@ function v3Definition(ct: Record<string, unknown>): Record<string, unknown> {
   return { title: ct.title, description: ct.description ?? '', schema: ct.schema ?? [], options: ct.options ?? {} };
 }
 
+/**
+ * The Contentful definition that makes the dialect store `ct` as it is (makeDraft): contentfulDefinition,
+ * without `validations` on a field whose stored definition has none (the CMA shows `[]` for it, which
+ * the dialect would store).
+ */
+function dialectDefinition(ct: StoredContentType) {
+  const def = contentfulDefinition(ct);
+  def.fields = def.fields.map((f, i) => {
+    const meta = fieldMeta(ct.schema[i]);
+    if (!meta || meta.validations !== undefined) return f;
+    const { validations: _, ...rest } = f;
+    return rest;
+  });
+  return def;
+}
+
 /** Same JSON, object keys in any order. */
 function same(a: unknown, b: unknown): boolean {
   const norm = (v: unknown): unknown =>
@@ -97,9 +119,45 @@ export interface ContentfulRestore {
 
 export class ContentfulStateRestorer {
   private readonly base: string;
+  /** The source's content types as the dialect listed them, and as last activated, by Contentful id. */
+  private readonly current: Map<string, TypeItem>;
+  private readonly activated: Map<string, TypeItem>;
 
   constructor(private readonly o: ContentfulRestore) {
     this.base = `/spaces/${enc(o.target.o.api_key)}/environments/${enc(o.environmentId)}`;
+    this.current = new Map((o.state.content_types as TypeItem[]).map((t) => [t.sys.id, t]));
+    this.activated = new Map((o.state.activated_content_types as TypeItem[]).map((t) => [t.sys.id, t]));
+  }
+
+  /**
+   * Whether the content type `id` is a draft at the source: in the state, neither activated nor
+   * delivered (a /v3 one is delivered without activation); else as its history tells.
+   */
+  isDraft(id: string, history: HistoryActivation | undefined): boolean {
+    const source = this.current.get(id);
+    if (source) return source.sys.publishedVersion === undefined && !this.activated.has(id);
+    return history?.state === 'draft';
+  }
+
+  /**
+   * Makes the content type `uid` (Contentful id `id`, not in the target) a draft from the start, as
+   * the source made it: through the dialect with the Contentful reading of `doc` (/v3's shape), then
+   * `doc` saved through /v3 where what the dialect made differs (a field or option only /v3 keeps).
+   * False, with nothing made, when the dialect cannot make it (its uid is not the one the dialect
+   * gives the id, or it refuses the definition): the caller makes it through /v3.
+   */
+  async makeDraft(uid: string, id: string, doc: Record<string, unknown>): Promise<boolean> {
+    if (heraldUid(id) !== uid) return false;
+    try {
+      // Links name content types by uid: the dialect finds each by its Contentful id, else takes it as one to come.
+      await this.send('PUT', `/content_types/${enc(id)}`, dialectDefinition(doc as unknown as StoredContentType));
+    } catch (err) {
+      if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+      return false;
+    }
+    const made = (await this.o.target.send('GET', `/v3/content_types/${enc(uid)}`))?.content_type as Record<string, unknown>;
+    if (!same(v3Definition(made), v3Definition(doc))) await this.o.target.send('PUT', `/v3/content_types/${enc(uid)}`, { content_type: v3Definition(doc) });
+    return true;
   }
 
   private send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -122,22 +180,21 @@ export class ContentfulStateRestorer {
   /**
    * Activation (or draft) and editor interface of each content type this restore made (Herald uid,
    * Contentful id; `dialect`: made or changed through the Contentful dialect at the source;
-   * `history`: its activation as the backup's events tell it, for one the state lacks).
+   * `history`: its activation as the backup's events tell it, for one the state lacks; `draft`: made
+   * a draft already, by makeDraft).
    */
-  async contentTypes(made: Array<{ uid: string; id: string; dialect: boolean; history: HistoryActivation | undefined }>): Promise<void> {
-    const current = new Map((this.o.state.content_types as TypeItem[]).map((t) => [t.sys.id, t]));
-    const activated = new Map((this.o.state.activated_content_types as TypeItem[]).map((t) => [t.sys.id, t]));
-    for (const { uid, id, dialect, history } of made) {
-      const source = current.get(id);
+  async contentTypes(made: Array<{ uid: string; id: string; dialect: boolean; history: HistoryActivation | undefined; draft: boolean }>): Promise<void> {
+    for (const { uid, id, dialect, history, draft } of made) {
+      const source = this.current.get(id);
       await this.orWarn(`content type ${id}: its Contentful activation could not be restored`, async () => {
-        if (source?.sys.publishedVersion !== undefined) await this.activate(uid, id, source, activated.get(id));
+        if (source?.sys.publishedVersion !== undefined) await this.activate(uid, id, source, this.activated.get(id));
         else if (source) {
-          if (!activated.has(id)) await this.draft(id);
+          if (!this.activated.has(id)) await this.draft(id, draft);
         } else if (history?.state === 'activated') {
           await this.activateFromHistory(uid, id, history.doc);
           if (dialect) this.o.warnings.push(`content type ${id} is not in the Contentful state the backup last read (deleted at the source, or made since): its activation comes from its history, its editor interface (if it had one) is not in the backup.`);
         } else if (history?.state === 'draft') {
-          await this.draft(id);
+          await this.draft(id, draft);
           this.o.warnings.push(`content type ${id} is not in the Contentful state the backup last read (deleted at the source, or made since): it is a draft as its history tells, its editor interface (if it had one) is not in the backup.`);
         } else if (dialect && history?.state !== 'none') {
           // A backup older than its migration 004 whose history does not reach the content type's making.
@@ -185,11 +242,16 @@ export class ContentfulStateRestorer {
     this.o.steps.push({ module: 'content_type', uid: id, target_uid: id, action: 'published', ...(changedSince ? { name: String(doc.title) } : {}) });
   }
 
-  /** Makes the target's content type (made through /v3, so delivered) a draft, as it was at the source. */
-  private async draft(id: string) {
-    const target = (await this.send('GET', `/content_types/${enc(id)}`)) as TypeItem;
-    await this.send('PUT', `/content_types/${enc(id)}/published`, undefined, { 'x-contentful-version': String(target.sys.version) });
-    await this.send('DELETE', `/content_types/${enc(id)}/published`);
+  /**
+   * The target's content type a draft, as it was at the source: made one already (makeDraft), or one
+   * made through /v3 (so delivered) activated and deactivated, the dialect's only way to a draft.
+   */
+  private async draft(id: string, made: boolean) {
+    if (!made) {
+      const target = (await this.send('GET', `/content_types/${enc(id)}`)) as TypeItem;
+      await this.send('PUT', `/content_types/${enc(id)}/published`, undefined, { 'x-contentful-version': String(target.sys.version) });
+      await this.send('DELETE', `/content_types/${enc(id)}/published`);
+    }
     this.o.steps.push({ module: 'content_type', uid: id, target_uid: id, action: 'draft' });
   }
 

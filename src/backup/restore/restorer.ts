@@ -62,7 +62,9 @@ export class Restorer {
   private environments?: Set<string>;
   /** Content types this restore made (Herald uid, Contentful id): they get their Contentful state. */
   private contentfulRestorer?: ContentfulStateRestorer;
-  private madeTypes: Array<{ uid: string; id: string; dialect: boolean; history: HistoryActivation | undefined }> = [];
+  private madeTypes: Array<{ uid: string; id: string; dialect: boolean; history: HistoryActivation | undefined; draft: boolean }> = [];
+  /** Content types this restore made drafts (Herald uid -> Contentful id), whose entries it warns of once. */
+  private draftTypes = new Map<string, string>();
   /**
    * Whether a referenced entity that was deleted at the source is recreated: yes when one entity
    * is restored (it comes back with what it refers to); no for a whole stack, which reproduces
@@ -106,7 +108,8 @@ export class Restorer {
           this.steps.push({ module, uid: e.uid, target_uid: t, action: 'exists' });
         }
       }
-      // Before any entry: a draft is made by activating and deactivating, refused once it has entries.
+      // Before any entry: a draft the dialect could not make (makeDraft) is made by activating and
+      // deactivating, refused once it has entries.
       if (module === 'content_type') await this.contentful().contentTypes(this.madeTypes.splice(0));
     }
     await this.contentful().tags();
@@ -229,12 +232,16 @@ export class Restorer {
       await this.target.send('PUT', this.path('content_type', uid), { content_type: body(first) });
       this.steps.push({ module: 'content_type', uid, target_uid: uid, action: 'updated', version: c.version, seq: c.seq });
     } else {
-      await this.target.send('POST', '/v3/content_types', { content_type: { uid, ...body(first) } });
       // The dialect writes options.contentful into every content type it makes or changes.
       const meta = doc.options?.contentful as { id?: unknown } | undefined;
       const dialect = typeof meta === 'object' && meta !== null;
+      const id = typeof meta?.id === 'string' ? meta.id : uid;
       const history = activationFromHistory(this.store.eventsOf(this.from.api_key, this.from.branch, 'content_type', uid), dialect);
-      this.madeTypes.push({ uid, id: typeof meta?.id === 'string' ? meta.id : uid, dialect, history });
+      // A draft at the source is made a draft, not activated and deactivated (content type webhooks would hear both).
+      const draft = dialect && this.contentful().isDraft(id, history) && (await this.contentful().makeDraft(uid, id, { uid, ...body(first) }));
+      if (!draft) await this.target.send('POST', '/v3/content_types', { content_type: { uid, ...body(first) } });
+      else this.draftTypes.set(uid, id);
+      this.madeTypes.push({ uid, id, dialect, history, draft });
       this.steps.push({ module: 'content_type', uid, target_uid: uid, action: 'created', version: c.version, seq: c.seq });
     }
     this.schemas.delete(uid);
@@ -320,6 +327,14 @@ export class Restorer {
         this.remember('entry', uid, targetUid);
         this.created.push(`entry:${uid}`);
         this.steps.push({ module: 'entry', uid, target_uid: targetUid, action: 'created', locale: line.line, version: line.version, seq: line.seq });
+        const draftId = this.draftTypes.get(ctUid);
+        if (draftId !== undefined) {
+          // Once per content type: the entry is where the user asked, the type as at the source.
+          this.draftTypes.delete(ctUid);
+          this.warnings.push(
+            `content type ${draftId} is a draft, as at the source, and this restore brought entries of it (${uid} first): the Contentful dialect saves and publishes them once the content type is activated (PUT .../content_types/${draftId}/published); /v3 does now.`,
+          );
+        }
       } else {
         await this.target.send('PUT', `${this.path('entry', targetUid, ctUid)}${locale}`, { entry: entryBody(schema, line.doc, map, { clear: true }) });
         this.steps.push({ module: 'entry', uid, target_uid: targetUid, action: 'updated', locale: line.line, version: line.version, seq: line.seq });
