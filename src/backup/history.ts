@@ -228,3 +228,12 @@ export function publications(events: BackupEvent[]): Publication[] {
   }
   return [...pubs.values()];
 }
+
+/**
+ * Whether the entity is archived now (an entry or an asset): its last `archive` or `unarchive` event
+ * is an archive. An archived one is unpublished (Herald refuses to archive a published one).
+ */
+export function archivedNow(events: BackupEvent[]): boolean {
+  const last = sortBySeq(events).filter((e) => e.action === 'archive' || e.action === 'unarchive').at(-1);
+  return last?.action === 'archive';
+}

@@ -71,6 +71,12 @@ describe('the backup center and a Contentful space', () => {
     const entry = await cma.entry.create({ ...env, contentTypeId: 'note' }, { fields: { title: { 'en-US': 'Hello' } }, metadata: { tags: [{ sys: { type: 'Link', linkType: 'Tag', id: 'featured' } }] } } as any);
     await cma.entry.publish({ ...env, entryId: entry.sys.id }, entry);
 
+    // An entry and an asset archived (kept, unpublished, left out of the Preview API).
+    const old = await cma.entry.create({ ...env, contentTypeId: 'post' }, { fields: { title: { 'en-US': 'Old news' } } } as any);
+    await cma.entry.archive({ ...env, entryId: old.sys.id });
+    const attic = await api.upload('attic.txt', Buffer.from('kept for the record'), 'text/plain', 'Attic');
+    await cma.asset.archive({ ...env, assetId: attic.uid });
+
     // memo: activated, an entry made and deleted, then deactivated (a content type with entries stays activated).
     const memo = await cma.contentType.createWithId({ ...env, contentTypeId: 'memo' }, { name: 'Memo', displayField: 'title', fields: [title] } as any);
     await cma.contentType.publish({ ...env, contentTypeId: 'memo' }, memo);
@@ -140,6 +146,11 @@ describe('the backup center and a Contentful space', () => {
     const saved = await cma.entry.update({ ...at(target), entryId: restored.sys.id }, { ...restored, fields: { title: { 'en-US': 'Hello again' } } });
     const published = (await cma.entry.publish({ ...at(target), entryId: restored.sys.id }, saved)) as any;
     assert.equal(published.fields.title['en-US'], 'Hello again');
+    // Archived as at the source.
+    const posts = (await cma.entry.getMany({ ...at(target), query: { content_type: 'post' } })).items as any[];
+    assert.deepEqual(posts.map((e) => [e.fields.title['en-US'], e.sys.archivedVersion !== undefined, e.sys.publishedVersion !== undefined]), [['Old news', true, false]]);
+    const assets = (await cma.asset.getMany({ ...at(target) })).items as any[];
+    assert.deepEqual(assets.map((a) => [a.fields.title['en-US'], a.sys.archivedVersion !== undefined]), [['Attic', true]]);
     const made = await cma.entry.create({ ...at(target), contentTypeId: 'post' }, { fields: { title: { 'en-US': 'New' } } } as any);
     await cma.entry.publish({ ...at(target), entryId: made.sys.id }, made);
     // A draft stays a draft: entries on it are refused, as at the source.

@@ -3,7 +3,7 @@ import { environmentIdOf } from '../../contentful/entities.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Blobs } from '../blobs.ts';
 import type { Module } from '../event.ts';
-import { chooseContent, publications, type Choice, type Content, type Selection } from '../history.ts';
+import { archivedNow, chooseContent, publications, type Choice, type Content, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
 import { activationFromHistory, ContentfulStateRestorer, type HistoryActivation } from './contentful.ts';
@@ -115,6 +115,7 @@ export class Restorer {
     await this.contentful().tags();
     await this.flush(this.entryFixups);
     for (const key of this.created) await this.republish(key);
+    for (const key of this.created) await this.rearchive(key);
     return this.report();
   }
 
@@ -435,6 +436,25 @@ export class Restorer {
     await this.target.send('POST', '/v3/environments', { environment: { name, urls, deploy_content: known?.deploy_content === true } });
     this.environments.add(name);
     this.steps.push({ module: 'environment', uid: name, target_uid: name, action: 'created' });
+  }
+
+  /**
+   * Archives a recreated entity the backup says is archived now (a whole-stack restore reproduces the
+   * stack as it is: an archived entry or asset stays out of the Preview API and cannot be published).
+   */
+  private async rearchive(key: string): Promise<void> {
+    const module = key.slice(0, key.indexOf(':')) as 'asset' | 'entry';
+    const uid = key.slice(key.indexOf(':') + 1);
+    const t = this.resolved.get(key);
+    if (!t || !archivedNow(this.store.eventsOf(this.from.api_key, this.from.branch, module, uid))) return;
+    const ctUid = module === 'entry' ? this.store.entity(this.from.api_key, this.from.branch, 'entry', uid)?.content_type_uid ?? undefined : undefined;
+    try {
+      await this.target.send('POST', `${this.path(module, t, ctUid)}/archive`, {});
+      this.steps.push({ module, uid, target_uid: t, action: 'archived' });
+    } catch (err) {
+      if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+      this.warnings.push(`${module} ${uid} is archived at the source but could not be archived: ${err.message}`);
+    }
   }
 
   /** Publishes a recreated entity where the backup says it is published now. */
