@@ -6,7 +6,7 @@ import { loadBackupConfig } from '../../src/backup/config.ts';
 import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
 import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
 import { fileFits } from '../../src/backup/files.ts';
-import { chooseContent, publications, summarize } from '../../src/backup/history.ts';
+import { archivedNow, chooseContent, publications, summarize } from '../../src/backup/history.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
 import { parseSelection } from '../../src/backup/selection.ts';
 import { HeraldError } from '../../src/errors.ts';
@@ -106,6 +106,18 @@ describe('choosing the content to restore', () => {
       entryEvent('delete', 'fr-fr', 1),
     ];
     assert.deepEqual(publications(events), [{ environment: 'production', locale: 'en-us', version: 1 }]);
+  });
+
+  it('knows whether a live entry is archived now, whatever order the events arrived in', () => {
+    nextSeq = 1;
+    const create = entryEvent('create', 'en-us', 1);
+    const archive = entryEvent('archive', 'en-us', 1);
+    const unarchive = entryEvent('unarchive', 'en-us', 1);
+    const again = entryEvent('archive', 'fr-fr', 1);
+    assert.equal(archivedNow([create]), false);
+    assert.equal(archivedNow([create, archive]), true);
+    assert.equal(archivedNow([unarchive, create, archive]), false, 'the unarchive came later');
+    assert.equal(archivedNow([again, unarchive, archive, create]), true, 'archived again, in another locale line');
   });
 });
 
