@@ -55,6 +55,8 @@ describe('the backup center and a Contentful space', () => {
     const cma = cmaOf(source.token);
     const env = at(source);
     const title = { id: 'title', name: 'Title', type: 'Symbol' };
+    // A locale that is not optional (Contentful's flag: required fields must be filled in it too).
+    await cma.locale.create(env, { name: 'German', code: 'de-DE', fallbackCode: 'en-US', optional: false } as any);
     // post: activated, then changed (a field added) and not activated again.
     const post = await cma.contentType.createWithId({ ...env, contentTypeId: 'post' }, { name: 'Post', displayField: 'title', fields: [title] } as any);
     const activated = await cma.contentType.publish({ ...env, contentTypeId: 'post' }, post);
@@ -146,6 +148,10 @@ describe('the backup center and a Contentful space', () => {
     const saved = await cma.entry.update({ ...at(target), entryId: restored.sys.id }, { ...restored, fields: { title: { 'en-US': 'Hello again' } } });
     const published = (await cma.entry.publish({ ...at(target), entryId: restored.sys.id }, saved)) as any;
     assert.equal(published.fields.title['en-US'], 'Hello again');
+    const locales = async (x: { api_key: string; token: string }) => ((await cmaOf(x.token).locale.getMany({ ...at(x) })).items as any[]).map((l) => [l.code, l.name, l.fallbackCode, l.optional]);
+    assert.deepEqual(await locales(target), await locales(source));
+    assert.deepEqual((await locales(source))[1], ['de-DE', 'German', 'en-US', false], 'the set-up');
+
     // Archived as at the source.
     const posts = (await cma.entry.getMany({ ...at(target), query: { content_type: 'post' } })).items as any[];
     assert.deepEqual(posts.map((e) => [e.fields.title['en-US'], e.sys.archivedVersion !== undefined, e.sys.publishedVersion !== undefined]), [['Old news', true, false]]);

@@ -412,12 +412,20 @@ export class Restorer {
     }
     if (this.locales.has(code) || visiting.has(code)) return;
     visiting.add(code);
-    const known = ((this.store.stack(this.from.api_key)?.locales ?? []) as Array<{ code: string; name?: string; fallback_locale?: string | null }>).find((l) => l.code === code);
+    const known = ((this.store.stack(this.from.api_key)?.locales ?? []) as Array<{ code: string; name?: string; fallback_locale?: string | null; contentful?: { optional?: unknown } }>).find(
+      (l) => l.code === code,
+    );
     const fallback = known?.fallback_locale && known.fallback_locale !== code ? known.fallback_locale : undefined;
     if (fallback) await this.ensureLocale(fallback, visiting);
-    await this.target.send('POST', '/v3/locales', {
-      locale: { code, name: known?.name ?? code, ...(fallback && this.locales.has(fallback) ? { fallback_locale: fallback } : {}) },
-    });
+    const fb = fallback && this.locales.has(fallback) ? fallback : undefined;
+    const optional = known?.contentful?.optional;
+    if (typeof optional === 'boolean') {
+      // Contentful's `optional`, set through the dialect (the locale doc's `contentful` key), which /v3 does not take.
+      const path = `/spaces/${enc(this.target.o.api_key)}/environments/${enc(environmentIdOf(this.target.o.branch))}/locales`;
+      await this.target.send('POST', path, { code, name: known?.name ?? code, ...(fb ? { fallbackCode: fb } : {}), optional }, { api: 'contentful' });
+    } else {
+      await this.target.send('POST', '/v3/locales', { locale: { code, name: known?.name ?? code, ...(fb ? { fallback_locale: fb } : {}) } });
+    }
     this.locales.add(code);
     this.steps.push({ module: 'locale', uid: code, target_uid: code, action: 'created' });
   }
