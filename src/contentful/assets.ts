@@ -12,6 +12,7 @@ import type { Queryable, Tx } from '../store/db.ts';
 import { within } from './compose.ts';
 import { assetEntity, contentfulLocale, link, type SysContext } from './entities.ts';
 import { publicationState, queryLocales } from './entries.ts';
+import { metadataTags } from './values.ts';
 import { applyQuery, needsEntities, parseQuery, selectPaths } from './query.ts';
 import { recordPublish, resetVersion, shift, versionState } from './versions.ts';
 import { validationFailed, versionMismatch } from './errors.ts';
@@ -178,10 +179,8 @@ function parseAsset(raw: unknown, master: string): AssetInput {
       }
     }
   }
-  const metadata = raw.metadata;
-  if (isObject(metadata) && Array.isArray(metadata.tags)) {
-    out.tags = metadata.tags.map((t) => (isObject(t) && isObject(t.sys) ? t.sys.id : undefined)).filter((t): t is string => typeof t === 'string');
-  }
+  const tags = metadataTags(raw, errors);
+  if (tags !== undefined) out.tags = tags;
   if (Object.keys(errors).length) throw validationFailed(errors);
   return out;
 }

@@ -14,7 +14,7 @@ import { activatedType, requireActivated } from './content-types.ts';
 import { applyQuery, contentTypeParam, InvalidQuery, needsEntities, parseQuery, selectPaths, type QueryField } from './query.ts';
 import { contentfulIds } from './schema.ts';
 import { publishedVersionOf, recordPublish, resetVersion, shift, versionState, versionStates, type VersionState } from './versions.ts';
-import { entryFields, linkedEntryIds, parseEntryFields, sameValues, type Locales } from './values.ts';
+import { entryFields, linkedEntryIds, metadataTags, parseEntryFields, sameValues, type Locales } from './values.ts';
 
 /**
  * Entries in the Contentful dialect, over src/content/entries.ts (the same entries as /v3).
@@ -216,25 +216,6 @@ async function entryTypes(tx: Queryable, scope: Scope, rawFields: unknown): Prom
   return out;
 }
 
-/** The tags of a Contentful body's `metadata.tags` (Links to tags: Herald keeps their ids), or undefined. */
-function tagsOf(raw: Record<string, unknown>, errors: FieldErrors): string[] | undefined {
-  const metadata = raw.metadata;
-  if (metadata === undefined || metadata === null) return undefined;
-  const tags = isObject(metadata) ? metadata.tags : undefined;
-  if (tags === undefined) return undefined;
-  if (!Array.isArray(tags)) {
-    errors['metadata.tags'] = ['must be a list of Links to tags'];
-    return undefined;
-  }
-  const out: string[] = [];
-  tags.forEach((t, i) => {
-    const id = isObject(t) && isObject(t.sys) ? t.sys.id : undefined;
-    if (typeof id !== 'string') (errors[`metadata.tags.${i}`] ??= []).push('must be a Link to a tag: { "sys": { "type": "Link", "linkType": "Tag", "id": "..." } }');
-    else out.push(id);
-  });
-  return out;
-}
-
 /**
  * What each locale line should hold after a save of `raw`: every locale given in the body gets
  * exactly the body's values (fields left out are cleared, as a Contentful PUT replaces them);
@@ -249,7 +230,7 @@ async function plan(tx: Tx, scope: Scope, ct: ContentTypeDoc, current: Line[], r
   const types = await entryTypes(tx, scope, raw.fields);
   const parsed = parseEntryFields(ct.schema, raw.fields, loc, (id) => types.get(id));
   Object.assign(errors, parsed.errors);
-  const tags = tagsOf(raw, errors);
+  const tags = metadataTags(raw, errors);
   if (Object.keys(errors).length) throw validationFailed(errors);
 
   const fields = entryFields(ct.schema);

@@ -16,6 +16,39 @@ import { fieldId, fieldMeta, isLocalized } from './entities.ts';
  * whatever the field's `localized`; refused, the migration stopped half done.
  */
 
+/**
+ * The tags of an entry or asset body's `metadata.tags` (Links to tags: Herald keeps their ids), or
+ * undefined when it names none. `metadata` holds `tags` and `concepts` (Contentful's taxonomy):
+ * Herald keeps no concepts, so a non-empty `metadata.concepts` is refused rather than dropped (an
+ * empty one, as Herald shows and contentful-export writes, is fine); any other key is unknown.
+ */
+export function metadataTags(raw: Record<string, unknown>, errors: FieldErrors): string[] | undefined {
+  const metadata = raw.metadata;
+  if (metadata === undefined || metadata === null) return undefined;
+  if (!isObject(metadata)) {
+    errors.metadata = ['must be an object: { "tags": [...] }'];
+    return undefined;
+  }
+  for (const k of Object.keys(metadata)) if (k !== 'tags' && k !== 'concepts') (errors[`metadata.${k}`] ??= []).push('is not a known field');
+  const concepts = metadata.concepts;
+  if (concepts !== undefined && !(Array.isArray(concepts) && concepts.length === 0)) {
+    errors['metadata.concepts'] = ['is not kept: Herald has no taxonomy concepts; send an empty list or leave it out'];
+  }
+  const tags = metadata.tags;
+  if (tags === undefined) return undefined;
+  if (!Array.isArray(tags)) {
+    errors['metadata.tags'] = ['must be a list of Links to tags'];
+    return undefined;
+  }
+  const out: string[] = [];
+  tags.forEach((t, i) => {
+    const id = isObject(t) && isObject(t.sys) ? t.sys.id : undefined;
+    if (typeof id !== 'string') (errors[`metadata.tags.${i}`] ??= []).push('must be a Link to a tag: { "sys": { "type": "Link", "linkType": "Tag", "id": "..." } }');
+    else out.push(id);
+  });
+  return out;
+}
+
 /** A content type's fields as entries see them: the schema plus Contentstack's implicit `title` when it has none. */
 export function entryFields(schema: Field[]): Field[] {
   if (schema.some((f) => f.uid === 'title')) return schema;

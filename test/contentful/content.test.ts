@@ -357,6 +357,14 @@ describe('content in the Contentful dialect', () => {
     assert.equal((await client.entry.get({ ...env, entryId: draft.sys.id })).sys.publishedVersion, undefined, 'nothing published');
     const badInteger = await refusal(client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'x' }, views: { 'en-US': 1.5 } } } as any));
     assert.deepEqual(badInteger.details.errors[0].path, ['fields', 'views', 'en-US']);
+    // Taxonomy concepts are not kept: refused, naming the field, rather than dropped; an empty list (as exported) is fine.
+    const concept = [{ sys: { type: 'Link', linkType: 'TaxonomyConcept', id: 'c1' } }];
+    const conceptEntry = await refusal(client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'x' } }, metadata: { tags: [], concepts: concept } } as any));
+    assert.deepEqual([conceptEntry.status, conceptEntry.details.errors.map((e: any) => e.path.join('.'))], [422, ['metadata.concepts']]);
+    const conceptAsset = await refusal(client.asset.create(env, { fields: { title: { 'en-US': 'x' } }, metadata: { tags: [], concepts: concept } } as any));
+    assert.deepEqual([conceptAsset.status, conceptAsset.details.errors.map((e: any) => e.path.join('.'))], [422, ['metadata.concepts']]);
+    const noConcepts = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'x' } }, metadata: { tags: [], concepts: [] } } as any);
+    assert.deepEqual(noConcepts.metadata, { tags: [], concepts: [] });
     const noEnv = await refusal(client.entry.getMany({ spaceId, environmentId: 'nowhere' }));
     assert.equal(noEnv.name, 'NotFound');
     const res = await fetch(`${h.url}/spaces/${spaceId}/environments/master/entries`, {
