@@ -1,4 +1,5 @@
-import { contentfulDefinition, fieldMeta, type StoredContentType } from '../../contentful/entities.ts';
+import { contentfulDefinition, contentfulFields, fieldMeta, link, type StoredContentType } from '../../contentful/entities.ts';
+import type { Field } from './remap.ts';
 import { heraldUid } from '../../contentful/schema.ts';
 import { HeraldError } from '../../errors.ts';
 import type { ContentfulState } from '../source.ts';
@@ -253,6 +254,28 @@ export class ContentfulStateRestorer {
       await this.send('DELETE', `/content_types/${enc(id)}/published`);
     }
     this.o.steps.push({ module: 'content_type', uid: id, target_uid: id, action: 'draft' });
+  }
+
+  /**
+   * Saves one line of an entry of the content type `id` through the dialect, which keeps a draft
+   * with required fields empty (Contentful checks them at publish; /v3 refuses the save): made
+   * (POST .../entries) when `uid` is undefined, else that locale's values saved over (PUT with its
+   * current version; the entry's other locales keep theirs). `body`: the /v3 line (remap.ts
+   * entryBody). Its Herald uid, or undefined when the dialect refuses it too.
+   */
+  async saveEntryLine(id: string, uid: string | undefined, locale: string, schema: Field[], body: Record<string, unknown>): Promise<string | undefined> {
+    const fields = contentfulFields(schema as StoredContentType['schema'], [{ locale, doc: body }]);
+    const tags = Array.isArray(body.tags) ? (body.tags as string[]).map((t) => link('Tag', t)) : [];
+    const sent = { fields, metadata: { tags } };
+    try {
+      if (uid === undefined) return String(((await this.send('POST', '/entries', sent, { 'x-contentful-content-type': id })) as TypeItem).sys.id);
+      const current = (await this.send('GET', `/entries/${enc(uid)}`)) as TypeItem;
+      await this.send('PUT', `/entries/${enc(uid)}`, sent, { 'x-contentful-version': String(current.sys.version) });
+      return uid;
+    } catch (err) {
+      if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+      return undefined;
+    }
   }
 
   private async editorInterface(id: string, source: Record<string, unknown>) {

@@ -57,7 +57,7 @@ export class Restorer {
   private entryFixups: Array<() => Promise<void>> = [];
   /** Assets and entries this restore created, dependencies first (the order to publish in). */
   private created: string[] = [];
-  private schemas = new Map<string, Field[]>();
+  private schemas = new Map<string, { schema: Field[]; contentfulId?: string }>();
   private locales?: Set<string>;
   private environments?: Set<string>;
   /** Content types this restore made (Herald uid, Contentful id): they get their Contentful state. */
@@ -257,13 +257,43 @@ export class Restorer {
 
   /** The target content type's schema (what entry saves are checked against). */
   private async schemaOf(ctUid: string): Promise<Field[]> {
-    let s = this.schemas.get(ctUid);
-    if (!s) {
-      const body = await this.target.send('GET', this.path('content_type', ctUid));
-      s = (body?.content_type?.schema ?? []) as Field[];
-      this.schemas.set(ctUid, s);
+    return (await this.typeOf(ctUid)).schema;
+  }
+
+  /** The target content type's schema and, for one the Contentful dialect made or changed, its Contentful id. */
+  private async typeOf(ctUid: string): Promise<{ schema: Field[]; contentfulId?: string }> {
+    let t = this.schemas.get(ctUid);
+    if (!t) {
+      const ct = (await this.target.send('GET', this.path('content_type', ctUid)))?.content_type;
+      const meta = ct?.options?.contentful as { id?: unknown } | undefined;
+      const dialect = typeof meta === 'object' && meta !== null;
+      t = { schema: (ct?.schema ?? []) as Field[], ...(dialect ? { contentfulId: typeof meta.id === 'string' ? meta.id : ctUid } : {}) };
+      this.schemas.set(ctUid, t);
     }
-    return s;
+    return t;
+  }
+
+  /**
+   * Saves one entry line (`line`: its locale) through /v3: made when `targetUid` is undefined, else
+   * saved over; its target uid. A draft of a Contentful content type may leave required fields empty
+   * (Contentful checks them at publish), which /v3 refuses (422) and the dialect keeps: such a line is
+   * saved through the dialect (ContentfulStateRestorer.saveEntryLine). When the dialect refuses too,
+   * /v3's refusal stands.
+   */
+  private async saveLine(ctUid: string, targetUid: string | undefined, line: string, body: Record<string, unknown>): Promise<string> {
+    const locale = line ? `?locale=${enc(line)}` : '';
+    try {
+      if (targetUid === undefined) return String((await this.target.send('POST', `/v3/content_types/${enc(ctUid)}/entries${locale}`, { entry: body }))?.entry?.uid);
+      await this.target.send('PUT', `${this.path('entry', targetUid, ctUid)}${locale}`, { entry: body });
+      return targetUid;
+    } catch (err) {
+      if (!(err instanceof HeraldError) || err.code !== 'validation_failed') throw err;
+      const { schema, contentfulId } = await this.typeOf(ctUid);
+      if (contentfulId === undefined) throw err;
+      const saved = await this.contentful().saveEntryLine(contentfulId, targetUid, line, schema, body);
+      if (saved === undefined) throw err;
+      return saved;
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -321,10 +351,8 @@ export class Restorer {
       const schema = await this.schemaOf(ctUid);
       let deferred = false;
       const map = await this.refMap(schema, line.doc, () => (deferred = true));
-      const locale = line.line ? `?locale=${enc(line.line)}` : '';
       if (!targetUid) {
-        const res = await this.target.send('POST', `/v3/content_types/${enc(ctUid)}/entries${locale}`, { entry: entryBody(schema, line.doc, map, { clear: false }) });
-        targetUid = String(res?.entry?.uid);
+        targetUid = await this.saveLine(ctUid, undefined, line.line, entryBody(schema, line.doc, map, { clear: false }));
         this.remember('entry', uid, targetUid);
         this.created.push(`entry:${uid}`);
         this.steps.push({ module: 'entry', uid, target_uid: targetUid, action: 'created', locale: line.line, version: line.version, seq: line.seq });
@@ -337,14 +365,14 @@ export class Restorer {
           );
         }
       } else {
-        await this.target.send('PUT', `${this.path('entry', targetUid, ctUid)}${locale}`, { entry: entryBody(schema, line.doc, map, { clear: true }) });
+        await this.saveLine(ctUid, targetUid, line.line, entryBody(schema, line.doc, map, { clear: true }));
         this.steps.push({ module: 'entry', uid, target_uid: targetUid, action: 'updated', locale: line.line, version: line.version, seq: line.seq });
       }
       if (deferred) {
         const t = targetUid;
         this.entryFixups.push(async () => {
           const full = await this.refMap(schema, line.doc, () => {});
-          await this.target.send('PUT', `${this.path('entry', t, ctUid)}${locale}`, { entry: entryBody(schema, line.doc, full, { clear: true }) });
+          await this.saveLine(ctUid, t, line.line, entryBody(schema, line.doc, full, { clear: true }));
         });
       }
     }
