@@ -120,8 +120,7 @@ export class OutcomeWriter {
       if (effects.stale.length) {
         this.o.log.warn({ deliveryIds: effects.stale }, 'attempts logged after their claim ended; the executions were left to their new claim');
       }
-      const endedBy = new Map(effects.ended.map((e) => [e.uid, e.state]));
-      for (const f of batch) f.ended = endedBy.get(f.claimed.uid) ?? null;
+      // Each outcome's `ended` was set by complete().
       this.o.onRecorded(effects, batch);
     } catch (err) {
       // A bug after the write (a callback): logged, and the flush chain goes on.

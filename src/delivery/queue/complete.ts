@@ -143,6 +143,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
    */
   async function write(careful: boolean): Promise<CompleteEffects> {
     const effects: CompleteEffects = { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null, stale: [] };
+    let endedRows: typeof all = [];
     await db.tx(async (tx) => {
       if (tx.lock) {
         const stacks = new Set((careful ? all : all.filter((r) => opts.operational && r.decision.state === 'failed')).map((r) => r.f.claimed.event.api_key));
@@ -202,7 +203,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
       for (const { decision } of rows) {
         if (decision.state === 'pending') effects.retryAt = Math.min(effects.retryAt ?? Infinity, decision.next_attempt_at);
       }
-      const ended = rows.filter((r) => r.decision.state !== 'pending');
+      const ended = (endedRows = rows.filter((r) => r.decision.state !== 'pending'));
       for (const r of ended) effects.ended.push({ uid: r.f.claimed.uid, state: r.decision.state as 'succeeded' | 'failed' });
       effects.promoted = await promoteNext(
         tx,
@@ -231,6 +232,9 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
       const calls = rows.filter(({ f: { claimed: c } }) => !c.batchUid || (!seen.has(c.batchUid) && Boolean(seen.add(c.batchUid))));
       await countFailures(tx, calls, opts, effects);
     });
+    // Committed: each outcome learns the end its execution reached (the writer's callers read it).
+    for (const r of all) r.f.ended = null;
+    for (const r of endedRows) r.f.ended = r.decision.state as 'succeeded' | 'failed';
     return effects;
   }
 }
