@@ -298,6 +298,41 @@ describe('the backup center end to end', () => {
     }
   });
 
+  it('brings back an older version of an entry and of an asset that are archived in the target, and leaves them archived', async () => {
+    const old = (await api.post('/v3/content_types/author/entries', { entry: { title: 'Grace', bio: 'Admiral' } })).entry;
+    await api.put(`/v3/content_types/author/entries/${old.uid}`, { entry: { bio: 'Wrote COBOL' } });
+    await api.post(`/v3/content_types/author/entries/${old.uid}/archive`, {});
+    const file = await api.upload('old.txt', Buffer.from('old\n'), 'text/plain', 'Old title');
+    await api.put(`/v3/assets/${file.uid}`, { asset: { title: 'New title' } });
+    await api.post(`/v3/assets/${file.uid}/archive`, {});
+    await until('the backup to hold the file of old.txt', async () => {
+      const v = await b.get(`/stacks/${stack.api_key}/entities/asset/${file.uid}/versions`);
+      return v.status === 200 && v.body.versions.some((x: any) => x.file?.status === 'stored');
+    });
+    await backupHoldsAll();
+    const before = (await api.events()).length;
+
+    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--entry', old.uid, '--version', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.report.steps.map((s: any) => `${s.action} ${s.module}${s.locale ? ` ${s.locale}` : ''}`),
+      ['unarchived entry', 'updated entry en-us', 'archived entry'],
+    );
+    const now = (await api.get(`/v3/content_types/author/entries/${old.uid}`)).entry;
+    assert.deepEqual([now.bio, now._version, now._archived], ['Admiral', 3, true]);
+
+    const a = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--asset', file.uid, '--version', '1']);
+    assert.equal(a.code, 0, a.stderr);
+    const asset = (await api.get(`/v3/assets/${file.uid}`)).asset;
+    assert.deepEqual([asset.title, asset._archived], ['Old title', true]);
+    // What the target's log (and its webhooks) heard: each unarchived, saved once, archived again.
+    const events = (await api.events()).slice(before);
+    assert.deepEqual(
+      events.map((e: any) => `${e.module} ${e.action}`),
+      ['entry unarchive', 'entry update', 'entry archive', 'asset unarchive', 'asset update', 'asset archive'],
+    );
+  });
+
   it('shows entities, versions and diffs on its page, whose Restore button brings a deleted entry back', async () => {
     await api.del(`/v3/content_types/post/entries/${kept.uid}`);
     await backupHoldsAll();

@@ -48,6 +48,16 @@ type Resolved = string | null | typeof PENDING;
 
 const enc = encodeURIComponent;
 
+/** An entity a restore saves over, unarchived for the save when it was archived (Restorer.keepArchived). */
+interface KeptArchive {
+  archived: boolean;
+  /** Runs a save; a failing one archives the entity again before its error goes on. */
+  around(save: () => Promise<void>): Promise<void>;
+  /** Archives it again (once; nothing when it was not archived). */
+  again(): Promise<void>;
+}
+const NOT_ARCHIVED: KeptArchive = { archived: false, around: (save) => save(), again: async () => {} };
+
 export class Restorer {
   private steps: Step[] = [];
   private warnings: string[] = [];
@@ -322,8 +332,12 @@ export class Restorer {
     form.append('asset[tags]', Array.isArray(doc.tags) ? doc.tags.join(',') : '');
     const existing = await this.locate('asset', uid);
     if (existing) {
-      await this.target.send('PUT', this.path('asset', existing), form);
-      this.steps.push({ module: 'asset', uid, target_uid: existing, action: 'updated', version: c.version, seq: c.seq });
+      const archive = await this.keepArchived('asset', uid, existing);
+      await archive.around(async () => {
+        await this.target.send('PUT', this.path('asset', existing), form);
+        this.steps.push({ module: 'asset', uid, target_uid: existing, action: 'updated', version: c.version, seq: c.seq });
+      });
+      await archive.again();
       return existing;
     }
     const res = await this.target.send('POST', '/v3/assets', form);
@@ -346,6 +360,17 @@ export class Restorer {
       throw new HeraldError('not_found', `Entry ${uid} cannot be restored: its content type '${ctUid}' is neither in the target nor in the backup.`);
     }
     let targetUid = await this.locate('entry', uid, ctUid);
+    const archive = targetUid === undefined ? NOT_ARCHIVED : await this.keepArchived('entry', uid, targetUid, ctUid);
+    await archive.around(async () => {
+      targetUid = await this.saveLines(uid, ctUid, targetUid, choice, archive);
+    });
+    // After the second saves that close reference loops (entryFixups run in order): /v3 refuses them once archived.
+    if (archive.archived) this.entryFixups.push(() => archive.again());
+    return targetUid!;
+  }
+
+  /** Saves each chosen line of entry `uid` (made when `targetUid` is undefined); its target uid. */
+  private async saveLines(uid: string, ctUid: string, targetUid: string | undefined, choice: Choice, archive: KeptArchive): Promise<string> {
     for (const line of choice.lines) {
       if (line.line) await this.ensureLocale(line.line);
       const schema = await this.schemaOf(ctUid);
@@ -370,13 +395,55 @@ export class Restorer {
       }
       if (deferred) {
         const t = targetUid;
-        this.entryFixups.push(async () => {
-          const full = await this.refMap(schema, line.doc, () => {});
-          await this.saveLine(ctUid, t, line.line, entryBody(schema, line.doc, full, { clear: true }));
-        });
+        this.entryFixups.push(() =>
+          archive.around(async () => {
+            const full = await this.refMap(schema, line.doc, () => {});
+            await this.saveLine(ctUid, t, line.line, entryBody(schema, line.doc, full, { clear: true }));
+          }),
+        );
       }
     }
     return targetUid!;
+  }
+
+  /**
+   * /v3 saves no content over an archived entry or asset (422 "is archived; unarchive it before
+   * editing"). Restoring a version of one that is archived in the target unarchives it, saves, and
+   * archives it again: the user gets the content back and the entity stays archived, as the target
+   * had it (archived entities are never published, so no publication changes). Three kinds of
+   * events: one unarchive, the saves, one archive. A save that fails still archives it again.
+   */
+  private async keepArchived(module: 'asset' | 'entry', uid: string, targetUid: string, ctUid?: string): Promise<KeptArchive> {
+    const body = await this.target.send('GET', this.path(module, targetUid, ctUid));
+    if (body?.[module]?._archived !== true) return NOT_ARCHIVED;
+    const path = this.path(module, targetUid, ctUid);
+    await this.target.send('POST', `${path}/unarchive`, {});
+    this.steps.push({ module, uid, target_uid: targetUid, action: 'unarchived' });
+    let done = false;
+    const again = async () => {
+      if (done) return;
+      done = true;
+      await this.target.send('POST', `${path}/archive`, {});
+      this.steps.push({ module, uid, target_uid: targetUid, action: 'archived' });
+    };
+    return {
+      archived: true,
+      again,
+      around: async (save) => {
+        try {
+          await save();
+        } catch (err) {
+          try {
+            await again();
+          } catch (second) {
+            // Not silent: the save's refusal, and that the entity is now left unarchived.
+            const e = err as Error;
+            e.message = `${e.message} (and ${module} ${targetUid}, archived before this restore, could not be archived again: ${(second as Error).message})`;
+          }
+          throw err;
+        }
+      },
+    };
   }
 
   /** Resolves every entry and asset `doc` refers to; `onPending` hears of a loop to close later. */

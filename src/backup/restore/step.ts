@@ -6,8 +6,9 @@ export interface Step {
   /** uid in the backup (code for a locale, name for an environment). */
   uid: string;
   target_uid?: string;
-  /** `published` for a content type: activated the Contentful way; `draft`: made a Contentful draft; `archived`: an entry or asset archived as at the source. */
-  action: 'created' | 'updated' | 'published' | 'draft' | 'archived' | 'exists';
+  /** `published` for a content type: activated the Contentful way; `draft`: made a Contentful draft; `archived`: an entry or asset archived as at the source,
+   * or archived again after its content was saved (`unarchived` first: /v3 saves no archived entity). */
+  action: 'created' | 'updated' | 'published' | 'draft' | 'archived' | 'unarchived' | 'exists';
   locale?: string;
   environment?: string;
   /** A branch made: its Contentful environment name, when it has one; a tag made: its name; a content type activated with a definition it has changed since: the activated name. */
