@@ -8,6 +8,7 @@ import type { Match, WebhookIndex } from '../webhooks/match-index.ts';
 import { DeliveryDispatcher, type DispatcherStatus } from './dispatcher.ts';
 import { enqueue, releaseClaims, releaseExecutions, retryNow, type Finished } from './queue/index.ts';
 import { decodedEvents } from './queue/decoded.ts';
+import { preleased, type Admitted } from './queue/prelease.ts';
 import { createTargetPolicy } from '../net/target.ts';
 import { buildRequest, type LoggedRequest } from './request.ts';
 import type { AttemptRecord } from './send.ts';
@@ -122,14 +123,29 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
     // commits: it does not get the event saying so (events/operational.ts, loops).
     if (event.module === 'webhook' && event.action === 'disabled') matches = matches.filter((m) => m.webhook.uid !== event.uid);
     if (matches.length === 0) return 0;
-    const n = await enqueue(tx, event, matches, eventChannel(event), { now: Date.now(), autoSaveWindowMs: config.autoSaveWindowMs });
+    const now = Date.now();
+    // Executions on the plain path may be written leased for this process's dispatcher
+    // (queue/prelease.ts): they join its list once their transaction committed, never when it
+    // rolled back. One list of them per transaction, however many events it records.
+    let admitted = admittedIn.get(tx);
+    if (!admitted) {
+      const mine: Admitted = { listed: [], perWebhook: new Map() };
+      admittedIn.set(tx, (admitted = mine));
+      tx.afterCommit(() => list.add(mine.listed, now));
+    }
+    const before = admitted.listed.length;
+    const n = await enqueue(tx, event, matches, eventChannel(event), { now, autoSaveWindowMs: config.autoSaveWindowMs, prelease: { list, tx: admitted } });
     // The claims of its executions find its row kept rather than read it back (decoded.ts); kept
     // once committed only: a seq rolled back is given again to another event.
     if (n > 0) tx.afterCommit(() => events.recorded(stored, n));
-    tx.afterCommit(wakeAll);
+    // Listed ones wake the dispatcher through the list; a scan is wanted for any other webhook's
+    // (a row written pending or queued, or a fold that made a waiting one due).
+    if (matches.length > admitted.listed.length - before) tx.afterCommit(wakeAll);
     return n;
   };
   const events = decodedEvents(db);
+  const list = preleased(db);
+  const admittedIn = new WeakMap<Tx, Admitted>();
   let started = false;
   let unlisten: (() => Promise<void>) | null = null;
   /** Wakes this process's dispatcher and (scale-out) every worker on the database. */

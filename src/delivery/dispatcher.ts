@@ -8,6 +8,8 @@ import { OutcomeWriter } from './outcome-writer.ts';
 import type { Operational } from './operational.ts';
 import { claim, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
 import { decodedEvents } from './queue/decoded.ts';
+import { claimListed } from './queue/lease.ts';
+import { preleased, releaseStale, type Preleased } from './queue/prelease.ts';
 import { buildRequest } from './request.ts';
 import type { AttemptRecord } from './send.ts';
 import type { Transport } from './transports/index.ts';
@@ -100,6 +102,14 @@ const observation = (record: AttemptRecord, inFlight: number, idleBefore: number
   // Sent from a sender thread: that thread's delays are this process's too (transports/transport.ts).
   idleMs: Math.min(loopIdleMs() - idleBefore, senderIdleMs(record)),
 });
+/**
+ * How deep one webhook's executions may be written leased ahead of its attempts (room()), in
+ * multiples of its adaptive limit: deep enough that recording in batches (200 events a transaction
+ * in the bench) lists most of a busy webhook's executions (at 8x, only ~8% of fan-out 10's went
+ * through the list); a webhook whose limit fell (a slow receiver) holds fewer, and what it holds
+ * past PRELEASE_HOLD_MS is made pending.
+ */
+const PRELEASE_DEPTH = 64;
 /** Payload bodies kept in memory (by event and format) so a fan-out's claims reuse them (see sharedSeqs). */
 const BODY_CACHE_SIZE = 2_000;
 
@@ -160,12 +170,28 @@ export class DeliveryDispatcher {
   /** When the last round that left saturated webhooks out ran (ms), and whether it claimed anything. */
   private pastAt = 0;
   private pastFound = false;
+  /**
+   * This store's executions leased by their INSERT (queue/prelease.ts), handed out by rounds before
+   * (or, see listFilled, after) the scan of the due index; open while this dispatcher runs.
+   */
+  private list: Preleased;
+  /**
+   * The next round scans the due index. Every wake() asks for it (something may have come due in
+   * the store); a round woken only by newly listed executions, or by freed slots while the last
+   * scan left nothing due behind, hands out the list alone: the scan would find nothing.
+   */
+  private scanWanted = true;
+  /** The last scan left due work behind (webhooks at their caps, a full page, lost or paced rows). */
+  private leftBehind = false;
+  /** The last round's list filled its page: the next scan goes first (due retries are not starved). */
+  private listFilled = false;
 
   /** What formats read of the engine's settings (prepareDelivery), made once. */
   private readonly engine: { retryDelaysMs: readonly number[] };
 
   constructor(private o: DispatcherOptions) {
     this.engine = { retryDelaysMs: o.retryDelaysMs };
+    this.list = preleased(o.db);
     this.writer = new OutcomeWriter({
       db: o.db,
       log: o.log,
@@ -193,7 +219,28 @@ export class DeliveryDispatcher {
     this.stopped = false;
     this.closed = false;
     this.lastRoundAt = Date.now();
+    this.list.open({
+      leaseMs: this.leaseMs(),
+      room: (w, listed) => this.room(w, listed),
+      wake: () => this.schedule(),
+    });
     this.wake();
+  }
+
+  /** How long a claim holds, ms: past the attempt's deadline by a margin, so only a dead process loses it. */
+  private leaseMs() {
+    return this.o.timeoutMs + this.o.leaseMarginMs;
+  }
+
+  /**
+   * Whether one more execution of `webhookUid` may be written leased for this dispatcher (see
+   * queue/prelease.ts): while it runs and its outcomes keep up, up to PRELEASE_DEPTH times the
+   * webhook's adaptive limit waiting (in flight or listed). A slow webhook, whose limit shrinks,
+   * lists few; what it lists waits for its own slots only (take()).
+   */
+  private room(webhookUid: string, listed: number): boolean {
+    if (this.stopped || this.writer.unrecorded > this.o.maxInFlight) return false;
+    return (this.perWebhook.get(webhookUid) ?? 0) + listed < this.limitOf(webhookUid).limit * PRELEASE_DEPTH;
   }
 
   /** Read-only state for GET /readyz (see src/ops/readiness.ts). */
@@ -203,6 +250,12 @@ export class DeliveryDispatcher {
 
   /** Something may be due: run a claim round soon (coalesced: many wakes, one round). */
   wake() {
+    this.scanWanted = true;
+    this.schedule();
+  }
+
+  /** Runs a round soon; it scans the due index only when asked (scanWanted). */
+  private schedule() {
     if (this.stopped) return;
     if (this.roundRunning) {
       this.rerun = true;
@@ -219,7 +272,9 @@ export class DeliveryDispatcher {
     if (this.soon || this.stopped) return;
     this.soon = setTimeout(() => {
       this.soon = null;
-      this.wake();
+      // Freed slots: the list's next, and the due index's when the last scan left some behind.
+      if (this.leftBehind) this.scanWanted = true;
+      this.schedule();
     }, CLAIM_GATHER_MS);
   }
 
@@ -235,64 +290,118 @@ export class DeliveryDispatcher {
     try {
       const free = this.o.maxInFlight - this.inFlight - Math.max(0, this.writer.unrecorded - this.o.maxInFlight);
       const limit = Math.min(free, CLAIM_PAGE);
+      // Taken now: a wake() during this round asks the next one to scan again.
+      const scan = this.scanWanted;
+      this.scanWanted = false;
       let claimed: Claimed[] = [];
+      let fromList = 0;
+      let scanned = false;
       let capped = 0;
       let more = false;
       let lost = 0;
       let paced = 0;
       if (free > 0) {
         const now = Date.now();
-        const saturated = [...this.perWebhook].filter(([w, n]) => n >= this.limitOf(w).limit).map(([w]) => w);
-        // Past saturated webhooks' due backlog, a deep scan is O(backlog): run one while deep scans
-        // find other webhooks' work there, else once per SATURATED_RECHECK_MS; other rounds look
-        // only SCAN_WINDOW due executions deep (queue.ts).
-        const deep = saturated.length > 0 && (this.deepFound || now - this.deepAt >= SATURATED_RECHECK_MS);
-        ({ claimed, capped, more, lost, paced } = await claim(this.o.db, {
-          now,
-          limit,
-          saturated,
-          deep,
-          freeSlots: (w) => this.limitOf(w).limit - (this.perWebhook.get(w) ?? 0),
-          // A claim outlives the attempt's deadline by a margin, so only a dead process loses it.
-          leaseMs: this.o.timeoutMs + this.o.leaseMarginMs,
-        }));
-        if (deep) {
-          this.deepAt = now;
-          this.deepFound = claimed.length > 0;
+        const freeSlots = (w: string) => this.limitOf(w).limit - (this.perWebhook.get(w) ?? 0);
+        // After a round whose list filled the page, a wanted scan goes first (fairness with due
+        // retries); otherwise the list goes first: its rows are leased already.
+        const scanFirst = scan && this.listFilled;
+        if (scanFirst) {
+          // Its turn taken: the list goes first again next round.
+          this.listFilled = false;
+          ({ claimed, capped, more, lost, paced } = await this.scan(now, limit, freeSlots));
+          scanned = true;
+          this.launchAll(claimed);
         }
-        if (saturated.length > 0) {
-          this.pastAt = now;
-          this.pastFound = claimed.length > 0;
+        const left = limit - claimed.length;
+        if (left > 0 && this.list.size > 0) {
+          const listed = await this.takeListed(now, left, freeSlots);
+          fromList = listed.length;
+          if (!scanFirst) this.listFilled = fromList >= left;
+          // Started before a scan: its free slots count them.
+          this.launchAll(listed);
+          claimed = claimed.length === 0 ? listed : claimed.concat(listed);
+        } else if (!scanFirst) this.listFilled = false;
+        if (scan && !scanFirst && claimed.length < limit) {
+          const found = await this.scan(now, limit - claimed.length, freeSlots);
+          ({ capped, more, lost, paced } = found);
+          this.launchAll(found.claimed);
+          claimed = claimed.length === 0 ? found.claimed : claimed.concat(found.claimed);
+          scanned = true;
         }
-        if (claimed.length > 0) this.shared = sharedSeqs(claimed, decodedEvents(this.o.db));
-        for (const c of claimed) this.launch(c);
       }
+      if (scanned) this.leftBehind = capped > 0 || more || lost > 0 || paced > 0;
+      else if (scan) this.scanWanted = true;
+      const scanClaimed = claimed.length - fromList;
       // Claim again at once when the round took a full page; when a webhook reached its cap and
       // more is due (the capped webhook is left out of the next scan, so work behind it gets its
       // turn; see PAST_RECHECK_MS); or when another worker took some of what was chosen
-      // (scale-out: the rest of the due work is still there).
+      // (scale-out: the rest of the due work is still there). A wanted scan that did not run (the
+      // list took the page) runs next round.
       const lookPast = capped > 0 && more && (this.pastFound || Date.now() - this.pastAt >= PAST_RECHECK_MS);
-      if (claimed.length > 0 && (claimed.length >= limit || lookPast || lost > 0)) this.rerun = true;
+      if (claimed.length > 0 && (claimed.length >= limit || (scanClaimed > 0 && (lookPast || lost > 0)))) this.rerun = true;
       // Executions just given rate limit slots: the first may be due now, the rest arm the timer.
       if (paced > 0) this.rerun = true;
-      if (!this.rerun) {
+      // Again at once after a scan: the next round scans too (more due, past the caps, the paced).
+      if (this.rerun && scanned) this.scanWanted = true;
+      if (!this.rerun && scanned) {
         // Everything chosen was taken: another worker is claiming it right now. Look again shortly
         // rather than at once, so rows held longer (a webhook being deleted) are not spun on.
         if (lost > 0) this.arm(Date.now() + LOST_RETRY_MS);
         // Due work was left at the caps: finishing attempts wake us; look past the capped webhooks
         // again soon for other webhooks' work (no need to ask the store when the next execution is
         // due: now).
-        else if (capped > 0) this.arm(Date.now() + (claimed.length > 0 ? PAST_RECHECK_MS : SATURATED_RECHECK_MS));
+        else if (capped > 0) this.arm(Date.now() + (scanClaimed > 0 ? PAST_RECHECK_MS : SATURATED_RECHECK_MS));
         else await this.scheduleNext(free <= 0);
-      }
+      } else if (!this.rerun && scan && free <= 0) await this.scheduleNext(true);
       this.lastRoundAt = Date.now();
     } catch (err) {
       this.o.log.error({ err }, 'dispatcher round failed; retrying soon');
       this.arm(Date.now() + 1_000);
     } finally {
       this.roundRunning = false;
-      if (this.rerun && !this.stopped) this.wake();
+      if (this.rerun && !this.stopped) this.schedule();
     }
+  }
+
+  /** Starts the attempts of `claimed` (in due order), their events' bodies shared as sharedSeqs says. */
+  private launchAll(claimed: Claimed[]) {
+    if (claimed.length === 0) return;
+    this.shared = sharedSeqs(claimed, decodedEvents(this.o.db));
+    for (const c of claimed) this.launch(c);
+  }
+
+  /** One scan of the due index (queue/claim.ts) for up to `limit` executions. */
+  private async scan(now: number, limit: number, freeSlots: (w: string) => number) {
+    const saturated = [...this.perWebhook].filter(([w, n]) => n >= this.limitOf(w).limit).map(([w]) => w);
+    // Past saturated webhooks' due backlog, a deep scan is O(backlog): run one while deep scans
+    // find other webhooks' work there, else once per SATURATED_RECHECK_MS; other rounds look
+    // only SCAN_WINDOW due executions deep (queue.ts).
+    const deep = saturated.length > 0 && (this.deepFound || now - this.deepAt >= SATURATED_RECHECK_MS);
+    const found = await claim(this.o.db, { now, limit, saturated, deep, freeSlots, leaseMs: this.leaseMs() });
+    if (deep) {
+      this.deepAt = now;
+      this.deepFound = found.claimed.length > 0;
+    }
+    if (saturated.length > 0) {
+      this.pastAt = now;
+      this.pastFound = found.claimed.length > 0;
+    }
+    return found;
+  }
+
+  /**
+   * Up to `limit` executions from the list (queue/prelease.ts), within each webhook's free slots;
+   * listed ones whose lease grew too short are made pending (due now) and a scan is asked for.
+   */
+  private async takeListed(now: number, limit: number, freeSlots: (w: string) => number): Promise<Claimed[]> {
+    const { fresh, stale } = this.list.take(limit, freeSlots, now, this.leaseMs());
+    if (stale.length > 0) {
+      await releaseStale(this.o.db, stale, now);
+      this.scanWanted = true;
+      this.rerun = true;
+    }
+    return fresh.length === 0 ? [] : claimListed(this.o.db, decodedEvents(this.o.db), fresh);
   }
 
   /**
@@ -505,6 +614,10 @@ export class DeliveryDispatcher {
     this.timer = null;
     if (this.soon) clearTimeout(this.soon);
     this.soon = null;
+    // Executions written leased for this dispatcher and not started: pending, due now (the next
+    // start sends them); any committed from here on are made so as they come (prelease.ts).
+    const released = await this.list.close(Date.now());
+    if (released > 0) this.o.log.info({ released }, 'deliveries leased but not started were made due again');
     if (this.inFlight > 0) {
       await Promise.race([
         new Promise<void>((r) => this.idleWaiters.push(r)),

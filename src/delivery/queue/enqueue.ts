@@ -5,6 +5,7 @@ import type { Match } from '../../webhooks/match-index.ts';
 import type { BatchSettings } from '../../webhooks/webhook.ts';
 import type { ExecutionState } from '../policy.ts';
 import { autoSaveDue, chunks, laneKey, laneOf, type AutoSaveOptions } from './lanes.ts';
+import type { Admitted, Preleased } from './prelease.ts';
 import { UNFINISHED_ROW } from './states.ts';
 
 /**
@@ -13,7 +14,13 @@ import { UNFINISHED_ROW } from './states.ts';
  * its seq added to folded_seqs); and a batch filling up (its waiting executions -> due now).
  */
 
-export type EnqueueOptions = AutoSaveOptions;
+export interface EnqueueOptions extends AutoSaveOptions {
+  /**
+   * This store's list of executions leased by their INSERT (prelease.ts), and where to put the ones
+   * this call writes so: the caller hands them to the list after commit. Absent: all pending/queued.
+   */
+  prelease?: { list: Preleased; tx: Admitted };
+}
 
 /** Actions a debounce never holds and never folds: the entity is gone (from an environment). */
 export const NEVER_HELD: ReadonlySet<string> = new Set(['delete', 'unpublish']);
@@ -72,15 +79,27 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
         );
       }
     }
-    const state: ExecutionState = busy ? 'queued' : 'pending';
+    let state: ExecutionState = busy ? 'queued' : 'pending';
     let due: number | null = null;
+    let leased: number | null = null;
     if (!busy) {
+      // The plain path (due now, alone, unpaced) may be written leased for this process's
+      // dispatcher (prelease.ts); anything held, batched or paced is written pending.
+      if (opts.prelease && debounceMs === 0 && !webhook.batch && !webhook.rate_limit && event.action !== 'auto_save' && !webhook.disabled) {
+        leased = opts.prelease.list.admit(opts.prelease.tx, webhook.uid, opts.now);
+      }
       due = event.action === 'auto_save' ? await autoSaveDue(tx, webhook.uid, lane, opts) : opts.now;
       if (debounceMs > 0 && !NEVER_HELD.has(event.action)) due = Math.max(due, opts.now + debounceMs);
       if (webhook.batch) due = await batchDue(tx, webhook.uid, webhook.batch, due, opts.now);
     }
+    const uid = sortableId('exe');
+    if (leased !== null) {
+      state = 'in_flight';
+      due = leased;
+      opts.prelease!.tx.listed.push({ uid, webhook_uid: webhook.uid, lane, event_seq: event.seq, leaseUntil: leased });
+    }
     rows.push([
-      sortableId('exe'),
+      uid,
       event.api_key,
       webhook.uid,
       event.seq,
@@ -91,6 +110,9 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
       due,
       webhook.batch ? '' : null,
       webhook.rate_limit ? 0 : null,
+      // Leased (in_flight): lease_until = next_attempt_at, first attempt now, as a claim writes them.
+      leased,
+      leased === null ? null : opts.now,
       opts.now,
       opts.now,
     ]);
@@ -104,8 +126,8 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
 
 // Statement texts per shape (see memo).
 const insertExecutions = memo(
-  (n: number) => `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, created_at, updated_at)
-   VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+  (n: number) => `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, created_at, updated_at)
+   VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
 );
 const busyOf = memo(
   (n: number) => `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(n)}) AND lane = ? AND ${UNFINISHED_ROW}`,

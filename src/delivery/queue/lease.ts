@@ -186,6 +186,34 @@ async function leaseSqlite(
   // Only what is still unclaimed (the chosen candidates were read in this transaction).
   const taken = await q.all<LeasedRow>((batchUid === undefined ? lease : leaseInBatch)(where), [...setParams, ...params]);
   if (taken.length === 0) return claimed;
+  return claimedRows(q, events, taken, () => leaseEnd);
+}
+
+/**
+ * Executions this process wrote leased at enqueue (prelease.ts), claimed with their event and
+ * webhook without a lease statement: their rows are in_flight under `leaseUntil` since their
+ * INSERT, and nothing else changes an in_flight row's event, lane or attempts. Their webhooks are
+ * read (once per webhook): one deleted (its executions went with it) or disabled since is dropped
+ * as a claim drops it (see drop).
+ */
+export async function claimListed(
+  q: Queryable,
+  events: DecodedEvents,
+  listed: ReadonlyArray<{ uid: string; webhook_uid: string; lane: string; event_seq: number; leaseUntil: number }>,
+): Promise<Claimed[] & { dropped: number }> {
+  const rows: LeasedRow[] = [];
+  const leaseOf = new Map<string, number>();
+  for (const l of listed) {
+    rows.push({ uid: l.uid, webhook_uid: l.webhook_uid, lane: l.lane, attempts: 0, event_seq: l.event_seq, batch_uid: null, folded_seqs: null });
+    leaseOf.set(l.uid, l.leaseUntil);
+  }
+  return claimedRows(q, events, rows, (uid) => leaseOf.get(uid)!);
+}
+
+/** Leased rows with their webhooks (read once per webhook) and events (read when not kept): see leaseSqlite. */
+async function claimedRows(q: Queryable, events: DecodedEvents, taken: LeasedRow[], leaseEndOf: (uid: string) => number): Promise<Claimed[] & { dropped: number }> {
+  const claimed = [] as unknown as Claimed[] & { dropped: number };
+  claimed.dropped = 0;
   const hookUids = [...new Set(taken.map((t) => t.webhook_uid))];
   const hooks = new Map<string, WebhookRow>();
   for (const part of chunks(hookUids)) {
@@ -224,7 +252,7 @@ async function leaseSqlite(
     // JOIN this replaced left it: its lease ends and it is looked at again.
     if (!event) continue;
     const webhook = hooks.get(t.webhook_uid) ?? null;
-    if (!claimedWith(claimed, t, webhook, event, leaseEnd)) await drop(q, claimed, t.uid, webhook);
+    if (!claimedWith(claimed, t, webhook, event, leaseEndOf(t.uid))) await drop(q, claimed, t.uid, webhook);
   }
   return claimed;
 }

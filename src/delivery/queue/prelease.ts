@@ -1,0 +1,233 @@
+import type { Db } from '../../store/db.ts';
+import { releaseExecutions } from './release.ts';
+
+/**
+ * Transition: (event) -> in_flight, leased by the INSERT that makes the execution (enqueue.ts), and
+ * handed to this process's dispatcher from memory: no claim round's candidate SELECT, lease UPDATE
+ * and COMMIT for it (bench:rows at fan-out 10: the store's statements 24-26 -> 16-17 us per
+ * delivery). Everything else is as claimed: the row is in_flight with next_attempt_at = lease_until
+ * = its lease end, and its outcome is recorded by complete.ts against that lease.
+ *
+ * Only on the plain path, and only while this store's dispatcher runs in this process and has room:
+ * - SQLite only. One process owns the store, runs its dispatcher (role all) and releases every
+ *   claim at start (release.ts releaseClaims), so a crash leaves no row leased for nobody. On
+ *   PostgreSQL the process that records an event may be an API node, or one worker of several
+ *   (binding the delivery to it while another is idle), and a crashed worker's rows would wait for
+ *   their lease end (deliveryTimeout + leaseMargin + PRELEASE_HOLD_MS); there its rows are written
+ *   pending as before.
+ * - Due now, lane idle, no debounce, no batch, no rate limit, not an auto_save (enqueue.ts): every
+ *   other execution is written pending and claimed as before.
+ * - Room (the dispatcher's gate, dispatcher.ts room()): the webhook has fewer than a few times its
+ *   adaptive limit in flight or listed, the outcomes keep up, and the list is under PRELEASE_CAP.
+ *   Past any of these, rows are written pending as before. Listed ones are handed out within each
+ *   webhook's free slots, so a slow webhook's wait for its own slots only; a round whose list
+ *   filled its page lets the next round's scan go first, so due retries are not starved.
+ *
+ * Users see such an execution as they see any claimed one between its claim and its attempt:
+ * `in_flight` (API state, the web app's "Sending…"; a manual retry answers in_flight), from the
+ * commit of its event until its attempt ends, which is normally the next claim round (~1 ms).
+ */
+
+/**
+ * The most executions listed at once, per store: the bound on memory (~150 B an entry, ~2.5 MB),
+ * so a backlog recorded while delivery runs is written pending past it, as before (goal 4's 100k
+ * backlog line records with delivery stopped: nothing listed).
+ */
+export const PRELEASE_CAP = 16_384;
+/**
+ * How long an execution may wait in the list, ms: its lease is written this much longer than a
+ * claim's (deliveryTimeout + leaseMargin). Handed out only while at least a claim's lease remains,
+ * so no attempt starts on a lease that may end mid-attempt; one that waited longer (its webhook had
+ * no free slot meanwhile) is made pending, due now, and is claimed as any other.
+ */
+export const PRELEASE_HOLD_MS = 30_000;
+
+/** One execution written leased, not yet handed to the dispatcher. */
+export interface Listed {
+  uid: string;
+  webhook_uid: string;
+  lane: string;
+  event_seq: number;
+  /** Its lease end as written (ms): next_attempt_at and lease_until. */
+  leaseUntil: number;
+}
+
+/**
+ * The executions one transaction writes leased (prelease.ts Preleased.admit): they count against the
+ * room until the transaction ends, and join the list once it committed.
+ */
+export interface Admitted {
+  listed: Listed[];
+  /** How many of `listed` are of each webhook. */
+  perWebhook: Map<string, number>;
+}
+
+/** What the dispatcher lends the list while it runs (see Preleased.open). */
+export interface Gate {
+  /** How long a claim holds, ms (deliveryTimeout + leaseMargin). */
+  leaseMs: number;
+  /**
+   * Whether one more execution of `webhookUid` may be written leased, `listed` of its being listed
+   * already (the list's own cap is checked apart).
+   */
+  room(webhookUid: string, listed: number): boolean;
+  /** Executions were listed: run a round soon (no scan of the due index needed for them). */
+  wake(): void;
+}
+
+/** What take() hands out: entries to send, and stale ones to make pending. */
+export interface Taken {
+  fresh: Listed[];
+  stale: Listed[];
+}
+
+export class Preleased {
+  private byWebhook = new Map<string, Listed[]>();
+  private total = 0;
+  private gate: Gate | null = null;
+
+  constructor(private db: Db) {}
+
+  /** The dispatcher started: executions may be written leased (SQLite only, see the file's header). */
+  open(gate: Gate): void {
+    if (this.db.dialect !== 'sqlite') return;
+    this.gate = gate;
+  }
+
+  /**
+   * The dispatcher stops: no more are written leased, and those listed are made pending, due now
+   * (sent again after a restart). Executions whose transaction commits after this are made pending
+   * as they come (add()).
+   */
+  async close(now: number): Promise<number> {
+    this.gate = null;
+    const uids: string[] = [];
+    for (const list of this.byWebhook.values()) for (const l of list) uids.push(l.uid);
+    this.byWebhook.clear();
+    this.total = 0;
+    return releaseListed(this.db, uids, now);
+  }
+
+  get size(): number {
+    return this.total;
+  }
+
+  /** Listed executions of one webhook. */
+  listed(webhookUid: string): number {
+    return this.byWebhook.get(webhookUid)?.length ?? 0;
+  }
+
+  /**
+   * At enqueue (inside the event's transaction): the lease end to write a new execution of
+   * `webhookUid` with, or null to write it pending.
+   *
+   * `tx`: what the caller's transaction admitted so far, counted as listed (the caller pushes
+   * the new one onto `tx.listed`). Other transactions not yet committed are not counted (one that
+   * rolls back says nothing): transactions sharing one SQLite commit may together list a few more
+   * than the room, which then wait in the list for their webhook's slots, as pending rows would
+   * wait in the store.
+   */
+  admit(tx: Admitted, webhookUid: string, now: number): number | null {
+    const gate = this.gate;
+    const total = this.total + tx.listed.length;
+    if (gate === null || total >= PRELEASE_CAP) return null;
+    const mine = tx.perWebhook.get(webhookUid) ?? 0;
+    if (!gate.room(webhookUid, this.listed(webhookUid) + mine)) return null;
+    tx.perWebhook.set(webhookUid, mine + 1);
+    return now + gate.leaseMs + PRELEASE_HOLD_MS;
+  }
+
+  /**
+   * After the commit of a transaction that wrote `listed` leased (never after a rollback: those
+   * rows do not exist): they join the list, and the dispatcher is woken.
+   */
+  add(listed: Listed[], now: number): void {
+    if (listed.length === 0) return;
+    if (this.gate === null) {
+      // Committed after the dispatcher stopped: due now, for the next start.
+      void releaseListed(this.db, listed.map((l) => l.uid), now).catch(() => {});
+      return;
+    }
+    for (const l of listed) {
+      let list = this.byWebhook.get(l.webhook_uid);
+      if (!list) this.byWebhook.set(l.webhook_uid, (list = []));
+      list.push(l);
+    }
+    this.total += listed.length;
+    this.gate.wake();
+  }
+
+  /**
+   * Up to `limit` listed executions, oldest first within each webhook, one of each webhook in turn,
+   * and at most `freeSlots(webhook)` of each (a webhook without a free slot keeps its own and delays
+   * nobody else's), taken out of the list; and the ones whose lease is shorter than a claim's at
+   * `now` (stale, see PRELEASE_HOLD_MS), also taken out, for the caller to make pending.
+   */
+  take(limit: number, freeSlots: (webhookUid: string) => number, now: number, leaseMs: number): Taken {
+    const fresh: Listed[] = [];
+    const stale: Listed[] = [];
+    if (this.total === 0) return { fresh, stale };
+    // Per webhook: its stale head out, then how many it may hand out now.
+    const queues: Array<{ webhookUid: string; list: Listed[]; at: number; n: number }> = [];
+    for (const [webhookUid, list] of this.byWebhook) {
+      // Leases were written in listing order: stale ones are at the head.
+      let at = 0;
+      while (at < list.length && list[at].leaseUntil - now < leaseMs) stale.push(list[at++]);
+      const n = Math.max(0, Math.min(list.length - at, freeSlots(webhookUid)));
+      queues.push({ webhookUid, list, at, n });
+    }
+    // One of each webhook in turn, so a fan-out's executions go out together (as the due index
+    // orders them) and one webhook's long list does not take the whole page.
+    for (let k = 0, more = true; more && fresh.length < limit; k++) {
+      more = false;
+      for (const q of queues) {
+        if (k >= q.n) continue;
+        fresh.push(q.list[q.at + k]);
+        more = true;
+        if (fresh.length >= limit) break;
+      }
+    }
+    const taken = new Set(fresh);
+    for (const q of queues) {
+      let i = q.at;
+      while (i < q.list.length && taken.has(q.list[i])) i++;
+      if (i === q.list.length) this.byWebhook.delete(q.webhookUid);
+      else if (i > 0) q.list.splice(0, i);
+      this.total -= i;
+    }
+    return { fresh, stale };
+  }
+}
+
+/**
+ * Listed executions made pending, due now (in_flight -> pending), each only while it still carries
+ * the lease it was written with (one that ended was taken over by a claim meanwhile).
+ */
+export async function releaseStale(db: Db, stale: Listed[], now: number): Promise<number> {
+  if (stale.length === 0) return 0;
+  return db.tx(async (tx) => {
+    let n = 0;
+    for (const l of stale) {
+      const r = await tx.run(
+        "UPDATE executions SET state = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE uid = ? AND state = 'in_flight' AND lease_until = ?",
+        [now, now, l.uid, l.leaseUntil],
+      );
+      n += r.changes;
+    }
+    return n;
+  });
+}
+
+/** While listed, a row's lease is in the future: nothing else has taken it. */
+async function releaseListed(db: Db, uids: string[], now: number): Promise<number> {
+  return uids.length === 0 ? 0 : releaseExecutions(db, uids, now);
+}
+
+const stores = new WeakMap<object, Preleased>();
+
+/** The list of `db` (a Db): per store, as decodedEvents (decoded.ts). */
+export function preleased(db: Db): Preleased {
+  let p = stores.get(db);
+  if (!p) stores.set(db, (p = new Preleased(db)));
+  return p;
+}

@@ -1,0 +1,216 @@
+/**
+ * Executions leased by the INSERT that makes them (src/delivery/queue/prelease.ts): on SQLite while
+ * this process's dispatcher runs, a plain delivery is written in_flight and sent from memory, with
+ * no claim round for it; everything that is not plain, or finds no room, is written pending as
+ * before. On PostgreSQL every execution is written pending, as before.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { preleased, PRELEASE_CAP, PRELEASE_HOLD_MS, releaseStale, type Admitted } from '../../src/delivery/queue/prelease.ts';
+import { startHerald, removeDir, type TestHerald } from '../helpers/herald.ts';
+import { startReceiver } from '../helpers/receiver.ts';
+import { createWebhook, emit, emitTogether, sleep, until } from '../helpers/engine.ts';
+
+const ON_POSTGRES = process.env.HERALD_TEST_BACKEND === 'postgres';
+
+/** The executions of `webhookUid` as the store holds them. */
+async function rows(h: TestHerald, webhookUid: string) {
+  return h.herald.db.all<{ uid: string; state: string; next_attempt_at: number | null; lease_until: number | null; attempts: number }>(
+    'SELECT uid, state, next_attempt_at, lease_until, attempts FROM executions WHERE webhook_uid = ? ORDER BY uid',
+    [webhookUid],
+  );
+}
+
+describe('executions leased by the INSERT that makes them', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startHerald({ deliveryTimeoutMs: 2_000, leaseMarginMs: 1_000 });
+  });
+  after(async () => {
+    await h.close();
+    removeDir(h.dataDir);
+  });
+
+  it('writes a plain delivery in_flight under a lease by its INSERT (SQLite), pending on PostgreSQL, and sends it once', async () => {
+    const rx = await startReceiver();
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url);
+    const t0 = Date.now();
+    // Read inside the event's own transaction: what its INSERT wrote, before any claim round.
+    const written = await h.herald.db.tx(async (tx) => {
+      await h.herald.events.record(tx, { api_key: stack.api_key, branch: 'main', module: 'entry', action: 'update', uid: 'bltPlain', actor: 'test', data: {} });
+      return tx.get<{ state: string; next_attempt_at: number; lease_until: number | null }>('SELECT state, next_attempt_at, lease_until FROM executions WHERE webhook_uid = ?', [hook.uid]);
+    });
+    if (ON_POSTGRES) {
+      assert.equal(written?.state, 'pending');
+    } else {
+      assert.equal(written?.state, 'in_flight');
+      assert.equal(written?.lease_until, written?.next_attempt_at);
+      // A claim's lease (timeout + margin) and the time it may wait in the list.
+      assert.ok(written!.lease_until! >= t0 + 3_000 + PRELEASE_HOLD_MS);
+    }
+    await rx.waitFor(1, 5_000);
+    await until(async () => (await rows(h, hook.uid))[0]?.state === 'succeeded', 5_000, 'the outcome recorded against the lease it was written with');
+    await sleep(100);
+    assert.equal(rx.received.length, 1);
+    assert.equal(preleased(h.herald.db).size, 0);
+    await rx.close();
+  });
+
+  it('never sends the executions of an event whose transaction rolled back', async () => {
+    const rx = await startReceiver();
+    const stack = await h.newStack();
+    await createWebhook(h, stack, rx.url);
+    await assert.rejects(
+      h.herald.db.tx(async (tx) => {
+        await h.herald.events.record(tx, { api_key: stack.api_key, branch: 'main', module: 'entry', action: 'update', uid: 'bltRolledBack', actor: 'test', data: {} });
+        throw new Error('the change failed');
+      }),
+      /the change failed/,
+    );
+    // A later event is sent: had the rolled-back one been listed, it would have gone first.
+    await emit(h, stack, { uid: 'bltAfter' });
+    await rx.waitFor(1, 5_000);
+    await sleep(200);
+    assert.equal(rx.received.length, 1, 'only the committed event');
+    assert.match(rx.received[0].body, /"seq":/);
+    assert.doesNotMatch(rx.received[0].body, /bltRolledBack/);
+    assert.equal(preleased(h.herald.db).size, 0);
+    await rx.close();
+  });
+
+  it('writes pending what is not plain: debounce, batches and rate limits as before', async () => {
+    const rx = await startReceiver();
+    const stack = await h.newStack();
+    const debounced = await createWebhook(h, stack, rx.url, { debounce_ms: 60_000 });
+    const batched = await createWebhook(h, stack, rx.url, { batch: { max_events: 10, window_ms: 60_000 } });
+    const paced = await createWebhook(h, stack, rx.url, { rate_limit: { max: 1, per: 'minute' } });
+    // Read inside the event's transaction: what the INSERT wrote for each.
+    const written = await h.herald.db.tx(async (tx) => {
+      await h.herald.events.record(tx, { api_key: stack.api_key, branch: 'main', module: 'entry', action: 'update', uid: 'bltNotPlain', actor: 'test', data: {} });
+      return tx.all<{ webhook_uid: string; state: string; lease_until: number | null }>('SELECT webhook_uid, state, lease_until FROM executions WHERE webhook_uid IN (?, ?, ?) ORDER BY webhook_uid', [
+        debounced.uid,
+        batched.uid,
+        paced.uid,
+      ]);
+    });
+    assert.equal(written.length, 3);
+    for (const x of written) assert.deepEqual([x.state, x.lease_until], ['pending', null], x.webhook_uid);
+    // The paced one gets its slot and is sent; the debounced and batched ones wait their windows.
+    await rx.waitFor(1, 5_000);
+    await sleep(200);
+    assert.equal(rx.received.length, 1);
+    assert.equal((await rows(h, debounced.uid))[0].state, 'pending');
+    assert.equal((await rows(h, batched.uid))[0].state, 'pending');
+    await rx.close();
+  });
+
+  it('lets a webhook without a free slot keep its listed executions while another webhook’s are sent', async () => {
+    // /hang answers after the attempt's deadline (2 s): its one slot stays taken.
+    const rx = await startReceiver(async (r) => {
+      if (r.url === '/hang') await sleep(3_000);
+    });
+    const stack = await h.newStack();
+    await createWebhook(h, stack, rx.url + '/hang');
+    await createWebhook(h, stack, rx.url + '/ok');
+    // Many events in one transaction: each webhook's executions are listed (or pending past the room)
+    // together; /hang's wait for its slots, /ok's are sent at once.
+    await emitTogether(
+      h,
+      stack,
+      Array.from({ length: 30 }, (_, i) => ({ uid: `bltTogether${i}` })),
+    );
+    await until(() => rx.received.filter((r) => r.url === '/ok').length === 30, 5_000, 'every /ok delivery while /hang holds its slots');
+    assert.ok(rx.received.some((r) => r.url === '/hang'));
+    await rx.close();
+  });
+});
+
+describe('the list of executions leased at enqueue', () => {
+  let h: TestHerald;
+  before(async () => {
+    // More global slots than the cap: the cap is what bounds the list here.
+    h = await startHerald({ deliveryTimeoutMs: 2_000, leaseMarginMs: 1_000, maxInFlight: PRELEASE_CAP + 500 });
+  });
+  after(async () => {
+    await h.close();
+    removeDir(h.dataDir);
+  });
+
+  it(`admits at most ${PRELEASE_CAP} at once (SQLite), none on PostgreSQL; a transaction that never committed holds none`, async () => {
+    const list = preleased(h.herald.db);
+    const tx: Admitted = { listed: [], perWebhook: new Map() };
+    let admitted = 0;
+    // One webhook per execution: only the cap (and the dispatcher's global slots) bounds them.
+    for (let i = 0; i < PRELEASE_CAP + 10; i++) {
+      const lease = list.admit(tx, `hook${i}`, Date.now());
+      if (lease === null) break;
+      tx.listed.push({ uid: `x${i}`, webhook_uid: `hook${i}`, lane: 'l', event_seq: i, leaseUntil: lease });
+      admitted++;
+    }
+    if (ON_POSTGRES) assert.equal(admitted, 0);
+    else assert.equal(admitted, PRELEASE_CAP);
+    // That transaction never committed (its rows never joined the list): another is admitted.
+    const next = list.admit({ listed: [], perWebhook: new Map() }, 'hook0', Date.now());
+    assert.equal(next === null, ON_POSTGRES);
+  });
+
+  it('hands out only executions with at least a claim’s lease left; a stale one is made due now while it carries its lease', { skip: ON_POSTGRES && 'SQLite only' }, async () => {
+    const rx = await startReceiver();
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url);
+    await emit(h, stack, { uid: 'bltStale' });
+    await until(async () => (await rows(h, hook.uid))[0]?.state === 'succeeded', 5_000, 'sent');
+    const [x] = await rows(h, hook.uid);
+    const now = Date.now();
+    // As if it had been listed and waited past PRELEASE_HOLD_MS: leased, its lease shorter than a claim's.
+    const lease = now + 1_000;
+    await h.herald.db.run("UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, ended_at = NULL WHERE uid = ?", [lease, lease, x.uid]);
+    const stale = { uid: x.uid, webhook_uid: hook.uid, lane: 'l', event_seq: 0, leaseUntil: lease };
+    assert.equal(await releaseStale(h.herald.db, [{ ...stale, leaseUntil: lease + 1 }], now), 0, 'not a lease it wrote: left alone');
+    assert.equal(await releaseStale(h.herald.db, [stale], now), 1);
+    const [after] = await rows(h, hook.uid);
+    assert.equal(after.state, 'pending');
+    assert.equal(after.next_attempt_at, now);
+    assert.equal(after.lease_until, null);
+    await rx.close();
+  });
+});
+
+describe('executions leased at enqueue, at shutdown', () => {
+  it('leaves none in_flight after a graceful stop: listed ones not started are made pending', { skip: ON_POSTGRES && 'SQLite only' }, async () => {
+    const rx = await startReceiver(async () => void (await sleep(5_000)));
+    const h = await startHerald({ deliveryTimeoutMs: 10_000, leaseMarginMs: 1_000, maxInFlightPerWebhook: 1, shutdownGraceMs: 100 });
+    try {
+      const stack = await h.newStack();
+      const hook = await createWebhook(h, stack, rx.url);
+      // Ten transactions sharing one SQLite commit (as the API's writes do): each finds the webhook's
+      // one slot free, so all ten are listed; one is sent (and hangs), nine wait in the list.
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          h.herald.db.tx((tx) => h.herald.events.record(tx, { api_key: stack.api_key, branch: 'main', module: 'entry', action: 'update', uid: `bltStop${i}`, actor: 'test', data: {} }), {
+            gather: true,
+          }),
+        ),
+      );
+      await rx.waitFor(1, 5_000);
+      const inFlight = (await rows(h, hook.uid)).filter((x) => x.state === 'in_flight').length;
+      assert.equal(inFlight, 10, 'one sent, nine leased but not started');
+      assert.equal(preleased(h.herald.db).size, 9);
+      await h.close();
+      // Its dispatcher stopped: nothing more is written leased.
+      assert.equal(preleased(h.herald.db).admit({ listed: [], perWebhook: new Map() }, hook.uid, Date.now()), null);
+      const db = new Database(join(h.dataDir, 'herald.db'), { readonly: true });
+      const states = db.prepare('SELECT state, COUNT(*) AS n FROM executions WHERE webhook_uid = ? GROUP BY state').all(hook.uid) as Array<{ state: string; n: number }>;
+      db.close();
+      // The nine by the list's release, the one cut at the end of the grace period by the dispatcher's.
+      assert.deepEqual(states, [{ state: 'pending', n: 10 }]);
+    } finally {
+      await h.close();
+      removeDir(h.dataDir);
+      await rx.close();
+    }
+  });
+});
