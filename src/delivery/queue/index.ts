@@ -18,6 +18,9 @@
  *   failed     ended: attempts exhausted, 410 Gone, or its webhook was deleted while claimed
  *
  *   (event) ──enqueue.ts──────────────────────> pending (lane empty) | queued (lane busy)
+ *   (event) ──enqueue.ts + prelease.ts (SQLite, plain path, this process's dispatcher has room)──>
+ *                                              in_flight (leased by its INSERT), handed out from the
+ *                                              list; stale or at stop ──> pending (now)
  *   queued|pending auto_save ──enqueue.ts────> the same execution, newer event (auto-save folding);
  *                                              another event makes a waiting auto_save due now
  *   queued|pending unsent, lane's last ──enqueue.ts (debounce)──> the same execution, newer event,
