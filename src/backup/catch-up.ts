@@ -127,6 +127,7 @@ export class CatchUp {
         branches,
         contentful_environments: await source.contentfulEnvironments(apiKey),
         contentful,
+        publish_queues: await source.publishQueues(apiKey, branches),
       });
       store.saveName(apiKey, await source.stackName(apiKey));
       store.caughtUp(apiKey);

@@ -237,3 +237,55 @@ export function archivedNow(events: BackupEvent[]): boolean {
   const last = sortBySeq(events).filter((e) => e.action === 'archive' || e.action === 'unarchive').at(-1);
   return last?.action === 'archive';
 }
+
+/** A publish or unpublish of one entry or asset scheduled for later, as a restore schedules it again. */
+export interface Scheduled {
+  type: 'entry' | 'asset';
+  uid: string;
+  /** Entries: their content type. */
+  content_type_uid?: string;
+  action: 'publish' | 'unpublish';
+  /** Environment names and locale codes, as the publish queue lists them. */
+  environments: string[];
+  locales: string[];
+  /** ISO 8601. */
+  scheduled_at: string;
+}
+
+/**
+ * Which items of a publish queue (`GET /v3/publish-queue`, as the backup read it at catch-up) a
+ * restore at `now` (ms) schedules again: an entry's or asset's publish or unpublish still ahead.
+ * The rest each get a warning, never a publish: one already due (the source made it, or was to,
+ * before the restore: its publish is in the history when the backup caught up since), a bulk job
+ * (the queue gives only its number of items, not which), an item the backup cannot read.
+ */
+export function schedulesToRestore(queue: unknown[], now: number): { later: Scheduled[]; warnings: string[] } {
+  const later: Scheduled[] = [];
+  const warnings: string[] = [];
+  const strings = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
+  for (const raw of queue) {
+    const q = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, any>;
+    const at = typeof q.scheduled_at === 'string' ? Date.parse(q.scheduled_at) : NaN;
+    const action = q.action === 'publish' || q.action === 'unpublish' ? (q.action as 'publish' | 'unpublish') : undefined;
+    const environments = strings(q.environments);
+    const locales = strings(q.locales);
+    if (q.type === 'bulk' && action && Number.isFinite(at)) {
+      warnings.push(`A bulk ${action} of ${Number(q.items) || 0} items scheduled at ${q.scheduled_at} is not scheduled again: the publish queue does not list its items. Schedule it again by hand.`);
+      continue;
+    }
+    const type = q.type === 'entry' || q.type === 'asset' ? (q.type as 'entry' | 'asset') : undefined;
+    const uid = type ? q[type]?.uid : undefined;
+    const ctUid = type === 'entry' ? q.entry?.content_type_uid : undefined;
+    if (!type || !action || typeof uid !== 'string' || (type === 'entry' && typeof ctUid !== 'string') || !environments || !locales || !Number.isFinite(at)) {
+      warnings.push(`A publish queue item the backup cannot read is not scheduled again: ${JSON.stringify(raw).slice(0, 300)}`);
+      continue;
+    }
+    const what = `The scheduled ${action} of ${type} ${uid} to ${environments.join(', ')} (${locales.join(', ')}) at ${q.scheduled_at}`;
+    if (at <= now) {
+      warnings.push(`${what} was due before this restore: it is not made now. Make it by hand if it should be.`);
+      continue;
+    }
+    later.push({ type, uid, ...(type === 'entry' ? { content_type_uid: ctUid } : {}), action, environments, locales, scheduled_at: q.scheduled_at });
+  }
+  return { later, warnings };
+}

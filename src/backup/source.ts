@@ -152,6 +152,36 @@ export class Source {
     return Array.isArray(body.branches) ? body.branches : [];
   }
 
+  /**
+   * A branch's publishes and unpublishes scheduled for later (`GET /v3/publish-queue`, soonest
+   * first), a page of 100 (/v3's largest) at a time. Scheduling records no event: only this shows them.
+   */
+  async publishQueue(apiKey: string, branch: string): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (;;) {
+      const body = await this.json(`/v3/publish-queue?limit=100&skip=${out.length}&include_count=true`, apiKey, branch);
+      const items = Array.isArray(body.queue) ? body.queue : [];
+      out.push(...items);
+      if (items.length === 0 || out.length >= Number(body.count)) return out;
+    }
+  }
+
+  /** publishQueue of each branch in `branches` (as `branches()` listed them; main when none), by branch uid; a branch deleted meanwhile is left out. */
+  async publishQueues(apiKey: string, branches: unknown[]): Promise<Record<string, unknown[]>> {
+    const uids = new Set((branches as Array<{ uid?: unknown }>).map((b) => b.uid).filter((u): u is string => typeof u === 'string'));
+    if (uids.size === 0) uids.add('main');
+    const out: Record<string, unknown[]> = {};
+    for (const uid of uids) {
+      try {
+        out[uid] = await this.publishQueue(apiKey, uid);
+      } catch (err) {
+        if (err instanceof SourceError && err.status === 404 && uid !== 'main') continue;
+        throw err;
+      }
+    }
+    return out;
+  }
+
   /** The stack's branches as Contentful environments (`name`, `sys.id`, `sys.version`, ...); 1000 is the dialect's largest page. */
   async contentfulEnvironments(apiKey: string): Promise<unknown[]> {
     const body = await this.json(`/spaces/${encodeURIComponent(apiKey)}/environments?limit=1000`, apiKey, undefined, { authorization: `Bearer ${this.token}` });

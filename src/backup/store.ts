@@ -205,12 +205,13 @@ export class BackupStore {
 
   /**
    * What the event log has no events for, as the source answered (see StackRow), and each branch's
-   * Contentful-dialect state (`contentful`, by branch uid), in one transaction. A branch the source
+   * Contentful-dialect state (`contentful`) and publish queue (`publish_queues`), by branch uid, in
+   * one transaction. A branch the source
    * no longer has keeps its last state.
    */
   saveSettings(
     apiKey: string,
-    s: { environments: unknown[]; locales: unknown[]; branches: unknown[]; contentful_environments: unknown[]; contentful?: Record<string, ContentfulState> },
+    s: { environments: unknown[]; locales: unknown[]; branches: unknown[]; contentful_environments: unknown[]; contentful?: Record<string, ContentfulState>; publish_queues?: Record<string, unknown[]> },
     now = Date.now(),
   ) {
     this.db.transaction(() => {
@@ -225,6 +226,10 @@ export class BackupStore {
       for (const [branch, c] of Object.entries(s.contentful ?? {})) {
         put.run(apiKey, branch, JSON.stringify(c.content_types), JSON.stringify(c.activated_content_types), JSON.stringify(c.editor_interfaces), JSON.stringify(c.tags), now);
       }
+      const queue = this.db.prepare(
+        'INSERT INTO publish_queues (api_key, branch, queue, fetched_at) VALUES (?, ?, ?, ?) ON CONFLICT (api_key, branch) DO UPDATE SET queue = excluded.queue, fetched_at = excluded.fetched_at',
+      );
+      for (const [branch, q] of Object.entries(s.publish_queues ?? {})) queue.run(apiKey, branch, JSON.stringify(q), now);
     })();
   }
 
@@ -239,6 +244,12 @@ export class BackupStore {
       tags: JSON.parse(String(r.tags)),
       fetched_at: Number(r.fetched_at),
     };
+  }
+
+  /** A branch's publish queue (GET /v3/publish-queue) as last read at catch-up (migration 005); undefined until read. */
+  publishQueue(apiKey: string, branch: string): { queue: unknown[]; fetched_at: number } | undefined {
+    const r = this.db.prepare('SELECT queue, fetched_at FROM publish_queues WHERE api_key = ? AND branch = ?').get(apiKey, branch) as { queue: string; fetched_at: number } | undefined;
+    return r ? { queue: JSON.parse(r.queue), fetched_at: Number(r.fetched_at) } : undefined;
   }
 
   // -------------------------------------------------------------------------------------------

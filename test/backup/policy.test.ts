@@ -6,7 +6,7 @@ import { loadBackupConfig } from '../../src/backup/config.ts';
 import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
 import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
 import { fileFits } from '../../src/backup/files.ts';
-import { archivedNow, chooseContent, publications, summarize } from '../../src/backup/history.ts';
+import { archivedNow, chooseContent, publications, schedulesToRestore, summarize } from '../../src/backup/history.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
 import { parseSelection } from '../../src/backup/selection.ts';
 import { HeraldError } from '../../src/errors.ts';
@@ -118,6 +118,26 @@ describe('choosing the content to restore', () => {
     assert.equal(archivedNow([create, archive]), true);
     assert.equal(archivedNow([unarchive, create, archive]), false, 'the unarchive came later');
     assert.equal(archivedNow([again, unarchive, archive, create]), true, 'archived again, in another locale line');
+  });
+});
+
+describe('which scheduled publishes a restore schedules again', () => {
+  it('schedules those still ahead, and warns of those already due, bulk jobs and unreadable items', () => {
+    const now = Date.parse('2026-12-06T10:00:00.000Z');
+    const entry = { uid: 'q1', type: 'entry', action: 'publish', entry: { uid: 'bltentry', content_type_uid: 'post' }, environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-07T10:00:00.000Z' };
+    const asset = { uid: 'q2', type: 'asset', action: 'unpublish', asset: { uid: 'bltasset' }, environments: ['production', 'staging'], locales: ['en-us'], scheduled_at: '2026-12-08T10:00:00.000Z' };
+    const due = { ...entry, uid: 'q3', scheduled_at: '2026-12-06T09:59:59.000Z' };
+    const bulk = { uid: 'q4', type: 'bulk', action: 'publish', items: 3, environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-09T10:00:00.000Z' };
+    const odd = { uid: 'q5', type: 'entry', action: 'publish', entry: { uid: 'bltentry' }, environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-09T10:00:00.000Z' };
+    const { later, warnings } = schedulesToRestore([entry, asset, due, bulk, odd], now);
+    assert.deepEqual(later, [
+      { type: 'entry', uid: 'bltentry', content_type_uid: 'post', action: 'publish', environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-07T10:00:00.000Z' },
+      { type: 'asset', uid: 'bltasset', action: 'unpublish', environments: ['production', 'staging'], locales: ['en-us'], scheduled_at: '2026-12-08T10:00:00.000Z' },
+    ]);
+    assert.equal(warnings.length, 3);
+    assert.match(warnings[0], /^The scheduled publish of entry bltentry to production \(en-us\) at 2026-12-06T09:59:59.000Z was due before this restore: it is not made now/);
+    assert.match(warnings[1], /^A bulk publish of 3 items scheduled at 2026-12-09T10:00:00.000Z is not scheduled again: the publish queue does not list its items/);
+    assert.match(warnings[2], /^A publish queue item the backup cannot read/);
   });
 });
 

@@ -252,6 +252,17 @@ describe('the backup center end to end', () => {
   });
 
   it('restores the whole stack into an empty stack', async () => {
+    // Scheduled for later: not events, so the backup reads the publish queue at catch-up.
+    const day = 24 * 3600_000;
+    const at = (ms: number) => new Date(Math.ceil((Date.now() + ms) / 1000) * 1000).toISOString();
+    await api.post(`/v3/content_types/post/entries/${kept.uid}/publish`, { entry: { environments: ['production'], locales: ['en-us'] }, scheduled_at: at(day) });
+    await api.post(`/v3/content_types/author/entries/${author.uid}/unpublish`, { entry: { environments: ['production'], locales: ['fr-fr'] }, scheduled_at: at(2 * day) });
+    const scheduledAt = Date.now();
+    // A catch-up that ended after the scheduling may have read the queue before it; the next one (a stack's catch-ups run one after another) read it after.
+    const caughtUp = async () => Date.parse((await b.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key)?.caught_up_at ?? '') || 0;
+    await until('a catch-up after the scheduling', async () => (await caughtUp()) > scheduledAt);
+    const first = await caughtUp();
+    await until('the backup to read the publish queue', async () => (await caughtUp()) > first);
     await backupHoldsAll();
     const empty = await h.newStack('Empty');
     const target = stackApi(h, empty);
@@ -296,6 +307,17 @@ describe('the backup center end to end', () => {
         }
       }
     }
+
+    // The publishes and unpublishes still ahead are scheduled again, for the same time.
+    const queue = async (a: StackApi, uid: (u: string) => string) =>
+      ((await a.get('/v3/publish-queue')).queue as any[]).map((q) => `${q.action} ${q.type} ${uid(q.entry?.uid ?? q.asset?.uid)} ${q.environments.join(',')} ${q.locales.join(',')} ${q.scheduled_at}`);
+    const sourceQueue = await queue(api, (u) => map('entry', u));
+    assert.equal(sourceQueue.length, 2);
+    assert.deepEqual(await queue(target, (u) => u), sourceQueue);
+    assert.deepEqual(
+      r.report.steps.filter((s: any) => s.action === 'scheduled').map((s: any) => `${s.scheduled} ${s.module} ${s.uid}`),
+      [`publish entry ${kept.uid}`, `unpublish entry ${author.uid}`],
+    );
   });
 
   it('brings back an older version of an entry and of an asset that are archived in the target, and leaves them archived', async () => {

@@ -3,7 +3,7 @@ import { environmentIdOf } from '../../contentful/entities.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Blobs } from '../blobs.ts';
 import type { Module } from '../event.ts';
-import { archivedNow, chooseContent, publications, type Choice, type Content, type Selection } from '../history.ts';
+import { archivedNow, chooseContent, publications, schedulesToRestore, type Choice, type Content, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
 import { activationFromHistory, ContentfulStateRestorer, type HistoryActivation } from './contentful.ts';
@@ -27,7 +27,8 @@ export type { Step } from './step.ts';
  * reached second is saved without the reference, and saved again with it once the first exists.
  *
  * A whole stack: locales, environments, content types, assets (with their bytes), entries in every
- * locale, then publications, skipping what the target already has.
+ * locale, then publications, archives, and the publishes and unpublishes scheduled for later that are
+ * still ahead (`reschedule`), skipping what the target already has.
  *
  * Either way, a branch other than main that the target lacks is made first (`ensureBranch`), and
  * the content types this restore made get the Contentful dialect's state of them (activation,
@@ -126,6 +127,7 @@ export class Restorer {
     await this.flush(this.entryFixups);
     for (const key of this.created) await this.republish(key);
     for (const key of this.created) await this.rearchive(key);
+    await this.reschedule();
     return this.report();
   }
 
@@ -557,6 +559,38 @@ export class Restorer {
     } catch (err) {
       if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
       this.warnings.push(`${module} ${uid} is archived at the source but could not be archived: ${err.message}`);
+    }
+  }
+
+  /**
+   * Schedules again the publishes and unpublishes the source had scheduled for later, as the backup
+   * last read its publish queue (schedulesToRestore says which; the others are warnings). The
+   * target makes them as the restore's token, at their time. No queue read (a backup older than
+   * migration 005, or never caught up): a warning.
+   */
+  private async reschedule(): Promise<void> {
+    const read = this.store.publishQueue(this.from.api_key, this.from.branch);
+    if (!read) {
+      this.warnings.push(`The backup never read the publish queue of branch ${this.from.branch} (it is read at catch-up): publishes and unpublishes scheduled at the source are not scheduled again.`);
+      return;
+    }
+    const { later, warnings } = schedulesToRestore(read.queue, Date.now());
+    this.warnings.push(...warnings);
+    for (const s of later) {
+      const t = this.resolved.get(`${s.type}:${s.uid}`);
+      if (!t) {
+        this.warnings.push(`The scheduled ${s.action} of ${s.type} ${s.uid} at ${s.scheduled_at} is not scheduled again: the ${s.type} is not in the target.`);
+        continue;
+      }
+      try {
+        for (const e of s.environments) await this.ensureEnvironment(e);
+        for (const l of s.locales) await this.ensureLocale(l);
+        await this.target.send('POST', `${this.path(s.type, t, s.content_type_uid)}/${s.action}`, { [s.type]: { environments: s.environments, locales: s.locales }, scheduled_at: s.scheduled_at });
+        this.steps.push({ module: s.type, uid: s.uid, target_uid: t, action: 'scheduled', scheduled: s.action, environment: s.environments.join(', '), locale: s.locales.join(', '), scheduled_at: s.scheduled_at });
+      } catch (err) {
+        if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+        this.warnings.push(`The scheduled ${s.action} of ${s.type} ${s.uid} at ${s.scheduled_at} could not be scheduled again: ${err.message}`);
+      }
     }
   }
 

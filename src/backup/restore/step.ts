@@ -7,12 +7,16 @@ export interface Step {
   uid: string;
   target_uid?: string;
   /** `published` for a content type: activated the Contentful way; `draft`: made a Contentful draft; `archived`: an entry or asset archived as at the source,
-   * or archived again after its content was saved (`unarchived` first: /v3 saves no archived entity). */
-  action: 'created' | 'updated' | 'published' | 'draft' | 'archived' | 'unarchived' | 'exists';
+   * or archived again after its content was saved (`unarchived` first: /v3 saves no archived entity);
+   * `scheduled`: a publish or unpublish scheduled for later at the source, scheduled again. */
+  action: 'created' | 'updated' | 'published' | 'draft' | 'archived' | 'unarchived' | 'scheduled' | 'exists';
   locale?: string;
   environment?: string;
   /** A branch made: its Contentful environment name, when it has one; a tag made: its name; a content type activated with a definition it has changed since: the activated name. */
   name?: string;
+  /** `scheduled`: what, and when (ISO 8601); `environment` and `locale` then list each, comma-separated. */
+  scheduled?: 'publish' | 'unpublish';
+  scheduled_at?: string;
   /** The `_version` brought back, and the event it was read from. */
   version?: number | null;
   seq?: number;
