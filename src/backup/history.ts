@@ -285,6 +285,12 @@ export function schedulesToRestore(queue: unknown[], now: number): { later: Sche
       warnings.push(`${what} was due before this restore: it is not made now. Make it by hand if it should be.`);
       continue;
     }
+    // A restore numbers an entity's versions anew in the target: the source's version number would
+    // name another content there, so the schedule publishes the latest, and says so.
+    const version = q[type]?.version;
+    if (typeof version === 'number') {
+      warnings.push(`${what} named version ${version}; it is scheduled again for the target's latest version at its time (a restore numbers versions anew).`);
+    }
     later.push({ type, uid, ...(type === 'entry' ? { content_type_uid: ctUid } : {}), action, environments, locales, scheduled_at: q.scheduled_at });
   }
   return { later, warnings };

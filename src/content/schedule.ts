@@ -172,9 +172,12 @@ export interface QueuedSchedule {
   uid: string;
   type: 'entry' | 'asset' | 'bulk';
   action: 'publish' | 'unpublish';
-  /** Entries: uid and content type; assets: uid; bulk jobs: how many items. */
-  entry?: { uid: string; content_type_uid: string };
-  asset?: { uid: string };
+  /**
+   * Entries: uid and content type; assets: uid; bulk jobs: how many items. `version`: the version
+   * the schedule publishes, when it named one (else the latest at its time).
+   */
+  entry?: { uid: string; content_type_uid: string; version?: number };
+  asset?: { uid: string; version?: number };
   items?: number;
   /** Environment names (as they are now), locales. */
   environments: string[];
@@ -198,13 +201,14 @@ export async function listSchedules(deps: ContentDeps, scope: Scope): Promise<Qu
     const [type, action] = r.kind.split('.') as ['entry' | 'asset' | 'bulk', 'publish' | 'unpublish'];
     const body = req.body ?? {};
     const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    const pinned = req.version !== undefined ? { version: req.version } : {};
     const items = (Array.isArray(body.entries) ? body.entries.length : 0) + (Array.isArray(body.assets) ? body.assets.length : 0);
     return {
       uid: r.uid,
       type,
       action,
-      ...(type === 'entry' ? { entry: { uid: r.entity_uid!, content_type_uid: r.content_type_uid! } } : {}),
-      ...(type === 'asset' ? { asset: { uid: r.entity_uid! } } : {}),
+      ...(type === 'entry' ? { entry: { uid: r.entity_uid!, content_type_uid: r.content_type_uid!, ...pinned } } : {}),
+      ...(type === 'asset' ? { asset: { uid: r.entity_uid!, ...pinned } } : {}),
       ...(type === 'bulk' ? { items } : {}),
       environments: (type === 'bulk' ? list(body.environments) : (req.environments ?? [])).map(name),
       locales: type === 'bulk' ? list(body.locales) : (req.locales ?? []),

@@ -139,6 +139,15 @@ describe('which scheduled publishes a restore schedules again', () => {
     assert.match(warnings[1], /^A bulk publish of 3 items scheduled at 2026-12-09T10:00:00.000Z is not scheduled again: the publish queue does not list its items/);
     assert.match(warnings[2], /^A publish queue item the backup cannot read/);
   });
+
+  it('schedules one that named a version for the latest, and says so', () => {
+    const now = Date.parse('2026-12-06T10:00:00.000Z');
+    const pinned = { uid: 'q1', type: 'entry', action: 'publish', entry: { uid: 'bltentry', content_type_uid: 'post', version: 3 }, environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-07T10:00:00.000Z' };
+    const { later, warnings } = schedulesToRestore([pinned], now);
+    assert.deepEqual(later, [{ type: 'entry', uid: 'bltentry', content_type_uid: 'post', action: 'publish', environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-07T10:00:00.000Z' }]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^The scheduled publish of entry bltentry .* named version 3; it is scheduled again for the target's latest version/);
+  });
 });
 
 describe('a diff between two snapshots', () => {

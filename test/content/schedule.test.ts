@@ -133,7 +133,7 @@ for (const backend of await testBackends()) describe(`scheduled publishing on ${
     const drop = await newPost('Queued, cancelled');
     const at = inMs(2_500);
     const a = await ok('POST', `/v3/content_types/post/entries/${keep}/publish`, { entry: { environments: ['production'], locales: ['en-us'] }, scheduled_at: at });
-    const b = await ok('POST', `/v3/content_types/post/entries/${drop}/publish`, { entry: { environments: ['production'], locales: ['en-us'] }, scheduled_at: at });
+    const b = await ok('POST', `/v3/content_types/post/entries/${drop}/publish`, { entry: { environments: ['production'], locales: ['en-us'] }, version: 1, scheduled_at: at });
     const queue = (await ok('GET', '/v3/publish-queue?include_count=true')).queue as any[];
     const mine = queue.filter((q) => q.uid === a.scheduled.uid || q.uid === b.scheduled.uid);
     assert.equal(mine.length, 2);
@@ -144,6 +144,9 @@ for (const backend of await testBackends()) describe(`scheduled publishing on ${
       assert.deepEqual(q.environments, ['production']);
       assert.equal(Date.parse(q.scheduled_at), Date.parse(at));
     }
+    // The version a schedule named is listed (a backup carries it: test/backup/policy.test.ts).
+    assert.deepEqual(mine.find((q) => q.uid === a.scheduled.uid).entry, { uid: keep, content_type_uid: 'post' });
+    assert.deepEqual(mine.find((q) => q.uid === b.scheduled.uid).entry, { uid: drop, content_type_uid: 'post', version: 1 });
     assert.deepEqual(await ok('GET', `/v3/publish-queue/${b.scheduled.uid}/unschedule`), { notice: 'The scheduled change was cancelled.' });
     assert.equal((await h.request('GET', `/v3/publish-queue/${b.scheduled.uid}/unschedule`, { headers: s.headers })).status, 404);
     await until('the kept one', () => published(keep));
