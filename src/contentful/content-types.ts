@@ -138,26 +138,17 @@ async function activatedDocs(q: Queryable, scope: Scope): Promise<Map<string, Co
  * draft, no activation) is as it is, as is one activated before migration 019 (it has no stored
  * definition): exact while unchanged since, else its current definition until it is activated
  * again (the README says so). `all`: the branch's content types when the caller has them already.
- * What Contentful's CMA `public/content_types` and its delivery and preview APIs show.
+ * What Contentful's CMA `public/content_types` and its delivery and preview APIs show, and the
+ * definitions those APIs read entries against: a field saved since and not activated is not served,
+ * fields follow the activated order, an activated `omitted` field is left out (contentfulFields'
+ * `delivery`). An entry on a draft is not served at all (no definition here): Contentful has no
+ * entries on a content type never activated (its CMA refuses them, NOT_ACTIVATED, and a content type
+ * with entries is not deactivated); Herald's come only through /v3 or a restore.
  */
 export async function activatedDefinitions(q: Queryable, scope: Scope, all?: ContentTypeDoc[]): Promise<ContentTypeDoc[]> {
   const types = all ?? (await listContentTypes(q, scope));
   const activated = await activatedDocs(q, scope);
   return (await deliveredTypes(q, scope, types)).map((ct) => activated.get(ct.uid) ?? ct);
-}
-
-/**
- * The definitions the delivery and preview APIs read entries against: every content type of the
- * branch as last activated, as activatedDefinitions, drafts kept (as they are). Contentful serves an
- * entry's fields as its content type was activated: a field saved since and not activated is not
- * served, fields follow the activated order, and an activated `omitted` field is left out
- * (contentfulFields' `delivery`). Entries on a draft exist only through /v3 (the dialect refuses
- * them: NOT_ACTIVATED), and are served against its current definition, as before activation existed.
- */
-export async function entryDefinitions(q: Queryable, scope: Scope, all?: ContentTypeDoc[]): Promise<ContentTypeDoc[]> {
-  const types = all ?? (await listContentTypes(q, scope));
-  const activated = await activatedDocs(q, scope);
-  return types.map((ct) => activated.get(ct.uid) ?? ct);
 }
 
 /**

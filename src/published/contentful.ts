@@ -6,7 +6,7 @@ import { listLocales, masterLocale, type LocaleDoc } from '../content/locales.ts
 import { isObject } from '../content/guards.ts';
 import { contentfulFieldDef, contentfulFields, contentfulLocale, contentTypeEntity, contentTypeId, fieldMeta, link, type SysContext } from '../contentful/entities.ts';
 import { InvalidQuery } from '../contentful/errors.ts';
-import { activatedDefinitions, entryDefinitions } from '../contentful/content-types.ts';
+import { activatedDefinitions } from '../contentful/content-types.ts';
 import { contentfulIds } from '../contentful/schema.ts';
 import { applyQuery, contentTypeParam, needsEntities, parseQuery, selectPaths, type QueryField } from '../contentful/query.ts';
 import { HeraldError, notFound } from '../errors.ts';
@@ -158,7 +158,7 @@ function oneLocale(fields: Record<string, Record<string, unknown>>, chain: strin
 
 interface Shape {
   locale: string;
-  /** Entries' content types by uid, as last activated (entryDefinitions). */
+  /** Entries' content types by uid, as last activated (activatedDefinitions: drafts left out, so their entries are not shown). */
   types: Map<string, ContentTypeDoc>;
   ids: (uid: string) => string;
 }
@@ -230,7 +230,7 @@ function assetOf(deps: CfDeps, ctx: CfContext, shape: Pick<Shape, 'locale'>, uid
 
 async function shapeOf(deps: CfDeps, ctx: CfContext, locale: string): Promise<Shape> {
   const types = await listContentTypes(deps.db, ctx.scope);
-  const defs = await entryDefinitions(deps.db, ctx.scope, types);
+  const defs = await activatedDefinitions(deps.db, ctx.scope, types);
   return { locale, types: new Map(defs.map((t) => [t.uid, t])), ids: contentfulIds(types) };
 }
 
@@ -460,7 +460,8 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
     // Everything published with a seq up to the snapshot, by key (module:uid), a page at a time.
     const keys: string[] = [];
     if (wantAsset) for (const [uid, a] of source.assets) if (a.seq <= s.at) keys.push(`asset:${uid}`);
-    if (wantEntry) for (const [uid, e] of source.entries) if (e.seq <= s.at && (!s.ct || shape.ids(e.ct) === s.ct)) keys.push(`entry:${uid}`);
+    // An entry whose content type is not shown (a draft) is not synced, as it is not delivered.
+    if (wantEntry) for (const [uid, e] of source.entries) if (e.seq <= s.at && shape.types.has(e.ct) && (!s.ct || shape.ids(e.ct) === s.ct)) keys.push(`entry:${uid}`);
     keys.sort();
     const from = s.after === null ? 0 : keys.findIndex((k) => k > s.after!);
     const page = from < 0 ? [] : keys.slice(from, from + SYNC_PAGE);
@@ -505,7 +506,8 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
       const entity = e && entryOf(ctx, shape, uid, e);
       if (entity && (!s.ct || shape.ids(e!.ct) === s.ct)) {
         if (wantEntry) items.push(entity);
-      } else if (!entity && wantDeletedEntry) items.push(deleted('DeletedEntry', ctx, uid));
+      } else if (!e && wantDeletedEntry) items.push(deleted('DeletedEntry', ctx, uid));
+      // Published on a draft (never delivered, so no client holds it): nothing to sync.
     } else {
       const a = source.assets.get(uid);
       if (a && wantAsset) items.push(assetOf(deps, ctx, { locale: '*' }, uid, a));

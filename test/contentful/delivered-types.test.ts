@@ -312,3 +312,60 @@ describe('entries as their content type was last activated (delivery and preview
     assert.deepEqual(Object.keys(((await cma.entry.get({ ...env, entryId: 'first' })) as any).fields), ['body', 'title', 'secret', 'extra']);
   });
 });
+
+describe('entries on a content type that is a draft (delivery and preview)', () => {
+  let h: TestHerald;
+  let sp: Awaited<ReturnType<typeof openSpace>>;
+  let keys: { delivery: string; preview: string };
+  let memo: string;
+
+  before(async () => {
+    h = await startHerald();
+    sp = await openSpace(h);
+    const { cma, env, v3 } = sp;
+    // Never activated: Contentful has no entries on it (its CMA refuses them); /v3 makes one all the same.
+    await cma.contentType.createWithId({ ...env, contentTypeId: 'memo' }, { name: 'Memo', fields: NAME } as any);
+    const post = await cma.contentType.createWithId({ ...env, contentTypeId: 'post' }, { name: 'Post', fields: [...NAME, { id: 'related', name: 'Related', type: 'Link', linkType: 'Entry' }] } as any);
+    await cma.contentType.publish({ ...env, contentTypeId: 'post' }, post);
+    memo = (await v3('POST', '/content_types/memo/entries', { entry: { name: 'Internal memo' } })).entry.uid;
+    const e = await cma.entry.createWithId({ ...env, contentTypeId: 'post', entryId: 'hello' }, {
+      fields: { name: { 'en-US': 'Hello' }, related: { 'en-US': { sys: { type: 'Link', linkType: 'Entry', id: memo } } } },
+    } as any);
+    await cma.entry.publish({ ...env, entryId: 'hello' }, e);
+    await v3('POST', `/content_types/memo/entries/${memo}/publish`, { entry: { environments: ['master'], locales: ['en-us'] } });
+    keys = await sp.keyFor(['master']);
+  });
+  after(() => h.close());
+
+  it('serves no entry of a content type never activated, as Contentful has none: not listed, not found, not included, not synced', async () => {
+    for (const key of [keys.delivery, keys.preview]) {
+      const api = key === keys.delivery ? 'CDA' : 'Preview API';
+      const listed = await sp.cda(key).getEntries();
+      assert.deepEqual([listed.items.map((x: any) => x.sys.id), listed.total], [['hello'], 1], api);
+      await assert.rejects(sp.cda(key).getEntry(memo), (err: any) => /NotFound/.test(err.sys?.id ?? err.name ?? err.message), `${api}: one entry`);
+      await assert.rejects(
+        sp.cda(key).getEntries({ content_type: 'memo' } as any),
+        (err: any) => JSON.parse(err.message).status === 400 && /content_type/.test(err.message),
+        `${api}: the content type is not delivered`,
+      );
+      // The link to it does not resolve, as a link to an entry not delivered.
+      const raw = await h.request('GET', `/spaces/${sp.s.api_key}/environments/master/entries?sys.id=hello&include=1`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(raw.status, 200, JSON.stringify(raw.body));
+      assert.equal(raw.body.includes, undefined, api);
+      assert.deepEqual(raw.body.errors, [{ sys: { id: 'notResolvable', type: 'error' }, details: { type: 'Link', linkType: 'Entry', id: memo } }], api);
+    }
+    const synced = await sp.cda(keys.delivery).sync({ initial: true } as any);
+    assert.deepEqual(synced.entries.map((x: any) => x.sys.id), ['hello'], 'initial sync');
+    // Published again: nothing for a sync from the token, neither an entry nor a deletion.
+    const updated = await sp.v3('PUT', `/content_types/memo/entries/${memo}`, { entry: { name: 'Internal memo, again' } });
+    assert.equal(updated.entry.name, 'Internal memo, again');
+    await sp.v3('POST', `/content_types/memo/entries/${memo}/publish`, { entry: { environments: ['master'], locales: ['en-us'] } });
+    const delta = await sp.cda(keys.delivery).sync({ nextSyncToken: synced.nextSyncToken } as any);
+    assert.deepEqual([delta.entries.length, delta.deletedEntries.length], [0, 0], 'delta sync');
+
+    // Activated: its entries are delivered from then on.
+    const ct = await sp.cma.contentType.get({ ...sp.env, contentTypeId: 'memo' });
+    await sp.cma.contentType.publish({ ...sp.env, contentTypeId: 'memo' }, ct);
+    assert.deepEqual((await sp.cda(keys.delivery).getEntries({ content_type: 'memo' } as any)).items.map((x: any) => x.fields.name), ['Internal memo, again']);
+  });
+});
