@@ -17,8 +17,11 @@ export { InvalidQuery };
  *   and dates only). Paths: `sys.*` (`sys.id`, `sys.createdAt`, `sys.contentType.sys.id`,
  *   `sys.archivedAt`...), `fields.<id>[.<locale>][.<sub path>]` (entries: needs `content_type`;
  *   without a locale the default locale's value), `metadata.tags.sys.id`; content types: `name`,
- *   `description`, `displayField`, `sys.*`. A list value (Array field) matches when one of its
- *   items does (`ne`/`nin`: when none does; `all`: when every given value is among them).
+ *   `description`, `displayField`, `sys.*`. Below a field: a Link's `sys.id` (`sys.linkType`,
+ *   `sys.type`; not what it links to: no search on references), a Location's `lat` and `lon`, any
+ *   path in a JSON object or rich text; nothing below other types. A list value (Array field)
+ *   matches when one of its items does (`ne`/`nin`: when none does; `all`: when every given value
+ *   is among them). `match` applies to text, range operators and `order` to values with an order.
  * - `query`: full text over every text value of the entity's fields (every locale);
  * - `links_to_entry` / `links_to_asset` (entries): entries with a Link to that id;
  * - `mimetype_group` (assets): attachment, plaintext, image, audio, video, richtext,
@@ -148,12 +151,28 @@ function whole(params: Record<string, unknown>, key: string, dflt: number, max: 
 
 const terms = (s: string) => s.toLowerCase().split(/\s+/).filter(Boolean);
 
-function typeOfField(f: QueryField, sub: readonly string[]): ValueType {
+/**
+ * How values of field `f` at `sub` (a path below the field's value) compare; a 400 naming `param`
+ * for a path the field's values do not have, which would otherwise match nothing, silently: a
+ * property of a Symbol or Number (often a locale code that is not one of the space's), or what a
+ * Link points at (`fields.author.fields.name`, `fields.author.sys.contentType.sys.id`: Contentful's
+ * search on references, which needs the linked entries; a Link holds only its sys.id, linkType, type).
+ */
+function typeOfField(f: QueryField, sub: readonly string[], param: string, name: string): ValueType {
   const one = f.type === 'Array' ? (f.items ?? {}) : f;
   if (sub.length > 0) {
-    if ((one.type === 'Link' || one.type === 'ResourceLink') && sub.join('.') === 'sys.id') return 'text';
-    if (one.type === 'Location' && sub.length === 1 && (sub[0] === 'lat' || sub[0] === 'lon')) return 'number';
-    return 'any';
+    const path = sub.join('.');
+    if (one.type === 'Link') {
+      if (path === 'sys.id' || path === 'sys.linkType' || path === 'sys.type') return 'text';
+      throw new InvalidQuery(param, `searches through a reference (${name}), which Herald does not support: a reference field is searched by its sys.id (e.g. fields.${f.id}.sys.id[in]=id1,id2)`);
+    }
+    if (one.type === 'Location') {
+      if (sub.length === 1 && (sub[0] === 'lat' || sub[0] === 'lon')) return 'number';
+      throw new InvalidQuery(param, `names "${name}": a Location field is searched by fields.${f.id}.lat and fields.${f.id}.lon`);
+    }
+    // JSON objects and rich text hold nested values of any shape.
+    if (one.type === 'Object' || one.type === 'RichText') return 'any';
+    throw new InvalidQuery(param, `names "${name}": field ${f.id} is ${one.type === undefined ? 'not an object' : `of type ${one.type}`}, which has no "${path}" to search${f.type === 'Array' ? '' : ' (a locale there must be one of the space\'s)'}`);
   }
   switch (one.type) {
     case 'Integer':
@@ -243,7 +262,7 @@ function resolvePath(name: string, param: string, opts: QueryOptions): Path {
     const sub = rest.join('.');
     if (!(sub in ASSET_FILE_TYPES)) throw new InvalidQuery(param, `names "${name}": an asset's file is searched by ${Object.keys(ASSET_FILE_TYPES).map((k) => `fields.file.${k}`).join(', ')}`);
     type = ASSET_FILE_TYPES[sub];
-  } else type = typeOfField(field, rest);
+  } else type = typeOfField(field, rest, param, name);
   const fieldId = id;
   return {
     name,
@@ -328,6 +347,8 @@ export function parseQuery(params: Record<string, unknown>, opts: QueryOptions):
     const filter: Filter = { param: key, path, op, values: [] };
     if (op === 'exists') filter.values = [parseValue(raw, 'boolean', key)];
     else if (op === 'match') {
+      // Full text: a number, date or boolean holds no words (it would match nothing).
+      if (path.type === 'number' || path.type === 'date' || path.type === 'boolean') throw new InvalidQuery(key, `is a full-text search, which applies to text; ${pathName} is not text`);
       filter.terms = terms(raw);
       if (filter.terms.length === 0) throw new InvalidQuery(key, 'must give the text to find');
     } else {
@@ -362,6 +383,8 @@ export function parseQuery(params: Record<string, unknown>, opts: QueryOptions):
       const name = desc ? item.slice(1) : item;
       if (name === 'relevance') throw new InvalidQuery('order', 'names relevance, which Herald does not rank by');
       const path = resolvePath(name, 'order', opts);
+      // A Link, Location, JSON object or rich text has no order: entities would stay as they came.
+      if (path.type === 'any') throw new InvalidQuery('order', `names ${name}, which has no order: order by sys.* or a field of type Symbol, Text, Integer, Number, Date or Boolean`);
       out.order.push({ path, desc });
     }
   }

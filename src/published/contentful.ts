@@ -8,7 +8,7 @@ import { contentfulFieldDef, contentfulFields, contentfulLocale, contentTypeEnti
 import { InvalidQuery } from '../contentful/errors.ts';
 import { activatedDefinitions } from '../contentful/content-types.ts';
 import { contentfulIds } from '../contentful/schema.ts';
-import { applyQuery, contentTypeParam, needsEntities, parseQuery, selectPaths, type QueryField } from '../contentful/query.ts';
+import { applyQuery, contentTypeParam, MAX_LIMIT, needsEntities, parseQuery, selectPaths, type QueryField } from '../contentful/query.ts';
 import { HeraldError, notFound } from '../errors.ts';
 import { eventFromRow, type EventRow } from '../events/record.ts';
 import { json, type Queryable } from '../store/db.ts';
@@ -338,8 +338,16 @@ export async function cdaEntries(deps: CfDeps, ctx: CfContext, params: Record<st
   };
 }
 
+/**
+ * A single entry or asset takes `locale` only (and the key): anything else, `select` or `include`
+ * included (contentful.js sends getAsset's query as given), is a 400 naming it, never ignored.
+ */
+function onlyLocale(params: Record<string, unknown>, what: 'entry' | 'asset') {
+  for (const k of Object.keys(params)) if (k !== 'locale' && k !== 'access_token') throw new InvalidQuery(k, `is not a parameter of a single ${what} (use the ${what === 'entry' ? 'entries' : 'assets'} collection with sys.id)`);
+}
+
 export async function cdaEntry(deps: CfDeps, ctx: CfContext, id: string, params: Record<string, unknown>) {
-  for (const k of Object.keys(params)) if (k !== 'locale' && k !== 'access_token') throw new InvalidQuery(k, 'is not a parameter of a single entry (use the entries collection with sys.id)');
+  onlyLocale(params, 'entry');
   const shape = await shapeOf(deps, ctx, readLocale(ctx, params.locale));
   const entity = shownEntry(ctx, shape, await sourceOf(deps, ctx), id);
   if (!entity) throw notFound(`Entry ${id}`);
@@ -356,6 +364,7 @@ export async function cdaAssets(deps: CfDeps, ctx: CfContext, params: Record<str
 }
 
 export async function cdaAsset(deps: CfDeps, ctx: CfContext, id: string, params: Record<string, unknown>) {
+  onlyLocale(params, 'asset');
   const locale = readLocale(ctx, params.locale);
   const a = (await sourceOf(deps, ctx)).assets.get(id);
   if (!a) throw notFound(`Asset ${id}`);
@@ -375,7 +384,8 @@ export async function cdaContentTypes(deps: CfDeps, ctx: CfContext, params: Reco
   return { sys: { type: 'Array' }, total, skip: parsed.skip, limit: parsed.limit, items };
 }
 
-export async function cdaContentType(deps: CfDeps, ctx: CfContext, id: string) {
+export async function cdaContentType(deps: CfDeps, ctx: CfContext, id: string, params: Record<string, unknown> = {}) {
+  for (const k of Object.keys(params)) if (k !== 'access_token') throw new InvalidQuery(k, 'is not a parameter of a single content type (use the content types collection with sys.id)');
   const types = await listContentTypes(deps.db, ctx.scope);
   const ids = contentfulIds(types);
   const t = (await activatedDefinitions(deps.db, ctx.scope, types)).find((x) => ids(x.uid) === id);
@@ -387,15 +397,27 @@ function stateOf(t: ContentTypeDoc) {
   return { id: contentTypeId(t), version: t._version, createdAt: t.created_at, updatedAt: t.updated_at, createdBy: t.created_by, updatedBy: t.updated_by };
 }
 
-export async function cdaLocales(ctx: CfContext) {
-  const items = ctx.locales.map((l) => ({
+/** The space's locales as Contentful shows them (the space's `locales` too). */
+export function localesOf(ctx: CfContext) {
+  return ctx.locales.map((l) => ({
     code: contentfulLocale(l.code),
     name: l.name,
     default: l.code === ctx.master,
     fallbackCode: l.code === ctx.master ? null : contentfulLocale(l.fallback_locale ?? ctx.master),
     sys: { id: l.uid, type: 'Locale', version: 1 },
   }));
-  return { sys: { type: 'Array' }, total: items.length, skip: 0, limit: 1000, items };
+}
+
+/**
+ * The locales collection: `skip`, `limit`, `order`, `select` and `sys.*` filters (contentful.js's
+ * getLocales sends its query as given); anything else is a 400 naming it. Every locale unless
+ * `limit` says otherwise (the page's limit then reads 1000, as before paging was read).
+ */
+export function cdaLocales(ctx: CfContext, params: Record<string, unknown> = {}) {
+  const parsed = parseQuery(params, { kind: 'Other', locales: { codes: [], default: '' }, extra: ['access_token'] });
+  if (params.limit === undefined || params.limit === '') parsed.limit = MAX_LIMIT;
+  const { items, total } = applyQuery(localesOf(ctx), parsed);
+  return { sys: { type: 'Array' }, total, skip: parsed.skip, limit: parsed.limit, items };
 }
 
 /* ---------------------------------------------------------------- sync */
@@ -408,6 +430,7 @@ export async function cdaLocales(ctx: CfContext) {
  * request: published (`Entry`/`Asset`, every locale) or gone (`DeletedEntry`/`DeletedAsset`).
  */
 const SYNC_TYPES = ['all', 'Entry', 'Asset', 'Deletion', 'DeletedEntry', 'DeletedAsset'];
+/** Items per sync page: the default and the largest `limit` (Contentful's: "Max is 100, default is 100"). */
 const SYNC_PAGE = 100;
 
 interface CfSync {
@@ -418,6 +441,8 @@ interface CfSync {
   after: string | null;
   type: string;
   ct?: string;
+  /** Items per page (`limit` of the initial sync), carried by every token after it; absent: SYNC_PAGE. */
+  limit?: number;
 }
 
 export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<string, unknown>) {
@@ -426,7 +451,11 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
     const v = params[k];
     return v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v);
   };
-  for (const k of Object.keys(params)) if (!['initial', 'sync_token', 'type', 'content_type', 'limit', 'access_token', 'locale'].includes(k)) throw new InvalidQuery(k, 'is not a parameter of /sync');
+  for (const k of Object.keys(params)) {
+    // Sync always returns every locale, as Contentful's (locale is not one of its sync parameters).
+    if (k === 'locale') throw new InvalidQuery(k, 'is not a parameter of /sync: sync returns every locale');
+    if (!['initial', 'sync_token', 'type', 'content_type', 'limit', 'access_token'].includes(k)) throw new InvalidQuery(k, 'is not a parameter of /sync');
+  }
   let s: CfSync;
   const token = one('sync_token');
   if (one('initial') === 'true') {
@@ -435,7 +464,10 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
     if (!SYNC_TYPES.includes(type)) throw new InvalidQuery('type', `must be one of ${SYNC_TYPES.join(', ')}`);
     const ct = one('content_type');
     if (ct && type !== 'Entry') throw new InvalidQuery('content_type', 'needs type=Entry');
-    s = { v: 1, mode: 'init', env: ctx.sys.environmentId, at: ctx.seq, after: null, type, ...(ct ? { ct } : {}) };
+    const raw = one('limit');
+    const limit = raw === undefined || raw === '' ? undefined : Number(raw);
+    if (limit !== undefined && (!/^\d+$/.test(raw!) || limit < 1 || limit > SYNC_PAGE)) throw new InvalidQuery('limit', `must be a whole number from 1 to ${SYNC_PAGE}`);
+    s = { v: 1, mode: 'init', env: ctx.sys.environmentId, at: ctx.seq, after: null, type, ...(ct ? { ct } : {}), ...(limit === undefined ? {} : { limit }) };
   } else if (token) {
     try {
       s = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as CfSync;
@@ -444,7 +476,8 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
     }
     if (s?.v !== 1 || (s.mode !== 'init' && s.mode !== 'delta') || typeof s.at !== 'number' || !SYNC_TYPES.includes(s.type)) throw new InvalidQuery('sync_token', 'is not a token this server issued');
     if (s.env !== ctx.sys.environmentId) throw new InvalidQuery('sync_token', 'belongs to another environment');
-    for (const k of ['type', 'content_type', 'locale']) if (params[k] !== undefined) throw new InvalidQuery(k, 'applies to initial=true only: the token carries the filters of its initial sync');
+    if (s.limit !== undefined && (!Number.isInteger(s.limit) || s.limit < 1 || s.limit > SYNC_PAGE)) throw new InvalidQuery('sync_token', 'is not a token this server issued');
+    for (const k of ['type', 'content_type', 'limit']) if (params[k] !== undefined) throw new InvalidQuery(k, 'applies to initial=true only: the token carries the filters and page size of its initial sync');
   } else throw new InvalidQuery('initial', 'give initial=true or a sync_token');
 
   const shape = await shapeOf(deps, ctx, '*');
@@ -455,6 +488,7 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
   const wantDeletedAsset = ['all', 'Deletion', 'DeletedAsset'].includes(s.type);
   const url = (next: CfSync) => `${ctx.origin}/spaces/${ctx.sys.spaceId}/environments/${ctx.sys.environmentId}/sync?sync_token=${Buffer.from(JSON.stringify(next)).toString('base64url')}`;
   const items: unknown[] = [];
+  const pageSize = s.limit ?? SYNC_PAGE;
 
   if (s.mode === 'init') {
     // Everything published with a seq up to the snapshot, by key (module:uid), a page at a time.
@@ -464,12 +498,12 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
     if (wantEntry) for (const [uid, e] of source.entries) if (e.seq <= s.at && shape.types.has(e.ct) && (!s.ct || shape.ids(e.ct) === s.ct)) keys.push(`entry:${uid}`);
     keys.sort();
     const from = s.after === null ? 0 : keys.findIndex((k) => k > s.after!);
-    const page = from < 0 ? [] : keys.slice(from, from + SYNC_PAGE);
+    const page = from < 0 ? [] : keys.slice(from, from + pageSize);
     for (const k of page) {
       const [m, uid] = k.split(':');
       items.push(m === 'asset' ? assetOf(deps, ctx, { locale: '*' }, uid, source.assets.get(uid)!) : entryOf(ctx, shape, uid, source.entries.get(uid)!));
     }
-    const more = from >= 0 && from + SYNC_PAGE < keys.length;
+    const more = from >= 0 && from + pageSize < keys.length;
     return more
       ? { sys: { type: 'Array' }, items, nextPageUrl: url({ ...s, after: page[page.length - 1] }) }
       : { sys: { type: 'Array' }, items, nextSyncUrl: url({ ...s, mode: 'delta', after: String(s.at) }) };
@@ -491,7 +525,7 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
     const here = e.action === 'delete' ? pubs.some((p) => p.environment === ctx.envUid) : envUid === ctx.envUid;
     if (here && ctx.envUid) {
       const key = `${e.module}:${e.uid}`;
-      if (!touched.has(key) && touched.size === SYNC_PAGE) {
+      if (!touched.has(key) && touched.size === pageSize) {
         full = true;
         break;
       }

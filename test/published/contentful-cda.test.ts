@@ -104,6 +104,45 @@ describe('contentful.js against Herald', () => {
     await assert.rejects(client(other.body.preview_api_key.accessToken).getEntries());
   });
 
+  it('answers every parameter contentful.js sends in its common calls: implemented, or a 400 naming it, never ignored', async () => {
+    const cda = client(keys.delivery);
+    const refused = (p: Promise<unknown>, param: string) =>
+      assert.rejects(p, (err: any) => {
+        // contentful.js's own error (its message JSON), or sync's axios error as it came.
+        const body = err.response ? { status: err.response.status, ...err.response.data } : JSON.parse(err.message);
+        return body.status === 400 && body.details.errors[0].path.join('.').startsWith(param.split('[')[0]) && body.message.includes(param);
+      }, param);
+    // Locales page and select (Herald answered every locale whatever the query said). 11.x types
+    // getLocales without a query; it sends the one given (validateSearchParameters, normalizeSelect).
+    const getLocales = cda.getLocales as unknown as (query: Record<string, unknown>) => ReturnType<typeof cda.getLocales>;
+    const page = await getLocales({ limit: 1, skip: 1 });
+    assert.deepEqual([page.items.map((l: any) => l.code), page.total, page.skip, page.limit], [['de-DE'], 2, 1, 1]);
+    const codes = await getLocales({ select: 'code' });
+    assert.deepEqual(codes.items.map((l: any) => Object.keys(l).sort()), [['code', 'sys'], ['code', 'sys']]);
+    await refused(getLocales({ code: 'de-DE' }), 'code');
+    // One asset or content type takes locale only; getAsset sends select as given.
+    await refused(cda.getAsset(ids.pic, { select: 'fields.title' } as any), 'select');
+    assert.equal(((await cda.getAsset(ids.pic, { locale: 'de-DE' } as any)) as any).fields.file.fileName, 'cat.png');
+    const one = await h.request('GET', `/spaces/${s.api_key}/environments/master/content_types/post?select=sys.id`, { headers: { authorization: `Bearer ${keys.delivery}` } });
+    assert.deepEqual([one.status, one.body.details.errors[0].path], [400, ['select']]);
+    // Paths the values do not have matched nothing, silently: search through a reference, a locale in a one-locale search.
+    await refused(cda.getEntries({ content_type: 'post', 'fields.authors.fields.title': 'Ada' } as any), 'fields.authors.fields.title');
+    await refused(cda.getEntries({ content_type: 'post', 'fields.authors.sys.contentType.sys.id': 'author' } as any), 'fields.authors.sys.contentType.sys.id');
+    await refused(cda.getEntries({ content_type: 'post', 'fields.title.en-US': 'Hello' } as any), 'fields.title.en-US');
+    assert.equal((await cda.getEntries({ content_type: 'post', 'fields.authors.sys.id': ids.ada } as any)).total, 1, 'a reference by its id');
+    assert.equal((await cda.withAllLocales.getEntries({ content_type: 'post', 'fields.title.en-US': 'Hello' } as any)).total, 1, 'a locale, with locale=*');
+    // An order the values do not have (a Link), a full-text search on a number: both kept the list as it came.
+    await refused(cda.getEntries({ content_type: 'post', order: 'fields.picture' } as any), 'order');
+    await refused(cda.getEntries({ content_type: 'post', 'fields.rank[match]': '1' } as any), 'fields.rank[match]');
+    // Sync: limit sets the page size (carried by the token), locale is not a sync parameter (every locale comes).
+    const first = await h.request('GET', `/spaces/${s.api_key}/environments/master/sync?initial=true&limit=1`, { headers: { authorization: `Bearer ${keys.delivery}` } });
+    assert.deepEqual([first.status, first.body.items.length, typeof first.body.nextPageUrl], [200, 1, 'string']);
+    const paged: any = await cda.sync({ initial: true, limit: 1 } as any);
+    assert.deepEqual(paged.entries.map((e: any) => e.sys.id).sort(), [ids.ada, ids.hello, ids.second].sort(), 'every page, one item each');
+    await refused(cda.sync({ initial: true, limit: 101 } as any), 'limit');
+    await refused(cda.sync({ initial: true, locale: 'de-DE' } as any), 'locale');
+  });
+
   // Last: it changes what the tests above read.
   it('syncs: initial, then the delta after a publish, an unpublish and a delete', async () => {
     const initial: any = await client(keys.delivery).sync({ initial: true });

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { spaceScope } from '../contentful.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
-import { cdaAsset, cdaAssets, cdaContentType, cdaContentTypes, cdaEntries, cdaEntry, cdaLocales, cdaSync, openContentfulRead, type CfContext } from '../../published/contentful.ts';
+import { cdaAsset, cdaAssets, cdaContentType, cdaContentTypes, cdaEntries, cdaEntry, cdaLocales, cdaSync, localesOf, openContentfulRead, type CfContext } from '../../published/contentful.ts';
 import { createApiKey, deleteApiKey, getApiKey, getPreviewKey, listApiKeys, listPreviewKeys, updateApiKey } from '../../published/contentful-keys.ts';
 import { readerOf } from '../../published/tokens.ts';
 import { DELIVERY } from '../credential.ts';
@@ -41,8 +41,8 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
   route('/assets', 'Assets', (ctx, req) => cdaAssets(h, ctx, req.query));
   route('/assets/:id', 'An asset', (ctx, req) => cdaAsset(h, ctx, req.params.id!, req.query));
   route('/content_types', 'Content types', (ctx, req) => cdaContentTypes(h, ctx, req.query));
-  route('/content_types/:id', 'A content type', (ctx, req) => cdaContentType(h, ctx, req.params.id!));
-  route('/locales', 'Locales', (ctx) => cdaLocales(ctx));
+  route('/content_types/:id', 'A content type', (ctx, req) => cdaContentType(h, ctx, req.params.id!, req.query));
+  route('/locales', 'Locales', async (ctx, req) => cdaLocales(ctx, req.query));
   for (const url of ['/spaces/:space/environments/:env/sync', '/spaces/:space/sync']) {
     app.get(url, contentfulDoc(url, 'Sync what is published: initial=true, then nextPageUrl / nextSyncUrl (delivery key)'), async (req: Req, reply) => {
       const ctx = await open(req);
@@ -52,7 +52,7 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
   }
   app.get('/spaces/:space', { ...contentfulDoc('/spaces/:space', 'The space (delivery or preview key)'), constraints: DELIVERY }, async (req: Req) => {
     const ctx = await open(req);
-    const locales = (await cdaLocales(ctx)).items;
+    const locales = localesOf(ctx);
     return { sys: { type: 'Space', id: ctx.scope.api_key }, name: ctx.scope.api_key, locales };
   });
 
