@@ -365,6 +365,45 @@ describe('Contentful webhook definitions', () => {
     }
   });
 
+  // Contentful omits such a field from the Content Delivery and Preview APIs only ("only to be present on the
+  // Content Management API", changelog "Field omission backend changes"); its calls carry the management API's
+  // entity (Content-Type application/vnd.contentful.management.v1+json). Herald's keep the field, as they do.
+  it('keeps a field marked omitted in Entry.save, auto_save and publish calls, as Contentful does', async () => {
+    const receiver = await startReceiver();
+    try {
+      const env = { spaceId, environmentId: 'master' };
+      const ct = await client.contentType.createWithId({ ...env, contentTypeId: 'briefing' }, {
+        name: 'Briefing',
+        fields: [
+          { id: 'title', name: 'Title', type: 'Symbol' },
+          { id: 'notes', name: 'Editors only', type: 'Symbol', omitted: true },
+        ],
+      } as any);
+      await client.contentType.publish({ ...env, contentTypeId: 'briefing' }, ct);
+      const w = await client.webhook.create({ spaceId }, { name: 'Omitted', url: `${receiver.url}/omitted`, topics: ['Entry.save', 'Entry.auto_save', 'Entry.publish'] } as any);
+      const e = await client.entry.create({ ...env, contentTypeId: 'briefing' }, { fields: { title: { 'en-US': 'Q3' }, notes: { 'en-US': 'not for the site' } } } as any);
+      const saved = await client.entry.update({ ...env, entryId: e.sys.id }, { ...e, fields: { ...e.fields, title: { 'en-US': 'Q3, saved' } } });
+      const auto = await fetch(`${h.url}/spaces/${spaceId}/environments/master/entries/${e.sys.id}?auto_save=true`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/vnd.contentful.management.v1+json', 'x-contentful-version': String(saved.sys.version) },
+        body: JSON.stringify({ fields: { ...saved.fields, title: { 'en-US': 'Q3, typing' } } }),
+      });
+      assert.equal(auto.status, 200, await auto.clone().text());
+      await client.entry.publish({ ...env, entryId: e.sys.id }, await client.entry.get({ ...env, entryId: e.sys.id }));
+      await receiver.waitFor(3);
+      // Sorted: calls of one webhook may arrive in any order.
+      const calls = receiver.received.map((r) => [String(r.headers['x-contentful-topic']), r.json.fields?.notes?.['en-US']]).sort((a, b) => a[0].localeCompare(b[0]));
+      assert.deepEqual(calls, [
+        ['ContentManagement.Entry.auto_save', 'not for the site'],
+        ['ContentManagement.Entry.publish', 'not for the site'],
+        ['ContentManagement.Entry.save', 'not for the site'],
+      ]);
+      await client.webhook.delete({ spaceId, webhookDefinitionId: w.sys.id });
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('sets a retry policy: maxRetries 1 makes two attempts in all at a failing receiver', async () => {
     const receiver = await startReceiver((_req, res) => {
       res.statusCode = 500;
