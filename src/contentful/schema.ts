@@ -76,6 +76,12 @@ export function fromContentfulType(raw: unknown, ctx: TypeContext): { body: Reco
     return { body: {}, errors };
   }
   for (const k of Object.keys(raw)) if (!['name', 'description', 'displayField', 'fields', 'sys', 'metadata'].includes(k)) add(k, 'is not a known field');
+  // Contentful's content type metadata (annotations, taxonomy): Herald keeps none, so one that says
+  // something is refused rather than dropped; an empty one (as tools may send) is nothing to keep.
+  if (raw.metadata !== undefined && raw.metadata !== null) {
+    if (!isObject(raw.metadata)) add('metadata', 'must be an object');
+    else for (const [k, v] of Object.entries(raw.metadata)) if (saysSomething(v)) add(`metadata.${k}`, 'is not kept by Herald (no annotations or taxonomy on content types): leave it out or empty');
+  }
   if (typeof raw.name !== 'string' || raw.name.trim() === '') add('name', 'is required');
   if (raw.description !== undefined && raw.description !== null && typeof raw.description !== 'string') add('description', 'must be a string');
   const selfUid = heraldUid(ctx.id);
@@ -123,11 +129,23 @@ function linkTargets(validations: unknown, path: string, ctx: TypeContext, selfU
   return out;
 }
 
+/** Whether a JSON value holds anything: a scalar, or a list or object with one somewhere inside. */
+function saysSomething(v: unknown): boolean {
+  if (v === null || v === undefined) return false;
+  if (Array.isArray(v)) return v.some(saysSomething);
+  if (isObject(v)) return Object.values(v).some(saysSomething);
+  return true;
+}
+
+/** The properties of a Contentful field definition Herald keeps (or, `deleted`, acts on); any other is refused, not dropped. */
+const FIELD_KEYS = new Set(['id', 'name', 'type', 'linkType', 'items', 'required', 'localized', 'disabled', 'omitted', 'deleted', 'validations', 'defaultValue']);
+
 function fromContentfulField(f: unknown, path: string, ctx: TypeContext, selfUid: string, add: (p: string, m: string) => void): Field | undefined {
   if (!isObject(f)) {
     add(path, 'must be a field: { id, name, type }');
     return undefined;
   }
+  for (const k of Object.keys(f)) if (!FIELD_KEYS.has(k)) add(`${path}.${k}`, 'is not a known property of a field');
   if (typeof f.id !== 'string' || !/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(f.id)) {
     add(`${path}.id`, 'must be letters, digits and underscores, starting with a letter (at most 64)');
     return undefined;

@@ -365,6 +365,16 @@ describe('content in the Contentful dialect', () => {
     assert.deepEqual([conceptAsset.status, conceptAsset.details.errors.map((e: any) => e.path.join('.'))], [422, ['metadata.concepts']]);
     const noConcepts = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'x' } }, metadata: { tags: [], concepts: [] } } as any);
     assert.deepEqual(noConcepts.metadata, { tags: [], concepts: [] });
+    // A content type's metadata (annotations, taxonomy) and a field property Herald does not know were
+    // dropped, silently: refused, naming them; an empty metadata is nothing to keep.
+    const annotation = { ContentType: [{ sys: { id: 'Contentful:AggregateRoot', type: 'Link', linkType: 'Annotation' } }] };
+    const annotated = await refusal(client.contentType.createWithId({ ...env, contentTypeId: 'annotated' }, { name: 'Annotated', fields: [{ id: 'title', name: 'Title', type: 'Symbol' }], metadata: { annotations: annotation } } as any));
+    assert.deepEqual([annotated.status, annotated.details.errors.map((e: any) => e.path.join('.'))], [422, ['metadata.annotations']]);
+    const unknownProp = await refusal(client.contentType.createWithId({ ...env, contentTypeId: 'annotated' }, { name: 'Annotated', fields: [{ id: 'title', name: 'Title', type: 'Symbol', allowedResources: [] }] } as any));
+    assert.deepEqual([unknownProp.status, unknownProp.details.errors.map((e: any) => e.path.join('.'))], [422, ['fields.0.allowedResources']]);
+    await assert.rejects(client.contentType.get({ ...env, contentTypeId: 'annotated' }), 'neither was made');
+    const emptyMeta = await client.contentType.createWithId({ ...env, contentTypeId: 'annotated' }, { name: 'Annotated', fields: [{ id: 'title', name: 'Title', type: 'Symbol', deleted: false }], metadata: { annotations: { ContentType: [] } } } as any);
+    assert.deepEqual(emptyMeta.fields.map((f: any) => f.id), ['title']);
     const noEnv = await refusal(client.entry.getMany({ spaceId, environmentId: 'nowhere' }));
     assert.equal(noEnv.name, 'NotFound');
     const res = await fetch(`${h.url}/spaces/${spaceId}/environments/master/entries`, {

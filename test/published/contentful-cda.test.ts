@@ -98,6 +98,13 @@ describe('contentful.js against Herald', () => {
     const list = await h.request('GET', `/spaces/${s.api_key}/api_keys`, { headers: { authorization: `Bearer ${s.token}` } });
     assert.equal(list.body.items[0].accessToken, `****${keys.delivery.slice(-4)}`);
     const other = await h.request('POST', `/spaces/${s.api_key}/api_keys`, { headers: { authorization: `Bearer ${s.token}` }, body: { name: 'temp' } });
+    // Paged and searched as the other lists (they came whole, whatever the query said); anything else is a 400.
+    for (const list of ['api_keys', 'preview_api_keys']) {
+      const paged = await h.request('GET', `/spaces/${s.api_key}/${list}?limit=1&skip=1`, { headers: { authorization: `Bearer ${s.token}` } });
+      assert.deepEqual([paged.body.items.length, paged.body.total, paged.body.skip, paged.body.limit], [1, 2, 1, 1], list);
+      const bad = await h.request('GET', `/spaces/${s.api_key}/${list}?name=temp`, { headers: { authorization: `Bearer ${s.token}` } });
+      assert.deepEqual([bad.status, bad.body.details.errors[0].path], [400, ['name']], list);
+    }
     const del = await h.request('DELETE', `/spaces/${s.api_key}/api_keys/${other.body.sys.id}`, { headers: { authorization: `Bearer ${s.token}` } });
     assert.equal(del.status, 204);
     await assert.rejects(client(other.body.accessToken).getEntries());

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { spaceScope } from '../contentful.ts';
+import { collection, simpleList, spaceScope } from '../contentful.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { cdaAsset, cdaAssets, cdaContentType, cdaContentTypes, cdaEntries, cdaEntry, cdaLocales, cdaSync, localesOf, openContentfulRead, type CfContext } from '../../published/contentful.ts';
@@ -60,8 +60,9 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
   type K = { Params: { space: string; id: string } };
   app.get<K>('/spaces/:space/api_keys', contentfulDoc('/spaces/:space/api_keys', 'Delivery API keys (tokens masked)'), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
-    const items = await listApiKeys(h.db, scope.api_key);
-    return { sys: { type: 'Array' }, total: items.length, skip: 0, limit: 100, items };
+    // Searched and paged as the other simple lists (sys.*, order, select, skip, limit); anything else is a 400.
+    const { items, total, page } = simpleList((req.query ?? {}) as Record<string, unknown>, await listApiKeys(h.db, scope.api_key));
+    return collection(items, page, total);
   });
   app.post<K>('/spaces/:space/api_keys', contentfulDoc('/spaces/:space/api_keys', 'Create a delivery API key and its preview key (both tokens shown once)', CREATED), async (req, reply) => {
     const scope = await spaceScope(h, req, req.params.space);
@@ -83,8 +84,8 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
   });
   app.get<K>('/spaces/:space/preview_api_keys', contentfulDoc('/spaces/:space/preview_api_keys', 'Preview API keys (tokens masked)'), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
-    const items = await listPreviewKeys(h.db, scope.api_key);
-    return { sys: { type: 'Array' }, total: items.length, skip: 0, limit: 100, items };
+    const { items, total, page } = simpleList((req.query ?? {}) as Record<string, unknown>, await listPreviewKeys(h.db, scope.api_key));
+    return collection(items, page, total);
   });
   app.get<K>('/spaces/:space/preview_api_keys/:id', contentfulDoc('/spaces/:space/preview_api_keys/:id', 'A preview API key (token masked)'), async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
