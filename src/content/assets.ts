@@ -144,16 +144,28 @@ async function withKeptFile<T>(deps: ContentDeps, scope: Scope, upload: files.Up
  */
 const GATHER = { gather: true } as const;
 
-/** `opts.uid` chooses the new asset's uid (the Contentful dialect's create-with-id); taken: a 409. */
+/**
+ * `opts.uid` chooses the new asset's uid (the Contentful dialect's create-with-id, /v3's
+ * x-herald-uid); taken: a 409. A uid an asset deleted earlier had is free, and the files that asset
+ * left for its versions (retireFile) go: they would be served as the new asset's versions 1, 2, ...
+ */
 export async function createAsset(deps: ContentDeps, scope: Scope, upload: files.Upload, meta: Record<string, unknown>, origin: string, opts: { uid?: string } = {}) {
   const filename = files.safeFilename(upload.filename);
   const { value, errors } = checkAssetMeta(meta, { title: filename, description: '', tags: [], parent_uid: null });
   if (Object.keys(errors).length) await files.removeAbsolute(upload.tmp);
   throwIfErrors(errors);
-  return withKeptFile(deps, scope, upload, (rel) =>
+  let earlier: string[] = [];
+  const asset = await withKeptFile(deps, scope, upload, (rel) =>
     deps.db.tx(async (tx) => {
+      earlier = [];
       if (opts.uid !== undefined && (await tx.get('SELECT 1 AS ok FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, opts.uid]))) {
         throw new HeraldError('conflict', `Asset ${opts.uid} already exists.`, { errors: { uid: ['already exists'] } });
+      }
+      if (opts.uid !== undefined) {
+        const where = 'api_key = ? AND branch = ? AND uid = ?';
+        const params = [scope.api_key, scope.branch, opts.uid];
+        earlier = (await tx.all<{ file: string }>(`SELECT file FROM retired_asset_files WHERE ${where}`, params)).map((r) => r.file);
+        if (earlier.length) await tx.run(`DELETE FROM retired_asset_files WHERE ${where}`, params);
       }
       const now = Date.now();
       const doc: AssetDoc = {
@@ -185,6 +197,9 @@ export async function createAsset(deps: ContentDeps, scope: Scope, upload: files
       return asset;
     }, GATHER),
   );
+  // Rows first, then files (as pruneRetiredFiles): a crash here leaves orphan files, never a row without its file.
+  for (const f of earlier) await files.remove(deps.assetsDir, f);
+  return asset;
 }
 
 /**

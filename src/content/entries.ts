@@ -198,8 +198,9 @@ const GATHER = { gather: true } as const;
 
 /**
  * What the Contentful dialect asks of a save: `uid` chooses the new entry's uid (create-with-id;
- * taken: a 409); `draft` lets required fields be empty, as Contentful checks them only when an
- * entry is published (publishEntryIn checks them then). /v3 sets neither.
+ * taken: a 409; /v3 sets it from Herald's x-herald-uid header); `draft` lets required fields be
+ * empty, as Contentful checks them only when an entry is published (publishEntryIn checks them
+ * then; /v3 never sets it).
  */
 interface SaveOptions {
   uid?: string;

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { pruneRetiredFiles } from '../../src/content/assets.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { testBackends } from '../helpers/postgres.ts';
-import { clientError, clientStack, stackOf, type TestStack } from './helpers/content.ts';
+import { clientError, clientStack, eventsAfter, stackOf, type TestStack } from './helpers/content.ts';
 
 /**
  * The content API driven through Contentstack's official `@contentstack/management` client,
@@ -380,6 +380,71 @@ for (const backend of await testBackends()) describe(`content through the offici
         assert.match(err.errorMessage, /entry\.picture names asset blt0000000000000000, which does not exist/);
         return true;
       });
+    });
+  });
+
+  describe("x-herald-uid: the uid of what a create makes (Herald's own header)", () => {
+    const upload = async (bytes: string, uid?: string) => {
+      const form = new FormData();
+      form.append('asset[upload]', new Blob([bytes], { type: 'text/plain' }), 'f.txt');
+      const res = await fetch(`${h.url}/v3/assets`, { method: 'POST', headers: { ...s.headers, ...(uid ? { 'x-herald-uid': uid } : {}) }, body: form });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const download = async (uid: string, version?: number) => {
+      const r = await fetch(`${h.url}/v3/assets/${uid}/download${version ? `?version=${version}` : ''}`, { headers: s.headers });
+      return r.status === 200 ? await r.text() : r.status;
+    };
+
+    it('makes an entry and an asset under the uid asked for, and refuses a bad or taken one naming the header; a uid in the body stays ignored', async () => {
+      const make = (uid: string | undefined, entry: Record<string, unknown>) =>
+        h.request('POST', '/v3/content_types/author/entries', { body: { entry }, headers: { ...s.headers, ...(uid ? { 'x-herald-uid': uid } : {}) } });
+      const made = await make('blt00000000000000aa', { title: 'Chosen' });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      assert.equal(made.body.entry.uid, 'blt00000000000000aa');
+      assert.equal((await s.stack.contentType('author').entry('blt00000000000000aa').fetch()).title, 'Chosen');
+      const contentfulId = await make('3wtvPBbBjiMKqKKga8I2Cu', { title: 'A Contentful id' });
+      assert.equal(contentfulId.body.entry.uid, '3wtvPBbBjiMKqKKga8I2Cu');
+
+      const taken = await make('blt00000000000000aa', { title: 'Again' });
+      assert.deepEqual([taken.status, taken.body.errors], [409, { 'x-herald-uid': ['blt00000000000000aa is taken'] }]);
+      const bad = await make('no/slashes', { title: 'Bad' });
+      assert.deepEqual([bad.status, Object.keys(bad.body.errors)], [422, ['x-herald-uid']]);
+      // As Contentstack: a body read from one entry and sent back makes a copy.
+      const copy = await make(undefined, { title: 'Copy', uid: 'blt00000000000000aa' });
+      assert.equal(copy.status, 201);
+      assert.notEqual(copy.body.entry.uid, 'blt00000000000000aa');
+
+      const asset = await upload('chosen', 'blt00000000000000bb');
+      assert.deepEqual([asset.status, asset.body.asset?.uid], [201, 'blt00000000000000bb']);
+      assert.equal(await download('blt00000000000000bb'), 'chosen');
+      const takenAsset = await upload('again', 'blt00000000000000bb');
+      assert.deepEqual([takenAsset.status, takenAsset.body.errors], [409, { 'x-herald-uid': ['blt00000000000000bb is taken'] }]);
+      assert.equal((await upload('bad', 'x'.repeat(65))).status, 422);
+      // Webhooks hear creates.
+      const events = await eventsAfter(h, s, 0);
+      assert.ok(events.some((e) => e.module === 'asset' && e.action === 'create' && e.uid === 'blt00000000000000bb'));
+      assert.ok(events.some((e) => e.module === 'entry' && e.action === 'create' && e.uid === 'blt00000000000000aa'));
+    });
+
+    it("makes an asset under a deleted asset's uid that serves its own file for every version, not the deleted one's", async () => {
+      const old = await upload('old one');
+      const uid = old.body.asset.uid as string;
+      const form = new FormData();
+      form.append('asset[upload]', new Blob(['old two'], { type: 'text/plain' }), 'f.txt');
+      assert.equal((await fetch(`${h.url}/v3/assets/${uid}`, { method: 'PUT', headers: s.headers, body: form })).status, 200);
+      await s.stack.asset(uid).delete();
+      assert.deepEqual([await download(uid, 1), await download(uid, 2)], ['old one', 'old two']);
+
+      const again = await upload('new one', uid);
+      assert.equal(again.status, 201, JSON.stringify(again.body));
+      assert.deepEqual([await download(uid), await download(uid, 1), await download(uid, 2)], ['new one', 'new one', 404]);
+      const viaUrl = await fetch(again.body.asset.url, { headers: s.headers });
+      assert.equal(await viaUrl.text(), 'new one');
+      // And its own replaced file is kept by version as any asset's.
+      const next = new FormData();
+      next.append('asset[upload]', new Blob(['new two'], { type: 'text/plain' }), 'f.txt');
+      assert.equal((await fetch(`${h.url}/v3/assets/${uid}`, { method: 'PUT', headers: s.headers, body: next })).status, 200);
+      assert.deepEqual([await download(uid, 1), await download(uid, 2)], ['new one', 'new two']);
     });
   });
 

@@ -24,6 +24,7 @@ import { doc, CREATED, Envelope, LIST_QUERY, Paging, Params, Query, TAGS, Text, 
 import { Always, checkAlways, PROJECTION } from '../schemas.ts';
 import { parseReferenceParams, project } from '../../content/query-params.ts';
 import { publishOrSchedule } from '../../content/schedule.ts';
+import { createWithUid, requestedUid } from '../requested-uid.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { uid: string }; Querystring: Q };
@@ -124,10 +125,12 @@ const SMALL_FILE = 256 * 1024;
 
 /** Assets (Contentstack CMA `/v3/assets`): upload, files, publish, plus archive and unarchive. */
 export default function assetRoutes(app: FastifyInstance, h: Herald) {
-  app.post('/v3/assets', doc(TAGS.assets, 'Upload an asset (multipart/form-data)', { multipart: ASSET_FORM, success: CREATED }), async (req, reply) => {
+  app.post('/v3/assets', doc(TAGS.assets, 'Upload an asset (multipart/form-data; Herald: x-herald-uid chooses its uid)', { multipart: ASSET_FORM, success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
+    // Checked before the upload streams in.
+    const uid = requestedUid(req);
     const { fields, upload } = await readForm(req, h, scope, true);
-    const asset = await createAsset(h, scope, upload!, fields, origin(req, h));
+    const asset = await createWithUid(uid, () => createAsset(h, scope, upload!, fields, origin(req, h), uid !== undefined ? { uid } : {}));
     reply.status(201);
     return { notice: 'Asset created successfully.', asset };
   });

@@ -17,6 +17,7 @@ import { MAX_LIMIT, parseFlag, parsePaging, parseQuery, parseSort } from '../../
 import type { Herald } from '../../herald.ts';
 import { doc, Always, checkAlways, CREATED, Envelope, Flag, LIST_QUERY, Paging, Params, PROJECTION, Query, TAGS, Text, Texts } from '../schemas.ts';
 import { parseReferenceParams } from '../../content/query-params.ts';
+import { createWithUid, requestedUid } from '../requested-uid.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { content_type_uid: string; uid: string }; Querystring: Q };
@@ -54,9 +55,10 @@ function isAutoSave(req: FastifyRequest<{ Querystring: Q }>): boolean {
 export default function entryRoutes(app: FastifyInstance, h: Herald) {
   const base = '/v3/content_types/:content_type_uid/entries';
 
-  app.post<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'Create an entry', { params: CT, querystring: Query({ locale: LOCALE }), body: Envelope('entry', "the entry's fields, by the content type's schema"), success: CREATED }), async (req, reply) => {
+  app.post<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'Create an entry (Herald: x-herald-uid chooses its uid)', { params: CT, querystring: Query({ locale: LOCALE }), body: Envelope('entry', "the entry's fields, by the content type's schema"), success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
-    const entry = await createEntry(h, scope, req.params.content_type_uid, bodyField(req.body, 'entry'), { locale: req.query.locale });
+    const uid = requestedUid(req);
+    const entry = await createWithUid(uid, () => createEntry(h, scope, req.params.content_type_uid, bodyField(req.body, 'entry'), { locale: req.query.locale, ...(uid !== undefined ? { uid } : {}) }));
     reply.status(201);
     return { notice: 'Entry created successfully.', entry };
   });
