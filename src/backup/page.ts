@@ -228,7 +228,7 @@ export function restoreConfirmPage(apiKey: string, e: EntityRow, v: VersionView 
     `<p><a href="${base}${branchQ}">&larr; ${escape(e.title ?? e.uid)}</a></p>
 <h1>Restore ${escape(e.title ?? e.uid)}?</h1>
 <p>This writes ${what} back to ${opts.stackName ? `the stack <strong>${escape(opts.stackName)}</strong>` : `stack <code>${escape(apiKey)}</code>`} in Herald, through its API.
-${e.deleted ? 'The entity was deleted there, so it is created again (with a new uid if Herald gives one).' : 'Its current content there is replaced; the backup keeps that version too.'} Webhooks hear of it as of any other change.</p>
+${e.deleted ? 'The entity was deleted there, so it is created again, under its own uid when that is free there (else a new one, and the restore says so).' : 'Its current content there is replaced; the backup keeps that version too.'} Webhooks hear of it as of any other change.</p>
 <div class="actions"><form method="post" action="${base}/restore${branchQ}" style="display:inline"><input type="hidden" name="csrf" value="${escape(opts.csrf)}">${
       v ? `<input type="hidden" name="seq" value="${v.seq}">` : ''
     }<button class="btn-primary">${escape(label)}</button></form><a class="btn" href="${base}${branchQ}">Cancel</a></div>`,

@@ -175,15 +175,22 @@ describe('the backup center end to end', () => {
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(coverBytes));
   });
 
-  it('restores a deleted entry with its fields in every locale, recreating the deleted asset it refers to', async () => {
+  it('restores a deleted entry with its fields in every locale under its own uid, recreating the deleted asset it refers to under its own', async () => {
+    const before = (await api.events()).length;
     const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--entry', post.uid]);
     assert.equal(r.code, 0, r.stderr);
-    const newPost = r.report.uid_map[`entry:${post.uid}`];
-    const newCover = r.report.uid_map[`asset:${cover.uid}`];
-    assert.ok(newPost && newCover, JSON.stringify(r.report));
+    // Sites hard-code ids: the uids were free in the target, so they are kept and nothing is remapped.
+    assert.deepEqual([r.report.uid_map, r.report.warnings], [{}, []]);
+    const newPost = post.uid;
+    const newCover = cover.uid;
     assert.deepEqual(
-      r.report.steps.map((s: any) => `${s.action} ${s.module}${s.locale ? ` ${s.locale}` : ''}`),
-      ['created asset', 'created entry en-us', 'updated entry fr-fr'],
+      r.report.steps.map((s: any) => `${s.action} ${s.module} ${s.target_uid}${s.locale ? ` ${s.locale}` : ''}`),
+      [`created asset ${cover.uid}`, `created entry ${post.uid} en-us`, `updated entry ${post.uid} fr-fr`],
+    );
+    // Webhooks hear creates, as of any other.
+    assert.deepEqual(
+      (await api.events()).slice(before).map((e: any) => `${e.module} ${e.action} ${e.uid}`),
+      [`asset create ${cover.uid}`, `entry create ${post.uid}`, `entry update ${post.uid}`],
     );
 
     const en = (await api.get(`/v3/content_types/post/entries/${newPost}?locale=en-us`)).entry;
@@ -201,11 +208,39 @@ describe('the backup center end to end', () => {
   it('restores a deleted asset with its file bytes', async () => {
     const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--asset', notes.uid], { HERALD_RESTORE_TOKEN: stack.token });
     assert.equal(r.code, 0, r.stderr);
-    const uid = r.report.uid_map[`asset:${notes.uid}`];
+    assert.deepEqual(r.report.uid_map, {});
+    const uid = notes.uid;
     const asset = (await api.get(`/v3/assets/${uid}`)).asset;
     assert.equal(asset.title, 'Notes');
     assert.equal(asset.filename, 'notes.txt');
     assert.ok((await api.download(uid)).equals(notesBytes));
+  });
+
+  it('gives an entry whose uid is taken in the target a new one, with a warning naming both, and rewrites the references to it', async () => {
+    const gone = (await api.post('/v3/content_types/author/entries', { entry: { title: 'Lovelace', bio: 'Gone' } })).entry;
+    const citing = (await api.post('/v3/content_types/post/entries', { entry: { title: 'Citing', author: [{ uid: gone.uid, _content_type_uid: 'author' }] } })).entry;
+    await api.del(`/v3/content_types/post/entries/${citing.uid}`);
+    await api.del(`/v3/content_types/author/entries/${gone.uid}`);
+    await backupHoldsAll();
+    // Restored into another stack, where an entry of another content type has the author's uid.
+    const other = await h.newStack('Other');
+    const target = stackApi(h, other);
+    await target.post('/v3/content_types', { content_type: { uid: 'note', title: 'Note', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text' }] } });
+    const squatter = await h.request('POST', '/v3/content_types/note/entries', { body: { entry: { title: 'Squatter' } }, headers: { ...target.headers, 'x-herald-uid': gone.uid } });
+    assert.equal(squatter.status, 201, JSON.stringify(squatter.body));
+
+    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', other.api_key, '--token', other.token, '--stack', stack.api_key, '--entry', citing.uid]);
+    assert.equal(r.code, 0, r.stderr);
+    const moved = r.report.uid_map[`entry:${gone.uid}`];
+    assert.ok(moved && moved !== gone.uid, JSON.stringify(r.report));
+    assert.deepEqual(r.report.uid_map, { [`entry:${gone.uid}`]: moved });
+    assert.deepEqual(r.report.warnings, [
+      `entry ${gone.uid} was made again as ${moved}, not under its own uid: its uid is taken there. References to it that this restore brought back point at ${moved}; a site or app that names ${gone.uid} needs the new uid.`,
+    ]);
+    const back = (await target.get(`/v3/content_types/post/entries/${citing.uid}`)).entry;
+    assert.deepEqual(back.author, [{ uid: moved, _content_type_uid: 'author' }]);
+    assert.equal((await target.get(`/v3/content_types/author/entries/${moved}`)).entry.bio, 'Gone');
+    assert.equal((await target.get(`/v3/content_types/note/entries/${gone.uid}`)).entry.title, 'Squatter');
   });
 
   it('brings back an older version of a live entry as a new version', async () => {
@@ -269,7 +304,9 @@ describe('the backup center end to end', () => {
     const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', empty.api_key, '--token', empty.token, '--stack', stack.api_key]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.report.warnings, []);
-    const map = (module: string, uid: string) => r.report.uid_map[`${module}:${uid}`] as string;
+    // Another stack has none of the source's uids: each is kept.
+    assert.deepEqual(r.report.uid_map, {});
+    const map = (module: string, uid: string) => (r.report.uid_map[`${module}:${uid}`] as string | undefined) ?? uid;
 
     const codes = async (a: StackApi) => ((await a.get('/v3/locales')).locales as any[]).map((l) => [l.code, l.fallback_locale]).sort();
     assert.deepEqual(await codes(target), await codes(api));
@@ -386,10 +423,9 @@ describe('the backup center end to end', () => {
     const res = await fetch(b.url + form[1], { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${encodeURIComponent(form[2])}` });
     const result = await res.text();
     assert.equal(res.status, 200, result);
-    const restored = /Restored: created entry [^ ]+ as (blt[0-9a-f]+) \(en-us\)/.exec(result);
-    assert.ok(restored, result);
-    assert.ok(result.includes(`<a href="${h.url}/#/content/post/${restored[1]}">Open it in Herald</a>`), "a link to the restored entry in the web app");
-    const back = (await api.get(`/v3/content_types/post/entries/${restored[1]}?locale=fr-fr`)).entry;
+    assert.ok(result.includes(`Restored: created entry ${kept.uid} (en-us)`), result);
+    assert.ok(result.includes(`<a href="${h.url}/#/content/post/${kept.uid}">Open it in Herald</a>`), "a link to the restored entry in the web app");
+    const back = (await api.get(`/v3/content_types/post/entries/${kept.uid}?locale=fr-fr`)).entry;
     assert.deepEqual([back.title, back.locale], ['Gardé', 'fr-fr']);
   });
 });

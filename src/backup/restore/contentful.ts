@@ -261,19 +261,25 @@ export class ContentfulStateRestorer {
    * with required fields empty (Contentful checks them at publish; /v3 refuses the save): made
    * (POST .../entries) when `uid` is undefined, else that locale's values saved over (PUT with its
    * current version; the entry's other locales keep theirs). `body`: the /v3 line (remap.ts
-   * entryBody). Its Herald uid, or undefined when the dialect refuses it too.
+   * entryBody). `wanted`: the id to make it with (Contentful's create-with-id, `PUT .../entries/{id}`;
+   * taken: a 409 for the caller). Its Herald uid, or undefined when the dialect refuses it too.
    */
-  async saveEntryLine(id: string, uid: string | undefined, locale: string, schema: Field[], body: Record<string, unknown>): Promise<string | undefined> {
+  async saveEntryLine(id: string, uid: string | undefined, locale: string, schema: Field[], body: Record<string, unknown>, wanted?: string): Promise<string | undefined> {
     const fields = contentfulFields(schema as StoredContentType['schema'], [{ locale, doc: body }]);
     const tags = Array.isArray(body.tags) ? (body.tags as string[]).map((t) => link('Tag', t)) : [];
     const sent = { fields, metadata: { tags } };
     try {
+      if (uid === undefined && wanted !== undefined) {
+        // An id some entry has is an update of it to the dialect: ask for that entry first (a 409, as /v3's x-herald-uid).
+        if (await this.o.target.exists(`${this.base}/entries/${enc(wanted)}`, { api: 'contentful' })) throw new HeraldError('conflict', `Entry ${wanted} already exists.`);
+        return String(((await this.send('PUT', `/entries/${enc(wanted)}`, sent, { 'x-contentful-content-type': id })) as TypeItem).sys.id);
+      }
       if (uid === undefined) return String(((await this.send('POST', '/entries', sent, { 'x-contentful-content-type': id })) as TypeItem).sys.id);
       const current = (await this.send('GET', `/entries/${enc(uid)}`)) as TypeItem;
       await this.send('PUT', `/entries/${enc(uid)}`, sent, { 'x-contentful-version': String(current.sys.version) });
       return uid;
     } catch (err) {
-      if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+      if (!(err instanceof HeraldError) || err.code === 'unavailable' || (wanted !== undefined && err.code === 'conflict')) throw err;
       return undefined;
     }
   }

@@ -20,8 +20,9 @@ export type { Step } from './step.ts';
  * the target (a new version), or recreated when it does not. What it needs comes first: an
  * entry's content type, the entries and assets it references, the locales of its lines; each is
  * found in the target (by the uid map, then by its own uid) or else recreated from the backup as
- * it last was. Herald gives recreated entries and assets new uids: the uid map records them, and
- * references are rewritten to them.
+ * it last was. A recreated entry or asset keeps its uid when the target has it free
+ * (makeKeepingUid); one that gets a new uid is a warning, the uid map records it, and references
+ * are rewritten to it.
  *
  * References that loop (A refers to B refers to A, both gone) are broken for a moment: the one
  * reached second is saved without the reference, and saved again with it once the first exists.
@@ -41,6 +42,13 @@ export interface RestoreReport {
   warnings: string[];
   /** `module:uid` in the backup -> uid in the target, where they differ. */
   uid_map: Record<string, string>;
+}
+
+/** Herald's own request header that chooses a created entry's or asset's uid (src/http/requested-uid.ts). */
+const UID_HEADER = 'x-herald-uid';
+
+function newUidWarning(module: 'entry' | 'asset', uid: string, t: string, why: string): string {
+  return `${module} ${uid} was made again as ${t}, not under its own uid: ${why}. References to it that this restore brought back point at ${t}; a site or app that names ${uid} needs the new uid.`;
 }
 
 /** A reference to an entity that is being restored right now (a loop): resolved later. */
@@ -292,20 +300,53 @@ export class Restorer {
    * saved through the dialect (ContentfulStateRestorer.saveEntryLine). When the dialect refuses too,
    * /v3's refusal stands.
    */
-  private async saveLine(ctUid: string, targetUid: string | undefined, line: string, body: Record<string, unknown>): Promise<string> {
+  private async saveLine(ctUid: string, targetUid: string | undefined, line: string, body: Record<string, unknown>, wanted?: string): Promise<string> {
     const locale = line ? `?locale=${enc(line)}` : '';
     try {
-      if (targetUid === undefined) return String((await this.target.send('POST', `/v3/content_types/${enc(ctUid)}/entries${locale}`, { entry: body }))?.entry?.uid);
+      if (targetUid === undefined) {
+        return await this.makeKeepingUid('entry', wanted, async (headers) => String((await this.target.send('POST', `/v3/content_types/${enc(ctUid)}/entries${locale}`, { entry: body }, { headers }))?.entry?.uid));
+      }
       await this.target.send('PUT', `${this.path('entry', targetUid, ctUid)}${locale}`, { entry: body });
       return targetUid;
     } catch (err) {
       if (!(err instanceof HeraldError) || err.code !== 'validation_failed') throw err;
       const { schema, contentfulId } = await this.typeOf(ctUid);
       if (contentfulId === undefined) throw err;
-      const saved = await this.contentful().saveEntryLine(contentfulId, targetUid, line, schema, body);
+      const saved =
+        targetUid === undefined
+          ? await this.makeKeepingUid('entry', wanted, (headers) => this.contentful().saveEntryLine(contentfulId, undefined, line, schema, body, headers[UID_HEADER]))
+          : await this.contentful().saveEntryLine(contentfulId, targetUid, line, schema, body);
       if (saved === undefined) throw err;
       return saved;
     }
+  }
+
+  /**
+   * Makes an entry or asset the target lacks under `wanted`, its uid in the backup, when that is
+   * free there: sites hard-code ids (Contentful's `getEntry('...')`, Contentstack's
+   * `Entry('blt...')`), so a restore that changed them would break them. `make` sends the create
+   * with `headers` (Herald's x-herald-uid; the dialect's create-with-id reads it as the id). Taken in
+   * the target (409) or refused (422 naming the header), it is made again without, under the uid the
+   * target gives, with a warning naming both; references to it are rewritten (the uid map). A target
+   * that ignores the header (an older Herald) gives a new uid: the same warning. Events and webhooks
+   * are those of any create.
+   */
+  private async makeKeepingUid<T extends string | undefined>(module: 'entry' | 'asset', wanted: string | undefined, make: (headers: Record<string, string>) => Promise<T>): Promise<T> {
+    if (wanted === undefined) return make({});
+    let why: string;
+    try {
+      const t = await make({ [UID_HEADER]: wanted });
+      if (t === undefined || t === wanted) return t;
+      why = `the target did not take ${UID_HEADER}`;
+      this.warnings.push(newUidWarning(module, wanted, t, why));
+      return t;
+    } catch (err) {
+      if (!(err instanceof HeraldError) || !(err.code === 'conflict' || (err.code === 'validation_failed' && err.errors?.[UID_HEADER]))) throw err;
+      why = err.code === 'conflict' ? `its uid is taken there` : `the target refused the uid (${err.message})`;
+    }
+    const t = await make({});
+    if (t !== undefined) this.warnings.push(newUidWarning(module, wanted, t, why));
+    return t;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -342,8 +383,7 @@ export class Restorer {
       await archive.again();
       return existing;
     }
-    const res = await this.target.send('POST', '/v3/assets', form);
-    const t = String(res?.asset?.uid);
+    const t = await this.makeKeepingUid('asset', uid, async (headers) => String((await this.target.send('POST', '/v3/assets', form, { headers }))?.asset?.uid));
     this.remember('asset', uid, t);
     this.created.push(`asset:${uid}`);
     this.steps.push({ module: 'asset', uid, target_uid: t, action: 'created', version: c.version, seq: c.seq });
@@ -379,7 +419,7 @@ export class Restorer {
       let deferred = false;
       const map = await this.refMap(schema, line.doc, () => (deferred = true));
       if (!targetUid) {
-        targetUid = await this.saveLine(ctUid, undefined, line.line, entryBody(schema, line.doc, map, { clear: false }));
+        targetUid = await this.saveLine(ctUid, undefined, line.line, entryBody(schema, line.doc, map, { clear: false }), uid);
         this.remember('entry', uid, targetUid);
         this.created.push(`entry:${uid}`);
         this.steps.push({ module: 'entry', uid, target_uid: targetUid, action: 'created', locale: line.line, version: line.version, seq: line.seq });
