@@ -238,8 +238,11 @@ export function archivedNow(events: BackupEvent[]): boolean {
   return last?.action === 'archive';
 }
 
-/** A publish or unpublish of one entry or asset scheduled for later, as a restore schedules it again. */
-export interface Scheduled {
+/** A publish or unpublish scheduled for later, as a restore schedules it again. */
+export type Scheduled = ScheduledOne | ScheduledBulk;
+
+/** Of one entry or asset. */
+export interface ScheduledOne {
   type: 'entry' | 'asset';
   uid: string;
   /** Entries: their content type. */
@@ -252,13 +255,48 @@ export interface Scheduled {
   scheduled_at: string;
 }
 
+/** A bulk job (`uid`: its job id at the source): its items as its request named them, without versions. */
+export interface ScheduledBulk {
+  type: 'bulk';
+  uid: string;
+  action: 'publish' | 'unpublish';
+  entries: Array<{ uid: string; content_type_uid: string; locale?: string }>;
+  assets: Array<{ uid: string; locale?: string }>;
+  environments: string[];
+  /** Empty: each item's own locale (the request named none). */
+  locales: string[];
+  scheduled_at: string;
+}
+
 /**
  * Which items of a publish queue (`GET /v3/publish-queue`, as the backup read it at catch-up) a
- * restore at `now` (ms) schedules again: an entry's or asset's publish or unpublish still ahead.
- * The rest each get a warning, never a publish: one already due (the source made it, or was to,
- * before the restore: its publish is in the history when the backup caught up since), a bulk job
- * (the queue gives only its number of items, not which), an item the backup cannot read.
+ * restore at `now` (ms) schedules again: an entry's or asset's publish or unpublish still ahead, and
+ * a bulk job still ahead with its items (`entries`, `assets`). The rest each get a warning, never a
+ * publish: one already due (the source made it, or was to, before the restore: its publish is in the
+ * history when the backup caught up since), a bulk job read from a Herald whose queue gave only its
+ * number of items, an item the backup cannot read. A version a schedule named is dropped with a
+ * warning (a restore numbers versions anew: it publishes the target's latest).
  */
+/** A bulk queue item's `entries` and `assets`, without versions (listed apart); undefined when the queue gave none, or unreadable ones. */
+function bulkItems(q: Record<string, any>): { entries: ScheduledBulk['entries']; assets: ScheduledBulk['assets']; versions: Array<{ type: 'entry' | 'asset'; uid: string; version: number }> } | undefined {
+  if (!Array.isArray(q.entries) || !Array.isArray(q.assets)) return undefined;
+  const versions: Array<{ type: 'entry' | 'asset'; uid: string; version: number }> = [];
+  const line = (i: Record<string, any>) => (typeof i.locale === 'string' ? { locale: i.locale } : {});
+  const entries: ScheduledBulk['entries'] = [];
+  for (const e of q.entries as Array<Record<string, any>>) {
+    if (typeof e?.uid !== 'string' || typeof e.content_type_uid !== 'string') return undefined;
+    entries.push({ uid: e.uid, content_type_uid: e.content_type_uid, ...line(e) });
+    if (typeof e.version === 'number') versions.push({ type: 'entry', uid: e.uid, version: e.version });
+  }
+  const assets: ScheduledBulk['assets'] = [];
+  for (const a of q.assets as Array<Record<string, any>>) {
+    if (typeof a?.uid !== 'string') return undefined;
+    assets.push({ uid: a.uid, ...line(a) });
+    if (typeof a.version === 'number') versions.push({ type: 'asset', uid: a.uid, version: a.version });
+  }
+  return { entries, assets, versions };
+}
+
 export function schedulesToRestore(queue: unknown[], now: number): { later: Scheduled[]; warnings: string[] } {
   const later: Scheduled[] = [];
   const warnings: string[] = [];
@@ -269,8 +307,15 @@ export function schedulesToRestore(queue: unknown[], now: number): { later: Sche
     const action = q.action === 'publish' || q.action === 'unpublish' ? (q.action as 'publish' | 'unpublish') : undefined;
     const environments = strings(q.environments);
     const locales = strings(q.locales);
-    if (q.type === 'bulk' && action && Number.isFinite(at)) {
-      warnings.push(`A bulk ${action} of ${Number(q.items) || 0} items scheduled at ${q.scheduled_at} is not scheduled again: the publish queue does not list its items. Schedule it again by hand.`);
+    if (q.type === 'bulk' && action && Number.isFinite(at) && environments && locales) {
+      const what = `The scheduled bulk ${action} ${q.uid} of ${Number(q.items) || 0} items to ${environments.join(', ')} at ${q.scheduled_at}`;
+      const bulk = bulkItems(q);
+      if (!bulk) warnings.push(`${what} is not scheduled again: the publish queue the backup read does not list its items (Herald before they were listed). Schedule it again by hand.`);
+      else if (at <= now) warnings.push(`${what} was due before this restore: it is not made now. Make it by hand if it should be.`);
+      else {
+        for (const v of bulk.versions) warnings.push(`${what} named version ${v.version} of ${v.type} ${v.uid}; it is scheduled again for the target's latest version at its time (a restore numbers versions anew).`);
+        later.push({ type: 'bulk', uid: String(q.uid), action, entries: bulk.entries, assets: bulk.assets, environments, locales, scheduled_at: q.scheduled_at });
+      }
       continue;
     }
     const type = q.type === 'entry' || q.type === 'asset' ? (q.type as 'entry' | 'asset') : undefined;

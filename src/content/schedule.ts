@@ -173,12 +173,15 @@ export interface QueuedSchedule {
   type: 'entry' | 'asset' | 'bulk';
   action: 'publish' | 'unpublish';
   /**
-   * Entries: uid and content type; assets: uid; bulk jobs: how many items. `version`: the version
-   * the schedule publishes, when it named one (else the latest at its time).
+   * Entries: uid and content type; assets: uid; bulk jobs: how many items, and which (`entries`,
+   * `assets`, as the request named them). `version`: the version the schedule publishes, when it
+   * named one (else the latest at its time); `locale`: the line a bulk request named for the entry.
    */
   entry?: { uid: string; content_type_uid: string; version?: number };
   asset?: { uid: string; version?: number };
   items?: number;
+  entries?: Array<{ uid: string; content_type_uid: string; locale?: string; version?: number }>;
+  assets?: Array<{ uid: string; locale?: string; version?: number }>;
   /** Environment names (as they are now), locales. */
   environments: string[];
   locales: string[];
@@ -187,6 +190,12 @@ export interface QueuedSchedule {
   status: 'scheduled' | 'in_progress';
   created_at: string;
   created_by: string;
+}
+
+/** The locale and version a stored bulk request named for one item (it was checked when stored: strings, whole numbers). */
+function bulkLine(item: Record<string, unknown>): { locale?: string; version?: number } {
+  const version = item.version === undefined || item.version === null || item.version === '' ? undefined : Number(item.version);
+  return { ...(typeof item.locale === 'string' && item.locale !== '' ? { locale: item.locale } : {}), ...(version !== undefined && Number.isInteger(version) ? { version } : {}) };
 }
 
 /** A stack's (branch's) pending schedules, soonest first. */
@@ -202,14 +211,15 @@ export async function listSchedules(deps: ContentDeps, scope: Scope): Promise<Qu
     const body = req.body ?? {};
     const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
     const pinned = req.version !== undefined ? { version: req.version } : {};
-    const items = (Array.isArray(body.entries) ? body.entries.length : 0) + (Array.isArray(body.assets) ? body.assets.length : 0);
+    const entries = Array.isArray(body.entries) ? body.entries.filter(isObject).map((e) => ({ uid: String(e.uid), content_type_uid: String(e.content_type ?? e._content_type_uid), ...bulkLine(e) })) : [];
+    const assets = Array.isArray(body.assets) ? body.assets.filter(isObject).map((a) => ({ uid: String(a.uid), ...bulkLine(a) })) : [];
     return {
       uid: r.uid,
       type,
       action,
       ...(type === 'entry' ? { entry: { uid: r.entity_uid!, content_type_uid: r.content_type_uid!, ...pinned } } : {}),
       ...(type === 'asset' ? { asset: { uid: r.entity_uid!, ...pinned } } : {}),
-      ...(type === 'bulk' ? { items } : {}),
+      ...(type === 'bulk' ? { items: entries.length + assets.length, entries, assets } : {}),
       environments: (type === 'bulk' ? list(body.environments) : (req.environments ?? [])).map(name),
       locales: type === 'bulk' ? list(body.locales) : (req.locales ?? []),
       scheduled_at: iso(Number(r.due_at)),

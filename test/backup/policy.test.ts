@@ -136,8 +136,46 @@ describe('which scheduled publishes a restore schedules again', () => {
     ]);
     assert.equal(warnings.length, 3);
     assert.match(warnings[0], /^The scheduled publish of entry bltentry to production \(en-us\) at 2026-12-06T09:59:59.000Z was due before this restore: it is not made now/);
-    assert.match(warnings[1], /^A bulk publish of 3 items scheduled at 2026-12-09T10:00:00.000Z is not scheduled again: the publish queue does not list its items/);
+    assert.match(warnings[1], /^The scheduled bulk publish q4 of 3 items to production at 2026-12-09T10:00:00.000Z is not scheduled again: the publish queue the backup read does not list its items/);
     assert.match(warnings[2], /^A publish queue item the backup cannot read/);
+  });
+
+  it('schedules a bulk job still ahead with the items its queue item lists, each version dropped with a warning; one already due is a warning', () => {
+    const now = Date.parse('2026-12-06T10:00:00.000Z');
+    const bulk = {
+      uid: 'job1',
+      type: 'bulk',
+      action: 'unpublish',
+      items: 3,
+      entries: [
+        { uid: 'blta', content_type_uid: 'post', locale: 'fr-fr' },
+        { uid: 'bltb', content_type_uid: 'post', version: 2 },
+      ],
+      assets: [{ uid: 'bltc' }],
+      environments: ['production'],
+      locales: [],
+      scheduled_at: '2026-12-07T10:00:00.000Z',
+    };
+    const due = { ...bulk, uid: 'job2', scheduled_at: '2026-12-06T09:00:00.000Z' };
+    const { later, warnings } = schedulesToRestore([bulk, due], now);
+    assert.deepEqual(later, [
+      {
+        type: 'bulk',
+        uid: 'job1',
+        action: 'unpublish',
+        entries: [
+          { uid: 'blta', content_type_uid: 'post', locale: 'fr-fr' },
+          { uid: 'bltb', content_type_uid: 'post' },
+        ],
+        assets: [{ uid: 'bltc' }],
+        environments: ['production'],
+        locales: [],
+        scheduled_at: '2026-12-07T10:00:00.000Z',
+      },
+    ]);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0], /^The scheduled bulk unpublish job1 of 3 items .* named version 2 of entry bltb; it is scheduled again for the target's latest version/);
+    assert.match(warnings[1], /^The scheduled bulk unpublish job2 .* was due before this restore: it is not made now/);
   });
 
   it('schedules one that named a version for the latest, and says so', () => {

@@ -292,6 +292,7 @@ describe('the backup center end to end', () => {
     const at = (ms: number) => new Date(Math.ceil((Date.now() + ms) / 1000) * 1000).toISOString();
     await api.post(`/v3/content_types/post/entries/${kept.uid}/publish`, { entry: { environments: ['production'], locales: ['en-us'] }, scheduled_at: at(day) });
     await api.post(`/v3/content_types/author/entries/${author.uid}/unpublish`, { entry: { environments: ['production'], locales: ['fr-fr'] }, scheduled_at: at(2 * day) });
+    const bulk = await api.post('/v3/bulk/publish', { entries: [{ uid: kept.uid, content_type: 'post', locale: 'en-us' }, { uid: author.uid, content_type: 'author' }], environments: ['production'], locales: ['fr-fr'], scheduled_at: at(3 * day) });
     const scheduledAt = Date.now();
     // A catch-up that ended after the scheduling may have read the queue before it; the next one (a stack's catch-ups run one after another) read it after.
     const caughtUp = async () => Date.parse((await b.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key)?.caught_up_at ?? '') || 0;
@@ -346,14 +347,17 @@ describe('the backup center end to end', () => {
     }
 
     // The publishes and unpublishes still ahead are scheduled again, for the same time.
+    // A bulk job's items too (the target gives it a new job id).
     const queue = async (a: StackApi, uid: (u: string) => string) =>
-      ((await a.get('/v3/publish-queue')).queue as any[]).map((q) => `${q.action} ${q.type} ${uid(q.entry?.uid ?? q.asset?.uid)} ${q.environments.join(',')} ${q.locales.join(',')} ${q.scheduled_at}`);
+      ((await a.get('/v3/publish-queue')).queue as any[]).map((q) =>
+        [q.action, q.type, q.type === 'bulk' ? q.entries.map((e: any) => ({ ...e, uid: uid(e.uid) })) : uid(q.entry?.uid ?? q.asset?.uid), q.environments, q.locales, q.scheduled_at],
+      );
     const sourceQueue = await queue(api, (u) => map('entry', u));
-    assert.equal(sourceQueue.length, 2);
+    assert.equal(sourceQueue.length, 3);
     assert.deepEqual(await queue(target, (u) => u), sourceQueue);
     assert.deepEqual(
       r.report.steps.filter((s: any) => s.action === 'scheduled').map((s: any) => `${s.scheduled} ${s.module} ${s.uid}`),
-      [`publish entry ${kept.uid}`, `unpublish entry ${author.uid}`],
+      [`publish entry ${kept.uid}`, `unpublish entry ${author.uid}`, `publish bulk ${bulk.job_id}`],
     );
   });
 

@@ -147,6 +147,21 @@ for (const backend of await testBackends()) describe(`scheduled publishing on ${
     // The version a schedule named is listed (a backup carries it: test/backup/policy.test.ts).
     assert.deepEqual(mine.find((q) => q.uid === a.scheduled.uid).entry, { uid: keep, content_type_uid: 'post' });
     assert.deepEqual(mine.find((q) => q.uid === b.scheduled.uid).entry, { uid: drop, content_type_uid: 'post', version: 1 });
+    // A bulk job lists its items, as its request named them (a backup schedules them again: test/backup/policy.test.ts).
+    const bulk = await ok('POST', '/v3/bulk/unpublish', { entries: [{ uid: keep, content_type: 'post', locale: 'en-us' }, { uid: drop, _content_type_uid: 'post', version: 1 }], environments: ['production'], scheduled_at: inMs(3_600_000) });
+    const listed = ((await ok('GET', '/v3/publish-queue')).queue as any[]).find((q) => q.uid === bulk.job_id);
+    assert.deepEqual([listed.type, listed.action, listed.items, listed.entries, listed.assets, listed.environments], [
+      'bulk',
+      'unpublish',
+      2,
+      [
+        { uid: keep, content_type_uid: 'post', locale: 'en-us' },
+        { uid: drop, content_type_uid: 'post', version: 1 },
+      ],
+      [],
+      ['production'],
+    ]);
+    await ok('GET', `/v3/publish-queue/${bulk.job_id}/unschedule`);
     assert.deepEqual(await ok('GET', `/v3/publish-queue/${b.scheduled.uid}/unschedule`), { notice: 'The scheduled change was cancelled.' });
     assert.equal((await h.request('GET', `/v3/publish-queue/${b.scheduled.uid}/unschedule`, { headers: s.headers })).status, 404);
     await until('the kept one', () => published(keep));

@@ -3,7 +3,7 @@ import { environmentIdOf } from '../../contentful/entities.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Blobs } from '../blobs.ts';
 import type { Module } from '../event.ts';
-import { archivedNow, chooseContent, publications, schedulesToRestore, type Choice, type Content, type Selection } from '../history.ts';
+import { archivedNow, chooseContent, publications, schedulesToRestore, type Choice, type Content, type ScheduledBulk, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
 import { activationFromHistory, ContentfulStateRestorer, type HistoryActivation } from './contentful.ts';
@@ -617,6 +617,10 @@ export class Restorer {
     const { later, warnings } = schedulesToRestore(read.queue, Date.now());
     this.warnings.push(...warnings);
     for (const s of later) {
+      if (s.type === 'bulk') {
+        await this.rescheduleBulk(s);
+        continue;
+      }
       const t = this.resolved.get(`${s.type}:${s.uid}`);
       if (!t) {
         this.warnings.push(`The scheduled ${s.action} of ${s.type} ${s.uid} at ${s.scheduled_at} is not scheduled again: the ${s.type} is not in the target.`);
@@ -631,6 +635,42 @@ export class Restorer {
         if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
         this.warnings.push(`The scheduled ${s.action} of ${s.type} ${s.uid} at ${s.scheduled_at} could not be scheduled again: ${err.message}`);
       }
+    }
+  }
+
+  /**
+   * Schedules a bulk job again (`POST /v3/bulk/{action}` with its `scheduled_at`): its items as the
+   * target names them; an item not in the target is left out with a warning each, and a job left
+   * with none is not scheduled (a warning). The target gives it a new job id.
+   */
+  private async rescheduleBulk(s: ScheduledBulk): Promise<void> {
+    const what = `the scheduled bulk ${s.action} ${s.uid} at ${s.scheduled_at}`;
+    const entries: Array<{ uid: string; content_type: string; locale?: string }> = [];
+    const assets: Array<{ uid: string; locale?: string }> = [];
+    const missing = (type: string, uid: string) => this.warnings.push(`${type} ${uid} is left out of ${what}: it is not in the target.`);
+    for (const e of s.entries) {
+      const t = this.resolved.get(`entry:${e.uid}`);
+      if (t) entries.push({ uid: t, content_type: e.content_type_uid, ...(e.locale ? { locale: e.locale } : {}) });
+      else missing('entry', e.uid);
+    }
+    for (const a of s.assets) {
+      const t = this.resolved.get(`asset:${a.uid}`);
+      if (t) assets.push({ uid: t, ...(a.locale ? { locale: a.locale } : {}) });
+      else missing('asset', a.uid);
+    }
+    if (entries.length + assets.length === 0) {
+      this.warnings.push(`${what[0]!.toUpperCase()}${what.slice(1)} is not scheduled again: none of its items is in the target.`);
+      return;
+    }
+    try {
+      for (const e of s.environments) await this.ensureEnvironment(e);
+      for (const l of new Set([...s.locales, ...entries.flatMap((e) => (e.locale ? [e.locale] : [])), ...assets.flatMap((a) => (a.locale ? [a.locale] : []))])) await this.ensureLocale(l);
+      const body = { entries, assets, environments: s.environments, ...(s.locales.length ? { locales: s.locales } : {}), scheduled_at: s.scheduled_at };
+      const res = await this.target.send('POST', `/v3/bulk/${s.action}`, body);
+      this.steps.push({ module: 'bulk', uid: s.uid, target_uid: String(res?.job_id), action: 'scheduled', scheduled: s.action, environment: s.environments.join(', '), locale: s.locales.join(', '), scheduled_at: s.scheduled_at });
+    } catch (err) {
+      if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+      this.warnings.push(`${what[0]!.toUpperCase()}${what.slice(1)} could not be scheduled again: ${err.message}`);
     }
   }
 

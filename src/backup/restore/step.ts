@@ -2,13 +2,13 @@ import type { Module } from '../event.ts';
 
 /** One thing a restore did in the target (the report's `steps`). */
 export interface Step {
-  module: Module | 'locale' | 'environment' | 'branch' | 'editor_interface' | 'tag';
-  /** uid in the backup (code for a locale, name for an environment). */
+  module: Module | 'locale' | 'environment' | 'branch' | 'editor_interface' | 'tag' | 'bulk';
+  /** uid in the backup (code for a locale, name for an environment, the job id for a scheduled bulk job; its target_uid: the target's job id). */
   uid: string;
   target_uid?: string;
   /** `published` for a content type: activated the Contentful way; `draft`: made a Contentful draft; `archived`: an entry or asset archived as at the source,
    * or archived again after its content was saved (`unarchived` first: /v3 saves no archived entity);
-   * `scheduled`: a publish or unpublish scheduled for later at the source, scheduled again. */
+   * `scheduled`: a publish or unpublish (of one entry or asset, or a bulk job) scheduled for later at the source, scheduled again. */
   action: 'created' | 'updated' | 'published' | 'draft' | 'archived' | 'unarchived' | 'scheduled' | 'exists';
   locale?: string;
   environment?: string;
