@@ -17,6 +17,11 @@ import type { BackupStore } from './store.ts';
  * What cannot be filled is reported as an open gap: the source unreachable or refusing the token
  * (events after the cursor may be missing until a catch-up succeeds), and events the backup holds
  * from deliveries that the feed no longer returns (pruned at the source).
+ *
+ * Publishes and unpublishes scheduled for later record no event, so no delivery hints at them: besides
+ * each catch-up, the publish queues of the branches the last catch-up listed are read every queue
+ * interval (`readQueues`), one stack's reads in turn with its catch-ups, so a schedule is in the backup
+ * within seconds as a change is (a branch made since the last catch-up: at the next one).
  */
 export const FEED_PAGE = 1000;
 /** Wait after a delivery before reading the feed, ms, so a burst of deliveries makes one read. */
@@ -28,6 +33,8 @@ export interface CatchUpOptions {
   ingest: Ingest;
   log: Logger;
   intervalMs: number;
+  /** Between catch-ups, how often the publish queues are read, ms; 0: at catch-up only. */
+  queueIntervalMs?: number;
   settleMs: number;
 }
 
@@ -36,6 +43,7 @@ export class CatchUp {
   private again = new Set<string>();
   private hints = new Map<string, NodeJS.Timeout>();
   private timer?: NodeJS.Timeout;
+  private queueTimer?: NodeJS.Timeout;
   private stopped = false;
 
   constructor(private readonly o: CatchUpOptions) {}
@@ -44,6 +52,7 @@ export class CatchUp {
   start(): void {
     void this.runAll();
     this.timer = setInterval(() => void this.runAll(), this.o.intervalMs);
+    if (this.o.queueIntervalMs) this.queueTimer = setInterval(() => void Promise.all(this.o.store.stacks().map((s) => this.run(s.api_key, 'queues'))), this.o.queueIntervalMs);
   }
 
   runAll(): Promise<void[]> {
@@ -62,17 +71,23 @@ export class CatchUp {
     );
   }
 
-  /** Catches one stack up; concurrent calls share one run (and one more after it, if asked meanwhile). */
-  run(apiKey: string): Promise<void> {
+  /**
+   * Catches one stack up (`queues`: reads its publish queues only); concurrent calls share one run
+   * (and one catch-up more after it, if one was asked meanwhile). A queue read asked during a run
+   * is left out: a catch-up reads the queues, and the next interval reads them again.
+   */
+  run(apiKey: string, what: 'all' | 'queues' = 'all'): Promise<void> {
     const current = this.running.get(apiKey);
     if (current) {
-      this.again.add(apiKey);
+      if (what === 'all') this.again.add(apiKey);
       return current;
     }
     const p = (async () => {
+      let next = what;
       do {
         this.again.delete(apiKey);
-        await this.once(apiKey);
+        await (next === 'all' ? this.once(apiKey) : this.readQueues(apiKey));
+        next = 'all';
       } while (this.again.has(apiKey) && !this.stopped);
     })().finally(() => this.running.delete(apiKey));
     this.running.set(apiKey, p);
@@ -152,6 +167,21 @@ export class CatchUp {
   }
 
   /**
+   * Reads the publish queue of each branch the last catch-up listed, and saves them. Before a first
+   * catch-up, nothing (it reads them). A failure is left to the catch-ups, which report gaps.
+   */
+  private async readQueues(apiKey: string): Promise<void> {
+    const { store, source, log } = this.o;
+    const stack = store.stack(apiKey);
+    if (!stack?.settings_fetched_at) return;
+    try {
+      store.savePublishQueues(apiKey, await source.publishQueues(apiKey, (stack.branches ?? []) as unknown[]));
+    } catch (err) {
+      log.debug({ api_key: apiKey, reason: (err as Error).message }, 'reading the publish queues failed; the next catch-up reads them');
+    }
+  }
+
+  /**
    * Events held from deliveries (before this read began) within the range the feed returned, but
    * not returned by it: the source no longer has them, so the backup cannot check what lies
    * between them.
@@ -173,6 +203,7 @@ export class CatchUp {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.queueTimer) clearInterval(this.queueTimer);
     for (const t of this.hints.values()) clearTimeout(t);
     this.hints.clear();
     await Promise.allSettled([...this.running.values()]);

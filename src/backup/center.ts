@@ -26,7 +26,7 @@ export async function startBackupCenter(config: BackupConfig, opts: { log?: Logg
   const blobs = new Blobs(config.dataDir);
   const source = config.source && config.token ? new Source(config.source, config.token) : undefined;
   const ingest = new Ingest(store, new AssetFiles(store, blobs, source), log);
-  const catchUp = source ? new CatchUp({ store, source, ingest, log, intervalMs: config.catchUpIntervalMs, settleMs: config.settleMs }) : undefined;
+  const catchUp = source ? new CatchUp({ store, source, ingest, log, intervalMs: config.catchUpIntervalMs, queueIntervalMs: config.queueIntervalMs, settleMs: config.settleMs }) : undefined;
   for (const k of config.apiKeys) store.ensureStack(k);
   const context: BackupContext = {
     config,

@@ -58,6 +58,11 @@ export function backupCommand(): Command {
       ),
     )
     .addOption(
+      new Option('--queue-interval <duration>', 'how often to read the publish queues between catch-ups, 0 at catch-up only (HERALD_BACKUP_QUEUE_INTERVAL); default 5s').argParser(
+        flag('queueIntervalMs', '--queue-interval'),
+      ),
+    )
+    .addOption(
       new Option('--settle-time <duration>', 'events younger than this are not yet counted as contiguous (HERALD_BACKUP_SETTLE_TIME); default 5s').argParser(
         flag('settleMs', '--settle-time'),
       ),
@@ -74,6 +79,7 @@ export function backupCommand(): Command {
         apiKeys: o.apiKey,
         token: o.token,
         catchUpIntervalMs: o.catchUpInterval,
+        queueIntervalMs: o.queueInterval,
         settleMs: o.settleTime,
       };
       let config: BackupConfig;

@@ -28,6 +28,11 @@ export interface BackupConfig {
   /** How often each stack catches up from the feed, ms (default one minute). */
   catchUpIntervalMs: number;
   /**
+   * How often each stack's publish queues are read between catch-ups, ms (default 5 s; 0: at
+   * catch-up only). Scheduling records no event, so no delivery hints at it as one does at a change.
+   */
+  queueIntervalMs: number;
+  /**
    * Events younger than this (ms) are stored but not yet counted as contiguous: a source with
    * several writers (PostgreSQL) may still commit a smaller seq. Default 5 s.
    */
@@ -44,6 +49,7 @@ export const BACKUP_DEFAULTS: BackupConfig = {
   secrets: [],
   apiKeys: [],
   catchUpIntervalMs: 60_000,
+  queueIntervalMs: 5_000,
   settleMs: 5_000,
   bodyLimit: 16 * 1024 * 1024,
   logLevel: 'info',
@@ -60,6 +66,7 @@ export const BACKUP_ENV: Record<keyof BackupConfig, string> = {
   apiKeys: 'HERALD_BACKUP_API_KEY',
   token: 'HERALD_BACKUP_TOKEN',
   catchUpIntervalMs: 'HERALD_BACKUP_CATCH_UP_INTERVAL',
+  queueIntervalMs: 'HERALD_BACKUP_QUEUE_INTERVAL',
   settleMs: 'HERALD_BACKUP_SETTLE_TIME',
   bodyLimit: 'HERALD_BACKUP_BODY_LIMIT',
   logLevel: 'HERALD_BACKUP_LOG_LEVEL',
@@ -125,6 +132,11 @@ const PARSE: { [K in keyof BackupConfig]-?: (text: string, setting: string) => B
   catchUpIntervalMs: (t, s) => {
     const ms = parseDuration(t, s);
     if (ms < 100) throw settingError(s, 'must be at least 100ms');
+    return ms;
+  },
+  queueIntervalMs: (t, s) => {
+    const ms = parseDuration(t, s);
+    if (ms !== 0 && ms < 100) throw settingError(s, 'must be 0 (at catch-up only) or at least 100ms');
     return ms;
   },
   settleMs: (t, s) => parseDuration(t, s),

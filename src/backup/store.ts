@@ -233,6 +233,16 @@ export class BackupStore {
     })();
   }
 
+  /** Each branch's publish queue as just read between catch-ups (CatchUp.readQueues), by branch uid. */
+  savePublishQueues(apiKey: string, queues: Record<string, unknown[]>, now = Date.now()) {
+    const put = this.db.prepare(
+      'INSERT INTO publish_queues (api_key, branch, queue, fetched_at) VALUES (?, ?, ?, ?) ON CONFLICT (api_key, branch) DO UPDATE SET queue = excluded.queue, fetched_at = excluded.fetched_at',
+    );
+    this.db.transaction(() => {
+      for (const [branch, q] of Object.entries(queues)) put.run(apiKey, branch, JSON.stringify(q), now);
+    })();
+  }
+
   /** A branch's Contentful-dialect state as last read at catch-up (migration 004); undefined until read. */
   contentful(apiKey: string, branch: string): (ContentfulState & { fetched_at: number }) | undefined {
     const r = this.db.prepare('SELECT * FROM contentful_branches WHERE api_key = ? AND branch = ?').get(apiKey, branch) as Record<string, string | number> | undefined;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { after, before, describe, it } from 'node:test';
 import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
 import { signedDelivery, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
@@ -138,6 +140,32 @@ describe('catching up from the event feed', () => {
     });
     assert.equal(gap.from_seq, foreignSeq);
     assert.match(gap.detail, new RegExp(`no longer returns events ${foreignSeq}\\b`));
+  });
+
+  it('holds a publish scheduled after its last catch-up within its queue interval, no catch-up needed (scheduling records no event)', async () => {
+    if (!((await api.get('/v3/environments')).environments as any[]).some((e) => e.name === 'production')) await api.post('/v3/environments', { environment: { name: 'production' } });
+    const page = (await api.post('/v3/content_types/page/entries', { entry: { title: 'Scheduled later' } })).entry;
+    // Catch-ups an hour apart: only the queue interval can bring the schedule in.
+    const q = await spawnBackup(['--secret', secret, '--source', h.url, '--token', stack.token, '--api-key', stack.api_key, '--settle-time', '0', '--catch-up-interval', '1h', '--queue-interval', '300ms']);
+    try {
+      const stackOf = async () => (await q.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key);
+      const caughtUpAt = (await until('the first catch-up', async () => (await stackOf())?.caught_up_at)) as string;
+      const at = new Date(Date.now() + 24 * 3600_000).toISOString();
+      await api.post(`/v3/content_types/page/entries/${page.uid}/publish`, { entry: { environments: ['production'], locales: ['en-us'] }, scheduled_at: at });
+      const db = new Database(join(q.dataDir, 'backup.db'), { readonly: true });
+      try {
+        const held = await until('the backup to hold the schedule', async () => {
+          const row = db.prepare("SELECT queue FROM publish_queues WHERE api_key = ? AND branch = 'main'").get(stack.api_key) as { queue: string } | undefined;
+          return (JSON.parse(row?.queue ?? '[]') as any[]).find((x) => x.entry?.uid === page.uid);
+        });
+        assert.deepEqual([held.action, held.environments, Date.parse(held.scheduled_at)], ['publish', ['production'], Date.parse(at)]);
+      } finally {
+        db.close();
+      }
+      assert.equal((await stackOf()).caught_up_at, caughtUpAt, 'no catch-up ran meanwhile');
+    } finally {
+      await q.stop();
+    }
   });
 });
 

@@ -324,7 +324,8 @@ describe('settings of the backup center', () => {
   const secret = testSecret(4);
   it('takes flags over the environment over the defaults', () => {
     const c = loadBackupConfig({ port: 0 }, { HERALD_BACKUP_PORT: '4300', HERALD_BACKUP_SECRET: `${secret}, ${testSecret(6)}`, HERALD_BACKUP_CATCH_UP_INTERVAL: '5m' });
-    assert.deepEqual([c.port, c.secrets.length, c.catchUpIntervalMs, c.settleMs], [0, 2, 300_000, 5_000]);
+    assert.deepEqual([c.port, c.secrets.length, c.catchUpIntervalMs, c.queueIntervalMs, c.settleMs], [0, 2, 300_000, 5_000, 5_000]);
+    assert.equal(loadBackupConfig({}, { HERALD_BACKUP_SECRET: secret, HERALD_BACKUP_QUEUE_INTERVAL: '0' }).queueIntervalMs, 0, '0: at catch-up only');
   });
 
   it('stops with a message naming the setting', () => {
@@ -333,6 +334,7 @@ describe('settings of the backup center', () => {
     bad({ HERALD_BACKUP_SECRET: secret, HERALD_BACKUP_SOURCE: 'ftp://x' }, /HERALD_BACKUP_SOURCE: must be an http or https URL/);
     bad({ HERALD_BACKUP_SECRET: secret, HERALD_BACKUP_CATCH_UP_INTERVAL: 'soon' }, /HERALD_BACKUP_CATCH_UP_INTERVAL: "soon" is not a duration/);
     bad({ HERALD_BACKUP_BASIC_AUTH: 'nopassword' }, /HERALD_BACKUP_BASIC_AUTH: must be user:password/);
+    bad({ HERALD_BACKUP_SECRET: secret, HERALD_BACKUP_QUEUE_INTERVAL: '10ms' }, /HERALD_BACKUP_QUEUE_INTERVAL: must be 0 \(at catch-up only\) or at least 100ms/);
   });
 
   it('reads a restore selection, refusing two at once', () => {
