@@ -86,7 +86,9 @@ describe('the backup center and branches', () => {
       ((await cmaOf(target.token).entry.getMany({ spaceId: target.api_key, environmentId, query: { order: 'sys.createdAt' } })).items as any[]).map((e) => e.fields.title['en-US']);
     assert.deepEqual(await titles('master'), ['In master']);
     assert.deepEqual(await titles('staging'), ['In master', 'Only in staging']);
-    assert.ok(staging.report.uid_map[`entry:${stagingEntry}`], 'the staging entry was recreated in the made branch');
+    // Recreated in the made branch, under its own uid (free there).
+    assert.ok(staging.report.steps.some((s: any) => s.module === 'entry' && s.uid === stagingEntry && s.target_uid === stagingEntry && s.action === 'created'), 'the staging entry was recreated in the made branch');
+    assert.deepEqual(staging.report.uid_map, {});
 
     // A branch the target has is left as it is: its name stays the target's.
     const again = await restore(target, 'staging');
