@@ -18,7 +18,8 @@ export { InvalidQuery };
  *   `sys.archivedAt`...), `fields.<id>[.<locale>][.<sub path>]` (entries: needs `content_type`;
  *   without a locale the default locale's value), `metadata.tags.sys.id`; content types: `name`,
  *   `description`, `displayField`, `sys.*`. Below a field: a Link's `sys.id` (`sys.linkType`,
- *   `sys.type`; not what it links to: no search on references), a Location's `lat` and `lon`, any
+ *   `sys.type`; what a link to an entry points at, `fields.author.sys.contentType.sys.id` and
+ *   `fields.author.fields.name`, only where the caller gives `references`), a Location's `lat` and `lon`, any
  *   path in a JSON object or rich text; nothing below other types. A list value (Array field)
  *   matches when one of its items does (`ne`/`nin`: when none does; `all`: when every given value
  *   is among them). `match` applies to text, range operators and `order` to values with an order.
@@ -54,6 +55,15 @@ export interface QueryOptions {
   fieldsByLocale?: boolean;
   /** Parameters the caller reads itself (the delivery API's `locale`, `include`...): not refused here. */
   extra?: readonly string[];
+  /**
+   * Search on references (entries; the delivery and preview APIs give it): a content type as the API
+   * shows it, by Contentful id, and an entry as the API shows it, by id (undefined: not shown, so it
+   * matches nothing). Absent: a path through a reference is a 400 naming the parameter.
+   */
+  references?: {
+    type: (id: string) => { sys: { id: string }; fields: QueryField[] } | undefined;
+    entry: (id: string) => Entity | undefined;
+  };
 }
 
 /** The largest page, and the default one (Contentful's). */
@@ -164,7 +174,10 @@ function typeOfField(f: QueryField, sub: readonly string[], param: string, name:
     const path = sub.join('.');
     if (one.type === 'Link') {
       if (path === 'sys.id' || path === 'sys.linkType' || path === 'sys.type') return 'text';
-      throw new InvalidQuery(param, `searches through a reference (${name}), which Herald does not support: a reference field is searched by its sys.id (e.g. fields.${f.id}.sys.id[in]=id1,id2)`);
+      throw new InvalidQuery(
+        param,
+        `searches through a reference (${name}): Herald does so one level deep, on the delivery and preview APIs' entries, for links to entries; here search a reference field by its sys.id (e.g. fields.${f.id}.sys.id[in]=id1,id2)`,
+      );
     }
     if (one.type === 'Location') {
       if (sub.length === 1 && (sub[0] === 'lat' || sub[0] === 'lon')) return 'number';
@@ -209,7 +222,7 @@ const ASSET_FILE_TYPES: Record<string, ValueType> = {
  * Resolves a dotted path of the query to a Path, or throws naming `param`. `purpose` says what
  * the path is for, for messages.
  */
-function resolvePath(name: string, param: string, opts: QueryOptions): Path {
+function resolvePath(name: string, param: string, opts: QueryOptions, refTypes: ReadonlyMap<string, string> = new Map()): Path {
   const parts = name.split('.');
   const root = parts[0];
   if (parts.some((p) => p === '')) throw new InvalidQuery(param, `names the path "${name}", which is not a valid path`);
@@ -257,6 +270,10 @@ function resolvePath(name: string, param: string, opts: QueryOptions): Path {
       rest = rest.slice(1);
     } else locale = opts.locales.default;
   }
+  const one = field.type === 'Array' ? (field.items ?? {}) : field;
+  if (opts.kind === 'Entry' && opts.references && one.type === 'Link' && one.linkType === 'Entry' && (rest[0] === 'fields' || rest.join('.') === 'sys.contentType.sys.id')) {
+    return referencePath(name, param, opts, opts.references, refTypes, id, rest, byLocale ? locale : undefined);
+  }
   let type: ValueType;
   if (opts.kind === 'Asset' && id === 'file') {
     const sub = rest.join('.');
@@ -272,6 +289,38 @@ function resolvePath(name: string, param: string, opts: QueryOptions): Path {
     },
     type,
   };
+}
+
+/**
+ * A path through reference field `fieldId` (Contentful's search on references): `sys.contentType.sys.id`
+ * of the entries it links to, or `fields.<id>...` of them, which needs the linked content type named by
+ * `fields.<fieldId>.sys.contentType.sys.id` (as Contentful asks) to type the path. One level deep: the
+ * linked entries' own references are searched by sys.id only. An entry links to several (an Array
+ * field): a filter matches when one of them does. Linked entries the API does not show match nothing.
+ */
+function referencePath(
+  name: string,
+  param: string,
+  opts: QueryOptions,
+  refs: NonNullable<QueryOptions['references']>,
+  refTypes: ReadonlyMap<string, string>,
+  fieldId: string,
+  rest: string[],
+  locale: string | undefined,
+): Path {
+  const targets = (e: Entity): Entity[] => {
+    const v = e.fields?.[fieldId];
+    const ids = dig(locale === undefined ? v : v?.[locale], ['sys', 'id']).filter((x): x is string => typeof x === 'string');
+    return ids.map(refs.entry).filter((t): t is Entity => t !== undefined);
+  };
+  if (rest[0] !== 'fields') return { name, get: (e) => targets(e).flatMap((t) => dig(t.sys, ['contentType', 'sys', 'id'])), type: 'text' };
+  const typeParam = `fields.${fieldId}.sys.contentType.sys.id`;
+  const typeId = refTypes.get(fieldId);
+  if (typeId === undefined) throw new InvalidQuery(param, `searches through reference field ${fieldId}: give ${typeParam}=<content type id> too, as Contentful asks`);
+  const type = refs.type(typeId);
+  if (!type) throw new InvalidQuery(typeParam, `names content type ${JSON.stringify(typeId)}, which is not one this API shows`);
+  const inner = resolvePath(rest.join('.'), param, { ...opts, contentType: type, references: undefined });
+  return { name, get: (e) => targets(e).flatMap(inner.get), type: inner.type };
 }
 
 function parseValue(raw: string, type: ValueType, param: string): string | number | boolean {
@@ -328,6 +377,12 @@ export function parseQuery(params: Record<string, unknown>, opts: QueryOptions):
     fieldsByLocale: opts.fieldsByLocale !== false,
   };
   const extra = new Set(opts.extra ?? []);
+  // The content type each reference field's search names (fields.<ref>.sys.contentType.sys.id=<id>).
+  const refTypes = new Map<string, string>();
+  for (const key of Object.keys(params)) {
+    const m = /^fields\.([^.[\]]+)\.sys\.contentType\.sys\.id$/.exec(key);
+    if (m && typeof params[key] === 'string') refTypes.set(m[1], params[key] as string);
+  }
   for (const key of Object.keys(params)) {
     if (extra.has(key) || knownParameter(key, opts.kind)) continue;
     if (key in NOT_HERE) throw new InvalidQuery(key, NOT_HERE[key]);
@@ -342,7 +397,7 @@ export function parseQuery(params: Record<string, unknown>, opts: QueryOptions):
       throw new InvalidQuery(key, 'is not a parameter Herald understands');
     }
     const op = (opName ?? 'eq') as Operator;
-    const path = resolvePath(pathName, key, opts);
+    const path = resolvePath(pathName, key, opts, refTypes);
     const raw = single(params, key);
     const filter: Filter = { param: key, path, op, values: [] };
     if (op === 'exists') filter.values = [parseValue(raw, 'boolean', key)];
@@ -382,7 +437,7 @@ export function parseQuery(params: Record<string, unknown>, opts: QueryOptions):
       const desc = item.startsWith('-');
       const name = desc ? item.slice(1) : item;
       if (name === 'relevance') throw new InvalidQuery('order', 'names relevance, which Herald does not rank by');
-      const path = resolvePath(name, 'order', opts);
+      const path = resolvePath(name, 'order', opts, refTypes);
       // A Link, Location, JSON object or rich text has no order: entities would stay as they came.
       if (path.type === 'any') throw new InvalidQuery('order', `names ${name}, which has no order: order by sys.* or a field of type Symbol, Text, Integer, Number, Date or Boolean`);
       out.order.push({ path, desc });

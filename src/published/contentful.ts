@@ -301,15 +301,23 @@ export async function cdaEntries(deps: CfDeps, ctx: CfContext, params: Record<st
   const ct = typeId === undefined ? undefined : [...shape.types.values()].find((t) => contentTypeId(t) === typeId);
   if (typeId !== undefined && !ct) throw new InvalidQuery('content_type', `names content type ${JSON.stringify(typeId)}, which does not exist in this environment`);
   const codes = ctx.locales.map((l) => contentfulLocale(l.code));
+  // An omitted field is not searched: which entries match would show what the API leaves out.
+  const searchable = (t: ContentTypeDoc) => ({ sys: { id: contentTypeId(t) }, fields: t.schema.filter((f) => fieldMeta(f)?.omitted !== true).map((f) => contentfulFieldDef(f, shape.ids) as unknown as QueryField) });
+  const shown = shownOf(ctx, shape, source);
   const parsed = parseQuery(params, {
     kind: 'Entry',
-    // An omitted field is not searched: which entries match would show what the API leaves out.
-    contentType: ct
-      ? { sys: { id: typeId! }, fields: ct.schema.filter((f) => fieldMeta(f)?.omitted !== true).map((f) => contentfulFieldDef(f, shape.ids) as unknown as QueryField) }
-      : undefined,
+    contentType: ct ? searchable(ct) : undefined,
     locales: { codes, default: contentfulLocale(locale === '*' ? ctx.master : locale) },
     fieldsByLocale: locale === '*',
     extra: EXTRA,
+    // Search on references: linked entries as this API shows them (a draft or unpublished one matches nothing).
+    references: {
+      type: (id) => {
+        const t = [...shape.types.values()].find((x) => contentTypeId(x) === id);
+        return t && searchable(t);
+      },
+      entry: (id) => shownEntry(ctx, shape, source, id, shown),
+    },
   });
   // The entries shown (their content type known), in the source's order.
   let known = source.known.get(ct?.uid ?? '');
@@ -317,7 +325,6 @@ export async function cdaEntries(deps: CfDeps, ctx: CfContext, params: Record<st
     source.known.set(ct?.uid ?? '', (known = []));
     for (const [uid, e] of source.entries) if ((!ct || e.ct === ct.uid) && shape.types.has(e.ct)) known.push(uid);
   }
-  const shown = shownOf(ctx, shape, source);
   const entity = (uid: string) => shownEntry(ctx, shape, source, uid, shown)!;
   let page: { items: Array<Record<string, any>>; total: number };
   if (!needsEntities(parsed)) {

@@ -132,9 +132,21 @@ describe('contentful.js against Herald', () => {
     assert.equal(((await cda.getAsset(ids.pic, { locale: 'de-DE' } as any)) as any).fields.file.fileName, 'cat.png');
     const one = await h.request('GET', `/spaces/${s.api_key}/environments/master/content_types/post?select=sys.id`, { headers: { authorization: `Bearer ${keys.delivery}` } });
     assert.deepEqual([one.status, one.body.details.errors[0].path], [400, ['select']]);
-    // Paths the values do not have matched nothing, silently: search through a reference, a locale in a one-locale search.
+    // Search on references (it matched nothing, silently): the linked entries' type and fields, as Contentful asks for them.
+    const byAuthor = async (query: Record<string, string>) =>
+      (await cda.getEntries({ content_type: 'post', 'fields.authors.sys.contentType.sys.id': 'author', ...query } as any)).items.map((e: any) => e.fields.title);
+    assert.deepEqual(await byAuthor({}), ['Hello'], 'posts linking to an author');
+    assert.deepEqual(await byAuthor({ 'fields.authors.fields.title': 'Ada' }), ['Hello']);
+    assert.deepEqual(await byAuthor({ 'fields.authors.fields.title[match]': 'ad' }), ['Hello']);
+    assert.deepEqual(await byAuthor({ 'fields.authors.fields.title[ne]': 'Ada' }), [], 'its one author is Ada');
+    assert.deepEqual(await byAuthor({ 'fields.authors.fields.title': 'Grace' }), []);
+    const everyLocale = await cda.withAllLocales.getEntries({ content_type: 'post', 'fields.authors.sys.contentType.sys.id': 'author', 'fields.authors.fields.title.en-US': 'Ada' } as any);
+    assert.deepEqual(everyLocale.items.map((e: any) => e.fields.title['en-US']), ['Hello'], 'locale=*: by locale');
     await refused(cda.getEntries({ content_type: 'post', 'fields.authors.fields.title': 'Ada' } as any), 'fields.authors.fields.title');
-    await refused(cda.getEntries({ content_type: 'post', 'fields.authors.sys.contentType.sys.id': 'author' } as any), 'fields.authors.sys.contentType.sys.id');
+    await refused(cda.getEntries({ content_type: 'post', 'fields.authors.sys.contentType.sys.id': 'ghost', 'fields.authors.fields.title': 'Ada' } as any), 'fields.authors.sys.contentType.sys.id');
+    const cma = await h.request('GET', `/spaces/${s.api_key}/environments/master/entries?content_type=post&fields.authors.sys.contentType.sys.id=author`, { headers: { authorization: `Bearer ${s.token}` } });
+    assert.deepEqual([cma.status, cma.body.details.errors[0].path], [400, ['fields', 'authors', 'sys', 'contentType', 'sys', 'id']], 'the management API does not search through references');
+    // A path a field's values do not have matched nothing, silently: a locale in a one-locale search.
     await refused(cda.getEntries({ content_type: 'post', 'fields.title.en-US': 'Hello' } as any), 'fields.title.en-US');
     assert.equal((await cda.getEntries({ content_type: 'post', 'fields.authors.sys.id': ids.ada } as any)).total, 1, 'a reference by its id');
     assert.equal((await cda.withAllLocales.getEntries({ content_type: 'post', 'fields.title.en-US': 'Hello' } as any)).total, 1, 'a locale, with locale=*');
