@@ -85,6 +85,13 @@ export interface Config {
    * from the store's thread and never starts them. 0: with the first attempt.
    */
   senderThreadsStartRate: number;
+  /**
+   * Percent of the store's thread's time busy (its event loop's utilization) above which the
+   * started sender threads take the HTTP attempts; until then, and again once that thread and
+   * theirs together are less busy, attempts are sent from the store's thread. 0: the threads take
+   * every attempt. A thread helps only while the store's thread is what limits the rate.
+   */
+  senderThreadsBusy: number;
   /** Executions and their attempt logs, and replaced or deleted asset files, are pruned after this many days. */
   logRetentionDays: number;
   /** Largest JSON request body, bytes. */
@@ -382,6 +389,14 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
     default: 500,
     shown: '500',
     parse: (t, s) => int(t, s, 0, 1_000_000),
+  },
+  senderThreadsBusy: {
+    env: 'HERALD_SENDER_THREADS_BUSY',
+    arg: 'percent',
+    help: "percent of the store's thread's time busy above which the started sender threads take HTTP attempts; below it they are sent from that thread; 0: the threads take every attempt",
+    default: 90,
+    shown: '90',
+    parse: (t, s) => int(t, s, 0, 100),
   },
   logRetentionDays: {
     env: 'HERALD_LOG_RETENTION_DAYS',

@@ -74,7 +74,7 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
   // Brokers: one pooled connection per (broker, credentials) (transports/).
   // Relay webhooks (`herald listen`) go over their listener's socket (relay.ts).
   const relay = new RelayHub();
-  const transport = withRelay(createTransports({ policy, log, connections: config.maxInFlight, egressProxy: config.egressProxy, senderThreads: config.senderThreads, senderThreadsStartRate: config.senderThreadsStartRate }), relay);
+  const transport = withRelay(createTransports({ policy, log, connections: config.maxInFlight, egressProxy: config.egressProxy, senderThreads: config.senderThreads, senderThreadsStartRate: config.senderThreadsStartRate, senderThreadsBusy: config.senderThreadsBusy }), relay);
   const listeners: Array<(f: Finished) => void> = [];
   const dispatcher = new DeliveryDispatcher({
     db,

@@ -66,7 +66,7 @@ describe('the threaded HTTP transport', () => {
       res.end(`got ${r.body} with ${r.headers['x-token']}`);
     });
     const fallback = counted();
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 2, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 2, startRate: 0, busy: 0, connections: 16, fallback: fallback.t, log: silent });
     try {
       assert.equal(await t.started(), true);
       const secret = 'tok-secret-value-123';
@@ -100,7 +100,7 @@ describe('the threaded HTTP transport', () => {
     const rx = await startReceiver();
     // The policy allows nothing private: 127.0.0.1 is refused (no fallback either).
     const fallback = counted(createTargetPolicy([]));
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy([]), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy([]), threads: 1, startRate: 0, busy: 0, connections: 16, fallback: fallback.t, log: silent });
     try {
       assert.equal(await t.started(), true);
       const r = await t.send(request(rx.url + '/private'), 5_000);
@@ -118,7 +118,7 @@ describe('the threaded HTTP transport', () => {
     const held: Array<() => void> = [];
     const rx = await startReceiver(() => new Promise<void>((r) => held.push(r)));
     const fallback = counted();
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, busy: 0, connections: 16, fallback: fallback.t, log: silent });
     try {
       assert.equal(await t.started(), true);
       const started = Date.now();
@@ -138,7 +138,7 @@ describe('the threaded HTTP transport', () => {
   it("returns with each record its thread's idle time over the attempt, which the adaptive limit reads as the receiver's part", async () => {
     const rx = await startReceiver(async () => void (await sleep(300)));
     const fallback = counted();
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, busy: 0, connections: 16, fallback: fallback.t, log: silent });
     try {
       assert.equal(await t.started(), true);
       const r = await t.send(request(rx.url + '/slow'), 5_000);
@@ -157,7 +157,7 @@ describe('the threaded HTTP transport', () => {
   it('starts its threads only once attempts go out at the start rate, sending from the main thread until one is ready', async () => {
     const rx = await startReceiver();
     const fallback = counted();
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 20, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 20, busy: 0, connections: 16, fallback: fallback.t, log: silent });
     try {
       // Ten at once: under the rate; all sent from here, and no thread starts.
       await Promise.all(Array.from({ length: 10 }, () => t.send(request(rx.url + '/few'), 5_000)));
@@ -177,9 +177,47 @@ describe('the threaded HTTP transport', () => {
     }
   });
 
+  it('hands attempts to its threads only while the main thread is busy, and takes them back once it is not', async () => {
+    const rx = await startReceiver();
+    const fallback = counted();
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, busy: 0.5, connections: 16, fallback: fallback.t, log: silent });
+    /** Holds this thread's loop busy 9 ms of every 10 (utilization ~0.9) until stopped. */
+    const spin = () => {
+      const timer = setInterval(() => {
+        const end = performance.now() + 9;
+        while (performance.now() < end);
+      }, 10);
+      return () => clearInterval(timer);
+    };
+    try {
+      assert.equal(await t.started(), true);
+      // A thread is ready, but this thread is idle: sent from here.
+      await sleep(500);
+      await Promise.all(Array.from({ length: 5 }, () => t.send(request(rx.url + '/idle'), 5_000)));
+      assert.equal(fallback.seen.length, 5);
+      // Busy past `busy` over a window: the thread takes them.
+      const stop = spin();
+      try {
+        await sleep(600);
+        await Promise.all(Array.from({ length: 5 }, () => t.send(request(rx.url + '/busy'), 5_000)));
+      } finally {
+        stop();
+      }
+      assert.equal(fallback.seen.length, 5, 'sent from the thread while this one was busy');
+      // Idle again (this thread and the sender both): back here.
+      await sleep(600);
+      await t.send(request(rx.url + '/idle-again'), 5_000);
+      assert.equal(fallback.seen.length, 6);
+      assert.equal(rx.received.length, 11);
+    } finally {
+      await t.close();
+      await rx.close();
+    }
+  });
+
   it('keeps OAuth and client-certificate destinations on the main thread', async () => {
     const fallback = counted();
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, busy: 0, connections: 16, fallback: fallback.t, log: silent });
     const rx = await startReceiver();
     try {
       assert.equal(await t.started(), true);
@@ -198,14 +236,14 @@ describe('the threaded HTTP transport', () => {
   it('closes gracefully: an attempt in flight ends and its record comes back; a forced close cuts it as a network failure', async () => {
     const rx = await startReceiver(async (r) => void (await sleep(r.url === '/slow' ? 300 : 60_000)));
     const fallback = counted();
-    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, busy: 0, connections: 16, fallback: fallback.t, log: silent });
     assert.equal(await t.started(), true);
     const slow = t.send(request(rx.url + '/slow'), 5_000);
     await rx.waitFor(1);
     await t.close();
     assert.equal((await slow).outcome, 'success', 'the graceful close waited for the answer');
 
-    const t2 = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, connections: 16, fallback: fallback.t, log: silent });
+    const t2 = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, busy: 0, connections: 16, fallback: fallback.t, log: silent });
     assert.equal(await t2.started(), true);
     const hung = t2.send(request(rx.url + '/hang'), 60_000);
     await rx.waitFor(2);
@@ -227,7 +265,7 @@ for (const backend of await testBackends()) describe(`delivery with sender threa
 
   it('delivers signed calls, logs each attempt, retries failures, and times out a receiver that never answers', async () => {
     const log = logLines();
-    const h = await startHerald({ backend, senderThreads: 2, senderThreadsStartRate: 0, deliveryTimeoutMs: 2_000, retryDelaysMs: [100], logLevel: 'info', logTo: log.stream });
+    const h = await startHerald({ backend, senderThreads: 2, senderThreadsStartRate: 0, senderThreadsBusy: 0, deliveryTimeoutMs: 2_000, retryDelaysMs: [100], logLevel: 'info', logTo: log.stream });
     cleanup.push(() => h.close());
     let fail = 1;
     const held: Array<() => void> = [];
@@ -264,7 +302,7 @@ for (const backend of await testBackends()) describe(`delivery with sender threa
 
   it('sends a test call from a thread and answers what the receiver said', async () => {
     const log = logLines();
-    const h = await startHerald({ backend, senderThreads: 1, senderThreadsStartRate: 0, logLevel: 'info', logTo: log.stream });
+    const h = await startHerald({ backend, senderThreads: 1, senderThreadsStartRate: 0, senderThreadsBusy: 0, logLevel: 'info', logTo: log.stream });
     cleanup.push(() => h.close());
     const rx = await startReceiver((_r, res) => void (res.statusCode = 202));
     cleanup.push(() => rx.close());
@@ -287,7 +325,7 @@ describe('the installed command with sender threads', () => {
   it('starts its threads without tsx on the command line (bin/herald.js registers it), delivers, and on SIGTERM waits for an attempt in flight', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-threads-'));
     const rx = await startReceiver(async (r) => void (r.url === '/slow' && (await sleep(800))));
-    const child = spawn(process.execPath, ['bin/herald.js', 'serve', '--port', '0', '--data-dir', dir, '--sender-threads', '2', '--sender-threads-start-rate', '0'], {
+    const child = spawn(process.execPath, ['bin/herald.js', 'serve', '--port', '0', '--data-dir', dir, '--sender-threads', '2', '--sender-threads-start-rate', '0', '--sender-threads-busy', '0'], {
       env: { ...process.env, HERALD_TEST_BACKEND: '', HERALD_DATABASE_URL: '', HERALD_ADMIN_TOKEN: ADMIN_TOKEN, HERALD_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8', HERALD_LOG_LEVEL: 'info', HERALD_SHUTDOWN_GRACE: '10s' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -23,6 +23,8 @@ export interface TransportsOptions {
   senderThreads?: number;
   /** HTTP attempts per second that start the sender threads (config.senderThreadsStartRate; 0: the first). */
   senderThreadsStartRate?: number;
+  /** Percent of this thread's time busy above which the started threads take the attempts (config.senderThreadsBusy; 0: always). */
+  senderThreadsBusy?: number;
 }
 
 /** Every destination kind's transport, routed by the target URL's scheme. */
@@ -30,7 +32,7 @@ export function createTransports(o: TransportsOptions): Transport {
   const inProcess = createHttpTransport({ policy: o.policy, connections: o.connections, egressProxy: o.egressProxy });
   const threads = o.egressProxy ? 0 : (o.senderThreads ?? 0);
   return routeByKind({
-    http: threads > 0 ? createThreadedHttpTransport({ policy: o.policy, threads, startRate: o.senderThreadsStartRate ?? 0, connections: o.connections, fallback: inProcess, log: o.log }) : inProcess,
+    http: threads > 0 ? createThreadedHttpTransport({ policy: o.policy, threads, startRate: o.senderThreadsStartRate ?? 0, busy: (o.senderThreadsBusy ?? 0) / 100, connections: o.connections, fallback: inProcess, log: o.log }) : inProcess,
     amqp: createAmqpTransport({ policy: o.policy, log: o.log }),
     nats: createNatsTransport({ policy: o.policy, log: o.log }),
     redis: createRedisTransport({ policy: o.policy, log: o.log }),

@@ -1,3 +1,4 @@
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { TargetPolicy } from '../../net/target.ts';
@@ -50,6 +51,15 @@ export interface ThreadedHttpOptions {
    * pays for itself after a few thousand attempts: in a burst, not for a webhook called now and then.
    */
   startRate: number;
+  /**
+   * The share of this thread's time (its event loop's utilization, 0..1, over BUSY_WINDOW_MS) above
+   * which ready threads take the attempts (config.senderThreadsBusy); 0: they take every attempt.
+   * They hand them back once this thread's share and theirs together fall under `busy` less
+   * BUSY_HYSTERESIS. Why: a thread saves this thread CPU only while this thread is what limits the
+   * rate; otherwise each attempt pays two hand-offs and is sent from a second heap, and a thread
+   * sharing cores with the receiver made deliveries at half load lag (NOTES.md, session 16).
+   */
+  busy?: number;
 }
 
 /** What a sender thread gets at start (sender-worker.ts). */
@@ -106,6 +116,18 @@ const BACKSTOP_MS = 10_000;
 /** The window `startRate` counts attempts in, ms. */
 const START_WINDOW_MS = 1_000;
 
+/** How often this thread's and the sender threads' loop utilization is read for `busy`, ms. */
+const BUSY_WINDOW_MS = 200;
+/** How far under `busy` both threads' utilization must fall before attempts stay on this thread again. */
+const BUSY_HYSTERESIS = 0.15;
+/**
+ * Largest young generation of a sender thread's heap, MiB (V8's default follows the machine's
+ * memory: 32 MiB here, as the main thread's). A thread's objects live for one HTTP exchange; with
+ * the default, its young generation grew to full size only under a large backlog, and a 100k
+ * backlog's peak RSS was 1.20-1.27x a 1k backlog's (goal 4: 1.2x); at 8, 1.10x.
+ */
+const THREAD_YOUNG_MB = 8;
+
 interface Waiting {
   req: OutgoingRequest;
   timeoutMs: number;
@@ -133,7 +155,7 @@ class SenderThread {
   ) {
     const data: SenderThreadData = { allow: o.policy.allow, connections: o.connections };
     // No execArgv: the process's own preloads (bench probes, --inspect) stay on the main thread.
-    this.worker = new Worker(BOOT, { eval: true, execArgv: [], workerData: { ...data, ...boot } });
+    this.worker = new Worker(BOOT, { eval: true, execArgv: [], workerData: { ...data, ...boot }, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_MB } });
     this.worker.unref();
     this.worker.on('message', (m: ToMain) => this.message(m));
     this.worker.on('error', (err) => this.lost(err));
@@ -142,6 +164,15 @@ class SenderThread {
 
   get inFlight(): number {
     return this.waiting.size;
+  }
+
+  private lastElu: EventLoopUtilization | null = null;
+  /** This thread's event-loop utilization since the last call (0..1). */
+  utilization(): number {
+    const now = this.worker.performance.eventLoopUtilization();
+    const d = this.lastElu ? this.worker.performance.eventLoopUtilization(now, this.lastElu) : now;
+    this.lastElu = now;
+    return d.utilization;
   }
 
   send(id: number, w: Waiting) {
@@ -242,6 +273,23 @@ export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHtt
   let windowAt = 0;
   /** Threads were started once: a dead one is replaced at once, not after another burst. */
   let unstarted = true;
+  /** Ready threads take the attempts (see `busy`): always when `busy` is 0. */
+  const busy = o.busy ?? 0;
+  let offload = busy <= 0;
+  let watch: NodeJS.Timeout | null = null;
+  let lastElu = performance.eventLoopUtilization();
+  /** Every BUSY_WINDOW_MS once the threads started: whether the threads take the attempts now. */
+  const measure = () => {
+    const now = performance.eventLoopUtilization();
+    const main = performance.eventLoopUtilization(now, lastElu).utilization;
+    lastElu = now;
+    let theirs = 0;
+    for (const t of ready) theirs += t.utilization();
+    // What the threads do would be this thread's work without them: their share counts too, or
+    // handing attempts to them would soon look like reason to take them back.
+    if (!offload) offload = main > busy;
+    else offload = main + theirs >= busy - BUSY_HYSTERESIS;
+  };
 
   const onReady = (t: SenderThread) => {
     ready.push(t);
@@ -283,6 +331,10 @@ export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHtt
         for (const w of startWaiters.splice(0)) w(false);
       }
     });
+    if (busy > 0 && !watch) {
+      watch = setInterval(measure, BUSY_WINDOW_MS);
+      watch.unref();
+    }
     if (!backstop) {
       backstop = setInterval(() => {
         const now = Date.now();
@@ -304,8 +356,9 @@ export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHtt
         }
         if (++windowCount >= o.startRate) start();
       }
-      // Until a thread is ready (a few hundred ms after it starts), attempts go from here.
-      if (ready.length === 0) return o.fallback.send(req, timeoutMs);
+      // Until a thread is ready (a few hundred ms after it starts), and while this thread is not
+      // busy (`busy`), attempts go from here.
+      if (ready.length === 0 || !offload) return o.fallback.send(req, timeoutMs);
       // The ready thread with the fewest attempts in flight.
       let t = ready[0]!;
       for (let i = 1; i < ready.length; i++) if (ready[i]!.inFlight < t.inFlight) t = ready[i]!;
@@ -324,6 +377,8 @@ export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHtt
       closed = true;
       if (backstop) clearInterval(backstop);
       backstop = null;
+      if (watch) clearInterval(watch);
+      watch = null;
       for (const w of startWaiters.splice(0)) w(false);
       await Promise.all([...threads.map((t) => t.close(!!force)), o.fallback.close(force)]);
       threads = [];
