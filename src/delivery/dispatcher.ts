@@ -302,32 +302,43 @@ export class DeliveryDispatcher {
       let paced = 0;
       if (free > 0) {
         const now = Date.now();
-        const freeSlots = (w: string) => this.limitOf(w).limit - (this.perWebhook.get(w) ?? 0);
-        // After a round whose list filled the page, a wanted scan goes first (fairness with due
-        // retries); otherwise the list goes first: its rows are leased already.
-        const scanFirst = scan && this.listFilled;
-        if (scanFirst) {
-          // Its turn taken: the list goes first again next round.
-          this.listFilled = false;
-          ({ claimed, capped, more, lost, paced } = await this.scan(now, limit, freeSlots));
-          scanned = true;
+        // The round's claims start together at its end (launchAll, so their bodies' sharing is
+        // decided over the whole set); until then they count against their webhooks' free slots here.
+        const taken = new Map<string, number>();
+        const freeSlots = (w: string) => this.limitOf(w).limit - (this.perWebhook.get(w) ?? 0) - (taken.get(w) ?? 0);
+        const take = (cs: Claimed[]) => {
+          for (const c of cs) taken.set(c.webhook_uid, (taken.get(c.webhook_uid) ?? 0) + 1);
+          claimed = claimed.length === 0 ? cs : claimed.concat(cs);
+        };
+        try {
+          // After a round whose list filled the page, a wanted scan goes first (fairness with due
+          // retries); otherwise the list goes first: its rows are leased already.
+          const scanFirst = scan && this.listFilled;
+          if (scanFirst) {
+            // Its turn taken: the list goes first again next round.
+            this.listFilled = false;
+            const found = await this.scan(now, limit, freeSlots, taken);
+            ({ capped, more, lost, paced } = found);
+            scanned = true;
+            take(found.claimed);
+          }
+          const left = limit - claimed.length;
+          if (left > 0 && this.list.size > 0) {
+            const listed = await this.takeListed(now, left, freeSlots);
+            fromList = listed.length;
+            if (!scanFirst) this.listFilled = fromList >= left;
+            take(listed);
+          } else if (!scanFirst) this.listFilled = false;
+          if (scan && !scanFirst && claimed.length < limit) {
+            const found = await this.scan(now, limit - claimed.length, freeSlots, taken);
+            ({ capped, more, lost, paced } = found);
+            scanned = true;
+            take(found.claimed);
+          }
+        } finally {
+          // Claimed is leased: started even when a later step of the round failed (takeListed puts
+          // back what it took and could not claim).
           this.launchAll(claimed);
-        }
-        const left = limit - claimed.length;
-        if (left > 0 && this.list.size > 0) {
-          const listed = await this.takeListed(now, left, freeSlots);
-          fromList = listed.length;
-          if (!scanFirst) this.listFilled = fromList >= left;
-          // Started before a scan: its free slots count them.
-          this.launchAll(listed);
-          claimed = claimed.length === 0 ? listed : claimed.concat(listed);
-        } else if (!scanFirst) this.listFilled = false;
-        if (scan && !scanFirst && claimed.length < limit) {
-          const found = await this.scan(now, limit - claimed.length, freeSlots);
-          ({ capped, more, lost, paced } = found);
-          this.launchAll(found.claimed);
-          claimed = claimed.length === 0 ? found.claimed : claimed.concat(found.claimed);
-          scanned = true;
         }
       }
       if (scanned) this.leftBehind = capped > 0 || more || lost > 0 || paced > 0;
@@ -364,16 +375,24 @@ export class DeliveryDispatcher {
     }
   }
 
-  /** Starts the attempts of `claimed` (in due order), their events' bodies shared as sharedSeqs says. */
+  /**
+   * Starts the attempts of `claimed` (a round's, in its order), their events' bodies shared as
+   * sharedSeqs says over the whole set: a fan-out whose executions came from the list and from the
+   * scan shares one body.
+   */
   private launchAll(claimed: Claimed[]) {
     if (claimed.length === 0) return;
     this.shared = sharedSeqs(claimed, decodedEvents(this.o.db));
     for (const c of claimed) this.launch(c);
   }
 
-  /** One scan of the due index (queue/claim.ts) for up to `limit` executions. */
-  private async scan(now: number, limit: number, freeSlots: (w: string) => number) {
-    const saturated = [...this.perWebhook].filter(([w, n]) => n >= this.limitOf(w).limit).map(([w]) => w);
+  /**
+   * One scan of the due index (queue/claim.ts) for up to `limit` executions. `taken`: this round's
+   * claims not started yet, per webhook (in freeSlots too).
+   */
+  private async scan(now: number, limit: number, freeSlots: (w: string) => number, taken: ReadonlyMap<string, number>) {
+    const busy = taken.size === 0 ? this.perWebhook.keys() : new Set([...this.perWebhook.keys(), ...taken.keys()]);
+    const saturated = [...busy].filter((w) => freeSlots(w) <= 0);
     // Past saturated webhooks' due backlog, a deep scan is O(backlog): run one while deep scans
     // find other webhooks' work there, else once per SATURATED_RECHECK_MS; other rounds look
     // only SCAN_WINDOW due executions deep (queue.ts).
@@ -396,12 +415,21 @@ export class DeliveryDispatcher {
    */
   private async takeListed(now: number, limit: number, freeSlots: (w: string) => number): Promise<Claimed[]> {
     const { fresh, stale } = this.list.take(limit, freeSlots, now, this.leaseMs());
-    if (stale.length > 0) {
-      await releaseStale(this.o.db, stale, now);
-      this.scanWanted = true;
-      this.rerun = true;
+    // Out of the list, in memory only: put back should a step here fail, else their rows would wait
+    // out their leases (PRELEASE_HOLD_MS and more) with nothing to send them.
+    let held = stale.length === 0 ? fresh : stale.concat(fresh);
+    try {
+      if (stale.length > 0) {
+        await releaseStale(this.o.db, stale, now);
+        held = fresh;
+        this.scanWanted = true;
+        this.rerun = true;
+      }
+      return fresh.length === 0 ? [] : await claimListed(this.o.db, decodedEvents(this.o.db), fresh);
+    } catch (err) {
+      this.list.putBack(held, Date.now());
+      throw err;
     }
-    return fresh.length === 0 ? [] : claimListed(this.o.db, decodedEvents(this.o.db), fresh);
   }
 
   /**

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { preleased, PRELEASE_CAP, PRELEASE_HOLD_MS, releaseStale, type Admitted } from '../../src/delivery/queue/prelease.ts';
+import { registerFormat } from '../../src/delivery/formats/index.ts';
+import { preleased, PRELEASE_CAP, PRELEASE_HOLD_MS, releaseStale, type Admitted, type Listed } from '../../src/delivery/queue/prelease.ts';
 import { startHerald, removeDir, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, emitTogether, sleep, until } from '../helpers/engine.ts';
@@ -176,6 +177,115 @@ describe('the list of executions leased at enqueue', () => {
     assert.equal(after.next_attempt_at, now);
     assert.equal(after.lease_until, null);
     await rx.close();
+  });
+});
+
+/**
+ * Bodies rendered, by event seq, in the `x-counted` format: each render counted. Its body key
+ * changes with `generation`, so a test's second pass renders anew rather than finding the first
+ * pass's bodies kept.
+ */
+const renders = new Map<number, number>();
+let generation = 0;
+registerFormat({
+  name: 'x-counted',
+  prepare(_q, event) {
+    const line = `${event.uid} #${event.seq}`;
+    return {
+      bodyKey: `g${generation}`,
+      body: () => {
+        renders.set(event.seq, (renders.get(event.seq) ?? 0) + 1);
+        return line;
+      },
+      request: () => ({ method: 'POST', headers: { 'content-type': 'text/plain' }, chunked: false }),
+      logged: { line },
+    };
+  },
+  loggedBody: (_event, logged) => String(logged.line),
+});
+
+/** The executions of `webhookUid` as the list holds them, leased until `leaseUntil` (their rows made so too). */
+async function relisted(h: TestHerald, webhookUid: string, leaseUntil: number): Promise<Listed[]> {
+  await h.herald.db.run("UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, ended_at = NULL WHERE webhook_uid = ?", [leaseUntil, leaseUntil, webhookUid]);
+  const xs = await h.herald.db.all<{ uid: string; lane: string; event_seq: number }>('SELECT uid, lane, event_seq FROM executions WHERE webhook_uid = ? ORDER BY event_seq', [webhookUid]);
+  return xs.map((x) => ({ uid: x.uid, webhook_uid: webhookUid, lane: x.lane, event_seq: Number(x.event_seq), leaseUntil }));
+}
+
+describe('claim rounds that take listed executions', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startHerald({ deliveryTimeoutMs: 2_000, leaseMarginMs: 1_000 });
+  });
+  after(async () => {
+    await h.close();
+    removeDir(h.dataDir);
+  });
+
+  it('renders a fan-out’s body once when one round takes its executions from the list and from the scan', { skip: ON_POSTGRES && 'SQLite only' }, async () => {
+    const rx = await startReceiver();
+    try {
+      const stack = await h.newStack();
+      const listed = await createWebhook(h, stack, rx.url + '/listed', { format: 'x-counted' });
+      const scanned = await createWebhook(h, stack, rx.url + '/scanned', { format: 'x-counted' });
+      const [e1, e2] = await emitTogether(h, stack, [{ uid: 'bltFan1' }, { uid: 'bltFan2' }]);
+      await rx.waitFor(4, 5_000);
+      await until(async () => [...(await rows(h, listed.uid)), ...(await rows(h, scanned.uid))].every((x) => x.state === 'succeeded'), 5_000, 'the first pass recorded');
+      // The two events again, for both webhooks in one round: one webhook's executions as the list
+      // holds those leased by their INSERT, the other's due now in the store (as retries are).
+      generation++;
+      renders.clear();
+      const now = Date.now();
+      const entries = await relisted(h, listed.uid, now + 60_000);
+      await h.herald.db.run("UPDATE executions SET state = 'pending', next_attempt_at = ?, lease_until = NULL, ended_at = NULL WHERE webhook_uid = ?", [now, scanned.uid]);
+      // In one turn: the round that follows hands out the list and scans the due index.
+      preleased(h.herald.db).add(entries, now);
+      h.herald.delivery.wake();
+      await rx.waitFor(8, 5_000);
+      assert.deepEqual(
+        [renders.get(e1.seq), renders.get(e2.seq)],
+        [1, 1],
+        'each event’s body rendered once for its two executions',
+      );
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('puts listed executions back when the round that took them fails, and sends them on its next try', { skip: ON_POSTGRES && 'SQLite only' }, async () => {
+    const rx = await startReceiver();
+    try {
+      const stack = await h.newStack();
+      const hook = await createWebhook(h, stack, rx.url);
+      await emitTogether(h, stack, [{ uid: 'bltBack1' }, { uid: 'bltBack2' }]);
+      await rx.waitFor(2, 5_000);
+      await until(async () => (await rows(h, hook.uid)).every((x) => x.state === 'succeeded'), 5_000, 'the first pass recorded');
+      const now = Date.now();
+      // Listed again: the first as if it had waited past PRELEASE_HOLD_MS (made pending by a write
+      // before anything is sent), the second with its lease ahead.
+      const [first, fresh] = await relisted(h, hook.uid, now + 60_000);
+      const stale = { ...first, leaseUntil: now + 1_000 };
+      await h.herald.db.run('UPDATE executions SET next_attempt_at = ?, lease_until = ? WHERE uid = ?', [stale.leaseUntil, stale.leaseUntil, stale.uid]);
+      // Another connection holds the store's write lock: that write fails (busy), and the round with it.
+      const writer = (h.herald.db as unknown as { handle: Database.Database }).handle;
+      writer.pragma('busy_timeout = 50');
+      const other = new Database(join(h.dataDir, 'herald.db'));
+      try {
+        other.exec('BEGIN IMMEDIATE');
+        preleased(h.herald.db).add([stale, fresh], now);
+        await sleep(300);
+        other.exec('ROLLBACK');
+      } finally {
+        other.close();
+        writer.pragma('busy_timeout = 5000');
+      }
+      // The next round (a second later) takes both again: the stale one made pending and claimed, the
+      // fresh one sent from the list. Dropped from memory, it would wait out its lease (60 s here).
+      await rx.waitFor(4, 5_000);
+      await until(async () => (await rows(h, hook.uid)).every((x) => x.state === 'succeeded' && x.lease_until === null), 5_000, 'both recorded again');
+      assert.equal(preleased(h.herald.db).size, 0);
+    } finally {
+      await rx.close();
+    }
   });
 });
 

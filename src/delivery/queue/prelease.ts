@@ -197,6 +197,31 @@ export class Preleased {
     }
     return { fresh, stale };
   }
+
+  /**
+   * Entries take() handed out that were not sent (the round that took them failed): back at the
+   * head of their webhooks' lists, in the order take() found them, for a later round. Their rows
+   * still carry the leases they were written with. With the dispatcher stopped meanwhile, they are
+   * made pending, due now, as close() makes the listed ones.
+   */
+  putBack(entries: Listed[], now: number): void {
+    if (entries.length === 0) return;
+    if (this.gate === null) {
+      void releaseListed(this.db, entries.map((l) => l.uid), now).catch(() => {});
+      return;
+    }
+    const byWebhook = new Map<string, Listed[]>();
+    for (const l of entries) {
+      let list = byWebhook.get(l.webhook_uid);
+      if (!list) byWebhook.set(l.webhook_uid, (list = []));
+      list.push(l);
+    }
+    for (const [webhookUid, back] of byWebhook) {
+      const list = this.byWebhook.get(webhookUid);
+      this.byWebhook.set(webhookUid, list ? back.concat(list) : back);
+    }
+    this.total += entries.length;
+  }
 }
 
 /**
