@@ -105,11 +105,12 @@ const observation = (record: AttemptRecord, inFlight: number, idleBefore: number
 /**
  * How deep one webhook's executions may be written leased ahead of its attempts (room()), in
  * multiples of its adaptive limit: deep enough that recording in batches (200 events a transaction
- * in the bench) lists most of a busy webhook's executions (at 8x, only ~8% of fan-out 10's went
- * through the list); a webhook whose limit fell (a slow receiver) holds fewer, and what it holds
- * past PRELEASE_HOLD_MS is made pending.
+ * in the bench) lists a busy webhook's executions (bench fan-out 10, 50k executions recorded in
+ * ~1.5 s: at 8x ~8% went through the list, at 64x 35-50%, at 256x all, with PRELEASE_CAP 65,536); a
+ * webhook whose limit fell (a slow receiver) holds fewer, and what it holds past PRELEASE_HOLD_MS
+ * is made pending.
  */
-const PRELEASE_DEPTH = 64;
+const PRELEASE_DEPTH = 256;
 /** Payload bodies kept in memory (by event and format) so a fan-out's claims reuse them (see sharedSeqs). */
 const BODY_CACHE_SIZE = 2_000;
 
