@@ -24,7 +24,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
@@ -586,6 +586,22 @@ const senders = (t: { senderUs: number }) => (t.senderUs > 0 ? `, sender threads
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+/**
+ * Linux's scheduler autogroups (kernel.sched_autogroup_enabled=1, the default here) share the CPU
+ * between sessions, not processes: a `nice -n 19` test run started from another terminal then
+ * still takes its session's full share from this bench, and `nice` protects nothing. Session 16
+ * saw the raw ceiling read 1.5-2.9k POST/s at load 12-13 with autogroups, 12-14k at the same load
+ * without (`echo 0 > /proc/sys/kernel/sched_autogroup_enabled`, root). Printed so a figure says
+ * which it was taken under.
+ */
+function autogroupNote(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1' ? '; sched autogroups on (nice does not shield this run from other sessions)' : '';
+  } catch {
+    return '';
+  }
+}
+
 async function main() {
   // The heap as `herald serve` runs it (src/ops/heap.ts): the in-process lines measure the GC it
   // pays for its smaller old generation, like the RSS line's separate process.
@@ -598,7 +614,7 @@ async function main() {
     // The one setting taken from the environment: sender threads, to compare with and without.
     { HERALD_SENDER_THREADS: process.env.HERALD_SENDER_THREADS },
   );
-  console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; receiver in its own process; sender threads ${config.senderThreads}`);
+  console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; receiver in its own process; sender threads ${config.senderThreads}; load ${loadavg()[0].toFixed(1)}${autogroupNote()}`);
 
   // Skipped (BENCH_LINES without raw) when profiling Herald alone: the ratios then print NaN.
   const raw = line('raw') ? await rawCeiling(receiver.url, RAW_WARMUP_SECONDS, RAW_SECONDS) : NaN;
