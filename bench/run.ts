@@ -611,10 +611,10 @@ async function main() {
   const config = loadConfig(
     // Herald's defaults for in-flight limits (256 in all; per webhook adaptive, up to 128).
     { port: 0, dataDir: dir, adminToken: ADMIN, allowPrivateTargets: ['127.0.0.0/8'], logLevel: 'silent', rateLimit: 1_000_000 },
-    // The one setting taken from the environment: sender threads, to compare with and without.
-    { HERALD_SENDER_THREADS: process.env.HERALD_SENDER_THREADS },
+    // The settings taken from the environment: sender threads and their busy gate, to compare with and without.
+    { HERALD_SENDER_THREADS: process.env.HERALD_SENDER_THREADS, HERALD_SENDER_THREADS_BUSY: process.env.HERALD_SENDER_THREADS_BUSY },
   );
-  console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; receiver in its own process; sender threads ${config.senderThreads}; load ${loadavg()[0].toFixed(1)}${autogroupNote()}`);
+  console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; receiver in its own process; sender threads ${config.senderThreads}${config.senderThreads > 0 ? ` (busy gate ${config.senderThreadsBusy}%)` : ''}; load ${loadavg()[0].toFixed(1)}${autogroupNote()}`);
 
   // Skipped (BENCH_LINES without raw) when profiling Herald alone: the ratios then print NaN.
   const raw = line('raw') ? await rawCeiling(receiver.url, RAW_WARMUP_SECONDS, RAW_SECONDS) : NaN;
