@@ -268,15 +268,6 @@ export interface ScheduledBulk {
   scheduled_at: string;
 }
 
-/**
- * Which items of a publish queue (`GET /v3/publish-queue`, as the backup read it at catch-up) a
- * restore at `now` (ms) schedules again: an entry's or asset's publish or unpublish still ahead, and
- * a bulk job still ahead with its items (`entries`, `assets`). The rest each get a warning, never a
- * publish: one already due (the source made it, or was to, before the restore: its publish is in the
- * history when the backup caught up since), a bulk job read from a Herald whose queue gave only its
- * number of items, an item the backup cannot read. A version a schedule named is dropped with a
- * warning (a restore numbers versions anew: it publishes the target's latest).
- */
 /** A bulk queue item's `entries` and `assets`, without versions (listed apart); undefined when the queue gave none, or unreadable ones. */
 function bulkItems(q: Record<string, any>): { entries: ScheduledBulk['entries']; assets: ScheduledBulk['assets']; versions: Array<{ type: 'entry' | 'asset'; uid: string; version: number }> } | undefined {
   if (!Array.isArray(q.entries) || !Array.isArray(q.assets)) return undefined;
@@ -297,6 +288,15 @@ function bulkItems(q: Record<string, any>): { entries: ScheduledBulk['entries'];
   return { entries, assets, versions };
 }
 
+/**
+ * Which items of a publish queue (`GET /v3/publish-queue`, as the backup read it at catch-up) a
+ * restore at `now` (ms) schedules again: an entry's or asset's publish or unpublish still ahead, and
+ * a bulk job still ahead with its items (`entries`, `assets`). The rest each get a warning, never a
+ * publish: one already due (the source made it, or was to, before the restore: its publish is in the
+ * history when the backup caught up since), a bulk job read from a Herald whose queue gave only its
+ * number of items, an item the backup cannot read. A version a schedule named is dropped with a
+ * warning (a restore numbers versions anew: it publishes the target's latest).
+ */
 export function schedulesToRestore(queue: unknown[], now: number): { later: Scheduled[]; warnings: string[] } {
   const later: Scheduled[] = [];
   const warnings: string[] = [];

@@ -226,21 +226,21 @@ export class BackupStore {
       for (const [branch, c] of Object.entries(s.contentful ?? {})) {
         put.run(apiKey, branch, JSON.stringify(c.content_types), JSON.stringify(c.activated_content_types), JSON.stringify(c.editor_interfaces), JSON.stringify(c.tags), now);
       }
-      const queue = this.db.prepare(
-        'INSERT INTO publish_queues (api_key, branch, queue, fetched_at) VALUES (?, ?, ?, ?) ON CONFLICT (api_key, branch) DO UPDATE SET queue = excluded.queue, fetched_at = excluded.fetched_at',
-      );
-      for (const [branch, q] of Object.entries(s.publish_queues ?? {})) queue.run(apiKey, branch, JSON.stringify(q), now);
+      this.putPublishQueues(apiKey, s.publish_queues ?? {}, now);
     })();
   }
 
   /** Each branch's publish queue as just read between catch-ups (CatchUp.readQueues), by branch uid. */
   savePublishQueues(apiKey: string, queues: Record<string, unknown[]>, now = Date.now()) {
+    this.db.transaction(() => this.putPublishQueues(apiKey, queues, now))();
+  }
+
+  /** Each branch's publish queue, by branch uid, in the caller's transaction (saveSettings, savePublishQueues). */
+  private putPublishQueues(apiKey: string, queues: Record<string, unknown[]>, now: number) {
     const put = this.db.prepare(
       'INSERT INTO publish_queues (api_key, branch, queue, fetched_at) VALUES (?, ?, ?, ?) ON CONFLICT (api_key, branch) DO UPDATE SET queue = excluded.queue, fetched_at = excluded.fetched_at',
     );
-    this.db.transaction(() => {
-      for (const [branch, q] of Object.entries(queues)) put.run(apiKey, branch, JSON.stringify(q), now);
-    })();
+    for (const [branch, q] of Object.entries(queues)) put.run(apiKey, branch, JSON.stringify(q), now);
   }
 
   /** A branch's Contentful-dialect state as last read at catch-up (migration 004); undefined until read. */

@@ -456,9 +456,9 @@ export class Restorer {
    * events: one unarchive, the saves, one archive. A save that fails still archives it again.
    */
   private async keepArchived(module: 'asset' | 'entry', uid: string, targetUid: string, ctUid?: string): Promise<KeptArchive> {
-    const body = await this.target.send('GET', this.path(module, targetUid, ctUid));
-    if (body?.[module]?._archived !== true) return NOT_ARCHIVED;
     const path = this.path(module, targetUid, ctUid);
+    const body = await this.target.send('GET', path);
+    if (body?.[module]?._archived !== true) return NOT_ARCHIVED;
     await this.target.send('POST', `${path}/unarchive`, {});
     this.steps.push({ module, uid, target_uid: targetUid, action: 'unarchived' });
     let done = false;
@@ -645,6 +645,7 @@ export class Restorer {
    */
   private async rescheduleBulk(s: ScheduledBulk): Promise<void> {
     const what = `the scheduled bulk ${s.action} ${s.uid} at ${s.scheduled_at}`;
+    const What = `${what[0]!.toUpperCase()}${what.slice(1)}`;
     const entries: Array<{ uid: string; content_type: string; locale?: string }> = [];
     const assets: Array<{ uid: string; locale?: string }> = [];
     const missing = (type: string, uid: string) => this.warnings.push(`${type} ${uid} is left out of ${what}: it is not in the target.`);
@@ -659,7 +660,7 @@ export class Restorer {
       else missing('asset', a.uid);
     }
     if (entries.length + assets.length === 0) {
-      this.warnings.push(`${what[0]!.toUpperCase()}${what.slice(1)} is not scheduled again: none of its items is in the target.`);
+      this.warnings.push(`${What} is not scheduled again: none of its items is in the target.`);
       return;
     }
     try {
@@ -670,7 +671,7 @@ export class Restorer {
       this.steps.push({ module: 'bulk', uid: s.uid, target_uid: String(res?.job_id), action: 'scheduled', scheduled: s.action, environment: s.environments.join(', '), locale: s.locales.join(', '), scheduled_at: s.scheduled_at });
     } catch (err) {
       if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
-      this.warnings.push(`${what[0]!.toUpperCase()}${what.slice(1)} could not be scheduled again: ${err.message}`);
+      this.warnings.push(`${What} could not be scheduled again: ${err.message}`);
     }
   }
 
