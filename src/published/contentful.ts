@@ -345,12 +345,19 @@ export async function cdaEntries(deps: CfDeps, ctx: CfContext, params: Record<st
   };
 }
 
+/** The collection a single entity's parameters belong to (the 400 names it). */
+const COLLECTION = { entry: 'entries', asset: 'assets', 'content type': 'content types' } as const;
+
 /**
- * A single entry or asset takes `locale` only (and the key): anything else, `select` or `include`
- * included (contentful.js sends getAsset's query as given), is a 400 naming it, never ignored.
+ * A single entry or asset takes `locale` only, a single content type nothing (besides the key):
+ * anything else, `select` or `include` included (contentful.js sends getAsset's query as given), is
+ * a 400 naming it, never ignored.
  */
-function onlyLocale(params: Record<string, unknown>, what: 'entry' | 'asset') {
-  for (const k of Object.keys(params)) if (k !== 'locale' && k !== 'access_token') throw new InvalidQuery(k, `is not a parameter of a single ${what} (use the ${what === 'entry' ? 'entries' : 'assets'} collection with sys.id)`);
+function onlyLocale(params: Record<string, unknown>, what: keyof typeof COLLECTION) {
+  for (const k of Object.keys(params)) {
+    if (k === 'access_token' || (k === 'locale' && what !== 'content type')) continue;
+    throw new InvalidQuery(k, `is not a parameter of a single ${what} (use the ${COLLECTION[what]} collection with sys.id)`);
+  }
 }
 
 export async function cdaEntry(deps: CfDeps, ctx: CfContext, id: string, params: Record<string, unknown>) {
@@ -392,7 +399,7 @@ export async function cdaContentTypes(deps: CfDeps, ctx: CfContext, params: Reco
 }
 
 export async function cdaContentType(deps: CfDeps, ctx: CfContext, id: string, params: Record<string, unknown> = {}) {
-  for (const k of Object.keys(params)) if (k !== 'access_token') throw new InvalidQuery(k, 'is not a parameter of a single content type (use the content types collection with sys.id)');
+  onlyLocale(params, 'content type');
   const types = await listContentTypes(deps.db, ctx.scope);
   const ids = contentfulIds(types);
   const t = (await activatedDefinitions(deps.db, ctx.scope, types)).find((x) => ids(x.uid) === id);
