@@ -144,18 +144,15 @@ export class Preleased {
    */
   add(listed: Listed[], now: number): void {
     if (listed.length === 0) return;
-    if (this.gate === null) {
-      // Committed after the dispatcher stopped: due now, for the next start.
-      void releaseListed(this.db, listed.map((l) => l.uid), now).catch(() => {});
-      return;
-    }
+    // Committed after the dispatcher stopped: due now, for the next start.
+    if (this.releasedClosed(listed, now)) return;
     for (const l of listed) {
       let list = this.byWebhook.get(l.webhook_uid);
       if (!list) this.byWebhook.set(l.webhook_uid, (list = []));
       list.push(l);
     }
     this.total += listed.length;
-    this.gate.wake();
+    this.gate!.wake(); // open: releasedClosed returned false
   }
 
   /**
@@ -200,17 +197,24 @@ export class Preleased {
   }
 
   /**
+   * With the dispatcher stopped (add() after close(), putBack() after a failed last round), `entries`
+   * are made pending, due now, as close() makes the listed ones, and true is returned. A failure
+   * leaves them leased: a start's releaseClaims frees every claim (SQLite: one process owns the store).
+   */
+  private releasedClosed(entries: Listed[], now: number): boolean {
+    if (this.gate !== null) return false;
+    void releaseListed(this.db, entries.map((l) => l.uid), now).catch(() => {});
+    return true;
+  }
+
+  /**
    * Entries take() handed out that were not sent (the round that took them failed): back at the
    * head of their webhooks' lists, in the order take() found them, for a later round. Their rows
    * still carry the leases they were written with. With the dispatcher stopped meanwhile, they are
    * made pending, due now, as close() makes the listed ones.
    */
   putBack(entries: Listed[], now: number): void {
-    if (entries.length === 0) return;
-    if (this.gate === null) {
-      void releaseListed(this.db, entries.map((l) => l.uid), now).catch(() => {});
-      return;
-    }
+    if (entries.length === 0 || this.releasedClosed(entries, now)) return;
     const byWebhook = new Map<string, Listed[]>();
     for (const l of entries) {
       let list = byWebhook.get(l.webhook_uid);
