@@ -289,8 +289,17 @@ function includeDepth(raw: unknown): number {
   return n;
 }
 
-/** Parameters the delivery API reads besides the search ones. */
+/** Parameters the entries collection reads besides the search ones. */
 const EXTRA = ['locale', 'include', 'access_token'];
+
+/**
+ * `include` resolves links in the entries collection only (Contentful's CDA reference, Links: "only
+ * available for the entry collection endpoint"); on another list it would change nothing, so it is
+ * a 400 naming it rather than accepted without effect.
+ */
+function noInclude(params: Record<string, unknown>, list: string) {
+  if (params.include !== undefined) throw new InvalidQuery('include', `is a parameter of the entries collection only: the ${list} list resolves no links`);
+}
 
 export async function cdaEntries(deps: CfDeps, ctx: CfContext, params: Record<string, unknown>) {
   const locale = readLocale(ctx, params.locale);
@@ -369,9 +378,10 @@ export async function cdaEntry(deps: CfDeps, ctx: CfContext, id: string, params:
 }
 
 export async function cdaAssets(deps: CfDeps, ctx: CfContext, params: Record<string, unknown>) {
+  noInclude(params, 'assets');
   const locale = readLocale(ctx, params.locale);
   const source = await sourceOf(deps, ctx);
-  const parsed = parseQuery(params, { kind: 'Asset', locales: { codes: ctx.locales.map((l) => contentfulLocale(l.code)), default: contentfulLocale(ctx.master) }, fieldsByLocale: locale === '*', extra: EXTRA });
+  const parsed = parseQuery(params, { kind: 'Asset', locales: { codes: ctx.locales.map((l) => contentfulLocale(l.code)), default: contentfulLocale(ctx.master) }, fieldsByLocale: locale === '*', extra: ['locale', 'access_token'] });
   const all = [...source.assets].map(([uid, a]) => assetOf(deps, ctx, { locale }, uid, a));
   const { items, total } = applyQuery(all, parsed);
   return { sys: { type: 'Array' }, total, skip: parsed.skip, limit: parsed.limit, items };
@@ -390,6 +400,7 @@ export async function cdaAsset(deps: CfDeps, ctx: CfContext, id: string, params:
  * drafts of the dialect are left out, a change made since an activation shows once activated).
  */
 export async function cdaContentTypes(deps: CfDeps, ctx: CfContext, params: Record<string, unknown>) {
+  noInclude(params, 'content types');
   const types = await listContentTypes(deps.db, ctx.scope);
   const ids = contentfulIds(types);
   const all = (await activatedDefinitions(deps.db, ctx.scope, types)).map((t) => contentTypeEntity(t, ctx.sys, stateOf(t), ids));
@@ -428,6 +439,7 @@ export function localesOf(ctx: CfContext) {
  * `limit` says otherwise (the page's limit then reads 1000, as before paging was read).
  */
 export function cdaLocales(ctx: CfContext, params: Record<string, unknown> = {}) {
+  noInclude(params, 'locales');
   const parsed = parseQuery(params, { kind: 'Other', locales: { codes: [], default: '' }, extra: ['access_token'] });
   if (params.limit === undefined || params.limit === '') parsed.limit = MAX_LIMIT;
   const { items, total } = applyQuery(localesOf(ctx), parsed);

@@ -130,6 +130,11 @@ describe('contentful.js against Herald', () => {
     // One asset or content type takes locale only; getAsset sends select as given.
     await refused(cda.getAsset(ids.pic, { select: 'fields.title' } as any), 'select');
     assert.equal(((await cda.getAsset(ids.pic, { locale: 'de-DE' } as any)) as any).fields.file.fileName, 'cat.png');
+    // include resolves links in the entries collection only (Contentful's Links reference); elsewhere it changed nothing.
+    await refused(cda.getAssets({ include: 1 } as any), 'include');
+    await refused(cda.getContentTypes({ include: 1 } as any), 'include');
+    await refused(getLocales({ include: 1 }), 'include');
+    assert.equal((await cda.getAssets({ 'fields.file.fileName': 'cat.png' } as any)).total, 1, 'the assets list itself is answered');
     const one = await h.request('GET', `/spaces/${s.api_key}/environments/master/content_types/post?select=sys.id`, { headers: { authorization: `Bearer ${keys.delivery}` } });
     assert.deepEqual([one.status, one.body.details.errors[0].path], [400, ['select']]);
     // Search on references (it matched nothing, silently): the linked entries' type and fields, as Contentful asks for them.
