@@ -14,7 +14,7 @@ import { etagMatches } from './ranges.ts';
  * For longer CDN caching, purge on publish with a webhook (README, "Caching").
  */
 export const CACHE_CONTROL = 'public, max-age=0, must-revalidate';
-export const VARY = 'api_key, access_token, branch, authorization';
+export const VARY = 'api_key, access_token, branch, authorization, x-contentful-locale-based-publishing';
 
 /** Bytes of response bodies kept per process (least recently used go first). */
 const MAX_BYTES = 32 * 1024 * 1024;

@@ -39,6 +39,11 @@ export interface CfContext {
   scope: Scope;
   sys: SysContext;
   preview: boolean;
+  /**
+   * `X-Contentful-Locale-Based-Publishing: true` on a delivery key's read: an entry or asset is
+   * shown in a locale only where it is published in that locale (see localeBasedOf).
+   */
+  localeBased: boolean;
   /** The Herald environment publications are read from (delivery); undefined: nothing published. */
   envUid?: string;
   seq: number;
@@ -47,7 +52,27 @@ export interface CfContext {
   locales: LocaleDoc[];
 }
 
-export async function openContentfulRead(deps: CfDeps, reader: Reader, spaceId: string, environmentId: string, origin: string): Promise<CfContext> {
+/** The request header Contentful's locale-based publishing is asked for with. */
+export const LOCALE_BASED_HEADER = 'X-Contentful-Locale-Based-Publishing';
+
+/**
+ * The `X-Contentful-Locale-Based-Publishing` header: `true` makes a delivery read follow each
+ * locale's publishing (Contentful's CDA reference, Locales: an entry or asset is returned in a
+ * locale only where that locale is published; a published fallback locale does not make it
+ * visible, but still fills its missing fields); absent or `false`: entry-level, as before. Any
+ * other value is a 400 naming the header. Herald publishes per locale (a publication per locale,
+ * the dialect's `add.fields['*']`), so "published in L" is "has a publication in L".
+ */
+export function localeBasedOf(raw: string | string[] | undefined): boolean {
+  if (raw === undefined) return false;
+  const v = (Array.isArray(raw) ? raw.join(',') : raw).trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  const problem = `must be true or false (got ${JSON.stringify(Array.isArray(raw) ? raw.join(',') : raw)})`;
+  throw new HeraldError('bad_request', `The header ${LOCALE_BASED_HEADER} ${problem}.`, { errors: { [LOCALE_BASED_HEADER]: [problem] } });
+}
+
+export async function openContentfulRead(deps: CfDeps, reader: Reader, spaceId: string, environmentId: string, origin: string, localeBased = false): Promise<CfContext> {
   const branch = environmentId === 'master' ? 'main' : environmentId;
   if (reader.api_key !== spaceId) throw new HeraldError('not_found', 'The resource could not be found.');
   if (!reader.branches.includes(branch)) throw new HeraldError('not_found', `Environment ${environmentId} is not one this key reads.`);
@@ -59,6 +84,8 @@ export async function openContentfulRead(deps: CfDeps, reader: Reader, spaceId: 
     scope,
     sys: { spaceId, environmentId },
     preview: reader.kind === 'preview',
+    // Contentful's Preview API ignores the header (it shows drafts whatever their publishing).
+    localeBased: localeBased && reader.kind !== 'preview',
     envUid: env?.uid,
     seq: await stackSeq(deps.db, spaceId),
     origin,
@@ -70,7 +97,8 @@ export async function openContentfulRead(deps: CfDeps, reader: Reader, spaceId: 
 /** An entity as this API can see it: an entry's lines by locale, or an asset. */
 interface Source {
   entries: Map<string, { ct: string; lines: Array<{ locale: string; doc: Record<string, unknown> }>; publishedAt: number; version: number; seq: number }>;
-  assets: Map<string, { doc: Record<string, unknown>; version: number; publishedAt: number; seq: number }>;
+  /** `locales`: those the asset is published in (delivery; empty for preview, which ignores them). */
+  assets: Map<string, { doc: Record<string, unknown>; version: number; publishedAt: number; seq: number; locales: Set<string> }>;
   /**
    * Entries as shown (shownEntry), by Contentful environment id and locale, then uid; null: not
    * shown (its content type is gone). Filled as they are asked for; dropped with the source when
@@ -100,7 +128,7 @@ async function sourceOf(deps: CfDeps, ctx: CfContext): Promise<Source> {
       'SELECT uid, version, doc, updated_at FROM assets WHERE api_key = ? AND branch = ? AND archived = 0 ORDER BY created_at, uid',
       [ctx.scope.api_key, ctx.scope.branch],
     );
-    for (const a of assets) source.assets.set(a.uid, { doc: json(a.doc), version: Number(a.version), publishedAt: Number(a.updated_at), seq: 0 });
+    for (const a of assets) source.assets.set(a.uid, { doc: json(a.doc), version: Number(a.version), publishedAt: Number(a.updated_at), seq: 0, locales: new Set() });
   } else if (ctx.envUid) {
     const rows = await deps.db.all<{ module: string; uid: string; locale: string; content_type_uid: string | null; version: number; doc: string; published_at: number; seq: number }>(
       `SELECT module, uid, locale, content_type_uid, version, doc, published_at, seq FROM publications
@@ -109,7 +137,11 @@ async function sourceOf(deps: CfDeps, ctx: CfContext): Promise<Source> {
     );
     for (const r of rows) {
       if (r.module === 'entry') addLine(source, r.uid, r.content_type_uid ?? '', r.locale, json(r.doc), Number(r.published_at), Number(r.version), Number(r.seq));
-      else if (!source.assets.has(r.uid) || r.locale === ctx.master) source.assets.set(r.uid, { doc: json(r.doc), version: Number(r.version), publishedAt: Number(r.published_at), seq: Number(r.seq) });
+      else {
+        const locales = source.assets.get(r.uid)?.locales ?? new Set<string>();
+        locales.add(r.locale);
+        if (!source.assets.has(r.uid) || r.locale === ctx.master) source.assets.set(r.uid, { doc: json(r.doc), version: Number(r.version), publishedAt: Number(r.published_at), seq: Number(r.seq), locales });
+      }
     }
   }
   sources.set(id, { seq: ctx.seq, source });
@@ -176,9 +208,16 @@ function baseSys(ctx: CfContext, type: string, id: string, createdAt: string, up
   };
 }
 
+/** Locale-based publishing hides an entity in a locale it is not published in (`*`: every locale shows its published ones). */
+function hiddenIn(ctx: CfContext, locale: string, published: Iterable<string>): boolean {
+  if (!ctx.localeBased || locale === '*') return false;
+  for (const l of published) if (l === locale) return false;
+  return true;
+}
+
 function entryOf(ctx: CfContext, shape: Shape, uid: string, e: Source['entries'] extends Map<string, infer V> ? V : never) {
   const ct = shape.types.get(e.ct);
-  if (!ct) return undefined;
+  if (!ct || hiddenIn(ctx, shape.locale, e.lines.map((l) => l.locale))) return undefined;
   const all = contentfulFields(ct.schema, e.lines, ctx.master, true);
   const master = e.lines.find((l) => l.locale === ctx.master) ?? e.lines[0];
   const created = e.lines.map((l) => String(l.doc.created_at ?? '')).sort()[0] ?? iso(e.publishedAt);
@@ -206,10 +245,16 @@ function shownEntry(ctx: CfContext, shape: Shape, source: Source, uid: string, s
 
 /** The entries shown so far for this request's environment id and locale (see Source.shaped). */
 function shownOf(ctx: CfContext, shape: Shape, source: Source): Map<string, Record<string, any> | null> {
-  const key = `${ctx.sys.environmentId}\u0000${shape.locale}`;
+  const key = `${ctx.sys.environmentId}\u0000${shape.locale}\u0000${ctx.localeBased}`;
   let shown = source.shaped.get(key);
   if (!shown) source.shaped.set(key, (shown = new Map()));
   return shown;
+}
+
+/** Whether the asset is shown in `locale` (locale-based publishing: where it is published). */
+function shownAsset(ctx: CfContext, locale: string, source: Source, uid: string): boolean {
+  const a = source.assets.get(uid);
+  return a !== undefined && !hiddenIn(ctx, locale, a.locales);
 }
 
 function assetOf(deps: CfDeps, ctx: CfContext, shape: Pick<Shape, 'locale'>, uid: string, a: Source['assets'] extends Map<string, infer V> ? V : never) {
@@ -263,7 +308,7 @@ function includesFor(deps: CfDeps, ctx: CfContext, shape: Shape, source: Source,
       const entity =
         l.linkType === 'Entry'
           ? shownEntry(ctx, shape, source, l.id)
-          : source.assets.has(l.id)
+          : shownAsset(ctx, shape.locale, source, l.id)
             ? assetOf(deps, ctx, shape, l.id, source.assets.get(l.id)!)
             : undefined;
       if (!entity) {
@@ -329,10 +374,12 @@ export async function cdaEntries(deps: CfDeps, ctx: CfContext, params: Record<st
     },
   });
   // The entries shown (their content type known), in the source's order.
-  let known = source.known.get(ct?.uid ?? '');
+  // Locale-based publishing leaves out the entries not published in the locale.
+  const knownKey = `${ct?.uid ?? ''}\u0000${ctx.localeBased ? locale : ''}`;
+  let known = source.known.get(knownKey);
   if (!known) {
-    source.known.set(ct?.uid ?? '', (known = []));
-    for (const [uid, e] of source.entries) if ((!ct || e.ct === ct.uid) && shape.types.has(e.ct)) known.push(uid);
+    source.known.set(knownKey, (known = []));
+    for (const [uid, e] of source.entries) if ((!ct || e.ct === ct.uid) && shape.types.has(e.ct) && !hiddenIn(ctx, locale, e.lines.map((l) => l.locale))) known.push(uid);
   }
   const entity = (uid: string) => shownEntry(ctx, shape, source, uid, shown)!;
   let page: { items: Array<Record<string, any>>; total: number };
@@ -382,7 +429,7 @@ export async function cdaAssets(deps: CfDeps, ctx: CfContext, params: Record<str
   const locale = readLocale(ctx, params.locale);
   const source = await sourceOf(deps, ctx);
   const parsed = parseQuery(params, { kind: 'Asset', locales: { codes: ctx.locales.map((l) => contentfulLocale(l.code)), default: contentfulLocale(ctx.master) }, fieldsByLocale: locale === '*', extra: ['locale', 'access_token'] });
-  const all = [...source.assets].map(([uid, a]) => assetOf(deps, ctx, { locale }, uid, a));
+  const all = [...source.assets].filter(([uid]) => shownAsset(ctx, locale, source, uid)).map(([uid, a]) => assetOf(deps, ctx, { locale }, uid, a));
   const { items, total } = applyQuery(all, parsed);
   return { sys: { type: 'Array' }, total, skip: parsed.skip, limit: parsed.limit, items };
 }
@@ -390,8 +437,9 @@ export async function cdaAssets(deps: CfDeps, ctx: CfContext, params: Record<str
 export async function cdaAsset(deps: CfDeps, ctx: CfContext, id: string, params: Record<string, unknown>) {
   onlyLocale(params, 'asset');
   const locale = readLocale(ctx, params.locale);
-  const a = (await sourceOf(deps, ctx)).assets.get(id);
-  if (!a) throw notFound(`Asset ${id}`);
+  const source = await sourceOf(deps, ctx);
+  const a = source.assets.get(id);
+  if (!a || !shownAsset(ctx, locale, source, id)) throw notFound(`Asset ${id}`);
   return assetOf(deps, ctx, { locale }, id, a);
 }
 
@@ -473,6 +521,8 @@ interface CfSync {
 
 export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<string, unknown>) {
   if (ctx.preview) throw new InvalidQuery('sync', 'is served to delivery keys only: sync with the Content Delivery API key');
+  // Sync pages through publications of every locale; Contentful documents the header for entries and assets reads only.
+  if (ctx.localeBased) throw new HeraldError('bad_request', `The header ${LOCALE_BASED_HEADER} is not applied to /sync: sync returns every published locale; send it without the header.`, { errors: { [LOCALE_BASED_HEADER]: ['is not applied to /sync'] } });
   const one = (k: string) => {
     const v = params[k];
     return v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v);

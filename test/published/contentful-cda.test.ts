@@ -167,6 +167,41 @@ describe('contentful.js against Herald', () => {
     await refused(cda.sync({ initial: true, locale: 'de-DE' } as any), 'locale');
   });
 
+  it('follows each locale\'s publishing with X-Contentful-Locale-Based-Publishing: true (contentful.js withLocaleBasedPublishing)', async () => {
+    // Hello is published in en-US and de-DE, Second and Ada and the picture in en-US only.
+    await s.stack.contentType('post').entry(ids.hello).publish(PUBLISH(['master'], ['de-de']));
+    const lb = client(keys.delivery).withLocaleBasedPublishing;
+    const de = await lb.getEntries({ content_type: 'post', locale: 'de-DE' } as any);
+    assert.deepEqual([de.items.map((e: any) => e.fields.title), de.total], [['Hello'], 1], 'Second is not published in de-DE');
+    const hello: any = de.items[0];
+    assert.equal(hello.fields.authors[0].sys.type, 'Link', 'Ada is not published in de-DE: not resolved');
+    assert.deepEqual((de as any).errors?.map((e: any) => e.details.id).sort(), [ids.ada, ids.pic].sort());
+    assert.deepEqual((await lb.getEntries({ content_type: 'post' } as any)).items.map((e: any) => e.fields.title), ['Hello', 'Second'], 'both in en-US');
+    // getEntry is getEntries with sys.id: contentful.js's own NotFound when no item comes.
+    await assert.rejects(lb.getEntry(ids.second, { locale: 'de-DE' } as any), (err: any) => err.sys?.id === 'NotFound', 'a published fallback does not show it');
+    await assert.rejects(lb.getAsset(ids.pic, { locale: 'de-DE' } as any), (err: any) => JSON.parse(err.message).status === 404);
+    assert.equal((await lb.getAssets({ locale: 'de-DE' } as any)).total, 0);
+    assert.equal((await lb.getAssets()).total, 1);
+    const every: any = await lb.withAllLocales.getEntry(ids.second);
+    assert.deepEqual(every.fields.title, { 'en-US': 'Second' });
+    // Without the header, entry-level as before: a locale falls back.
+    assert.equal(((await client(keys.delivery).getEntry(ids.second, { locale: 'de-DE' } as any)) as any).fields.title, 'Second');
+    assert.equal((await client(keys.delivery).getEntries({ content_type: 'post', locale: 'de-DE' } as any)).total, 2);
+    // The preview key ignores it, as Contentful's Preview API does.
+    assert.equal((await client(keys.preview).withLocaleBasedPublishing.getEntries({ content_type: 'post', locale: 'de-DE' } as any)).total, 3);
+    // Another value, or the header on /sync, is a 400 naming it; the ETag tells the two reads apart.
+    const url = `/spaces/${s.api_key}/environments/master/entries?content_type=post&locale=de-DE`;
+    const auth = { authorization: `Bearer ${keys.delivery}` };
+    const bad = await h.request('GET', url, { headers: { ...auth, 'x-contentful-locale-based-publishing': 'yes' } });
+    assert.deepEqual([bad.status, bad.body.details.errors[0].path], [400, ['X-Contentful-Locale-Based-Publishing']]);
+    const sync = await h.request('GET', `/spaces/${s.api_key}/environments/master/sync?initial=true`, { headers: { ...auth, 'x-contentful-locale-based-publishing': 'true' } });
+    assert.deepEqual([sync.status, sync.body.details.errors[0].path], [400, ['X-Contentful-Locale-Based-Publishing']]);
+    const plain = await h.request('GET', url, { headers: auth });
+    const based = await h.request('GET', url, { headers: { ...auth, 'x-contentful-locale-based-publishing': 'true', 'if-none-match': plain.headers.get('etag')! } });
+    assert.deepEqual([plain.body.total, based.status, based.body.total], [2, 200, 1]);
+    assert.match(String(based.headers.get('vary')), /x-contentful-locale-based-publishing/);
+  });
+
   // Last: it changes what the tests above read.
   it('syncs: initial, then the delta after a publish, an unpublish and a delete', async () => {
     const initial: any = await client(keys.delivery).sync({ initial: true });

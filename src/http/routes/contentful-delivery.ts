@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collection, simpleList, spaceScope } from '../contentful.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
-import { cdaAsset, cdaAssets, cdaContentType, cdaContentTypes, cdaEntries, cdaEntry, cdaLocales, cdaSync, localesOf, openContentfulRead, type CfContext } from '../../published/contentful.ts';
+import { cdaAsset, cdaAssets, cdaContentType, cdaContentTypes, cdaEntries, cdaEntry, cdaLocales, cdaSync, localeBasedOf, localesOf, openContentfulRead, type CfContext } from '../../published/contentful.ts';
 import { createApiKey, deleteApiKey, getApiKey, getPreviewKey, listApiKeys, listPreviewKeys, updateApiKey } from '../../published/contentful-keys.ts';
 import { readerOf } from '../../published/tokens.ts';
 import { DELIVERY } from '../credential.ts';
@@ -23,11 +23,12 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
     const token = (Array.isArray(auth) ? auth[0] : auth)?.replace(/^Bearer\s+/i, '').trim();
     const reader = token ? await readerOf(h.db, token) : undefined;
     if (!reader || reader.dialect !== 'contentful') throw new HeraldError('unauthorized', 'The access token you sent could not be found or is invalid.');
-    return openContentfulRead(h, reader, req.params.space, req.params.env ?? 'master', originOf(req, h.config.publicUrl));
+    const localeBased = localeBasedOf(req.headers['x-contentful-locale-based-publishing']);
+    return openContentfulRead(h, reader, req.params.space, req.params.env ?? 'master', originOf(req, h.config.publicUrl), localeBased);
   };
   const read = (compute: (ctx: CfContext, req: Req) => Promise<unknown>) => async (req: Req, reply: FastifyReply) => {
     const ctx = await open(req);
-    const etag = readTag([ctx.seq, ctx.reader.kind, ctx.scope.api_key, ctx.scope.branch, ctx.envUid ?? '', ctx.origin, req.url]);
+    const etag = readTag([ctx.seq, ctx.reader.kind, ctx.scope.api_key, ctx.scope.branch, ctx.envUid ?? '', ctx.origin, req.url, ctx.localeBased ? 'locale-based' : '']);
     reply.header('content-type', 'application/vnd.contentful.delivery.v1+json');
     return sendRead(req, reply, etag, () => compute(ctx, req));
   };
