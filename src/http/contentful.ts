@@ -76,6 +76,17 @@ export function pagingOnly(query: Record<string, unknown>): { skip: number; limi
   return paging(query ?? {});
 }
 
+/**
+ * The preHandler of a single resource's GET (an entry, asset, content type, locale, tag,
+ * environment, key, webhook, call, setting): Contentful's management API defines no query
+ * parameter there (contentful-management sends a query only when given one), so any is a 400
+ * naming it; before, `select` or a filter was ignored and the whole resource came back.
+ */
+export async function noQuery(req: FastifyRequest) {
+  const first = Object.keys((req.query ?? {}) as Record<string, unknown>)[0];
+  if (first !== undefined) throw new InvalidQuery(first, 'is not a parameter of a single resource: the management API defines none here (search the collection with sys.id)');
+}
+
 /** Contentful's collection body. */
 export function collection<T>(items: T[], page: { skip: number; limit: number }, total: number) {
   return { sys: { type: 'Array' }, total, skip: page.skip, limit: page.limit, items };

@@ -375,6 +375,18 @@ describe('content in the Contentful dialect', () => {
     await assert.rejects(client.contentType.get({ ...env, contentTypeId: 'annotated' }), 'neither was made');
     const emptyMeta = await client.contentType.createWithId({ ...env, contentTypeId: 'annotated' }, { name: 'Annotated', fields: [{ id: 'title', name: 'Title', type: 'Symbol', deleted: false }], metadata: { annotations: { ContentType: [] } } } as any);
     assert.deepEqual(emptyMeta.fields.map((f: any) => f.id), ['title']);
+    // A single resource's GET takes no query parameter in Contentful's management API; one was ignored
+    // (select answered the whole entry): a 400 naming it, through contentful-management's query.
+    const selected = await refusal(client.entry.get({ ...env, entryId: draft.sys.id, query: { select: 'fields.title' } } as any));
+    assert.deepEqual([selected.status, selected.name, selected.details.errors[0].path], [400, 'InvalidQuery', ['select']]);
+    const typeQuery = await refusal(client.contentType.get({ ...env, contentTypeId: 'blogPost', query: { locale: 'en-US' } } as any));
+    assert.deepEqual([typeQuery.status, typeQuery.details.errors[0].path], [400, ['locale']]);
+    for (const path of ['', '/environments/master', '/environments/master/locales/en-us', '/environments/master/content_types/blogPost/editor_interface', '/webhook_settings/retry_policy']) {
+      const r = await fetch(`${h.url}/spaces/${spaceId}${path}?sys.id=x`, { headers: { authorization: `Bearer ${token}` } });
+      const body = await r.json();
+      assert.deepEqual([r.status, body.sys.id, body.details.errors[0].path], [400, 'InvalidQuery', ['sys', 'id']], path);
+    }
+    assert.equal((await client.entry.get({ ...env, entryId: draft.sys.id })).sys.id, draft.sys.id, 'without a query, as before');
     const noEnv = await refusal(client.entry.getMany({ spaceId, environmentId: 'nowhere' }));
     assert.equal(noEnv.name, 'NotFound');
     const res = await fetch(`${h.url}/spaces/${spaceId}/environments/master/entries`, {

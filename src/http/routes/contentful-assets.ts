@@ -16,7 +16,7 @@ import {
   unpublishAssetFrom,
 } from '../../contentful/assets.ts';
 import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.ts';
-import { collection, CONTENTFUL_ID, spaceScope, versionHeader } from '../contentful.ts';
+import { collection, CONTENTFUL_ID, spaceScope, versionHeader, noQuery } from '../contentful.ts';
 import { HeraldError, invalid } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { originOf } from '../origin.ts';
@@ -93,7 +93,7 @@ export default async function contentfulAssetRoutes(app: FastifyInstance, h: Her
       return collection(items, page, total);
     });
 
-    app.get<One>(`${base}/assets/:id`, contentfulDoc(`${base}/assets/:id`, 'Get an asset'), async (req) => {
+    app.get<One>(`${base}/assets/:id`, { ...contentfulDoc(`${base}/assets/:id`, 'Get an asset'), preHandler: noQuery }, async (req) => {
       const { scope, ctx } = await scoped(req);
       return getAssetView(h, scope, ctx, req.params.id, origin(req, h));
     });

@@ -5,7 +5,7 @@ import { getEditorInterface, listEditorInterfaces, putEditorInterface } from '..
 import { MASTER_ENVIRONMENT, type SysContext } from '../../contentful/entities.ts';
 import { deleteTag, getTag, listTags, putTag } from '../../contentful/tags.ts';
 import { archiveEntry, createEntryFrom, entryExists, getEntry, listEntries, publishEntryTo, removeEntry, saveEntry, unpublishEntryFrom } from '../../contentful/entries.ts';
-import { collection, CONTENTFUL_ID, headerValue, simpleList, spaceScope, versionHeader } from '../contentful.ts';
+import { collection, CONTENTFUL_ID, headerValue, simpleList, spaceScope, versionHeader, noQuery } from '../contentful.ts';
 import { isObject } from '../../content/guards.ts';
 import { parseFlag } from '../../content/read-query.ts';
 import { invalid } from '../../errors.ts';
@@ -65,7 +65,7 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
       },
     );
 
-    app.get<One>(`${base}/content_types/:id`, contentfulDoc(`${base}/content_types/:id`, 'Get a content type'), async (req) => {
+    app.get<One>(`${base}/content_types/:id`, { ...contentfulDoc(`${base}/content_types/:id`, 'Get a content type'), preHandler: noQuery }, async (req) => {
       const { scope, ctx } = await scoped(req);
       return presentType(h.db, scope, ctx, await requireType(h.db, scope, req.params.id));
     });
@@ -105,7 +105,7 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
       return collection(items, page, total);
     });
 
-    app.get<One>(`${base}/content_types/:id/editor_interface`, contentfulDoc(`${base}/content_types/:id/editor_interface`, "A content type's editor interface"), async (req) => {
+    app.get<One>(`${base}/content_types/:id/editor_interface`, { ...contentfulDoc(`${base}/content_types/:id/editor_interface`, "A content type's editor interface"), preHandler: noQuery }, async (req) => {
       const { scope, ctx } = await scoped(req);
       return getEditorInterface(h.db, scope, ctx, req.params.id);
     });
@@ -122,7 +122,7 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
       return collection(items, page, total);
     });
 
-    app.get<One>(`${base}/tags/:id`, contentfulDoc(`${base}/tags/:id`, 'One tag'), async (req) => {
+    app.get<One>(`${base}/tags/:id`, { ...contentfulDoc(`${base}/tags/:id`, 'One tag'), preHandler: noQuery }, async (req) => {
       const { scope, ctx } = await scoped(req);
       return getTag(h.db, scope, ctx, req.params.id);
     });
@@ -155,7 +155,7 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
       return collection(items, page, total);
     });
 
-    app.get<One>(`${base}/entries/:id`, contentfulDoc(`${base}/entries/:id`, 'Get an entry'), async (req) => {
+    app.get<One>(`${base}/entries/:id`, { ...contentfulDoc(`${base}/entries/:id`, 'Get an entry'), preHandler: noQuery }, async (req) => {
       const { scope, ctx } = await scoped(req);
       return getEntry(h, scope, ctx, req.params.id);
     });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { collection, simpleList, spaceScope } from '../contentful.ts';
+import { collection, simpleList, spaceScope, noQuery } from '../contentful.ts';
 import { HeraldError } from '../../errors.ts';
+import { InvalidQuery } from '../../contentful/errors.ts';
 import type { Herald } from '../../herald.ts';
 import { cdaAsset, cdaAssets, cdaContentType, cdaContentTypes, cdaEntries, cdaEntry, cdaLocales, cdaSync, localeBasedOf, localesOf, openContentfulRead, type CfContext } from '../../published/contentful.ts';
 import { createApiKey, deleteApiKey, getApiKey, getPreviewKey, listApiKeys, listPreviewKeys, updateApiKey } from '../../published/contentful-keys.ts';
@@ -53,6 +54,8 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
   }
   app.get('/spaces/:space', { ...contentfulDoc('/spaces/:space', 'The space (delivery or preview key)'), constraints: DELIVERY }, async (req: Req) => {
     const ctx = await open(req);
+    // The space takes no parameter (besides the key): anything else is a 400 naming it.
+    for (const k of Object.keys(req.query ?? {})) if (k !== 'access_token') throw new InvalidQuery(k, 'is not a parameter of the space');
     const locales = localesOf(ctx);
     return { sys: { type: 'Space', id: ctx.scope.api_key }, name: ctx.scope.api_key, locales };
   });
@@ -70,7 +73,7 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
     reply.status(201);
     return createApiKey(h.db, scope.api_key, scope.caller.actor, req.body);
   });
-  app.get<K>('/spaces/:space/api_keys/:id', contentfulDoc('/spaces/:space/api_keys/:id', 'A delivery API key (token masked)'), async (req) => {
+  app.get<K>('/spaces/:space/api_keys/:id', { ...contentfulDoc('/spaces/:space/api_keys/:id', 'A delivery API key (token masked)'), preHandler: noQuery }, async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
     return getApiKey(h.db, scope.api_key, req.params.id);
   });
@@ -88,7 +91,7 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
     const { items, total, page } = simpleList((req.query ?? {}) as Record<string, unknown>, await listPreviewKeys(h.db, scope.api_key));
     return collection(items, page, total);
   });
-  app.get<K>('/spaces/:space/preview_api_keys/:id', contentfulDoc('/spaces/:space/preview_api_keys/:id', 'A preview API key (token masked)'), async (req) => {
+  app.get<K>('/spaces/:space/preview_api_keys/:id', { ...contentfulDoc('/spaces/:space/preview_api_keys/:id', 'A preview API key (token masked)'), preHandler: noQuery }, async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
     return getPreviewKey(h.db, scope.api_key, req.params.id);
   });

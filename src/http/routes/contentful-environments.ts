@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { environmentIdOf, link, MASTER_ENVIRONMENT } from '../../contentful/entities.ts';
-import { collection, headerValue, simpleList, spaceScope, versionHeader } from '../contentful.ts';
+import { collection, headerValue, simpleList, spaceScope, versionHeader, noQuery } from '../contentful.ts';
 import { createEnvironmentCopy, deleteEnvironmentOf, environmentOfScope, listEnvironments, newEnvironmentId, putEnvironment, type EnvironmentOf } from '../../contentful/environments.ts';
 import { createLocaleFrom, deleteLocaleFrom, getLocaleView, listLocaleViews, updateLocaleFrom } from '../../contentful/locales.ts';
 import { notFound } from '../../errors.ts';
@@ -26,7 +26,7 @@ type Q = Record<string, string | undefined>;
  *                                                       GET, POST; /:id GET, PUT, DELETE
  */
 export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Herald) {
-  app.get<{ Params: { space: string } }>('/spaces/:space', contentfulDoc('/spaces/:space', 'The space (a stack)'), async (req) => {
+  app.get<{ Params: { space: string } }>('/spaces/:space', { ...contentfulDoc('/spaces/:space', 'The space (a stack)'), preHandler: noQuery }, async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
     const stack = (await getStack(h.db, scope.api_key))!;
     return { sys: { type: 'Space', id: scope.api_key, version: 1, createdAt: stack.created_at, updatedAt: stack.updated_at }, name: stack.name };
@@ -52,7 +52,7 @@ export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Her
     return collection(items, page, total);
   });
 
-  app.get<{ Params: { space: string; env: string } }>('/spaces/:space/environments/:env', contentfulDoc('/spaces/:space/environments/:env', 'One environment'), async (req) => {
+  app.get<{ Params: { space: string; env: string } }>('/spaces/:space/environments/:env', { ...contentfulDoc('/spaces/:space/environments/:env', 'One environment'), preHandler: noQuery }, async (req) => {
     const scope = await spaceScope(h, req, req.params.space, req.params.env);
     const e = await environmentOfScope(h.db, scope);
     if (!e) throw notFound(`Environment ${req.params.env}`);
@@ -122,7 +122,7 @@ export default function contentfulEnvironmentRoutes(app: FastifyInstance, h: Her
       return made;
     });
 
-    app.get<One>(`${base}/locales/:id`, contentfulDoc(`${base}/locales/:id`, 'One locale'), async (req) => {
+    app.get<One>(`${base}/locales/:id`, { ...contentfulDoc(`${base}/locales/:id`, 'One locale'), preHandler: noQuery }, async (req) => {
       const { scope, ctx } = await scoped(req);
       return getLocaleView(h.db, scope, ctx, req.params.id);
     });

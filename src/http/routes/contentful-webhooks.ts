@@ -3,7 +3,7 @@ import { byCaller } from '../auth.ts';
 import { callDetails, callOverview } from '../../contentful/calls.ts';
 import { link } from '../../contentful/entities.ts';
 import { versionMismatch } from '../../contentful/errors.ts';
-import { collection, CONTENTFUL_ID, objectBody, paging, pagingOnly, simpleList, spaceScope, versionHeader } from '../contentful.ts';
+import { collection, CONTENTFUL_ID, objectBody, paging, pagingOnly, simpleList, spaceScope, versionHeader, noQuery } from '../contentful.ts';
 import { getSpaceSettings, maxRetriesProblem, notSet, setRetryPolicy, setSigningSecret, signingSecretProblem } from '../../contentful/settings.ts';
 import { contentfulWebhookId, fromContentful, inContentfulTerms, presentDefinition, scopedWebhookUid, storedUidsOf } from '../../contentful/webhooks.ts';
 import { attemptHealth, getAttempt, listAttempts } from '../../delivery/log.ts';
@@ -107,7 +107,7 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
     return collection(items.map(presentDefinition), page, await h.webhooks.count(scope.api_key));
   });
 
-  app.get<One>('/spaces/:space/webhook_definitions/:id', contentfulDoc('/spaces/:space/webhook_definitions/:id', 'Get a webhook definition'), async (req) => {
+  app.get<One>('/spaces/:space/webhook_definitions/:id', { ...contentfulDoc('/spaces/:space/webhook_definitions/:id', 'Get a webhook definition'), preHandler: noQuery }, async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
     return presentDefinition(found(await definition((uid) => h.webhooks.get(scope.api_key, uid), scope.api_key, req.params.id)));
   });
@@ -156,7 +156,7 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
     return collection(attempts.map((a) => callOverview(a, w)), page, total);
   });
 
-  app.get<Call>('/spaces/:space/webhooks/:id/calls/:call', contentfulDoc('/spaces/:space/webhooks/:id/calls/:call', 'One call with its request and response'), async (req) => {
+  app.get<Call>('/spaces/:space/webhooks/:id/calls/:call', { ...contentfulDoc('/spaces/:space/webhooks/:id/calls/:call', 'One call with its request and response'), preHandler: noQuery }, async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
     const w = await webhookOf(scope.api_key, req.params.id);
     const a = await getAttempt(h.db, w.uid, req.params.call);
@@ -164,7 +164,7 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
     return callDetails(a, w);
   });
 
-  app.get<One>('/spaces/:space/webhooks/:id/health', contentfulDoc('/spaces/:space/webhooks/:id/health', "A webhook's health: calls in all and healthy"), async (req) => {
+  app.get<One>('/spaces/:space/webhooks/:id/health', { ...contentfulDoc('/spaces/:space/webhooks/:id/health', "A webhook's health: calls in all and healthy"), preHandler: noQuery }, async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
     const w = await webhookOf(scope.api_key, req.params.id);
     return { sys: { type: 'Webhook', id: contentfulWebhookId(w), space: link('Space', w.api_key) }, calls: await attemptHealth(h.db, w.uid) };
@@ -199,7 +199,7 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
     return secretView(scope.api_key);
   });
 
-  app.get<Space>('/spaces/:space/webhook_settings/signing_secret', contentfulDoc('/spaces/:space/webhook_settings/signing_secret', "The space's signing secret, redacted"), async (req) => {
+  app.get<Space>('/spaces/:space/webhook_settings/signing_secret', { ...contentfulDoc('/spaces/:space/webhook_settings/signing_secret', "The space's signing secret, redacted"), preHandler: noQuery }, async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
     return secretView(scope.api_key);
   });
@@ -227,7 +227,7 @@ export default function contentfulWebhookRoutes(app: FastifyInstance, h: Herald)
     return policyView(scope.api_key);
   });
 
-  app.get<Space>('/spaces/:space/webhook_settings/retry_policy', contentfulDoc('/spaces/:space/webhook_settings/retry_policy', "The space's retry policy"), async (req) => {
+  app.get<Space>('/spaces/:space/webhook_settings/retry_policy', { ...contentfulDoc('/spaces/:space/webhook_settings/retry_policy', "The space's retry policy"), preHandler: noQuery }, async (req) => {
     const scope = await spaceScope(h, req, req.params.space);
     return policyView(scope.api_key);
   });
