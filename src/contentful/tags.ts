@@ -24,6 +24,9 @@ interface TagRow {
   updated_at: number;
 }
 
+/** A tag as the APIs show it. */
+export type TagEntity = ReturnType<typeof present>;
+
 function present(r: TagRow, ctx: SysContext) {
   const at = (ms: number) => new Date(Number(ms)).toISOString();
   return {
@@ -77,6 +80,19 @@ export async function listTags(q: Queryable, scope: Scope, ctx: SysContext) {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([id, at]): TagRow => ({ id, name: id, visibility: 'private', version: 0, created_by: 'system', updated_by: 'system', created_at: at, updated_at: at }));
   return [...made, ...implicit].map((r) => present(r, ctx));
+}
+
+/**
+ * The tags the delivery and preview APIs serve: made ones with visibility `public`, oldest first
+ * (Contentful: "Only tags with visibility public are accessible via the delivery and preview
+ * APIs"; private ones, and ids content carries that were never made as a tag, are the CMA's only).
+ */
+export async function publicTags(q: Queryable, scope: Scope, ctx: SysContext) {
+  const rows = await q.all<TagRow>(
+    "SELECT id, name, visibility, version, created_by, updated_by, created_at, updated_at FROM contentful_tags WHERE api_key = ? AND branch = ? AND visibility = 'public' ORDER BY created_at, id",
+    [scope.api_key, scope.branch],
+  );
+  return rows.map((r) => present(r, ctx));
 }
 
 export async function getTag(q: Queryable, scope: Scope, ctx: SysContext, id: string) {

@@ -7,6 +7,7 @@ import { isObject } from '../content/guards.ts';
 import { contentfulFieldDef, contentfulFields, contentfulLocale, contentTypeEntity, contentTypeId, fieldMeta, link, type SysContext } from '../contentful/entities.ts';
 import { InvalidQuery } from '../contentful/errors.ts';
 import { activatedDefinitions } from '../contentful/content-types.ts';
+import { publicTags, type TagEntity } from '../contentful/tags.ts';
 import { contentfulIds } from '../contentful/schema.ts';
 import { applyQuery, contentTypeParam, MAX_LIMIT, needsEntities, parseQuery, selectPaths, type QueryField } from '../contentful/query.ts';
 import { HeraldError, notFound } from '../errors.ts';
@@ -50,6 +51,14 @@ export interface CfContext {
   origin: string;
   master: string;
   locales: LocaleDoc[];
+  /**
+   * The environment's public tags, as served at /tags (oldest first). Entries' and assets'
+   * `metadata.tags` show these only. Tags are not events, so the seq does not move with them:
+   * `tagsKey` (their ids and versions) is part of every cache key and ETag of a read.
+   */
+  tags: TagEntity[];
+  publicTagIds: Set<string>;
+  tagsKey: string;
 }
 
 /** The request header Contentful's locale-based publishing is asked for with. */
@@ -79,7 +88,12 @@ export async function openContentfulRead(deps: CfDeps, reader: Reader, spaceId: 
   if (!(await deps.db.get('SELECT 1 AS ok FROM branches WHERE api_key = ? AND uid = ?', [spaceId, branch]))) throw new HeraldError('not_found', `Environment ${environmentId} was not found.`);
   const env = await getEnvironment(deps.db, spaceId, environmentId);
   const scope: Scope = { api_key: spaceId, branch, caller: { kind: 'token', api_key: spaceId, token_uid: reader.token_uid, actor: reader.token_uid } };
+  const tags = await publicTags(deps.db, scope, { spaceId, environmentId });
   return {
+    tags,
+    publicTagIds: new Set(tags.map((t) => t.sys.id)),
+    // A rename moves the version: the cached /tags answers go stale with it.
+    tagsKey: tags.map((t) => `${t.sys.id}.${t.sys.version}`).join(','),
     reader,
     scope,
     sys: { spaceId, environmentId },
@@ -223,7 +237,7 @@ function entryOf(ctx: CfContext, shape: Shape, uid: string, e: Source['entries']
   const created = e.lines.map((l) => String(l.doc.created_at ?? '')).sort()[0] ?? iso(e.publishedAt);
   const tags = Array.isArray(master.doc.tags) ? (master.doc.tags as string[]) : [];
   return {
-    metadata: { tags: tags.map((t) => link('Tag', t)), concepts: [] },
+    metadata: { tags: tags.filter((t) => ctx.publicTagIds.has(t)).map((t) => link('Tag', t)), concepts: [] },
     sys: { ...baseSys(ctx, 'Entry', uid, created, iso(e.publishedAt), e.version, shape.locale), contentType: link('ContentType', shape.ids(ct.uid)) },
     fields: shape.locale === '*' ? all : oneLocale(all, chainOf(ctx, shape.locale)),
   };
@@ -245,7 +259,7 @@ function shownEntry(ctx: CfContext, shape: Shape, source: Source, uid: string, s
 
 /** The entries shown so far for this request's environment id and locale (see Source.shaped). */
 function shownOf(ctx: CfContext, shape: Shape, source: Source): Map<string, Record<string, any> | null> {
-  const key = `${ctx.sys.environmentId}\u0000${shape.locale}\u0000${ctx.localeBased}`;
+  const key = `${ctx.sys.environmentId}\u0000${shape.locale}\u0000${ctx.localeBased}\u0000${ctx.tagsKey}`;
   let shown = source.shaped.get(key);
   if (!shown) source.shaped.set(key, (shown = new Map()));
   return shown;
@@ -267,7 +281,7 @@ function assetOf(deps: CfDeps, ctx: CfContext, shape: Pick<Shape, 'locale'>, uid
   };
   const m = contentfulLocale(ctx.master);
   return {
-    metadata: { tags: (doc.tags ?? []).map((t) => link('Tag', t)), concepts: [] },
+    metadata: { tags: (doc.tags ?? []).filter((t) => ctx.publicTagIds.has(t)).map((t) => link('Tag', t)), concepts: [] },
     sys: baseSys(ctx, 'Asset', uid, doc.created_at ?? iso(a.publishedAt), iso(a.publishedAt), a.version, shape.locale),
     fields: shape.locale === '*' ? Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { [m]: v }])) : values,
   };
@@ -468,6 +482,25 @@ export async function cdaContentType(deps: CfDeps, ctx: CfContext, id: string, p
 
 function stateOf(t: ContentTypeDoc) {
   return { id: contentTypeId(t), version: t._version, createdAt: t.created_at, updatedAt: t.updated_at, createdBy: t.created_by, updatedBy: t.updated_by };
+}
+
+/**
+ * `/tags`: the environment's public tags (CfContext.tags), searched and paged as the other lists
+ * (`sys.*`, `order`, `select`, `skip`, `limit`; anything else a 400 naming it).
+ */
+export function cdaTags(ctx: CfContext, params: Record<string, unknown>) {
+  noInclude(params, 'tags');
+  const parsed = parseQuery(params, { kind: 'Other', locales: { codes: [], default: '' }, extra: ['access_token'] });
+  const { items, total } = applyQuery(ctx.tags, parsed);
+  return { sys: { type: 'Array' }, total, skip: parsed.skip, limit: parsed.limit, items };
+}
+
+/** `/tags/{id}`: a public tag; a private or unknown one is a 404, as Contentful's. Takes no parameter. */
+export function cdaTag(ctx: CfContext, id: string, params: Record<string, unknown>) {
+  for (const k of Object.keys(params)) if (k !== 'access_token') throw new InvalidQuery(k, 'is not a parameter of a single tag (use the tags collection with sys.id)');
+  const tag = ctx.tags.find((t) => t.sys.id === id);
+  if (!tag) throw notFound(`Tag ${id}`);
+  return tag;
 }
 
 /** The space's locales as Contentful shows them (the space's `locales` too). */

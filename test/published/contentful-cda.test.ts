@@ -167,6 +167,38 @@ describe('contentful.js against Herald', () => {
     await refused(cda.sync({ initial: true, locale: 'de-DE' } as any), 'locale');
   });
 
+  it('delivers public tags (/tags, /tags/{id}, metadata.tags), never private ones, as Contentful\'s CDA and Preview API', async () => {
+    const mgmt = { authorization: `Bearer ${s.token}` };
+    for (const [id, visibility] of [['featured', 'public'], ['internal', 'private']]) {
+      const made = await h.request('PUT', `/spaces/${s.api_key}/environments/master/tags/${id}`, { headers: { ...mgmt, 'x-contentful-tag-visibility': visibility }, body: { name: `${id} tag` } });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+    }
+    // Second carries both, and an id never made as a tag (the CMA lists it as private).
+    const entry = await s.stack.contentType('post').entry(ids.second).fetch();
+    entry.tags = ['featured', 'internal', 'loose'];
+    await entry.update();
+    await s.stack.contentType('post').entry(ids.second).publish(PUBLISH(['master']));
+    for (const key of [keys.delivery, keys.preview]) {
+      const cda = client(key);
+      const tags = await cda.getTags();
+      assert.deepEqual([tags.items.map((t: any) => [t.sys.id, t.name, t.sys.visibility]), tags.total], [[['featured', 'featured tag', 'public']], 1]);
+      assert.equal((await cda.getTag('featured')).name, 'featured tag');
+      await assert.rejects(cda.getTag('internal'), (err: any) => JSON.parse(err.message).status === 404, 'a private tag is the CMA\'s only');
+      const second: any = await cda.getEntry(ids.second);
+      assert.deepEqual(second.metadata.tags.map((t: any) => t.sys.id), ['featured']);
+      const tagged = await cda.getEntries({ 'metadata.tags.sys.id[in]': 'featured' } as any);
+      assert.deepEqual(tagged.items.map((e: any) => e.sys.id), [ids.second]);
+      assert.equal((await cda.getEntries({ 'metadata.tags.sys.id[in]': 'internal' } as any)).total, 0, 'a private tag does not find content');
+    }
+    // A rename shows at once (tags are not events: the ETag carries them).
+    const renamed = await h.request('PUT', `/spaces/${s.api_key}/environments/master/tags/featured`, { headers: { ...mgmt, 'x-contentful-version': '1' }, body: { name: 'Featured' } });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    assert.equal((await client(keys.delivery).getTag('featured')).name, 'Featured');
+    assert.deepEqual((await client(keys.delivery).getTags()).items.map((t: any) => t.name), ['Featured']);
+    const bad = await h.request('GET', `/spaces/${s.api_key}/environments/master/tags?name=Featured`, { headers: { authorization: `Bearer ${keys.delivery}` } });
+    assert.deepEqual([bad.status, bad.body.details.errors[0].path], [400, ['name']]);
+  });
+
   it('follows each locale\'s publishing with X-Contentful-Locale-Based-Publishing: true (contentful.js withLocaleBasedPublishing)', async () => {
     // Hello is published in en-US and de-DE, Second and Ada and the picture in en-US only.
     await s.stack.contentType('post').entry(ids.hello).publish(PUBLISH(['master'], ['de-de']));

@@ -3,7 +3,7 @@ import { collection, simpleList, spaceScope, noQuery } from '../contentful.ts';
 import { HeraldError } from '../../errors.ts';
 import { InvalidQuery } from '../../contentful/errors.ts';
 import type { Herald } from '../../herald.ts';
-import { cdaAsset, cdaAssets, cdaContentType, cdaContentTypes, cdaEntries, cdaEntry, cdaLocales, cdaSync, localeBasedOf, localesOf, openContentfulRead, type CfContext } from '../../published/contentful.ts';
+import { cdaAsset, cdaAssets, cdaContentType, cdaContentTypes, cdaEntries, cdaEntry, cdaLocales, cdaSync, cdaTag, cdaTags, localeBasedOf, localesOf, openContentfulRead, type CfContext } from '../../published/contentful.ts';
 import { createApiKey, deleteApiKey, getApiKey, getPreviewKey, listApiKeys, listPreviewKeys, updateApiKey } from '../../published/contentful-keys.ts';
 import { readerOf } from '../../published/tokens.ts';
 import { DELIVERY } from '../credential.ts';
@@ -29,7 +29,7 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
   };
   const read = (compute: (ctx: CfContext, req: Req) => Promise<unknown>) => async (req: Req, reply: FastifyReply) => {
     const ctx = await open(req);
-    const etag = readTag([ctx.seq, ctx.reader.kind, ctx.scope.api_key, ctx.scope.branch, ctx.envUid ?? '', ctx.origin, req.url, ctx.localeBased ? 'locale-based' : '']);
+    const etag = readTag([ctx.seq, ctx.reader.kind, ctx.scope.api_key, ctx.scope.branch, ctx.envUid ?? '', ctx.origin, req.url, ctx.localeBased ? 'locale-based' : '', ctx.tagsKey]);
     reply.header('content-type', 'application/vnd.contentful.delivery.v1+json');
     return sendRead(req, reply, etag, () => compute(ctx, req));
   };
@@ -45,6 +45,8 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
   route('/content_types', 'Content types', (ctx, req) => cdaContentTypes(h, ctx, req.query));
   route('/content_types/:id', 'A content type', (ctx, req) => cdaContentType(h, ctx, req.params.id!, req.query));
   route('/locales', 'Locales', async (ctx, req) => cdaLocales(ctx, req.query));
+  route('/tags', 'Public tags', async (ctx, req) => cdaTags(ctx, req.query));
+  route('/tags/:id', 'A public tag', async (ctx, req) => cdaTag(ctx, req.params.id!, req.query));
   for (const url of ['/spaces/:space/environments/:env/sync', '/spaces/:space/sync']) {
     app.get(url, contentfulDoc(url, 'Sync what is published: initial=true, then nextPageUrl / nextSyncUrl (delivery key)'), async (req: Req, reply) => {
       const ctx = await open(req);
