@@ -195,6 +195,8 @@ describe('contentful.js against Herald', () => {
     assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
     assert.equal((await client(keys.delivery).getTag('featured')).name, 'Featured');
     assert.deepEqual((await client(keys.delivery).getTags()).items.map((t: any) => t.name), ['Featured']);
+    // Taxonomy is not kept: contentful.js's getConcepts is a 404 saying so.
+    await assert.rejects(client(keys.delivery).getConcepts(), (err: any) => /taxonomy/.test(err.message) && /404/.test(err.message));
     const bad = await h.request('GET', `/spaces/${s.api_key}/environments/master/tags?name=Featured`, { headers: { authorization: `Bearer ${keys.delivery}` } });
     assert.deepEqual([bad.status, bad.body.details.errors[0].path], [400, ['name']]);
   });

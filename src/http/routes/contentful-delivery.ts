@@ -47,6 +47,14 @@ export default function contentfulDeliveryRoutes(app: FastifyInstance, h: Herald
   route('/locales', 'Locales', async (ctx, req) => cdaLocales(ctx, req.query));
   route('/tags', 'Public tags', async (ctx, req) => cdaTags(ctx, req.query));
   route('/tags/:id', 'A public tag', async (ctx, req) => cdaTag(ctx, req.params.id!, req.query));
+  // Contentful's taxonomy (concepts, concept schemes; contentful.js getConcepts...): Herald keeps none
+  // (the management API refuses metadata.concepts), so a 404 saying so rather than an empty list.
+  for (const url of ['/spaces/:space/environments/:env/taxonomy/*', '/spaces/:space/taxonomy/*']) {
+    app.get(url, { ...contentfulDoc(url, 'Taxonomy: not kept by Herald (404)'), constraints: DELIVERY }, async (req: Req) => {
+      await open(req);
+      throw new HeraldError('not_found', 'Herald keeps no taxonomy (concepts, concept schemes): its management API refuses metadata.concepts.');
+    });
+  }
   for (const url of ['/spaces/:space/environments/:env/sync', '/spaces/:space/sync']) {
     app.get(url, contentfulDoc(url, 'Sync what is published: initial=true, then nextPageUrl / nextSyncUrl (delivery key)'), async (req: Req, reply) => {
       const ctx = await open(req);
