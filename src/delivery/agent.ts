@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import type { EventEmitter } from 'node:events';
 import { isIP, type Socket } from 'node:net';
-import { Agent, buildConnector, Pool } from 'undici';
+import { Agent, buildConnector, Client, Dispatcher, errors, Pool } from 'undici';
 import { addressProblem, hostnameProblem, type TargetPolicy } from '../net/target.ts';
 
 /**
@@ -127,11 +128,175 @@ export function createDeliveryAgent(policy: TargetPolicy, opts: DeliveryAgentOpt
     });
   };
 
-  return new Agent({
-    connections: opts.connections ?? 64,
-    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000,
-    connect,
-  });
+  return originAgent(opts, connect);
+}
+
+/**
+ * An undici Agent whose per-origin dispatcher is an OriginPool (below) rather than undici's Pool:
+ * at most `opts.connections` connections per origin, each closed after `keepAliveTimeoutMs` idle,
+ * opened with `connect` (the policy's connector).
+ */
+function originAgent(opts: DeliveryAgentOptions, connect: buildConnector.connector): Agent {
+  const cap = opts.connections ?? 64;
+  const client: Client.Options = { keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000, connect };
+  return new Agent({ factory: (origin) => new OriginPool(origin, cap, client) });
+}
+
+type Waiting = [Dispatcher.DispatchOptions, Dispatcher.DispatchHandler];
+
+/**
+ * One origin's connections: undici Clients (one connection each, pipelining 1), the free ones on
+ * a stack. undici's Pool finds a free connection by scanning its clients from the first: with
+ * Herald's 64-256 in flight per origin that scan was ~5% of the main thread at fan-out 10
+ * (session 17's profile). Here taking a free one is a pop; the most recently freed goes first,
+ * so connections beyond what the load needs stay idle and close after the keep-alive timeout.
+ *
+ * What Pool does and this keeps: a request with no free connection and the cap reached waits
+ * (first come, first sent) for the next one freed; a client whose connection failed
+ * (`connectionError`) is dropped and later requests get a new one; the clients' connect,
+ * disconnect and connectionError events are re-emitted with this pool among the targets (the
+ * Agent closes an origin's pool when its last connection went); close() waits for the waiting
+ * requests to be sent and answered, destroy() fails them.
+ */
+class OriginPool extends Dispatcher {
+  /** Every client, and whether it is free (on `free`). */
+  private readonly clients = new Map<Client, boolean>();
+  private readonly free: Client[] = [];
+  private readonly waiting: Waiting[] = [];
+  /** The first not yet sent in `waiting` (shifted in place, compacted when it empties). */
+  private head = 0;
+  /** A dispatch returned false: 'drain' is emitted when one is free again (the Dispatcher contract). */
+  private needDrain = false;
+  private closing: Promise<void> | null = null;
+  /** Resolves `closing` once no request waits. */
+  private emptied: (() => void) | null = null;
+  private gone = false;
+
+  constructor(
+    private readonly origin: string | URL,
+    private readonly cap: number,
+    private readonly options: Client.Options,
+  ) {
+    super();
+  }
+
+  get destroyed(): boolean {
+    return this.gone;
+  }
+
+  get closed(): boolean {
+    return this.closing !== null;
+  }
+
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (this.gone || this.closing) {
+      handler.onError?.(this.gone ? new errors.ClientDestroyedError() : new errors.ClientClosedError());
+      return false;
+    }
+    const client = this.take();
+    if (!client) {
+      this.waiting.push([opts, handler]);
+      return (this.needDrain = false);
+    }
+    if (client.dispatch(opts, handler)) this.release(client);
+    return !(this.needDrain = this.free.length === 0 && this.clients.size >= this.cap);
+  }
+
+  /** A free client, or a new one while under the cap; null at the cap with none free. */
+  private take(): Client | null {
+    const client = this.free.pop();
+    if (client) {
+      this.clients.set(client, false);
+      return client;
+    }
+    if (this.clients.size >= this.cap) return null;
+    const made = new Client(this.origin, this.options);
+    made
+      .on('drain', () => this.drained(made))
+      .on('connect', (origin, targets) => this.emit('connect', origin, [this, ...targets]))
+      .on('disconnect', (origin, targets, err) => this.emit('disconnect', origin, [this, ...targets], err))
+      .on('connectionError', (origin, targets, err) => {
+        // Dropped, as Pool does (undici#3895): its queued requests have failed; a new client takes the next.
+        this.drop(made);
+        this.emit('connectionError', origin, [this, ...targets], err);
+        this.sendWaiting();
+      });
+    this.clients.set(made, false);
+    return made;
+  }
+
+  private release(client: Client) {
+    if (this.clients.get(client) === false) {
+      this.clients.set(client, true);
+      this.free.push(client);
+    }
+  }
+
+  private drop(client: Client) {
+    if (this.clients.get(client)) this.free.splice(this.free.lastIndexOf(client), 1);
+    this.clients.delete(client);
+  }
+
+  /** A client can take a request again: the oldest waiting one, else it is free. */
+  private drained(client: Client) {
+    if (!this.clients.has(client)) return;
+    while (this.head < this.waiting.length) {
+      const [opts, handler] = this.next();
+      if (!client.dispatch(opts, handler)) return;
+    }
+    this.release(client);
+    if (this.needDrain) {
+      this.needDrain = false;
+      // Typed with the origin alone; Agent's listener reads the targets too (as Pool emits them).
+      (this as EventEmitter).emit('drain', this.origin, [this]);
+    }
+  }
+
+  /** Waiting requests onto new clients (room under the cap after a drop). */
+  private sendWaiting() {
+    while (this.head < this.waiting.length) {
+      const client = this.take();
+      if (!client) return;
+      const [opts, handler] = this.next();
+      if (client.dispatch(opts, handler)) this.release(client);
+    }
+  }
+
+  private next(): Waiting {
+    const item = this.waiting[this.head]!;
+    this.waiting[this.head++] = undefined as never;
+    if (this.head === this.waiting.length) {
+      this.waiting.length = 0;
+      this.head = 0;
+      this.emptied?.();
+    }
+    return item;
+  }
+
+  close(): Promise<void>;
+  close(callback: () => void): void;
+  close(callback?: () => void): Promise<void> | void {
+    this.closing ??= new Promise<void>((resolve) => {
+      if (this.head === this.waiting.length) resolve();
+      else this.emptied = resolve;
+    }).then(() => Promise.all([...this.clients.keys()].map((c) => c.close())).then(() => {}));
+    if (!callback) return this.closing;
+    void this.closing.then(callback, callback);
+  }
+
+  destroy(): Promise<void>;
+  destroy(err: Error | null): Promise<void>;
+  destroy(callback: () => void): void;
+  destroy(err: Error | null, callback: () => void): void;
+  destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const callback = typeof a === 'function' ? a : b;
+    const err = (typeof a === 'function' ? null : a) ?? new errors.ClientDestroyedError();
+    this.gone = true;
+    while (this.head < this.waiting.length) this.next()[1].onError?.(err);
+    const done = Promise.all([...this.clients.keys()].map((c) => c.destroy(err))).then(() => {});
+    if (!callback) return done;
+    void done.then(callback, callback);
+  }
 }
 
 /**
@@ -199,7 +364,7 @@ function proxiedAgent(policy: TargetPolicy, opts: DeliveryAgentOptions, tls: Rec
     })().catch((err) => callback(err, null));
   };
 
-  const agent = new Agent({ connections: opts.connections ?? 64, keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000, connect });
+  const agent = originAgent(opts, connect);
   companions.set(agent, tunnels);
   return agent;
 }
