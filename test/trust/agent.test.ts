@@ -232,3 +232,145 @@ describe('redirects', () => {
     });
   }
 });
+
+/**
+ * The agent's connections to one origin (agent.ts OriginPool): HERALD_MAX_IN_FLIGHT is the most a
+ * receiver ever sees open from Herald, requests beyond it wait their turn (first come, first
+ * sent), a free connection is used again before another is opened, and idle ones close.
+ */
+describe('connections per origin', () => {
+  /** A server that answers each request when the test says so, and counts its connections. */
+  async function holdingServer() {
+    const held: Array<{ path: string; answer: () => void }> = [];
+    const arrived: string[] = [];
+    let connections = 0;
+    let open = 0;
+    let mostOpen = 0;
+    const server: Server = createServer((req, res) => {
+      arrived.push(req.url!);
+      req.resume();
+      req.on('end', () => held.push({ path: req.url!, answer: () => res.end('ok') }));
+    });
+    // No Keep-Alive hint (undici would take the server's timeout over the agent's); the server never closes an idle connection itself.
+    server.keepAliveTimeout = 0;
+    server.on('connection', (socket) => {
+      connections++;
+      mostOpen = Math.max(mostOpen, ++open);
+      socket.on('close', () => open--);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return {
+      url,
+      held,
+      arrived,
+      stats: () => ({ connections, open, mostOpen }),
+      answerAll: () => held.splice(0).forEach((h) => h.answer()),
+      close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+    };
+  }
+  const until = async (what: () => boolean, ms = 5_000) => {
+    const end = Date.now() + ms;
+    while (!what()) {
+      if (Date.now() > end) assert.fail('timed out waiting');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  it('opens at most `connections` to one origin; the rest wait and are sent in order as connections free', async () => {
+    const server = await holdingServer();
+    const agent = createDeliveryAgent(loopbackAllowed, { connections: 2 });
+    try {
+      const answers = [1, 2, 3, 4, 5].map((i) => post(agent, `${server.url}/r${i}`));
+      await until(() => server.held.length === 2);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(server.arrived.sort(), ['/r1', '/r2'], 'only two requests reach the receiver while both connections are busy');
+      while (server.arrived.length < 5) {
+        server.answerAll();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      server.answerAll();
+      assert.deepEqual((await Promise.all(answers)).map((a) => a.status), [200, 200, 200, 200, 200]);
+      assert.deepEqual(server.arrived.slice(2), ['/r3', '/r4', '/r5']);
+      assert.equal(server.stats().connections, 2, 'the waiting requests went over the two connections, none opened beyond');
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
+  it('sends one request after another over the connections it has, and closes them once idle for the keep-alive timeout', async () => {
+    const server = await holdingServer();
+    const agent = createDeliveryAgent(loopbackAllowed, { connections: 8, keepAliveTimeoutMs: 200 });
+    try {
+      for (let i = 0; i < 10; i++) {
+        const answer = post(agent, `${server.url}/s${i}`);
+        await until(() => server.held.length === 1);
+        server.answerAll();
+        assert.equal((await answer).status, 200);
+      }
+      // undici frees a connection just after its answer is read: the second request can find the
+      // first connection not yet free (undici's Pool the same); the rest reuse.
+      const used = server.stats().connections;
+      assert.ok(used <= 2, `${used} connections for 10 requests one after another`);
+      await until(() => server.stats().open === 0, 2_000);
+      // The next request opens a new connection.
+      const answer = post(agent, `${server.url}/again`);
+      await until(() => server.held.length === 1);
+      server.answerAll();
+      assert.equal((await answer).status, 200);
+      assert.equal(server.stats().connections, used + 1);
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
+  it('after a refused connection, the next request to the origin connects afresh', async () => {
+    const server = await holdingServer();
+    const port = new URL(server.url).port;
+    await server.close();
+    const agent = createDeliveryAgent(loopbackAllowed, { connections: 1 });
+    try {
+      const refused = await refusal(agent, `http://127.0.0.1:${port}/first`);
+      assert.equal((refused as { code?: string }).code, 'ECONNREFUSED');
+      const again = createServer((req, res) => req.resume().on('end', () => res.end('back')));
+      await new Promise<void>((r) => again.listen(Number(port), '127.0.0.1', r));
+      try {
+        const res = await post(agent, `http://127.0.0.1:${port}/second`);
+        assert.deepEqual([res.status, res.body], [200, 'back']);
+      } finally {
+        again.closeAllConnections();
+        await new Promise((r) => again.close(r));
+      }
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('close() lets requests in flight and waiting finish; destroy() fails the waiting ones', async () => {
+    const server = await holdingServer();
+    const agent = createDeliveryAgent(loopbackAllowed, { connections: 1 });
+    try {
+      const answers = [1, 2, 3].map((i) => post(agent, `${server.url}/c${i}`));
+      await until(() => server.held.length === 1);
+      const closed = agent.close();
+      while (server.arrived.length < 3) {
+        server.answerAll();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      server.answerAll();
+      assert.deepEqual((await Promise.all(answers)).map((a) => a.status), [200, 200, 200]);
+      await closed;
+
+      const other = createDeliveryAgent(loopbackAllowed, { connections: 1 });
+      const failing = [1, 2].map((i) => post(other, `${server.url}/d${i}`).then(() => 'answered', (err: Error) => err.name));
+      await until(() => server.arrived.length === 4);
+      await other.destroy();
+      assert.deepEqual(await Promise.all(failing), ['ClientDestroyedError', 'ClientDestroyedError']);
+      assert.deepEqual(server.arrived.slice(3), ['/d1'], 'the waiting request was never sent');
+    } finally {
+      await server.close();
+    }
+  });
+});
