@@ -137,7 +137,8 @@ export function createDeliveryAgent(policy: TargetPolicy, opts: DeliveryAgentOpt
  * opened with `connect` (the policy's connector).
  */
 function originAgent(opts: DeliveryAgentOptions, connect: buildConnector.connector): Agent {
-  const cap = opts.connections ?? 64;
+  // 0: no cap, as undici's Pool reads it.
+  const cap = opts.connections === 0 ? Infinity : (opts.connections ?? 64);
   const client: Client.Options = { keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000, connect };
   return new Agent({ factory: (origin) => new OriginPool(origin, cap, client) });
 }
