@@ -550,6 +550,11 @@ interface CfSync {
   ct?: string;
   /** Items per page (`limit` of the initial sync), carried by every token after it; absent: SYNC_PAGE. */
   limit?: number;
+  /**
+   * Delta: a content type's activation (event `seq`) whose entries filled a page; the next page
+   * goes on after entry `uid` (its entries are announced in uid order).
+   */
+  within?: { seq: number; uid: string };
 }
 
 export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<string, unknown>) {
@@ -618,15 +623,43 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
       : { sys: { type: 'Array' }, items, nextSyncUrl: url({ ...s, mode: 'delta', after: String(s.at) }) };
   }
 
-  // Delta: entities touched by publish, unpublish or delete events after the token, up to ctx.seq.
+  // Delta: entities touched by publish, unpublish or delete events after the token, up to ctx.seq;
+  // and the entries of a content type activated after it. An entry published while its content
+  // type was a draft was not delivered, so its publish event announced nothing (below): the
+  // activation that delivers it announces it (and re-announces, shaped anew, the entries of a
+  // content type activated again with a changed definition).
   let cursor = Number(s.after);
   const touched = new Map<string, number>();
   const rows = await deps.db.all<EventRow>(
-    `SELECT * FROM events WHERE api_key = ? AND branch = ? AND seq > ? AND seq <= ? AND module IN ('entry', 'asset') AND action IN ('publish', 'unpublish', 'delete') ORDER BY seq LIMIT 1000`,
+    `SELECT * FROM events WHERE api_key = ? AND branch = ? AND seq > ? AND seq <= ?
+       AND ((module IN ('entry', 'asset') AND action IN ('publish', 'unpublish', 'delete')) OR (module = 'content_type' AND action = 'publish'))
+     ORDER BY seq LIMIT 1000`,
     [ctx.scope.api_key, ctx.scope.branch, cursor, ctx.seq],
   );
   let full = false;
-  for (const r of rows) {
+  let within: CfSync['within'];
+  rows: for (const r of rows) {
+    if (r.module === 'content_type') {
+      const seq = Number(r.seq);
+      if (ctx.envUid && wantEntry && shape.types.has(r.uid) && (!s.ct || shape.ids(r.uid) === s.ct)) {
+        const resumeAfter = s.within?.seq === seq ? s.within.uid : undefined;
+        const uids = [...source.entries].filter(([uid, e]) => e.ct === r.uid && (resumeAfter === undefined || uid > resumeAfter)).map(([uid]) => uid).sort();
+        let last = resumeAfter;
+        for (const uid of uids) {
+          const key = `entry:${uid}`;
+          if (!touched.has(key) && touched.size === pageSize) {
+            full = true;
+            // Part of this activation's entries went out: the next page goes on after the last one.
+            if (last !== undefined) within = { seq, uid: last };
+            break rows;
+          }
+          touched.set(key, seq);
+          last = uid;
+        }
+      }
+      cursor = seq;
+      continue;
+    }
     const e = eventFromRow(r);
     const envUid = isObject(e.data.environment) ? e.data.environment.uid : undefined;
     const entity = (e.module === 'entry' ? e.data.entry : e.data.asset) as Record<string, unknown> | undefined;
@@ -658,7 +691,8 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
     }
   }
   const more = full || rows.length === 1000;
-  const next: CfSync = { ...s, after: String(more ? cursor : Math.max(cursor, ctx.seq)) };
+  const { within: _done, ...rest } = s;
+  const next: CfSync = { ...rest, after: String(more ? cursor : Math.max(cursor, ctx.seq)), ...(within ? { within } : {}) };
   return more ? { sys: { type: 'Array' }, items, nextPageUrl: url(next) } : { sys: { type: 'Array' }, items, nextSyncUrl: url(next) };
 }
 

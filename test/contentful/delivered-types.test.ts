@@ -367,5 +367,41 @@ describe('entries on a content type that is a draft (delivery and preview)', () 
     const ct = await sp.cma.contentType.get({ ...sp.env, contentTypeId: 'memo' });
     await sp.cma.contentType.publish({ ...sp.env, contentTypeId: 'memo' }, ct);
     assert.deepEqual((await sp.cda(keys.delivery).getEntries({ content_type: 'memo' } as any)).items.map((x: any) => x.fields.name), ['Internal memo, again']);
+    // And the next delta sync announces it (it never did: its publish came while the type was a draft).
+    const announced = await sp.cda(keys.delivery).sync({ nextSyncToken: delta.nextSyncToken } as any);
+    assert.deepEqual([announced.entries.map((x: any) => [x.sys.id, x.fields.name['en-US']]), announced.deletedEntries.length], [[[memo, 'Internal memo, again']], 0]);
+    const quiet = await sp.cda(keys.delivery).sync({ nextSyncToken: announced.nextSyncToken } as any);
+    assert.deepEqual([quiet.entries.length, quiet.deletedEntries.length], [0, 0], 'announced once');
+  });
+
+  it("announces a content type's entries at its activation page by page (limit 1), each once, filtered by the initial sync's content_type", async () => {
+    await sp.cma.contentType.createWithId({ ...sp.env, contentTypeId: 'note' }, { name: 'Note', fields: NAME } as any);
+    const notes: string[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      const uid = (await sp.v3('POST', '/content_types/note/entries', { entry: { name } })).entry.uid;
+      await sp.v3('POST', `/content_types/note/entries/${uid}/publish`, { entry: { environments: ['master'], locales: ['en-us'] } });
+      notes.push(uid);
+    }
+    const first = await sp.cda(keys.delivery).sync({ initial: true, limit: 1 } as any);
+    assert.ok(!first.entries.some((x: any) => notes.includes(x.sys.id)), 'a draft type: not synced');
+    const onlyPosts = await sp.cda(keys.delivery).sync({ initial: true, type: 'Entry', content_type: 'post' } as any);
+    const ct = await sp.cma.contentType.get({ ...sp.env, contentTypeId: 'note' });
+    await sp.cma.contentType.publish({ ...sp.env, contentTypeId: 'note' }, ct);
+    // Raw pages: one entry each, nextPageUrl until the last.
+    const auth = { authorization: `Bearer ${keys.delivery}` };
+    let url: string | undefined = `/spaces/${sp.s.api_key}/environments/master/sync?sync_token=${first.nextSyncToken}`;
+    const pages: string[][] = [];
+    while (url) {
+      const r = await h.request('GET', url.replace(h.url, ''), { headers: auth });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      pages.push(r.body.items.map((x: any) => x.sys.id));
+      url = r.body.nextPageUrl;
+      assert.ok(pages.length < 10, 'pages end');
+    }
+    assert.deepEqual(pages.flat().sort(), [...notes].sort());
+    assert.ok(pages.every((p) => p.length <= 1), JSON.stringify(pages));
+    // A sync of posts only hears nothing of the notes.
+    const posts = await sp.cda(keys.delivery).sync({ nextSyncToken: onlyPosts.nextSyncToken } as any);
+    assert.deepEqual(posts.entries.length, 0);
   });
 });
