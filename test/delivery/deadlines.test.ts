@@ -63,6 +63,28 @@ describe('attempt deadlines on one timer (deadlines.ts)', () => {
     assert.equal(called, false);
   });
 
+  it('cuts a real request whose receiver sends its headers and then never ends the body, at the deadline (undici\'s own timers are off)', async () => {
+    const trickle: Server = createServer((_q, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial');
+    });
+    await new Promise<void>((r) => trickle.listen(0, '127.0.0.1', r));
+    const agent = new Agent();
+    try {
+      const url = `http://127.0.0.1:${(trickle.address() as AddressInfo).port}/`;
+      const t0 = Date.now();
+      const r = await send(agent, { url, headers: { 'content-type': 'application/json' }, body: '{}' }, 300);
+      const took = Date.now() - t0;
+      assert.equal(r.outcome, 'timeout');
+      assert.equal(r.reason, 'no complete response within 300 ms');
+      assert.ok(took >= 295 && took < 3_000, `cut after ${took} ms`);
+    } finally {
+      await agent.destroy();
+      trickle.closeAllConnections();
+      trickle.close();
+    }
+  });
+
   it('cuts a real request whose receiver never answers, at the deadline, as a timeout', async () => {
     const silent: Server = createServer(() => {}); // never answers
     const quick: Server = createServer((_q, res) => res.end('ok'));
