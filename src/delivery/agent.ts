@@ -197,7 +197,8 @@ class OriginPool extends Dispatcher {
     const client = this.take();
     if (!client) {
       this.waiting.push([opts, handler]);
-      return (this.needDrain = false);
+      this.needDrain = true;
+      return false;
     }
     if (client.dispatch(opts, handler)) this.release(client);
     return !(this.needDrain = this.free.length === 0 && this.clients.size >= this.cap);
@@ -240,7 +241,13 @@ class OriginPool extends Dispatcher {
 
   /** A client can take a request again: the oldest waiting one, else it is free. */
   private drained(client: Client) {
-    if (!this.clients.has(client)) return;
+    const free = this.clients.get(client);
+    if (free === undefined) return;
+    // Free already (its last dispatch said so) and requests wait: it takes them off the stack.
+    if (free && this.head < this.waiting.length) {
+      this.free.splice(this.free.lastIndexOf(client), 1);
+      this.clients.set(client, false);
+    }
     while (this.head < this.waiting.length) {
       const [opts, handler] = this.next();
       if (!client.dispatch(opts, handler)) return;

@@ -103,11 +103,8 @@ export function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged'>, ti
           headers: req.headers,
           // The bytes when the request carries them (request.ts bodyBytes): a string is encoded per request.
           body: req.method === 'GET' ? undefined : req.chunked ? Readable.from([req.bodyBytes ?? Buffer.from(req.body)]) : (req.bodyBytes ?? req.body),
-          // undici's per-phase timers off: the total deadline above covers headers and body and
-          // always fires first (it started earlier, with the same length), so they only cost a
-          // timer made and cleared per attempt. (undefined would be undici's 300 s defaults.)
-          headersTimeout: 0,
-          bodyTimeout: 0,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
         },
         exchange,
       );
