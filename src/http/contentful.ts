@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { HeraldError, invalid } from '../errors.ts';
 import type { Herald } from '../herald.ts';
 import type { StackScope } from '../auth/caller.ts';
@@ -77,14 +77,52 @@ export function pagingOnly(query: Record<string, unknown>): { skip: number; limi
 }
 
 /**
+ * Refuses the first query parameter of `req` not in `allowed` with a 400 InvalidQuery naming it
+ * (`problem` says why). `access_token` gets its own answer: Contentful takes the token there too,
+ * Herald's management API only as `Authorization: Bearer`.
+ */
+function refuseQuery(req: FastifyRequest, allowed: readonly string[], problem: string): void {
+  for (const k of Object.keys((req.query ?? {}) as Record<string, unknown>)) {
+    if (allowed.includes(k)) continue;
+    if (k === 'access_token') throw new InvalidQuery(k, "is not taken by Herald's management API: send the token as Authorization: Bearer");
+    throw new InvalidQuery(k, problem);
+  }
+}
+
+/**
  * The preHandler of a single resource's GET (an entry, asset, content type, locale, tag,
  * environment, key, webhook, call, setting): Contentful's management API defines no query
  * parameter there (contentful-management sends a query only when given one), so any is a 400
  * naming it; before, `select` or a filter was ignored and the whole resource came back.
  */
 export async function noQuery(req: FastifyRequest) {
-  const first = Object.keys((req.query ?? {}) as Record<string, unknown>)[0];
-  if (first !== undefined) throw new InvalidQuery(first, 'is not a parameter of a single resource: the management API defines none here (search the collection with sys.id)');
+  refuseQuery(req, [], 'is not a parameter of a single resource: the management API defines none here (search the collection with sys.id)');
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The query parameters a Contentful management write takes: Herald's own (entries' `auto_save`); see checkWriteQueries. */
+    query?: readonly string[];
+  }
+}
+
+/**
+ * Gives every management write (PUT, POST, DELETE, PATCH under /spaces/) registered after it the
+ * check `noQuery` makes on single GETs: Contentful's management API defines no query parameter on
+ * its writes (contentful-management sends none; versions, content types and source environments go
+ * in X-Contentful-* headers), so any is a 400 naming it rather than ignored. A route lists Herald's
+ * own parameters in `config: { query: [...] }`. The catch-all `/spaces/*` is left to
+ * answer its 404.
+ */
+export function checkWriteQueries(app: FastifyInstance): void {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const methods = [route.method].flat();
+    if (!route.url.startsWith('/spaces/') || route.url.includes('*') || methods.every((m) => m === 'GET' || m === 'HEAD')) return;
+    const allowed = route.config?.query ?? [];
+    const problem = `is not a parameter of ${methods.join(', ')} ${route.url}: the management API defines none on writes`;
+    const check = async (req: FastifyRequest) => refuseQuery(req, allowed, problem);
+    route.preHandler = [check, ...[route.preHandler ?? []].flat()] as RouteOptions['preHandler'];
+  });
 }
 
 /** Contentful's collection body. */

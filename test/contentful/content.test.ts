@@ -398,6 +398,48 @@ describe('content in the Contentful dialect', () => {
     assert.equal((await res.json()).sys.id, 'BadRequest');
   });
 
+  it('refuses a query parameter on a management write, naming it, and changes nothing', async () => {
+    // Contentful's management API defines no query parameter on its writes; one was ignored, so a
+    // caller who meant `?locale=de-DE` updated every locale. Through contentful-management's raw API.
+    const entry = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'Kept' } } } as any);
+    const url = `/spaces/${spaceId}/environments/master/entries/${entry.sys.id}`;
+    const localized = await refusal(client.raw.put(url, { fields: { title: { 'en-US': 'Changed' } } }, { headers: { 'X-Contentful-Version': entry.sys.version }, params: { locale: 'de-DE' } }));
+    assert.deepEqual([localized.status, localized.name, localized.details.errors[0].path], [400, 'InvalidQuery', ['locale']]);
+    const same = await client.entry.get({ ...env, entryId: entry.sys.id });
+    assert.deepEqual([same.sys.version, same.fields.title], [entry.sys.version, { 'en-US': 'Kept' }]);
+    // Creates, publishes, deletes, and writes outside content too (raw requests).
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/vnd.contentful.management.v1+json' };
+    const writes: Array<[string, string, Record<string, string>?, string?]> = [
+      ['POST', `/spaces/${spaceId}/environments/master/entries?select=sys.id`, { 'x-contentful-content-type': 'blogPost' }, JSON.stringify({ fields: { title: { 'en-US': 'New' } } })],
+      ['PUT', `${url}/published?locale=de-DE`, { 'x-contentful-version': String(entry.sys.version) }],
+      ['DELETE', `${url}?force=true`],
+      ['PUT', `/spaces/${spaceId}/environments/master/content_types/blogPost?sys.id=x`, {}, '{}'],
+      ['PUT', `/spaces/${spaceId}/environments/qa?source=master`, {}, JSON.stringify({ name: 'qa' })],
+      ['DELETE', `/spaces/${spaceId}/webhook_settings/retry_policy?x=1`],
+    ];
+    for (const [method, path, headers, body] of writes) {
+      const r = await fetch(`${h.url}${path}`, { method, headers: { ...auth, ...headers }, ...(body ? { body } : {}) });
+      const answer = await r.json();
+      const name = new URL(path, h.url).searchParams.keys().next().value;
+      assert.deepEqual([r.status, answer.sys.id, answer.details.errors[0].path.join('.')], [400, 'InvalidQuery', name], `${method} ${path}`);
+      assert.match(answer.message, /defines none on writes/);
+    }
+    const after = await client.entry.getMany({ ...env, query: { 'fields.title': 'New', content_type: 'blogPost' } });
+    assert.equal(after.total, 0, 'the POST made nothing');
+    const kept = await client.entry.get({ ...env, entryId: entry.sys.id });
+    assert.deepEqual([kept.sys.version, kept.sys.publishedVersion], [entry.sys.version, undefined], 'not published, not deleted');
+    assert.equal((await refusal(client.environment.get({ spaceId, environmentId: 'qa' }))).name, 'NotFound');
+    // The token goes in the Authorization header; in the query it is named, not ignored.
+    const inQuery = await fetch(`${h.url}${url}?access_token=${token}`, { method: 'DELETE', headers: auth });
+    const tokenAnswer = await inQuery.json();
+    assert.deepEqual([inQuery.status, tokenAnswer.details.errors[0].path], [400, ['access_token']]);
+    assert.match(tokenAnswer.message, /Authorization: Bearer/);
+    assert.ok(!JSON.stringify(tokenAnswer).includes(token), 'the token is not echoed');
+    // auto_save, Herald's own parameter, is still taken.
+    const saved = await client.raw.put(`${url}?auto_save=true`, { fields: { title: { 'en-US': 'Auto' } } }, { headers: { 'X-Contentful-Version': entry.sys.version } });
+    assert.equal((saved as any).fields.title['en-US'], 'Auto');
+  });
+
   it('commits entry and asset writes asked for in one turn together (SQLite), as /v3 does', async (t) => {
     if (h.herald.db.dialect !== 'sqlite') return t.skip('PostgreSQL runs transactions side by side');
     const one = await client.entry.create({ ...env, contentTypeId: 'blogPost' }, { fields: { title: { 'en-US': 'one' } } } as any);

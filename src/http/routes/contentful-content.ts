@@ -160,7 +160,8 @@ export default function contentfulContentRoutes(app: FastifyInstance, h: Herald)
       return getEntry(h, scope, ctx, req.params.id);
     });
 
-    app.put<One>(`${base}/entries/:id`, contentfulDoc(`${base}/entries/:id`, 'Update an entry (X-Contentful-Version; ?auto_save=true records an auto_save), or create one with this id (X-Contentful-Content-Type)'), async (req, reply) => {
+    // auto_save is Herald's own (it records an auto_save, not an update): the one query parameter a write takes (checkWriteQueries).
+    app.put<One>(`${base}/entries/:id`, { ...contentfulDoc(`${base}/entries/:id`, 'Update an entry (X-Contentful-Version; ?auto_save=true records an auto_save), or create one with this id (X-Contentful-Content-Type)'), config: { query: ['auto_save'] } }, async (req, reply) => {
       const { scope, ctx } = await scoped(req);
       const sent = versionHeader(req);
       // Contentful's create-with-id: a PUT without a version (or version 0) to an id no entry has.

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { CMA_TYPE } from '../contentful.ts';
+import { CMA_TYPE, checkWriteQueries } from '../contentful.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { contentfulDoc } from '../schemas.ts';
@@ -7,7 +7,8 @@ import { contentfulDoc } from '../schemas.ts';
 /**
  * What every response under `/spaces/` shares in the Contentful dialect: Contentful's media type
  * (`application/vnd.contentful.management.v1+json`, errors included), and a Contentful-shaped 404
- * for a path Herald does not serve there. Registered before the other contentful-* route modules.
+ * for a path Herald does not serve there, and the query check of every management write
+ * (checkWriteQueries). Registered before the other contentful-* route modules, so both reach theirs.
  */
 export default function contentfulSpaceRoutes(app: FastifyInstance, _h: Herald) {
   app.addHook('onSend', async (req, reply, payload) => {
@@ -17,6 +18,8 @@ export default function contentfulSpaceRoutes(app: FastifyInstance, _h: Herald) 
     }
     return payload;
   });
+
+  checkWriteQueries(app);
 
   app.all('/spaces/*', contentfulDoc('/spaces/*', 'Any other path under /spaces/: a 404 in the Contentful shape', { status: 404, description: 'Not served' }), async (req) => {
     throw new HeraldError('not_found', `Herald's Contentful dialect has no route ${req.method} ${req.url.split('?')[0]}.`);
