@@ -38,14 +38,14 @@ export async function startBackupCenter(config: BackupConfig, opts: { log?: Logg
     log,
     verify: deliveryVerifier({ secrets: config.secrets, basicAuth: config.basicAuth }),
     csrf: createHmac('sha256', randomBytes(32)).update('restore').digest('base64url'),
-    async restore(apiKey, branch, module, uid, sel) {
+    async restore(apiKey, branch, module, uid, sel, contentTypeUid) {
       if (!config.source || !config.token) {
         throw new HeraldError('validation_failed', 'Restoring from the backup center needs --source and --token (the Herald to restore into).', {
           errors: { source: ['is not configured'] },
         });
       }
       const target = new Target({ url: config.source, api_key: apiKey, token: config.token, branch });
-      return new Restorer(store, blobs, target, { api_key: apiKey, branch }).restoreEntity(module, uid, sel);
+      return new Restorer(store, blobs, target, { api_key: apiKey, branch }).restoreEntity(module, uid, sel, contentTypeUid);
     },
   };
   const app = await buildBackupApp(context);

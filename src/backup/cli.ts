@@ -132,7 +132,7 @@ export function restoreCommand(): Command {
     .option('--stack <key>', 'the stack in the backup to read (default: --api-key, or the only stack the backup holds)')
     .option('--branch <branch>', 'branch to read and write', 'main')
     .option('--entry <uid>', 'restore this entry')
-    .option('--content-type <uid>', 'restore this content type')
+    .option('--content-type <uid>', "restore this content type; with --entry, the entry's content type (needed when the backup holds entries of several content types with that uid)")
     .option('--asset <uid>', 'restore this asset')
     .option('--version <n>', 'bring back this _version (entries: of --locale, default the locale it was created in)')
     .option('--before <time>', 'bring back the content it had just before this time (ISO 8601 or ms)')
@@ -157,7 +157,8 @@ async function runRestore(f: RestoreFlags): Promise<RestoreReport> {
   const dir = resolve(f.from);
   if (!existsSync(join(dir, STORE_FILE))) throw new HeraldError('not_found', `${dir} holds no backup (no ${STORE_FILE}).`, { errors: { from: ['is not a backup data dir'] } });
   const url = parseUrl(f.to, '--to');
-  const chosen = [f.entry && 'entry', f.contentType && 'content_type', f.asset && 'asset'].filter(Boolean) as Module[];
+  // With --entry, --content-type names the entry's content type (an entry is keyed by both).
+  const chosen = [f.entry && 'entry', f.contentType && !f.entry && 'content_type', f.asset && 'asset'].filter(Boolean) as Module[];
   if (chosen.length > 1) throw new HeraldError('validation_failed', 'Give at most one of --entry, --content-type and --asset.', { errors: { entry: ['only one entity at a time'] } });
   const sel = parseSelection({ seq: f.seq, version: f.version, before: f.before, locale: f.locale });
   if (chosen.length === 0 && Object.keys(sel).length) {
@@ -175,7 +176,7 @@ async function runRestore(f: RestoreFlags): Promise<RestoreReport> {
     const restorer = new Restorer(store, new Blobs(dir), target, { api_key: stack, branch: f.branch });
     if (chosen.length === 0) return await restorer.restoreStack();
     const uid = (f.entry ?? f.contentType ?? f.asset)!;
-    return await restorer.restoreEntity(chosen[0], uid, sel);
+    return await restorer.restoreEntity(chosen[0], uid, sel, f.entry ? f.contentType : undefined, '--content-type');
   } finally {
     store.close();
   }

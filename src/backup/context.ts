@@ -25,6 +25,6 @@ export interface BackupContext {
   verify(headers: Record<string, string | string[] | undefined>, body: Buffer): Verdict;
   /** The token the page's restore forms carry (a form posted from another site lacks it). */
   csrf: string;
-  /** Restores one entity into the source Herald (the page's Restore button). */
-  restore(apiKey: string, branch: string, module: Module, uid: string, sel: Selection): Promise<RestoreReport>;
+  /** Restores one entity (an entry of content type `contentTypeUid`) into the source Herald (the page's Restore button). */
+  restore(apiKey: string, branch: string, module: Module, uid: string, sel: Selection, contentTypeUid?: string): Promise<RestoreReport>;
 }

@@ -38,7 +38,7 @@ export class Ingest {
   async retryPendingFiles(apiKey: string): Promise<void> {
     for (const f of this.store.pendingFiles(apiKey)) {
       const e = this.store
-        .eventsOf(apiKey, f.branch, 'asset', f.uid)
+        .eventsOf(apiKey, f.branch, 'asset', f.uid, null)
         .filter((x) => x.version === Number(f.version) && !x.partial)
         .shift();
       if (!e) continue;

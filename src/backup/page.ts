@@ -111,6 +111,25 @@ ${
   );
 }
 
+/**
+ * What names an entity beside its path, as query parameters: its branch (other than main) and an
+ * entry's content type (an entry is keyed by content type and uid: a uid given again to another
+ * content type's entry is another entity).
+ */
+function entityParams(e: EntityRow): string[] {
+  return [e.branch !== 'main' ? `branch=${enc(e.branch)}` : '', e.module === 'entry' && e.content_type_uid ? `content_type_uid=${enc(e.content_type_uid)}` : ''].filter(Boolean);
+}
+
+/** `path` with `params` as its query, for an HTML attribute. */
+function withQuery(path: string, params: string[]): string {
+  return params.length ? `${path}?${params.join('&amp;')}` : path;
+}
+
+/** An entity's page. */
+function entityHref(apiKey: string, e: EntityRow, sub = '', params: string[] = []): string {
+  return withQuery(`/ui/stacks/${enc(apiKey)}/${enc(e.module)}/${enc(e.uid)}${sub}`, [...params, ...entityParams(e)]);
+}
+
 function linesCell(e: EntityRow): string {
   return Object.entries(e.lines)
     .map(([l, s]) => `<span class="${s}">${escape(l || (s === 'live' ? 'live' : 'deleted'))}${l && s === 'deleted' ? ' (deleted)' : ''}</span>`)
@@ -120,7 +139,7 @@ function linesCell(e: EntityRow): string {
 export function entitiesPage(apiKey: string, list: { entities: EntityRow[]; count: number }, q: { q?: string; module?: string }, stackName: string | null = null): string {
   const rows = list.entities
     .map(
-      (e) => `<tr><td data-label="Title"><a href="/ui/stacks/${enc(apiKey)}/${enc(e.module)}/${enc(e.uid)}${e.branch !== 'main' ? `?branch=${enc(e.branch)}` : ''}">${escape(e.title ?? e.uid)}</a><div class="muted">${escape(e.uid)}</div></td>
+      (e) => `<tr><td data-label="Title"><a href="${entityHref(apiKey, e)}">${escape(e.title ?? e.uid)}</a><div class="muted">${escape(e.uid)}</div></td>
 <td data-label="Kind">${escape(e.module)}${e.content_type_uid && e.module === 'entry' ? ` <span class="muted">(${escape(e.content_type_uid)})</span>` : ''}</td>
 <td data-label="State">${e.deleted ? '<span class="deleted">deleted</span>' : '<span class="live">live</span>'}</td><td data-label="Locales">${linesCell(e)}</td><td data-label="Versions">${e.events}</td><td data-label="Last change">${escape(e.last_action)}</td></tr>`,
     )
@@ -167,13 +186,9 @@ export function entityPage(
   versions: VersionView[],
   opts: { canRestore: boolean; csrf: string; branch: string; stackName?: string | null; heraldUrl?: string | null; result?: { report?: RestoreReport; error?: string } },
 ): string {
-  const base = `/ui/stacks/${enc(apiKey)}/${enc(e.module)}/${enc(e.uid)}`;
-  const branchQ = opts.branch !== 'main' ? `branch=${enc(opts.branch)}` : '';
   // Restoring asks first: each Restore is a link to a page that says what will happen and holds the form.
   const ask = (label: string, seq?: number, primary = false) =>
-    opts.canRestore
-      ? `<a class="btn${primary ? ' btn-primary' : ''}" href="${base}/restore${[seq !== undefined ? `seq=${seq}` : '', branchQ].filter(Boolean).length ? '?' + [seq !== undefined ? `seq=${seq}` : '', branchQ].filter(Boolean).join('&amp;') : ''}">${escape(label)}…</a>`
-      : '';
+    opts.canRestore ? `<a class="btn${primary ? ' btn-primary' : ''}" href="${entityHref(apiKey, e, '/restore', seq !== undefined ? [`seq=${seq}`] : [])}">${escape(label)}…</a>` : '';
   const prevOfLine = new Map<number, number>();
   const lastByLine = new Map<string, number>();
   for (const v of [...versions].sort((a, b) => a.seq - b.seq)) {
@@ -187,7 +202,7 @@ export function entityPage(
       return `<tr><td data-label="Seq">${v.seq}</td><td data-label="Time">${time(v.created_at)}</td><td data-label="Event">${escape(v.action)}${v.environment ? ` <span class="muted">${escape(v.environment)}/${escape(v.locale)}</span>` : ''}</td>
 <td data-label="Locale">${escape(v.line)}</td><td data-label="Version">${v.version ?? '-'}</td><td data-label="By">${actor(v)}</td>
 <td data-label="File">${v.file ? escape(v.file.status) + (v.file.size !== null ? ` <span class="muted">${v.file.size} B</span>` : '') : ''}</td>
-<td><div class="row-actions"><a href="${base}/versions/${v.seq}${branchQ ? `?${branchQ}` : ''}">view</a>${prev !== undefined ? `<a href="${base}/diff?from=${prev}&amp;to=${v.seq}${branchQ ? `&amp;${branchQ}` : ''}">diff</a>` : ''}
+<td><div class="row-actions"><a href="${entityHref(apiKey, e, `/versions/${v.seq}`)}">view</a>${prev !== undefined ? `<a href="${entityHref(apiKey, e, '/diff', [`from=${prev}`, `to=${v.seq}`])}">diff</a>` : ''}
 ${!v.partial && v.action !== 'delete' ? ask('Restore this version', v.seq) : ''}</div></td></tr>`;
     })
     .join('');
@@ -215,8 +230,6 @@ ${opts.canRestore ? `<div class="actions">${ask(e.deleted ? 'Restore as it was b
 
 /** "Are you sure?" before a restore: what comes back, from when, and the form that does it. */
 export function restoreConfirmPage(apiKey: string, e: EntityRow, v: VersionView | null, opts: { csrf: string; branch: string; stackName?: string | null }): string {
-  const base = `/ui/stacks/${enc(apiKey)}/${enc(e.module)}/${enc(e.uid)}`;
-  const branchQ = opts.branch !== 'main' ? `?branch=${enc(opts.branch)}` : '';
   const label = v ? 'Restore this version' : e.deleted ? 'Restore as it was before deletion' : 'Restore the latest version';
   const what = v
     ? `the version of event ${v.seq} (${escape(v.action)}${v.line ? `, ${escape(v.line)}` : ''}, ${time(v.created_at)}, by ${actor(v)})`
@@ -225,20 +238,20 @@ export function restoreConfirmPage(apiKey: string, e: EntityRow, v: VersionView 
       : 'its latest version';
   return layout(
     `Restore ${e.title ?? e.uid}?`,
-    `<p><a href="${base}${branchQ}">&larr; ${escape(e.title ?? e.uid)}</a></p>
+    `<p><a href="${entityHref(apiKey, e)}">&larr; ${escape(e.title ?? e.uid)}</a></p>
 <h1>Restore ${escape(e.title ?? e.uid)}?</h1>
 <p>This writes ${what} back to ${opts.stackName ? `the stack <strong>${escape(opts.stackName)}</strong>` : `stack <code>${escape(apiKey)}</code>`} in Herald, through its API.
 ${e.deleted ? 'The entity was deleted there, so it is created again, under its own uid when that is free there (else a new one, and the restore says so).' : 'Its current content there is replaced; the backup keeps that version too.'} Webhooks hear of it as of any other change.</p>
-<div class="actions"><form method="post" action="${base}/restore${branchQ}" style="display:inline"><input type="hidden" name="csrf" value="${escape(opts.csrf)}">${
+<div class="actions"><form method="post" action="${entityHref(apiKey, e, '/restore')}" style="display:inline"><input type="hidden" name="csrf" value="${escape(opts.csrf)}">${
       v ? `<input type="hidden" name="seq" value="${v.seq}">` : ''
-    }<button class="btn-primary">${escape(label)}</button></form><a class="btn" href="${base}${branchQ}">Cancel</a></div>`,
+    }<button class="btn-primary">${escape(label)}</button></form><a class="btn" href="${entityHref(apiKey, e)}">Cancel</a></div>`,
   );
 }
 
 export function versionPage(apiKey: string, e: EntityRow, seq: number, data: unknown): string {
   return layout(
     `${e.title ?? e.uid} @ ${seq}`,
-    `<p><a href="/ui/stacks/${enc(apiKey)}/${enc(e.module)}/${enc(e.uid)}">&larr; ${escape(e.title ?? e.uid)}</a></p><h1>Event ${seq}</h1><pre>${escape(JSON.stringify(data, null, 2))}</pre>`,
+    `<p><a href="${entityHref(apiKey, e)}">&larr; ${escape(e.title ?? e.uid)}</a></p><h1>Event ${seq}</h1><pre>${escape(JSON.stringify(data, null, 2))}</pre>`,
   );
 }
 
@@ -247,7 +260,7 @@ export function diffPage(apiKey: string, e: EntityRow, from: number, to: number,
   const rows = changes.map((c) => `<tr class="${c.kind}"><td><code>${escape(c.path)}</code></td><td>${c.kind}</td><td>${show(c.from)}</td><td>${show(c.to)}</td></tr>`).join('');
   return layout(
     `${e.title ?? e.uid}: ${from} → ${to}`,
-    `<p><a href="/ui/stacks/${enc(apiKey)}/${enc(e.module)}/${enc(e.uid)}">&larr; ${escape(e.title ?? e.uid)}</a></p>
+    `<p><a href="${entityHref(apiKey, e)}">&larr; ${escape(e.title ?? e.uid)}</a></p>
 <h1>Changes from event ${from} to ${to}</h1>
 ${changes.length ? `<div class="table-wrap"><table class="diff"><thead><tr><th>Field</th><th>Change</th><th>Before</th><th>After</th></tr></thead><tbody>${rows}</tbody></table></div>` : '<p>No change in content between these versions.</p>'}`,
   );

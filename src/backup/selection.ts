@@ -1,5 +1,7 @@
 import { HeraldError, invalid } from '../errors.ts';
+import type { Module } from './event.ts';
 import type { Selection } from './history.ts';
+import type { BackupStore, EntityRow } from './store.ts';
 
 /** Reading what a restore should bring back from a form, a JSON body or command-line flags. */
 
@@ -30,4 +32,22 @@ export function parseSelection(raw: { seq?: unknown; version?: unknown; before?:
     throw new HeraldError('validation_failed', 'Give at most one of seq, version and before.', { errors: { version: ['cannot be combined with seq or before'] } });
   }
   return sel;
+}
+
+/**
+ * The entity a reader names by module and uid (and, for an entry, optionally its content type) in a
+ * stack's branch of the backup; undefined when it holds none. An entry is keyed by content type and
+ * uid: without `contentTypeUid`, the uid's one entry; a uid that several content types' entries had
+ * (one deleted and the uid given again) is a 422 naming `field` (the caller's name for the content
+ * type), never one of them picked.
+ */
+export function findEntity(store: BackupStore, apiKey: string, branch: string, module: Module, uid: string, contentTypeUid: string | undefined, field: string): EntityRow | undefined {
+  if (module !== 'entry') return store.entity(apiKey, branch, module, uid, null);
+  if (contentTypeUid) return store.entity(apiKey, branch, module, uid, contentTypeUid);
+  const all = store.entitiesWithUid(apiKey, branch, module, uid);
+  if (all.length > 1) {
+    const types = all.map((e) => e.content_type_uid).join(', ');
+    throw invalid(field, `is required: the backup holds entries of several content types with uid ${uid} (${types}; a uid given again after a delete); name one`);
+  }
+  return all[0];
 }

@@ -7,7 +7,7 @@ import { basicAuthMatches } from './auth.ts';
 import type { BackupContext } from './context.ts';
 import { diff, NOISE_KEYS } from './diff.ts';
 import { fromDelivery, MODULES, snapshotOf, type BackupEvent, type Module } from './event.ts';
-import { parseSelection, positiveInt } from './selection.ts';
+import { findEntity, parseSelection, positiveInt } from './selection.ts';
 import { diffPage, entitiesPage, entityPage, errorPage, LOCAL_TIME_SCRIPT, restoreConfirmPage, stacksPage, versionPage, type StackView, type VersionView } from './page.ts';
 import { SourceError } from './source.ts';
 import type { EntityRow } from './store.ts';
@@ -20,13 +20,15 @@ import type { EntityRow } from './store.ts';
  *   GET  /status                                          source, cursors, open gaps, file counts
  *   GET  /stacks
  *   GET  /stacks/:api_key/entities?q=&module=&branch=&deleted=&skip=&limit=
- *   GET  /stacks/:api_key/entities/:module/:uid/versions?branch=
+ *   GET  /stacks/:api_key/entities/:module/:uid/versions?branch=&content_type_uid=
  *   GET  /stacks/:api_key/entities/:module/:uid/versions/:seq
  *   GET  /stacks/:api_key/entities/:module/:uid/diff?from=<seq>&to=<seq>[&all=true]
  *   GET  /stacks/:api_key/assets/:uid/files/:version      the stored bytes of an asset version
- *   POST /stacks/:api_key/restore  {module, uid, seq?, version?, before?, locale?, branch?}
+ *   POST /stacks/:api_key/restore  {module, uid, content_type_uid?, seq?, version?, before?, locale?, branch?}
  *   GET  /ui/...                                          the same as HTML pages, with Restore buttons
  *
+ * An entry is keyed by content type and uid (a uid given again to another content type's entry is
+ * another entity): `content_type_uid` names it, needed only when the backup holds several.
  * Everything but /deliveries and /healthz takes the basic auth credentials when they are set.
  */
 type Q = Record<string, string | undefined>;
@@ -131,18 +133,18 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
   });
 
   app.get<{ Params: EntityParams; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/versions', async (req) => {
-    const { entity, events } = loadEntity(ctx, req.params, req.query.branch);
+    const { entity, events } = loadEntity(ctx, req.params, req.query);
     return { entity: entityJson(entity), versions: events.map((e) => versionJson(ctx, e)) };
   });
 
   app.get<{ Params: EntityParams & { seq: string }; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/versions/:seq', async (req) => {
-    const { events } = loadEntity(ctx, req.params, req.query.branch);
+    const { events } = loadEntity(ctx, req.params, req.query);
     const e = findEvent(events, req.params.seq, 'seq');
     return { version: { ...versionJson(ctx, e), data: e.data } };
   });
 
   app.get<{ Params: EntityParams; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/diff', async (req) => {
-    const { entity, events } = loadEntity(ctx, req.params, req.query.branch);
+    const { entity, events } = loadEntity(ctx, req.params, req.query);
     const from = findEvent(events, req.query.from, 'from');
     const to = findEvent(events, req.query.to, 'to');
     const all = req.query.all === undefined ? false : parseBool(req.query.all, 'all');
@@ -175,8 +177,11 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
     const module = parseModule(body.module);
     if (typeof body.uid !== 'string' || body.uid === '') throw invalid('uid', 'is required');
     const branch = typeof body.branch === 'string' && body.branch ? body.branch : 'main';
+    if (body.content_type_uid !== undefined && (typeof body.content_type_uid !== 'string' || body.content_type_uid === '' || module !== 'entry')) {
+      throw invalid('content_type_uid', module === 'entry' ? 'must be a content type uid' : 'names an entry\'s content type: give it with module entry only');
+    }
     const sel = parseSelection({ seq: body.seq, version: body.version, before: body.before, locale: body.locale });
-    return { restore: await ctx.restore(req.params.api_key, branch, module, body.uid, sel) };
+    return { restore: await ctx.restore(req.params.api_key, branch, module, body.uid, sel, body.content_type_uid as string | undefined) };
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -201,8 +206,8 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
     return html(reply, entitiesPage(req.params.api_key, list, { q, module }, stackName(req.params.api_key)));
   });
 
-  const entityView = (params: EntityParams, branch: string | undefined, result?: { report?: Awaited<ReturnType<BackupContext['restore']>>; error?: string }) => {
-    const { entity, events } = loadEntity(ctx, params, branch);
+  const entityView = (params: EntityParams, query: Q, result?: { report?: Awaited<ReturnType<BackupContext['restore']>>; error?: string }) => {
+    const { entity, events } = loadEntity(ctx, params, query);
     const versions: VersionView[] = events.map((e) => versionJson(ctx, e)).reverse();
     return entityPage(params.api_key, entity, versions, {
       canRestore: !!config.source,
@@ -216,22 +221,22 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
 
   // Restore asks first: this page says what will come back and holds the form that does it.
   app.get<{ Params: EntityParams; Querystring: Q & { seq?: string } }>('/ui/stacks/:api_key/:module/:uid/restore', async (req, reply) => {
-    const { entity, events } = loadEntity(ctx, req.params, req.query.branch);
+    const { entity, events } = loadEntity(ctx, req.params, req.query);
     if (!config.source) throw new HeraldError('conflict', 'Restoring from this page needs --source and --token.');
     const v = req.query.seq ? versionJson(ctx, findEvent(events, req.query.seq, 'seq')) : null;
     return html(reply, restoreConfirmPage(req.params.api_key, entity, v, { csrf: ctx.csrf, branch: entity.branch, stackName: stackName(req.params.api_key) }));
   });
 
-  app.get<{ Params: EntityParams; Querystring: Q }>('/ui/stacks/:api_key/:module/:uid', async (req, reply) => html(reply, entityView(req.params, req.query.branch)));
+  app.get<{ Params: EntityParams; Querystring: Q }>('/ui/stacks/:api_key/:module/:uid', async (req, reply) => html(reply, entityView(req.params, req.query)));
 
   app.get<{ Params: EntityParams & { seq: string }; Querystring: Q }>('/ui/stacks/:api_key/:module/:uid/versions/:seq', async (req, reply) => {
-    const { entity, events } = loadEntity(ctx, req.params, req.query.branch);
+    const { entity, events } = loadEntity(ctx, req.params, req.query);
     const e = findEvent(events, req.params.seq, 'seq');
     return html(reply, versionPage(req.params.api_key, entity, e.seq, e.data));
   });
 
   app.get<{ Params: EntityParams; Querystring: Q }>('/ui/stacks/:api_key/:module/:uid/diff', async (req, reply) => {
-    const { entity, events } = loadEntity(ctx, req.params, req.query.branch);
+    const { entity, events } = loadEntity(ctx, req.params, req.query);
     const from = findEvent(events, req.query.from, 'from');
     const to = findEvent(events, req.query.to, 'to');
     return html(reply, diffPage(req.params.api_key, entity, from.seq, to.seq, diff(snapshotOf(entity.module, from.data), snapshotOf(entity.module, to.data), { ignore: NOISE_KEYS })));
@@ -240,18 +245,18 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
   app.post<{ Params: EntityParams; Querystring: Q }>('/ui/stacks/:api_key/:module/:uid/restore', async (req, reply) => {
     const form = (req.body ?? {}) as Record<string, string>;
     checkCsrf(ctx, req, form.csrf);
-    const { entity } = loadEntity(ctx, req.params, req.query.branch);
+    const { entity } = loadEntity(ctx, req.params, req.query);
     let result: { report?: Awaited<ReturnType<BackupContext['restore']>>; error?: string };
     try {
       const sel = parseSelection({ seq: form.seq || undefined });
-      result = { report: await ctx.restore(req.params.api_key, entity.branch, entity.module, entity.uid, sel) };
+      result = { report: await ctx.restore(req.params.api_key, entity.branch, entity.module, entity.uid, sel, entity.content_type_uid ?? undefined) };
     } catch (err) {
       const e = toHeraldError(err);
       if (e.code === 'internal') log.error({ err }, 'restore from the page failed');
       result = { error: e.message };
       reply.status(HTTP_STATUS[e.code] === 401 ? 502 : HTTP_STATUS[e.code]);
     }
-    return html(reply, entityView(req.params, req.query.branch, result));
+    return html(reply, entityView(req.params, req.query, result));
   });
 
   return app;
@@ -276,13 +281,15 @@ function requireStack(ctx: BackupContext, apiKey: string) {
   if (!ctx.store.stack(apiKey)) throw notFound(`Stack ${apiKey} in the backup`);
 }
 
-function loadEntity(ctx: BackupContext, p: EntityParams, branch: string | undefined): { entity: EntityRow; events: BackupEvent[] } {
+/** The entity a path names, with `?branch=` and, for an entry, `?content_type_uid=` (needed when several content types' entries had its uid). */
+function loadEntity(ctx: BackupContext, p: EntityParams, q: Q): { entity: EntityRow; events: BackupEvent[] } {
   requireStack(ctx, p.api_key);
   const module = parseModule(p.module);
-  const b = branch || 'main';
-  const entity = ctx.store.entity(p.api_key, b, module, p.uid);
-  if (!entity) throw notFound(`${module} ${p.uid} in the backup`);
-  return { entity, events: ctx.store.eventsOf(p.api_key, b, module, p.uid) };
+  const b = q.branch || 'main';
+  if (q.content_type_uid !== undefined && module !== 'entry') throw invalid('content_type_uid', "names an entry's content type: give it for entries only");
+  const entity = findEntity(ctx.store, p.api_key, b, module, p.uid, q.content_type_uid || undefined, 'content_type_uid');
+  if (!entity) throw notFound(`${module} ${p.uid}${q.content_type_uid ? ` of content type ${q.content_type_uid}` : ''} in the backup`);
+  return { entity, events: ctx.store.eventsOf(p.api_key, b, module, p.uid, entity.content_type_uid) };
 }
 
 function findEvent(events: BackupEvent[], raw: string | undefined, field: string): BackupEvent {

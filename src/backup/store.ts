@@ -134,6 +134,24 @@ function migrationFiles(): Array<{ id: number; name: string; sql: string }> {
     .map((f) => ({ id: Number(f.slice(0, 3)), name: f.replace(/\.sql$/, ''), sql: readFileSync(dir + f, 'utf8') }));
 }
 
+/**
+ * The content type part of an entity's key (migration 006): an entry is one history per content type
+ * and uid (a uid given again to another content type's entry is another entry); a content type's key
+ * is its own uid, an asset's ''.
+ */
+function keyType(module: Module, uid: string, contentTypeUid: string | null | undefined): string {
+  if (module === 'content_type') return uid;
+  if (module === 'asset') return '';
+  if (!contentTypeUid) throw new Error(`entry ${uid}: its content type is part of its key`);
+  return contentTypeUid;
+}
+
+/** Work a migration needs beyond its SQL, run in its transaction, by migration id. */
+const AFTER_MIGRATION: Record<number, (store: BackupStore) => void> = {
+  // 006 keyed entries by content type too: entities are filled again from the events.
+  6: (store) => store.rebuildEntities(),
+};
+
 /** `%` and `_` match themselves in a LIKE pattern. */
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c);
 
@@ -159,6 +177,7 @@ export class BackupStore {
         .transaction(() => {
           if (this.db.prepare('SELECT 1 FROM schema_migrations WHERE id = ?').get(m.id)) return;
           this.db.exec(m.sql);
+          AFTER_MIGRATION[m.id]?.(this);
           this.db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, Date.now());
         })
         .immediate();
@@ -296,7 +315,7 @@ export class BackupStore {
               `UPDATE events SET origin = 'feed', actor = COALESCE(actor, ?), actor_name = COALESCE(actor_name, ?)${upgradeData ? ', data = ?, partial = 0, title = ?, version = ?' : ''} WHERE api_key = ? AND seq = ?`,
             )
             .run(...[e.actor, e.actor_name, ...(upgradeData ? [JSON.stringify(e.data), e.title, e.version] : []), e.api_key, e.seq]);
-          if (upgradeData) this.rebuildEntity(e.api_key, e.branch, e.module, e.uid, now);
+          if (upgradeData) this.rebuildEntity(e.api_key, e.branch, e.module, e.uid, e.content_type_uid, now);
           return 'upgraded';
         }
         this.db
@@ -334,14 +353,26 @@ export class BackupStore {
 
   /** The newest event folds into the entity's summary; an older one (catch-up) rebuilds it. */
   private updateEntity(e: BackupEvent, now: number) {
-    const current = this.entity(e.api_key, e.branch, e.module, e.uid);
-    if (current && current.last_seq > e.seq) return this.rebuildEntity(e.api_key, e.branch, e.module, e.uid, now);
+    const current = this.entity(e.api_key, e.branch, e.module, e.uid, e.content_type_uid);
+    if (current && current.last_seq > e.seq) return this.rebuildEntity(e.api_key, e.branch, e.module, e.uid, e.content_type_uid, now);
     this.putEntity(e.api_key, e.branch, applyEvent(current, e), now);
   }
 
-  private rebuildEntity(apiKey: string, branch: string, module: Module, uid: string, now: number) {
-    const s = summarize(this.eventsOf(apiKey, branch, module, uid));
+  private rebuildEntity(apiKey: string, branch: string, module: Module, uid: string, contentTypeUid: string | null, now: number) {
+    const s = summarize(this.eventsOf(apiKey, branch, module, uid, contentTypeUid));
     if (s) this.putEntity(apiKey, branch, s, now);
+  }
+
+  /** Fills `entities` again from the events, one row per entity key (migration 006). */
+  rebuildEntities(now = Date.now()) {
+    const keys = this.db.prepare('SELECT DISTINCT api_key, branch, module, content_type_uid, uid FROM events').all() as Array<{
+      api_key: string;
+      branch: string;
+      module: Module;
+      content_type_uid: string | null;
+      uid: string;
+    }>;
+    for (const k of keys) this.rebuildEntity(k.api_key, k.branch, k.module, k.uid, k.content_type_uid, now);
   }
 
   private putEntity(apiKey: string, branch: string, s: EntitySummary, now: number) {
@@ -349,18 +380,22 @@ export class BackupStore {
       .prepare(
         `INSERT INTO entities (api_key, branch, module, uid, content_type_uid, title, lines, origin_line, deleted, events, last_seq, last_action, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (api_key, branch, module, uid) DO UPDATE SET content_type_uid = excluded.content_type_uid, title = excluded.title,
+         ON CONFLICT (api_key, branch, module, content_type_uid, uid) DO UPDATE SET title = excluded.title,
            lines = excluded.lines, origin_line = excluded.origin_line, deleted = excluded.deleted, events = excluded.events,
            last_seq = excluded.last_seq, last_action = excluded.last_action, updated_at = excluded.updated_at`,
       )
-      .run(apiKey, branch, s.module, s.uid, s.content_type_uid, s.title, JSON.stringify(s.lines), s.origin_line, s.deleted ? 1 : 0, s.events, s.last_seq, s.last_action, now);
+      .run(apiKey, branch, s.module, s.uid, keyType(s.module, s.uid, s.content_type_uid), s.title, JSON.stringify(s.lines), s.origin_line, s.deleted ? 1 : 0, s.events, s.last_seq, s.last_action, now);
   }
 
-  /** An entity's events, oldest first. */
-  eventsOf(apiKey: string, branch: string, module: Module, uid: string): BackupEvent[] {
-    const rows = this.db
-      .prepare('SELECT * FROM events WHERE api_key = ? AND branch = ? AND module = ? AND uid = ? ORDER BY seq')
-      .all(apiKey, branch, module, uid) as EventRow[];
+  /** An entity's events, oldest first; an entry's of its content type (`contentTypeUid`) only. */
+  eventsOf(apiKey: string, branch: string, module: Module, uid: string, contentTypeUid: string | null): BackupEvent[] {
+    const rows = (
+      module === 'entry'
+        ? this.db
+            .prepare('SELECT * FROM events WHERE api_key = ? AND branch = ? AND module = ? AND uid = ? AND content_type_uid = ? ORDER BY seq')
+            .all(apiKey, branch, module, uid, keyType(module, uid, contentTypeUid))
+        : this.db.prepare('SELECT * FROM events WHERE api_key = ? AND branch = ? AND module = ? AND uid = ? ORDER BY seq').all(apiKey, branch, module, uid)
+    ) as EventRow[];
     return rows.map(eventFromRow);
   }
 
@@ -403,11 +438,20 @@ export class BackupStore {
   // -------------------------------------------------------------------------------------------
   // Entities
 
-  entity(apiKey: string, branch: string, module: Module, uid: string): EntityRow | undefined {
-    const r = this.db.prepare('SELECT * FROM entities WHERE api_key = ? AND branch = ? AND module = ? AND uid = ?').get(apiKey, branch, module, uid) as
-      | Record<string, unknown>
-      | undefined;
+  /** One entity by its key (an entry's includes its content type). */
+  entity(apiKey: string, branch: string, module: Module, uid: string, contentTypeUid: string | null): EntityRow | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM entities WHERE api_key = ? AND branch = ? AND module = ? AND content_type_uid = ? AND uid = ?')
+      .get(apiKey, branch, module, keyType(module, uid, contentTypeUid), uid) as Record<string, unknown> | undefined;
     return r ? entityFromRow(r) : undefined;
+  }
+
+  /** The entities of a branch with this uid: at most one, except entries of several content types that had it. */
+  entitiesWithUid(apiKey: string, branch: string, module: Module, uid: string): EntityRow[] {
+    const rows = this.db.prepare('SELECT * FROM entities WHERE api_key = ? AND branch = ? AND module = ? AND uid = ? ORDER BY last_seq').all(apiKey, branch, module, uid) as Array<
+      Record<string, unknown>
+    >;
+    return rows.map(entityFromRow);
   }
 
   /**
@@ -515,20 +559,25 @@ export class BackupStore {
   // -------------------------------------------------------------------------------------------
   // Restore's uid map
 
-  mappedUid(target: string, module: Module, sourceUid: string): string | undefined {
-    const r = this.db.prepare('SELECT target_uid FROM uid_map WHERE target = ? AND module = ? AND source_uid = ?').get(target, module, sourceUid) as
-      | { target_uid: string }
-      | undefined;
+  /**
+   * The uid a restore gave an entry or asset in `target`. An entry's row names its content type; a
+   * row from before migration 006 whose content type was not known ('') answers when none does (the
+   * restore checks the uid exists in the content type before using it).
+   */
+  mappedUid(target: string, module: Module, sourceUid: string, contentTypeUid: string | null): string | undefined {
+    const r = this.db
+      .prepare("SELECT target_uid FROM uid_map WHERE target = ? AND module = ? AND source_uid = ? AND content_type_uid IN (?, '') ORDER BY content_type_uid DESC LIMIT 1")
+      .get(target, module, sourceUid, keyType(module, sourceUid, contentTypeUid)) as { target_uid: string } | undefined;
     return r?.target_uid;
   }
 
-  mapUid(target: string, module: Module, sourceUid: string, targetUid: string, now = Date.now()) {
+  mapUid(target: string, module: Module, sourceUid: string, contentTypeUid: string | null, targetUid: string, now = Date.now()) {
     this.db
       .prepare(
-        `INSERT INTO uid_map (target, module, source_uid, target_uid, created_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (target, module, source_uid) DO UPDATE SET target_uid = excluded.target_uid, created_at = excluded.created_at`,
+        `INSERT INTO uid_map (target, module, content_type_uid, source_uid, target_uid, created_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (target, module, content_type_uid, source_uid) DO UPDATE SET target_uid = excluded.target_uid, created_at = excluded.created_at`,
       )
-      .run(target, module, sourceUid, targetUid, now);
+      .run(target, module, keyType(module, sourceUid, contentTypeUid), sourceUid, targetUid, now);
   }
 }
 
@@ -557,7 +606,8 @@ function entityFromRow(r: Record<string, unknown>): EntityRow {
     branch: r.branch as string,
     module: r.module as Module,
     uid: r.uid as string,
-    content_type_uid: (r.content_type_uid as string | null) ?? null,
+    // '' in the key: an asset's (migration 006).
+    content_type_uid: (r.content_type_uid as string | null) || null,
     title: (r.title as string | null) ?? null,
     lines: JSON.parse(r.lines as string),
     origin_line: r.origin_line as string,

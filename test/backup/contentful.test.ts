@@ -212,7 +212,7 @@ describe('the backup center and a Contentful space', () => {
     assert.deepEqual([types.memo.activated, activated.memo], [false, undefined], 'a draft, as at the source');
     const typeEvents = (await stackApi(h, target).events()).filter((e: any) => e.module === 'content_type');
     assert.deepEqual(typeEvents.map((e: any) => e.action), ['create']);
-    const restored = (await stackApi(h, target).get(`/v3/content_types/memo/entries/${r.report.uid_map[`entry:${memoEntry}`] ?? memoEntry}`)).entry;
+    const restored = (await stackApi(h, target).get(`/v3/content_types/memo/entries/${r.report.uid_map[`entry:memo/${memoEntry}`] ?? memoEntry}`)).entry;
     assert.equal(restored.title, 'Remember');
   });
 

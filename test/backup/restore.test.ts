@@ -231,9 +231,10 @@ describe('the backup center end to end', () => {
 
     const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', other.api_key, '--token', other.token, '--stack', stack.api_key, '--entry', citing.uid]);
     assert.equal(r.code, 0, r.stderr);
-    const moved = r.report.uid_map[`entry:${gone.uid}`];
+    // Keyed by content type and uid: the uid was given again to another content type's entry.
+    const moved = r.report.uid_map[`entry:author/${gone.uid}`];
     assert.ok(moved && moved !== gone.uid, JSON.stringify(r.report));
-    assert.deepEqual(r.report.uid_map, { [`entry:${gone.uid}`]: moved });
+    assert.deepEqual(r.report.uid_map, { [`entry:author/${gone.uid}`]: moved });
     assert.deepEqual(r.report.warnings, [
       `entry ${gone.uid} was made again as ${moved}, not under its own uid: its uid is taken there. References to it that this restore brought back point at ${moved}; a site or app that names ${gone.uid} needs the new uid.`,
     ]);
@@ -241,6 +242,40 @@ describe('the backup center end to end', () => {
     assert.deepEqual(back.author, [{ uid: moved, _content_type_uid: 'author' }]);
     assert.equal((await target.get(`/v3/content_types/author/entries/${moved}`)).entry.bio, 'Gone');
     assert.equal((await target.get(`/v3/content_types/note/entries/${gone.uid}`)).entry.title, 'Squatter');
+  });
+
+  it("keeps apart the histories of two content types' entries that had the same uid, and restores each", async () => {
+    // An author deleted, then a post made under its uid (Herald's x-herald-uid; a Contentful id reused after deletion is the same).
+    const first = (await api.post('/v3/content_types/author/entries', { entry: { title: 'Grace', bio: 'Compilers' } })).entry;
+    await api.put(`/v3/content_types/author/entries/${first.uid}`, { entry: { bio: 'COBOL' } });
+    await api.del(`/v3/content_types/author/entries/${first.uid}`);
+    const reused = await h.request('POST', '/v3/content_types/post/entries', { body: { entry: { title: 'Same uid', body: 'A post' } }, headers: { ...api.headers, 'x-herald-uid': first.uid } });
+    assert.equal(reused.status, 201, JSON.stringify(reused.body));
+    await backupHoldsAll();
+
+    const listed = (await b.get(`/stacks/${stack.api_key}/entities?q=${first.uid}`)).body.entities;
+    assert.deepEqual(
+      listed.map((e: any) => `${e.content_type_uid} ${e.title} ${e.deleted ? 'deleted' : 'live'} ${e.versions}`).sort(),
+      ['author Grace deleted 3', 'post Same uid live 1'],
+    );
+    const history = (ct: string) => b.get(`/stacks/${stack.api_key}/entities/entry/${first.uid}/versions?content_type_uid=${ct}`);
+    assert.deepEqual((await history('author')).body.versions.map((v: any) => `${v.action} ${v.title}`), ['create Grace', 'update Grace', 'delete Grace']);
+    assert.deepEqual((await history('post')).body.versions.map((v: any) => `${v.action} ${v.title}`), ['create Same uid']);
+    // Without the content type the uid names two histories: a 422 naming the field, not one of them picked.
+    const ambiguous = await b.get(`/stacks/${stack.api_key}/entities/entry/${first.uid}/versions`);
+    assert.equal(ambiguous.status, 422);
+    assert.deepEqual(Object.keys(ambiguous.body.errors), ['content_type_uid']);
+
+    const r0 = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--entry', first.uid]);
+    assert.equal(r0.code, 2, r0.stderr);
+    assert.match(r0.stderr, /--content-type/);
+    // The deleted author comes back into an empty stack, with its own content; the post is untouched at the source.
+    const empty = await h.newStack('Reused uid');
+    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', empty.api_key, '--token', empty.token, '--stack', stack.api_key, '--entry', first.uid, '--content-type', 'author']);
+    assert.equal(r.code, 0, r.stderr);
+    const back = (await stackApi(h, empty).get(`/v3/content_types/author/entries/${first.uid}`)).entry;
+    assert.deepEqual([back.title, back.bio], ['Grace', 'COBOL']);
+    assert.deepEqual(r.report.steps.map((s: any) => `${s.action} ${s.module} ${s.uid}`), ['created content_type author', `created entry ${first.uid}`]);
   });
 
   it('brings back an older version of a live entry as a new version', async () => {
@@ -405,17 +440,18 @@ describe('the backup center end to end', () => {
       return res.text();
     };
     const list = await page(`/ui/stacks/${stack.api_key}?q=kep`);
-    assert.match(list, new RegExp(`href="/ui/stacks/${stack.api_key}/entry/${kept.uid}">Kept</a>`));
+    // An entry's links name its content type (its key with the uid).
+    assert.match(list, new RegExp(`href="/ui/stacks/${stack.api_key}/entry/${kept.uid}\\?content_type_uid=post">Kept</a>`));
     const html = await page(`/ui/stacks/${stack.api_key}/entry/${kept.uid}`);
     assert.match(html, /deleted at the source/);
-    assert.match(html, /href="[^"]+\/diff\?from=\d+&amp;to=\d+"/);
+    assert.match(html, /href="[^"]+\/diff\?from=\d+&amp;to=\d+&amp;content_type_uid=post"/);
     const versions = (await b.get(`/stacks/${stack.api_key}/entities/entry/${kept.uid}/versions`)).body.versions as any[];
     const en = versions.find((v) => v.line === 'en-us' && v.action === 'create').seq;
     const fr = versions.find((v) => v.line === 'fr-fr' && v.action === 'update').seq;
     assert.match(await page(`/ui/stacks/${stack.api_key}/entry/${kept.uid}/diff?from=${en}&to=${fr}`), /<code>title<\/code><\/td><td>changed<\/td><td>&quot;Kept&quot;<\/td><td>&quot;Gardé&quot;/);
 
     // Restore asks first: the button leads to a page that says what comes back, with the form.
-    const ask = /<a class="btn btn-primary" href="([^"]+\/restore)">Restore as it was before deletion…<\/a>/.exec(html)!;
+    const ask = /<a class="btn btn-primary" href="([^"]+\/restore\?content_type_uid=post)">Restore as it was before deletion…<\/a>/.exec(html)!;
     assert.ok(ask, 'a Restore link to the confirmation page');
     const confirm = await page(ask[1]!);
     assert.match(confirm, /<h1>Restore Kept\?<\/h1>/);

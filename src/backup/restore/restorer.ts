@@ -3,6 +3,7 @@ import { environmentIdOf } from '../../contentful/entities.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Blobs } from '../blobs.ts';
 import type { Module } from '../event.ts';
+import { findEntity } from '../selection.ts';
 import { archivedNow, chooseContent, publications, schedulesToRestore, type Choice, type Content, type ScheduledBulk, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
@@ -40,8 +41,16 @@ export interface RestoreReport {
   target: { url: string; api_key: string; branch: string };
   steps: Step[];
   warnings: string[];
-  /** `module:uid` in the backup -> uid in the target, where they differ. */
+  /** `module:uid` in the backup (an entry's `entry:<content type>/<uid>`) -> uid in the target, where they differ. */
   uid_map: Record<string, string>;
+}
+
+/** An entity of the backup by its key: an entry's includes its content type (a uid may have been given again to another content type's entry). */
+interface Ref {
+  module: Module;
+  uid: string;
+  /** Entries: their content type; null otherwise. */
+  ct: string | null;
 }
 
 /** Herald's own request header that chooses a created entry's or asset's uid (src/http/requested-uid.ts). */
@@ -71,6 +80,8 @@ export class Restorer {
   private steps: Step[] = [];
   private warnings: string[] = [];
   private resolved = new Map<string, string | null>();
+  /** Every key this restore named (keyOf), with the entity it names. */
+  private refs = new Map<string, Ref>();
   private inProgress = new Set<string>();
   private ctFixups: Array<() => Promise<void>> = [];
   private entryFixups: Array<() => Promise<void>> = [];
@@ -99,10 +110,20 @@ export class Restorer {
     private readonly from: { api_key: string; branch: string },
   ) {}
 
-  /** Brings back one entity (see `chooseContent` for which content `sel` picks). */
-  async restoreEntity(module: Module, uid: string, sel: Selection = {}): Promise<RestoreReport> {
+  /**
+   * Brings back one entity (see `chooseContent` for which content `sel` picks). An entry is named by
+   * uid and, where the backup holds entries of several content types under that uid, `contentTypeUid`
+   * (else a 422 naming `field`, the caller's name for it: findEntity).
+   */
+  async restoreEntity(module: Module, uid: string, sel: Selection = {}, contentTypeUid?: string, field = 'content_type_uid'): Promise<RestoreReport> {
+    let ct: string | null = null;
+    if (module === 'entry') {
+      const entity = findEntity(this.store, this.from.api_key, this.from.branch, module, uid, contentTypeUid, field);
+      if (!entity?.content_type_uid) throw new HeraldError('not_found', `The backup holds no history of entry ${uid}${contentTypeUid ? ` of content type ${contentTypeUid}` : ''}.`);
+      ct = entity.content_type_uid;
+    }
     await this.ensureBranch();
-    await this.bring(module, uid, sel);
+    await this.bring(module, uid, ct, sel);
     await this.flush(this.entryFixups);
     await this.contentful().contentTypes(this.madeTypes);
     return this.report();
@@ -121,9 +142,10 @@ export class Restorer {
     for (const module of ['content_type', 'asset', 'entry'] as const) {
       for (const e of this.store.allEntities(this.from.api_key, this.from.branch, module)) {
         if (e.deleted) continue;
-        const key = `${module}:${e.uid}`;
-        const t = await this.ensure(module, e.uid, e.content_type_uid ?? undefined);
-        if (typeof t === 'string' && !this.created.includes(key) && !this.steps.some((s) => s.module === module && s.uid === e.uid)) {
+        const ct = module === 'entry' ? e.content_type_uid : null;
+        const key = this.keyOf(module, e.uid, ct);
+        const t = await this.ensure(module, e.uid, ct);
+        if (typeof t === 'string' && !this.created.includes(key) && (module === 'entry' || !this.steps.some((s) => s.module === module && s.uid === e.uid))) {
           this.steps.push({ module, uid: e.uid, target_uid: t, action: 'exists' });
         }
       }
@@ -153,7 +175,7 @@ export class Restorer {
 
   private report(): RestoreReport {
     const uid_map: Record<string, string> = {};
-    for (const [key, t] of this.resolved) if (t && t !== key.slice(key.indexOf(':') + 1)) uid_map[key] = t;
+    for (const [key, t] of this.resolved) if (t && t !== this.refs.get(key)!.uid) uid_map[key] = t;
     return {
       source: { ...this.from },
       target: { url: this.target.o.url, api_key: this.target.o.api_key, branch: this.target.o.branch },
@@ -176,18 +198,26 @@ export class Restorer {
     return `/v3/content_types/${enc(ctUid ?? '')}/entries/${enc(uid)}`;
   }
 
+  /** This restore's name for an entity of the backup (its key): `module:uid`, an entry's `entry:<content type>/<uid>`. */
+  private keyOf(module: Module, uid: string, ct: string | null): string {
+    const key = module === 'entry' ? `entry:${ct}/${uid}` : `${module}:${uid}`;
+    if (!this.refs.has(key)) this.refs.set(key, { module, uid, ct: module === 'entry' ? ct : null });
+    return key;
+  }
+
   /** The entity's uid in the target, if it is there: the mapped uid first, then its own. */
-  private async locate(module: Module, uid: string, ctUid?: string): Promise<string | undefined> {
-    const mapped = module === 'content_type' ? undefined : this.store.mappedUid(this.target.key, module, uid);
+  private async locate(module: Module, uid: string, ctUid: string | null = null): Promise<string | undefined> {
+    const mapped = module === 'content_type' ? undefined : this.store.mappedUid(this.target.key, module, uid, ctUid);
     for (const c of [...new Set([mapped, uid])]) {
-      if (c && (await this.target.exists(this.path(module, c, ctUid)))) return c;
+      if (c && (await this.target.exists(this.path(module, c, ctUid ?? undefined)))) return c;
     }
     return undefined;
   }
 
-  /** The target uid of something referenced: found, recreated from the backup, or null (left out). */
-  private async ensure(module: Module, uid: string, ctUid?: string): Promise<Resolved> {
-    const key = `${module}:${uid}`;
+  /** The target uid of something referenced (an entry with its content type `ctUid`): found, recreated from the backup, or null (left out). */
+  private async ensure(module: Module, uid: string, ctUid: string | null = null): Promise<Resolved> {
+    const key = this.keyOf(module, uid, ctUid);
+    const what = module === 'entry' ? `entry ${uid} of content type ${ctUid}` : `${module} ${uid}`;
     if (this.resolved.has(key)) return this.resolved.get(key)!;
     if (this.inProgress.has(key)) return PENDING;
     const found = await this.locate(module, uid, ctUid);
@@ -195,31 +225,31 @@ export class Restorer {
       this.resolved.set(key, found);
       return found;
     }
-    const entity = this.store.entity(this.from.api_key, this.from.branch, module, uid);
+    const entity = this.store.entity(this.from.api_key, this.from.branch, module, uid, ctUid);
     if (!entity) {
-      this.warnings.push(`${module} ${uid} is referenced but is neither in the target nor in the backup: the reference is left out.`);
+      this.warnings.push(`${what} is referenced but is neither in the target nor in the backup: the reference is left out.`);
       this.resolved.set(key, null);
       return null;
     }
     if (entity.deleted && !this.resurrect) {
-      this.warnings.push(`${module} ${uid} is referenced but was deleted at the source: the reference is left out.`);
+      this.warnings.push(`${what} is referenced but was deleted at the source: the reference is left out.`);
       this.resolved.set(key, null);
       return null;
     }
-    return this.bring(module, uid, {});
+    return this.bring(module, uid, ctUid, {});
   }
 
-  /** Saves the chosen content of one entity in the target; returns its target uid. */
-  private async bring(module: Module, uid: string, sel: Selection): Promise<string> {
-    const key = `${module}:${uid}`;
+  /** Saves the chosen content of one entity (an entry of content type `ctUid`) in the target; returns its target uid. */
+  private async bring(module: Module, uid: string, ctUid: string | null, sel: Selection): Promise<string> {
+    const key = this.keyOf(module, uid, ctUid);
     this.inProgress.add(key);
     let t: string;
     try {
-      const events = this.store.eventsOf(this.from.api_key, this.from.branch, module, uid);
+      const events = this.store.eventsOf(this.from.api_key, this.from.branch, module, uid, ctUid);
       const choice = chooseContent(module, uid, events, sel);
       if (module === 'content_type') t = await this.bringContentType(uid, choice.lines[0]);
       else if (module === 'asset') t = await this.bringAsset(uid, choice.lines[0]);
-      else t = await this.bringEntry(uid, choice);
+      else t = await this.bringEntry(uid, ctUid!, choice);
       this.resolved.set(key, t);
     } finally {
       this.inProgress.delete(key);
@@ -228,8 +258,8 @@ export class Restorer {
     return t;
   }
 
-  private remember(module: Module, uid: string, targetUid: string) {
-    if (module !== 'content_type') this.store.mapUid(this.target.key, module, uid, targetUid);
+  private remember(module: Module, uid: string, ctUid: string | null, targetUid: string) {
+    if (module !== 'content_type') this.store.mapUid(this.target.key, module, uid, ctUid, targetUid);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -257,7 +287,7 @@ export class Restorer {
       const meta = doc.options?.contentful as { id?: unknown } | undefined;
       const dialect = typeof meta === 'object' && meta !== null;
       const id = typeof meta?.id === 'string' ? meta.id : uid;
-      const history = activationFromHistory(this.store.eventsOf(this.from.api_key, this.from.branch, 'content_type', uid), dialect);
+      const history = activationFromHistory(this.store.eventsOf(this.from.api_key, this.from.branch, 'content_type', uid, null), dialect);
       // A draft at the source is made a draft, not activated and deactivated (content type webhooks would hear both).
       const draft = dialect && this.contentful().isDraft(id, history) && (await this.contentful().makeDraft(uid, id, { uid, ...body(first) }));
       if (!draft) await this.target.send('POST', '/v3/content_types', { content_type: { uid, ...body(first) } });
@@ -384,8 +414,8 @@ export class Restorer {
       return existing;
     }
     const t = await this.makeKeepingUid('asset', uid, async (headers) => String((await this.target.send('POST', '/v3/assets', form, { headers }))?.asset?.uid));
-    this.remember('asset', uid, t);
-    this.created.push(`asset:${uid}`);
+    this.remember('asset', uid, null, t);
+    this.created.push(this.keyOf('asset', uid, null));
     this.steps.push({ module: 'asset', uid, target_uid: t, action: 'created', version: c.version, seq: c.seq });
     return t;
   }
@@ -393,10 +423,7 @@ export class Restorer {
   // -------------------------------------------------------------------------------------------
   // Entries
 
-  private async bringEntry(uid: string, choice: Choice): Promise<string> {
-    const entity = this.store.entity(this.from.api_key, this.from.branch, 'entry', uid);
-    const ctUid = entity?.content_type_uid;
-    if (!ctUid) throw new HeraldError('not_found', `The backup does not know the content type of entry ${uid}.`);
+  private async bringEntry(uid: string, ctUid: string, choice: Choice): Promise<string> {
     const ct = await this.ensure('content_type', ctUid);
     if (typeof ct !== 'string') {
       throw new HeraldError('not_found', `Entry ${uid} cannot be restored: its content type '${ctUid}' is neither in the target nor in the backup.`);
@@ -420,8 +447,8 @@ export class Restorer {
       const map = await this.refMap(schema, line.doc, () => (deferred = true));
       if (!targetUid) {
         targetUid = await this.saveLine(ctUid, undefined, line.line, entryBody(schema, line.doc, map, { clear: false }), uid);
-        this.remember('entry', uid, targetUid);
-        this.created.push(`entry:${uid}`);
+        this.remember('entry', uid, ctUid, targetUid);
+        this.created.push(this.keyOf('entry', uid, ctUid));
         this.steps.push({ module: 'entry', uid, target_uid: targetUid, action: 'created', locale: line.line, version: line.version, seq: line.seq });
         const draftId = this.draftTypes.get(ctUid);
         if (draftId !== undefined) {
@@ -588,13 +615,11 @@ export class Restorer {
    * stack as it is: an archived entry or asset stays out of the Preview API and cannot be published).
    */
   private async rearchive(key: string): Promise<void> {
-    const module = key.slice(0, key.indexOf(':')) as 'asset' | 'entry';
-    const uid = key.slice(key.indexOf(':') + 1);
+    const { module, uid, ct } = this.refs.get(key)!;
     const t = this.resolved.get(key);
-    if (!t || !archivedNow(this.store.eventsOf(this.from.api_key, this.from.branch, module, uid))) return;
-    const ctUid = module === 'entry' ? this.store.entity(this.from.api_key, this.from.branch, 'entry', uid)?.content_type_uid ?? undefined : undefined;
+    if (!t || !archivedNow(this.store.eventsOf(this.from.api_key, this.from.branch, module, uid, ct))) return;
     try {
-      await this.target.send('POST', `${this.path(module, t, ctUid)}/archive`, {});
+      await this.target.send('POST', `${this.path(module, t, ct ?? undefined)}/archive`, {});
       this.steps.push({ module, uid, target_uid: t, action: 'archived' });
     } catch (err) {
       if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
@@ -621,7 +646,7 @@ export class Restorer {
         await this.rescheduleBulk(s);
         continue;
       }
-      const t = this.resolved.get(`${s.type}:${s.uid}`);
+      const t = this.resolved.get(this.keyOf(s.type, s.uid, s.content_type_uid ?? null));
       if (!t) {
         this.warnings.push(`The scheduled ${s.action} of ${s.type} ${s.uid} at ${s.scheduled_at} is not scheduled again: the ${s.type} is not in the target.`);
         continue;
@@ -650,12 +675,12 @@ export class Restorer {
     const assets: Array<{ uid: string; locale?: string }> = [];
     const missing = (type: string, uid: string) => this.warnings.push(`${type} ${uid} is left out of ${what}: it is not in the target.`);
     for (const e of s.entries) {
-      const t = this.resolved.get(`entry:${e.uid}`);
+      const t = this.resolved.get(this.keyOf('entry', e.uid, e.content_type_uid));
       if (t) entries.push({ uid: t, content_type: e.content_type_uid, ...(e.locale ? { locale: e.locale } : {}) });
       else missing('entry', e.uid);
     }
     for (const a of s.assets) {
-      const t = this.resolved.get(`asset:${a.uid}`);
+      const t = this.resolved.get(this.keyOf('asset', a.uid, null));
       if (t) assets.push({ uid: t, ...(a.locale ? { locale: a.locale } : {}) });
       else missing('asset', a.uid);
     }
@@ -677,12 +702,11 @@ export class Restorer {
 
   /** Publishes a recreated entity where the backup says it is published now. */
   private async republish(key: string): Promise<void> {
-    const module = key.slice(0, key.indexOf(':')) as 'asset' | 'entry';
-    const uid = key.slice(key.indexOf(':') + 1);
+    const { module, uid, ct } = this.refs.get(key)!;
     const t = this.resolved.get(key);
     if (!t) return;
-    const events = this.store.eventsOf(this.from.api_key, this.from.branch, module, uid);
-    const ctUid = module === 'entry' ? this.store.entity(this.from.api_key, this.from.branch, 'entry', uid)?.content_type_uid ?? undefined : undefined;
+    const events = this.store.eventsOf(this.from.api_key, this.from.branch, module, uid, ct);
+    const ctUid = ct ?? undefined;
     for (const p of publications(events)) {
       try {
         await this.ensureEnvironment(p.environment);
