@@ -187,7 +187,7 @@ function printReport(r: RestoreReport) {
   for (const s of r.steps) {
     const as = s.target_uid && s.target_uid !== s.uid ? ` as ${s.target_uid}` : '';
     const where = [s.locale, s.environment].filter(Boolean).join(' ');
-    out.push(`${s.action.padEnd(9)} ${s.module} ${s.uid}${as}${where ? ` (${where})` : ''}${s.name ? ` named ${JSON.stringify(s.name)}` : ''}${s.version ? ` from version ${s.version}` : ''}${s.scheduled ? ` to ${s.scheduled} at ${s.scheduled_at}` : ''}`);
+    out.push(`${s.action.padEnd(9)} ${s.module} ${s.uid}${as}${where ? ` (${where})` : ''}${s.name ? ` named ${JSON.stringify(s.name)}` : ''}${s.version ? ` from version ${s.version}` : ''}${s.scheduled ? ` to ${s.scheduled} at ${s.scheduled_at}` : ''}${s.scheduled_by ? ` (scheduled by ${s.scheduled_by} at the source)` : ''}`);
   }
   for (const w of r.warnings) out.push(`warning: ${w}`);
   if (r.steps.length === 0) out.push('nothing to restore: the target already has everything');

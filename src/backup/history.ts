@@ -253,6 +253,8 @@ export interface ScheduledOne {
   locales: string[];
   /** ISO 8601. */
   scheduled_at: string;
+  /** The token that scheduled it at the source (the queue's `created_by`), when the queue named it. */
+  created_by?: string;
 }
 
 /** A bulk job (`uid`: its job id at the source): its items as its request named them, without versions. */
@@ -266,6 +268,8 @@ export interface ScheduledBulk {
   /** Empty: each item's own locale (the request named none). */
   locales: string[];
   scheduled_at: string;
+  /** As ScheduledOne's. */
+  created_by?: string;
 }
 
 /** A bulk queue item's `entries` and `assets`, without versions (listed apart); undefined when the queue gave none, or unreadable ones. */
@@ -303,6 +307,7 @@ export function schedulesToRestore(queue: unknown[], now: number): { later: Sche
   const strings = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
   for (const raw of queue) {
     const q = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, any>;
+    const by = typeof q.created_by === 'string' && q.created_by !== '' ? { created_by: q.created_by as string } : {};
     const at = typeof q.scheduled_at === 'string' ? Date.parse(q.scheduled_at) : NaN;
     const action = q.action === 'publish' || q.action === 'unpublish' ? (q.action as 'publish' | 'unpublish') : undefined;
     const environments = strings(q.environments);
@@ -314,7 +319,7 @@ export function schedulesToRestore(queue: unknown[], now: number): { later: Sche
       else if (at <= now) warnings.push(`${what} was due before this restore: it is not made now. Make it by hand if it should be.`);
       else {
         for (const v of bulk.versions) warnings.push(`${what} named version ${v.version} of ${v.type} ${v.uid}; it is scheduled again for the target's latest version at its time (a restore numbers versions anew).`);
-        later.push({ type: 'bulk', uid: String(q.uid), action, entries: bulk.entries, assets: bulk.assets, environments, locales, scheduled_at: q.scheduled_at });
+        later.push({ type: 'bulk', uid: String(q.uid), action, entries: bulk.entries, assets: bulk.assets, environments, locales, scheduled_at: q.scheduled_at, ...by });
       }
       continue;
     }
@@ -336,7 +341,7 @@ export function schedulesToRestore(queue: unknown[], now: number): { later: Sche
     if (typeof version === 'number') {
       warnings.push(`${what} named version ${version}; it is scheduled again for the target's latest version at its time (a restore numbers versions anew).`);
     }
-    later.push({ type, uid, ...(type === 'entry' ? { content_type_uid: ctUid } : {}), action, environments, locales, scheduled_at: q.scheduled_at });
+    later.push({ type, uid, ...(type === 'entry' ? { content_type_uid: ctUid } : {}), action, environments, locales, scheduled_at: q.scheduled_at, ...by });
   }
   return { later, warnings };
 }

@@ -431,6 +431,14 @@ export class BackupStore {
     return rows.map((r) => r.environment);
   }
 
+  /** The name the feed last gave a token (an event's actor); null when it gave none. */
+  actorName(apiKey: string, actor: string): string | null {
+    const r = this.db.prepare('SELECT actor_name FROM events WHERE api_key = ? AND actor = ? AND actor_name IS NOT NULL ORDER BY seq DESC LIMIT 1').get(apiKey, actor) as
+      | { actor_name: string }
+      | undefined;
+    return r?.actor_name ?? null;
+  }
+
   countEvents(apiKey: string): number {
     return Number((this.db.prepare('SELECT COUNT(*) AS n FROM events WHERE api_key = ?').get(apiKey) as { n: number }).n);
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'contentful-management';
-import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
+import { ADMIN_TOKEN, spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
 import { Source } from '../../src/backup/source.ts';
 import { caughtUp, runRestore, spawnBackup, testSecret, type SpawnedBackup } from './helpers/backup.ts';
 import { stackApi, type StackApi } from './helpers/content.ts';
@@ -95,6 +95,51 @@ describe('the backup center and branches', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.report.steps.filter((s: any) => s.module === 'branch').length, 0);
     assert.equal((await environments(target)).staging.name, 'QA site');
+  });
+
+  it("schedules a branch's publishes again on that branch, not main, as the token that scheduled them when the restore's is the same", async () => {
+    const day = 24 * 3600_000;
+    const at = (ms: number) => new Date(Math.ceil((Date.now() + ms) / 1000) * 1000).toISOString();
+    await api.post('/v3/environments', { environment: { name: 'production' } });
+    const admin = { api_key: source.api_key, authorization: ADMIN_TOKEN };
+    const schedule = async (branch: string, uid: string, when: string, headers: Record<string, string>) => {
+      const r = await h.request('POST', `/v3/content_types/post/entries/${uid}/publish`, { headers: { ...headers, ...(branch === 'main' ? {} : { branch }) }, body: { entry: { environments: ['production'], locales: ['en-us'] }, scheduled_at: when } });
+      assert.ok(r.status < 300, JSON.stringify(r.body));
+    };
+    const inMaster = ((await api.get('/v3/content_types/post/entries')).entries as any[])[0].uid;
+    // staging's, with the admin token; main's, with the stack's own.
+    const stagingAt = at(day);
+    const mainAt = at(2 * day);
+    await schedule('staging', stagingEntry, stagingAt, admin);
+    await schedule('main', inMaster, mainAt, api.headers);
+    const scheduledAt = Date.now();
+    await caughtUp(b, source.api_key, (await api.events()).at(-1).seq, scheduledAt);
+
+    const target = await h.newStack('Queues');
+    const queue = async (branch: string) => {
+      const r = await h.request('GET', '/v3/publish-queue', { headers: { api_key: target.api_key, authorization: ADMIN_TOKEN, ...(branch === 'main' ? {} : { branch }) } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return (r.body.queue as any[]).map((q) => `${q.action} ${q.entry.uid} ${q.scheduled_at} ${q.created_by}`);
+    };
+    const asAdmin = (branch: string) => runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', ADMIN_TOKEN, '--stack', source.api_key, '--branch', branch]);
+    // main first: a branch's copy of main's content types and entries has no events in the branch, so the backup holds them in main.
+    const main = await asAdmin('main');
+    assert.equal(main.code, 0, main.stderr);
+    assert.deepEqual(await queue('main'), [`publish ${inMaster} ${mainAt} admin`]);
+    // Scheduled by the stack's token, restored by the admin token: said, naming both.
+    assert.equal(main.report.warnings.length, 1, JSON.stringify(main.report.warnings));
+    assert.match(main.report.warnings[0], /^1 of the 1 publishes and unpublishes scheduled again will be made as this restore's token \(admin\), not as the token that scheduled them at the source \(/);
+
+    const staging = await asAdmin('staging');
+    assert.equal(staging.code, 0, staging.stderr);
+    // Scheduled by the admin token, restored by it: kept as it was, no warning.
+    assert.deepEqual(staging.report.warnings, []);
+    assert.deepEqual(await queue('staging'), [`publish ${stagingEntry} ${stagingAt} admin`]);
+    assert.deepEqual(await queue('main'), [`publish ${inMaster} ${mainAt} admin`]);
+    assert.deepEqual(
+      staging.report.steps.filter((s: any) => s.action === 'scheduled').map((s: any) => `${s.scheduled} ${s.module} ${s.uid} ${s.scheduled_by}`),
+      [`publish entry ${stagingEntry} admin`],
+    );
   });
 
   it('reads the Contentful state of the branches still there when one is deleted after the branch list was read', async () => {

@@ -125,14 +125,15 @@ describe('which scheduled publishes a restore schedules again', () => {
   it('schedules those still ahead, and warns of those already due, bulk jobs and unreadable items', () => {
     const now = Date.parse('2026-12-06T10:00:00.000Z');
     const entry = { uid: 'q1', type: 'entry', action: 'publish', entry: { uid: 'bltentry', content_type_uid: 'post' }, environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-07T10:00:00.000Z' };
-    const asset = { uid: 'q2', type: 'asset', action: 'unpublish', asset: { uid: 'bltasset' }, environments: ['production', 'staging'], locales: ['en-us'], scheduled_at: '2026-12-08T10:00:00.000Z' };
+    // created_by: the token that scheduled it, carried for the restore's report (its token makes it).
+    const asset = { uid: 'q2', type: 'asset', action: 'unpublish', asset: { uid: 'bltasset' }, environments: ['production', 'staging'], locales: ['en-us'], scheduled_at: '2026-12-08T10:00:00.000Z', created_by: 'blttoken' };
     const due = { ...entry, uid: 'q3', scheduled_at: '2026-12-06T09:59:59.000Z' };
     const bulk = { uid: 'q4', type: 'bulk', action: 'publish', items: 3, environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-09T10:00:00.000Z' };
     const odd = { uid: 'q5', type: 'entry', action: 'publish', entry: { uid: 'bltentry' }, environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-09T10:00:00.000Z' };
     const { later, warnings } = schedulesToRestore([entry, asset, due, bulk, odd], now);
     assert.deepEqual(later, [
       { type: 'entry', uid: 'bltentry', content_type_uid: 'post', action: 'publish', environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-07T10:00:00.000Z' },
-      { type: 'asset', uid: 'bltasset', action: 'unpublish', environments: ['production', 'staging'], locales: ['en-us'], scheduled_at: '2026-12-08T10:00:00.000Z' },
+      { type: 'asset', uid: 'bltasset', action: 'unpublish', environments: ['production', 'staging'], locales: ['en-us'], scheduled_at: '2026-12-08T10:00:00.000Z', created_by: 'blttoken' },
     ]);
     assert.equal(warnings.length, 3);
     assert.match(warnings[0], /^The scheduled publish of entry bltentry to production \(en-us\) at 2026-12-06T09:59:59.000Z was due before this restore: it is not made now/);

@@ -339,7 +339,21 @@ describe('the backup center end to end', () => {
     const target = stackApi(h, empty);
     const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', empty.api_key, '--token', empty.token, '--stack', stack.api_key]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.report.warnings, []);
+    // The schedules run as the restore's token (another stack's): said once, naming both tokens.
+    const sourceBy = [...new Set(((await api.get('/v3/publish-queue')).queue as any[]).map((q) => q.created_by))];
+    const targetBy = [...new Set(((await target.get('/v3/publish-queue')).queue as any[]).map((q) => q.created_by))];
+    assert.equal(sourceBy.length, 1);
+    assert.equal(targetBy.length, 1);
+    assert.notEqual(targetBy[0], sourceBy[0]);
+    assert.equal(r.report.warnings.length, 1, JSON.stringify(r.report.warnings));
+    assert.match(
+      r.report.warnings[0],
+      new RegExp(`^3 of the 3 publishes and unpublishes scheduled again will be made as this restore's token \\(${targetBy[0]}\\), not as the token that scheduled them at the source \\(.+ \\(${sourceBy[0]}\\)\\): `),
+    );
+    assert.deepEqual(
+      [...new Set(r.report.steps.filter((s: any) => s.action === 'scheduled').map((s: any) => s.scheduled_by))],
+      sourceBy,
+    );
     // Another stack has none of the source's uids: each is kept.
     assert.deepEqual(r.report.uid_map, {});
     const map = (module: string, uid: string) => (r.report.uid_map[`${module}:${uid}`] as string | undefined) ?? uid;

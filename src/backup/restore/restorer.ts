@@ -93,6 +93,8 @@ export class Restorer {
   /** Content types this restore made (Herald uid, Contentful id): they get their Contentful state. */
   private contentfulRestorer?: ContentfulStateRestorer;
   private madeTypes: Array<{ uid: string; id: string; dialect: boolean; history: HistoryActivation | undefined; draft: boolean }> = [];
+  /** Schedules this restore made: the target's schedule uid (a bulk job's: its job id) and the token that scheduled it at the source. */
+  private rescheduled: Array<{ uid: string; by?: string }> = [];
   /** Content types this restore made drafts (Herald uid -> Contentful id), whose entries it warns of once. */
   private draftTypes = new Map<string, string>();
   /**
@@ -630,7 +632,7 @@ export class Restorer {
   /**
    * Schedules again the publishes and unpublishes the source had scheduled for later, as the backup
    * last read its publish queue (schedulesToRestore says which; the others are warnings). The
-   * target makes them as the restore's token, at their time. No queue read (a backup older than
+   * target makes them as the restore's token, at their time (warnOfScheduler). No queue read (a backup older than
    * migration 005, or never caught up): a warning.
    */
   private async reschedule(): Promise<void> {
@@ -654,13 +656,59 @@ export class Restorer {
       try {
         for (const e of s.environments) await this.ensureEnvironment(e);
         for (const l of s.locales) await this.ensureLocale(l);
-        await this.target.send('POST', `${this.path(s.type, t, s.content_type_uid)}/${s.action}`, { [s.type]: { environments: s.environments, locales: s.locales }, scheduled_at: s.scheduled_at });
-        this.steps.push({ module: s.type, uid: s.uid, target_uid: t, action: 'scheduled', scheduled: s.action, environment: s.environments.join(', '), locale: s.locales.join(', '), scheduled_at: s.scheduled_at });
+        const res = await this.target.send('POST', `${this.path(s.type, t, s.content_type_uid)}/${s.action}`, { [s.type]: { environments: s.environments, locales: s.locales }, scheduled_at: s.scheduled_at });
+        this.rescheduled.push({ uid: String(res?.scheduled?.uid), by: s.created_by });
+        this.steps.push({
+          module: s.type,
+          uid: s.uid,
+          target_uid: t,
+          action: 'scheduled',
+          scheduled: s.action,
+          environment: s.environments.join(', '),
+          locale: s.locales.join(', '),
+          scheduled_at: s.scheduled_at,
+          ...(s.created_by ? { scheduled_by: s.created_by } : {}),
+        });
       } catch (err) {
         if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
         this.warnings.push(`The scheduled ${s.action} of ${s.type} ${s.uid} at ${s.scheduled_at} could not be scheduled again: ${err.message}`);
       }
     }
+    await this.warnOfScheduler();
+  }
+
+  /**
+   * Herald makes a schedule, at its time, as the token that stored it (src/content/schedule.ts): the
+   * ones this restore made run as the restore's token, and their events and log name it. A restore
+   * acts as its own token only (the source's may belong to another stack, or be deleted), so where
+   * that is not the token that scheduled them at the source, one warning names both; where it is
+   * (the admin token, or the same token restoring into its own stack), the author is kept as it was.
+   * The target's publish queue says which token it stored them as.
+   */
+  private async warnOfScheduler(): Promise<void> {
+    if (this.rescheduled.length === 0) return;
+    const storedAs = new Map<string, string>();
+    try {
+      for (let skip = 0; ; skip += 100) {
+        const items = ((await this.target.send('GET', `/v3/publish-queue?limit=100&skip=${skip}`))?.queue ?? []) as Array<{ uid?: unknown; created_by?: unknown }>;
+        for (const q of items) if (typeof q.uid === 'string' && typeof q.created_by === 'string') storedAs.set(q.uid, q.created_by);
+        if (items.length < 100) break;
+      }
+    } catch (err) {
+      if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
+    }
+    const other = this.rescheduled.filter((r) => !r.by || storedAs.get(r.uid) !== r.by);
+    if (other.length === 0) return;
+    const as = [...new Set(other.map((r) => storedAs.get(r.uid)).filter((x): x is string => !!x))];
+    const label = (uid: string | undefined) => {
+      if (!uid) return 'a token the queue the backup read did not name';
+      const name = this.store.actorName(this.from.api_key, uid);
+      return name ? `${name} (${uid})` : uid;
+    };
+    const authors = [...new Set(other.map((r) => r.by))].map(label);
+    this.warnings.push(
+      `${other.length} of the ${this.rescheduled.length} publishes and unpublishes scheduled again will be made as this restore's token${as.length ? ` (${as.join(', ')})` : ''}, not as the token that scheduled them at the source (${authors.join(', ')}): Herald makes a schedule as the token that stored it, and a restore stores them as its own. Their events and the log will name this restore's token.`,
+    );
   }
 
   /**
@@ -693,7 +741,19 @@ export class Restorer {
       for (const l of new Set([...s.locales, ...entries.flatMap((e) => (e.locale ? [e.locale] : [])), ...assets.flatMap((a) => (a.locale ? [a.locale] : []))])) await this.ensureLocale(l);
       const body = { entries, assets, environments: s.environments, ...(s.locales.length ? { locales: s.locales } : {}), scheduled_at: s.scheduled_at };
       const res = await this.target.send('POST', `/v3/bulk/${s.action}`, body);
-      this.steps.push({ module: 'bulk', uid: s.uid, target_uid: String(res?.job_id), action: 'scheduled', scheduled: s.action, environment: s.environments.join(', '), locale: s.locales.join(', '), scheduled_at: s.scheduled_at });
+      // A scheduled bulk job's id is its schedule's uid (src/content/schedule.ts scheduleBulk).
+      this.rescheduled.push({ uid: String(res?.job_id), by: s.created_by });
+      this.steps.push({
+        module: 'bulk',
+        uid: s.uid,
+        target_uid: String(res?.job_id),
+        action: 'scheduled',
+        scheduled: s.action,
+        environment: s.environments.join(', '),
+        locale: s.locales.join(', '),
+        scheduled_at: s.scheduled_at,
+        ...(s.created_by ? { scheduled_by: s.created_by } : {}),
+      });
     } catch (err) {
       if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
       this.warnings.push(`${What} could not be scheduled again: ${err.message}`);

@@ -17,6 +17,8 @@ export interface Step {
   /** `scheduled`: what, and when (ISO 8601); `environment` and `locale` then list each, comma-separated. */
   scheduled?: 'publish' | 'unpublish';
   scheduled_at?: string;
+  /** `scheduled`: the token that scheduled it at the source (the queue's `created_by`); the target makes it as the restore's token. */
+  scheduled_by?: string;
   /** The `_version` brought back, and the event it was read from. */
   version?: number | null;
   seq?: number;
