@@ -167,15 +167,18 @@ export class CatchUp {
   }
 
   /**
-   * Reads the publish queue of each branch the last catch-up listed, and saves them. Before a first
-   * catch-up, nothing (it reads them). A failure is left to the catch-ups, which report gaps.
+   * Reads the publish queue of each branch the source has now, and saves them: the branch list is
+   * read again (one request more), so a branch made since the last catch-up has its schedules held
+   * within a queue interval too, not at the next catch-up (the branch list itself is saved by the
+   * catch-ups). Before a first catch-up, nothing (it reads them). A failure is left to the
+   * catch-ups, which report gaps.
    */
   private async readQueues(apiKey: string): Promise<void> {
     const { store, source, log } = this.o;
     const stack = store.stack(apiKey);
     if (!stack?.settings_fetched_at) return;
     try {
-      store.savePublishQueues(apiKey, await source.publishQueues(apiKey, (stack.branches ?? []) as unknown[]));
+      store.savePublishQueues(apiKey, await source.publishQueues(apiKey, await source.branches(apiKey)));
     } catch (err) {
       log.debug({ api_key: apiKey, reason: (err as Error).message }, 'reading the publish queues failed; the next catch-up reads them');
     }

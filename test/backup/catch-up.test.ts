@@ -159,6 +159,18 @@ describe('catching up from the event feed', () => {
           return (JSON.parse(row?.queue ?? '[]') as any[]).find((x) => x.entry?.uid === page.uid);
         });
         assert.deepEqual([held.action, held.environments, Date.parse(held.scheduled_at)], ['publish', ['production'], Date.parse(at)]);
+        // A branch made since that catch-up: its queue is read within the interval too.
+        await api.post('/v3/stacks/branches', { branch: { uid: 'later', source: 'main' } });
+        const r = await h.request('POST', `/v3/content_types/page/entries/${page.uid}/unpublish`, {
+          headers: { ...api.headers, branch: 'later' },
+          body: { entry: { environments: ['production'], locales: ['en-us'] }, scheduled_at: at },
+        });
+        assert.ok(r.status < 300, JSON.stringify(r.body));
+        const inBranch = await until('the backup to hold the new branch\'s schedule', async () => {
+          const row = db.prepare("SELECT queue FROM publish_queues WHERE api_key = ? AND branch = 'later'").get(stack.api_key) as { queue: string } | undefined;
+          return (JSON.parse(row?.queue ?? '[]') as any[]).find((x) => x.entry?.uid === page.uid);
+        });
+        assert.equal(inBranch.action, 'unpublish');
       } finally {
         db.close();
       }
