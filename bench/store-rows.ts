@@ -28,7 +28,7 @@ import { sortableId } from '../src/ids.ts';
 import { migrationFiles } from '../src/store/migrate.ts';
 import { tuneWriter, tuneWriterAfterMigrations } from '../src/store/sqlite.ts';
 import { paddedList, sizedParts } from '../src/delivery/queue/lanes.ts';
-import { repeated } from '../src/store/db.ts';
+import { memo, repeated } from '../src/store/db.ts';
 
 const FANOUT = Number(process.env.BENCH_ROWS_FANOUT ?? 10);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000);
@@ -57,19 +57,24 @@ const UNFINISHED_ROW = "ended_at IS NULL AND state IN ('queued', 'pending', 'in_
 const SQL = {
   event: `INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-  busy: (n: number) => `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(n)}) AND lane = ? AND ${UNFINISHED_ROW}`,
+  busy: memo((n: number) => `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(n)}) AND lane = ? AND ${UNFINISHED_ROW}`),
   busyOne: `SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND ${UNFINISHED_ROW} LIMIT 1`,
-  executions: (n: number) => `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, created_at, updated_at)
-    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
-  // BENCH_ROWS_LEASE=enqueue: as claim.ts's lease would leave the row (in flight, due again at the lease's end).
-  leasedExecutions: (n: number) => `INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, created_at, updated_at, lease_until, first_attempt_at)
-    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+  // Each row's own columns, then the event's (bound once): api_key, event_seq, lane, channel, action, created_at, updated_at.
+  // BENCH_ROWS_LEASE=enqueue: rows written as claim.ts's lease would leave them (in flight, due again at the lease's end).
+  executions: memo(
+    (n: number) => `WITH v (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at) AS (
+      VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))')}
+    )
+    INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, created_at, updated_at)
+    SELECT uid, CAST(? AS TEXT), webhook_uid, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, CAST(? AS BIGINT), CAST(? AS BIGINT)
+    FROM v`,
+  ),
   candidates: 'SELECT uid, webhook_uid, paced FROM executions WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
-  lease: (n: number) => `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
-    WHERE uid IN (${repeated(n)}) AND next_attempt_at <= ? RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs`,
-  attempts: (n: number) => `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
-    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')} ON CONFLICT (uid) DO NOTHING`,
-  move: (n: number) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
+  lease: memo((n: number) => `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
+    WHERE uid IN (${repeated(n)}) AND next_attempt_at <= ? RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs`),
+  attempts: memo((n: number) => `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
+    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')} ON CONFLICT (uid) DO NOTHING`),
+  move: memo((n: number) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
       VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
     )
     UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
@@ -77,7 +82,7 @@ const SQL = {
            last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = CASE WHEN v.state IN ('succeeded', 'failed') THEN CAST(? AS BIGINT) ELSE NULL END,
            paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
     FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
-    RETURNING executions.uid AS uid, EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued') AS queued_behind`,
+    RETURNING executions.uid AS uid, EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued') AS queued_behind`),
 };
 
 const statements = new Map<string, Database.Statement>();
@@ -134,13 +139,11 @@ function record(n: number) {
         const leaseUntil = now + LEASE_MS;
         for (const h of hooks) {
           const uid = sortableId('exe');
-          params.push(uid, apiKey, h, seq, lane, channel, 'update', 'in_flight', leaseUntil, null, null, now, now, leaseUntil, now);
+          params.push(uid, h, 'in_flight', leaseUntil, null, null, leaseUntil, now);
           leased.push({ uid, leaseUntil });
         }
-        timed('executions INSERT', FANOUT, () => prepared(SQL.leasedExecutions(FANOUT)).run(params));
-        continue;
-      }
-      for (const h of hooks) params.push(sortableId('exe'), apiKey, h, seq, lane, channel, 'update', 'pending', now, null, null, now, now);
+      } else for (const h of hooks) params.push(sortableId('exe'), h, 'pending', now, null, null, null, null);
+      params.push(apiKey, seq, lane, channel, 'update', now, now);
       timed('executions INSERT', FANOUT, () => prepared(SQL.executions(FANOUT)).run(params));
     }
   });
