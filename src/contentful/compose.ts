@@ -13,6 +13,7 @@ export function within(deps: ContentDeps, tx: Tx): ContentDeps {
     all: (sql, params) => tx.all(sql, params),
     get: (sql, params) => tx.get(sql, params),
     run: (sql, params) => tx.run(sql, params),
+    values: (sql, params) => tx.values(sql, params),
     tx: (fn) => fn(tx),
     close: async () => {},
   };

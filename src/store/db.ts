@@ -24,6 +24,13 @@ export interface Queryable {
   get<T = Row>(sql: string, params?: unknown[]): Promise<T | undefined>;
   /** Runs a statement; `changes` counts the rows it wrote. */
   run(sql: string, params?: unknown[]): Promise<{ changes: number }>;
+  /**
+   * As `all`, each row an array of its values in the statement's column order, for reads the
+   * delivery path runs per claim or outcome. An object per row costs SQLite's driver a look-up of
+   * each column's name and a property added one by one, per row: reading back 16 events (14
+   * columns) took 3.7-3.8 us a row as objects, 2.0-2.2 as arrays (better-sqlite3, in memory).
+   */
+  values<T extends unknown[] = unknown[]>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
 export interface Tx extends Queryable {

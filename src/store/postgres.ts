@@ -196,11 +196,12 @@ function statementName(text: string): string | undefined {
   return fresh;
 }
 
-async function query(on: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<pg.QueryResult> {
+/** `arrays`: each row an array of its values (Queryable.values). */
+async function query(on: pg.Pool | pg.PoolClient, sql: string, params?: unknown[], arrays = false): Promise<pg.QueryResult> {
   const text = toPositional(sql);
   const name = statementName(text);
   try {
-    return await on.query({ text, values: bind(params), ...(name ? { name } : {}) });
+    return await on.query({ text, values: bind(params), ...(name ? { name } : {}), ...(arrays ? { rowMode: 'array' } : {}) });
   } catch (err) {
     // A migration applied by a newer process changed what a prepared statement returns (SELECT *
     // over an altered table): from now on it is sent unprepared; this one call says "try again".
@@ -258,6 +259,9 @@ class PostgresDb implements Db {
   async run(sql: string, params?: unknown[]) {
     return { changes: (await query(this.pool, sql, params)).rowCount ?? 0 };
   }
+  async values<T extends unknown[] = unknown[]>(sql: string, params?: unknown[]) {
+    return (await query(this.pool, sql, params, true)).rows as T[];
+  }
 
   async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
@@ -283,6 +287,7 @@ class PostgresDb implements Db {
       all: async (s, p) => (await query(live(), s, p)).rows as never[],
       get: async (s, p) => (await query(live(), s, p)).rows[0] as never,
       run: async (s, p) => ({ changes: (await query(live(), s, p)).rowCount ?? 0 }),
+      values: async (s, p) => (await query(live(), s, p, true)).rows as never[],
       afterCommit: (f) => void hooks.push(f),
       exec: async (s) => {
         try {

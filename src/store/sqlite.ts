@@ -122,6 +122,8 @@ export function tuneWriterAfterMigrations(writer: Database.Database): void {
 
 class Connection implements Queryable {
   private statements = new Map<string, Statement>();
+  /** Statements whose rows come as arrays (see `values`): better-sqlite3 sets that per statement. */
+  private arrayStatements = new Map<string, Statement>();
   constructor(readonly raw: Database.Database) {}
 
   /**
@@ -167,6 +169,19 @@ class Connection implements Queryable {
     }
   }
 
+  valuesSync<T extends unknown[]>(sql: string, params: unknown[] = []): T[] {
+    try {
+      let stmt = this.arrayStatements.get(sql);
+      if (!stmt) {
+        stmt = this.raw.prepare(sql).raw(true);
+        this.arrayStatements.set(sql, stmt);
+      }
+      return stmt.all(bound(params)) as T[];
+    } catch (err) {
+      throw mapped(err);
+    }
+  }
+
   async all<T = Row>(sql: string, params?: unknown[]) {
     return this.allSync<T>(sql, params);
   }
@@ -175,6 +190,9 @@ class Connection implements Queryable {
   }
   async run(sql: string, params?: unknown[]) {
     return this.runSync(sql, params);
+  }
+  async values<T extends unknown[] = unknown[]>(sql: string, params?: unknown[]) {
+    return this.valuesSync<T>(sql, params);
   }
 }
 
@@ -264,6 +282,9 @@ class SqliteDb implements Db {
   run(sql: string, params?: unknown[]) {
     return this.tx((tx) => tx.run(sql, params));
   }
+  values<T extends unknown[] = unknown[]>(sql: string, params?: unknown[]) {
+    return this.reader.values<T>(sql, params);
+  }
 
   startCheckpoints(onError: (err: Error) => void) {
     const raw = this.w.raw;
@@ -322,6 +343,7 @@ class SqliteDb implements Db {
       all: (s, p) => w.all(s, p),
       get: (s, p) => w.get(s, p),
       run: (s, p) => w.run(s, p),
+      values: (s, p) => w.values(s, p),
       afterCommit: (f) => hooks.push(f),
       exec: async (s) => {
         wrap(() => w.raw.exec(s));

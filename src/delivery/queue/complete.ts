@@ -190,11 +190,12 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
         }
         moveParams[i++] = opts.now;
         moveParams[i++] = opts.now;
-        const moved = await tx.all<{ uid: string; queued_behind: number | boolean }>(moveExecutions(part.length), moveParams);
-        for (const m of moved) {
-          applied.add(m.uid);
+        // [uid, queued_behind] per row (Queryable.values: an object per outcome was a cost of its own).
+        const moved = await tx.values<[string, number | boolean]>(moveExecutions(part.length), moveParams);
+        for (const [uid, behind] of moved) {
+          applied.add(uid);
           // 1/0 on SQLite, true/false on PostgreSQL.
-          if (m.queued_behind === true || Number(m.queued_behind) === 1) queuedBehind.add(m.uid);
+          if (behind === true || Number(behind) === 1) queuedBehind.add(uid);
         }
       }
       // Claims that ended before their outcome arrived: logged above, nothing else follows from them.

@@ -84,6 +84,10 @@ const uidIn = memo((n: number) => `uid IN (${repeated(n)})`);
 const lease = memo((where: string) => `${LEASE} WHERE ${where} RETURNING ${LEASED}`);
 const leaseInBatch = memo((where: string) => `${LEASE_IN_BATCH} WHERE ${where} RETURNING ${LEASED}`);
 const webhookRows = memo((n: number) => `SELECT uid, doc, disabled, disabled_reason, version, created_at, updated_at FROM webhooks WHERE uid IN (${repeated(n)})`);
+/** A row of webhookRows, in its column order. */
+type WebhookValues = [string, string, number, string | null, number, number, number];
+/** A row of eventRows, in its column order. */
+type EventValues = [number, string, string, string, string, string, string | null, string | null, string | null, string, string | null, string | null, string, number];
 const eventRows = memo(
   (n: number) =>
     `SELECT seq, api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at FROM events WHERE seq IN (${repeated(n)})`,
@@ -216,8 +220,11 @@ async function claimedRows(q: Queryable, events: DecodedEvents, taken: LeasedRow
   claimed.dropped = 0;
   const hookUids = [...new Set(taken.map((t) => t.webhook_uid))];
   const hooks = new Map<string, WebhookRow>();
+  // Rows as arrays (Queryable.values), made into objects here: one literal per row.
   for (const part of chunks(hookUids)) {
-    for (const w of await q.all<WebhookRow & { uid: string }>(webhookRows(part.length), part)) hooks.set(w.uid, w);
+    for (const w of await q.values<WebhookValues>(webhookRows(part.length), part)) {
+      hooks.set(w[0], { doc: w[1], disabled: w[2], disabled_reason: w[3], version: w[4], created_at: w[5], updated_at: w[6] });
+    }
   }
   // Each event taken from the store's kept ones once, here: keeping the ones read below pushes
   // the oldest kept out, which may be events of this very round.
@@ -244,7 +251,25 @@ async function claimedRows(q: Queryable, events: DecodedEvents, taken: LeasedRow
   let newest = -1;
   for (const seq of missing) if (seq > newest) newest = seq;
   for (const part of chunks([...missing])) {
-    for (const e of await q.all<EventRow>(eventRows(part.length), part)) byseq.set(Number(e.seq), events.decoded(e, Number(e.seq) === newest));
+    for (const v of await q.values<EventValues>(eventRows(part.length), part)) {
+      const e: EventRow = {
+        seq: v[0],
+        api_key: v[1],
+        branch: v[2],
+        module: v[3],
+        action: v[4],
+        uid: v[5],
+        content_type_uid: v[6],
+        locale: v[7],
+        environment: v[8],
+        actor: v[9],
+        actor_name: v[10],
+        changes: v[11],
+        data: v[12],
+        created_at: v[13],
+      };
+      byseq.set(Number(e.seq), events.decoded(e, Number(e.seq) === newest));
+    }
   }
   for (const t of taken) {
     const event = byseq.get(Number(t.event_seq));
