@@ -97,10 +97,14 @@ async function claimIn(q: Queryable, dialect: Db['dialect'], events: DecodedEven
   // A few more than needed, to step over a webhook that has fewer free slots than due work; the
   // dispatcher excludes it once saturated and claims again at once.
   const wanted = opts.limit + CANDIDATE_MARGIN;
-  const read = await q.all<Candidate>(
+  // Rows as arrays (Queryable.values): uid, webhook_uid, paced.
+  const read: Candidate[] = [];
+  for (const r of await q.values<[string, string, number | null]>(
     saturated.length === 0 ? dueCandidates : opts.deep ? deepCandidates(saturated.length) : windowCandidates(saturated.length),
     [opts.now, ...saturated, wanted],
-  );
+  )) {
+    read.push({ uid: r[0], webhook_uid: r[1], paced: r[2] });
+  }
   const more = read.length >= wanted;
   // Executions of rate-limited webhooks get a slot first (pace.ts); they are claimed when it comes.
   const unpaced = read.filter((c) => c.paced !== null && Number(c.paced) === 0);

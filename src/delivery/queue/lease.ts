@@ -77,6 +77,8 @@ const LEASE = `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, l
 const LEASE_IN_BATCH = `${LEASE}, batch_uid = ?`;
 /** What a lease returns of each execution (SQLite); its event and webhook are read apart. */
 const LEASED = 'uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs';
+/** A row of LEASED, in its order. */
+type LeasedValues = [string, string, string, number, number, string | null, string | null];
 
 // Statement texts per shape (see memo): the WHERE clauses callers pass are memoized by them too.
 const selectUids = memo((where: string) => `SELECT uid FROM executions WHERE ${where}`);
@@ -187,8 +189,12 @@ async function leaseSqlite(
     where = uidIn(uids.length);
     params = uids;
   }
-  // Only what is still unclaimed (the chosen candidates were read in this transaction).
-  const taken = await q.all<LeasedRow>((batchUid === undefined ? lease : leaseInBatch)(where), [...setParams, ...params]);
+  // Only what is still unclaimed (the chosen candidates were read in this transaction). Rows as
+  // arrays, in LEASED's order (Queryable.values).
+  const taken: LeasedRow[] = [];
+  for (const r of await q.values<LeasedValues>((batchUid === undefined ? lease : leaseInBatch)(where), [...setParams, ...params])) {
+    taken.push({ uid: r[0], webhook_uid: r[1], lane: r[2], attempts: r[3], event_seq: r[4], batch_uid: r[5], folded_seqs: r[6] });
+  }
   if (taken.length === 0) return claimed;
   return claimedRows(q, events, taken, () => leaseEnd);
 }
