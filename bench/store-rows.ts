@@ -39,6 +39,8 @@ const LEASE_AT_ENQUEUE = process.env.BENCH_ROWS_LEASE === 'enqueue';
 const LEASE_MS = 60_000;
 /** Events per recording transaction, as bench/run.ts throughput() records them. */
 const EVENTS_PER_TX = 200;
+/** Rows from which enqueue.ts binds an event's shared columns once (its SHARED_FROM). */
+const SHARED_FROM = 4;
 /** Claim round size (the dispatcher's CLAIM_PAGE) and the candidates read beyond it (claim.ts). */
 const CLAIM_PAGE = 64;
 const CANDIDATE_MARGIN = 32;
@@ -59,8 +61,13 @@ const SQL = {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
   busy: memo((n: number) => `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(n)}) AND lane = ? AND ${UNFINISHED_ROW}`),
   busyOne: `SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND ${UNFINISHED_ROW} LIMIT 1`,
-  // Each row's own columns, then the event's (bound once): api_key, event_seq, lane, channel, action, created_at, updated_at.
+  // Each row's own columns, then the event's: api_key, event_seq, lane, channel, action, created_at,
+  // updated_at; after each row (fewer than SHARED_FROM rows), or once after all of them.
   // BENCH_ROWS_LEASE=enqueue: rows written as claim.ts's lease would leave them (in flight, due again at the lease's end).
+  plainExecutions: memo(
+    (n: number) => `INSERT INTO executions (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, api_key, event_seq, lane, channel, action, created_at, updated_at)
+    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+  ),
   executions: memo(
     (n: number) => `WITH v (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at) AS (
       VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))')}
@@ -134,17 +141,20 @@ function record(n: number) {
       const lane = `entry:${uid}`;
       if (FANOUT > 1) timed('lane SELECT', FANOUT, () => prepared(SQL.busy(FANOUT)).all([...hooks, lane]));
       else timed('lane SELECT', 1, () => prepared(SQL.busyOne).get([hooks[0], lane]));
+      const shared = [apiKey, seq, lane, channel, 'update', now, now];
       const params: unknown[] = [];
-      if (LEASE_AT_ENQUEUE) {
-        const leaseUntil = now + LEASE_MS;
-        for (const h of hooks) {
-          const uid = sortableId('exe');
+      for (const h of hooks) {
+        const uid = sortableId('exe');
+        if (LEASE_AT_ENQUEUE) {
+          const leaseUntil = now + LEASE_MS;
           params.push(uid, h, 'in_flight', leaseUntil, null, null, leaseUntil, now);
           leased.push({ uid, leaseUntil });
-        }
-      } else for (const h of hooks) params.push(sortableId('exe'), h, 'pending', now, null, null, null, null);
-      params.push(apiKey, seq, lane, channel, 'update', now, now);
-      timed('executions INSERT', FANOUT, () => prepared(SQL.executions(FANOUT)).run(params));
+        } else params.push(uid, h, 'pending', now, null, null, null, null);
+        if (FANOUT < SHARED_FROM) params.push(...shared);
+      }
+      if (FANOUT >= SHARED_FROM) params.push(...shared);
+      const text = FANOUT < SHARED_FROM ? SQL.plainExecutions(FANOUT) : SQL.executions(FANOUT);
+      timed('executions INSERT', FANOUT, () => prepared(text).run(params));
     }
   });
 }

@@ -112,24 +112,43 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
     // Its lane is busy from now on (the row is written below, with the others').
     busyLanes?.add(webhook.uid);
   }
-  // One statement for the event's executions (per ROWS_PER_STATEMENT), not one per webhook; what
-  // they share (the event's columns, the time) bound once per statement (EXECUTION_SHARED).
+  // One statement for the event's executions (per ROWS_PER_STATEMENT), not one per webhook.
   for (const part of chunks(rows)) {
-    const params: unknown[] = part.length === 1 ? part[0] : part.flat();
-    params.push(event.api_key, event.seq, lane, channel, event.action, opts.now, opts.now);
+    const shared = [event.api_key, event.seq, lane, channel, event.action, opts.now, opts.now];
+    if (part.length < SHARED_FROM) {
+      // Each row with the shared columns again (insertPlain).
+      const params: unknown[] = [];
+      for (const r of part) params.push(...r, ...shared);
+      await tx.run(insertPlain(part.length), params);
+      continue;
+    }
+    // What the rows share bound once, after them (insertExecutions).
+    const params: unknown[] = part.flat();
+    params.push(...shared);
     await tx.run(insertExecutions(part.length), params);
   }
   return rows.length;
 }
 
 // Statement texts per shape (see memo).
+/** An event's executions, each row's own columns followed by the shared ones (see insertExecutions). */
+const insertPlain = memo(
+  (n: number) => `INSERT INTO executions (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, api_key, event_seq, lane, channel, action, created_at, updated_at)
+   VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+);
+/**
+ * Rows from which an event's executions are written by insertExecutions rather than insertPlain:
+ * its WITH costs SQLite more than it saves for a few rows (bench:rows, us of CPU per execution,
+ * plain -> shared: fan-out 1 5.2-5.5 -> 7.4-7.7, 2 and 4 level within 0.4, 6 4.4-4.7 -> 4.0-4.1,
+ * 10 3.8-4.0 -> 3.6-3.7).
+ */
+const SHARED_FROM = 4;
 /**
  * An event's executions: each row's own columns in the VALUES list, the ones they share (api_key,
  * event_seq, lane, channel, action, created_at, updated_at) bound once, after the rows. SQLite
  * binds each parameter from JS one by one (a string is converted and copied each time): at fan-out
- * 10, 150 parameters per event were 86 so, and the statement's CPU per execution 3.9-4.0 -> 3.6-3.7
- * us (`npm run bench:rows`). The casts type the VALUES columns on PostgreSQL (parameters arrive
- * untyped), as complete.ts's do.
+ * 10, 150 parameters per event were 86 so. The casts type the VALUES columns on PostgreSQL
+ * (parameters arrive untyped), as complete.ts's do.
  */
 const insertExecutions = memo(
   (n: number) => `WITH v (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at) AS (
