@@ -108,6 +108,53 @@ describe('executions leased by the INSERT that makes them', () => {
     await rx.close();
   });
 
+  it('writes the executions of an event matching many webhooks as it writes each one alone', async () => {
+    const rx = await startReceiver();
+    // Plain (twice), debounced, batching, rate-limited: five, so the event's rows go in one statement
+    // that binds their shared columns once (enqueue.ts insertExecutions); alone, one row each.
+    const kinds: Array<Record<string, unknown>> = [{}, {}, { debounce_ms: 60_000 }, { batch: { max_events: 10, window_ms: 60_000 } }, { rate_limit: { max: 1, per: 'minute' } }];
+    type Row = Record<string, string | number | null>;
+    // Two changes of one entry in one transaction: the second finds the lanes busy (queued; folded
+    // into the first for the debounced webhook). Each row as comparable across stacks: times
+    // relative to its last write (a fold writes later than the INSERT), its webhook by kind, its
+    // event by order.
+    const written = async (hookUids: string[], stack: { api_key: string }) =>
+      h.herald.db.tx(async (tx) => {
+        const seqs: number[] = [];
+        for (const n of [1, 2]) seqs.push((await h.herald.events.record(tx, { api_key: stack.api_key, branch: 'main', module: 'entry', action: 'update', uid: 'bltMany', actor: 'test', data: { n } })).seq);
+        const rows = await tx.all<Row>(`SELECT * FROM executions WHERE webhook_uid IN (${hookUids.map(() => '?').join(', ')})`, hookUids);
+        const since = (r: Row, col: string) => (r[col] === null ? null : Number(r[col]) - Number(r.updated_at));
+        return rows.map((r) => ({
+          kind: hookUids.indexOf(String(r.webhook_uid)),
+          event: seqs.indexOf(Number(r.event_seq)),
+          stack: r.api_key === stack.api_key,
+          folded: r.folded_seqs === null ? null : (JSON.parse(String(r.folded_seqs)) as number[]).map((s) => seqs.indexOf(s)),
+          ...Object.fromEntries(['lane', 'channel', 'action', 'state', 'batch_uid', 'last_outcome', 'last_reason'].map((c) => [c, r[c]])),
+          ...Object.fromEntries(['attempts', 'coalesced', 'paced', 'last_status_code'].map((c) => [c, r[c] === null ? null : Number(r[c])])),
+          ...Object.fromEntries(['next_attempt_at', 'lease_until', 'first_attempt_at', 'ended_at'].map((c) => [c, since(r, c)])),
+          written: r.updated_at === r.created_at || Number(r.coalesced) > 0,
+        }));
+      });
+    const byKind = (a: { kind: number; event: number }, b: { kind: number; event: number }) => a.kind - b.kind || a.event - b.event;
+    const many = await h.newStack();
+    const manyHooks = [];
+    for (const k of kinds) manyHooks.push((await createWebhook(h, many, rx.url, k)).uid);
+    const together = (await written(manyHooks, many)).sort(byKind);
+    const alone = [];
+    for (const [i, k] of kinds.entries()) {
+      const stack = await h.newStack();
+      const uid = (await createWebhook(h, stack, rx.url, k)).uid;
+      alone.push(...(await written([uid], stack)).map((r) => ({ ...r, kind: i })));
+    }
+    assert.equal(together.length, 9, 'five executions of the first change, four queued behind them (one folded)');
+    assert.deepEqual(together, alone.sort(byKind));
+    assert.deepEqual(
+      together.map((r) => (r as Record<string, unknown>).state),
+      [ON_POSTGRES ? 'pending' : 'in_flight', 'queued', ON_POSTGRES ? 'pending' : 'in_flight', 'queued', 'pending', 'pending', 'queued', 'pending', 'queued'],
+    );
+    await rx.close();
+  });
+
   it('lets a webhook without a free slot keep its listed executions while another webhook’s are sent', async () => {
     // /hang answers after the attempt's deadline (2 s): its one slot stays taken.
     const rx = await startReceiver(async (r) => {
