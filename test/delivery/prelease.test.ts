@@ -136,23 +136,26 @@ describe('executions leased by the INSERT that makes them', () => {
         }));
       });
     const byKind = (a: { kind: number; event: number }, b: { kind: number; event: number }) => a.kind - b.kind || a.event - b.event;
-    const many = await h.newStack();
-    const manyHooks = [];
-    for (const k of kinds) manyHooks.push((await createWebhook(h, many, rx.url, k)).uid);
-    const together = (await written(manyHooks, many)).sort(byKind);
-    const alone = [];
-    for (const [i, k] of kinds.entries()) {
-      const stack = await h.newStack();
-      const uid = (await createWebhook(h, stack, rx.url, k)).uid;
-      alone.push(...(await written([uid], stack)).map((r) => ({ ...r, kind: i })));
+    try {
+      const many = await h.newStack();
+      const manyHooks = [];
+      for (const k of kinds) manyHooks.push((await createWebhook(h, many, rx.url, k)).uid);
+      const together = (await written(manyHooks, many)).sort(byKind);
+      const alone = [];
+      for (const [i, k] of kinds.entries()) {
+        const stack = await h.newStack();
+        const uid = (await createWebhook(h, stack, rx.url, k)).uid;
+        alone.push(...(await written([uid], stack)).map((r) => ({ ...r, kind: i })));
+      }
+      assert.equal(together.length, 9, 'five executions of the first change, four queued behind them (one folded)');
+      assert.deepEqual(together, alone.sort(byKind));
+      assert.deepEqual(
+        together.map((r) => (r as Record<string, unknown>).state),
+        [ON_POSTGRES ? 'pending' : 'in_flight', 'queued', ON_POSTGRES ? 'pending' : 'in_flight', 'queued', 'pending', 'pending', 'queued', 'pending', 'queued'],
+      );
+    } finally {
+      await rx.close();
     }
-    assert.equal(together.length, 9, 'five executions of the first change, four queued behind them (one folded)');
-    assert.deepEqual(together, alone.sort(byKind));
-    assert.deepEqual(
-      together.map((r) => (r as Record<string, unknown>).state),
-      [ON_POSTGRES ? 'pending' : 'in_flight', 'queued', ON_POSTGRES ? 'pending' : 'in_flight', 'queued', 'pending', 'pending', 'queued', 'pending', 'queued'],
-    );
-    await rx.close();
   });
 
   it('lets a webhook without a free slot keep its listed executions while another webhook’s are sent', async () => {
