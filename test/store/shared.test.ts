@@ -170,6 +170,22 @@ for (const backend of await testBackends()) {
       assert.equal(typeof agg!.c, 'number');
     });
 
+    it('returns rows as arrays in column order with `values`, the same values `all` gives, in and out of a transaction', async () => {
+      const ms = 4_102_444_800_000;
+      await db.run('INSERT INTO contract (id, n, body, flag) VALUES (?, ?, ?, ?), (?, ?, ?, ?)', ['v1', ms, 'one', 1, 'v2', null, null, 0]);
+      const sql = "SELECT flag, id, n, body FROM contract WHERE id IN ('v1', 'v2') ORDER BY id";
+      const rows = await db.values(sql);
+      assert.deepEqual(rows, [
+        [1, 'v1', ms, 'one'],
+        [0, 'v2', null, null],
+      ]);
+      assert.deepEqual(rows, (await db.all<Record<string, unknown>>(sql)).map((r) => [r.flag, r.id, r.n, r.body]));
+      // The same statement text through `all` still gives objects (a statement's row shape is not shared).
+      assert.deepEqual((await db.all(sql))[0], { flag: 1, id: 'v1', n: ms, body: 'one' });
+      const returned = await db.tx((tx) => tx.values("UPDATE contract SET n = n + 1 WHERE id = 'v1' RETURNING id, n"));
+      assert.deepEqual(returned, [['v1', ms + 1]]);
+    });
+
     it('keeps JSON text exactly as written', async () => {
       const value = { quote: 'say "hi"', slash: 'a\\b', nul: 'before\u0000after', emoji: 'déjà vu 🎉', nested: [1, { deep: null }], big: 2 ** 52 };
       await db.run('INSERT INTO contract (id, body) VALUES (?, ?)', ['j1', JSON.stringify(value)]);
