@@ -60,6 +60,7 @@ export class AdaptiveLimit {
   private slowStart = true;
   private baselineMs: number | null = null;
   private lastDecreaseAt = -Infinity;
+  private latencyMs: number | null = null;
   readonly max: number;
   private readonly tolerance: number;
   private readonly slackMs: number;
@@ -83,8 +84,24 @@ export class AdaptiveLimit {
     return this.baselineMs;
   }
 
+  /**
+   * The receiver's recent latency, ms: a moving average (weight 1/8 per sample, as TCP's smoothed
+   * round-trip time) of each sent attempt's duration, counted as far as this process's loop sat
+   * idle (`idleMs`, as the queueing check reads it), timeouts and broken connections included.
+   * Null before the first attempt that reached the network. Read by listDepth().
+   */
+  get latency(): number | null {
+    return this.latencyMs;
+  }
+
   /** Learns from one finished attempt at time `now` (ms). */
   observe(o: Observation, now: number): void {
+    // Refused before sending (blocked address, DNS): no time at the receiver to learn from.
+    if (o.outcome !== 'blocked' && o.outcome !== 'dns') {
+      const d = Math.max(0, o.duration_ms);
+      const ms = o.idleMs === undefined ? d : Math.max(0, Math.min(d, o.idleMs));
+      this.latencyMs = this.latencyMs === null ? ms : this.latencyMs + (ms - this.latencyMs) / 8;
+    }
     const overload =
       o.outcome === 'timeout' || o.outcome === 'refused' || o.outcome === 'network' || (o.status_code !== null && OVERLOAD_STATUS.has(o.status_code));
     if (overload) return this.decrease(0.5, now);
@@ -115,4 +132,33 @@ export class AdaptiveLimit {
     this.lastDecreaseAt = now;
     this.value = Math.max(1, this.value * factor);
   }
+}
+
+/**
+ * How far ahead of its attempts a webhook's executions may be leased (queue/prelease.ts), ms of
+ * expected wait: an execution listed is shown `in_flight` ("Sending…") until its attempt starts, so
+ * a webhook lists only what it is expected to start within this horizon. At a slow receiver's
+ * pace that is about its limit; at a fast one's, the most (LIST_DEPTH_MAX).
+ */
+export const LIST_HORIZON_MS = 1_000;
+/**
+ * The deepest a webhook may list, in multiples of its limit: deep enough that recording in batches
+ * (200 events a transaction in the bench) lists a busy fast webhook's executions (bench fan-out 10,
+ * 50k executions recorded in ~1.5 s: at 8x ~8% went through the list, at 64x 35-50%, at 256x all,
+ * with PRELEASE_CAP 65,536; session 16).
+ */
+export const LIST_DEPTH_MAX = 256;
+
+/**
+ * The most executions one webhook may have waiting (in flight or listed) in this process: those
+ * expected to start within LIST_HORIZON_MS. With `limit` attempts out at once, each taking
+ * `latencyMs`, the n-th waiting one starts after about (n / limit - 1) x latencyMs, so
+ * limit x (1 + horizon / latency), between limit (what can start now) and limit x LIST_DEPTH_MAX.
+ * Latency unknown (no attempt sent yet): limit, until the receiver's pace is seen.
+ */
+export function listDepth(limit: number, latencyMs: number | null, horizonMs = LIST_HORIZON_MS): number {
+  const max = limit * LIST_DEPTH_MAX;
+  if (latencyMs === null) return limit;
+  if (latencyMs <= 0) return max;
+  return Math.min(max, Math.max(limit, Math.floor(limit * (1 + horizonMs / latencyMs))));
 }

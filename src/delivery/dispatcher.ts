@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
 import { HeraldError } from '../errors.ts';
 import { BodyTooLarge, prepareDelivery, type DeliveryFormat, type PreparedDelivery } from './formats/index.ts';
-import { AdaptiveLimit } from './concurrency.ts';
+import { AdaptiveLimit, listDepth } from './concurrency.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import type { Operational } from './operational.ts';
 import { claim, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
@@ -102,15 +102,6 @@ const observation = (record: AttemptRecord, inFlight: number, idleBefore: number
   // Sent from a sender thread: that thread's delays are this process's too (transports/transport.ts).
   idleMs: Math.min(loopIdleMs() - idleBefore, senderIdleMs(record)),
 });
-/**
- * How deep one webhook's executions may be written leased ahead of its attempts (room()), in
- * multiples of its adaptive limit: deep enough that recording in batches (200 events a transaction
- * in the bench) lists a busy webhook's executions (bench fan-out 10, 50k executions recorded in
- * ~1.5 s: at 8x ~8% went through the list, at 64x 35-50%, at 256x all, with PRELEASE_CAP 65,536); a
- * webhook whose limit fell (a slow receiver) holds fewer, and what it holds past PRELEASE_HOLD_MS
- * is made pending.
- */
-const PRELEASE_DEPTH = 256;
 /** Payload bodies kept in memory (by event and format) so a fan-out's claims reuse them (see sharedSeqs). */
 const BODY_CACHE_SIZE = 2_000;
 
@@ -235,13 +226,15 @@ export class DeliveryDispatcher {
 
   /**
    * Whether one more execution of `webhookUid` may be written leased for this dispatcher (see
-   * queue/prelease.ts): while it runs and its outcomes keep up, up to PRELEASE_DEPTH times the
-   * webhook's adaptive limit waiting (in flight or listed). A slow webhook, whose limit shrinks,
-   * lists few; what it lists waits for its own slots only (take()).
+   * queue/prelease.ts): while it runs and its outcomes keep up, as many waiting (in flight or
+   * listed) as the webhook is expected to start within LIST_HORIZON_MS at its limit and its
+   * receiver's latency (listDepth()). A slow webhook lists about its limit, so what the log shows
+   * in_flight is about to be sent; what it lists waits for its own slots only (take()).
    */
   private room(webhookUid: string, listed: number): boolean {
     if (this.stopped || this.writer.unrecorded > this.o.maxInFlight) return false;
-    return (this.perWebhook.get(webhookUid) ?? 0) + listed < this.limitOf(webhookUid).limit * PRELEASE_DEPTH;
+    const l = this.limitOf(webhookUid);
+    return (this.perWebhook.get(webhookUid) ?? 0) + listed < listDepth(l.limit, l.latency);
   }
 
   /** Read-only state for GET /readyz (see src/ops/readiness.ts). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AdaptiveLimit, type Observation } from '../../src/delivery/concurrency.ts';
+import { AdaptiveLimit, LIST_DEPTH_MAX, LIST_HORIZON_MS, listDepth, type Observation } from '../../src/delivery/concurrency.ts';
 
 const ok = (duration_ms: number, inFlight: number): Observation => ({ outcome: 'success', status_code: 200, duration_ms, inFlight });
 const status = (code: number, duration_ms = 5): Observation => ({ outcome: 'http_error', status_code: code, duration_ms, inFlight: 1 });
@@ -105,5 +105,61 @@ describe('adaptive concurrency per webhook', () => {
     l.observe({ outcome: 'blocked', status_code: null, duration_ms: 0, inFlight: 16 }, 0);
     l.observe({ outcome: 'dns', status_code: null, duration_ms: 3, inFlight: 16 }, 500);
     assert.equal(l.limit, 16);
+  });
+});
+
+describe('how deep a webhook lists ahead of its attempts (listDepth)', () => {
+  it('lists about a second of a slow receiver: its limit, plus what the limit starts within the horizon', () => {
+    assert.equal(LIST_HORIZON_MS, 1_000);
+    assert.equal(listDepth(2, 2_000), 3, 'an answer every 2 s: the 2 out now and half a round more');
+    assert.equal(listDepth(2, 5_000), 2, 'an answer every 5 s: only what can start now');
+    assert.equal(listDepth(4, 500), 12, 'two rounds of 4 within the second, after the 4 out now');
+    assert.equal(listDepth(1, 100), 11);
+  });
+
+  it('lists up to LIST_DEPTH_MAX times the limit for a fast receiver, and never less than the limit', () => {
+    assert.equal(listDepth(16, 1), 16 * LIST_DEPTH_MAX, 'a 1 ms receiver: capped');
+    assert.equal(listDepth(16, 0), 16 * LIST_DEPTH_MAX, 'an instant one');
+    assert.equal(listDepth(16, 50), 16 * 21);
+    assert.equal(listDepth(3, 60_000), 3, 'a minute per answer: the limit');
+  });
+
+  it('lists only the limit before the receiver’s pace is known', () => {
+    assert.equal(listDepth(16, null), 16);
+  });
+
+  it('takes the horizon as a parameter (ms)', () => {
+    assert.equal(listDepth(2, 100, 300), 8);
+  });
+});
+
+describe('the receiver latency the limit keeps (AdaptiveLimit.latency)', () => {
+  it('is unknown before an attempt is sent, then the first sample, then a 1/8 moving average', () => {
+    const l = new AdaptiveLimit({ max: 16 });
+    assert.equal(l.latency, null);
+    l.observe(ok(100, 1), 0);
+    assert.equal(l.latency, 100);
+    l.observe(ok(900, 1), 1_000);
+    assert.equal(l.latency, 200);
+  });
+
+  it('counts only the time this process was idle, and counts timeouts, but not attempts refused before sending', () => {
+    const l = new AdaptiveLimit({ max: 16 });
+    l.observe({ ...ok(500, 1), idleMs: 20 }, 0);
+    assert.equal(l.latency, 20, 'a busy loop is not the receiver’s time');
+    l.observe({ outcome: 'blocked', status_code: null, duration_ms: 9_000, inFlight: 1 }, 1);
+    l.observe({ outcome: 'dns', status_code: null, duration_ms: 9_000, inFlight: 1 }, 2);
+    assert.equal(l.latency, 20);
+    l.observe({ outcome: 'timeout', status_code: null, duration_ms: 8_020, inFlight: 1 }, 3);
+    assert.equal(l.latency, 1_020);
+  });
+
+  it('follows a receiver that became slow within a few answers', () => {
+    const l = new AdaptiveLimit({ max: 4 });
+    feed(l, 20, () => ok(1, 1));
+    assert.equal(listDepth(l.limit, l.latency), l.limit * LIST_DEPTH_MAX);
+    feed(l, 12, () => ok(2_000, 1), 1_000);
+    assert.ok(l.latency! > 1_500, String(l.latency));
+    assert.ok(listDepth(l.limit, l.latency) < 2 * l.limit);
   });
 });

@@ -12,7 +12,7 @@ import { registerFormat } from '../../src/delivery/formats/index.ts';
 import { preleased, PRELEASE_CAP, PRELEASE_HOLD_MS, releaseStale, type Admitted, type Listed } from '../../src/delivery/queue/prelease.ts';
 import { startHerald, removeDir, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
-import { createWebhook, emit, emitTogether, sleep, until } from '../helpers/engine.ts';
+import { createWebhook, emit, emitTogether, executions, sleep, until } from '../helpers/engine.ts';
 
 const ON_POSTGRES = process.env.HERALD_TEST_BACKEND === 'postgres';
 
@@ -179,6 +179,58 @@ describe('executions leased by the INSERT that makes them', () => {
   });
 });
 
+describe('executions of a slow receiver shown in_flight', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startHerald({ deliveryTimeoutMs: 10_000, leaseMarginMs: 1_000, maxInFlightPerWebhook: 2 });
+  });
+  after(async () => {
+    await h.close();
+    removeDir(h.dataDir);
+  });
+
+  it('lists only about a second’s worth of a slow receiver: the rest are pending until their attempts near', async () => {
+    // Each answer takes 500 ms; at most 2 at once: about 2 + 2 x (1 s / 0.5 s) = 6 start within a second.
+    // Bounds a little wider: the latency counts only this process's idle time, and the receiver and
+    // the test's polling share this process (it reads the receiver as a bit faster).
+    const rx = await startReceiver(async () => void (await sleep(500)));
+    try {
+      const stack = await h.newStack();
+      const hook = await createWebhook(h, stack, rx.url);
+      // One answer first: the receiver's pace is known.
+      await emit(h, stack, { uid: 'bltPace' });
+      await until(async () => (await executions(h, stack, hook.uid)).every((x) => x.state === 'succeeded'), 5_000, 'the first answer');
+      await emitTogether(
+        h,
+        stack,
+        Array.from({ length: 40 }, (_, i) => ({ uid: `bltSlow${i}` })),
+      );
+      const count = (xs: any[], state: string) => xs.filter((x) => x.state === state).length;
+      const first = await executions(h, stack, hook.uid);
+      // Written leased (SQLite) or claimed: at most the expected second's worth; before, all 40 were
+      // in_flight ("Sending…") for up to 30 s.
+      assert.ok(count(first, 'in_flight') <= 10, `in_flight right after the commit: ${count(first, 'in_flight')}`);
+      if (!ON_POSTGRES) assert.ok(count(first, 'in_flight') >= 3, `listed ahead on SQLite: ${count(first, 'in_flight')}`);
+      assert.ok(count(first, 'pending') >= 30, `pending: ${count(first, 'pending')}`);
+      // While they are sent, 2 at a time, what the log shows in_flight stays about to be sent.
+      let most = 0;
+      await until(
+        async () => {
+          const xs = await executions(h, stack, hook.uid);
+          most = Math.max(most, count(xs, 'in_flight'));
+          return count(xs, 'succeeded') === 41;
+        },
+        20_000,
+        'every delivery',
+      );
+      assert.ok(most <= 10, `most in_flight at once: ${most}`);
+      assert.equal(rx.received.length, 41);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
 describe('the list of executions leased at enqueue', () => {
   let h: TestHerald;
   before(async () => {
@@ -341,11 +393,17 @@ describe('claim rounds that take listed executions', () => {
 
 describe('executions leased at enqueue, at shutdown', () => {
   it('leaves none in_flight after a graceful stop: listed ones not started are made pending', { skip: ON_POSTGRES && 'SQLite only' }, async () => {
-    const rx = await startReceiver(async () => void (await sleep(5_000)));
+    // The first answer at once (the receiver's pace known: a fast one lists deep), the rest hang.
+    let answered = 0;
+    const rx = await startReceiver(async () => {
+      if (answered++ > 0) await sleep(5_000);
+    });
     const h = await startHerald({ deliveryTimeoutMs: 10_000, leaseMarginMs: 1_000, maxInFlightPerWebhook: 1, shutdownGraceMs: 100 });
     try {
       const stack = await h.newStack();
       const hook = await createWebhook(h, stack, rx.url);
+      await emit(h, stack, { uid: 'bltFast' });
+      await until(async () => (await rows(h, hook.uid))[0]?.state === 'succeeded', 5_000, 'the first answer');
       // Ten transactions sharing one SQLite commit (as the API's writes do): each finds the webhook's
       // one slot free, so all ten are listed; one is sent (and hangs), nine wait in the list.
       await Promise.all(
@@ -355,7 +413,7 @@ describe('executions leased at enqueue, at shutdown', () => {
           }),
         ),
       );
-      await rx.waitFor(1, 5_000);
+      await rx.waitFor(2, 5_000);
       const inFlight = (await rows(h, hook.uid)).filter((x) => x.state === 'in_flight').length;
       assert.equal(inFlight, 10, 'one sent, nine leased but not started');
       assert.equal(preleased(h.herald.db).size, 9);
@@ -363,10 +421,13 @@ describe('executions leased at enqueue, at shutdown', () => {
       // Its dispatcher stopped: nothing more is written leased.
       assert.equal(preleased(h.herald.db).admit({ listed: [], perWebhook: new Map() }, hook.uid, Date.now()), null);
       const db = new Database(join(h.dataDir, 'herald.db'), { readonly: true });
-      const states = db.prepare('SELECT state, COUNT(*) AS n FROM executions WHERE webhook_uid = ? GROUP BY state').all(hook.uid) as Array<{ state: string; n: number }>;
+      const states = db.prepare('SELECT state, COUNT(*) AS n FROM executions WHERE webhook_uid = ? GROUP BY state ORDER BY state').all(hook.uid) as Array<{ state: string; n: number }>;
       db.close();
       // The nine by the list's release, the one cut at the end of the grace period by the dispatcher's.
-      assert.deepEqual(states, [{ state: 'pending', n: 10 }]);
+      assert.deepEqual(states, [
+        { state: 'pending', n: 10 },
+        { state: 'succeeded', n: 1 },
+      ]);
     } finally {
       await h.close();
       removeDir(h.dataDir);

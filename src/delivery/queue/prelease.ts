@@ -17,15 +17,18 @@ import { releaseExecutions } from './release.ts';
  *   pending as before.
  * - Due now, lane idle, no debounce, no batch, no rate limit, not an auto_save (enqueue.ts): every
  *   other execution is written pending and claimed as before.
- * - Room (the dispatcher's gate, dispatcher.ts room()): the webhook has fewer than a few times its
- *   adaptive limit in flight or listed, the outcomes keep up, and the list is under PRELEASE_CAP.
+ * - Room (the dispatcher's gate, dispatcher.ts room()): the webhook has fewer in flight or listed
+ *   than it is expected to start within about a second at its adaptive limit and its receiver's
+ *   latency (concurrency.ts listDepth(): its limit before its first answer, up to 256 times it for
+ *   a fast receiver), the outcomes keep up, and the list is under PRELEASE_CAP.
  *   Past any of these, rows are written pending as before. Listed ones are handed out within each
  *   webhook's free slots, so a slow webhook's wait for its own slots only; a round whose list
  *   filled its page lets the next round's scan go first, so due retries are not starved.
  *
  * Users see such an execution as they see any claimed one between its claim and its attempt:
  * `in_flight` (API state, the web app's "Sending…"; a manual retry answers in_flight), from the
- * commit of its event until its attempt ends, which is normally the next claim round (~1 ms).
+ * commit of its event until its attempt ends, which is normally the next claim round (~1 ms), and
+ * for a slow receiver about a second at most (listDepth()); past that its executions are pending.
  */
 
 /**
