@@ -228,13 +228,14 @@ export class DeliveryDispatcher {
    * Whether one more execution of `webhookUid` may be written leased for this dispatcher (see
    * queue/prelease.ts): while it runs and its outcomes keep up, as many waiting (in flight or
    * listed) as the webhook is expected to start within LIST_HORIZON_MS at its limit and its
-   * receiver's latency (listDepth()). A slow webhook lists about its limit, so what the log shows
+   * receiver's latency (listDepth(); before its first answer, the loop's idle time since its
+   * first use, AdaptiveLimit.latencyAt()). A slow webhook lists about its limit, so what the log shows
    * in_flight is about to be sent; what it lists waits for its own slots only (take()).
    */
   private room(webhookUid: string, listed: number): boolean {
     if (this.stopped || this.writer.unrecorded > this.o.maxInFlight) return false;
     const l = this.limitOf(webhookUid);
-    return (this.perWebhook.get(webhookUid) ?? 0) + listed < listDepth(l.limit, l.latency);
+    return (this.perWebhook.get(webhookUid) ?? 0) + listed < listDepth(l.limit, l.latencyAt(loopIdleMs()));
   }
 
   /** Read-only state for GET /readyz (see src/ops/readiness.ts). */
@@ -495,7 +496,7 @@ export class DeliveryDispatcher {
   /** The webhook's adaptive limit, made at the configured maximum's start value on first use. */
   private limitOf(webhookUid: string): AdaptiveLimit {
     let l = this.limits.get(webhookUid);
-    if (!l) this.limits.set(webhookUid, (l = new AdaptiveLimit({ max: this.o.maxInFlightPerWebhook })));
+    if (!l) this.limits.set(webhookUid, (l = new AdaptiveLimit({ max: this.o.maxInFlightPerWebhook, since: loopIdleMs() })));
     return l;
   }
 

@@ -154,6 +154,16 @@ describe('the receiver latency the limit keeps (AdaptiveLimit.latency)', () => {
     assert.equal(l.latency, 1_020);
   });
 
+  it('before the first answer, expects at least the idle time since the limit was made', () => {
+    const l = new AdaptiveLimit({ max: 16, since: 1_000 });
+    assert.equal(l.latencyAt(1_000), 0, 'just made: a fast receiver lists deep from its first transaction');
+    assert.equal(listDepth(l.limit, l.latencyAt(1_000)), 16 * LIST_DEPTH_MAX);
+    assert.equal(l.latencyAt(3_000), 2_000, 'awaited 2 s of idle time: at least that slow');
+    assert.equal(listDepth(l.limit, l.latencyAt(3_000)), 24);
+    l.observe({ ...ok(50, 1), idleMs: 40 }, 0);
+    assert.equal(l.latencyAt(3_000), 40, 'once answered: the measured latency');
+  });
+
   it('follows a receiver that became slow within a few answers', () => {
     const l = new AdaptiveLimit({ max: 4 });
     feed(l, 20, () => ok(1, 1));

@@ -19,8 +19,8 @@ import { releaseExecutions } from './release.ts';
  *   other execution is written pending and claimed as before.
  * - Room (the dispatcher's gate, dispatcher.ts room()): the webhook has fewer in flight or listed
  *   than it is expected to start within about a second at its adaptive limit and its receiver's
- *   latency (concurrency.ts listDepth(): its limit before its first answer, up to 256 times it for
- *   a fast receiver), the outcomes keep up, and the list is under PRELEASE_CAP.
+ *   latency (concurrency.ts listDepth(): about its limit for a receiver answering in a second or
+ *   more, up to 256 times it for a fast one; before the first answer, the wait for it so far), the outcomes keep up, and the list is under PRELEASE_CAP.
  *   Past any of these, rows are written pending as before. Listed ones are handed out within each
  *   webhook's free slots, so a slow webhook's wait for its own slots only; a round whose list
  *   filled its page lets the next round's scan go first, so due retries are not starved.
