@@ -2,12 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HeraldError } from '../errors.ts';
 
 /**
- * No silent answers: a read of the Contentstack API (`GET /v3/...`) with a query parameter its route
- * does not implement is refused with a 422 naming the parameter, instead of answering as if it had
- * been applied (a client asking for `include[]` or `only[BASE][]` must not get full, unresolved
- * entries back and believe them filtered). What a route implements is what its schema's
- * `querystring` lists (`properties`, plus `patternProperties` for bracketed names such as
- * `only[BASE][]`), so the API description and this check cannot disagree.
+ * No silent answers: a request to the Contentstack API (`/v3/...`, reads and writes) with a query
+ * parameter its route does not implement is refused with a 422 naming the parameter, instead of
+ * answering as if it had been applied (a client asking for `include[]` or `only[BASE][]` must not
+ * get full, unresolved entries back and believe them filtered; a delete with `?locale=` must not
+ * delete every locale). What a route implements is what its schema's `querystring` lists
+ * (`properties`, plus `patternProperties` for bracketed names such as `only[BASE][]`), so the API
+ * description and this check cannot disagree. A route with no `querystring` takes none.
  */
 export function unsupportedParams(
   names: string[],
@@ -24,19 +25,30 @@ function paramNames(req: FastifyRequest): string[] {
   return q && typeof q === 'object' ? Object.keys(q) : [];
 }
 
-/** Registers the check on every Contentstack read route registered after it. */
+type QuerySchema = { properties?: Record<string, unknown>; patternProperties?: Record<string, unknown> };
+
+/** The 422 naming each of `unknown`, refused on `where` (`GET /v3/assets/:uid`). */
+export function unsupportedError(unknown: string[], where: string): HeraldError {
+  const errors = Object.fromEntries(unknown.map((n) => [n, [`is not a parameter Herald implements on ${where}`]]));
+  return new HeraldError(
+    'validation_failed',
+    `Query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not supported on ${where}.`,
+    { errors },
+  );
+}
+
+/** Refuses the parameters of `req` that `schema` does not list (a route that serves two shapes checks the one it answers). */
+export function checkParams(req: FastifyRequest, schema: QuerySchema | undefined, where: string): void {
+  const unknown = unsupportedParams(paramNames(req), schema);
+  if (unknown.length > 0) throw unsupportedError(unknown, where);
+}
+
+/** Registers the check on every Contentstack route registered after it. */
 export function registerQueryCheck(app: FastifyInstance): void {
   app.addHook('preValidation', async (req) => {
     // No route matched (routeOptions.url unset): the not-found handler answers 404.
-    if (req.method !== 'GET' || !req.url.startsWith('/v3/') || !req.routeOptions.url) return;
-    const schema = (req.routeOptions.schema as { querystring?: { properties?: Record<string, unknown>; patternProperties?: Record<string, unknown> } } | undefined)?.querystring;
-    const unknown = unsupportedParams(paramNames(req), schema);
-    if (unknown.length === 0) return;
-    const errors = Object.fromEntries(unknown.map((n) => [n, [`is not a parameter Herald implements on GET ${req.routeOptions.url}`]]));
-    throw new HeraldError(
-      'validation_failed',
-      `Query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not supported on GET ${req.routeOptions.url}.`,
-      { errors },
-    );
+    if (!req.url.startsWith('/v3/') || !req.routeOptions.url) return;
+    const schema = (req.routeOptions.schema as { querystring?: QuerySchema } | undefined)?.querystring;
+    checkParams(req, schema, `${req.method} ${req.routeOptions.url}`);
   });
 }

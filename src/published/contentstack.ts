@@ -62,12 +62,19 @@ export async function readContentTypes(deps: ReadDeps, ctx: ReadContext) {
   let types = (await listContentTypes(deps.db, ctx.scope)) as Record<string, unknown>[];
   if (ctx.params.query) types = types.filter((t) => matchesQuery(t, ctx.params.query!));
   if (ctx.params.sort) types = sortDocs(types, ctx.params.sort);
-  const page = types.slice(ctx.params.skip, ctx.params.skip + ctx.params.limit).map((t) => project(t, ctx.params.refs.only.get('BASE'), ctx.params.refs.except.get('BASE')));
+  if (ctx.params.count) return { content_types: types.length };
+  const page = types.slice(ctx.params.skip, ctx.params.skip + ctx.params.limit).map((t) => presentType(ctx, t));
   return { content_types: page, ...(ctx.params.includeCount ? { count: types.length } : {}) };
 }
 
 export async function readContentType(deps: ReadDeps, ctx: ReadContext, uid: string) {
-  return { content_type: await requireContentType(deps.db, ctx.scope, uid) };
+  return { content_type: presentType(ctx, (await requireContentType(deps.db, ctx.scope, uid)) as Record<string, unknown>) };
+}
+
+/** A content type as the CDA shows it: only/except[BASE][], and `_branch` when include_branch asks. */
+function presentType(ctx: ReadContext, t: Record<string, unknown>): Record<string, unknown> {
+  const shown = project(t, ctx.params.refs.only.get('BASE'), ctx.params.refs.except.get('BASE'));
+  return ctx.params.includeBranch ? { ...shown, _branch: ctx.scope.branch } : shown;
 }
 
 const view = (deps: ReadDeps, ctx: ReadContext, module: 'entry' | 'asset', ct?: string) =>
@@ -111,6 +118,7 @@ export async function readAssets(deps: ReadDeps, ctx: ReadContext) {
   let shown = docs.map((d) => presentAsset(deps, ctx, d));
   if (p.query) shown = shown.filter((a) => matchesQuery(a, p.query!));
   if (p.sort) shown = sortDocs(shown, p.sort);
+  if (p.count) return { assets: shown.length };
   const page = shown.slice(p.skip, p.skip + p.limit).map((a) => project(a, p.refs.only.get('BASE'), p.refs.except.get('BASE')));
   return { assets: page, ...(p.includeCount ? { count: shown.length } : {}) };
 }

@@ -108,6 +108,33 @@ describe('Contentstack read parameters through the official management client', 
     }
   });
 
+  it('refuses a parameter a write does not implement, naming it, and writes nothing', async () => {
+    // Through the management SDK, which sends what it is given: delete_all_localized was ignored,
+    // so the entry went whole where the caller may have meant something else.
+    const doomed = await s.stack.contentType('book').entry().create({ entry: { title: 'Doomed', pages: 1 } });
+    const refused = await s.stack.contentType('book').entry(doomed.uid).delete({ delete_all_localized: true }).then(() => undefined, (err: any) => err);
+    assert.equal(refused?.status, 422);
+    assert.deepEqual(Object.keys(refused.errors), ['delete_all_localized']);
+    assert.match(refused.errorMessage, /'delete_all_localized' is not supported on DELETE \/v3\/content_types\/:content_type_uid\/entries\/:uid/);
+    assert.equal((await s.stack.contentType('book').entry(doomed.uid).fetch()).title, 'Doomed', 'not deleted');
+    // Raw requests on routes that take none, and one that takes locale (which still works).
+    const writes: Array<[string, string, unknown?]> = [
+      ['POST', '/v3/content_types?include_branch=true', { content_type: { title: 'Later', uid: 'later', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } }],
+      ['PUT', `/v3/content_types/book/entries/${doomed.uid}?include_branch=true`, { entry: { title: 'Renamed' } }],
+      ['DELETE', '/v3/content_types/book?force=true'],
+      ['POST', '/v3/environments?x=1', { environment: { name: 'qa' } }],
+    ];
+    for (const [method, path, body] of writes) {
+      const r = await h.request(method, path, { headers: s.headers, ...(body ? { body } : {}) });
+      const name = new URL(path, h.url).searchParams.keys().next().value!;
+      assert.deepEqual([r.status, Object.keys(r.body.errors ?? {})], [422, [name]], `${method} ${path}: ${JSON.stringify(r.body)}`);
+    }
+    assert.equal((await h.request('GET', '/v3/content_types/later', { headers: s.headers })).status, 404, 'no content type made');
+    assert.equal((await s.stack.contentType('book').entry(doomed.uid).fetch()).title, 'Doomed', 'not renamed');
+    assert.equal((await h.request('GET', '/v3/environments/qa', { headers: s.headers })).status, 404, 'no environment made');
+    assert.equal((await s.stack.contentType('book').entry(doomed.uid).delete({ locale: 'en-us' })).notice !== undefined, true);
+  });
+
   it('refuses include_publish_details=false (Herald always includes them) and a malformed include path, by name', async () => {
     const r = await h.request('GET', '/v3/content_types/book/entries?include_publish_details=false', { headers: s.headers });
     assert.equal(r.status, 422);

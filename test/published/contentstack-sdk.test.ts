@@ -54,6 +54,35 @@ describe('the contentstack 3.x SDK against Herald', () => {
     assert.deepEqual(fallback.map((e: any) => e.title), ['Hello', 'Second']);
   });
 
+  it('applies what each read takes and names what it does not: counts of assets and content types, one item refuses list parameters', async () => {
+    const headers = { api_key: site.api_key, access_token: site.production };
+    const read = (path: string) => h.request('GET', `${path}${path.includes('?') ? '&' : '?'}environment=production`, { headers });
+    // count=true answers the number, as on entries; before, assets and content types sent the list.
+    const [assetCount, typeCount] = [(await read('/v3/assets?count=true')).body, (await read('/v3/content_types?count=true')).body];
+    assert.deepEqual([assetCount, typeCount.content_types], [{ assets: 1 }, (await read('/v3/content_types')).body.content_types.length]);
+    // The 3.x SDK's count() on assets goes through the same route.
+    assert.deepEqual(await stackOf(site.production).Assets().Query().count().toJSON().find(), [1]);
+    // A content type takes include_branch and only[BASE][], as the lists do; before, one was sent whole.
+    const post = (await read('/v3/content_types/post?include_branch=true&only[BASE][]=title')).body.content_type;
+    assert.deepEqual(Object.keys(post).sort(), ['_branch', 'title', 'uid']);
+    assert.equal((await read('/v3/content_types?include_branch=true')).body.content_types[0]._branch, 'main');
+    // One item has nothing to filter, page, sort or count; an asset or content type has no references.
+    for (const [path, name] of [
+      [`/v3/content_types/post/entries/${site.ids.hello}?query={"title":"Second"}`, 'query'],
+      [`/v3/content_types/post/entries/${site.ids.hello}?limit=1`, 'limit'],
+      [`/v3/assets/${site.ids.picture}?include_count=true`, 'include_count'],
+      ['/v3/assets?include[]=author', 'include[]'],
+      ['/v3/content_types/post?count=true', 'count'],
+      ['/v3/content_types?include_content_type=true', 'include_content_type'],
+    ] as const) {
+      const r = await read(path);
+      assert.deepEqual([r.status, Object.keys(r.body.errors ?? {})], [422, [name]], `${path}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.error_message, new RegExp(`'${name.replace(/[[\]]/g, '\\$&')}'`));
+    }
+    // The lists served through a trailing slash (`.../entries/`, as 3.x asks) still take the list's.
+    assert.equal((await read('/v3/content_types/post/entries/?limit=1&include_count=true')).body.count, 2);
+  });
+
   it('syncs from init, then by token after a publish, an unpublish and a delete', async () => {
     const stack = stackOf(site.production);
     const init = await stack.sync({ init: true });

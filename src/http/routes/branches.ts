@@ -3,7 +3,8 @@ import { createBranch, deleteBranch, getBranch, listBranches } from '../../conte
 import { bodyField } from '../../content/field-errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
-import { doc, CREATED, Envelope,  TAGS, UID } from '../schemas.ts';
+import { Type } from '@sinclair/typebox';
+import { doc, CREATED, Envelope, Query, TAGS, UID } from '../schemas.ts';
 
 /** Branches (Contentstack CMA `/v3/stacks/branches`). A new branch is a copy of its source. */
 export default function branchRoutes(app: FastifyInstance, h: Herald) {
@@ -26,7 +27,10 @@ export default function branchRoutes(app: FastifyInstance, h: Herald) {
     return { branch: await getBranch(h.db, scope, req.params.uid) };
   });
 
-  app.delete<{ Params: { uid: string } }>('/v3/stacks/branches/:uid', doc(TAGS.branches, 'Delete a branch', { params: UID }), async (req) => {
+  // The management SDK's branch.delete() always sends force=true, Contentstack's confirmation; Herald
+  // deletes with or without it, and no other value is taken (a 400 naming force).
+  const FORCE = Query({ force: Type.String({ enum: ['true'], description: 'true (what the management SDK sends); the branch is deleted either way' }) });
+  app.delete<{ Params: { uid: string } }>('/v3/stacks/branches/:uid', doc(TAGS.branches, 'Delete a branch', { params: UID, querystring: FORCE }), async (req) => {
     const scope = await h.scope(req);
     await deleteBranch(h, scope, req.params.uid);
     return { notice: 'Branch deleted successfully.' };
