@@ -8,7 +8,7 @@ import type { AssetFile, BackupStore } from './store.ts';
  * (`/v3/assets/{uid}/download?version=N`), replaced and deleted files included, for its log
  * retention: a version's bytes can be fetched when its event arrives, or later by catch-up.
  */
-export type FileRecord = Omit<AssetFile, 'api_key' | 'branch' | 'uid'>;
+export type FileRecord = Omit<AssetFile, 'api_key' | 'branch' | 'uid' | 'seq'>;
 
 /**
  * Whether the source's current asset (`current` metadata, undefined when deleted) explains a
@@ -35,7 +35,7 @@ export class AssetFiles {
    */
   async capture(e: BackupEvent): Promise<FileRecord | undefined> {
     if (e.module !== 'asset' || e.partial || e.version === null) return undefined;
-    const held = this.store.assetFile(e.api_key, e.branch, e.uid, e.version);
+    const held = this.store.assetFile(e.api_key, e.branch, e.uid, e.version, e);
     if (held && held.status !== 'pending') return undefined;
     const snap = snapshotOf('asset', e.data)!;
     const base = { version: e.version, filename: str(snap.filename), content_type: str(snap.content_type), sha256: null, size: null };

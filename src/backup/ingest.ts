@@ -39,12 +39,11 @@ export class Ingest {
     for (const f of this.store.pendingFiles(apiKey)) {
       const e = this.store
         .eventsOf(apiKey, f.branch, 'asset', f.uid, null)
-        .filter((x) => x.version === Number(f.version) && !x.partial)
-        .shift();
+        .find((x) => x.seq === Number(f.seq));
       if (!e) continue;
       const file = await this.files.capture(e);
       if (!file) continue;
-      this.store.putAssetFile({ ...file, api_key: apiKey, branch: f.branch, uid: f.uid });
+      this.store.putAssetFile({ ...file, api_key: apiKey, branch: f.branch, uid: f.uid, seq: Number(f.seq) });
       this.noteFile(e, file);
     }
   }

@@ -23,7 +23,7 @@ import type { EntityRow } from './store.ts';
  *   GET  /stacks/:api_key/entities/:module/:uid/versions?branch=&content_type_uid=
  *   GET  /stacks/:api_key/entities/:module/:uid/versions/:seq
  *   GET  /stacks/:api_key/entities/:module/:uid/diff?from=<seq>&to=<seq>[&all=true]
- *   GET  /stacks/:api_key/assets/:uid/files/:version      the stored bytes of an asset version
+ *   GET  /stacks/:api_key/assets/:uid/files/:version      the stored bytes of an asset version (?seq=: of the asset that event belongs to)
  *   POST /stacks/:api_key/restore  {module, uid, content_type_uid?, seq?, version?, before?, locale?, branch?}
  *   GET  /ui/...                                          the same as HTML pages, with Restore buttons
  *
@@ -156,7 +156,15 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
     requireStack(ctx, req.params.api_key);
     const version = Number(req.params.version);
     if (!Number.isInteger(version) || version < 1) throw invalid('version', 'must be a whole number >= 1');
-    const f = store.assetFile(req.params.api_key, req.query.branch || 'main', req.params.uid, version);
+    // ?seq= names an event of the asset: a uid can name several assets one after another, each from
+    // version 1; without it, the asset the uid names now.
+    let at: { seq: number } | undefined;
+    if (req.query.seq !== undefined) {
+      const seq = Number(req.query.seq);
+      if (!Number.isInteger(seq) || seq < 1) throw invalid('seq', 'must be a whole number >= 1');
+      at = { seq };
+    }
+    const f = store.assetFile(req.params.api_key, req.query.branch || 'main', req.params.uid, version, at);
     if (!f || f.status !== 'stored' || !f.sha256) throw notFound(`The stored file of asset ${req.params.uid} version ${version}`);
     reply
       .header('content-type', 'application/octet-stream')
@@ -316,7 +324,7 @@ function entityJson(e: EntityRow) {
 }
 
 function versionJson(ctx: BackupContext, e: BackupEvent) {
-  const file = e.module === 'asset' && e.version !== null ? ctx.store.assetFile(e.api_key, e.branch, e.uid, e.version) : undefined;
+  const file = e.module === 'asset' && e.version !== null ? ctx.store.assetFile(e.api_key, e.branch, e.uid, e.version, e) : undefined;
   return {
     seq: e.seq,
     action: e.action,

@@ -46,6 +46,12 @@ export interface AssetFile {
   branch: string;
   uid: string;
   version: number;
+  /**
+   * Seq of the event the record was made for (migration 007). A uid can name several assets one
+   * after another (deleted, then another made under it, each starting at version 1): a version's
+   * record is the one whose seq lies between that asset's create and the next create of the uid.
+   */
+  seq: number;
   status: FileStatus;
   sha256: string | null;
   filename: string | null;
@@ -296,7 +302,7 @@ export class BackupStore {
    * disk when this returns). The same seq stored before is a duplicate, except that a feed read
    * upgrades what a delivery stored: it adds the actor, and the full snapshot of a concise one.
    */
-  storeEvent(e: BackupEvent, opts: { webhookId?: string; file?: Omit<AssetFile, 'api_key' | 'branch' | 'uid'> } = {}, now = Date.now()): StoreOutcome {
+  storeEvent(e: BackupEvent, opts: { webhookId?: string; file?: Omit<AssetFile, 'api_key' | 'branch' | 'uid' | 'seq'> } = {}, now = Date.now()): StoreOutcome {
     return this.db
       .transaction((): StoreOutcome => {
         this.ensureStack(e.api_key, now);
@@ -305,7 +311,11 @@ export class BackupStore {
             .prepare('INSERT INTO deliveries (webhook_id, api_key, seq, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (webhook_id) DO UPDATE SET seq = excluded.seq')
             .run(opts.webhookId, e.api_key, e.seq, now);
         }
-        if (opts.file) this.putAssetFile({ ...opts.file, api_key: e.api_key, branch: e.branch, uid: e.uid }, now);
+        if (opts.file) {
+          // A record held for this asset's version (pending, say) is updated, not doubled.
+          const held = this.assetFile(e.api_key, e.branch, e.uid, opts.file.version, e);
+          this.putAssetFile({ ...opts.file, api_key: e.api_key, branch: e.branch, uid: e.uid, seq: held?.seq ?? e.seq }, now);
+        }
         const held = this.hasEvent(e.api_key, e.seq);
         if (held) {
           if (e.origin !== 'feed' || held.origin === 'feed') return 'duplicate';
@@ -496,11 +506,22 @@ export class BackupStore {
   // -------------------------------------------------------------------------------------------
   // Asset files and blobs
 
-  assetFile(apiKey: string, branch: string, uid: string, version: number): AssetFile | undefined {
-    const r = this.db.prepare('SELECT * FROM asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND version = ?').get(apiKey, branch, uid, version) as
-      | AssetFile
-      | undefined;
-    return r ? { ...r, version: Number(r.version), size: r.size === null ? null : Number(r.size) } : undefined;
+  /**
+   * The file record of an asset version, of the asset the event `at` belongs to (the one made by the
+   * last create of that uid up to it; `at.action` 'create' is that create, stored or not yet);
+   * without `at`, of the asset the uid names now.
+   */
+  assetFile(apiKey: string, branch: string, uid: string, version: number, at?: { seq: number; action?: string }): AssetFile | undefined {
+    const creates = "FROM events WHERE api_key = ? AND branch = ? AND module = 'asset' AND uid = ? AND action = 'create'";
+    const seq = at?.seq ?? Number.MAX_SAFE_INTEGER;
+    const from =
+      at?.action === 'create' ? seq : Number((this.db.prepare(`SELECT MAX(seq) AS s ${creates} AND seq <= ?`).get(apiKey, branch, uid, seq) as { s: number | null }).s ?? 0);
+    const next = (this.db.prepare(`SELECT MIN(seq) AS s ${creates} AND seq > ?`).get(apiKey, branch, uid, seq) as { s: number | null }).s;
+    const to = next === null ? Number.MAX_SAFE_INTEGER : Number(next);
+    const r = this.db
+      .prepare('SELECT * FROM asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND version = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT 1')
+      .get(apiKey, branch, uid, version, from, to) as AssetFile | undefined;
+    return r ? { ...r, version: Number(r.version), seq: Number(r.seq), size: r.size === null ? null : Number(r.size) } : undefined;
   }
 
   /** Records which bytes belong to an asset version; a stored file is never downgraded. */
@@ -508,13 +529,13 @@ export class BackupStore {
     if (f.sha256) this.db.prepare('INSERT INTO blobs (sha256, size, stored_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING').run(f.sha256, f.size ?? 0, now);
     this.db
       .prepare(
-        `INSERT INTO asset_files (api_key, branch, uid, version, status, sha256, filename, content_type, size, problem, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (api_key, branch, uid, version) DO UPDATE SET status = excluded.status, sha256 = excluded.sha256, filename = excluded.filename,
+        `INSERT INTO asset_files (api_key, branch, uid, version, seq, status, sha256, filename, content_type, size, problem, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (api_key, branch, uid, version, seq) DO UPDATE SET status = excluded.status, sha256 = excluded.sha256, filename = excluded.filename,
            content_type = excluded.content_type, size = excluded.size, problem = excluded.problem, updated_at = excluded.updated_at
          WHERE asset_files.status <> 'stored'`,
       )
-      .run(f.api_key, f.branch, f.uid, f.version, f.status, f.sha256, f.filename, f.content_type, f.size, f.problem, now);
+      .run(f.api_key, f.branch, f.uid, f.version, f.seq, f.status, f.sha256, f.filename, f.content_type, f.size, f.problem, now);
   }
 
   pendingFiles(apiKey: string): AssetFile[] {

@@ -384,9 +384,9 @@ export class Restorer {
   // -------------------------------------------------------------------------------------------
   // Assets
 
-  /** The stored bytes of an asset version. */
-  private fileOf(uid: string, version: number | null): AssetFile & { sha256: string } {
-    const f = version === null ? undefined : this.store.assetFile(this.from.api_key, this.from.branch, uid, version);
+  /** The stored bytes of an asset version, of the asset the event at `seq` belongs to (a uid can name several, one after another). */
+  private fileOf(uid: string, version: number | null, seq: number): AssetFile & { sha256: string } {
+    const f = version === null ? undefined : this.store.assetFile(this.from.api_key, this.from.branch, uid, version, { seq });
     if (!f || f.status !== 'stored' || !f.sha256) {
       throw new HeraldError('not_found', `The backup does not hold the file of asset ${uid} version ${version}${f?.problem ? ` (${f.problem})` : ''}, so it cannot be restored.`, {
         errors: { asset: ['file bytes not in the backup'] },
@@ -397,7 +397,7 @@ export class Restorer {
 
   private async bringAsset(uid: string, c: Content): Promise<string> {
     const doc = c.doc as { title?: string; description?: string; tags?: string[]; filename?: string; content_type?: string };
-    const file = this.fileOf(uid, c.version);
+    const file = this.fileOf(uid, c.version, c.seq);
     const bytes = await readFile(this.blobs.path(file.sha256));
     const form = new FormData();
     const type = doc.content_type ?? file.content_type ?? 'application/octet-stream';
