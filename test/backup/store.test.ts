@@ -115,3 +115,75 @@ describe('the backup store keys entries by content type and uid', () => {
     }
   });
 });
+
+describe('the backup store keeps each asset file with the asset it belongs to', () => {
+  function assetEvent(seq: number, action: string, version: number) {
+    return fromFeed({
+      seq,
+      api_key: 'bltstack',
+      branch: 'main',
+      module: 'asset',
+      action,
+      uid: 'reused',
+      actor: 'bltactor',
+      data: { asset: { uid: 'reused', filename: 'f.txt', content_type: 'text/plain', file_size: '1', title: 'f', _version: version } },
+      created_at: 1_000 * seq,
+    });
+  }
+  const record = (version: number, status: 'stored' | 'pending', sha256: string | null) => ({ version, status, sha256, filename: 'f.txt', content_type: 'text/plain', size: 1, problem: null });
+
+  it("gives a new asset under a deleted asset's uid its own version 1, and updates a pending record in place", () => {
+    const store = new BackupStore(mkdtempSync(join(tmpdir(), 'herald-backup-store-')));
+    try {
+      store.storeEvent(assetEvent(1, 'create', 1), { file: record(1, 'stored', 'a'.repeat(64)) });
+      store.storeEvent(assetEvent(2, 'delete', 1));
+      store.storeEvent(assetEvent(3, 'create', 1), { file: record(1, 'pending', null) });
+      // Its bytes fetched later (catch-up reading the same event again): the pending record is updated, not doubled.
+      store.storeEvent(assetEvent(3, 'create', 1), { file: record(1, 'stored', 'b'.repeat(64)) });
+      assert.equal(store.assetFile('bltstack', 'main', 'reused', 1, { seq: 2 })?.sha256, 'a'.repeat(64));
+      assert.deepEqual([store.assetFile('bltstack', 'main', 'reused', 1, { seq: 3 })?.sha256, store.assetFile('bltstack', 'main', 'reused', 1)?.seq], ['b'.repeat(64), 3]);
+      assert.deepEqual(store.fileCounts(), { stored: 2, pending: 0, missing: 0 });
+      // A create not stored yet is its own asset's start, not the earlier asset's.
+      assert.equal(store.assetFile('bltstack', 'main', 'reused', 1, { seq: 9, action: 'create' }), undefined);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('carries file records over migration 007, each to the asset whose event captured it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-backup-store-'));
+    const db = new Database(join(dir, STORE_FILE));
+    db.exec('CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+    for (const f of readdirSync(MIGRATIONS).filter((f) => /^00[1-6]_/.test(f)).sort()) {
+      db.exec(readFileSync(join(MIGRATIONS, f), 'utf8'));
+      db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, 0)').run(Number(f.slice(0, 3)), f.replace(/\.sql$/, ''));
+    }
+    const insert = db.prepare(
+      `INSERT INTO events (api_key, seq, branch, module, action, uid, line, version, title, data, partial, origin, created_at, stored_at)
+       VALUES ('bltstack', ?, 'main', 'asset', ?, 'reused', '', ?, 'f', '{"asset":{"uid":"reused","file_size":"1","_version":1}}', 0, 'feed', 0, 0)`,
+    );
+    for (const [seq, action, version] of [
+      [1, 'create', 1],
+      [2, 'update', 2],
+      [3, 'delete', 2],
+      [4, 'create', 1],
+    ] as const)
+      insert.run(seq, action, version);
+    // What 001-006 kept: one record per (uid, version), so the new asset's version 1 read the old one's.
+    const file = db.prepare("INSERT INTO asset_files (api_key, branch, uid, version, status, sha256, updated_at) VALUES ('bltstack', 'main', 'reused', ?, 'stored', ?, 0)");
+    file.run(1, 'a'.repeat(64));
+    file.run(2, 'b'.repeat(64));
+    db.close();
+
+    const store = new BackupStore(dir);
+    try {
+      assert.equal(store.assetFile('bltstack', 'main', 'reused', 1, { seq: 1 })?.sha256, 'a'.repeat(64));
+      assert.equal(store.assetFile('bltstack', 'main', 'reused', 2, { seq: 3 })?.sha256, 'b'.repeat(64));
+      // The later asset's bytes were never fetched: it has no record, rather than the old one's.
+      assert.equal(store.assetFile('bltstack', 'main', 'reused', 1, { seq: 4 }), undefined);
+      assert.equal(store.assetFile('bltstack', 'main', 'reused', 1), undefined);
+    } finally {
+      store.close();
+    }
+  });
+});
