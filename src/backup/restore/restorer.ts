@@ -4,7 +4,7 @@ import { HeraldError } from '../../errors.ts';
 import type { Blobs } from '../blobs.ts';
 import type { Module } from '../event.ts';
 import { findEntity } from '../selection.ts';
-import { archivedNow, chooseContent, publications, schedulesToRestore, type Choice, type Content, type ScheduledBulk, type Selection } from '../history.ts';
+import { archivedNow, chooseContent, publications, schedulesToRestore, type Choice, type Content, type Scheduled, type ScheduledBulk, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
 import { activationFromHistory, ContentfulStateRestorer, type HistoryActivation } from './contentful.ts';
@@ -657,24 +657,32 @@ export class Restorer {
         for (const e of s.environments) await this.ensureEnvironment(e);
         for (const l of s.locales) await this.ensureLocale(l);
         const res = await this.target.send('POST', `${this.path(s.type, t, s.content_type_uid)}/${s.action}`, { [s.type]: { environments: s.environments, locales: s.locales }, scheduled_at: s.scheduled_at });
-        this.rescheduled.push({ uid: String(res?.scheduled?.uid), by: s.created_by });
-        this.steps.push({
-          module: s.type,
-          uid: s.uid,
-          target_uid: t,
-          action: 'scheduled',
-          scheduled: s.action,
-          environment: s.environments.join(', '),
-          locale: s.locales.join(', '),
-          scheduled_at: s.scheduled_at,
-          ...(s.created_by ? { scheduled_by: s.created_by } : {}),
-        });
+        this.scheduled(s, t, String(res?.scheduled?.uid));
       } catch (err) {
         if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
         this.warnings.push(`The scheduled ${s.action} of ${s.type} ${s.uid} at ${s.scheduled_at} could not be scheduled again: ${err.message}`);
       }
     }
     await this.warnOfScheduler();
+  }
+
+  /**
+   * A schedule (one entity's, or a bulk job's) made again in the target as `targetUid`, whose
+   * schedule there is `scheduleUid`: its step in the report, and kept for warnOfScheduler.
+   */
+  private scheduled(s: Scheduled, targetUid: string, scheduleUid: string): void {
+    this.rescheduled.push({ uid: scheduleUid, by: s.created_by });
+    this.steps.push({
+      module: s.type,
+      uid: s.uid,
+      target_uid: targetUid,
+      action: 'scheduled',
+      scheduled: s.action,
+      environment: s.environments.join(', '),
+      locale: s.locales.join(', '),
+      scheduled_at: s.scheduled_at,
+      ...(s.created_by ? { scheduled_by: s.created_by } : {}),
+    });
   }
 
   /**
@@ -742,18 +750,7 @@ export class Restorer {
       const body = { entries, assets, environments: s.environments, ...(s.locales.length ? { locales: s.locales } : {}), scheduled_at: s.scheduled_at };
       const res = await this.target.send('POST', `/v3/bulk/${s.action}`, body);
       // A scheduled bulk job's id is its schedule's uid (src/content/schedule.ts scheduleBulk).
-      this.rescheduled.push({ uid: String(res?.job_id), by: s.created_by });
-      this.steps.push({
-        module: 'bulk',
-        uid: s.uid,
-        target_uid: String(res?.job_id),
-        action: 'scheduled',
-        scheduled: s.action,
-        environment: s.environments.join(', '),
-        locale: s.locales.join(', '),
-        scheduled_at: s.scheduled_at,
-        ...(s.created_by ? { scheduled_by: s.created_by } : {}),
-      });
+      this.scheduled(s, String(res?.job_id), String(res?.job_id));
     } catch (err) {
       if (!(err instanceof HeraldError) || err.code === 'unavailable') throw err;
       this.warnings.push(`${What} could not be scheduled again: ${err.message}`);
