@@ -390,12 +390,20 @@ export async function listEntries(deps: ContentDeps, scope: Scope, ctUid: string
  * Deletes an entry: with `locale`, only that localized line (the whole entry if it was its only
  * line); without, every line. Its versions and publications go with it.
  */
-export async function deleteEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, opts: { locale?: unknown } = {}) {
+/**
+ * Deletes an entry: with `locale`, only that localized line (the whole entry when it is the only
+ * line); without, every line. `allLocalized` (Contentstack's `delete_all_localized=true`) deletes
+ * the master and every localized line even when `locale` names one; the locale must still be one of
+ * the entry's lines. Either way one `delete` event, naming the lines removed (`deleted_locales`).
+ */
+export async function deleteEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, opts: DeleteOpts = {}) {
   return deps.db.tx(async (tx) => (await deleteEntryIn(deps, tx, scope, ctUid, uid, opts)).snapshot, GATHER);
 }
 
 /** deleteEntry in the caller's transaction (a bulk job runs many in one); `seq` is the delete event's. */
-export async function deleteEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctUid: string, uid: string, opts: { locale?: unknown } = {}) {
+export type DeleteOpts = { locale?: unknown; allLocalized?: boolean };
+
+export async function deleteEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctUid: string, uid: string, opts: DeleteOpts = {}) {
   const ct = await requireContentType(tx, scope, ctUid);
   const lines = await requireLines(tx, scope, ct.uid, uid);
   let line: Line;
@@ -405,7 +413,7 @@ export async function deleteEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctU
     const own = lines.get(locale);
     if (!own) throw notFound(`Entry ${uid} in locale ${locale}`);
     line = own;
-    if (lines.size > 1) only = locale;
+    if (lines.size > 1 && !opts.allLocalized) only = locale;
   } else {
     line = await resolveLine(tx, scope, lines, await requireLocale(tx, scope.api_key, undefined));
   }

@@ -111,6 +111,34 @@ describe('content events', () => {
     assert.equal(ctDeleted.data.content_type.title, 'Story 2');
   });
 
+  it('deletes the master and every localized version with delete_all_localized=true, as one delete event', async () => {
+    await s.stack.contentType().create({ content_type: { title: 'Leaflet', uid: 'leaflet', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } });
+    const memo = s.stack.contentType('leaflet');
+    const make = async (title: string) => {
+      const e = await memo.entry().create({ entry: { title } });
+      const fr = await memo.entry(e.uid).fetch({ locale: 'fr-fr' });
+      fr.title = `${title} (fr)`;
+      await fr.update({ locale: 'fr-fr' });
+      await memo.entry(e.uid).publish({ publishDetails: { environments: ['development'], locales: ['en-us', 'fr-fr'] } });
+      return e.uid as string;
+    };
+    const a = await make('A');
+    const b = await make('B');
+    const from = await lastSeq(h, s);
+    // Without the flag, ?locale=fr-fr deletes the French version only; with it, the master and all.
+    await memo.entry(a).delete({ locale: 'fr-fr' });
+    await memo.entry(b).delete({ locale: 'fr-fr', delete_all_localized: true });
+    const events = await eventsAfter(h, s, from);
+    assert.deepEqual(events.map((ev) => `${label(ev)} ${ev.uid} ${[...ev.data.deleted_locales].sort()}`), [`entry.delete ${a} fr-fr`, `entry.delete ${b} en-us,fr-fr`]);
+    assert.equal((await memo.entry(a).fetch()).title, 'A', 'the master of A is left');
+    for (const locale of ['en-us', 'fr-fr']) await assert.rejects(memo.entry(b).fetch({ locale }), clientError(404), `B in ${locale}`);
+    // false is the default; any other value is refused by name, and nothing is deleted.
+    await assert.rejects(memo.entry(a).delete({ delete_all_localized: 'yes' }), clientError(422, 'delete_all_localized'));
+    assert.equal((await memo.entry(a).fetch()).title, 'A', 'not deleted');
+    await memo.entry(a).delete({ delete_all_localized: false });
+    await assert.rejects(memo.entry(a).fetch(), clientError(404));
+  });
+
   it('records each change of an asset once, in order, with the asset after it', async () => {
     const from = await lastSeq(h, s);
     const asset = await s.stack.asset().create({ upload: Buffer.from('abc'), filename: 'a.txt', content_type: 'text/plain', title: 'A' });

@@ -109,13 +109,13 @@ describe('Contentstack read parameters through the official management client', 
   });
 
   it('refuses a parameter a write does not implement, naming it, and writes nothing', async () => {
-    // Through the management SDK, which sends what it is given: delete_all_localized was ignored,
-    // so the entry went whole where the caller may have meant something else.
+    // Through the management SDK, which sends what it is given: a misspelt delete_all_localized must
+    // not be ignored (the entry would go whole where the caller may have meant something else).
     const doomed = await s.stack.contentType('book').entry().create({ entry: { title: 'Doomed', pages: 1 } });
-    const refused = await s.stack.contentType('book').entry(doomed.uid).delete({ delete_all_localized: true }).then(() => undefined, (err: any) => err);
+    const refused = await s.stack.contentType('book').entry(doomed.uid).delete({ delete_all_localised: true }).then(() => undefined, (err: any) => err);
     assert.equal(refused?.status, 422);
-    assert.deepEqual(Object.keys(refused.errors), ['delete_all_localized']);
-    assert.match(refused.errorMessage, /'delete_all_localized' is not supported on DELETE \/v3\/content_types\/:content_type_uid\/entries\/:uid/);
+    assert.deepEqual(Object.keys(refused.errors), ['delete_all_localised']);
+    assert.match(refused.errorMessage, /'delete_all_localised' is not supported on DELETE \/v3\/content_types\/:content_type_uid\/entries\/:uid/);
     assert.equal((await s.stack.contentType('book').entry(doomed.uid).fetch()).title, 'Doomed', 'not deleted');
     // Raw requests on routes that take none, and one that takes locale (which still works).
     const writes: Array<[string, string, unknown?]> = [

@@ -102,9 +102,12 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Entry updated successfully.', entry };
   });
 
-  app.delete<One>(`${base}/:uid`, doc(TAGS.entries, 'Delete an entry (one locale with ?locale=)', { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {
+  // delete_all_localized=true (Contentstack's; the management SDK's entry.delete({ delete_all_localized: true }))
+  // deletes the master and every localized version, also when ?locale= names one.
+  app.delete<One>(`${base}/:uid`, doc(TAGS.entries, 'Delete an entry (one locale with ?locale=; every locale without it, or with delete_all_localized=true)', { params: ONE, querystring: Query({ locale: LOCALE, delete_all_localized: Flag('true: delete the master and every localized version (default false)') }) }), async (req) => {
     const scope = await h.scope(req);
-    await deleteEntry(h, scope, req.params.content_type_uid, req.params.uid, { locale: req.query.locale });
+    const allLocalized = parseFlag(req.query.delete_all_localized, 'delete_all_localized');
+    await deleteEntry(h, scope, req.params.content_type_uid, req.params.uid, { locale: req.query.locale, allLocalized });
     return { notice: 'Entry deleted successfully.' };
   });
 
