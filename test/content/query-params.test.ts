@@ -119,8 +119,8 @@ describe('Contentstack read parameters through the official management client', 
     assert.equal((await s.stack.contentType('book').entry(doomed.uid).fetch()).title, 'Doomed', 'not deleted');
     // Raw requests on routes that take none, and one that takes locale (which still works).
     const writes: Array<[string, string, unknown?]> = [
-      ['POST', '/v3/content_types?include_branch=true', { content_type: { title: 'Later', uid: 'later', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } }],
-      ['PUT', `/v3/content_types/book/entries/${doomed.uid}?include_branch=true`, { entry: { title: 'Renamed' } }],
+      ['POST', '/v3/content_types?include_branch=yes', { content_type: { title: 'Later', uid: 'later', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } }],
+      ['PUT', `/v3/content_types/book/entries/${doomed.uid}?include_branches=true`, { entry: { title: 'Renamed' } }],
       ['DELETE', '/v3/content_types/book?force=true'],
       ['POST', '/v3/environments?x=1', { environment: { name: 'qa' } }],
     ];
@@ -133,6 +133,48 @@ describe('Contentstack read parameters through the official management client', 
     assert.equal((await s.stack.contentType('book').entry(doomed.uid).fetch()).title, 'Doomed', 'not renamed');
     assert.equal((await h.request('GET', '/v3/environments/qa', { headers: s.headers })).status, 404, 'no environment made');
     assert.equal((await s.stack.contentType('book').entry(doomed.uid).delete({ locale: 'en-us' })).notice !== undefined, true);
+  });
+
+  it('include_branch=true: entries, assets, content types and global fields answered carry _branch, on reads, creates and updates', async () => {
+    await s.stack.branch().create({ branch: { uid: 'feature', source: 'main' } });
+    const IB = { include_branch: true };
+    // main, through the SDK: fetch, query, create and update all pass the parameter on.
+    const book = s.stack.contentType('book');
+    assert.equal((await book.fetch(IB))._branch, 'main');
+    assert.equal((await book.entry(uids.b1).fetch(IB))._branch, 'main');
+    const { items } = await book.entry().query(IB).find();
+    assert.deepEqual(new Set(items.map((e: any) => e._branch)), new Set(['main']));
+    const made = await book.entry().create({ entry: { title: 'Branched', pages: 3 } }, IB);
+    assert.equal(made._branch, 'main');
+    made.title = 'Branched 2';
+    assert.equal((await made.update(IB))._branch, 'main');
+    const gf = await s.stack.globalField().create({ global_field: { title: 'Seo', uid: 'seo', schema: [{ uid: 'k', display_name: 'K', data_type: 'text' }] } }, IB);
+    assert.equal(gf._branch, 'main');
+    const asset = await s.stack.asset().create({ upload: Buffer.from('x'), filename: 'x.txt', content_type: 'text/plain', title: 'X' }, IB);
+    assert.equal(asset._branch, 'main');
+    // Without it (or false) there is no _branch.
+    assert.equal((await book.entry(uids.b1).fetch())._branch, undefined);
+    assert.equal((await book.entry(uids.b1).fetch({ include_branch: false }))._branch, undefined);
+    // On another branch (the branch header), raw: each answer names that branch.
+    const fh = { ...s.headers, branch: 'feature' };
+    const get = async (path: string, key: string) => {
+      const r = await h.request('GET', path, { headers: fh });
+      assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
+      return r.body[key];
+    };
+    assert.equal((await get('/v3/content_types/book?include_branch=true', 'content_type'))._branch, 'feature');
+    assert.deepEqual([...new Set((await get('/v3/content_types?include_branch=true', 'content_types')).map((c: any) => c._branch))], ['feature']);
+    assert.deepEqual([...new Set((await get('/v3/content_types/book/entries?include_branch=true', 'entries')).map((e: any) => e._branch))], ['feature']);
+    assert.equal((await get(`/v3/content_types/book/entries/${uids.b1}?include_branch=true`, 'entry'))._branch, 'feature');
+    assert.deepEqual((await get('/v3/global_fields?include_branch=true', 'global_fields')).map((g: any) => g._branch), []);
+    assert.deepEqual((await get('/v3/assets?include_branch=true', 'assets')).map((a: any) => a._branch), []);
+    const put = await h.request('PUT', '/v3/content_types/author?include_branch=true', { headers: fh, body: { content_type: { title: 'Writer' } } });
+    assert.deepEqual([put.status, put.body.content_type?._branch], [200, 'feature']);
+    assert.equal((await s.stack.contentType('author').fetch()).title, 'author', 'main is untouched');
+    // A value other than true/false is refused by name, and nothing is written.
+    const bad = await h.request('PUT', `/v3/content_types/book/entries/${uids.b1}?include_branch=1`, { headers: s.headers, body: { entry: { title: 'No' } } });
+    assert.deepEqual([bad.status, Object.keys(bad.body.errors ?? {})], [422, ['include_branch']]);
+    assert.equal((await book.entry(uids.b1).fetch()).title, 'Notes');
   });
 
   it('refuses include_publish_details=false (Herald always includes them) and a malformed include path, by name', async () => {

@@ -21,6 +21,7 @@ import type { Herald } from '../../herald.ts';
 import { originOf } from '../origin.ts';
 import { scopeTo } from '../auth.ts';
 import { doc, CREATED, Envelope, LIST_QUERY, Paging, Params, Query, TAGS, Text, UID, Whole, wholeQuery } from '../schemas.ts';
+import { branchOn, branchOnOne, INCLUDE_BRANCH } from '../include-branch.ts';
 import { Always, checkAlways, PROJECTION } from '../schemas.ts';
 import { parseReferenceParams, project } from '../../content/query-params.ts';
 import { publishOrSchedule } from '../../content/schedule.ts';
@@ -33,7 +34,7 @@ type One = { Params: { uid: string }; Querystring: Q };
 const origin = (req: FastifyRequest, h: Herald) => originOf(req, h.config.publicUrl);
 
 /** What a read of assets takes besides paging: only/except (PROJECTION) and these. */
-const ASSET_READ = { include_publish_details: Always('include publish_details') };
+const ASSET_READ = { include_publish_details: Always('include publish_details'), ...INCLUDE_BRANCH };
 
 function assetReadParams(q: Q) {
   checkAlways(q, ['include_publish_details']);
@@ -125,14 +126,14 @@ const SMALL_FILE = 256 * 1024;
 
 /** Assets (Contentstack CMA `/v3/assets`): upload, files, publish, plus archive and unarchive. */
 export default function assetRoutes(app: FastifyInstance, h: Herald) {
-  app.post('/v3/assets', doc(TAGS.assets, 'Upload an asset (multipart/form-data; Herald: x-herald-uid chooses its uid)', { multipart: ASSET_FORM, success: CREATED }), async (req, reply) => {
+  app.post<{ Querystring: Q }>('/v3/assets', doc(TAGS.assets, 'Upload an asset (multipart/form-data; Herald: x-herald-uid chooses its uid)', { querystring: Query(INCLUDE_BRANCH), multipart: ASSET_FORM, success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
     // Checked before the upload streams in.
     const uid = requestedUid(req);
     const { fields, upload } = await readForm(req, h, scope, true);
     const asset = await createWithUid(uid, () => createAsset(h, scope, upload!, fields, origin(req, h), uid !== undefined ? { uid } : {}));
     reply.status(201);
-    return { notice: 'Asset created successfully.', asset };
+    return { notice: 'Asset created successfully.', asset: branchOnOne(asset, req.query, scope.branch) };
   });
 
   app.get<{ Querystring: Q }>('/v3/assets', doc(TAGS.assets, 'List assets', { querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY, ...ASSET_READ }, PROJECTION) }), async (req) => {
@@ -141,18 +142,18 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
     const params = assetReadParams(req.query);
     const { assets, count } = await listAssets(h, scope, { paging, query: parseQuery(req.query.query), sort: parseSort(req.query) }, origin(req, h));
     if (paging.count) return { assets: count };
-    const shown = assets.map((a) => project(a, params.only.get('BASE'), params.except.get('BASE')));
+    const shown = branchOn(assets.map((a) => project(a, params.only.get('BASE'), params.except.get('BASE'))), req.query, scope.branch);
     return paging.includeCount ? { assets: shown, count } : { assets: shown };
   });
 
   app.get<One>('/v3/assets/:uid', doc(TAGS.assets, 'Get an asset', { params: UID, querystring: Query(ASSET_READ, PROJECTION) }), async (req) => {
     const scope = await h.scope(req);
     const params = assetReadParams(req.query);
-    return { asset: project(await fetchAsset(h, scope, req.params.uid, origin(req, h)), params.only.get('BASE'), params.except.get('BASE')) };
+    return { asset: branchOnOne(project(await fetchAsset(h, scope, req.params.uid, origin(req, h)), params.only.get('BASE'), params.except.get('BASE')), req.query, scope.branch) };
   });
 
   // JSON updates the metadata; multipart (the client's replace()) may also replace the file.
-  app.put<One>('/v3/assets/:uid', doc(TAGS.assets, "Update an asset's metadata (JSON), or replace its file too (multipart)", { params: UID, body: Envelope('asset', 'title, description, tags, parent_uid', { required: false }), multipart: ASSET_FORM }), async (req) => {
+  app.put<One>('/v3/assets/:uid', doc(TAGS.assets, "Update an asset's metadata (JSON), or replace its file too (multipart)", { params: UID, querystring: Query(INCLUDE_BRANCH), body: Envelope('asset', 'title, description, tags, parent_uid', { required: false }), multipart: ASSET_FORM }), async (req) => {
     const scope = await h.scope(req);
     let meta: Record<string, unknown>;
     let upload: files.Upload | undefined;
@@ -163,7 +164,7 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
       meta = raw;
     }
     const asset = await updateAsset(h, scope, req.params.uid, meta, upload, origin(req, h));
-    return { notice: 'Asset updated successfully.', asset };
+    return { notice: 'Asset updated successfully.', asset: branchOnOne(asset, req.query, scope.branch) };
   });
 
   app.delete<One>('/v3/assets/:uid', doc(TAGS.assets, 'Delete an asset', { params: UID }), async (req) => {

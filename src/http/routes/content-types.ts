@@ -6,12 +6,13 @@ import { parseFlag } from '../../content/read-query.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
 import { doc, CREATED, Envelope, Flag, Query, TAGS, UID } from '../schemas.ts';
+import { branchOn, branchOnOne, INCLUDE_BRANCH } from '../include-branch.ts';
 
 /**
  * `include_global_field_schema`: global_field fields carry their global field's schema, as with
  * Contentstack's; without it they carry their `reference_to` only.
  */
-const CT_READ = { include_global_field_schema: Flag("global_field fields carry their global field's schema") };
+const CT_READ = { include_global_field_schema: Flag("global_field fields carry their global field's schema"), ...INCLUDE_BRANCH };
 
 /** A content type as the management API shows it (see CT_READ). */
 function present(ct: ContentTypeDoc, q: Record<string, string | undefined>): ContentTypeDoc {
@@ -20,26 +21,26 @@ function present(ct: ContentTypeDoc, q: Record<string, string | undefined>): Con
 
 /** Content types (Contentstack CMA `/v3/content_types`). */
 export default function contentTypeRoutes(app: FastifyInstance, h: Herald) {
-  app.post('/v3/content_types', doc(TAGS.contentTypes, 'Create a content type', { body: Envelope('content_type', 'title, uid, schema: [fields]'), success: CREATED }), async (req, reply) => {
+  app.post<{ Querystring: Record<string, string | undefined> }>('/v3/content_types', doc(TAGS.contentTypes, 'Create a content type', { querystring: Query(INCLUDE_BRANCH), body: Envelope('content_type', 'title, uid, schema: [fields]'), success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
-    const content_type = await createContentType(h, scope, bodyField(req.body, 'content_type'));
+    const content_type = branchOnOne(await createContentType(h, scope, bodyField(req.body, 'content_type')), req.query, scope.branch);
     reply.status(201);
     return { notice: 'Content Type created successfully.', content_type };
   });
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/v3/content_types', doc(TAGS.contentTypes, 'List content types', { querystring: ListQuery(CT_READ) }), async (req) => {
     const scope = await h.scope(req);
-    return presentList('content_types', (await listContentTypes(h.db, scope)).map((ct) => present(ct, req.query)), { asc: 'created_at', ...req.query });
+    return presentList('content_types', branchOn((await listContentTypes(h.db, scope)).map((ct) => present(ct, req.query)), req.query, scope.branch), { asc: 'created_at', ...req.query });
   });
 
   app.get<{ Params: { uid: string }; Querystring: Record<string, string | undefined> }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Get a content type', { params: UID, querystring: Query(CT_READ) }), async (req) => {
     const scope = await h.scope(req);
-    return { content_type: present(await requireContentType(h.db, scope, req.params.uid), req.query) };
+    return { content_type: branchOnOne(present(await requireContentType(h.db, scope, req.params.uid), req.query), req.query, scope.branch) };
   });
 
-  app.put<{ Params: { uid: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Update a content type', { params: UID, body: Envelope('content_type', 'the fields to change') }), async (req) => {
+  app.put<{ Params: { uid: string }; Querystring: Record<string, string | undefined> }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Update a content type', { params: UID, querystring: Query(INCLUDE_BRANCH), body: Envelope('content_type', 'the fields to change') }), async (req) => {
     const scope = await h.scope(req);
-    const content_type = await updateContentType(h, scope, req.params.uid, bodyField(req.body, 'content_type'));
+    const content_type = branchOnOne(await updateContentType(h, scope, req.params.uid, bodyField(req.body, 'content_type')), req.query, scope.branch);
     return { notice: 'Content Type updated successfully.', content_type };
   });
 

@@ -18,6 +18,7 @@ import type { Herald } from '../../herald.ts';
 import { doc, Always, checkAlways, CREATED, Envelope, Flag, LIST_QUERY, Paging, Params, PROJECTION, Query, TAGS, Text, Texts } from '../schemas.ts';
 import { parseReferenceParams } from '../../content/query-params.ts';
 import { createWithUid, requestedUid } from '../requested-uid.ts';
+import { branchOn, branchOnOne, INCLUDE_BRANCH } from '../include-branch.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { content_type_uid: string; uid: string }; Querystring: Q };
@@ -32,6 +33,7 @@ const READ_PARAMS = {
   include_reference_content_type_uid: Flag('resolved entries carry `_content_type_uid`'),
   include_publish_details: Always('include publish_details'),
   include_fallback: Always("show the locale's fallback when an entry is not localized in it"),
+  ...INCLUDE_BRANCH,
 };
 
 /** include[] and only/except, after checking the parameters Herald always honours. */
@@ -55,12 +57,12 @@ function isAutoSave(req: FastifyRequest<{ Querystring: Q }>): boolean {
 export default function entryRoutes(app: FastifyInstance, h: Herald) {
   const base = '/v3/content_types/:content_type_uid/entries';
 
-  app.post<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'Create an entry (Herald: x-herald-uid chooses its uid)', { params: CT, querystring: Query({ locale: LOCALE }), body: Envelope('entry', "the entry's fields, by the content type's schema"), success: CREATED }), async (req, reply) => {
+  app.post<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'Create an entry (Herald: x-herald-uid chooses its uid)', { params: CT, querystring: Query({ locale: LOCALE, ...INCLUDE_BRANCH }), body: Envelope('entry', "the entry's fields, by the content type's schema"), success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
     const uid = requestedUid(req);
     const entry = await createWithUid(uid, () => createEntry(h, scope, req.params.content_type_uid, bodyField(req.body, 'entry'), { locale: req.query.locale, ...(uid !== undefined ? { uid } : {}) }));
     reply.status(201);
-    return { notice: 'Entry created successfully.', entry };
+    return { notice: 'Entry created successfully.', entry: branchOnOne(entry, req.query, scope.branch) };
   });
 
   app.get<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'List entries', { params: CT, querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY, ...READ_PARAMS }, PROJECTION) }), async (req) => {
@@ -75,7 +77,8 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
     });
     if (paging.count) return { entries: count };
     await applyEntryParams(h, scope, req.params.content_type_uid, entries, params, req.query.locale, originOf(req, h.config.publicUrl));
-    return paging.includeCount ? { entries, count } : { entries };
+    const shown = branchOn(entries, req.query, scope.branch);
+    return paging.includeCount ? { entries: shown, count } : { entries: shown };
   });
 
   app.get<One>(`${base}/:uid`, doc(TAGS.entries, 'Get an entry (a version with ?version=)', { params: ONE, querystring: Query({ ...READ_PARAMS, version: Text('a version number (default: the latest)') }, PROJECTION) }), async (req) => {
@@ -84,7 +87,7 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
     const entry = await fetchEntry(h, scope, req.params.content_type_uid, req.params.uid, { locale: req.query.locale, version: req.query.version });
     const shown = [entry];
     await applyEntryParams(h, scope, req.params.content_type_uid, shown, params, req.query.locale, originOf(req, h.config.publicUrl));
-    return { entry: shown[0] };
+    return { entry: branchOnOne(shown[0], req.query, scope.branch) };
   });
 
   app.get<One>(`${base}/:uid/versions`, doc(TAGS.entries, "List an entry's versions", { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {
@@ -93,13 +96,13 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
     return { versions };
   });
 
-  app.put<One>(`${base}/:uid`, doc(TAGS.entries, 'Update an entry (a new version); an auto-save with ?auto_save=true or x-herald-auto-save: true', { params: ONE, querystring: Query({ locale: LOCALE, auto_save: Flag('record the update as an auto_save (a web editor typing)') }), body: Envelope('entry', 'the fields to change') }), async (req) => {
+  app.put<One>(`${base}/:uid`, doc(TAGS.entries, 'Update an entry (a new version); an auto-save with ?auto_save=true or x-herald-auto-save: true', { params: ONE, querystring: Query({ locale: LOCALE, auto_save: Flag('record the update as an auto_save (a web editor typing)'), ...INCLUDE_BRANCH }), body: Envelope('entry', 'the fields to change') }), async (req) => {
     const scope = await h.scope(req);
     const entry = await updateEntry(h, scope, req.params.content_type_uid, req.params.uid, bodyField(req.body, 'entry'), {
       locale: req.query.locale,
       autoSave: isAutoSave(req),
     });
-    return { notice: 'Entry updated successfully.', entry };
+    return { notice: 'Entry updated successfully.', entry: branchOnOne(entry, req.query, scope.branch) };
   });
 
   // delete_all_localized=true (Contentstack's; the management SDK's entry.delete({ delete_all_localized: true }))
