@@ -387,14 +387,11 @@ export async function listEntries(deps: ContentDeps, scope: Scope, ctUid: string
 }
 
 /**
- * Deletes an entry: with `locale`, only that localized line (the whole entry if it was its only
- * line); without, every line. Its versions and publications go with it.
- */
-/**
  * Deletes an entry: with `locale`, only that localized line (the whole entry when it is the only
  * line); without, every line. `allLocalized` (Contentstack's `delete_all_localized=true`) deletes
  * the master and every localized line even when `locale` names one; the locale must still be one of
- * the entry's lines. Either way one `delete` event, naming the lines removed (`deleted_locales`).
+ * the entry's lines. Its versions and publications go with the lines. Either way one `delete`
+ * event, naming the lines removed (`deleted_locales`).
  */
 export async function deleteEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, opts: DeleteOpts = {}) {
   return deps.db.tx(async (tx) => (await deleteEntryIn(deps, tx, scope, ctUid, uid, opts)).snapshot, GATHER);
