@@ -345,3 +345,33 @@ export function schedulesToRestore(queue: unknown[], now: number): { later: Sche
   }
   return { later, warnings };
 }
+
+/**
+ * What makes two schedules the same schedule, whoever stored them: what (one entry or asset, by its
+ * key in the target, or a bulk job's items, each with its locale), the action, the time (to the ms),
+ * environments and locales (in any order). A version named is left out (a restore drops it). Two
+ * equal schedules at the source are two: a restore counts them (alreadyScheduled).
+ */
+export function scheduleKey(s: Scheduled): string {
+  const sorted = (xs: string[]) => [...xs].sort();
+  const what =
+    s.type === 'bulk'
+      ? [sorted(s.entries.map((e) => `${e.content_type_uid}/${e.uid}@${e.locale ?? ''}`)), sorted(s.assets.map((a) => `${a.uid}@${a.locale ?? ''}`))]
+      : [s.type === 'entry' ? `${s.content_type_uid}/${s.uid}` : s.uid];
+  return JSON.stringify([s.type, s.action, Date.parse(s.scheduled_at), sorted(s.environments), sorted(s.locales), what]);
+}
+
+/**
+ * The schedules a target's publish queue (`GET /v3/publish-queue`) already holds, by scheduleKey:
+ * the uid each names in the target (a bulk job's: its job id), one per schedule. A restore run again
+ * (or into a stack that kept its queue) matches its schedules against them instead of making each
+ * twice. Items it cannot read match nothing.
+ */
+export function alreadyScheduled(targetQueue: unknown[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const s of schedulesToRestore(targetQueue, Number.NEGATIVE_INFINITY).later) {
+    const key = scheduleKey(s);
+    out.set(key, [...(out.get(key) ?? []), s.uid]);
+  }
+  return out;
+}

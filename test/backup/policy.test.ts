@@ -6,7 +6,7 @@ import { loadBackupConfig } from '../../src/backup/config.ts';
 import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
 import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
 import { fileFits } from '../../src/backup/files.ts';
-import { archivedNow, chooseContent, publications, schedulesToRestore, summarize } from '../../src/backup/history.ts';
+import { alreadyScheduled, archivedNow, chooseContent, publications, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
 import { parseSelection } from '../../src/backup/selection.ts';
 import { HeraldError } from '../../src/errors.ts';
@@ -186,6 +186,35 @@ describe('which scheduled publishes a restore schedules again', () => {
     assert.deepEqual(later, [{ type: 'entry', uid: 'bltentry', content_type_uid: 'post', action: 'publish', environments: ['production'], locales: ['en-us'], scheduled_at: '2026-12-07T10:00:00.000Z' }]);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /^The scheduled publish of entry bltentry .* named version 3; it is scheduled again for the target's latest version/);
+  });
+});
+
+describe("matching a restore's schedules with the target's queue", () => {
+  it('finds the same schedule whatever the order of its lists, its version or its time zone, and counts equal ones apart', () => {
+    const entry = { uid: 'q1', type: 'entry', action: 'publish', entry: { uid: 'bltentry', content_type_uid: 'post', version: 4 }, environments: ['production', 'staging'], locales: ['en-us', 'fr-fr'], scheduled_at: '2026-12-07T10:00:00.000Z' };
+    const bulk = { uid: 'job9', type: 'bulk', action: 'unpublish', items: 2, entries: [{ uid: 'blta', content_type_uid: 'post', locale: 'fr-fr', version: 1 }], assets: [{ uid: 'bltc' }], environments: ['production'], locales: [], scheduled_at: '2026-12-08T10:00:00.000Z' };
+    // Already due schedules in the target's queue are still in it: they match too.
+    const past = { ...entry, uid: 'q2', scheduled_at: '2020-01-01T00:00:00.000Z' };
+    const held = alreadyScheduled([entry, entry, bulk, past, { uid: 'odd' }]);
+    const one = { type: 'entry' as const, uid: 'bltentry', content_type_uid: 'post', action: 'publish' as const, environments: ['staging', 'production'], locales: ['fr-fr', 'en-us'], scheduled_at: '2026-12-07T11:00:00.000+01:00' };
+    assert.deepEqual(held.get(scheduleKey(one)), ['bltentry', 'bltentry']);
+    const job = { type: 'bulk' as const, uid: 'job1', action: 'unpublish' as const, entries: [{ uid: 'blta', content_type_uid: 'post', locale: 'fr-fr' }], assets: [{ uid: 'bltc' }], environments: ['production'], locales: [], scheduled_at: '2026-12-08T10:00:00.000Z' };
+    // The target's job id, not the source's.
+    assert.deepEqual(held.get(scheduleKey(job)), ['job9']);
+    assert.deepEqual(held.get(scheduleKey({ ...one, scheduled_at: '2020-01-01T00:00:00.000Z' })), ['bltentry']);
+    // Another action, time, environment, locale, item or content type is another schedule.
+    for (const other of [
+      { ...one, action: 'unpublish' as const },
+      { ...one, scheduled_at: '2026-12-07T10:00:01.000Z' },
+      { ...one, environments: ['production'] },
+      { ...one, locales: ['en-us'] },
+      { ...one, uid: 'bltother' },
+      { ...one, content_type_uid: 'page' },
+      { ...job, entries: [{ uid: 'blta', content_type_uid: 'post' }] },
+      { ...job, assets: [] },
+    ]) {
+      assert.equal(held.get(scheduleKey(other)), undefined, JSON.stringify(other));
+    }
   });
 });
 

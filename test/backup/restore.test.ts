@@ -408,6 +408,21 @@ describe('the backup center end to end', () => {
       r.report.steps.filter((s: any) => s.action === 'scheduled').map((s: any) => `${s.scheduled} ${s.module} ${s.uid}`),
       [`publish entry ${kept.uid}`, `unpublish entry ${author.uid}`, `publish bulk ${bulk.job_id}`],
     );
+
+    // Run again into the same target: the schedules it holds are matched, none is made twice.
+    const queued = await target.get('/v3/publish-queue');
+    const again = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', empty.api_key, '--token', empty.token, '--stack', stack.api_key]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await target.get('/v3/publish-queue'), queued);
+    assert.deepEqual(
+      again.report.steps.filter((s: any) => s.action === 'scheduled' || s.action === 'already_scheduled').map((s: any) => `${s.action} ${s.scheduled} ${s.module} ${s.uid} ${s.target_uid}`),
+      [
+        `already_scheduled publish entry ${kept.uid} ${kept.uid}`,
+        `already_scheduled unpublish entry ${author.uid} ${author.uid}`,
+        `already_scheduled publish bulk ${bulk.job_id} ${(queued.queue as any[]).find((q) => q.type === 'bulk').uid}`,
+      ],
+    );
+    assert.deepEqual(again.report.warnings, []);
   });
 
   it('brings back an older version of an entry and of an asset that are archived in the target, and leaves them archived', async () => {

@@ -4,7 +4,7 @@ import { HeraldError } from '../../errors.ts';
 import type { Blobs } from '../blobs.ts';
 import type { Module } from '../event.ts';
 import { findEntity } from '../selection.ts';
-import { archivedNow, chooseContent, publications, schedulesToRestore, type Choice, type Content, type Scheduled, type ScheduledBulk, type Selection } from '../history.ts';
+import { alreadyScheduled, archivedNow, chooseContent, publications, scheduleKey, schedulesToRestore, type Choice, type Content, type Scheduled, type ScheduledBulk, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
 import { activationFromHistory, ContentfulStateRestorer, type HistoryActivation } from './contentful.ts';
@@ -643,9 +643,11 @@ export class Restorer {
     }
     const { later, warnings } = schedulesToRestore(read.queue, Date.now());
     this.warnings.push(...warnings);
+    if (later.length === 0) return;
+    const held = alreadyScheduled(await this.targetQueue());
     for (const s of later) {
       if (s.type === 'bulk') {
-        await this.rescheduleBulk(s);
+        await this.rescheduleBulk(s, held);
         continue;
       }
       const t = this.resolved.get(this.keyOf(s.type, s.uid, s.content_type_uid ?? null));
@@ -653,6 +655,7 @@ export class Restorer {
         this.warnings.push(`The scheduled ${s.action} of ${s.type} ${s.uid} at ${s.scheduled_at} is not scheduled again: the ${s.type} is not in the target.`);
         continue;
       }
+      if (this.isScheduled(s, { ...s, uid: t }, held)) continue;
       try {
         for (const e of s.environments) await this.ensureEnvironment(e);
         for (const l of s.locales) await this.ensureLocale(l);
@@ -664,6 +667,38 @@ export class Restorer {
       }
     }
     await this.warnOfScheduler();
+  }
+
+  /** The target branch's publish queue, every page (100, /v3's largest, at a time). */
+  private async targetQueue(): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (;;) {
+      const items = ((await this.target.send('GET', `/v3/publish-queue?limit=100&skip=${out.length}`))?.queue ?? []) as unknown[];
+      out.push(...items);
+      if (items.length < 100) return out;
+    }
+  }
+
+  /**
+   * Whether the target already holds schedule `s` (`inTarget`: it in the target's uids): a restore
+   * run again, or into a stack that kept its queue, makes no schedule twice. A match is used up (two
+   * equal schedules at the source need two in the target) and is the report's `already_scheduled`
+   * step (its target_uid: the entry's or asset's, a bulk job's the target's job id).
+   */
+  private isScheduled(s: Scheduled, inTarget: Scheduled, held: Map<string, string[]>): boolean {
+    const targetUid = held.get(scheduleKey(inTarget))?.shift();
+    if (targetUid === undefined) return false;
+    this.steps.push({
+      module: s.type,
+      uid: s.uid,
+      target_uid: targetUid,
+      action: 'already_scheduled',
+      scheduled: s.action,
+      environment: s.environments.join(', '),
+      locale: s.locales.join(', '),
+      scheduled_at: s.scheduled_at,
+    });
+    return true;
   }
 
   /**
@@ -724,7 +759,7 @@ export class Restorer {
    * target names them; an item not in the target is left out with a warning each, and a job left
    * with none is not scheduled (a warning). The target gives it a new job id.
    */
-  private async rescheduleBulk(s: ScheduledBulk): Promise<void> {
+  private async rescheduleBulk(s: ScheduledBulk, held: Map<string, string[]>): Promise<void> {
     const what = `the scheduled bulk ${s.action} ${s.uid} at ${s.scheduled_at}`;
     const What = `${what[0]!.toUpperCase()}${what.slice(1)}`;
     const entries: Array<{ uid: string; content_type: string; locale?: string }> = [];
@@ -744,6 +779,9 @@ export class Restorer {
       this.warnings.push(`${What} is not scheduled again: none of its items is in the target.`);
       return;
     }
+    const inTarget: ScheduledBulk = { ...s, entries: entries.map(({ content_type, ...e }) => ({ ...e, content_type_uid: content_type })), assets };
+    // Matched by its items, not its job id (the target gave it its own).
+    if (this.isScheduled(s, inTarget, held)) return;
     try {
       for (const e of s.environments) await this.ensureEnvironment(e);
       for (const l of new Set([...s.locales, ...entries.flatMap((e) => (e.locale ? [e.locale] : [])), ...assets.flatMap((a) => (a.locale ? [a.locale] : []))])) await this.ensureLocale(l);
