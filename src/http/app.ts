@@ -30,6 +30,7 @@ import deliveryTokenRoutes from './routes/delivery-tokens.ts';
 import deliveryRoutes from './routes/delivery.ts';
 import contentfulDeliveryRoutes from './routes/contentful-delivery.ts';
 import { credentialConstraint } from './credential.ts';
+import { moveQueryToken } from './query-token.ts';
 import webRoutes from './routes/web.ts';
 import metricsRoutes from './routes/metrics.ts';
 import healthRoutes from './routes/health.ts';
@@ -101,6 +102,8 @@ export async function buildApp(herald: Herald, serve: ServeOptions = {}): Promis
     // strictTypes off: body envelopes leave their root untyped on purpose (src/http/schemas.ts).
     // Delivery and management requests share paths; the credential picks the route (credential.ts).
     routerOptions: { constraints: { credential: credentialConstraint } },
+    // Contentful's `?access_token=` becomes `Authorization: Bearer` before routing (query-token.ts).
+    rewriteUrl: moveQueryToken,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, strictTypes: false } },
   }) as unknown as FastifyInstance;
   // Before any route: /v3/openapi.json describes every route registered from here on.

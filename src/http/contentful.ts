@@ -78,13 +78,12 @@ export function pagingOnly(query: Record<string, unknown>): { skip: number; limi
 
 /**
  * Refuses the first query parameter of `req` not in `allowed` with a 400 InvalidQuery naming it
- * (`problem` says why). `access_token` gets its own answer: Contentful takes the token there too,
- * Herald's management API only as `Authorization: Bearer`.
+ * (`problem` says why). (`access_token` never reaches here: src/http/query-token.ts moves it to
+ * the header or refuses it.)
  */
 function refuseQuery(req: FastifyRequest, allowed: readonly string[], problem: string): void {
   for (const k of Object.keys((req.query ?? {}) as Record<string, unknown>)) {
     if (allowed.includes(k)) continue;
-    if (k === 'access_token') throw new InvalidQuery(k, "is not taken by Herald's management API: send the token as Authorization: Bearer");
     throw new InvalidQuery(k, problem);
   }
 }

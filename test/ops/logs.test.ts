@@ -52,7 +52,7 @@ describe('logs', () => {
     const log = redacting(pino({ level: 'info' }, out.stream));
     log.info(
       {
-        req: { headers: { authorization: 'Bearer cs-secret-token', authtoken: 'admin-secret-token', host: 'h' } },
+        req: { headers: { authorization: 'Bearer cs-secret-token', authtoken: 'admin-secret-token', access_token: 'cs-delivery-secret', host: 'h' } },
         config: { adminToken: 'admin-secret-token', databaseUrl: 'postgres://herald:db-secret-pw@db:5432/herald', port: 4100 },
         destination: { http_basic_password: 'basic-secret-pw', target_url: 'https://a.example/hook' },
       },
@@ -62,7 +62,7 @@ describe('logs', () => {
     // A request's logger (src/http/app.ts) and its children redact the same.
     requestLogger(log, 'r2"\\').child({ part: 1 }).info({ headers: { authorization: 'Bearer cs-secret-token' }, token: 'admin-secret-token' }, 'request child');
     const text = JSON.stringify(out.lines);
-    for (const secret of ['cs-secret-token', 'admin-secret-token', 'db-secret-pw', 'basic-secret-pw', 'cookie-secret', 'pw-secret']) {
+    for (const secret of ['cs-secret-token', 'admin-secret-token', 'cs-delivery-secret', 'db-secret-pw', 'basic-secret-pw', 'cookie-secret', 'pw-secret']) {
       assert.ok(!text.includes(secret), `${secret} was logged: ${text}`);
     }
     assert.equal(out.lines[0]!.config.databaseUrl, 'postgres://herald:****@db:5432/herald');

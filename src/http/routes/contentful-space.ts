@@ -3,12 +3,15 @@ import { CMA_TYPE, checkWriteQueries } from '../contentful.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Herald } from '../../herald.ts';
 import { contentfulDoc } from '../schemas.ts';
+import { InvalidQuery } from '../../contentful/errors.ts';
+import { TWICE_SENT } from '../query-token.ts';
 
 /**
  * What every response under `/spaces/` shares in the Contentful dialect: Contentful's media type
  * (`application/vnd.contentful.management.v1+json`, errors included), and a Contentful-shaped 404
  * for a path Herald does not serve there, and the query check of every management write
- * (checkWriteQueries). Registered before the other contentful-* route modules, so both reach theirs.
+ * (checkWriteQueries); a token sent both as a header and as `access_token` is a 400.
+ * Registered before the other contentful-* route modules, so both reach theirs.
  */
 export default function contentfulSpaceRoutes(app: FastifyInstance, _h: Herald) {
   app.addHook('onSend', async (req, reply, payload) => {
@@ -17,6 +20,12 @@ export default function contentfulSpaceRoutes(app: FastifyInstance, _h: Herald) 
       if (typeof type === 'string' && type.startsWith('application/json')) reply.header('content-type', CMA_TYPE);
     }
     return payload;
+  });
+
+  // A token left in the query was sent twice (src/http/query-token.ts): refused before any route reads.
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.url.startsWith('/spaces/') && Object.hasOwn((req.query ?? {}) as object, 'access_token')) return done(new InvalidQuery('access_token', TWICE_SENT));
+    done();
   });
 
   checkWriteQueries(app);
