@@ -3,7 +3,7 @@ import { createAsset, deleteAsset, fetchAsset, listAssets, publishAsset, setAsse
 import type { ContentDeps, Scope } from '../content/context.ts';
 import { createEnvironment, getEnvironment, type EnvironmentDoc } from '../content/environments.ts';
 import * as files from '../content/files.ts';
-import { masterLocale } from '../content/locales.ts';
+import { listLocales, masterLocale } from '../content/locales.ts';
 import { outcomeError, publicationsOf } from '../content/publications.ts';
 import { isObject } from '../content/guards.ts';
 import { fieldErrors, HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
@@ -11,8 +11,9 @@ import { prefixed } from '../ids.ts';
 import type { Queryable, Tx } from '../store/db.ts';
 import { within } from './compose.ts';
 import { assetEntity, contentfulLocale, link, type SysContext } from './entities.ts';
-import { publicationState, queryLocales } from './entries.ts';
+import { localesOf, publicationState, queryLocales } from './entries.ts';
 import { metadataTags } from './values.ts';
+import { fieldStatus } from './field-status.ts';
 import { applyQuery, needsEntities, parseQuery, selectPaths } from './query.ts';
 import { recordPublish, resetVersion, shift, versionState } from './versions.ts';
 import { validationFailed, versionMismatch } from './errors.ts';
@@ -229,6 +230,8 @@ async function present(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: st
     updatedBy: String(a.updated_by),
     published: publicationState(pubs, vs),
     archived: a._archived === true ? { version, at: String(a.updated_at), by: String(a.updated_by) } : null,
+    // Herald's asset is one content in every locale: each published locale compares with its version.
+    fieldStatus: fieldStatus((await listLocales(q, scope.api_key)).map((l) => l.code), [], pubs.map((p) => ({ locale: p.locale, version: Number(p.version) })), Number(a._version)),
   });
 }
 
@@ -319,20 +322,32 @@ async function ensureEnvironment(deps: ContentDeps, tx: Tx, scope: Scope, ctx: S
   return (await publishEnvironment(tx, scope, ctx)) ?? createEnvironment(within(deps, tx).db, scope, { name: ctx.environmentId });
 }
 
-export async function publishAssetTo(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, sent: number | null, origin: string) {
+/** The space's locale codes, for a publish or unpublish body's `fields['*']` (localesOf). */
+async function localeCodes(q: Queryable, apiKey: string): Promise<Set<string>> {
+  return new Set((await listLocales(q, apiKey)).map((l) => l.code));
+}
+
+/**
+ * Publishes the asset to the environment's Herald environment: in the master locale (the one its
+ * fields show in), or in the locales the body names (contentful-management's `publish` with
+ * `locales`: `{ add: { fields: { '*': [...] } } }`), which sys.fieldStatus then shows published.
+ */
+export async function publishAssetTo(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, sent: number | null, origin: string, body?: unknown) {
   return deps.db.tx(async (tx) => {
     const inner = within(deps, tx);
     const current = await fetchAsset(inner, scope, uid, origin);
     const version = Number(current._version) + (await versionState(tx, scope, 'asset', uid)).offset;
     if (sent !== version) throw versionMismatch('the asset', sent, version);
+    const chosen = localesOf(body, 'add', await localeCodes(tx, scope.api_key)) ?? [await masterLocale(tx, scope.api_key)];
     const env = await ensureEnvironment(deps, tx, scope, ctx);
-    await publishAsset(inner, scope, uid, { asset: { environments: [env.name], locales: [await masterLocale(tx, scope.api_key)] } }, origin);
+    await publishAsset(inner, scope, uid, { asset: { environments: [env.name], locales: chosen } }, origin);
     await recordPublish(tx, scope, 'asset', uid, version, Number(current._version));
     return present(inner, scope, ctx, uid, origin);
   }, GATHER);
 }
 
-export async function unpublishAssetFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, origin: string) {
+/** Unpublishes the asset from the environment: every locale it is published in, or those the body names (`{ remove: { fields: { '*': [...] } } }`). */
+export async function unpublishAssetFrom(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, origin: string, body?: unknown) {
   let failed: unknown;
   const entity = await deps.db.tx(async (tx) => {
     const inner = within(deps, tx);
@@ -340,7 +355,8 @@ export async function unpublishAssetFrom(deps: ContentDeps, scope: Scope, ctx: S
     const env = await publishEnvironment(tx, scope, ctx);
     const published = env ? ((await publicationsOf(tx, scope, 'asset', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid).map((p) => p.locale) : [];
     if (!env || published.length === 0) throw invalid('sys.publishedVersion', `asset ${uid} is not published in environment ${ctx.environmentId}`);
-    const outcomes = await unpublishAsset(inner, scope, uid, { asset: { environments: [env.name], locales: [...new Set(published)] } }, origin);
+    const chosen = localesOf(body, 'remove', await localeCodes(tx, scope.api_key)) ?? [...new Set(published)];
+    const outcomes = await unpublishAsset(inner, scope, uid, { asset: { environments: [env.name], locales: chosen } }, origin);
     failed = outcomeError(`asset ${uid}`, outcomes);
     if (!failed) await shift(tx, scope, 'asset', uid, 1);
     return present(inner, scope, ctx, uid, origin);

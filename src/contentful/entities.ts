@@ -15,6 +15,7 @@
  *   Links to assets; users (management tokens, `admin`) are Links of type User.
  */
 import { isGroupLike, referenceTargets, type Field } from '../content/schema.ts';
+import type { LocaleStatus } from './field-status.ts';
 
 export const MASTER_ENVIRONMENT = 'master';
 
@@ -249,6 +250,8 @@ export interface EntityState {
   updatedBy: string;
   published?: Publication | null;
   archived?: { version: number; at: string; by: string } | null;
+  /** The management API's per-locale publishing status (src/contentful/field-status.ts); delivery shapes have none. */
+  fieldStatus?: { '*': Record<string, LocaleStatus> };
 }
 
 function sys(type: string, ctx: SysContext, s: EntityState, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -274,6 +277,7 @@ function sys(type: string, ctx: SysContext, s: EntityState, extra: Record<string
     });
   }
   if (s.archived) Object.assign(out, { archivedVersion: s.archived.version, archivedAt: s.archived.at, archivedBy: link('User', s.archived.by) });
+  if (s.fieldStatus) out.fieldStatus = s.fieldStatus;
   return out;
 }
 

@@ -13,6 +13,7 @@ import { renameFields, validationFailed, versionMismatch } from './errors.ts';
 import { activatedType, requireActivated } from './content-types.ts';
 import { applyQuery, contentTypeParam, InvalidQuery, needsEntities, parseQuery, selectPaths, type QueryField } from './query.ts';
 import { contentfulIds } from './schema.ts';
+import { fieldStatus } from './field-status.ts';
 import { publishedVersionOf, recordPublish, resetVersion, shift, versionState, versionStates, type VersionState } from './versions.ts';
 import { entryFields, linkedEntryIds, metadataTags, parseEntryFields, sameValues, type Locales } from './values.ts';
 
@@ -93,7 +94,7 @@ export function publicationState(rows: PublicationRow[], vs: VersionState): Publ
   };
 }
 
-function state(uid: string, lines: Line[], master: string, pubs: PublicationRow[], vs: VersionState): EntityState {
+function state(uid: string, lines: Line[], master: string, pubs: PublicationRow[], vs: VersionState, codes: readonly string[]): EntityState {
   const byTime = [...lines].sort((a, b) => String(a.doc.updated_at).localeCompare(String(b.doc.updated_at)));
   const newest = byTime[byTime.length - 1];
   const first = lines.find((l) => l.locale === master) ?? lines[0];
@@ -107,6 +108,8 @@ function state(uid: string, lines: Line[], master: string, pubs: PublicationRow[
     updatedBy: String(newest.doc.updated_by),
     published: publicationState(pubs, vs),
     archived: archived ? { version: versionOf(lines) + vs.offset, at: new Date(Math.max(...lines.map((l) => l.updated_at))).toISOString(), by: String(newest.doc.updated_by) } : null,
+    // Each locale against its own line (a locale published from the master line, through /v3, against that).
+    fieldStatus: fieldStatus(codes, lines, pubs.map((p) => ({ locale: p.locale, version: Number(p.version) })), first.version),
   };
 }
 
@@ -114,13 +117,15 @@ async function present(q: Queryable, scope: Scope, ctx: SysContext, uid: string,
   const m = master ?? (await masterLocale(q, scope.api_key));
   const env = await publishEnvironment(q, scope, ctx);
   const pubs = env ? ((await publicationsOf(q, scope, 'entry', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid) : [];
-  return entityOf(ctx, uid, ct, lines, m, pubs, await versionState(q, scope, 'entry', uid));
+  const codes = (await listLocales(q, scope.api_key)).map((l) => l.code);
+  return entityOf(ctx, uid, ct, lines, m, pubs, await versionState(q, scope, 'entry', uid), codes);
 }
 
-function entityOf(ctx: SysContext, uid: string, ct: ContentTypeDoc, lines: Line[], master: string, pubs: PublicationRow[], vs: VersionState) {
+/** `codes`: the space's locales (Herald's codes), the keys of sys.fieldStatus. */
+function entityOf(ctx: SysContext, uid: string, ct: ContentTypeDoc, lines: Line[], master: string, pubs: PublicationRow[], vs: VersionState, codes: readonly string[]) {
   const masterLine = lines.find((l) => l.locale === master) ?? lines[0];
   const tags = Array.isArray(masterLine.doc.tags) ? (masterLine.doc.tags as string[]) : [];
-  return entryEntity(ct, lines.map((l) => ({ locale: l.locale, doc: l.doc })), tags, ctx, state(uid, lines, master, pubs, vs), master);
+  return entryEntity(ct, lines.map((l) => ({ locale: l.locale, doc: l.doc })), tags, ctx, state(uid, lines, master, pubs, vs, codes), master);
 }
 
 /** Whether an entry of this uid exists in the scope's branch (in any locale). */
@@ -187,7 +192,8 @@ export async function listEntries(deps: ContentDeps, scope: Scope, ctx: SysConte
   const states = await versionStates(q, scope, 'entry');
   const typeByUid = new Map(types.map((t) => [t.uid, t]));
   const known = [...byUid].filter(([, e]) => typeByUid.has(e.ctUid));
-  const entity = ([uid, e]: [string, { ctUid: string; lines: Line[] }]) => entityOf(ctx, uid, typeByUid.get(e.ctUid)!, e.lines, locs.master, pubs.get(uid) ?? [], states.get(uid) ?? { offset: 0, publishedVersion: null, publishedSum: null });
+  const codes = (await listLocales(q, scope.api_key)).map((l) => l.code);
+  const entity = ([uid, e]: [string, { ctUid: string; lines: Line[] }]) => entityOf(ctx, uid, typeByUid.get(e.ctUid)!, e.lines, locs.master, pubs.get(uid) ?? [], states.get(uid) ?? { offset: 0, publishedVersion: null, publishedSum: null }, codes);
   if (!needsEntities(parsed)) {
     // Nothing to filter or order by: only the page is presented.
     const page = known.slice(parsed.skip, parsed.skip + parsed.limit).map(entity);
@@ -337,7 +343,7 @@ export async function saveEntry(deps: ContentDeps, scope: Scope, ctx: SysContext
  * Contentful's `{ add: { fields: { '*': ['en-US'] } } }` / `{ remove: ... }` body of a publish or
  * unpublish: the locales named (Herald codes), or undefined for all.
  */
-function localesOf(body: unknown, key: 'add' | 'remove', codes: ReadonlySet<string>): string[] | undefined {
+export function localesOf(body: unknown, key: 'add' | 'remove', codes: ReadonlySet<string>): string[] | undefined {
   if (!isObject(body) || !isObject(body[key])) return undefined;
   const fields = (body[key] as Record<string, unknown>).fields;
   const list = isObject(fields) ? fields['*'] : undefined;

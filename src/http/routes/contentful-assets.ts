@@ -125,9 +125,10 @@ export default async function contentfulAssetRoutes(app: FastifyInstance, h: Her
 
     app.put<One>(`${base}/assets/:id/published`, contentfulDoc(`${base}/assets/:id/published`, 'Publish an asset'), async (req) => {
       const { scope, ctx } = await scoped(req);
+      // `{ add | remove: { fields: { '*': [locales] } } }`: the client's publish / unpublish with locales.
       const body = req.body as { remove?: unknown } | null;
-      if (body && typeof body === 'object' && body.remove !== undefined) return unpublishAssetFrom(h, scope, ctx, req.params.id, origin(req, h));
-      return publishAssetTo(h, scope, ctx, req.params.id, versionHeader(req), origin(req, h));
+      if (body && typeof body === 'object' && body.remove !== undefined) return unpublishAssetFrom(h, scope, ctx, req.params.id, origin(req, h), body);
+      return publishAssetTo(h, scope, ctx, req.params.id, versionHeader(req), origin(req, h), body);
     });
 
     app.delete<One>(`${base}/assets/:id/published`, contentfulDoc(`${base}/assets/:id/published`, 'Unpublish an asset'), async (req) => {
