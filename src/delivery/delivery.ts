@@ -137,7 +137,10 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
     const n = await enqueue(tx, event, matches, eventChannel(event), { now, autoSaveWindowMs: config.autoSaveWindowMs, prelease: { list, tx: admitted } });
     // The claims of its executions find its row kept rather than read it back (decoded.ts); kept
     // once committed only: a seq rolled back is given again to another event.
-    if (n > 0) tx.afterCommit(() => events.recorded(stored, n));
+    if (n > 0) {
+      const listed = admitted.listed.length - before;
+      tx.afterCommit(() => events.recorded(stored, n, listed));
+    }
     // Listed ones wake the dispatcher through the list; a scan is wanted for any other webhook's
     // (a row written pending or queued, or a fold that made a waiting one due).
     if (matches.length > admitted.listed.length - before) tx.afterCommit(wakeAll);

@@ -134,6 +134,31 @@ describe('claims parse webhook documents and event data once (queue/decoded.ts)'
     assert.equal(events.known(9_200_000), undefined, 'all three claimed: a retry reads it back');
   });
 
+  it("holds a fan-out's event listed for every execution until all were claimed, behind a backlog and past the kept count", () => {
+    const events = new DecodedEvents();
+    const base = 9_400_000;
+    events.decoded(eventRow({ n: 0 }, { seq: base }));
+    // A backlog: the claims are 1,000 seqs behind. Three executions, all listed: held for them.
+    events.recorded(eventRow({ fan: 'out' }, { seq: base + 1_000 }), 3, 3);
+    // One listed of two (the other written pending) and one of one: kept as before, i.e. not
+    // behind a backlog.
+    events.recorded(eventRow({ fan: 'part' }, { seq: base + 1_001 }), 2, 1);
+    events.recorded(eventRow({ fan: 'one' }, { seq: base + 1_002 }), 1, 1);
+    // 2,000 other events claimed and read meanwhile push every kept one out.
+    for (let i = 1; i <= 2_000; i++) events.decoded(eventRow({ n: i }, { seq: base + 2_000 + i }));
+    assert.equal(events.known(base + 1_001), undefined);
+    assert.equal(events.known(base + 1_002), undefined);
+    assert.ok(events.holds(base + 1_000));
+    const a = events.known(base + 1_000, 2);
+    assert.deepEqual(a?.data, { fan: 'out' });
+    assert.equal(events.known(base + 1_000, 1), a, 'its last execution claimed from the same event');
+    assert.equal(events.holds(base + 1_000), false, 'all three claimed: forgotten');
+    // Released with the list (the dispatcher stopped): forgotten at once.
+    events.recorded(eventRow({ fan: 'again' }, { seq: base + 5_000 }), 2, 2);
+    events.release();
+    assert.equal(events.known(base + 5_000), undefined);
+  });
+
   it('keeps a recorded event only while the claims are close enough behind to find it kept', () => {
     const events = new DecodedEvents();
     const base = 9_300_000;

@@ -1,4 +1,5 @@
 import type { Db } from '../../store/db.ts';
+import { decodedEvents } from './decoded.ts';
 import { releaseExecutions } from './release.ts';
 
 /**
@@ -109,6 +110,8 @@ export class Preleased {
     for (const list of this.byWebhook.values()) for (const l of list) uids.push(l.uid);
     this.byWebhook.clear();
     this.total = 0;
+    // Their events were held for them (decoded.ts recorded()); claims after a restart read them.
+    decodedEvents(this.db).release();
     return releaseListed(this.db, uids, now);
   }
 
