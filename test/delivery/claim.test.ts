@@ -105,6 +105,34 @@ for (const backend of await testBackends()) {
       assert.equal(expired.claimed.length, 8, 'every lease ended: all are due again');
     });
 
+    it('claims each execution with its webhook as its row reads now, whoever wrote it since the last claim', async () => {
+      await db.run("INSERT INTO webhooks (uid, api_key, doc, created_at, updated_at) VALUES ('C', 'stk', ?, 0, 0)", [JSON.stringify({ uid: 'C', name: 'first' })]);
+      const c = await due('C', 4, T0);
+      const now = T0 + 10_000_000;
+      const one = async () => (await claim(db, opts({ now, limit: 1 }))).claimed;
+      assert.equal((await one())[0].webhook.name, 'first');
+      // Written straight to the store (not through Herald's webhook API), as another writer would:
+      // the next claim sees it (SQLite reuses the rows a claim read until a webhook is written).
+      await db.run("UPDATE webhooks SET doc = ? WHERE uid = 'C'", [JSON.stringify({ uid: 'C', name: 'second' })]);
+      const second = await one();
+      assert.deepEqual([second[0].uid, second[0].webhook.name], [c[1], 'second']);
+      await db.run("UPDATE webhooks SET disabled = 1 WHERE uid = 'C'");
+      assert.deepEqual((await one()).map((x) => x.uid), [], 'disabled: parked, not claimed');
+      await db.run("UPDATE webhooks SET disabled = 0 WHERE uid = 'C'");
+      await db.run("DELETE FROM webhooks WHERE uid = 'C'");
+      assert.deepEqual((await one()).map((x) => x.uid), [], 'deleted: failed, not claimed');
+      const states = await db.all<{ uid: string; state: string }>("SELECT uid, state FROM executions WHERE webhook_uid = 'C' ORDER BY uid");
+      assert.deepEqual(
+        states.map((x) => [x.uid, x.state]),
+        [
+          [c[0], 'in_flight'],
+          [c[1], 'in_flight'],
+          [c[2], 'pending'],
+          [c[3], 'failed'],
+        ],
+      );
+    });
+
     it('looks past a saturated webhook’s due backlog only SCAN_WINDOW deep, unless asked to go deep', async () => {
       await due('A', SCAN_WINDOW + 10, T0);
       const [behind] = await due('B', 1, T0 + SCAN_WINDOW + 100);

@@ -86,6 +86,11 @@ const uidIn = memo((n: number) => `uid IN (${repeated(n)})`);
 const lease = memo((where: string) => `${LEASE} WHERE ${where} RETURNING ${LEASED}`);
 const leaseInBatch = memo((where: string) => `${LEASE_IN_BATCH} WHERE ${where} RETURNING ${LEASED}`);
 const webhookRows = memo((n: number) => `SELECT uid, doc, disabled, disabled_reason, version, created_at, updated_at FROM webhooks WHERE uid IN (${repeated(n)})`);
+/**
+ * How many writes webhooks' rows have had (store migration 024's triggers): claim rounds reuse the
+ * rows read while it stays the same (claimedRows). SQLite only, as claimedRows.
+ */
+const WEBHOOK_CHANGES = 'SELECT n FROM webhook_changes WHERE id = 1';
 /** A row of webhookRows, in its column order. */
 type WebhookValues = [string, string, number, string | null, number, number, number];
 /** A row of eventRows, in its column order. */
@@ -224,9 +229,14 @@ export async function claimListed(
 async function claimedRows(q: Queryable, events: DecodedEvents, taken: LeasedRow[], leaseEndOf: (uid: string) => number): Promise<Claimed[] & { dropped: number }> {
   const claimed = [] as unknown as Claimed[] & { dropped: number };
   claimed.dropped = 0;
-  const hookUids = [...new Set(taken.map((t) => t.webhook_uid))];
-  const hooks = new Map<string, WebhookRow>();
-  // Rows as arrays (Queryable.values), made into objects here: one literal per row.
+  // The webhook rows an earlier round read, while no webhook was written since (the count read
+  // first: a write committed between it and the rows read below makes the next round read again).
+  const [[changes]] = await q.values<[number]>(WEBHOOK_CHANGES);
+  const hooks = events.webhookRows(Number(changes));
+  const hookUids: string[] = [];
+  for (const t of taken) if (!hooks.has(t.webhook_uid) && !hookUids.includes(t.webhook_uid)) hookUids.push(t.webhook_uid);
+  // Rows as arrays (Queryable.values), made into objects here: one literal per row. A webhook
+  // deleted has no row: read again by each round that has executions of it (they are dropped).
   for (const part of chunks(hookUids)) {
     for (const w of await q.values<WebhookValues>(webhookRows(part.length), part)) {
       hooks.set(w[0], { doc: w[1], disabled: w[2], disabled_reason: w[3], version: w[4], created_at: w[5], updated_at: w[6] });
