@@ -1,5 +1,8 @@
 import { environmentIdOf } from '../contentful/entities.ts';
 
+/** Herald's own request header picking which asset a reused uid's version belongs to (src/http/event-seq.ts). */
+const EVENT_SEQ_HEADER = 'x-herald-event-seq';
+
 /**
  * The Herald the backup center reads from (`--source`), through its public API only: the event
  * feed, asset metadata and downloads, environments, locales and branches (with their Contentful
@@ -115,9 +118,16 @@ export class Source {
     return body.asset;
   }
 
-  /** The file asset version `version` had, as a stream of chunks, or undefined when it is gone. */
-  async download(apiKey: string, branch: string, uid: string, version: number): Promise<AsyncIterable<Uint8Array> | undefined> {
-    const res = await this.call(`/v3/assets/${encodeURIComponent(uid)}/download?version=${version}`, apiKey, branch, DOWNLOAD_TIMEOUT_MS);
+  /**
+   * The file asset version `version` had, as a stream of chunks, or undefined when it is gone.
+   * `atSeq`: the seq of the event the version was read from; sent as Herald's x-herald-event-seq
+   * header, it picks the asset the uid named then (a deleted asset's uid may have been given to a
+   * new one, whose versions start at 1 again). `exact`: the source said it honoured it (it sends the
+   * header back); an older Herald ignores it and serves the current asset's, or the last deleted one's.
+   */
+  async download(apiKey: string, branch: string, uid: string, version: number, atSeq?: number): Promise<{ stream: AsyncIterable<Uint8Array>; exact: boolean } | undefined> {
+    const headers = { ...this.headers(apiKey, branch), ...(atSeq !== undefined ? { [EVENT_SEQ_HEADER]: String(atSeq) } : {}) };
+    const res = await this.call(`/v3/assets/${encodeURIComponent(uid)}/download?version=${version}`, apiKey, branch, DOWNLOAD_TIMEOUT_MS, headers);
     if (res.status === 404) {
       await res.body?.cancel();
       return undefined;
@@ -126,7 +136,8 @@ export class Source {
       await res.body?.cancel();
       throw new SourceError(res.status === 401 ? 'no_access' : 'refused', `downloading asset ${uid}: ${res.status}`, res.status);
     }
-    return guarded(res.body as unknown as AsyncIterable<Uint8Array>, uid);
+    const exact = atSeq !== undefined && res.headers.get(EVENT_SEQ_HEADER) === String(atSeq);
+    return { stream: guarded(res.body as unknown as AsyncIterable<Uint8Array>, uid), exact };
   }
 
   async environments(apiKey: string): Promise<unknown[]> {

@@ -91,12 +91,13 @@ export async function capabilityFile(
     );
     if (!pub) return undefined;
   }
-  const current = await deps.db.get<{ version: number; file: string; doc: string }>('SELECT version, file, doc FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [apiKey, branch, uid]);
+  const current = await deps.db.get<{ version: number; file: string; doc: string; created_seq: number }>('SELECT version, file, doc, created_seq FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [apiKey, branch, uid]);
   if (!current || claim.version > Number(current.version)) return undefined;
-  // The first retired file whose versions reach this one (it was replaced later); else the current file.
+  // The current asset's first retired file whose versions reach this one (it was replaced later); else
+  // its current file. A deleted asset whose uid was given again left files of another created_seq.
   const retired = await deps.db.get<{ file: string; filename: string; content_type: string }>(
-    'SELECT file, filename, content_type FROM retired_asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND until_version >= ? ORDER BY until_version LIMIT 1',
-    [apiKey, branch, uid, claim.version],
+    'SELECT file, filename, content_type FROM retired_asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND created_seq = ? AND until_version >= ? ORDER BY until_version LIMIT 1',
+    [apiKey, branch, uid, Number(current.created_seq), claim.version],
   );
   const doc = retired ?? (JSON.parse(current.doc) as { filename: string; content_type: string });
   const file = retired?.file ?? current.file;

@@ -52,6 +52,7 @@ interface AssetRow {
   archived: number;
   file: string;
   doc: string;
+  created_seq?: number;
 }
 
 interface Asset {
@@ -59,10 +60,15 @@ interface Asset {
   archived: boolean;
   file: string;
   doc: AssetDoc;
+  /**
+   * The seq of the event that created it: which asset its uid names, when a deleted asset's uid was
+   * given to a new one (assetFile). 0: made before migration 025, or copied into a branch.
+   */
+  createdSeq: number;
 }
 
 function parse(r: AssetRow): Asset {
-  return { version: Number(r.version), archived: Number(r.archived) === 1, file: r.file, doc: json<AssetDoc>(r.doc) };
+  return { version: Number(r.version), archived: Number(r.archived) === 1, file: r.file, doc: json<AssetDoc>(r.doc), createdSeq: Number(r.created_seq ?? 0) };
 }
 
 /** The management `url` of an asset version: a capability URL valid while the asset exists (see asset-urls.ts). */
@@ -82,7 +88,7 @@ async function renderOne(q: Queryable, links: AssetLinks, scope: Scope, a: { doc
 }
 
 async function find(q: Queryable, scope: Scope, uid: string): Promise<Asset | undefined> {
-  const row = await q.get<AssetRow>('SELECT uid, version, archived, file, doc FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
+  const row = await q.get<AssetRow>('SELECT uid, version, archived, file, doc, created_seq FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, uid]);
   return row ? parse(row) : undefined;
 }
 
@@ -146,26 +152,19 @@ const GATHER = { gather: true } as const;
 
 /**
  * `opts.uid` chooses the new asset's uid (the Contentful dialect's create-with-id, /v3's
- * x-herald-uid); taken: a 409. A uid an asset deleted earlier had is free, and the files that asset
- * left for its versions (retireFile) go: they would be served as the new asset's versions 1, 2, ...
+ * x-herald-uid); taken: a 409. A uid an asset deleted earlier had is free; the files that asset left
+ * for its versions (retireFile) stay, told apart from the new asset's by `created_seq` (assetFile),
+ * so a backup catching up on the deleted asset still gets its bytes.
  */
 export async function createAsset(deps: ContentDeps, scope: Scope, upload: files.Upload, meta: Record<string, unknown>, origin: string, opts: { uid?: string } = {}) {
   const filename = files.safeFilename(upload.filename);
   const { value, errors } = checkAssetMeta(meta, { title: filename, description: '', tags: [], parent_uid: null });
   if (Object.keys(errors).length) await files.removeAbsolute(upload.tmp);
   throwIfErrors(errors);
-  let earlier: string[] = [];
-  const asset = await withKeptFile(deps, scope, upload, (rel) =>
+  return withKeptFile(deps, scope, upload, (rel) =>
     deps.db.tx(async (tx) => {
-      earlier = [];
       if (opts.uid !== undefined && (await tx.get('SELECT 1 AS ok FROM assets WHERE api_key = ? AND branch = ? AND uid = ?', [scope.api_key, scope.branch, opts.uid]))) {
         throw new HeraldError('conflict', `Asset ${opts.uid} already exists.`, { errors: { uid: ['already exists'] } });
-      }
-      if (opts.uid !== undefined) {
-        const where = 'api_key = ? AND branch = ? AND uid = ?';
-        const params = [scope.api_key, scope.branch, opts.uid];
-        earlier = (await tx.all<{ file: string }>(`SELECT file FROM retired_asset_files WHERE ${where}`, params)).map((r) => r.file);
-        if (earlier.length) await tx.run(`DELETE FROM retired_asset_files WHERE ${where}`, params);
       }
       const now = Date.now();
       const doc: AssetDoc = {
@@ -193,13 +192,11 @@ export async function createAsset(deps: ContentDeps, scope: Scope, upload: files
         now,
       ]);
       const asset = render(linksOf(deps, origin), scope, { doc, archived: false }, []);
-      await record(deps, tx, scope, 'create', asset);
+      const event = await record(deps, tx, scope, 'create', asset);
+      await tx.run('UPDATE assets SET created_seq = ? WHERE api_key = ? AND branch = ? AND uid = ?', [event.seq, scope.api_key, scope.branch, doc.uid]);
       return asset;
     }, GATHER),
   );
-  // Rows first, then files (as pruneRetiredFiles): a crash here leaves orphan files, never a row without its file.
-  for (const f of earlier) await files.remove(deps.assetsDir, f);
-  return asset;
 }
 
 /**
@@ -208,8 +205,8 @@ export async function createAsset(deps: ContentDeps, scope: Scope, upload: files
  */
 async function retireFile(tx: Tx, scope: Scope, current: Asset, now: number): Promise<void> {
   await tx.run(
-    'INSERT INTO retired_asset_files (api_key, branch, uid, until_version, file, filename, content_type, retired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    [scope.api_key, scope.branch, current.doc.uid, current.version, current.file, current.doc.filename, current.doc.content_type, now],
+    'INSERT INTO retired_asset_files (api_key, branch, uid, created_seq, until_version, file, filename, content_type, retired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [scope.api_key, scope.branch, current.doc.uid, current.createdSeq, current.version, current.file, current.doc.filename, current.doc.content_type, now],
   );
 }
 
@@ -285,22 +282,42 @@ export async function fetchAsset(deps: ContentDeps, scope: Scope, uid: string, o
 /**
  * The file of an asset, to serve: its absolute path and how to describe it. With `version`, the
  * file that version had: a replaced file, or a deleted asset's, stays available until the log
- * retention prunes it.
+ * retention prunes it. A uid may have named several assets (a deleted one's given to a new one,
+ * whose versions start at 1 again): `atSeq` (an event's seq) picks the one the uid named at that
+ * event, the newest created at or before it; without it, the current asset, or the last deleted.
+ * `createdSeq`: the chosen asset's (0 when made before migration 025).
  */
-export async function assetFile(deps: ContentDeps, scope: Scope, uid: string, version?: number): Promise<{ path: string; doc: Pick<AssetDoc, 'filename' | 'content_type'> }> {
+export async function assetFile(
+  deps: ContentDeps,
+  scope: Scope,
+  uid: string,
+  version?: number,
+  atSeq?: number,
+): Promise<{ path: string; doc: Pick<AssetDoc, 'filename' | 'content_type'>; createdSeq: number }> {
+  const current = await find(deps.db, scope, uid);
   if (version === undefined) {
-    const a = await requireAsset(deps.db, scope, uid);
-    return { path: files.absolute(deps.assetsDir, a.file), doc: a.doc };
+    if (!current) throw notFound(`Asset ${uid}`);
+    return { path: files.absolute(deps.assetsDir, current.file), doc: current.doc, createdSeq: current.createdSeq };
   }
-  // The first retired file whose versions reach `version`; past all of them, the current file.
+  const where = 'api_key = ? AND branch = ? AND uid = ?';
+  const params: unknown[] = [scope.api_key, scope.branch, uid];
+  let chosen = current && (atSeq === undefined || current.createdSeq <= atSeq) ? current.createdSeq : undefined;
+  if (chosen === undefined) {
+    const r = await deps.db.get<{ c: number | null }>(`SELECT MAX(created_seq) AS c FROM retired_asset_files WHERE ${where}${atSeq === undefined ? '' : ' AND created_seq <= ?'}`, [
+      ...params,
+      ...(atSeq === undefined ? [] : [atSeq]),
+    ]);
+    if (r?.c === null || r?.c === undefined) throw notFound(`Version ${version} of asset ${uid}${atSeq === undefined ? '' : ` at event ${atSeq}`}`);
+    chosen = Number(r.c);
+  }
+  // That asset's first retired file whose versions reach `version`; past all of them, its current file.
   const retired = await deps.db.get<{ file: string; filename: string; content_type: string }>(
-    'SELECT file, filename, content_type FROM retired_asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND until_version >= ? ORDER BY until_version LIMIT 1',
-    [scope.api_key, scope.branch, uid, version],
+    `SELECT file, filename, content_type FROM retired_asset_files WHERE ${where} AND created_seq = ? AND until_version >= ? ORDER BY until_version LIMIT 1`,
+    [...params, chosen, version],
   );
-  if (retired) return { path: files.absolute(deps.assetsDir, retired.file), doc: retired };
-  const a = await find(deps.db, scope, uid);
-  if (!a || version > a.version) throw notFound(`Version ${version} of asset ${uid}`);
-  return { path: files.absolute(deps.assetsDir, a.file), doc: a.doc };
+  if (retired) return { path: files.absolute(deps.assetsDir, retired.file), doc: retired, createdSeq: chosen };
+  if (!current || current.createdSeq !== chosen || version > current.version) throw notFound(`Version ${version} of asset ${uid}${atSeq === undefined ? '' : ` at event ${atSeq}`}`);
+  return { path: files.absolute(deps.assetsDir, current.file), doc: current.doc, createdSeq: chosen };
 }
 
 /**
@@ -311,12 +328,18 @@ export async function pruneRetiredFiles(db: Db, assetsDir: string, cutoff: numbe
   let total = 0;
   for (;;) {
     const gone = await db.tx(async (tx) => {
-      const rows = await tx.all<{ api_key: string; branch: string; uid: string; until_version: number; file: string }>(
-        'SELECT api_key, branch, uid, until_version, file FROM retired_asset_files WHERE retired_at < ? LIMIT ?',
+      const rows = await tx.all<{ api_key: string; branch: string; uid: string; created_seq: number; until_version: number; file: string }>(
+        'SELECT api_key, branch, uid, created_seq, until_version, file FROM retired_asset_files WHERE retired_at < ? LIMIT ?',
         [cutoff, batch],
       );
       for (const r of rows) {
-        await tx.run('DELETE FROM retired_asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND until_version = ?', [r.api_key, r.branch, r.uid, r.until_version]);
+        await tx.run('DELETE FROM retired_asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND created_seq = ? AND until_version = ?', [
+          r.api_key,
+          r.branch,
+          r.uid,
+          r.created_seq,
+          r.until_version,
+        ]);
       }
       return rows;
     });

@@ -80,4 +80,58 @@ describe("a new asset under a deleted asset's uid", () => {
     );
     assert.equal(await file(''), 'the new asset');
   });
+
+  it("fetches the earlier asset's bytes when it catches up only after the uid was given to a new asset", async () => {
+    const first = await api.upload('first.txt', Buffer.from('the first asset, longer'), 'text/plain');
+    await api.del(`/v3/assets/${first.uid}`);
+    const form = new FormData();
+    form.append('asset[upload]', new Blob([new Uint8Array(Buffer.from('the second asset'))], { type: 'text/plain' }), 'second.txt');
+    const made = await fetch(h.url + '/v3/assets', { method: 'POST', headers: { ...api.headers, 'x-herald-uid': first.uid }, body: form });
+    assert.equal(made.status, 201);
+    const events = (await api.events()).filter((e: any) => e.module === 'asset' && e.uid === first.uid);
+    assert.deepEqual(
+      events.map((e: any) => e.action),
+      ['create', 'delete', 'create'],
+    );
+
+    // Herald: x-herald-event-seq picks the asset the uid named at that event, and says so back.
+    const download = (headers: Record<string, string>, query = '?version=1') => fetch(`${h.url}/v3/assets/${first.uid}/download${query}`, { headers: { ...api.headers, ...headers } });
+    for (const [seq, bytes] of [
+      [events[0].seq, 'the first asset, longer'],
+      [events[1].seq, 'the first asset, longer'],
+      [events[2].seq, 'the second asset'],
+    ] as const) {
+      const r = await download({ 'x-herald-event-seq': String(seq) });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-herald-event-seq'), String(seq));
+      assert.equal(await r.text(), bytes, `at event ${seq}`);
+    }
+    const plain = await download({});
+    assert.deepEqual([plain.headers.get('x-herald-event-seq'), await plain.text()], [null, 'the second asset'], 'without it: the current asset');
+    assert.equal((await download({ 'x-herald-event-seq': String(events[0].seq - 1) })).status, 404, 'before the first asset was made, the uid named none');
+    for (const [headers, query] of [
+      [{ 'x-herald-event-seq': '0' }, '?version=1'],
+      [{ 'x-herald-event-seq': 'soon' }, '?version=1'],
+      [{ 'x-herald-event-seq': String(events[0].seq) }, ''],
+    ] as const) {
+      const r = await download(headers, query);
+      assert.equal(r.status, 422, JSON.stringify(headers) + query);
+      assert.ok(Object.keys(((await r.json()) as any).errors).includes('x-herald-event-seq'));
+    }
+
+    // A backup that starts now catches all of it up from the feed: each create gets its own asset's bytes.
+    const late = await spawnBackup(['--secret', secret, '--source', h.url, '--token', stack.token, '--api-key', stack.api_key, '--settle-time', '0', '--catch-up-interval', '1s']);
+    try {
+      const last = (await api.events()).at(-1).seq;
+      await until('the late backup to catch up', async () => ((await late.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key)?.feed_cursor ?? 0) >= last);
+      const versions = ((await late.get(`/stacks/${stack.api_key}/entities/asset/${first.uid}/versions`)).body.versions as any[]).map((v) => [v.action, v.version, v.file?.status, v.file?.sha256]);
+      assert.deepEqual(versions, [
+        ['create', 1, 'stored', sha('the first asset, longer')],
+        ['delete', 1, 'stored', sha('the first asset, longer')],
+        ['create', 1, 'stored', sha('the second asset')],
+      ]);
+    } finally {
+      await late.stop();
+    }
+  });
 });

@@ -5,7 +5,7 @@ import { deliveryVerifier } from '../../src/backup/auth.ts';
 import { loadBackupConfig } from '../../src/backup/config.ts';
 import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
 import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
-import { fileFits } from '../../src/backup/files.ts';
+import { fileFits, unconfirmedFileProblem } from '../../src/backup/files.ts';
 import { alreadyScheduled, archivedNow, chooseContent, publications, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
 import { parseSelection } from '../../src/backup/selection.ts';
@@ -347,6 +347,18 @@ describe("why a version's file was not found at the source", () => {
     assert.equal(fileFits(3, { _version: 3 }), 'gone');
     assert.equal(fileFits(3, { _version: 7 }), 'gone');
     assert.equal(fileFits(3, undefined), 'gone');
+  });
+
+  it('calls the file gone when the uid names another asset now, whatever its version', () => {
+    const then = '2026-12-06T10:00:00.000Z';
+    assert.equal(fileFits(3, { _version: 2, created_at: then }, then), 'behind');
+    assert.equal(fileFits(3, { _version: 2, created_at: '2026-12-06T11:00:00.000Z' }, then), 'gone');
+  });
+
+  it("keeps unconfirmed bytes (an older Herald's) only when they have the version's file size", () => {
+    assert.equal(unconfirmedFileProblem(13, '13', 1), undefined);
+    assert.equal(unconfirmedFileProblem(13, undefined, 1), undefined);
+    assert.match(unconfirmedFileProblem(13, '20', 1) ?? '', /^the source served 13 bytes for version 1, whose file had 20: another asset was given this uid since/);
   });
 });
 

@@ -26,6 +26,7 @@ import { Always, checkAlways, PROJECTION } from '../schemas.ts';
 import { parseReferenceParams, project } from '../../content/query-params.ts';
 import { publishOrSchedule } from '../../content/schedule.ts';
 import { createWithUid, requestedUid } from '../requested-uid.ts';
+import { EVENT_SEQ_HEADER, requestedEventSeq } from '../event-seq.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { uid: string }; Querystring: Q };
@@ -86,8 +87,8 @@ async function readForm(req: FastifyRequest, h: Herald, scope: Scope, fileRequir
 }
 
 /** Sends an asset's file. Served as an attachment unless it is a raster image, never sniffed. */
-async function sendFile(h: Herald, scope: Scope, uid: string, reply: FastifyReply, version?: number) {
-  const { path, doc } = await assetFile(h, scope, uid, version);
+async function sendFile(h: Herald, scope: Scope, uid: string, reply: FastifyReply, version?: number, atSeq?: number) {
+  const { path, doc } = await assetFile(h, scope, uid, version, atSeq);
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -102,6 +103,8 @@ async function sendFile(h: Herald, scope: Scope, uid: string, reply: FastifyRepl
     .header('x-content-type-options', 'nosniff')
     .header('content-security-policy', "default-src 'none'; sandbox")
     .header('content-disposition', `${inline ? 'inline' : 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(doc.filename)}`);
+  // Said back: the file is the one the uid named at that event (an older Herald ignored the header).
+  if (atSeq !== undefined) reply.header(EVENT_SEQ_HEADER, String(atSeq));
   // Small files go out in one write, which also ends the response at once; larger ones stream.
   return reply.send(size <= SMALL_FILE ? await readFile(path) : createReadStream(path));
 }
@@ -175,14 +178,17 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
 
   app.get<One>(
     '/v3/assets/:uid/download',
-    doc(TAGS.assets, "Download an asset's file: the current one, or with ?version= the file that version had (replaced and deleted files are kept for the log retention)", {
+    doc(TAGS.assets, "Download an asset's file: the current one, or with ?version= the file that version had (replaced and deleted files are kept for the log retention; Herald: the x-herald-event-seq header picks the asset a reused uid named at that event)", {
       params: UID,
       querystring: Query({ version: Whole('the asset version whose file to send (default: the current file)', 1) }),
       success: FILE,
     }),
     async (req, reply) => {
       const scope = await h.scope(req);
-      return sendFile(h, scope, req.params.uid, reply, wholeQuery(req.query.version, 'version', undefined, Number.MAX_SAFE_INTEGER, 1));
+      const version = wholeQuery(req.query.version, 'version', undefined, Number.MAX_SAFE_INTEGER, 1);
+      const atSeq = requestedEventSeq(req);
+      if (atSeq !== undefined && version === undefined) throw invalid(EVENT_SEQ_HEADER, 'needs ?version= (it picks which asset a version belongs to)');
+      return sendFile(h, scope, req.params.uid, reply, version, atSeq);
     },
   );
 
