@@ -31,7 +31,7 @@ export interface OutgoingRequest {
   /**
    * The body as UTF-8 bytes, when built here: signed and sent as they are. From a string, undici
    * and the HMAC each encoded the body again on every attempt, and the ten attempts of an event
-   * at fan-out 10 carry the same body (see bodyBytes).
+   * at fan-out 10 carry the same body (see EncodedBody).
    */
   bodyBytes?: Buffer;
   /** Default POST; a format may choose another (a Contentful transformation's GET sends no body). */
@@ -52,6 +52,19 @@ export interface OutgoingRequest {
 }
 
 /**
+ * A body and its UTF-8 bytes, encoded once where the body is made: every attempt that shares the
+ * body (an event's fan-out, through the dispatcher's bodies) signs and sends the same bytes.
+ */
+export interface EncodedBody {
+  readonly text: string;
+  readonly bytes: Buffer;
+}
+
+export function encodedBody(text: string): EncodedBody {
+  return { text, bytes: Buffer.from(text) };
+}
+
+/**
  * The HTTP request of one attempt. Headers, in order of precedence (later wins): the destination's
  * custom headers, basic auth, then Herald's own (content type, user agent, delivery id and
  * signature), which custom headers cannot override (validation refuses such names anyway).
@@ -62,7 +75,8 @@ export interface OutgoingRequest {
 export function buildRequest(
   webhook: Webhook,
   deliveryId: string,
-  body: string,
+  /** As text (encoded here: a test call's, a batch's) or with its bytes (a claim's, shared by its event's attempts). */
+  encoded: string | EncodedBody,
   meta: { seq: number; attempt: number; event: string },
   now: number,
   /** The webhook's delivery format and this attempt as it prepared it; absent (a test call): Contentstack's, as is. */
@@ -80,7 +94,8 @@ export function buildRequest(
     'x-herald-seq': String(meta.seq),
     'x-herald-attempt': String(meta.attempt),
   };
-  const bytes = bodyBytes(body);
+  const body = typeof encoded === 'string' ? encoded : encoded.text;
+  const bytes = typeof encoded === 'string' ? bodyBytes(encoded) : encoded.bytes;
   const secrets = fixed.signing ?? signingSecrets(webhook, now);
   if (secrets.length) own['webhook-signature'] = signatureHeader(secrets, deliveryId, timestamp, bytes);
 
@@ -121,9 +136,8 @@ export function buildRequest(
 }
 
 /**
- * The last body encoded, and its bytes: attempts sharing a body (an event's fan-out, its
- * webhooks' attempts launched one after another in a claim round) encode it once. One entry: a
- * body that is not the last one is encoded as before, once per attempt.
+ * The last body given as text and its bytes: attempts sharing a body given as text (bench:send's)
+ * encode it once. One entry: claims' bodies come encoded (EncodedBody), kept by the dispatcher.
  */
 let lastBody = '';
 let lastBytes = Buffer.alloc(0);

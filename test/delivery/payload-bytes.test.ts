@@ -4,7 +4,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { cloudEventAttributes, cloudEventBody } from '../../src/delivery/formats/cloudevents.ts';
 import { contentstackBody, contentstackPayload } from '../../src/delivery/formats/contentstack.ts';
 import type { HeraldEvent } from '../../src/events/event.ts';
-import { createWebhook, emit, until } from '../helpers/engine.ts';
+import { createWebhook, emit, emitTogether, until } from '../helpers/engine.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 
@@ -81,6 +81,56 @@ describe('payload bytes when data is spliced from the stored event', () => {
     assert.equal((e.data.entry as { title: string }).title, 'stored', 'parsed when read');
     e.data = { entry: { uid: 'bltSet', title: 'changed' } };
     assert.match(contentstackBody(e, { concise: false }), /"title":"changed"/);
+  });
+
+  it("reach each webhook of a fan-out in its own format's bytes, signed over them, whatever the others take", async () => {
+    // The dispatcher keeps an event's body with its bytes per format and payload kind (a fan-out's
+    // attempts share them): a webhook must never get another format's bytes, or text and bytes of
+    // two bodies (multi-byte characters make their lengths differ).
+    const rx = await startReceiver();
+    try {
+      const stack = await h.newStack();
+      const kinds = {
+        full: {},
+        concise: { concise_payload: true },
+        binary: { format: 'cloudevents' },
+        structured: { format: 'cloudevents', format_options: { mode: 'structured' } },
+        structuredConcise: { format: 'cloudevents', format_options: { mode: 'structured' }, concise_payload: true },
+      } as const;
+      const hooks = new Map<string, { kind: keyof typeof kinds; secret: string }>();
+      for (const [kind, over] of Object.entries(kinds) as [keyof typeof kinds, Record<string, unknown>][]) {
+        const hook = await createWebhook(h, stack, `${rx.url}/${kind}`, { channels: ['content_types.entries.update'], ...over });
+        hooks.set(`/${kind}`, { kind, secret: hook.signing_secret });
+      }
+      const events = await emitTogether(
+        h,
+        stack,
+        Array.from({ length: 6 }, (_, i) => ({ uid: `bltFan${i}`, data: { entry: { uid: `bltFan${i}`, title: 'é'.repeat(i * 40) + ` ${i} 🎉` } } })),
+      );
+      await rx.waitFor(events.length * hooks.size, 20_000);
+      const want = new Map<string, Set<string>>();
+      for (const e of events) {
+        const bodies = expected(e);
+        for (const [path, { kind }] of hooks) {
+          const body = kind === 'binary' ? bodies.full : bodies[kind];
+          if (!want.has(path)) want.set(path, new Set());
+          want.get(path)!.add(body);
+        }
+      }
+      for (const got of rx.received) {
+        const hook = hooks.get(got.url)!;
+        assert.ok(want.get(got.url)!.has(got.body), `${hook.kind}: a body of this kind, got ${got.body.slice(0, 200)}`);
+        want.get(got.url)!.delete(got.body);
+        new StandardWebhook(hook.secret).verify(got.body, {
+          'webhook-id': String(got.headers['webhook-id']),
+          'webhook-timestamp': String(got.headers['webhook-timestamp']),
+          'webhook-signature': String(got.headers['webhook-signature']),
+        });
+      }
+      for (const [path, left] of want) assert.equal(left.size, 0, `${path}: every event's body once`);
+    } finally {
+      await rx.close();
+    }
   });
 
   it('reach the receiver as those bytes, signed over them', async () => {
