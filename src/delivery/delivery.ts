@@ -201,7 +201,7 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
       const { format, prepared } = await prepareDelivery(db, event, webhook, { retryDelaysMs: config.retryDelaysMs });
       const body = prepared.body();
       const meta = { seq: event.seq, attempt: 1, event: `${event.module}.${event.action}` };
-      const req = buildRequest(webhook, sortableId('test'), body, meta, now, { name: format.name, prepared });
+      const req = buildRequest(webhook, sortableId('test'), body, meta, now, { format, prepared });
       // Marked so a receiver can tell it from a real delivery (it signs like one).
       req.headers[TEST_HEADER] = '1';
       req.logged.headers[TEST_HEADER] = '1';

@@ -102,6 +102,17 @@ const observation = (record: AttemptRecord, inFlight: number, idleBefore: number
   // Sent from a sender thread: that thread's delays are this process's too (transports/transport.ts).
   idleMs: Math.min(loopIdleMs() - idleBefore, senderIdleMs(record)),
 });
+/** `module.action` (the x-herald-event header) by module and action: each made once, not per attempt. */
+const eventNames = new Map<string, Map<string, string>>();
+
+function eventName(module: string, action: string): string {
+  let byAction = eventNames.get(module);
+  if (!byAction) eventNames.set(module, (byAction = new Map()));
+  let name = byAction.get(action);
+  if (name === undefined) byAction.set(action, (name = `${module}.${action}`));
+  return name;
+}
+
 /**
  * Payload bodies kept in memory (by event and format) with their bytes, so a fan-out's claims
  * reuse both (see sharedSeqs): with the bytes kept apart (request.ts, one entry), an event's body
@@ -547,8 +558,8 @@ export class DeliveryDispatcher {
         finished = { claimed: c, record: body, request: null };
         this.o.log.warn({ deliveryId: c.uid, webhook: c.webhook_uid, reason: body.reason }, 'attempt not sent');
       } else {
-        const meta = { seq: c.event.seq, attempt: c.attempts + 1, event: `${c.event.module}.${c.event.action}` };
-        const req = buildRequest(c.webhook, c.uid, body, meta, now, { name: format.name, prepared });
+        const meta = { seq: c.event.seq, attempt: c.attempts + 1, event: eventName(c.event.module, c.event.action) };
+        const req = buildRequest(c.webhook, c.uid, body, meta, now, p);
         const idleBefore = loopIdleMs();
         const record = await this.o.transport.send(req, this.o.timeoutMs);
         // The probe's attempts (no inFlight) do not steer the webhook's concurrency limit.

@@ -87,7 +87,7 @@ export async function requestFor(db: Queryable, webhook: Webhook, event: HeraldE
   // Rendered only up to what is shown: a transformation can multiply the payload past any size.
   const { body, truncated } = cappedBody((limits) => prepared.body(limits), MAX_PREVIEW_BODY_BYTES);
   const meta = { seq: event.seq, attempt: 1, event: `${event.module}.${event.action}` };
-  const req = buildRequest(webhook, PREVIEW_DELIVERY_ID, body, meta, opts.now, { name: format.name, prepared });
+  const req = buildRequest(webhook, PREVIEW_DELIVERY_ID, body, meta, opts.now, { format, prepared });
   const headers = { ...req.logged.headers };
   for (const h of SIGNATURE_HEADERS) if (headers[h] !== undefined) headers[h] = '****';
   return { method: req.logged.method, url: req.logged.url, headers, body, truncated };

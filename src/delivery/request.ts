@@ -1,7 +1,7 @@
 import type { Destination, Webhook } from '../webhooks/webhook.ts';
 import { endpointAuthSecrets } from '../webhooks/endpoint-auth.ts';
 import { presentTargetUrl, urlSecret } from '../webhooks/targets.ts';
-import type { PreparedDelivery } from './formats/index.ts';
+import type { Prepared } from './formats/index.ts';
 import { maskHeaders, secretValues } from '../webhooks/headers.ts';
 import { signatureHeader } from './signature.ts';
 import { liveSecrets } from '../webhooks/signing-secrets.ts';
@@ -79,8 +79,8 @@ export function buildRequest(
   encoded: string | EncodedBody,
   meta: { seq: number; attempt: number; event: string },
   now: number,
-  /** The webhook's delivery format and this attempt as it prepared it; absent (a test call): Contentstack's, as is. */
-  format?: { name: string; prepared: PreparedDelivery },
+  /** The webhook's delivery format and this attempt as it prepared it (prepareDelivery's answer); absent (a test call): Contentstack's, as is. */
+  format?: Prepared,
 ): OutgoingRequest {
   const fixed = fixedParts(webhook);
   const timestamp = Math.floor(now / 1000);
@@ -130,7 +130,7 @@ export function buildRequest(
   // Object.assign for the format's part: a spread after keys (`{ k, ...logged }`) takes V8's slow
   // path, as above.
   const logged: LoggedRequest = format
-    ? Object.assign({ method, url: fixed.shownUrl, headers: masked, format: format.name }, format.prepared.logged)
+    ? Object.assign({ method, url: fixed.shownUrl, headers: masked, format: format.format.name }, format.prepared.logged)
     : { method, url: fixed.shownUrl, headers: masked, concise: webhook.concise_payload };
   return { url: fixed.dest.target_url, headers, body, bodyBytes: bytes, method, chunked, logged, secrets: fixed.hidden, destination: fixed.dest, webhook_uid: webhook.uid };
 }

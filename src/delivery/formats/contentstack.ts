@@ -79,6 +79,8 @@ export function contentstackBody(event: HeraldEvent, opts: PayloadOptions): stri
 
 /** No headers of its own. Shared by every attempt: nothing changes what a format returns. */
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+/** Every attempt's method, headers and framing: one object, not one per attempt (callers only read it). */
+const REQUEST: FormatRequest = Object.freeze({ method: 'POST', headers: NO_HEADERS, chunked: false });
 /** What the log keeps of this format's attempt (copied into the logged request: request.ts), made once. */
 const CONCISE: Readonly<Record<string, unknown>> = Object.freeze({ concise: true });
 const FULL: Readonly<Record<string, unknown>> = Object.freeze({ concise: false });
@@ -102,7 +104,7 @@ class ContentstackDelivery implements PreparedDelivery {
     return contentstackBody(this.event, { concise: this.concise });
   }
   request(): FormatRequest {
-    return { method: 'POST', headers: NO_HEADERS, chunked: false };
+    return REQUEST;
   }
 }
 
