@@ -527,19 +527,17 @@ export class DeliveryDispatcher {
     else this.flying.add(c.uid);
     const n = (this.perWebhook.get(c.webhook_uid) ?? 0) + 1;
     this.perWebhook.set(c.webhook_uid, n);
-    void this.attempt(c, n);
-  }
-
-  /** `inFlight`: the webhook's attempts in flight when this one started, itself included. */
-  private async attempt(c: Claimed, inFlight: number) {
-    // A batch (queue/batch.ts) is one call whose outcome is each member's.
-    if (c.batch) this.finish(c, await this.sendBatch(c, c.batch, inFlight));
-    else this.finish(c, await this.sendAttempt(c, inFlight));
+    // Each ends with finish() itself: an async wrapper awaiting it was one more promise and
+    // suspended frame per attempt. A batch (queue/batch.ts) is one call whose outcome is each member's.
+    if (c.batch) void this.sendBatch(c, c.batch, n);
+    else void this.sendAttempt(c, n);
   }
 
   /**
-   * One attempt of a claimed execution, as its format builds it, sent; never throws. Its outcome
-   * is not recorded here: the dispatcher's writer records it, the half-open probe (probe.ts) its own.
+   * One attempt of a claimed execution, as its format builds it, sent; never throws. `inFlight`
+   * given (the webhook's attempts in flight when this one started, itself included): launched by
+   * this dispatcher, the attempt frees its slot and hands its outcome to the writer when it ends
+   * (finish). Absent: the half-open probe's (probe.ts), whose outcome is only returned.
    */
   async sendAttempt(c: Claimed, inFlight?: number): Promise<Finished> {
     let finished: Finished;
@@ -578,6 +576,7 @@ export class DeliveryDispatcher {
         request: null,
       };
     }
+    if (inFlight !== undefined) this.finish(c, finished);
     return finished;
   }
 
@@ -614,7 +613,9 @@ export class DeliveryDispatcher {
       this.o.log.error({ err, deliveryId: batch.uid }, 'batch attempt crashed');
       record = { outcome: 'network', status_code: null, retry_after_ms: null, reason: 'internal error', response: null, started_at: Date.now(), duration_ms: 0 };
     }
-    return batch.members.map((m) => ({ claimed: m, record, request }));
+    const finished = batch.members.map((m) => ({ claimed: m, record, request }));
+    this.finish(c, finished);
+    return finished;
   }
 
   /** An attempt (or a batch's call) ended: its slot is free, its outcomes go to the writer. */
