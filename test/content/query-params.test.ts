@@ -135,6 +135,26 @@ describe('Contentstack read parameters through the official management client', 
     assert.equal((await s.stack.contentType('book').entry(doomed.uid).delete({ locale: 'en-us' })).notice !== undefined, true);
   });
 
+  it("deletes a content type with force=false (csdx migration's deleteContentType sends it), refuses force=true naming it", async () => {
+    const schema = [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }];
+    await s.stack.contentType().create({ content_type: { title: 'Gone', uid: 'gone', schema } });
+    await s.stack.contentType().create({ content_type: { title: 'Kept', uid: 'kept', schema } });
+    // What cm:stacks:migration's deleteContentType requests: DELETE /v3/content_types/{uid}?force=false.
+    const r = await h.request('DELETE', '/v3/content_types/gone?force=false', { headers: s.headers });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await h.request('GET', '/v3/content_types/gone', { headers: s.headers })).status, 404, 'deleted');
+    // The management SDK passes it on as given.
+    assert.ok((await s.stack.contentType('kept').delete({ force: false })).notice);
+    await s.stack.contentType().create({ content_type: { title: 'Kept', uid: 'kept', schema } });
+    const refused = await s.stack.contentType('kept').delete({ force: true }).then(() => undefined, (err: any) => err);
+    assert.deepEqual([refused?.status, Object.keys(refused?.errors ?? {})], [422, ['force']]);
+    assert.match(refused.errorMessage, /delete them first/);
+    assert.equal((await h.request('GET', '/v3/content_types/kept', { headers: s.headers })).status, 200, 'not deleted');
+    const other = await h.request('DELETE', '/v3/content_types/kept?force=yes', { headers: s.headers });
+    assert.equal(other.status, 422, JSON.stringify(other.body));
+    assert.match(JSON.stringify(other.body), /force/);
+  });
+
   it('include_branch=true: entries, assets, content types and global fields answered carry _branch, on reads, creates and updates', async () => {
     await s.stack.branch().create({ branch: { uid: 'feature', source: 'main' } });
     const IB = { include_branch: true };

@@ -5,7 +5,8 @@ import { withoutGlobalFieldSchemas } from '../../content/global-fields.ts';
 import { parseFlag } from '../../content/read-query.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
-import { doc, CREATED, Envelope, Flag, Query, TAGS, UID } from '../schemas.ts';
+import { doc, CREATED, Envelope, Flag, Query, TAGS, Text, UID } from '../schemas.ts';
+import { HeraldError } from '../../errors.ts';
 import { branchOn, branchOnOne, INCLUDE_BRANCH } from '../include-branch.ts';
 
 /**
@@ -13,6 +14,15 @@ import { branchOn, branchOnOne, INCLUDE_BRANCH } from '../include-branch.ts';
  * Contentstack's; without it they carry their `reference_to` only.
  */
 const CT_READ = { include_global_field_schema: Flag("global_field fields carry their global field's schema"), ...INCLUDE_BRANCH };
+
+/**
+ * A content type's DELETE takes Contentstack's `force`: `false` is the default, and what csdx's
+ * migration (`deleteContentType`) always sends. `true` is a 422 naming it: Contentstack's reference
+ * says only that it force-deletes (its wording does not say what beyond the entries it removes),
+ * and Herald refuses (409) to delete a content type that has entries, so a receiver never gets a
+ * content type's deletion without each entry's.
+ */
+const FORCE = Query({ force: Text('false (the default); true is refused (422): delete the entries first', { enum: ['false', 'true'] }) });
 
 /** A content type as the management API shows it (see CT_READ). */
 function present(ct: ContentTypeDoc, q: Record<string, string | undefined>): ContentTypeDoc {
@@ -44,7 +54,12 @@ export default function contentTypeRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Content Type updated successfully.', content_type };
   });
 
-  app.delete<{ Params: { uid: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Delete a content type', { params: UID }), async (req) => {
+  app.delete<{ Params: { uid: string }; Querystring: { force?: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Delete a content type (refused while it has entries)', { params: UID, querystring: FORCE }), async (req) => {
+    if (req.query.force === 'true') {
+      throw new HeraldError('validation_failed', "force=true is not supported on DELETE /v3/content_types/:uid: Herald does not delete a content type's entries with it; delete them first, then the content type.", {
+        errors: { force: ['true is not supported: delete the entries first'] },
+      });
+    }
     const scope = await h.scope(req);
     await deleteContentType(h, scope, req.params.uid);
     return { notice: 'Content Type deleted successfully.' };
