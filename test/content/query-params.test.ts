@@ -197,6 +197,50 @@ describe('Contentstack read parameters through the official management client', 
     assert.equal((await book.entry(uids.b1).fetch()).title, 'Notes');
   });
 
+  it('include_branch=true: publish, unpublish, archive, versions and bulk answers carry _branch', async () => {
+    await s.stack.branch().create({ branch: { uid: 'release', source: 'main' } });
+    const rh = { ...s.headers, branch: 'release' };
+    const call = async (method: string, path: string, body?: unknown) => {
+      const r = await h.request(method, path, { headers: rh, ...(body ? { body } : {}) });
+      assert.ok(r.status === 200 || r.status === 201, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    await call('POST', '/v3/environments', { environment: { name: 'stage' } });
+    const made = await call('POST', '/v3/content_types/book/entries', { entry: { title: 'On release', pages: 5 } });
+    const uid = made.entry.uid;
+    const asset = (await s.stack.asset().create({ upload: Buffer.from('r'), filename: 'r.txt', content_type: 'text/plain', title: 'R' })).uid;
+    const target = { entry: { environments: ['stage'], locales: ['en-us'] } };
+    // On an answer with no entity in it, at the top level: the branch the action was taken on.
+    assert.equal((await call('POST', `/v3/content_types/book/entries/${uid}/publish?include_branch=true`, target))._branch, 'release');
+    assert.equal((await call('POST', `/v3/content_types/book/entries/${uid}/unpublish?include_branch=true`, target))._branch, 'release');
+    assert.equal((await call('POST', `/v3/content_types/book/entries/${uid}/publish`, target))._branch, undefined, 'only when asked');
+    const versions = (await call('GET', `/v3/content_types/book/entries/${uid}/versions?include_branch=true`)).versions;
+    assert.ok(versions.length >= 1);
+    assert.deepEqual([...new Set(versions.map((v: any) => v._branch))], ['release']);
+    assert.equal((await call('POST', `/v3/content_types/book/entries/${uid}/unpublish`, target))._branch, undefined);
+    assert.equal((await call('POST', `/v3/content_types/book/entries/${uid}/archive?include_branch=true`)).entry._branch, 'release');
+    assert.equal((await call('POST', `/v3/content_types/book/entries/${uid}/unarchive?include_branch=true`)).entry._branch, 'release');
+    // Assets, on main.
+    const mh = { ...s.headers };
+    const assetCall = async (path: string, body?: unknown) => (await h.request('POST', path, { headers: mh, ...(body ? { body } : {}) })).body;
+    await h.request('POST', '/v3/environments', { headers: mh, body: { environment: { name: 'stage' } } });
+    assert.equal((await assetCall(`/v3/assets/${asset}/publish?include_branch=true`, { asset: { environments: ['stage'], locales: ['en-us'] } }))._branch, 'main');
+    assert.equal((await assetCall(`/v3/assets/${asset}/unpublish?include_branch=true`, { asset: { environments: ['stage'], locales: ['en-us'] } }))._branch, 'main');
+    assert.equal((await assetCall(`/v3/assets/${asset}/archive?include_branch=true`)).asset._branch, 'main');
+    assert.equal((await assetCall(`/v3/assets/${asset}/unarchive?include_branch=true`)).asset._branch, 'main');
+    // Bulk.
+    const items = { entries: [{ uid, content_type: 'book', locale: 'en-us' }], locales: ['en-us'], environments: ['stage'] };
+    assert.equal((await call('POST', '/v3/bulk/publish?include_branch=true', items))._branch, 'release');
+    assert.equal((await call('POST', '/v3/bulk/unpublish?include_branch=true', items))._branch, 'release');
+    assert.equal((await call('POST', '/v3/bulk/delete?include_branch=true', { entries: [{ uid, content_type: 'book', locale: 'en-us' }] }))._branch, 'release');
+    // Another value is refused by name, and nothing is published.
+    const other = await call('POST', '/v3/content_types/book/entries', { entry: { title: 'Not yet', pages: 6 } });
+    const bad = await h.request('POST', `/v3/content_types/book/entries/${other.entry.uid}/publish?include_branch=1`, { headers: rh, body: target });
+    assert.deepEqual([bad.status, Object.keys(bad.body.errors ?? {})], [422, ['include_branch']]);
+    const after = await call('GET', `/v3/content_types/book/entries/${other.entry.uid}`);
+    assert.deepEqual(after.entry.publish_details ?? [], [], 'not published');
+  });
+
   it('refuses include_publish_details=false (Herald always includes them) and a malformed include path, by name', async () => {
     const r = await h.request('GET', '/v3/content_types/book/entries?include_publish_details=false', { headers: s.headers });
     assert.equal(r.status, 422);

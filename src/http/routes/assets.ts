@@ -21,7 +21,7 @@ import type { Herald } from '../../herald.ts';
 import { originOf } from '../origin.ts';
 import { scopeTo } from '../auth.ts';
 import { doc, CREATED, Envelope, LIST_QUERY, Paging, Params, Query, TAGS, Text, UID, Whole, wholeQuery } from '../schemas.ts';
-import { branchOn, branchOnOne, INCLUDE_BRANCH } from '../include-branch.ts';
+import { branchOn, branchOnAnswer, branchOnOne, INCLUDE_BRANCH } from '../include-branch.ts';
 import { Always, checkAlways, PROJECTION } from '../schemas.ts';
 import { parseReferenceParams, project } from '../../content/query-params.ts';
 import { publishOrSchedule } from '../../content/schedule.ts';
@@ -206,23 +206,24 @@ export default function assetRoutes(app: FastifyInstance, h: Herald) {
   // With a future `scheduled_at` the change is stored and made then (src/content/schedule.ts).
   for (const action of ['publish', 'unpublish'] as const) {
     const summary = action === 'publish' ? 'Publish an asset to environments and locales (at `scheduled_at`, when given)' : 'Unpublish an asset from environments and locales (at `scheduled_at`, when given)';
-    app.post<One>(`/v3/assets/:uid/${action}`, doc(TAGS.assets, summary, { params: UID, querystring: Query({ locale: Text('the locale') }), body: PUBLISH }), async (req) => {
+    app.post<One>(`/v3/assets/:uid/${action}`, doc(TAGS.assets, summary, { params: UID, querystring: Query({ locale: Text('the locale'), ...INCLUDE_BRANCH }), body: PUBLISH }), async (req) => {
       const scope = await h.scope(req);
+      const answer = <T extends object>(a: T) => branchOnAnswer(a, req.query, scope.branch);
       const done = await publishOrSchedule(h, scope, { module: 'asset', uid: req.params.uid }, action, req.body, { queryLocale: req.query.locale, origin: origin(req, h) });
-      if ('scheduled' in done) return { notice: `Asset is scheduled to be ${action}ed at ${done.scheduled.scheduled_at}.`, scheduled: done.scheduled };
+      if ('scheduled' in done) return answer({ notice: `Asset is scheduled to be ${action}ed at ${done.scheduled.scheduled_at}.`, scheduled: done.scheduled });
       const failed = outcomeError(`asset ${req.params.uid}`, done.outcomes);
       if (failed) throw failed;
-      return { notice: `Asset ${action}ed successfully.`, outcomes: done.outcomes };
+      return answer({ notice: `Asset ${action}ed successfully.`, outcomes: done.outcomes });
     });
   }
 
-  app.post<One>('/v3/assets/:uid/archive', doc(TAGS.assets, 'Archive an asset', { params: UID }), async (req) => {
+  app.post<One>('/v3/assets/:uid/archive', doc(TAGS.assets, 'Archive an asset', { params: UID, querystring: Query(INCLUDE_BRANCH) }), async (req) => {
     const scope = await h.scope(req);
-    return { notice: 'Asset archived successfully.', asset: await setAssetArchived(h, scope, req.params.uid, true, origin(req, h)) };
+    return { notice: 'Asset archived successfully.', asset: branchOnOne(await setAssetArchived(h, scope, req.params.uid, true, origin(req, h)), req.query, scope.branch) };
   });
 
-  app.post<One>('/v3/assets/:uid/unarchive', doc(TAGS.assets, 'Unarchive an asset', { params: UID }), async (req) => {
+  app.post<One>('/v3/assets/:uid/unarchive', doc(TAGS.assets, 'Unarchive an asset', { params: UID, querystring: Query(INCLUDE_BRANCH) }), async (req) => {
     const scope = await h.scope(req);
-    return { notice: 'Asset unarchived successfully.', asset: await setAssetArchived(h, scope, req.params.uid, false, origin(req, h)) };
+    return { notice: 'Asset unarchived successfully.', asset: branchOnOne(await setAssetArchived(h, scope, req.params.uid, false, origin(req, h)), req.query, scope.branch) };
   });
 }

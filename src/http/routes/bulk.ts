@@ -7,6 +7,7 @@ import type { JobKind } from '../../events/job.ts';
 import type { Herald } from '../../herald.ts';
 import { originOf } from '../origin.ts';
 import { unsupportedParams } from '../query-check.ts';
+import { branchOnAnswer, INCLUDE_BRANCH } from '../include-branch.ts';
 import { Body, doc, Field, Flag, Params, Query, TAGS, Text, Texts, Whole, wholeQuery } from '../schemas.ts';
 
 type Q = Record<string, string | string[] | undefined>;
@@ -24,6 +25,7 @@ const PARAMS = {
   nested: Flag('nested reference publishing: only false is accepted (Herald does not publish references along)'),
   event_type: Text('`bulk` (what the SDK sends with nested=true); no other value', { enum: ['bulk', ''] }),
   publish_all_localized: Flag('only false is accepted: name the locales to publish in `locales`'),
+  ...INCLUDE_BRANCH,
 };
 const HEADER_FLAGS = ['skip_workflow_stage_check', 'approvals'] as const;
 
@@ -71,11 +73,11 @@ export default function bulkRoutes(app: FastifyInstance, h: Herald) {
     delete: 'Delete entries and assets in bulk (one job: each item its delete event, then the job event)',
   };
   for (const kind of ['publish', 'unpublish', 'delete'] as const) {
-    const querystring = kind === 'delete' ? Query({}) : Query(PARAMS);
+    const querystring = kind === 'delete' ? Query(INCLUDE_BRANCH) : Query(PARAMS);
     app.post<{ Querystring: Q }>(`/v3/bulk/${kind}`, doc(TAGS.bulk, summaries[kind], { querystring, body: BODY }), async (req) => {
       const scope = await h.scope(req);
       if (kind === 'delete') {
-        const unknown = Object.keys(req.query ?? {});
+        const unknown = Object.keys(req.query ?? {}).filter((n) => n !== 'include_branch');
         if (unknown.length) {
           throw new HeraldError('validation_failed', `Query parameter ${unknown.map((n) => `'${n}'`).join(', ')} is not supported on POST /v3/bulk/delete.`, {
             errors: Object.fromEntries(unknown.map((n) => [n, ['is not a parameter Herald implements on POST /v3/bulk/delete']])),
@@ -83,12 +85,13 @@ export default function bulkRoutes(app: FastifyInstance, h: Herald) {
         }
       } else checkParams(req, kind);
       const origin = originOf(req, h.config.publicUrl);
+      const answer = <T extends object>(a: T) => branchOnAnswer(a, req.query, scope.branch);
       if (kind !== 'delete') {
         const later = await scheduleBulk(h, scope, kind, req.body, origin);
-        if (later) return { notice: `Bulk ${kind} job ${later.job_id} is scheduled for ${later.scheduled.scheduled_at}.`, job_id: later.job_id, scheduled: later.scheduled };
+        if (later) return answer({ notice: `Bulk ${kind} job ${later.job_id} is scheduled for ${later.scheduled.scheduled_at}.`, job_id: later.job_id, scheduled: later.scheduled });
       }
       const job = await runBulk(h, scope, kind, req.body, origin);
-      return { notice: bulkNotice(job), job_id: job.job_id, job };
+      return answer({ notice: bulkNotice(job), job_id: job.job_id, job });
     });
   }
 

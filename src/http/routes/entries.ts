@@ -18,7 +18,7 @@ import type { Herald } from '../../herald.ts';
 import { doc, Always, checkAlways, CREATED, Envelope, Flag, LIST_QUERY, Paging, Params, PROJECTION, Query, TAGS, Text, Texts } from '../schemas.ts';
 import { parseReferenceParams } from '../../content/query-params.ts';
 import { createWithUid, requestedUid } from '../requested-uid.ts';
-import { branchOn, branchOnOne, INCLUDE_BRANCH } from '../include-branch.ts';
+import { branchOn, branchOnAnswer, branchOnOne, INCLUDE_BRANCH } from '../include-branch.ts';
 
 type Q = Record<string, string | undefined>;
 type One = { Params: { content_type_uid: string; uid: string }; Querystring: Q };
@@ -90,10 +90,10 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
     return { entry: branchOnOne(shown[0], req.query, scope.branch) };
   });
 
-  app.get<One>(`${base}/:uid/versions`, doc(TAGS.entries, "List an entry's versions", { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {
+  app.get<One>(`${base}/:uid/versions`, doc(TAGS.entries, "List an entry's versions", { params: ONE, querystring: Query({ locale: LOCALE, ...INCLUDE_BRANCH }) }), async (req) => {
     const scope = await h.scope(req);
     const versions = await entryVersions(h, scope, req.params.content_type_uid, req.params.uid, { locale: req.query.locale });
-    return { versions };
+    return { versions: branchOn(versions, req.query, scope.branch) };
   });
 
   app.put<One>(`${base}/:uid`, doc(TAGS.entries, 'Update an entry (a new version); an auto-save with ?auto_save=true or x-herald-auto-save: true', { params: ONE, querystring: Query({ locale: LOCALE, auto_save: Flag('record the update as an auto_save (a web editor typing)'), ...INCLUDE_BRANCH }), body: Envelope('entry', 'the fields to change') }), async (req) => {
@@ -120,26 +120,27 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
   // and made then (src/content/schedule.ts); the answer says when.
   for (const action of ['publish', 'unpublish'] as const) {
     const summary = action === 'publish' ? 'Publish an entry to environments and locales (at `scheduled_at`, when given)' : 'Unpublish an entry from environments and locales (at `scheduled_at`, when given)';
-    app.post<One>(`${base}/:uid/${action}`, doc(TAGS.entries, summary, { params: ONE, querystring: Query({ locale: LOCALE }), body: PUBLISH }), async (req) => {
+    app.post<One>(`${base}/:uid/${action}`, doc(TAGS.entries, summary, { params: ONE, querystring: Query({ locale: LOCALE, ...INCLUDE_BRANCH }), body: PUBLISH }), async (req) => {
       const scope = await h.scope(req);
+      const answer = <T extends object>(a: T) => branchOnAnswer(a, req.query, scope.branch);
       const target = { module: 'entry' as const, contentType: req.params.content_type_uid, uid: req.params.uid };
       const done = await publishOrSchedule(h, scope, target, action, req.body, { queryLocale: req.query.locale, origin: originOf(req, h.config.publicUrl) });
-      if ('scheduled' in done) return { notice: `Entry is scheduled to be ${action}ed at ${done.scheduled.scheduled_at}.`, scheduled: done.scheduled };
+      if ('scheduled' in done) return answer({ notice: `Entry is scheduled to be ${action}ed at ${done.scheduled.scheduled_at}.`, scheduled: done.scheduled });
       const failed = outcomeError(`entry ${req.params.uid}`, done.outcomes);
       if (failed) throw failed;
-      return { notice: `Entry ${action}ed successfully.`, outcomes: done.outcomes };
+      return answer({ notice: `Entry ${action}ed successfully.`, outcomes: done.outcomes });
     });
   }
 
-  app.post<One>(`${base}/:uid/archive`, doc(TAGS.entries, 'Archive an entry (it cannot be published until unarchived)', { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {
+  app.post<One>(`${base}/:uid/archive`, doc(TAGS.entries, 'Archive an entry (it cannot be published until unarchived)', { params: ONE, querystring: Query({ locale: LOCALE, ...INCLUDE_BRANCH }) }), async (req) => {
     const scope = await h.scope(req);
     const entry = await setEntryArchived(h, scope, req.params.content_type_uid, req.params.uid, true, { locale: req.query.locale });
-    return { notice: 'Entry archived successfully.', entry };
+    return { notice: 'Entry archived successfully.', entry: branchOnOne(entry, req.query, scope.branch) };
   });
 
-  app.post<One>(`${base}/:uid/unarchive`, doc(TAGS.entries, 'Unarchive an entry', { params: ONE, querystring: Query({ locale: LOCALE }) }), async (req) => {
+  app.post<One>(`${base}/:uid/unarchive`, doc(TAGS.entries, 'Unarchive an entry', { params: ONE, querystring: Query({ locale: LOCALE, ...INCLUDE_BRANCH }) }), async (req) => {
     const scope = await h.scope(req);
     const entry = await setEntryArchived(h, scope, req.params.content_type_uid, req.params.uid, false, { locale: req.query.locale });
-    return { notice: 'Entry unarchived successfully.', entry };
+    return { notice: 'Entry unarchived successfully.', entry: branchOnOne(entry, req.query, scope.branch) };
   });
 }
