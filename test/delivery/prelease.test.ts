@@ -7,9 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openSqlite } from '../../src/store/sqlite.ts';
 import { registerFormat } from '../../src/delivery/formats/index.ts';
-import { preleased, PRELEASE_CAP, PRELEASE_HOLD_MS, releaseStale, type Admitted, type Listed } from '../../src/delivery/queue/prelease.ts';
+import { Preleased, preleased, PRELEASE_CAP, PRELEASE_HOLD_MS, releaseStale, type Admitted, type Listed } from '../../src/delivery/queue/prelease.ts';
 import { startHerald, removeDir, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, emitTogether, executions, sleep, until } from '../helpers/engine.ts';
@@ -432,6 +435,51 @@ describe('executions leased at enqueue, at shutdown', () => {
       await h.close();
       removeDir(h.dataDir);
       await rx.close();
+    }
+  });
+});
+
+describe('the list hands out each listed execution once, in order', () => {
+  it('gives each webhook’s executions out oldest first, exactly once, through long lists, put-backs and stale heads', { skip: ON_POSTGRES && 'SQLite only' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-list-'));
+    const db = await openSqlite(join(dir, 'herald.db'));
+    try {
+      const list = new Preleased(db);
+      const leaseMs = 1_000;
+      list.open({ leaseMs, room: () => true, wake: () => {} });
+      const now = 1_000_000;
+      // 3,000 of A and 1,500 of B, listed in turns of 100; B's first 10 with a lease too short (stale).
+      const entry = (w: string, i: number, leaseUntil = now + 60_000): Listed => ({ uid: `${w}${String(i).padStart(5, '0')}`, webhook_uid: w, lane: `l${i}`, event_seq: i, leaseUntil });
+      for (let t = 0; t < 30; t++) {
+        const batch: Listed[] = [];
+        for (let i = t * 100; i < (t + 1) * 100; i++) batch.push(entry('A', i));
+        if (t < 15) for (let i = t * 100; i < (t + 1) * 100; i++) batch.push(entry('B', i, t === 0 && i < 10 ? now + 10 : now + 60_000));
+        list.add(batch, now);
+      }
+      assert.equal(list.size, 4_500);
+      const got: Record<string, string[]> = { A: [], B: [] };
+      const stale: string[] = [];
+      let round = 0;
+      while (list.size > 0) {
+        round++;
+        // A has 7 free slots, B 3 (B none every fifth round); pages of 9.
+        const { fresh, stale: s } = list.take(9, (w) => (w === 'A' ? 7 : round % 5 === 0 ? 0 : 3), now, leaseMs);
+        stale.push(...s.map((l) => l.uid));
+        // Every seventh round fails after taking: its entries go back to the head of their lists.
+        if (round % 7 === 0) {
+          list.putBack(fresh, now);
+          continue;
+        }
+        for (const l of fresh) got[l.webhook_uid].push(l.uid);
+        assert.equal(list.listed('A') + list.listed('B'), list.size);
+        assert.ok(round < 5_000, 'the list empties');
+      }
+      assert.deepEqual(stale, Array.from({ length: 10 }, (_, i) => entry('B', i).uid), 'stale heads handed out once, as stale');
+      assert.deepEqual(got.A, Array.from({ length: 3_000 }, (_, i) => entry('A', i).uid));
+      assert.deepEqual(got.B, Array.from({ length: 1_490 }, (_, i) => entry('B', i + 10).uid));
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
