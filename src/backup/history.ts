@@ -375,3 +375,25 @@ export function alreadyScheduled(targetQueue: unknown[]): Map<string, string[]> 
   }
   return out;
 }
+
+/**
+ * Where the backup holds a branch's history (`branches`: the stack's branches as the backup last
+ * read them, `uid`, `source`, `created_at`): the branch itself, then the branch it was copied from
+ * as it was at the copy (`until`, ms: events after it are not the branch's), then that one's source,
+ * and so on to main. Making a branch records no events, so what a branch took from its source and
+ * never changed is only in the source's history. A branch the list does not name (or a loop) ends it.
+ */
+export function branchLineage(branches: unknown[], branch: string): Array<{ branch: string; until: number }> {
+  const byUid = new Map((branches as Array<Record<string, unknown>>).filter((b) => typeof b?.uid === 'string').map((b) => [b.uid as string, b]));
+  const out = [{ branch, until: Number.POSITIVE_INFINITY }];
+  let at = branch;
+  while (at !== 'main') {
+    const b = byUid.get(at);
+    const made = typeof b?.created_at === 'string' ? Date.parse(b.created_at) : NaN;
+    const source = typeof b?.source === 'string' && b.source !== '' ? b.source : undefined;
+    if (!source || !Number.isFinite(made) || out.some((o) => o.branch === source)) break;
+    out.push({ branch: source, until: Math.min(made, out[out.length - 1]!.until) });
+    at = source;
+  }
+  return out;
+}

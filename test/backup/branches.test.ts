@@ -142,6 +142,22 @@ describe('the backup center and branches', () => {
     );
   });
 
+  it('restores a branch into a target that lacks it and its sources, with what it took from them when it was made, and nothing else', async () => {
+    // Made in master after staging and plain were: never in them.
+    await api.post('/v3/content_types/post/entries', { entry: { title: 'After the branches' } });
+    await caughtUp(b, source.api_key, (await api.events()).at(-1).seq, Date.now());
+    const target = await h.newStack('Branch alone');
+    const plain = await restore(target, 'plain');
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(plain.report.warnings, ['Branch plain was made from main: its source branch staging is not in the target. What plain took from staging is restored from the backup all the same.']);
+    const titles = async (environmentId: string) =>
+      ((await cmaOf(target.token).entry.getMany({ spaceId: target.api_key, environmentId, query: { order: 'sys.createdAt' } })).items as any[]).map((e) => e.fields.title['en-US']);
+    // plain's own history is empty: its content is main's (through staging) and staging's, as at each copy.
+    assert.deepEqual(await titles('plain'), ['In master', 'Only in staging']);
+    assert.deepEqual(await titles('master'), [], 'main is left as it was');
+    assert.deepEqual(plain.report.uid_map, {});
+  });
+
   it('reads the Contentful state of the branches still there when one is deleted after the branch list was read', async () => {
     // The race a catch-up can meet: the list is read, then a branch is deleted before its state is.
     await api.post('/v3/stacks/branches', { branch: { uid: 'brief', source: 'main' } });

@@ -6,7 +6,7 @@ import { loadBackupConfig } from '../../src/backup/config.ts';
 import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
 import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
 import { fileFits, unconfirmedFileProblem } from '../../src/backup/files.ts';
-import { alreadyScheduled, archivedNow, chooseContent, publications, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
+import { alreadyScheduled, archivedNow, branchLineage, chooseContent, publications, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
 import { parseSelection } from '../../src/backup/selection.ts';
 import { HeraldError } from '../../src/errors.ts';
@@ -215,6 +215,35 @@ describe("matching a restore's schedules with the target's queue", () => {
     ]) {
       assert.equal(held.get(scheduleKey(other)), undefined, JSON.stringify(other));
     }
+  });
+});
+
+describe("where the backup holds a branch's history", () => {
+  it('goes from the branch to main through each source, each as it was when the next was copied from it', () => {
+    const at = (iso: string) => Date.parse(iso);
+    const branches = [
+      { uid: 'main', source: '', created_at: '2026-01-01T00:00:00.000Z' },
+      { uid: 'staging', source: 'main', created_at: '2026-02-01T00:00:00.000Z' },
+      { uid: 'plain', source: 'staging', created_at: '2026-03-01T00:00:00.000Z' },
+      // Copied from a branch made after it (deleted and made again): the earlier cut holds.
+      { uid: 'old', source: 'late', created_at: '2026-04-01T00:00:00.000Z' },
+      { uid: 'late', source: 'main', created_at: '2026-05-01T00:00:00.000Z' },
+      { uid: 'loop', source: 'loop', created_at: '2026-05-01T00:00:00.000Z' },
+    ];
+    assert.deepEqual(branchLineage(branches, 'main'), [{ branch: 'main', until: Infinity }]);
+    assert.deepEqual(branchLineage(branches, 'plain'), [
+      { branch: 'plain', until: Infinity },
+      { branch: 'staging', until: at('2026-03-01T00:00:00.000Z') },
+      { branch: 'main', until: at('2026-02-01T00:00:00.000Z') },
+    ]);
+    assert.deepEqual(branchLineage(branches, 'old'), [
+      { branch: 'old', until: Infinity },
+      { branch: 'late', until: at('2026-04-01T00:00:00.000Z') },
+      { branch: 'main', until: at('2026-04-01T00:00:00.000Z') },
+    ]);
+    assert.deepEqual(branchLineage(branches, 'loop'), [{ branch: 'loop', until: Infinity }]);
+    // Branches never read (a backup older than migration 003): its own history only.
+    assert.deepEqual(branchLineage([], 'staging'), [{ branch: 'staging', until: Infinity }]);
   });
 });
 

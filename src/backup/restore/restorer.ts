@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { environmentIdOf } from '../../contentful/entities.ts';
 import { HeraldError } from '../../errors.ts';
 import type { Blobs } from '../blobs.ts';
-import type { Module } from '../event.ts';
+import type { BackupEvent, Module } from '../event.ts';
 import { findEntity } from '../selection.ts';
-import { alreadyScheduled, archivedNow, chooseContent, publications, scheduleKey, schedulesToRestore, type Choice, type Content, type Scheduled, type ScheduledBulk, type Selection } from '../history.ts';
+import { alreadyScheduled, archivedNow, branchLineage, chooseContent, summarize, type EntitySummary, publications, scheduleKey, schedulesToRestore, type Choice, type Content, type Scheduled, type ScheduledBulk, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
 import { activationFromHistory, ContentfulStateRestorer, type HistoryActivation } from './contentful.ts';
@@ -103,6 +103,7 @@ export class Restorer {
    * the stack as it is, deletions included.
    */
   private resurrect = true;
+  private lineageCache?: Array<{ branch: string; until: number }>;
 
   constructor(
     private readonly store: BackupStore,
@@ -120,7 +121,9 @@ export class Restorer {
   async restoreEntity(module: Module, uid: string, sel: Selection = {}, contentTypeUid?: string, field = 'content_type_uid'): Promise<RestoreReport> {
     let ct: string | null = null;
     if (module === 'entry') {
-      const entity = findEntity(this.store, this.from.api_key, this.from.branch, module, uid, contentTypeUid, field);
+      // An entry the branch took from its source and never changed is in the source's history.
+      let entity: EntitySummary | undefined;
+      for (const { branch } of this.lineage()) if ((entity = findEntity(this.store, this.from.api_key, branch, module, uid, contentTypeUid, field))) break;
       if (!entity?.content_type_uid) throw new HeraldError('not_found', `The backup holds no history of entry ${uid}${contentTypeUid ? ` of content type ${contentTypeUid}` : ''}.`);
       ct = entity.content_type_uid;
     }
@@ -142,7 +145,7 @@ export class Restorer {
     const envs = stack.environments ? (stack.environments as Array<{ name: string }>).map((e) => e.name) : this.store.knownEnvironments(this.from.api_key);
     for (const name of envs) await this.ensureEnvironment(name);
     for (const module of ['content_type', 'asset', 'entry'] as const) {
-      for (const e of this.store.allEntities(this.from.api_key, this.from.branch, module)) {
+      for (const e of this.allEntities(module)) {
         if (e.deleted) continue;
         const ct = module === 'entry' ? e.content_type_uid : null;
         const key = this.keyOf(module, e.uid, ct);
@@ -173,6 +176,53 @@ export class Restorer {
       this.contentfulRestorer = new ContentfulStateRestorer({ target: this.target, state, environmentId: environmentIdOf(this.target.o.branch), steps: this.steps, warnings: this.warnings });
     }
     return this.contentfulRestorer;
+  }
+
+  /** branchLineage of the branch restored from, as the backup last read the branches. */
+  private lineage(): Array<{ branch: string; until: number }> {
+    this.lineageCache ??= branchLineage(this.store.stack(this.from.api_key)?.branches ?? [], this.from.branch);
+    return this.lineageCache;
+  }
+
+  /**
+   * An entity's history for this restore: its events in the branch restored from or, where that
+   * branch never changed it, in the branch it was copied from up to the copy, and so on
+   * (branchLineage). `branch`: whose events they are (its asset files are held there too).
+   */
+  private history(module: Module, uid: string, ct: string | null): { branch: string; events: BackupEvent[] } | undefined {
+    for (const { branch, until } of this.lineage()) {
+      const events = this.store.eventsOf(this.from.api_key, branch, module, uid, ct).filter((e) => e.created_at <= until);
+      if (events.length) return { branch, events };
+    }
+    return undefined;
+  }
+
+  private eventsOf(module: Module, uid: string, ct: string | null): BackupEvent[] {
+    return this.history(module, uid, ct)?.events ?? [];
+  }
+
+  /**
+   * Every entity of the branch restored from: those it took from its sources and never changed
+   * (history), then its own; oldest source first, so the target makes them in about the order the
+   * source did.
+   */
+  private allEntities(module: Module): EntitySummary[] {
+    const lineage = this.lineage();
+    if (lineage.length === 1) return this.store.allEntities(this.from.api_key, this.from.branch, module);
+    const seen = new Set<string>();
+    const out: EntitySummary[] = [];
+    for (const { branch } of [...lineage].reverse()) {
+      for (const e of this.store.allEntities(this.from.api_key, branch, module)) {
+        const ct = module === 'entry' ? e.content_type_uid : null;
+        const key = this.keyOf(module, e.uid, ct);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        // The nearest branch that holds events of it up to its copy says what it is.
+        const s = summarize(this.history(module, e.uid, ct)?.events ?? []);
+        if (s) out.push(s);
+      }
+    }
+    return out;
   }
 
   private report(): RestoreReport {
@@ -227,7 +277,8 @@ export class Restorer {
       this.resolved.set(key, found);
       return found;
     }
-    const entity = this.store.entity(this.from.api_key, this.from.branch, module, uid, ctUid);
+    const held = this.history(module, uid, ctUid);
+    const entity = held && summarize(held.events);
     if (!entity) {
       this.warnings.push(`${what} is referenced but is neither in the target nor in the backup: the reference is left out.`);
       this.resolved.set(key, null);
@@ -247,8 +298,7 @@ export class Restorer {
     this.inProgress.add(key);
     let t: string;
     try {
-      const events = this.store.eventsOf(this.from.api_key, this.from.branch, module, uid, ctUid);
-      const choice = chooseContent(module, uid, events, sel);
+      const choice = chooseContent(module, uid, this.eventsOf(module, uid, ctUid), sel);
       if (module === 'content_type') t = await this.bringContentType(uid, choice.lines[0]);
       else if (module === 'asset') t = await this.bringAsset(uid, choice.lines[0]);
       else t = await this.bringEntry(uid, ctUid!, choice);
@@ -289,7 +339,7 @@ export class Restorer {
       const meta = doc.options?.contentful as { id?: unknown } | undefined;
       const dialect = typeof meta === 'object' && meta !== null;
       const id = typeof meta?.id === 'string' ? meta.id : uid;
-      const history = activationFromHistory(this.store.eventsOf(this.from.api_key, this.from.branch, 'content_type', uid, null), dialect);
+      const history = activationFromHistory(this.eventsOf('content_type', uid, null), dialect);
       // A draft at the source is made a draft, not activated and deactivated (content type webhooks would hear both).
       const draft = dialect && this.contentful().isDraft(id, history) && (await this.contentful().makeDraft(uid, id, { uid, ...body(first) }));
       if (!draft) await this.target.send('POST', '/v3/content_types', { content_type: { uid, ...body(first) } });
@@ -386,7 +436,8 @@ export class Restorer {
 
   /** The stored bytes of an asset version, of the asset the event at `seq` belongs to (a uid can name several, one after another). */
   private fileOf(uid: string, version: number | null, seq: number): AssetFile & { sha256: string } {
-    const f = version === null ? undefined : this.store.assetFile(this.from.api_key, this.from.branch, uid, version, { seq });
+    const branch = this.history('asset', uid, null)?.branch ?? this.from.branch;
+    const f = version === null ? undefined : this.store.assetFile(this.from.api_key, branch, uid, version, { seq });
     if (!f || f.status !== 'stored' || !f.sha256) {
       throw new HeraldError('not_found', `The backup does not hold the file of asset ${uid} version ${version}${f?.problem ? ` (${f.problem})` : ''}, so it cannot be restored.`, {
         errors: { asset: ['file bytes not in the backup'] },
@@ -556,7 +607,7 @@ export class Restorer {
     let source = known?.source ?? 'main';
     if (!known) this.warnings.push(`The backup holds no record of branch ${this.from.branch} (branches are read at catch-up): branch ${uid} was made from main.`);
     else if (source !== 'main' && !(await this.target.exists(`/v3/stacks/branches/${enc(source)}`, { api: 'stack' }))) {
-      this.warnings.push(`Branch ${uid} was made from main: its source branch ${source} is not in the target.`);
+      this.warnings.push(`Branch ${uid} was made from main: its source branch ${source} is not in the target. What ${uid} took from ${source} is restored from the backup all the same.`);
       source = 'main';
     }
     const name = environment?.name && environment.name !== environment.sys?.id ? environment.name : undefined;
@@ -619,7 +670,7 @@ export class Restorer {
   private async rearchive(key: string): Promise<void> {
     const { module, uid, ct } = this.refs.get(key)!;
     const t = this.resolved.get(key);
-    if (!t || !archivedNow(this.store.eventsOf(this.from.api_key, this.from.branch, module, uid, ct))) return;
+    if (!t || !archivedNow(this.eventsOf(module, uid, ct))) return;
     try {
       await this.target.send('POST', `${this.path(module, t, ct ?? undefined)}/archive`, {});
       this.steps.push({ module, uid, target_uid: t, action: 'archived' });
@@ -800,7 +851,10 @@ export class Restorer {
     const { module, uid, ct } = this.refs.get(key)!;
     const t = this.resolved.get(key);
     if (!t) return;
-    const events = this.store.eventsOf(this.from.api_key, this.from.branch, module, uid, ct);
+    const held = this.history(module, uid, ct);
+    // Taken from the source branch and never changed in this one: a /v3 branch starts unpublished.
+    if (!held || held.branch !== this.from.branch) return;
+    const events = held.events;
     const ctUid = ct ?? undefined;
     for (const p of publications(events)) {
       try {
