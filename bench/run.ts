@@ -21,7 +21,7 @@
  *   against a fixed-body fastify route.
  * Speed goals live here, never in tests. Run on an otherwise idle machine.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -33,11 +33,21 @@ import { Pool } from 'undici';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
 import { tuneHeap } from '../src/ops/heap.ts';
+import { launchFlags } from '../src/ops/launch.js';
 import { startServer, type Running } from '../src/server.ts';
 import type { GcCounts, MemorySample } from './memory-probe.ts';
 import { mainThreadCpuMs, processCpuMs, rawCeiling, sampleData, threadCpuMs } from './raw.ts';
 import { readBench } from './read.ts';
 import { ask, startReceiver } from './receiver-process.ts';
+
+// The node flags the `herald` command starts `herald serve` with (the young generation's size,
+// src/ops/launch.js; HERALD_SEMI_SPACE_MB=0 or a size in NODE_OPTIONS leaves V8's own): this
+// process runs Herald in-process, so node is started again with them, as the command does.
+const SERVE_FLAGS = launchFlags(['serve'], process.env, []);
+if (launchFlags(['serve'], process.env, process.execArgv).length > 0) {
+  const r = spawnSync(process.execPath, [...SERVE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 
 const ADMIN = 'bench-admin-token-0123456789';
 const EVENTS_FANOUT_1 = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -517,7 +527,7 @@ async function drainRss(receiver: ChildProcess, url: string, n: number): Promise
     await h.close();
     await ask(receiver, 'reset');
     const probe = new URL('./memory-probe.ts', import.meta.url).pathname;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', probe, 'src/cli.ts', 'serve', '--port', '0', '--data-dir', dir], {
+    const child = spawn(process.execPath, [...SERVE_FLAGS, '--import', 'tsx', '--import', probe, 'src/cli.ts', 'serve', '--port', '0', '--data-dir', dir], {
       // BENCH_SMAPS=<prefix>: the drained process's smaps at its peak in <prefix>-<n> (memory-probe.ts).
       env: { ...process.env, ...(process.env.BENCH_SMAPS ? { HERALD_PROBE_SMAPS: `${process.env.BENCH_SMAPS}-${n}` } : {}), HERALD_ADMIN_TOKEN: ADMIN, HERALD_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8', HERALD_LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
@@ -602,6 +612,13 @@ function autogroupNote(): string {
   }
 }
 
+/** The semi-space size this process runs with (the drained processes of the rss line too). */
+function semiSpaceNote(): string {
+  // NODE_OPTIONS first: node's command line wins over it.
+  const given = [...(process.env.NODE_OPTIONS ?? '').split(/\s+/), ...process.execArgv].map((a) => /^--max[-_]semi[-_]space[-_]size=(\d+)/.exec(a)?.[1]).filter(Boolean);
+  return given.length > 0 ? `semi-spaces ${given[given.length - 1]} MiB` : "V8's own (semi-spaces up to 16 MiB)";
+}
+
 async function main() {
   // The heap as `herald serve` runs it (src/ops/heap.ts): the in-process lines measure the GC it
   // pays for its smaller old generation, like the RSS line's separate process.
@@ -614,7 +631,7 @@ async function main() {
     // The settings taken from the environment: sender threads and their busy gate, to compare with and without.
     { HERALD_SENDER_THREADS: process.env.HERALD_SENDER_THREADS, HERALD_SENDER_THREADS_BUSY: process.env.HERALD_SENDER_THREADS_BUSY },
   );
-  console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; receiver in its own process; sender threads ${config.senderThreads}${config.senderThreads > 0 ? ` (busy gate ${config.senderThreadsBusy}%)` : ''}; load ${loadavg()[0].toFixed(1)}${autogroupNote()}`);
+  console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; receiver in its own process; young generation ${semiSpaceNote()}; sender threads ${config.senderThreads}${config.senderThreads > 0 ? ` (busy gate ${config.senderThreadsBusy}%)` : ''}; load ${loadavg()[0].toFixed(1)}${autogroupNote()}`);
 
   // Skipped (BENCH_LINES without raw) when profiling Herald alone: the ratios then print NaN.
   const raw = line('raw') ? await rawCeiling(receiver.url, RAW_WARMUP_SECONDS, RAW_SECONDS) : NaN;

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { HeraldError } from './errors.ts';
 import { checkAllowList } from './net/target.ts';
+import { SEMI_SPACE_MAX_MB, SEMI_SPACE_MB } from './ops/launch.js';
 
 /**
  * Every setting of `herald serve`. Each one can be given as a command-line flag, an environment
@@ -117,6 +118,12 @@ export interface Config {
   metricsToken?: string;
   /** On SIGTERM/SIGINT, how long in-flight requests and attempts may take to finish, ms. */
   shutdownGraceMs: number;
+  /**
+   * Each of the young generation's two semi-spaces, MiB (V8's --max-semi-space-size; default
+   * SEMI_SPACE_MB, src/ops/launch.js). Applied by the `herald` command, which starts node with it;
+   * 0 leaves it to V8 (16 on 64-bit), and so does a size given to node itself.
+   */
+  semiSpaceMb: number;
   /**
    * GET /readyz reports the dispatcher stuck when due work has waited this long (ms) while the
    * dispatcher had free slots and completed no claim round in that time.
@@ -451,6 +458,14 @@ export const SETTINGS: { [K in keyof Config]-?: Setting<Config[K]> } = {
     default: 10_000,
     shown: '10s',
     parse: (t, s) => duration(t, s, 0, 3_600_000),
+  },
+  semiSpaceMb: {
+    env: 'HERALD_SEMI_SPACE_MB',
+    arg: 'MiB',
+    help: "each of V8's two young-generation semi-spaces (the herald command starts node with it); 0, or --max-semi-space-size given to node: V8's own (16)",
+    default: SEMI_SPACE_MB,
+    shown: String(SEMI_SPACE_MB),
+    parse: (t, s) => int(t, s, 0, SEMI_SPACE_MAX_MB),
   },
   stuckAfterMs: {
     env: 'HERALD_STUCK_AFTER',

@@ -36,3 +36,4 @@ export function tuneHeap(execArgv: readonly string[] = process.execArgv): void {
   const flag = heapGrowthFlag(execArgv);
   if (flag) setFlagsFromString(flag);
 }
+

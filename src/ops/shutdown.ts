@@ -41,7 +41,14 @@ export const SIGNAL_EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM:
  * (1 if stopping failed, or took longer than the grace period plus CLOSE_MARGIN_MS); a second
  * signal exits at once with 128 + the signal's number.
  */
-export function handleSignals(opts: { log: Logger; graceMs: number; stop: () => Promise<void>; exit?: (code: number) => void }): void {
+export function handleSignals(opts: {
+  log: Logger;
+  graceMs: number;
+  stop: () => Promise<void>;
+  exit?: (code: number) => void;
+  /** Where the signals come from; default: this process's own SIGTERM and SIGINT (src/ops/launch.ts relays them instead). */
+  listen?: (onSignal: (signal: NodeJS.Signals) => void) => void;
+}): void {
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -70,6 +77,9 @@ export function handleSignals(opts: { log: Logger; graceMs: number; stop: () => 
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  if (opts.listen) opts.listen(onSignal);
+  else {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
 }
