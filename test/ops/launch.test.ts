@@ -70,7 +70,7 @@ function startCommand(dir: string, env: Record<string, string> = {}, opts: { det
 
 /** The pid of the process that logged "herald is listening". */
 async function listening(s: Started): Promise<number> {
-  const pid = await until(() => /"pid":(\d+)[^\n]*herald is listening/.exec(s.text())?.[1], 60_000, 'Herald to listen');
+  const pid = await until(() => /"pid":(\d+)[^\n]*herald is listening/.exec(s.text())?.[1], 120_000, 'Herald to listen');
   return Number(pid);
 }
 
