@@ -4,7 +4,10 @@
 // stays as its parent, relaying signals (src/ops/launch.js, plain JavaScript: no tsx loaded here).
 // Otherwise: registers tsx so the TypeScript sources run as they are (no build step to forget),
 // then hands over to the CLI.
-import { launchFlags, relaunch } from '../src/ops/launch.js';
+import { launchFlags, relaunch, relayedSignals } from '../src/ops/launch.js';
+
+// Relaunched by a `herald` command: watch it from now on, before the slow part (tsx, the sources).
+relayedSignals();
 
 const flags = launchFlags(process.argv.slice(2), process.env, process.execArgv);
 if (flags.length > 0) relaunch(flags);

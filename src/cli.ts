@@ -7,7 +7,7 @@ import { replayCommand } from './delivery/replay-cli.ts';
 import { listenCommand } from './listen/cli.ts';
 import { handleSignals } from './ops/shutdown.ts';
 import { tuneHeap } from './ops/heap.ts';
-import { relayedSignals } from './ops/relay.ts';
+import { relayedSignals } from './ops/launch.js';
 import { backupStore } from './ops/db-backup.ts';
 import { formatStatus, migrateStore, storeStatus } from './ops/db-migrations.ts';
 
@@ -72,7 +72,7 @@ function configFrom(opts: Record<string, string | boolean | undefined>, byAttrib
 const serve = program.command('serve').description('run the Herald server (API, web app and delivery); every setting below is also an environment variable and a config file key');
 const serveOptions = settingOptions(serve);
 serve.action(async (opts: Record<string, string | undefined>) => {
-  // Started by the `herald` command with node flags (src/ops/launch.ts): signals come from it.
+  // Started by the `herald` command with node flags (src/ops/launch.js): signals come from it.
   const relayed = relayedSignals();
   const config = configFrom(opts, serveOptions);
   // The old generation is collected at 1.3x what was live, not V8's up to 4x (src/ops/heap.ts).

@@ -6,3 +6,4 @@ export declare function launchFlags(args: readonly string[], env: NodeJS.Process
 export declare function relaunch(nodeFlags: readonly string[]): void;
 export declare const RELAUNCHED_ENV: string;
 export declare const RELAYED: readonly NodeJS.Signals[];
+export declare function relayedSignals(): { listen: (onSignal: (signal: NodeJS.Signals) => void) => void } | null;

@@ -80,7 +80,7 @@ export function launchFlags(args, env, execArgv) {
  * beside it as its parent, doing nothing but this:
  *
  * - SIGTERM and SIGINT sent to the parent are relayed to the child over IPC, once each. The child
- *   ignores the same signals sent to it directly (relayedSignals, src/ops/relay.ts): a terminal's
+ *   ignores the same signals sent to it directly (relayedSignals below): a terminal's
  *   Ctrl-C and systemd's default stop (KillMode=control-group) signal both processes, and a signal
  *   seen twice would mean "exit at once" (src/ops/shutdown.ts).
  * - The parent exits as the child did: the same exit code, or killed by the same signal.
@@ -108,6 +108,40 @@ export function relaunch(nodeFlags) {
     else process.exit(code ?? 1);
   });
 }
+
+/**
+ * In a `herald serve` process the `herald` command relaunched: from the first call on (bin/herald.js
+ * makes it before anything slow loads), SIGTERM and SIGINT sent to this process directly are
+ * ignored (the parent relays them, once), the parent's death kills this process at once (already
+ * dead: at once too), and a relayed signal ends it as an unhandled signal would until `listen`
+ * hands the signals to handleSignals. Null in any other process: its signals are its own. Later
+ * calls return what the first did.
+ */
+export function relayedSignals() {
+  if (globalThis[RELAY] !== undefined) return globalThis[RELAY];
+  globalThis[RELAY] = null;
+  if (!process.env[RELAUNCHED_ENV] || !process.send) return null;
+  // Not inherited by what this process starts (a `herald` it spawned would read it as its own).
+  delete process.env[RELAUNCHED_ENV];
+  const die = () => process.kill(process.pid, 'SIGKILL');
+  if (!process.connected) die();
+  let handler = (signal) => {
+    for (const s of RELAYED) process.removeAllListeners(s);
+    process.kill(process.pid, signal);
+  };
+  for (const s of RELAYED) process.on(s, () => {});
+  process.on('message', (m) => {
+    if (typeof m?.signal === 'string' && RELAYED.includes(m.signal)) handler(m.signal);
+  });
+  process.on('disconnect', die);
+  // The channel alone must not keep the process alive (a 'message' listener refs it).
+  process.channel?.unref();
+  globalThis[RELAY] = { listen: (onSignal) => void (handler = onSignal) };
+  return globalThis[RELAY];
+}
+
+/** Where relayedSignals keeps its answer: one per process, whichever module loader imported this file. */
+const RELAY = Symbol.for('herald.relayedSignals');
 
 /** Set in the child's environment (to the parent's pid); the child removes it from its own. */
 export const RELAUNCHED_ENV = 'HERALD_RELAUNCHED_BY';

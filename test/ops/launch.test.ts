@@ -120,7 +120,7 @@ describe('herald serve started by the herald command', () => {
     }
   });
 
-  it('dies with the command when the command is killed (kill -9), and exits with the code herald serve exited with', async () => {
+  it('dies with the command when the command is killed (kill -9), listening or still starting, and exits with the code herald serve exited with', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-launch-'));
     const s = startCommand(dir);
     try {
@@ -130,6 +130,17 @@ describe('herald serve started by the herald command', () => {
       await until(() => !alive(server) || undefined, 10_000, 'herald serve to die with the command');
     } finally {
       s.child.kill('SIGKILL');
+    }
+    // Killed while the server is still starting (loading its sources takes seconds): it must not
+    // live on as an orphan holding the data dir.
+    const early = startCommand(dir);
+    try {
+      const server = Number(await until(() => readFileSync(`/proc/${early.child.pid}/task/${early.child.pid}/children`, 'utf8').trim(), 10_000, 'the server process'));
+      early.child.kill('SIGKILL');
+      await early.exited;
+      await until(() => !alive(server) || undefined, 10_000, 'the starting server to die with the command');
+    } finally {
+      early.child.kill('SIGKILL');
     }
     // A setting the command does not read (it only reads the semi-space size) but serve refuses: exit 2.
     const bad = startCommand(dir, { HERALD_RATE_LIMIT: 'lots' });
