@@ -15,7 +15,20 @@
  *   Links to assets; users (management tokens, `admin`) are Links of type User.
  */
 import { isGroupLike, referenceTargets, type Field } from '../content/schema.ts';
-import type { LocaleStatus } from './field-status.ts';
+
+/**
+ * `sys.fieldStatus` of an entry or asset on Contentful's management API: its publishing status in
+ * each locale of the space, `{ '*': { 'en-US': 'published', 'de-DE': 'draft' } }` (contentful-management's
+ * EntityMetaSysProps; Contentful's delivery API decides what X-Contentful-Locale-Based-Publishing shows
+ * from it, and contentful-migration's `useLocaleBasedPublishing` reads it to republish only the locales
+ * that were published). Per locale:
+ * - `draft`: not published in the environment in that locale (never, or unpublished since);
+ * - `published`: published, and the locale's content has not changed since;
+ * - `changed`: published, and the locale's content was saved again since.
+ * The `*` key is Contentful's: the status of every field in that locale (Contentful has no per-field one).
+ * Worked out in field-status.ts; defined here, since that file imports this one.
+ */
+export type LocaleStatus = 'draft' | 'changed' | 'published';
 
 export const MASTER_ENVIRONMENT = 'master';
 

@@ -1,17 +1,6 @@
-import { contentfulLocale } from './entities.ts';
+import { contentfulLocale, type LocaleStatus } from './entities.ts';
 
-/**
- * `sys.fieldStatus` of an entry or asset on Contentful's management API: its publishing status in
- * each locale of the space, `{ '*': { 'en-US': 'published', 'de-DE': 'draft' } }` (contentful-management's
- * EntityMetaSysProps; Contentful's delivery API decides what X-Contentful-Locale-Based-Publishing shows
- * from it, and contentful-migration's `useLocaleBasedPublishing` reads it to republish only the locales
- * that were published). Per locale:
- * - `draft`: not published in the environment in that locale (never, or unpublished since);
- * - `published`: published, and the locale's content has not changed since;
- * - `changed`: published, and the locale's content was saved again since.
- * The `*` key is Contentful's: the status of every field in that locale (Contentful has no per-field one).
- */
-export type LocaleStatus = 'draft' | 'changed' | 'published';
+export type { LocaleStatus };
 
 /** One locale's content (an entry's locale line, or an asset) and its version. */
 export interface Versioned {
