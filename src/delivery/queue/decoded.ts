@@ -104,16 +104,13 @@ export class DecodedEvents {
    */
   known(seq: number, claims = 0): HeraldEvent | undefined {
     if (seq > this.claimedUpTo) this.claimedUpTo = seq;
-    const held = this.held.get(seq);
-    if (held !== undefined) {
-      const event = (held.event ??= new ClaimedEvent(held.row));
-      if ((held.left -= claims) <= 0) this.held.delete(seq);
-      return event;
-    }
-    const hit = this.events.get(seq);
+    // A held event (a fan-out's, listed) first; its `left` is always set.
+    let kept: Map<number, { row: EventRow; event: ClaimedEvent | undefined; left?: number }> = this.held;
+    let hit = kept.get(seq);
+    if (hit === undefined) hit = (kept = this.events).get(seq);
     if (hit === undefined) return undefined;
     const event = (hit.event ??= new ClaimedEvent(hit.row));
-    if (hit.left !== undefined && (hit.left -= claims) <= 0) this.events.delete(seq);
+    if (hit.left !== undefined && (hit.left -= claims) <= 0) kept.delete(seq);
     return event;
   }
 
