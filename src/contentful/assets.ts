@@ -3,7 +3,7 @@ import { createAsset, deleteAsset, fetchAsset, listAssets, publishAsset, setAsse
 import type { ContentDeps, Scope } from '../content/context.ts';
 import { createEnvironment, getEnvironment, type EnvironmentDoc } from '../content/environments.ts';
 import * as files from '../content/files.ts';
-import { listLocales, masterLocale } from '../content/locales.ts';
+import { masterLocale } from '../content/locales.ts';
 import { outcomeError, publicationsOf } from '../content/publications.ts';
 import { isObject } from '../content/guards.ts';
 import { fieldErrors, HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
@@ -11,7 +11,7 @@ import { prefixed } from '../ids.ts';
 import type { Queryable, Tx } from '../store/db.ts';
 import { within } from './compose.ts';
 import { assetEntity, contentfulLocale, link, type SysContext } from './entities.ts';
-import { localesOf, publicationState, queryLocales } from './entries.ts';
+import { localeCodes, localesOf, publicationState, queryLocales } from './entries.ts';
 import { metadataTags } from './values.ts';
 import { fieldStatus } from './field-status.ts';
 import { applyQuery, needsEntities, parseQuery, selectPaths } from './query.ts';
@@ -231,7 +231,7 @@ async function present(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: st
     published: publicationState(pubs, vs),
     archived: a._archived === true ? { version, at: String(a.updated_at), by: String(a.updated_by) } : null,
     // Herald's asset is one content in every locale: each published locale compares with its version.
-    fieldStatus: fieldStatus((await listLocales(q, scope.api_key)).map((l) => l.code), [], pubs.map((p) => ({ locale: p.locale, version: Number(p.version) })), Number(a._version)),
+    fieldStatus: fieldStatus(await localeCodes(q, scope.api_key), [], pubs.map((p) => ({ locale: p.locale, version: Number(p.version) })), Number(a._version)),
   });
 }
 
@@ -320,11 +320,6 @@ export async function processAsset(deps: ContentDeps, scope: Scope, uid: string,
 
 async function ensureEnvironment(deps: ContentDeps, tx: Tx, scope: Scope, ctx: SysContext): Promise<EnvironmentDoc> {
   return (await publishEnvironment(tx, scope, ctx)) ?? createEnvironment(within(deps, tx).db, scope, { name: ctx.environmentId });
-}
-
-/** The space's locale codes, for a publish or unpublish body's `fields['*']` (localesOf). */
-async function localeCodes(q: Queryable, apiKey: string): Promise<Set<string>> {
-  return new Set((await listLocales(q, apiKey)).map((l) => l.code));
 }
 
 /**

@@ -71,8 +71,13 @@ async function requireEntry(q: Queryable, scope: Scope, uid: string) {
 
 const versionOf = (lines: Line[]) => lines.reduce((n, l) => n + l.version, 0);
 
+/** The space's locale codes (Herald's): what a publish body's `fields['*']` may name (localesOf), and sys.fieldStatus's keys. */
+export async function localeCodes(q: Queryable, apiKey: string): Promise<Set<string>> {
+  return new Set((await listLocales(q, apiKey)).map((l) => l.code));
+}
+
 async function locales(q: Queryable, apiKey: string): Promise<Locales> {
-  return { codes: new Set((await listLocales(q, apiKey)).map((l) => l.code)), master: await masterLocale(q, apiKey) };
+  return { codes: await localeCodes(q, apiKey), master: await masterLocale(q, apiKey) };
 }
 
 /** The Herald environment a Contentful environment publishes to (see above). */
@@ -94,7 +99,7 @@ export function publicationState(rows: PublicationRow[], vs: VersionState): Publ
   };
 }
 
-function state(uid: string, lines: Line[], master: string, pubs: PublicationRow[], vs: VersionState, codes: readonly string[]): EntityState {
+function state(uid: string, lines: Line[], master: string, pubs: PublicationRow[], vs: VersionState, codes: ReadonlySet<string>): EntityState {
   const byTime = [...lines].sort((a, b) => String(a.doc.updated_at).localeCompare(String(b.doc.updated_at)));
   const newest = byTime[byTime.length - 1];
   const first = lines.find((l) => l.locale === master) ?? lines[0];
@@ -117,12 +122,12 @@ async function present(q: Queryable, scope: Scope, ctx: SysContext, uid: string,
   const m = master ?? (await masterLocale(q, scope.api_key));
   const env = await publishEnvironment(q, scope, ctx);
   const pubs = env ? ((await publicationsOf(q, scope, 'entry', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid) : [];
-  const codes = (await listLocales(q, scope.api_key)).map((l) => l.code);
+  const codes = await localeCodes(q, scope.api_key);
   return entityOf(ctx, uid, ct, lines, m, pubs, await versionState(q, scope, 'entry', uid), codes);
 }
 
 /** `codes`: the space's locales (Herald's codes), the keys of sys.fieldStatus. */
-function entityOf(ctx: SysContext, uid: string, ct: ContentTypeDoc, lines: Line[], master: string, pubs: PublicationRow[], vs: VersionState, codes: readonly string[]) {
+function entityOf(ctx: SysContext, uid: string, ct: ContentTypeDoc, lines: Line[], master: string, pubs: PublicationRow[], vs: VersionState, codes: ReadonlySet<string>) {
   const masterLine = lines.find((l) => l.locale === master) ?? lines[0];
   const tags = Array.isArray(masterLine.doc.tags) ? (masterLine.doc.tags as string[]) : [];
   return entryEntity(ct, lines.map((l) => ({ locale: l.locale, doc: l.doc })), tags, ctx, state(uid, lines, master, pubs, vs, codes), master);
@@ -192,7 +197,7 @@ export async function listEntries(deps: ContentDeps, scope: Scope, ctx: SysConte
   const states = await versionStates(q, scope, 'entry');
   const typeByUid = new Map(types.map((t) => [t.uid, t]));
   const known = [...byUid].filter(([, e]) => typeByUid.has(e.ctUid));
-  const codes = (await listLocales(q, scope.api_key)).map((l) => l.code);
+  const codes = await localeCodes(q, scope.api_key);
   const entity = ([uid, e]: [string, { ctUid: string; lines: Line[] }]) => entityOf(ctx, uid, typeByUid.get(e.ctUid)!, e.lines, locs.master, pubs.get(uid) ?? [], states.get(uid) ?? { offset: 0, publishedVersion: null, publishedSum: null }, codes);
   if (!needsEntities(parsed)) {
     // Nothing to filter or order by: only the page is presented.

@@ -14,7 +14,7 @@ export interface Versioned {
  * the content's current versions (`current`: per locale; a locale without its own content compares
  * with `fallback`, the content a publish of that locale took: the master line, or the asset).
  */
-export function fieldStatus(locales: readonly string[], current: readonly Versioned[], published: readonly Versioned[], fallback?: number): { '*': Record<string, LocaleStatus> } {
+export function fieldStatus(locales: Iterable<string>, current: readonly Versioned[], published: readonly Versioned[], fallback?: number): { '*': Record<string, LocaleStatus> } {
   const now = new Map(current.map((c) => [c.locale, c.version]));
   const pub = new Map(published.map((p) => [p.locale, p.version]));
   const out: Record<string, LocaleStatus> = {};
