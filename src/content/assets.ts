@@ -301,13 +301,14 @@ export async function assetFile(
   }
   const where = 'api_key = ? AND branch = ? AND uid = ?';
   const params: unknown[] = [scope.api_key, scope.branch, uid];
+  const missing = () => notFound(`Version ${version} of asset ${uid}${atSeq === undefined ? '' : ` at event ${atSeq}`}`);
   let chosen = current && (atSeq === undefined || current.createdSeq <= atSeq) ? current.createdSeq : undefined;
   if (chosen === undefined) {
     const r = await deps.db.get<{ c: number | null }>(`SELECT MAX(created_seq) AS c FROM retired_asset_files WHERE ${where}${atSeq === undefined ? '' : ' AND created_seq <= ?'}`, [
       ...params,
       ...(atSeq === undefined ? [] : [atSeq]),
     ]);
-    if (r?.c === null || r?.c === undefined) throw notFound(`Version ${version} of asset ${uid}${atSeq === undefined ? '' : ` at event ${atSeq}`}`);
+    if (r?.c === null || r?.c === undefined) throw missing();
     chosen = Number(r.c);
   }
   // That asset's first retired file whose versions reach `version`; past all of them, its current file.
@@ -316,7 +317,7 @@ export async function assetFile(
     [...params, chosen, version],
   );
   if (retired) return { path: files.absolute(deps.assetsDir, retired.file), doc: retired, createdSeq: chosen };
-  if (!current || current.createdSeq !== chosen || version > current.version) throw notFound(`Version ${version} of asset ${uid}${atSeq === undefined ? '' : ` at event ${atSeq}`}`);
+  if (!current || current.createdSeq !== chosen || version > current.version) throw missing();
   return { path: files.absolute(deps.assetsDir, current.file), doc: current.doc, createdSeq: chosen };
 }
 

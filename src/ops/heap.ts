@@ -36,4 +36,3 @@ export function tuneHeap(execArgv: readonly string[] = process.execArgv): void {
   const flag = heapGrowthFlag(execArgv);
   if (flag) setFlagsFromString(flag);
 }
-

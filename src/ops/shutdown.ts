@@ -46,7 +46,7 @@ export function handleSignals(opts: {
   graceMs: number;
   stop: () => Promise<void>;
   exit?: (code: number) => void;
-  /** Where the signals come from; default: this process's own SIGTERM and SIGINT (src/ops/launch.ts relays them instead). */
+  /** Where the signals come from; default: this process's own SIGTERM and SIGINT (src/ops/launch.js relays them instead). */
   listen?: (onSignal: (signal: NodeJS.Signals) => void) => void;
 }): void {
   const exit = opts.exit ?? ((code: number) => process.exit(code));
