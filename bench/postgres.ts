@@ -28,6 +28,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import type { EventInput } from '../src/events/event.ts';
+import { launchFlags } from '../src/ops/launch.js';
 import { SIGNALS } from '../src/store/signals.ts';
 import { startServer, type Running } from '../src/server.ts';
 import { CORES, connectedPorts, cpuSnapshot, cpuSplit } from './cpu.ts';
@@ -52,7 +53,10 @@ const WORKER_ENV = { HERALD_MAX_IN_FLIGHT: '256', HERALD_MAX_IN_FLIGHT_PER_WEBHO
 async function startWorker(url: string, dataDir: string): Promise<ChildProcess> {
   // BENCH_PG_PROFILE=<dir>: each worker writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_PG_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PG_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/cli.ts', 'serve', '--role', 'worker', '--port', '0', '--data-dir', dataDir], {
+  // The node flags the `herald` command starts `herald serve` with (src/ops/launch.js: the young
+  // generation's size), so a worker here runs as an installed one does.
+  const serveFlags = launchFlags(['serve'], process.env, []);
+  const child = spawn(process.execPath, [...serveFlags, ...profile, '--import', 'tsx', 'src/cli.ts', 'serve', '--role', 'worker', '--port', '0', '--data-dir', dataDir], {
     env: {
       ...process.env,
       ...WORKER_ENV,
@@ -235,7 +239,7 @@ async function main() {
     await c.end();
     return v;
   })();
-  console.log(`Herald bench on PostgreSQL ${version} (schema ${schema}); ${process.version}; API node in this process, workers and receiver in their own`);
+  console.log(`Herald bench on PostgreSQL ${version} (schema ${schema}); ${process.version}; API node in this process, workers and receiver in their own; workers started with ${launchFlags(['serve'], process.env, []).join(' ') || 'no node flags'}`);
   const config = loadConfig(
     { port: 0, dataDir: dir, adminToken: ADMIN, allowPrivateTargets: ['127.0.0.0/8'], logLevel: 'silent', databaseUrl: schemaUrl, role: 'api', rateLimit: 0 },
     {},
