@@ -89,20 +89,21 @@ export async function updateContentType(deps: ContentDeps, scope: Scope, uid: st
 }
 
 /**
- * Deletes a content type. Refused while it has entries (delete them first, so each deletion is
- * recorded) or while another content type references it.
+ * Removes a content type's entries inside deleteContentType's transaction, before the type goes:
+ * each with its own delete event (src/content/entries.ts `deleteContentTypeWithEntries`).
+ * `uids` are the type's entries, in uid order.
  */
-export async function deleteContentType(deps: ContentDeps, scope: Scope, uid: string): Promise<ContentTypeDoc> {
+export type EntriesRemover = (tx: Tx, ct: ContentTypeDoc, uids: string[]) => Promise<void>;
+
+/**
+ * Deletes a content type, refused (409) while another content type or a global field references
+ * it (its reference fields would name nothing). Its entries go first through `removeEntries`,
+ * in the same transaction, so a receiver gets each entry's delete before the type's, or nothing;
+ * without a remover a type that has entries is refused (409), as the Contentful dialect needs.
+ */
+export async function deleteContentType(deps: ContentDeps, scope: Scope, uid: string, removeEntries?: EntriesRemover): Promise<ContentTypeDoc> {
   return deps.db.tx(async (tx) => {
     const current = await requireContentType(tx, scope, uid);
-    const entries = await tx.get<{ n: number }>('SELECT COUNT(DISTINCT uid) AS n FROM entries WHERE api_key = ? AND branch = ? AND content_type_uid = ?', [
-      scope.api_key,
-      scope.branch,
-      uid,
-    ]);
-    if (Number(entries!.n) > 0) {
-      throw new HeraldError('conflict', `Content type '${uid}' still has ${entries!.n} entries; delete them first.`, { errors: { content_type: ['has entries'] } });
-    }
     const referrers = [
       ...(await listContentTypes(tx, scope)).filter((ct) => ct.uid !== uid && referencedContentTypes(ct.schema).has(uid)).map((ct) => ct.uid),
       ...(await globalFieldsReferencing(tx, scope, uid)).map((g) => `global field ${g}`),
@@ -112,6 +113,11 @@ export async function deleteContentType(deps: ContentDeps, scope: Scope, uid: st
         errors: { content_type: [`is referenced by ${referrers.join(', ')}`] },
       });
     }
+    const entries = (await tx.all<{ uid: string }>('SELECT DISTINCT uid FROM entries WHERE api_key = ? AND branch = ? AND content_type_uid = ? ORDER BY uid', [scope.api_key, scope.branch, uid])).map((r) => r.uid);
+    if (entries.length && !removeEntries) {
+      throw new HeraldError('conflict', `Content type '${uid}' still has ${entries.length} entries; delete them first.`, { errors: { content_type: ['has entries'] } });
+    }
+    if (entries.length) await removeEntries!(tx, current, entries);
     await stored.remove(tx, scope, uid);
     // The Contentful dialect's activation and editor interface go with it (its draft mark goes by
     // foreign key): a content type made again with this uid starts unactivated, not with the deleted

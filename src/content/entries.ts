@@ -2,7 +2,7 @@ import { HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
 import type { Action } from '../events/event.ts';
 import { bltUid } from '../ids.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
-import { getContentType, requireContentType, type ContentTypeDoc } from './content-types.ts';
+import { deleteContentType, getContentType, requireContentType, type ContentTypeDoc } from './content-types.ts';
 import { applyReferenceParams, type LoadedEntry, type ReferenceParams } from './query-params.ts';
 import { iso, type ContentDeps, type Scope } from './context.ts';
 import { fallbackChain, requireLocale } from './locales.ts';
@@ -425,6 +425,19 @@ export async function deleteEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctU
   // backup center) need not guess whether the entry or one locale was deleted.
   const event = await record(deps, tx, scope, 'delete', ct, snapshot, line.locale, { deleted_locales: only ? [only] : [...lines.keys()] });
   return { snapshot, seq: event.seq };
+}
+
+/**
+ * Deletes a content type and every entry in it, as Contentstack's `DELETE /v3/content_types/{uid}`
+ * ("deletes an existing content type and all the entries within it"): each entry as its own DELETE
+ * would (every localized version, its publications; one `delete` event with `deleted_locales`),
+ * then the type with its `delete` event, in one transaction. Still refused (409) while another
+ * content type or a global field references the type, and then nothing is deleted.
+ */
+export async function deleteContentTypeWithEntries(deps: ContentDeps, scope: Scope, ctUid: string): Promise<ContentTypeDoc> {
+  return deleteContentType(deps, scope, ctUid, async (tx, ct, uids) => {
+    for (const uid of uids) await deleteEntryIn(deps, tx, scope, ct.uid, uid);
+  });
 }
 
 /** Why a publish fails for a reference to an entry that does not exist, or undefined. */

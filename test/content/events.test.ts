@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { updateAsset } from '../../src/content/assets.ts';
 import { createEntry, updateEntry } from '../../src/content/entries.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
+import { startReceiver } from '../helpers/receiver.ts';
 import { clientError, clientStack, eventsAfter, label, lastSeq, stackOf, type TestStack } from './helpers/content.ts';
 
 /**
@@ -364,5 +365,60 @@ describe('content events', () => {
     await dev.contentType('author').entry().create({ entry: { title: 'On a branch' } });
     const events = await eventsAfter(h, s, from);
     assert.deepEqual(events.map((e) => `${label(e)}:${e.branch}`), ['entry.create:feature']);
+  });
+
+  it("deletes a content type with its entries, as Contentstack's DELETE does: each entry's delete event, then the type's, or nothing while it is referenced", async () => {
+    const rx = await startReceiver();
+    try {
+      const channels = ['content_types.entries.delete', 'content_types.entries.unpublish', 'content_types.brochure.delete'];
+      const hook = await h.request('POST', '/v3/webhooks', { headers: s.headers, body: { webhook: { name: 'type deletes', destinations: [{ target_url: rx.url }], channels } } });
+      assert.equal(hook.status, 201, JSON.stringify(hook.body));
+      await s.stack.environment().create({ environment: { name: 'brochures' } });
+      const title = [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }];
+      await s.stack.contentType().create({ content_type: { title: 'Brochure', uid: 'brochure', schema: title } });
+      const shelfSchema = [...title, { uid: 'items', display_name: 'Items', data_type: 'reference', reference_to: ['brochure'], field_metadata: { ref_multiple: true } }];
+      await s.stack.contentType().create({ content_type: { title: 'Shelf', uid: 'shelf', schema: shelfSchema } });
+      const brochure = s.stack.contentType('brochure');
+      const a = (await brochure.entry().create({ entry: { title: 'A' } })).uid as string;
+      const fr = await brochure.entry(a).fetch({ locale: 'fr-fr' });
+      fr.title = 'A (fr)';
+      await fr.update({ locale: 'fr-fr' });
+      await brochure.entry(a).publish({ publishDetails: { environments: ['brochures'], locales: ['en-us', 'fr-fr'] } });
+      const b = (await brochure.entry().create({ entry: { title: 'B' } })).uid as string;
+      await assert.rejects(s.stack.environment('brochures').delete(), clientError(409, 'environment'), 'A is published there');
+
+      // Referenced by shelf: refused, with or without force (force=true is named), and nothing goes.
+      const from = await lastSeq(h, s);
+      await assert.rejects(brochure.delete(), clientError(409, 'content_type'));
+      const forced = await brochure.delete({ force: true }).then(() => undefined, (err: any) => err);
+      assert.deepEqual([forced?.status, Object.keys(forced?.errors ?? {}).sort()], [409, ['content_type', 'force']]);
+      assert.match(forced.errorMessage, /referenced by shelf/);
+      assert.deepEqual(await eventsAfter(h, s, from), [], 'no event for a refused delete');
+      assert.equal((await brochure.entry(b).fetch()).title, 'B', 'the entries are kept');
+
+      await s.stack.contentType('shelf').delete();
+      const before = await lastSeq(h, s);
+      // What csdx cm:stacks:migration's deleteContentType sends.
+      assert.equal((await h.request('DELETE', '/v3/content_types/brochure?force=false', { headers: s.headers })).status, 200);
+      const events = await eventsAfter(h, s, before);
+      assert.deepEqual(
+        events.map((ev) => `${label(ev)} ${ev.uid}${ev.module === 'entry' ? ` ${[...ev.data.deleted_locales].sort()}` : ''}`),
+        [...[`entry.delete ${a} en-us,fr-fr`, `entry.delete ${b} en-us`].sort((x, y) => (x.split(' ')[1]! < y.split(' ')[1]! ? -1 : 1)), 'content_type.delete brochure'],
+      );
+      assert.ok(events.every((ev) => ev.content_type_uid === 'brochure'));
+      assert.equal(events.find((ev) => ev.uid === a)!.data.entry.title, 'A', 'each delete carries its entry before it');
+      await assert.rejects(s.stack.contentType('brochure').fetch(), clientError(404));
+      // A's publications went with it (deleting an entry removes it from its environments, no
+      // unpublish event): the environment holds nothing now and can be deleted.
+      await s.stack.environment('brochures').delete();
+
+      // The webhook gets what Contentstack sends: one entry delete per entry, then the type's.
+      await rx.waitFor(3);
+      await new Promise((r) => setTimeout(r, 300));
+      const calls = rx.received.map((r) => `${r.json.module}.${r.json.event} ${r.json.data?.entry?.uid ?? r.json.data?.content_type?.uid}`);
+      assert.deepEqual(calls.sort(), [`content_type.delete brochure`, `entry.delete ${a}`, `entry.delete ${b}`].sort());
+    } finally {
+      await rx.close();
+    }
   });
 });

@@ -121,7 +121,6 @@ describe('Contentstack read parameters through the official management client', 
     const writes: Array<[string, string, unknown?]> = [
       ['POST', '/v3/content_types?include_branch=yes', { content_type: { title: 'Later', uid: 'later', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } }],
       ['PUT', `/v3/content_types/book/entries/${doomed.uid}?include_branches=true`, { entry: { title: 'Renamed' } }],
-      ['DELETE', '/v3/content_types/book?force=true'],
       ['POST', '/v3/environments?x=1', { environment: { name: 'qa' } }],
     ];
     for (const [method, path, body] of writes) {
@@ -135,7 +134,7 @@ describe('Contentstack read parameters through the official management client', 
     assert.equal((await s.stack.contentType('book').entry(doomed.uid).delete({ locale: 'en-us' })).notice !== undefined, true);
   });
 
-  it("deletes a content type with force=false (csdx migration's deleteContentType sends it), refuses force=true naming it", async () => {
+  it("deletes a content type with force=false (csdx migration's deleteContentType sends it) or force=true, naming any other value", async () => {
     const schema = [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }];
     await s.stack.contentType().create({ content_type: { title: 'Gone', uid: 'gone', schema } });
     await s.stack.contentType().create({ content_type: { title: 'Kept', uid: 'kept', schema } });
@@ -143,16 +142,18 @@ describe('Contentstack read parameters through the official management client', 
     const r = await h.request('DELETE', '/v3/content_types/gone?force=false', { headers: s.headers });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal((await h.request('GET', '/v3/content_types/gone', { headers: s.headers })).status, 404, 'deleted');
-    // The management SDK passes it on as given.
+    // The management SDK passes it on as given; force=true (the migration's .force(true)) deletes
+    // the same way, entries included.
     assert.ok((await s.stack.contentType('kept').delete({ force: false })).notice);
     await s.stack.contentType().create({ content_type: { title: 'Kept', uid: 'kept', schema } });
-    const refused = await s.stack.contentType('kept').delete({ force: true }).then(() => undefined, (err: any) => err);
-    assert.deepEqual([refused?.status, Object.keys(refused?.errors ?? {})], [422, ['force']]);
-    assert.match(refused.errorMessage, /delete them first/);
-    assert.equal((await h.request('GET', '/v3/content_types/kept', { headers: s.headers })).status, 200, 'not deleted');
     const other = await h.request('DELETE', '/v3/content_types/kept?force=yes', { headers: s.headers });
     assert.equal(other.status, 422, JSON.stringify(other.body));
-    assert.match(JSON.stringify(other.body), /force/);
+    assert.deepEqual(Object.keys(other.body.errors), ['force']);
+    assert.equal((await h.request('GET', '/v3/content_types/kept', { headers: s.headers })).status, 200, 'not deleted');
+    const entry = await s.stack.contentType('kept').entry().create({ entry: { title: 'inside' } });
+    assert.ok((await s.stack.contentType('kept').delete({ force: true })).notice);
+    assert.equal((await h.request('GET', '/v3/content_types/kept', { headers: s.headers })).status, 404, 'deleted');
+    assert.equal((await h.request('GET', `/v3/content_types/kept/entries/${entry.uid}`, { headers: s.headers })).status, 404, 'its entry too');
   });
 
   it('include_branch=true: entries, assets, content types and global fields answered carry _branch, on reads, creates and updates', async () => {

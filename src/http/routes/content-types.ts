@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { createContentType, deleteContentType, listContentTypes, requireContentType, updateContentType, type ContentTypeDoc } from '../../content/content-types.ts';
+import { createContentType, listContentTypes, requireContentType, updateContentType, type ContentTypeDoc } from '../../content/content-types.ts';
+import { deleteContentTypeWithEntries } from '../../content/entries.ts';
 import { bodyField } from '../../content/field-errors.ts';
 import { withoutGlobalFieldSchemas } from '../../content/global-fields.ts';
 import { parseFlag } from '../../content/read-query.ts';
@@ -16,13 +17,15 @@ import { branchOn, branchOnOne, INCLUDE_BRANCH } from '../include-branch.ts';
 const CT_READ = { include_global_field_schema: Flag("global_field fields carry their global field's schema"), ...INCLUDE_BRANCH };
 
 /**
- * A content type's DELETE takes Contentstack's `force`: `false` is the default, and what csdx's
- * migration (`deleteContentType`) always sends. `true` is a 422 naming it: Contentstack's reference
- * says only that it force-deletes (its wording does not say what beyond the entries it removes),
- * and Herald refuses (409) to delete a content type that has entries, so a receiver never gets a
- * content type's deletion without each entry's.
+ * A content type's DELETE deletes its entries with it, as Contentstack's ("Deletes an existing
+ * content type and all the entries within it"): each entry's delete event, then the type's, in one
+ * transaction. `force`: `false` is the default and what csdx's migration (`deleteContentType`)
+ * always sends; `true` is what its `.force(true)` and the SDK's `delete({ force: true })` send, and
+ * Contentstack's reference says only "force delete". Both delete the same; neither deletes a type
+ * another content type or a global field references (409 naming them, and `force` when it was
+ * sent), since their reference fields would name a type that no longer exists.
  */
-const FORCE = Query({ force: Text('false (the default); true is refused (422): delete the entries first', { enum: ['false', 'true'] }) });
+const FORCE = Query({ force: Text('false (the default) or true: either way the entries go with the type; a referenced type is refused (409)', { enum: ['false', 'true'] }) });
 
 /** A content type as the management API shows it (see CT_READ). */
 function present(ct: ContentTypeDoc, q: Record<string, string | undefined>): ContentTypeDoc {
@@ -54,15 +57,17 @@ export default function contentTypeRoutes(app: FastifyInstance, h: Herald) {
     return { notice: 'Content Type updated successfully.', content_type };
   });
 
-  app.delete<{ Params: { uid: string }; Querystring: { force?: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Delete a content type (refused while it has entries)', { params: UID, querystring: FORCE }), async (req) => {
-    if (req.query.force === 'true') {
-      throw new HeraldError('validation_failed', "force=true is not supported on DELETE /v3/content_types/:uid: Herald does not delete a content type's entries with it; delete them first, then the content type.", {
-        errors: { force: ['true is not supported: delete the entries first'] },
-      });
-    }
+  app.delete<{ Params: { uid: string }; Querystring: { force?: string } }>('/v3/content_types/:uid', doc(TAGS.contentTypes, 'Delete a content type and its entries', { params: UID, querystring: FORCE }), async (req) => {
     const scope = await h.scope(req);
-    await deleteContentType(h, scope, req.params.uid);
+    try {
+      await deleteContentTypeWithEntries(h, scope, req.params.uid);
+    } catch (err) {
+      // A referenced type: say that force=true does not override it (the referrers' fields first).
+      if (req.query.force === 'true' && err instanceof HeraldError && err.code === 'conflict') {
+        throw new HeraldError('conflict', `${err.message} force=true does not delete a content type others reference.`, { errors: { ...err.errors, force: ['true does not delete a referenced content type'] } });
+      }
+      throw err;
+    }
     return { notice: 'Content Type deleted successfully.' };
   });
 }
-
