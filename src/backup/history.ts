@@ -397,3 +397,27 @@ export function branchLineage(branches: unknown[], branch: string): Array<{ bran
   }
   return out;
 }
+
+/**
+ * The 404 for entity `what` (module `module`) that a restore was asked to bring back on a branch
+ * whose history (branchLineage) holds none of it: `heldFrom` gives, for a branch of the lineage,
+ * when the backup's first event of it there was (undefined: none). One that a source branch made
+ * after the branch was copied from it was never on the branch: the restore refuses it, naming the
+ * source and both times, rather than write into the branch something it never had (a restore on the
+ * source brings it back there).
+ */
+export function notOnBranch(module: Module, what: string, lineage: Array<{ branch: string; until: number }>, heldFrom: (branch: string) => number | undefined): HeraldError {
+  const own = lineage[0]?.branch ?? 'main';
+  const none = `The backup holds no history of ${what}${own === 'main' ? '' : ` on branch ${own}`}`;
+  for (let i = 1; i < lineage.length; i++) {
+    const { branch: source, until: copied } = lineage[i]!;
+    const first = heldFrom(source);
+    if (first === undefined || first <= copied) continue;
+    return new HeraldError(
+      'not_found',
+      `${none}: it was made on branch ${source} at ${iso(first)}, after ${lineage[i - 1]!.branch} was copied from it at ${iso(copied)}, so ${own} never had it. A restore on ${source} brings it back there.`,
+      { errors: { branch: [`never held this ${module.replace('_', ' ')}`] } },
+    );
+  }
+  return new HeraldError('not_found', `${none}.`);
+}

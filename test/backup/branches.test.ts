@@ -158,6 +158,26 @@ describe('the backup center and branches', () => {
     assert.deepEqual(plain.report.uid_map, {});
   });
 
+  it('refuses, writing nothing, to restore on a branch one entity that its source made after the branch was copied', async () => {
+    // Made in master after staging was copied from it (the test before made one; made here too to stand alone).
+    const late = (await api.post('/v3/content_types/post/entries', { entry: { title: 'Never in staging' } })).entry.uid;
+    await caughtUp(b, source.api_key, (await api.events()).at(-1).seq, Date.now());
+    const target = await h.newStack('Not on staging');
+    const one = (branch: string) =>
+      runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--branch', branch, '--entry', late]);
+    const r = await one('staging');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^herald: The backup holds no history of entry ${late} on branch staging: it was made on branch main at \\S+, after staging was copied from it at \\S+, so staging never had it\\. A restore on main brings it back there\\.\\n$`));
+    // Through plain (copied from staging): the copy that left it out is staging's.
+    assert.match((await one('plain')).stderr, /on branch plain: it was made on branch main at \S+, after staging was copied from it/);
+    const branches = ((await stackApi(h, target).get('/v3/stacks/branches')).branches as any[]).map((x) => x.uid);
+    assert.deepEqual(branches, ['main'], 'no branch made for a restore that brought nothing');
+    // On main it is there to restore.
+    const main = await one('main');
+    assert.equal(main.code, 0, main.stderr);
+    assert.ok(main.report.steps.some((s: any) => s.module === 'entry' && s.uid === late && s.action === 'created'));
+  });
+
   it('reads the Contentful state of the branches still there when one is deleted after the branch list was read', async () => {
     // The race a catch-up can meet: the list is read, then a branch is deleted before its state is.
     await api.post('/v3/stacks/branches', { branch: { uid: 'brief', source: 'main' } });

@@ -6,7 +6,7 @@ import { loadBackupConfig } from '../../src/backup/config.ts';
 import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
 import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
 import { fileFits, unconfirmedFileProblem } from '../../src/backup/files.ts';
-import { alreadyScheduled, archivedNow, branchLineage, chooseContent, publications, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
+import { alreadyScheduled, archivedNow, branchLineage, chooseContent, notOnBranch, publications, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
 import { parseSelection } from '../../src/backup/selection.ts';
 import { HeraldError } from '../../src/errors.ts';
@@ -244,6 +244,31 @@ describe("where the backup holds a branch's history", () => {
     assert.deepEqual(branchLineage(branches, 'loop'), [{ branch: 'loop', until: Infinity }]);
     // Branches never read (a backup older than migration 003): its own history only.
     assert.deepEqual(branchLineage([], 'staging'), [{ branch: 'staging', until: Infinity }]);
+  });
+
+  it("names the source and the times when a branch's source made the entity after the copy, and never says it is there", () => {
+    const at = (iso: string) => Date.parse(iso);
+    const lineage = [
+      { branch: 'plain', until: Infinity },
+      { branch: 'staging', until: at('2026-03-01T00:00:00.000Z') },
+      { branch: 'main', until: at('2026-02-01T00:00:00.000Z') },
+    ];
+    const made = notOnBranch('entry', 'entry blt1', lineage, (b) => (b === 'main' ? at('2026-02-15T00:00:00.000Z') : undefined));
+    assert.equal(made.code, 'not_found');
+    assert.equal(
+      made.message,
+      'The backup holds no history of entry blt1 on branch plain: it was made on branch main at 2026-02-15T00:00:00.000Z, after staging was copied from it at 2026-02-01T00:00:00.000Z, so plain never had it. A restore on main brings it back there.',
+    );
+    assert.deepEqual(made.errors, { branch: ['never held this entry'] });
+    // The nearest source that made it says it (staging made its own after plain was copied).
+    assert.match(notOnBranch('asset', 'asset a', lineage, (b) => (b === 'staging' ? at('2026-03-02T00:00:00.000Z') : at('2026-02-15T00:00:00.000Z'))).message, /made on branch staging at 2026-03-02.*after plain was copied from it at 2026-03-01/);
+    // Held nowhere (or only before a cut, which a restore would have read): the plain 404.
+    for (const heldFrom of [() => undefined, () => at('2026-01-15T00:00:00.000Z')]) {
+      const none = notOnBranch('asset', 'asset a', lineage, heldFrom);
+      assert.equal(none.message, 'The backup holds no history of asset a on branch plain.');
+      assert.equal(none.errors, undefined);
+    }
+    assert.equal(notOnBranch('content_type', 'content_type post', [{ branch: 'main', until: Infinity }], () => 1).message, 'The backup holds no history of content_type post.');
   });
 });
 

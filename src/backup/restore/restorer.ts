@@ -4,7 +4,7 @@ import { HeraldError } from '../../errors.ts';
 import type { Blobs } from '../blobs.ts';
 import type { BackupEvent, Module } from '../event.ts';
 import { findEntity } from '../selection.ts';
-import { alreadyScheduled, archivedNow, branchLineage, chooseContent, summarize, type EntitySummary, publications, scheduleKey, schedulesToRestore, type Choice, type Content, type Scheduled, type ScheduledBulk, type Selection } from '../history.ts';
+import { alreadyScheduled, archivedNow, branchLineage, chooseContent, notOnBranch, summarize, type EntitySummary, publications, scheduleKey, schedulesToRestore, type Choice, type Content, type Scheduled, type ScheduledBulk, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
 import { activationFromHistory, ContentfulStateRestorer, type HistoryActivation } from './contentful.ts';
@@ -127,6 +127,16 @@ export class Restorer {
       if (!entity?.content_type_uid) throw new HeraldError('not_found', `The backup holds no history of entry ${uid}${contentTypeUid ? ` of content type ${contentTypeUid}` : ''}.`);
       ct = entity.content_type_uid;
     }
+    // Before the branch is made: a restore that cannot bring the entity back writes nothing.
+    const held = this.history(module, uid, ct);
+    if (!held) {
+      const what = module === 'entry' && contentTypeUid ? `entry ${uid} of content type ${contentTypeUid}` : `${module} ${uid}`;
+      throw notOnBranch(module, what, this.lineage(), (branch) => {
+        const events = this.store.eventsOf(this.from.api_key, branch, module, uid, ct);
+        return events.length ? events.reduce((m, e) => Math.min(m, e.created_at), Infinity) : undefined;
+      });
+    }
+    chooseContent(module, uid, held.events, sel);
     await this.ensureBranch();
     await this.bring(module, uid, ct, sel);
     await this.flush(this.entryFixups);
