@@ -484,4 +484,38 @@ describe('the list hands out each listed execution once, in order', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('hands out the oldest event first across webhooks, a fan-out’s executions together, however far apart the webhooks’ heads are', { skip: ON_POSTGRES && 'SQLite only' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-list-'));
+    const db = await openSqlite(join(dir, 'herald.db'));
+    try {
+      const list = new Preleased(db);
+      const leaseMs = 1_000;
+      list.open({ leaseMs, room: () => true, wake: () => {} });
+      const now = 1_000_000;
+      // 100 events, each listed for webhooks A, B and C (a fan-out of three), as recording lists them.
+      for (let seq = 0; seq < 100; seq++) {
+        list.add(['A', 'B', 'C'].map((w) => ({ uid: `${w}${seq}`, webhook_uid: w, lane: `l${seq}`, event_seq: seq, leaseUntil: now + 60_000 })), now);
+      }
+      // Rounds where the webhooks had different free slots: A handed out 5, B 2, C none.
+      const first = list.take(64, (w) => (w === 'A' ? 5 : w === 'B' ? 2 : 0), now, leaseMs);
+      assert.deepEqual(first.fresh.map((l) => l.uid).sort(), ['A0', 'A1', 'A2', 'A3', 'A4', 'B0', 'B1'].sort());
+      // Now each may hand out 9, in a page of 27: the oldest events first, each event's
+      // executions one after another (in the webhooks' order), within each webhook's free slots.
+      const { fresh } = list.take(27, () => 9, now, leaseMs);
+      assert.deepEqual(
+        fresh.map((l) => l.uid),
+        ['C0', 'C1', 'B2', 'C2', 'B3', 'C3', 'B4', 'C4', 'A5', 'B5', 'C5', 'A6', 'B6', 'C6', 'A7', 'B7', 'C7', 'A8', 'B8', 'C8', 'A9', 'B9', 'A10', 'B10', 'A11', 'A12', 'A13'],
+      );
+      // What is left follows on, each webhook from where it stopped.
+      const rest: string[] = [];
+      while (list.size > 0) rest.push(...list.take(64, () => 64, now, leaseMs).fresh.map((l) => l.uid));
+      const seqs = rest.map((uid) => Number(uid.slice(1)));
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'oldest event first');
+      assert.equal(rest.length, 300 - 7 - 27);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
