@@ -17,11 +17,18 @@
  * BENCH_ROWS_PRAGMA (pragmas after the writer's, e.g. `temp_store = FILE`, `;`-separated),
  * BENCH_ROWS_LEASE=enqueue (a design Herald does not have, to size it: each execution is written
  * already leased, in flight until the lease's end, by the statement that makes it, so it never
- * goes through a claim round's candidate SELECT and lease UPDATE; its outcome is written as usual).
+ * goes through a claim round's candidate SELECT and lease UPDATE; its outcome is written as usual),
+ * BENCH_ROWS_WAL=1 (the WAL frames each round wrote, by the btree their page belongs to now: the
+ * WAL file's frame headers read before each checkpoint, pages named by the dbstat table; slow).
+ * BENCH_ROWS_CHECKPOINT_EVERY (deliveries between checkpoints, checked after each commit; default:
+ * once per recording transaction's round, ~2,000 deliveries at fan-out 10; Herald's checkpoint
+ * thread passes every 20 ms, ~200 deliveries at 10k a second). Always printed: WAL frames (4 KiB
+ * pages, 4,120 bytes with their headers) written per delivery, and the pages the checkpoints
+ * copied into the database file (each page once per checkpoint, whatever number of its frames).
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sortableId } from '../src/ids.ts';
@@ -45,8 +52,14 @@ const SHARED_FROM = 4;
 const CLAIM_PAGE = 64;
 const CANDIDATE_MARGIN = 32;
 
+/** WAL frames by btree (BENCH_ROWS_WAL=1). */
+const WAL_BY_BTREE = process.env.BENCH_ROWS_WAL === '1';
+/** Deliveries between checkpoints (0: once a round). */
+const CHECKPOINT_EVERY = Number(process.env.BENCH_ROWS_CHECKPOINT_EVERY ?? 0);
+
 const dir = mkdtempSync(join(tmpdir(), 'herald-rows-'));
-const db = new Database(join(dir, 'herald.db'));
+const file = join(dir, 'herald.db');
+const db = new Database(file);
 tuneWriter(db);
 // Checkpointed between rounds, untimed, as the checkpoint thread does it.
 db.pragma('wal_autocheckpoint = 0');
@@ -113,12 +126,14 @@ function timed<T>(name: string, rows: number, fn: () => T): T {
   spent.set(name, s);
   return r;
 }
+const PAGE_SIZE = db.pragma('page_size', { simple: true }) as number;
 const begin = db.prepare('BEGIN IMMEDIATE');
 const commit = db.prepare('COMMIT');
 function tx(name: string, fn: () => void) {
   begin.run();
   fn();
   timed(`COMMIT (${name})`, 1, () => commit.run());
+  if (CHECKPOINT_EVERY > 0 && delivered - checkpointedAt >= CHECKPOINT_EVERY) checkpoint();
 }
 
 const apiKey = 'blt' + randomBytes(8).toString('hex');
@@ -128,6 +143,47 @@ const channel = 'content_types.post.entries.update';
 // An attempt's logged request and response, the sizes the bench's are.
 const request = JSON.stringify({ method: 'POST', url: 'http://127.0.0.1:40000/hook0', headers: { 'content-type': 'application/json', 'user-agent': 'Herald-Webhooks/1.0', 'x-contentstack-signature': '***', 'webhook-id': 'exe_0000000000000000000000', 'webhook-timestamp': '1733400000' }, body: '(the event payload)' });
 const response = JSON.stringify({ status: 200, headers: { 'content-length': '2', date: 'Sat, 05 Dec 2026 19:00:00 GMT' }, body: 'ok' });
+
+/** WAL frames written, and by btree (BENCH_ROWS_WAL=1); pages the checkpoints copied; deliveries so far, and at the last checkpoint. */
+let walFrames = 0;
+const framesBy = new Map<string, number>();
+let copiedPages = 0;
+/** CPU of the checkpoints (us), not among the statements': Herald's run on a thread of their own. */
+let checkpointUs = 0;
+let delivered = 0;
+let checkpointedAt = 0;
+
+/**
+ * Checkpoints the WAL (PASSIVE, as the checkpoint thread does; nothing else reads here, so every
+ * frame is copied and the next commit starts the WAL again from its beginning) and counts the
+ * frames it held. With BENCH_ROWS_WAL=1 each frame's page number (the first 4 bytes of its 24-byte
+ * header, after the WAL's 32-byte header) is named by the btree that owns the page now.
+ */
+function checkpoint() {
+  checkpointedAt = delivered;
+  const c0 = process.cpuUsage();
+  const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
+  const c = process.cpuUsage(c0);
+  checkpointUs += c.user + c.system;
+  walFrames += log;
+  if (log <= 0) return;
+  const owner = new Map<number, string>();
+  if (WAL_BY_BTREE) for (const r of db.prepare('SELECT name, pageno FROM dbstat').all() as Array<{ name: string; pageno: number }>) owner.set(r.pageno, r.name);
+  // The frames as one read (Herald's WAL restarts at 16 MiB; a round here writes a few MiB).
+  const wal = Buffer.allocUnsafe(32 + log * (24 + PAGE_SIZE));
+  const fd = openSync(`${file}-wal`, 'r');
+  readSync(fd, wal, 0, wal.length, 0);
+  closeSync(fd);
+  const pages = new Set<number>();
+  for (let i = 0; i < log; i++) {
+    const page = wal.readUInt32BE(32 + i * (24 + PAGE_SIZE));
+    pages.add(page);
+    if (!WAL_BY_BTREE) continue;
+    const name = owner.get(page) ?? '(free or new)';
+    framesBy.set(name, (framesBy.get(name) ?? 0) + 1);
+  }
+  copiedPages += pages.size;
+}
 
 let nextEvent = 0;
 const leased: Array<{ uid: string; leaseUntil: number }> = [];
@@ -179,6 +235,7 @@ function claimRound(): number {
 function flush(n: number) {
   const batch = leased.splice(0, n);
   if (batch.length === 0) return;
+  delivered += batch.length;
   tx('complete', () => {
     const now = Date.now();
     for (const part of sizedParts(batch)) {
@@ -201,7 +258,7 @@ for (let recorded = 0; recorded < EVENTS; recorded += EVENTS_PER_TX) {
   // (Leased at enqueue: one round, which finds nothing due, as a dispatcher's would after the commit.)
   while (claimRound() > 0) if (leased.length >= FLUSH) flush(FLUSH);
   while (leased.length > 0) flush(FLUSH);
-  db.pragma('wal_checkpoint(PASSIVE)');
+  checkpoint();
 }
 const cpu = process.cpuUsage(cpu0);
 const deliveries = EVENTS * FANOUT;
@@ -213,5 +270,14 @@ for (const [name, s] of [...spent].sort(([a], [b]) => (a < b ? -1 : 1))) {
   console.log(`  ${name.padEnd(20)} ${(us / deliveries).toFixed(2).padStart(7)}  ${s.rows ? (us / s.rows).toFixed(2).padStart(8) : '       -'}  (${s.rows.toLocaleString('en')})`);
 }
 console.log(`  ${'all statements'.padEnd(20)} ${(total / deliveries).toFixed(2).padStart(7)}; process CPU ${((cpu.user + cpu.system) / deliveries).toFixed(1)} us per delivery (checkpoints included)`);
+console.log(
+  `  WAL frames per delivery ${(walFrames / deliveries).toFixed(3)} (${walFrames.toLocaleString('en')}); pages checkpointed ${(copiedPages / deliveries).toFixed(3)} (${copiedPages.toLocaleString('en')}), checkpoint CPU ${(checkpointUs / deliveries).toFixed(2)} us`,
+);
+for (const [name, n] of [...framesBy].sort(([, a], [, b]) => b - a)) if (n / deliveries >= 0.0005) console.log(`    ${name.padEnd(32)} ${(n / deliveries).toFixed(3)}`);
+if (WAL_BY_BTREE) {
+  console.log('  size by btree, KiB (dbstat)');
+  for (const r of db.prepare('SELECT name, SUM(pgsize) / 1024 AS kib, SUM(ncell) AS cells FROM dbstat GROUP BY name ORDER BY kib DESC LIMIT 12').all() as Array<{ name: string; kib: number; cells: number }>)
+    console.log(`    ${r.name.padEnd(32)} ${String(r.kib).padStart(8)} (${r.cells.toLocaleString('en')} cells)`);
+}
 db.close();
 rmSync(dir, { recursive: true, force: true });
