@@ -107,6 +107,7 @@ async function record(
   extra: Record<string, unknown> = {},
   at: { environment?: string; locale?: string } = {},
   versions?: { before: AssetDoc; after: AssetDoc },
+  repeat?: boolean,
 ) {
   return deps.events.record(tx, {
     api_key: scope.api_key,
@@ -120,7 +121,20 @@ async function record(
     actor_name: scope.caller.name ?? null,
     data: { asset, ...extra },
     ...(versions ? { versions } : {}),
+    ...(repeat ? { contentful_repeat: true as const } : {}),
   });
+}
+
+/**
+ * Whether a publish or unpublish request already recorded `action` for `environment` (in another
+ * locale): the event is then a repeat for Contentful-format webhooks (EventInput.contentful_repeat).
+ * Marks it recorded.
+ */
+function repeated(seen: Set<string>, action: string, environment: string): boolean {
+  const key = `${action} ${environment}`;
+  if (seen.has(key)) return true;
+  seen.add(key);
+  return false;
 }
 
 /**
@@ -402,11 +416,13 @@ export async function publishAssetIn(deps: ContentDeps, tx: Tx, scope: Scope, ui
     throw invalid('version', `only the latest version (${current.version}) of an asset can be published`);
   }
   const outcomes: PublishOutcome[] = [];
+  const seen = new Set<string>();
   for (const locale of req.locales) {
     for (const env of req.environments) {
       await setPublished(tx, scope, 'asset', uid, env.uid, locale, current.version, { doc: current.doc });
       const asset = await renderOne(tx, linksOf(deps, origin), scope, current);
-      const event = await record(deps, tx, scope, 'publish', asset, { environment: { name: env.name, uid: env.uid }, locale }, { environment: env.name, locale });
+      const extra = { environment: { name: env.name, uid: env.uid }, locale };
+      const event = await record(deps, tx, scope, 'publish', asset, extra, { environment: env.name, locale }, undefined, repeated(seen, 'publish', env.uid));
       outcomes.push({ environment: env.name, locale, action: 'publish', seq: event.seq });
       await stampPublished(tx, scope, 'asset', uid, env.uid, locale, event.seq);
     }
@@ -423,6 +439,7 @@ export async function unpublishAssetIn(deps: ContentDeps, tx: Tx, scope: Scope, 
   const current = await requireAsset(tx, scope, uid);
   const req = await request(tx);
   const outcomes: PublishOutcome[] = [];
+  const seen = new Set<string>();
   for (const locale of req.locales) {
     for (const env of req.environments) {
       const removed = await removePublished(tx, scope, 'asset', uid, env.uid, locale);
@@ -430,11 +447,11 @@ export async function unpublishAssetIn(deps: ContentDeps, tx: Tx, scope: Scope, 
       const extra = { environment: { name: env.name, uid: env.uid }, locale };
       const at = { environment: env.name, locale };
       if (removed) {
-        const event = await record(deps, tx, scope, 'unpublish', asset, extra, at);
+        const event = await record(deps, tx, scope, 'unpublish', asset, extra, at, undefined, repeated(seen, 'unpublish', env.uid));
         outcomes.push({ environment: env.name, locale, action: 'unpublish', seq: event.seq });
       } else {
         const reason = `the asset is not published to ${env.name} in ${locale}`;
-        const event = await record(deps, tx, scope, 'unpublish.fail', asset, { ...extra, reason }, at);
+        const event = await record(deps, tx, scope, 'unpublish.fail', asset, { ...extra, reason }, at, undefined, repeated(seen, 'unpublish.fail', env.uid));
         outcomes.push({ environment: env.name, locale, action: 'unpublish.fail', reason, seq: event.seq });
       }
     }

@@ -323,9 +323,12 @@ async function ensureEnvironment(deps: ContentDeps, tx: Tx, scope: Scope, ctx: S
 }
 
 /**
- * Publishes the asset to the environment's Herald environment: in the master locale (the one its
- * fields show in), or in the locales the body names (contentful-management's `publish` with
- * `locales`: `{ add: { fields: { '*': [...] } } }`), which sys.fieldStatus then shows published.
+ * Publishes the asset to the environment's Herald environment: in every locale of the space, as
+ * Contentful publishes an asset (its fields show the master locale's content in each), or in the
+ * locales the body names (contentful-management's `publish` with `locales`:
+ * `{ add: { fields: { '*': [...] } } }`); sys.fieldStatus and the delivery API's
+ * X-Contentful-Locale-Based-Publishing follow it. Herald records one publish event per locale, as
+ * for /v3 (Contentstack publishes each locale on its own).
  */
 export async function publishAssetTo(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, sent: number | null, origin: string, body?: unknown) {
   return deps.db.tx(async (tx) => {
@@ -333,7 +336,10 @@ export async function publishAssetTo(deps: ContentDeps, scope: Scope, ctx: SysCo
     const current = await fetchAsset(inner, scope, uid, origin);
     const version = Number(current._version) + (await versionState(tx, scope, 'asset', uid)).offset;
     if (sent !== version) throw versionMismatch('the asset', sent, version);
-    const chosen = localesOf(body, 'add', await localeCodes(tx, scope.api_key)) ?? [await masterLocale(tx, scope.api_key)];
+    const codes = await localeCodes(tx, scope.api_key);
+    const master = await masterLocale(tx, scope.api_key);
+    // The master locale's event first: the one its fields show in.
+    const chosen = localesOf(body, 'add', codes) ?? [master, ...[...codes].filter((c) => c !== master)];
     const env = await ensureEnvironment(deps, tx, scope, ctx);
     await publishAsset(inner, scope, uid, { asset: { environments: [env.name], locales: chosen } }, origin);
     await recordPublish(tx, scope, 'asset', uid, version, Number(current._version));

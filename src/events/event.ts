@@ -83,6 +83,14 @@ export interface EventInput {
    * `.fail` events. The entity snapshot is after the change (before it, for delete).
    */
   data: Record<string, unknown>;
+  /**
+   * Set on an asset's publish or unpublish (or .fail) event when the same request already recorded
+   * one of that action for that environment in another locale. A Herald asset is one content in
+   * every locale, so Contentful's call body is the same for each: Contentful-format webhooks are
+   * not matched by such events, and get one call per publish, as Contentful sends. Not stored: a
+   * replay matches every event again.
+   */
+  contentful_repeat?: true;
 }
 
 export interface HeraldEvent extends Omit<EventInput, 'versions'> {

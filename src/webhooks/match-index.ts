@@ -58,6 +58,7 @@ export function createWebhookIndex(): WebhookIndex {
     for (const c of list) {
       // Operational events belong to no branch (src/events/operational.ts).
       if (!operational && c.branches && !c.branches.has(event.branch)) continue;
+      if (event.contentful_repeat && c.webhook.format === 'contentful') continue;
       const channel = c.channels.find((ch) => ch.matches(event));
       if (!channel || !c.conditions(event)) continue;
       matches.push({ webhook: c.webhook, channel: channel.text });

@@ -211,6 +211,15 @@ describe('content in the Contentful dialect', () => {
     await waitForTopics(asset.sys.id, topics);
     assert.deepEqual(topicsFor(asset.sys.id), topics);
     for (const r of receiver.received.filter((x) => x.json?.sys?.id === asset.sys.id)) assert.equal(receiver.verified.get(r), true);
+    // Published without a locale list: in every locale of the space, as Contentful publishes an
+    // asset; Herald records each locale's publication (as /v3 shows it), yet the Contentful-format
+    // webhook got one call per publish and unpublish, as Contentful sends.
+    const feed = (await h.request('GET', '/v3/events?after=0&limit=1000', { headers: v3() })).body.events as any[];
+    const locales = (await client.locale.getMany({ ...env, query: {} } as any)).items.map((l: any) => l.code.toLowerCase()).sort();
+    assert.ok(locales.length > 1, 'the space has several locales');
+    for (const action of ['publish', 'unpublish']) {
+      assert.deepEqual(feed.filter((e) => e.uid === asset.sys.id && e.action === action).map((e) => e.locale).sort(), locales, `${action}: one event per locale`);
+    }
     const created = receiver.topic('ContentManagement.Asset.create').find((r) => r.json.sys.id === asset.sys.id)!;
     assert.equal(created.json.fields.file['en-US'].fileName, 'cat.txt');
 

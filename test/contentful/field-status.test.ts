@@ -20,12 +20,14 @@ describe('sys.fieldStatus: publishing status per locale on the management API', 
   describe('through contentful-management', () => {
     let h: TestHerald;
     let client: Client;
+    let token: string;
     let env: { spaceId: string; environmentId: string };
     const status = (e: any) => e.sys.fieldStatus['*'];
 
     before(async () => {
       const s = await startSpace();
       ({ h, client, env } = s);
+      token = s.space.token;
       await client.locale.create(env, { name: 'German', code: 'de-DE', fallbackCode: 'en-US', optional: true } as any);
       const ct = await client.contentType.createWithId({ ...env, contentTypeId: 'page' }, {
         name: 'Page',
@@ -72,6 +74,29 @@ describe('sys.fieldStatus: publishing status per locale on the management API', 
       assert.deepEqual(status(a), { 'en-US': 'published', 'de-DE': 'draft' }, 'unpublished in German only, as asked');
       a = await client.asset.update(id, { ...a, fields: { ...a.fields, title: { 'en-US': 'New logo' } } });
       assert.deepEqual(status(a), { 'en-US': 'changed', 'de-DE': 'draft' });
+    });
+    it('publishes an asset in every locale when no locale is named, as Contentful does: fieldStatus, the delivery API and one event per locale', async () => {
+      const id = { ...env, assetId: 'banner' };
+      let a: any = await client.asset.createWithId(id, {
+        fields: { title: { 'en-US': 'Banner' }, file: { 'en-US': { contentType: 'text/plain', fileName: 'banner.txt', upload: 'data:text/plain;base64,YmFubmVy' } } },
+      } as any);
+      if (!a.fields.file['en-US'].url) a = await client.asset.processForAllLocales(env, a);
+      a = await client.asset.get(id);
+      const v3 = { authorization: `Bearer ${token}`, api_key: env.spaceId };
+      const from = ((await h.request('GET', '/v3/events?limit=1000', { headers: v3 })).body.events as any[]).at(-1)?.seq ?? 0;
+      a = await client.asset.publish(id, a);
+      assert.deepEqual(status(a), { 'en-US': 'published', 'de-DE': 'published' });
+      // One publish event per locale, the master locale's first (Herald records each locale's publication).
+      const events = (await h.request('GET', `/v3/events?after=${from}&limit=1000`, { headers: v3 })).body.events as any[];
+      assert.deepEqual(events.map((e) => `${e.module}.${e.action}@${e.environment}/${e.locale}`), ['asset.publish@master/en-us', 'asset.publish@master/de-de']);
+      // The delivery API with locale-based publishing finds it in German too.
+      const key = await h.request('POST', `/spaces/${env.spaceId}/api_keys`, { headers: { authorization: `Bearer ${token}` }, body: { name: 'site', environments: [{ sys: { type: 'Link', linkType: 'Environment', id: 'master' } }] } });
+      assert.equal(key.status, 201, JSON.stringify(key.body));
+      const read = await h.request('GET', `/spaces/${env.spaceId}/environments/master/assets/banner?locale=de-DE`, {
+        headers: { authorization: `Bearer ${key.body.accessToken}`, 'x-contentful-locale-based-publishing': 'true' },
+      });
+      assert.equal(read.status, 200, JSON.stringify(read.body));
+      assert.equal(read.body.fields.title, 'Banner');
     });
   });
 });
