@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { CHECKPOINT_EVERY_MS, CHECKPOINT_SOON_MS, checkpointWait } from '../../src/store/sqlite-checkpoint.ts';
 import { AUTOCHECKPOINT_PAGES, BACKSTOP_PAGES, openSqlite, type SqliteDb } from '../../src/store/sqlite.ts';
 
 const COMMITS = 8_000;
@@ -25,6 +26,19 @@ function walBytes(file: string): number {
 }
 
 describe('WAL checkpoints on their own thread', () => {
+  it('come every CHECKPOINT_EVERY_MS, sooner when the WAL at its growth would reach its restart first', () => {
+    // Growth not known yet, or none: the long wait.
+    assert.equal(checkpointWait(4_096, 0), CHECKPOINT_EVERY_MS);
+    assert.equal(checkpointWait(-10, 0), CHECKPOINT_EVERY_MS);
+    // 10 frames a ms with 4,000 to go: 400 ms away, the long wait.
+    assert.equal(checkpointWait(4_000, 10), CHECKPOINT_EVERY_MS);
+    // 1,000 frames to go at 20 a ms: 50 ms.
+    assert.equal(checkpointWait(1_000, 20), 50);
+    // At or past the restart: the shortest wait, never less.
+    assert.equal(checkpointWait(100, 20), CHECKPOINT_SOON_MS);
+    assert.equal(checkpointWait(-500, 20), CHECKPOINT_SOON_MS);
+  });
+
   it('lets the store be closed twice (the second close answers at once, it does not wait on the thread)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-checkpoint-'));
     try {
