@@ -213,15 +213,18 @@ async function publishEnvironment(q: Queryable, scope: Scope, ctx: SysContext): 
   return getEnvironment(q, scope.api_key, ctx.environmentId);
 }
 
-/** An asset as Contentful shows it, read through `deps` (inside a transaction when it is one). */
-async function present(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, origin: string) {
+/**
+ * An asset as Contentful shows it, read through `deps` (inside a transaction when it is one). A list
+ * passes the space's locales it read once (queryLocales); a single asset reads them here.
+ */
+async function present(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: string, origin: string, locs?: { heraldCodes: Set<string>; master: string }) {
   const q = deps.db;
   const a = (await fetchAsset(deps, scope, uid, origin)) as Record<string, unknown> & Parameters<typeof assetEntity>[0];
   const env = await publishEnvironment(q, scope, ctx);
   const pubs = env ? ((await publicationsOf(q, scope, 'asset', [uid])).get(uid) ?? []).filter((p) => p.environment === env.uid) : [];
   const vs = await versionState(q, scope, 'asset', uid);
   const version = Number(a._version) + vs.offset;
-  return assetEntity(a, await masterLocale(q, scope.api_key), ctx, {
+  return assetEntity(a, locs?.master ?? (await masterLocale(q, scope.api_key)), ctx, {
     id: uid,
     version,
     createdAt: String(a.created_at),
@@ -231,7 +234,7 @@ async function present(deps: ContentDeps, scope: Scope, ctx: SysContext, uid: st
     published: publicationState(pubs, vs),
     archived: a._archived === true ? { version, at: String(a.updated_at), by: String(a.updated_by) } : null,
     // Herald's asset is one content in every locale: each published locale compares with its version.
-    fieldStatus: fieldStatus(await localeCodes(q, scope.api_key), [], pubs.map((p) => ({ locale: p.locale, version: Number(p.version) })), Number(a._version)),
+    fieldStatus: fieldStatus(locs?.heraldCodes ?? (await localeCodes(q, scope.api_key)), [], pubs.map((p) => ({ locale: p.locale, version: Number(p.version) })), Number(a._version)),
   });
 }
 
@@ -254,12 +257,12 @@ export async function listAssetViews(deps: ContentDeps, scope: Scope, ctx: SysCo
   const parsed = parseQuery(params, { kind: 'Asset', locales: locs });
   if (!needsEntities(parsed)) {
     const { assets, count } = await listAssets(deps, scope, { paging: { skip: parsed.skip, limit: Math.max(1, parsed.limit), includeCount: true }, sort: { field: 'created_at', dir: 1 } }, origin);
-    const items = parsed.limit === 0 ? [] : await Promise.all(assets.map((a) => present(deps, scope, ctx, a.uid as string, origin)));
+    const items = parsed.limit === 0 ? [] : await Promise.all(assets.map((a) => present(deps, scope, ctx, a.uid as string, origin, locs)));
     return { items: parsed.select ? items.map((e) => selectPaths(e, parsed.select!)) : items, total: count, page: parsed };
   }
   const { assets } = await listAssets(deps, scope, { paging: { skip: 0, limit: Number.MAX_SAFE_INTEGER, includeCount: false }, sort: { field: 'created_at', dir: 1 } }, origin);
   const all = [];
-  for (const a of assets) all.push(await present(deps, scope, ctx, a.uid as string, origin));
+  for (const a of assets) all.push(await present(deps, scope, ctx, a.uid as string, origin, locs));
   return { ...applyQuery(all, parsed), page: parsed };
 }
 

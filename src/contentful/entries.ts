@@ -143,10 +143,15 @@ export async function getEntry(deps: ContentDeps, scope: Scope, ctx: SysContext,
   return present(deps.db, scope, ctx, uid, e.ct, e.lines);
 }
 
-/** What a collection query reads about the space: its locales as Contentful writes them, and the master one. */
-export async function queryLocales(q: Queryable, apiKey: string): Promise<{ codes: string[]; default: string; master: string }> {
+/**
+ * What a collection query reads about the space, from one read of its locales: their codes as
+ * Contentful writes them (`codes`, for the query's paths) and as Herald does (`heraldCodes`,
+ * sys.fieldStatus's keys, as localeCodes), and the master one.
+ */
+export async function queryLocales(q: Queryable, apiKey: string): Promise<{ codes: string[]; heraldCodes: Set<string>; default: string; master: string }> {
   const master = await masterLocale(q, apiKey);
-  return { codes: (await listLocales(q, apiKey)).map((l) => contentfulLocale(l.code)), default: contentfulLocale(master), master };
+  const heraldCodes = new Set((await listLocales(q, apiKey)).map((l) => l.code));
+  return { codes: [...heraldCodes].map(contentfulLocale), heraldCodes, default: contentfulLocale(master), master };
 }
 
 /**
@@ -197,8 +202,7 @@ export async function listEntries(deps: ContentDeps, scope: Scope, ctx: SysConte
   const states = await versionStates(q, scope, 'entry');
   const typeByUid = new Map(types.map((t) => [t.uid, t]));
   const known = [...byUid].filter(([, e]) => typeByUid.has(e.ctUid));
-  const codes = await localeCodes(q, scope.api_key);
-  const entity = ([uid, e]: [string, { ctUid: string; lines: Line[] }]) => entityOf(ctx, uid, typeByUid.get(e.ctUid)!, e.lines, locs.master, pubs.get(uid) ?? [], states.get(uid) ?? { offset: 0, publishedVersion: null, publishedSum: null }, codes);
+  const entity = ([uid, e]: [string, { ctUid: string; lines: Line[] }]) => entityOf(ctx, uid, typeByUid.get(e.ctUid)!, e.lines, locs.master, pubs.get(uid) ?? [], states.get(uid) ?? { offset: 0, publishedVersion: null, publishedSum: null }, locs.heraldCodes);
   if (!needsEntities(parsed)) {
     // Nothing to filter or order by: only the page is presented.
     const page = known.slice(parsed.skip, parsed.skip + parsed.limit).map(entity);

@@ -349,7 +349,7 @@ function includeDepth(raw: unknown): number {
 }
 
 /** Parameters the entries collection reads besides the search ones. */
-const EXTRA = ['locale', 'include', 'access_token'];
+const EXTRA = ['locale', 'include'];
 
 /**
  * `include` resolves links in the entries collection only (Contentful's CDA reference, Links: "only
@@ -419,13 +419,13 @@ export async function cdaEntries(deps: CfDeps, ctx: CfContext, params: Record<st
 const COLLECTION = { entry: 'entries', asset: 'assets', 'content type': 'content types' } as const;
 
 /**
- * A single entry or asset takes `locale` only, a single content type nothing (besides the key):
- * anything else, `select` or `include` included (contentful.js sends getAsset's query as given), is
- * a 400 naming it, never ignored.
+ * A single entry or asset takes `locale` only, a single content type nothing (a key sent as
+ * `access_token` is a header by now: src/http/query-token.ts): anything else, `select` or `include`
+ * included (contentful.js sends getAsset's query as given), is a 400 naming it, never ignored.
  */
 function onlyLocale(params: Record<string, unknown>, what: keyof typeof COLLECTION) {
   for (const k of Object.keys(params)) {
-    if (k === 'access_token' || (k === 'locale' && what !== 'content type')) continue;
+    if (k === 'locale' && what !== 'content type') continue;
     throw new InvalidQuery(k, `is not a parameter of a single ${what} (use the ${COLLECTION[what]} collection with sys.id)`);
   }
 }
@@ -442,7 +442,7 @@ export async function cdaAssets(deps: CfDeps, ctx: CfContext, params: Record<str
   noInclude(params, 'assets');
   const locale = readLocale(ctx, params.locale);
   const source = await sourceOf(deps, ctx);
-  const parsed = parseQuery(params, { kind: 'Asset', locales: { codes: ctx.locales.map((l) => contentfulLocale(l.code)), default: contentfulLocale(ctx.master) }, fieldsByLocale: locale === '*', extra: ['locale', 'access_token'] });
+  const parsed = parseQuery(params, { kind: 'Asset', locales: { codes: ctx.locales.map((l) => contentfulLocale(l.code)), default: contentfulLocale(ctx.master) }, fieldsByLocale: locale === '*', extra: ['locale'] });
   const all = [...source.assets].filter(([uid]) => shownAsset(ctx, locale, source, uid)).map(([uid, a]) => assetOf(deps, ctx, { locale }, uid, a));
   const { items, total } = applyQuery(all, parsed);
   return { sys: { type: 'Array' }, total, skip: parsed.skip, limit: parsed.limit, items };
@@ -466,7 +466,7 @@ export async function cdaContentTypes(deps: CfDeps, ctx: CfContext, params: Reco
   const types = await listContentTypes(deps.db, ctx.scope);
   const ids = contentfulIds(types);
   const all = (await activatedDefinitions(deps.db, ctx.scope, types)).map((t) => contentTypeEntity(t, ctx.sys, stateOf(t), ids));
-  const parsed = parseQuery(params, { kind: 'ContentType', locales: { codes: [], default: '' }, extra: ['access_token'] });
+  const parsed = parseQuery(params, { kind: 'ContentType', locales: { codes: [], default: '' } });
   const { items, total } = applyQuery(all, parsed);
   return { sys: { type: 'Array' }, total, skip: parsed.skip, limit: parsed.limit, items };
 }
@@ -490,14 +490,14 @@ function stateOf(t: ContentTypeDoc) {
  */
 export function cdaTags(ctx: CfContext, params: Record<string, unknown>) {
   noInclude(params, 'tags');
-  const parsed = parseQuery(params, { kind: 'Other', locales: { codes: [], default: '' }, extra: ['access_token'] });
+  const parsed = parseQuery(params, { kind: 'Other', locales: { codes: [], default: '' } });
   const { items, total } = applyQuery(ctx.tags, parsed);
   return { sys: { type: 'Array' }, total, skip: parsed.skip, limit: parsed.limit, items };
 }
 
 /** `/tags/{id}`: a public tag; a private or unknown one is a 404, as Contentful's. Takes no parameter. */
 export function cdaTag(ctx: CfContext, id: string, params: Record<string, unknown>) {
-  for (const k of Object.keys(params)) if (k !== 'access_token') throw new InvalidQuery(k, 'is not a parameter of a single tag (use the tags collection with sys.id)');
+  for (const k of Object.keys(params)) throw new InvalidQuery(k, 'is not a parameter of a single tag (use the tags collection with sys.id)');
   const tag = ctx.tags.find((t) => t.sys.id === id);
   if (!tag) throw notFound(`Tag ${id}`);
   return tag;
@@ -521,7 +521,7 @@ export function localesOf(ctx: CfContext) {
  */
 export function cdaLocales(ctx: CfContext, params: Record<string, unknown> = {}) {
   noInclude(params, 'locales');
-  const parsed = parseQuery(params, { kind: 'Other', locales: { codes: [], default: '' }, extra: ['access_token'] });
+  const parsed = parseQuery(params, { kind: 'Other', locales: { codes: [], default: '' } });
   if (params.limit === undefined || params.limit === '') parsed.limit = MAX_LIMIT;
   const { items, total } = applyQuery(localesOf(ctx), parsed);
   return { sys: { type: 'Array' }, total, skip: parsed.skip, limit: parsed.limit, items };
@@ -568,7 +568,7 @@ export async function cdaSync(deps: CfDeps, ctx: CfContext, params: Record<strin
   for (const k of Object.keys(params)) {
     // Sync always returns every locale, as Contentful's (locale is not one of its sync parameters).
     if (k === 'locale') throw new InvalidQuery(k, 'is not a parameter of /sync: sync returns every locale');
-    if (!['initial', 'sync_token', 'type', 'content_type', 'limit', 'access_token'].includes(k)) throw new InvalidQuery(k, 'is not a parameter of /sync');
+    if (!['initial', 'sync_token', 'type', 'content_type', 'limit'].includes(k)) throw new InvalidQuery(k, 'is not a parameter of /sync');
   }
   let s: CfSync;
   const token = one('sync_token');
