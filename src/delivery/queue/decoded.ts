@@ -34,7 +34,12 @@ const EVENTS_KEPT = 512;
  */
 export const EVENTS_HELD = 8_192;
 
-const webhooks = new Map<string, { row: WebhookRow; webhook: Webhook }>();
+/**
+ * `row`: the columns the webhook was made from (a copy); `from`: the row object it was made from.
+ * Claims on SQLite hand the same row object round after round while no webhook was written
+ * (lease.ts claimedRows, DecodedEvents.webhookRows): that one is known without comparing columns.
+ */
+const webhooks = new Map<string, { row: WebhookRow; from: WebhookRow; webhook: Webhook }>();
 const WEBHOOK_FIELDS = ['doc', 'disabled', 'disabled_reason', 'version', 'created_at', 'updated_at'] as const;
 const EVENT_FIELDS = [
   'seq',
@@ -61,11 +66,14 @@ function same<R>(a: R, b: R, fields: readonly (keyof R)[]): boolean {
 /** The Webhook of a claimed execution's webhook row (see webhookFromRow), parsed once per definition. */
 export function decodedWebhook(uid: string, row: WebhookRow): Webhook {
   const hit = webhooks.get(uid);
-  if (hit && same(hit.row, row, WEBHOOK_FIELDS)) return hit.webhook;
+  if (hit && (hit.from === row || same(hit.row, row, WEBHOOK_FIELDS))) {
+    hit.from = row;
+    return hit.webhook;
+  }
   const webhook = webhookFromRow(row);
   if (webhooks.size >= WEBHOOKS_KEPT) webhooks.clear();
   const kept: WebhookRow = { doc: row.doc, disabled: row.disabled, disabled_reason: row.disabled_reason, version: row.version, created_at: row.created_at, updated_at: row.updated_at };
-  webhooks.set(uid, { row: kept, webhook });
+  webhooks.set(uid, { row: kept, from: row, webhook });
   return webhook;
 }
 

@@ -109,6 +109,8 @@ interface LeasedRow {
   event_seq: number;
   batch_uid: string | null;
   folded_seqs: string | null;
+  /** Its lease end, when it differs from row to row (listed ones, claimListed): else claimedRows' `leaseEnd`. */
+  leaseUntil?: number;
 }
 
 /**
@@ -201,7 +203,7 @@ async function leaseSqlite(
     taken.push({ uid: r[0], webhook_uid: r[1], lane: r[2], attempts: r[3], event_seq: r[4], batch_uid: r[5], folded_seqs: r[6] });
   }
   if (taken.length === 0) return claimed;
-  return claimedRows(q, events, taken, () => leaseEnd);
+  return claimedRows(q, events, taken, leaseEnd);
 }
 
 /**
@@ -217,16 +219,14 @@ export async function claimListed(
   listed: ReadonlyArray<{ uid: string; webhook_uid: string; lane: string; event_seq: number; leaseUntil: number }>,
 ): Promise<Claimed[] & { dropped: number }> {
   const rows: LeasedRow[] = [];
-  const leaseOf = new Map<string, number>();
   for (const l of listed) {
-    rows.push({ uid: l.uid, webhook_uid: l.webhook_uid, lane: l.lane, attempts: 0, event_seq: l.event_seq, batch_uid: null, folded_seqs: null });
-    leaseOf.set(l.uid, l.leaseUntil);
+    rows.push({ uid: l.uid, webhook_uid: l.webhook_uid, lane: l.lane, attempts: 0, event_seq: l.event_seq, batch_uid: null, folded_seqs: null, leaseUntil: l.leaseUntil });
   }
-  return claimedRows(q, events, rows, (uid) => leaseOf.get(uid)!);
+  return claimedRows(q, events, rows);
 }
 
 /** Leased rows with their webhooks (read once per webhook) and events (read when not kept): see leaseSqlite. */
-async function claimedRows(q: Queryable, events: DecodedEvents, taken: LeasedRow[], leaseEndOf: (uid: string) => number): Promise<Claimed[] & { dropped: number }> {
+async function claimedRows(q: Queryable, events: DecodedEvents, taken: LeasedRow[], leaseEnd?: number): Promise<Claimed[] & { dropped: number }> {
   const claimed = [] as unknown as Claimed[] & { dropped: number };
   claimed.dropped = 0;
   // The webhook rows an earlier round read, while no webhook was written since (the count read
@@ -293,7 +293,7 @@ async function claimedRows(q: Queryable, events: DecodedEvents, taken: LeasedRow
     // JOIN this replaced left it: its lease ends and it is looked at again.
     if (!event) continue;
     const webhook = hooks.get(t.webhook_uid) ?? null;
-    if (!claimedWith(claimed, t, webhook, event, leaseEndOf(t.uid))) await drop(q, claimed, t.uid, webhook);
+    if (!claimedWith(claimed, t, webhook, event, leaseEnd ?? t.leaseUntil!)) await drop(q, claimed, t.uid, webhook);
   }
   return claimed;
 }
