@@ -2,29 +2,46 @@
  * `npm run bench:rows`: the store's side of the delivery path alone, per statement: a real SQLite
  * file with every migration, the writer set up as Herald sets it up (sqlite.ts tuneWriter and
  * tuneWriterAfterMigrations), and the bench's rows (bench/run.ts: ~1.2 KB events, one lane per
- * entity, 200 events a transaction), written by the statements of one execution's life: events
- * INSERT, the lane look-up and the executions INSERT at fan-out (enqueue.ts), the candidate SELECT
- * and the lease UPDATE of claim rounds of 64 (claim.ts, lease.ts), the attempts INSERT and the
- * UPDATE..FROM of outcome flushes (complete.ts), and each transaction's COMMIT. Prints each one's
- * CPU time per delivery and per row written: what a schema or statement change saves, without the
- * rest of Herald around it. No HTTP, no JSON of the engine; the WAL is checkpointed between rounds,
- * untimed (Herald's checkpoint thread does that off the main thread).
+ * entity, 200 events a transaction), written by the statements of one execution's life. Prints
+ * each one's CPU time per delivery and per row written: what a schema or statement change saves,
+ * without the rest of Herald around it. No HTTP, no JSON of the engine.
+ *
+ * The path, by default, is the one the bench's fan-out lines take: the pre-lease list (prelease.ts).
+ * Counted in Herald (session 19, ad-hoc counters, fan-out 1 and 10 lines): every delivery, 20,000
+ * of 20,000 and 50,000 of 50,000, was written leased by its INSERT and handed out from the list; no
+ * lease UPDATE ran, and claim rounds wrote nothing. So an execution's life here is: events INSERT,
+ * the lane look-up and the executions INSERT written in_flight (enqueue.ts); claim rounds of 64
+ * listed ones, which only read, on the reader connection (lease.ts claimListed: the webhook_changes
+ * count, and the round's events at fan-out 1, whose events the list does not hold (decoded.ts
+ * EVENTS_HELD is for fan-outs; the list runs ~14,000 deep in the bench's burst, past EVENTS_KEPT);
+ * one empty due scan (BEGIN IMMEDIATE, candidate SELECT, COMMIT) after each recording transaction;
+ * and the outcome flushes (complete.ts: the attempts INSERT and the UPDATE..FROM per part, the
+ * breaker's reset UPDATE of the flush's webhooks, breaker.ts), each a transaction.
+ * BENCH_ROWS_LEASE=claim: the claim-round path instead (executions written pending, then the
+ * candidate SELECT and the lease UPDATE of claim rounds of 64 in a transaction each, claim.ts and
+ * lease.ts), which Herald takes for what the list does not take (a backlog past PRELEASE_CAP, a
+ * slow webhook past its listDepth, retries, PostgreSQL).
+ *
+ * Not modelled: the counted empty scans (fan-out 10: 3-8 per 1,000 deliveries, here 0.5; fan-out
+ * 1: 0-0.5, here 5; each a few us without a write), the flush size (Herald's flushes held ~100
+ * outcomes at fan-out 1 and ~140 at fan-out 10 in those lines: see BENCH_ROWS_FLUSH), and the
+ * claim path's reads in BENCH_ROWS_LEASE=claim (the webhook and event rows of claimedRows).
  *
  * The statement texts are copies of those files' (kept as they are there, SQLite's side): change
  * them together. Settings (environment): BENCH_ROWS_FANOUT (webhooks per event, default 10),
  * BENCH_EVENTS (default 5,000), BENCH_ROWS_FLUSH (outcomes per flush, default 80: the 10 ms group
  * commit at ~8k deliveries/s), BENCH_ROWS_SQL (SQL run after the migrations, e.g. an index to try),
  * BENCH_ROWS_PRAGMA (pragmas after the writer's, e.g. `temp_store = FILE`, `;`-separated),
- * BENCH_ROWS_LEASE=enqueue (a design Herald does not have, to size it: each execution is written
- * already leased, in flight until the lease's end, by the statement that makes it, so it never
- * goes through a claim round's candidate SELECT and lease UPDATE; its outcome is written as usual),
+ * BENCH_ROWS_LEASE (`enqueue`, the default, or `claim`: see above),
  * BENCH_ROWS_WAL=1 (the WAL frames each round wrote, by the btree their page belongs to now: the
  * WAL file's frame headers read before each checkpoint, pages named by the dbstat table; slow).
  * BENCH_ROWS_CHECKPOINT_EVERY (deliveries between checkpoints, checked after each commit; default:
  * once per recording transaction's round, ~2,000 deliveries at fan-out 10; Herald's checkpoint
- * thread passes every 20 ms, ~200 deliveries at 10k a second). Always printed: WAL frames (4 KiB
- * pages, 4,120 bytes with their headers) written per delivery, and the pages the checkpoints
- * copied into the database file (each page once per checkpoint, whatever number of its frames).
+ * thread passes 100 ms after a commit, ~1,000 deliveries at 10k a second). Checkpoints are
+ * untimed among the statements (Herald's thread runs them off the main thread). Always printed: WAL
+ * frames (4 KiB pages, 4,120 bytes with their headers) written per delivery, and the pages the
+ * checkpoints copied into the database file (each page once per checkpoint, whatever number of
+ * its frames).
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
@@ -34,14 +51,16 @@ import { join } from 'node:path';
 import { sortableId } from '../src/ids.ts';
 import { migrationFiles } from '../src/store/migrate.ts';
 import { tuneWriter, tuneWriterAfterMigrations } from '../src/store/sqlite.ts';
-import { paddedList, sizedParts } from '../src/delivery/queue/lanes.ts';
+import { chunks, paddedList, sizedParts } from '../src/delivery/queue/lanes.ts';
 import { memo, repeated } from '../src/store/db.ts';
 
 const FANOUT = Number(process.env.BENCH_ROWS_FANOUT ?? 10);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000);
 const FLUSH = Number(process.env.BENCH_ROWS_FLUSH ?? 80);
-/** Leased by the INSERT that makes each execution, not by claim rounds (see the header). */
-const LEASE_AT_ENQUEUE = process.env.BENCH_ROWS_LEASE === 'enqueue';
+/** The path (see the header): leased by the INSERT that makes each execution (the default), or by claim rounds. */
+const LEASE = process.env.BENCH_ROWS_LEASE ?? 'enqueue';
+if (LEASE !== 'enqueue' && LEASE !== 'claim') throw new Error(`BENCH_ROWS_LEASE: 'enqueue' (the default) or 'claim', not '${LEASE}'`);
+const LEASE_AT_ENQUEUE = LEASE === 'enqueue';
 /** A claim's lease, ms (the dispatcher's is longer or shorter: only its being in the future matters here). */
 const LEASE_MS = 60_000;
 /** Events per recording transaction, as bench/run.ts throughput() records them. */
@@ -67,6 +86,9 @@ for (const m of migrationFiles('sqlite')) db.exec(m.sql);
 tuneWriterAfterMigrations(db);
 for (const p of (process.env.BENCH_ROWS_PRAGMA ?? '').split(';').filter((s) => s.trim())) db.pragma(p);
 if (process.env.BENCH_ROWS_SQL) db.exec(process.env.BENCH_ROWS_SQL);
+// The reads outside transactions go to a second, read-only connection, as Herald's (sqlite.ts openReader).
+const reader = new Database(file, { readonly: true });
+reader.pragma('busy_timeout = 5000');
 
 const UNFINISHED_ROW = "ended_at IS NULL AND state IN ('queued', 'pending', 'in_flight')";
 const SQL = {
@@ -92,6 +114,12 @@ const SQL = {
   candidates: 'SELECT uid, webhook_uid, paced FROM executions WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
   lease: memo((n: number) => `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
     WHERE uid IN (${repeated(n)}) AND next_attempt_at <= ? RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs`),
+  // lease.ts claimListed -> claimedRows (the reader): the count of webhook writes, and the events the round lacks.
+  webhookChanges: 'SELECT n FROM webhook_changes WHERE id = 1',
+  eventRows: memo(
+    (n: number) =>
+      `SELECT seq, api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at FROM events WHERE seq IN (${repeated(n)})`,
+  ),
   attempts: memo((n: number) => `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
     VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')} ON CONFLICT (uid) DO NOTHING`),
   move: memo((n: number) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
@@ -103,12 +131,20 @@ const SQL = {
            paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
     FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
     RETURNING executions.uid AS uid, EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued') AS queued_behind`),
+  // breaker.ts countFailures: the flush's webhooks whose calls all succeeded (padded list).
+  resetFailures: memo((n: number) => `UPDATE webhooks SET consecutive_failures = 0 WHERE uid IN (${repeated(n)}) AND consecutive_failures <> 0`),
 };
 
 const statements = new Map<string, Database.Statement>();
 const prepared = (sql: string) => {
   let s = statements.get(sql);
   if (!s) statements.set(sql, (s = db.prepare(sql)));
+  return s;
+};
+const readStatements = new Map<string, Database.Statement>();
+const read = (sql: string) => {
+  let s = readStatements.get(sql);
+  if (!s) readStatements.set(sql, (s = reader.prepare(sql).raw(true)));
   return s;
 };
 /**
@@ -138,6 +174,13 @@ function tx(name: string, fn: () => void) {
 
 const apiKey = 'blt' + randomBytes(8).toString('hex');
 const hooks = Array.from({ length: FANOUT }, () => 'blt' + randomBytes(8).toString('hex'));
+// The stack and its webhooks as rows (the breaker's reset UPDATE finds them); a document of ~1 KB.
+{
+  const now = Date.now();
+  db.prepare('INSERT INTO stacks (api_key, name, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(apiKey, 'bench', '{}', now, now);
+  const doc = JSON.stringify({ name: 'bench', destinations: [{ target_url: 'http://127.0.0.1:40000/hook', custom_header: [] }], channels: ['content_types.post.entries.update'], pad: 'x'.repeat(800) });
+  for (const h of hooks) db.prepare('INSERT INTO webhooks (uid, api_key, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(h, apiKey, doc, now, now);
+}
 const data = JSON.stringify({ entry: { uid: 'blt0', title: 'Entry', url: '/posts/0', body: 'x'.repeat(900), _version: 2, locale: 'en-us' }, content_type: { uid: 'post', title: 'Post' } });
 const channel = 'content_types.post.entries.update';
 // An attempt's logged request and response, the sizes the bench's are.
@@ -186,7 +229,11 @@ function checkpoint() {
 }
 
 let nextEvent = 0;
-const leased: Array<{ uid: string; leaseUntil: number }> = [];
+/** Written leased, not handed out yet (prelease.ts's list). */
+const listed: Array<{ uid: string; webhookUid: string; seq: number; leaseUntil: number }> = [];
+let listedAt = 0;
+/** Claimed (or handed out), their outcome not recorded yet. */
+const leased: Array<{ uid: string; webhookUid: string; leaseUntil: number }> = [];
 
 function record(n: number) {
   tx('record', () => {
@@ -204,7 +251,7 @@ function record(n: number) {
         if (LEASE_AT_ENQUEUE) {
           const leaseUntil = now + LEASE_MS;
           params.push(uid, h, 'in_flight', leaseUntil, null, null, leaseUntil, now);
-          leased.push({ uid, leaseUntil });
+          listed.push({ uid, webhookUid: h, seq, leaseUntil });
         } else params.push(uid, h, 'pending', now, null, null, null, null);
         if (FANOUT < SHARED_FROM) params.push(...shared);
       }
@@ -225,11 +272,30 @@ function claimRound(): number {
     if (chosen.length === 0) return;
     const list = paddedList(chosen);
     const leaseUntil = now + LEASE_MS;
-    const rows = timed('lease UPDATE', chosen.length, () => prepared(SQL.lease(list.length)).all([leaseUntil, leaseUntil, now, now, ...list, now])) as Array<{ uid: string }>;
-    for (const r of rows) leased.push({ uid: r.uid, leaseUntil });
+    const rows = timed('lease UPDATE', chosen.length, () => prepared(SQL.lease(list.length)).all([leaseUntil, leaseUntil, now, now, ...list, now])) as Array<{ uid: string; webhook_uid: string }>;
+    for (const r of rows) leased.push({ uid: r.uid, webhookUid: r.webhook_uid, leaseUntil });
     got = rows.length;
   });
   return got;
+}
+
+/**
+ * A round's take from the list (dispatcher.ts takeListed, lease.ts claimListed): no write, reads on
+ * the reader connection. Events of fan-outs are held for their listed executions (decoded.ts); at
+ * fan-out 1 the round reads its events back.
+ */
+function listedRound(): number {
+  const round = listed.slice(listedAt, listedAt + CLAIM_PAGE);
+  listedAt += round.length;
+  if (listedAt === listed.length) listed.length = listedAt = 0;
+  if (round.length === 0) return 0;
+  timed('webhook_changes (reader)', 0, () => read(SQL.webhookChanges).all());
+  if (FANOUT === 1) {
+    const seqs = round.map((l) => l.seq);
+    for (const part of chunks(seqs)) timed('events (reader)', part.length, () => read(SQL.eventRows(part.length)).all(part));
+  }
+  for (const l of round) leased.push(l);
+  return round.length;
 }
 
 function flush(n: number) {
@@ -247,6 +313,12 @@ function flush(n: number) {
       moves.push(now, now);
       timed('complete UPDATE', part.length, () => prepared(SQL.move(part.length)).all(moves));
     }
+    // Every call succeeded: the flush's webhooks' failure counts reset (a no-op on their rows).
+    const webhooks = [...new Set(batch.map((b) => b.webhookUid))];
+    for (const part of chunks(webhooks)) {
+      const list = paddedList(part);
+      timed('breaker reset UPDATE', 0, () => prepared(SQL.resetFailures(list.length)).run(list));
+    }
   });
 }
 
@@ -254,8 +326,9 @@ const load0 = loadavg()[0];
 const cpu0 = process.cpuUsage();
 for (let recorded = 0; recorded < EVENTS; recorded += EVENTS_PER_TX) {
   record(Math.min(EVENTS_PER_TX, EVENTS - recorded));
-  // Claim rounds until nothing is due, with a flush whenever FLUSH outcomes wait.
-  // (Leased at enqueue: one round, which finds nothing due, as a dispatcher's would after the commit.)
+  // Claim rounds until nothing is due (the list's, then the scan's), with a flush whenever FLUSH
+  // outcomes wait. Leased at enqueue: the list's rounds, then one scan, which finds nothing due.
+  while (listedRound() > 0) if (leased.length >= FLUSH) flush(FLUSH);
   while (claimRound() > 0) if (leased.length >= FLUSH) flush(FLUSH);
   while (leased.length > 0) flush(FLUSH);
   checkpoint();
@@ -263,13 +336,13 @@ for (let recorded = 0; recorded < EVENTS; recorded += EVENTS_PER_TX) {
 const cpu = process.cpuUsage(cpu0);
 const deliveries = EVENTS * FANOUT;
 let total = 0;
-console.log(`store rows, fan-out ${FANOUT}, ${EVENTS.toLocaleString('en')} events (load ${load0.toFixed(1)}): CPU us per delivery, per row written (rows)`);
+console.log(`store rows, ${LEASE_AT_ENQUEUE ? 'leased at enqueue (the list)' : 'claim rounds (BENCH_ROWS_LEASE=claim)'}, fan-out ${FANOUT}, ${EVENTS.toLocaleString('en')} events (load ${load0.toFixed(1)}): CPU us per delivery, per row written (rows)`);
 for (const [name, s] of [...spent].sort(([a], [b]) => (a < b ? -1 : 1))) {
   total += s.us;
   const us = s.us;
-  console.log(`  ${name.padEnd(20)} ${(us / deliveries).toFixed(2).padStart(7)}  ${s.rows ? (us / s.rows).toFixed(2).padStart(8) : '       -'}  (${s.rows.toLocaleString('en')})`);
+  console.log(`  ${name.padEnd(26)} ${(us / deliveries).toFixed(2).padStart(7)}  ${s.rows ? (us / s.rows).toFixed(2).padStart(8) : '       -'}  (${s.rows.toLocaleString('en')})`);
 }
-console.log(`  ${'all statements'.padEnd(20)} ${(total / deliveries).toFixed(2).padStart(7)}; process CPU ${((cpu.user + cpu.system) / deliveries).toFixed(1)} us per delivery (checkpoints included)`);
+console.log(`  ${'all statements'.padEnd(26)} ${(total / deliveries).toFixed(2).padStart(7)}; process CPU ${((cpu.user + cpu.system) / deliveries).toFixed(1)} us per delivery (checkpoints included)`);
 console.log(
   `  WAL frames per delivery ${(walFrames / deliveries).toFixed(3)} (${walFrames.toLocaleString('en')}); pages checkpointed ${(copiedPages / deliveries).toFixed(3)} (${copiedPages.toLocaleString('en')}), checkpoint CPU ${(checkpointUs / deliveries).toFixed(2)} us`,
 );
@@ -279,5 +352,6 @@ if (WAL_BY_BTREE) {
   for (const r of db.prepare('SELECT name, SUM(pgsize) / 1024 AS kib, SUM(ncell) AS cells FROM dbstat GROUP BY name ORDER BY kib DESC LIMIT 12').all() as Array<{ name: string; kib: number; cells: number }>)
     console.log(`    ${r.name.padEnd(32)} ${String(r.kib).padStart(8)} (${r.cells.toLocaleString('en')} cells)`);
 }
+reader.close();
 db.close();
 rmSync(dir, { recursive: true, force: true });
