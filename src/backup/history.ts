@@ -1,3 +1,4 @@
+import { environmentIdOf } from '../contentful/entities.ts';
 import { HeraldError, invalid } from '../errors.ts';
 import { snapshotOf, type BackupEvent, type Module } from './event.ts';
 
@@ -420,4 +421,30 @@ export function notOnBranch(module: Module, what: string, lineage: Array<{ branc
     );
   }
   return new HeraldError('not_found', `${none}.`);
+}
+
+/**
+ * An entity's events as the branch `segments[0].branch` has them: each branch of its lineage
+ * (branchLineage, nearest first), with its events up to its cut. Content, archive and lines carry
+ * through a copy (a branch copies its source's entries and assets, archived or not); publications
+ * only where the copy took them: a Contentful environment made through the dialect
+ * (`copiesPublications`: src/contentful/environments.ts copyPublications) takes those of its
+ * source's environment (`environmentIdOf(source)`) as its own environment's (`environmentIdOf(branch)`),
+ * a /v3 branch starts unpublished. So a source's publish and unpublish of an entry or asset are kept,
+ * named after the branch's environment, only when every copy down to the branch took them and they
+ * were to the source's own environment; others are left out. Oldest first.
+ */
+export function eventsOnBranch(segments: Array<{ branch: string; events: BackupEvent[] }>, copiesPublications: (branch: string) => boolean): BackupEvent[] {
+  const out: BackupEvent[] = [];
+  let carried = true;
+  for (let k = 0; k < segments.length; k++) {
+    const { branch, events } = segments[k]!;
+    if (k > 0) carried &&= copiesPublications(segments[k - 1]!.branch);
+    for (const e of events) {
+      const published = (e.action === 'publish' || e.action === 'unpublish') && (e.module === 'entry' || e.module === 'asset') && e.environment !== null;
+      if (k === 0 || !published) out.push(e);
+      else if (carried && e.environment === environmentIdOf(branch)) out.push({ ...e, environment: environmentIdOf(segments[0]!.branch) });
+    }
+  }
+  return sortBySeq(out);
 }

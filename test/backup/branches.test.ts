@@ -43,7 +43,9 @@ describe('the backup center and branches', () => {
     const master = { spaceId: source.api_key, environmentId: 'master' };
     const post = await cma.contentType.createWithId({ ...master, contentTypeId: 'post' }, { name: 'Post', displayField: 'title', fields: [{ id: 'title', name: 'Title', type: 'Symbol' }] } as any);
     await cma.contentType.publish({ ...master, contentTypeId: 'post' }, post);
-    await cma.entry.create({ ...master, contentTypeId: 'post' }, { fields: { title: { 'en-US': 'In master' } } } as any);
+    // Published in master before staging is made: the environment copy takes the publication.
+    const inMaster = await cma.entry.create({ ...master, contentTypeId: 'post' }, { fields: { title: { 'en-US': 'In master' } } } as any);
+    await cma.entry.publish({ ...master, entryId: inMaster.sys.id }, inMaster);
     // staging: made named, then renamed (sys.version 2); plain: a /v3 branch of staging, unnamed.
     const made = await cma.environment.createWithId({ spaceId: source.api_key, environmentId: 'staging' }, { name: 'Staging' });
     await cma.environment.update({ spaceId: source.api_key, environmentId: 'staging' }, { ...made, name: 'QA site' });
@@ -156,6 +158,30 @@ describe('the backup center and branches', () => {
     assert.deepEqual(await titles('plain'), ['In master', 'Only in staging']);
     assert.deepEqual(await titles('master'), [], 'main is left as it was');
     assert.deepEqual(plain.report.uid_map, {});
+  });
+
+  it('publishes what a Contentful environment took from its source where the copy published it, and nothing a /v3 branch took', async () => {
+    const target = await h.newStack('Copied publications');
+    const staging = await restore(target, 'staging');
+    assert.equal(staging.code, 0, staging.stderr);
+    const byTitle = async (s: { api_key: string; token: string }, branch: string) => {
+      const headers = { api_key: s.api_key, authorization: s.token, branch };
+      const envs = await h.request('GET', '/v3/environments', { headers });
+      const name = new Map((envs.body.environments as any[]).map((e) => [e.uid, e.name]));
+      const r = await h.request('GET', '/v3/content_types/post/entries', { headers });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return Object.fromEntries((r.body.entries as any[]).map((e) => [e.title, (e.publish_details as any[]).map((p) => `${name.get(p.environment)}/${p.locale}`)]));
+    };
+    // At the source: staging's copy of master took its publication, as its own environment's; plain (/v3) took none.
+    const want = { 'In master': ['staging/en-us'], 'Only in staging': [] };
+    assert.deepEqual(await byTitle(source, 'staging'), want);
+    assert.deepEqual(await byTitle(target, 'staging'), want);
+    assert.ok(staging.report.steps.some((s: any) => s.action === 'published' && s.environment === 'staging' && s.locale === 'en-us'), JSON.stringify(staging.report.steps));
+    assert.deepEqual(await byTitle(source, 'plain'), { 'In master': [], 'Only in staging': [] });
+    const alone = await h.newStack('Plain copied alone');
+    const plain = await restore(alone, 'plain');
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(await byTitle(alone, 'plain'), { 'In master': [], 'Only in staging': [] });
   });
 
   it('refuses, writing nothing, to restore on a branch one entity that its source made after the branch was copied', async () => {

@@ -6,7 +6,7 @@ import { loadBackupConfig } from '../../src/backup/config.ts';
 import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
 import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
 import { fileFits, unconfirmedFileProblem } from '../../src/backup/files.ts';
-import { alreadyScheduled, archivedNow, branchLineage, chooseContent, notOnBranch, publications, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
+import { alreadyScheduled, archivedNow, branchLineage, chooseContent, eventsOnBranch, notOnBranch, publications, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
 import { parseSelection } from '../../src/backup/selection.ts';
 import { HeraldError } from '../../src/errors.ts';
@@ -244,6 +244,26 @@ describe("where the backup holds a branch's history", () => {
     assert.deepEqual(branchLineage(branches, 'loop'), [{ branch: 'loop', until: Infinity }]);
     // Branches never read (a backup older than migration 003): its own history only.
     assert.deepEqual(branchLineage([], 'staging'), [{ branch: 'staging', until: Infinity }]);
+  });
+
+  it("carries a source's publications through a Contentful environment's copy, as its own environment's, and none through a /v3 branch", () => {
+    nextSeq = 1;
+    const inMain = (action: string, environment: string | null, branch = 'main') => ({ ...entryEvent(action, 'en-us', 1, {}, { environment }), branch });
+    const main = [inMain('create', null), inMain('publish', 'master'), inMain('publish', 'production'), inMain('publish', 'staging')];
+    const own = [inMain('update', null, 'staging'), inMain('publish', 'preview', 'staging')];
+    const where = (events: BackupEvent[]) => publications(events).map((p) => p.environment).sort();
+    const named = (b: string) => b === 'staging' || b === 'qa';
+    // staging (a named environment) took master's publication as staging's; production's and a publish to an environment named staging in main stayed behind.
+    const staging = eventsOnBranch([{ branch: 'staging', events: own }, { branch: 'main', events: main }], named);
+    assert.deepEqual(staging.map((e) => e.seq), [1, 2, 5, 6], "oldest first, the copy's left-out publishes dropped");
+    assert.deepEqual(where(staging), ['preview', 'staging']);
+    assert.equal(summarize(staging)!.events, 4);
+    // Through two named copies: master's, as qa's; through a /v3 branch anywhere on the way: none taken.
+    assert.deepEqual(where(eventsOnBranch([{ branch: 'qa', events: [] }, { branch: 'staging', events: [] }, { branch: 'main', events: main }], named)), ['qa']);
+    assert.deepEqual(where(eventsOnBranch([{ branch: 'plain', events: [] }, { branch: 'staging', events: own }, { branch: 'main', events: main }], named)), []);
+    assert.deepEqual(where(eventsOnBranch([{ branch: 'qa', events: [] }, { branch: 'plain', events: [] }, { branch: 'main', events: main }], named)), []);
+    // An unpublish in the source before the copy is carried too.
+    assert.deepEqual(where(eventsOnBranch([{ branch: 'staging', events: [] }, { branch: 'main', events: [...main, inMain('unpublish', 'master')] }], named)), []);
   });
 
   it("names the source and the times when a branch's source made the entity after the copy, and never says it is there", () => {

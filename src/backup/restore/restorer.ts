@@ -4,7 +4,7 @@ import { HeraldError } from '../../errors.ts';
 import type { Blobs } from '../blobs.ts';
 import type { BackupEvent, Module } from '../event.ts';
 import { findEntity } from '../selection.ts';
-import { alreadyScheduled, archivedNow, branchLineage, chooseContent, notOnBranch, summarize, type EntitySummary, publications, scheduleKey, schedulesToRestore, type Choice, type Content, type Scheduled, type ScheduledBulk, type Selection } from '../history.ts';
+import { alreadyScheduled, archivedNow, branchLineage, chooseContent, eventsOnBranch, notOnBranch, summarize, type EntitySummary, publications, scheduleKey, schedulesToRestore, type Choice, type Content, type Scheduled, type ScheduledBulk, type Selection } from '../history.ts';
 import type { AssetFile, BackupStore } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
 import { activationFromHistory, ContentfulStateRestorer, type HistoryActivation } from './contentful.ts';
@@ -195,16 +195,26 @@ export class Restorer {
   }
 
   /**
-   * An entity's history for this restore: its events in the branch restored from or, where that
-   * branch never changed it, in the branch it was copied from up to the copy, and so on
-   * (branchLineage). `branch`: whose events they are (its asset files are held there too).
+   * An entity's history for this restore: its events in the branch restored from and, before them,
+   * in the branch it was copied from up to the copy, and so on (branchLineage; eventsOnBranch says
+   * which publications a copy took). `branch`: the nearest branch with events of it. Undefined when
+   * the lineage holds none.
    */
   private history(module: Module, uid: string, ct: string | null): { branch: string; events: BackupEvent[] } | undefined {
-    for (const { branch, until } of this.lineage()) {
-      const events = this.store.eventsOf(this.from.api_key, branch, module, uid, ct).filter((e) => e.created_at <= until);
-      if (events.length) return { branch, events };
-    }
-    return undefined;
+    const segments = this.lineage().map(({ branch, until }) => ({ branch, events: this.store.eventsOf(this.from.api_key, branch, module, uid, ct).filter((e) => e.created_at <= until) }));
+    const nearest = segments.find((s) => s.events.length > 0);
+    if (!nearest) return undefined;
+    return { branch: nearest.branch, events: segments.length === 1 ? nearest.events : eventsOnBranch(segments, (b) => this.contentfulName(b) !== undefined) };
+  }
+
+  /**
+   * The Contentful name of branch `branch` at the source, as the backup last read the environments,
+   * where it differs from its id: such an environment was made (and is made again: ensureBranch)
+   * through the dialect, which copies its source's publications; an unnamed one as a /v3 branch.
+   */
+  private contentfulName(branch: string): string | undefined {
+    const environment = ((this.store.stack(this.from.api_key)?.contentful_environments ?? []) as Array<{ name?: string; sys?: { id?: string } }>).find((e) => e.sys?.id === environmentIdOf(branch));
+    return environment?.name && environment.name !== environment.sys?.id ? environment.name : undefined;
   }
 
   private eventsOf(module: Module, uid: string, ct: string | null): BackupEvent[] {
@@ -446,7 +456,9 @@ export class Restorer {
 
   /** The stored bytes of an asset version, of the asset the event at `seq` belongs to (a uid can name several, one after another). */
   private fileOf(uid: string, version: number | null, seq: number): AssetFile & { sha256: string } {
-    const branch = this.history('asset', uid, null)?.branch ?? this.from.branch;
+    // The event's own branch holds its file (a version the branch took from its source: the source's).
+    const held = this.history('asset', uid, null);
+    const branch = held?.events.find((e) => e.seq === seq)?.branch ?? held?.branch ?? this.from.branch;
     const f = version === null ? undefined : this.store.assetFile(this.from.api_key, branch, uid, version, { seq });
     if (!f || f.status !== 'stored' || !f.sha256) {
       throw new HeraldError('not_found', `The backup does not hold the file of asset ${uid} version ${version}${f?.problem ? ` (${f.problem})` : ''}, so it cannot be restored.`, {
@@ -613,14 +625,13 @@ export class Restorer {
     if (uid === 'main' || (await this.target.exists(`/v3/stacks/branches/${enc(uid)}`, { api: 'stack' }))) return;
     const stack = this.store.stack(this.from.api_key);
     const known = ((stack?.branches ?? []) as Array<{ uid?: string; source?: string }>).find((b) => b.uid === this.from.branch);
-    const environment = ((stack?.contentful_environments ?? []) as Array<{ name?: string; sys?: { id?: string } }>).find((e) => e.sys?.id === environmentIdOf(this.from.branch));
     let source = known?.source ?? 'main';
     if (!known) this.warnings.push(`The backup holds no record of branch ${this.from.branch} (branches are read at catch-up): branch ${uid} was made from main.`);
     else if (source !== 'main' && !(await this.target.exists(`/v3/stacks/branches/${enc(source)}`, { api: 'stack' }))) {
       this.warnings.push(`Branch ${uid} was made from main: its source branch ${source} is not in the target. What ${uid} took from ${source} is restored from the backup all the same.`);
       source = 'main';
     }
-    const name = environment?.name && environment.name !== environment.sys?.id ? environment.name : undefined;
+    const name = this.contentfulName(this.from.branch);
     if (name) {
       await this.target.send('PUT', `/spaces/${enc(this.target.o.api_key)}/environments/${enc(uid)}`, { name }, { api: 'contentful', headers: { 'x-contentful-source-environment': environmentIdOf(source) } });
     } else {
@@ -861,10 +872,8 @@ export class Restorer {
     const { module, uid, ct } = this.refs.get(key)!;
     const t = this.resolved.get(key);
     if (!t) return;
-    const held = this.history(module, uid, ct);
-    // Taken from the source branch and never changed in this one: a /v3 branch starts unpublished.
-    if (!held || held.branch !== this.from.branch) return;
-    const events = held.events;
+    // What the branch took from its source is published only where the copy took its publications (eventsOnBranch).
+    const events = this.eventsOf(module, uid, ct);
     const ctUid = ct ?? undefined;
     for (const p of publications(events)) {
       try {
