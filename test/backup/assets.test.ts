@@ -134,4 +134,51 @@ describe("a new asset under a deleted asset's uid", () => {
       await late.stop();
     }
   });
+
+  it("fetches a branch's copied asset's bytes, not those of the asset made under its uid in the branch since", async () => {
+    // Copied into the branch (created_seq 0 there: its making was main's), then changed, deleted and its uid given again, all in the branch.
+    const copied = await api.upload('copied.txt', Buffer.from('as main had it'), 'text/plain');
+    await api.post('/v3/stacks/branches', { branch: { uid: 'copy', source: 'main' } });
+    const inCopy = { ...api.headers, branch: 'copy' };
+    const send = async (method: string, path: string, form: FormData, headers: Record<string, string> = {}) => {
+      const r = await fetch(`${h.url}${path}`, { method, headers: { ...inCopy, ...headers }, body: form });
+      assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${await r.text()}`);
+    };
+    const file = (text: string, name: string) => {
+      const form = new FormData();
+      form.append('asset[upload]', new Blob([new Uint8Array(Buffer.from(text))], { type: 'text/plain' }), name);
+      return form;
+    };
+    await send('PUT', `/v3/assets/${copied.uid}`, file('changed in the branch, longer', 'copied.txt'));
+    assert.equal((await h.request('DELETE', `/v3/assets/${copied.uid}`, { headers: inCopy })).status, 200);
+    await send('POST', '/v3/assets', file('made in the branch', 'new.txt'), { 'x-herald-uid': copied.uid });
+    const events = (await api.events()).filter((e: any) => e.module === 'asset' && e.uid === copied.uid && e.branch === 'copy');
+    assert.deepEqual(events.map((e: any) => `${e.action} ${e.data.asset._version}`), ['update 2', 'delete 2', 'create 1']);
+
+    // Herald: each event's seq names the asset the uid named then in the branch; version 1 before the new asset was the copy's.
+    const download = async (version: number, seq: number) => {
+      const r = await fetch(`${h.url}/v3/assets/${copied.uid}/download?version=${version}`, { headers: { ...inCopy, 'x-herald-event-seq': String(seq) } });
+      assert.equal(r.status, 200, `version ${version} at ${seq}`);
+      return r.text();
+    };
+    assert.equal(await download(1, events[0].seq), 'as main had it');
+    assert.equal(await download(2, events[0].seq), 'changed in the branch, longer');
+    assert.equal(await download(2, events[1].seq), 'changed in the branch, longer');
+    assert.equal(await download(1, events[2].seq), 'made in the branch');
+
+    // A backup that starts now catches the branch up from the feed: the copy's versions keep the copy's bytes.
+    const late = await spawnBackup(['--secret', secret, '--source', h.url, '--token', stack.token, '--api-key', stack.api_key, '--settle-time', '0', '--catch-up-interval', '1s']);
+    try {
+      const last = (await api.events()).at(-1).seq;
+      await until('the late backup to catch up', async () => ((await late.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key)?.feed_cursor ?? 0) >= last);
+      const versions = ((await late.get(`/stacks/${stack.api_key}/entities/asset/${copied.uid}/versions?branch=copy`)).body.versions as any[]).map((v) => [v.action, v.version, v.file?.status, v.file?.sha256]);
+      assert.deepEqual(versions, [
+        ['update', 2, 'stored', sha('changed in the branch, longer')],
+        ['delete', 2, 'stored', sha('changed in the branch, longer')],
+        ['create', 1, 'stored', sha('made in the branch')],
+      ]);
+    } finally {
+      await late.stop();
+    }
+  });
 });
