@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { hashToken, newToken } from './auth/secrets.ts';
 import type { Config } from './config.ts';
-import { assetUrlKey } from './content/asset-urls.ts';
+import { assetUrlKey, type AssetUrlKey } from './content/asset-urls.ts';
 import { createEventLog, type EventLog } from './events/record.ts';
 import type { Caller, StackScope } from './auth/caller.ts';
 import { authenticate, stackScope, type WithHeaders } from './auth/access.ts';
@@ -44,7 +44,7 @@ export interface Herald {
   /** Where uploaded asset files live. */
   assetsDir: string;
   /** The key asset capability URLs are made with (content/asset-urls.ts); never shown or logged. */
-  assetUrlKey: Buffer;
+  assetUrlKey: AssetUrlKey;
   /** Scheduled publishes (content/schedule.ts): started by processes that serve the API. */
   schedules: Scheduler;
   caller(req: WithHeaders): Promise<Caller>;

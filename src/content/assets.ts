@@ -73,7 +73,7 @@ function parse(r: AssetRow): Asset {
 
 /** The management `url` of an asset version: a capability URL valid while the asset exists (see asset-urls.ts). */
 export function assetUrl(links: AssetLinks, scope: Pick<Scope, 'api_key' | 'branch'>, doc: AssetDoc): string {
-  return fileUrl(links, 'm', scope.api_key, scope.branch, { uid: doc.uid, filename: doc.filename, version: doc._version });
+  return fileUrl(links, 'm', scope.api_key, scope.branch, { uid: doc.uid, filename: doc.filename, version: doc._version, created_at: doc.created_at });
 }
 
 const linksOf = (deps: ContentDeps, origin: string): AssetLinks => ({ origin, key: deps.assetUrlKey });

@@ -1,6 +1,7 @@
 import type { EventLog } from '../events/record.ts';
 import type { StackScope } from '../auth/caller.ts';
 import type { Db } from '../store/db.ts';
+import type { AssetUrlKey } from './asset-urls.ts';
 
 /**
  * What the content repositories need from a running Herald. Passed explicitly; `Herald`
@@ -12,7 +13,7 @@ export interface ContentDeps {
   /** Where asset files live: `<assetsDir>/<api_key>/<file id>`. */
   assetsDir: string;
   /** The key asset capability URLs are made with (content/asset-urls.ts); never shown. */
-  assetUrlKey: Buffer;
+  assetUrlKey: AssetUrlKey;
 }
 
 /** The stack and branch a content operation acts on, and who acts (checked by auth/access.ts). */

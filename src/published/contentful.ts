@@ -1,4 +1,4 @@
-import { fileUrl } from '../content/asset-urls.ts';
+import { fileUrl, type AssetUrlKey } from '../content/asset-urls.ts';
 import { iso, type Scope } from '../content/context.ts';
 import { listContentTypes, type ContentTypeDoc } from '../content/content-types.ts';
 import { getEnvironment } from '../content/environments.ts';
@@ -32,7 +32,7 @@ import { stackSeq } from './view.ts';
  */
 export interface CfDeps {
   db: Queryable;
-  assetUrlKey: Buffer;
+  assetUrlKey: AssetUrlKey;
 }
 
 export interface CfContext {
@@ -273,7 +273,7 @@ function shownAsset(ctx: CfContext, locale: string, source: Source, uid: string)
 
 function assetOf(deps: CfDeps, ctx: CfContext, shape: Pick<Shape, 'locale'>, uid: string, a: Source['assets'] extends Map<string, infer V> ? V : never) {
   const doc = a.doc as { filename: string; content_type: string; file_size: string; title?: string; description?: string; created_at?: string; tags?: string[] };
-  const url = fileUrl({ origin: ctx.origin, key: deps.assetUrlKey }, ctx.preview ? 'm' : 'p', ctx.scope.api_key, ctx.scope.branch, { uid, filename: doc.filename, version: a.version });
+  const url = fileUrl({ origin: ctx.origin, key: deps.assetUrlKey }, ctx.preview ? 'm' : 'p', ctx.scope.api_key, ctx.scope.branch, { uid, filename: doc.filename, version: a.version, created_at: doc.created_at });
   const values: Record<string, unknown> = {
     title: doc.title ?? doc.filename,
     ...(doc.description ? { description: doc.description } : {}),

@@ -1,4 +1,4 @@
-import { fileUrl } from '../content/asset-urls.ts';
+import { fileUrl, type AssetUrlKey } from '../content/asset-urls.ts';
 import { listContentTypes, requireContentType, type ContentTypeDoc } from '../content/content-types.ts';
 import type { Scope } from '../content/context.ts';
 import { iso } from '../content/context.ts';
@@ -23,7 +23,7 @@ import { publishedEntryTypes, publishedView, readLocales, stackSeq, type Publish
  */
 export interface ReadDeps {
   db: Queryable;
-  assetUrlKey: Buffer;
+  assetUrlKey: AssetUrlKey;
 }
 
 /** One delivery request, its credential checked: where it reads, and as of which event seq. */
@@ -145,8 +145,8 @@ function publishDetails(ctx: Pick<ReadContext, 'environment'>, d: PublishedDoc) 
 
 /** A published asset as the CDA shows it: its published url (no credential needed). */
 export function presentAsset(deps: ReadDeps, ctx: Pick<ReadContext, 'scope' | 'origin' | 'environment' | 'params'>, d: PublishedDoc): Record<string, unknown> {
-  const doc = d.doc as { uid: string; filename: string };
-  const url = fileUrl({ origin: ctx.origin, key: deps.assetUrlKey }, 'p', ctx.scope.api_key, ctx.scope.branch, { uid: doc.uid, filename: doc.filename, version: d.version });
+  const doc = d.doc as { uid: string; filename: string; created_at?: string };
+  const url = fileUrl({ origin: ctx.origin, key: deps.assetUrlKey }, 'p', ctx.scope.api_key, ctx.scope.branch, { uid: doc.uid, filename: doc.filename, version: d.version, created_at: doc.created_at });
   return {
     ...d.doc,
     url,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileUrl } from '../../src/content/asset-urls.ts';
 import { parseRange } from '../../src/http/ranges.ts';
@@ -24,7 +24,7 @@ describe('asset file URLs', () => {
   after(() => h.close());
 
   /** The published URL of an asset version, as the delivery API shows it. */
-  const publishedUrl = (asset: { uid: string; filename: string }, version: number) =>
+  const publishedUrl = (asset: { uid: string; filename: string; created_at: string }, version: number) =>
     fileUrl({ origin: h.url, key: h.herald.assetUrlKey }, 'p', s.api_key, 'main', { ...asset, version });
 
   it('serves a draft asset at its management url with no credential, and nothing at a guessed one', async () => {
@@ -88,6 +88,46 @@ describe('asset file URLs', () => {
     await s.stack.asset(asset.uid).delete();
     assert.equal((await fetch(url)).status, 404);
     assert.equal((await fetch(asset.url)).status, 404);
+  });
+
+  it("stops serving a deleted asset's urls when its uid is given to a new asset, whose own urls serve it", async () => {
+    const publish = (uid: string) => s.stack.asset(uid).publish({ publishDetails: { environments: ['production'], locales: ['en-us'] } });
+    const old = await s.stack.asset().create({ upload: Buffer.from('the old asset'), filename: 'same.txt', content_type: 'text/plain' });
+    await publish(old.uid);
+    const oldPublished = publishedUrl(old, 1);
+    assert.equal(await (await fetch(oldPublished)).text(), 'the old asset');
+    await s.stack.asset(old.uid).delete();
+    // Made again under the deleted one's uid (x-herald-uid; a Contentful id reused is the same), and published at its version 1.
+    const form = new FormData();
+    form.append('asset[upload]', new Blob([new Uint8Array(Buffer.from('the new asset'))], { type: 'text/plain' }), 'same.txt');
+    const made = await fetch(`${h.url}/v3/assets`, { method: 'POST', headers: { ...s.headers, 'x-herald-uid': old.uid }, body: form });
+    assert.equal(made.status, 201);
+    const fresh = ((await made.json()) as any).asset;
+    assert.deepEqual([fresh.uid, fresh._version], [old.uid, 1]);
+    await publish(fresh.uid);
+    // A page or cache still holding the deleted asset's links gets a 404, never the new asset's file.
+    assert.equal((await fetch(oldPublished)).status, 404);
+    assert.equal((await fetch(old.url)).status, 404);
+    assert.notEqual(fresh.url, old.url);
+    assert.equal(await (await fetch(fresh.url)).text(), 'the new asset');
+    assert.equal(await (await fetch(publishedUrl(fresh, 1))).text(), 'the new asset');
+  });
+});
+
+describe('asset url key', () => {
+  it("keeps the urls of assets made before its epoch, and names the making of those made after", () => {
+    const key = { secret: Buffer.alloc(32, 7), epoch: Date.parse('2026-12-01T00:00:00.000Z') };
+    const links = { origin: 'http://h', key };
+    const url = (created_at: unknown) => fileUrl(links, 'm', 'blt1', 'main', { uid: 'blta', filename: 'a.png', version: 1, created_at });
+    // Before the epoch (or no time known): the url an older Herald made, MAC over scope|api_key|branch|uid|version.
+    const before = url('2026-11-30T23:59:59.999Z');
+    const mac = createHmac('sha256', key.secret).update('m|blt1|main|blta|1').digest().subarray(0, 20).toString('base64url');
+    assert.equal(before, `http://h/v3/assets/blt1/blta/m1-${mac}/a.png`);
+    assert.equal(url(undefined), before);
+    // After it: each making its own url.
+    const one = url('2026-12-02T00:00:00.000Z');
+    const two = url('2026-12-03T00:00:00.000Z');
+    assert.equal(new Set([before, one, two]).size, 3);
   });
 });
 
