@@ -61,6 +61,22 @@ export function applyEvent(s: EntitySummary | undefined, e: BackupEvent): Entity
   return next;
 }
 
+/**
+ * The seqs of the creates that made the entity again under its uid once it was wholly deleted: a
+ * deleted asset's uid given to a new asset (x-herald-uid, a Contentful id reused, a restore keeping
+ * the uid), a deleted entry's to a new entry of its content type. Each begins another entity's
+ * versions (from 1 again) in the same history: readers show it apart and diff nothing across it.
+ */
+export function remadeAt(events: BackupEvent[]): Set<number> {
+  const out = new Set<number>();
+  let s: EntitySummary | undefined;
+  for (const e of sortBySeq(events)) {
+    if (s?.deleted && e.action === 'create') out.add(e.seq);
+    s = applyEvent(s, e);
+  }
+  return out;
+}
+
 export function summarize(events: BackupEvent[]): EntitySummary | undefined {
   let s: EntitySummary | undefined;
   for (const e of sortBySeq(events)) s = applyEvent(s, e);

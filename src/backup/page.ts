@@ -166,6 +166,8 @@ export interface VersionView {
   actor_name?: string | null;
   created_at: number;
   partial: boolean;
+  /** A create that made the entity again under its uid after it was deleted (history.ts remadeAt): another entity's versions begin. */
+  remade?: boolean;
   file?: { status: string; size: number | null } | null;
 }
 
@@ -192,6 +194,8 @@ export function entityPage(
   const prevOfLine = new Map<number, number>();
   const lastByLine = new Map<string, number>();
   for (const v of [...versions].sort((a, b) => a.seq - b.seq)) {
+    // Nothing is diffed across a remaking: the versions before it were another entity's.
+    if (v.remade) lastByLine.clear();
     const p = lastByLine.get(v.line);
     if (p !== undefined) prevOfLine.set(v.seq, p);
     if (v.action !== 'delete') lastByLine.set(v.line, v.seq);
@@ -199,7 +203,7 @@ export function entityPage(
   const rows = versions
     .map((v) => {
       const prev = prevOfLine.get(v.seq);
-      return `<tr><td data-label="Seq">${v.seq}</td><td data-label="Time">${time(v.created_at)}</td><td data-label="Event">${escape(v.action)}${v.environment ? ` <span class="muted">${escape(v.environment)}/${escape(v.locale)}</span>` : ''}</td>
+      return `<tr><td data-label="Seq">${v.seq}</td><td data-label="Time">${time(v.created_at)}</td><td data-label="Event">${escape(v.action)}${v.remade ? ' <strong>made again under this uid</strong>' : ''}${v.environment ? ` <span class="muted">${escape(v.environment)}/${escape(v.locale)}</span>` : ''}</td>
 <td data-label="Locale">${escape(v.line)}</td><td data-label="Version">${v.version ?? '-'}</td><td data-label="By">${actor(v)}</td>
 <td data-label="File">${v.file ? escape(v.file.status) + (v.file.size !== null ? ` <span class="muted">${v.file.size} B</span>` : '') : ''}</td>
 <td><div class="row-actions"><a href="${entityHref(apiKey, e, `/versions/${v.seq}`)}">view</a>${prev !== undefined ? `<a href="${entityHref(apiKey, e, '/diff', [`from=${prev}`, `to=${v.seq}`])}">diff</a>` : ''}

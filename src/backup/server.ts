@@ -7,6 +7,7 @@ import { basicAuthMatches } from './auth.ts';
 import type { BackupContext } from './context.ts';
 import { diff, NOISE_KEYS } from './diff.ts';
 import { fromDelivery, MODULES, snapshotOf, type BackupEvent, type Module } from './event.ts';
+import { remadeAt } from './history.ts';
 import { findEntity, parseSelection, positiveInt } from './selection.ts';
 import { diffPage, entitiesPage, entityPage, errorPage, LOCAL_TIME_SCRIPT, restoreConfirmPage, stacksPage, versionPage, type StackView, type VersionView } from './page.ts';
 import { SourceError } from './source.ts';
@@ -134,13 +135,14 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
 
   app.get<{ Params: EntityParams; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/versions', async (req) => {
     const { entity, events } = loadEntity(ctx, req.params, req.query);
-    return { entity: entityJson(entity), versions: events.map((e) => versionJson(ctx, e)) };
+    const remade = remadeAt(events);
+    return { entity: entityJson(entity), versions: events.map((e) => versionJson(ctx, e, remade)) };
   });
 
   app.get<{ Params: EntityParams & { seq: string }; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/versions/:seq', async (req) => {
     const { events } = loadEntity(ctx, req.params, req.query);
     const e = findEvent(events, req.params.seq, 'seq');
-    return { version: { ...versionJson(ctx, e), data: e.data } };
+    return { version: { ...versionJson(ctx, e, remadeAt(events)), data: e.data } };
   });
 
   app.get<{ Params: EntityParams; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/diff', async (req) => {
@@ -149,7 +151,8 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
     const to = findEvent(events, req.query.to, 'to');
     const all = req.query.all === undefined ? false : parseBool(req.query.all, 'all');
     const changes = diff(snapshotOf(entity.module, from.data), snapshotOf(entity.module, to.data), { ignore: all ? new Set() : NOISE_KEYS });
-    return { from: versionJson(ctx, from), to: versionJson(ctx, to), changes };
+    const remade = remadeAt(events);
+    return { from: versionJson(ctx, from, remade), to: versionJson(ctx, to, remade), changes };
   });
 
   app.get<{ Params: { api_key: string; uid: string; version: string }; Querystring: Q }>('/stacks/:api_key/assets/:uid/files/:version', async (req, reply) => {
@@ -216,7 +219,8 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
 
   const entityView = (params: EntityParams, query: Q, result?: { report?: Awaited<ReturnType<BackupContext['restore']>>; error?: string }) => {
     const { entity, events } = loadEntity(ctx, params, query);
-    const versions: VersionView[] = events.map((e) => versionJson(ctx, e)).reverse();
+    const remade = remadeAt(events);
+    const versions: VersionView[] = events.map((e) => versionJson(ctx, e, remade)).reverse();
     return entityPage(params.api_key, entity, versions, {
       canRestore: !!config.source,
       csrf: ctx.csrf,
@@ -231,7 +235,7 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
   app.get<{ Params: EntityParams; Querystring: Q & { seq?: string } }>('/ui/stacks/:api_key/:module/:uid/restore', async (req, reply) => {
     const { entity, events } = loadEntity(ctx, req.params, req.query);
     if (!config.source) throw new HeraldError('conflict', 'Restoring from this page needs --source and --token.');
-    const v = req.query.seq ? versionJson(ctx, findEvent(events, req.query.seq, 'seq')) : null;
+    const v = req.query.seq ? versionJson(ctx, findEvent(events, req.query.seq, 'seq'), remadeAt(events)) : null;
     return html(reply, restoreConfirmPage(req.params.api_key, entity, v, { csrf: ctx.csrf, branch: entity.branch, stackName: stackName(req.params.api_key) }));
   });
 
@@ -323,7 +327,8 @@ function entityJson(e: EntityRow) {
   };
 }
 
-function versionJson(ctx: BackupContext, e: BackupEvent) {
+/** One event of an entity's history; `remade`: remadeAt of that history (a create there begins another entity under the uid). */
+function versionJson(ctx: BackupContext, e: BackupEvent, remade: Set<number>) {
   const file = e.module === 'asset' && e.version !== null ? ctx.store.assetFile(e.api_key, e.branch, e.uid, e.version, e) : undefined;
   return {
     seq: e.seq,
@@ -338,6 +343,7 @@ function versionJson(ctx: BackupContext, e: BackupEvent) {
     created_at: e.created_at,
     origin: e.origin,
     partial: e.partial,
+    remade: remade.has(e.seq),
     file: file ? { status: file.status, sha256: file.sha256, size: file.size, problem: file.problem } : null,
   };
 }

@@ -59,6 +59,18 @@ describe("a new asset under a deleted asset's uid", () => {
         ['create', 1, sha('the new asset')],
       ],
     );
+    // The second create begins another asset: the API says so, and the page marks it and diffs nothing across it.
+    assert.deepEqual(first.map((v) => v.remade), [false, false, true]);
+    const page = await (await fetch(`${b.url}/ui/stacks/${stack.api_key}/asset/${old.uid}`)).text();
+    const rows = page.split('<tr>').filter((r) => r.includes('data-label="Seq"'));
+    assert.deepEqual(
+      rows.map((r) => [/data-label="Seq">(\d+)/.exec(r)![1], r.includes('made again under this uid'), r.includes('/diff?')]),
+      [
+        [String(first[2].seq), true, false],
+        [String(first[1].seq), false, true],
+        [String(first[0].seq), false, false],
+      ],
+    );
     const file = async (query: string) => (await fetch(`${b.url}/stacks/${stack.api_key}/assets/${old.uid}/files/1${query}`)).text();
     assert.equal(await file(''), 'the new asset', "a version is the current asset's by default");
     assert.equal(await file(`?seq=${first[0].seq}`), 'the old asset', "?seq= names an event, so the old asset's bytes stay reachable");

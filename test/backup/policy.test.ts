@@ -6,7 +6,7 @@ import { loadBackupConfig } from '../../src/backup/config.ts';
 import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
 import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
 import { fileFits, unconfirmedFileProblem } from '../../src/backup/files.ts';
-import { alreadyScheduled, archivedNow, branchLineage, chooseContent, eventsOnBranch, notOnBranch, publications, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
+import { alreadyScheduled, archivedNow, branchLineage, chooseContent, eventsOnBranch, notOnBranch, publications, remadeAt, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
 import { parseSelection } from '../../src/backup/selection.ts';
 import { HeraldError } from '../../src/errors.ts';
@@ -43,6 +43,21 @@ describe('an entity state from its history', () => {
     const s = summarize([entryEvent('create', 'en-us', 1), entryEvent('update', 'fr-fr', 1), entryEvent('delete', 'fr-fr', 1)])!;
     assert.deepEqual(s.lines, { 'en-us': 'live', 'fr-fr': 'deleted' });
     assert.equal(s.deleted, false);
+  });
+
+  it('tells where the entity was made again under its uid once wholly deleted, and nowhere else', () => {
+    nextSeq = 1;
+    const events = [
+      entryEvent('create', 'en-us', 1),
+      entryEvent('update', 'fr-fr', 1),
+      entryEvent('delete', 'fr-fr', 1),
+      // A locale made again while the entry lives is no remaking.
+      entryEvent('create', 'fr-fr', 1),
+      entryEvent('delete', 'en-us', 1),
+      entryEvent('create', 'en-us', 1),
+    ];
+    assert.deepEqual([...remadeAt([events[5], ...events.slice(0, 5)])], [6]);
+    assert.deepEqual([...remadeAt(events.slice(0, 5))], []);
   });
 
   it('gives the same state whatever order the events arrived in', () => {
