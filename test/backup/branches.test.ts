@@ -204,6 +204,30 @@ describe('the backup center and branches', () => {
     assert.ok(main.report.steps.some((s: any) => s.module === 'entry' && s.uid === late && s.action === 'created'));
   });
 
+  it('restores an entry a branch changed in one locale with the locales it took from its source too', async () => {
+    await api.post('/v3/locales', { locale: { code: 'fr-fr', name: 'French' } });
+    await api.post('/v3/content_types', { content_type: { uid: 'note', title: 'Note', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } });
+    const note = (await api.post('/v3/content_types/note/entries', { entry: { title: 'English' } })).entry.uid;
+    await api.put(`/v3/content_types/note/entries/${note}?locale=fr-fr`, { entry: { title: 'Français' } });
+    await api.post('/v3/stacks/branches', { branch: { uid: 'loc', source: 'main' } });
+    // Only the French line changes in the branch: its English line is in main's history alone.
+    const r = await h.request('PUT', `/v3/content_types/note/entries/${note}?locale=fr-fr`, { headers: { ...api.headers, branch: 'loc' }, body: { entry: { title: 'Français, dans la branche' } } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await caughtUp(b, source.api_key, (await api.events()).at(-1).seq, Date.now());
+
+    const target = await h.newStack('Locales of a branch');
+    const loc = await restore(target, 'loc');
+    assert.equal(loc.code, 0, loc.stderr);
+    const line = async (locale: string) => {
+      const got = await h.request('GET', `/v3/content_types/note/entries/${note}?locale=${locale}`, { headers: { api_key: target.api_key, authorization: target.token, branch: 'loc' } });
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      return [got.body.entry.locale, got.body.entry.title];
+    };
+    assert.deepEqual(await line('en-us'), ['en-us', 'English']);
+    assert.deepEqual(await line('fr-fr'), ['fr-fr', 'Français, dans la branche']);
+    await api.del('/v3/stacks/branches/loc');
+  });
+
   it('reads the Contentful state of the branches still there when one is deleted after the branch list was read', async () => {
     // The race a catch-up can meet: the list is read, then a branch is deleted before its state is.
     await api.post('/v3/stacks/branches', { branch: { uid: 'brief', source: 'main' } });
