@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { Queryable } from '../store/db.ts';
+import { NOT_HELD } from './files.ts';
 
 /**
  * Asset file URLs: capability URLs, public (no credential) and unguessable, in Contentstack's
@@ -127,6 +128,7 @@ export async function capabilityFile(
     'SELECT file, filename, content_type FROM retired_asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND created_seq = ? AND until_version >= ? ORDER BY until_version LIMIT 1',
     [apiKey, branch, uid, Number(current.created_seq), claim.version],
   );
+  if (retired?.file === NOT_HELD) return undefined; // a tombstone: that version's file is no longer held
   const served = retired ?? doc;
   const file = retired?.file ?? current.file;
   return { path: join(deps.assetsDir, file), filename: served.filename, content_type: served.content_type, uid, version: claim.version, scope: claim.scope };

@@ -330,25 +330,36 @@ export async function assetFile(
     `SELECT file, filename, content_type FROM retired_asset_files WHERE ${where} AND created_seq = ? AND until_version >= ? ORDER BY until_version LIMIT 1`,
     [...params, chosen, version],
   );
+  if (retired?.file === files.NOT_HELD) throw notHeld(scope, uid, version);
   if (retired) return { path: files.absolute(deps.assetsDir, retired.file), doc: retired, createdSeq: chosen };
   if (!current || current.createdSeq !== chosen || version > current.version) throw missing();
   return { path: files.absolute(deps.assetsDir, current.file), doc: current.doc, createdSeq: chosen };
 }
 
+/** The answer for a version whose file is a tombstone (see files.NOT_HELD): a 404 that says why. */
+export function notHeld(scope: Pick<Scope, 'branch'>, uid: string, version: number): HeraldError {
+  return new HeraldError(
+    'not_found',
+    `Version ${version} of asset ${uid}: its file is no longer held (it was replaced or deleted longer ago than the log retention keeps files, or replaced before branch ${scope.branch} was copied from its source).`,
+  );
+}
+
 /**
  * Removes retired files (see retireFile) retired before `cutoff` (ms), a batch at a time; returns
- * how many. The row goes first: a file left by a crash is an orphan, never a row without its file.
+ * how many. Each row stays as a tombstone (files.NOT_HELD) so its versions are not served the current
+ * file; it changes first: a file left by a crash is an orphan, never a row without its file.
  */
 export async function pruneRetiredFiles(db: Db, assetsDir: string, cutoff: number, batch = 500): Promise<number> {
   let total = 0;
   for (;;) {
     const gone = await db.tx(async (tx) => {
       const rows = await tx.all<{ api_key: string; branch: string; uid: string; created_seq: number; until_version: number; file: string }>(
-        'SELECT api_key, branch, uid, created_seq, until_version, file FROM retired_asset_files WHERE retired_at < ? LIMIT ?',
-        [cutoff, batch],
+        'SELECT api_key, branch, uid, created_seq, until_version, file FROM retired_asset_files WHERE retired_at < ? AND file <> ? LIMIT ?',
+        [cutoff, files.NOT_HELD, batch],
       );
       for (const r of rows) {
-        await tx.run('DELETE FROM retired_asset_files WHERE api_key = ? AND branch = ? AND uid = ? AND created_seq = ? AND until_version = ?', [
+        await tx.run('UPDATE retired_asset_files SET file = ? WHERE api_key = ? AND branch = ? AND uid = ? AND created_seq = ? AND until_version = ?', [
+          files.NOT_HELD,
           r.api_key,
           r.branch,
           r.uid,

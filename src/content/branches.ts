@@ -77,7 +77,7 @@ export const NOT_COPIED: Readonly<Record<string, string>> = {
   publications: "a new branch starts unpublished (Contentstack's branches); a Contentful environment copies its own publications (src/contentful/environments.ts)",
   events: 'the log of changes that happened; creating a branch changes nothing that existed',
   schedules: "a scheduled publish belongs to the branch it was asked in (Contentful's environment copy leaves scheduled actions behind too)",
-  retired_asset_files: "earlier files of the source's assets: the copy's assets start at their current file",
+  retired_asset_files: "earlier files of the source's assets: the copy's assets start at their current file; their earlier versions' rows come as tombstones, below",
 };
 
 /** Tables deleted with a branch (the event log stays); contentful_draft_content_types goes with content_types by foreign key. */
@@ -143,6 +143,17 @@ export async function createBranch(deps: ContentDeps, scope: Scope, raw: unknown
           a.updated_at,
         ]);
       }
+      // The copied assets' earlier files stay behind, but which versions had another file than the
+      // current one comes along as tombstones (files.NOT_HELD, created_seq 0 as the copies'): a
+      // download of such a version on the branch is a 404 saying so, not the copy's current file.
+      // Only rows of each asset's current incarnation (the source's created_seq): a deleted one's are not its.
+      await tx.run(
+        `INSERT INTO retired_asset_files (api_key, branch, uid, created_seq, until_version, file, filename, content_type, retired_at)
+         SELECT r.api_key, ?, r.uid, 0, r.until_version, ?, r.filename, r.content_type, r.retired_at FROM retired_asset_files r
+         JOIN assets a ON a.api_key = r.api_key AND a.branch = r.branch AND a.uid = r.uid AND a.created_seq = r.created_seq
+         WHERE r.api_key = ? AND r.branch = ?`,
+        [uid, files.NOT_HELD, scope.api_key, source],
+      );
       if (copyMore) await copyMore(tx, uid, source as string);
       return doc;
     });
@@ -158,8 +169,8 @@ export async function deleteBranch(deps: ContentDeps, scope: Scope, uid: string)
   return deps.db.tx(async (tx) => {
     const doc = await getBranch(tx, scope, uid);
     const assetFiles = await tx.all<{ file: string }>(
-      'SELECT file FROM assets WHERE api_key = ? AND branch = ? UNION ALL SELECT file FROM retired_asset_files WHERE api_key = ? AND branch = ?',
-      [scope.api_key, uid, scope.api_key, uid],
+      'SELECT file FROM assets WHERE api_key = ? AND branch = ? UNION ALL SELECT file FROM retired_asset_files WHERE api_key = ? AND branch = ? AND file <> ?',
+      [scope.api_key, uid, scope.api_key, uid, files.NOT_HELD],
     );
     for (const table of DELETED) {
       await tx.run(`DELETE FROM ${table} WHERE api_key = ? AND branch = ?`, [scope.api_key, uid]);

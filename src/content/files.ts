@@ -25,6 +25,14 @@ export interface Upload {
   mimetype: string;
 }
 
+/**
+ * A retired_asset_files row's `file` when the bytes are no longer held (a tombstone): the versions up
+ * to its until_version had another file than the later ones, pruned by the log retention
+ * (assets.ts pruneRetiredFiles) or replaced before the branch was copied (branches.ts createBranch). Without the row, such a
+ * version would fall through to the asset's current file and be served the wrong bytes.
+ */
+export const NOT_HELD = '';
+
 export function absolute(assetsDir: string, rel: string): string {
   return join(assetsDir, rel);
 }

@@ -362,6 +362,26 @@ for (const backend of await testBackends()) describe(`content through the offici
       assert.deepEqual(kept(), []);
     });
 
+    it("answers a 404 naming the version for one whose file retention pruned, never the current file, and serves the files still held", async () => {
+      const asset = await s.stack.asset().create({ upload: Buffer.from('one'), filename: 'v.txt', content_type: 'text/plain' });
+      const download = async (version: number) => {
+        const r = await fetch(`${h.url}/v3/assets/${asset.uid}/download?version=${version}`, { headers: s.headers });
+        return r.status === 200 ? await r.text() : [r.status, ((await r.json()) as any).error_message];
+      };
+      await s.stack.asset(asset.uid).replace({ upload: Buffer.from('two'), filename: 'v.txt', content_type: 'text/plain' });
+      assert.ok((await pruneRetiredFiles(h.herald.db, h.herald.assetsDir, Date.now() + 1)) >= 1);
+      await s.stack.asset(asset.uid).replace({ upload: Buffer.from('three'), filename: 'v.txt', content_type: 'text/plain' });
+      const meta = await s.stack.asset(asset.uid).fetch();
+      meta.title = 'same file, version 4';
+      await meta.update();
+      const [v1, ...held] = [await download(1), await download(2), await download(3), await download(4)];
+      assert.equal((v1 as unknown[])[0], 404, 'not the current file');
+      assert.match((v1 as string[])[1], new RegExp(`^Version 1 of asset ${asset.uid}: its file is no longer held`));
+      assert.deepEqual(held, ['two', 'three', 'three']);
+      assert.equal(await pruneRetiredFiles(h.herald.db, h.herald.assetsDir, Date.now() + 1), 1, 'a pruned file is not pruned again');
+      assert.deepEqual([(await download(2))[0], await download(4), await download(5)], [404, 'three', [404, `Version 5 of asset ${asset.uid} was not found.`]]);
+    });
+
     it('streams a large file back byte for byte', async () => {
       const bytes = randomBytes(700 * 1024);
       const asset = await s.stack.asset().create({ upload: bytes, filename: 'große datei.bin', content_type: 'application/octet-stream' });
@@ -485,6 +505,34 @@ for (const backend of await testBackends()) describe(`content through the offici
       await s.stack.branch('dev').delete();
       await assert.rejects(s.stack.branch('dev').fetch(), clientError(404));
       await assert.rejects(dev.contentType('page').entry(page.uid).fetch(), clientError(404));
+    });
+
+    it("answers a 404 on a branch for a version whose file was replaced before the copy, and serves the versions that had the copy's file", async () => {
+      const asset = await s.stack.asset().create({ upload: Buffer.from('first'), filename: 'f.txt', content_type: 'text/plain' });
+      await s.stack.asset(asset.uid).replace({ upload: Buffer.from('second'), filename: 'f.txt', content_type: 'text/plain' });
+      const meta = await s.stack.asset(asset.uid).fetch();
+      meta.title = 'version 3, the same file';
+      await meta.update();
+      await s.stack.branch().create({ branch: { uid: 'copy', source: 'main' } });
+      const download = async (branch: string, version: number) => {
+        const r = await fetch(`${h.url}/v3/assets/${asset.uid}/download?version=${version}`, { headers: { ...s.headers, branch } });
+        return r.status === 200 ? await r.text() : [r.status, ((await r.json()) as any).error_message];
+      };
+      const [v1, ...rest] = [await download('copy', 1), await download('copy', 2), await download('copy', 3)];
+      assert.equal((v1 as unknown[])[0], 404, "not the copy's current file");
+      assert.match((v1 as string[])[1], /^Version 1 of asset \w+: its file is no longer held .*before branch copy was copied/);
+      assert.deepEqual(rest, ['second', 'second']);
+      assert.deepEqual([await download('main', 1), await download('main', 2)], ['first', 'second'], 'the source keeps its files');
+
+      // The branch's own replacement is kept as in main; a branch copied from the branch keeps the tombstone.
+      const copy = stackOf(h.url, s.api_key, s.token, 'copy');
+      await copy.asset(asset.uid).replace({ upload: Buffer.from('third'), filename: 'f.txt', content_type: 'text/plain' });
+      assert.deepEqual([(await download('copy', 1))[0], await download('copy', 3), await download('copy', 4)], [404, 'second', 'third']);
+      await s.stack.branch().create({ branch: { uid: 'copy2', source: 'copy' } });
+      assert.deepEqual([(await download('copy2', 1))[0], (await download('copy2', 3))[0], await download('copy2', 4)], [404, 404, 'third']);
+      await s.stack.branch('copy2').delete();
+      await s.stack.branch('copy').delete();
+      assert.deepEqual([await download('main', 1), await download('main', 3)], ['first', 'second']);
     });
 
     it('refuses to delete main and to copy a branch that does not exist', async () => {

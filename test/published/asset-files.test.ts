@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileUrl } from '../../src/content/asset-urls.ts';
+import { pruneRetiredFiles } from '../../src/content/assets.ts';
 import { parseRange } from '../../src/http/ranges.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { clientStack, type TestStack } from '../content/helpers/content.ts';
@@ -111,6 +112,21 @@ describe('asset file URLs', () => {
     assert.notEqual(fresh.url, old.url);
     assert.equal(await (await fetch(fresh.url)).text(), 'the new asset');
     assert.equal(await (await fetch(publishedUrl(fresh, 1))).text(), 'the new asset');
+  });
+
+  it("answers 404 at an earlier version's url once its file is no longer held (pruned, or replaced before a branch copy), never the current file", async () => {
+    const asset = await s.stack.asset().create({ upload: Buffer.from('v1 bytes'), filename: 'k.txt', content_type: 'text/plain' });
+    const v1 = asset.url;
+    await s.stack.asset(asset.uid).replace({ upload: Buffer.from('v2 bytes'), filename: 'k.txt', content_type: 'text/plain' });
+    assert.equal(await (await fetch(v1)).text(), 'v1 bytes');
+    const url = (branch: string, version: number) => fileUrl({ origin: h.url, key: h.herald.assetUrlKey }, 'm', s.api_key, branch, { ...asset, version });
+    await s.stack.branch().create({ branch: { uid: 'later', source: 'main' } });
+    const onBranch = (version: number) => url('later', version);
+    assert.equal((await fetch(onBranch(1))).status, 404, "replaced before the copy: not the copy's file");
+    assert.equal(await (await fetch(onBranch(2))).text(), 'v2 bytes');
+    await pruneRetiredFiles(h.herald.db, h.herald.assetsDir, Date.now() + 1);
+    assert.equal((await fetch(v1)).status, 404, 'pruned: not the current file');
+    assert.equal(await (await fetch(url('main', 2))).text(), 'v2 bytes', 'the current file');
   });
 });
 
