@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { pruneRetiredFiles } from '../../src/content/assets.ts';
+import { openPostgres } from '../../src/store/postgres.ts';
+import { openSqlite } from '../../src/store/sqlite.ts';
 import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
+import { schemaForDataDir } from '../helpers/postgres.ts';
 import { runRestore, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
 import { stackApi, type StackApi } from './helpers/content.ts';
 
@@ -188,6 +193,31 @@ describe("a new asset under a deleted asset's uid", () => {
         ['update', 2, 'stored', sha('changed in the branch, longer')],
         ['delete', 2, 'stored', sha('changed in the branch, longer')],
         ['create', 1, 'stored', sha('made in the branch')],
+      ]);
+    } finally {
+      await late.stop();
+    }
+  });
+
+  it("marks a version missing, not the current file's bytes, when it catches up after the retention pruned that version's file", async () => {
+    // The same size on purpose: the backup's size check cannot tell the files apart, only Herald's answer can.
+    const asset = await api.upload('pruned.txt', Buffer.from('bytes one'), 'text/plain');
+    await api.replace(asset.uid, 'pruned.txt', Buffer.from('bytes two'), 'text/plain');
+    // Herald's retention pruner, run now on its store (it runs hourly with a cutoff of days).
+    const db = process.env.HERALD_TEST_BACKEND === 'postgres' ? await openPostgres((await schemaForDataDir(h.dataDir)).url, { poolSize: 1 }) : await openSqlite(join(h.dataDir, 'herald.db'));
+    try {
+      assert.ok((await pruneRetiredFiles(db, join(h.dataDir, 'assets'), Date.now() + 1)) >= 1);
+    } finally {
+      await db.close();
+    }
+    const late = await spawnBackup(['--secret', secret, '--source', h.url, '--token', stack.token, '--api-key', stack.api_key, '--settle-time', '0', '--catch-up-interval', '1s']);
+    try {
+      const last = (await api.events()).at(-1).seq;
+      await until('the late backup to catch up', async () => ((await late.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key)?.feed_cursor ?? 0) >= last);
+      const versions = ((await late.get(`/stacks/${stack.api_key}/entities/asset/${asset.uid}/versions`)).body.versions as any[]).map((v) => [v.action, v.version, v.file?.status, v.file?.sha256]);
+      assert.deepEqual(versions, [
+        ['create', 1, 'missing', null],
+        ['update', 2, 'stored', sha('bytes two')],
       ]);
     } finally {
       await late.stop();
