@@ -130,7 +130,7 @@ async function record(
  * locale): the event is then a repeat for Contentful-format webhooks (EventInput.contentful_repeat).
  * Marks it recorded.
  */
-function repeated(seen: Set<string>, action: string, environment: string): boolean {
+function recordedBefore(seen: Set<string>, action: string, environment: string): boolean {
   const key = `${action} ${environment}`;
   if (seen.has(key)) return true;
   seen.add(key);
@@ -433,7 +433,7 @@ export async function publishAssetIn(deps: ContentDeps, tx: Tx, scope: Scope, ui
       await setPublished(tx, scope, 'asset', uid, env.uid, locale, current.version, { doc: current.doc });
       const asset = await renderOne(tx, linksOf(deps, origin), scope, current);
       const extra = { environment: { name: env.name, uid: env.uid }, locale };
-      const event = await record(deps, tx, scope, 'publish', asset, extra, { environment: env.name, locale }, undefined, repeated(seen, 'publish', env.uid));
+      const event = await record(deps, tx, scope, 'publish', asset, extra, { environment: env.name, locale }, undefined, recordedBefore(seen, 'publish', env.uid));
       outcomes.push({ environment: env.name, locale, action: 'publish', seq: event.seq });
       await stampPublished(tx, scope, 'asset', uid, env.uid, locale, event.seq);
     }
@@ -458,11 +458,11 @@ export async function unpublishAssetIn(deps: ContentDeps, tx: Tx, scope: Scope, 
       const extra = { environment: { name: env.name, uid: env.uid }, locale };
       const at = { environment: env.name, locale };
       if (removed) {
-        const event = await record(deps, tx, scope, 'unpublish', asset, extra, at, undefined, repeated(seen, 'unpublish', env.uid));
+        const event = await record(deps, tx, scope, 'unpublish', asset, extra, at, undefined, recordedBefore(seen, 'unpublish', env.uid));
         outcomes.push({ environment: env.name, locale, action: 'unpublish', seq: event.seq });
       } else {
         const reason = `the asset is not published to ${env.name} in ${locale}`;
-        const event = await record(deps, tx, scope, 'unpublish.fail', asset, { ...extra, reason }, at, undefined, repeated(seen, 'unpublish.fail', env.uid));
+        const event = await record(deps, tx, scope, 'unpublish.fail', asset, { ...extra, reason }, at, undefined, recordedBefore(seen, 'unpublish.fail', env.uid));
         outcomes.push({ environment: env.name, locale, action: 'unpublish.fail', reason, seq: event.seq });
       }
     }
