@@ -150,7 +150,7 @@ export async function getEntry(deps: ContentDeps, scope: Scope, ctx: SysContext,
  */
 export async function queryLocales(q: Queryable, apiKey: string): Promise<{ codes: string[]; heraldCodes: Set<string>; default: string; master: string }> {
   const master = await masterLocale(q, apiKey);
-  const heraldCodes = new Set((await listLocales(q, apiKey)).map((l) => l.code));
+  const heraldCodes = await localeCodes(q, apiKey);
   return { codes: [...heraldCodes].map(contentfulLocale), heraldCodes, default: contentfulLocale(master), master };
 }
 
