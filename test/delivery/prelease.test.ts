@@ -440,14 +440,23 @@ describe('executions leased at enqueue, at shutdown', () => {
 });
 
 describe('the list hands out each listed execution once, in order', () => {
-  it('gives each webhook’s executions out oldest first, exactly once, through long lists, put-backs and stale heads', { skip: ON_POSTGRES && 'SQLite only' }, async () => {
+  /** An open list on a scratch SQLite store (its rows are never read here), leases of 1 s, at a fixed now. */
+  async function withList(run: (list: Preleased, leaseMs: number, now: number) => void): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'herald-list-'));
     const db = await openSqlite(join(dir, 'herald.db'));
     try {
       const list = new Preleased(db);
       const leaseMs = 1_000;
       list.open({ leaseMs, room: () => true, wake: () => {} });
-      const now = 1_000_000;
+      run(list, leaseMs, 1_000_000);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('gives each webhook’s executions out oldest first, exactly once, through long lists, put-backs and stale heads', { skip: ON_POSTGRES && 'SQLite only' }, async () => {
+    await withList((list, leaseMs, now) => {
       // 3,000 of A and 1,500 of B, listed in turns of 100; B's first 10 with a lease too short (stale).
       const entry = (w: string, i: number, leaseUntil = now + 60_000): Listed => ({ uid: `${w}${String(i).padStart(5, '0')}`, webhook_uid: w, lane: `l${i}`, event_seq: i, leaseUntil });
       for (let t = 0; t < 30; t++) {
@@ -479,20 +488,11 @@ describe('the list hands out each listed execution once, in order', () => {
       assert.deepEqual(stale, Array.from({ length: 10 }, (_, i) => entry('B', i).uid), 'stale heads handed out once, as stale');
       assert.deepEqual(got.A, Array.from({ length: 3_000 }, (_, i) => entry('A', i).uid));
       assert.deepEqual(got.B, Array.from({ length: 1_490 }, (_, i) => entry('B', i + 10).uid));
-    } finally {
-      await db.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('hands out the oldest event first across webhooks, a fan-out’s executions together, however far apart the webhooks’ heads are', { skip: ON_POSTGRES && 'SQLite only' }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'herald-list-'));
-    const db = await openSqlite(join(dir, 'herald.db'));
-    try {
-      const list = new Preleased(db);
-      const leaseMs = 1_000;
-      list.open({ leaseMs, room: () => true, wake: () => {} });
-      const now = 1_000_000;
+    await withList((list, leaseMs, now) => {
       // 100 events, each listed for webhooks A, B and C (a fan-out of three), as recording lists them.
       for (let seq = 0; seq < 100; seq++) {
         list.add(['A', 'B', 'C'].map((w) => ({ uid: `${w}${seq}`, webhook_uid: w, lane: `l${seq}`, event_seq: seq, leaseUntil: now + 60_000 })), now);
@@ -513,9 +513,6 @@ describe('the list hands out each listed execution once, in order', () => {
       const seqs = rest.map((uid) => Number(uid.slice(1)));
       assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'oldest event first');
       assert.equal(rest.length, 300 - 7 - 27);
-    } finally {
-      await db.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
