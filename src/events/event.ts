@@ -87,8 +87,8 @@ export interface EventInput {
    * Set on an asset's publish or unpublish (or .fail) event when the same request already recorded
    * one of that action for that environment in another locale. A Herald asset is one content in
    * every locale, so Contentful's call body is the same for each: Contentful-format webhooks are
-   * not matched by such events, and get one call per publish, as Contentful sends. Not stored: a
-   * replay matches every event again.
+   * not matched by such events, and get one call per publish, as Contentful sends. Stored with the
+   * event (store 027), so a replay and a dry run of such a webhook skip it too (explain.ts).
    */
   contentful_repeat?: true;
 }

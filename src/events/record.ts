@@ -23,6 +23,11 @@ export interface EventLog {
   onRecorded(fn: (event: HeraldEvent) => void): void;
 }
 
+const COLUMNS = 'api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at';
+const INSERT = `INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`;
+/** An event marked EventInput.contentful_repeat: the mark is stored, so a replay and a dry run see it. */
+const INSERT_REPEAT = `INSERT INTO events (${COLUMNS}, contentful_repeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`;
+
 export function createEventLog(fanOut: FanOut): EventLog {
   const listeners: Array<(event: HeraldEvent) => void> = [];
   return {
@@ -54,25 +59,24 @@ export function createEventLog(fanOut: FanOut): EventLog {
         data: JSON.stringify(input.data),
         created_at: createdAt,
       };
-      const row = await tx.get<{ seq: number }>(
-        `INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-        [
-          stored.api_key,
-          stored.branch,
-          stored.module,
-          stored.action,
-          stored.uid,
-          stored.content_type_uid,
-          stored.locale,
-          stored.environment,
-          stored.actor,
-          stored.actor_name,
-          stored.changes,
-          stored.data,
-          stored.created_at,
-        ],
-      );
+      const params = [
+        stored.api_key,
+        stored.branch,
+        stored.module,
+        stored.action,
+        stored.uid,
+        stored.content_type_uid,
+        stored.locale,
+        stored.environment,
+        stored.actor,
+        stored.actor_name,
+        stored.changes,
+        stored.data,
+        stored.created_at,
+      ];
+      // A repeat (rare: a multi-locale asset publish) keeps its mark; other events leave the column NULL.
+      if (input.contentful_repeat) stored.contentful_repeat = 1;
+      const row = await tx.get<{ seq: number }>(input.contentful_repeat ? INSERT_REPEAT : INSERT, input.contentful_repeat ? [...params, 1] : params);
       stored.seq = Number(row!.seq);
       // Object.assign, not `{ ...rest, actor_name, ... }`: V8 (Node 20) takes ~6 us for a spread
       // followed by keys the spread object lacks, against 0.25 us.
@@ -116,6 +120,8 @@ export interface EventRow {
   changes?: string | null;
   data: string;
   created_at: number;
+  /** 1: EventInput.contentful_repeat (store 027); NULL, or absent from SELECTs that do not ask for it, otherwise. */
+  contentful_repeat?: number | null;
 }
 
 /**
@@ -240,6 +246,7 @@ export function eventFromRow(r: EventRow): HeraldEvent {
     data: json(r.data),
     created_at: Number(r.created_at),
   };
+  if (r.contentful_repeat != null && Number(r.contentful_repeat) === 1) event.contentful_repeat = true;
   if (typeof r.data === 'string') Object.defineProperty(event, STORED_DATA, { value: { text: r.data, data: event.data } satisfies StoredData });
   return event;
 }

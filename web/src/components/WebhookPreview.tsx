@@ -12,7 +12,7 @@ interface PreviewEvent {
   triggered_at: string;
   matches: boolean;
   channel?: string;
-  reason?: 'branch' | 'channel' | 'condition';
+  reason?: 'branch' | 'repeat' | 'channel' | 'condition';
   message?: string;
   request?: { method: string; url: string; headers: Record<string, string>; body: string; truncated: boolean };
 }
