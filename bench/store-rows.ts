@@ -16,7 +16,8 @@
  * EVENTS_HELD is for fan-outs; the list runs ~14,000 deep in the bench's burst, past EVENTS_KEPT);
  * one empty due scan (BEGIN IMMEDIATE, candidate SELECT, COMMIT) after each recording transaction;
  * and the outcome flushes (complete.ts: the attempts INSERT and the UPDATE..FROM per part, the
- * breaker's reset UPDATE of the flush's webhooks, breaker.ts), each a transaction.
+ * breaker's reset UPDATE of the flush's webhooks whose count is not known to be 0, breaker.ts
+ * KnownZero: here each webhook's first flush only), each a transaction.
  * BENCH_ROWS_LEASE=claim: the claim-round path instead (executions written pending, then the
  * candidate SELECT and the lease UPDATE of claim rounds of 64 in a transaction each, claim.ts and
  * lease.ts), which Herald takes for what the list does not take (a backlog past PRELEASE_CAP, a
@@ -348,14 +349,21 @@ function flush(n: number) {
       moves.push(now, now);
       timed('complete UPDATE', part.length, () => prepared(SQL.move(part.length)).all(moves));
     }
-    // Every call succeeded: the flush's webhooks' failure counts reset (a no-op on their rows).
-    const webhooks = [...new Set(batch.map((b) => b.webhookUid))];
+    // Every call succeeded: the failure counts of the flush's webhooks not known to be 0 are reset
+    // (breaker.ts KnownZero: each webhook's first flush only, since no call fails here).
+    const webhooks = [...new Set(batch.map((b) => b.webhookUid))].filter((w) => !knownZero.has(w));
     for (const part of chunks(webhooks)) {
       const list = paddedList(part);
       timed('breaker reset UPDATE', 0, () => prepared(SQL.resetFailures(list.length)).run(list));
     }
+    resetNow = webhooks;
   });
+  // Learnt once the reset committed.
+  for (const w of resetNow) knownZero.add(w);
 }
+/** Webhooks whose failure count is known to be 0 (breaker.ts KnownZero), and those the flush being written resets. */
+const knownZero = new Set<string>();
+let resetNow: string[] = [];
 
 const load0 = loadavg()[0];
 const cpu0 = process.cpuUsage();

@@ -273,6 +273,61 @@ for (const backend of await testBackends()) {
       assert.equal((await stateOf(uid))!.state, 'succeeded');
     });
 
+    it('counts a webhook’s failures from its last success, however many flushes succeeded before (SQLite skips the reset it knows changes nothing)', async () => {
+      const failures = async () => Number((await db.get<{ n: number }>("SELECT consecutive_failures AS n FROM webhooks WHERE uid = 'B'"))!.n);
+      // Webhook statements each flush ran (UPDATE webhooks ...), seen through the real store.
+      let webhookWrites = 0;
+      const seen: Db = Object.create(db, {
+        tx: {
+          value: <T>(fn: (tx: Parameters<Parameters<Db['tx']>[0]>[0]) => Promise<T>) =>
+            db.tx((tx) =>
+              fn({
+                ...tx,
+                lock: tx.lock?.bind(tx),
+                tryLock: tx.tryLock?.bind(tx),
+                run: (sql: string, params?: unknown[]) => {
+                  if (/^UPDATE webhooks/.test(sql.trim())) webhookWrites++;
+                  return tx.run(sql, params);
+                },
+                get: (sql: string, params?: unknown[]) => {
+                  if (/^UPDATE webhooks/.test(sql.trim())) webhookWrites++;
+                  return tx.get(sql, params);
+                },
+              }),
+            ),
+        },
+      });
+      let now = T0 + 20_000_000;
+      /** One execution of B claimed and recorded alone (one flush), succeeded or failed for good. */
+      const flush = async (ok: boolean) => {
+        await due('B', 1, now);
+        now += 100;
+        const [c] = (await claim(db, opts({ now }))).claimed;
+        const f = succeeded(c, now + 1);
+        const finished: Finished = ok ? f : { ...f, record: { ...f.record, outcome: 'http_error', status_code: 500, reason: 'HTTP 500' } };
+        const before = webhookWrites;
+        await complete(seen, [finished], { ...completeOpts(now + 2), retryDelaysMs: [] });
+        return webhookWrites - before;
+      };
+      await flush(true);
+      await flush(true);
+      assert.equal(await failures(), 0);
+      // Known 0 on SQLite after a reset committed: no statement. PostgreSQL resets per webhook, always.
+      assert.equal(await flush(true), backend === 'sqlite' ? 0 : 1, 'a success while the count is 0');
+      for (let i = 1; i <= 4; i++) {
+        assert.equal(await flush(false), 1, 'each failure is counted');
+        assert.equal(await failures(), i);
+      }
+      assert.equal(await flush(true), 1, 'the success after failures resets');
+      assert.equal(await failures(), 0);
+      // Threshold 5: four more failures leave it enabled (a skipped reset would have tripped it).
+      for (let i = 1; i <= 4; i++) await flush(false);
+      assert.equal(await failures(), 4);
+      assert.equal(Number((await db.get<{ d: number }>("SELECT disabled AS d FROM webhooks WHERE uid = 'B'"))!.d), 0);
+      await flush(true);
+      assert.equal(await failures(), 0);
+    });
+
     // Scale-out only: SQLite runs one transaction at a time and takes no locks of its own.
     if (backend === 'postgres') {
       it('records a batch while a transaction recording events holds one of its lanes and then locks another (no deadlock)', async () => {

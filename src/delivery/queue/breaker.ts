@@ -24,7 +24,14 @@ import { memo, repeated } from '../../store/db.ts';
 export async function countFailures(
   tx: Tx,
   rows: Array<{ f: { claimed: Pick<Claimed, 'webhook_uid'> }; decision: Decision }>,
-  opts: { now: number; breakerThreshold: number; operational?: Operational; probeDelayMs?: number },
+  opts: {
+    now: number;
+    breakerThreshold: number;
+    operational?: Operational;
+    probeDelayMs?: number;
+    /** The store (its Db) whose rows `tx` writes: on SQLite, what its webhooks' counts are known to be (KnownZero). Absent: nothing known. */
+    store?: object;
+  },
   /** Gets the stacks whose webhooks were disabled (their match index must be rebuilt). */
   effects: { disabledStacks: Set<string> },
 ) {
@@ -34,16 +41,24 @@ export async function countFailures(
   // one statement rather than one each (at fan-out 10, ten statements a flush). Not on PostgreSQL
   // (tx.lock present), where webhook rows are written in the batch's uid order so that two workers
   // never wait on each other's in a cycle; a statement's IN list would not keep to it.
+  const zero = tx.lock || !opts.store ? null : knownZero(opts.store);
   if (!tx.lock) {
     const failed = new Set<string>();
     for (const { f, decision } of rows) if (decision.state === 'failed') failed.add(f.claimed.webhook_uid);
     for (const { f, decision } of rows) {
       if (decision.state === 'succeeded' && !failed.has(f.claimed.webhook_uid)) reset.add(f.claimed.webhook_uid);
     }
+    // Only those whose count may not be 0 (see KnownZero): while no call of a webhook fails, no
+    // statement at all.
+    const unknown = zero ? [...reset].filter((uid) => !zero.has(uid)) : [...reset];
     // The IN list padded to a power of two (lanes.ts, paddedList): one kept statement per size.
-    for (const part of chunks([...reset])) {
+    for (const part of chunks(unknown)) {
       const listed = paddedList(part);
       await tx.run(resetFailures(listed.length), listed);
+    }
+    if (zero && unknown.length > 0) {
+      const since = zero.failures;
+      tx.afterCommit(() => zero.learn(unknown, since));
     }
   }
   for (const { f, decision } of rows) {
@@ -57,6 +72,7 @@ export async function countFailures(
       continue;
     }
     reset.delete(webhookUid);
+    zero?.failed(webhookUid);
     const w = await tx.get<{ failures: number; disabled: number; api_key: string }>(
       'UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE uid = ? RETURNING consecutive_failures AS failures, disabled, api_key',
       [webhookUid],
@@ -74,6 +90,48 @@ export async function countFailures(
       effects.disabledStacks.add(w.api_key);
     }
   }
+}
+
+/**
+ * SQLite: the webhooks of one store whose consecutive_failures is known to be 0 on disk, so a flush
+ * whose calls all succeeded resets nothing and runs no statement (the reset UPDATE changed no row
+ * while no call failed, yet cost ~17 us a flush: bench:rows fan-out 10, ~0.65 of ~37 us of
+ * statements per delivery). Per process, which is enough on SQLite only: one process owns the store
+ * (release.ts releaseClaims), and the only writer that raises a count is the UPDATE below it
+ * (`failed()` forgets the webhook as that statement runs, before its transaction ends, so a
+ * rollback leaves it forgotten: a statement too many, never one too few). A reset is learnt only
+ * after its commit (a rolled-back reset taught nothing), and only when no failure was counted
+ * between the reset's statement and then (any webhook's: rare, and then the next flush runs the
+ * UPDATE again). The other writers only set 0 (webhooks/store.ts: create, re-enable), or delete the
+ * row (an UPDATE of a gone row changes nothing either way). Not on PostgreSQL (tx.lock present),
+ * where other processes count failures too.
+ */
+class KnownZero {
+  private zero = new Set<string>();
+  /** Failures counted so far (any webhook): a reset learnt across one is not trusted. */
+  failures = 0;
+  has(webhookUid: string): boolean {
+    return this.zero.has(webhookUid);
+  }
+  /** A failure of `webhookUid` is being counted (its transaction has not ended yet). */
+  failed(webhookUid: string): void {
+    this.failures++;
+    this.zero.delete(webhookUid);
+  }
+  /** `webhookUids` were reset by a committed transaction, whose reset ran when `failures` was `since`. */
+  learn(webhookUids: string[], since: number): void {
+    if (this.failures !== since) return;
+    for (const uid of webhookUids) this.zero.add(uid);
+  }
+}
+
+const stores = new WeakMap<object, KnownZero>();
+
+/** What `store`'s webhooks' counts are known to be (see KnownZero): per store, as prelease.ts's list. */
+function knownZero(store: object): KnownZero {
+  let k = stores.get(store);
+  if (!k) stores.set(store, (k = new KnownZero()));
+  return k;
 }
 
 // Statement text per number of webhooks (see memo).

@@ -231,7 +231,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
       // A batch is one call: it counts once for the circuit breaker, as its first member.
       const seen = new Set<string>();
       const calls = rows.filter(({ f: { claimed: c } }) => !c.batchUid || (!seen.has(c.batchUid) && Boolean(seen.add(c.batchUid))));
-      await countFailures(tx, calls, opts, effects);
+      await countFailures(tx, calls, { ...opts, store: db }, effects);
     });
     // Committed: each outcome learns the end its execution reached (the writer's callers read it).
     for (const r of all) r.f.ended = null;
