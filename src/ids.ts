@@ -40,8 +40,8 @@ export function prefixed(prefix: string, bytes = 12): string {
 /** Random per process: ids from two processes never collide even in the same millisecond. */
 const PROCESS_PART = randomBytes(6).toString('base64url');
 let counter = 0;
-let lastMs = -1;
-let lastTimePart = '';
+/** Per prefix: the millisecond of its last id and that id's text up to the counter. */
+const heads = new Map<string, { ms: number; text: string }>();
 
 /**
  * Time-ordered id: sorts by creation (ms timestamp first), unique by a per-process random part and
@@ -49,15 +49,17 @@ let lastTimePart = '';
  */
 export function sortableId(prefix: string): string {
   const now = Date.now();
-  // Ids come in bursts (an execution per webhook, an attempt per outcome): the time part is worked
-  // out once per millisecond.
-  if (now !== lastMs) {
-    lastMs = now;
-    lastTimePart = timePart(now);
+  // Ids come in bursts (an execution per webhook, an attempt per outcome): everything before the
+  // counter is joined once per prefix and millisecond. Joined per id, its four parts made three
+  // string nodes each time (~80 bytes of garbage per id; two ids per delivery).
+  let head = heads.get(prefix);
+  if (head === undefined) heads.set(prefix, (head = { ms: -1, text: '' }));
+  if (head.ms !== now) {
+    head.ms = now;
+    head.text = `${prefix}_${timePart(now)}${PROCESS_PART}`;
   }
-  const t = lastTimePart;
   counter = (counter + 1) % 0x1000000;
-  return `${prefix}_${t}${PROCESS_PART}${counter.toString(36).padStart(5, '0')}`;
+  return head.text + counter.toString(36).padStart(5, '0');
 }
 
 /** The fixed-width time prefix of sortable ids (base 36, 9 digits: good until the year 5188). */
