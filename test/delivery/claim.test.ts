@@ -193,15 +193,17 @@ for (const backend of await testBackends()) {
       assert.equal(second.uid, uid);
       assert.notEqual(second.leaseUntil, first.leaseUntil);
 
-      const late = await complete(db, [succeeded(first, now + 5)], completeOpts(now + LEASE_MS + 10));
+      const lateAttempt = succeeded(first, now + 5);
+      const late = await complete(db, [lateAttempt], completeOpts(now + LEASE_MS + 10));
       assert.deepEqual(late.stale, [uid]);
-      assert.deepEqual(late.ended, []);
+      assert.equal(lateAttempt.ended, null, 'a stale outcome ends nothing');
       assert.deepEqual(await stateOf(uid), { state: 'in_flight', lease_until: second.leaseUntil }, 'still the second claim’s');
       assert.equal(await attemptRows(uid), 1, 'the late attempt is logged');
 
-      const done = await complete(db, [succeeded(second, now + LEASE_MS + 20)], completeOpts(now + LEASE_MS + 30));
+      const doneAttempt = succeeded(second, now + LEASE_MS + 20);
+      const done = await complete(db, [doneAttempt], completeOpts(now + LEASE_MS + 30));
       assert.deepEqual(done.stale, []);
-      assert.deepEqual(done.ended, [{ uid, state: 'succeeded' }]);
+      assert.equal(doneAttempt.ended, 'succeeded');
       assert.equal((await stateOf(uid))!.state, 'succeeded');
       assert.equal(await attemptRows(uid), 2);
     });
@@ -254,7 +256,11 @@ for (const backend of await testBackends()) {
       await complete(db, [finished[20]], completeOpts(now + 6));
       const r = await complete(db, finished, completeOpts(now + 10));
       assert.deepEqual(r.stale, [uids[20]]);
-      assert.deepEqual(r.ended.map((e) => e.uid).sort(), uids.filter((_, i) => i !== 20).sort());
+      assert.deepEqual(
+        finished.filter((f) => f.ended === 'succeeded').map((f) => f.claimed.uid).sort(),
+        uids.filter((_, i) => i !== 20).sort(),
+      );
+      assert.equal(finished[20].ended, null, 'the stale one ends nothing');
       for (const uid of uids) {
         assert.equal(await attemptRows(uid), 1, uid);
         assert.equal((await stateOf(uid))!.state, 'succeeded', uid);
@@ -266,7 +272,8 @@ for (const backend of await testBackends()) {
       const now = T0 + 10_000_000;
       const [c] = (await claim(db, opts({ now }))).claimed;
       const f = succeeded(c, now + 5);
-      assert.deepEqual((await complete(db, [f], completeOpts(now + 10))).ended, [{ uid, state: 'succeeded' }]);
+      await complete(db, [f], completeOpts(now + 10));
+      assert.equal(f.ended, 'succeeded');
       const again = await complete(db, [f], completeOpts(now + 20));
       assert.deepEqual(again.stale, [uid], 'the claim ended with the first write');
       assert.equal(await attemptRows(uid), 1);
@@ -354,7 +361,8 @@ for (const backend of await testBackends()) {
           return 'committed';
         });
         await held;
-        const batch = complete(db, claimed.map((c) => succeeded(c, now + 5)), completeOpts(now + 10));
+        const finished = claimed.map((c) => succeeded(c, now + 5));
+        const batch = complete(db, finished, completeOpts(now + 10));
         // The batch is waiting for a lock (the job's lane before, the stack's event lock now).
         const waiting = async () => (await db.get<{ n: number }>("SELECT COUNT(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))!.n;
         for (const end = Date.now() + 10_000; (await waiting()) === 0; ) {
@@ -362,9 +370,9 @@ for (const backend of await testBackends()) {
           await new Promise((r) => setTimeout(r, 10));
         }
         release();
-        const [outcome, effects] = await Promise.all([job, batch]);
+        const [outcome] = await Promise.all([job, batch]);
         assert.equal(outcome, 'committed');
-        assert.deepEqual(effects.ended.map((e) => e.state), ['succeeded', 'succeeded']);
+        assert.deepEqual(finished.map((f) => f.ended), ['succeeded', 'succeeded']);
         for (const c of claimed) assert.equal((await stateOf(c.uid))!.state, 'succeeded');
       });
     }

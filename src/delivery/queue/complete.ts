@@ -1,6 +1,6 @@
 import { sortableId } from '../../ids.ts';
 import { memo, repeated, type Db } from '../../store/db.ts';
-import { decide } from '../policy.ts';
+import { decide, type Decision } from '../policy.ts';
 import type { AttemptRecord, LoggedResponse } from '../send.ts';
 import { countFailures } from './breaker.ts';
 import type { Claimed } from './claim.ts';
@@ -46,8 +46,6 @@ export interface CompleteOptions extends AutoSaveOptions {
 export interface CompleteEffects {
   /** Stacks whose webhooks were disabled (their index must be rebuilt). */
   disabledStacks: Set<string>;
-  /** Executions that reached an end, with their end state. */
-  ended: Array<{ uid: string; state: 'succeeded' | 'failed' }>;
   /** Queued executions made their lane's head: due now (or at their auto-save window). */
   promoted: number;
   /** When the earliest retry this batch scheduled falls due (ms), or null when none was. */
@@ -113,14 +111,14 @@ export function responseJson(status: number | null, response: LoggedResponse): s
  * worker's throughput is bounded by them.
  */
 export async function complete(db: Db, batch: Finished[], opts: CompleteOptions): Promise<CompleteEffects> {
-  if (batch.length === 0) return { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null, stale: [] };
+  if (batch.length === 0) return { disabledStacks: new Set(), promoted: 0, retryAt: null, stale: [] };
   // Scale-out (PostgreSQL): update webhooks in uid order so two workers' batches never wait on
   // each other's webhook rows in a cycle.
   const ordered = db.dialect === 'postgres' ? [...batch].sort((a, b) => (a.claimed.webhook_uid < b.claimed.webhook_uid ? -1 : a.claimed.webhook_uid > b.claimed.webhook_uid ? 1 : 0)) : batch;
-  const all = ordered.map((f) => {
+  const all = ordered.map((f): Row => {
     f.attemptUid ??= sortableId('att');
     const n = f.claimed.attempts + 1;
-    return { f, n, decision: decide(f.record, n, f.claimed.retryDelaysMs ?? opts.retryDelaysMs, opts.now) };
+    return { f, n, decision: decide(f.record, n, f.claimed.retryDelaysMs ?? opts.retryDelaysMs, opts.now), applied: true };
   });
   // The lanes' lock keys: PostgreSQL's only (tx.lock); SQLite's single writer takes no locks.
   const lanes = db.dialect === 'postgres' ? batch.map((f) => laneKey(f.claimed.webhook_uid, f.claimed.lane)) : [];
@@ -142,8 +140,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
    * lane after lane (PostgreSQL then aborted one of the two: the job's answer was a 503).
    */
   async function write(careful: boolean): Promise<CompleteEffects> {
-    const effects: CompleteEffects = { disabledStacks: new Set(), ended: [], promoted: 0, retryAt: null, stale: [] };
-    let endedRows: typeof all = [];
+    const effects: CompleteEffects = { disabledStacks: new Set(), promoted: 0, retryAt: null, stale: [] };
     await db.tx(async (tx) => {
       if (tx.lock) {
         const stacks = new Set((careful ? all : all.filter((r) => opts.operational && r.decision.state === 'failed')).map((r) => r.f.claimed.event.api_key));
@@ -151,9 +148,8 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
         if (careful) await tx.lock(lanes);
         else if (tx.tryLock && !(await tx.tryLock(lanes))) throw LANES_BUSY;
       }
-      const applied = new Set<string>();
-      /** Applied ones whose lane has queued executions behind them (QUEUED_BEHIND). */
-      const queuedBehind = new Set<string>();
+      /** Applied ones whose lane has queued executions behind them (QUEUED_BEHIND); made for the first (most flushes have none). */
+      let queuedBehind: Set<string> | null = null;
       // SQLite: parts of a few sizes, so few statement texts are kept (lanes.ts, sizedParts).
       // PostgreSQL: as few parts as its limits allow, since each statement is a round trip.
       for (const part of db.dialect === 'sqlite' ? sizedParts(all) : chunks(all)) {
@@ -192,52 +188,75 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
         moveParams[i++] = opts.now;
         // [uid, queued_behind] per row (Queryable.values: an object per outcome was a cost of its own).
         const moved = await tx.values<[string, number | boolean]>(moveExecutions(part.length), moveParams);
-        for (const [uid, behind] of moved) {
-          applied.add(uid);
-          // 1/0 on SQLite, true/false on PostgreSQL.
-          if (behind === true || Number(behind) === 1) queuedBehind.add(uid);
+        // Each row moved (the common case: one RETURNING row per execution) unless a claim had
+        // ended; only then are the part's rows looked up by uid.
+        for (const r of part) r.applied = true;
+        if (moved.length < part.length) {
+          const applied = new Set<string>();
+          for (const [uid] of moved) applied.add(uid);
+          for (const r of part) r.applied = applied.has(r.f.claimed.uid);
         }
+        // 1/0 on SQLite, true/false on PostgreSQL.
+        for (const [uid, behind] of moved) if (behind === true || Number(behind) === 1) (queuedBehind ??= new Set()).add(uid);
       }
-      // Claims that ended before their outcome arrived: logged above, nothing else follows from them.
-      const rows = all.filter((r) => applied.has(r.f.claimed.uid));
-      for (const r of all) if (!applied.has(r.f.claimed.uid)) effects.stale.push(r.f.claimed.uid);
-      for (const { decision } of rows) {
-        if (decision.state === 'pending') effects.retryAt = Math.min(effects.retryAt ?? Infinity, decision.next_attempt_at);
+      // One pass, in the batch's order: claims that ended before their outcome arrived (logged
+      // above, nothing else follows from them), retries, lanes to promote, failures to report.
+      /** The breaker's calls: a batch is one call, counted once, as its first member. */
+      const calls: Row[] = [];
+      let batches: Set<string> | null = null;
+      let promote: Claimed[] | null = null;
+      let failed: Row[] | null = null;
+      for (const r of all) {
+        const { claimed } = r.f;
+        if (!r.applied) {
+          effects.stale.push(claimed.uid);
+          continue;
+        }
+        const { batchUid } = claimed;
+        if (!batchUid) calls.push(r);
+        else if (!(batches ??= new Set()).has(batchUid)) {
+          batches.add(batchUid);
+          calls.push(r);
+        }
+        const { decision } = r;
+        if (decision.state === 'pending') {
+          effects.retryAt = Math.min(effects.retryAt ?? Infinity, decision.next_attempt_at);
+          continue;
+        }
+        if (queuedBehind?.has(claimed.uid)) (promote ??= []).push(claimed);
+        if (decision.state === 'failed') (failed ??= []).push(r);
       }
-      const ended = (endedRows = rows.filter((r) => r.decision.state !== 'pending'));
-      for (const r of ended) effects.ended.push({ uid: r.f.claimed.uid, state: r.decision.state as 'succeeded' | 'failed' });
-      effects.promoted = await promoteNext(
-        tx,
-        ended.filter((r) => queuedBehind.has(r.f.claimed.uid)).map((r) => r.f.claimed),
-        opts,
-      );
-      if (opts.operational) {
+      if (promote) effects.promoted = await promoteNext(tx, promote, opts);
+      if (opts.operational && failed) {
         await opts.operational.executionsFailed(
           tx,
-          ended
-            .filter((r) => r.decision.state === 'failed')
-            .map(({ f: { claimed, record }, n }) => ({
-              uid: claimed.uid,
-              webhook: claimed.webhook,
-              event: claimed.event,
-              delivered: claimed.event,
-              attempts: n,
-              status_code: record.status_code,
-              outcome: record.outcome,
-              reason: record.reason,
-            })),
+          failed.map(({ f: { claimed, record }, n }) => ({
+            uid: claimed.uid,
+            webhook: claimed.webhook,
+            event: claimed.event,
+            delivered: claimed.event,
+            attempts: n,
+            status_code: record.status_code,
+            outcome: record.outcome,
+            reason: record.reason,
+          })),
         );
       }
-      // A batch is one call: it counts once for the circuit breaker, as its first member.
-      const seen = new Set<string>();
-      const calls = rows.filter(({ f: { claimed: c } }) => !c.batchUid || (!seen.has(c.batchUid) && Boolean(seen.add(c.batchUid))));
       await countFailures(tx, calls, { ...opts, store: db }, effects);
     });
     // Committed: each outcome learns the end its execution reached (the writer's callers read it).
-    for (const r of all) r.f.ended = null;
-    for (const r of endedRows) r.f.ended = r.decision.state as 'succeeded' | 'failed';
+    for (const r of all) r.f.ended = r.applied && r.decision.state !== 'pending' ? r.decision.state : null;
     return effects;
   }
+}
+
+/** A finished attempt with its attempt number, what the retry policy made of it, and whether its claim still held. */
+interface Row {
+  f: Finished;
+  n: number;
+  decision: Decision;
+  /** Its execution moved on (still claimed when written); false: stale, logged only. */
+  applied: boolean;
 }
 
 /** Thrown inside complete()'s transaction when a lane is held elsewhere: the batch is written again, careful. */
