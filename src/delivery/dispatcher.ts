@@ -156,8 +156,13 @@ export class DeliveryDispatcher {
   private stopped = true;
   /** Set once stop() gave up waiting: later outcomes are not recorded (their claims are released). */
   private closed = false;
-  /** Executions whose attempt is running now. */
-  private flying = new Set<string>();
+  /**
+   * Claims whose attempt (or batch's call) is running now, each in the slot launch() gave it
+   * (null: free; `vacant` lists those). Not a Set of uids: its table grew and shrank with the
+   * attempts in flight, rehashing as it went (~0.5% of fan-out 10's main thread).
+   */
+  private flying: Array<Claimed | null> = [];
+  private vacant: number[] = [];
   /** Writes outcomes in batches (group commit): outcome-writer.ts. */
   private writer: OutcomeWriter;
   private bodies = new Map<string, EncodedBody>();
@@ -276,12 +281,23 @@ export class DeliveryDispatcher {
     setImmediate(() => void this.round());
   }
 
+  /**
+   * wakeSoon's timer, made once and re-armed (refresh()) each time: a new timer and callback per
+   * millisecond of delivery was ~100 bytes of garbage per delivery at fan-out 10. `soonArmed`: set
+   * until it fires.
+   */
   private soon: NodeJS.Timeout | null = null;
+  private soonArmed = false;
   /** wake(), after CLAIM_GATHER_MS, coalescing every call meanwhile into one. */
   private wakeSoon() {
-    if (this.soon || this.stopped) return;
+    if (this.soonArmed || this.stopped) return;
+    this.soonArmed = true;
+    if (this.soon) {
+      this.soon.refresh();
+      return;
+    }
     this.soon = setTimeout(() => {
-      this.soon = null;
+      this.soonArmed = false;
       // Freed slots: the list's next, and the due index's when the last scan left some behind.
       if (this.leftBehind) this.scanWanted = true;
       this.schedule();
@@ -522,24 +538,25 @@ export class DeliveryDispatcher {
 
   private launch(c: Claimed) {
     this.inFlight++;
-    // A batch is one call (one slot); each of its executions is in flight.
-    if (c.batch) for (const m of c.batch.members) this.flying.add(m.uid);
-    else this.flying.add(c.uid);
+    // A batch is one call (one slot, its members in flight with it: stop()).
+    const at = this.vacant.length > 0 ? this.vacant.pop()! : this.flying.length;
+    this.flying[at] = c;
     const n = (this.perWebhook.get(c.webhook_uid) ?? 0) + 1;
     this.perWebhook.set(c.webhook_uid, n);
     // Each ends with finish() itself: an async wrapper awaiting it was one more promise and
     // suspended frame per attempt. A batch (queue/batch.ts) is one call whose outcome is each member's.
-    if (c.batch) void this.sendBatch(c, c.batch, n);
-    else void this.sendAttempt(c, n);
+    if (c.batch) void this.sendBatch(c, c.batch, n, at);
+    else void this.sendAttempt(c, n, at);
   }
 
   /**
    * One attempt of a claimed execution, as its format builds it, sent; never throws. `inFlight`
    * given (the webhook's attempts in flight when this one started, itself included): launched by
    * this dispatcher, the attempt frees its slot and hands its outcome to the writer when it ends
-   * (finish). Absent: the half-open probe's (probe.ts), whose outcome is only returned.
+   * (finish). Absent: the half-open probe's (probe.ts), whose outcome is only returned. `at`: its
+   * slot in `flying` (launch), given with `inFlight`.
    */
-  async sendAttempt(c: Claimed, inFlight?: number): Promise<Finished> {
+  async sendAttempt(c: Claimed, inFlight?: number, at = -1): Promise<Finished> {
     let finished: Finished;
     try {
       // The webhook's delivery format (formats/): body, method and headers, and its retry schedule,
@@ -576,7 +593,7 @@ export class DeliveryDispatcher {
         request: null,
       };
     }
-    if (inFlight !== undefined) this.finish(c, finished);
+    if (inFlight !== undefined) this.finish(c, finished, at);
     return finished;
   }
 
@@ -587,7 +604,7 @@ export class DeliveryDispatcher {
    * `webhook-id`; the outcome is each member's. Batching is offered for the Contentstack format,
    * whose requests carry Herald's headers only.
    */
-  private async sendBatch(c: Claimed, batch: NonNullable<Claimed['batch']>, inFlight: number): Promise<Finished[]> {
+  private async sendBatch(c: Claimed, batch: NonNullable<Claimed['batch']>, inFlight: number, at: number): Promise<Finished[]> {
     let record: AttemptRecord;
     let request: unknown = null;
     try {
@@ -614,12 +631,12 @@ export class DeliveryDispatcher {
       record = { outcome: 'network', status_code: null, retry_after_ms: null, reason: 'internal error', response: null, started_at: Date.now(), duration_ms: 0 };
     }
     const finished = batch.members.map((m) => ({ claimed: m, record, request }));
-    this.finish(c, finished);
+    this.finish(c, finished, at);
     return finished;
   }
 
-  /** An attempt (or a batch's call) ended: its slot is free, its outcomes go to the writer. */
-  private finish(c: Claimed, finished: Finished | Finished[]) {
+  /** An attempt (or a batch's call) ended: its slot is free, its outcomes go to the writer. `at`: its place in `flying`. */
+  private finish(c: Claimed, finished: Finished | Finished[], at: number) {
     // The slot is free once the HTTP exchange is over; the outcome is written by the next flush.
     // The execution stays claimed (lease in the future) until then, so it cannot be claimed twice.
     this.inFlight--;
@@ -629,15 +646,10 @@ export class DeliveryDispatcher {
     if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     // Finished after stop() gave up on it: not recorded; stop()'s caller releases it.
     if (this.closed) return;
-    if (Array.isArray(finished)) {
-      for (const f of finished) {
-        this.flying.delete(f.claimed.uid);
-        this.writer.add(f);
-      }
-    } else {
-      this.flying.delete(finished.claimed.uid);
-      this.writer.add(finished);
-    }
+    this.flying[at] = null;
+    this.vacant.push(at);
+    if (Array.isArray(finished)) for (const f of finished) this.writer.add(f);
+    else this.writer.add(finished);
     // Freed slots are claimed together a moment later rather than one claim per finished attempt.
     this.wakeSoon();
   }
@@ -653,6 +665,7 @@ export class DeliveryDispatcher {
     this.timer = null;
     if (this.soon) clearTimeout(this.soon);
     this.soon = null;
+    this.soonArmed = false;
     // Executions written leased for this dispatcher and not started: pending, due now (the next
     // start sends them); any committed from here on are made so as they come (prelease.ts).
     const released = await this.list.close(Date.now());
@@ -665,6 +678,11 @@ export class DeliveryDispatcher {
     }
     this.closed = true;
     await this.writer.flush();
-    return [...this.flying];
+    const running: string[] = [];
+    for (const c of this.flying) {
+      if (c?.batch) for (const m of c.batch.members) running.push(m.uid);
+      else if (c) running.push(c.uid);
+    }
+    return running;
   }
 }
