@@ -94,8 +94,8 @@ class ContentstackDelivery implements PreparedDelivery {
   readonly bodyKey: string;
   readonly logged: Record<string, unknown>;
   constructor(
-    private readonly event: HeraldEvent,
-    private readonly concise: boolean,
+    readonly event: HeraldEvent,
+    readonly concise: boolean,
   ) {
     this.bodyKey = concise ? 'concise' : 'full';
     this.logged = concise ? CONCISE : FULL;
@@ -108,11 +108,22 @@ class ContentstackDelivery implements PreparedDelivery {
   }
 }
 
+/**
+ * The last attempt prepared. It holds nothing of one attempt (the event and concise_payload only),
+ * so a fan-out's attempts of one event, which come one after another in a claim round, share it
+ * rather than make one each.
+ */
+let lastPrepared: ContentstackDelivery | null = null;
+
 export const contentstackFormat: DeliveryFormat = {
   name: 'contentstack',
   title: 'Contentstack',
   // Nothing to read: the body depends on the event and concise_payload only.
-  prepare: (_q, event, webhook) => new ContentstackDelivery(event, webhook.concise_payload),
+  prepare: (_q, event, webhook) => {
+    const concise = webhook.concise_payload;
+    if (lastPrepared === null || lastPrepared.event !== event || lastPrepared.concise !== concise) lastPrepared = new ContentstackDelivery(event, concise);
+    return lastPrepared;
+  },
   loggedBody: (event, logged) => contentstackBody(event, { concise: logged.concise === true }),
   // Herald's own payload is this format's: the catalog builds its schema (../catalog.ts), since
   // operational events share the envelope whatever a webhook's format.

@@ -61,8 +61,15 @@ export function prepareDelivery(
   const format = isOperational(event) ? contentstackFormat : formats.get(webhook.format);
   if (!format) throw new HeraldError('internal', `No delivery format "${webhook.format}" is registered in this process.`);
   const prepared = format.prepare(q, event, webhook, engine);
-  return prepared instanceof Promise ? prepared.then((p) => ({ format, prepared: p })) : { format, prepared };
+  if (prepared instanceof Promise) return prepared.then((p) => ({ format, prepared: p }));
+  // A format that hands the same prepared attempt again (Contentstack's, over a fan-out's attempts
+  // of one event) gets the same answer: callers only read it.
+  if (lastPrepared !== null && lastPrepared.prepared === prepared && lastPrepared.format === format) return lastPrepared;
+  return (lastPrepared = { format, prepared });
 }
+
+/** prepareDelivery's last answer (see there). */
+let lastPrepared: Prepared | null = null;
 
 /** A delivery format and one attempt as it prepared it. */
 export interface Prepared {
