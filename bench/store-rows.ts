@@ -53,7 +53,7 @@ import { sortableId } from '../src/ids.ts';
 import { migrationFiles } from '../src/store/migrate.ts';
 import { tuneWriter, tuneWriterAfterMigrations } from '../src/store/sqlite.ts';
 import { chunks, paddedList, sizedParts } from '../src/delivery/queue/lanes.ts';
-import { memo, repeated } from '../src/store/db.ts';
+import { manyRows, memo, repeated } from '../src/store/db.ts';
 
 const FANOUT = Number(process.env.BENCH_ROWS_FANOUT ?? 10);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000);
@@ -91,6 +91,8 @@ if (process.env.BENCH_ROWS_SQL) db.exec(process.env.BENCH_ROWS_SQL);
 const reader = new Database(file, { readonly: true });
 reader.pragma('busy_timeout = 5000');
 
+// enqueue.ts and complete.ts write their rows OR FAIL on SQLite (store/db.ts manyRows: no statement journal).
+const OR_FAIL = manyRows('sqlite');
 const UNFINISHED_ROW = "ended_at IS NULL AND state IN ('queued', 'pending', 'in_flight')";
 const SQL = {
   event: `INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
@@ -101,14 +103,14 @@ const SQL = {
   // updated_at; after each row (fewer than SHARED_FROM rows), or once after all of them.
   // BENCH_ROWS_LEASE=enqueue: rows written as claim.ts's lease would leave them (in flight, due again at the lease's end).
   plainExecutions: memo(
-    (n: number) => `INSERT INTO executions (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, api_key, event_seq, lane, channel, action, created_at, updated_at)
+    (n: number) => `INSERT ${OR_FAIL}INTO executions (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, api_key, event_seq, lane, channel, action, created_at, updated_at)
     VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
   ),
   executions: memo(
     (n: number) => `WITH v (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at) AS (
       VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))')}
     )
-    INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, created_at, updated_at)
+    INSERT ${OR_FAIL}INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, created_at, updated_at)
     SELECT uid, CAST(? AS TEXT), webhook_uid, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, CAST(? AS BIGINT), CAST(? AS BIGINT)
     FROM v`,
   ),
@@ -121,12 +123,12 @@ const SQL = {
     (n: number) =>
       `SELECT seq, api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at FROM events WHERE seq IN (${repeated(n)})`,
   ),
-  attempts: memo((n: number) => `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
+  attempts: memo((n: number) => `INSERT ${OR_FAIL}INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
     VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')} ON CONFLICT (uid) DO NOTHING`),
   move: memo((n: number) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
       VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
     )
-    UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
+    UPDATE ${OR_FAIL}executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
            first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
            last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = CASE WHEN v.state IN ('succeeded', 'failed') THEN CAST(? AS BIGINT) ELSE NULL END,
            paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END

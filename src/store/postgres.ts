@@ -284,6 +284,7 @@ class PostgresDb implements Db {
       return client;
     };
     const tx: Tx = {
+      dialect: 'postgres',
       all: async (s, p) => (await query(live(), s, p)).rows as never[],
       get: async (s, p) => (await query(live(), s, p)).rows[0] as never,
       run: async (s, p) => ({ changes: (await query(live(), s, p)).rowCount ?? 0 }),

@@ -340,6 +340,7 @@ class SqliteDb implements Db {
   private txOf(hooks: Array<() => void>): Tx {
     const w = this.w;
     return {
+      dialect: 'sqlite',
       all: (s, p) => w.all(s, p),
       get: (s, p) => w.get(s, p),
       run: (s, p) => w.run(s, p),

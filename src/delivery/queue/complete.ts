@@ -1,5 +1,5 @@
 import { sortableId } from '../../ids.ts';
-import { memo, repeated, type Db } from '../../store/db.ts';
+import { memoByDialect, repeated, type Db } from '../../store/db.ts';
 import { decide, type Decision } from '../policy.ts';
 import type { AttemptRecord, LoggedResponse } from '../send.ts';
 import { countFailures } from './breaker.ts';
@@ -57,19 +57,19 @@ export interface CompleteEffects {
   stale: string[];
 }
 
-// Statement texts per number of outcomes (see memo).
-const insertAttempts = memo(
-  (n: number) => `INSERT INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
+// Statement texts per number of outcomes (see memo), OR FAIL on SQLite (store/db.ts manyRows).
+const insertAttempts = memoByDialect(
+  (n: number, orFail) => `INSERT ${orFail}INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}
    ON CONFLICT (uid) DO NOTHING`,
 );
 // The casts type the VALUES columns on PostgreSQL (parameters arrive untyped); SQLite takes them as
 // affinities.
-const moveExecutions = memo(
-  (n: number) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
+const moveExecutions = memoByDialect(
+  (n: number, orFail) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
      VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
    )
-   UPDATE executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
+   UPDATE ${orFail}executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
           first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
           last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = ${ENDED_AT('v.state', 'CAST(? AS BIGINT)')},
           paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
@@ -170,7 +170,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           attemptParams[i++] = JSON.stringify(request);
           attemptParams[i++] = record.response ? responseJson(record.status_code, record.response) : null;
         }
-        await tx.run(insertAttempts(part.length), attemptParams);
+        await tx.run(insertAttempts(db.dialect, part.length), attemptParams);
         const moveParams: unknown[] = new Array(part.length * 9 + 2);
         i = 0;
         for (const { f: { claimed, record }, n, decision } of part) {
@@ -187,7 +187,7 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
         moveParams[i++] = opts.now;
         moveParams[i++] = opts.now;
         // [uid, queued_behind] per row (Queryable.values: an object per outcome was a cost of its own).
-        const moved = await tx.values<[string, number | boolean]>(moveExecutions(part.length), moveParams);
+        const moved = await tx.values<[string, number | boolean]>(moveExecutions(db.dialect, part.length), moveParams);
         // Each row moved (the common case: one RETURNING row per execution) unless a claim had
         // ended; only then are the part's rows looked up by uid.
         for (const r of part) r.applied = true;

@@ -1,6 +1,6 @@
 import type { HeraldEvent } from '../../events/event.ts';
 import { sortableId } from '../../ids.ts';
-import { memo, repeated, type Tx } from '../../store/db.ts';
+import { memo, memoByDialect, repeated, type Tx } from '../../store/db.ts';
 import type { Match } from '../../webhooks/match-index.ts';
 import type { BatchSettings } from '../../webhooks/webhook.ts';
 import type { ExecutionState } from '../policy.ts';
@@ -127,17 +127,17 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
       if (plain) for (const v of shared) params[i++] = v;
     }
     if (!plain) for (const v of shared) params[i++] = v;
-    await tx.run(plain ? insertPlain(part.length) : insertExecutions(part.length), params);
+    await tx.run(plain ? insertPlain(tx.dialect, part.length) : insertExecutions(tx.dialect, part.length), params);
   }
   return rows.length;
 }
 
 /** The columns of each row enqueue() makes (uid ... first_attempt_at), before the shared ones. */
 const OWN_COLUMNS = 8;
-// Statement texts per shape (see memo).
+// Statement texts per shape (see memo), OR FAIL on SQLite (store/db.ts manyRows: no statement journal).
 /** An event's executions, each row's own columns followed by the shared ones (see insertExecutions). */
-const insertPlain = memo(
-  (n: number) => `INSERT INTO executions (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, api_key, event_seq, lane, channel, action, created_at, updated_at)
+const insertPlain = memoByDialect(
+  (n: number, orFail) => `INSERT ${orFail}INTO executions (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, api_key, event_seq, lane, channel, action, created_at, updated_at)
    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
 );
 /**
@@ -154,11 +154,11 @@ const SHARED_FROM = 4;
  * 10, 150 parameters per event were 86 so. The casts type the VALUES columns on PostgreSQL
  * (parameters arrive untyped), as complete.ts's do.
  */
-const insertExecutions = memo(
-  (n: number) => `WITH v (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at) AS (
+const insertExecutions = memoByDialect(
+  (n: number, orFail) => `WITH v (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at) AS (
      VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))')}
    )
-   INSERT INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, created_at, updated_at)
+   INSERT ${orFail}INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, created_at, updated_at)
    SELECT uid, CAST(? AS TEXT), webhook_uid, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, CAST(? AS BIGINT), CAST(? AS BIGINT)
    FROM v`,
 );
