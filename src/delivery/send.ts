@@ -103,8 +103,17 @@ export function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged'>, ti
           headers: req.headers,
           // The bytes when the request carries them (request.ts bodyBytes): a string is encoded per request.
           body: req.method === 'GET' ? undefined : req.chunked ? Readable.from([req.bodyBytes ?? Buffer.from(req.body)]) : (req.bodyBytes ?? req.body),
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
+          // 0: undici's own per-phase timers off. The wheel's deadline above already cuts the
+          // attempt in every phase: sending, waiting for headers, reading the body (onDeadline),
+          // or when it is handed its connection if it passed before (onConnect). undici armed,
+          // refreshed and cleared a timer of its own per request for limits that start later
+          // with the same length, so never came first. (Connecting has its own limit: agent.ts.)
+          headersTimeout: 0,
+          bodyTimeout: 0,
+          // Not blocking: with one request per connection (pipelining 1) nothing else can be
+          // written on it before this answer ends anyway, and a blocking request cost undici one
+          // more pass of its queue (resume) per request when its headers came.
+          blocking: false,
         },
         exchange,
       );

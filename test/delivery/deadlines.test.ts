@@ -90,6 +90,25 @@ describe('attempt deadlines on one timer (deadlines.ts)', () => {
     }
   });
 
+  it('cuts a real request whose receiver keeps trickling its body, at the total deadline (no idle limit is what cuts it)', async () => {
+    // A byte every 50 ms: an idle (per-chunk) limit of 300 ms would never fire; send() passes
+    // undici no limits of its own, so the deadline alone ends it.
+    const trickle: Server = createServer((_q, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const every = setInterval(() => res.write('.'), 50);
+      res.on('close', () => clearInterval(every));
+    });
+    await new Promise<void>((r) => trickle.listen(0, '127.0.0.1', r));
+    const agent = new Agent();
+    try {
+      await cutAt300(agent, `http://127.0.0.1:${(trickle.address() as AddressInfo).port}/`);
+    } finally {
+      await agent.destroy();
+      trickle.closeAllConnections();
+      trickle.close();
+    }
+  });
+
   it('cuts a real request whose receiver never answers, at the deadline, as a timeout', async () => {
     const silent: Server = createServer(() => {}); // never answers
     const quick: Server = createServer((_q, res) => res.end('ok'));
