@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { buildRequest } from '../../src/delivery/request.ts';
 import { contentstackPayload } from '../../src/delivery/formats/contentstack.ts';
-import { signOnce } from '../../src/delivery/signature.ts';
+import { createHmac, randomBytes } from 'node:crypto';
+import { PADDED_MAX_BODY, signOnce } from '../../src/delivery/signature.ts';
 import type { Webhook } from '../../src/webhooks/webhook.ts';
 import type { HeraldEvent } from '../../src/events/event.ts';
 
@@ -57,6 +58,29 @@ describe('the delivery request', () => {
       signOnce('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}'),
       'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
     );
+  });
+
+  it('signs a body given as bytes (the one-shot pads) exactly as createHmac does, over key and body lengths', () => {
+    // The known-answer vector through the bytes path.
+    assert.equal(
+      signOnce('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, Buffer.from('{"test": 2432232314}')),
+      'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    );
+    // Keys shorter than, equal to and longer than SHA-256's 64-byte block (a longer one is hashed
+    // first); bodies empty, small, at the one-shot path's cap and past it (createHmac's path); a
+    // webhook-id with multi-byte characters. Each secret twice (its pads are kept and reused).
+    for (const keyLength of [1, 24, 63, 64, 65, 100, 200]) {
+      const key = randomBytes(keyLength);
+      const secret = 'whsec_' + key.toString('base64');
+      for (const bodyLength of [0, 1, 55, 56, 64, 1_200, PADDED_MAX_BODY, PADDED_MAX_BODY + 1]) {
+        const body = randomBytes(bodyLength);
+        for (const id of ['exe_1', 'msg_ü東🚀']) {
+          const expected = 'v1,' + createHmac('sha256', key).update(`${id}.1614265330.`).update(body).digest('base64');
+          assert.equal(signOnce(secret, id, 1614265330, body), expected, `key ${keyLength} B, body ${bodyLength} B, id ${id}`);
+          assert.equal(signOnce(secret, id, 1614265330, body), expected);
+        }
+      }
+    }
   });
 
   it('verifies with the standardwebhooks library, unmodified', () => {
