@@ -115,7 +115,7 @@ const SQL = {
     FROM v`,
   ),
   candidates: 'SELECT uid, webhook_uid, paced FROM executions WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
-  lease: memo((n: number) => `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
+  lease: memo((n: number) => `UPDATE ${OR_FAIL}executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
     WHERE uid IN (${repeated(n)}) AND next_attempt_at <= ? RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs`),
   // lease.ts claimListed -> claimedRows (the reader): the count of webhook writes, and the events the round lacks.
   webhookChanges: 'SELECT n FROM webhook_changes WHERE id = 1',

@@ -1,6 +1,6 @@
 import type { HeraldEvent } from '../../events/event.ts';
 import { ClaimedEvent, eventFromRow, type EventRow } from '../../events/record.ts';
-import { json, memo, repeated, type Db, type Queryable, type Tx } from '../../store/db.ts';
+import { json, manyRows, memo, repeated, type Db, type Queryable, type Tx } from '../../store/db.ts';
 import { webhookFromRow, type WebhookRow } from '../../webhooks/store.ts';
 import { decodedWebhook, type DecodedEvents } from './decoded.ts';
 import { chunks } from './lanes.ts';
@@ -73,8 +73,13 @@ const CLAIM_COLUMNS = `w.doc, w.disabled AS w_disabled, w.disabled_reason AS w_r
   w.created_at AS w_created_at, w.updated_at AS w_updated_at,
   e.seq, e.api_key, e.branch, e.module, e.action, e.uid, e.content_type_uid, e.locale, e.environment, e.actor, e.actor_name, e.changes, e.data, e.created_at`;
 
-const LEASE = `UPDATE executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?`;
+const leaseSet = (orFail: string) =>
+  `UPDATE ${orFail}executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?`;
+/** PostgreSQL's (in its CTE, leaseRows). */
+const LEASE = leaseSet('');
 const LEASE_IN_BATCH = `${LEASE}, batch_uid = ?`;
+/** SQLite's, OR FAIL (store/db.ts manyRows: a claim round leases many rows, with no statement journal). */
+const LEASE_SQLITE = leaseSet(manyRows('sqlite'));
 /** What a lease returns of each execution (SQLite); its event and webhook are read apart. */
 const LEASED = 'uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs';
 /** A row of LEASED, in its order. */
@@ -83,8 +88,8 @@ type LeasedValues = [string, string, string, number, number, string | null, stri
 // Statement texts per shape (see memo): the WHERE clauses callers pass are memoized by them too.
 const selectUids = memo((where: string) => `SELECT uid FROM executions WHERE ${where}`);
 const uidIn = memo((n: number) => `uid IN (${repeated(n)})`);
-const lease = memo((where: string) => `${LEASE} WHERE ${where} RETURNING ${LEASED}`);
-const leaseInBatch = memo((where: string) => `${LEASE_IN_BATCH} WHERE ${where} RETURNING ${LEASED}`);
+const lease = memo((where: string) => `${LEASE_SQLITE} WHERE ${where} RETURNING ${LEASED}`);
+const leaseInBatch = memo((where: string) => `${LEASE_SQLITE}, batch_uid = ? WHERE ${where} RETURNING ${LEASED}`);
 const webhookRows = memo((n: number) => `SELECT uid, doc, disabled, disabled_reason, version, created_at, updated_at FROM webhooks WHERE uid IN (${repeated(n)})`);
 /**
  * How many writes webhooks' rows have had (store migration 024's triggers): claim rounds reuse the
