@@ -119,6 +119,7 @@ interface RestoreFlags {
   before?: string;
   locale?: string;
   seq?: string;
+  incarnation?: string;
   json?: boolean;
 }
 
@@ -138,6 +139,7 @@ export function restoreCommand(): Command {
     .option('--before <time>', 'bring back the content it had just before this time (ISO 8601 or ms)')
     .option('--locale <code>', 'entries: only this locale')
     .option('--seq <seq>', 'bring back the content of exactly this event')
+    .option('--incarnation <n>', 'where the uid named several entities one after another (made again once deleted): look in the nth (1: the first; the versions API numbers them)')
     .option('--json', 'print the report as JSON')
     .action(async (f: RestoreFlags) => {
       let report: RestoreReport;
@@ -160,9 +162,9 @@ async function runRestore(f: RestoreFlags): Promise<RestoreReport> {
   // With --entry, --content-type names the entry's content type (an entry is keyed by both).
   const chosen = [f.entry && 'entry', f.contentType && !f.entry && 'content_type', f.asset && 'asset'].filter(Boolean) as Module[];
   if (chosen.length > 1) throw new HeraldError('validation_failed', 'Give at most one of --entry, --content-type and --asset.', { errors: { entry: ['only one entity at a time'] } });
-  const sel = parseSelection({ seq: f.seq, version: f.version, before: f.before, locale: f.locale });
+  const sel = parseSelection({ seq: f.seq, version: f.version, before: f.before, locale: f.locale, incarnation: f.incarnation });
   if (chosen.length === 0 && Object.keys(sel).length) {
-    throw new HeraldError('validation_failed', '--version, --before, --locale and --seq need --entry, --content-type or --asset.', { errors: { entry: ['is required with a version'] } });
+    throw new HeraldError('validation_failed', '--version, --before, --locale, --seq and --incarnation need --entry, --content-type or --asset.', { errors: { entry: ['is required with a version'] } });
   }
   const store = new BackupStore(dir);
   try {

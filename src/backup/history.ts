@@ -22,11 +22,17 @@ export interface EntitySummary {
   content_type_uid: string | null;
   title: string | null;
   lines: Record<string, LineState>;
-  /** The line the entity was first seen in ('' for content types and assets). */
+  /** The line the entity the uid names now was first seen in ('' for content types and assets). */
   origin_line: string;
   /** True when no line is live: the entity is gone at the source. */
   deleted: boolean;
+  /** Events of the entity the uid names now (its last incarnation; see incarnations()). */
   events: number;
+  /**
+   * How many entities the uid named one after another (incarnations()): 1, or more where the
+   * entity was made again under its uid once wholly deleted.
+   */
+  incarnations: number;
   last_seq: number;
   last_action: string;
 }
@@ -43,9 +49,12 @@ function deletedLines(e: BackupEvent, live: string[], origin: string): string[] 
 
 /** Folds one more event (newer than all folded so far) into a summary. */
 export function applyEvent(s: EntitySummary | undefined, e: BackupEvent): EntitySummary {
-  const next: EntitySummary = s
-    ? { ...s, lines: { ...s.lines } }
-    : { module: e.module, uid: e.uid, content_type_uid: e.content_type_uid, title: null, lines: {}, origin_line: e.line, deleted: false, events: 0, last_seq: 0, last_action: e.action };
+  // A create after the entity was wholly deleted begins another entity under the uid (remadeAt):
+  // its lines, title and events start again.
+  const next: EntitySummary =
+    s && !(s.deleted && e.action === 'create')
+      ? { ...s, lines: { ...s.lines } }
+      : { module: e.module, uid: e.uid, content_type_uid: e.content_type_uid, title: null, lines: {}, origin_line: e.line, deleted: false, events: 0, incarnations: (s?.incarnations ?? 0) + 1, last_seq: 0, last_action: e.action };
   if (e.action === 'delete') {
     const live = Object.keys(next.lines).filter((l) => next.lines[l] === 'live');
     for (const l of deletedLines(e, live, next.origin_line)) next.lines[l] = 'deleted';
@@ -75,6 +84,36 @@ export function remadeAt(events: BackupEvent[]): Set<number> {
     s = applyEvent(s, e);
   }
   return out;
+}
+
+/**
+ * The entities a uid named one after another: its history split before each create of remadeAt,
+ * oldest first, each part oldest first. A reader names one by its number from 1 (`incarnation`: 1 is
+ * the first entity made under the uid); most histories are one part. Empty for no events.
+ */
+export function incarnations(events: BackupEvent[]): BackupEvent[][] {
+  const remade = remadeAt(events);
+  const parts: BackupEvent[][] = [];
+  for (const e of sortBySeq(events)) {
+    if (parts.length === 0 || remade.has(e.seq)) parts.push([]);
+    parts[parts.length - 1]!.push(e);
+  }
+  return parts;
+}
+
+/** The incarnation (from 1) of each event of a history, by seq (see incarnations()). */
+export function incarnationOf(events: BackupEvent[]): Map<number, number> {
+  const out = new Map<number, number>();
+  incarnations(events).forEach((part, i) => part.forEach((e) => out.set(e.seq, i + 1)));
+  return out;
+}
+
+/** "incarnation 2 (made at seq 51, 2026-05-01T10:00:00.000Z; deleted at seq 60)": how errors name one. */
+function incarnationLabel(part: BackupEvent[], n: number): string {
+  const first = part[0]!;
+  const last = part[part.length - 1]!;
+  const gone = summarize(part)?.deleted;
+  return `incarnation ${n} (made at seq ${first.seq}, ${iso(first.created_at)}${gone ? `; deleted at seq ${last.seq}` : '; live'})`;
 }
 
 export function summarize(events: BackupEvent[]): EntitySummary | undefined {
@@ -156,6 +195,12 @@ export interface Selection {
   before?: number;
   /** Entries: only this locale's line. */
   locale?: string;
+  /**
+   * Which of the entities the uid named one after another (incarnations(), from 1) the other choices
+   * look in; without it, `version` looks in every one (and a version held by several is a 422 naming
+   * them), `before` in the one live (or last) at that time, nothing given in the last one.
+   */
+  incarnation?: number;
 }
 
 export interface Choice {
@@ -173,46 +218,76 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * - `before`: every line live at that time, with its content then;
  * - nothing: a deleted entity as it was just before its deletion, a live one as it is now; with
  *   `locale`, that line's last content (also when only that locale was deleted).
- * A 404 names what the history lacks.
+ * Where the uid named several entities one after another (incarnations()), `incarnation` picks the
+ * one to look in; without it `version` looks in each and refuses one several hold (a 422 naming
+ * them), `before` looks in the one of that time, nothing given in the last. A 404 names what the
+ * history lacks.
  */
 export function chooseContent(module: Module, uid: string, events: BackupEvent[], sel: Selection = {}): Choice {
   const what = `${module} ${uid}`;
   if (events.length === 0) throw new HeraldError('not_found', `The backup holds no history of ${what}.`);
-  const all = replay(events);
-  const pick = (lines: Map<string, Content>) => {
+  const parts = incarnations(events);
+  const label = (n: number) => incarnationLabel(parts[n - 1]!, n);
+  const named = sel.incarnation;
+  if (named !== undefined && !parts[named - 1]) {
+    const held = parts.length === 1 ? 'one (it was never made again under its uid)' : `${parts.length}: ${parts.map((_, i) => label(i + 1)).join(', ')}`;
+    throw new HeraldError('not_found', `The backup holds no incarnation ${named} of ${what}; it holds ${held}.`, { errors: { incarnation: [`is not an incarnation of this ${module.replace('_', ' ')}`] } });
+  }
+  const scope = named !== undefined ? [{ n: named, part: parts[named - 1]! }] : parts.map((part, i) => ({ n: i + 1, part }));
+  const within = named !== undefined ? ` in incarnation ${named}` : '';
+  const pick = (all: Replay, lines: Map<string, Content>) => {
     const list = sel.locale !== undefined ? [lines.get(sel.locale)].filter((c): c is Content => !!c) : [...lines.values()];
     return list.sort((a, b) => (a.line === all.origin ? -1 : b.line === all.origin ? 1 : a.line.localeCompare(b.line)));
   };
-  let lines: Content[];
   if (sel.seq !== undefined) {
-    const e = events.find((x) => x.seq === sel.seq);
-    if (!e) throw new HeraldError('not_found', `Event ${sel.seq} is not part of the history of ${what}.`, { errors: { seq: ['is not an event of this entity'] } });
+    const at = scope.find(({ part }) => part.some((x) => x.seq === sel.seq));
+    const e = at?.part.find((x) => x.seq === sel.seq);
+    if (!at || !e) throw new HeraldError('not_found', `Event ${sel.seq} is not part of the history of ${what}${within}.`, { errors: { seq: ['is not an event of this entity'] } });
     if (e.partial) throw invalid('seq', `event ${sel.seq} carried a concise payload, without the content to restore`);
-    lines = [contentOf(e)];
-  } else if (sel.version !== undefined) {
-    const line = module === 'entry' ? (sel.locale ?? all.origin) : '';
-    const ofLine = sortBySeq(events).filter((e) => e.line === line && !e.partial && e.action !== 'delete');
-    const match = ofLine.filter((e) => e.version === sel.version).pop();
-    if (!match) {
-      const known = [...new Set(ofLine.map((e) => e.version))].filter((v) => v !== null).sort((a, b) => a! - b!);
-      throw new HeraldError('not_found', `The backup holds no version ${sel.version} of ${what}${line ? ` in ${line}` : ''} (it holds ${known.join(', ') || 'none'}).`, {
+    return { origin_line: replay(at.part).origin, lines: [contentOf(e)] };
+  }
+  if (sel.version !== undefined) {
+    const found = scope.map(({ n, part }) => {
+      const origin = replay(part).origin;
+      const line = module === 'entry' ? (sel.locale ?? origin) : '';
+      const ofLine = part.filter((e) => e.line === line && !e.partial && e.action !== 'delete');
+      return { n, origin, line, ofLine, match: ofLine.filter((e) => e.version === sel.version).pop() };
+    });
+    const holding = found.filter((f) => f.match);
+    if (holding.length > 1) {
+      throw new HeraldError(
+        'validation_failed',
+        `Version ${sel.version} of ${what} is in ${holding.length} of the entities made one after another under its uid: ${holding.map((f) => `${label(f.n)}, its event ${f.match!.seq}`).join('; ')}. Name one: incarnation (--incarnation N), or the event (seq, --seq S).`,
+        { errors: { incarnation: [`is required: several incarnations of this ${module.replace('_', ' ')} had version ${sel.version}`] } },
+      );
+    }
+    const hit = holding[0];
+    if (!hit) {
+      const versions = (f: (typeof found)[number]) => [...new Set(f.ofLine.map((e) => e.version))].filter((v) => v !== null).sort((a, b) => a! - b!).join(', ') || 'none';
+      const line = found.length === 1 && found[0]!.line ? ` in ${found[0]!.line}` : '';
+      const held = found.length === 1 ? versions(found[0]!) : found.map((f) => `${versions(f)} in incarnation ${f.n}${f.line ? ` (${f.line})` : ''}`).join('; ');
+      throw new HeraldError('not_found', `The backup holds no version ${sel.version} of ${what}${line}${within} (it holds ${held}).`, {
         errors: { version: [`is not a version of this ${module}`] },
       });
     }
-    lines = [contentOf(match)];
-  } else if (sel.before !== undefined) {
-    const then = replay(events.filter((e) => e.created_at < sel.before!));
-    lines = pick(then.live);
+    return { origin_line: hit.origin, lines: [contentOf(hit.match!)] };
+  }
+  if (sel.before !== undefined) {
+    // The entity the uid named at that time: the last one made before it.
+    const earlier = scope.flatMap(({ part }) => part).filter((e) => e.created_at < sel.before!);
+    const then = replay(incarnations(earlier).at(-1) ?? []);
+    const lines = pick(then, then.live);
     if (lines.length === 0) {
-      throw new HeraldError('not_found', `${what}${sel.locale ? ` (${sel.locale})` : ''} did not exist just before ${iso(sel.before)} (not created yet, or deleted).`, {
+      throw new HeraldError('not_found', `${what}${sel.locale ? ` (${sel.locale})` : ''}${within} did not exist just before ${iso(sel.before)} (not created yet, or deleted).`, {
         errors: { before: ['is a time when the entity did not exist'] },
       });
     }
-  } else {
-    lines = sel.locale !== undefined ? pick(all.last) : pick(all.live.size ? all.live : all.beforeDeletion.size ? all.beforeDeletion : all.last);
-    if (lines.length === 0) {
-      throw new HeraldError('not_found', `The backup holds no content of ${what}${sel.locale ? ` in ${sel.locale}` : ''}.`, sel.locale ? { errors: { locale: ['has no content'] } } : {});
-    }
+    return { origin_line: then.origin, lines };
+  }
+  const all = replay(scope[scope.length - 1]!.part);
+  const lines = sel.locale !== undefined ? pick(all, all.last) : pick(all, all.live.size ? all.live : all.beforeDeletion.size ? all.beforeDeletion : all.last);
+  if (lines.length === 0) {
+    throw new HeraldError('not_found', `The backup holds no content of ${what}${sel.locale ? ` in ${sel.locale}` : ''}${within}.`, sel.locale ? { errors: { locale: ['has no content'] } } : {});
   }
   return { origin_line: all.origin, lines };
 }
@@ -247,11 +322,13 @@ export function publications(events: BackupEvent[]): Publication[] {
 }
 
 /**
- * Whether the entity is archived now (an entry or an asset): its last `archive` or `unarchive` event
- * is an archive. An archived one is unpublished (Herald refuses to archive a published one).
+ * Whether the entity is archived now (an entry or an asset): the last `archive` or `unarchive` event
+ * of the entity the uid names now (its last incarnation) is an archive. An archived one is unpublished
+ * (Herald refuses to archive a published one).
  */
 export function archivedNow(events: BackupEvent[]): boolean {
-  const last = sortBySeq(events).filter((e) => e.action === 'archive' || e.action === 'unarchive').at(-1);
+  // Of the entity the uid names now: an earlier one's archive went with its deletion.
+  const last = (incarnations(events).at(-1) ?? []).filter((e) => e.action === 'archive' || e.action === 'unarchive').at(-1);
   return last?.action === 'archive';
 }
 

@@ -136,12 +136,17 @@ function linesCell(e: EntityRow): string {
     .join(' ');
 }
 
+/** Where the uid named several entities one after another: which one the row's counts are of. */
+function remadeNote(e: EntityRow): string {
+  return e.incarnations > 1 ? ` <span class="muted">(incarnation ${e.incarnations}: made again under this uid)</span>` : '';
+}
+
 export function entitiesPage(apiKey: string, list: { entities: EntityRow[]; count: number }, q: { q?: string; module?: string }, stackName: string | null = null): string {
   const rows = list.entities
     .map(
       (e) => `<tr><td data-label="Title"><a href="${entityHref(apiKey, e)}">${escape(e.title ?? e.uid)}</a><div class="muted">${escape(e.uid)}</div></td>
 <td data-label="Kind">${escape(e.module)}${e.content_type_uid && e.module === 'entry' ? ` <span class="muted">(${escape(e.content_type_uid)})</span>` : ''}</td>
-<td data-label="State">${e.deleted ? '<span class="deleted">deleted</span>' : '<span class="live">live</span>'}</td><td data-label="Locales">${linesCell(e)}</td><td data-label="Versions">${e.events}</td><td data-label="Last change">${escape(e.last_action)}</td></tr>`,
+<td data-label="State">${e.deleted ? '<span class="deleted">deleted</span>' : '<span class="live">live</span>'}</td><td data-label="Locales">${linesCell(e)}</td><td data-label="Versions">${e.events}${remadeNote(e)}</td><td data-label="Last change">${escape(e.last_action)}</td></tr>`,
     )
     .join('');
   const opt = (m: string, label: string) => `<option value="${m}"${q.module === m ? ' selected' : ''}>${label}</option>`;
@@ -168,6 +173,8 @@ export interface VersionView {
   partial: boolean;
   /** A create that made the entity again under its uid after it was deleted (history.ts remadeAt): another entity's versions begin. */
   remade?: boolean;
+  /** Which of the entities the uid named one after another this event is of, from 1 (history.ts incarnations). */
+  incarnation?: number;
   file?: { status: string; size: number | null } | null;
 }
 
@@ -204,7 +211,7 @@ export function entityPage(
     .map((v) => {
       const prev = prevOfLine.get(v.seq);
       return `<tr><td data-label="Seq">${v.seq}</td><td data-label="Time">${time(v.created_at)}</td><td data-label="Event">${escape(v.action)}${v.remade ? ' <strong>made again under this uid</strong>' : ''}${v.environment ? ` <span class="muted">${escape(v.environment)}/${escape(v.locale)}</span>` : ''}</td>
-<td data-label="Locale">${escape(v.line)}</td><td data-label="Version">${v.version ?? '-'}</td><td data-label="By">${actor(v)}</td>
+<td data-label="Locale">${escape(v.line)}</td><td data-label="Version">${v.version ?? '-'}${e.incarnations > 1 ? ` <span class="muted">of incarnation ${v.incarnation ?? 1}</span>` : ''}</td><td data-label="By">${actor(v)}</td>
 <td data-label="File">${v.file ? escape(v.file.status) + (v.file.size !== null ? ` <span class="muted">${v.file.size} B</span>` : '') : ''}</td>
 <td><div class="row-actions"><a href="${entityHref(apiKey, e, `/versions/${v.seq}`)}">view</a>${prev !== undefined ? `<a href="${entityHref(apiKey, e, '/diff', [`from=${prev}`, `to=${v.seq}`])}">diff</a>` : ''}
 ${!v.partial && v.action !== 'delete' ? ask('Restore this version', v.seq) : ''}</div></td></tr>`;
@@ -226,6 +233,11 @@ ${!v.partial && v.action !== 'delete' ? ask('Restore this version', v.seq) : ''}
 <h1>${escape(e.title ?? e.uid)}</h1>
 <p>${escape(e.module)} <code>${escape(e.uid)}</code>${e.content_type_uid && e.module === 'entry' ? ` of content type <code>${escape(e.content_type_uid)}</code>` : ''} ·
 ${e.deleted ? '<span class="deleted">deleted at the source</span>' : '<span class="live">live</span>'} · locales: ${linesCell(e)}</p>
+${
+  e.incarnations > 1
+    ? `<p>This uid named ${e.incarnations} ${e.module === 'content_type' ? 'content types' : `${escape(e.module)}s`} one after another (each made again under it once deleted): incarnations 1 to ${e.incarnations}, each with versions from 1. A version below says which it is of; the button above restores incarnation ${e.incarnations}, and <code>herald restore --version N</code> needs <code>--incarnation</code> where several had version N.</p>`
+    : ''
+}
 ${result}
 ${opts.canRestore ? `<div class="actions">${ask(e.deleted ? 'Restore as it was before deletion' : 'Restore the latest version', undefined, true)}</div>` : '<p class="muted">Restoring from this page needs --source and --token.</p>'}
 <div class="table-wrap"><table class="cards"><thead><tr><th>Seq</th><th>Time</th><th>Event</th><th>Locale</th><th>Version</th><th>By</th><th>File</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`,
@@ -235,11 +247,12 @@ ${opts.canRestore ? `<div class="actions">${ask(e.deleted ? 'Restore as it was b
 /** "Are you sure?" before a restore: what comes back, from when, and the form that does it. */
 export function restoreConfirmPage(apiKey: string, e: EntityRow, v: VersionView | null, opts: { csrf: string; branch: string; stackName?: string | null }): string {
   const label = v ? 'Restore this version' : e.deleted ? 'Restore as it was before deletion' : 'Restore the latest version';
+  const of = (n: number) => (e.incarnations > 1 ? `, of incarnation ${n} of the ${e.incarnations} made under this uid${n < e.incarnations ? ' (an earlier one, deleted since)' : ''}` : '');
   const what = v
-    ? `the version of event ${v.seq} (${escape(v.action)}${v.line ? `, ${escape(v.line)}` : ''}, ${time(v.created_at)}, by ${actor(v)})`
+    ? `the version of event ${v.seq} (${escape(v.action)}${v.line ? `, ${escape(v.line)}` : ''}, ${time(v.created_at)}, by ${actor(v)}${of(v.incarnation ?? 1)})`
     : e.deleted
-      ? 'its last version before it was deleted (with what it refers to)'
-      : 'its latest version';
+      ? `its last version before it was deleted (with what it refers to)${of(e.incarnations)}`
+      : `its latest version${of(e.incarnations)}`;
   return layout(
     `Restore ${e.title ?? e.uid}?`,
     `<p><a href="${entityHref(apiKey, e)}">&larr; ${escape(e.title ?? e.uid)}</a></p>

@@ -12,13 +12,15 @@ export function positiveInt(v: unknown, field: string): number | undefined {
   return n;
 }
 
-/** Which content to restore; at most one of seq, version and before (a time). */
-export function parseSelection(raw: { seq?: unknown; version?: unknown; before?: unknown; locale?: unknown }): Selection {
+/** Which content to restore; at most one of seq, version and before (a time), each optionally within one incarnation. */
+export function parseSelection(raw: { seq?: unknown; version?: unknown; before?: unknown; locale?: unknown; incarnation?: unknown }): Selection {
   const sel: Selection = {};
   const seq = positiveInt(raw.seq, 'seq');
   const version = positiveInt(raw.version, 'version');
+  const incarnation = positiveInt(raw.incarnation, 'incarnation');
   if (seq !== undefined) sel.seq = seq;
   if (version !== undefined) sel.version = version;
+  if (incarnation !== undefined) sel.incarnation = incarnation;
   if (raw.before !== undefined && raw.before !== null && raw.before !== '') {
     const t = typeof raw.before === 'number' ? raw.before : /^\d+$/.test(String(raw.before)) ? Number(raw.before) : Date.parse(String(raw.before));
     if (!Number.isFinite(t)) throw invalid('before', 'must be a time: ISO 8601 (2024-05-01T10:00:00Z) or milliseconds since 1970');

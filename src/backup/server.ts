@@ -7,7 +7,7 @@ import { basicAuthMatches } from './auth.ts';
 import type { BackupContext } from './context.ts';
 import { diff, NOISE_KEYS } from './diff.ts';
 import { fromDelivery, MODULES, snapshotOf, type BackupEvent, type Module } from './event.ts';
-import { remadeAt } from './history.ts';
+import { incarnationOf, remadeAt } from './history.ts';
 import { findEntity, parseSelection, positiveInt } from './selection.ts';
 import { diffPage, entitiesPage, entityPage, errorPage, LOCAL_TIME_SCRIPT, restoreConfirmPage, stacksPage, versionPage, type StackView, type VersionView } from './page.ts';
 import { SourceError } from './source.ts';
@@ -25,7 +25,7 @@ import type { EntityRow } from './store.ts';
  *   GET  /stacks/:api_key/entities/:module/:uid/versions/:seq
  *   GET  /stacks/:api_key/entities/:module/:uid/diff?from=<seq>&to=<seq>[&all=true]
  *   GET  /stacks/:api_key/assets/:uid/files/:version      the stored bytes of an asset version (?seq=: of the asset that event belongs to)
- *   POST /stacks/:api_key/restore  {module, uid, content_type_uid?, seq?, version?, before?, locale?, branch?}
+ *   POST /stacks/:api_key/restore  {module, uid, content_type_uid?, seq?, version?, before?, locale?, incarnation?, branch?}
  *   GET  /ui/...                                          the same as HTML pages, with Restore buttons
  *
  * An entry is keyed by content type and uid (a uid given again to another content type's entry is
@@ -135,14 +135,14 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
 
   app.get<{ Params: EntityParams; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/versions', async (req) => {
     const { entity, events } = loadEntity(ctx, req.params, req.query);
-    const remade = remadeAt(events);
-    return { entity: entityJson(entity), versions: events.map((e) => versionJson(ctx, e, remade)) };
+    const marks = marksOf(events);
+    return { entity: entityJson(entity), versions: events.map((e) => versionJson(ctx, e, marks)) };
   });
 
   app.get<{ Params: EntityParams & { seq: string }; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/versions/:seq', async (req) => {
     const { events } = loadEntity(ctx, req.params, req.query);
     const e = findEvent(events, req.params.seq, 'seq');
-    return { version: { ...versionJson(ctx, e, remadeAt(events)), data: e.data } };
+    return { version: { ...versionJson(ctx, e, marksOf(events)), data: e.data } };
   });
 
   app.get<{ Params: EntityParams; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/diff', async (req) => {
@@ -151,8 +151,8 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
     const to = findEvent(events, req.query.to, 'to');
     const all = req.query.all === undefined ? false : parseBool(req.query.all, 'all');
     const changes = diff(snapshotOf(entity.module, from.data), snapshotOf(entity.module, to.data), { ignore: all ? new Set() : NOISE_KEYS });
-    const remade = remadeAt(events);
-    return { from: versionJson(ctx, from, remade), to: versionJson(ctx, to, remade), changes };
+    const marks = marksOf(events);
+    return { from: versionJson(ctx, from, marks), to: versionJson(ctx, to, marks), changes };
   });
 
   app.get<{ Params: { api_key: string; uid: string; version: string }; Querystring: Q }>('/stacks/:api_key/assets/:uid/files/:version', async (req, reply) => {
@@ -191,7 +191,7 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
     if (body.content_type_uid !== undefined && (typeof body.content_type_uid !== 'string' || body.content_type_uid === '' || module !== 'entry')) {
       throw invalid('content_type_uid', module === 'entry' ? 'must be a content type uid' : 'names an entry\'s content type: give it with module entry only');
     }
-    const sel = parseSelection({ seq: body.seq, version: body.version, before: body.before, locale: body.locale });
+    const sel = parseSelection({ seq: body.seq, version: body.version, before: body.before, locale: body.locale, incarnation: body.incarnation });
     return { restore: await ctx.restore(req.params.api_key, branch, module, body.uid, sel, body.content_type_uid as string | undefined) };
   });
 
@@ -219,8 +219,8 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
 
   const entityView = (params: EntityParams, query: Q, result?: { report?: Awaited<ReturnType<BackupContext['restore']>>; error?: string }) => {
     const { entity, events } = loadEntity(ctx, params, query);
-    const remade = remadeAt(events);
-    const versions: VersionView[] = events.map((e) => versionJson(ctx, e, remade)).reverse();
+    const marks = marksOf(events);
+    const versions: VersionView[] = events.map((e) => versionJson(ctx, e, marks)).reverse();
     return entityPage(params.api_key, entity, versions, {
       canRestore: !!config.source,
       csrf: ctx.csrf,
@@ -235,7 +235,7 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
   app.get<{ Params: EntityParams; Querystring: Q & { seq?: string } }>('/ui/stacks/:api_key/:module/:uid/restore', async (req, reply) => {
     const { entity, events } = loadEntity(ctx, req.params, req.query);
     if (!config.source) throw new HeraldError('conflict', 'Restoring from this page needs --source and --token.');
-    const v = req.query.seq ? versionJson(ctx, findEvent(events, req.query.seq, 'seq'), remadeAt(events)) : null;
+    const v = req.query.seq ? versionJson(ctx, findEvent(events, req.query.seq, 'seq'), marksOf(events)) : null;
     return html(reply, restoreConfirmPage(req.params.api_key, entity, v, { csrf: ctx.csrf, branch: entity.branch, stackName: stackName(req.params.api_key) }));
   });
 
@@ -321,14 +321,24 @@ function entityJson(e: EntityRow) {
     title: e.title,
     deleted: e.deleted,
     lines: e.lines,
+    // The events of the entity the uid names now; `incarnations`: how many entities it named one after another.
     versions: e.events,
+    incarnations: e.incarnations,
     last_seq: e.last_seq,
     last_action: e.last_action,
   };
 }
 
-/** One event of an entity's history; `remade`: remadeAt of that history (a create there begins another entity under the uid). */
-function versionJson(ctx: BackupContext, e: BackupEvent, remade: Set<number>) {
+/** What an entity's history says of each of its events: where another entity under the uid begins (remadeAt), and which one each event is of (incarnationOf). */
+interface Marks {
+  remade: Set<number>;
+  incarnation: Map<number, number>;
+}
+
+const marksOf = (events: BackupEvent[]): Marks => ({ remade: remadeAt(events), incarnation: incarnationOf(events) });
+
+/** One event of an entity's history; `remade`: a create there begins another entity under the uid; `incarnation`: which one it is of, from 1. */
+function versionJson(ctx: BackupContext, e: BackupEvent, marks: Marks) {
   const file = e.module === 'asset' && e.version !== null ? ctx.store.assetFile(e.api_key, e.branch, e.uid, e.version, e) : undefined;
   return {
     seq: e.seq,
@@ -343,7 +353,8 @@ function versionJson(ctx: BackupContext, e: BackupEvent, remade: Set<number>) {
     created_at: e.created_at,
     origin: e.origin,
     partial: e.partial,
-    remade: remade.has(e.seq),
+    remade: marks.remade.has(e.seq),
+    incarnation: marks.incarnation.get(e.seq) ?? 1,
     file: file ? { status: file.status, sha256: file.sha256, size: file.size, problem: file.problem } : null,
   };
 }

@@ -154,8 +154,10 @@ function keyType(module: Module, uid: string, contentTypeUid: string | null | un
 
 /** Work a migration needs beyond its SQL, run in its transaction, by migration id. */
 const AFTER_MIGRATION: Record<number, (store: BackupStore) => void> = {
-  // 006 keyed entries by content type too: entities are filled again from the events.
-  6: (store) => store.rebuildEntities(),
+  // 006 keyed entries by content type too, 008 counts a uid's incarnations (`events`: the last one's):
+  // the entities are filled again from the events after 008 (putEntity writes 008's column, so a
+  // store upgraded from before 006 is filled once, there; in between the table is empty, within one start).
+  8: (store) => store.rebuildEntities(),
 };
 
 /** `%` and `_` match themselves in a LIKE pattern. */
@@ -373,7 +375,7 @@ export class BackupStore {
     if (s) this.putEntity(apiKey, branch, s, now);
   }
 
-  /** Fills `entities` again from the events, one row per entity key (migration 006). */
+  /** Fills `entities` again from the events, one row per entity key (migrations 006 and 008). */
   rebuildEntities(now = Date.now()) {
     const keys = this.db.prepare('SELECT DISTINCT api_key, branch, module, content_type_uid, uid FROM events').all() as Array<{
       api_key: string;
@@ -388,13 +390,13 @@ export class BackupStore {
   private putEntity(apiKey: string, branch: string, s: EntitySummary, now: number) {
     this.db
       .prepare(
-        `INSERT INTO entities (api_key, branch, module, uid, content_type_uid, title, lines, origin_line, deleted, events, last_seq, last_action, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO entities (api_key, branch, module, uid, content_type_uid, title, lines, origin_line, deleted, events, incarnations, last_seq, last_action, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (api_key, branch, module, content_type_uid, uid) DO UPDATE SET title = excluded.title,
            lines = excluded.lines, origin_line = excluded.origin_line, deleted = excluded.deleted, events = excluded.events,
-           last_seq = excluded.last_seq, last_action = excluded.last_action, updated_at = excluded.updated_at`,
+           incarnations = excluded.incarnations, last_seq = excluded.last_seq, last_action = excluded.last_action, updated_at = excluded.updated_at`,
       )
-      .run(apiKey, branch, s.module, s.uid, keyType(s.module, s.uid, s.content_type_uid), s.title, JSON.stringify(s.lines), s.origin_line, s.deleted ? 1 : 0, s.events, s.last_seq, s.last_action, now);
+      .run(apiKey, branch, s.module, s.uid, keyType(s.module, s.uid, s.content_type_uid), s.title, JSON.stringify(s.lines), s.origin_line, s.deleted ? 1 : 0, s.events, s.incarnations, s.last_seq, s.last_action, now);
   }
 
   /** An entity's events, oldest first; an entry's of its content type (`contentTypeUid`) only. */
@@ -642,6 +644,7 @@ function entityFromRow(r: Record<string, unknown>): EntityRow {
     origin_line: r.origin_line as string,
     deleted: Number(r.deleted) === 1,
     events: Number(r.events),
+    incarnations: Number(r.incarnations ?? 1),
     last_seq: Number(r.last_seq),
     last_action: r.last_action as string,
     updated_at: Number(r.updated_at),

@@ -199,6 +199,69 @@ describe("a new asset under a deleted asset's uid", () => {
     }
   });
 
+  it('names the assets a reused uid made one after another: the list counts the current one, --version picks within --incarnation, and refuses one both had', async () => {
+    const first = await api.upload('one.txt', Buffer.from('first, v1'), 'text/plain');
+    await api.replace(first.uid, 'one.txt', Buffer.from('first, v2'), 'text/plain');
+    await api.del(`/v3/assets/${first.uid}`);
+    const form = new FormData();
+    form.append('asset[upload]', new Blob([new Uint8Array(Buffer.from('second, v1'))], { type: 'text/plain' }), 'two.txt');
+    const made = await fetch(h.url + '/v3/assets', { method: 'POST', headers: { ...api.headers, 'x-herald-uid': first.uid }, body: form });
+    assert.equal(made.status, 201);
+    await api.replace(first.uid, 'two.txt', Buffer.from('second, v2'), 'text/plain');
+    await api.replace(first.uid, 'two.txt', Buffer.from('second, v3'), 'text/plain');
+    await holdsAll();
+
+    // The list: the asset the uid names now (3 events), the second made under it.
+    const listed = (await b.get(`/stacks/${stack.api_key}/entities?q=${first.uid}`)).body.entities as any[];
+    assert.deepEqual(listed.map((e) => [e.uid, e.versions, e.incarnations, e.deleted]), [[first.uid, 3, 2, false]]);
+    const versions = (await b.get(`/stacks/${stack.api_key}/entities/asset/${first.uid}/versions`)).body.versions as any[];
+    assert.deepEqual(
+      versions.map((v) => [v.action, v.version, v.incarnation, v.remade]),
+      [
+        ['create', 1, 1, false],
+        ['update', 2, 1, false],
+        ['delete', 2, 1, false],
+        ['create', 1, 2, true],
+        ['update', 2, 2, false],
+        ['update', 3, 2, false],
+      ],
+    );
+    // The pages name them too.
+    const listPage = await (await fetch(`${b.url}/ui/stacks/${stack.api_key}?q=${first.uid}`)).text();
+    assert.match(listPage, /data-label="Versions">3 <span class="muted">\(incarnation 2: made again under this uid\)/);
+    const page = await (await fetch(`${b.url}/ui/stacks/${stack.api_key}/asset/${first.uid}`)).text();
+    assert.match(page, /This uid named 2 assets one after another/);
+    assert.match(page, /data-label="Version">2 <span class="muted">of incarnation 1<\/span>/);
+    const confirm = await (await fetch(`${b.url}/ui/stacks/${stack.api_key}/asset/${first.uid}/restore?seq=${versions[1].seq}`)).text();
+    assert.match(confirm, /of incarnation 1 of the 2 made under this uid \(an earlier one, deleted since\)/);
+
+    const restore = (...args: string[]) => runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--asset', first.uid, ...args]);
+    // Version 2: both assets had one. Refused, naming each, and nothing written.
+    const both = await restore('--version', '2');
+    assert.equal(both.code, 2, both.stderr);
+    assert.match(both.stderr, /Version 2 of asset \S+ is in 2 of the entities made one after another under its uid: incarnation 1 \(made at seq \d+, [^;]+; deleted at seq \d+\), its event \d+; incarnation 2 \(made at seq \d+, [^)]+; live\), its event \d+\. Name one: incarnation \(--incarnation N\)/);
+    assert.equal((await api.download(first.uid)).toString(), 'second, v3');
+    // Within a named incarnation: the first asset's version 2, its bytes.
+    const old = await restore('--version', '2', '--incarnation', '1');
+    assert.equal(old.code, 0, old.stderr);
+    assert.equal((await api.download(first.uid)).toString(), 'first, v2');
+    // Version 3 only the second had: no need to name it.
+    const only = await restore('--version', '3');
+    assert.equal(only.code, 0, only.stderr);
+    assert.equal((await api.download(first.uid)).toString(), 'second, v3');
+    // An incarnation the backup does not hold, and a version the named one lacks: 404s (exit 2) naming what it holds.
+    const none = await restore('--incarnation', '3');
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /holds no incarnation 3 of asset \S+; it holds 2: incarnation 1 .*, incarnation 2 /);
+    const lacks = await restore('--version', '3', '--incarnation', '1');
+    assert.equal(lacks.code, 2);
+    assert.match(lacks.stderr, /no version 3 of asset \S+ in incarnation 1 \(it holds 1, 2\)/);
+    // The restore API takes it too.
+    const api2 = await fetch(`${b.url}/stacks/${stack.api_key}/restore`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ module: 'asset', uid: first.uid, version: 1 }) });
+    assert.equal(api2.status, 422);
+    assert.deepEqual(Object.keys(((await api2.json()) as any).errors), ['incarnation']);
+  });
+
   it("marks a version missing, not the current file's bytes, when it catches up after the retention pruned that version's file", async () => {
     // The same size on purpose: the backup's size check cannot tell the files apart, only Herald's answer can.
     const asset = await api.upload('pruned.txt', Buffer.from('bytes one'), 'text/plain');

@@ -6,7 +6,7 @@ import { loadBackupConfig } from '../../src/backup/config.ts';
 import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
 import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
 import { fileFits, unconfirmedFileProblem } from '../../src/backup/files.ts';
-import { alreadyScheduled, archivedNow, branchLineage, chooseContent, eventsOnBranch, notOnBranch, publications, remadeAt, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
+import { alreadyScheduled, archivedNow, branchLineage, chooseContent, eventsOnBranch, incarnationOf, incarnations, notOnBranch, publications, remadeAt, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
 import { parseSelection } from '../../src/backup/selection.ts';
 import { HeraldError } from '../../src/errors.ts';
@@ -133,6 +133,87 @@ describe('choosing the content to restore', () => {
     assert.equal(archivedNow([create, archive]), true);
     assert.equal(archivedNow([unarchive, create, archive]), false, 'the unarchive came later');
     assert.equal(archivedNow([again, unarchive, archive, create]), true, 'archived again, in another locale line');
+  });
+});
+
+describe('a uid that named several entities one after another (incarnations)', () => {
+  // An entry made, changed, deleted; made again under its uid (in fr-fr first), changed, and changed in en-us.
+  const history = () => {
+    nextSeq = 1;
+    return [
+      entryEvent('create', 'en-us', 1, { title: 'Old one' }),
+      entryEvent('update', 'en-us', 2, { title: 'Old two' }),
+      entryEvent('archive', 'en-us', 2, { title: 'Old two' }),
+      entryEvent('delete', 'en-us', 2, { title: 'Old two' }),
+      entryEvent('create', 'fr-fr', 1, { title: 'Neuf un' }),
+      entryEvent('update', 'fr-fr', 2, { title: 'Neuf deux' }),
+      entryEvent('update', 'en-us', 1, { title: 'New one' }),
+    ];
+  };
+  const titles = (c: ReturnType<typeof chooseContent>) => c.lines.map((l) => `${l.line}:${l.doc.title}`);
+
+  it('splits the history at each remaking and numbers each event', () => {
+    assert.deepEqual(incarnations(history()).map((p) => p.map((e) => e.seq)), [[1, 2, 3, 4], [5, 6, 7]]);
+    assert.deepEqual([...incarnationOf(history()).values()], [1, 1, 1, 1, 2, 2, 2]);
+    assert.deepEqual(incarnations([]), []);
+  });
+
+  it("sums up the entity the uid names now: its lines, origin, title and events, and how many it named", () => {
+    const s = summarize(history())!;
+    assert.deepEqual([s.lines, s.origin_line, s.title, s.events, s.incarnations, s.deleted], [{ 'fr-fr': 'live', 'en-us': 'live' }, 'fr-fr', 'New one', 3, 2, false]);
+    assert.equal(summarize(history().slice(0, 4))!.incarnations, 1);
+  });
+
+  it("picks a version within the named incarnation, each one's own origin line by default", () => {
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history(), { version: 2, incarnation: 1 })), ['en-us:Old two']);
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history(), { version: 2, incarnation: 2 })), ['fr-fr:Neuf deux']);
+    assert.equal(chooseContent('entry', 'bltentry', history(), { version: 2, incarnation: 2 }).origin_line, 'fr-fr');
+    // Only the first had version 2 of en-us: no need to name it.
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history(), { version: 2, locale: 'en-us' })), ['en-us:Old two']);
+  });
+
+  it('refuses a version several incarnations had, naming each and how to choose', () => {
+    assert.throws(
+      () => chooseContent('entry', 'bltentry', history(), { version: 1, locale: 'en-us' }),
+      (e: HeraldError) =>
+        e.code === 'validation_failed' &&
+        Object.keys(e.errors!).join() === 'incarnation' &&
+        /^Version 1 of entry bltentry is in 2 of the entities made one after another under its uid: incarnation 1 \(made at seq 1, 1970-01-01T00:00:01.000Z; deleted at seq 4\), its event 1; incarnation 2 \(made at seq 5, 1970-01-01T00:00:05.000Z; live\), its event 7\. Name one: incarnation \(--incarnation N\), or the event \(seq, --seq S\)\.$/.test(e.message),
+    );
+  });
+
+  it('names what an incarnation lacks, and an incarnation the history lacks', () => {
+    assert.throws(
+      () => chooseContent('entry', 'bltentry', history(), { version: 3, incarnation: 1 }),
+      (e: HeraldError) => e.code === 'not_found' && /no version 3 of entry bltentry in en-us in incarnation 1 \(it holds 1, 2\)/.test(e.message),
+    );
+    assert.throws(
+      () => chooseContent('entry', 'bltentry', history(), { version: 3 }),
+      (e: HeraldError) => e.code === 'not_found' && /\(it holds 1, 2 in incarnation 1 \(en-us\); 1, 2 in incarnation 2 \(fr-fr\)\)/.test(e.message),
+    );
+    assert.throws(
+      () => chooseContent('entry', 'bltentry', history(), { incarnation: 3 }),
+      (e: HeraldError) => e.code === 'not_found' && 'incarnation' in e.errors! && /holds 2: incarnation 1 .*, incarnation 2 /.test(e.message),
+    );
+    assert.throws(() => chooseContent('entry', 'bltentry', history(), { seq: 5, incarnation: 1 }), (e: HeraldError) => e.code === 'not_found' && /Event 5 .* in incarnation 1/.test(e.message));
+  });
+
+  it('brings back the last incarnation by default, a named one as it was before its deletion, and the one of the time before', () => {
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history())), ['fr-fr:Neuf deux', 'en-us:New one']);
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history(), { incarnation: 1 })), ['en-us:Old two']);
+    // Events are at seq * 1000 ms: before 6500 the second had fr-fr version 2 only; before 4500, none was live.
+    assert.deepEqual(titles(chooseContent('entry', 'bltentry', history(), { before: 6500 })), ['fr-fr:Neuf deux']);
+    assert.throws(() => chooseContent('entry', 'bltentry', history(), { before: 4500 }), (e: HeraldError) => 'before' in e.errors!);
+  });
+
+  it("reads the archive of the entity the uid names now, not an earlier one's", () => {
+    assert.equal(archivedNow(history()), false);
+    assert.equal(archivedNow(history().slice(0, 3)), true);
+  });
+
+  it('reads incarnation from a form, a body or flags', () => {
+    assert.deepEqual(parseSelection({ version: '2', incarnation: '1' }), { version: 2, incarnation: 1 });
+    assert.throws(() => parseSelection({ incarnation: '0' }), (e: HeraldError) => 'incarnation' in e.errors!);
   });
 });
 
