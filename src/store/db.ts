@@ -91,12 +91,6 @@ export type Row = Record<string, unknown>;
 export const repeated = (n: number, item = '?') => Array.from({ length: n }, () => item).join(', ');
 
 /**
- * A statement's text per shape (a row count, say), built once and the same string after: SQLite
- * (sqlite.ts) finds a prepared statement by its text, and a Map lookup of a string built anew
- * hashes and compares it in full (a multi-row statement's text runs to kilobytes). Shapes are few
- * (row counts up to a chunk's size); past `kept` the texts are built again.
- */
-/**
  * The conflict clause of a statement that writes several rows on the delivery path (`INSERT
  * ${manyRows(d)}INTO`, `UPDATE ${manyRows(d)}executions`): `OR FAIL ` on SQLite, nothing on
  * PostgreSQL. Under SQLite's default (ABORT) such a statement gets a statement journal, so that a
@@ -118,6 +112,12 @@ export function memoByDialect<K extends string | number>(build: (k: K, orFail: s
   return (dialect, k) => (dialect === 'sqlite' ? sqlite(k) : postgres(k));
 }
 
+/**
+ * A statement's text per shape (a row count, say), built once and the same string after: SQLite
+ * (sqlite.ts) finds a prepared statement by its text, and a Map lookup of a string built anew
+ * hashes and compares it in full (a multi-row statement's text runs to kilobytes). Shapes are few
+ * (row counts up to a chunk's size); past `kept` the texts are built again.
+ */
 export function memo<K extends string | number>(build: (k: K) => string, kept = 1_000): (k: K) => string {
   const texts = new Map<K, string>();
   return (k) => {

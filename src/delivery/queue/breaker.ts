@@ -38,11 +38,12 @@ export async function countFailures(
   /** Webhooks whose failure count this batch already reset (once per batch is enough). */
   const reset = new Set<string>();
   // SQLite: webhooks whose every ended call in the batch succeeded (the common case) are reset in
-  // one statement rather than one each (at fan-out 10, ten statements a flush). Not on PostgreSQL
-  // (tx.lock present), where webhook rows are written in the batch's uid order so that two workers
-  // never wait on each other's in a cycle; a statement's IN list would not keep to it.
-  const zero = tx.lock || !opts.store ? null : knownZero(opts.store);
-  if (!tx.lock) {
+  // one statement rather than one each (at fan-out 10, ten statements a flush). Not on PostgreSQL, where
+  // webhook rows are written in the batch's uid order so that two workers never wait on each
+  // other's in a cycle; a statement's IN list would not keep to it.
+  const sqlite = tx.dialect === 'sqlite';
+  const zero = !sqlite || !opts.store ? null : knownZero(opts.store);
+  if (sqlite) {
     const failed = new Set<string>();
     for (const { f, decision } of rows) if (decision.state === 'failed') failed.add(f.claimed.webhook_uid);
     for (const { f, decision } of rows) {
@@ -103,8 +104,8 @@ export async function countFailures(
  * after its commit (a rolled-back reset taught nothing), and only when no failure was counted
  * between the reset's statement and then (any webhook's: rare, and then the next flush runs the
  * UPDATE again). The other writers only set 0 (webhooks/store.ts: create, re-enable), or delete the
- * row (an UPDATE of a gone row changes nothing either way). Not on PostgreSQL (tx.lock present),
- * where other processes count failures too.
+ * row (an UPDATE of a gone row changes nothing either way). Not on PostgreSQL, where other
+ * processes count failures too.
  */
 class KnownZero {
   private zero = new Set<string>();
