@@ -371,8 +371,28 @@ export async function pruneRetiredFiles(db: Db, assetsDir: string, cutoff: numbe
     });
     for (const r of gone) await files.remove(assetsDir, r.file).catch(() => {});
     total += gone.length;
-    if (gone.length < batch) return total;
+    if (gone.length < batch) break;
   }
+  await dropCoveredTombstones(db);
+  return total;
+}
+
+/**
+ * Deletes each tombstone whose next row up (the same asset's, by until_version) is a tombstone too: a
+ * version it covered then falls to that one, the same 404 (assetFile reads the lowest row at or above
+ * the version). The highest of each run of tombstones stays, so every version keeps its answer and each
+ * incarnation (created_seq) that had rows keeps one. Tombstones were kept for good before (session 19);
+ * this bounds them by the held files between them. Returns how many it deleted.
+ */
+export async function dropCoveredTombstones(db: Db): Promise<number> {
+  const same = (t: string) => `${t}.api_key = retired_asset_files.api_key AND ${t}.branch = retired_asset_files.branch AND ${t}.uid = retired_asset_files.uid AND ${t}.created_seq = retired_asset_files.created_seq`;
+  const { changes } = await db.run(
+    `DELETE FROM retired_asset_files WHERE file = ? AND EXISTS (
+       SELECT 1 FROM retired_asset_files n WHERE ${same('n')} AND n.file = ? AND n.until_version = (
+         SELECT MIN(m.until_version) FROM retired_asset_files m WHERE ${same('m')} AND m.until_version > retired_asset_files.until_version))`,
+    [files.NOT_HELD, files.NOT_HELD],
+  );
+  return changes;
 }
 
 export async function listAssets(deps: ContentDeps, scope: Scope, opts: { paging: Paging; query?: Query; sort: { field: string; dir: 1 | -1 } }, origin: string) {

@@ -382,6 +382,30 @@ for (const backend of await testBackends()) describe(`content through the offici
       assert.deepEqual([(await download(2))[0], await download(4), await download(5)], [404, 'three', [404, `Version 5 of asset ${asset.uid} was not found.`]]);
     });
 
+    it('keeps only the highest of consecutive tombstones, every version answering as before', async () => {
+      const asset = await s.stack.asset().create({ upload: Buffer.from('v1'), filename: 't.txt', content_type: 'text/plain' });
+      for (const bytes of ['v2', 'v3', 'v4']) await s.stack.asset(asset.uid).replace({ upload: Buffer.from(bytes), filename: 't.txt', content_type: 'text/plain' });
+      const rows = async () => (await h.herald.db.all<{ until_version: number; file: string }>('SELECT until_version, file FROM retired_asset_files WHERE uid = ? ORDER BY until_version', [asset.uid])).map((r) => [Number(r.until_version), r.file === '' ? 'tombstone' : 'held']);
+      const download = async (version: number) => {
+        const r = await fetch(`${h.url}/v3/assets/${asset.uid}/download?version=${version}`, { headers: s.headers });
+        return r.status === 200 ? await r.text() : [r.status, ((await r.json()) as any).error_message.replace(/:.*/, '')];
+      };
+      assert.equal(await pruneRetiredFiles(h.herald.db, h.herald.assetsDir, Date.now() + 1), 3);
+      // Versions 1 and 2 fall to version 3's tombstone: the same 404.
+      assert.deepEqual(await rows(), [[3, 'tombstone']]);
+      assert.deepEqual(
+        [await download(1), await download(2), await download(3), await download(4)],
+        [[404, `Version 1 of asset ${asset.uid}`], [404, `Version 2 of asset ${asset.uid}`], [404, `Version 3 of asset ${asset.uid}`], 'v4'],
+      );
+      // A held file between tombstones keeps the one below it.
+      await s.stack.asset(asset.uid).replace({ upload: Buffer.from('v5'), filename: 't.txt', content_type: 'text/plain' });
+      await s.stack.asset(asset.uid).replace({ upload: Buffer.from('v6'), filename: 't.txt', content_type: 'text/plain' });
+      await h.herald.db.run("UPDATE retired_asset_files SET retired_at = 0 WHERE uid = ? AND until_version = 5", [asset.uid]);
+      assert.equal(await pruneRetiredFiles(h.herald.db, h.herald.assetsDir, 1), 1);
+      assert.deepEqual(await rows(), [[3, 'tombstone'], [4, 'held'], [5, 'tombstone']]);
+      assert.deepEqual([await download(3), await download(4), await download(5), await download(6)], [[404, `Version 3 of asset ${asset.uid}`], 'v4', [404, `Version 5 of asset ${asset.uid}`], 'v6']);
+    });
+
     it('streams a large file back byte for byte', async () => {
       const bytes = randomBytes(700 * 1024);
       const asset = await s.stack.asset().create({ upload: bytes, filename: 'große datei.bin', content_type: 'application/octet-stream' });
