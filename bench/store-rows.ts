@@ -95,7 +95,7 @@ reader.pragma('busy_timeout = 5000');
 const OR_FAIL = manyRows('sqlite');
 const UNFINISHED_ROW = "ended_at IS NULL AND state IN ('queued', 'pending', 'in_flight')";
 const SQL = {
-  event: `INSERT INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
+  event: `INSERT ${OR_FAIL}INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
   busy: memo((n: number) => `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(n)}) AND lane = ? AND ${UNFINISHED_ROW}`),
   busyOne: `SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND ${UNFINISHED_ROW} LIMIT 1`,
