@@ -23,6 +23,21 @@ describe("a new asset under a deleted asset's uid", () => {
   let api: StackApi;
   let b: SpawnedBackup;
 
+  /**
+   * A backup started now, caught up from the feed alone (no deliveries): what it holds of asset `uid`
+   * (`query`: e.g. `?branch=copy`), each version as [action, version, file status, file sha256].
+   */
+  async function lateVersions(uid: string, query = ''): Promise<unknown[][]> {
+    const late = await spawnBackup(['--secret', secret, '--source', h.url, '--token', stack.token, '--api-key', stack.api_key, '--settle-time', '0', '--catch-up-interval', '1s']);
+    try {
+      const last = (await api.events()).at(-1).seq;
+      await until('the late backup to catch up', async () => ((await late.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key)?.feed_cursor ?? 0) >= last);
+      return ((await late.get(`/stacks/${stack.api_key}/entities/asset/${uid}/versions${query}`)).body.versions as any[]).map((v) => [v.action, v.version, v.file?.status, v.file?.sha256]);
+    } finally {
+      await late.stop();
+    }
+  }
+
   async function holdsAll() {
     const events = await api.events();
     const last = events[events.length - 1].seq;
@@ -137,19 +152,11 @@ describe("a new asset under a deleted asset's uid", () => {
     }
 
     // A backup that starts now catches all of it up from the feed: each create gets its own asset's bytes.
-    const late = await spawnBackup(['--secret', secret, '--source', h.url, '--token', stack.token, '--api-key', stack.api_key, '--settle-time', '0', '--catch-up-interval', '1s']);
-    try {
-      const last = (await api.events()).at(-1).seq;
-      await until('the late backup to catch up', async () => ((await late.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key)?.feed_cursor ?? 0) >= last);
-      const versions = ((await late.get(`/stacks/${stack.api_key}/entities/asset/${first.uid}/versions`)).body.versions as any[]).map((v) => [v.action, v.version, v.file?.status, v.file?.sha256]);
-      assert.deepEqual(versions, [
-        ['create', 1, 'stored', sha('the first asset, longer')],
-        ['delete', 1, 'stored', sha('the first asset, longer')],
-        ['create', 1, 'stored', sha('the second asset')],
-      ]);
-    } finally {
-      await late.stop();
-    }
+    assert.deepEqual(await lateVersions(first.uid), [
+      ['create', 1, 'stored', sha('the first asset, longer')],
+      ['delete', 1, 'stored', sha('the first asset, longer')],
+      ['create', 1, 'stored', sha('the second asset')],
+    ]);
   });
 
   it("fetches a branch's copied asset's bytes, not those of the asset made under its uid in the branch since", async () => {
@@ -184,19 +191,11 @@ describe("a new asset under a deleted asset's uid", () => {
     assert.equal(await download(1, events[2].seq), 'made in the branch');
 
     // A backup that starts now catches the branch up from the feed: the copy's versions keep the copy's bytes.
-    const late = await spawnBackup(['--secret', secret, '--source', h.url, '--token', stack.token, '--api-key', stack.api_key, '--settle-time', '0', '--catch-up-interval', '1s']);
-    try {
-      const last = (await api.events()).at(-1).seq;
-      await until('the late backup to catch up', async () => ((await late.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key)?.feed_cursor ?? 0) >= last);
-      const versions = ((await late.get(`/stacks/${stack.api_key}/entities/asset/${copied.uid}/versions?branch=copy`)).body.versions as any[]).map((v) => [v.action, v.version, v.file?.status, v.file?.sha256]);
-      assert.deepEqual(versions, [
-        ['update', 2, 'stored', sha('changed in the branch, longer')],
-        ['delete', 2, 'stored', sha('changed in the branch, longer')],
-        ['create', 1, 'stored', sha('made in the branch')],
-      ]);
-    } finally {
-      await late.stop();
-    }
+    assert.deepEqual(await lateVersions(copied.uid, '?branch=copy'), [
+      ['update', 2, 'stored', sha('changed in the branch, longer')],
+      ['delete', 2, 'stored', sha('changed in the branch, longer')],
+      ['create', 1, 'stored', sha('made in the branch')],
+    ]);
   });
 
   it('names the assets a reused uid made one after another: the list counts the current one, --version picks within --incarnation, and refuses one both had', async () => {
@@ -273,17 +272,9 @@ describe("a new asset under a deleted asset's uid", () => {
     } finally {
       await db.close();
     }
-    const late = await spawnBackup(['--secret', secret, '--source', h.url, '--token', stack.token, '--api-key', stack.api_key, '--settle-time', '0', '--catch-up-interval', '1s']);
-    try {
-      const last = (await api.events()).at(-1).seq;
-      await until('the late backup to catch up', async () => ((await late.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key)?.feed_cursor ?? 0) >= last);
-      const versions = ((await late.get(`/stacks/${stack.api_key}/entities/asset/${asset.uid}/versions`)).body.versions as any[]).map((v) => [v.action, v.version, v.file?.status, v.file?.sha256]);
-      assert.deepEqual(versions, [
-        ['create', 1, 'missing', null],
-        ['update', 2, 'stored', sha('bytes two')],
-      ]);
-    } finally {
-      await late.stop();
-    }
+    assert.deepEqual(await lateVersions(asset.uid), [
+      ['create', 1, 'missing', null],
+      ['update', 2, 'stored', sha('bytes two')],
+    ]);
   });
 });
