@@ -47,12 +47,14 @@ function deletedLines(e: BackupEvent, live: string[], origin: string): string[] 
   return [e.line];
 }
 
+/** Whether `e` begins another entity under the uid: a create after the entity was wholly deleted. */
+const remakes = (s: EntitySummary | undefined, e: BackupEvent): boolean => s?.deleted === true && e.action === 'create';
+
 /** Folds one more event (newer than all folded so far) into a summary. */
 export function applyEvent(s: EntitySummary | undefined, e: BackupEvent): EntitySummary {
-  // A create after the entity was wholly deleted begins another entity under the uid (remadeAt):
-  // its lines, title and events start again.
+  // Another entity under the uid (remakes): its lines, title and events start again.
   const next: EntitySummary =
-    s && !(s.deleted && e.action === 'create')
+    s && !remakes(s, e)
       ? { ...s, lines: { ...s.lines } }
       : { module: e.module, uid: e.uid, content_type_uid: e.content_type_uid, title: null, lines: {}, origin_line: e.line, deleted: false, events: 0, incarnations: (s?.incarnations ?? 0) + 1, last_seq: 0, last_action: e.action };
   if (e.action === 'delete') {
@@ -80,7 +82,7 @@ export function remadeAt(events: BackupEvent[]): Set<number> {
   const out = new Set<number>();
   let s: EntitySummary | undefined;
   for (const e of sortBySeq(events)) {
-    if (s?.deleted && e.action === 'create') out.add(e.seq);
+    if (remakes(s, e)) out.add(e.seq);
     s = applyEvent(s, e);
   }
   return out;
