@@ -101,7 +101,7 @@ const SQL = {
   busyOne: `SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND ${UNFINISHED_ROW} LIMIT 1`,
   // Each row's own columns, then the event's: api_key, event_seq, lane, channel, action, created_at,
   // updated_at; after each row (fewer than SHARED_FROM rows), or once after all of them.
-  // BENCH_ROWS_LEASE=enqueue: rows written as claim.ts's lease would leave them (in flight, due again at the lease's end).
+  // BENCH_ROWS_LEASE=enqueue: rows written as lease.ts's SQLite lease leaves them (in flight, next_attempt_at NULL: out of the due index).
   plainExecutions: memo(
     (n: number) => `INSERT ${OR_FAIL}INTO executions (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, api_key, event_seq, lane, channel, action, created_at, updated_at)
     VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
@@ -115,7 +115,7 @@ const SQL = {
     FROM v`,
   ),
   candidates: 'SELECT uid, webhook_uid, paced FROM executions WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
-  lease: memo((n: number) => `UPDATE ${OR_FAIL}executions SET state = 'in_flight', next_attempt_at = ?, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
+  lease: memo((n: number) => `UPDATE ${OR_FAIL}executions SET state = 'in_flight', next_attempt_at = NULL, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
     WHERE uid IN (${repeated(n)}) AND next_attempt_at <= ? RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs`),
   // lease.ts claimListed -> claimedRows (the reader): the count of webhook writes, and the events the round lacks.
   webhookChanges: 'SELECT n FROM webhook_changes WHERE id = 1',
@@ -288,7 +288,7 @@ function record(n: number) {
         const uid = sortableId('exe');
         if (LEASE_AT_ENQUEUE) {
           const leaseUntil = now + LEASE_MS;
-          params.push(uid, h, 'in_flight', leaseUntil, null, null, leaseUntil, now);
+          params.push(uid, h, 'in_flight', null, null, null, leaseUntil, now);
           listed.push({ uid, webhookUid: h, seq, leaseUntil });
         } else params.push(uid, h, 'pending', now, null, null, null, null);
         if (FANOUT < SHARED_FROM) params.push(...shared);
@@ -310,7 +310,7 @@ function claimRound(): number {
     if (chosen.length === 0) return;
     const list = paddedList(chosen);
     const leaseUntil = now + LEASE_MS;
-    const rows = timed('lease UPDATE', chosen.length, () => prepared(SQL.lease(list.length)).all([leaseUntil, leaseUntil, now, now, ...list, now])) as Array<{ uid: string; webhook_uid: string }>;
+    const rows = timed('lease UPDATE', chosen.length, () => prepared(SQL.lease(list.length)).all([leaseUntil, now, now, ...list, now])) as Array<{ uid: string; webhook_uid: string }>;
     for (const r of rows) leased.push({ uid: r.uid, webhookUid: r.webhook_uid, leaseUntil });
     got = rows.length;
   });

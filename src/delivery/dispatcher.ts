@@ -231,6 +231,8 @@ export class DeliveryDispatcher {
       },
       // Claims were held back until outcomes were recorded (backpressure, see OutcomeWriter.unrecorded).
       onCaughtUp: () => this.wake(),
+      // Given-up claims (SQLite) are due at their lease end: a round then takes them over.
+      onExpired: (at) => this.arm(at),
     });
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { HeraldError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-import { complete, type CompleteEffects, type Finished } from './queue/index.ts';
+import { complete, expireClaims, type CompleteEffects, type Finished } from './queue/index.ts';
 import type { Operational } from './operational.ts';
 
 /**
@@ -47,6 +47,8 @@ export interface OutcomeWriterOptions {
   onRecorded(effects: CompleteEffects, batch: Finished[]): void;
   /** Unrecorded outcomes fell back to `maxUnrecorded` after being above it: claims may resume. */
   onCaughtUp(): void;
+  /** SQLite: executions given up on are due again from `at` (ms, their earliest lease end): see giveUp. */
+  onExpired(at: number): void;
 }
 
 export class OutcomeWriter {
@@ -62,6 +64,15 @@ export class OutcomeWriter {
   /** Set while a failed write waits to be tried again (ms until then); see FLUSH_RETRY_MS. */
   private backoffMs = 0;
   private flushing: Promise<void> = Promise.resolve();
+  /**
+   * SQLite: claims given up on (see giveUp) not yet made due at their lease end, because that write
+   * failed too; written again after `expireBackoffMs` (FLUSH_RETRY_MS doubling up to
+   * FLUSH_RETRY_MAX_MS) until it goes through or the dispatcher stops (the next start releases
+   * every claim: release.ts releaseClaims).
+   */
+  private owed: Array<{ uid: string; leaseUntil: number }> = [];
+  private expireBackoffMs = 0;
+  private expireTimer: NodeJS.Timeout | null = null;
 
   constructor(private o: OutcomeWriterOptions) {}
 
@@ -114,6 +125,7 @@ export class OutcomeWriter {
           again = batch;
         } else {
           this.o.log.error({ err, count: batch.length, deliveryIds: batch.map((f) => f.claimed.uid) }, 'recording attempts failed');
+          await this.giveUp(batch);
         }
         return;
       }
@@ -136,6 +148,45 @@ export class OutcomeWriter {
         this.timer = setTimeout(() => void this.flush(), this.backoffMs);
       }
       if (heldBack && this.unrecorded <= this.o.maxUnrecorded) this.o.onCaughtUp();
+    }
+  }
+
+  /**
+   * Outcomes not recorded, for good: their executions are due again at their lease end and sent
+   * again then (at least once), as an expired claim is. On PostgreSQL the lease wrote them so; on
+   * SQLite, whose leases are out of the due index (queue/lease.ts LEASE_SQLITE), this writes them
+   * so (queue/release.ts expireClaims), or tries again later when that write fails as well. Never throws.
+   */
+  private async giveUp(batch: Finished[]): Promise<void> {
+    if (this.o.db.dialect !== 'sqlite') return;
+    for (const f of batch) this.owed.push({ uid: f.claimed.uid, leaseUntil: f.claimed.leaseUntil });
+    await this.expireOwed();
+  }
+
+  /** Makes the owed claims due at their lease end (giveUp); on failure, tries again after a back-off. */
+  private async expireOwed(): Promise<void> {
+    const owed = this.owed;
+    if (owed.length === 0) return;
+    this.owed = [];
+    try {
+      await expireClaims(this.o.db, owed.map((c) => c.uid));
+      this.expireBackoffMs = 0;
+      let at = Infinity;
+      for (const c of owed) at = Math.min(at, c.leaseUntil);
+      this.o.onExpired(at);
+    } catch (err) {
+      this.owed = owed.concat(this.owed);
+      // Stopping: the next start releases every claim (releaseClaims); nothing to wait for here.
+      if (this.o.stopping()) return;
+      this.expireBackoffMs = Math.min(FLUSH_RETRY_MAX_MS, Math.max(FLUSH_RETRY_MS, this.expireBackoffMs * 2));
+      this.o.log.warn({ err, count: owed.length, retryInMs: this.expireBackoffMs }, 'making unrecorded deliveries due again failed; trying again');
+      if (this.expireTimer === null) {
+        this.expireTimer = setTimeout(() => {
+          this.expireTimer = null;
+          void this.expireOwed();
+        }, this.expireBackoffMs);
+        this.expireTimer.unref?.();
+      }
     }
   }
 }

@@ -57,7 +57,8 @@ export interface ClaimResult {
 /**
  * Claims due executions, oldest first, at most `freeSlots(webhook)` per webhook so a slow
  * endpoint's backlog never crowds out the others. A claimed execution is `in_flight` with
- * `next_attempt_at` = lease end, so an expired claim is simply due again.
+ * `next_attempt_at` = lease end, so an expired claim is simply due again (SQLite: NULL, out of the
+ * due index, until this process gives up on its outcome; lease.ts LEASE_SQLITE).
  *
  * Invariant that makes this cheap: only pending and in-flight executions have a next_attempt_at;
  * queued, finished and parked (webhook disabled) ones have NULL, and the due index holds only the

@@ -94,8 +94,11 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
     }
     const uid = sortableId('exe');
     if (leased !== null) {
+      // Out of the due index (next_attempt_at NULL, as a SQLite claim writes it, lease.ts): its
+      // holder is this process, which records its outcome or, giving up, makes it due at its lease
+      // end (release.ts expireClaims).
       state = 'in_flight';
-      due = leased;
+      due = null;
       opts.prelease!.tx.listed.push({ uid, webhook_uid: webhook.uid, lane, event_seq: event.seq, leaseUntil: leased });
     }
     rows.push([
@@ -105,7 +108,7 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
       due,
       webhook.batch ? '' : null,
       webhook.rate_limit ? 0 : null,
-      // Leased (in_flight): lease_until = next_attempt_at, first attempt now, as a claim writes them.
+      // Leased (in_flight): lease_until, first attempt now, as a claim writes them.
       leased,
       leased === null ? null : opts.now,
     ]);

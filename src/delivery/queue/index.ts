@@ -13,7 +13,8 @@
  *   parked     pending with next_attempt_at NULL: its webhook is disabled (states.ts PARKED)
  *   rate_limited  pending with a slot of its webhook's rate limit (paced = 1), due at the slot
  *              (states.ts RATE_LIMITED); a due pending one with paced = 0 waits for a slot
- *   in_flight  claimed by a worker, leased until next_attempt_at (= lease_until)
+ *   in_flight  claimed by a worker, leased until lease_until (PostgreSQL: = next_attempt_at; SQLite:
+ *              next_attempt_at NULL until its holder gives up on its outcome, release.ts expireClaims)
  *   succeeded  ended: a 2xx
  *   failed     ended: attempts exhausted, 410 Gone, or its webhook was deleted while claimed
  *
@@ -35,6 +36,8 @@
  *                                              with the webhook's others due within a window, up to
  *                                              max_events; a formed batch is always claimed whole
  *   in_flight, lease ended ──claim.ts────────> in_flight (taken over: its process died; sent again)
+ *   in_flight (SQLite) ──release.ts expireClaims (its outcome given up on, outcome-writer.ts)──>
+ *                                              in_flight, due at its lease end (then taken over)
  *   in_flight, webhook deleted ──claim.ts────> failed
  *   in_flight, webhook disabled ──claim.ts───> parked
  *   in_flight ──complete.ts: 2xx─────────────> succeeded           (a batch: every member alike)
@@ -58,7 +61,8 @@
  *                                              the lane is idle) | queued (behind it)
  *
  * Invariant that keeps claiming cheap: only pending and in_flight executions have a
- * next_attempt_at, and the due index holds only those (states.ts DUE).
+ * next_attempt_at, and the due index holds only those (states.ts DUE); on SQLite an in_flight one
+ * has none while its holder may still record its outcome.
  */
 export { enqueue, type EnqueueOptions } from './enqueue.ts';
 export { claim, choose, SCAN_WINDOW, type Claimed, type ClaimOptions, type ClaimResult } from './claim.ts';
@@ -67,7 +71,7 @@ export { parkWebhook, unparkWebhook, dropExecutions, reconfigureWebhook, webhook
 export { retryNow } from './retry-now.ts';
 export { takeProbes, completeProbe, nextProbeAt, type Probe } from './probe.ts';
 export { resendFailed, type FailedExecution } from './resend.ts';
-export { releaseClaims, releaseExecutions } from './release.ts';
+export { expireClaims, releaseClaims, releaseExecutions } from './release.ts';
 export { laneOf } from './lanes.ts';
 export { DEPTH_STATES, QUEUE_DEPTH_SQL, isParked, isRateLimited, nextDueAt, oldestDueAt } from './states.ts';
 export { intervalMs, slots } from './pace.ts';

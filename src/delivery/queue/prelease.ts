@@ -6,8 +6,9 @@ import { releaseExecutions } from './release.ts';
  * Transition: (event) -> in_flight, leased by the INSERT that makes the execution (enqueue.ts), and
  * handed to this process's dispatcher from memory: no claim round's candidate SELECT, lease UPDATE
  * and COMMIT for it (bench:rows at fan-out 10: the store's statements 24-26 -> 16-17 us per
- * delivery). Everything else is as claimed: the row is in_flight with next_attempt_at = lease_until
- * = its lease end, and its outcome is recorded by complete.ts against that lease.
+ * delivery). Everything else is as claimed on SQLite: the row is in_flight with lease_until = its
+ * lease end and next_attempt_at NULL (out of the due index, lease.ts LEASE_SQLITE), and its outcome
+ * is recorded by complete.ts against that lease.
  *
  * Only on the plain path, and only while this store's dispatcher runs in this process and has room:
  * - SQLite only. One process owns the store, runs its dispatcher (role all) and releases every
@@ -59,7 +60,7 @@ export interface Listed {
   webhook_uid: string;
   lane: string;
   event_seq: number;
-  /** Its lease end as written (ms): next_attempt_at and lease_until. */
+  /** Its lease end as written (ms): lease_until. */
   leaseUntil: number;
 }
 

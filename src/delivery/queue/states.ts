@@ -24,8 +24,10 @@ export const ENDED_AT = (stateSql: string, nowSql: string) => `CASE WHEN ${state
 
 /**
  * Due at `?` (now): a pending execution whose time came, or an in-flight one whose lease ended
- * (its process died). Only pending and in-flight executions carry a next_attempt_at, so the due
- * index (`executions_due`) holds only these: claiming never scans queued, finished or parked ones.
+ * (its process died; SQLite: its outcome was given up on, release.ts expireClaims). Only pending
+ * and in-flight executions carry a next_attempt_at, so the due index (`executions_due`) holds only
+ * these: claiming never scans queued, finished or parked ones. On SQLite a leased row carries none
+ * until then (lease.ts LEASE_SQLITE): one process holds every lease.
  */
 export const DUE = 'next_attempt_at <= ?';
 
@@ -71,7 +73,8 @@ export async function oldestDueAt(db: Pick<Db, 'get'>, now: number): Promise<num
 
 /**
  * When the next execution of an enabled webhook falls due (ms), or null when none waits.
- * In-flight executions count at their lease end; parked ones not at all.
+ * In-flight executions count at their lease end (SQLite: only those given up on, whose lease
+ * expireClaims put back in the due index; the dispatcher holds the others); parked ones not at all.
  */
 export async function nextDueAt(db: Pick<Db, 'get'>): Promise<number | null> {
   const row = await db.get<{ at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM executions WHERE next_attempt_at IS NOT NULL');
