@@ -29,6 +29,9 @@ export class Deadline {
   reason: unknown = undefined;
   /** The tick whose bucket holds it; -1 once ended or fired. */
   tick = -1;
+  /** Its neighbours in its bucket's list (a Bucket at either end); null once out of it. */
+  prev: Deadline | Bucket | null = null;
+  next: Deadline | Bucket | null = null;
   private listeners: Listener[] | null = null;
   /**
    * Told first when it fires: an attempt's exchange (send.ts) watches its deadline through this
@@ -74,8 +77,22 @@ export class Deadline {
   }
 }
 
+/**
+ * One tick's deadlines: a circular doubly linked list through the deadlines themselves, this
+ * object its head and tail. Starting and ending a deadline link and unlink it in place (no Set
+ * entry, no look-up by tick to end one); an emptied bucket stays in the wheel until its tick is
+ * swept.
+ */
+class Bucket {
+  prev: Deadline | Bucket = this;
+  next: Deadline | Bucket = this;
+  constructor(readonly tick: number) {}
+}
+
 export class DeadlineWheel {
-  private buckets = new Map<number, Set<Deadline>>();
+  private buckets = new Map<number, Bucket>();
+  /** The bucket a deadline was last filed in: starts come in runs with the same tick. */
+  private last: Bucket | null = null;
   private size = 0;
   private timer: NodeJS.Timeout | null = null;
   /** The last tick whose bucket was fired. */
@@ -93,10 +110,21 @@ export class DeadlineWheel {
     const d = new Deadline(ms);
     const tick = Math.max(Math.ceil((this.now() + ms) / this.tickMs), this.firedTo + 1);
     d.tick = tick;
-    let bucket = this.buckets.get(tick);
-    if (!bucket) this.buckets.set(tick, (bucket = new Set()));
-    bucket.add(d);
+    let bucket = this.last;
+    if (bucket === null || bucket.tick !== tick) {
+      bucket = this.buckets.get(tick) ?? null;
+      if (bucket === null) this.buckets.set(tick, (bucket = new Bucket(tick)));
+      this.last = bucket;
+    }
+    // At the tail: a bucket fires its deadlines in the order they started.
+    const tail = bucket.prev;
+    d.prev = tail;
+    d.next = bucket;
+    tail.next = d;
+    bucket.prev = d;
     this.size++;
+    // Armed once and left armed while deadlines come and go: a sweep that finds none pending
+    // does not re-arm (ending the last one no longer clears a timer that the next start re-arms).
     if (!this.timer) this.arm();
     return d;
   }
@@ -104,16 +132,11 @@ export class DeadlineWheel {
   /** The work finished: its deadline no longer fires. */
   end(d: Deadline) {
     if (d.tick < 0) return;
-    const bucket = this.buckets.get(d.tick);
-    if (bucket?.delete(d)) {
-      this.size--;
-      if (bucket.size === 0) this.buckets.delete(d.tick);
-    }
+    d.prev!.next = d.next!;
+    d.next!.prev = d.prev!;
+    d.prev = d.next = null;
     d.tick = -1;
-    if (this.size === 0 && this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.size--;
   }
 
   /** Deadlines pending (tests). */
@@ -130,26 +153,32 @@ export class DeadlineWheel {
 
   /** Fires every deadline whose tick has passed; called by the timer (and by tests). */
   sweep() {
-    this.timer = null;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     const nowTick = Math.floor(this.now() / this.tickMs);
     // After a long stall (a blocked event loop) walk the buckets, not every tick in between.
     if (nowTick - this.firedTo > this.buckets.size) {
-      for (const [tick, bucket] of [...this.buckets]) if (tick <= nowTick) this.fireBucket(tick, bucket);
+      for (const [tick, bucket] of [...this.buckets]) if (tick <= nowTick) this.fireBucket(bucket);
     } else {
       for (let t = this.firedTo + 1; t <= nowTick; t++) {
         const bucket = this.buckets.get(t);
-        if (bucket) this.fireBucket(t, bucket);
+        if (bucket) this.fireBucket(bucket);
       }
     }
     this.firedTo = Math.max(this.firedTo, nowTick);
-    if (this.size > 0 && !this.timer) this.arm();
+    if (this.size > 0) this.arm();
   }
 
-  private fireBucket(tick: number, bucket: Set<Deadline>) {
-    this.buckets.delete(tick);
-    this.size -= bucket.size;
-    for (const d of bucket) {
-      d.tick = -1;
+  private fireBucket(bucket: Bucket) {
+    this.buckets.delete(bucket.tick);
+    if (this.last === bucket) this.last = null;
+    // Unlinked one at a time from the head: a deadline's listener that ends another deadline of
+    // this bucket (or starts one: a later tick's) finds the list whole.
+    while (bucket.next !== bucket) {
+      const d = bucket.next as Deadline;
+      this.end(d);
       d.fire();
     }
   }

@@ -60,6 +60,51 @@ describe('attempt deadlines on one timer (deadlines.ts)', () => {
     assert.equal(w.pending, 0);
   });
 
+  it('ends taken in any order, with starts between, leave exactly the others to fire, in the order they started', () => {
+    const { clock, w } = wheel(10);
+    // Three ticks' worth, interleaved: every third started ends, some before later ones start.
+    const ds = [];
+    const fired: number[] = [];
+    for (let i = 0; i < 90; i++) {
+      const d = w.start(50 + (i % 3) * 10);
+      d.on('abort', () => fired.push(i));
+      ds.push(d);
+      if (i % 7 === 6) w.end(ds[i - 3]!);
+    }
+    for (let i = 89; i >= 0; i -= 5) w.end(ds[i]!);
+    w.end(ds[4]!); // twice: harmless
+    w.end(ds[4]!);
+    const ended = new Set([...Array.from({ length: 90 }, (_, i) => i).filter((i) => i % 7 === 6).map((i) => i - 3), ...Array.from({ length: 18 }, (_, k) => 89 - 5 * k), 4]);
+    assert.equal(w.pending, 90 - ended.size);
+    clock.now += 1_000;
+    w.sweep();
+    const left = Array.from({ length: 90 }, (_, i) => i).filter((i) => !ended.has(i));
+    // Bucket by bucket (the ticks in order), each bucket in the order its deadlines started.
+    assert.deepEqual(fired, [0, 1, 2].flatMap((r) => left.filter((i) => i % 3 === r)));
+    assert.equal(w.pending, 0);
+  });
+
+  it("a deadline's listener that ends another of the same tick, or starts a new one, leaves the wheel whole", () => {
+    const { clock, w } = wheel(10);
+    const a = w.start(50);
+    const b = w.start(50);
+    const c = w.start(50);
+    let later = null as ReturnType<typeof w.start> | null;
+    a.on('abort', () => {
+      w.end(b); // ended by what the first one's abort did: it does not fire
+      later = w.start(500);
+    });
+    clock.now += 100;
+    w.sweep();
+    assert.deepEqual([a.aborted, b.aborted, c.aborted], [true, false, true]);
+    assert.equal(w.pending, 1, 'the one started while firing waits for its own time');
+    assert.equal(later!.aborted, false);
+    clock.now += 1_000;
+    w.sweep();
+    assert.equal(later!.aborted, true);
+    assert.equal(w.pending, 0);
+  });
+
   it('a listener removed before the deadline is not called (what undici does when the response ends)', () => {
     const { clock, w } = wheel(10);
     const d = w.start(5);
