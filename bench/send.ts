@@ -15,13 +15,18 @@
  *            no format's request() and logged fields) and the HTTP transport's send()
  *            (transports/http.ts: the delivery agent, send.ts's Exchange, the deadline wheel), with
  *            Herald's agent settings (up to 256 connections per origin, HERALD_MAX_IN_FLIGHT's default);
- *   herald16 the same with 16 connections, as plain's pool.
+ *   herald16 the same with 16 connections, as plain's pool (heraldN: with N).
  * SEND_ROUNDS=1 refills freed slots as the dispatcher does (together, CLAIM_GATHER_MS = 1 ms after
- * the first frees, at most 64 a round) rather than each at once as it frees.
+ * the first frees, at most 64 a round) rather than each at once as it frees. Refilled at once, a
+ * request is sent while the connection that just answered is not free yet (undici frees it a loop
+ * turn or two later: a setImmediate, then the idle-socket check), so Herald's agent opens about
+ * two connections per request in flight (128 for 64); in rounds the connections have been freed
+ * by then, and it opens 64 (session 21). The warm-up prints how many it opened.
  *
- * Prints requests/s and CPU per request, µs: this process's main thread, and the receiver's process
- * (/proc, 10 ms ticks). Run under the bench lock; read the CPU figures of steps of the same run side
- * by side.
+ * Prints requests/s and CPU per request, µs: this process's main thread (its time on CPU, /proc
+ * schedstat, to the ns) and the receiver's process (/proc stat, 10 ms ticks). Run under the bench
+ * lock; read the CPU figures of steps of the same run side by side (A B B A: SEND_STEPS=
+ * herald,herald16,herald16,herald repeated).
  *
  * Session 14 (quiet run, main thread per request): plain 19.4, herald 27.2-27.8, herald16 24.2-24.8.
  * In profiles the herald step's extra is spread thin: undici's per-origin Agent and Pool layers and a
@@ -29,12 +34,13 @@
  * buildRequest's objects (~0.5), the deadline wheel (~0.3), more garbage (~0.5).
  */
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Pool, type Dispatcher } from 'undici';
 import { buildRequest, USER_AGENT } from '../src/delivery/request.ts';
 import { createHttpTransport } from '../src/delivery/transports/http.ts';
 import { createTargetPolicy } from '../src/net/target.ts';
 import type { Webhook } from '../src/webhooks/webhook.ts';
-import { mainThreadCpuMs, processCpuMs, sampleData } from './raw.ts';
+import { processCpuMs, sampleData } from './raw.ts';
 import { ask, startReceiver } from './receiver-process.ts';
 
 const STEPS = (process.env.SEND_STEPS ?? 'plain,herald,plain,herald').split(',').map((s) => s.trim());
@@ -161,30 +167,52 @@ function drive(send: Sender, n: number, firstSeq: number): Promise<void> {
   });
 }
 
+/**
+ * This process's main thread's time on CPU so far, ms, to the ns (/proc schedstat's first field):
+ * /proc's stat ticks are 10 ms, 1 us per request over 10,000 requests, coarser than the changes
+ * measured. NaN where there is no schedstat.
+ */
+function mainThreadRunMs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
 const senders = { plain: plainSender(), herald: heraldSender(), herald16: heraldSender(16) };
 console.log(
   `Herald send path: ${process.version}; receiver in its own process; ${IN_FLIGHT} in flight, fan-out ${FANOUT}, ` +
     `${ROUNDS ? "refilled in the dispatcher's rounds (1 ms, up to 64)" : 'refilled as each answer comes'}; ${REQUESTS.toLocaleString('en-US')} requests a step after ${WARMUP.toLocaleString('en-US')} of each kind`,
 );
 let seq = 1;
+/** A step's sender: the three named, or heraldN (Herald's transport with N connections per origin). */
+function senderOf(step: string): { send: Sender; close: () => Promise<void> } {
+  const all = senders as Record<string, { send: Sender; close: () => Promise<void> }>;
+  if (!all[step] && /^herald\d+$/.test(step)) all[step] = heraldSender(Number(step.slice('herald'.length)));
+  if (!all[step]) throw new Error(`unknown step ${step} (plain, herald, herald16, heraldN)`);
+  return all[step];
+}
 // Only the kinds measured are warmed up (a warm-up of the others was CPU spent, and
 // instructions counted under callgrind, for nothing).
-for (const kind of (['plain', 'herald', 'herald16'] as const).filter((k) => STEPS.includes(k))) {
-  await drive(senders[kind].send, WARMUP, seq);
+for (const kind of new Set(STEPS)) {
+  const fds = readdirSync('/proc/self/fd').length;
+  await drive(senderOf(kind).send, WARMUP, seq);
   seq += WARMUP;
+  // Its connections (the most it opened: they stay open, keep-alive, until the end).
+  console.log(`${kind.padEnd(7)} warmed up: ${readdirSync('/proc/self/fd').length - fds} more fds open`);
 }
 for (const step of STEPS) {
-  const s = senders[step as keyof typeof senders];
-  if (!s) throw new Error(`unknown step ${step} (plain, herald, herald16)`);
-  const main0 = mainThreadCpuMs();
+  const s = senderOf(step);
+  const main0 = mainThreadRunMs();
   const receiver0 = processCpuMs(receiverPid);
   const t0 = performance.now();
   await drive(s.send, REQUESTS, seq);
   seq += REQUESTS;
   const seconds = (performance.now() - t0) / 1000;
-  const us = (ms: number) => ((ms * 1000) / REQUESTS).toFixed(1);
+  const us = (ms: number, digits = 2) => ((ms * 1000) / REQUESTS).toFixed(digits);
   console.log(
-    `${step.padEnd(7)} ${Math.round(REQUESTS / seconds).toLocaleString('en-US').padStart(7)} requests/s  CPU per request: main thread ${us(mainThreadCpuMs() - main0)} us, receiver ${us(processCpuMs(receiverPid) - receiver0)} us`,
+    `${step.padEnd(7)} ${Math.round(REQUESTS / seconds).toLocaleString('en-US').padStart(7)} requests/s  CPU per request: main thread ${us(mainThreadRunMs() - main0)} us, receiver ${us(processCpuMs(receiverPid) - receiver0, 1)} us`,
   );
 }
 await Promise.all(Object.values(senders).map((s) => s.close()));
