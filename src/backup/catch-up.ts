@@ -141,6 +141,7 @@ export class CatchUp {
         locales: await source.locales(apiKey),
         branches,
         contentful_environments: await source.contentfulEnvironments(apiKey),
+        branch_origins: await source.branchOrigins(apiKey),
         contentful,
         publish_queues: await source.publishQueues(apiKey, branches),
       });

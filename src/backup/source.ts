@@ -6,7 +6,7 @@ const EVENT_SEQ_HEADER = 'x-herald-event-seq';
 /**
  * The Herald the backup center reads from (`--source`), through its public API only: the event
  * feed, asset metadata and downloads, environments, locales and branches (with their Contentful
- * names, from the Contentful dialect). One token (`--token`) for every stack: a stack's management
+ * names, from the Contentful dialect, and how each was made, from Herald's own GET /v3/herald/branches). One token (`--token`) for every stack: a stack's management
  * token reaches that stack, the admin token every stack.
  */
 
@@ -74,7 +74,11 @@ export class Source {
 
   /** `headers`: the Contentful dialect's (a Bearer token) instead of /v3's. */
   private async json(path: string, apiKey: string, branch?: string, headers?: Record<string, string>): Promise<Record<string, unknown>> {
-    const res = await this.call(path, apiKey, branch, SOURCE_TIMEOUT_MS, headers);
+    return this.parsed(await this.call(path, apiKey, branch, SOURCE_TIMEOUT_MS, headers), path, apiKey);
+  }
+
+  /** The JSON body of `res`, the answer to `path`; a SourceError for a refusal or a body that is not JSON. */
+  private async parsed(res: Response, path: string, apiKey: string): Promise<Record<string, unknown>> {
     const text = await res.text();
     if (res.status === 401 || res.status === 403) throw new SourceError('no_access', `the token is not accepted for stack ${apiKey} (${res.status})`, res.status);
     if (!res.ok) {
@@ -161,6 +165,22 @@ export class Source {
   async branches(apiKey: string): Promise<unknown[]> {
     const body = await this.json('/v3/stacks/branches?limit=100', apiKey);
     return Array.isArray(body.branches) ? body.branches : [];
+  }
+
+  /**
+   * How each branch was made (`uid`, `source`, `publications_copied`: Herald's own GET
+   * /v3/herald/branches, every branch in one answer), or undefined from a Herald older than that
+   * route (404): a restore then guesses from the Contentful names, as it did before.
+   */
+  async branchOrigins(apiKey: string): Promise<unknown[] | undefined> {
+    const path = '/v3/herald/branches';
+    const res = await this.call(path, apiKey);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const body = await this.parsed(res, path, apiKey);
+    return Array.isArray(body.branches) ? body.branches : undefined;
   }
 
   /**

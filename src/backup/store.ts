@@ -34,6 +34,8 @@ export interface StackRow {
   branches: unknown[] | null;
   /** The same branches as Contentful environments (their `name`, `sys.version`); null until read. */
   contentful_environments: unknown[] | null;
+  /** `GET /v3/herald/branches` at the last catch-up (migration 009: how each branch was made); null until read, or from a source without it. */
+  branch_origins: unknown[] | null;
   settings_fetched_at: number | null;
   /** The stack's name at the source (from catch-up); null until known. */
   name: string | null;
@@ -238,13 +240,13 @@ export class BackupStore {
    */
   saveSettings(
     apiKey: string,
-    s: { environments: unknown[]; locales: unknown[]; branches: unknown[]; contentful_environments: unknown[]; contentful?: Record<string, ContentfulState>; publish_queues?: Record<string, unknown[]> },
+    s: { environments: unknown[]; locales: unknown[]; branches: unknown[]; contentful_environments: unknown[]; branch_origins?: unknown[] | null; contentful?: Record<string, ContentfulState>; publish_queues?: Record<string, unknown[]> },
     now = Date.now(),
   ) {
     this.db.transaction(() => {
       this.db
-        .prepare('UPDATE stacks SET environments = ?, locales = ?, branches = ?, contentful_environments = ?, settings_fetched_at = ? WHERE api_key = ?')
-        .run(JSON.stringify(s.environments), JSON.stringify(s.locales), JSON.stringify(s.branches), JSON.stringify(s.contentful_environments), now, apiKey);
+        .prepare('UPDATE stacks SET environments = ?, locales = ?, branches = ?, contentful_environments = ?, branch_origins = ?, settings_fetched_at = ? WHERE api_key = ?')
+        .run(JSON.stringify(s.environments), JSON.stringify(s.locales), JSON.stringify(s.branches), JSON.stringify(s.contentful_environments), s.branch_origins ? JSON.stringify(s.branch_origins) : null, now, apiKey);
       const put = this.db.prepare(
         `INSERT INTO contentful_branches (api_key, branch, content_types, activated_content_types, editor_interfaces, tags, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (api_key, branch) DO UPDATE SET content_types = excluded.content_types, activated_content_types = excluded.activated_content_types,
@@ -626,6 +628,7 @@ function stackFromRow(r: Record<string, unknown>): StackRow {
     locales: r.locales ? JSON.parse(r.locales as string) : null,
     branches: r.branches ? JSON.parse(r.branches as string) : null,
     contentful_environments: r.contentful_environments ? JSON.parse(r.contentful_environments as string) : null,
+    branch_origins: r.branch_origins ? JSON.parse(r.branch_origins as string) : null,
     settings_fetched_at: num(r.settings_fetched_at),
     name: (r.name as string | null) ?? null,
   };

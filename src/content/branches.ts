@@ -44,6 +44,26 @@ export async function listBranches(q: Queryable, scope: Scope): Promise<BranchDo
   return rows.map((r) => json<BranchDoc>(r.doc));
 }
 
+/**
+ * How each of a stack's branches was made, oldest first (Herald's own record, GET /v3/herald/branches).
+ * `publications_copied`: true when its copy took its source environment's publications (made through
+ * the Contentful dialect), false when made through /v3 (its copy starts unpublished) and for main,
+ * null for a branch made before Herald recorded it (store 028) whose making nothing tells.
+ */
+export interface BranchOrigin {
+  uid: string;
+  source: string | null;
+  publications_copied: boolean | null;
+}
+
+export async function branchOrigins(q: Queryable, apiKey: string): Promise<BranchOrigin[]> {
+  const rows = await q.all<{ uid: string; source: string | null; publications_copied: number | string | null }>(
+    'SELECT uid, source, publications_copied FROM branches WHERE api_key = ? ORDER BY created_at, uid',
+    [apiKey],
+  );
+  return rows.map((r) => ({ uid: r.uid, source: r.source, publications_copied: r.publications_copied === null ? null : Number(r.publications_copied) === 1 }));
+}
+
 export async function getBranch(q: Queryable, scope: Scope, uid: string): Promise<BranchDoc> {
   const row = await q.get<{ doc: string }>('SELECT doc FROM branches WHERE api_key = ? AND uid = ?', [scope.api_key, uid]);
   if (!row) throw notFound(`Branch ${uid}`);
@@ -116,7 +136,8 @@ export async function createBranch(deps: ContentDeps, scope: Scope, raw: unknown
         updated_by: scope.caller.actor,
         deleted_at: false,
       };
-      await tx.run('INSERT INTO branches (api_key, uid, source, doc, created_at) VALUES (?, ?, ?, ?, ?)', [scope.api_key, uid, source, JSON.stringify(doc), now]);
+      // publications_copied 0: this copy leaves publications behind; the Contentful dialect's copyMore sets 1 (store 028).
+      await tx.run('INSERT INTO branches (api_key, uid, source, doc, created_at, publications_copied) VALUES (?, ?, ?, ?, ?, 0)', [scope.api_key, uid, source, JSON.stringify(doc), now]);
       for (const { table, columns } of COPIED) {
         await tx.run(`INSERT INTO ${table} (api_key, branch, ${columns}) SELECT api_key, ?, ${columns} FROM ${table} WHERE api_key = ? AND branch = ?`, [
           uid,

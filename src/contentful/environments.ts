@@ -122,7 +122,8 @@ export async function createEnvironmentCopy(deps: ContentDeps, scope: Scope, env
   }
   const name = nameOf(body);
   const copyMore = async (tx: Tx, uid: string, source: string) => {
-    if (name !== undefined) await tx.run('UPDATE branches SET contentful_name = ? WHERE api_key = ? AND uid = ?', [name, scope.api_key, uid]);
+    // publications_copied (store 028): the copy took its source's publications (none, when nothing was published there), which /v3's leaves behind.
+    await tx.run('UPDATE branches SET contentful_name = ?, publications_copied = 1 WHERE api_key = ? AND uid = ?', [name ?? null, scope.api_key, uid]);
     await copyPublications(tx, uid, source);
   };
   const copyPublications = async (tx: Tx, uid: string, source: string) => {

@@ -43,7 +43,7 @@ export async function createStack(db: Db, body: unknown, caller: Caller): Promis
   await db.tx(async (tx) => {
     await tx.run('INSERT INTO stacks (api_key, name, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [apiKey, stack.name, JSON.stringify(stack), now, now]);
     const branch = { uid: 'main', source: '', alias: [], created_at: stack.created_at, updated_at: stack.created_at };
-    await tx.run('INSERT INTO branches (api_key, uid, source, doc, created_at) VALUES (?, ?, NULL, ?, ?)', [apiKey, 'main', JSON.stringify(branch), now]);
+    await tx.run('INSERT INTO branches (api_key, uid, source, doc, created_at, publications_copied) VALUES (?, ?, NULL, ?, ?, 0)', [apiKey, 'main', JSON.stringify(branch), now]);
     const locale = { uid: bltUid(), code: stack.master_locale, name: stack.master_locale, fallback_locale: null, created_at: stack.created_at, updated_at: stack.created_at };
     await tx.run('INSERT INTO locales (api_key, code, uid, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)', [
       apiKey,

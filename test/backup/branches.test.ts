@@ -184,6 +184,41 @@ describe('the backup center and branches', () => {
     assert.deepEqual(await byTitle(alone, 'plain'), { 'In master': [], 'Only in staging': [] });
   });
 
+  it('publishes what a Contentful environment named after its own id took from its source (Herald records how each branch was made)', async () => {
+    // Named as its id: by its name alone it looks like a /v3 branch, and the restore made it one, unpublished.
+    await cmaOf(source.token).environment.createWithId({ spaceId: source.api_key, environmentId: 'review' }, { name: 'review' });
+    const origins = await h.request('GET', '/v3/herald/branches', { headers: api.headers });
+    assert.equal(origins.status, 200, JSON.stringify(origins.body));
+    assert.deepEqual(
+      (origins.body.branches as any[]).map((x) => [x.uid, x.source, x.publications_copied]),
+      [
+        ['main', null, false],
+        ['staging', 'main', true],
+        ['plain', 'staging', false],
+        ['review', 'main', true],
+      ],
+    );
+    await caughtUp(b, source.api_key, (await api.events()).at(-1).seq, Date.now());
+    const target = await h.newStack('Unnamed environment');
+    const review = await restore(target, 'review');
+    assert.equal(review.code, 0, review.stderr);
+    assert.deepEqual(review.report.steps[0], { module: 'branch', uid: 'review', target_uid: 'review', action: 'created' });
+    const published = async (s: { api_key: string; token: string }) => {
+      const headers = { api_key: s.api_key, authorization: s.token, branch: 'review' };
+      const envs = await h.request('GET', '/v3/environments', { headers });
+      const name = new Map((envs.body.environments as any[]).map((e) => [e.uid, e.name]));
+      const r = await h.request('GET', '/v3/content_types/post/entries', { headers });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return Object.fromEntries((r.body.entries as any[]).map((e) => [e.title, (e.publish_details as any[]).map((p) => `${name.get(p.environment)}/${p.locale}`)]));
+    };
+    assert.deepEqual((await published(source))['In master'], ['review/en-us'], 'the set-up: the copy took the publication');
+    assert.deepEqual(await published(target), await published(source));
+    // Made again as it was: a Contentful environment named after its id.
+    const envs = await h.request('GET', `/spaces/${target.api_key}/environments/review`, { headers: { authorization: `Bearer ${target.token}` } });
+    assert.equal(envs.body.name, 'review');
+    await cmaOf(source.token).environment.delete({ spaceId: source.api_key, environmentId: 'review' });
+  });
+
   it('refuses, writing nothing, to restore on a branch one entity that its source made after the branch was copied', async () => {
     // Made in master after staging was copied from it (the test before made one; made here too to stand alone).
     const late = (await api.post('/v3/content_types/post/entries', { entry: { title: 'Never in staging' } })).entry.uid;

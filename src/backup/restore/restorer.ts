@@ -204,17 +204,30 @@ export class Restorer {
     const segments = this.lineage().map(({ branch, until }) => ({ branch, events: this.store.eventsOf(this.from.api_key, branch, module, uid, ct).filter((e) => e.created_at <= until) }));
     const nearest = segments.find((s) => s.events.length > 0);
     if (!nearest) return undefined;
-    return { branch: nearest.branch, events: segments.length === 1 ? nearest.events : eventsOnBranch(segments, (b) => this.contentfulName(b) !== undefined) };
+    return { branch: nearest.branch, events: segments.length === 1 ? nearest.events : eventsOnBranch(segments, (b) => this.copiedPublications(b)) };
   }
 
   /**
    * The Contentful name of branch `branch` at the source, as the backup last read the environments,
-   * where it differs from its id: such an environment was made (and is made again: ensureBranch)
-   * through the dialect, which copies its source's publications; an unnamed one as a /v3 branch.
+   * where it differs from its id (undefined: named after its id).
    */
   private contentfulName(branch: string): string | undefined {
     const environment = ((this.store.stack(this.from.api_key)?.contentful_environments ?? []) as Array<{ name?: string; sys?: { id?: string } }>).find((e) => e.sys?.id === environmentIdOf(branch));
     return environment?.name && environment.name !== environment.sys?.id ? environment.name : undefined;
+  }
+
+  /**
+   * Whether branch `branch`'s copy took its source's publications at the source: it was made (and
+   * is made again: ensureBranch) as a Contentful environment, not as a /v3 branch. The source's own
+   * record (GET /v3/herald/branches, `publications_copied`) says so; where it does not (a source
+   * older than store 028, a branch made before it, a backup not caught up since), a Contentful name
+   * other than the id does, as the only sign such a source leaves: an environment made through the
+   * dialect under its own id then looks like a /v3 branch.
+   */
+  private copiedPublications(branch: string): boolean {
+    const origin = ((this.store.stack(this.from.api_key)?.branch_origins ?? []) as Array<{ uid?: string; publications_copied?: boolean | null }>).find((o) => o.uid === branch);
+    if (typeof origin?.publications_copied === 'boolean') return origin.publications_copied;
+    return this.contentfulName(branch) !== undefined;
   }
 
   private eventsOf(module: Module, uid: string, ct: string | null): BackupEvent[] {
@@ -612,11 +625,12 @@ export class Restorer {
 
   /**
    * Makes the target's branch when it lacks it, as the backup last read the backup's branch at
-   * the source (`GET /v3/stacks/branches` and the Contentful dialect's environments, at catch-up):
-   * a copy of its source branch (main when the target lacks that one, or the backup never read
-   * it), with its Contentful name. A named one is made as it was at the source, through the
-   * Contentful dialect (`PUT /spaces/{space}/environments/{id}`, which also copies its source's
-   * publish state, as Contentful's clone does), an unnamed one through `/v3/stacks/branches`.
+   * the source (`GET /v3/stacks/branches`, the Contentful dialect's environments and Herald's
+   * `GET /v3/herald/branches`, at catch-up): a copy of its source branch (main when the target lacks
+   * that one, or the backup never read it), with its Contentful name, made as it was made at the
+   * source (copiedPublications): as a Contentful environment through the dialect (`PUT
+   * /spaces/{space}/environments/{id}`, which also copies its source's publish state, as Contentful's
+   * clone does), else through `/v3/stacks/branches`.
    * Its Contentful `sys.version` and `sys.updatedAt` are the target's own, starting anew, as a
    * recreated entry's `_version` does. A branch the target has is left as it is, its name too.
    */
@@ -632,8 +646,9 @@ export class Restorer {
       source = 'main';
     }
     const name = this.contentfulName(this.from.branch);
-    if (name) {
-      await this.target.send('PUT', `/spaces/${enc(this.target.o.api_key)}/environments/${enc(uid)}`, { name }, { api: 'contentful', headers: { 'x-contentful-source-environment': environmentIdOf(source) } });
+    if (this.copiedPublications(this.from.branch)) {
+      // Unnamed (named after its id at the source): made unnamed, so named after its id in the target.
+      await this.target.send('PUT', `/spaces/${enc(this.target.o.api_key)}/environments/${enc(uid)}`, name ? { name } : {}, { api: 'contentful', headers: { 'x-contentful-source-environment': environmentIdOf(source) } });
     } else {
       await this.target.send('POST', '/v3/stacks/branches', { branch: { uid, source } }, { api: 'stack' });
     }

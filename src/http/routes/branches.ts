@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createBranch, deleteBranch, getBranch, listBranches } from '../../content/branches.ts';
+import { branchOrigins, createBranch, deleteBranch, getBranch, listBranches } from '../../content/branches.ts';
 import { bodyField } from '../../content/field-errors.ts';
 import type { Herald } from '../../herald.ts';
 import { ListQuery, presentList } from '../list.ts';
@@ -20,6 +20,14 @@ export default function branchRoutes(app: FastifyInstance, h: Herald) {
     // Contentstack's branch list always carries `count`.
     const body = presentList('branches', (await listBranches(h.db, scope)), { include_count: 'true', ...req.query });
     return body;
+  });
+
+  // Herald's own, not Contentstack's (whose branch list the vendor tools read, so it carries no key of
+  // Herald's): how each branch was made. The backup center reads it to make a branch again as it was
+  // made, its copy taking its source's publications or not. Every branch in one answer: a stack has few.
+  app.get('/v3/herald/branches', doc(TAGS.branches, "Herald's own record of how each branch was made: uid, source, publications_copied (true: made as a Contentful environment, whose copy took its source's publications; false: made through /v3, or main; null: made before Herald recorded it)"), async (req) => {
+    const scope = await h.scope(req);
+    return { branches: await branchOrigins(h.db, scope.api_key) };
   });
 
   app.get<{ Params: { uid: string } }>('/v3/stacks/branches/:uid', doc(TAGS.branches, 'Get a branch', { params: UID }), async (req) => {

@@ -102,6 +102,7 @@ export function fillRoute(url: string, ids: RouteIds): string | null {
     '/v3/stacks/branches': '/v3/stacks/branches',
     '/v3/stacks/branches/:uid': `/v3/stacks/branches/${ids.branch}`,
     '/v3/events': '/v3/events',
+    '/v3/herald/branches': '/v3/herald/branches',
     '/v3/webhooks': '/v3/webhooks',
     '/v3/webhooks/:uid': `/v3/webhooks/${ids.webhook}`,
     '/v3/webhooks/:uid/enable': `/v3/webhooks/${ids.webhook}/enable`,
