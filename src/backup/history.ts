@@ -79,13 +79,29 @@ export function applyEvent(s: EntitySummary | undefined, e: BackupEvent): Entity
  * versions (from 1 again) in the same history: readers show it apart and diff nothing across it.
  */
 export function remadeAt(events: BackupEvent[]): Set<number> {
-  const out = new Set<number>();
+  return historyMarks(events).remade;
+}
+
+/** What a history says of each of its events: remadeAt, and incarnationOf (which entity under the uid, from 1). */
+export interface HistoryMarks {
+  remade: Set<number>;
+  incarnation: Map<number, number>;
+}
+
+/** remadeAt and incarnationOf of one history from a single replay of it (a reader wanting both replays once). */
+export function historyMarks(events: BackupEvent[]): HistoryMarks {
+  const remade = new Set<number>();
+  const incarnation = new Map<number, number>();
   let s: EntitySummary | undefined;
+  let n = 0;
   for (const e of sortBySeq(events)) {
-    if (remakes(s, e)) out.add(e.seq);
+    const again = remakes(s, e);
+    if (again) remade.add(e.seq);
+    if (n === 0 || again) n++;
+    incarnation.set(e.seq, n);
     s = applyEvent(s, e);
   }
-  return out;
+  return { remade, incarnation };
 }
 
 /**
@@ -105,9 +121,7 @@ export function incarnations(events: BackupEvent[]): BackupEvent[][] {
 
 /** The incarnation (from 1) of each event of a history, by seq (see incarnations()). */
 export function incarnationOf(events: BackupEvent[]): Map<number, number> {
-  const out = new Map<number, number>();
-  incarnations(events).forEach((part, i) => part.forEach((e) => out.set(e.seq, i + 1)));
-  return out;
+  return historyMarks(events).incarnation;
 }
 
 /** "incarnation 2 (made at seq 51, 2026-05-01T10:00:00.000Z; deleted at seq 60)": how errors name one. */

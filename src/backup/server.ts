@@ -7,7 +7,7 @@ import { basicAuthMatches } from './auth.ts';
 import type { BackupContext } from './context.ts';
 import { diff, NOISE_KEYS } from './diff.ts';
 import { fromDelivery, MODULES, snapshotOf, type BackupEvent, type Module } from './event.ts';
-import { incarnationOf, remadeAt } from './history.ts';
+import { historyMarks, type HistoryMarks } from './history.ts';
 import { findEntity, parseSelection, positiveInt } from './selection.ts';
 import { diffPage, entitiesPage, entityPage, errorPage, LOCAL_TIME_SCRIPT, restoreConfirmPage, stacksPage, versionPage, type StackView, type VersionView } from './page.ts';
 import { SourceError } from './source.ts';
@@ -135,14 +135,14 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
 
   app.get<{ Params: EntityParams; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/versions', async (req) => {
     const { entity, events } = loadEntity(ctx, req.params, req.query);
-    const marks = marksOf(events);
+    const marks = historyMarks(events);
     return { entity: entityJson(entity), versions: events.map((e) => versionJson(ctx, e, marks)) };
   });
 
   app.get<{ Params: EntityParams & { seq: string }; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/versions/:seq', async (req) => {
     const { events } = loadEntity(ctx, req.params, req.query);
     const e = findEvent(events, req.params.seq, 'seq');
-    return { version: { ...versionJson(ctx, e, marksOf(events)), data: e.data } };
+    return { version: { ...versionJson(ctx, e, historyMarks(events)), data: e.data } };
   });
 
   app.get<{ Params: EntityParams; Querystring: Q }>('/stacks/:api_key/entities/:module/:uid/diff', async (req) => {
@@ -151,7 +151,7 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
     const to = findEvent(events, req.query.to, 'to');
     const all = req.query.all === undefined ? false : parseBool(req.query.all, 'all');
     const changes = diff(snapshotOf(entity.module, from.data), snapshotOf(entity.module, to.data), { ignore: all ? new Set() : NOISE_KEYS });
-    const marks = marksOf(events);
+    const marks = historyMarks(events);
     return { from: versionJson(ctx, from, marks), to: versionJson(ctx, to, marks), changes };
   });
 
@@ -219,7 +219,7 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
 
   const entityView = (params: EntityParams, query: Q, result?: { report?: Awaited<ReturnType<BackupContext['restore']>>; error?: string }) => {
     const { entity, events } = loadEntity(ctx, params, query);
-    const marks = marksOf(events);
+    const marks = historyMarks(events);
     const versions: VersionView[] = events.map((e) => versionJson(ctx, e, marks)).reverse();
     return entityPage(params.api_key, entity, versions, {
       canRestore: !!config.source,
@@ -235,7 +235,7 @@ export async function buildBackupApp(ctx: BackupContext): Promise<FastifyInstanc
   app.get<{ Params: EntityParams; Querystring: Q & { seq?: string } }>('/ui/stacks/:api_key/:module/:uid/restore', async (req, reply) => {
     const { entity, events } = loadEntity(ctx, req.params, req.query);
     if (!config.source) throw new HeraldError('conflict', 'Restoring from this page needs --source and --token.');
-    const v = req.query.seq ? versionJson(ctx, findEvent(events, req.query.seq, 'seq'), marksOf(events)) : null;
+    const v = req.query.seq ? versionJson(ctx, findEvent(events, req.query.seq, 'seq'), historyMarks(events)) : null;
     return html(reply, restoreConfirmPage(req.params.api_key, entity, v, { csrf: ctx.csrf, branch: entity.branch, stackName: stackName(req.params.api_key) }));
   });
 
@@ -329,16 +329,8 @@ function entityJson(e: EntityRow) {
   };
 }
 
-/** What an entity's history says of each of its events: where another entity under the uid begins (remadeAt), and which one each event is of (incarnationOf). */
-interface Marks {
-  remade: Set<number>;
-  incarnation: Map<number, number>;
-}
-
-const marksOf = (events: BackupEvent[]): Marks => ({ remade: remadeAt(events), incarnation: incarnationOf(events) });
-
 /** One event of an entity's history; `remade`: a create there begins another entity under the uid; `incarnation`: which one it is of, from 1. */
-function versionJson(ctx: BackupContext, e: BackupEvent, marks: Marks) {
+function versionJson(ctx: BackupContext, e: BackupEvent, marks: HistoryMarks) {
   const file = e.module === 'asset' && e.version !== null ? ctx.store.assetFile(e.api_key, e.branch, e.uid, e.version, e) : undefined;
   return {
     seq: e.seq,

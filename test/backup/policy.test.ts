@@ -6,7 +6,7 @@ import { loadBackupConfig } from '../../src/backup/config.ts';
 import { diff, NOISE_KEYS } from '../../src/backup/diff.ts';
 import { fromDelivery, fromFeed, type BackupEvent } from '../../src/backup/event.ts';
 import { fileFits, unconfirmedFileProblem } from '../../src/backup/files.ts';
-import { alreadyScheduled, archivedNow, branchLineage, chooseContent, eventsOnBranch, incarnationOf, incarnations, notOnBranch, publications, remadeAt, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
+import { alreadyScheduled, archivedNow, branchLineage, chooseContent, eventsOnBranch, historyMarks, incarnationOf, incarnations, notOnBranch, publications, remadeAt, scheduleKey, schedulesToRestore, summarize } from '../../src/backup/history.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field } from '../../src/backup/restore/remap.ts';
 import { parseSelection } from '../../src/backup/selection.ts';
 import { HeraldError } from '../../src/errors.ts';
@@ -156,6 +156,10 @@ describe('a uid that named several entities one after another (incarnations)', (
     assert.deepEqual(incarnations(history()).map((p) => p.map((e) => e.seq)), [[1, 2, 3, 4], [5, 6, 7]]);
     assert.deepEqual([...incarnationOf(history()).values()], [1, 1, 1, 1, 2, 2, 2]);
     assert.deepEqual(incarnations([]), []);
+    // The backup server's pages read both marks from one replay, in any order the events come.
+    const marks = historyMarks([...history()].reverse());
+    assert.deepEqual([[...marks.remade], [...marks.incarnation]], [[5], [[1, 1], [2, 1], [3, 1], [4, 1], [5, 2], [6, 2], [7, 2]]]);
+    assert.deepEqual(historyMarks([]), { remade: new Set(), incarnation: new Map() });
   });
 
   it("sums up the entity the uid names now: its lines, origin, title and events, and how many it named", () => {

@@ -5,7 +5,7 @@ import type { Blobs } from '../blobs.ts';
 import type { BackupEvent, Module } from '../event.ts';
 import { findEntity } from '../selection.ts';
 import { alreadyScheduled, archivedNow, branchLineage, chooseContent, eventsOnBranch, notOnBranch, summarize, type EntitySummary, publications, scheduleKey, schedulesToRestore, type Choice, type Content, type Scheduled, type ScheduledBulk, type Selection } from '../history.ts';
-import type { AssetFile, BackupStore } from '../store.ts';
+import type { AssetFile, BackupStore, StackRow } from '../store.ts';
 import { entryBody, entryRefs, schemaRefs, stripSchemaRefs, type Field, type RefMap } from './remap.ts';
 import { activationFromHistory, ContentfulStateRestorer, type HistoryActivation } from './contentful.ts';
 import type { Step } from './step.ts';
@@ -62,6 +62,13 @@ function newUidWarning(module: 'entry' | 'asset', uid: string, t: string, why: s
 
 /** A reference to an entity that is being restored right now (a loop): resolved later. */
 const PENDING = Symbol('pending');
+
+/**
+ * Most events a restore keeps of the histories it read (Restorer.histories), about tens of MB at a
+ * few KB a version: below it every entity's history is read once per restore.
+ */
+const HISTORY_CACHE_EVENTS = 20_000;
+
 type Resolved = string | null | typeof PENDING;
 
 const enc = encodeURIComponent;
@@ -104,6 +111,17 @@ export class Restorer {
    */
   private resurrect = true;
   private lineageCache?: Array<{ branch: string; until: number }>;
+  /** The backup's row of the stack restored from, read once per restore (stackRow). */
+  private stackCache?: StackRow | null;
+  /**
+   * Each entity's history for this restore (history()), by module, content type and uid: a restore
+   * asks for one entity's several times (to list it, to find it, to choose its content, its file,
+   * its archive, its publications), and with a lineage each ask was a read per branch. Read once;
+   * the oldest dropped past HISTORY_CACHE_EVENTS events, to bound a whole-stack restore's memory
+   * (one dropped is read again when asked for).
+   */
+  private histories = new Map<string, { branch: string; events: BackupEvent[] } | undefined>();
+  private historyEvents = 0;
 
   constructor(
     private readonly store: BackupStore,
@@ -146,7 +164,7 @@ export class Restorer {
 
   /** Restores every live entity of the backup's stack and branch that the target lacks. */
   async restoreStack(): Promise<RestoreReport> {
-    const stack = this.store.stack(this.from.api_key);
+    const stack = this.stackRow();
     if (!stack) throw new HeraldError('not_found', `The backup holds no stack ${this.from.api_key}.`);
     this.resurrect = false;
     await this.ensureBranch();
@@ -188,9 +206,15 @@ export class Restorer {
     return this.contentfulRestorer;
   }
 
+  /** The backup's row of the stack restored from (undefined: it holds none), as it was when this restore first asked. */
+  private stackRow(): StackRow | undefined {
+    if (this.stackCache === undefined) this.stackCache = this.store.stack(this.from.api_key) ?? null;
+    return this.stackCache ?? undefined;
+  }
+
   /** branchLineage of the branch restored from, as the backup last read the branches. */
   private lineage(): Array<{ branch: string; until: number }> {
-    this.lineageCache ??= branchLineage(this.store.stack(this.from.api_key)?.branches ?? [], this.from.branch);
+    this.lineageCache ??= branchLineage(this.stackRow()?.branches ?? [], this.from.branch);
     return this.lineageCache;
   }
 
@@ -201,6 +225,20 @@ export class Restorer {
    * the lineage holds none.
    */
   private history(module: Module, uid: string, ct: string | null): { branch: string; events: BackupEvent[] } | undefined {
+    const key = `${module}\u0000${ct ?? ''}\u0000${uid}`;
+    if (this.histories.has(key)) return this.histories.get(key);
+    const held = this.readHistory(module, uid, ct);
+    this.histories.set(key, held);
+    this.historyEvents += held?.events.length ?? 0;
+    for (const [k, h] of this.histories) {
+      if (this.historyEvents <= HISTORY_CACHE_EVENTS || k === key) break;
+      this.histories.delete(k);
+      this.historyEvents -= h?.events.length ?? 0;
+    }
+    return held;
+  }
+
+  private readHistory(module: Module, uid: string, ct: string | null): { branch: string; events: BackupEvent[] } | undefined {
     const segments = this.lineage().map(({ branch, until }) => ({ branch, events: this.store.eventsOf(this.from.api_key, branch, module, uid, ct).filter((e) => e.created_at <= until) }));
     const nearest = segments.find((s) => s.events.length > 0);
     if (!nearest) return undefined;
@@ -212,7 +250,7 @@ export class Restorer {
    * where it differs from its id (undefined: named after its id).
    */
   private contentfulName(branch: string): string | undefined {
-    const environment = ((this.store.stack(this.from.api_key)?.contentful_environments ?? []) as Array<{ name?: string; sys?: { id?: string } }>).find((e) => e.sys?.id === environmentIdOf(branch));
+    const environment = ((this.stackRow()?.contentful_environments ?? []) as Array<{ name?: string; sys?: { id?: string } }>).find((e) => e.sys?.id === environmentIdOf(branch));
     return environment?.name && environment.name !== environment.sys?.id ? environment.name : undefined;
   }
 
@@ -225,7 +263,7 @@ export class Restorer {
    * dialect under its own id then looks like a /v3 branch.
    */
   private copiedPublications(branch: string): boolean {
-    const origin = ((this.store.stack(this.from.api_key)?.branch_origins ?? []) as Array<{ uid?: string; publications_copied?: boolean | null }>).find((o) => o.uid === branch);
+    const origin = ((this.stackRow()?.branch_origins ?? []) as Array<{ uid?: string; publications_copied?: boolean | null }>).find((o) => o.uid === branch);
     if (typeof origin?.publications_copied === 'boolean') return origin.publications_copied;
     return this.contentfulName(branch) !== undefined;
   }
@@ -637,7 +675,7 @@ export class Restorer {
   private async ensureBranch(): Promise<void> {
     const uid = this.target.o.branch;
     if (uid === 'main' || (await this.target.exists(`/v3/stacks/branches/${enc(uid)}`, { api: 'stack' }))) return;
-    const stack = this.store.stack(this.from.api_key);
+    const stack = this.stackRow();
     const known = ((stack?.branches ?? []) as Array<{ uid?: string; source?: string }>).find((b) => b.uid === this.from.branch);
     let source = known?.source ?? 'main';
     if (!known) this.warnings.push(`The backup holds no record of branch ${this.from.branch} (branches are read at catch-up): branch ${uid} was made from main.`);
@@ -665,7 +703,7 @@ export class Restorer {
     }
     if (this.locales.has(code) || visiting.has(code)) return;
     visiting.add(code);
-    const known = ((this.store.stack(this.from.api_key)?.locales ?? []) as Array<{ code: string; name?: string; fallback_locale?: string | null; contentful?: { optional?: unknown } }>).find(
+    const known = ((this.stackRow()?.locales ?? []) as Array<{ code: string; name?: string; fallback_locale?: string | null; contentful?: { optional?: unknown } }>).find(
       (l) => l.code === code,
     );
     const fallback = known?.fallback_locale && known.fallback_locale !== code ? known.fallback_locale : undefined;
@@ -689,7 +727,7 @@ export class Restorer {
       this.environments = new Set(((body?.environments ?? []) as Array<{ name: string }>).map((e) => e.name));
     }
     if (this.environments.has(name)) return;
-    const known = ((this.store.stack(this.from.api_key)?.environments ?? []) as Array<{ name: string; urls?: Array<{ locale: string; url: string }>; deploy_content?: boolean }>).find(
+    const known = ((this.stackRow()?.environments ?? []) as Array<{ name: string; urls?: Array<{ locale: string; url: string }>; deploy_content?: boolean }>).find(
       (e) => e.name === name,
     );
     const urls = known?.urls ?? [];
