@@ -162,6 +162,21 @@ describe('a uid that named several entities one after another (incarnations)', (
     assert.deepEqual(historyMarks([]), { remade: new Set(), incarnation: new Map() });
   });
 
+  it("publishes a restored entity where the entity the uid names now is published, never where an earlier one was", () => {
+    // A whole-stack restore (the one restore that publishes) brings back the last incarnation: the
+    // first one's publications went with its deletion, in the backup as at the source.
+    nextSeq = 1;
+    const first = [
+      entryEvent('create', 'en-us', 1, { title: 'Old one' }),
+      entryEvent('publish', 'en-us', 1, {}, { environment: 'production' }),
+      entryEvent('publish', 'en-us', 1, {}, { environment: 'staging' }),
+      entryEvent('delete', 'en-us', 1),
+    ];
+    const second = [entryEvent('create', 'fr-fr', 1, { title: 'Neuf' }), entryEvent('publish', 'fr-fr', 1, {}, { environment: 'staging' })];
+    assert.deepEqual(publications([...second, ...first]), [{ environment: 'staging', locale: 'fr-fr', version: 1 }]);
+    assert.deepEqual(publications([...first, second[0]!]), []);
+  });
+
   it("sums up the entity the uid names now: its lines, origin, title and events, and how many it named", () => {
     const s = summarize(history())!;
     assert.deepEqual([s.lines, s.origin_line, s.title, s.events, s.incarnations, s.deleted], [{ 'fr-fr': 'live', 'en-us': 'live' }, 'fr-fr', 'New one', 3, 2, false]);
