@@ -48,7 +48,6 @@ describe('an outcome the writer gave up recording', () => {
     const allow = await refuseSecondAttempts(h);
     await emit(h, stack, { uid: 'bltGivenUp' });
     await rx.waitFor(2, 5_000);
-    const secondAt = rx.received[1].at;
     // The writer flushes within ~10 ms and gives up at once (the error does not pass).
     await sleep(300);
     const held = await h.herald.db.get<{ state: string; attempts: number; next_attempt_at: number | null; lease_until: number | null }>(
@@ -61,7 +60,8 @@ describe('an outcome the writer gave up recording', () => {
     assert.equal(Number(held?.next_attempt_at), Number(held?.lease_until));
     await allow();
     await rx.waitFor(3, TIMEOUT_MS + MARGIN_MS + 5_000);
-    assert.ok(rx.received[2].at - secondAt >= TIMEOUT_MS + MARGIN_MS - 50, 'sent again once the lease ended, not before');
+    // Against the lease as written (the claim's time + timeout + margin), not the second call's arrival: a loaded machine may take a while from claim to send.
+    assert.ok(rx.received[2].at >= Number(held?.lease_until), `sent again once the lease ended, not before (${Number(held?.lease_until) - rx.received[2].at} ms early)`);
     await until(
       async () => (await h.herald.db.get<{ state: string }>('SELECT state FROM executions WHERE webhook_uid = ?', [hook.uid]))?.state === 'succeeded',
       5_000,
