@@ -1,4 +1,4 @@
-import { memo, repeated, type Tx } from '../../store/db.ts';
+import { memo, memoByDialect, repeated, type Tx } from '../../store/db.ts';
 import type { Claimed } from './claim.ts';
 import { autoSaveDue, chunks, type AutoSaveOptions } from './lanes.ts';
 
@@ -43,7 +43,7 @@ export async function promoteNext(tx: Tx, ended: Claimed[], opts: AutoSaveOption
     }
   }
   for (const uids of chunks(dueNow)) {
-    await tx.run(dueNowIn(uids.length), [opts.now, opts.now, ...uids]);
+    await tx.run(dueNowIn(tx.dialect, uids.length), [opts.now, opts.now, ...uids]);
   }
   return promoted;
 }
@@ -55,4 +55,9 @@ const queuedHeads = memo(
      FROM executions WHERE webhook_uid = ? AND lane IN (${repeated(n)}) AND state = 'queued'
    ) q WHERE r = 1`,
 );
-const dueNowIn = memo((n: number) => `UPDATE executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid IN (${repeated(n)})`);
+/**
+ * OR FAIL on SQLite (store/db.ts manyRows: it may write several rows, and without it SQLite copies
+ * each page it touches into a statement journal). Both callers (complete.ts, probe.ts) run it in
+ * their transaction and let a failure end it.
+ */
+const dueNowIn = memoByDialect((n: number, orFail) => `UPDATE ${orFail}executions SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE uid IN (${repeated(n)})`);
