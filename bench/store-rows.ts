@@ -108,10 +108,10 @@ const SQL = {
   ),
   executions: memo(
     (n: number) => `WITH v (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at) AS (
-      VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))')}
+      VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?)')}
     )
     INSERT ${OR_FAIL}INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, created_at, updated_at)
-    SELECT uid, CAST(? AS TEXT), webhook_uid, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, CAST(? AS BIGINT), CAST(? AS BIGINT)
+    SELECT uid, ?, webhook_uid, ?, ?, ?, ?, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, ?, ?
     FROM v`,
   ),
   candidates: 'SELECT uid, webhook_uid, paced FROM executions WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',

@@ -105,11 +105,27 @@ export function manyRows(dialect: 'sqlite' | 'postgres'): string {
   return dialect === 'sqlite' ? 'OR FAIL ' : '';
 }
 
-/** memo() per dialect: `build(k, manyRows(dialect))` kept apart for each backend. */
-export function memoByDialect<K extends string | number>(build: (k: K, orFail: string) => string): (dialect: 'sqlite' | 'postgres', k: K) => string {
-  const sqlite = memo<K>((k) => build(k, manyRows('sqlite')));
-  const postgres = memo<K>((k) => build(k, manyRows('postgres')));
+/** memo() per dialect: `build(k, manyRows(dialect), dialect)` kept apart for each backend. */
+export function memoByDialect<K extends string | number>(
+  build: (k: K, orFail: string, dialect: 'sqlite' | 'postgres') => string,
+): (dialect: 'sqlite' | 'postgres', k: K) => string {
+  const sqlite = memo<K>((k) => build(k, manyRows('sqlite'), 'sqlite'));
+  const postgres = memo<K>((k) => build(k, manyRows('postgres'), 'postgres'));
   return (dialect, k) => (dialect === 'sqlite' ? sqlite(k) : postgres(k));
+}
+
+/**
+ * Parameters of a VALUES list (or a SELECT's column list) on the delivery path, typed as `types`
+ * says where the backend needs it: PostgreSQL receives parameters untyped, so each is cast
+ * (`CAST(? AS BIGINT)`); SQLite's are bare `?`, since the columns they are stored in or compared
+ * with apply their own affinity (an INTEGER column stores a whole REAL as an integer, and compares
+ * by number). Each CAST was a VDBE op and a conversion per value: callgrind, bench:rows fan-out 10,
+ * SQLite's instructions per delivery 53.5k -> 52.8k without enqueue.ts's executions INSERT's (15
+ * per row). complete.ts's UPDATE..FROM keeps its casts: without them too, 52.7k at fan-out 10 and
+ * nothing at fan-out 1 (81.08k, 81.10k).
+ */
+export function typedParams(dialect: 'sqlite' | 'postgres', ...types: Array<'TEXT' | 'BIGINT'>): string {
+  return types.map((t) => (dialect === 'postgres' ? `CAST(? AS ${t})` : '?')).join(', ');
 }
 
 /**

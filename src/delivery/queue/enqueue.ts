@@ -1,6 +1,6 @@
 import type { HeraldEvent } from '../../events/event.ts';
 import { sortableId } from '../../ids.ts';
-import { memo, memoByDialect, repeated, type Tx } from '../../store/db.ts';
+import { memo, memoByDialect, repeated, typedParams, type Tx } from '../../store/db.ts';
 import type { Match } from '../../webhooks/match-index.ts';
 import type { BatchSettings } from '../../webhooks/webhook.ts';
 import type { ExecutionState } from '../policy.ts';
@@ -155,14 +155,14 @@ const SHARED_FROM = 4;
  * event_seq, lane, channel, action, created_at, updated_at) bound once, after the rows. SQLite
  * binds each parameter from JS one by one (a string is converted and copied each time): at fan-out
  * 10, 150 parameters per event were 86 so. The casts type the VALUES columns on PostgreSQL
- * (parameters arrive untyped), as complete.ts's do.
+ * (parameters arrive untyped), as complete.ts's do; SQLite's are bare (store/db.ts typedParams: its columns apply their affinities).
  */
 const insertExecutions = memoByDialect(
-  (n: number, orFail) => `WITH v (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at) AS (
-     VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))')}
+  (n: number, orFail, dialect) => `WITH v (uid, webhook_uid, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at) AS (
+     VALUES ${repeated(n, `(${typedParams(dialect, 'TEXT', 'TEXT', 'TEXT', 'BIGINT', 'TEXT', 'BIGINT', 'BIGINT', 'BIGINT')})`)}
    )
    INSERT ${orFail}INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, created_at, updated_at)
-   SELECT uid, CAST(? AS TEXT), webhook_uid, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, CAST(? AS BIGINT), CAST(? AS BIGINT)
+   SELECT uid, ${typedParams(dialect, 'TEXT')}, webhook_uid, ${typedParams(dialect, 'BIGINT', 'TEXT', 'TEXT', 'TEXT')}, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, ${typedParams(dialect, 'BIGINT', 'BIGINT')}
    FROM v`,
 );
 const busyOf = memo(
