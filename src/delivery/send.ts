@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { errors, util, type Dispatcher } from 'undici';
-import { scrubSecrets } from '../webhooks/headers.ts';
+import { scrubSecrets, secretForms } from '../webhooks/headers.ts';
 import type { OutgoingRequest } from './request.ts';
 import { outcomeOfError, outcomeOfStatus, parseRetryAfter, type AttemptResult, type Outcome } from './policy.ts';
 import { DeadlineWheel, type Deadline } from './deadlines.ts';
@@ -246,12 +246,29 @@ class Exchange implements Dispatcher.DispatchHandler {
  */
 export function scrubResponse(r: LoggedResponse, secrets: readonly string[]): LoggedResponse {
   if (secrets.length === 0) return r;
+  // Nothing to mask (the usual answer): the response as it is, not a copy of its headers and itself.
+  if (r.encoding === 'utf8' && !mentionedIn(r, secrets)) return r;
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(r.headers)) headers[k] = Array.isArray(v) ? v.map((x) => scrubSecrets(x, secrets)) : scrubSecrets(v, secrets);
   // A body that is not UTF-8 is masked byte for byte (latin1 maps each byte to one character).
   const bytes = (s: string) => Buffer.from(s).toString('latin1');
   const body = r.encoding === 'utf8' ? scrubSecrets(r.body, secrets) : Buffer.from(scrubSecrets(Buffer.from(r.body, 'base64').toString('latin1'), secrets.map(bytes)), 'latin1').toString('base64');
   return { ...r, headers, body };
+}
+
+/** Whether any header value or the (UTF-8) body of `r` holds a secret in a form scrubSecrets masks. */
+function mentionedIn(r: LoggedResponse, secrets: readonly string[]): boolean {
+  const forms = secretForms(secrets);
+  const holds = (text: string) => {
+    for (const f of forms) if (text.includes(f)) return true;
+    return false;
+  };
+  if (holds(r.body)) return true;
+  for (const k in r.headers) {
+    const v = r.headers[k]!;
+    if (Array.isArray(v) ? v.some(holds) : holds(v)) return true;
+  }
+  return false;
 }
 
 function reasonOf(outcome: string, err: unknown, timeoutMs: number): string {
