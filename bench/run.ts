@@ -57,6 +57,15 @@ const EVENTS_FANOUT_10 = Math.round(EVENTS_FANOUT_1 / 4);
  * skips it): fan-out 1, the first line of a fresh process, otherwise paid the JIT's warm-up, ~30-40
  * us per delivery on V8's compiler threads (session 10, h3/h4), as the latency and loop lines'
  * uncounted warm-ups spare them. Goal 1 asks for a sustained rate.
+ *
+ * They are the fan-out 1 line's first events, on its own stack and webhook, and both lines' stacks
+ * and webhooks are made (through the HTTP API) before them. Until session 21 each line made its own
+ * just before it started, and the measured fan-out 1 line still paid ~0.7 s of V8's optimising
+ * compiler (~33 us per delivery on its worker threads, 3x fan-out 10's; --trace-opt, perf): the
+ * API's requests and fetch() deoptimised node's stream and undici functions the delivery path shares
+ * ("wrong map": Writable.write, writeOrBuffer, onwrite, writeH1, ...), and the new webhook's first
+ * deliveries deoptimised record(), claimedRows(), buildRequest() ("insufficient type feedback"). A
+ * longer warm-up did not help (20,000 events: the same 0.7 s after it). Made first: ~0.15 s.
  */
 const FANOUT_WARMUP = Number(process.env.BENCH_FANOUT_WARMUP ?? 5_000);
 const LATENCY_SECONDS = 5;
@@ -232,30 +241,39 @@ function heapMeter(): () => HeapFigures {
 }
 
 /**
- * Records `events` events in transactions of 200 while delivery runs; returns deliveries per
- * second, and the CPU time (user + system, all threads) this process spent per delivery, µs: on a
- * shared machine the rate moves with the load, the CPU per delivery much less.
+ * Records `events` events of stack `apiKey` (its webhooks made beforehand, createStackAndHooks; the
+ * entries' uids from `from` on, so that a line following another on the same stack finds its lanes
+ * idle) in transactions of 200 while delivery runs; returns deliveries per second, and the CPU time
+ * (user + system, all threads) this process spent per delivery, µs: on a shared machine the rate
+ * moves with the load, the CPU per delivery much less. `measured` false: a warm-up (BENCH_PERF and
+ * BENCH_THREADS leave it alone).
  */
-async function throughput(h: Running, url: string, events: number, fanout: number): Promise<Throughput> {
-  const apiKey = await createStackAndHooks(h, url, fanout);
+async function throughput(h: Running, apiKey: string, events: number, fanout: number, from = 0, measured = true): Promise<Throughput> {
   const expected = events * fanout;
+  const before = succeeded(h, apiKey);
   const heap = heapMeter();
+  const threads0 = measured && BENCH_THREADS ? threadTimes() : null;
+  // A marker for logs of node's --trace-opt/--trace-deopt, which go to the same stdout.
+  if (threads0) console.log(`[bench] fan-out ${fanout} line starts (${fmt(events)} events)`);
+  const perf = measured && process.env.BENCH_PERF ? await perfRecord(`${process.env.BENCH_PERF}-fanout${fanout}.data`) : null;
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuMs();
   const sender0 = threadsCpuMs('herald-sender');
   const checkpoint0 = threadsCpuMs('herald-checkpt');
   const t0 = performance.now();
-  for (let i = 0; i < events; i += 200) {
+  for (let i = from; i < from + events; i += 200) {
     await h.herald.db.tx(async (tx) => {
-      for (let j = i; j < Math.min(events, i + 200); j++) await h.herald.events.record(tx, event(apiKey, j));
+      for (let j = i; j < Math.min(from + events, i + 200); j++) await h.herald.events.record(tx, event(apiKey, j));
     });
     await new Promise((r) => setImmediate(r)); // let the dispatcher run between batches
   }
-  while ((await succeeded(h, apiKey)) < expected) await new Promise((r) => setTimeout(r, 20));
+  while (succeeded(h, apiKey) - before < expected) await new Promise((r) => setTimeout(r, 20));
   const rate = expected / ((performance.now() - t0) / 1000);
   const cpu = process.cpuUsage(cpu0);
   const perDelivery = (ms: number) => (ms * 1000) / expected;
   const h1 = heap();
+  await perf?.();
+  if (threads0) console.log(`  by thread, us per delivery (tid - pid: name = CPU): ${threadDelta(threads0, threadTimes(), expected)}`);
   return {
     rate,
     cpuUs: (cpu.user + cpu.system) / expected,
@@ -265,6 +283,53 @@ async function throughput(h: Running, url: string, events: number, fanout: numbe
     allocKb: h1.allocated / 1024 / expected,
     heap: h1,
     expected,
+  };
+}
+
+/**
+ * BENCH_THREADS=1: each measured fan-out line also prints the CPU of each of this process's threads
+ * that used any. All but Herald's own (herald-sender, herald-checkpt) are named "node" on Node 20:
+ * the main thread is tid - pid 0, V8's platform workers (concurrent compiling, marking, sweeping
+ * and scavenging helpers: one pool, so a thread does not say which) are 2-5, started before any
+ * JavaScript; libuv's pool, when used, comes later. Session 21 (h3): at fan-out 1 the four workers
+ * carried all of "other threads"; to tell compiling from collecting, BENCH_PERF.
+ */
+const BENCH_THREADS = process.env.BENCH_THREADS === '1';
+
+/** CPU ms so far of each of this process's threads, by tid, with its name. */
+function threadTimes(): Map<string, { name: string; ms: number }> {
+  const m = new Map<string, { name: string; ms: number }>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      m.set(tid, { name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), ms: threadCpuMs(tid) });
+    } catch {} // ended since the listing
+  }
+  return m;
+}
+
+/** "0:node=117.0 2:node=4.5 ...": each thread's CPU between two threadTimes(), us per delivery. */
+function threadDelta(a: Map<string, { name: string; ms: number }>, b: Map<string, { name: string; ms: number }>, n: number): string {
+  const out: string[] = [];
+  for (const [tid, t] of b) {
+    const d = t.ms - (a.get(tid)?.ms ?? 0);
+    if (d > 0) out.push(`${Number(tid) - process.pid}:${t.name}=${((d * 1000) / n).toFixed(1)}`);
+  }
+  return out.join(' ');
+}
+
+/**
+ * BENCH_PERF=<prefix>: Linux perf samples (997 Hz, call graphs) of this whole process, every
+ * thread, over each measured fan-out line, in <prefix>-fanout<N>.data: V8's and SQLite's native
+ * frames by thread (`perf report -i FILE --sort pid,sym`), which a .cpuprofile does not show; on a
+ * worker thread, v8::internal::compiler:: frames are the optimising compiler, Marking/Sweeper/
+ * Scavenger ones the collector. Needs `perf` on PATH. Returns the function that stops it.
+ */
+async function perfRecord(file: string): Promise<() => Promise<void>> {
+  const perf = spawn('perf', ['record', '-F', '997', '-g', '-p', String(process.pid), '-o', file], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500)); // perf attaches to every thread before the line starts
+  return async () => {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.once('exit', r));
   };
 }
 
@@ -646,17 +711,23 @@ async function main() {
     // The fan-out lines count deliveries from Herald's own notifications: the receiver only answers,
     // as it does the raw ceiling's POSTs (receiver.ts); the latency and loop lines need arrivals.
     await ask(receiver.child, 'count');
-    if ((line('fanout1') || line('fanout10')) && FANOUT_WARMUP > 0) await throughput(h, receiver.url, FANOUT_WARMUP, 1);
+    // Both lines' stacks and webhooks are made through the HTTP API before the warm-up: made between
+    // the lines, those requests (the API's sockets, fetch's streams) sent node's stream and undici
+    // functions the delivery path shares back to V8's compiler, and a webhook's first deliveries
+    // took its own first-use paths, inside the measured line (see FANOUT_WARMUP).
+    const stack1 = line('fanout1') || (line('fanout10') && FANOUT_WARMUP > 0) ? await createStackAndHooks(h, receiver.url, 1) : '';
+    const stack10 = line('fanout10') ? await createStackAndHooks(h, receiver.url, 10) : '';
+    if ((line('fanout1') || line('fanout10')) && FANOUT_WARMUP > 0) await throughput(h, stack1, FANOUT_WARMUP, 1, 0, false);
     await profiled(async () => {
       if (line('fanout1')) {
-        const t = await throughput(h, receiver.url, EVENTS_FANOUT_1, 1);
+        const t = await throughput(h, stack1, EVENTS_FANOUT_1, 1, FANOUT_WARMUP);
         f1 = t.rate;
-        console.log(`sustained deliveries, fan-out 1 (${fmt(EVENTS_FANOUT_1)} events${FANOUT_WARMUP > 0 ? ` after ${fmt(FANOUT_WARMUP)} not counted` : ''}):   ${fmt(f1)} deliveries/s  (ratio to raw ${(f1 / raw).toFixed(2)}; CPU ${fmt(t.cpuUs)} us per delivery, main thread ${fmt(t.mainUs)}${senders(t)}; allocated ${t.allocKb.toFixed(1)} KB per delivery)`);
+        console.log(`sustained deliveries, fan-out 1 (${fmt(EVENTS_FANOUT_1)} events${FANOUT_WARMUP > 0 ? ` after ${fmt(FANOUT_WARMUP)} of its own not counted` : ''}; webhooks made first):   ${fmt(f1)} deliveries/s  (ratio to raw ${(f1 / raw).toFixed(2)}; CPU ${fmt(t.cpuUs)} us per delivery, main thread ${fmt(t.mainUs)}${senders(t)}; allocated ${t.allocKb.toFixed(1)} KB per delivery)`);
         console.log(whereCpu(t));
       }
       if (line('fanout10')) {
-        const f10 = await throughput(h, receiver.url, EVENTS_FANOUT_10, 10);
-        console.log(`sustained deliveries, fan-out 10 (${fmt(EVENTS_FANOUT_10)} events):  ${fmt(f10.rate)} deliveries/s  (ratio to raw ${(f10.rate / raw).toFixed(2)}; CPU ${fmt(f10.cpuUs)} us per delivery, main thread ${fmt(f10.mainUs)}${senders(f10)}; allocated ${f10.allocKb.toFixed(1)} KB per delivery)`);
+        const f10 = await throughput(h, stack10, EVENTS_FANOUT_10, 10);
+        console.log(`sustained deliveries, fan-out 10 (${fmt(EVENTS_FANOUT_10)} events; webhooks made first):  ${fmt(f10.rate)} deliveries/s  (ratio to raw ${(f10.rate / raw).toFixed(2)}; CPU ${fmt(f10.cpuUs)} us per delivery, main thread ${fmt(f10.mainUs)}${senders(f10)}; allocated ${f10.allocKb.toFixed(1)} KB per delivery)`);
         console.log(whereCpu(f10));
       }
     });
