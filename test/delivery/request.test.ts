@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { buildRequest } from '../../src/delivery/request.ts';
-import { contentstackPayload } from '../../src/delivery/formats/contentstack.ts';
+import { contentstackBody, contentstackPayload } from '../../src/delivery/formats/contentstack.ts';
+import { cloudEventAttributes } from '../../src/delivery/formats/cloudevents.ts';
 import { createHmac, randomBytes } from 'node:crypto';
 import { PADDED_MAX_BODY, signOnce } from '../../src/delivery/signature.ts';
 import type { Webhook } from '../../src/webhooks/webhook.ts';
@@ -147,5 +148,35 @@ describe('the delivery request', () => {
     assert.equal(concise.data.entry.title, 'Hello');
     assert.equal(concise.data.entry.body, undefined);
     assert.equal(concise.data.content_type.schema, undefined);
+  });
+
+  it("stamps each body with its event's recording time in UTC to the millisecond, whatever the day", () => {
+    // Events in the order a receiver may get them: several in one day, across midnight and a leap
+    // day, a retry of an older day's event in between, the first millisecond of the epoch, the
+    // last one before year 10000 (ISO 8601's four-digit years end there) and past it.
+    const times = [
+      Date.UTC(2026, 11, 7, 2, 31, 5, 42),
+      Date.UTC(2026, 11, 7, 2, 31, 5, 43),
+      Date.UTC(2026, 11, 7, 23, 59, 59, 999),
+      Date.UTC(2026, 11, 8, 0, 0, 0, 0),
+      Date.UTC(2026, 11, 6, 9, 5, 7, 8),
+      Date.UTC(2028, 1, 29, 12, 0, 0, 1),
+      Date.UTC(2028, 2, 1, 0, 0, 0, 10),
+      0,
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+      Date.UTC(10000, 0, 1, 0, 0, 0, 0),
+    ];
+    for (const ms of times) {
+      const e = { ...event, created_at: ms };
+      const want = new Date(ms).toISOString();
+      assert.equal(JSON.parse(contentstackBody(e, { concise: false })).triggered_at, want);
+      assert.equal(JSON.parse(contentstackBody(e, { concise: true })).triggered_at, want);
+      assert.equal(cloudEventAttributes(e).time, want);
+    }
+    // Every millisecond of a day's last ten seconds and the next day's first ten, in turn.
+    const midnight = Date.UTC(2026, 11, 8);
+    for (let ms = midnight - 10_000; ms < midnight + 10_000; ms++) {
+      assert.equal(JSON.parse(contentstackBody({ ...event, created_at: ms }, { concise: true })).triggered_at, new Date(ms).toISOString());
+    }
   });
 });

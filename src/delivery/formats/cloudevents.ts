@@ -1,6 +1,7 @@
 import type { HeraldEvent } from '../../events/event.ts';
 import { contentstackBody } from './contentstack.ts';
 import type { CatalogKind, CatalogPayload, DeliveryFormat, FormatRequest, PreparedDelivery } from './format.ts';
+import { isoTime } from './iso-time.ts';
 
 /**
  * CloudEvents 1.0 over HTTP (https://github.com/cloudevents/spec, HTTP protocol binding), the
@@ -34,7 +35,7 @@ export function cloudEventAttributes(event: HeraldEvent): Record<string, string>
     source: `/stacks/${event.api_key}/branches/${event.branch}`,
     type: `herald.${event.module}.${event.action}`,
     subject: subjectOf(event),
-    time: new Date(event.created_at).toISOString(),
+    time: isoTime(event.created_at),
     datacontenttype: 'application/json',
   };
 }

@@ -2,6 +2,7 @@ import type { HeraldEvent } from '../../events/event.ts';
 import { dataJson } from '../../events/record.ts';
 import { heraldExtras } from '../payload-extras.ts';
 import type { DeliveryFormat, FormatRequest, PreparedDelivery } from './format.ts';
+import { isoTime } from './iso-time.ts';
 
 /**
  * The Contentstack delivery format, Herald's default: a POST of JSON (seed 003 "Webhook Data
@@ -52,7 +53,7 @@ export function contentstackPayload(event: HeraldEvent, opts: PayloadOptions): R
     module: event.module,
     api_key: event.api_key,
     data,
-    triggered_at: new Date(event.created_at).toISOString(),
+    triggered_at: isoTime(event.created_at),
     branch: { uid: event.branch, alias: [] },
     seq: event.seq,
     ...heraldExtras(event, opts.concise),
@@ -70,7 +71,7 @@ export function contentstackBody(event: HeraldEvent, opts: PayloadOptions): stri
   const extras = heraldExtras(event, false);
   const str = JSON.stringify;
   let out = `{"event":${str(event.action)},"module":${str(event.module)},"api_key":${str(event.api_key)},"data":${data}`;
-  out += `,"triggered_at":"${new Date(event.created_at).toISOString()}","branch":{"uid":${str(event.branch)},"alias":[]},"seq":${str(event.seq)}`;
+  out += `,"triggered_at":"${isoTime(event.created_at)}","branch":{"uid":${str(event.branch)},"alias":[]},"seq":${str(event.seq)}`;
   out += `,"actor":${str(extras.actor)}`;
   if (extras.changes) out += `,"changes":${str(extras.changes)}`;
   if (extras.folded_seqs) out += `,"folded_seqs":${str(extras.folded_seqs)}`;
