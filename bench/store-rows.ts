@@ -94,6 +94,16 @@ reader.pragma('busy_timeout = 5000');
 // enqueue.ts and complete.ts write their rows OR FAIL on SQLite (store/db.ts manyRows: no statement journal).
 const OR_FAIL = manyRows('sqlite');
 const UNFINISHED_ROW = "ended_at IS NULL AND state IN ('queued', 'pending', 'in_flight')";
+const QUEUED_BEHIND = "EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued')";
+const moveText = (n: number, queuedBehind: string) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
+      VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
+    )
+    UPDATE ${OR_FAIL}executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
+           first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
+           last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = CASE WHEN v.state IN ('succeeded', 'failed') THEN CAST(? AS BIGINT) ELSE NULL END,
+           paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
+    FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
+    RETURNING executions.uid AS uid, ${queuedBehind} AS queued_behind`;
 const SQL = {
   event: `INSERT ${OR_FAIL}INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
@@ -125,15 +135,9 @@ const SQL = {
   ),
   attempts: memo((n: number) => `INSERT ${OR_FAIL}INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
     VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')} ON CONFLICT (uid) DO NOTHING`),
-  move: memo((n: number) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
-      VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
-    )
-    UPDATE ${OR_FAIL}executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
-           first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
-           last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = CASE WHEN v.state IN ('succeeded', 'failed') THEN CAST(? AS BIGINT) ELSE NULL END,
-           paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
-    FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
-    RETURNING executions.uid AS uid, EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued') AS queued_behind`),
+  move: memo((n: number) => moveText(n, QUEUED_BEHIND)),
+  moveNoneQueued: memo((n: number) => moveText(n, '0')),
+  anyQueued: "SELECT 1 FROM executions WHERE state = 'queued' LIMIT 1",
   // breaker.ts countFailures: the flush's webhooks whose calls all succeeded (padded list).
   resetFailures: memo((n: number) => `UPDATE webhooks SET consecutive_failures = 0 WHERE uid IN (${repeated(n)}) AND consecutive_failures <> 0`),
 };
@@ -342,6 +346,9 @@ function flush(n: number) {
   delivered += batch.length;
   tx('complete', () => {
     const now = Date.now();
+    // complete.ts ANY_QUEUED: none is queued here, so the UPDATE without QUEUED_BEHIND's look-up.
+    const anyQueued = timed('queued probe', 0, () => prepared(SQL.anyQueued).all()).length > 0;
+    const move = anyQueued ? SQL.move : SQL.moveNoneQueued;
     for (const part of sizedParts(batch)) {
       const attempts: unknown[] = [];
       for (const b of part) attempts.push(sortableId('att'), b.uid, 1, now, 3, 'success', 200, null, request, response);
@@ -349,7 +356,7 @@ function flush(n: number) {
       const moves: unknown[] = [];
       for (const b of part) moves.push(b.uid, b.leaseUntil, 'succeeded', 1, null, now, 200, 'success', null);
       moves.push(now, now);
-      timed('complete UPDATE', part.length, () => prepared(SQL.move(part.length)).all(moves));
+      timed('complete UPDATE', part.length, () => prepared(move(part.length)).all(moves));
     }
     // Every call succeeded: the failure counts of the flush's webhooks not known to be 0 are reset
     // (breaker.ts KnownZero: each webhook's first flush only, since no call fails here).
