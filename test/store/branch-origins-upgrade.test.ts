@@ -6,27 +6,16 @@
  * On a real SQLite file and a real PostgreSQL schema.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { branchOrigins } from '../../src/content/branches.ts';
-import { migrationFiles } from '../../src/store/migrate.ts';
-import type { Db } from '../../src/store/db.ts';
-import { openPostgres } from '../../src/store/postgres.ts';
-import { openSqlite } from '../../src/store/sqlite.ts';
-import { freshSchema, testBackends } from '../helpers/postgres.ts';
+import { openOldStore, schemaAsOf } from '../helpers/old-store.ts';
+import { testBackends } from '../helpers/postgres.ts';
 
 const BEFORE = 27;
 
 /** The schema as of migration BEFORE, with a stack and four branches made different ways: statements for either backend. */
 function oldStore(dialect: 'sqlite' | 'postgres'): string[] {
-  const old = migrationFiles(dialect).filter((m) => m.id <= BEFORE);
-  const sql = old.map((m) => m.sql);
-  sql.push('CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-  for (const m of old) sql.push(`INSERT INTO schema_migrations VALUES (${m.id}, '${m.name}', 0)`);
+  const sql = schemaAsOf(dialect, BEFORE);
   sql.push("INSERT INTO stacks (api_key, name, doc, created_at, updated_at) VALUES ('stk', 'old', '{}', 0, 0)");
   const branch = (uid: string, source: string | null, at: number, name: string | null, version: number) =>
     `INSERT INTO branches (api_key, uid, source, doc, created_at, contentful_name, contentful_version) VALUES ('stk', '${uid}', ${source ? `'${source}'` : 'NULL'}, '{}', ${at}, ${name ? `'${name}'` : 'NULL'}, ${version})`;
@@ -40,28 +29,7 @@ function oldStore(dialect: 'sqlite' | 'postgres'): string[] {
 for (const backend of await testBackends()) {
   describe(`upgrading a ${backend} store to one that records how each branch was made`, () => {
     it('keeps what the rows tell (main, a named environment never renamed) and leaves the rest unknown', async () => {
-      let db: Db;
-      let drop: () => Promise<void>;
-      if (backend === 'sqlite') {
-        const dir = mkdtempSync(join(tmpdir(), 'herald-upgrade-'));
-        const file = join(dir, 'herald.db');
-        const raw = new Database(file);
-        for (const s of oldStore('sqlite')) raw.exec(s);
-        raw.close();
-        db = await openSqlite(file);
-        drop = async () => rmSync(dir, { recursive: true, force: true });
-      } else {
-        const schema = await freshSchema();
-        const raw = new pg.Client({ connectionString: schema.url });
-        await raw.connect();
-        try {
-          for (const s of oldStore('postgres')) await raw.query(s);
-        } finally {
-          await raw.end();
-        }
-        db = await openPostgres(schema.url, { poolSize: 2 });
-        drop = schema.drop;
-      }
+      const { db, drop } = await openOldStore(backend, oldStore(backend));
       try {
         assert.deepEqual(await branchOrigins(db, 'stk'), [
           { uid: 'main', source: null, publications_copied: false },

@@ -5,29 +5,18 @@
  * up. On a real SQLite file and a real PostgreSQL schema.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { claim, QUEUE_DEPTH_SQL } from '../../src/delivery/queue/index.ts';
 import { migrationFiles } from '../../src/store/migrate.ts';
-import type { Db } from '../../src/store/db.ts';
-import { openPostgres } from '../../src/store/postgres.ts';
-import { openSqlite } from '../../src/store/sqlite.ts';
-import { freshSchema, testBackends } from '../helpers/postgres.ts';
+import { openOldStore, schemaAsOf } from '../helpers/old-store.ts';
+import { testBackends } from '../helpers/postgres.ts';
 
 const BEFORE = 6;
 const NOW = 1_700_000_000_000;
 
 /** The schema as of migration BEFORE, and a queue in it: statements for either backend. */
 function oldStore(dialect: 'sqlite' | 'postgres'): string[] {
-  const sql = migrationFiles(dialect)
-    .filter((m) => m.id <= BEFORE)
-    .map((m) => m.sql);
-  sql.push('CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-  for (const m of migrationFiles(dialect).filter((x) => x.id <= BEFORE)) sql.push(`INSERT INTO schema_migrations VALUES (${m.id}, '${m.name}', 0)`);
+  const sql = schemaAsOf(dialect, BEFORE);
   sql.push("INSERT INTO stacks (api_key, name, doc, created_at, updated_at) VALUES ('stk', 'old', '{}', 0, 0)");
   sql.push(`INSERT INTO webhooks (uid, api_key, doc, created_at, updated_at) VALUES ('W', 'stk', '{"uid":"W","name":"W"}', 0, 0)`);
   // Sequence numbers 1 to 4 (a fresh log numbers from 1 on both backends).
@@ -47,28 +36,7 @@ function oldStore(dialect: 'sqlite' | 'postgres'): string[] {
 for (const backend of await testBackends()) {
   describe(`upgrading a ${backend} store with a queue in it`, () => {
     it('applies the lean execution indexes and the queue carries on', async () => {
-      let db: Db;
-      let drop: () => Promise<void>;
-      if (backend === 'sqlite') {
-        const dir = mkdtempSync(join(tmpdir(), 'herald-upgrade-'));
-        const file = join(dir, 'herald.db');
-        const raw = new Database(file);
-        for (const s of oldStore('sqlite')) raw.exec(s);
-        raw.close();
-        db = await openSqlite(file);
-        drop = async () => rmSync(dir, { recursive: true, force: true });
-      } else {
-        const schema = await freshSchema();
-        const raw = new pg.Client({ connectionString: schema.url });
-        await raw.connect();
-        try {
-          for (const s of oldStore('postgres')) await raw.query(s);
-        } finally {
-          await raw.end();
-        }
-        db = await openPostgres(schema.url, { poolSize: 2 });
-        drop = schema.drop;
-      }
+      const { db, drop } = await openOldStore(backend, oldStore(backend));
       try {
         const applied = await db.all<{ id: number }>('SELECT id FROM schema_migrations ORDER BY id');
         assert.deepEqual(
