@@ -4,6 +4,7 @@ import { json, manyRows, memo, repeated, type Db, type Queryable, type Tx } from
 import { webhookFromRow, type WebhookRow } from '../../webhooks/store.ts';
 import { decodedWebhook, type DecodedEvents } from './decoded.ts';
 import { chunks } from './lanes.ts';
+import { expireClaims } from './release.ts';
 import type { Webhook } from '../../webhooks/webhook.ts';
 
 /**
@@ -113,9 +114,6 @@ const eventRows = memo(
   (n: number) =>
     `SELECT seq, api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at FROM events WHERE seq IN (${repeated(n)})`,
 );
-
-/** A leased execution due at its lease end (in the due index again; SQLite's lease took it out). */
-const EXPIRE_ONE = "UPDATE executions SET next_attempt_at = lease_until WHERE uid = ? AND state = 'in_flight' AND next_attempt_at IS NULL";
 
 /** An execution as the lease returned it (SQLite). */
 interface LeasedRow {
@@ -311,7 +309,7 @@ async function claimedRows(q: Queryable, events: DecodedEvents, taken: LeasedRow
     // JOIN this replaced left it, and due at its lease end (SQLite's lease wrote it out of the due
     // index): it is looked at again then.
     if (!event) {
-      await q.run(EXPIRE_ONE, [t.uid]);
+      await expireClaims(q, [t.uid]);
       continue;
     }
     const webhook = hooks.get(t.webhook_uid) ?? null;

@@ -1,4 +1,4 @@
-import { repeated, type Db } from '../../store/db.ts';
+import { repeated, type Db, type Queryable } from '../../store/db.ts';
 import { chunks } from './lanes.ts';
 
 /** A released execution of a rate-limited webhook takes a new slot (pace.ts). */
@@ -46,12 +46,13 @@ export async function releaseExecutions(db: Db, uids: string[], now: number): Pr
  * an execution would wait, in_flight, for the next start's releaseClaims. Returns how many.
  * Rows recorded or released meanwhile (not in_flight), or already due, are left alone; one leased
  * again since (by this process) is made due at its new lease end, as every claim was before SQLite's
- * leases left the due index: taken over only if that lease too ends unrecorded.
+ * leases left the due index: taken over only if that lease too ends unrecorded. `q`: the store, or
+ * the transaction of a claim round that leaves a row leased (lease.ts claimedRows).
  */
-export async function expireClaims(db: Db, uids: string[]): Promise<number> {
+export async function expireClaims(q: Pick<Queryable, 'run'>, uids: string[]): Promise<number> {
   let n = 0;
   for (const part of chunks(uids)) {
-    const { changes } = await db.run(
+    const { changes } = await q.run(
       `UPDATE executions SET next_attempt_at = lease_until WHERE uid IN (${repeated(part.length)}) AND state = 'in_flight' AND next_attempt_at IS NULL`,
       part,
     );
