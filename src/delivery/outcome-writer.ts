@@ -27,6 +27,8 @@ const FLUSH_MS = 10;
  */
 const FLUSH_RETRY_MS = 100;
 const FLUSH_RETRY_MAX_MS = 5_000;
+/** The wait after `lastMs` (0: none yet) before a failed write is tried again: FLUSH_RETRY_MS doubling up to FLUSH_RETRY_MAX_MS. */
+const retryAfter = (lastMs: number) => Math.min(FLUSH_RETRY_MAX_MS, Math.max(FLUSH_RETRY_MS, lastMs * 2));
 
 export interface OutcomeWriterOptions {
   db: Db;
@@ -118,7 +120,7 @@ export class OutcomeWriter {
         // least once) rather than marked done without its outcome on disk.
         const leaseEnd = Math.min(...batch.map((f) => f.claimed.leaseUntil));
         const transient = err instanceof HeraldError && err.code === 'unavailable';
-        const backoff = Math.min(FLUSH_RETRY_MAX_MS, Math.max(FLUSH_RETRY_MS, this.backoffMs * 2));
+        const backoff = retryAfter(this.backoffMs);
         if (transient && !this.o.stopping() && Date.now() + backoff < leaseEnd) {
           this.o.log.warn({ err, count: batch.length, retryInMs: backoff }, 'recording attempts failed; trying again');
           this.backoffMs = backoff;
@@ -178,7 +180,7 @@ export class OutcomeWriter {
       this.owed = owed.concat(this.owed);
       // Stopping: the next start releases every claim (releaseClaims); nothing to wait for here.
       if (this.o.stopping()) return;
-      this.expireBackoffMs = Math.min(FLUSH_RETRY_MAX_MS, Math.max(FLUSH_RETRY_MS, this.expireBackoffMs * 2));
+      this.expireBackoffMs = retryAfter(this.expireBackoffMs);
       this.o.log.warn({ err, count: owed.length, retryInMs: this.expireBackoffMs }, 'making unrecorded deliveries due again failed; trying again');
       if (this.expireTimer === null) {
         this.expireTimer = setTimeout(() => {
