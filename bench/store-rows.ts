@@ -11,8 +11,8 @@
  * of 20,000 and 50,000 of 50,000, was written leased by its INSERT and handed out from the list; no
  * lease UPDATE ran, and claim rounds wrote nothing. So an execution's life here is: events INSERT,
  * the lane look-up and the executions INSERT written in_flight (enqueue.ts); claim rounds of 64
- * listed ones, which only read, on the reader connection (lease.ts claimListed: the webhook_changes
- * count, and the round's events at fan-out 1, whose events the list does not hold (decoded.ts
+ * listed ones, which only read (lease.ts claimListed: the webhook_changes count on the reader
+ * connection, and the round's events at fan-out 1 on the writer's, sqlite.ts committedValues, whose events the list does not hold (decoded.ts
  * EVENTS_HELD is for fan-outs; the list runs ~14,000 deep in the bench's burst, past EVENTS_KEPT);
  * one empty due scan (BEGIN IMMEDIATE, candidate SELECT, COMMIT) after each recording transaction;
  * and the outcome flushes (complete.ts: the attempts INSERT and the UPDATE..FROM per part, the
@@ -33,7 +33,8 @@
  * BENCH_EVENTS (default 5,000), BENCH_ROWS_FLUSH (outcomes per flush, default 80: the 10 ms group
  * commit at ~8k deliveries/s), BENCH_ROWS_SQL (SQL run after the migrations, e.g. an index to try),
  * BENCH_ROWS_PRAGMA (pragmas after the writer's, e.g. `temp_store = FILE`, `;`-separated),
- * BENCH_ROWS_LEASE (`enqueue`, the default, or `claim`: see above),
+ * BENCH_ROWS_LEASE (`enqueue`, the default, or `claim`: see above), BENCH_ROWS_EVENTS_READER=1 (fan-out
+ * 1's listed events read back on the reader connection, as Herald did until session 22),
  * BENCH_ROWS_WAL=1 (the WAL frames each round wrote, by the btree their page belongs to now: the
  * WAL file's frame headers read before each checkpoint, pages named by the dbstat table; slow).
  * BENCH_ROWS_CHECKPOINT_EVERY (deliveries between checkpoints, checked after each commit; default:
@@ -74,6 +75,8 @@ const CANDIDATE_MARGIN = 32;
 
 /** WAL frames by btree (BENCH_ROWS_WAL=1). */
 const WAL_BY_BTREE = process.env.BENCH_ROWS_WAL === '1';
+/** Fan-out 1's events read back on the reader (BENCH_ROWS_EVENTS_READER=1), not the writer. */
+const EVENTS_ON_READER = process.env.BENCH_ROWS_EVENTS_READER === '1';
 /** Deliveries between checkpoints (0: once a round). */
 const CHECKPOINT_EVERY = Number(process.env.BENCH_ROWS_CHECKPOINT_EVERY ?? 0);
 
@@ -146,6 +149,13 @@ const statements = new Map<string, Database.Statement>();
 const prepared = (sql: string) => {
   let s = statements.get(sql);
   if (!s) statements.set(sql, (s = db.prepare(sql)));
+  return s;
+};
+const writerReads = new Map<string, Database.Statement>();
+/** A read on the writer's connection, no transaction open (sqlite.ts committedValues), rows as arrays. */
+const readOnWriter = (sql: string) => {
+  let s = writerReads.get(sql);
+  if (!s) writerReads.set(sql, (s = db.prepare(sql).raw(true)));
   return s;
 };
 const readStatements = new Map<string, Database.Statement>();
@@ -334,7 +344,10 @@ function listedRound(): number {
   timed('webhook_changes (reader)', 0, () => read(SQL.webhookChanges).all());
   if (FANOUT === 1) {
     const seqs = round.map((l) => l.seq);
-    for (const part of chunks(seqs)) timed('events (reader)', part.length, () => read(SQL.eventRows(part.length)).all(part));
+    for (const part of chunks(seqs)) {
+      if (EVENTS_ON_READER) timed('events (reader)', part.length, () => read(SQL.eventRows(part.length)).all(part));
+      else timed('events (writer)', part.length, () => readOnWriter(SQL.eventRows(part.length)).all(part));
+    }
   }
   for (const l of round) leased.push(l);
   return round.length;

@@ -73,6 +73,15 @@ export interface Db extends Queryable {
   tx<T>(fn: (tx: Tx) => Promise<T>, opts?: TxOptions): Promise<T>;
   close(): Promise<void>;
   /**
+   * As `values`, outside any transaction (committed rows only), for a read the delivery path runs
+   * often of rows a writer just wrote: SQLite runs it on the writer's connection whenever no
+   * transaction is open there, whose page cache holds the pages it wrote and stays warm across its
+   * own commits; the reader's is thrown away at its next read after any commit (WAL), so each
+   * such read started cold (sqlite.ts, committedValues). Read-only statements only: anything else
+   * throws. Absent on PostgreSQL (use `values`).
+   */
+  committedValues?<T extends unknown[] = unknown[]>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
    * Signals (PostgreSQL LISTEN/NOTIFY) reach every Herald process on the database, this one
    * included. Absent on SQLite: one process owns the store, there is nobody else to tell.
    *

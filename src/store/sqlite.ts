@@ -182,6 +182,25 @@ class Connection implements Queryable {
     }
   }
 
+  /**
+   * As valuesSync, for a statement that writes nothing (better-sqlite3's `readonly`: SQLite's
+   * sqlite3_stmt_readonly), else it throws: see SqliteDb.committedValues.
+   */
+  readValuesSync<T extends unknown[]>(sql: string, params: unknown[] = []): T[] {
+    let stmt = this.arrayStatements.get(sql);
+    if (!stmt) {
+      stmt = this.raw.prepare(sql);
+      if (!stmt.readonly) throw new Error(`not a read-only statement: ${sql.slice(0, 80)}`);
+      stmt.raw(true);
+      this.arrayStatements.set(sql, stmt);
+    } else if (!stmt.readonly) throw new Error(`not a read-only statement: ${sql.slice(0, 80)}`);
+    try {
+      return stmt.all(bound(params)) as T[];
+    } catch (err) {
+      throw mapped(err);
+    }
+  }
+
   async all<T = Row>(sql: string, params?: unknown[]) {
     return this.allSync<T>(sql, params);
   }
@@ -284,6 +303,28 @@ class SqliteDb implements Db {
   }
   values<T extends unknown[] = unknown[]>(sql: string, params?: unknown[]) {
     return this.reader.values<T>(sql, params);
+  }
+
+  /**
+   * Db.committedValues: on the writer's connection when no transaction is open on it, else on the
+   * reader. Safe for any read-only statement: SQLite only has a transaction open on the writer
+   * between a tx()'s BEGIN and its COMMIT or ROLLBACK (`inTransaction`), and better-sqlite3 runs
+   * the statement synchronously, so no transaction can begin while it runs: it sees the committed
+   * rows, as the reader would, never one of an unfinished transaction (what reading on the writer
+   * between a BEGIN and an await would risk). A statement that could write throws
+   * (Connection.readValuesSync). Why: the reader's page cache is thrown away at its next read after
+   * any commit of the writer (WAL: another connection changed the database), so a read of rows the
+   * writer just wrote (lease.ts claimListed, the pre-lease list's events) started cold every time,
+   * its b-tree pages read again through pread and the WAL's index; the writer's 16 MiB cache holds
+   * them from their INSERT.
+   */
+  committedValues<T extends unknown[] = unknown[]>(sql: string, params?: unknown[]): Promise<T[]> {
+    const on = this.r !== null && this.w.raw.inTransaction ? this.r : this.w;
+    try {
+      return Promise.resolve(on.readValuesSync<T>(sql, params));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   startCheckpoints(onError: (err: Error) => void) {

@@ -230,7 +230,7 @@ async function leaseSqlite(
  * as a claim drops it (see drop).
  */
 export async function claimListed(
-  q: Queryable,
+  db: Db,
   events: DecodedEvents,
   listed: ReadonlyArray<{ uid: string; webhook_uid: string; lane: string; event_seq: number; leaseUntil: number }>,
 ): Promise<Claimed[] & { dropped: number }> {
@@ -238,11 +238,20 @@ export async function claimListed(
   for (const l of listed) {
     rows.push({ uid: l.uid, webhook_uid: l.webhook_uid, lane: l.lane, attempts: 0, event_seq: l.event_seq, batch_uid: null, folded_seqs: null, leaseUntil: l.leaseUntil });
   }
-  return claimedRows(q, events, rows);
+  // Their events through committedValues (the writer's warm page cache): rows of events, which
+  // never change once committed, named by executions whose INSERT committed with them.
+  return claimedRows(db, events, rows, undefined, db.committedValues?.bind(db));
 }
 
 /** Leased rows with their webhooks (read once per webhook) and events (read when not kept): see leaseSqlite. */
-async function claimedRows(q: Queryable, events: DecodedEvents, taken: LeasedRow[], leaseEnd?: number): Promise<Claimed[] & { dropped: number }> {
+async function claimedRows(
+  q: Queryable,
+  events: DecodedEvents,
+  taken: LeasedRow[],
+  leaseEnd?: number,
+  /** How the events are read, when not by `q.values` (claimListed). */
+  eventValues: Queryable['values'] = q.values.bind(q),
+): Promise<Claimed[] & { dropped: number }> {
   const claimed = [] as unknown as Claimed[] & { dropped: number };
   claimed.dropped = 0;
   // The webhook rows an earlier round read, while no webhook was written since (the count read
@@ -283,7 +292,7 @@ async function claimedRows(q: Queryable, events: DecodedEvents, taken: LeasedRow
   let newest = -1;
   for (const seq of missing) if (seq > newest) newest = seq;
   for (const part of chunks([...missing])) {
-    for (const v of await q.values<EventValues>(eventRows(part.length), part)) {
+    for (const v of await eventValues<EventValues>(eventRows(part.length), part)) {
       const e: EventRow = {
         seq: v[0],
         api_key: v[1],
