@@ -174,7 +174,8 @@ async function checkAgainstStore(tx: Tx, scope: Scope, ct: ContentTypeDoc, uid: 
   return errors;
 }
 
-async function insertVersion(tx: Tx, scope: Scope, doc: EntryDoc, action: string, now: number) {
+/** `text`: `doc` as JSON, the text its line's row was written with (one stringify for both rows). */
+async function insertVersion(tx: Tx, scope: Scope, doc: EntryDoc, text: string, action: string, now: number) {
   await tx.run('INSERT INTO entry_versions (api_key, branch, uid, locale, version, action, actor, doc, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
     scope.api_key,
     scope.branch,
@@ -183,7 +184,7 @@ async function insertVersion(tx: Tx, scope: Scope, doc: EntryDoc, action: string
     doc._version,
     action,
     scope.caller.actor,
-    JSON.stringify(doc),
+    text,
     now,
   ]);
 }
@@ -223,6 +224,7 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
     }
     throwIfErrors(await checkAgainstStore(tx, scope, ct, uid, locale, value.fields));
     const now = Date.now();
+    const at = iso(now);
     const doc: EntryDoc = {
       ...value.fields,
       tags: value.tags,
@@ -231,12 +233,13 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
       content_type_uid: ct.uid,
       created_by: scope.caller.actor,
       updated_by: scope.caller.actor,
-      created_at: iso(now),
-      updated_at: iso(now),
+      created_at: at,
+      updated_at: at,
       ACL: {},
       _version: 1,
       _in_progress: false,
     };
+    const text = JSON.stringify(doc);
     await tx.run('INSERT INTO entries (api_key, branch, uid, locale, content_type_uid, version, archived, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)', [
       scope.api_key,
       scope.branch,
@@ -244,11 +247,11 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
       locale,
       ct.uid,
       1,
-      JSON.stringify(doc),
+      text,
       now,
       now,
     ]);
-    await insertVersion(tx, scope, doc, 'create', now);
+    await insertVersion(tx, scope, doc, text, 'create', now);
     const entry = render(doc, false, []);
     await record(deps, tx, scope, 'create', ct, entry, locale);
     return entry;
@@ -274,6 +277,7 @@ export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string
     const action: Action = opts.autoSave ? 'auto_save' : 'update';
     const now = Date.now();
     const version = own ? own.version + 1 : 1;
+    const at = iso(now);
     const doc: EntryDoc = {
       ...value.fields,
       tags: value.tags,
@@ -282,16 +286,17 @@ export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string
       content_type_uid: ct.uid,
       created_by: own ? own.doc.created_by : scope.caller.actor,
       updated_by: scope.caller.actor,
-      created_at: own ? own.doc.created_at : iso(now),
-      updated_at: iso(now),
+      created_at: own ? own.doc.created_at : at,
+      updated_at: at,
       ACL: {},
       _version: version,
       _in_progress: false,
     };
+    const text = JSON.stringify(doc);
     if (own) {
       const { changes } = await tx.run(
         'UPDATE entries SET version = ?, doc = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND uid = ? AND locale = ? AND version = ?',
-        [version, JSON.stringify(doc), now, scope.api_key, scope.branch, uid, locale, own.version],
+        [version, text, now, scope.api_key, scope.branch, uid, locale, own.version],
       );
       if (changes === 0) throw new HeraldError('conflict', `Entry ${uid} changed meanwhile; fetch it and try again.`);
     } else {
@@ -302,12 +307,12 @@ export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string
         locale,
         ct.uid,
         version,
-        JSON.stringify(doc),
+        text,
         now,
         now,
       ]);
     }
-    await insertVersion(tx, scope, doc, action, now);
+    await insertVersion(tx, scope, doc, text, action, now);
     const entry = await renderLine(tx, scope, doc, false, locale);
     // A new locale line's changes are against the content that locale showed before (its fallback).
     await record(deps, tx, scope, action, ct, entry, locale, {}, undefined, { before: base.doc, after: doc });

@@ -42,11 +42,27 @@ function render(doc: LocaleDoc, master: string): LocaleDoc {
   };
 }
 
+/**
+ * The stack's master locale, remembered per api_key once read: it is set when the stack is made and
+ * nothing changes it (no code path updates or deletes a stack, see stacks.ts stackKnown), and every
+ * entry write in the master locale asked for it (a read of the stacks row and a parse of its doc per
+ * create). Only a stack read from the store is remembered; api keys are random, never reused.
+ */
 export async function masterLocale(q: Queryable, apiKey: string): Promise<string> {
+  const known = masters.get(apiKey);
+  if (known !== undefined) return known;
   const row = await q.get<{ doc: string }>('SELECT doc FROM stacks WHERE api_key = ?', [apiKey]);
   if (!row) throw notFound('Stack');
-  return json<{ master_locale?: string }>(row.doc).master_locale ?? 'en-us';
+  const master = json<{ master_locale?: string }>(row.doc).master_locale ?? 'en-us';
+  // Bounded (a key and a code are a few dozen bytes): past it, start again rather than grow.
+  if (masters.size >= MASTERS) masters.clear();
+  masters.set(apiKey, master);
+  return master;
 }
+
+/** api_key -> master locale code, as masterLocale read them. */
+const masters = new Map<string, string>();
+const MASTERS = 10_000;
 
 export async function listLocales(q: Queryable, apiKey: string): Promise<LocaleDoc[]> {
   const master = await masterLocale(q, apiKey);

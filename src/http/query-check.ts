@@ -14,6 +14,8 @@ export function unsupportedParams(
   names: string[],
   schema: { properties?: Record<string, unknown>; patternProperties?: Record<string, unknown> } | undefined,
 ): string[] {
+  // Most requests send none: no Set or RegExp made for them.
+  if (names.length === 0) return names;
   const known = new Set(Object.keys(schema?.properties ?? {}));
   const patterns = Object.keys(schema?.patternProperties ?? {}).map((p) => new RegExp(p));
   return names.filter((n) => !known.has(n) && !patterns.some((p) => p.test(n)));
@@ -45,10 +47,16 @@ export function checkParams(req: FastifyRequest, schema: QuerySchema | undefined
 
 /** Registers the check on every Contentstack route registered after it. */
 export function registerQueryCheck(app: FastifyInstance): void {
-  app.addHook('preValidation', async (req) => {
+  // A callback hook, not an async one: an async hook costs a promise and its turn per request.
+  app.addHook('preValidation', (req, _reply, done) => {
     // No route matched (routeOptions.url unset): the not-found handler answers 404.
-    if (!req.url.startsWith('/v3/') || !req.routeOptions.url) return;
+    if (!req.url.startsWith('/v3/') || !req.routeOptions.url) return done();
     const schema = (req.routeOptions.schema as { querystring?: QuerySchema } | undefined)?.querystring;
-    checkParams(req, schema, `${req.method} ${req.routeOptions.url}`);
+    try {
+      checkParams(req, schema, `${req.method} ${req.routeOptions.url}`);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
   });
 }

@@ -14,12 +14,14 @@ import { TWICE_SENT } from '../query-token.ts';
  * Registered before the other contentful-* route modules, so both reach theirs.
  */
 export default function contentfulSpaceRoutes(app: FastifyInstance, _h: Herald) {
-  app.addHook('onSend', async (req, reply, payload) => {
+  // A callback hook, not an async one: it runs for every response (Contentstack's too), and an async
+  // hook costs a promise and its turn per request.
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (req.url.startsWith('/spaces/')) {
       const type = reply.getHeader('content-type');
       if (typeof type === 'string' && type.startsWith('application/json')) reply.header('content-type', CMA_TYPE);
     }
-    return payload;
+    done(null, payload);
   });
 
   // A token left in the query was sent twice (src/http/query-token.ts): refused before any route reads.
