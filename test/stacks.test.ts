@@ -71,6 +71,28 @@ describe('stacks and management tokens', () => {
     assert.equal((await get()).status, 200);
   });
 
+  it("writes an entry sent without ?locale= in its own stack's master locale, each stack its own", async () => {
+    // Two stacks with different master locales, each asked twice: the master locale a create
+    // falls back to is remembered per stack (content/locales.ts masterLocale), never shared.
+    const make = async (name: string, master?: string) => {
+      const r = await h.request('POST', '/v3/stacks', { body: { stack: { name, ...(master ? { master_locale: master } : {}) } }, headers: { authtoken: ADMIN_TOKEN } });
+      assert.equal(r.status, 201);
+      const headers = { authtoken: ADMIN_TOKEN, api_key: r.body.stack.api_key as string };
+      const ct = await h.request('POST', '/v3/content_types', { body: { content_type: { title: 'Post', uid: 'post', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }] } }, headers });
+      assert.equal(ct.status, 201);
+      return headers;
+    };
+    const fr = await make('French', 'fr-fr');
+    const en = await make('English');
+    for (let i = 0; i < 2; i++) {
+      for (const [headers, locale] of [[fr, 'fr-fr'], [en, 'en-us']] as const) {
+        const r = await h.request('POST', '/v3/content_types/post/entries', { body: { entry: { title: `Post ${i}` } }, headers });
+        assert.equal(r.status, 201);
+        assert.equal(r.body.entry.locale, locale);
+      }
+    }
+  });
+
   it('keeps stacks across a restart', async () => {
     const { api_key, token } = await h.newStack('F');
     const dir = h.dataDir;
