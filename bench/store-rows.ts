@@ -109,7 +109,7 @@ const moveText = (n: number, queuedBehind: string) => `WITH v (uid, lease_until,
     RETURNING executions.uid AS uid, ${queuedBehind} AS queued_behind`;
 const SQL = {
   event: `INSERT ${OR_FAIL}INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   busy: memo((n: number) => `SELECT DISTINCT webhook_uid FROM executions WHERE webhook_uid IN (${repeated(n)}) AND lane = ? AND ${UNFINISHED_ROW}`),
   busyOne: `SELECT 1 AS busy FROM executions WHERE webhook_uid = ? AND lane = ? AND ${UNFINISHED_ROW} LIMIT 1`,
   // Each row's own columns, then the event's: api_key, event_seq, lane, channel, action, created_at,
@@ -292,7 +292,8 @@ function record(n: number) {
     for (let k = 0; k < n; k++) {
       const uid = `blt${(nextEvent++).toString(16).padStart(16, '0')}`;
       const now = Date.now();
-      const { seq } = timed('events INSERT', 1, () => prepared(SQL.event).get([apiKey, 'main', 'entry', 'update', uid, 'post', 'en-us', null, 'bench', null, null, data, now])) as { seq: number };
+      // record.ts: no RETURNING on SQLite, the seq is the last insert rowid.
+      const seq = timed('events INSERT', 1, () => Number(prepared(SQL.event).run([apiKey, 'main', 'entry', 'update', uid, 'post', 'en-us', null, 'bench', null, null, data, now]).lastInsertRowid));
       const lane = `entry:${uid}`;
       if (FANOUT > 1) timed('lane SELECT', FANOUT, () => prepared(SQL.busy(FANOUT)).all([...hooks, lane]));
       else timed('lane SELECT', 1, () => prepared(SQL.busyOne).get([hooks[0], lane]));

@@ -22,8 +22,13 @@
 export interface Queryable {
   all<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   get<T = Row>(sql: string, params?: unknown[]): Promise<T | undefined>;
-  /** Runs a statement; `changes` counts the rows it wrote. */
-  run(sql: string, params?: unknown[]): Promise<{ changes: number }>;
+  /**
+   * Runs a statement; `changes` counts the rows it wrote. `lastRowid` (SQLite only): the rowid of
+   * the last row an INSERT of this connection wrote (sqlite3_last_insert_rowid; a trigger's inserts
+   * do not count once it ended), meaningful only right after an INSERT of one row into a table whose
+   * INTEGER PRIMARY KEY it is: events/record.ts reads an event's seq so, without a RETURNING.
+   */
+  run(sql: string, params?: unknown[]): Promise<{ changes: number; lastRowid?: number }>;
   /**
    * As `all`, each row an array of its values in the statement's column order, for reads the
    * delivery path runs per claim or outcome. An object per row costs SQLite's driver a look-up of

@@ -158,12 +158,13 @@ class Connection implements Queryable {
       throw mapped(err);
     }
   }
-  runSync(sql: string, params: unknown[] = []): { changes: number } {
+  runSync(sql: string, params: unknown[] = []): { changes: number; lastRowid?: number } {
     try {
       const stmt = this.prepare(sql);
       // A statement that returns rows (e.g. UPDATE ... RETURNING) must be run with all().
       if (stmt.reader) return { changes: stmt.all(bound(params)).length };
-      return { changes: stmt.run(bound(params)).changes };
+      const r = stmt.run(bound(params));
+      return { changes: r.changes, lastRowid: Number(r.lastInsertRowid) };
     } catch (err) {
       throw mapped(err);
     }
