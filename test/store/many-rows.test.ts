@@ -3,7 +3,7 @@
  * manyRows): no statement journal, so a failed one keeps the rows it wrote before failing, inside
  * its transaction. What makes that safe is checked here on a real store of each backend: such a
  * statement failing never lets any of its rows commit, whether its transaction ran alone or as a
- * member of a group commit (sqlite.ts gathered: the member rolls back to its savepoint, the others
+ * member of a group commit (sqlite.ts gathered: the group rolls back and is split at the member, the others
  * commit).
  */
 import assert from 'node:assert/strict';

@@ -277,6 +277,56 @@ for (const backend of await testBackends()) {
       assert.deepEqual(await db.all("SELECT b FROM contract_unique WHERE a = 'gu' ORDER BY b"), [{ b: 'one' }, { b: 'taken' }, { b: 'three' }]);
     });
 
+    it('keeps a gathered group whose failing member only read: the others run once and commit together', async () => {
+      const runs = new Map<string, number>();
+      const write = (id: string) =>
+        db.tx(
+          async (tx) => {
+            runs.set(id, (runs.get(id) ?? 0) + 1);
+            await tx.run('INSERT INTO contract (id, n) VALUES (?, ?)', [id, 1]);
+            return id;
+          },
+          { gather: true },
+        );
+      const refused = new HeraldError('validation_failed', 'refused', { errors: { title: ['refused'] } });
+      const readThenThrow = db.tx(
+        async (tx) => {
+          runs.set('r', (runs.get('r') ?? 0) + 1);
+          await tx.get("SELECT n FROM contract WHERE id = 'gr1'");
+          throw refused;
+        },
+        { gather: true },
+      );
+      const outcomes = await Promise.allSettled([write('gr1'), readThenThrow, write('gr3')]);
+      assert.deepEqual(
+        outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason)),
+        ['gr1', refused, 'gr3'],
+      );
+      // Nothing to undo for a member that only read: no one runs again.
+      assert.deepEqual(Object.fromEntries(runs), { gr1: 1, r: 1, gr3: 1 });
+      assert.deepEqual(await db.all("SELECT id FROM contract WHERE id LIKE 'gr%' ORDER BY id"), [{ id: 'gr1' }, { id: 'gr3' }]);
+    });
+
+    it('gives a gathered member that conflicts with an earlier one of its group the outcome it would have had alone', { skip: backend === 'postgres' && 'PostgreSQL runs transactions side by side: which of two conflicting ones wins is not ordered' }, async () => {
+      // gc2 writes, then breaks the unique key gc1 took in the same group (SQLite: one group, run in
+      // order): gc1 commits, gc2 fails with nothing of its own committed, gc3 commits.
+      const insert = (id: string, b: string) =>
+        db.tx(
+          async (tx) => {
+            await tx.run('INSERT INTO contract (id) VALUES (?)', [id]);
+            await tx.run('INSERT INTO contract_unique (a, b) VALUES (?, ?)', ['gc', b]);
+            return id;
+          },
+          { gather: true },
+        );
+      const [a, b, c] = await Promise.allSettled([insert('gc1', 'same'), insert('gc2', 'same'), insert('gc3', 'other')]);
+      assert.ok(a.status === 'fulfilled' && a.value === 'gc1');
+      assert.ok(b.status === 'rejected' && isUniqueViolation(b.reason), 'the second was refused as a unique violation');
+      assert.ok(c.status === 'fulfilled' && c.value === 'gc3');
+      assert.deepEqual(await db.all("SELECT id FROM contract WHERE id LIKE 'gc%' ORDER BY id"), [{ id: 'gc1' }, { id: 'gc3' }]);
+      assert.deepEqual(await db.all("SELECT b FROM contract_unique WHERE a = 'gc' ORDER BY b"), [{ b: 'other' }, { b: 'same' }]);
+    });
+
     it('runs transactions that lock the same key one after the other', async () => {
       // A holds the key until the gate opens; B, locking the same key, must then see A's write.
       const a = gate();
