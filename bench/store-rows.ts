@@ -98,15 +98,17 @@ reader.pragma('busy_timeout = 5000');
 const OR_FAIL = manyRows('sqlite');
 const UNFINISHED_ROW = "ended_at IS NULL AND state IN ('queued', 'pending', 'in_flight')";
 const QUEUED_BEHIND = "EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued')";
-const moveText = (n: number, queuedBehind: string) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
+const moveText = (n: number, queuedBehind: string | null) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
       VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
     )
     UPDATE ${OR_FAIL}executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
            first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
            last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = CASE WHEN v.state IN ('succeeded', 'failed') THEN CAST(? AS BIGINT) ELSE NULL END,
            paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
-    FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
-    RETURNING executions.uid AS uid, ${queuedBehind} AS queued_behind`;
+    FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until${
+      queuedBehind === null ? '' : `
+    RETURNING executions.uid AS uid, ${queuedBehind} AS queued_behind`
+    }`;
 const SQL = {
   event: `INSERT ${OR_FAIL}INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -140,6 +142,13 @@ const SQL = {
     VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')} ON CONFLICT (uid) DO NOTHING`),
   move: memo((n: number) => moveText(n, QUEUED_BEHIND)),
   moveNoneQueued: memo((n: number) => moveText(n, '0')),
+  // complete.ts: none queued and the part's every execution still held (stillHeld): no RETURNING.
+  moveSilent: memo((n: number) => moveText(n, null)),
+  stillHeld: memo(
+    (n: number) =>
+      `WITH v (uid, lease_until) AS (VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT))')})
+     SELECT count(*) FROM v JOIN executions ON executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until`,
+  ),
   anyQueued: "SELECT 1 FROM executions WHERE state = 'queued' LIMIT 1",
   // breaker.ts countFailures: the flush's webhooks whose calls all succeeded (padded list).
   resetFailures: memo((n: number) => `UPDATE webhooks SET consecutive_failures = 0 WHERE uid IN (${repeated(n)}) AND consecutive_failures <> 0`),
@@ -370,6 +379,15 @@ function flush(n: number) {
       const moves: unknown[] = [];
       for (const b of part) moves.push(b.uid, b.leaseUntil, 'succeeded', 1, null, now, 200, 'success', null);
       moves.push(now, now);
+      if (!anyQueued) {
+        const held: unknown[] = [];
+        for (const b of part) held.push(b.uid, b.leaseUntil);
+        const count = timed('still held count', 0, () => prepared(SQL.stillHeld(part.length)).pluck().get(held)) as number;
+        if (count === part.length) {
+          timed('complete UPDATE', part.length, () => prepared(SQL.moveSilent(part.length)).run(moves));
+          continue;
+        }
+      }
       timed('complete UPDATE', part.length, () => prepared(move(part.length)).all(moves));
     }
     // Every call succeeded: the failure counts of the flush's webhooks not known to be 0 are reset
