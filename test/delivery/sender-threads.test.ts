@@ -16,7 +16,7 @@ import { createThreadedHttpTransport } from '../../src/delivery/transports/threa
 import { senderIdleMs, type Transport } from '../../src/delivery/transports/transport.ts';
 import { ADMIN_TOKEN, startHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
-import { createWebhook, emit, executions, sleep, until } from '../helpers/engine.ts';
+import { createWebhook, emit, executions, PROCESS_START_MS, sleep, until } from '../helpers/engine.ts';
 import { testBackends } from '../helpers/postgres.ts';
 
 /**
@@ -334,7 +334,7 @@ describe('the installed command with sender threads', () => {
     child.stderr.on('data', (c) => output.push(String(c)));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
-      const url = await until(() => /"url":"(http:\/\/[^"]+)".*herald is listening/.exec(output.join(''))?.[1], 30_000, 'Herald to listen');
+      const url = await until(() => /"url":"(http:\/\/[^"]+)".*herald is listening/.exec(output.join(''))?.[1], PROCESS_START_MS, 'Herald to listen');
       const call = async (path: string, body: unknown, headers: Record<string, string>) => {
         const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
         return { status: res.status, body: (await res.json()) as any };
@@ -347,7 +347,7 @@ describe('the installed command with sender threads', () => {
       assert.equal((await call('/v3/content_types/post/entries', { entry: { title: 'one' } }, auth)).status, 201);
       await rx.waitFor(1, 30_000);
       // The first attempt started the threads: the second is sent from one of them.
-      await until(() => output.join('').includes('sender threads ready'), 60_000, 'the sender threads to start');
+      await until(() => output.join('').includes('sender threads ready'), PROCESS_START_MS, 'the sender threads to start');
       assert.equal((await call('/v3/content_types/post/entries', { entry: { title: 'two' } }, auth)).status, 201);
       await rx.waitFor(2, 30_000);
       // The attempt is in flight in a thread (the receiver answers after 800 ms): SIGTERM now.

@@ -77,4 +77,12 @@ export async function until<T>(check: () => Promise<T> | T, ms = 10_000, what = 
   }
 }
 
+/**
+ * How long a child process running Herald's CLI may take to start (to listen, to start its sender
+ * threads, to exit on a bad flag), ms. Each compiles src/ with tsx first: ~50 s was seen at load 16
+ * on a 2-core machine (30 and 60 s limits timed out there), a few seconds alone. Generous: the tests
+ * that wait this long are about what the process does once started (test/run.ts allows 480 s a test).
+ */
+export const PROCESS_START_MS = 180_000;
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEFAULTS, ENV, flagOf, formatDuration, loadConfig, resolveConfig, SETTING_KEYS, SETTINGS, settingsMarkdown, type Config } from '../../src/config.ts';
+import { PROCESS_START_MS } from '../helpers/engine.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-config-'));
 let files = 0;
@@ -32,7 +33,7 @@ function herald(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: PROCESS_START_MS,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { launchFlags, SEMI_SPACE_MB, semiSpaceFlag } from '../../src/ops/launch.js';
-import { until } from '../helpers/engine.ts';
+import { PROCESS_START_MS, until } from '../helpers/engine.ts';
 
 const DEFAULT_FLAG = `--max-semi-space-size=${SEMI_SPACE_MB}`;
 
@@ -70,7 +70,7 @@ function startCommand(dir: string, env: Record<string, string> = {}, opts: { det
 
 /** The pid of the process that logged "herald is listening". */
 async function listening(s: Started): Promise<number> {
-  const pid = await until(() => /"pid":(\d+)[^\n]*herald is listening/.exec(s.text())?.[1], 120_000, 'Herald to listen');
+  const pid = await until(() => /"pid":(\d+)[^\n]*herald is listening/.exec(s.text())?.[1], PROCESS_START_MS, 'Herald to listen');
   return Number(pid);
 }
 

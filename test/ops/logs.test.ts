@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { formatPretty, isPretty, redacting, requestLogger } from '../../src/ops/log.ts';
 import { ADMIN_TOKEN, removeDir, startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
-import { createWebhook, emit, executions, until } from '../helpers/engine.ts';
+import { createWebhook, emit, executions, PROCESS_START_MS, until } from '../helpers/engine.ts';
 
 /** A stream that keeps every JSON line written to it. */
 function sink() {
@@ -134,7 +134,7 @@ describe('logs', () => {
     child.stderr.on('data', (c) => (output += c));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
-      await until(() => /herald is listening/.test(output), 30_000, 'the server to listen');
+      await until(() => /herald is listening/.test(output), PROCESS_START_MS, 'the server to listen');
       const line = output.split('\n').find((l) => l.includes('herald is listening'))!;
       assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} INFO  herald is listening url=http:\/\/127\.0\.0\.1:\d+ /);
       child.kill('SIGTERM');
