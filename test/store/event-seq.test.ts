@@ -5,31 +5,19 @@
  * them (its own INSERT text), on a real store of each backend.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { HeraldEvent } from '../../src/events/event.ts';
 import { createEventLog, type EventRow } from '../../src/events/record.ts';
 import type { Db } from '../../src/store/db.ts';
-import { openPostgres } from '../../src/store/postgres.ts';
-import { openSqlite } from '../../src/store/sqlite.ts';
-import { freshSchema, testBackends } from '../helpers/postgres.ts';
+import { testBackends } from '../helpers/postgres.ts';
+import { openFreshStore } from '../helpers/store.ts';
 
 for (const backend of await testBackends()) {
   describe(`an event's seq, on ${backend}`, () => {
     let db: Db;
     let drop: () => Promise<void>;
     before(async () => {
-      if (backend === 'sqlite') {
-        const dir = mkdtempSync(join(tmpdir(), 'herald-event-seq-'));
-        db = await openSqlite(join(dir, 'herald.db'));
-        drop = async () => rmSync(dir, { recursive: true, force: true });
-      } else {
-        const schema = await freshSchema();
-        db = await openPostgres(schema.url, { poolSize: 4 });
-        drop = schema.drop;
-      }
+      ({ db, drop } = await openFreshStore(backend, 'event-seq'));
     });
     after(async () => {
       await db.close();

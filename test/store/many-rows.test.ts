@@ -7,29 +7,17 @@
  * commit).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { manyRows, type Db, type Tx } from '../../src/store/db.ts';
-import { openPostgres } from '../../src/store/postgres.ts';
-import { openSqlite } from '../../src/store/sqlite.ts';
-import { freshSchema, testBackends } from '../helpers/postgres.ts';
+import { testBackends } from '../helpers/postgres.ts';
+import { openFreshStore } from '../helpers/store.ts';
 
 for (const backend of await testBackends()) {
   describe(`a statement writing several rows that fails, on ${backend}`, () => {
     let db: Db;
     let drop: () => Promise<void>;
     before(async () => {
-      if (backend === 'sqlite') {
-        const dir = mkdtempSync(join(tmpdir(), 'herald-many-rows-'));
-        db = await openSqlite(join(dir, 'herald.db'));
-        drop = async () => rmSync(dir, { recursive: true, force: true });
-      } else {
-        const schema = await freshSchema();
-        db = await openPostgres(schema.url, { poolSize: 4 });
-        drop = schema.drop;
-      }
+      ({ db, drop } = await openFreshStore(backend, 'many-rows'));
     });
     after(async () => {
       await db.close();
