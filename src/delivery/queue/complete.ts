@@ -63,6 +63,12 @@ const insertAttempts = memoByDialect(
    VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}
    ON CONFLICT (uid) DO NOTHING`,
 );
+/**
+ * Which executions an outcome moves: still in flight under the lease its attempt was claimed with
+ * (`v` the outcomes' VALUES). The UPDATE and stillHeld's count share it: the count must say exactly
+ * which rows the UPDATE will move.
+ */
+const HELD = "executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until";
 // The casts type the VALUES columns on PostgreSQL (parameters arrive untyped); SQLite takes them as
 // affinities.
 const moveText = (n: number, orFail: string, queuedBehind: string | null) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
@@ -72,7 +78,7 @@ const moveText = (n: number, orFail: string, queuedBehind: string | null) => `WI
           first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
           last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = ${ENDED_AT('v.state', 'CAST(? AS BIGINT)')},
           paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
-   FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until${
+   FROM v WHERE ${HELD}${
      queuedBehind === null ? '' : `
    RETURNING executions.uid AS uid, ${queuedBehind} AS queued_behind`
    }`;
@@ -92,7 +98,7 @@ const moveExecutionsNoneQueued = memoByDialect((n: number, orFail) => moveText(n
  */
 const moveExecutionsSilent = memoByDialect((n: number, orFail) => moveText(n, orFail, null));
 /**
- * How many of a part's (uid, lease_until) are still in flight under that lease: moveText's WHERE, as
+ * How many of a part's (uid, lease_until) are still in flight under that lease: HELD, moveText's WHERE, as
  * a count (SQLite only). Run in the flush's transaction just before its UPDATE, with nothing written
  * between: SQLite's one writer runs the transaction alone, so the UPDATE then moves exactly the
  * rows counted. When all are (a uid twice in a part counts twice and is applied by uid either way),
@@ -101,7 +107,7 @@ const moveExecutionsSilent = memoByDialect((n: number, orFail) => moveText(n, or
 const stillHeld = memo(
   (n: number) =>
     `WITH v (uid, lease_until) AS (VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT))')})
-     SELECT count(*) FROM v JOIN executions ON executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until`,
+     SELECT count(*) FROM v JOIN executions ON ${HELD}`,
 );
 /**
  * Whether any execution is queued: the first entry of the `executions_queued` index (partial: state
