@@ -381,32 +381,21 @@ class SqliteDb implements Db {
   /** The writer as `fn` sees it, its afterCommit callbacks kept in `hooks`. */
   private txOf(hooks: Array<() => void>, mark?: { wrote: boolean }): Tx {
     const w = this.w;
-    if (mark) {
-      // A gathered member's: notes whether it ran anything but a SELECT (see inGroup).
-      const note = (s: string) => {
-        if (!mark.wrote && !READ_ONLY.test(s)) mark.wrote = true;
-      };
-      return {
-        dialect: 'sqlite',
-        all: (s, p) => (note(s), w.all(s, p)),
-        get: (s, p) => (note(s), w.get(s, p)),
-        run: (s, p) => (note(s), w.run(s, p)),
-        values: (s, p) => (note(s), w.values(s, p)),
-        afterCommit: (f) => hooks.push(f),
-        exec: async (s) => {
-          mark.wrote = true;
-          wrap(() => w.raw.exec(s));
-        },
-      };
-    }
+    // A gathered member's (`mark`): notes whether it ran anything but a SELECT (see inGroup).
+    const note = mark
+      ? (s: string) => {
+          if (!mark.wrote && !READ_ONLY.test(s)) mark.wrote = true;
+        }
+      : () => {};
     return {
       dialect: 'sqlite',
-      all: (s, p) => w.all(s, p),
-      get: (s, p) => w.get(s, p),
-      run: (s, p) => w.run(s, p),
-      values: (s, p) => w.values(s, p),
+      all: (s, p) => (note(s), w.all(s, p)),
+      get: (s, p) => (note(s), w.get(s, p)),
+      run: (s, p) => (note(s), w.run(s, p)),
+      values: (s, p) => (note(s), w.values(s, p)),
       afterCommit: (f) => hooks.push(f),
       exec: async (s) => {
+        if (mark) mark.wrote = true;
         wrap(() => w.raw.exec(s));
       },
     };
