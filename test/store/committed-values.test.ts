@@ -5,23 +5,19 @@
  * transaction is open on the writer when it is called, and nothing that writes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Db } from '../../src/store/db.ts';
-import { openSqlite } from '../../src/store/sqlite.ts';
+import { openFreshStore } from '../helpers/store.ts';
 
 describe('committedValues on SQLite', () => {
   let db: Db;
-  let dir: string;
+  let drop: () => Promise<void>;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'herald-committed-values-'));
-    db = await openSqlite(join(dir, 'herald.db'));
+    ({ db, drop } = await openFreshStore('sqlite', 'committed-values'));
   });
   after(async () => {
     await db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await drop();
   });
   beforeEach(() => db.run('DELETE FROM stacks'));
 
