@@ -1,6 +1,7 @@
 import { sortableId } from '../../ids.ts';
 import { memo, memoByDialect, repeated, type Db } from '../../store/db.ts';
 import { decide, type Decision } from '../policy.ts';
+import { loggedJson } from '../request.ts';
 import type { AttemptRecord, LoggedResponse } from '../send.ts';
 import { countFailures } from './breaker.ts';
 import type { Claimed } from './claim.ts';
@@ -126,13 +127,68 @@ const ANY_QUEUED = "SELECT 1 FROM executions WHERE state = 'queued' LIMIT 1";
 const QUEUED_BEHIND = `EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued')`;
 
 /**
- * The logged response with its status first: the text of `{ status, ...response }`, from a literal
- * in LoggedResponse's key order (as send.ts and relay.ts make it): a spread after a key is V8's
- * slow path, new maps per call (see request.ts); stringifying the response alone and joining the
- * status in front made the text twice.
+ * The logged response with its status first: the text of `JSON.stringify({ status, ...response })`
+ * in LoggedResponse's key order (as send.ts and relay.ts make it), written from its parts: the
+ * headers' JSON is the one kept for the webhook when they are the same as its last response's
+ * (see headersJson), the body's is JSON.stringify's of the string alone. `webhookUid`: whose
+ * receiver answered; absent, nothing is kept.
  */
-export function responseJson(status: number | null, response: LoggedResponse): string {
-  return JSON.stringify({ status, headers: response.headers, body: response.body, encoding: response.encoding, truncated: response.truncated });
+export function responseJson(status: number | null, response: LoggedResponse, webhookUid?: string): string {
+  const headers = webhookUid === undefined ? JSON.stringify(response.headers) : headersJson(webhookUid, response.headers);
+  // An HTTP status is an integer (String's text is JSON's); the encoding one of two words.
+  const statusText = status === null ? 'null' : Number.isInteger(status) ? String(status) : JSON.stringify(status);
+  const encoding = response.encoding === 'utf8' ? '"utf8"' : response.encoding === 'base64' ? '"base64"' : JSON.stringify(response.encoding);
+  return `{"status":${statusText},"headers":${headers},"body":${JSON.stringify(response.body)},"encoding":${encoding},"truncated":${response.truncated ? 'true' : 'false'}}`;
+}
+
+/** A webhook's last response headers (names and values in their order) and their JSON. */
+interface KeptHeaders {
+  names: string[];
+  values: string[];
+  json: string;
+}
+
+/**
+ * By webhook: a receiver answers each call with the same headers, but for its Date (the same
+ * within a second), so most responses' headers are the last one's and their JSON is not made
+ * again: bench fan-out 10, JSON.stringify of the response headers was ~a third of its samples
+ * (the request's the rest: request.ts loggedJson). Bounded: cleared when it holds KEPT_HEADERS.
+ */
+const keptHeaders = new Map<string, KeptHeaders>();
+const KEPT_HEADERS = 1_000;
+
+/**
+ * `JSON.stringify(headers)`: the text kept for `webhookUid` when `headers` has the same names and
+ * values in the same order (the same object to JSON.stringify, so the same text); else made and
+ * kept. Headers with a value not a string (undici gives repeated ones as an array) are not kept.
+ */
+function headersJson(webhookUid: string, headers: LoggedResponse['headers']): string {
+  const kept = keptHeaders.get(webhookUid);
+  if (kept !== undefined) {
+    const { names, values } = kept;
+    let i = 0;
+    let same = true;
+    for (const name in headers) {
+      if (i === names.length || name !== names[i] || headers[name] !== values[i]) {
+        same = false;
+        break;
+      }
+      i++;
+    }
+    if (same && i === names.length) return kept.json;
+  }
+  const names: string[] = [];
+  const values: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value !== 'string') return JSON.stringify(headers);
+    names.push(name);
+    values.push(value);
+  }
+  const json = JSON.stringify(headers);
+  if (kept === undefined && keptHeaders.size >= KEPT_HEADERS) keptHeaders.clear();
+  keptHeaders.set(webhookUid, { names, values, json });
+  return json;
 }
 
 /**
@@ -209,8 +265,8 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           attemptParams[i++] = record.outcome;
           attemptParams[i++] = record.status_code;
           attemptParams[i++] = record.reason;
-          attemptParams[i++] = JSON.stringify(request);
-          attemptParams[i++] = record.response ? responseJson(record.status_code, record.response) : null;
+          attemptParams[i++] = loggedJson(request);
+          attemptParams[i++] = record.response ? responseJson(record.status_code, record.response, claimed.webhook_uid) : null;
         }
         await tx.run(insertAttempts(db.dialect, part.length), attemptParams);
         const moveParams: unknown[] = new Array(part.length * 9 + 2);
