@@ -139,12 +139,13 @@ export function buildRequest(
   const logged: LoggedRequest = format
     ? Object.assign({ method, url: fixed.shownUrl, headers: masked, format: format.format.name }, format.prepared.logged)
     : { method, url: fixed.shownUrl, headers: masked, concise: webhook.concise_payload };
-  // Herald's headers alone (the common case): the log's JSON is written from the template (loggedJson).
-  if (masked === own && format && method === 'POST') {
+  // Herald's headers after the destination's, if any (no format headers, no OAuth): the log's
+  // JSON is written from the webhook's template (loggedJson).
+  if (format && method === 'POST' && formatHeaders === null && !fixed.dest.access_token_url) {
     const template = loggedTemplate(fixed, format);
     if (template) {
       logged[TEMPLATE] = template;
-      logged[TEMPLATE_HEADERS] = own;
+      logged[TEMPLATE_HEADERS] = masked;
     }
   }
   return { url: fixed.dest.target_url, headers, body, bodyBytes: bytes, method, chunked, logged, secrets: fixed.hidden, destination: fixed.dest, webhook_uid: webhook.uid };
@@ -235,16 +236,22 @@ function fixedParts(webhook: Webhook): FixedParts {
 }
 
 /**
- * The constant text of a logged request's JSON around Herald's own headers, for requests that
- * carry Herald's headers alone (no destination, format or OAuth headers): everything but the
- * values of webhook-id, webhook-timestamp, x-herald-event, x-herald-seq, x-herald-attempt and
- * webhook-signature is the same for every attempt of one webhook definition and format.
+ * The constant text of a logged request's JSON around Herald's own headers, for requests whose
+ * headers are the destination's (masked) and Herald's, in that order (no format or OAuth
+ * headers): everything but the values of webhook-id, webhook-timestamp, x-herald-event,
+ * x-herald-seq, x-herald-attempt and webhook-signature is the same for every attempt of one
+ * webhook definition and format.
  */
 interface LoggedTemplate {
-  /** `{"method":"POST","url":...,"headers":{"content-type":...,"user-agent":...,"webhook-id":` */
+  /** `{"method":"POST","url":...,"headers":{` the destination's, `"content-type":...,"user-agent":...,"webhook-id":` */
   head: string;
   /** `},"format":...` and the format's logged keys, `}`. */
   tail: string;
+  /** The destination's headers (masked) the head holds, names and values, checked on each request. */
+  fixedNames: string[];
+  fixedValues: string[];
+  /** How many headers a request of it has without webhook-signature. */
+  keys: number;
   /** What it was made for (FixedParts keeps the last one). */
   format: Prepared['format'];
   logged: Record<string, unknown>;
@@ -252,7 +259,9 @@ interface LoggedTemplate {
 
 /** Herald's own headers (buildRequest's `own`) in their order, the ones before webhook-id constant. */
 const OWN_HEAD = { 'content-type': 'application/json', 'user-agent': USER_AGENT };
-/** How many keys `own` has without webhook-signature: loggedJson writes exactly these (and the signature). */
+/** `own`'s names: a destination header of one of these names (refused when saved) would change the order. */
+const OWN_NAMES = new Set(['content-type', 'user-agent', 'webhook-id', 'webhook-timestamp', 'x-herald-event', 'x-herald-seq', 'x-herald-attempt', 'webhook-signature']);
+/** How many keys `own` has without webhook-signature. */
 const OWN_KEYS = 7;
 /** Keys of the logged request itself, which a format's logged part must not name (Object.assign would overwrite them in place). */
 const LOGGED_KEYS = new Set(['method', 'url', 'headers', 'format']);
@@ -269,11 +278,16 @@ function loggedTemplate(fixed: FixedParts, format: Prepared): LoggedTemplate | n
   if (t !== null && t.logged === logged && t.format === format.format) return t;
   if (!Object.isFrozen(logged)) return null;
   for (const k in logged) if (LOGGED_KEYS.has(k)) return null;
-  const headers = JSON.stringify(OWN_HEAD);
+  const fixedNames = Object.keys(fixed.masked);
+  for (const k of fixedNames) if (OWN_NAMES.has(k)) return null;
+  const headers = JSON.stringify(Object.assign({}, fixed.masked, OWN_HEAD));
   const rest = JSON.stringify(Object.assign({ format: format.format.name }, logged));
   return (fixed.template = {
     head: `{"method":"POST","url":${JSON.stringify(fixed.shownUrl)},"headers":${headers.slice(0, -1)},"webhook-id":`,
     tail: `},${rest.slice(1)}`,
+    fixedNames,
+    fixedValues: fixedNames.map((k) => fixed.masked[k]),
+    keys: fixedNames.length + OWN_KEYS,
     format: format.format,
     logged,
   });
@@ -290,9 +304,10 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
  * buildRequest gave a template is written from it and its headers' values: the text is the same
  * (test/delivery/logged-json.test.ts), without JSON.stringify walking and escaping its constant
  * parts on every attempt (bench fan-out 10: JSON.stringify was ~3% of the process's samples, most
- * of it here). Its headers are read as they are now: a value changed since is written as
- * changed; a header added or removed (their count differs) or the headers object replaced (a
- * batch's, dispatcher.ts sendBatch) makes it JSON.stringify's, as does a value that needs escaping.
+ * of it here). Herald's header values are read as they are now (one changed since is written as
+ * changed); a destination header's value changed, a header added or removed (their count
+ * differs), the headers object replaced (a batch's, dispatcher.ts sendBatch) or a value that needs
+ * escaping makes it JSON.stringify's.
  */
 export function loggedJson(request: unknown): string {
   const t = request === null || typeof request !== 'object' ? undefined : (request as LoggedRequest)[TEMPLATE];
@@ -309,7 +324,8 @@ export function loggedJson(request: unknown): string {
       let n = 0;
       for (const _ in h) n++;
       if (
-        n === (signature === undefined ? OWN_KEYS : OWN_KEYS + 1) &&
+        n === (signature === undefined ? t.keys : t.keys + 1) &&
+        sameFixed(t, h) &&
         plain(id) &&
         plain(timestamp) &&
         plain(event) &&
@@ -327,6 +343,13 @@ export function loggedJson(request: unknown): string {
     }
   }
   return JSON.stringify(request);
+}
+
+/** Whether `headers` holds the template's destination headers as it holds them. */
+function sameFixed(t: LoggedTemplate, headers: Record<string, string>): boolean {
+  const { fixedNames, fixedValues } = t;
+  for (let i = 0; i < fixedNames.length; i++) if (headers[fixedNames[i]] !== fixedValues[i]) return false;
+  return true;
 }
 
 /** A string JSON writes as it is, between quotes (see NEEDS_ESCAPE). */

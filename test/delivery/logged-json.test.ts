@@ -122,11 +122,33 @@ describe("the attempt log's request JSON", () => {
     assert.match(loggedJson(batch), /"batch":"bat_1"/);
   });
 
-  it('is JSON.stringify itself for requests with other headers: custom, basic auth, bearer, OAuth, CloudEvents; and for null', () => {
+  it("is the same with the destination's headers (custom, secret ones masked, basic auth, bearer), a changed one not taken from the template", () => {
     const cases: Webhook[] = [
-      webhook({}, { custom_header: [{ header_name: 'X-Team', value: 'site' }, { header_name: 'X-Secret', value: 'top-secret-value', secret: true }] }),
+      webhook({}, { custom_header: [{ header_name: 'X-Team', value: 'site "a"' }, { header_name: 'X-Secret', value: 'top-secret-value', secret: true }] }),
       webhook({}, { http_basic_auth: 'user', http_basic_password: 'hunter2' }),
-      webhook({}, { bearer_token: 'tok-secret' }),
+      webhook({ signing_secrets: [] }, { bearer_token: 'tok-secret', custom_header: [{ header_name: 'X-Ü', value: 'ü東' }] }),
+    ];
+    for (const w of cases) {
+      for (const attempt of [1, 2]) {
+        const { logged } = request(w, 'exe_01JABCDEF', { seq: 42, attempt, event: 'entry.update' });
+        assert.ok(templated(logged));
+        assert.equal(loggedJson(logged), JSON.stringify(logged));
+        assert.doesNotMatch(loggedJson(logged), /top-secret-value|hunter2|tok-secret/);
+      }
+    }
+    const changed = request(cases[0]).logged;
+    changed.headers['x-team'] = 'other';
+    assert.equal(loggedJson(changed), JSON.stringify(changed));
+    assert.match(loggedJson(changed), /"x-team":"other"/);
+    const swapped = request(cases[0]).logged;
+    delete swapped.headers['x-team'];
+    swapped.headers['x-other'] = 'site';
+    assert.equal(loggedJson(swapped), JSON.stringify(swapped));
+  });
+
+  it('is JSON.stringify itself for requests with other headers: OAuth, CloudEvents, a destination header of a name of Herald; and for null', () => {
+    const cases: Webhook[] = [
+      webhook({}, { custom_header: [{ header_name: 'X-Herald-Seq', value: '1' }] }),
       webhook({}, { access_token_url: 'https://auth.example.com/token', client_id: 'c', client_secret: 's' } as Partial<Webhook['destinations'][0]>),
       webhook({ format: 'cloudevents', format_options: { mode: 'binary' } }),
       webhook({ format: 'cloudevents', format_options: { mode: 'structured' } }),
