@@ -183,3 +183,36 @@ export function listDepth(limit: number, latencyMs: number | null, horizonMs = L
   if (latencyMs <= 0) return max;
   return Math.min(max, Math.max(limit, Math.floor(limit * (1 + horizonMs / latencyMs))));
 }
+
+/**
+ * The share of the global cap (HERALD_MAX_IN_FLIGHT) kept for webhooks that hold few slots: 1/8 of
+ * it. Without it, webhooks whose receivers accept connections and never answer could hold every
+ * global slot until their deadlines (30 s): 16 of them at the starting limit of 16 fill 256, and
+ * every other stack's webhooks waited (measured, session 22: 0 of 5 deliveries in 25 s). Each
+ * webhook's own limit alone cannot prevent it: many webhooks each within their limits.
+ */
+export const RESERVE_SHARE = 8;
+
+/** How a claim round may use the free global slots: see globalShare(). */
+export interface GlobalShare {
+  /** Executions the round may claim in all. */
+  slots: number;
+  /** The most slots any one webhook may hold (in flight, and claimed by this round) after it. */
+  heldAtMost: number;
+}
+
+/**
+ * What a claim round may take of `free` global slots (of `maxInFlight`): while more than the
+ * reserve (maxInFlight / RESERVE_SHARE) is free, what is above it, for any webhook within its own
+ * limit; once only the reserve is free, it goes to webhooks holding fewer than reserve /
+ * RESERVE_SHARE slots (at least 1), each up to that many. Webhooks stuck on dead receivers hold
+ * more than that, so another stack's webhook still gets its attempts out at once (a few at a time),
+ * instead of waiting for the dead ones' deadlines. Defaults: 256 in all, 32 kept, 4 each. Below 8
+ * in all nothing is kept (a cap that small is a test's or a deliberate trickle).
+ * A single busy webhook can so hold at most maxInFlight minus the reserve (224 of 256).
+ */
+export function globalShare(maxInFlight: number, free: number): GlobalShare {
+  const reserve = Math.floor(maxInFlight / RESERVE_SHARE);
+  if (free > reserve) return { slots: free - reserve, heldAtMost: Infinity };
+  return { slots: Math.max(0, free), heldAtMost: Math.max(1, Math.floor(reserve / RESERVE_SHARE)) };
+}

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
 import { HeraldError } from '../errors.ts';
 import { BodyTooLarge, prepareDelivery, type DeliveryFormat, type PreparedDelivery } from './formats/index.ts';
-import { AdaptiveLimit, listDepth } from './concurrency.ts';
+import { AdaptiveLimit, globalShare, listDepth } from './concurrency.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import type { Operational } from './operational.ts';
 import { claim, nextDueAt, type Claimed, type Finished } from './queue/index.ts';
@@ -324,7 +324,10 @@ export class DeliveryDispatcher {
     this.rerun = false;
     try {
       const free = this.o.maxInFlight - this.inFlight - Math.max(0, this.writer.unrecorded - this.o.maxInFlight);
-      const limit = Math.min(free, CLAIM_PAGE);
+      // Above the reserve, any webhook within its limit; the reserve, only webhooks holding few
+      // (concurrency.ts globalShare: dead receivers of one stack cannot hold every slot).
+      const share = globalShare(this.o.maxInFlight, free);
+      const limit = Math.min(share.slots, CLAIM_PAGE);
       // Taken now: a wake() during this round asks the next one to scan again.
       const scan = this.scanWanted;
       this.scanWanted = false;
@@ -335,12 +338,12 @@ export class DeliveryDispatcher {
       let more = false;
       let lost = 0;
       let paced = 0;
-      if (free > 0) {
+      if (limit > 0) {
         const now = Date.now();
         // The round's claims start together at its end (launchAll, so their bodies' sharing is
         // decided over the whole set); until then they count against their webhooks' free slots here.
         const taken = new Map<string, number>();
-        const freeSlots = (w: string) => this.limitOf(w).limit - (this.perWebhook.get(w) ?? 0) - (taken.get(w) ?? 0);
+        const freeSlots = (w: string) => Math.min(this.limitOf(w).limit, share.heldAtMost) - (this.perWebhook.get(w) ?? 0) - (taken.get(w) ?? 0);
         const take = (cs: Claimed[]) => {
           for (const c of cs) taken.set(c.webhook_uid, (taken.get(c.webhook_uid) ?? 0) + 1);
           claimed = claimed.length === 0 ? cs : claimed.concat(cs);

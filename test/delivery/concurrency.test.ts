@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AdaptiveLimit, LIST_DEPTH_MAX, LIST_HORIZON_MS, listDepth, type Observation } from '../../src/delivery/concurrency.ts';
+import { AdaptiveLimit, globalShare, LIST_DEPTH_MAX, LIST_HORIZON_MS, listDepth, type Observation } from '../../src/delivery/concurrency.ts';
 
 const ok = (duration_ms: number, inFlight: number): Observation => ({ outcome: 'success', status_code: 200, duration_ms, inFlight });
 const status = (code: number, duration_ms = 5): Observation => ({ outcome: 'http_error', status_code: code, duration_ms, inFlight: 1 });
@@ -171,5 +171,25 @@ describe('the receiver latency the limit keeps (AdaptiveLimit.latency)', () => {
     feed(l, 12, () => ok(2_000, 1), 1_000);
     assert.ok(l.latency! > 1_500, String(l.latency));
     assert.ok(listDepth(l.limit, l.latency) < 2 * l.limit);
+  });
+});
+
+describe('the share of the global cap kept for webhooks holding few slots', () => {
+  it('lets a round take what is free above the reserve, for any webhook within its own limit', () => {
+    assert.deepEqual(globalShare(256, 256), { slots: 224, heldAtMost: Infinity });
+    assert.deepEqual(globalShare(256, 33), { slots: 1, heldAtMost: Infinity });
+  });
+
+  it('gives the reserve only to webhooks holding fewer than an eighth of it, up to that many each', () => {
+    assert.deepEqual(globalShare(256, 32), { slots: 32, heldAtMost: 4 });
+    assert.deepEqual(globalShare(256, 1), { slots: 1, heldAtMost: 4 });
+    assert.deepEqual(globalShare(64, 8), { slots: 8, heldAtMost: 1 }, 'at least one each');
+  });
+
+  it('keeps nothing back below 8 slots in all, and gives nothing when none is free', () => {
+    assert.deepEqual(globalShare(4, 4), { slots: 4, heldAtMost: Infinity });
+    assert.deepEqual(globalShare(4, 1), { slots: 1, heldAtMost: Infinity });
+    assert.equal(globalShare(256, 0).slots, 0);
+    assert.equal(globalShare(256, -3).slots, 0, 'more held than the cap (outcomes waiting to be written): nothing');
   });
 });
