@@ -18,6 +18,10 @@ import { openPostgres } from '../../src/store/postgres.ts';
 import { openSqlite } from '../../src/store/sqlite.ts';
 import { freshSchema, testBackends } from '../helpers/postgres.ts';
 
+// Asked before any test is registered: test/run.ts passes --test-force-exit, which ends a file once
+// the tests registered so far have ended, so tests registered after a top-level await can be dropped.
+const backends = await testBackends();
+
 const LEASE_MS = 60_000;
 const T0 = 1_700_000_000_000;
 
@@ -32,7 +36,7 @@ describe('choosing candidates', () => {
   });
 });
 
-for (const backend of await testBackends()) {
+for (const backend of backends) {
   describe(`claiming on ${backend}`, () => {
     let db: Db;
     let drop: () => Promise<void>;

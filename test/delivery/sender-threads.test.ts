@@ -19,6 +19,10 @@ import { startReceiver } from '../helpers/receiver.ts';
 import { createWebhook, emit, executions, PROCESS_START_MS, sleep, until } from '../helpers/engine.ts';
 import { testBackends } from '../helpers/postgres.ts';
 
+// Asked before any test is registered: test/run.ts passes --test-force-exit, which ends a file once
+// the tests registered so far have ended, so tests registered after a top-level await can be dropped.
+const backends = await testBackends();
+
 /**
  * Sender threads (config.senderThreads, src/delivery/transports/threaded.ts): plain HTTP attempts
  * are sent from worker threads, each with its own guarded agent, and their records come back as
@@ -261,7 +265,7 @@ describe('the threaded HTTP transport', () => {
   });
 });
 
-for (const backend of await testBackends()) describe(`delivery with sender threads on ${backend}`, () => {
+for (const backend of backends) describe(`delivery with sender threads on ${backend}`, () => {
   const cleanup: Array<() => Promise<unknown>> = [];
   after(async () => {
     for (const c of cleanup.reverse()) await c();

@@ -8,6 +8,10 @@ import { QUEUE_DEPTH_SQL } from '../../src/delivery/queue/index.ts';
 import { Histogram, Registry } from 'prom-client';
 import { CountedHistogram } from '../../src/ops/metrics.ts';
 
+// Asked before any test is registered: test/run.ts passes --test-force-exit, which ends a file once
+// the tests registered so far have ended, so tests registered after a top-level await can be dropped.
+const backends = await testBackends();
+
 /** Reads one sample's value from Prometheus text; 0 when absent. */
 function sample(text: string, name: string, labels = ''): number {
   const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
@@ -88,7 +92,7 @@ describe('CountedHistogram', () => {
 });
 
 // Scraped every few seconds: the queue depth must read the queue, not every execution the log keeps.
-for (const backend of await testBackends()) {
+for (const backend of backends) {
   describe(`the queue depth query on ${backend}`, () => {
     it('reads unfinished executions through their partial index, not the whole table', async () => {
       const h = await startHerald({ backend });
