@@ -13,8 +13,10 @@ describe('log retention', () => {
   });
   after(() => h.close());
 
-  it('prunes finished executions and their attempts past the retention, never unfinished ones', async () => {
+  it('prunes finished executions and their attempts past the retention, never unfinished ones', async (t) => {
     const rx = await startReceiver();
+    // Closed also when the test fails before closing it below: an open receiver keeps the file's process alive.
+    t.after(() => rx.close());
     const stack = await h.newStack();
     const hook = await createWebhook(h, stack, rx.url);
     const count = PRUNE_BATCH + 20; // more than one batch
