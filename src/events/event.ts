@@ -84,6 +84,13 @@ export interface EventInput {
    */
   data: Record<string, unknown>;
   /**
+   * `data` as JSON text, when the caller has it already: record() stores it as the event row's
+   * `data` instead of stringifying `data` again. It must parse to `data`. An entry's save builds it
+   * from the text its rows were written with (src/content/entries.ts renderedText), so the entry
+   * is stringified once per save, not twice. Never part of the recorded event.
+   */
+  dataText?: string;
+  /**
    * Set on an asset's publish or unpublish (or .fail) event when the same request already recorded
    * one of that action for that environment in another locale. A Herald asset is one content in
    * every locale, so Contentful's call body is the same for each: Contentful-format webhooks are
@@ -93,7 +100,7 @@ export interface EventInput {
   contentful_repeat?: true;
 }
 
-export interface HeraldEvent extends Omit<EventInput, 'versions'> {
+export interface HeraldEvent extends Omit<EventInput, 'versions' | 'dataText'> {
   /** Global, monotonic; receivers use it to drop stale updates. */
   seq: number;
   created_at: number;

@@ -62,7 +62,7 @@ export function createEventLog(fanOut: FanOut): EventLog {
       // skips one that commits late. No-op on SQLite (one writer at a time).
       if (tx.lock) await tx.lock([`events:${input.api_key}`]);
       const createdAt = Date.now();
-      const { versions, ...rest } = input;
+      const { versions, dataText, ...rest } = input;
       const changes = versions && (input.action === 'update' || input.action === 'auto_save') ? diffChanges(input.module as Module, versions.before, versions.after) : null;
       const actorName = input.actor === 'admin' ? 'admin' : (input.actor_name ?? null);
       const stored: EventRow = {
@@ -78,7 +78,7 @@ export function createEventLog(fanOut: FanOut): EventLog {
         actor: input.actor,
         actor_name: actorName,
         changes: changes ? JSON.stringify(changes) : null,
-        data: JSON.stringify(input.data),
+        data: dataText ?? JSON.stringify(input.data),
         created_at: createdAt,
       };
       const params = [

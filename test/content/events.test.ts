@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { updateAsset } from '../../src/content/assets.ts';
-import { createEntry, updateEntry } from '../../src/content/entries.ts';
+import { getContentType } from '../../src/content/content-types.ts';
+import { createEntry, publishEntry, updateEntry } from '../../src/content/entries.ts';
 import { startHerald, type TestHerald } from '../helpers/herald.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { clientError, clientStack, eventsAfter, label, lastSeq, stackOf, type TestStack } from './helpers/content.ts';
@@ -356,6 +357,32 @@ describe('content events', () => {
     ]);
     // When the first answers, the others asked for with it have committed too: one COMMIT.
     assert.deepEqual(seen, { two: 'two after', asset: 't after' });
+  });
+
+  it("stores a save's event data as the bytes JSON.stringify gives the entry returned and its content type", async () => {
+    // A save builds its event's data text from the entry row's text (entries.ts renderedText) rather
+    // than stringifying the entry again: what it stores must be exactly what stringifying would give.
+    await s.stack.contentType().create({
+      content_type: { title: 'Note', uid: 'note', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'tags_list', display_name: 'Words', data_type: 'text', multiple: true }] },
+    });
+    const scope = { api_key: s.api_key, branch: 'main', caller: { kind: 'admin', actor: 'admin' } as const };
+    const ct = await getContentType(h.herald.db, scope, 'note');
+    const stored = async (uid: string, action: string, locale: string) =>
+      (await h.herald.db.get<{ data: string }>('SELECT data FROM events WHERE api_key = ? AND uid = ? AND action = ? AND locale = ? ORDER BY seq DESC LIMIT 1', [s.api_key, uid, action, locale]))!.data;
+    // Text that JSON escapes: a quote, a backslash, a control character, U+2028, and non-ASCII.
+    const created = await createEntry(h.herald, scope, 'note', { title: 'say "hi" \\ \t \u2028 é', tags_list: ['a', 'b'], tags: ['x'] });
+    const uid = created.uid as string;
+    assert.equal(await stored(uid, 'create', 'en-us'), JSON.stringify({ entry: created, content_type: ct }));
+    // Published, then saved: the entry's publish_details are not empty.
+    await publishEntry(h.herald, scope, 'note', uid, { entry: { environments: ['development'], locales: ['en-us'] } });
+    const updated = await updateEntry(h.herald, scope, 'note', uid, { title: 'after' });
+    assert.equal((updated.publish_details as unknown[]).length, 1);
+    assert.equal(await stored(uid, 'update', 'en-us'), JSON.stringify({ entry: updated, content_type: ct }));
+    const saved = await updateEntry(h.herald, scope, 'note', uid, { tags_list: [] }, { autoSave: true });
+    assert.equal(await stored(uid, 'auto_save', 'en-us'), JSON.stringify({ entry: saved, content_type: ct }));
+    // A new locale's line.
+    const localized = await updateEntry(h.herald, scope, 'note', uid, { title: 'après' }, { locale: 'fr-fr' });
+    assert.equal(await stored(uid, 'update', 'fr-fr'), JSON.stringify({ entry: localized, content_type: ct }));
   });
 
   it('records the branch an event happened on', async () => {
