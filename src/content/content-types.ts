@@ -31,6 +31,18 @@ export async function requireContentType(q: Queryable, scope: Scope, uid: string
   return ct;
 }
 
+/**
+ * requireContentType, with the content type's JSON text: the stored row's (no stringify) when no
+ * global field was resolved into it, which is the common case. An entry's save puts it in its
+ * event's data (entries.ts record).
+ */
+export async function requireContentTypeWithText(q: Queryable, scope: Scope, uid: string): Promise<{ ct: ContentTypeDoc; text: string }> {
+  const row = await stored.getWithText(q, scope, uid);
+  if (!row) throw notFound(`Content type '${uid}'`);
+  const [ct] = await resolveGlobalFields(q, scope, [row.doc]);
+  return { ct, text: ct === row.doc ? row.text : JSON.stringify(ct) };
+}
+
 export async function listContentTypes(q: Queryable, scope: Scope): Promise<ContentTypeDoc[]> {
   return resolveGlobalFields(q, scope, await stored.list(q, scope));
 }

@@ -2,7 +2,7 @@ import { HeraldError, invalid, notFound, type FieldErrors } from '../errors.ts';
 import type { Action } from '../events/event.ts';
 import { bltUid } from '../ids.ts';
 import { json, type Queryable, type Tx } from '../store/db.ts';
-import { deleteContentType, getContentType, requireContentType, type ContentTypeDoc } from './content-types.ts';
+import { deleteContentType, getContentType, requireContentType, requireContentTypeWithText, type ContentTypeDoc } from './content-types.ts';
 import { applyReferenceParams, type LoadedEntry, type ReferenceParams } from './query-params.ts';
 import { iso, type ContentDeps, type Scope } from './context.ts';
 import { fallbackChain, requireLocale } from './locales.ts';
@@ -135,7 +135,7 @@ async function record(
   extra: Record<string, unknown> = {},
   environment?: string,
   versions?: { before: EntryDoc; after: EntryDoc },
-  entryText?: string,
+  texts?: { entry: string; contentType: string },
 ) {
   return deps.events.record(tx, {
     api_key: scope.api_key,
@@ -149,10 +149,11 @@ async function record(
     actor: scope.caller.actor,
     actor_name: scope.caller.name ?? null,
     data: { entry, content_type: ct, ...extra },
-    // A save has the entry's text (renderedText) and no extra: the data's text is built around it,
-    // the same bytes JSON.stringify(data) gives, with one stringify of the entry per save, not two.
-    // (A plain key, undefined when absent, not a spread: record() leaves it out of the event.)
-    dataText: entryText === undefined ? undefined : `{"entry":${entryText},"content_type":${JSON.stringify(ct)}}`,
+    // A save has the entry's text (renderedText) and the content type's (the row's, see
+    // requireContentTypeWithText), and no extra: the data's text is made of them, the same bytes
+    // JSON.stringify(data) gives, without stringifying either again. (A plain key, undefined when
+    // absent, not a spread: record() leaves it out of the event.)
+    dataText: texts === undefined ? undefined : `{"entry":${texts.entry},"content_type":${texts.contentType}}`,
     ...(versions ? { versions } : {}),
   });
 }
@@ -226,7 +227,7 @@ interface SaveOptions {
 
 export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string, raw: unknown, opts: { locale?: unknown } & SaveOptions = {}) {
   return deps.db.tx(async (tx) => {
-    const ct = await requireContentType(tx, scope, ctUid);
+    const { ct, text: ctText } = await requireContentTypeWithText(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
     const { value, errors } = checkEntry(ct.schema, raw, undefined, { required: !opts.draft });
     throwIfErrors(errors);
@@ -269,7 +270,7 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
     ]);
     await insertVersion(tx, scope, doc, text, 'create', now);
     const entry = render(doc, false, []);
-    await record(deps, tx, scope, 'create', ct, entry, locale, {}, undefined, undefined, renderedText(text, false, []));
+    await record(deps, tx, scope, 'create', ct, entry, locale, {}, undefined, undefined, { entry: renderedText(text, false, []), contentType: ctText });
     return entry;
   }, GATHER);
 }
@@ -281,7 +282,7 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
  */
 export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, raw: unknown, opts: { locale?: unknown; autoSave?: boolean } & Pick<SaveOptions, 'draft'> = {}) {
   return deps.db.tx(async (tx) => {
-    const ct = await requireContentType(tx, scope, ctUid);
+    const { ct, text: ctText } = await requireContentTypeWithText(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
     const lines = await requireLines(tx, scope, ct.uid, uid);
     const own = lines.get(locale);
@@ -332,7 +333,7 @@ export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string
     const pubs = (await publicationsOf(tx, scope, 'entry', [uid], locale)).get(uid) ?? [];
     const entry = render(doc, false, pubs);
     // A new locale line's changes are against the content that locale showed before (its fallback).
-    await record(deps, tx, scope, action, ct, entry, locale, {}, undefined, { before: base.doc, after: doc }, renderedText(text, false, pubs));
+    await record(deps, tx, scope, action, ct, entry, locale, {}, undefined, { before: base.doc, after: doc }, { entry: renderedText(text, false, pubs), contentType: ctText });
     return entry;
   }, GATHER);
 }

@@ -26,13 +26,20 @@ export interface SchemaDoc {
 
 /** The rows of one table, named in errors as `noun` ("Content type") with field paths under `key` ("content_type"). */
 export function schemaDocs<D extends SchemaDoc>(table: 'content_types' | 'global_fields', noun: string, key: string) {
-  const get = async (q: Queryable, scope: Scope, uid: string): Promise<D | undefined> => {
+  const getWithText = async (q: Queryable, scope: Scope, uid: string): Promise<{ doc: D; text: string } | undefined> => {
     const row = await q.get<{ doc: string }>(`SELECT doc FROM ${table} WHERE api_key = ? AND branch = ? AND uid = ?`, [scope.api_key, scope.branch, uid]);
-    return row ? json<D>(row.doc) : undefined;
+    return row ? { doc: json<D>(row.doc), text: row.doc } : undefined;
   };
+  const get = async (q: Queryable, scope: Scope, uid: string): Promise<D | undefined> => (await getWithText(q, scope, uid))?.doc;
   return {
     /** As stored. */
     get,
+
+    /**
+     * As stored, with the row's text: JSON.stringify(doc)'s very bytes, as every write of the row
+     * (insert, write, a branch's copy) makes it with JSON.stringify.
+     */
+    getWithText,
 
     /** Every one of the branch, oldest first, as stored. */
     async list(q: Queryable, scope: Scope): Promise<D[]> {

@@ -360,8 +360,9 @@ describe('content events', () => {
   });
 
   it("stores a save's event data as the bytes JSON.stringify gives the entry returned and its content type", async () => {
-    // A save builds its event's data text from the entry row's text (entries.ts renderedText) rather
-    // than stringifying the entry again: what it stores must be exactly what stringifying would give.
+    // A save builds its event's data text from the entry row's text (entries.ts renderedText) and the
+    // content type row's, rather than stringifying them again: what it stores must be exactly what
+    // stringifying would give.
     await s.stack.contentType().create({
       content_type: { title: 'Note', uid: 'note', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'tags_list', display_name: 'Words', data_type: 'text', multiple: true }] },
     });
@@ -383,6 +384,19 @@ describe('content events', () => {
     // A new locale's line.
     const localized = await updateEntry(h.herald, scope, 'note', uid, { title: 'après' }, { locale: 'fr-fr' });
     assert.equal(await stored(uid, 'update', 'fr-fr'), JSON.stringify({ entry: localized, content_type: ct }));
+
+    // A content type embedding a global field: its data carries the global field's schema, which
+    // the content type's row does not hold.
+    await h.request('POST', '/v3/global_fields', { headers: s.headers, body: { global_field: { title: 'Byline', uid: 'byline', schema: [{ uid: 'name', display_name: 'Name', data_type: 'text' }] } } });
+    await s.stack.contentType().create({
+      content_type: { title: 'Signed', uid: 'signed', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'by', display_name: 'By', data_type: 'global_field', reference_to: 'byline' }] },
+    });
+    const signedCt = await getContentType(h.herald.db, scope, 'signed');
+    assert.equal((signedCt!.schema[1] as { schema: unknown[] }).schema.length, 1);
+    const signed = await createEntry(h.herald, scope, 'signed', { title: 'Signed', by: { name: 'Ann' } });
+    assert.equal(await stored(signed.uid as string, 'create', 'en-us'), JSON.stringify({ entry: signed, content_type: signedCt }));
+    const resigned = await updateEntry(h.herald, scope, 'signed', signed.uid as string, { by: { name: 'Bo' } });
+    assert.equal(await stored(signed.uid as string, 'update', 'en-us'), JSON.stringify({ entry: resigned, content_type: signedCt }));
   });
 
   it('records the branch an event happened on', async () => {
