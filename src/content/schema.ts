@@ -313,12 +313,18 @@ export function referencedContentTypes(schema: Field[]): Set<string> {
 /** The global fields a schema embeds (global_field fields, in groups too; not through the global fields themselves). */
 export function embeddedGlobalFields(schema: Field[]): Set<string> {
   const out = new Set<string>();
-  const walk = (fields: Field[]) => {
-    for (const f of fields) {
-      if (f.data_type === 'global_field' && typeof f.reference_to === 'string') out.add(f.reference_to);
-      else if (f.data_type === 'group') walk(f.schema ?? []);
-    }
-  };
-  walk(schema);
+  addEmbedded(schema, out);
   return out;
+}
+
+/**
+ * embeddedGlobalFields' walk: a function of the module, not a closure made per call, which tsx
+ * names through Object.defineProperty each time (see store/sqlite.ts SqliteTx); every entry save
+ * calls this (resolveGlobalFields).
+ */
+function addEmbedded(fields: Field[], out: Set<string>) {
+  for (const f of fields) {
+    if (f.data_type === 'global_field' && typeof f.reference_to === 'string') out.add(f.reference_to);
+    else if (f.data_type === 'group') addEmbedded(f.schema ?? [], out);
+  }
 }
