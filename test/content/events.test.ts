@@ -364,32 +364,33 @@ describe('content events', () => {
     // content type row's, rather than stringifying them again: what it stores must be exactly what
     // stringifying would give.
     await s.stack.contentType().create({
-      content_type: { title: 'Note', uid: 'note', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'tags_list', display_name: 'Words', data_type: 'text', multiple: true }] },
+      content_type: { title: 'Jotting', uid: 'jotting', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'tags_list', display_name: 'Words', data_type: 'text', multiple: true }] },
     });
     const scope = { api_key: s.api_key, branch: 'main', caller: { kind: 'admin', actor: 'admin' } as const };
-    const ct = await getContentType(h.herald.db, scope, 'note');
+    const ct = await getContentType(h.herald.db, scope, 'jotting');
     const stored = async (uid: string, action: string, locale: string) =>
       (await h.herald.db.get<{ data: string }>('SELECT data FROM events WHERE api_key = ? AND uid = ? AND action = ? AND locale = ? ORDER BY seq DESC LIMIT 1', [s.api_key, uid, action, locale]))!.data;
     // Text that JSON escapes: a quote, a backslash, a control character, U+2028, and non-ASCII.
-    const created = await createEntry(h.herald, scope, 'note', { title: 'say "hi" \\ \t \u2028 é', tags_list: ['a', 'b'], tags: ['x'] });
+    const created = await createEntry(h.herald, scope, 'jotting', { title: 'say "hi" \\ \t \u2028 é', tags_list: ['a', 'b'], tags: ['x'] });
     const uid = created.uid as string;
     assert.equal(await stored(uid, 'create', 'en-us'), JSON.stringify({ entry: created, content_type: ct }));
     // Published, then saved: the entry's publish_details are not empty.
-    await publishEntry(h.herald, scope, 'note', uid, { entry: { environments: ['development'], locales: ['en-us'] } });
-    const updated = await updateEntry(h.herald, scope, 'note', uid, { title: 'after' });
+    await publishEntry(h.herald, scope, 'jotting', uid, { entry: { environments: ['development'], locales: ['en-us'] } });
+    const updated = await updateEntry(h.herald, scope, 'jotting', uid, { title: 'after' });
     assert.equal((updated.publish_details as unknown[]).length, 1);
     assert.equal(await stored(uid, 'update', 'en-us'), JSON.stringify({ entry: updated, content_type: ct }));
-    const saved = await updateEntry(h.herald, scope, 'note', uid, { tags_list: [] }, { autoSave: true });
+    const saved = await updateEntry(h.herald, scope, 'jotting', uid, { tags_list: [] }, { autoSave: true });
     assert.equal(await stored(uid, 'auto_save', 'en-us'), JSON.stringify({ entry: saved, content_type: ct }));
     // A new locale's line.
-    const localized = await updateEntry(h.herald, scope, 'note', uid, { title: 'après' }, { locale: 'fr-fr' });
+    const localized = await updateEntry(h.herald, scope, 'jotting', uid, { title: 'après' }, { locale: 'fr-fr' });
     assert.equal(await stored(uid, 'update', 'fr-fr'), JSON.stringify({ entry: localized, content_type: ct }));
 
     // A content type embedding a global field: its data carries the global field's schema, which
     // the content type's row does not hold.
-    await h.request('POST', '/v3/global_fields', { headers: s.headers, body: { global_field: { title: 'Byline', uid: 'byline', schema: [{ uid: 'name', display_name: 'Name', data_type: 'text' }] } } });
+    const gf = await h.request('POST', '/v3/global_fields', { headers: s.headers, body: { global_field: { title: 'Signature', uid: 'signature', schema: [{ uid: 'name', display_name: 'Name', data_type: 'text' }] } } });
+    assert.equal(gf.status, 201);
     await s.stack.contentType().create({
-      content_type: { title: 'Signed', uid: 'signed', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'by', display_name: 'By', data_type: 'global_field', reference_to: 'byline' }] },
+      content_type: { title: 'Signed', uid: 'signed', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'by', display_name: 'By', data_type: 'global_field', reference_to: 'signature' }] },
     });
     const signedCt = await getContentType(h.herald.db, scope, 'signed');
     assert.equal((signedCt!.schema[1] as { schema: unknown[] }).schema.length, 1);
