@@ -302,20 +302,25 @@ for (const backend of backends) {
       const seen: Db = Object.create(db, {
         tx: {
           value: <T>(fn: (tx: Parameters<Parameters<Db['tx']>[0]>[0]) => Promise<T>) =>
+            // The real transaction underneath (Object.create, not a spread: SQLite's is a class whose
+            // methods a spread would leave behind), its run and get counted.
             db.tx((tx) =>
-              fn({
-                ...tx,
-                lock: tx.lock?.bind(tx),
-                tryLock: tx.tryLock?.bind(tx),
-                run: (sql: string, params?: unknown[]) => {
-                  if (/^UPDATE webhooks/.test(sql.trim())) webhookWrites++;
-                  return tx.run(sql, params);
-                },
-                get: (sql: string, params?: unknown[]) => {
-                  if (/^UPDATE webhooks/.test(sql.trim())) webhookWrites++;
-                  return tx.get(sql, params);
-                },
-              }),
+              fn(
+                Object.create(tx, {
+                  run: {
+                    value: (sql: string, params?: unknown[]) => {
+                      if (/^UPDATE webhooks/.test(sql.trim())) webhookWrites++;
+                      return tx.run(sql, params);
+                    },
+                  },
+                  get: {
+                    value: (sql: string, params?: unknown[]) => {
+                      if (/^UPDATE webhooks/.test(sql.trim())) webhookWrites++;
+                      return tx.get(sql, params);
+                    },
+                  },
+                }),
+              ),
             ),
         },
       });
