@@ -6,44 +6,15 @@ import type { Queryable } from '../../src/store/db.ts';
 import { responseJson } from '../../src/delivery/queue/complete.ts';
 import type { LoggedResponse } from '../../src/delivery/send.ts';
 import type { Webhook } from '../../src/webhooks/webhook.ts';
-import type { HeraldEvent } from '../../src/events/event.ts';
+import { entryUpdate, webhookDoc } from '../helpers/delivery-fixtures.ts';
 
 // The attempt row's `request` column is loggedJson(req.logged): for every kind of request it must
 // be JSON.stringify's text, byte for byte (the activity log, the web app and manual retry parse it).
 
-const webhook = (over: Partial<Webhook> = {}, dest: Partial<Webhook['destinations'][0]> = {}): Webhook => ({
-  uid: 'bltwebhook',
-  api_key: 'bltstack',
-  name: 'w',
-  destinations: [{ target_url: 'https://example.com/hook?x=1&y="2"', custom_header: [], ...dest }],
-  channels: ['*.*'],
-  branches: ['main'],
-  conditions: [],
-  retry_policy: 'manual',
-  disabled: false,
-  disabled_reason: null,
-  concise_payload: false,
-  format: 'contentstack',
-  signing_secrets: [{ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', expires_at: null }],
-  created_at: 0,
-  updated_at: 0,
-  version: 1,
-  ...over,
-});
+const webhook = (over: Partial<Webhook> = {}, dest: Partial<Webhook['destinations'][0]> = {}): Webhook =>
+  webhookDoc(over, { target_url: 'https://example.com/hook?x=1&y="2"', ...dest });
 
-const event: HeraldEvent = {
-  seq: 42,
-  api_key: 'bltstack',
-  branch: 'main',
-  module: 'entry',
-  action: 'update',
-  uid: 'bltentry',
-  content_type_uid: 'blog',
-  locale: 'en-us',
-  actor: 'admin',
-  created_at: Date.parse('2026-01-01T00:00:00Z'),
-  data: { entry: { uid: 'bltentry', title: 'Hello', _version: 3, locale: 'en-us' }, content_type: { uid: 'blog', title: 'Blog', schema: [] } },
-};
+const event = entryUpdate({ uid: 'bltentry', title: 'Hello', _version: 3, locale: 'en-us' });
 
 /** Contentstack's and CloudEvents' prepare read nothing from the store. */
 const noStore = null as unknown as Queryable;

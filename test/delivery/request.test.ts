@@ -7,51 +7,22 @@ import { cloudEventAttributes } from '../../src/delivery/formats/cloudevents.ts'
 import { createHmac, randomBytes } from 'node:crypto';
 import { PADDED_MAX_BODY, signOnce } from '../../src/delivery/signature.ts';
 import type { Webhook } from '../../src/webhooks/webhook.ts';
-import type { HeraldEvent } from '../../src/events/event.ts';
+import { entryUpdate, webhookDoc } from '../helpers/delivery-fixtures.ts';
 
-const webhook = (over: Partial<Webhook> = {}): Webhook => ({
-  uid: 'bltwebhook',
-  api_key: 'bltstack',
-  name: 'w',
-  destinations: [
-    {
-      target_url: 'https://example.com/hook',
-      http_basic_auth: 'user',
-      http_basic_password: 'hunter2-password',
-      custom_header: [
-        { header_name: 'X-Team', value: 'site' },
-        { header_name: 'X-Secret', value: 'top-secret-value', secret: true },
-      ],
-    },
+/** Basic auth and two custom headers, one secret: what a request must carry and a log must mask. */
+const DEST = {
+  target_url: 'https://example.com/hook',
+  http_basic_auth: 'user',
+  http_basic_password: 'hunter2-password',
+  custom_header: [
+    { header_name: 'X-Team', value: 'site' },
+    { header_name: 'X-Secret', value: 'top-secret-value', secret: true },
   ],
-  channels: ['*.*'],
-  branches: ['main'],
-  conditions: [],
-  retry_policy: 'manual',
-  disabled: false,
-  disabled_reason: null,
-  concise_payload: false,
-  format: 'contentstack',
-  signing_secrets: [{ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', expires_at: null }],
-  created_at: 0,
-  updated_at: 0,
-  version: 1,
-  ...over,
-});
-
-const event: HeraldEvent = {
-  seq: 42,
-  api_key: 'bltstack',
-  branch: 'main',
-  module: 'entry',
-  action: 'update',
-  uid: 'bltentry',
-  content_type_uid: 'blog',
-  locale: 'en-us',
-  actor: 'admin',
-  created_at: Date.parse('2026-01-01T00:00:00Z'),
-  data: { entry: { uid: 'bltentry', title: 'Hello', body: 'long text', _version: 3, locale: 'en-us' }, content_type: { uid: 'blog', title: 'Blog', schema: [] } },
 };
+
+const webhook = (over: Partial<Webhook> = {}): Webhook => webhookDoc(over, DEST);
+
+const event = entryUpdate({ uid: 'bltentry', title: 'Hello', body: 'long text', _version: 3, locale: 'en-us' });
 
 describe('the delivery request', () => {
   it('signs per Standard Webhooks: the known-answer vector', () => {
