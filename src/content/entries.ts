@@ -234,6 +234,21 @@ interface SaveOptions {
 }
 
 export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string, raw: unknown, opts: { locale?: unknown } & SaveOptions = {}) {
+  return (await createEntryWithText(deps, scope, ctUid, raw, opts)).entry;
+}
+
+/**
+ * An entry a save returns, with its JSON text: the bytes JSON.stringify(entry) gives (renderedText,
+ * made for the save's event anyway), so an answer carrying the entry need not stringify it again
+ * (http/routes/entries.ts).
+ */
+export interface SavedEntry {
+  entry: Record<string, unknown>;
+  text: string;
+}
+
+/** createEntry, with the entry's JSON text. */
+export async function createEntryWithText(deps: ContentDeps, scope: Scope, ctUid: string, raw: unknown, opts: { locale?: unknown } & SaveOptions = {}): Promise<SavedEntry> {
   return deps.db.tx(async (tx) => {
     const { ct, text: ctText } = await requireContentTypeWithText(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
@@ -277,8 +292,9 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
     ]);
     await insertVersion(tx, scope, doc, text, 'create', now);
     const entry = render(doc, false, []);
-    await record(deps, tx, scope, 'create', ct, entry, locale, {}, undefined, undefined, { entry: renderedText(text, false, []), contentType: ctText });
-    return entry;
+    const entryText = renderedText(text, false, []);
+    await record(deps, tx, scope, 'create', ct, entry, locale, {}, undefined, undefined, { entry: entryText, contentType: ctText });
+    return { entry, text: entryText };
   }, GATHER);
 }
 
@@ -287,7 +303,14 @@ export async function createEntry(deps: ContentDeps, scope: Scope, ctUid: string
  * localizes it: the new line starts from the content shown in that locale (its fallback), with
  * the body applied, at `_version` 1. An auto-save is recorded as `auto_save`, not `update`.
  */
-export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, raw: unknown, opts: { locale?: unknown; autoSave?: boolean } & Pick<SaveOptions, 'draft'> = {}) {
+export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, raw: unknown, opts: UpdateOptions = {}) {
+  return (await updateEntryWithText(deps, scope, ctUid, uid, raw, opts)).entry;
+}
+
+type UpdateOptions = { locale?: unknown; autoSave?: boolean } & Pick<SaveOptions, 'draft'>;
+
+/** updateEntry, with the entry's JSON text. */
+export async function updateEntryWithText(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, raw: unknown, opts: UpdateOptions = {}): Promise<SavedEntry> {
   return deps.db.tx(async (tx) => {
     const { ct, text: ctText } = await requireContentTypeWithText(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
@@ -338,9 +361,10 @@ export async function updateEntry(deps: ContentDeps, scope: Scope, ctUid: string
     await insertVersion(tx, scope, doc, text, action, now);
     const pubs = (await publicationsOf(tx, scope, 'entry', [uid], locale)).get(uid) ?? [];
     const entry = render(doc, false, pubs);
+    const entryText = renderedText(text, false, pubs);
     // A new locale line's changes are against the content that locale showed before (its fallback).
-    await record(deps, tx, scope, action, ct, entry, locale, {}, undefined, { before: base.doc, after: doc }, { entry: renderedText(text, false, pubs), contentType: ctText });
-    return entry;
+    await record(deps, tx, scope, action, ct, entry, locale, {}, undefined, { before: base.doc, after: doc }, { entry: entryText, contentType: ctText });
+    return { entry, text: entryText };
   }, GATHER);
 }
 

@@ -400,6 +400,41 @@ describe('content events', () => {
     assert.equal(await stored(signed.uid as string, 'update', 'en-us'), JSON.stringify({ entry: resigned, content_type: signedCt }));
   });
 
+  it("answers a create and an update with the bytes JSON.stringify gives the entry a read then returns", async () => {
+    // The API answers a save from the entry's text the save made (entries.ts SavedEntry), not by
+    // stringifying the entry again: the answer must be what stringifying would give, header included.
+    await s.stack.contentType().create({ content_type: { title: 'Answered', uid: 'answered', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'lines', display_name: 'Lines', data_type: 'text', multiple: true }] } });
+    const base = `${h.url}/v3/content_types/answered/entries`;
+    const send = async (method: string, path: string, body: unknown) => {
+      const res = await fetch(base + path, { method, headers: { ...s.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+    };
+    const read = async (uid: string, locale: string) => (await h.request('GET', `/v3/content_types/answered/entries/${uid}?locale=${locale}`, { headers: s.headers })).body.entry;
+    const answer = (notice: string, entry: unknown) => JSON.stringify({ notice, entry });
+    // Text that JSON escapes: a quote, a backslash, a control character, U+2028, and non-ASCII.
+    const created = await send('POST', '', { entry: { title: 'say "hi" \\ \t \u2028 é', lines: ['a'], tags: ['x'] } });
+    assert.equal(created.status, 201);
+    assert.equal(created.type, 'application/json; charset=utf-8');
+    const uid = JSON.parse(created.text).entry.uid as string;
+    assert.equal(created.text, answer('Entry created successfully.', await read(uid, 'en-us')));
+    // Published, then saved: the entry's publish_details are not empty.
+    const published = await h.request('POST', `/v3/content_types/answered/entries/${uid}/publish`, { headers: s.headers, body: { entry: { environments: ['development'], locales: ['en-us'] } } });
+    assert.equal(published.status, 200);
+    const updated = await send('PUT', `/${uid}`, { entry: { title: 'after' } });
+    assert.equal(updated.status, 200);
+    assert.equal(updated.type, 'application/json; charset=utf-8');
+    assert.equal(JSON.parse(updated.text).entry.publish_details.length, 1);
+    assert.equal(updated.text, answer('Entry updated successfully.', await read(uid, 'en-us')));
+    const autoSaved = await send('PUT', `/${uid}?auto_save=true`, { entry: { lines: [] } });
+    assert.equal(autoSaved.text, answer('Entry updated successfully.', await read(uid, 'en-us')));
+    // A new locale's line.
+    const localized = await send('PUT', `/${uid}?locale=fr-fr`, { entry: { title: 'après' } });
+    assert.equal(localized.text, answer('Entry updated successfully.', await read(uid, 'fr-fr')));
+    // include_branch=true: the entry carries `_branch` last.
+    const branched = await send('PUT', `/${uid}?include_branch=true`, { entry: { title: 'branched' } });
+    assert.equal(branched.text, answer('Entry updated successfully.', { ...(await read(uid, 'en-us')), _branch: 'main' }));
+  });
+
   it('records the branch an event happened on', async () => {
     await s.stack.branch().create({ branch: { uid: 'feature', source: 'main' } });
     const from = await lastSeq(h, s);

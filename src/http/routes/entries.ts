@@ -1,13 +1,14 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  createEntry,
+  createEntryWithText,
   deleteEntry,
   applyEntryParams,
   entryVersions,
   fetchEntry,
   listEntries,
   setEntryArchived,
-  updateEntry,
+  updateEntryWithText,
+  type SavedEntry,
 } from '../../content/entries.ts';
 import { publishOrSchedule } from '../../content/schedule.ts';
 import { originOf } from '../origin.ts';
@@ -53,6 +54,19 @@ function isAutoSave(req: FastifyRequest<{ Querystring: Q }>): boolean {
   return parseFlag(req.query.auto_save, 'auto_save') || parseFlag(Array.isArray(header) ? header[0] : header, 'x-herald-auto-save');
 }
 
+/**
+ * A save's answer, `{ notice, entry }`, as the bytes fastify's JSON.stringify of that object gives,
+ * from the entry's text the save made (SavedEntry) instead of stringifying the entry again. `notice`
+ * is one of the routes' own constants: plain text JSON.stringify leaves as it is. With
+ * include_branch=true the entry gains `_branch` and the object is answered as before.
+ */
+function savedAnswer(reply: FastifyReply, notice: string, saved: SavedEntry, query: Q, branch: string): unknown {
+  if (parseFlag(query.include_branch, 'include_branch')) return { notice, entry: branchOnOne(saved.entry, query, branch) };
+  // The content type fastify gives a serialized object; a string sent with it is sent as it is.
+  reply.type('application/json; charset=utf-8');
+  return `{"notice":"${notice}","entry":${saved.text}}`;
+}
+
 /** Entries (Contentstack CMA `/v3/content_types/{ct}/entries`), plus archive and unarchive. */
 export default function entryRoutes(app: FastifyInstance, h: Herald) {
   const base = '/v3/content_types/:content_type_uid/entries';
@@ -60,9 +74,9 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
   app.post<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'Create an entry (Herald: x-herald-uid chooses its uid)', { params: CT, querystring: Query({ locale: LOCALE, ...INCLUDE_BRANCH }), body: Envelope('entry', "the entry's fields, by the content type's schema"), success: CREATED }), async (req, reply) => {
     const scope = await h.scope(req);
     const uid = requestedUid(req);
-    const entry = await createWithUid(uid, () => createEntry(h, scope, req.params.content_type_uid, bodyField(req.body, 'entry'), { locale: req.query.locale, ...(uid !== undefined ? { uid } : {}) }));
+    const saved = await createWithUid(uid, () => createEntryWithText(h, scope, req.params.content_type_uid, bodyField(req.body, 'entry'), { locale: req.query.locale, ...(uid !== undefined ? { uid } : {}) }));
     reply.status(201);
-    return { notice: 'Entry created successfully.', entry: branchOnOne(entry, req.query, scope.branch) };
+    return savedAnswer(reply, 'Entry created successfully.', saved, req.query, scope.branch);
   });
 
   app.get<{ Params: { content_type_uid: string }; Querystring: Q }>(base, doc(TAGS.entries, 'List entries', { params: CT, querystring: Query({ ...Paging(MAX_LIMIT), ...LIST_QUERY, ...READ_PARAMS }, PROJECTION) }), async (req) => {
@@ -96,13 +110,13 @@ export default function entryRoutes(app: FastifyInstance, h: Herald) {
     return { versions: branchOn(versions, req.query, scope.branch) };
   });
 
-  app.put<One>(`${base}/:uid`, doc(TAGS.entries, 'Update an entry (a new version); an auto-save with ?auto_save=true or x-herald-auto-save: true', { params: ONE, querystring: Query({ locale: LOCALE, auto_save: Flag('record the update as an auto_save (a web editor typing)'), ...INCLUDE_BRANCH }), body: Envelope('entry', 'the fields to change') }), async (req) => {
+  app.put<One>(`${base}/:uid`, doc(TAGS.entries, 'Update an entry (a new version); an auto-save with ?auto_save=true or x-herald-auto-save: true', { params: ONE, querystring: Query({ locale: LOCALE, auto_save: Flag('record the update as an auto_save (a web editor typing)'), ...INCLUDE_BRANCH }), body: Envelope('entry', 'the fields to change') }), async (req, reply) => {
     const scope = await h.scope(req);
-    const entry = await updateEntry(h, scope, req.params.content_type_uid, req.params.uid, bodyField(req.body, 'entry'), {
+    const saved = await updateEntryWithText(h, scope, req.params.content_type_uid, req.params.uid, bodyField(req.body, 'entry'), {
       locale: req.query.locale,
       autoSave: isAutoSave(req),
     });
-    return { notice: 'Entry updated successfully.', entry: branchOnOne(entry, req.query, scope.branch) };
+    return savedAnswer(reply, 'Entry updated successfully.', saved, req.query, scope.branch);
   });
 
   // delete_all_localized=true (Contentstack's; the management SDK's entry.delete({ delete_all_localized: true }))
