@@ -34,9 +34,10 @@ export async function requireContentType(q: Queryable, scope: Scope, uid: string
 /**
  * requireContentType, with the content type's JSON text: the stored row's (no stringify) when no
  * global field was resolved into it, which is the common case. An entry's save puts it in its
- * event's data (entries.ts record).
+ * event's data (entries.ts record). Without global fields the doc is the row's shared, frozen one
+ * (schema-docs.ts ParsedTexts): read it, never change it.
  */
-export async function requireContentTypeWithText(q: Queryable, scope: Scope, uid: string): Promise<{ ct: ContentTypeDoc; text: string }> {
+export async function requireContentTypeWithText(q: Queryable, scope: Scope, uid: string): Promise<{ ct: Readonly<ContentTypeDoc>; text: string }> {
   const row = await stored.getWithText(q, scope, uid);
   if (!row) throw notFound(`Content type '${uid}'`);
   const [ct] = await resolveGlobalFields(q, scope, [row.doc]);

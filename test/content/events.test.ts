@@ -435,6 +435,28 @@ describe('content events', () => {
     assert.equal(branched.text, answer('Entry updated successfully.', { ...(await read(uid, 'en-us')), _branch: 'main' }));
   });
 
+  it("checks an entry's save against its content type's row as it is now, also after another process rewrote it", async () => {
+    // Saves reuse the content type parsed from the same row text before (schema-docs.ts ParsedTexts):
+    // a row another Herald process on the same store rewrote must be read anew, not served from memory.
+    await s.stack.contentType().create({ content_type: { title: 'Rewritten', uid: 'rewritten', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'body', display_name: 'Body', data_type: 'text' }] } });
+    const create = (entry: object) => h.request('POST', '/v3/content_types/rewritten/entries', { headers: s.headers, body: { entry } });
+    assert.equal((await create({ title: 'before' })).status, 201);
+    assert.equal((await create({ title: 'again' })).status, 201);
+    // As another process's update would leave it: body mandatory, the next version.
+    const row = (await h.herald.db.get<{ doc: string }>('SELECT doc FROM content_types WHERE api_key = ? AND uid = ?', [s.api_key, 'rewritten']))!;
+    const doc = JSON.parse(row.doc);
+    doc.schema[1].mandatory = true;
+    doc._version += 1;
+    await h.herald.db.tx((tx) => tx.run('UPDATE content_types SET doc = ?, version = ? WHERE api_key = ? AND uid = ?', [JSON.stringify(doc), doc._version, s.api_key, 'rewritten']));
+    const refused = await create({ title: 'no body' });
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    assert.deepEqual(Object.keys(refused.body.errors), ['entry.body']);
+    const made = await create({ title: 'with body', body: 'b' });
+    assert.equal(made.status, 201);
+    const event = (await h.herald.db.get<{ data: string }>('SELECT data FROM events WHERE api_key = ? AND uid = ? AND action = ?', [s.api_key, made.body.entry.uid, 'create']))!;
+    assert.equal(JSON.parse(event.data).content_type._version, doc._version);
+  });
+
   it('records the branch an event happened on', async () => {
     await s.stack.branch().create({ branch: { uid: 'feature', source: 'main' } });
     const from = await lastSeq(h, s);
