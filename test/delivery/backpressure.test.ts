@@ -47,7 +47,8 @@ describe('when outcomes cannot be written', { skip: !backends.includes('postgres
     cleanup.push(() => blocker.end());
     await blocker.query('BEGIN');
     await blocker.query('LOCK TABLE attempts IN SHARE MODE');
-    return { schema, h, rx, stack, hook, blocker };
+    const blockerPid = (await blocker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    return { schema, h, rx, stack, hook, blocker, blockerPid };
   }
 
   it('stops claiming once maxInFlight outcomes wait, then delivers the rest once each', async () => {
@@ -71,7 +72,7 @@ describe('when outcomes cannot be written', { skip: !backends.includes('postgres
   it('writes them again after the connection writing them is cut: every execution sent once and logged once', async () => {
     // Leases far longer than the waits below: an execution sent again at lease end would show as a
     // timeout, not as a late duplicate.
-    const { schema, h, rx, stack, hook, blocker } = await blockedOutcomes({ leaseMarginMs: 120_000 });
+    const { schema, h, rx, stack, hook, blocker, blockerPid } = await blockedOutcomes({ leaseMarginMs: 120_000 });
     const admin = new pg.Client({ connectionString: schema.url });
     await admin.connect();
     cleanup.push(() => admin.end());
@@ -80,7 +81,12 @@ describe('when outcomes cannot be written', { skip: !backends.includes('postgres
     await rx.waitFor(events);
     const waiting = await until(
       async () => {
-        const r = await admin.query("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO attempts%'");
+        // Only the sessions our blocker holds up: pg_stat_activity lists every session on the
+        // server, and another run of this test (two suites on one server) has writers of its own.
+        const r = await admin.query(
+          "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) AND query LIKE 'INSERT INTO attempts%'",
+          [blockerPid],
+        );
         return r.rows.length > 0 ? r.rows.map((x) => x.pid as number) : undefined;
       },
       10_000,

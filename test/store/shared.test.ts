@@ -431,7 +431,9 @@ describe('the PostgreSQL backend', async () => {
       for (let i = 0; i < 10; i++) assert.equal(await db.get(lookup, [`lane-${i}`, 'pending']), undefined);
       await db.run("INSERT INTO young (id, lane, state) SELECT 'x' || g, 'lane-' || g, 'pending' FROM generate_series(1, 20000) AS g");
       // This backend's scan counts (not yet flushed to the shared statistics), before and after.
-      const counts = "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'young'";
+      // By oid, this schema's table: the view lists every schema's tables, and a run of this test
+      // in another process (two suites on one server) has a `young` of its own, whose counts read 0.
+      const counts = "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relid = 'young'::regclass";
       const [before, after] = await db.tx(async (tx) => {
         const b = await tx.get<{ seq_scan: number; idx_scan: number }>(counts);
         for (let i = 0; i < 10; i++) assert.deepEqual(await tx.get(lookup, [`lane-${i + 1}`, 'pending']), { busy: 1 });
