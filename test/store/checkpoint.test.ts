@@ -94,8 +94,14 @@ describe('WAL checkpoints on their own thread', () => {
       }
       // About 64 MB were written (two pages a commit): with SQLite's own checkpoint alone, the WAL
       // grows to its threshold (10,000 pages, ~40 MB) before starting again; the thread makes it
-      // start again past 4,096 pages (16 MB): SQLite's own is far out of reach meanwhile.
-      assert.ok(largestWal < 24 * 1024 * 1024, `the WAL grew to ${largestWal} bytes`);
+      // start again past RESTART_FRAMES (4,096 pages, 16 MiB): SQLite's own is far out of reach
+      // meanwhile. How far past depends on what commits while the thread's passes copy and fsync,
+      // so on the disk and the CPUs: 16-19 MiB on a quiet machine, 27.8 MB once at load ~9 against
+      // a bound of 24 MB. The bound is twice the restart point (a literal: it must not follow a
+      // changed RESTART_FRAMES): the WAL reached 49-85 MB here without the finishing pass under the
+      // writer lock, and 40-42 MB with RESTART_FRAMES at SQLite's own 10,000 pages (session 24).
+      const bound = 32 * 1024 * 1024;
+      assert.ok(largestWal < bound, `the WAL grew to ${largestWal} bytes (bound ${bound})`);
       assert.deepEqual(errors, []);
       await db.close();
 
