@@ -7,7 +7,7 @@ import { maxRetriesProblem, retrySchedule, signingSecretProblem } from '../../sr
 import { parseEntryFields } from '../../src/contentful/values.ts';
 import { contentfulPath, fromContentful, presentDefinition } from '../../src/contentful/webhooks.ts';
 import { HeraldError } from '../../src/errors.ts';
-import type { Webhook } from '../../src/webhooks/webhook.ts';
+import { webhookDoc } from '../helpers/delivery-fixtures.ts';
 
 describe('Contentful names for Herald things', () => {
   it('maps environments to branches: master is main', () => {
@@ -227,24 +227,10 @@ describe('webhook definitions', () => {
   });
 
   it('never shows a secret header value or the basic auth password', () => {
-    const w = {
-      uid: 'w1',
-      api_key: 's1',
-      name: 'n',
-      destinations: [{ target_url: 'https://e.com', http_basic_auth: 'user', http_basic_password: 'hunter2hunter2', custom_header: [{ header_name: 'X-Token', value: 'supersecretvalue', secret: true }] }],
-      channels: ['*.*'],
-      branches: ['main'],
-      conditions: [],
-      retry_policy: 'manual',
-      disabled: false,
-      disabled_reason: null,
-      concise_payload: false,
-      format: 'contentful',
-      signing_secrets: [{ secret: 'whsec_x', expires_at: null }],
-      created_at: 0,
-      updated_at: 0,
-      version: 4,
-    } satisfies Webhook;
+    const w = webhookDoc(
+      { format: 'contentful', signing_secrets: [{ secret: 'whsec_x', expires_at: null }], version: 4 },
+      { target_url: 'https://e.com', http_basic_auth: 'user', http_basic_password: 'hunter2hunter2', custom_header: [{ header_name: 'X-Token', value: 'supersecretvalue', secret: true }] },
+    );
     const shown = JSON.stringify(presentDefinition(w));
     for (const secret of ['hunter2hunter2', 'supersecretvalue', 'whsec_x']) assert.equal(shown.includes(secret), false, secret);
     assert.deepEqual(JSON.parse(shown).headers, [{ key: 'X-Token', secret: true }]);

@@ -10,6 +10,7 @@ import { openSqlite } from '../../src/store/sqlite.ts';
 import { createWebhookIndex } from '../../src/webhooks/match-index.ts';
 import { createWebhook, deleteWebhook, getWebhook, setDisabled, updateWebhook } from '../../src/webhooks/store.ts';
 import type { Webhook } from '../../src/webhooks/webhook.ts';
+import { webhookDoc } from '../helpers/delivery-fixtures.ts';
 
 let seq = 0;
 const event = (over: Partial<HeraldEvent> = {}): HeraldEvent => ({
@@ -29,27 +30,11 @@ const event = (over: Partial<HeraldEvent> = {}): HeraldEvent => ({
 });
 
 let n = 0;
+/** A webhook of stack a on entry updates, with a uid and name of its own (the rest: webhookDoc's). */
 function webhook(over: Partial<Webhook> = {}): Webhook {
   const now = Date.now();
-  return {
-    uid: `blt_wh${++n}`,
-    api_key: 'blt_stack_a',
-    name: `hook ${n}`,
-    destinations: [{ target_url: 'https://hooks.example.com/', custom_header: [] }],
-    channels: ['content_types.entries.update'],
-    branches: ['main'],
-    conditions: [],
-    retry_policy: 'manual',
-    disabled: false,
-    disabled_reason: null,
-    concise_payload: false,
-    format: 'contentstack',
-    signing_secrets: [],
-    created_at: now,
-    updated_at: now,
-    version: 1,
-    ...over,
-  };
+  n++;
+  return webhookDoc({ uid: `blt_wh${n}`, api_key: 'blt_stack_a', name: `hook ${n}`, channels: ['content_types.entries.update'], signing_secrets: [], created_at: now, updated_at: now, ...over });
 }
 
 describe('the webhook index, over a real SQLite store', () => {
