@@ -132,19 +132,23 @@ async function resolveLine(q: Queryable, scope: Scope, lines: Map<string, Line>,
   return lines.values().next().value!;
 }
 
-async function record(
-  deps: ContentDeps,
-  tx: Tx,
-  scope: Scope,
-  action: Action,
-  ct: ContentTypeDoc,
-  entry: Record<string, unknown>,
-  locale: string,
-  extra: Record<string, unknown> = {},
-  environment?: string,
-  versions?: { before: EntryDoc; after: EntryDoc },
-  texts?: { entry: string; contentType: string },
-) {
+/** What an entry's event carries besides the entry, its content type and its locale (record). */
+interface RecordOptions {
+  /** Keys the event's data has after `entry` and `content_type` (a publish's environment and locale, a failure's reason...). */
+  extra?: Record<string, unknown>;
+  /** The environment a publish or unpublish event is about. */
+  environment?: string;
+  /** A save's doc before and after (the event's `changes`). */
+  versions?: { before: EntryDoc; after: EntryDoc };
+  /**
+   * A save's entry text (renderedText) and content type text (the row's, see
+   * requireContentTypeWithText), with no `extra`: the data's text is made of them, the same bytes
+   * JSON.stringify(data) gives, without stringifying either again.
+   */
+  texts?: { entry: string; contentType: string };
+}
+
+async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: Action, ct: ContentTypeDoc, entry: Record<string, unknown>, locale: string, opts: RecordOptions = {}) {
   return deps.events.record(tx, {
     api_key: scope.api_key,
     branch: scope.branch,
@@ -153,16 +157,13 @@ async function record(
     uid: entry.uid as string,
     content_type_uid: ct.uid,
     locale,
-    environment: environment ?? null,
+    environment: opts.environment ?? null,
     actor: scope.caller.actor,
     actor_name: scope.caller.name ?? null,
-    data: { entry, content_type: ct, ...extra },
-    // A save has the entry's text (renderedText) and the content type's (the row's, see
-    // requireContentTypeWithText), and no extra: the data's text is made of them, the same bytes
-    // JSON.stringify(data) gives, without stringifying either again. (A plain key, undefined when
-    // absent, not a spread: record() leaves it out of the event.)
-    dataText: texts === undefined ? undefined : `{"entry":${texts.entry},"content_type":${texts.contentType}}`,
-    ...(versions ? { versions } : {}),
+    data: { entry, content_type: ct, ...opts.extra },
+    // A plain key, undefined when absent, not a spread: record() leaves it out of the event.
+    dataText: opts.texts === undefined ? undefined : `{"entry":${opts.texts.entry},"content_type":${opts.texts.contentType}}`,
+    ...(opts.versions ? { versions: opts.versions } : {}),
   });
 }
 
@@ -293,7 +294,7 @@ export async function createEntryWithText(deps: ContentDeps, scope: Scope, ctUid
     await insertVersion(tx, scope, doc, text, 'create', now);
     const entry = render(doc, false, []);
     const entryText = renderedText(text, false, []);
-    await record(deps, tx, scope, 'create', ct, entry, locale, {}, undefined, undefined, { entry: entryText, contentType: ctText });
+    await record(deps, tx, scope, 'create', ct, entry, locale, { texts: { entry: entryText, contentType: ctText } });
     return { entry, text: entryText };
   }, GATHER);
 }
@@ -363,7 +364,7 @@ export async function updateEntryWithText(deps: ContentDeps, scope: Scope, ctUid
     const entry = render(doc, false, pubs);
     const entryText = renderedText(text, false, pubs);
     // A new locale line's changes are against the content that locale showed before (its fallback).
-    await record(deps, tx, scope, action, ct, entry, locale, {}, undefined, { before: base.doc, after: doc }, { entry: entryText, contentType: ctText });
+    await record(deps, tx, scope, action, ct, entry, locale, { versions: { before: base.doc, after: doc }, texts: { entry: entryText, contentType: ctText } });
     return { entry, text: entryText };
   }, GATHER);
 }
@@ -476,7 +477,7 @@ export async function deleteEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctU
   else await removeAllPublished(tx, scope, 'entry', uid);
   // Which localized lines went: one (`?locale=` with others left) or all, so a receiver (the
   // backup center) need not guess whether the entry or one locale was deleted.
-  const event = await record(deps, tx, scope, 'delete', ct, snapshot, line.locale, { deleted_locales: only ? [only] : [...lines.keys()] });
+  const event = await record(deps, tx, scope, 'delete', ct, snapshot, line.locale, { extra: { deleted_locales: only ? [only] : [...lines.keys()] } });
   return { snapshot, seq: event.seq };
 }
 
@@ -571,13 +572,13 @@ export async function publishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ct
       const extra = { environment: { name: env.name, uid: env.uid }, locale };
       if (reason) {
         const entry = await renderLine(tx, scope, doc, false, locale);
-        const failed = await record(deps, tx, scope, 'publish.fail', ct, entry, locale, { ...extra, reason }, env.name);
+        const failed = await record(deps, tx, scope, 'publish.fail', ct, entry, locale, { extra: { ...extra, reason }, environment: env.name });
         outcomes.push({ environment: env.name, locale, action: 'publish.fail', reason, seq: failed.seq });
         continue;
       }
       await setPublished(tx, scope, 'entry', uid, env.uid, locale, doc._version, { doc, content_type_uid: ct.uid });
       const entry = await renderLine(tx, scope, doc, false, locale);
-      const event = await record(deps, tx, scope, 'publish', ct, entry, locale, extra, env.name);
+      const event = await record(deps, tx, scope, 'publish', ct, entry, locale, { extra, environment: env.name });
       outcomes.push({ environment: env.name, locale, action: 'publish', seq: event.seq });
       await stampPublished(tx, scope, 'entry', uid, env.uid, locale, event.seq);
     }
@@ -603,11 +604,11 @@ export async function unpublishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, 
       const extra = { environment: { name: env.name, uid: env.uid }, locale };
       const entry = await renderLine(tx, scope, line.doc, line.archived, locale);
       if (removed) {
-        const event = await record(deps, tx, scope, 'unpublish', ct, entry, locale, extra, env.name);
+        const event = await record(deps, tx, scope, 'unpublish', ct, entry, locale, { extra, environment: env.name });
         outcomes.push({ environment: env.name, locale, action: 'unpublish', seq: event.seq });
       } else {
         const reason = `the entry is not published to ${env.name} in ${locale}`;
-        const event = await record(deps, tx, scope, 'unpublish.fail', ct, entry, locale, { ...extra, reason }, env.name);
+        const event = await record(deps, tx, scope, 'unpublish.fail', ct, entry, locale, { extra: { ...extra, reason }, environment: env.name });
         outcomes.push({ environment: env.name, locale, action: 'unpublish.fail', reason, seq: event.seq });
       }
     }
