@@ -282,6 +282,32 @@ for (const backend of backends) {
       }
     });
 
+    it('writes a successful attempt and its execution the same whether its flush held only successes or a failure too', async () => {
+      await due('A', 4, T0);
+      const now = T0 + 10_000_000;
+      const [ok1, ok2, ok3, bad] = (await claim(db, opts({ now }))).claimed;
+      // Two flushes of two at the same times: successes only (SQLite writes them with the
+      // success-only statements, complete.ts moveSucceeded), then a success beside a failure.
+      await complete(db, [succeeded(ok1, now + 5), succeeded(ok2, now + 5)], completeOpts(now + 10));
+      const refused: Finished = { ...succeeded(bad, now + 5), record: { ...succeeded(bad, now + 5).record, outcome: 'http_error', status_code: 500, reason: 'HTTP 500' } };
+      await complete(db, [succeeded(ok3, now + 5), refused], completeOpts(now + 10));
+      // Each row but its own ids.
+      const written = async (uid: string) => {
+        const { uid: _u, event_seq: _s, lane: _l, ...execution } = (await db.get<Record<string, unknown>>('SELECT * FROM executions WHERE uid = ?', [uid]))!;
+        const { uid: _a, execution_uid: _e, ...attempt } = (await db.get<Record<string, unknown>>('SELECT * FROM attempts WHERE execution_uid = ?', [uid]))!;
+        return { execution, attempt };
+      };
+      const alone = await written(ok1.uid);
+      assert.deepEqual(alone, await written(ok3.uid));
+      const { execution: x, attempt: a } = alone;
+      assert.deepEqual(
+        [x.state, Number(x.attempts), x.next_attempt_at, x.lease_until, Number(x.first_attempt_at), Number(x.last_status_code), x.last_outcome, x.last_reason, Number(x.updated_at), Number(x.ended_at)],
+        ['succeeded', 1, null, null, now, 200, 'success', null, now + 10, now + 10],
+      );
+      assert.deepEqual([a.outcome, Number(a.status_code), a.reason, Number(a.n), Number(a.started_at), Number(a.duration_ms), JSON.parse(String(a.request)), a.response], ['success', 200, null, 1, now + 5, 3, { method: 'POST' }, null]);
+      assert.equal((await stateOf(bad.uid))!.state, 'pending', 'the failure is retried');
+    });
+
     it('writes a batch again without a second attempt row (a commit whose answer was lost)', async () => {
       const [uid] = await due('A', 1, T0);
       const now = T0 + 10_000_000;

@@ -1,5 +1,5 @@
 import { sortableId } from '../../ids.ts';
-import { memo, memoByDialect, repeated, type Db } from '../../store/db.ts';
+import { manyRows, memo, memoByDialect, repeated, type Db } from '../../store/db.ts';
 import { decide, type Decision } from '../policy.ts';
 import { loggedJson } from '../request.ts';
 import type { AttemptRecord, LoggedResponse } from '../send.ts';
@@ -98,6 +98,28 @@ const moveExecutionsNoneQueued = memoByDialect((n: number, orFail) => moveText(n
  * delivery with RETURNING, 7.3 / 7.7 without, plus 1.6 for the count.
  */
 const moveExecutionsSilent = memoByDialect((n: number, orFail) => moveText(n, orFail, null));
+/**
+ * SQLite, a part whose every attempt succeeded (outcome success, no reason: the execution ends
+ * succeeded): the attempt rows with their outcome and reason written in the text, 8 parameters a
+ * row instead of 10, and moveSucceeded with 5 instead of 9. Each parameter is bound from JS one by
+ * one (better-sqlite3 converts and copies each string); the rows written are the same.
+ */
+const insertSucceededAttempts = memo(
+  (n: number) => `INSERT ${manyRows('sqlite')}INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
+   VALUES ${repeated(n, "(?, ?, ?, ?, ?, 'success', ?, NULL, ?, ?)")}
+   ON CONFLICT (uid) DO NOTHING`,
+);
+/** moveExecutionsSilent for a part whose every execution ends succeeded (see insertSucceededAttempts). */
+const moveSucceeded = memo(
+  (n: number) => `WITH v (uid, lease_until, attempts, started_at, status_code) AS (
+     VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))')}
+   )
+   UPDATE ${manyRows('sqlite')}executions SET state = 'succeeded', attempts = v.attempts, next_attempt_at = NULL, lease_until = NULL,
+          first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
+          last_outcome = 'success', last_reason = NULL, updated_at = ?, ended_at = CAST(? AS BIGINT),
+          paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
+   FROM v WHERE ${HELD}`,
+);
 /**
  * How many of a part's (uid, lease_until) are still in flight under that lease: HELD, moveText's WHERE, as
  * a count (SQLite only). Run in the flush's transaction just before its UPDATE, with nothing written
@@ -251,10 +273,20 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
       // SQLite: parts of a few sizes, so few statement texts are kept (lanes.ts, sizedParts).
       // PostgreSQL: as few parts as its limits allow, since each statement is a round trip.
       for (const part of db.dialect === 'sqlite' ? sizedParts(all) : chunks(all)) {
+        // SQLite: every attempt of the part a success (insertSucceededAttempts, moveSucceeded).
+        let succeeded = db.dialect === 'sqlite';
+        if (succeeded) {
+          for (const { f: { record }, decision } of part) {
+            if (record.outcome !== 'success' || record.reason !== null || decision.state !== 'succeeded') {
+              succeeded = false;
+              break;
+            }
+          }
+        }
         // Parameters written into one array each, made at its final length: pushed, a part of 128
         // rows grew its array a dozen times (about three times its final size allocated); and not
         // flatMap (an array per row, then the joined one).
-        const attemptParams: unknown[] = new Array(part.length * 10);
+        const attemptParams: unknown[] = new Array(part.length * (succeeded ? 8 : 10));
         let i = 0;
         for (const { f: { claimed, record, request, attemptUid }, n } of part) {
           attemptParams[i++] = attemptUid;
@@ -262,28 +294,13 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           attemptParams[i++] = n;
           attemptParams[i++] = record.started_at;
           attemptParams[i++] = record.duration_ms;
-          attemptParams[i++] = record.outcome;
+          if (!succeeded) attemptParams[i++] = record.outcome;
           attemptParams[i++] = record.status_code;
-          attemptParams[i++] = record.reason;
+          if (!succeeded) attemptParams[i++] = record.reason;
           attemptParams[i++] = loggedJson(request);
           attemptParams[i++] = record.response ? responseJson(record.status_code, record.response, claimed.webhook_uid) : null;
         }
-        await tx.run(insertAttempts(db.dialect, part.length), attemptParams);
-        const moveParams: unknown[] = new Array(part.length * 9 + 2);
-        i = 0;
-        for (const { f: { claimed, record }, n, decision } of part) {
-          moveParams[i++] = claimed.uid;
-          moveParams[i++] = claimed.leaseUntil;
-          moveParams[i++] = decision.state;
-          moveParams[i++] = n;
-          moveParams[i++] = decision.state === 'pending' ? decision.next_attempt_at : null;
-          moveParams[i++] = record.started_at;
-          moveParams[i++] = record.status_code;
-          moveParams[i++] = record.outcome;
-          moveParams[i++] = record.reason;
-        }
-        moveParams[i++] = opts.now;
-        moveParams[i++] = opts.now;
+        await tx.run(succeeded ? insertSucceededAttempts(part.length) : insertAttempts(db.dialect, part.length), attemptParams);
         for (const r of part) r.applied = true;
         if (noneQueued) {
           const held: unknown[] = new Array(part.length * 2);
@@ -294,10 +311,25 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           }
           const [[count]] = await tx.values<[number]>(stillHeld(part.length), held);
           if (Number(count) === part.length) {
-            await tx.run(moveExecutionsSilent(db.dialect, part.length), moveParams);
+            if (succeeded) {
+              // Each one ends succeeded: uid, lease, attempts, start and status a row.
+              const succeededParams: unknown[] = new Array(part.length * 5 + 2);
+              i = 0;
+              for (const { f: { claimed, record }, n } of part) {
+                succeededParams[i++] = claimed.uid;
+                succeededParams[i++] = claimed.leaseUntil;
+                succeededParams[i++] = n;
+                succeededParams[i++] = record.started_at;
+                succeededParams[i++] = record.status_code;
+              }
+              succeededParams[i++] = opts.now;
+              succeededParams[i++] = opts.now;
+              await tx.run(moveSucceeded(part.length), succeededParams);
+            } else await tx.run(moveExecutionsSilent(db.dialect, part.length), moveParamsOf(part, opts.now));
             continue;
           }
         }
+        const moveParams = moveParamsOf(part, opts.now);
         // [uid, queued_behind] per row (Queryable.values: an object per outcome was a cost of its own).
         const moved = await tx.values<[string, number | boolean]>(move(db.dialect, part.length), moveParams);
         // Each row moved (the common case: one RETURNING row per execution) unless a claim had
@@ -359,6 +391,27 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
     for (const r of all) r.f.ended = r.applied && r.decision.state !== 'pending' ? r.decision.state : null;
     return effects;
   }
+}
+
+/** moveText's parameters for `part`: each row's VALUES, then updated_at and ended_at (`now`). */
+function moveParamsOf(part: Row[], now: number): unknown[] {
+  // Written into one array made at its final length (see complete()'s attempt parameters).
+  const params: unknown[] = new Array(part.length * 9 + 2);
+  let i = 0;
+  for (const { f: { claimed, record }, n, decision } of part) {
+    params[i++] = claimed.uid;
+    params[i++] = claimed.leaseUntil;
+    params[i++] = decision.state;
+    params[i++] = n;
+    params[i++] = decision.state === 'pending' ? decision.next_attempt_at : null;
+    params[i++] = record.started_at;
+    params[i++] = record.status_code;
+    params[i++] = record.outcome;
+    params[i++] = record.reason;
+  }
+  params[i++] = now;
+  params[i++] = now;
+  return params;
 }
 
 /** A finished attempt with its attempt number, what the retry policy made of it, and whether its claim still held. */
