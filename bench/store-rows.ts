@@ -15,7 +15,8 @@
  * connection, and the round's events at fan-out 1 on the writer's, sqlite.ts committedValues, whose events the list does not hold (decoded.ts
  * EVENTS_HELD is for fan-outs; the list runs ~14,000 deep in the bench's burst, past EVENTS_KEPT);
  * one empty due scan (BEGIN IMMEDIATE, candidate SELECT, COMMIT) after each recording transaction;
- * and the outcome flushes (complete.ts: the attempts INSERT and the UPDATE..FROM per part, the
+ * and the outcome flushes (complete.ts: the attempts INSERT and the UPDATE..FROM per part, both
+ * the statements of a part whose every attempt succeeded, as every one does here; the
  * breaker's reset UPDATE of the flush's webhooks whose count is not known to be 0, breaker.ts
  * KnownZero: here each webhook's first flush only), each a transaction.
  * BENCH_ROWS_LEASE=claim: the claim-round path instead (executions written pending, then the
@@ -129,6 +130,18 @@ const SQL = {
     SELECT uid, ?, webhook_uid, ?, ?, ?, ?, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, ?, ?
     FROM v`,
   ),
+  // enqueue.ts insertLeased / insertPlainLeased (SQLite): every row of the event leased with one
+  // lease end, so only uid and webhook_uid vary; the rest is bound once (or after each row below
+  // SHARED_FROM rows) and state with its NULLs is written in the text.
+  leased: memo(
+    (n: number) => `WITH v (uid, webhook_uid) AS (VALUES ${repeated(n, '(?, ?)')})
+    INSERT ${OR_FAIL}INTO executions (uid, api_key, webhook_uid, event_seq, lane, channel, action, state, next_attempt_at, batch_uid, paced, lease_until, first_attempt_at, created_at, updated_at)
+    SELECT uid, ?, webhook_uid, ?, ?, ?, ?, 'in_flight', NULL, NULL, NULL, ?, ?, ?, ? FROM v`,
+  ),
+  plainLeased: memo(
+    (n: number) => `INSERT ${OR_FAIL}INTO executions (uid, webhook_uid, api_key, event_seq, lane, channel, action, lease_until, first_attempt_at, created_at, updated_at, state, next_attempt_at, batch_uid, paced)
+    VALUES ${repeated(n, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'in_flight', NULL, NULL, NULL)")}`,
+  ),
   candidates: 'SELECT uid, webhook_uid, paced FROM executions WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
   lease: memo((n: number) => `UPDATE ${OR_FAIL}executions SET state = 'in_flight', next_attempt_at = NULL, lease_until = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
     WHERE uid IN (${repeated(n)}) AND next_attempt_at <= ? RETURNING uid, webhook_uid, lane, attempts, event_seq, batch_uid, folded_seqs`),
@@ -140,10 +153,21 @@ const SQL = {
   ),
   attempts: memo((n: number) => `INSERT ${OR_FAIL}INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
     VALUES ${repeated(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')} ON CONFLICT (uid) DO NOTHING`),
+  // complete.ts insertSucceededAttempts / moveSucceeded (SQLite): a part whose every attempt succeeded.
+  succeededAttempts: memo((n: number) => `INSERT ${OR_FAIL}INTO attempts (uid, execution_uid, n, started_at, duration_ms, outcome, status_code, reason, request, response)
+    VALUES ${repeated(n, "(?, ?, ?, ?, ?, 'success', ?, NULL, ?, ?)")} ON CONFLICT (uid) DO NOTHING`),
+  moveSucceeded: memo(
+    (n: number) => `WITH v (uid, lease_until, attempts, started_at, status_code) AS (
+      VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))')}
+    )
+    UPDATE ${OR_FAIL}executions SET state = 'succeeded', attempts = v.attempts, next_attempt_at = NULL, lease_until = NULL,
+           first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
+           last_outcome = 'success', last_reason = NULL, updated_at = ?, ended_at = CAST(? AS BIGINT),
+           paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
+    FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until`,
+  ),
   move: memo((n: number) => moveText(n, QUEUED_BEHIND)),
   moveNoneQueued: memo((n: number) => moveText(n, '0')),
-  // complete.ts: none queued and the part's every execution still held (stillHeld): no RETURNING.
-  moveSilent: memo((n: number) => moveText(n, null)),
   stillHeld: memo(
     (n: number) =>
       `WITH v (uid, lease_until) AS (VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT))')})
@@ -306,15 +330,25 @@ function record(n: number) {
       const lane = `entry:${uid}`;
       if (FANOUT > 1) timed('lane SELECT', FANOUT, () => prepared(SQL.busy(FANOUT)).all([...hooks, lane]));
       else timed('lane SELECT', 1, () => prepared(SQL.busyOne).get([hooks[0], lane]));
-      const shared = [apiKey, seq, lane, channel, 'update', now, now];
       const params: unknown[] = [];
-      for (const h of hooks) {
-        const uid = sortableId('exe');
-        if (LEASE_AT_ENQUEUE) {
-          const leaseUntil = now + LEASE_MS;
-          params.push(uid, h, 'in_flight', null, null, null, leaseUntil, now);
+      if (LEASE_AT_ENQUEUE) {
+        // enqueue.ts's leased statements: uid and webhook a row, the rest shared.
+        const leaseUntil = now + LEASE_MS;
+        const shared = [apiKey, seq, lane, channel, 'update', leaseUntil, now, now, now];
+        for (const h of hooks) {
+          const uid = sortableId('exe');
+          params.push(uid, h);
+          if (FANOUT < SHARED_FROM) params.push(...shared);
           listed.push({ uid, webhookUid: h, seq, leaseUntil });
-        } else params.push(uid, h, 'pending', now, null, null, null, null);
+        }
+        if (FANOUT >= SHARED_FROM) params.push(...shared);
+        const text = FANOUT < SHARED_FROM ? SQL.plainLeased(FANOUT) : SQL.leased(FANOUT);
+        timed('executions INSERT', FANOUT, () => prepared(text).run(params));
+        continue;
+      }
+      const shared = [apiKey, seq, lane, channel, 'update', now, now];
+      for (const h of hooks) {
+        params.push(sortableId('exe'), h, 'pending', now, null, null, null, null);
         if (FANOUT < SHARED_FROM) params.push(...shared);
       }
       if (FANOUT >= SHARED_FROM) params.push(...shared);
@@ -373,18 +407,22 @@ function flush(n: number) {
     const anyQueued = timed('queued probe', 0, () => prepared(SQL.anyQueued).all()).length > 0;
     const move = anyQueued ? SQL.move : SQL.moveNoneQueued;
     for (const part of sizedParts(batch)) {
+      // Every attempt here succeeds: complete.ts's statements for such a part.
       const attempts: unknown[] = [];
-      for (const b of part) attempts.push(sortableId('att'), b.uid, 1, now, 3, 'success', 200, null, request, response);
-      timed('attempts INSERT', part.length, () => prepared(SQL.attempts(part.length)).run(attempts));
+      for (const b of part) attempts.push(sortableId('att'), b.uid, 1, now, 3, 200, request, response);
+      timed('attempts INSERT', part.length, () => prepared(SQL.succeededAttempts(part.length)).run(attempts));
       const moves: unknown[] = [];
       for (const b of part) moves.push(b.uid, b.leaseUntil, 'succeeded', 1, null, now, 200, 'success', null);
       moves.push(now, now);
+      const succeeded: unknown[] = [];
+      for (const b of part) succeeded.push(b.uid, b.leaseUntil, 1, now, 200);
+      succeeded.push(now, now);
       if (!anyQueued) {
         const held: unknown[] = [];
         for (const b of part) held.push(b.uid, b.leaseUntil);
         const count = timed('still held count', 0, () => prepared(SQL.stillHeld(part.length)).pluck().get(held)) as number;
         if (count === part.length) {
-          timed('complete UPDATE', part.length, () => prepared(SQL.moveSilent(part.length)).run(moves));
+          timed('complete UPDATE', part.length, () => prepared(SQL.moveSucceeded(part.length)).run(succeeded));
           continue;
         }
       }
