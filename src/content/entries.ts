@@ -66,6 +66,8 @@ interface Line {
   version: number;
   archived: boolean;
   doc: EntryDoc;
+  /** The row's text `doc` was parsed from: JSON.stringify(doc), as every save writes it (renderedText). */
+  text: string;
 }
 
 /** The entry's field values (title included), without system keys. */
@@ -108,6 +110,12 @@ async function renderLine(q: Queryable, scope: Scope, doc: EntryDoc, archived: b
   return render(doc, archived, pubs.get(doc.uid) ?? []);
 }
 
+/** renderLine, with the entry's JSON text made from `text`, JSON.stringify(doc) (renderedText). */
+async function renderLineWithText(q: Queryable, scope: Scope, doc: EntryDoc, text: string, archived: boolean, publishLocale: string): Promise<SavedEntry> {
+  const pubs = (await publicationsOf(q, scope, 'entry', [doc.uid], publishLocale)).get(doc.uid) ?? [];
+  return { entry: render(doc, archived, pubs), text: renderedText(text, archived, pubs) };
+}
+
 /**
  * An entry's lines by locale, or a 404 if it does not exist in this content type (an entry of
  * another content type is not found either).
@@ -119,7 +127,7 @@ async function requireLines(q: Queryable, scope: Scope, ctUid: string, uid: stri
     uid,
   ]);
   if (rows.length === 0 || rows[0].content_type_uid !== ctUid) throw notFound(`Entry ${uid} of content type '${ctUid}'`);
-  return new Map(rows.map((r) => [r.locale, { locale: r.locale, version: Number(r.version), archived: Number(r.archived) === 1, doc: json<EntryDoc>(r.doc) }]));
+  return new Map(rows.map((r) => [r.locale, { locale: r.locale, version: Number(r.version), archived: Number(r.archived) === 1, doc: json<EntryDoc>(r.doc), text: r.doc }]));
 }
 
 /** The line shown for `locale`: its own, else the nearest along its fallback chain. */
@@ -141,11 +149,18 @@ interface RecordOptions {
   /** A save's doc before and after (the event's `changes`). */
   versions?: { before: EntryDoc; after: EntryDoc };
   /**
-   * A save's entry text (renderedText) and content type text (the row's, see
-   * requireContentTypeWithText), with no `extra`: the data's text is made of them, the same bytes
-   * JSON.stringify(data) gives, without stringifying either again.
+   * The entry's text (renderedText) and the content type's (the row's, see
+   * requireContentTypeWithText): the data's text is made of them and `extra` stringified, the same
+   * bytes JSON.stringify(data) gives, without stringifying either again. (`extra` never has the keys
+   * `entry` or `content_type`.)
    */
   texts?: { entry: string; contentType: string };
+}
+
+/** JSON.stringify({ entry, content_type, ...extra }) from the entry's and the content type's texts. */
+function dataText(texts: { entry: string; contentType: string }, extra: Record<string, unknown> | undefined): string {
+  const rest = extra === undefined ? '{}' : JSON.stringify(extra);
+  return `{"entry":${texts.entry},"content_type":${texts.contentType}${rest === '{}' ? '}' : `,${rest.slice(1)}`}`;
 }
 
 async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: Action, ct: ContentTypeDoc, entry: Record<string, unknown>, locale: string, opts: RecordOptions = {}) {
@@ -162,7 +177,7 @@ async function record(deps: ContentDeps, tx: Tx, scope: Scope, action: Action, c
     actor_name: scope.caller.name ?? null,
     data: { entry, content_type: ct, ...opts.extra },
     // A plain key, undefined when absent, not a spread: record() leaves it out of the event.
-    dataText: opts.texts === undefined ? undefined : `{"entry":${opts.texts.entry},"content_type":${opts.texts.contentType}}`,
+    dataText: opts.texts === undefined ? undefined : dataText(opts.texts, opts.extra),
     ...(opts.versions ? { versions: opts.versions } : {}),
   });
 }
@@ -455,7 +470,7 @@ export async function deleteEntry(deps: ContentDeps, scope: Scope, ctUid: string
 export type DeleteOpts = { locale?: unknown; allLocalized?: boolean };
 
 export async function deleteEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctUid: string, uid: string, opts: DeleteOpts = {}) {
-  const ct = await requireContentType(tx, scope, ctUid);
+  const { ct, text: ctText } = await requireContentTypeWithText(tx, scope, ctUid);
   const lines = await requireLines(tx, scope, ct.uid, uid);
   let line: Line;
   let only: string | undefined;
@@ -468,7 +483,7 @@ export async function deleteEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctU
   } else {
     line = await resolveLine(tx, scope, lines, await requireLocale(tx, scope.api_key, undefined));
   }
-  const snapshot = await renderLine(tx, scope, line.doc, line.archived, line.locale);
+  const { entry: snapshot, text: snapshotText } = await renderLineWithText(tx, scope, line.doc, line.text, line.archived, line.locale);
   const where = 'api_key = ? AND branch = ? AND uid = ?' + (only ? ' AND locale = ?' : '');
   const params = [scope.api_key, scope.branch, uid, ...(only ? [only] : [])];
   await tx.run(`DELETE FROM entries WHERE ${where}`, params);
@@ -477,7 +492,10 @@ export async function deleteEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctU
   else await removeAllPublished(tx, scope, 'entry', uid);
   // Which localized lines went: one (`?locale=` with others left) or all, so a receiver (the
   // backup center) need not guess whether the entry or one locale was deleted.
-  const event = await record(deps, tx, scope, 'delete', ct, snapshot, line.locale, { extra: { deleted_locales: only ? [only] : [...lines.keys()] } });
+  const event = await record(deps, tx, scope, 'delete', ct, snapshot, line.locale, {
+    extra: { deleted_locales: only ? [only] : [...lines.keys()] },
+    texts: { entry: snapshotText, contentType: ctText },
+  });
   return { snapshot, seq: event.seq };
 }
 
@@ -539,7 +557,7 @@ export async function checkEntryTarget(tx: Queryable, scope: Scope, ctUid: strin
  * request once the entry is known to exist (a missing entry is a 404 whatever the body says).
  */
 export async function publishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctUid: string, uid: string, request: (tx: Tx) => Promise<PublishRequest>): Promise<PublishOutcome[]> {
-  const ct = await requireContentType(tx, scope, ctUid);
+  const { ct, text: ctText } = await requireContentTypeWithText(tx, scope, ctUid);
   const lines = await requireLines(tx, scope, ct.uid, uid);
   const req = await request(tx);
   const archived = [...lines.values()].some((l) => l.archived);
@@ -548,6 +566,7 @@ export async function publishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ct
   for (const locale of req.locales) {
     const line = await resolveLine(tx, scope, lines, locale);
     let doc = line.doc;
+    let text = line.text;
     if (req.version !== undefined && req.version !== line.version) {
       const row = await tx.get<{ doc: string }>('SELECT doc FROM entry_versions WHERE api_key = ? AND branch = ? AND uid = ? AND locale = ? AND version = ?', [
         scope.api_key,
@@ -558,6 +577,7 @@ export async function publishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ct
       ]);
       if (!row) throw invalid('version', `entry ${uid} has no version ${req.version} in ${line.locale}`);
       doc = json<EntryDoc>(row.doc);
+      text = row.doc;
     }
     const fields = fieldsOf(doc);
     const errors = checkValues(ct.schema, fields);
@@ -571,14 +591,14 @@ export async function publishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ct
       if (!reason) reason = await missingAsset(tx, scope, ct, fields);
       const extra = { environment: { name: env.name, uid: env.uid }, locale };
       if (reason) {
-        const entry = await renderLine(tx, scope, doc, false, locale);
-        const failed = await record(deps, tx, scope, 'publish.fail', ct, entry, locale, { extra: { ...extra, reason }, environment: env.name });
+        const shown = await renderLineWithText(tx, scope, doc, text, false, locale);
+        const failed = await record(deps, tx, scope, 'publish.fail', ct, shown.entry, locale, { extra: { ...extra, reason }, environment: env.name, texts: { entry: shown.text, contentType: ctText } });
         outcomes.push({ environment: env.name, locale, action: 'publish.fail', reason, seq: failed.seq });
         continue;
       }
-      await setPublished(tx, scope, 'entry', uid, env.uid, locale, doc._version, { doc, content_type_uid: ct.uid });
-      const entry = await renderLine(tx, scope, doc, false, locale);
-      const event = await record(deps, tx, scope, 'publish', ct, entry, locale, { extra, environment: env.name });
+      await setPublished(tx, scope, 'entry', uid, env.uid, locale, doc._version, { doc, content_type_uid: ct.uid, text });
+      const shown = await renderLineWithText(tx, scope, doc, text, false, locale);
+      const event = await record(deps, tx, scope, 'publish', ct, shown.entry, locale, { extra, environment: env.name, texts: { entry: shown.text, contentType: ctText } });
       outcomes.push({ environment: env.name, locale, action: 'publish', seq: event.seq });
       await stampPublished(tx, scope, 'entry', uid, env.uid, locale, event.seq);
     }
@@ -593,7 +613,7 @@ export async function unpublishEntry(deps: ContentDeps, scope: Scope, ctUid: str
 
 /** unpublishEntry in the caller's transaction (see publishEntryIn). */
 export async function unpublishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, ctUid: string, uid: string, request: (tx: Tx) => Promise<PublishRequest>): Promise<PublishOutcome[]> {
-  const ct = await requireContentType(tx, scope, ctUid);
+  const { ct, text: ctText } = await requireContentTypeWithText(tx, scope, ctUid);
   const lines = await requireLines(tx, scope, ct.uid, uid);
   const req = await request(tx);
   const outcomes: PublishOutcome[] = [];
@@ -602,13 +622,14 @@ export async function unpublishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, 
     for (const env of req.environments) {
       const removed = await removePublished(tx, scope, 'entry', uid, env.uid, locale);
       const extra = { environment: { name: env.name, uid: env.uid }, locale };
-      const entry = await renderLine(tx, scope, line.doc, line.archived, locale);
+      const shown = await renderLineWithText(tx, scope, line.doc, line.text, line.archived, locale);
+      const texts = { entry: shown.text, contentType: ctText };
       if (removed) {
-        const event = await record(deps, tx, scope, 'unpublish', ct, entry, locale, { extra, environment: env.name });
+        const event = await record(deps, tx, scope, 'unpublish', ct, shown.entry, locale, { extra, environment: env.name, texts });
         outcomes.push({ environment: env.name, locale, action: 'unpublish', seq: event.seq });
       } else {
         const reason = `the entry is not published to ${env.name} in ${locale}`;
-        const event = await record(deps, tx, scope, 'unpublish.fail', ct, entry, locale, { extra: { ...extra, reason }, environment: env.name });
+        const event = await record(deps, tx, scope, 'unpublish.fail', ct, shown.entry, locale, { extra: { ...extra, reason }, environment: env.name, texts });
         outcomes.push({ environment: env.name, locale, action: 'unpublish.fail', reason, seq: event.seq });
       }
     }
@@ -622,7 +643,7 @@ export async function unpublishEntryIn(deps: ContentDeps, tx: Tx, scope: Scope, 
  */
 export async function setEntryArchived(deps: ContentDeps, scope: Scope, ctUid: string, uid: string, archived: boolean, opts: { locale?: unknown } = {}) {
   return deps.db.tx(async (tx) => {
-    const ct = await requireContentType(tx, scope, ctUid);
+    const { ct, text: ctText } = await requireContentTypeWithText(tx, scope, ctUid);
     const locale = await requireLocale(tx, scope.api_key, opts.locale);
     const lines = await requireLines(tx, scope, ct.uid, uid);
     const isArchived = [...lines.values()].some((l) => l.archived);
@@ -636,9 +657,9 @@ export async function setEntryArchived(deps: ContentDeps, scope: Scope, ctUid: s
     }
     await tx.run('UPDATE entries SET archived = ?, updated_at = ? WHERE api_key = ? AND branch = ? AND uid = ?', [archived ? 1 : 0, Date.now(), scope.api_key, scope.branch, uid]);
     const line = await resolveLine(tx, scope, lines, locale);
-    const entry = await renderLine(tx, scope, line.doc, archived, locale);
-    await record(deps, tx, scope, archived ? 'archive' : 'unarchive', ct, entry, line.locale);
-    return entry;
+    const shown = await renderLineWithText(tx, scope, line.doc, line.text, archived, locale);
+    await record(deps, tx, scope, archived ? 'archive' : 'unarchive', ct, shown.entry, line.locale, { texts: { entry: shown.text, contentType: ctText } });
+    return shown.entry;
   }, GATHER);
 }
 

@@ -68,6 +68,8 @@ export interface PublishedSnapshot {
   doc: { created_at: string; [key: string]: unknown };
   /** Entries: their content type. */
   content_type_uid?: string;
+  /** JSON.stringify(doc), when the caller has it (an entry's row text): not stringified again. */
+  text?: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function setPublished(tx: Tx, scope: Scope, module: PublishModule, 
      ON CONFLICT (api_key, branch, module, uid, environment, locale)
      DO UPDATE SET version = excluded.version, actor = excluded.actor, published_at = excluded.published_at,
        content_type_uid = excluded.content_type_uid, doc = excluded.doc, created_at = excluded.created_at, seq = 0`,
-    [scope.api_key, scope.branch, module, uid, environment, locale, version, scope.caller.actor, Date.now(), snapshot.content_type_uid ?? null, JSON.stringify(snapshot.doc), Number.isNaN(createdAt) ? 0 : createdAt],
+    [scope.api_key, scope.branch, module, uid, environment, locale, version, scope.caller.actor, Date.now(), snapshot.content_type_uid ?? null, snapshot.text ?? JSON.stringify(snapshot.doc), Number.isNaN(createdAt) ? 0 : createdAt],
   );
 }
 

@@ -457,6 +457,58 @@ describe('content events', () => {
     assert.equal(JSON.parse(event.data).content_type._version, doc._version);
   });
 
+  it("stores a publish's, unpublish's, archive's and delete's event data as the bytes JSON.stringify gives the entry a read shows and its content type", async () => {
+    // These events' data text is made from the entry row's text and the content type row's, with
+    // their extra keys (environment, locale, reason, deleted_locales) stringified after them.
+    await s.stack.contentType().create({ content_type: { title: 'Flyer', uid: 'flyer', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true }, { uid: 'see', display_name: 'See', data_type: 'reference', reference_to: ['flyer'] }] } });
+    const scope = { api_key: s.api_key, branch: 'main', caller: { kind: 'admin', actor: 'admin' } as const };
+    const ct = await getContentType(h.herald.db, scope, 'flyer');
+    const path = '/v3/content_types/flyer/entries';
+    const stored = async (uid: string, action: string, locale: string) =>
+      (await h.herald.db.get<{ data: string }>('SELECT data FROM events WHERE api_key = ? AND uid = ? AND action = ? AND locale = ? ORDER BY seq DESC LIMIT 1', [s.api_key, uid, action, locale]))!.data;
+    const read = async (uid: string, locale: string) => (await h.request('GET', `${path}/${uid}?locale=${locale}`, { headers: s.headers })).body.entry;
+    const post = async (p: string, body?: unknown) => {
+      const r = await h.request('POST', p, { headers: s.headers, ...(body === undefined ? {} : { body }) });
+      assert.ok(r.status < 300 || r.status === 422, JSON.stringify(r.body));
+      return r;
+    };
+    const created = (await post(path, { entry: { title: 'say "hi" \\ \t \u2028 é' } })).body.entry;
+    const uid = created.uid as string;
+    await h.request('PUT', `${path}/${uid}`, { headers: s.headers, body: { entry: { title: 'second' } } });
+    const development = await h.request('GET', '/v3/environments/development', { headers: s.headers });
+    const env = { name: 'development', uid: development.body.environment.uid };
+    // Publish version 1 (an older version: its text is entry_versions'), then the latest.
+    await post(`${path}/${uid}/publish`, { entry: { environments: ['development'], locales: ['en-us'] }, version: 1 });
+    const v1 = (await h.herald.db.get<{ doc: string }>('SELECT doc FROM publications WHERE api_key = ? AND uid = ?', [s.api_key, uid]))!.doc;
+    assert.equal(JSON.parse(v1)._version, 1);
+    assert.equal(JSON.parse(await stored(uid, 'publish', 'en-us')).entry.title, 'say "hi" \\ \t \u2028 é');
+    await post(`${path}/${uid}/publish`, { entry: { environments: ['development'], locales: ['en-us'] } });
+    const row = (await h.herald.db.get<{ doc: string }>('SELECT doc FROM entries WHERE api_key = ? AND uid = ?', [s.api_key, uid]))!.doc;
+    assert.equal((await h.herald.db.get<{ doc: string }>('SELECT doc FROM publications WHERE api_key = ? AND uid = ?', [s.api_key, uid]))!.doc, row);
+    assert.equal(await stored(uid, 'publish', 'en-us'), JSON.stringify({ entry: await read(uid, 'en-us'), content_type: ct, environment: env, locale: 'en-us' }));
+    // A failed publish (a dangling reference) carries its reason.
+    const other = (await post(path, { entry: { title: 'dangles', see: [{ uid: 'blt_nowhere', _content_type_uid: 'flyer' }] } })).body.entry;
+    const failed = await post(`${path}/${other.uid}/publish`, { entry: { environments: ['development'], locales: ['en-us'] } });
+    assert.equal(failed.status, 422);
+    const failText = await stored(other.uid, 'publish.fail', 'en-us');
+    assert.equal(failText, JSON.stringify({ entry: await read(other.uid, 'en-us'), content_type: ct, environment: env, locale: 'en-us', reason: JSON.parse(failText).reason }));
+    // Unpublish, then an unpublish that fails (not published), archive, unarchive.
+    await post(`${path}/${uid}/unpublish`, { entry: { environments: ['development'], locales: ['en-us'] } });
+    assert.equal(await stored(uid, 'unpublish', 'en-us'), JSON.stringify({ entry: await read(uid, 'en-us'), content_type: ct, environment: env, locale: 'en-us' }));
+    await post(`${path}/${uid}/unpublish`, { entry: { environments: ['development'], locales: ['en-us'] } });
+    const unfailText = await stored(uid, 'unpublish.fail', 'en-us');
+    assert.equal(unfailText, JSON.stringify({ entry: await read(uid, 'en-us'), content_type: ct, environment: env, locale: 'en-us', reason: 'the entry is not published to development in en-us' }));
+    await post(`${path}/${uid}/archive`);
+    assert.equal(await stored(uid, 'archive', 'en-us'), JSON.stringify({ entry: await read(uid, 'en-us'), content_type: ct }));
+    await post(`${path}/${uid}/unarchive`);
+    assert.equal(await stored(uid, 'unarchive', 'en-us'), JSON.stringify({ entry: await read(uid, 'en-us'), content_type: ct }));
+    // Delete: the entry as it was, and the locales that went.
+    await h.request('PUT', `${path}/${uid}?locale=fr-fr`, { headers: s.headers, body: { entry: { title: 'localisé' } } });
+    const before = await read(uid, 'fr-fr');
+    assert.equal((await h.request('DELETE', `${path}/${uid}?locale=fr-fr`, { headers: s.headers })).status, 200);
+    assert.equal(await stored(uid, 'delete', 'fr-fr'), JSON.stringify({ entry: before, content_type: ct, deleted_locales: ['fr-fr'] }));
+  });
+
   it('records the branch an event happened on', async () => {
     await s.stack.branch().create({ branch: { uid: 'feature', source: 'main' } });
     const from = await lastSeq(h, s);
