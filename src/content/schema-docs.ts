@@ -130,11 +130,12 @@ export class ParsedTexts<D> {
     const hit = this.docs.get(key);
     if (hit !== undefined && hit.text === text) return hit.doc;
     const doc = deepFreeze(json<D>(text));
+    // The text replaced no longer counts; then, past the bound, start again.
+    if (hit !== undefined) this.chars -= hit.text.length;
     if (this.chars + text.length > PARSED_CHARS) {
       this.docs.clear();
       this.chars = 0;
     }
-    if (hit !== undefined) this.chars -= hit.text.length;
     this.docs.set(key, { text, doc });
     this.chars += text.length;
     return doc;
