@@ -105,7 +105,8 @@ export function backupCommand(): Command {
     });
 }
 
-interface RestoreFlags {
+/** `herald restore`'s flags, as commander gives them. */
+export interface RestoreFlags {
   from: string;
   to: string;
   apiKey: string;
@@ -153,7 +154,12 @@ export function restoreCommand(): Command {
     });
 }
 
-async function runRestore(f: RestoreFlags): Promise<RestoreReport> {
+/**
+ * The restore `herald restore` runs: checks the flags, opens the backup, restores into the target.
+ * A refused restore throws a HeraldError (the command prints its message, exit code 2). Exported for
+ * the tests, which run most restores in their own process (test/backup/helpers/backup.ts).
+ */
+export async function runRestore(f: RestoreFlags): Promise<RestoreReport> {
   const token = f.token ?? process.env.HERALD_RESTORE_TOKEN;
   if (!token) throw new HeraldError('validation_failed', 'Give --token (or HERALD_RESTORE_TOKEN): a management token of the target stack.', { errors: { token: ['is required'] } });
   const dir = resolve(f.from);

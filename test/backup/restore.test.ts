@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
-import { runRestore, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
+import { runRestore, runRestoreHere, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
 import { contentOf, stackApi, type StackApi } from './helpers/content.ts';
 
 /**
@@ -10,6 +10,10 @@ import { contentOf, stackApi, type StackApi } from './helpers/content.ts';
  * publishes, edits and deletes some; the backup holds every version; restores bring deleted
  * entries and assets back with the same fields and bytes; a whole stack is reproduced in an
  * empty one.
+ *
+ * The restores that check the command itself (exit code, output, the token from the environment)
+ * run `herald restore` as a process; the others run the same command's restore in this process
+ * (runRestoreHere): each process start cost 1.5-5 s on a loaded machine, most of this file's time.
  */
 const POST_FIELDS = ['title', 'body', 'author', 'cover', 'meta'];
 
@@ -229,7 +233,7 @@ describe('the backup center end to end', () => {
     const squatter = await h.request('POST', '/v3/content_types/note/entries', { body: { entry: { title: 'Squatter' } }, headers: { ...target.headers, 'x-herald-uid': gone.uid } });
     assert.equal(squatter.status, 201, JSON.stringify(squatter.body));
 
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', other.api_key, '--token', other.token, '--stack', stack.api_key, '--entry', citing.uid]);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', other.api_key, '--token', other.token, '--stack', stack.api_key, '--entry', citing.uid]);
     assert.equal(r.code, 0, r.stderr);
     // Keyed by content type and uid: the uid was given again to another content type's entry.
     const moved = r.report.uid_map[`entry:author/${gone.uid}`];
@@ -271,7 +275,7 @@ describe('the backup center end to end', () => {
     assert.match(r0.stderr, /--content-type/);
     // The deleted author comes back into an empty stack, with its own content; the post is untouched at the source.
     const empty = await h.newStack('Reused uid');
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', empty.api_key, '--token', empty.token, '--stack', stack.api_key, '--entry', first.uid, '--content-type', 'author']);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', empty.api_key, '--token', empty.token, '--stack', stack.api_key, '--entry', first.uid, '--content-type', 'author']);
     assert.equal(r.code, 0, r.stderr);
     const back = (await stackApi(h, empty).get(`/v3/content_types/author/entries/${first.uid}`)).entry;
     assert.deepEqual([back.title, back.bio], ['Grace', 'COBOL']);
@@ -279,7 +283,7 @@ describe('the backup center end to end', () => {
   });
 
   it('brings back an older version of a live entry as a new version', async () => {
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--entry', author.uid, '--version', '1']);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--entry', author.uid, '--version', '1']);
     assert.equal(r.code, 0, r.stderr);
     const now = (await api.get(`/v3/content_types/author/entries/${author.uid}`)).entry;
     assert.equal(now._version, 3);
@@ -288,7 +292,7 @@ describe('the backup center end to end', () => {
   });
 
   it('brings back one deleted locale of an entry', async () => {
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--entry', kept.uid, '--locale', 'fr-fr']);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--entry', kept.uid, '--locale', 'fr-fr']);
     assert.equal(r.code, 0, r.stderr);
     const fr = (await api.get(`/v3/content_types/post/entries/${kept.uid}?locale=fr-fr`)).entry;
     assert.equal(fr.locale, 'fr-fr');
@@ -302,7 +306,7 @@ describe('the backup center end to end', () => {
     await api.put('/v3/content_types/scratch', { content_type: { title: 'Scratch pad', schema: wider } });
     await api.del('/v3/content_types/scratch');
     await backupHoldsAll();
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--content-type', 'scratch']);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--content-type', 'scratch']);
     assert.equal(r.code, 0, r.stderr);
     const ct = (await api.get('/v3/content_types/scratch')).content_type;
     assert.equal(ct.title, 'Scratch pad');
@@ -337,7 +341,7 @@ describe('the backup center end to end', () => {
     await backupHoldsAll();
     const empty = await h.newStack('Empty');
     const target = stackApi(h, empty);
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', empty.api_key, '--token', empty.token, '--stack', stack.api_key]);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', empty.api_key, '--token', empty.token, '--stack', stack.api_key]);
     assert.equal(r.code, 0, r.stderr);
     // The schedules run as the restore's token (another stack's): said once, naming both tokens.
     const sourceBy = [...new Set(((await api.get('/v3/publish-queue')).queue as any[]).map((q) => q.created_by))];
@@ -411,7 +415,7 @@ describe('the backup center end to end', () => {
 
     // Run again into the same target: the schedules it holds are matched, none is made twice.
     const queued = await target.get('/v3/publish-queue');
-    const again = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', empty.api_key, '--token', empty.token, '--stack', stack.api_key]);
+    const again = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', empty.api_key, '--token', empty.token, '--stack', stack.api_key]);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(await target.get('/v3/publish-queue'), queued);
     assert.deepEqual(
@@ -439,7 +443,7 @@ describe('the backup center end to end', () => {
     await backupHoldsAll();
     const before = (await api.events()).length;
 
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--entry', old.uid, '--version', '1']);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--entry', old.uid, '--version', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       r.report.steps.map((s: any) => `${s.action} ${s.module}${s.locale ? ` ${s.locale}` : ''}`),
@@ -448,7 +452,7 @@ describe('the backup center end to end', () => {
     const now = (await api.get(`/v3/content_types/author/entries/${old.uid}`)).entry;
     assert.deepEqual([now.bio, now._version, now._archived], ['Admiral', 3, true]);
 
-    const a = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--asset', file.uid, '--version', '1']);
+    const a = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--asset', file.uid, '--version', '1']);
     assert.equal(a.code, 0, a.stderr);
     const asset = (await api.get(`/v3/assets/${file.uid}`)).asset;
     assert.deepEqual([asset.title, asset._archived], ['Old title', true]);

@@ -3,6 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import { restoreCommand, runRestore as restore, type RestoreFlags } from '../../../src/backup/cli.ts';
+import { HeraldError } from '../../../src/errors.ts';
 
 /** A signing secret for tests: whsec_ + base64 of 32 bytes. */
 export function testSecret(fill = 7): string {
@@ -79,6 +81,31 @@ export async function runRestore(args: string[], env: Record<string, string> = {
     report = JSON.parse(stdout);
   } catch {}
   return { code, report, stderr };
+}
+
+/**
+ * `herald restore ... --json` in this process: the command's own flags (commander) and the same
+ * restore, without starting a process (1.5-5 s each on a loaded machine, 14 in restore.test.ts).
+ * A refused restore answers code 2 and the message the command prints; any other error throws.
+ * runRestore covers the command itself (its process, exit code and output).
+ */
+export async function runRestoreHere(args: string[], env: { HERALD_RESTORE_TOKEN?: string } = {}): Promise<{ code: number | null; report: any; stderr: string }> {
+  let flags: RestoreFlags | undefined;
+  await restoreCommand()
+    .exitOverride()
+    .action((f: RestoreFlags) => void (flags = f))
+    .parseAsync(['--json', ...args], { from: 'user' });
+  const before = process.env.HERALD_RESTORE_TOKEN;
+  if (env.HERALD_RESTORE_TOKEN !== undefined) process.env.HERALD_RESTORE_TOKEN = env.HERALD_RESTORE_TOKEN;
+  try {
+    return { code: 0, report: JSON.parse(JSON.stringify(await restore(flags!))), stderr: '' };
+  } catch (err) {
+    if (err instanceof HeraldError) return { code: 2, report: undefined, stderr: `herald: ${err.message}\n` };
+    throw err;
+  } finally {
+    if (before === undefined) delete process.env.HERALD_RESTORE_TOKEN;
+    else process.env.HERALD_RESTORE_TOKEN = before;
+  }
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `ms`. */
