@@ -99,17 +99,15 @@ reader.pragma('busy_timeout = 5000');
 const OR_FAIL = manyRows('sqlite');
 const UNFINISHED_ROW = "ended_at IS NULL AND state IN ('queued', 'pending', 'in_flight')";
 const QUEUED_BEHIND = "EXISTS (SELECT 1 FROM executions q WHERE q.lane = executions.lane AND q.webhook_uid = executions.webhook_uid AND q.state = 'queued')";
-const moveText = (n: number, queuedBehind: string | null) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
+const moveText = (n: number, queuedBehind: string) => `WITH v (uid, lease_until, state, attempts, next_attempt_at, started_at, status_code, outcome, reason) AS (
       VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))')}
     )
     UPDATE ${OR_FAIL}executions SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
            first_attempt_at = COALESCE(executions.first_attempt_at, v.started_at), last_status_code = v.status_code,
            last_outcome = v.outcome, last_reason = v.reason, updated_at = ?, ended_at = CASE WHEN v.state IN ('succeeded', 'failed') THEN CAST(? AS BIGINT) ELSE NULL END,
            paced = CASE WHEN executions.paced IS NULL THEN NULL ELSE 0 END
-    FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until${
-      queuedBehind === null ? '' : `
-    RETURNING executions.uid AS uid, ${queuedBehind} AS queued_behind`
-    }`;
+    FROM v WHERE executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until
+    RETURNING executions.uid AS uid, ${queuedBehind} AS queued_behind`;
 const SQL = {
   event: `INSERT ${OR_FAIL}INTO events (api_key, branch, module, action, uid, content_type_uid, locale, environment, actor, actor_name, changes, data, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

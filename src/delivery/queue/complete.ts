@@ -311,21 +311,8 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
           }
           const [[count]] = await tx.values<[number]>(stillHeld(part.length), held);
           if (Number(count) === part.length) {
-            if (succeeded) {
-              // Each one ends succeeded: uid, lease, attempts, start and status a row.
-              const succeededParams: unknown[] = new Array(part.length * 5 + 2);
-              i = 0;
-              for (const { f: { claimed, record }, n } of part) {
-                succeededParams[i++] = claimed.uid;
-                succeededParams[i++] = claimed.leaseUntil;
-                succeededParams[i++] = n;
-                succeededParams[i++] = record.started_at;
-                succeededParams[i++] = record.status_code;
-              }
-              succeededParams[i++] = opts.now;
-              succeededParams[i++] = opts.now;
-              await tx.run(moveSucceeded(part.length), succeededParams);
-            } else await tx.run(moveExecutionsSilent(db.dialect, part.length), moveParamsOf(part, opts.now));
+            if (succeeded) await tx.run(moveSucceeded(part.length), succeededParamsOf(part, opts.now));
+            else await tx.run(moveExecutionsSilent(db.dialect, part.length), moveParamsOf(part, opts.now));
             continue;
           }
         }
@@ -408,6 +395,25 @@ function moveParamsOf(part: Row[], now: number): unknown[] {
     params[i++] = record.status_code;
     params[i++] = record.outcome;
     params[i++] = record.reason;
+  }
+  params[i++] = now;
+  params[i++] = now;
+  return params;
+}
+
+/**
+ * moveSucceeded's parameters for `part`, every one ending succeeded: uid, lease, attempts, start
+ * and status a row, then updated_at and ended_at (`now`).
+ */
+function succeededParamsOf(part: Row[], now: number): unknown[] {
+  const params: unknown[] = new Array(part.length * 5 + 2);
+  let i = 0;
+  for (const { f: { claimed, record }, n } of part) {
+    params[i++] = claimed.uid;
+    params[i++] = claimed.leaseUntil;
+    params[i++] = n;
+    params[i++] = record.started_at;
+    params[i++] = record.status_code;
   }
   params[i++] = now;
   params[i++] = now;

@@ -124,37 +124,30 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
   // One statement for the event's executions (per ROWS_PER_STATEMENT), not one per webhook.
   // Parameters written into one array made at its final length: `part.flat()` and pushes of
   // spread rows were ~1% of the main thread at fan-out 10 (bench profile, session 19).
-  if (allLeased && leaseEnd !== null && tx.dialect === 'sqlite') {
-    // Each row's uid and webhook, and what they share: after each row (insertPlainLeased) or once
-    // after them all (insertLeased).
-    const shared = [event.api_key, event.seq, lane, channel, event.action, leaseEnd, opts.now, opts.now, opts.now];
-    for (const part of chunks(rows)) {
-      const plain = part.length < SHARED_FROM;
-      const params: unknown[] = new Array(plain ? part.length * (2 + shared.length) : part.length * 2 + shared.length);
-      let i = 0;
-      for (const r of part) {
-        params[i++] = r[0];
-        params[i++] = r[1];
-        if (plain) for (const v of shared) params[i++] = v;
-      }
-      if (!plain) for (const v of shared) params[i++] = v;
-      await tx.run(plain ? insertPlainLeased(part.length) : insertLeased(part.length), params);
-    }
-    return rows.length;
-  }
-  const shared = [event.api_key, event.seq, lane, channel, event.action, opts.now, opts.now];
+  // SQLite, every row leased with one lease end: insertLeased binds each row's uid and webhook and
+  // the rest once; otherwise insertExecutions binds each row's OWN_COLUMNS.
+  const leasedOnly = allLeased && leaseEnd !== null && tx.dialect === 'sqlite';
+  const own = leasedOnly ? 2 : OWN_COLUMNS;
+  const shared = leasedOnly
+    ? [event.api_key, event.seq, lane, channel, event.action, leaseEnd, opts.now, opts.now, opts.now]
+    : [event.api_key, event.seq, lane, channel, event.action, opts.now, opts.now];
   for (const part of chunks(rows)) {
     const plain = part.length < SHARED_FROM;
-    // insertPlain: each row with the shared columns again; insertExecutions: what the rows share
-    // bound once, after them.
-    const params: unknown[] = new Array(plain ? part.length * (OWN_COLUMNS + shared.length) : part.length * OWN_COLUMNS + shared.length);
+    // The plain statements: each row with the shared columns again; the others: what the rows
+    // share bound once, after them.
+    const params: unknown[] = new Array(plain ? part.length * (own + shared.length) : part.length * own + shared.length);
     let i = 0;
     for (const r of part) {
-      for (let k = 0; k < OWN_COLUMNS; k++) params[i++] = r[k];
+      for (let k = 0; k < own; k++) params[i++] = r[k];
       if (plain) for (const v of shared) params[i++] = v;
     }
     if (!plain) for (const v of shared) params[i++] = v;
-    await tx.run(plain ? insertPlain(tx.dialect, part.length) : insertExecutions(tx.dialect, part.length), params);
+    const text = leasedOnly
+      ? (plain ? insertPlainLeased : insertLeased)(part.length)
+      : plain
+        ? insertPlain(tx.dialect, part.length)
+        : insertExecutions(tx.dialect, part.length);
+    await tx.run(text, params);
   }
   return rows.length;
 }
