@@ -47,7 +47,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Pool, type Dispatcher } from 'undici';
 import { mainThreadCpuMs, processCpuMs, rawMeasured, sampleData } from './raw.ts';
-import { ask, startReceiver } from './receiver-process.ts';
+import { ask, RECEIVER, startReceiver } from './receiver-process.ts';
 
 const EVENTS = Number(process.env.FLOOR_EVENTS ?? 20_000);
 const WARMUP = Number(process.env.FLOOR_WARMUP ?? 5_000);
@@ -333,7 +333,7 @@ async function main() {
   const receiver = await startReceiver();
   const pool = new Pool(receiver.url, { connections: CONNECTIONS, pipelining: 1 });
   console.log(
-    `Herald floor: ${process.version}; receiver in its own process; ${IN_FLIGHT} in flight on ${CONNECTIONS} connections; SQLite WAL synchronous=NORMAL in ${dir}` +
+    `Herald floor: ${process.version}; ${RECEIVER === 'lean' ? 'lean receiver' : 'receiver'} in its own process; ${IN_FLIGHT} in flight on ${CONNECTIONS} connections; SQLite WAL synchronous=NORMAL in ${dir}` +
       `${INDEXES ? '; product indexes' : ''}${LOG ? '; attempt rows log request and response' : ''}; load ${loadavg()[0].toFixed(1)}`,
   );
   const rpid = receiver.child.pid!;

@@ -17,8 +17,15 @@ export function ask<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
+/**
+ * Which receiver the benches run: node's http server (receiver.ts, the default), or with
+ * BENCH_RECEIVER=lean the one that takes as little of the machine's CPU as it can (receiver-lean.ts).
+ */
+export const RECEIVER = process.env.BENCH_RECEIVER === 'lean' ? 'lean' : 'http';
+
 export async function startReceiver() {
-  const child = fork(new URL('./receiver.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'] });
+  const file = RECEIVER === 'lean' ? './receiver-lean.ts' : './receiver.ts';
+  const child = fork(new URL(file, import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'] });
   const ready = await new Promise<{ port: number }>((r) => child.once('message', (m: any) => r(m)));
   return { child, url: `http://127.0.0.1:${ready.port}` };
 }

@@ -39,7 +39,7 @@ import type { GcCounts, MemorySample } from './memory-probe.ts';
 import { mainThreadCpuMs, processCpuMs, sampleData, threadCpuMs } from './raw.ts';
 import { rawCeilingApart } from './raw-process.ts';
 import { readBench } from './read.ts';
-import { ask, startReceiver } from './receiver-process.ts';
+import { ask, RECEIVER, startReceiver } from './receiver-process.ts';
 
 // The node flags the `herald` command starts `herald serve` with (the young generation's size,
 // src/ops/launch.js; HERALD_SEMI_SPACE_MB=0 or a size in NODE_OPTIONS leaves V8's own): this
@@ -697,7 +697,7 @@ async function main() {
     // The settings taken from the environment: sender threads and their busy gate, to compare with and without.
     { HERALD_SENDER_THREADS: process.env.HERALD_SENDER_THREADS, HERALD_SENDER_THREADS_BUSY: process.env.HERALD_SENDER_THREADS_BUSY },
   );
-  console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; receiver in its own process; young generation ${semiSpaceNote()}; sender threads ${config.senderThreads}${config.senderThreads > 0 ? ` (busy gate ${config.senderThreadsBusy}%)` : ''}; load ${loadavg()[0].toFixed(1)}${autogroupNote()}`);
+  console.log(`Herald bench: SQLite (WAL, synchronous=NORMAL) in ${dir}; ${process.version}; ${RECEIVER === 'lean' ? 'lean receiver' : 'receiver'} in its own process; young generation ${semiSpaceNote()}; sender threads ${config.senderThreads}${config.senderThreads > 0 ? ` (busy gate ${config.senderThreadsBusy}%)` : ''}; load ${loadavg()[0].toFixed(1)}${autogroupNote()}`);
 
   // Skipped (BENCH_LINES without raw) when profiling Herald alone: the ratios then print NaN. In a
   // process of its own (raw-process.ts): its Pool, made here, slowed Herald's undici afterwards.
