@@ -153,7 +153,7 @@ export async function buildApp(herald: Herald, serve: ServeOptions = {}): Promis
   );
   await app.register(multipart, { limits: { fileSize: herald.config.assetLimit, files: 1, fields: 50 }, throwFileSizeLimit: true });
   // Before the routes: it limits every route registered after it (see rate-limit.ts).
-  registerRateLimit(app, herald.config);
+  await registerRateLimit(app, herald.config);
   // /v3/...: a query parameter the route does not implement is a 422 naming it (reads and writes).
   registerQueryCheck(app);
 
