@@ -151,13 +151,27 @@ export async function buildApp(herald: Herald, serve: ServeOptions = {}): Promis
       done(null, value);
     },
   );
-  await app.register(multipart, { limits: { fileSize: herald.config.assetLimit, files: 1, fields: 50 }, throwFileSizeLimit: true });
+  // Multipart bodies are read only by the asset routes (req.parts()), which get @fastify/multipart
+  // in a context of their own (below): its onResponse hook, an async function (3 promises, ~0.5 KB
+  // per request), ran for every request. Any other route takes a multipart body unread, as the
+  // plugin's parser left it (the body undefined; unread-body.ts drains it).
+  app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null));
   // Before the routes: it limits every route registered after it (see rate-limit.ts).
   await registerRateLimit(app, herald.config);
   // /v3/...: a query parameter the route does not implement is a 422 naming it (reads and writes).
   registerQueryCheck(app);
 
   healthRoutes(app, herald);
-  for (const routes of ROUTES) await routes(app, herald);
+  for (const routes of ROUTES) {
+    if (routes !== assetRoutes) await routes(app, herald);
+    // The asset routes' own context: it has every hook added above; those added by later route
+    // modules (contentful-space.ts's, which act on /spaces/ only) do not reach /v3/assets.
+    else
+      await app.register(async (assets) => {
+        assets.removeContentTypeParser('multipart/form-data');
+        await assets.register(multipart, { limits: { fileSize: herald.config.assetLimit, files: 1, fields: 50 }, throwFileSizeLimit: true });
+        await routes(assets, herald);
+      });
+  }
   return app;
 }
