@@ -36,7 +36,8 @@
  * BENCH_ROWS_PRAGMA (pragmas after the writer's, e.g. `temp_store = FILE`, `;`-separated),
  * BENCH_ROWS_LEASE (`enqueue`, the default, or `claim`: see above), BENCH_ROWS_EVENTS_READER=1 (fan-out
  * 1's listed events read back on the reader connection, as Herald did until session 22),
- * BENCH_ROWS_WAL=1 (the WAL frames each round wrote, by the btree their page belongs to now: the
+ * BENCH_ROWS_HELD=count (complete.ts's still-held count before each part's UPDATE, as until session 25,
+ * instead of its savepoint), BENCH_ROWS_WAL=1 (the WAL frames each round wrote, by the btree their page belongs to now: the
  * WAL file's frame headers read before each checkpoint, pages named by the dbstat table; slow).
  * BENCH_ROWS_CHECKPOINT_EVERY (deliveries between checkpoints, checked after each commit; default:
  * once per recording transaction's round, ~2,000 deliveries at fan-out 10; Herald's checkpoint
@@ -78,6 +79,8 @@ const CANDIDATE_MARGIN = 32;
 const WAL_BY_BTREE = process.env.BENCH_ROWS_WAL === '1';
 /** Fan-out 1's events read back on the reader (BENCH_ROWS_EVENTS_READER=1), not the writer. */
 const EVENTS_ON_READER = process.env.BENCH_ROWS_EVENTS_READER === '1';
+/** The still-held count before a part's UPDATE (BENCH_ROWS_HELD=count), complete.ts's way before session 25, rather than its savepoint. */
+const HELD_COUNT = process.env.BENCH_ROWS_HELD === 'count';
 /** Deliveries between checkpoints (0: once a round). */
 const CHECKPOINT_EVERY = Number(process.env.BENCH_ROWS_CHECKPOINT_EVERY ?? 0);
 
@@ -415,7 +418,17 @@ function flush(n: number) {
       const succeeded: unknown[] = [];
       for (const b of part) succeeded.push(b.uid, b.leaseUntil, 1, now, 200);
       succeeded.push(now, now);
-      if (!anyQueued) {
+      if (!anyQueued && !HELD_COUNT) {
+        // complete.ts SILENT: the UPDATE in a savepoint, kept when it moved the whole part.
+        timed('savepoint', 0, () => prepared('SAVEPOINT complete_silent').run());
+        const moved = timed('complete UPDATE', part.length, () => prepared(SQL.moveSucceeded(part.length)).run(succeeded)).changes;
+        if (moved === part.length) {
+          timed('savepoint', 0, () => prepared('RELEASE complete_silent').run());
+          continue;
+        }
+        timed('savepoint', 0, () => prepared('ROLLBACK TO complete_silent').run());
+        timed('savepoint', 0, () => prepared('RELEASE complete_silent').run());
+      } else if (!anyQueued) {
         const held: unknown[] = [];
         for (const b of part) held.push(b.uid, b.leaseUntil);
         const count = timed('still held count', 0, () => prepared(SQL.stillHeld(part.length)).pluck().get(held)) as number;

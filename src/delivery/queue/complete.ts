@@ -66,8 +66,7 @@ const insertAttempts = memoByDialect(
 );
 /**
  * Which executions an outcome moves: still in flight under the lease its attempt was claimed with
- * (`v` the outcomes' VALUES). The UPDATE and stillHeld's count share it: the count must say exactly
- * which rows the UPDATE will move.
+ * (`v` the outcomes' VALUES).
  */
 const HELD = "executions.uid = v.uid AND executions.state = 'in_flight' AND executions.lease_until = v.lease_until";
 // The casts type the VALUES columns on PostgreSQL (parameters arrive untyped); SQLite takes them as
@@ -91,9 +90,9 @@ const moveExecutions = memoByDialect((n: number, orFail) => moveText(n, orFail, 
  */
 const moveExecutionsNoneQueued = memoByDialect((n: number, orFail) => moveText(n, orFail, '0'));
 /**
- * SQLite, none queued, and every execution of the part still held (STILL_HELD counted them all):
- * the UPDATE without RETURNING, which then says nothing not known already (each row moves, none
- * has anything queued behind it). SQLite's RETURNING buffers its rows and hands them out one by
+ * SQLite, none queued, tried first inside a savepoint (SILENT): the UPDATE without RETURNING,
+ * kept when it moved every execution of the part, and then RETURNING says nothing not known
+ * already (each row moved, none has anything queued behind it). SQLite's RETURNING buffers its rows and hands them out one by
  * one: bench:rows fan-out 10, 2,000 events, A B A B (session 22): the UPDATE 11.0 / 10.9 us per
  * delivery with RETURNING, 7.3 / 7.7 without, plus 1.6 for the count.
  */
@@ -121,17 +120,19 @@ const moveSucceeded = memo(
    FROM v WHERE ${HELD}`,
 );
 /**
- * How many of a part's (uid, lease_until) are still in flight under that lease: HELD, moveText's WHERE, as
- * a count (SQLite only). Run in the flush's transaction just before its UPDATE, with nothing written
- * between: SQLite's one writer runs the transaction alone, so the UPDATE then moves exactly the
- * rows counted. When all are (a uid twice in a part counts twice and is applied by uid either way),
- * none is stale: the UPDATE runs without RETURNING; else with it, to learn which moved.
+ * SQLite, none queued: a part's silent UPDATE (moveExecutionsSilent or moveSucceeded, no
+ * RETURNING) runs inside this savepoint. When it moved as many rows as the part has outcomes, each
+ * outcome's execution was still in flight under its claim's lease (HELD; the uid is the key, and a
+ * uid twice in a part moves one row, so fewer), and the savepoint is released. Otherwise (a claim
+ * had ended, or a uid came twice) the UPDATE is rolled back to it and the part takes the UPDATE
+ * with RETURNING, which says which moved. SQLite's one writer runs the transaction alone, so
+ * nothing else changes the rows between. It replaces a count of the still held rows before the
+ * UPDATE (the part's uid and lease bound a second time, and a look-up per row): bench:rows
+ * fan-out 10 (see there for the figures).
  */
-const stillHeld = memo(
-  (n: number) =>
-    `WITH v (uid, lease_until) AS (VALUES ${repeated(n, '(CAST(? AS TEXT), CAST(? AS BIGINT))')})
-     SELECT count(*) FROM v JOIN executions ON ${HELD}`,
-);
+const SILENT = 'SAVEPOINT complete_silent';
+const SILENT_KEPT = 'RELEASE complete_silent';
+const SILENT_UNDONE = 'ROLLBACK TO complete_silent';
 /**
  * Whether any execution is queued: the first entry of the `executions_queued` index (partial: state
  * = 'queued'), read once per flush in its transaction. SQLite only: its one writer runs this
@@ -303,18 +304,16 @@ export async function complete(db: Db, batch: Finished[], opts: CompleteOptions)
         await tx.run(succeeded ? insertSucceededAttempts(part.length) : insertAttempts(db.dialect, part.length), attemptParams);
         for (const r of part) r.applied = true;
         if (noneQueued) {
-          const held: unknown[] = new Array(part.length * 2);
-          i = 0;
-          for (const { f: { claimed } } of part) {
-            held[i++] = claimed.uid;
-            held[i++] = claimed.leaseUntil;
-          }
-          const [[count]] = await tx.values<[number]>(stillHeld(part.length), held);
-          if (Number(count) === part.length) {
-            if (succeeded) await tx.run(moveSucceeded(part.length), succeededParamsOf(part, opts.now));
-            else await tx.run(moveExecutionsSilent(db.dialect, part.length), moveParamsOf(part, opts.now));
+          await tx.run(SILENT);
+          const { changes } = succeeded
+            ? await tx.run(moveSucceeded(part.length), succeededParamsOf(part, opts.now))
+            : await tx.run(moveExecutionsSilent(db.dialect, part.length), moveParamsOf(part, opts.now));
+          if (changes === part.length) {
+            await tx.run(SILENT_KEPT);
             continue;
           }
+          await tx.run(SILENT_UNDONE);
+          await tx.run(SILENT_KEPT);
         }
         const moveParams = moveParamsOf(part, opts.now);
         // [uid, queued_behind] per row (Queryable.values: an object per outcome was a cost of its own).
