@@ -36,7 +36,7 @@
  * BENCH_ROWS_PRAGMA (pragmas after the writer's, e.g. `temp_store = FILE`, `;`-separated),
  * BENCH_ROWS_LEASE (`enqueue`, the default, or `claim`: see above), BENCH_ROWS_EVENTS_READER=1 (fan-out
  * 1's listed events read back on the reader connection, as Herald did until session 22),
- * BENCH_ROWS_HELD=count (complete.ts's still-held count before each part's UPDATE, as until session 25,
+ * BENCH_ROWS_BIND=array (parameters bound as one array, as sqlite.ts did until session 25), BENCH_ROWS_HELD=count (complete.ts's still-held count before each part's UPDATE, as until session 25,
  * instead of its savepoint), BENCH_ROWS_WAL=1 (the WAL frames each round wrote, by the btree their page belongs to now: the
  * WAL file's frame headers read before each checkpoint, pages named by the dbstat table; slow).
  * BENCH_ROWS_CHECKPOINT_EVERY (deliveries between checkpoints, checked after each commit; default:
@@ -96,6 +96,21 @@ for (const p of (process.env.BENCH_ROWS_PRAGMA ?? '').split(';').filter((s) => s
 if (process.env.BENCH_ROWS_SQL) db.exec(process.env.BENCH_ROWS_SQL);
 // The reads outside transactions go to a second, read-only connection, as Herald's (sqlite.ts openReader).
 const reader = new Database(file, { readonly: true });
+/**
+ * BENCH_ROWS_BIND=array: parameters bound as one array, as sqlite.ts did until session 25, rather
+ * than spread into arguments as it does now (sqlite.ts SPREAD_MAX); the calls below pass arrays, so
+ * the statements' methods spread them unless asked not to.
+ */
+if (process.env.BENCH_ROWS_BIND !== 'array') {
+  const proto = Object.getPrototypeOf(reader.prepare('SELECT 1')) as Record<string, (...args: unknown[]) => unknown>;
+  for (const m of ['run', 'all', 'get']) {
+    const f = proto[m];
+    proto[m] = function (this: unknown, ...args: unknown[]) {
+      const p = args[0];
+      return args.length === 1 && Array.isArray(p) && p.length <= 4_096 ? f.apply(this, p) : f.apply(this, args);
+    };
+  }
+}
 reader.pragma('busy_timeout = 5000');
 
 // enqueue.ts and complete.ts write their rows OR FAIL on SQLite (store/db.ts manyRows: no statement journal).

@@ -140,20 +140,24 @@ class Connection implements Queryable {
     return stmt;
   }
 
-  // Parameters go to better-sqlite3 as one array (it binds an array's elements in order): spread
-  // into arguments, a multi-row statement's thousands of them were a cost of their own. Errors
-  // are mapped in a catch of each method rather than through a closure per call (the delivery
-  // path runs a few statements per delivery).
+  // Parameters go to better-sqlite3 as arguments (spread) up to SPREAD_MAX of them, past it as one
+  // array (it binds an array's elements in order): see SPREAD_MAX. Errors are mapped in a catch of
+  // each method rather than through a closure per call (the delivery path runs a few statements
+  // per delivery).
   allSync<T>(sql: string, params: unknown[] = []): T[] {
     try {
-      return this.prepare(sql).all(bound(params)) as T[];
+      const p = bound(params);
+      const stmt = this.prepare(sql);
+      return (p.length <= SPREAD_MAX ? stmt.all(...p) : stmt.all(p)) as T[];
     } catch (err) {
       throw mapped(err);
     }
   }
   getSync<T>(sql: string, params: unknown[] = []): T | undefined {
     try {
-      return this.prepare(sql).get(bound(params)) as T | undefined;
+      const p = bound(params);
+      const stmt = this.prepare(sql);
+      return (p.length <= SPREAD_MAX ? stmt.get(...p) : stmt.get(p)) as T | undefined;
     } catch (err) {
       throw mapped(err);
     }
@@ -162,8 +166,9 @@ class Connection implements Queryable {
     try {
       const stmt = this.prepare(sql);
       // A statement that returns rows (e.g. UPDATE ... RETURNING) must be run with all().
-      if (stmt.reader) return { changes: stmt.all(bound(params)).length };
-      const r = stmt.run(bound(params));
+      const p = bound(params);
+      if (stmt.reader) return { changes: (p.length <= SPREAD_MAX ? stmt.all(...p) : stmt.all(p)).length };
+      const r = p.length <= SPREAD_MAX ? stmt.run(...p) : stmt.run(p);
       return { changes: r.changes, lastRowid: Number(r.lastInsertRowid) };
     } catch (err) {
       throw mapped(err);
@@ -177,7 +182,8 @@ class Connection implements Queryable {
         stmt = this.raw.prepare(sql).raw(true);
         this.arrayStatements.set(sql, stmt);
       }
-      return stmt.all(bound(params)) as T[];
+      const p = bound(params);
+      return (p.length <= SPREAD_MAX ? stmt.all(...p) : stmt.all(p)) as T[];
     } catch (err) {
       throw mapped(err);
     }
@@ -196,7 +202,8 @@ class Connection implements Queryable {
       this.arrayStatements.set(sql, stmt);
     } else if (!stmt.readonly) throw new Error(`not a read-only statement: ${sql.slice(0, 80)}`);
     try {
-      return stmt.all(bound(params)) as T[];
+      const p = bound(params);
+      return (p.length <= SPREAD_MAX ? stmt.all(...p) : stmt.all(p)) as T[];
     } catch (err) {
       throw mapped(err);
     }
@@ -218,6 +225,17 @@ class Connection implements Queryable {
 
 /** A statement that cannot write: a gathered member that ran only these and threw has nothing to undo. */
 const READ_ONLY = /^\s*SELECT\b/i;
+
+/**
+ * Parameters a statement takes as arguments (`stmt.run(...params)`), at most; more go as one array.
+ * better-sqlite3 reads an array's elements one by one through V8's API (v8::Object::Get, ~420
+ * instructions each in callgrind) and an argument straight from the call's frame: a statement of
+ * 1,280 parameters (complete.ts's 128 attempt rows) took 1,409 instructions per parameter as an
+ * array and 905 spread, the spread included (callgrind, the whole process; the same statement
+ * alone, 91-113 against 130-160 ns a parameter). The bound keeps a spread's stack use small
+ * (8 bytes an argument): the delivery path's statements hold at most ~3,750 (250 rows of 15).
+ */
+const SPREAD_MAX = 4_096;
 
 /** `params` as SQLite takes them (see bind); the same array when nothing needs converting. */
 function bound(params: unknown[]): unknown[] {
