@@ -20,7 +20,7 @@ export function settleUnreadBodies(app: FastifyInstance): void {
   // A callback hook (an async one costs a promise and its turn on every request).
   app.addHook('onSend', (req, reply, payload, done) => {
     const raw = req.raw;
-    if (!raw.complete) {
+    if (!raw.complete && hasBody(raw)) {
       const declared = Number(raw.headers['content-length']);
       // A body its reader abandoned (destroyed: nothing can read the rest) or too large to read through.
       if (raw.destroyed || !(declared <= MAX_DRAIN_BYTES)) reply.header('connection', 'close');
@@ -28,6 +28,16 @@ export function settleUnreadBodies(app: FastifyInstance): void {
     }
     done(null, payload);
   });
+}
+
+/**
+ * Whether a request carries a body at all (RFC 9112 6.3: a request with neither Transfer-Encoding
+ * nor a Content-Length above 0 has none). A bodyless request refused by a synchronous hook (the
+ * query check's 422, Contentful's twice-sent token) is answered inside node's HTTP parser, before
+ * the parser marks it complete: it has nothing left to read, and its connection stays open.
+ */
+function hasBody(raw: IncomingMessage): boolean {
+  return raw.headers['transfer-encoding'] !== undefined || Number(raw.headers['content-length']) > 0;
 }
 
 function drain(raw: IncomingMessage): void {
