@@ -140,6 +140,14 @@ export class Checkpointer {
   private growth = 0;
   private wait = CHECKPOINT_EVERY_MS;
   private onReady!: (ok: boolean) => void;
+  /**
+   * Passes asked of the thread so far, and the one it runs until it answers (null between passes):
+   * checkpoint.test.ts paces its commits by them, so that how far the WAL grows depends on the
+   * commits a pass sees, not on how much CPU the thread got. Set once a pass (every 20 ms at most),
+   * never per commit.
+   */
+  passes = 0;
+  passing: Promise<unknown> | null = null;
   /** Resolves once the thread has opened the store (true), or failed (false). */
   readonly ready: Promise<boolean>;
 
@@ -184,13 +192,20 @@ export class Checkpointer {
   /** One PASSIVE pass. */
   private pass(): Promise<PassResult> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const passing = new Promise<PassResult>((resolve, reject) => {
       const timer = setTimeout(() => this.fail(new Error(`the checkpoint thread left a pass unanswered for ${PASS_TIMEOUT_MS} ms`)), PASS_TIMEOUT_MS);
       timer.unref();
       const done = () => clearTimeout(timer);
       this.waiting.set(id, { resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) });
       this.worker.postMessage({ type: 'checkpoint', id });
     });
+    this.passes++;
+    this.passing = passing;
+    const over = () => {
+      if (this.passing === passing) this.passing = null;
+    };
+    passing.then(over, over);
+    return passing;
   }
 
   /**
