@@ -7,7 +7,7 @@ import { openPostgres } from '../../src/store/postgres.ts';
 import { openSqlite } from '../../src/store/sqlite.ts';
 import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
 import { schemaForDataDir } from '../helpers/postgres.ts';
-import { runRestore, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
+import { runRestoreHere, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
 import { stackApi, type StackApi } from './helpers/content.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -98,7 +98,7 @@ describe("a new asset under a deleted asset's uid", () => {
     // Deleted again, then restored under its own uid: the restore brings back the last asset's bytes, not the first one's.
     await api.del(`/v3/assets/${old.uid}`);
     await holdsAll();
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--asset', old.uid]);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--asset', old.uid]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual([r.report.uid_map, r.report.warnings], [{}, []]);
     assert.equal((await api.download(old.uid)).toString(), 'the new asset');
@@ -234,7 +234,7 @@ describe("a new asset under a deleted asset's uid", () => {
     const confirm = await (await fetch(`${b.url}/ui/stacks/${stack.api_key}/asset/${first.uid}/restore?seq=${versions[1].seq}`)).text();
     assert.match(confirm, /of incarnation 1 of the 2 made under this uid \(an earlier one, deleted since\)/);
 
-    const restore = (...args: string[]) => runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--asset', first.uid, ...args]);
+    const restore = (...args: string[]) => runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', stack.api_key, '--token', stack.token, '--asset', first.uid, ...args]);
     // Version 2: both assets had one. Refused, naming each, and nothing written.
     const both = await restore('--version', '2');
     assert.equal(both.code, 2, both.stderr);

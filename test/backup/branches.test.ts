@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createClient } from 'contentful-management';
 import { ADMIN_TOKEN, spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
 import { Source } from '../../src/backup/source.ts';
-import { caughtUp, runRestore, spawnBackup, testSecret, type SpawnedBackup } from './helpers/backup.ts';
+import { caughtUp, runRestoreHere, spawnBackup, testSecret, type SpawnedBackup } from './helpers/backup.ts';
 import { stackApi, type StackApi } from './helpers/content.ts';
 
 /**
@@ -29,7 +29,7 @@ describe('the backup center and branches', () => {
     return Object.fromEntries((r.body.items as any[]).map((e) => [e.sys.id, { name: e.name, version: e.sys.version }]));
   };
   const restore = (target: { api_key: string; token: string }, branch: string) =>
-    runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--branch', branch]);
+    runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--branch', branch]);
 
   before(async () => {
     h = await spawnHerald();
@@ -123,7 +123,7 @@ describe('the backup center and branches', () => {
       assert.equal(r.status, 200, JSON.stringify(r.body));
       return (r.body.queue as any[]).map((q) => `${q.action} ${q.entry.uid} ${q.scheduled_at} ${q.created_by}`);
     };
-    const asAdmin = (branch: string) => runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', ADMIN_TOKEN, '--stack', source.api_key, '--branch', branch]);
+    const asAdmin = (branch: string) => runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', ADMIN_TOKEN, '--stack', source.api_key, '--branch', branch]);
     // main first: a branch's copy of main's content types and entries has no events in the branch, so the backup holds them in main.
     const main = await asAdmin('main');
     assert.equal(main.code, 0, main.stderr);
@@ -225,7 +225,7 @@ describe('the backup center and branches', () => {
     await caughtUp(b, source.api_key, (await api.events()).at(-1).seq, Date.now());
     const target = await h.newStack('Not on staging');
     const one = (branch: string) =>
-      runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--branch', branch, '--entry', late]);
+      runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--branch', branch, '--entry', late]);
     const r = await one('staging');
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^herald: The backup holds no history of entry ${late} on branch staging: it was made on branch main at \\S+, after staging was copied from it at \\S+, so staging never had it\\. A restore on main brings it back there\\.\\n$`));

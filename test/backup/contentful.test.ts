@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { createClient } from 'contentful-management';
 import { spawnHerald, type SpawnedHerald } from '../helpers/herald.ts';
-import { caughtUp, runRestore, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
+import { caughtUp, runRestoreHere, spawnBackup, testSecret, until, type SpawnedBackup } from './helpers/backup.ts';
 import { stackApi } from './helpers/content.ts';
 
 /**
@@ -117,7 +117,7 @@ describe('the backup center and a Contentful space', () => {
 
   it('restores activation (the activated definition too), drafts, editor interfaces and tags, and the CMA can save and publish entries', async () => {
     const target = await h.newStack('Contentful target');
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key]);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.report.warnings, []);
     const dialect = r.report.steps.filter((s: any) => (s.module === 'content_type' && s.action === 'published') || s.action === 'draft' || s.module === 'editor_interface' || s.module === 'tag');
@@ -175,7 +175,7 @@ describe('the backup center and a Contentful space', () => {
 
   it("restores a branch's own content types and tags with its Contentful state, as its environment", async () => {
     const target = await h.newStack('Contentful target with staging');
-    const restore = (branch: string) => runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--branch', branch]);
+    const restore = (branch: string) => runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--branch', branch]);
     const main = await restore('main');
     assert.equal(main.code, 0, main.stderr);
     const staging = await restore('staging');
@@ -196,7 +196,7 @@ describe('the backup center and a Contentful space', () => {
 
   it('restores one entry of a content type that is a draft at the source: the content type made a draft, the entry on it, a warning saying so', async () => {
     const target = await h.newStack('Contentful target, one entry');
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--entry', memoEntry]);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key, '--entry', memoEntry]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       r.report.steps.map((s: any) => [s.module, s.uid, s.action]),
@@ -217,7 +217,7 @@ describe('the backup center and a Contentful space', () => {
   });
 
   it('brings a deleted content type back activated as its history tells (the definition activated, then the one restored)', async () => {
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', source.api_key, '--token', source.token, '--content-type', 'gone']);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', source.api_key, '--token', source.token, '--content-type', 'gone']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.report.steps.map((s: any) => [s.module, s.uid, s.action, s.name ?? null]), [
       ['content_type', 'gone', 'created', null],
@@ -250,7 +250,7 @@ describe('the backup center and a Contentful space', () => {
     await caughtUp(b, source.api_key, (await api.events()).at(-1).seq);
 
     for (const [flag, uid] of [['--asset', 'picture-1'], ['--entry', 'hard-coded-note'], ['--entry', 'unfinished']]) {
-      const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', source.api_key, '--token', source.token, flag, uid]);
+      const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', source.api_key, '--token', source.token, flag, uid]);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual([r.report.uid_map, r.report.warnings], [{}, []], uid);
     }
@@ -271,7 +271,7 @@ describe('the backup center and a Contentful space', () => {
     db.prepare('DELETE FROM contentful_branches').run();
     db.close();
     const target = await h.newStack('Contentful target, old backup');
-    const r = await runRestore(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key]);
+    const r = await runRestoreHere(['--from', b.dataDir, '--to', h.url, '--api-key', target.api_key, '--token', target.token, '--stack', source.api_key]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       r.report.warnings.map((w: string) => /^content type (\w+) is not in the Contentful state the backup last read/.exec(w)?.[1] ?? w),
