@@ -117,6 +117,12 @@ export interface CheckpointerOptions {
   file: string;
   /** Runs `fn` while no transaction writes (the store's writer lock). */
   holdWrites<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Whether a transaction is open on the writer's connection now. One open across a pass began
+   * before the pass copied the last frame, so its commit does not start the WAL again (SQLite
+   * restarts it only for a write transaction begun once every frame is copied).
+   */
+  writing(): boolean;
   /** The thread has opened the store and checkpoints from now on: SQLite's own may stop. */
   onReady?(): void;
   /** The thread failed (or went unanswered): reported once; SQLite's own checkpoint must take over. */
@@ -220,9 +226,12 @@ export class Checkpointer {
       const at = Date.now();
       const r = await this.pass();
       this.paced(r.log, at);
-      // Not in WAL mode (an in-memory store); or everything copied and nothing committed since
-      // (`log` counts the frames there were when the pass began): the next commit restarts the WAL.
-      if (r.log <= 0 || (r.checkpointed === r.log && this.commits === before) || r.log < RESTART_FRAMES || this.closed) return;
+      // Not in WAL mode (an in-memory store); or everything copied, nothing committed since and
+      // no transaction open now (`log` counts the frames there were when the pass began): the next
+      // transaction begins after the pass, and its commit restarts the WAL. A transaction open now
+      // began before the pass ended: its commit would not, and one held open across every pass
+      // (awaiting I/O inside tx()) would keep the WAL from ever starting again (checkpoint.test.ts).
+      if (r.log <= 0 || (r.checkpointed === r.log && this.commits === before && !this.o.writing()) || r.log < RESTART_FRAMES || this.closed) return;
       await this.pass();
       if (this.closed) return;
       await this.o.holdWrites(() => this.pass());

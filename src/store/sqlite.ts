@@ -399,6 +399,7 @@ class SqliteDb implements Db {
     this.checkpointer = new Checkpointer({
       file: this.file,
       holdWrites: (fn) => this.exclusive(fn),
+      writing: () => raw.inTransaction,
       // The thread checkpoints: SQLite's own only as a far bound.
       onReady: () => raw.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`),
       onError: (err) => {

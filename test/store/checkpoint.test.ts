@@ -144,4 +144,45 @@ describe('WAL checkpoints on their own thread', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('start the WAL again when a transaction is open across every pass (one awaiting I/O inside tx())', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-checkpoint-'));
+    const file = join(dir, 'herald.db');
+    const errors: Error[] = [];
+    let db: Awaited<ReturnType<typeof openSqlite>> | undefined;
+    try {
+      db = await openSqlite(file, { checkpointThread: true, onCheckpointError: (e) => errors.push(e) });
+      assert.equal(await (db as SqliteDb).checkpointThread(), true);
+      const checkpointer = (db as unknown as { checkpointer: Checkpointer }).checkpointer;
+      await db.run('CREATE TABLE blobs (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+      const body = 'x'.repeat(ROW_BYTES);
+      let largestWal = 0;
+      let heldAcross = 0;
+      for (let i = 0; i < COMMITS; i++) {
+        await db.tx(async (tx) => {
+          await tx.run('INSERT INTO blobs (id, body) VALUES (?, ?)', [i, body]);
+          // A pass under way: this transaction, begun before it ends, commits only after its
+          // answer was handled. Its commit cannot start the WAL again (its snapshot is older than
+          // the pass's last copy), so the pass must not count as a quiet moment. Only one commit
+          // fits in a pass (this one holds the writer), so the WAL grows by commits, not CPU.
+          if (checkpointer.passing) {
+            heldAcross++;
+            await checkpointer.passing;
+          }
+        });
+        largestWal = Math.max(largestWal, walBytes(file));
+        if (i % 10 === 9) await new Promise((r) => setTimeout(r, 1));
+      }
+      assert.ok(heldAcross > 10, `a transaction was open across ${heldAcross} passes only`);
+      // ~64 MB of rows written, as above. When the thread took every pass with a transaction
+      // across it for a quiet moment, it never ran its finishing pass and the WAL reached 75-91 MB
+      // (two runs). With it: RESTART_FRAMES (16 MiB) and the few commits until the finishing pass.
+      const bound = 32 * 1024 * 1024;
+      assert.ok(largestWal < bound, `the WAL grew to ${largestWal} bytes (bound ${bound}) with ${heldAcross} passes held across`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await db?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
