@@ -29,6 +29,29 @@ function walBytes(file: string): number {
   }
 }
 
+/**
+ * Runs `fn` on a store with a `blobs` table whose checkpoint thread is up (a server runs for long:
+ * the thread is up before its load comes, it opens the store itself), with the errors it reported.
+ * The store is closed on failure too: one left open keeps the file's process alive until its time
+ * limit. (Closing it twice is fine: see "lets the store be closed twice".)
+ */
+async function withBlobStore(fn: (s: { db: SqliteDb; file: string; checkpointer: Checkpointer; errors: Error[] }) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-checkpoint-'));
+  const file = join(dir, 'herald.db');
+  const errors: Error[] = [];
+  let db: SqliteDb | undefined;
+  try {
+    db = (await openSqlite(file, { checkpointThread: true, onCheckpointError: (e) => errors.push(e) })) as SqliteDb;
+    assert.equal(await db.checkpointThread(), true);
+    const checkpointer = (db as unknown as { checkpointer: Checkpointer }).checkpointer;
+    await db.run('CREATE TABLE blobs (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    await fn({ db, file, checkpointer, errors });
+  } finally {
+    await db?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('WAL checkpoints on their own thread', () => {
   it('come every CHECKPOINT_EVERY_MS, sooner when the WAL at its growth would reach its restart first', () => {
     // Growth not known yet, or none: the long wait.
@@ -78,17 +101,7 @@ describe('WAL checkpoints on their own thread', () => {
   });
 
   it('keep the WAL small under thousands of commits, and lose none of them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'herald-checkpoint-'));
-    const file = join(dir, 'herald.db');
-    const errors: Error[] = [];
-    // Closed on failure too: a store left open keeps the file's process alive until its time limit.
-    let db: Awaited<ReturnType<typeof openSqlite>> | undefined;
-    try {
-      db = await openSqlite(file, { checkpointThread: true, onCheckpointError: (e) => errors.push(e) });
-      // A server runs for long: the thread is up before its load comes (it opens the store itself).
-      assert.equal(await (db as SqliteDb).checkpointThread(), true);
-      const checkpointer = (db as unknown as { checkpointer: Checkpointer }).checkpointer;
-      await db.run('CREATE TABLE blobs (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    await withBlobStore(async ({ db, file, checkpointer, errors }) => {
       const body = 'x'.repeat(ROW_BYTES);
       let largestWal = 0;
       let passes = 0;
@@ -130,7 +143,6 @@ describe('WAL checkpoints on their own thread', () => {
       assert.ok(largestWal < bound, `the WAL grew to ${largestWal} bytes (bound ${bound}) over ${passes} passes`);
       assert.deepEqual(errors, []);
       await db.close();
-      db = undefined;
 
       const again = new Database(file, { readonly: true });
       try {
@@ -139,22 +151,11 @@ describe('WAL checkpoints on their own thread', () => {
       } finally {
         again.close();
       }
-    } finally {
-      await db?.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('start the WAL again when a transaction is open across every pass (one awaiting I/O inside tx())', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'herald-checkpoint-'));
-    const file = join(dir, 'herald.db');
-    const errors: Error[] = [];
-    let db: Awaited<ReturnType<typeof openSqlite>> | undefined;
-    try {
-      db = await openSqlite(file, { checkpointThread: true, onCheckpointError: (e) => errors.push(e) });
-      assert.equal(await (db as SqliteDb).checkpointThread(), true);
-      const checkpointer = (db as unknown as { checkpointer: Checkpointer }).checkpointer;
-      await db.run('CREATE TABLE blobs (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    await withBlobStore(async ({ db, file, checkpointer, errors }) => {
       const body = 'x'.repeat(ROW_BYTES);
       let largestWal = 0;
       let heldAcross = 0;
@@ -180,9 +181,6 @@ describe('WAL checkpoints on their own thread', () => {
       const bound = 32 * 1024 * 1024;
       assert.ok(largestWal < bound, `the WAL grew to ${largestWal} bytes (bound ${bound}) with ${heldAcross} passes held across`);
       assert.deepEqual(errors, []);
-    } finally {
-      await db?.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
