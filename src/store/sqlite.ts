@@ -146,9 +146,7 @@ class Connection implements Queryable {
   // per delivery).
   allSync<T>(sql: string, params: unknown[] = []): T[] {
     try {
-      const p = bound(params);
-      const stmt = this.prepare(sql);
-      return (p.length <= SPREAD_MAX ? stmt.all(...p) : stmt.all(p)) as T[];
+      return allOf(this.prepare(sql), bound(params)) as T[];
     } catch (err) {
       throw mapped(err);
     }
@@ -167,7 +165,7 @@ class Connection implements Queryable {
       const stmt = this.prepare(sql);
       // A statement that returns rows (e.g. UPDATE ... RETURNING) must be run with all().
       const p = bound(params);
-      if (stmt.reader) return { changes: (p.length <= SPREAD_MAX ? stmt.all(...p) : stmt.all(p)).length };
+      if (stmt.reader) return { changes: allOf(stmt, p).length };
       const r = p.length <= SPREAD_MAX ? stmt.run(...p) : stmt.run(p);
       return { changes: r.changes, lastRowid: Number(r.lastInsertRowid) };
     } catch (err) {
@@ -182,8 +180,7 @@ class Connection implements Queryable {
         stmt = this.raw.prepare(sql).raw(true);
         this.arrayStatements.set(sql, stmt);
       }
-      const p = bound(params);
-      return (p.length <= SPREAD_MAX ? stmt.all(...p) : stmt.all(p)) as T[];
+      return allOf(stmt, bound(params)) as T[];
     } catch (err) {
       throw mapped(err);
     }
@@ -202,8 +199,7 @@ class Connection implements Queryable {
       this.arrayStatements.set(sql, stmt);
     } else if (!stmt.readonly) throw new Error(`not a read-only statement: ${sql.slice(0, 80)}`);
     try {
-      const p = bound(params);
-      return (p.length <= SPREAD_MAX ? stmt.all(...p) : stmt.all(p)) as T[];
+      return allOf(stmt, bound(params)) as T[];
     } catch (err) {
       throw mapped(err);
     }
@@ -236,6 +232,11 @@ const READ_ONLY = /^\s*SELECT\b/i;
  * (8 bytes an argument): the delivery path's statements hold at most ~3,750 (250 rows of 15).
  */
 const SPREAD_MAX = 4_096;
+
+/** `stmt.all()` with these parameters, spread up to SPREAD_MAX. */
+function allOf(stmt: Statement, p: unknown[]): unknown[] {
+  return p.length <= SPREAD_MAX ? stmt.all(...p) : stmt.all(p);
+}
 
 /** `params` as SQLite takes them (see bind); the same array when nothing needs converting. */
 function bound(params: unknown[]): unknown[] {
