@@ -6,8 +6,10 @@
  *
  * Why: goal 1 of #21 compares Herald with plain undici POSTs to a receiver "in its own process"; on
  * this 2-core machine node's http server takes 40-60 us of a shared core per request, which both
- * sides pay from the same two cores. A receiver with cores of its own would take none of theirs.
- * This one takes less, so the ratio it gives is closer to that of a receiver on its own cores.
+ * sides pay from the same two cores. A receiver with cores of its own would take none of theirs;
+ * this one takes about half (25-36 us per request against 49-65, session 25). It moved the ratios
+ * by 0.04-0.05 at the same raw ceiling: the ceiling and Herald are each bound by one thread of their
+ * own, not by the receiver's share of the cores (NOTES.md, session 25).
  * It is not a general HTTP server: chunked bodies, Expect: 100-continue and upgrades end the
  * process with an error rather than be miscounted.
  */
