@@ -105,14 +105,18 @@ function renderedText(text: string, archived: boolean, pubs: PublicationRow[]): 
   return `${text.slice(0, -1)},"_archived":${archived},"publish_details":${details}}`;
 }
 
+/** The publications of entry `uid` shown with a line in `publishLocale` (its publish_details). */
+async function linePublications(q: Queryable, scope: Scope, uid: string, publishLocale: string): Promise<PublicationRow[]> {
+  return (await publicationsOf(q, scope, 'entry', [uid], publishLocale)).get(uid) ?? [];
+}
+
 async function renderLine(q: Queryable, scope: Scope, doc: EntryDoc, archived: boolean, publishLocale: string) {
-  const pubs = await publicationsOf(q, scope, 'entry', [doc.uid], publishLocale);
-  return render(doc, archived, pubs.get(doc.uid) ?? []);
+  return render(doc, archived, await linePublications(q, scope, doc.uid, publishLocale));
 }
 
 /** renderLine, with the entry's JSON text made from `text`, JSON.stringify(doc) (renderedText). */
 async function renderLineWithText(q: Queryable, scope: Scope, doc: EntryDoc, text: string, archived: boolean, publishLocale: string): Promise<SavedEntry> {
-  const pubs = (await publicationsOf(q, scope, 'entry', [doc.uid], publishLocale)).get(doc.uid) ?? [];
+  const pubs = await linePublications(q, scope, doc.uid, publishLocale);
   return { entry: render(doc, archived, pubs), text: renderedText(text, archived, pubs) };
 }
 

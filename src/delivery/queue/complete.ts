@@ -92,9 +92,10 @@ const moveExecutionsNoneQueued = memoByDialect((n: number, orFail) => moveText(n
 /**
  * SQLite, none queued, tried first inside a savepoint (SILENT): the UPDATE without RETURNING,
  * kept when it moved every execution of the part, and then RETURNING says nothing not known
- * already (each row moved, none has anything queued behind it). SQLite's RETURNING buffers its rows and hands them out one by
- * one: bench:rows fan-out 10, 2,000 events, A B A B (session 22): the UPDATE 11.0 / 10.9 us per
- * delivery with RETURNING, 7.3 / 7.7 without, plus 1.6 for the count.
+ * already (each row moved, none has anything queued behind it). SQLite's RETURNING buffers its
+ * rows and hands them out one by one: bench:rows fan-out 10, 2,000 events, A B A B (session 22):
+ * the UPDATE 11.0 / 10.9 us per delivery with RETURNING, 7.3 / 7.7 without (plus 1.6 for the
+ * still-held count that came before it until session 25).
  */
 const moveExecutionsSilent = memoByDialect((n: number, orFail) => moveText(n, orFail, null));
 /**
