@@ -298,23 +298,49 @@ async function throughput(h: Running, apiKey: string, events: number, fanout: nu
  */
 const BENCH_THREADS = process.env.BENCH_THREADS === '1';
 
-/** CPU ms so far of each of this process's threads, by tid, with its name. */
-function threadTimes(): Map<string, { name: string; ms: number }> {
-  const m = new Map<string, { name: string; ms: number }>();
+/** CPU ms so far of each of this process's threads, by tid, with its name, its system part and its context switches. */
+interface ThreadTime {
+  name: string;
+  ms: number;
+  sysMs: number;
+  /** Context switches so far: voluntary (it slept: a wait for I/O, a message, a lock) and not (preempted). */
+  vcs: number;
+  ncs: number;
+}
+function threadTimes(): Map<string, ThreadTime> {
+  const m = new Map<string, ThreadTime>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
-      m.set(tid, { name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), ms: threadCpuMs(tid) });
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const status = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
+      const count = (key: string) => Number(new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+      m.set(tid, {
+        name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(),
+        ms: (Number(f[11]) + Number(f[12])) * 10, // utime + stime, USER_HZ (100) ticks
+        sysMs: Number(f[12]) * 10,
+        vcs: count('voluntary_ctxt_switches'),
+        ncs: count('nonvoluntary_ctxt_switches'),
+      });
     } catch {} // ended since the listing
   }
   return m;
 }
 
-/** "0:node=117.0 2:node=4.5 ...": each thread's CPU between two threadTimes(), us per delivery. */
-function threadDelta(a: Map<string, { name: string; ms: number }>, b: Map<string, { name: string; ms: number }>, n: number): string {
+/**
+ * "0:node=117.0 (sys 21%, cs 0.31+0.02) 2:node=4.5 ...": each thread's CPU between two threadTimes(),
+ * us per delivery, the share of it in the kernel, and its voluntary + involuntary context switches
+ * per delivery (a count, not a time: how often the thread slept and was woken, or was preempted).
+ */
+function threadDelta(a: Map<string, ThreadTime>, b: Map<string, ThreadTime>, n: number): string {
   const out: string[] = [];
   for (const [tid, t] of b) {
-    const d = t.ms - (a.get(tid)?.ms ?? 0);
-    if (d > 0) out.push(`${Number(tid) - process.pid}:${t.name}=${((d * 1000) / n).toFixed(1)}`);
+    const t0 = a.get(tid);
+    const d = t.ms - (t0?.ms ?? 0);
+    if (d <= 0) continue;
+    const sys = t.sysMs - (t0?.sysMs ?? 0);
+    const cs = (x: number) => (x / n).toFixed(2);
+    out.push(`${Number(tid) - process.pid}:${t.name}=${((d * 1000) / n).toFixed(1)} (sys ${((100 * sys) / d).toFixed(0)}%, cs ${cs(t.vcs - (t0?.vcs ?? 0))}+${cs(t.ncs - (t0?.ncs ?? 0))})`);
   }
   return out.join(' ');
 }
