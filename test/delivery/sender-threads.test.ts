@@ -100,6 +100,40 @@ describe('the threaded HTTP transport', () => {
     }
   });
 
+  it('sends each attempt its own body when one batch carries bodies shared by several attempts and bodies of one each', async () => {
+    const rx = await startReceiver((_r, res) => void res.end('ok'));
+    const fallback = counted();
+    const t = createThreadedHttpTransport({ policy: createTargetPolicy(['127.0.0.0/8']), threads: 1, startRate: 0, busy: 0, connections: 16, fallback: fallback.t, log: silent });
+    try {
+      assert.equal(await t.started(), true);
+      // An event's fan-out shares one body (the same string); multi-byte characters, so a body sent
+      // with another's length or bytes would show.
+      const shared = JSON.stringify({ event: 'shared', title: 'café ☕' });
+      const sends = [
+        ...[1, 2, 3].map((i) => t.send(request(`${rx.url}/shared/${i}`, { body: shared }), 5_000)),
+        t.send(request(`${rx.url}/own/a`, { body: '{"own":"a","é":1}' }), 5_000),
+        t.send(request(`${rx.url}/shared/chunked`, { body: shared, chunked: true }), 5_000),
+        t.send(request(`${rx.url}/own/b`, { body: '{"own":"b"}' }), 5_000),
+        t.send(request(`${rx.url}/get`, { body: shared, method: 'GET' }), 5_000),
+      ];
+      const records = await Promise.all(sends);
+      assert.ok(records.every((r) => r.outcome === 'success'), JSON.stringify(records.map((r) => r.reason)));
+      assert.deepEqual(fallback.seen, [], 'nothing went through the main thread');
+      const got = new Map(rx.received.map((r) => [r.url, r]));
+      for (const url of ['/shared/1', '/shared/2', '/shared/3', '/shared/chunked']) {
+        assert.equal(got.get(url)?.body, shared, url);
+        if (url !== '/shared/chunked') assert.equal(got.get(url)?.headers['content-length'], String(Buffer.byteLength(shared)), url);
+      }
+      assert.equal(got.get('/shared/chunked')?.headers['transfer-encoding'], 'chunked');
+      assert.equal(got.get('/own/a')?.body, '{"own":"a","é":1}');
+      assert.equal(got.get('/own/b')?.body, '{"own":"b"}');
+      assert.equal(got.get('/get')?.body, '', 'a GET carries no body');
+    } finally {
+      await t.close();
+      await rx.close();
+    }
+  });
+
   it('applies the address policy in the thread, to the address connected to: a private target it does not allow is blocked and gets nothing', async () => {
     const rx = await startReceiver();
     // The policy allows nothing private: 127.0.0.1 is refused (no fallback either).

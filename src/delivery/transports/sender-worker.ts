@@ -48,13 +48,18 @@ function flush() {
 
 port.on('message', (m: ToSender) => {
   if (m.t === 'send') {
-    for (const [id, url, method, headers, body, chunked, secrets, timeoutMs] of m.items) {
+    // Each distinct body encoded once per message, shared by the attempts that carry it (as the
+    // main thread shares an event's bytes across its fan-out: request.ts EncodedBody).
+    const bytes: Array<Buffer | undefined> = [];
+    for (const [id, url, method, headers, b, chunked, secrets, timeoutMs] of m.items) {
       pending++;
+      const body = m.bodies[b]!;
+      const bodyBytes = method === 'GET' ? undefined : (bytes[b] ??= Buffer.from(body));
       // This thread's idle time over the attempt goes back with it: the part of the duration that
       // was not this thread's own delay (the adaptive limit's `idleMs`, concurrency.ts).
       const idleBefore = loopIdleMs();
       // send() never throws: every failure is a record.
-      void send(agent, { url, method, headers, body, chunked, secrets }, timeoutMs).then((r) => answered(id, r, loopIdleMs() - idleBefore));
+      void send(agent, { url, method, headers, body, bodyBytes, chunked, secrets }, timeoutMs).then((r) => answered(id, r, loopIdleMs() - idleBefore));
     }
   } else if (m.t === 'close') {
     // Graceful: undici's close waits for the requests in flight, whose records go back first.

@@ -68,10 +68,19 @@ export interface SenderThreadData {
   connections: number;
 }
 
-/** One attempt as a thread gets it: [id, url, method, headers, body, chunked, secrets, timeoutMs]. */
-type Item = [number, string, string | undefined, Record<string, string>, string, boolean | undefined, readonly string[] | undefined, number];
+/**
+ * One attempt as a thread gets it: [id, url, method, headers, body, chunked, secrets, timeoutMs],
+ * `body` an index into its message's `bodies`.
+ */
+type Item = [number, string, string | undefined, Record<string, string>, number, boolean | undefined, readonly string[] | undefined, number];
 
-export type ToSender = { t: 'send'; items: Item[] } | { t: 'close'; force: boolean };
+/**
+ * `bodies`: each distinct body of the message's attempts once. An event's fan-out shares one body
+ * (the dispatcher renders it once per format), so its attempts carry it once per message, not once
+ * each: structured cloning copies a string every time it occurs, and the thread made each copy
+ * again as bytes.
+ */
+export type ToSender = { t: 'send'; bodies: string[]; items: Item[] } | { t: 'close'; force: boolean };
 /** A record comes back with its thread's event-loop idle time over the attempt, ms. */
 export type ToMain = { t: 'ready' } | { t: 'done'; items: Array<[number, AttemptRecord, number]> } | { t: 'closed'; unanswered: number };
 
@@ -143,6 +152,9 @@ class SenderThread {
   ready = false;
   private gone = false;
   private outbox: Item[] = [];
+  /** The outbox's distinct bodies, and each one's index in them. */
+  private bodies: string[] = [];
+  private bodyIndex = new Map<string, number>();
   private flushQueued = false;
   /** Attempts handed to this thread and not answered, by id. */
   readonly waiting = new Map<number, Waiting>();
@@ -181,7 +193,12 @@ class SenderThread {
     if (this.waiting.size === 0) this.worker.ref();
     this.waiting.set(id, w);
     const r = w.req;
-    this.outbox.push([id, r.url, r.method, r.headers, r.body, r.chunked, r.secrets, w.timeoutMs]);
+    let body = this.bodyIndex.get(r.body);
+    if (body === undefined) {
+      body = this.bodies.push(r.body) - 1;
+      this.bodyIndex.set(r.body, body);
+    }
+    this.outbox.push([id, r.url, r.method, r.headers, body, r.chunked, r.secrets, w.timeoutMs]);
     if (!this.flushQueued) {
       this.flushQueued = true;
       // Every attempt handed over in this turn of the loop goes in one message.
@@ -192,8 +209,10 @@ class SenderThread {
   private flush() {
     this.flushQueued = false;
     if (this.gone || this.outbox.length === 0) return;
-    const msg: ToSender = { t: 'send', items: this.outbox };
+    const msg: ToSender = { t: 'send', bodies: this.bodies, items: this.outbox };
     this.outbox = [];
+    this.bodies = [];
+    this.bodyIndex.clear();
     this.worker.postMessage(msg);
   }
 
@@ -225,6 +244,8 @@ class SenderThread {
     for (const [id, w] of this.waiting) (sent.has(id) ? unsent : unanswered).push(w);
     this.waiting.clear();
     this.outbox = [];
+    this.bodies = [];
+    this.bodyIndex.clear();
     this.closing?.resolve();
     void this.worker.terminate();
     this.onGone(this, this.ready, err, unsent, unanswered);
