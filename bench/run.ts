@@ -684,6 +684,15 @@ function loopDelay(): () => string {
   };
 }
 
+/**
+ * The main thread's collections over the latency line (warm-up included): session 26 (h2) found its
+ * slowest 1% in a few bursts each begun by a stall of Herald's thread (a mark-compact, or waiting for
+ * a core while V8's helpers marked) or of the receiver's; counts, not times, compare runs.
+ */
+function latencyGc(h: HeapFigures, events: number): string {
+  return `GC: ${h.scavenges} scavenges, ${h.markCompacts} mark-compacts, paused ${fmt(h.pauseMs)} ms, promoted ${(h.promoted / 1024 / events).toFixed(2)} KB per event`;
+}
+
 /** The sender threads' share of a fan-out line's CPU, when they ran. */
 const senders = (t: { senderUs: number }) => (t.senderUs > 0 ? `, sender threads ${fmt(t.senderUs)}` : '');
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -784,6 +793,7 @@ async function main() {
       // still (the loop line's CPU per create).
       const main0 = mainThreadCpuMs();
       const wall0 = performance.now();
+      const gc = heapMeter();
       // BENCH_LATENCY_PROFILE=<file>: a CPU profile of this line alone (its warm-up included).
       const { warmup, rounds, recordedRate } = await profiled(() => latency(h, receiver.child, receiver.url, rate), process.env.BENCH_LATENCY_PROFILE, undefined);
       const mainMs = mainThreadCpuMs() - main0;
@@ -793,7 +803,7 @@ async function main() {
         `event -> first attempt at half load (${fmt(rate)} events/s, ${fmt(lat.length)} events, ${LATENCY_SERIAL ? 'one transaction each' : "each turn's gathered"}, recorded at ${fmt(recordedRate)}/s):  p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms ` +
           `(${LATENCY_SECONDS} s rounds: ${rounds.map((r) => pct(r, 99).toFixed(1)).join(' / ')}), max ${lat[lat.length - 1].toFixed(1)} ms` +
           (warmup.length ? ` (after ${LATENCY_WARMUP_SECONDS} s at that rate, not counted: p99 ${pct(warmup, 99).toFixed(1)} ms)` : '') +
-          `; ${stall()}; ${waits()}; ${busy}`,
+          `; ${stall()}; ${waits()}; ${busy}; ${latencyGc(gc(), warmup.length + rounds.flat().length)}`,
       );
     }
     if (line('loop')) {
