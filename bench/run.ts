@@ -68,8 +68,13 @@ const EVENTS_FANOUT_10 = Math.round(EVENTS_FANOUT_1 / 4);
  * ("wrong map": Writable.write, writeOrBuffer, onwrite, writeH1, ...), and the new webhook's first
  * deliveries deoptimised record(), claimedRows(), buildRequest() ("insufficient type feedback"). A
  * longer warm-up did not help (20,000 events: the same 0.7 s after it). Made first: ~0.15 s.
+ *
+ * With sender threads (HERALD_SENDER_THREADS not 0) 40,000: after 5,000 a thread's isolate still
+ * compiled its send path inside the measured fan-out 1 line (V8's compiler threads 0.44-0.74 of
+ * SQLite's perf samples in that line, against 0.11-0.22 after 40,000 and 0.19-0.40 without a
+ * thread; session 26, h1), so the line counted a one-time cost against the thread. ~6 s more a run.
  */
-const FANOUT_WARMUP = Number(process.env.BENCH_FANOUT_WARMUP ?? 5_000);
+const FANOUT_WARMUP = Number(process.env.BENCH_FANOUT_WARMUP ?? ((process.env.HERALD_SENDER_THREADS || '0') !== '0' ? 40_000 : 5_000));
 const LATENCY_SECONDS = 5;
 /** Rounds of LATENCY_SECONDS the latency line drives back to back; it prints each one's p99 and all of them together. */
 const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 3);
