@@ -2,9 +2,7 @@
 export declare const SEMI_SPACE_MB: number;
 export declare const SEMI_SPACE_MAX_MB: number;
 export declare function semiSpaceFlag(mb: number, execArgv: readonly string[], nodeOptions?: string): string | null;
-export declare const V8_POOL_DEFAULT: number;
-export declare function v8PoolFlag(cores: number, execArgv: readonly string[], nodeOptions?: string): string | null;
-export declare function launchFlags(args: readonly string[], env: NodeJS.ProcessEnv, execArgv: readonly string[], cores?: number): string[];
+export declare function launchFlags(args: readonly string[], env: NodeJS.ProcessEnv, execArgv: readonly string[]): string[];
 export declare function relaunch(nodeFlags: readonly string[]): void;
 export declare const RELAUNCHED_ENV: string;
 export declare const RELAYED: readonly NodeJS.Signals[];

@@ -3,7 +3,6 @@
 // its own memory, not the ~38 MiB tsx and the TypeScript sources would add.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 
 /**
  * Each of the young generation's two semi-spaces in a `herald serve` process, MiB (Default: 32;
@@ -38,33 +37,6 @@ export function semiSpaceFlag(mb, execArgv, nodeOptions = '') {
   return `--max-semi-space-size=${mb}`;
 }
 
-/**
- * V8's platform threads (its garbage collector's helpers and background compiler; node's
- * `--v8-pool-size`, Default: 4) in a `herald serve` process the `herald` command starts, on a
- * machine of `cores` cores: one fewer than the cores (at least 1), so that while they run one core
- * stays for the server's main thread; from 5 cores up, node's own 4.
- *
- * Why: on a 2-core machine node's four helpers, marking and sweeping alongside the main thread
- * during each full collection, held both cores; the main thread and the webhook receivers sharing
- * the machine then waited for one, and deliveries waited with them. Bench latency line at 3,500
- * events/s (session 26, scheduler traces of two alternated pairs): the main thread's waits for a
- * core caused by its own helpers 368 / 324 -> 32 / 36 ms per 16 s, all its waits 645 / 632 -> 243 /
- * 271 ms, event -> first attempt p99 33.2 / 18.2 -> 14.3 / 8.4 ms. Given to the node started
- * with the semi-space size only (see semiSpaceFlag), never on its own: a node started as it is
- * keeps V8's own.
- */
-export const V8_POOL_DEFAULT = 4;
-
-/**
- * The node flag for the V8 platform threads on `cores` cores (see V8_POOL_DEFAULT), or null: 5 cores
- * or more (node's own 4), or node's command line or NODE_OPTIONS already chose the number.
- */
-export function v8PoolFlag(cores, execArgv, nodeOptions = '') {
-  const chosen = (options) => options.some((a) => /^--v8[-_]pool[-_]size(=|$)/.test(a));
-  if (!(cores > 0) || cores - 1 >= V8_POOL_DEFAULT || chosen(execArgv) || chosen(nodeOptions.split(/\s+/))) return null;
-  return `--v8-pool-size=${Math.max(1, cores - 1)}`;
-}
-
 /** Reads `--name value` or `--name=value` from command-line arguments, the last one winning, as commander does. */
 function option(args, name) {
   let value;
@@ -89,20 +61,17 @@ function fileValue(path) {
 /**
  * The node flags the `herald` command must start node with for `args` (what follows `herald`):
  * the semi-space size for `serve`, read as every setting is (flag `--semi-space-mb` > environment
- * HERALD_SEMI_SPACE_MB > config file key `semiSpaceMb` > SEMI_SPACE_MB), and with it the V8
- * platform threads for `cores` cores (v8PoolFlag). None for any other
+ * HERALD_SEMI_SPACE_MB > config file key `semiSpaceMb` > SEMI_SPACE_MB). None for any other
  * command, for --help, or for a value that is not a whole number from 0 to SEMI_SPACE_MAX_MB:
  * `herald serve` itself then refuses it (src/config.ts), with exit code 2.
  */
-export function launchFlags(args, env, execArgv, cores = availableParallelism()) {
+export function launchFlags(args, env, execArgv) {
   if (args[0] !== 'serve' || args.includes('--help') || args.includes('-h')) return [];
   const text = option(args, '--semi-space-mb') ?? (env.HERALD_SEMI_SPACE_MB || undefined) ?? fileValue(option(args, '--config') ?? (env.HERALD_CONFIG || undefined));
   const mb = text === undefined ? SEMI_SPACE_MB : /^\d+$/.test(text.trim()) ? Number(text) : NaN;
   if (!(mb <= SEMI_SPACE_MAX_MB)) return [];
   const flag = semiSpaceFlag(mb, execArgv, env.NODE_OPTIONS);
-  if (!flag) return [];
-  const pool = v8PoolFlag(cores, execArgv, env.NODE_OPTIONS);
-  return pool ? [flag, pool] : [flag];
+  return flag ? [flag] : [];
 }
 
 /**

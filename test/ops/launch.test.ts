@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { launchFlags, SEMI_SPACE_MB, semiSpaceFlag, v8PoolFlag } from '../../src/ops/launch.js';
+import { launchFlags, SEMI_SPACE_MB, semiSpaceFlag } from '../../src/ops/launch.js';
 import { PROCESS_START_MS, until } from '../helpers/engine.ts';
 
 const DEFAULT_FLAG = `--max-semi-space-size=${SEMI_SPACE_MB}`;
@@ -15,49 +15,34 @@ describe("the node flags the herald command starts herald serve with (ops/launch
     try {
       const file = join(dir, 'herald.json');
       writeFileSync(file, JSON.stringify({ semiSpaceMb: 8 }));
-      assert.deepEqual(launchFlags(['serve'], {}, [], 8), [DEFAULT_FLAG]);
-      assert.deepEqual(launchFlags(['serve', '--config', file], {}, [], 8), ['--max-semi-space-size=8']);
-      assert.deepEqual(launchFlags(['serve'], { HERALD_CONFIG: file }, [], 8), ['--max-semi-space-size=8']);
-      assert.deepEqual(launchFlags(['serve', '--config', file], { HERALD_SEMI_SPACE_MB: '64' }, [], 8), ['--max-semi-space-size=64']);
-      assert.deepEqual(launchFlags(['serve', '--semi-space-mb', '128'], { HERALD_SEMI_SPACE_MB: '64' }, [], 8), ['--max-semi-space-size=128']);
-      assert.deepEqual(launchFlags(['serve', '--semi-space-mb=4', '--port', '0'], {}, [], 8), ['--max-semi-space-size=4']);
+      assert.deepEqual(launchFlags(['serve'], {}, []), [DEFAULT_FLAG]);
+      assert.deepEqual(launchFlags(['serve', '--config', file], {}, []), ['--max-semi-space-size=8']);
+      assert.deepEqual(launchFlags(['serve'], { HERALD_CONFIG: file }, []), ['--max-semi-space-size=8']);
+      assert.deepEqual(launchFlags(['serve', '--config', file], { HERALD_SEMI_SPACE_MB: '64' }, []), ['--max-semi-space-size=64']);
+      assert.deepEqual(launchFlags(['serve', '--semi-space-mb', '128'], { HERALD_SEMI_SPACE_MB: '64' }, []), ['--max-semi-space-size=128']);
+      assert.deepEqual(launchFlags(['serve', '--semi-space-mb=4', '--port', '0'], {}, []), ['--max-semi-space-size=4']);
       // An empty variable is unset, as for every setting.
-      assert.deepEqual(launchFlags(['serve'], { HERALD_SEMI_SPACE_MB: '' }, [], 8), [DEFAULT_FLAG]);
+      assert.deepEqual(launchFlags(['serve'], { HERALD_SEMI_SPACE_MB: '' }, []), [DEFAULT_FLAG]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it("adds nothing when turned off (0), when node's command line or NODE_OPTIONS chose a size, or for other commands and --help", () => {
-    assert.deepEqual(launchFlags(['serve', '--semi-space-mb', '0'], {}, [], 8), []);
-    assert.deepEqual(launchFlags(['serve'], { HERALD_SEMI_SPACE_MB: '0' }, [], 8), []);
-    assert.deepEqual(launchFlags(['serve'], {}, ['--max-semi-space-size=16'], 8), []);
-    assert.deepEqual(launchFlags(['serve'], {}, ['--max_semi_space_size=8'], 8), []);
-    assert.deepEqual(launchFlags(['serve'], { NODE_OPTIONS: '--inspect --max-semi-space-size=16' }, [], 8), []);
-    assert.deepEqual(launchFlags(['serve', '--help'], {}, [], 8), []);
-    for (const cmd of ['backup', 'restore', 'replay', 'listen', 'db']) assert.deepEqual(launchFlags([cmd], {}, [], 8), [], cmd);
-    assert.deepEqual(launchFlags([], {}, [], 8), []);
+    assert.deepEqual(launchFlags(['serve', '--semi-space-mb', '0'], {}, []), []);
+    assert.deepEqual(launchFlags(['serve'], { HERALD_SEMI_SPACE_MB: '0' }, []), []);
+    assert.deepEqual(launchFlags(['serve'], {}, ['--max-semi-space-size=16']), []);
+    assert.deepEqual(launchFlags(['serve'], {}, ['--max_semi_space_size=8']), []);
+    assert.deepEqual(launchFlags(['serve'], { NODE_OPTIONS: '--inspect --max-semi-space-size=16' }, []), []);
+    assert.deepEqual(launchFlags(['serve', '--help'], {}, []), []);
+    for (const cmd of ['backup', 'restore', 'replay', 'listen', 'db']) assert.deepEqual(launchFlags([cmd], {}, []), [], cmd);
+    assert.deepEqual(launchFlags([], {}, []), []);
     assert.equal(semiSpaceFlag(32, ['--max-semi-space-size-x']), '--max-semi-space-size=32');
   });
 
-  it('gives serve, with the semi-space size, one V8 platform thread fewer than the cores on a machine of 4 cores or fewer', () => {
-    assert.deepEqual(launchFlags(['serve'], {}, [], 2), [DEFAULT_FLAG, '--v8-pool-size=1']);
-    assert.deepEqual(launchFlags(['serve'], {}, [], 1), [DEFAULT_FLAG, '--v8-pool-size=1']);
-    assert.deepEqual(launchFlags(['serve'], {}, [], 4), [DEFAULT_FLAG, '--v8-pool-size=3']);
-    // From 5 cores, node's own 4.
-    assert.deepEqual(launchFlags(['serve'], {}, [], 5), [DEFAULT_FLAG]);
-    // The user's own number wins, on node's command line or in NODE_OPTIONS.
-    assert.deepEqual(launchFlags(['serve'], {}, ['--v8-pool-size=3'], 2), [DEFAULT_FLAG]);
-    assert.deepEqual(launchFlags(['serve'], { NODE_OPTIONS: '--v8_pool_size=2' }, [], 2), [DEFAULT_FLAG]);
-    // Never on its own: a server started as it is (no semi-space flag to give) keeps V8's own.
-    assert.deepEqual(launchFlags(['serve'], { HERALD_SEMI_SPACE_MB: '0' }, [], 2), []);
-    assert.deepEqual(launchFlags(['serve'], {}, ['--max-semi-space-size=16'], 2), []);
-    assert.deepEqual(launchFlags(['backup'], {}, [], 2), []);
-  });
-
   it('leaves a value that is no size to herald serve, which refuses it', () => {
-    assert.deepEqual(launchFlags(['serve', '--semi-space-mb', 'lots'], {}, [], 8), []);
-    assert.deepEqual(launchFlags(['serve'], { HERALD_SEMI_SPACE_MB: '100000' }, [], 8), []);
+    assert.deepEqual(launchFlags(['serve', '--semi-space-mb', 'lots'], {}, []), []);
+    assert.deepEqual(launchFlags(['serve'], { HERALD_SEMI_SPACE_MB: '100000' }, []), []);
   });
 });
 
@@ -100,8 +85,6 @@ describe('herald serve started by the herald command', () => {
       const server = await listening(s);
       assert.notEqual(server, s.child.pid, 'a second node process serves');
       assert.ok(cmdline(server).includes(DEFAULT_FLAG), cmdline(server).join(' '));
-      const pool = v8PoolFlag(availableParallelism(), [], process.env.NODE_OPTIONS);
-      if (pool) assert.ok(cmdline(server).includes(pool), cmdline(server).join(' '));
       s.child.kill('SIGTERM');
       assert.deepEqual(await s.exited, { code: 0, signal: null }, s.text());
       assert.equal(s.text().match(/shutting down/g)?.length, 1, s.text());
