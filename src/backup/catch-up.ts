@@ -134,6 +134,10 @@ export class CatchUp {
       }
       this.checkMissing(apiKey, start, lastRead, seen, startedAt);
       await ingest.retryPendingFiles(apiKey);
+      // The settings are stamped with the time their reads began, not ended: they hold every change
+      // the source made before it (settings_fetched_at says so to a caller waiting for one), while a
+      // change made during the reads may be missing from the ones read first.
+      const readFrom = Date.now();
       const branches = await source.branches(apiKey);
       const contentful = await source.contentfulStates(apiKey, branches);
       store.saveSettings(apiKey, {
@@ -144,7 +148,7 @@ export class CatchUp {
         branch_origins: await source.branchOrigins(apiKey),
         contentful,
         publish_queues: await source.publishQueues(apiKey, branches),
-      });
+      }, readFrom);
       store.saveName(apiKey, await source.stackName(apiKey));
       store.caughtUp(apiKey);
       store.resolveGaps(apiKey, ['source_unreachable', 'no_access']);
@@ -179,7 +183,8 @@ export class CatchUp {
     const stack = store.stack(apiKey);
     if (!stack?.settings_fetched_at) return;
     try {
-      store.savePublishQueues(apiKey, await source.publishQueues(apiKey, await source.branches(apiKey)));
+      const readFrom = Date.now(); // as the catch-up's settings: when the reads began
+      store.savePublishQueues(apiKey, await source.publishQueues(apiKey, await source.branches(apiKey)), readFrom);
     } catch (err) {
       log.debug({ api_key: apiKey, reason: (err as Error).message }, 'reading the publish queues failed; the next catch-up reads them');
     }

@@ -236,7 +236,8 @@ export class BackupStore {
    * What the event log has no events for, as the source answered (see StackRow), and each branch's
    * Contentful-dialect state (`contentful`) and publish queue (`publish_queues`), by branch uid, in
    * one transaction. A branch the source
-   * no longer has keeps its last state.
+   * no longer has keeps its last state. `now`: when the reads began (CatchUp), stored as
+   * settings_fetched_at and each state's fetched_at.
    */
   saveSettings(
     apiKey: string,

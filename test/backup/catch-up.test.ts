@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -204,5 +205,55 @@ describe('a source that cannot be reached', () => {
     assert.match(gap.detail, /unreachable \(ECONNREFUSED\)\. Events after seq 0 may be missing/);
     // The log line travels through the child's stdout pipe and may arrive after the status answer.
     await until('the warning in the log', async () => b.output.some((l) => /catch-up failed; the backup may have a gap/.test(l)) || undefined);
+  });
+});
+
+/**
+ * settings_fetched_at tells a caller that the backup holds the stack's settings (branches, how each
+ * was made, environments, locales, Contentful state, publish queues) as the source had them at that
+ * time: one waiting for it to pass a moment, as a restore made after a change does, must not get
+ * settings read before that moment. The reads take several requests, so the stamp is when they
+ * began. (Stamped when they ended, a branch made during a slow read was missing from a catch-up
+ * that said it had read the stack since: the restore made the branch and brought none of its
+ * content.)
+ */
+describe("the time a catch-up's settings are stamped with", () => {
+  let h: SpawnedHerald;
+  let proxy: Server;
+  let b: SpawnedBackup;
+  let stack: { api_key: string; token: string };
+  /** When the source (through the proxy) got the catch-up's first read of the branch list, ms. */
+  let branchesAt = 0;
+
+  before(async () => {
+    h = await spawnHerald();
+    stack = await h.newStack('Settings stamp');
+    // Herald behind a proxy that answers the locales a second late: the settings' reads then end
+    // well after the branch list was read.
+    proxy = createHttpServer(async (req, res) => {
+      if (req.url!.startsWith('/v3/stacks/branches') && branchesAt === 0) branchesAt = Date.now();
+      if (req.url!.startsWith('/v3/locales')) await new Promise((r) => setTimeout(r, 1_000));
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'connection')) as Record<string, string>;
+      const r = await fetch(h.url + req.url, { method: req.method, headers });
+      res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+      res.end(Buffer.from(await r.arrayBuffer()));
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    b = await spawnBackup(['--secret', testSecret(5), '--source', `http://127.0.0.1:${port}`, '--token', stack.token, '--api-key', stack.api_key, '--settle-time', '0', '--catch-up-interval', '60s']);
+  });
+  after(async () => {
+    await b?.stop();
+    proxy?.close();
+    await h?.close();
+  });
+
+  it('is when the reads began: no later than the source was asked for the branch list', async () => {
+    const fetchedAt = await until('the first catch-up to read the settings', async () => {
+      const s = (await b.get('/stacks')).body.stacks.find((x: any) => x.api_key === stack.api_key);
+      return s?.settings_fetched_at ? Date.parse(s.settings_fetched_at) : undefined;
+    });
+    assert.ok(branchesAt > 0, 'the catch-up read the branch list through the proxy');
+    assert.ok(fetchedAt <= branchesAt, `settings_fetched_at ${new Date(fetchedAt).toISOString()} is after the branch list was asked for at ${new Date(branchesAt).toISOString()}`);
   });
 });
