@@ -209,11 +209,17 @@ class SenderThread {
   private flush() {
     this.flushQueued = false;
     if (this.gone || this.outbox.length === 0) return;
-    const msg: ToSender = { t: 'send', bodies: this.bodies, items: this.outbox };
+    const msg: ToSender = { t: 'send', ...this.takeOutbox() };
+    this.worker.postMessage(msg);
+  }
+
+  /** The outbox's attempts and their distinct bodies, leaving it empty (the three fields together). */
+  private takeOutbox(): { bodies: string[]; items: Item[] } {
+    const taken = { bodies: this.bodies, items: this.outbox };
     this.outbox = [];
     this.bodies = [];
     this.bodyIndex.clear();
-    this.worker.postMessage(msg);
+    return taken;
   }
 
   private message(m: ToMain) {
@@ -238,14 +244,11 @@ class SenderThread {
   lost(err: Error) {
     if (this.gone) return;
     this.gone = true;
-    const sent = new Set(this.outbox.map((i) => i[0]));
+    const sent = new Set(this.takeOutbox().items.map((i) => i[0]));
     const unsent: Waiting[] = [];
     const unanswered: Waiting[] = [];
     for (const [id, w] of this.waiting) (sent.has(id) ? unsent : unanswered).push(w);
     this.waiting.clear();
-    this.outbox = [];
-    this.bodies = [];
-    this.bodyIndex.clear();
     this.closing?.resolve();
     void this.worker.terminate();
     this.onGone(this, this.ready, err, unsent, unanswered);
