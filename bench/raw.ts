@@ -77,10 +77,21 @@ export function processCpuMs(pid: number): number {
 
 function statCpuMs(file: string): number {
   try {
-    const stat = readFileSync(file, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, in USER_HZ (100) ticks
+    const { userMs, sysMs } = statSplitMs(file);
+    return userMs + sysMs;
   } catch {
     return NaN;
   }
+}
+
+/** CPU ms so far of this process's thread `tid`, user and system apart (/proc); throws once it ended. */
+export function threadSplitMs(tid: number | string): { userMs: number; sysMs: number } {
+  return statSplitMs(`/proc/self/task/${tid}/stat`);
+}
+
+/** utime and stime of a /proc stat file, ms (USER_HZ: 100 ticks a second). */
+function statSplitMs(file: string): { userMs: number; sysMs: number } {
+  const stat = readFileSync(file, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { userMs: Number(f[11]) * 10, sysMs: Number(f[12]) * 10 };
 }

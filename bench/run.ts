@@ -37,7 +37,7 @@ import { tuneHeap } from '../src/ops/heap.ts';
 import { launchFlags } from '../src/ops/launch.js';
 import { startServer, type Running } from '../src/server.ts';
 import type { GcCounts, MemorySample } from './memory-probe.ts';
-import { mainThreadCpuMs, processCpuMs, sampleData, threadCpuMs } from './raw.ts';
+import { mainThreadCpuMs, processCpuMs, sampleData, threadCpuMs, threadSplitMs } from './raw.ts';
 import { rawCeilingApart } from './raw-process.ts';
 import { readBench } from './read.ts';
 import { ask, RECEIVER, startReceiver } from './receiver-process.ts';
@@ -316,14 +316,13 @@ function threadTimes(): Map<string, ThreadTime> {
   const m = new Map<string, ThreadTime>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const { userMs, sysMs } = threadSplitMs(tid);
       const status = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
       const count = (key: string) => Number(new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
       m.set(tid, {
         name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(),
-        ms: (Number(f[11]) + Number(f[12])) * 10, // utime + stime, USER_HZ (100) ticks
-        sysMs: Number(f[12]) * 10,
+        ms: userMs + sysMs,
+        sysMs,
         vcs: count('voluntary_ctxt_switches'),
         ncs: count('nonvoluntary_ctxt_switches'),
       });
