@@ -46,7 +46,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Pool, type Dispatcher } from 'undici';
-import { mainThreadCpuMs, processCpuMs, rawMeasured, sampleData } from './raw.ts';
+import { cpuBounds, mainThreadCpuMs, processCpuMs, rawMeasured, sampleData, type RawFigures } from './raw.ts';
 import { ask, RECEIVER, startReceiver } from './receiver-process.ts';
 
 const EVENTS = Number(process.env.FLOOR_EVENTS ?? 20_000);
@@ -294,21 +294,12 @@ async function run(pool: Pool, receiverPid: number, events: number, s: Step): Pr
 }
 
 /** A step's deliveries/s, and CPU per delivery, µs: this process, its main thread, the receiver's process. */
-interface Figures {
-  rate: number;
-  cpuUs: number;
-  mainUs: number;
-  receiverUs: number;
-}
+type Figures = RawFigures;
 
-/**
- * The ratio a step would reach where CPU is the only limit, from its CPU per delivery against the
- * raw line's per POST, which move less with the machine's load than rates do: "2 cores" when the
- * two cores are the limit (this process and the receiver together), "1 thread" when this process's
- * main thread is (the ratio of main-thread CPU). Measured ratios ran at or a little under the lower.
- */
+/** The CPU-bound ratios of a step against the raw line (raw.ts cpuBounds). Measured ratios ran at or a little under the lower. */
 function bound(raw: Figures, r: Figures): string {
-  return `2 cores ${((raw.cpuUs + raw.receiverUs) / (r.cpuUs + r.receiverUs)).toFixed(2)}, 1 thread ${(raw.mainUs / r.mainUs).toFixed(2)}`;
+  const b = cpuBounds(raw, r);
+  return `2 cores ${b.cores.toFixed(2)}, 1 thread ${b.thread.toFixed(2)}`;
 }
 
 /** FLOOR_PROFILE=<prefix>: a CPU profile of each step but raw, in <prefix>.<step>.cpuprofile (read with /work/tools/prof.mjs or DevTools). */

@@ -9,36 +9,40 @@
  * samples in `Builtins_KeyedLoadIC_Megamorphic` against 1.9% with no ceiling measured first (perf,
  * session 22). A Herald server runs no benchmark Pool; the ceiling is the same POSTs either way.
  *
- * Asked {type: 'raw', url, warmupSeconds, seconds}: answers {type: 'raw', rate} and exits.
+ * Asked {type: 'raw', url, warmupSeconds, seconds, receiverPid}: answers {type: 'raw', figures} and exits.
  */
 import { fork } from 'node:child_process';
-import { rawCeiling } from './raw.ts';
+import { rawMeasured, type RawFigures } from './raw.ts';
 
 interface Ask {
   type: 'raw';
   url: string;
   warmupSeconds: number;
   seconds: number;
+  receiverPid: number;
 }
 
-/** rawCeiling(url, warmupSeconds, seconds), POSTs/s, from a child process started with this process's node flags. */
-export function rawCeilingApart(url: string, warmupSeconds: number, seconds: number): Promise<number> {
+/**
+ * rawMeasured(url, warmupSeconds, seconds, receiverPid) from a child process started with this
+ * process's node flags: POSTs/s, and CPU per POST of that process, its main thread and the receiver.
+ */
+export function rawApart(url: string, warmupSeconds: number, seconds: number, receiverPid: number): Promise<RawFigures> {
   const child = fork(new URL(import.meta.url).pathname, [], { execArgv: process.execArgv });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`the raw ceiling's process exited (${code}) before answering`)));
-    child.once('message', (m: { type: string; rate: number }) => {
+    child.once('message', (m: { type: string; figures: RawFigures }) => {
       child.removeAllListeners('exit');
       child.disconnect();
-      resolve(m.rate);
+      resolve(m.figures);
     });
-    child.send({ type: 'raw', url, warmupSeconds, seconds } satisfies Ask);
+    child.send({ type: 'raw', url, warmupSeconds, seconds, receiverPid } satisfies Ask);
   });
 }
 
 if (process.send && process.argv[1] === new URL(import.meta.url).pathname) {
   process.once('message', async (m: Ask) => {
-    const rate = await rawCeiling(m.url, m.warmupSeconds, m.seconds);
-    process.send!({ type: 'raw', rate }, () => process.exit(0));
+    const figures = await rawMeasured(m.url, m.warmupSeconds, m.seconds, m.receiverPid);
+    process.send!({ type: 'raw', figures }, () => process.exit(0));
   });
 }

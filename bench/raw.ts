@@ -14,19 +14,39 @@ export function sampleData(i: number) {
   };
 }
 
-/**
- * Plain undici POSTs per second to `url` (16 connections, 64 requests in flight, no Herald in
- * between), for `seconds` after `warmupSeconds` of the same not counted.
- */
-export async function rawCeiling(url: string, warmupSeconds: number, seconds: number): Promise<number> {
-  return (await rawMeasured(url, warmupSeconds, seconds)).rate;
+/** POSTs/s, and CPU per POST, µs: the sending process (all threads), its main thread, the receiver's process. */
+export interface RawFigures {
+  rate: number;
+  cpuUs: number;
+  mainUs: number;
+  receiverUs: number;
 }
 
 /**
- * rawCeiling's POSTs/s, with CPU per POST over the counted seconds, µs: this process (all threads),
- * its main thread, and the receiver's process when its pid is given (else NaN).
+ * CPU-bound ratios of a line against the raw ceiling, from CPU per delivery against the raw line's
+ * per POST (which move less with the machine's phase than rates do), as bench/floor.ts prints them:
+ * - "2 cores": the ratio reachable when the machine's two cores are the limit, the sender and the
+ *   receiver sharing them: (raw's sender + receiver per POST) / (the line's process + receiver per
+ *   delivery). The raw line keeps both cores busy (its driver's main thread and the receiver).
+ * - "1 thread": when the line's main thread is (Herald's store owner): raw's main thread per POST /
+ *   the line's main thread per delivery.
+ * A line's measured ratio runs at or under the lower of the two (bench:floor's steps, sessions
+ * 24-25). "2 cores" holds however the work is split between threads, since it counts all of the
+ * process's CPU: a run whose "2 cores" figure is under goal 1's (0.5 at fan-out 1, 0.6 at fan-out
+ * 10) cannot meet it with that CPU per delivery. "1 thread" is the main thread's alone, which
+ * sender threads take work off.
  */
-export async function rawMeasured(url: string, warmupSeconds: number, seconds: number, receiverPid = NaN): Promise<{ rate: number; cpuUs: number; mainUs: number; receiverUs: number }> {
+export function cpuBounds(raw: RawFigures, line: { cpuUs: number; mainUs: number; receiverUs: number }): { cores: number; thread: number } {
+  return { cores: (raw.cpuUs + raw.receiverUs) / (line.cpuUs + line.receiverUs), thread: raw.mainUs / line.mainUs };
+}
+
+/**
+ * Plain undici POSTs per second to `url` (16 connections, 64 requests in flight, no Herald in
+ * between), for `seconds` after `warmupSeconds` of the same not counted, with CPU per POST over the
+ * counted seconds, µs: this process (all threads), its main thread, and the receiver's process when
+ * its pid is given (else NaN).
+ */
+export async function rawMeasured(url: string, warmupSeconds: number, seconds: number, receiverPid = NaN): Promise<RawFigures> {
   const pool = new Pool(url, { connections: 16, pipelining: 1 });
   const body = JSON.stringify({ event: 'update', module: 'entry', data: sampleData(0) });
   let done = 0;

@@ -2,7 +2,10 @@
  * `npm run bench`: Herald's delivery path on the embedded default (SQLite, WAL) against a local
  * receiver in another process. Prints:
  * - the raw ceiling: plain undici POSTs per second to the same receiver, no Herald in between,
- *   before the fan-out lines and again after them (the ratios also against the two's mean);
+ *   before the fan-out lines and again after them (the ratios also against the two's mean), with
+ *   CPU per POST of its sender and of the receiver, and the ratios each fan-out line's CPU per
+ *   delivery allows against them (raw.ts cpuBounds: whether this run's machine could meet goal 1
+ *   with that CPU);
  * - deliveries per second sustained, fan-out 1 and fan-out 10, and their ratio to the ceiling;
  * - event-to-first-attempt latency p50/p99 (event committed -> request arrived at the receiver)
  *   at half the sustained rate, over LATENCY_ROUNDS rounds back to back after a warm-up second at that
@@ -37,8 +40,8 @@ import { tuneHeap } from '../src/ops/heap.ts';
 import { launchFlags } from '../src/ops/launch.js';
 import { startServer, type Running } from '../src/server.ts';
 import type { GcCounts, MemorySample } from './memory-probe.ts';
-import { mainThreadCpuMs, processCpuMs, sampleData, threadCpuMs, threadSplitMs } from './raw.ts';
-import { rawCeilingApart } from './raw-process.ts';
+import { cpuBounds, mainThreadCpuMs, processCpuMs, sampleData, threadCpuMs, threadSplitMs, type RawFigures } from './raw.ts';
+import { rawApart } from './raw-process.ts';
 import { readBench } from './read.ts';
 import { ask, RECEIVER, startReceiver } from './receiver-process.ts';
 
@@ -255,7 +258,7 @@ function heapMeter(): () => HeapFigures {
  * moves with the load, the CPU per delivery much less. `measured` false: a warm-up (BENCH_PERF and
  * BENCH_THREADS leave it alone).
  */
-async function throughput(h: Running, apiKey: string, events: number, fanout: number, from = 0, measured = true): Promise<Throughput> {
+async function throughput(h: Running, receiverPid: number, apiKey: string, events: number, fanout: number, from = 0, measured = true): Promise<Throughput> {
   const expected = events * fanout;
   const before = succeeded(h, apiKey);
   const heap = heapMeter();
@@ -267,6 +270,7 @@ async function throughput(h: Running, apiKey: string, events: number, fanout: nu
   const main0 = mainThreadCpuMs();
   const sender0 = threadsCpuMs('herald-sender');
   const checkpoint0 = threadsCpuMs('herald-checkpt');
+  const receiver0 = processCpuMs(receiverPid);
   const t0 = performance.now();
   for (let i = from; i < from + events; i += 200) {
     await h.herald.db.tx(async (tx) => {
@@ -287,6 +291,7 @@ async function throughput(h: Running, apiKey: string, events: number, fanout: nu
     mainUs: perDelivery(mainThreadCpuMs() - main0),
     senderUs: perDelivery(threadsCpuMs('herald-sender') - sender0),
     checkpointUs: perDelivery(threadsCpuMs('herald-checkpt') - checkpoint0),
+    receiverUs: perDelivery(processCpuMs(receiverPid) - receiver0),
     allocKb: h1.allocated / 1024 / expected,
     heap: h1,
     expected,
@@ -372,6 +377,8 @@ interface Throughput {
   mainUs: number;
   senderUs: number;
   checkpointUs: number;
+  /** The receiver's process CPU per delivery, us (NaN where /proc is missing). */
+  receiverUs: number;
   allocKb: number;
   heap: HeapFigures;
   /** Deliveries the line made. */
@@ -396,6 +403,26 @@ function whereCpu(t: Throughput): string {
     `main thread's GC: ${h.scavenges} scavenges, ${h.markCompacts} mark-compacts, paused ${fmt((h.pauseMs * 1000) / t.expected)} us per delivery, ` +
     `promoted ${(h.promoted / 1024 / t.expected).toFixed(1)} KB per delivery`
   );
+}
+
+/** A raw reading's CPU per POST, for its line. */
+function rawCpu(r: RawFigures): string {
+  return `CPU per POST: ${fmt(r.cpuUs)} us, main thread ${fmt(r.mainUs)}; receiver ${fmt(r.receiverUs)}`;
+}
+
+/**
+ * The ratios the fan-out lines' CPU allows against the two raw readings' mean CPU per POST
+ * (raw.ts cpuBounds): what the machine lets a line reach with that CPU per delivery, whatever its
+ * phase did to the rates. Goal 1 cannot be met in a run whose "2 cores" figure is under it.
+ */
+function boundsLine(before: RawFigures, after: RawFigures, lines: { name: string; goal: number; t: Throughput }[]): string {
+  const mean = (k: 'cpuUs' | 'mainUs' | 'receiverUs') => (before[k] + after[k]) / 2;
+  const raw: RawFigures = { rate: (before.rate + after.rate) / 2, cpuUs: mean('cpuUs'), mainUs: mean('mainUs'), receiverUs: mean('receiverUs') };
+  const each = lines.map(({ name, goal, t }) => {
+    const b = cpuBounds(raw, t);
+    return `${name} 2 cores ${b.cores.toFixed(2)}, 1 thread ${b.thread.toFixed(2)} (goal ${goal}; receiver ${fmt(t.receiverUs)} us per delivery)`;
+  });
+  return `  ratios the CPU allows (raw's CPU per POST, both readings' mean, against each line's per delivery): ${each.join('; ')}`;
 }
 
 /**
@@ -741,8 +768,10 @@ async function main() {
 
   // Skipped (BENCH_LINES without raw) when profiling Herald alone: the ratios then print NaN. In a
   // process of its own (raw-process.ts): its Pool, made here, slowed Herald's undici afterwards.
-  const raw = line('raw') ? await rawCeilingApart(receiver.url, RAW_WARMUP_SECONDS, RAW_SECONDS) : NaN;
-  if (line('raw')) console.log(`raw ceiling (undici Pool, 16 connections, no Herald, in a process of its own, after ${RAW_WARMUP_SECONDS} s not counted):   ${fmt(raw)} POST/s`);
+  const rpid = receiver.child.pid!;
+  const raw0 = line('raw') ? await rawApart(receiver.url, RAW_WARMUP_SECONDS, RAW_SECONDS, rpid) : null;
+  const raw = raw0?.rate ?? NaN;
+  if (raw0) console.log(`raw ceiling (undici Pool, 16 connections, no Herald, in a process of its own, after ${RAW_WARMUP_SECONDS} s not counted):   ${fmt(raw)} POST/s  (${rawCpu(raw0)})`);
 
   const h = await startServer(config, { log: pino({ level: 'silent' }) });
   h.herald.delivery.onAttempt((f) => {
@@ -751,6 +780,7 @@ async function main() {
   try {
     let f1 = 0;
     let f10rate = NaN;
+    const lines: { name: string; goal: number; t: Throughput }[] = [];
     // The fan-out lines count deliveries from Herald's own notifications: the receiver only answers,
     // as it does the raw ceiling's POSTs (receiver.ts); the latency and loop lines need arrivals.
     await ask(receiver.child, 'count');
@@ -760,29 +790,33 @@ async function main() {
     // took its own first-use paths, inside the measured line (see FANOUT_WARMUP).
     const stack1 = line('fanout1') || (line('fanout10') && FANOUT_WARMUP > 0) ? await createStackAndHooks(h, receiver.url, 1) : '';
     const stack10 = line('fanout10') ? await createStackAndHooks(h, receiver.url, 10) : '';
-    if ((line('fanout1') || line('fanout10')) && FANOUT_WARMUP > 0) await throughput(h, stack1, FANOUT_WARMUP, 1, 0, false);
+    if ((line('fanout1') || line('fanout10')) && FANOUT_WARMUP > 0) await throughput(h, rpid, stack1, FANOUT_WARMUP, 1, 0, false);
     await profiled(async () => {
       if (line('fanout1')) {
-        const t = await throughput(h, stack1, EVENTS_FANOUT_1, 1, FANOUT_WARMUP);
+        const t = await throughput(h, rpid, stack1, EVENTS_FANOUT_1, 1, FANOUT_WARMUP);
         f1 = t.rate;
         console.log(`sustained deliveries, fan-out 1 (${fmt(EVENTS_FANOUT_1)} events${FANOUT_WARMUP > 0 ? ` after ${fmt(FANOUT_WARMUP)} of its own not counted` : ''}; webhooks made first):   ${fmt(f1)} deliveries/s  (ratio to raw ${(f1 / raw).toFixed(2)}; CPU ${fmt(t.cpuUs)} us per delivery, main thread ${fmt(t.mainUs)}${senders(t)}; allocated ${t.allocKb.toFixed(1)} KB per delivery)`);
         console.log(whereCpu(t));
+        lines.push({ name: 'fan-out 1', goal: 0.5, t });
       }
       if (line('fanout10')) {
-        const f10 = await throughput(h, stack10, EVENTS_FANOUT_10, 10);
+        const f10 = await throughput(h, rpid, stack10, EVENTS_FANOUT_10, 10);
         f10rate = f10.rate;
         console.log(`sustained deliveries, fan-out 10 (${fmt(EVENTS_FANOUT_10)} events; webhooks made first):  ${fmt(f10.rate)} deliveries/s  (ratio to raw ${(f10.rate / raw).toFixed(2)}; CPU ${fmt(f10.cpuUs)} us per delivery, main thread ${fmt(f10.mainUs)}${senders(f10)}; allocated ${f10.allocKb.toFixed(1)} KB per delivery)`);
         console.log(whereCpu(f10));
+        lines.push({ name: 'fan-out 10', goal: 0.6, t: f10 });
       }
     });
     // The ceiling again, once the fan-out lines are done: on this kind of VM it moved between
     // 11.5k and 21.4k POST/s within 13 s (session 25), so one few-second reading says as much
     // about its moment as about Herald. Both readings and the ratios against their mean.
     if (line('raw') && (line('fanout1') || line('fanout10'))) {
-      const after = await rawCeilingApart(receiver.url, RAW_WARMUP_SECONDS, RAW_SECONDS);
+      const raw1 = await rawApart(receiver.url, RAW_WARMUP_SECONDS, RAW_SECONDS, rpid);
+      const after = raw1.rate;
       const mean = (raw + after) / 2;
       const against = [line('fanout1') ? `fan-out 1 ${(f1 / mean).toFixed(2)}` : '', line('fanout10') ? `fan-out 10 ${(f10rate / mean).toFixed(2)}` : ''].filter(Boolean).join(', ');
-      console.log(`raw ceiling again after the fan-out lines:   ${fmt(after)} POST/s  (before ${fmt(raw)}; against their mean ${fmt(mean)}: ${against})`);
+      console.log(`raw ceiling again after the fan-out lines:   ${fmt(after)} POST/s  (${rawCpu(raw1)}; before ${fmt(raw)}; against their mean ${fmt(mean)}: ${against})`);
+      console.log(boundsLine(raw0!, raw1, lines));
     }
     await ask(receiver.child, 'track');
     if (line('latency')) {
