@@ -42,7 +42,7 @@ import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Pool, type Dispatcher } from 'undici';
@@ -296,10 +296,10 @@ async function run(pool: Pool, receiverPid: number, events: number, s: Step): Pr
 /** A step's deliveries/s, and CPU per delivery, µs: this process, its main thread, the receiver's process. */
 type Figures = RawFigures;
 
-/** The CPU-bound ratios of a step against the raw line (raw.ts cpuBounds). Measured ratios ran at or a little under the lower. */
+/** The ratios a step's CPU per delivery allows against the raw line's rate (raw.ts cpuBounds). */
 function bound(raw: Figures, r: Figures): string {
   const b = cpuBounds(raw, r);
-  return `2 cores ${b.cores.toFixed(2)}, 1 thread ${b.thread.toFixed(2)}`;
+  return `${availableParallelism()} cores ${b.cores.toFixed(2)}, 1 thread ${b.thread.toFixed(2)}`;
 }
 
 /** FLOOR_PROFILE=<prefix>: a CPU profile of each step but raw, in <prefix>.<step>.cpuprofile (read with /work/tools/prof.mjs or DevTools). */

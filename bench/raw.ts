@@ -4,6 +4,7 @@
  * CPU time readers (/proc) the benches print figures from.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Pool } from 'undici';
 
 /** A body the size of a typical entry update payload (~1.2 KB). */
@@ -23,21 +24,22 @@ export interface RawFigures {
 }
 
 /**
- * CPU-bound ratios of a line against the raw ceiling, from CPU per delivery against the raw line's
- * per POST (which move less with the machine's phase than rates do), as bench/floor.ts prints them:
- * - "2 cores": the ratio reachable when the machine's two cores are the limit, the sender and the
- *   receiver sharing them: (raw's sender + receiver per POST) / (the line's process + receiver per
- *   delivery). The raw line keeps both cores busy (its driver's main thread and the receiver).
- * - "1 thread": when the line's main thread is (Herald's store owner): raw's main thread per POST /
- *   the line's main thread per delivery.
- * A line's measured ratio runs at or under the lower of the two (bench:floor's steps, sessions
- * 24-25). "2 cores" holds however the work is split between threads, since it counts all of the
- * process's CPU: a run whose "2 cores" figure is under goal 1's (0.5 at fan-out 1, 0.6 at fan-out
- * 10) cannot meet it with that CPU per delivery. "1 thread" is the main thread's alone, which
- * sender threads take work off.
+ * The ratios to the raw ceiling a line's CPU per delivery allows, each resource taken as the only
+ * limit and wholly Herald's (and the receiver's):
+ * - "cores": every core busy with the line's process and the receiver: cores / (process +
+ *   receiver per delivery), over raw's POSTs/s;
+ * - "1 thread": the line's main thread (the store's owner) busy all the time: 1 / main thread per
+ *   delivery, over raw's POSTs/s.
+ * A measured ratio is at most the lower of the two, and under it by what the machine's other work,
+ * waits for a core and the line's own waits took. A run whose "cores" figure is under goal 1's
+ * (0.5 at fan-out 1, 0.6 at fan-out 10) could not meet it with that CPU per delivery however the
+ * work were split between threads; "1 thread" is what sender threads raise.
+ * Earlier (bench:floor until session 27) "2 cores" was raw's CPU per POST over the line's, which
+ * assumed raw kept both cores busy: it does not (28k POST/s at 56 us is 1.6 cores), and a line
+ * with a sender thread then measured above its bound.
  */
-export function cpuBounds(raw: RawFigures, line: { cpuUs: number; mainUs: number; receiverUs: number }): { cores: number; thread: number } {
-  return { cores: (raw.cpuUs + raw.receiverUs) / (line.cpuUs + line.receiverUs), thread: raw.mainUs / line.mainUs };
+export function cpuBounds(raw: { rate: number }, line: { cpuUs: number; mainUs: number; receiverUs: number }): { cores: number; thread: number } {
+  return { cores: (availableParallelism() * 1e6) / (line.cpuUs + line.receiverUs) / raw.rate, thread: 1e6 / line.mainUs / raw.rate };
 }
 
 /**
