@@ -77,13 +77,40 @@ export function decodedWebhook(uid: string, row: WebhookRow): Webhook {
   return webhook;
 }
 
+/** An event kept (DecodedEvents): its row, its event once claimed, and of one kept as recorded its executions not claimed yet. */
+interface Kept {
+  row: EventRow | undefined;
+  event: ClaimedEvent | undefined;
+  left?: number;
+}
+
+/**
+ * Empties an entry leaving its map: what the map's old hash tables still hold of it is then a few
+ * bytes, not the event's row and data (~1.2 KB with the bench's data).
+ *
+ * Why: V8 keeps a Map's entries in a hash table that a rehash (growing, shrinking, or dropping
+ * deleted entries, every so many sets and deletes) or a clear() replaces by a new one; the old
+ * table keeps its entries and a pointer to its successor (for iterators). A table that had reached
+ * the old generation is garbage only to a mark-compact: a scavenge takes its pointers into the
+ * young generation as roots, so it kept its entries and every later table alive, and with them each
+ * event that passed through the map, however soon it was deleted, until they too were promoted.
+ * The latency line (one event a claim, each kept from its commit to its claim, a few ms) promoted
+ * ~1.5 KB per event, mostly record()'s rows and data (session 26), with ~40 events alive at a time
+ * (heap snapshot); a Map of 8 entries turned over 200,000 times promoted 0.44 KB per 1 KB entry
+ * after each mark-compact, 0.03 with the entries emptied as they left (session 27, h2).
+ */
+function emptied(k: Kept): void {
+  k.row = undefined;
+  k.event = undefined;
+}
+
 /** The events claims decoded in one store, by seq (see decodedEvents). */
 export class DecodedEvents {
   /**
    * `event` undefined: kept as recorded (see recorded()), made when first claimed. `left`: of an
    * event kept as recorded, its executions not claimed yet.
    */
-  private events = new Map<number, { row: EventRow; event: ClaimedEvent | undefined; left?: number }>();
+  private events = new Map<number, Kept>();
   /**
    * Events recorded with two or more executions listed (prelease.ts), held until all of their
    * executions were claimed, whatever the backlog and outside EVENTS_KEPT's order of dropping: a
@@ -91,7 +118,7 @@ export class DecodedEvents {
    * events it lacked (bench fan-out 10: 27,717 event rows read for 5,000 events, ~2.7 us per
    * delivery), keeping only the newest.
    */
-  private held = new Map<number, { row: EventRow; event: ClaimedEvent | undefined; left: number }>();
+  private held = new Map<number, Kept & { left: number }>();
   /**
    * Webhook rows claims read (SQLite, lease.ts claimedRows), as of `webhookChanges` (the count of
    * webhook writes, store migration 024): reused while that count stays the same. Each round read
@@ -113,12 +140,15 @@ export class DecodedEvents {
   known(seq: number, claims = 0): HeraldEvent | undefined {
     if (seq > this.claimedUpTo) this.claimedUpTo = seq;
     // A held event (a fan-out's, listed) first; its `left` is always set.
-    let kept: Map<number, { row: EventRow; event: ClaimedEvent | undefined; left?: number }> = this.held;
+    let kept: Map<number, Kept> = this.held;
     let hit = kept.get(seq);
     if (hit === undefined) hit = (kept = this.events).get(seq);
     if (hit === undefined) return undefined;
-    const event = (hit.event ??= new ClaimedEvent(hit.row));
-    if (hit.left !== undefined && (hit.left -= claims) <= 0) kept.delete(seq);
+    const event = (hit.event ??= new ClaimedEvent(hit.row!));
+    if (hit.left !== undefined && (hit.left -= claims) <= 0) {
+      kept.delete(seq);
+      emptied(hit);
+    }
     return event;
   }
 
@@ -136,7 +166,7 @@ export class DecodedEvents {
     const seq = Number(row.seq);
     if (seq > this.claimedUpTo) this.claimedUpTo = seq;
     const hit = this.held.get(seq) ?? this.events.get(seq);
-    if (hit && same(hit.row, row, EVENT_FIELDS)) return (hit.event ??= new ClaimedEvent(hit.row));
+    if (hit && same(hit.row!, row, EVENT_FIELDS)) return (hit.event ??= new ClaimedEvent(hit.row!));
     if (!keep) return new ClaimedEvent(row);
     // The event's own columns only: a claim's row may carry its webhook's too (PostgreSQL's join).
     const kept = {} as Record<string, unknown>;
@@ -193,12 +223,20 @@ export class DecodedEvents {
 
   /** Forgets the held events (the list was emptied: its executions are claimed by scans, reading them). */
   release(): void {
+    for (const k of this.held.values()) emptied(k);
     this.held.clear();
   }
 
   private keep(seq: number, row: EventRow, event: ClaimedEvent | undefined, left?: number): void {
-    if (this.events.has(seq)) this.events.delete(seq);
-    else if (this.events.size >= EVENTS_KEPT) this.events.delete(this.events.keys().next().value!);
+    const was = this.events.get(seq);
+    if (was !== undefined) {
+      this.events.delete(seq);
+      emptied(was);
+    } else if (this.events.size >= EVENTS_KEPT) {
+      const [oldest, k] = this.events.entries().next().value!;
+      this.events.delete(oldest);
+      emptied(k);
+    }
     this.events.set(seq, { row, event, left });
   }
 }
