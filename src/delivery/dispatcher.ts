@@ -695,8 +695,22 @@ export class DeliveryDispatcher {
     this.vacant.push(at);
     if (Array.isArray(finished)) for (const f of finished) this.writer.add(f);
     else this.writer.add(finished);
-    // Freed slots are claimed together a moment later rather than one claim per finished attempt.
-    this.wakeSoon();
+    // Freed slots are claimed together a moment later rather than one claim per finished attempt,
+    // when something may wait for them (slotsWanted).
+    if (this.slotsWanted()) this.wakeSoon();
+  }
+
+  /**
+   * Whether a freed slot may let a round start something: listed executions wait (for their
+   * webhook's slots or the global ones), the last scan left due work behind (caps, a full page,
+   * lost or paced rows), a scan is wanted that a round could not run (no free slot), or a round is
+   * running now (what it leaves behind is known at its end). Otherwise the round after it would
+   * find nothing to take: at the bench's latency line, where each attempt ends before the next
+   * event commits, every attempt's end armed the gather timer (a wake-up of the event loop of its
+   * own when it fell in an idle moment) and an empty round.
+   */
+  private slotsWanted(): boolean {
+    return this.list.size > 0 || this.leftBehind || this.scanWanted || this.roundRunning;
   }
 
   /**

@@ -238,8 +238,12 @@ export async function claimListed(
   for (const l of listed) {
     rows.push({ uid: l.uid, webhook_uid: l.webhook_uid, lane: l.lane, attempts: 0, event_seq: l.event_seq, batch_uid: null, folded_seqs: null, leaseUntil: l.leaseUntil });
   }
-  // Their events through committedValues (the writer's warm page cache): rows of events, which
-  // never change once committed, named by executions whose INSERT committed with them.
+  // Their events, webhooks and the webhooks' write count through committedValues (the writer's
+  // warm page cache): rows of events, which never change once committed, named by executions whose
+  // INSERT committed with them, and the rows a round reads whatever it claims. On the reader, each
+  // round (one per commit of recorded events, at the bench's latency line ~1 per 2.7 events) began
+  // a read transaction after the writer's commit: its page cache thrown away, the WAL's index read
+  // again, pages read back through pread.
   return claimedRows(db, events, rows, undefined, db.committedValues?.bind(db));
 }
 
@@ -249,21 +253,21 @@ async function claimedRows(
   events: DecodedEvents,
   taken: LeasedRow[],
   leaseEnd?: number,
-  /** How the events are read, when not by `q.values` (claimListed). */
-  eventValues: Queryable['values'] = q.values.bind(q),
+  /** How the events, webhooks and their write count are read, when not by `q.values` (claimListed). */
+  reads: Queryable['values'] = q.values.bind(q),
 ): Promise<Claimed[] & { dropped: number }> {
   const claimed = [] as unknown as Claimed[] & { dropped: number };
   claimed.dropped = 0;
   // The webhook rows an earlier round read, while no webhook was written since (the count read
   // first: a write committed between it and the rows read below makes the next round read again).
-  const [[changes]] = await q.values<[number]>(WEBHOOK_CHANGES);
+  const [[changes]] = await reads<[number]>(WEBHOOK_CHANGES);
   const hooks = events.webhookRows(Number(changes));
   const hookUids: string[] = [];
   for (const t of taken) if (!hooks.has(t.webhook_uid) && !hookUids.includes(t.webhook_uid)) hookUids.push(t.webhook_uid);
   // Rows as arrays (Queryable.values), made into objects here: one literal per row. A webhook
   // deleted has no row: read again by each round that has executions of it (they are dropped).
   for (const part of chunks(hookUids)) {
-    for (const w of await q.values<WebhookValues>(webhookRows(part.length), part)) {
+    for (const w of await reads<WebhookValues>(webhookRows(part.length), part)) {
       hooks.set(w[0], { doc: w[1], disabled: w[2], disabled_reason: w[3], version: w[4], created_at: w[5], updated_at: w[6] });
     }
   }
@@ -292,7 +296,7 @@ async function claimedRows(
   let newest = -1;
   for (const seq of missing) if (seq > newest) newest = seq;
   for (const part of chunks([...missing])) {
-    for (const v of await eventValues<EventValues>(eventRows(part.length), part)) {
+    for (const v of await reads<EventValues>(eventRows(part.length), part)) {
       const e: EventRow = {
         seq: v[0],
         api_key: v[1],
