@@ -159,3 +159,60 @@ describe('payload bytes when data is spliced from the stored event', () => {
     }
   });
 });
+
+describe('payload bytes of consecutive events', () => {
+  // contentstackBody keeps the last event's short fields' JSON and isoTime the last time's text:
+  // an event that differs from the one before in any one of them must get its own.
+  const base: HeraldEvent = {
+    seq: 7,
+    api_key: 'bltstackA',
+    branch: 'main',
+    module: 'entry',
+    action: 'update',
+    uid: 'bltOne',
+    content_type_uid: 'blog',
+    locale: 'en-us',
+    actor: 'cs_token1',
+    actor_name: 'Deploy "bot"',
+    created_at: Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+    data: { entry: { uid: 'bltOne', title: 'one' } },
+  };
+  const changed: Array<[string, Partial<HeraldEvent>]> = [
+    ['the same event', {}],
+    ['another stack', { api_key: 'bltstackB' }],
+    ['another branch', { branch: 'dev' }],
+    ['another action', { action: 'publish' }],
+    ['another module', { module: 'asset', data: { asset: { uid: 'bltA', filename: 'a.png' } } }],
+    ['another actor', { actor: 'admin' }],
+    ['Herald as the actor', { actor: 'herald' }],
+    ["an actor's name unknown", { actor_name: null }],
+    ["an actor's name absent", { actor_name: undefined }],
+    ["another actor's name", { actor_name: 'ü東 name' }],
+    ['the next millisecond, another day and year', { created_at: Date.UTC(2027, 0, 1) }],
+    ['a millisecond before', { created_at: Date.UTC(2026, 11, 31, 23, 59, 59, 998) }],
+    ['a time before 1970', { created_at: -1 }],
+    ['changes', { changes: { paths: ['title'], fields: [{ path: 'title', old: 'a', new: 'b' }], truncated: false } }],
+    ['folded seqs', { folded_seqs: [3, 4] }],
+    ['a branch that needs escaping', { branch: 'a"b\\c\u2028' }],
+  ];
+
+  it('are each its own event\'s, whichever one field changed since the last', () => {
+    // Every order: each case after each other one.
+    for (const [firstWhat, first] of changed) {
+      for (const [what, over] of changed) {
+        for (const [w, e] of [[firstWhat, first], [what, over]] as const) {
+          const event = { ...base, ...e };
+          assert.equal(contentstackBody(event, { concise: false }), JSON.stringify(contentstackPayload(event, { concise: false })), `${w} (after ${firstWhat})`);
+        }
+      }
+    }
+  });
+
+  it('carry triggered_at as toISOString writes it, the same millisecond twice or not', () => {
+    const times = [0, 0, 1, 999, 1000, 59_999, 86_399_999, 86_400_000, 86_400_000, Date.UTC(2026, 11, 7, 2, 31, 5, 42), Date.UTC(9999, 11, 31, 23, 59, 59, 999), 1.5, 0];
+    for (const at of times) {
+      const payload = JSON.parse(contentstackBody({ ...base, created_at: at }, { concise: false })) as { triggered_at: string };
+      assert.equal(payload.triggered_at, new Date(at).toISOString(), String(at));
+    }
+  });
+});
