@@ -91,20 +91,32 @@ export function buildRequest(
 ): OutgoingRequest {
   const fixed = fixedParts(webhook);
   const timestamp = Math.floor(now / 1000);
-  // Herald's own, then the format's: what changes from one attempt to the next.
-  const own: Record<string, string> = {
-    'content-type': 'application/json',
-    'user-agent': USER_AGENT,
-    'webhook-id': deliveryId,
-    'webhook-timestamp': String(timestamp),
-    'x-herald-event': meta.event,
-    'x-herald-seq': String(meta.seq),
-    'x-herald-attempt': String(meta.attempt),
-  };
   const body = typeof encoded === 'string' ? encoded : encoded.text;
   const bytes = typeof encoded === 'string' ? bodyBytes(encoded) : encoded.bytes;
   const secrets = fixed.signing ?? signingSecrets(webhook, now);
-  if (secrets.length) own['webhook-signature'] = signatureHeader(secrets, deliveryId, timestamp, bytes);
+  // Herald's own, then the format's: what changes from one attempt to the next. One literal with
+  // the signature or one without: added after the literal, it grew the object a property store
+  // per attempt.
+  const own: Record<string, string> = secrets.length
+    ? {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        'webhook-id': deliveryId,
+        'webhook-timestamp': timestampText(timestamp),
+        'x-herald-event': meta.event,
+        'x-herald-seq': String(meta.seq),
+        'x-herald-attempt': String(meta.attempt),
+        'webhook-signature': signatureHeader(secrets, deliveryId, timestamp, bytes),
+      }
+    : {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        'webhook-id': deliveryId,
+        'webhook-timestamp': timestampText(timestamp),
+        'x-herald-event': meta.event,
+        'x-herald-seq': String(meta.seq),
+        'x-herald-attempt': String(meta.attempt),
+      };
 
   // The format's method, headers (a Contentful request's X-Contentful-* and signature) and framing.
   let method = 'POST';
@@ -149,6 +161,18 @@ export function buildRequest(
     }
   }
   return { url: fixed.dest.target_url, headers, body, bodyBytes: bytes, method, chunked, logged, secrets: fixed.hidden, destination: fixed.dest, webhook_uid: webhook.uid };
+}
+
+/** The last `webhook-timestamp` written (unix seconds) and its text: a second's attempts share it. */
+let lastTimestamp = NaN;
+let lastTimestampText = '';
+
+function timestampText(seconds: number): string {
+  if (seconds !== lastTimestamp) {
+    lastTimestampText = String(seconds);
+    lastTimestamp = seconds;
+  }
+  return lastTimestampText;
 }
 
 /**
