@@ -131,7 +131,14 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
     if (!admitted) {
       const mine: Admitted = { listed: [], perWebhook: new Map() };
       admittedIn.set(tx, (admitted = mine));
-      tx.afterCommit(() => list.add(mine.listed, now));
+      tx.afterCommit(() => {
+        // Out of the WeakMap at once: an entry stays until a collection finds its transaction
+        // dead, and meanwhile the WeakMap, in the old generation, kept `mine` (its list and map)
+        // alive through scavenges, to be promoted. Latency line at 4,000 events/s: 0.55-0.68 ->
+        // 0.27-0.30 KB promoted per event, 6 -> 4 mark-compacts (session 27, h2).
+        admittedIn.delete(tx);
+        list.add(mine.listed, now);
+      });
     }
     const before = admitted.listed.length;
     const n = await enqueue(tx, event, matches, eventChannel(event), { now, autoSaveWindowMs: config.autoSaveWindowMs, prelease: { list, tx: admitted } });
