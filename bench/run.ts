@@ -415,10 +415,9 @@ function rawCpu(r: RawFigures): string {
  * (raw.ts cpuBounds): whether this run's machine could have met goal 1 with that CPU, whatever its
  * phase and other work did to the rates.
  */
-function boundsLine(before: RawFigures, after: RawFigures, lines: { name: string; goal: number; t: Throughput }[]): string {
-  const raw = { rate: (before.rate + after.rate) / 2 };
+function boundsLine(meanRate: number, lines: { name: string; goal: number; t: Throughput }[]): string {
   const each = lines.map(({ name, goal, t }) => {
-    const b = cpuBounds(raw, t);
+    const b = cpuBounds({ rate: meanRate }, t);
     return `${name} ${availableParallelism()} cores ${b.cores.toFixed(2)}, 1 thread ${b.thread.toFixed(2)} (goal ${goal}; receiver ${fmt(t.receiverUs)} us per delivery)`;
   });
   return `  ratios the CPU allows (each line's CPU per delivery, the raw readings' mean rate): ${each.join('; ')}`;
@@ -836,7 +835,7 @@ async function main() {
       const mean = (raw + after) / 2;
       const against = [line('fanout1') ? `fan-out 1 ${(f1 / mean).toFixed(2)}` : '', line('fanout10') ? `fan-out 10 ${(f10rate / mean).toFixed(2)}` : ''].filter(Boolean).join(', ');
       console.log(`raw ceiling again after the fan-out lines:   ${fmt(after)} POST/s  (${rawCpu(raw1)}; before ${fmt(raw)}; against their mean ${fmt(mean)}: ${against})`);
-      console.log(boundsLine(raw0!, raw1, lines));
+      console.log(boundsLine(mean, lines));
     }
     await ask(receiver.child, 'track');
     if (line('latency')) {

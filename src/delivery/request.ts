@@ -388,8 +388,9 @@ export function loggedJson(request: unknown): string {
  * loggedJson's text in its parts, joined: `join` writes one flat string. The same text as a
  * template literal was a tree of ~14 concatenations (32 bytes each), which SQLite's binding then
  * copied flat again (better-sqlite3 reads a string through String::Utf8Value, which flattens it):
- * ~0.45 KB twice per attempt. One array, reused: the even slots from 0 hold the varying parts
- * (set on each call), the odd ones from 1 to 9 the constant text between them.
+ * ~0.45 KB twice per attempt. One array, reused: slots 0 to 10 alternate the varying parts (even,
+ * set on each call) and the constant text between them (odd); 11 to 13 close the attempt header
+ * with or without webhook-signature, 14 is the template's tail.
  */
 const LOGGED_PARTS: string[] = ['', '"', '', '","webhook-timestamp":"', '', '","x-herald-event":"', '', '","x-herald-seq":"', '', '","x-herald-attempt":"', '', '', '', '', ''];
 
