@@ -21,9 +21,14 @@
  *   store     + SQLite (WAL, synchronous=NORMAL, checkpoints on a thread of their own as Herald's):
  *             events and executions inserted in transactions of 200 events, outcomes group-committed;
  *   claim     + a claim write (UPDATE of each execution to in flight, rounds of 64) before sending;
+ *   thread    claim's work with the sending (signature, headers, the POST, the log's request text)
+ *             on one worker thread of its own pool: the floor of a sender-thread design. The main
+ *             thread hands each turn's attempts over in one message (each distinct body once) and
+ *             the thread answers with one message per turn of its own;
  * at fan-out 1 and 10 (e.g. `store10`). FLOOR_STEPS picks them (default all, raw first and last).
  * Settings: FLOOR_EVENTS (fan-out 1 events, default 20,000; fan-out 10 a quarter, as bench/run.ts),
  * FLOOR_WARMUP (events at fan-out 1 through the store step first, not counted; default 5,000),
+ * FLOOR_THREAD_WARMUP (events through the thread step's sender before its first step; default 40,000),
  * FLOOR_INFLIGHT (requests in flight, default 64 as the raw line), FLOOR_CONNECTIONS (default 16,
  * as the raw line), FLOOR_INDEXES=1 (the indexes a product needs: executions by webhook and due
  * time, attempts by execution), FLOOR_LOG=1 (each attempt row keeps its request headers and
@@ -51,6 +56,8 @@ import { ask, RECEIVER, startReceiver } from './receiver-process.ts';
 
 const EVENTS = Number(process.env.FLOOR_EVENTS ?? 20_000);
 const WARMUP = Number(process.env.FLOOR_WARMUP ?? 5_000);
+/** Events through the thread step's sender before its first step, not counted (its isolate compiles its send path; bench/run.ts warms sender threads with 40,000). */
+const THREAD_WARMUP = Number(process.env.FLOOR_THREAD_WARMUP ?? 40_000);
 const IN_FLIGHT = Number(process.env.FLOOR_INFLIGHT ?? 64);
 /** Connections of the steps' pool (default 16, the raw line's; Herald's agent allows up to HERALD_MAX_IN_FLIGHT, 256). */
 const CONNECTIONS = Number(process.env.FLOOR_CONNECTIONS ?? 16);
@@ -115,12 +122,75 @@ const checkpointer = new Worker(
   { eval: true, workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file, ms: CHECKPOINT_MS } },
 );
 
+/**
+ * The `thread` step's sender: signs, sends and answers in batches, as claim's main thread does
+ * inline. In: { url, paths, keys } once, then { bodies: Uint8Array[], jobs: number[] } (id, seq,
+ * hook, body index per job). Out: one flat array per turn (id, status, started, us per job) and the
+ * log's request texts beside it.
+ */
+const SENDER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHmac, createSecretKey } = require('node:crypto');
+const { Pool } = require(workerData.undici);
+const pool = new Pool(workerData.url, { connections: workerData.connections, pipelining: 1 });
+const keys = workerData.keys.map((k) => createSecretKey(Buffer.from(k)));
+const paths = workerData.paths;
+let out = [];
+let texts = [];
+let scheduled = false;
+const reply = () => {
+  scheduled = false;
+  const o = out, x = texts;
+  out = []; texts = [];
+  parentPort.postMessage({ out: o, texts: x });
+};
+class Exchange {
+  constructor(id, hook, started, t0, headers) { this.id = id; this.hook = hook; this.started = started; this.t0 = t0; this.headers = headers; this.status = 0; }
+  onConnect() {}
+  onHeaders(status) { if (status >= 200) this.status = status; return true; }
+  onData() { return true; }
+  onComplete() { this.answer(); }
+  onError() { this.status = 0; this.answer(); }
+  answer() {
+    out.push(this.id, this.status, this.started, Math.round((performance.now() - this.t0) * 1000));
+    texts.push(workerData.log ? JSON.stringify({ method: 'POST', url: paths[this.hook], headers: this.headers }) : null);
+    if (!scheduled) { scheduled = true; setImmediate(reply); }
+  }
+}
+parentPort.on('message', (m) => {
+  if (m === 'stop') { pool.close().then(() => process.exit(0)); return; }
+  const bodies = m.bodies.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  const jobs = m.jobs;
+  for (let k = 0; k < jobs.length; k += 4) {
+    const idNum = jobs[k], seq = jobs[k + 1], hook = jobs[k + 2], body = bodies[jobs[k + 3]];
+    const id = 'exe_' + idNum;
+    const started = Date.now();
+    const t0 = performance.now();
+    const ts = String(Math.floor(started / 1000));
+    const mac = createHmac('sha256', keys[hook]).update(id + '.' + ts + '.').update(body).digest('base64');
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': workerData.ua,
+      'webhook-id': id,
+      'webhook-timestamp': ts,
+      'x-herald-event': 'entry.update',
+      'x-herald-seq': String(seq),
+      'x-herald-attempt': '1',
+      'webhook-signature': 'v1,' + mac,
+    };
+    pool.dispatch({ path: paths[hook], method: 'POST', body, headers, headersTimeout: 30000, bodyTimeout: 30000 }, new Exchange(idNum, hook, started, t0, headers));
+  }
+});
+`;
+
 // ---- one step ----
 interface Step {
   fanout: number;
   sign: boolean;
   store: boolean;
   claim: boolean;
+  /** Sending on a worker thread (the `thread` step). */
+  thread: boolean;
 }
 /** One delivery to make: its execution, event and webhook, and the event's body (shared by its fan-out). */
 interface Job {
@@ -130,13 +200,14 @@ interface Job {
   body: Buffer;
 }
 
-const hooks = Array.from({ length: 10 }, (_, i) => ({ path: `/hook${i}`, key: createSecretKey(randomBytes(24)) }));
+const hookKeys = Array.from({ length: 10 }, () => randomBytes(24));
+const hooks = hookKeys.map((k, i) => ({ path: `/hook${i}`, key: createSecretKey(k) }));
 const apiKey = 'blt' + randomBytes(8).toString('hex');
 let nextSeq = 1e9; // without the store: sequence numbers and execution ids from memory
 let nextId = 1e9;
 
 /** Makes `events` events at fan-out `s.fanout` and delivers them; resolves with the deliveries/s and CPU per delivery. */
-async function run(pool: Pool, receiverPid: number, events: number, s: Step): Promise<Figures> {
+async function run(pool: Pool, receiverPid: number, events: number, s: Step, sender: Worker | null = null): Promise<Figures> {
   const expected = events * s.fanout;
   const queued: Job[] = []; // committed, not yet claimed; the claimed head is cut off every 4,096
   let qHead = 0;
@@ -183,8 +254,43 @@ async function run(pool: Pool, receiverPid: number, events: number, s: Step): Pr
     if (qHead > 4096) queued.splice(0, qHead), (qHead = 0);
   };
 
+  // The thread step's batch for this turn: each distinct body once, four numbers per job.
+  let outBodies: Buffer[] = [];
+  let outJobs: number[] = [];
+  let lastBody: Buffer | null = null;
+  let handOff = false;
+  const handOver = () => {
+    handOff = false;
+    sender!.postMessage({ bodies: outBodies, jobs: outJobs });
+    outBodies = [];
+    outJobs = [];
+    lastBody = null;
+  };
+  if (sender) {
+    sender.removeAllListeners('message');
+    sender.on('message', (m: { out: number[]; texts: Array<string | null> }) => {
+      const o = m.out;
+      for (let k = 0, j = 0; k < o.length; k += 4, j++) {
+        inFlight--;
+        outcomes.push({ job: { id: o[k], seq: 0, hook: 0, body: EMPTY }, status: o[k + 1], started: o[k + 2], us: o[k + 3], request: m.texts[j] });
+      }
+      if (outcomes.length >= FLUSH_BATCH) flush();
+      else if (!flushTimer && outcomes.length > 0) flushTimer = setTimeout(flush, FLUSH_MS);
+      pump();
+    });
+  }
+
   const send = (job: Job) => {
     inFlight++;
+    if (sender) {
+      if (job.body !== lastBody) outBodies.push((lastBody = job.body));
+      outJobs.push(job.id, job.seq, job.hook, outBodies.length - 1);
+      if (!handOff) {
+        handOff = true;
+        queueMicrotask(handOver);
+      }
+      return;
+    }
     const hook = hooks[job.hook];
     const id = 'exe_' + job.id;
     const started = Date.now();
@@ -293,6 +399,8 @@ async function run(pool: Pool, receiverPid: number, events: number, s: Step): Pr
   return { rate, cpuUs: (cpu.user + cpu.system) / expected, mainUs: perDelivery(mainThreadCpuMs() - main0), receiverUs: perDelivery(processCpuMs(receiverPid) - receiver0) };
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** A step's deliveries/s, and CPU per delivery, µs: this process, its main thread, the receiver's process. */
 type Figures = RawFigures;
 
@@ -318,6 +426,19 @@ async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Starts the thread step's sender and warms it (FLOOR_WARMUP events through it, not counted, so its
+ * isolate has compiled the send path as the main thread's has).
+ */
+async function startSender(url: string): Promise<Worker> {
+  const w = new Worker(SENDER_SOURCE, {
+    eval: true,
+    workerData: { undici: createRequire(import.meta.url).resolve('undici'), url, connections: CONNECTIONS, paths: hooks.map((h) => h.path), keys: hookKeys, ua: USER_AGENT, log: LOG },
+  });
+  await new Promise((r) => w.once('online', r));
+  return w;
+}
+
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : String(n));
 
 async function main() {
@@ -331,8 +452,9 @@ async function main() {
   // Deliveries counted here, not by the receiver: it answers them as it answers the raw POSTs (receiver.ts).
   await ask(receiver.child, 'count');
   const cpu = (r: Figures) => `CPU ${fmt(r.cpuUs)} us per delivery, main thread ${fmt(r.mainUs)}, receiver ${fmt(r.receiverUs)}`;
-  if (WARMUP > 0) await run(pool, rpid, WARMUP, { fanout: 1, sign: true, store: true, claim: false });
+  if (WARMUP > 0) await run(pool, rpid, WARMUP, { fanout: 1, sign: true, store: true, claim: false, thread: false });
   let raw: Figures | null = null;
+  let sender: Worker | null = null;
   for (const name of STEPS) {
     if (name === 'raw') {
       const r = await rawMeasured(receiver.url, 1, 3, rpid);
@@ -340,17 +462,23 @@ async function main() {
       console.log(`raw      ${fmt(r.rate).padStart(7)} POST/s (undici Pool, 16 connections, after 1 s not counted)  ${cpu(r)}`);
       continue;
     }
-    const m = /^(post|http|store|claim)(1|10)$/.exec(name);
+    const m = /^(post|http|store|claim|thread)(1|10)$/.exec(name);
     if (!m) throw new Error(`FLOOR_STEPS: unknown step ${name}`);
     const kind = m[1];
     const fanout = Number(m[2]);
-    const step: Step = { fanout, sign: kind !== 'post', store: kind === 'store' || kind === 'claim', claim: kind === 'claim' };
-    const r = await profiled(name, () => run(pool, rpid, fanout === 1 ? EVENTS : Math.round(EVENTS / 4), step));
+    const thread = kind === 'thread';
+    const step: Step = { fanout, sign: kind !== 'post', store: kind === 'store' || kind === 'claim' || thread, claim: kind === 'claim' || thread, thread };
+    if (thread && !sender) {
+      sender = await startSender(receiver.url);
+      if (THREAD_WARMUP > 0) await run(pool, rpid, THREAD_WARMUP, { fanout: 1, sign: true, store: true, claim: true, thread: true }, sender);
+    }
+    const r = await profiled(name, () => run(pool, rpid, fanout === 1 ? EVENTS : Math.round(EVENTS / 4), step, thread ? sender : null));
     console.log(
       `${name.padEnd(8)} ${fmt(r.rate).padStart(7)} deliveries/s  ratio ${(r.rate / (raw?.rate ?? NaN)).toFixed(2)}  ${cpu(r)}${raw ? `; CPU-bound ratios ${bound(raw, r)}` : ''}`,
     );
   }
   await pool.close();
+  sender?.postMessage('stop');
   checkpointer.postMessage('stop');
   receiver.child.disconnect();
   db.close();
