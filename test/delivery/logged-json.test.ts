@@ -138,7 +138,7 @@ describe("the attempt log's request JSON", () => {
 });
 
 describe("the attempt log's response JSON", () => {
-  it("is JSON.stringify's text of { status, ...response }, the headers kept per webhook or made again as they change", () => {
+  it("is JSON.stringify's text of { status, ...response }, the headers and the text kept per webhook or made again as they change", () => {
     const base = { 'content-type': 'text/plain', 'content-length': '2', date: 'Mon, 07 Dec 2026 08:00:00 GMT', connection: 'keep-alive' };
     const responses: Array<[number | null, LoggedResponse, string]> = [
       [200, { headers: { ...base }, body: 'ok', encoding: 'utf8', truncated: false }, 'w1'],
@@ -159,6 +159,19 @@ describe("the attempt log's response JSON", () => {
       [204, { headers: {}, body: '', encoding: 'utf8', truncated: false }, 'w1'],
       [200, { headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([0xff, 0xfe]).toString('base64'), encoding: 'base64', truncated: false }, 'w1'],
       [null, { headers: { 'content-type': 'text/plain' }, body: 'ok', encoding: 'utf8', truncated: false }, 'w1'],
+      // The same headers, each other part of the answer changed after the last (its text is not the last one's).
+      [200, { headers: { 'content-type': 'text/plain' }, body: 'ok', encoding: 'utf8', truncated: false }, 'w1'],
+      [201, { headers: { 'content-type': 'text/plain' }, body: 'ok', encoding: 'utf8', truncated: false }, 'w1'],
+      [201, { headers: { 'content-type': 'text/plain' }, body: 'ok!', encoding: 'utf8', truncated: false }, 'w1'],
+      [201, { headers: { 'content-type': 'text/plain' }, body: 'ok!', encoding: 'utf8', truncated: true }, 'w1'],
+      [201, { headers: { 'content-type': 'text/plain' }, body: 'ok!', encoding: 'base64', truncated: true }, 'w1'],
+      [201, { headers: { 'content-type': 'text/plain' }, body: 'ok!', encoding: 'base64', truncated: true }, 'w2'],
+      [201, { headers: { 'content-type': 'text/plain' }, body: 'ok!', encoding: 'base64', truncated: true }, 'w1'],
+      // A long body (its text not kept), the same twice, then a short one.
+      [200, { headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(5_000), encoding: 'utf8', truncated: false }, 'w1'],
+      [200, { headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(5_000), encoding: 'utf8', truncated: false }, 'w1'],
+      [200, { headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(4_999), encoding: 'utf8', truncated: false }, 'w1'],
+      [200, { headers: { 'content-type': 'text/plain' }, body: 'ok', encoding: 'utf8', truncated: false }, 'w1'],
     ];
     for (const [status, response, webhookUid] of responses) {
       const expected = JSON.stringify({ status, ...response });

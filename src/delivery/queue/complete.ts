@@ -154,22 +154,66 @@ const QUEUED_BEHIND = `EXISTS (SELECT 1 FROM executions q WHERE q.lane = executi
  * The logged response with its status first: the text of `JSON.stringify({ status, ...response })`
  * in LoggedResponse's key order (as send.ts and relay.ts make it), written from its parts: the
  * headers' JSON is the one kept for the webhook when they are the same as its last response's
- * (see headersJson), the body's is JSON.stringify's of the string alone. `webhookUid`: whose
- * receiver answered; absent, nothing is kept.
+ * (see keptHeadersOf), the body's is JSON.stringify's of the string alone; and the whole text is
+ * the last one's when status, headers, body, encoding and cut are (bench: ~0.2 KB and a flat copy
+ * per attempt). `webhookUid`: whose receiver answered; absent, nothing is kept.
  */
 export function responseJson(status: number | null, response: LoggedResponse, webhookUid?: string): string {
-  const headers = webhookUid === undefined ? JSON.stringify(response.headers) : headersJson(webhookUid, response.headers);
-  // An HTTP status is an integer (String's text is JSON's); the encoding one of two words.
-  const statusText = status === null ? 'null' : Number.isInteger(status) ? String(status) : JSON.stringify(status);
-  const encoding = response.encoding === 'utf8' ? '"utf8"' : response.encoding === 'base64' ? '"base64"' : JSON.stringify(response.encoding);
-  return `{"status":${statusText},"headers":${headers},"body":${JSON.stringify(response.body)},"encoding":${encoding},"truncated":${response.truncated ? 'true' : 'false'}}`;
+  const kept = webhookUid === undefined ? null : keptHeadersOf(webhookUid, response.headers);
+  if (kept === null) return writtenResponse(status, JSON.stringify(response.headers), response);
+  // The same answer as the webhook's last (a receiver's usual "ok" within one second): its text.
+  if (kept.text !== '' && kept.status === status && kept.body === response.body && kept.encoding === response.encoding && kept.truncated === response.truncated) return kept.text;
+  const text = writtenResponse(status, kept.json, response);
+  if (response.body.length <= KEPT_BODY_LENGTH) {
+    kept.status = status;
+    kept.body = response.body;
+    kept.encoding = response.encoding;
+    kept.truncated = response.truncated;
+    kept.text = text;
+  } else kept.text = '';
+  return text;
 }
 
-/** A webhook's last response headers (names and values in their order) and their JSON. */
+/**
+ * The longest body (UTF-16 units) whose response text is kept per webhook (KeptHeaders.text):
+ * receivers' usual answers are a few bytes, and a kept body is held until the webhook's next
+ * answer differs (at most KEPT_HEADERS of them).
+ */
+const KEPT_BODY_LENGTH = 1_024;
+
+/**
+ * responseJson's text in its parts, joined: one flat string, which SQLite's binding reads as it is
+ * (a template literal's tree of concatenations it copied flat first). Reused: slots 1, 3, 5, 7 and
+ * 9 are set per call, the body's emptied after it.
+ */
+const RESPONSE_PARTS: string[] = ['{"status":', '', ',"headers":', '', ',"body":', '', ',"encoding":', '', ',"truncated":', '', '}'];
+
+function writtenResponse(status: number | null, headers: string, response: LoggedResponse): string {
+  const p = RESPONSE_PARTS;
+  // An HTTP status is an integer (String's text is JSON's); the encoding one of two words.
+  p[1] = status === null ? 'null' : Number.isInteger(status) ? String(status) : JSON.stringify(status);
+  p[3] = headers;
+  p[5] = JSON.stringify(response.body);
+  p[7] = response.encoding === 'utf8' ? '"utf8"' : response.encoding === 'base64' ? '"base64"' : JSON.stringify(response.encoding);
+  p[9] = response.truncated ? 'true' : 'false';
+  const text = p.join('');
+  p[3] = p[5] = '';
+  return text;
+}
+
+/**
+ * A webhook's last response headers (names and values in their order) and their JSON; and, when
+ * its body was short, the last response's whole text with what it was made of (`text` '': none).
+ */
 interface KeptHeaders {
   names: string[];
   values: string[];
   json: string;
+  status: number | null;
+  body: string;
+  encoding: LoggedResponse['encoding'];
+  truncated: boolean;
+  text: string;
 }
 
 /**
@@ -182,11 +226,12 @@ const keptHeaders = new Map<string, KeptHeaders>();
 const KEPT_HEADERS = 1_000;
 
 /**
- * `JSON.stringify(headers)`: the text kept for `webhookUid` when `headers` has the same names and
- * values in the same order (the same object to JSON.stringify, so the same text); else made and
- * kept. Headers with a value not a string (undici gives repeated ones as an array) are not kept.
+ * What is kept for `webhookUid`, its JSON being `JSON.stringify(headers)`: the last entry when
+ * `headers` has the same names and values in the same order (the same object to JSON.stringify, so
+ * the same text); else a new one, kept. Null for headers with a value not a string (undici gives
+ * repeated ones as an array): those are not kept.
  */
-function headersJson(webhookUid: string, headers: LoggedResponse['headers']): string {
+function keptHeadersOf(webhookUid: string, headers: LoggedResponse['headers']): KeptHeaders | null {
   const kept = keptHeaders.get(webhookUid);
   if (kept !== undefined) {
     const { names, values } = kept;
@@ -199,20 +244,21 @@ function headersJson(webhookUid: string, headers: LoggedResponse['headers']): st
       }
       i++;
     }
-    if (same && i === names.length) return kept.json;
+    if (same && i === names.length) return kept;
   }
   const names: string[] = [];
   const values: string[] = [];
   for (const name in headers) {
     const value = headers[name];
-    if (typeof value !== 'string') return JSON.stringify(headers);
+    if (typeof value !== 'string') return null;
     names.push(name);
     values.push(value);
   }
   const json = JSON.stringify(headers);
   if (kept === undefined && keptHeaders.size >= KEPT_HEADERS) keptHeaders.clear();
-  keptHeaders.set(webhookUid, { names, values, json });
-  return json;
+  const entry: KeptHeaders = { names, values, json, status: null, body: '', encoding: 'utf8', truncated: false, text: '' };
+  keptHeaders.set(webhookUid, entry);
+  return entry;
 }
 
 /**
