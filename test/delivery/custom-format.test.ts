@@ -26,6 +26,27 @@ const plainText: DeliveryFormat = {
 };
 registerFormat(plainText);
 
+/** A format that fails as a bug in one would, for the events it names: its prepare throws or rejects, or its body throws. */
+const failing: DeliveryFormat = {
+  name: 'x-failing',
+  prepare(_q, event) {
+    if (event.uid === 'bltThrows') throw new Error('prepare threw');
+    if (event.uid === 'bltRejects') return Promise.reject(new Error('prepare rejected'));
+    const line = `#${event.seq}`;
+    return {
+      bodyKey: 'line',
+      body: () => {
+        if (event.uid === 'bltBodyThrows') throw new Error('body threw');
+        return line;
+      },
+      request: () => ({ method: 'POST', headers: {}, chunked: false }),
+      logged: { line },
+    };
+  },
+  loggedBody: (_event, logged) => String(logged.line),
+};
+registerFormat(failing);
+
 describe('a delivery format registered by a test', () => {
   let h: TestHerald;
   before(async () => {
@@ -71,5 +92,36 @@ describe('a delivery format registered by a test', () => {
     });
     assert.equal(r.status, 422);
     assert.match(r.body.errors.format[0], /"contentstack" or "contentful" or "cloudevents" or "x-plain-text"/);
+  });
+});
+
+describe('a delivery format that fails as a bug would', () => {
+  let h: TestHerald;
+  before(async () => {
+    // One attempt in flight at a time: a slot an attempt kept would hold every later one.
+    h = await startHerald({ maxInFlight: 1, retryDelaysMs: [60_000] });
+  });
+  after(() => h.close());
+
+  it('records each such attempt as failed with "internal error", sends nothing for it and frees its slot', async () => {
+    const rx = await startReceiver();
+    const stack = await h.newStack();
+    const hook = await createWebhook(h, stack, rx.url + '/failing', { format: 'x-failing' });
+    for (const uid of ['bltThrows', 'bltRejects', 'bltBodyThrows', 'bltFine']) await emit(h, stack, { uid });
+    await rx.waitFor(1);
+    const xs = (await until(async () => {
+      const list = await executions(h, stack, hook.uid);
+      return list.length === 4 && list.every((x) => x.request_details.length === 1) ? list : undefined;
+    }, 10_000, 'one attempt of each execution'))!;
+    const byUid = new Map(xs.map((x) => [x.event_data.data.entry?.uid ?? x.event_data.data.uid, x]));
+    for (const uid of ['bltThrows', 'bltRejects', 'bltBodyThrows']) {
+      const a = byUid.get(uid)?.request_details[0];
+      assert.deepEqual([a?.outcome, a?.reason], ['network', 'internal error'], uid);
+    }
+    const fine = byUid.get('bltFine')?.request_details[0];
+    assert.deepEqual([fine?.outcome, fine?.reason], ['success', null]);
+    assert.equal(rx.received.length, 1);
+    assert.equal(rx.received[0].body, `#${byUid.get('bltFine')!.seq}`);
+    await rx.close();
   });
 });
