@@ -3,12 +3,12 @@ import type { Config } from '../config.ts';
 import type { EventRow, FanOut } from '../events/record.ts';
 import type { Db, Tx } from '../store/db.ts';
 import { SIGNALS } from '../store/signals.ts';
-import { eventChannel } from '../webhooks/channels.ts';
+import { eventChannel, type ChannelEvent } from '../webhooks/channels.ts';
 import type { Match, WebhookIndex } from '../webhooks/match-index.ts';
 import { DeliveryDispatcher, type DispatcherStatus } from './dispatcher.ts';
 import { enqueue, releaseClaims, releaseExecutions, retryNow, type Finished } from './queue/index.ts';
 import { decodedEvents } from './queue/decoded.ts';
-import { preleased, type Admitted } from './queue/prelease.ts';
+import { preleased, type Admitted, type Preleased } from './queue/prelease.ts';
 import { createTargetPolicy } from '../net/target.ts';
 import { buildRequest, type LoggedRequest } from './request.ts';
 import type { AttemptRecord } from './send.ts';
@@ -20,6 +20,37 @@ import { prepareDelivery } from './formats/index.ts';
 import type { Webhook } from '../webhooks/webhook.ts';
 import type { Operational } from './operational.ts';
 import { Prober } from './probe.ts';
+
+/**
+ * What one transaction's fan-outs leave for its commit: the executions it wrote leased (with the
+ * list, as enqueue takes them), and each recorded event with executions, as a flat run of (row,
+ * executions, listed) for DecodedEvents.recorded.
+ */
+interface Fanned {
+  prelease: { list: Preleased; tx: Admitted };
+  recorded: unknown[];
+}
+
+/**
+ * eventChannel(event), the text kept from the last event while every field it is made of is the
+ * same: module, action, and the content type's uid (an entry's content_type_uid, a content type's
+ * own uid), a job's environment. Events come in runs of one kind (the bench's are all
+ * `content_types.post.entries.update`); made again, the text was a cons string of three nodes,
+ * copied flat when SQLite bound it, per event.
+ */
+const lastChannel = { module: '', action: '', type: null as string | null | undefined, environment: null as string | null | undefined, text: '' };
+function channelOf(event: ChannelEvent): string {
+  const c = lastChannel;
+  const type = event.module === 'content_type' ? event.uid : event.content_type_uid;
+  const environment = event.module === 'job' ? event.environment : null;
+  if (c.text !== '' && event.module === c.module && event.action === c.action && type === c.type && environment === c.environment) return c.text;
+  c.module = event.module;
+  c.action = event.action;
+  c.type = type;
+  c.environment = environment;
+  c.text = eventChannel(event);
+  return c.text;
+}
 
 /** The header that marks a test event's request. */
 export const TEST_HEADER = 'x-herald-test';
@@ -127,27 +158,29 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
     // Executions on the plain path may be written leased for this process's dispatcher
     // (queue/prelease.ts): they join its list once their transaction committed, never when it
     // rolled back. One list of them per transaction, however many events it records.
-    let admitted = admittedIn.get(tx);
-    if (!admitted) {
-      const mine: Admitted = { listed: [], perWebhook: new Map() };
-      admittedIn.set(tx, (admitted = mine));
+    let mine = fannedIn.get(tx);
+    if (!mine) {
+      const fanned: Fanned = { prelease: { list, tx: { listed: [], perWebhook: new Map() } }, recorded: [] };
+      fannedIn.set(tx, (mine = fanned));
       tx.afterCommit(() => {
         // Out of the WeakMap at once: an entry stays until a collection finds its transaction
-        // dead, and meanwhile the WeakMap, in the old generation, kept `mine` (its list and map)
+        // dead, and meanwhile the WeakMap, in the old generation, kept `fanned` (its list and map)
         // alive through scavenges, to be promoted. Latency line at 4,000 events/s: 0.55-0.68 ->
         // 0.27-0.30 KB promoted per event, 6 -> 4 mark-compacts (session 27, h2).
-        admittedIn.delete(tx);
-        list.add(mine.listed, now);
+        fannedIn.delete(tx);
+        list.add(fanned.prelease.tx.listed, now);
+        // The claims of its executions find each event's row kept rather than read it back
+        // (decoded.ts); kept once committed only: a seq rolled back is given again to another event.
+        const r = fanned.recorded;
+        for (let i = 0; i < r.length; i += 3) events.recorded(r[i] as EventRow, r[i + 1] as number, r[i + 2] as number);
       });
     }
+    const admitted = mine.prelease.tx;
     const before = admitted.listed.length;
-    const n = await enqueue(tx, event, matches, eventChannel(event), { now, autoSaveWindowMs: config.autoSaveWindowMs, prelease: { list, tx: admitted } });
-    // The claims of its executions find its row kept rather than read it back (decoded.ts); kept
-    // once committed only: a seq rolled back is given again to another event.
-    if (n > 0) {
-      const listed = admitted.listed.length - before;
-      tx.afterCommit(() => events.recorded(stored, n, listed));
-    }
+    const n = await enqueue(tx, event, matches, channelOf(event), { now, autoSaveWindowMs: config.autoSaveWindowMs, prelease: mine.prelease });
+    // Its row, its executions and how many of them were listed, for the hook above (a closure
+    // and a hook per event were ~0.1 KB).
+    if (n > 0) mine.recorded.push(stored, n, admitted.listed.length - before);
     // Listed ones wake the dispatcher through the list; a scan is wanted for any other webhook's
     // (a row written pending or queued, or a fold that made a waiting one due).
     if (matches.length > admitted.listed.length - before) tx.afterCommit(wakeAll);
@@ -155,7 +188,7 @@ export function createDelivery({ db, config, log, webhooks, operational }: Deliv
   };
   const events = decodedEvents(db);
   const list = preleased(db);
-  const admittedIn = new WeakMap<Tx, Admitted>();
+  const fannedIn = new WeakMap<Tx, Fanned>();
   let started = false;
   let unlisten: (() => Promise<void>) | null = null;
   /** Wakes this process's dispatcher and (scale-out) every worker on the database. */

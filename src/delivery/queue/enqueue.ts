@@ -4,7 +4,7 @@ import { manyRows, memo, memoByDialect, repeated, typedParams, type Tx } from '.
 import type { Match } from '../../webhooks/match-index.ts';
 import type { BatchSettings } from '../../webhooks/webhook.ts';
 import type { ExecutionState } from '../policy.ts';
-import { autoSaveDue, chunks, laneKey, laneOf, type AutoSaveOptions } from './lanes.ts';
+import { autoSaveDue, chunks, laneKey, laneOf, ROWS_PER_STATEMENT, type AutoSaveOptions } from './lanes.ts';
 import type { Admitted, Preleased } from './prelease.ts';
 import { UNFINISHED_ROW } from './states.ts';
 
@@ -51,7 +51,11 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
   await tx.lock?.(matches.map((m) => laneKey(m.webhook.uid, lane))); // scale-out, see laneKey
   // Several webhooks: whose lanes of this entity are busy, in one look-up rather than one each.
   const busyLanes = matches.length > 1 ? await busyWebhooks(tx, matches.map((m) => m.webhook.uid), lane) : null;
-  const rows: unknown[][] = [];
+  // Each row's own columns (OWN_COLUMNS of them, uid ... first_attempt_at), row after row in one
+  // array made at its final length (a folded event writes no row, and leaves its part unused):
+  // an array per row and a growing array of them were ~0.3 KB per event at fan-out 1.
+  const own: unknown[] = new Array(matches.length * OWN_COLUMNS);
+  let rows = 0;
   // Whether every row is written leased with one lease end (the plain path: see insertLeased),
   // and that end.
   let allLeased = true;
@@ -67,7 +71,7 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
       // An idle lane (the common case: nothing of this entity on its way) has no auto_save to fold
       // into or to make due, so the look-up comes first and the updates run only behind it: one
       // statement fewer per execution.
-      busy = busyLanes ? busyLanes.has(webhook.uid) : await laneBusy(tx, webhook.uid, lane);
+      busy = busyLanes ? busyLanes.has(webhook.uid) : (await tx.get(LANE_BUSY, [webhook.uid, lane])) !== undefined;
       if (busy && event.action === 'auto_save') {
         const folded = await tx.run(
           `UPDATE executions SET event_seq = ?, coalesced = coalesced + 1, updated_at = ?
@@ -107,17 +111,16 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
       if (leaseEnd === null) leaseEnd = leased;
       else if (leased !== leaseEnd) allLeased = false;
     } else allLeased = false;
-    rows.push([
-      uid,
-      webhook.uid,
-      state,
-      due,
-      webhook.batch ? '' : null,
-      webhook.rate_limit ? 0 : null,
-      // Leased (in_flight): lease_until, first attempt now, as a claim writes them.
-      leased,
-      leased === null ? null : opts.now,
-    ]);
+    let k = rows++ * OWN_COLUMNS;
+    own[k++] = uid;
+    own[k++] = webhook.uid;
+    own[k++] = state;
+    own[k++] = due;
+    own[k++] = webhook.batch ? '' : null;
+    own[k++] = webhook.rate_limit ? 0 : null;
+    // Leased (in_flight): lease_until, first attempt now, as a claim writes them.
+    own[k++] = leased;
+    own[k] = leased === null ? null : opts.now;
     // Its lane is busy from now on (the row is written below, with the others').
     busyLanes?.add(webhook.uid);
   }
@@ -127,29 +130,49 @@ export async function enqueue(tx: Tx, event: HeraldEvent, matches: Match[], chan
   // SQLite, every row leased with one lease end: insertLeased binds each row's uid and webhook and
   // the rest once; otherwise insertExecutions binds each row's OWN_COLUMNS.
   const leasedOnly = allLeased && leaseEnd !== null && tx.dialect === 'sqlite';
-  const own = leasedOnly ? 2 : OWN_COLUMNS;
-  const shared = leasedOnly
-    ? [event.api_key, event.seq, lane, channel, event.action, leaseEnd, opts.now, opts.now, opts.now]
-    : [event.api_key, event.seq, lane, channel, event.action, opts.now, opts.now];
-  for (const part of chunks(rows)) {
-    const plain = part.length < SHARED_FROM;
+  const perRow = leasedOnly ? 2 : OWN_COLUMNS;
+  for (let from = 0; from < rows; from += ROWS_PER_STATEMENT) {
+    const n = Math.min(rows - from, ROWS_PER_STATEMENT);
+    const plain = n < SHARED_FROM;
     // The plain statements: each row with the shared columns again; the others: what the rows
-    // share bound once, after them.
-    const params: unknown[] = new Array(plain ? part.length * (own + shared.length) : part.length * own + shared.length);
+    // share bound once, after them (see putShared).
+    const sharedLength = leasedOnly ? 9 : 7;
+    const params: unknown[] = new Array(plain ? n * (perRow + sharedLength) : n * perRow + sharedLength);
     let i = 0;
-    for (const r of part) {
-      for (let k = 0; k < own; k++) params[i++] = r[k];
-      if (plain) for (const v of shared) params[i++] = v;
+    for (let r = from; r < from + n; r++) {
+      for (let k = r * OWN_COLUMNS, end = k + perRow; k < end; k++) params[i++] = own[k];
+      if (plain) i = putShared(params, i, leasedOnly, event, lane, channel, leaseEnd, opts.now);
     }
-    if (!plain) for (const v of shared) params[i++] = v;
+    if (!plain) putShared(params, i, leasedOnly, event, lane, channel, leaseEnd, opts.now);
     const text = leasedOnly
-      ? (plain ? insertPlainLeased : insertLeased)(part.length)
+      ? (plain ? insertPlainLeased : insertLeased)(n)
       : plain
-        ? insertPlain(tx.dialect, part.length)
-        : insertExecutions(tx.dialect, part.length);
+        ? insertPlain(tx.dialect, n)
+        : insertExecutions(tx.dialect, n);
     await tx.run(text, params);
   }
-  return rows.length;
+  return rows;
+}
+
+/**
+ * The columns an event's executions share, written into `params` from `i` (returns where they
+ * end), in the order the statements take them: api_key, event_seq, lane, channel, action, then,
+ * all leased (insertLeased, insertPlainLeased), lease_until and first_attempt_at, then created_at
+ * and updated_at. Written in place: an array of them per event was ~0.1 KB.
+ */
+function putShared(params: unknown[], i: number, leasedOnly: boolean, event: HeraldEvent, lane: string, channel: string, leaseEnd: number | null, now: number): number {
+  params[i++] = event.api_key;
+  params[i++] = event.seq;
+  params[i++] = lane;
+  params[i++] = channel;
+  params[i++] = event.action;
+  if (leasedOnly) {
+    params[i++] = leaseEnd;
+    params[i++] = now;
+  }
+  params[i++] = now;
+  params[i++] = now;
+  return i;
 }
 
 /** The columns of each row enqueue() makes (uid ... first_attempt_at), before the shared ones. */

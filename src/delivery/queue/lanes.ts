@@ -47,7 +47,7 @@ export async function autoSaveDue(tx: Tx, webhookUid: string, lane: string, opts
 }
 
 /** Rows per multi-row statement: 10 parameters a row stays far below both backends' limits. */
-const ROWS_PER_STATEMENT = 250;
+export const ROWS_PER_STATEMENT = 250;
 
 export function chunks<T>(xs: T[], size = ROWS_PER_STATEMENT): T[][] {
   const out: T[][] = [];
