@@ -4,14 +4,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createTargetPolicy } from '../../net/target.ts';
 import { closeDeliveryAgent, createDeliveryAgent } from '../agent.ts';
 import { send, type AttemptRecord } from '../send.ts';
-import type { SenderThreadData, ToMain, ToSender } from './threaded.ts';
+import { encodeRecord, RequestDecoder, type DecodedRequest, type Flat, type Shape, type ToMain, type ToSender } from './sender-wire.ts';
+import type { SenderThreadData } from './threaded.ts';
 
 /**
  * A sender thread (threaded.ts): plain HTTP(S) attempts, each sent exactly as the in-process
  * transport sends it (send.ts through a guarded agent.ts agent, so the address policy is applied
  * here, to the address this thread connects to), the deadline enforced by this thread's own timer
  * wheel. Attempts arrive in batches; their records go back in batches, one message per turn of
- * this thread's event loop.
+ * this thread's event loop; both flat (sender-wire.ts).
  */
 const data = workerData as SenderThreadData;
 // Named, for `top -H` and the bench's CPU per thread (Linux; elsewhere there is no such file).
@@ -21,17 +22,19 @@ try {
 const port = parentPort!;
 const agent = createDeliveryAgent(createTargetPolicy(data.allow), { connections: data.connections });
 
-let done: Array<[number, AttemptRecord, number]> = [];
+/** This turn's records, flat (sender-wire.ts encodeRecord). */
+let done: Flat = [];
 let flushing = false;
 /** Attempts sent and not yet answered: `close` waits for them. */
 let pending = 0;
+const decoder = new RequestDecoder();
 
 /** How long this thread's event loop has sat idle, ms (libuv's count; ~0.15 µs a call). */
 const loopIdleMs = () => performance.nodeTiming.idleTime;
 
-function answered(id: number, record: AttemptRecord, idleMs: number) {
+function answered(id: number, shape: Shape | null, record: AttemptRecord, idleMs: number) {
   pending--;
-  done.push([id, record, idleMs]);
+  encodeRecord(done, id, idleMs, shape, record);
   if (flushing) return;
   flushing = true;
   // Every record ready in this turn goes back in one message.
@@ -46,21 +49,33 @@ function flush() {
   port.postMessage(msg);
 }
 
+/** The current message's bodies, and each one's bytes once encoded (shared by the attempts that carry it). */
+let bodies: string[] = [];
+let bytes: Array<Buffer | undefined> = [];
+
+/** Sends one attempt as read from its message (`r` is refilled for the next: what is kept is copied out here). */
+function sendOne(r: DecodedRequest) {
+  pending++;
+  const { id, shape, method, body: b } = r;
+  const body = bodies[b]!;
+  // Each distinct body encoded once per message, shared by the attempts that carry it (as the
+  // main thread shares an event's bytes across its fan-out: request.ts EncodedBody).
+  const bodyBytes = method === 'GET' ? undefined : (bytes[b] ??= Buffer.from(body));
+  // This thread's idle time over the attempt goes back with it: the part of the duration that
+  // was not this thread's own delay (the adaptive limit's `idleMs`, concurrency.ts).
+  const idleBefore = loopIdleMs();
+  // The headers as names and values alternating (a shape's), which undici takes as it takes an
+  // object (its Request reads either into the same header text); send() passes them on unread.
+  const headers = r.headers as Record<string, string>;
+  // send() never throws: every failure is a record.
+  void send(agent, { url: r.url, method, headers, body, bodyBytes, chunked: r.chunked, secrets: r.secrets }, r.timeoutMs).then((rec) => answered(id, shape, rec, loopIdleMs() - idleBefore));
+}
+
 port.on('message', (m: ToSender) => {
   if (m.t === 'send') {
-    // Each distinct body encoded once per message, shared by the attempts that carry it (as the
-    // main thread shares an event's bytes across its fan-out: request.ts EncodedBody).
-    const bytes: Array<Buffer | undefined> = [];
-    for (const [id, url, method, headers, b, chunked, secrets, timeoutMs] of m.items) {
-      pending++;
-      const body = m.bodies[b]!;
-      const bodyBytes = method === 'GET' ? undefined : (bytes[b] ??= Buffer.from(body));
-      // This thread's idle time over the attempt goes back with it: the part of the duration that
-      // was not this thread's own delay (the adaptive limit's `idleMs`, concurrency.ts).
-      const idleBefore = loopIdleMs();
-      // send() never throws: every failure is a record.
-      void send(agent, { url, method, headers, body, bodyBytes, chunked, secrets }, timeoutMs).then((r) => answered(id, r, loopIdleMs() - idleBefore));
-    }
+    bodies = m.bodies;
+    bytes = [];
+    decoder.read(m, sendOne);
   } else if (m.t === 'close') {
     // Graceful: undici's close waits for the requests in flight, whose records go back first.
     void closeDeliveryAgent(agent, m.force)

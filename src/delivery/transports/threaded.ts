@@ -5,6 +5,7 @@ import type { TargetPolicy } from '../../net/target.ts';
 import type { OutgoingRequest } from '../request.ts';
 import type { AttemptRecord } from '../send.ts';
 import { senderBundle } from './sender-bundle.ts';
+import { decodeRecords, RequestEncoder, type Shape, type ToMain, type ToSender } from './sender-wire.ts';
 import { failure, senderIdle, type Transport } from './transport.ts';
 
 /**
@@ -69,22 +70,6 @@ export interface SenderThreadData {
 }
 
 /**
- * One attempt as a thread gets it: [id, url, method, headers, body, chunked, secrets, timeoutMs],
- * `body` an index into its message's `bodies`.
- */
-type Item = [number, string, string | undefined, Record<string, string>, number, boolean | undefined, readonly string[] | undefined, number];
-
-/**
- * `bodies`: each distinct body of the message's attempts once. An event's fan-out shares one body
- * (the dispatcher renders it once per format), so its attempts carry it once per message, not once
- * each: structured cloning copies a string every time it occurs, and the thread made each copy
- * again as bytes.
- */
-export type ToSender = { t: 'send'; bodies: string[]; items: Item[] } | { t: 'close'; force: boolean };
-/** A record comes back with its thread's event-loop idle time over the attempt, ms. */
-export type ToMain = { t: 'ready' } | { t: 'done'; items: Array<[number, AttemptRecord, number]> } | { t: 'closed'; unanswered: number };
-
-/**
  * The worker's code: loads the sender thread's bundle (sender-bundle.ts), or, without one,
  * registers tsx (the thread starts without the process's loaders, whether the process got tsx by
  * `--import` or by bin/herald.js's register()) and loads sender-worker.ts.
@@ -141,6 +126,8 @@ const THREAD_YOUNG_MB = 8;
 
 interface Waiting {
   req: OutgoingRequest;
+  /** The shape it was sent with (sender-wire.ts): its record's response headers are read against it. */
+  shape: Shape | null;
   timeoutMs: number;
   /** When the record is overdue (ms since the epoch): see BACKSTOP_MS. */
   due: number;
@@ -151,10 +138,12 @@ class SenderThread {
   private worker: Worker;
   ready = false;
   private gone = false;
-  private outbox: Item[] = [];
-  /** The outbox's distinct bodies, and each one's index in them. */
+  /** This turn's attempts, flat (sender-wire.ts), and their distinct bodies with each one's index. */
+  private encoder = new RequestEncoder();
   private bodies: string[] = [];
   private bodyIndex = new Map<string, number>();
+  /** The last attempt id posted to the thread: those after it are still in `encoder` (ids only grow). */
+  private postedId = 0;
   private flushQueued = false;
   /** Attempts handed to this thread and not answered, by id. */
   readonly waiting = new Map<number, Waiting>();
@@ -198,25 +187,31 @@ class SenderThread {
       body = this.bodies.push(r.body) - 1;
       this.bodyIndex.set(r.body, body);
     }
-    this.outbox.push([id, r.url, r.method, r.headers, body, r.chunked, r.secrets, w.timeoutMs]);
-    if (!this.flushQueued) {
+    w.shape = this.encoder.add(id, r, body, w.timeoutMs);
+    this.lastId = id;
+    // Shape ids ran out: what was encoded against them goes now, the next message starts afresh.
+    if (this.encoder.full) this.flush();
+    else if (!this.flushQueued) {
       this.flushQueued = true;
       // Every attempt handed over in this turn of the loop goes in one message.
       setImmediate(() => this.flush());
     }
   }
 
+  /** The last attempt id given to `encoder`. */
+  private lastId = 0;
+
   private flush() {
     this.flushQueued = false;
-    if (this.gone || this.outbox.length === 0) return;
+    if (this.gone || this.lastId === this.postedId) return;
     const msg: ToSender = { t: 'send', ...this.takeOutbox() };
     this.worker.postMessage(msg);
   }
 
-  /** The outbox's attempts and their distinct bodies, leaving it empty (the three fields together). */
-  private takeOutbox(): { bodies: string[]; items: Item[] } {
-    const taken = { bodies: this.bodies, items: this.outbox };
-    this.outbox = [];
+  /** The encoder's attempts and their distinct bodies, leaving it empty (the fields together). */
+  private takeOutbox(): Omit<Extract<ToSender, { t: 'send' }>, 't'> {
+    const taken = { ...this.encoder.take(), bodies: this.bodies };
+    this.postedId = this.lastId;
     this.bodies = [];
     this.bodyIndex.clear();
     return taken;
@@ -227,27 +222,32 @@ class SenderThread {
       this.ready = true;
       this.onReady(this);
     } else if (m.t === 'done') {
-      for (const [id, record, idleMs] of m.items) {
-        const w = this.waiting.get(id);
-        if (!w) continue;
-        this.waiting.delete(id);
-        senderIdle.set(record, idleMs);
-        w.resolve(record);
-      }
+      decodeRecords(m.items, this.shapeOf, this.answered);
       if (this.waiting.size === 0) this.worker.unref();
     } else if (m.t === 'closed') {
       this.closing?.resolve();
     }
   }
 
+  private shapeOf = (id: number): Shape | null | undefined => this.waiting.get(id)?.shape;
+
+  private answered = (id: number, record: AttemptRecord, idleMs: number) => {
+    const w = this.waiting.get(id);
+    if (!w) return;
+    this.waiting.delete(id);
+    senderIdle.set(record, idleMs);
+    w.resolve(record);
+  };
+
   /** The thread stopped (an error, an exit, or wedged): what it held is handed to `onGone`. */
   lost(err: Error) {
     if (this.gone) return;
     this.gone = true;
-    const sent = new Set(this.takeOutbox().items.map((i) => i[0]));
+    const posted = this.postedId;
+    this.takeOutbox();
     const unsent: Waiting[] = [];
     const unanswered: Waiting[] = [];
-    for (const [id, w] of this.waiting) (sent.has(id) ? unsent : unanswered).push(w);
+    for (const [id, w] of this.waiting) (id > posted ? unsent : unanswered).push(w);
     this.waiting.clear();
     this.closing?.resolve();
     void this.worker.terminate();
@@ -388,7 +388,7 @@ export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHtt
       // The ready thread with the fewest attempts in flight.
       let t = ready[0]!;
       for (let i = 1; i < ready.length; i++) if (ready[i]!.inFlight < t.inFlight) t = ready[i]!;
-      return new Promise((resolve) => t.send(nextId++, { req, timeoutMs, due: Date.now() + timeoutMs + BACKSTOP_MS, resolve }));
+      return new Promise((resolve) => t.send(nextId++, { req, timeoutMs, due: Date.now() + timeoutMs + BACKSTOP_MS, resolve, shape: null }));
     },
     get ready() {
       return ready.length;
