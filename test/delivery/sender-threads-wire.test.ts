@@ -119,7 +119,7 @@ describe("a sender thread's wire", () => {
           status_code: r.id % 13 === 0 ? 503 : 200,
           retry_after_ms: null,
           reason: r.id % 13 === 0 ? 'HTTP 503' : null,
-          response: r.id % 17 === 0 ? null : { headers: { date: `d${Math.floor(r.id / 100)}`, 'x-id': r.id % 2 === 0 ? 'even' : String(r.id) }, body: '', encoding: 'utf8', truncated: false },
+          response: r.id % 17 === 0 ? null : { headers: { date: `d${Math.floor(r.id / 100)}`, 'x-id': r.id % 3 === 0 ? String(r.id) : 'same' }, body: '', encoding: 'utf8', truncated: false },
           started_at: 1_700_000_000_000 + r.id,
           duration_ms: 3,
         };
