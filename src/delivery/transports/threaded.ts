@@ -107,6 +107,9 @@ function senderBoot(): Promise<Boot> {
  */
 const BACKSTOP_MS = 10_000;
 
+/** How many of a message's last bodies an attempt's body is compared with (by identity first) before it is added as another. */
+const BODIES_LOOKED_AT = 4;
+
 /** The window `startRate` counts attempts in, ms. */
 const START_WINDOW_MS = 1_000;
 
@@ -128,6 +131,8 @@ interface Waiting {
   req: OutgoingRequest;
   /** The shape it was sent with (sender-wire.ts): its record's response headers are read against it. */
   shape: Shape | null;
+  /** The message it went in (SenderThread `gathering`): not yet posted while that is the current one. */
+  message: number;
   timeoutMs: number;
   /** When the record is overdue (ms since the epoch): see BACKSTOP_MS. */
   due: number;
@@ -138,15 +143,24 @@ class SenderThread {
   private worker: Worker;
   ready = false;
   private gone = false;
-  /** This turn's attempts, flat (sender-wire.ts), and their distinct bodies with each one's index. */
+  /** This turn's attempts, flat (sender-wire.ts), how many, and their distinct bodies. */
   private encoder = new RequestEncoder();
+  private unposted = 0;
   private bodies: string[] = [];
-  private bodyIndex = new Map<string, number>();
-  /** The last attempt id posted to the thread: those after it are still in `encoder` (ids only grow). */
-  private postedId = 0;
+  /** The number of the message being gathered (see Waiting `message`). */
+  private gathering = 0;
   private flushQueued = false;
   /** Attempts handed to this thread and not answered, by id. */
-  readonly waiting = new Map<number, Waiting>();
+  /**
+   * Attempts handed to this thread and not answered, by id: a slot each, freed slots reused
+   * (`vacant`), as the dispatcher keeps its attempts in flight. Not a Map: a Map with an insert
+   * and a delete per attempt replaces its hash table as it grows and shrinks, and a replaced table
+   * that reached the old generation keeps every entry after it alive until a mark-compact
+   * (session 27, h2), so each attempt's request, body and promise were promoted.
+   */
+  private slots: Array<Waiting | null> = [];
+  private vacant: number[] = [];
+  private waitingCount = 0;
   private closing: { resolve: () => void } | null = null;
 
   constructor(
@@ -166,7 +180,7 @@ class SenderThread {
   }
 
   get inFlight(): number {
-    return this.waiting.size;
+    return this.waitingCount;
   }
 
   private lastElu: EventLoopUtilization | null = null;
@@ -178,17 +192,21 @@ class SenderThread {
     return d.utilization;
   }
 
-  send(id: number, w: Waiting) {
-    if (this.waiting.size === 0) this.worker.ref();
-    this.waiting.set(id, w);
+  send(w: Waiting) {
+    if (this.waitingCount++ === 0) this.worker.ref();
+    const id = this.vacant.length > 0 ? this.vacant.pop()! : this.slots.length;
+    this.slots[id] = w;
+    w.message = this.gathering;
     const r = w.req;
-    let body = this.bodyIndex.get(r.body);
-    if (body === undefined) {
-      body = this.bodies.push(r.body) - 1;
-      this.bodyIndex.set(r.body, body);
-    }
+    // The body's index among the message's: an event's attempts come one after another, sharing
+    // its body (one string): the last few bodies are looked at, not a Map (see `slots`).
+    const bodies = this.bodies;
+    let body = bodies.length - 1;
+    const last = Math.max(0, bodies.length - BODIES_LOOKED_AT);
+    while (body >= last && bodies[body] !== r.body) body--;
+    if (body < last) body = bodies.push(r.body) - 1;
     w.shape = this.encoder.add(id, r, body, w.timeoutMs);
-    this.lastId = id;
+    this.unposted++;
     // Shape ids ran out: what was encoded against them goes now, the next message starts afresh.
     if (this.encoder.full) this.flush();
     else if (!this.flushQueued) {
@@ -198,12 +216,9 @@ class SenderThread {
     }
   }
 
-  /** The last attempt id given to `encoder`. */
-  private lastId = 0;
-
   private flush() {
     this.flushQueued = false;
-    if (this.gone || this.lastId === this.postedId) return;
+    if (this.gone || this.unposted === 0) return;
     const msg: ToSender = { t: 'send', ...this.takeOutbox() };
     this.worker.postMessage(msg);
   }
@@ -211,9 +226,9 @@ class SenderThread {
   /** The encoder's attempts and their distinct bodies, leaving it empty (the fields together). */
   private takeOutbox(): Omit<Extract<ToSender, { t: 'send' }>, 't'> {
     const taken = { ...this.encoder.take(), bodies: this.bodies };
-    this.postedId = this.lastId;
+    this.unposted = 0;
+    this.gathering++;
     this.bodies = [];
-    this.bodyIndex.clear();
     return taken;
   }
 
@@ -222,19 +237,22 @@ class SenderThread {
       this.ready = true;
       this.onReady(this);
     } else if (m.t === 'done') {
+      if (this.gone) return;
       decodeRecords(m.items, this.shapeOf, this.answered);
-      if (this.waiting.size === 0) this.worker.unref();
+      if (this.waitingCount === 0) this.worker.unref();
     } else if (m.t === 'closed') {
       this.closing?.resolve();
     }
   }
 
-  private shapeOf = (id: number): Shape | null | undefined => this.waiting.get(id)?.shape;
+  private shapeOf = (id: number): Shape | null | undefined => this.slots[id]?.shape;
 
   private answered = (id: number, record: AttemptRecord, idleMs: number) => {
-    const w = this.waiting.get(id);
+    const w = this.slots[id];
     if (!w) return;
-    this.waiting.delete(id);
+    this.slots[id] = null;
+    this.vacant.push(id);
+    this.waitingCount--;
     senderIdle.set(record, idleMs);
     w.resolve(record);
   };
@@ -243,12 +261,11 @@ class SenderThread {
   lost(err: Error) {
     if (this.gone) return;
     this.gone = true;
-    const posted = this.postedId;
+    const gathering = this.gathering;
     this.takeOutbox();
     const unsent: Waiting[] = [];
     const unanswered: Waiting[] = [];
-    for (const [id, w] of this.waiting) (id > posted ? unsent : unanswered).push(w);
-    this.waiting.clear();
+    for (const w of this.takeWaiting()) (w.message === gathering ? unsent : unanswered).push(w);
     this.closing?.resolve();
     void this.worker.terminate();
     this.onGone(this, this.ready, err, unsent, unanswered);
@@ -256,7 +273,7 @@ class SenderThread {
 
   /** An attempt whose record is overdue (BACKSTOP_MS): the thread stopped answering. */
   overdue(now: number): boolean {
-    for (const w of this.waiting.values()) if (w.due < now) return true;
+    for (const w of this.slots) if (w !== null && w.due < now) return true;
     return false;
   }
 
@@ -273,8 +290,16 @@ class SenderThread {
     this.gone = true;
     await this.worker.terminate();
     // Whatever the thread had not answered (cut, or never started) ends here.
-    for (const w of this.waiting.values()) w.resolve(failure(Date.now(), 'network', 'Herald stopped before the attempt ended'));
-    this.waiting.clear();
+    for (const w of this.takeWaiting()) w.resolve(failure(Date.now(), 'network', 'Herald stopped before the attempt ended'));
+  }
+
+  /** Every attempt not answered, leaving none. */
+  private takeWaiting(): Waiting[] {
+    const all = this.slots.filter((w): w is Waiting => w !== null);
+    this.slots = [];
+    this.vacant = [];
+    this.waitingCount = 0;
+    return all;
   }
 }
 
@@ -288,7 +313,6 @@ export interface ThreadedHttpTransport extends Transport {
 export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHttpTransport {
   let threads: SenderThread[] = [];
   let ready: SenderThread[] = [];
-  let nextId = 1;
   /** Set when a thread could not start: every attempt stays on this thread from then on. */
   let unavailable = false;
   let closed = false;
@@ -388,7 +412,7 @@ export function createThreadedHttpTransport(o: ThreadedHttpOptions): ThreadedHtt
       // The ready thread with the fewest attempts in flight.
       let t = ready[0]!;
       for (let i = 1; i < ready.length; i++) if (ready[i]!.inFlight < t.inFlight) t = ready[i]!;
-      return new Promise((resolve) => t.send(nextId++, { req, timeoutMs, due: Date.now() + timeoutMs + BACKSTOP_MS, resolve, shape: null }));
+      return new Promise((resolve) => t.send({ req, timeoutMs, due: Date.now() + timeoutMs + BACKSTOP_MS, resolve, shape: null, message: 0 }));
     },
     get ready() {
       return ready.length;
