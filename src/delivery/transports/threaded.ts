@@ -6,7 +6,7 @@ import type { OutgoingRequest } from '../request.ts';
 import type { AttemptRecord } from '../send.ts';
 import { senderBundle } from './sender-bundle.ts';
 import { decodeRecords, RequestEncoder, type Shape, type ToMain, type ToSender } from './sender-wire.ts';
-import { failure, senderIdle, type Transport } from './transport.ts';
+import { failure, setSenderIdle, type Transport } from './transport.ts';
 
 /**
  * HTTP(S) deliveries on sender threads (config.senderThreads): the thread that owns the store
@@ -253,7 +253,7 @@ class SenderThread {
     this.slots[id] = null;
     this.vacant.push(id);
     this.waitingCount--;
-    senderIdle.set(record, idleMs);
+    setSenderIdle(record, idleMs);
     w.resolve(record);
   };
 

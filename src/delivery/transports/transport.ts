@@ -21,16 +21,24 @@ export interface Transport {
 }
 
 /**
- * Records sent from another thread (threaded.ts) -> how long that thread's event loop sat idle
+ * On a record sent from another thread (threaded.ts): how long that thread's event loop sat idle
  * during the attempt, ms. The adaptive limit counts an attempt's duration as the receiver's only
  * as long as the loops handling it were idle (concurrency.ts `idleMs`): the sending thread's
  * delays (other attempts, being descheduled on a busy machine) are Herald's, not the receiver's.
+ * A property of the record, not a WeakMap by record: an insert per attempt grew the WeakMap's
+ * table between collections (dead records' entries go only when a collection clears them), and
+ * its tables were most of what the main thread promoted with a sender thread (session 28, h2).
  */
-export const senderIdle = new WeakMap<AttemptRecord, number>();
+const SENDER_IDLE = Symbol('sender thread idle ms');
+
+/** Records `ms` as the sending thread's idle time over `record`'s attempt. */
+export function setSenderIdle(record: AttemptRecord, ms: number): void {
+  (record as AttemptRecord & { [SENDER_IDLE]?: number })[SENDER_IDLE] = ms;
+}
 
 /** The sending thread's idle ms over `record`'s attempt; Infinity when it was sent from this thread. */
 export function senderIdleMs(record: AttemptRecord): number {
-  return senderIdle.get(record) ?? Infinity;
+  return (record as AttemptRecord & { [SENDER_IDLE]?: number })[SENDER_IDLE] ?? Infinity;
 }
 
 /** A record of a failed attempt that never reached the point of a response. */
