@@ -27,7 +27,7 @@ type Listener = (...args: unknown[]) => void;
 export class Deadline {
   aborted = false;
   reason: unknown = undefined;
-  /** The tick whose bucket holds it; -1 once ended or fired. */
+  /** The tick whose bucket holds it (counted from its wheel's origin: 1 or more); -1 once ended or fired. */
   tick = -1;
   /** Its neighbours in its bucket's list (a Bucket at either end); null once out of it. */
   prev: Deadline | Bucket | null = null;
@@ -96,19 +96,26 @@ export class DeadlineWheel {
   private size = 0;
   private timer: NodeJS.Timeout | null = null;
   /** The last tick whose bucket was fired. */
-  private firedTo: number;
+  private firedTo = 0;
+  /**
+   * Ticks are counted from the one before the wheel was made (this is its number since the epoch),
+   * so a tick is a small integer: counted from the epoch (~1.8e11 at 10 ms) it did not fit V8's
+   * small integers, and every deadline's and bucket's `tick` field held a number object of its own
+   * (16 bytes per attempt), which the bucket map also hashed as a double.
+   */
+  private readonly origin: number;
 
   constructor(
     private readonly tickMs = DEADLINE_TICK_MS,
     private readonly now: () => number = Date.now,
   ) {
-    this.firedTo = Math.floor(this.now() / tickMs) - 1;
+    this.origin = Math.floor(this.now() / tickMs) - 1;
   }
 
   /** A deadline `ms` from now; end it with `end()` when the work finished first. */
   start(ms: number): Deadline {
     const d = new Deadline(ms);
-    const tick = Math.max(Math.ceil((this.now() + ms) / this.tickMs), this.firedTo + 1);
+    const tick = Math.max(Math.ceil((this.now() + ms) / this.tickMs) - this.origin, this.firedTo + 1);
     d.tick = tick;
     let bucket = this.last;
     if (bucket === null || bucket.tick !== tick) {
@@ -157,7 +164,7 @@ export class DeadlineWheel {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const nowTick = Math.floor(this.now() / this.tickMs);
+    const nowTick = Math.floor(this.now() / this.tickMs) - this.origin;
     // After a long stall (a blocked event loop) walk the buckets, not every tick in between.
     if (nowTick - this.firedTo > this.buckets.size) {
       for (const [tick, bucket] of [...this.buckets]) if (tick <= nowTick) this.fireBucket(bucket);

@@ -280,18 +280,30 @@ export function scrubResponse(r: LoggedResponse, secrets: readonly string[]): Lo
   return { ...r, headers, body };
 }
 
-/** Whether any header value or the (UTF-8) body of `r` holds a secret in a form scrubSecrets masks. */
+/**
+ * Whether any header value or the (UTF-8) body of `r` holds a secret in a form scrubSecrets masks.
+ * Loops over indexes, no closure: run on every answer of a webhook with a secret (auth or custom
+ * secret headers), a `holds` closure, its context and the for-of iterators were ~0.4 KB per
+ * attempt (micro-bench, one secret, the answer's 3 headers).
+ */
 function mentionedIn(r: LoggedResponse, secrets: readonly string[]): boolean {
   const forms = secretForms(secrets);
-  const holds = (text: string) => {
-    for (const f of forms) if (text.includes(f)) return true;
-    return false;
-  };
-  if (holds(r.body)) return true;
-  for (const k in r.headers) {
-    const v = r.headers[k]!;
-    if (Array.isArray(v) ? v.some(holds) : holds(v)) return true;
+  if (holds(r.body, forms)) return true;
+  const headers = r.headers;
+  for (const k in headers) {
+    const v = headers[k]!;
+    if (typeof v === 'string') {
+      if (holds(v, forms)) return true;
+    } else {
+      for (let i = 0; i < v.length; i++) if (holds(v[i]!, forms)) return true;
+    }
   }
+  return false;
+}
+
+/** Whether `text` holds one of `forms`. */
+function holds(text: string, forms: readonly string[]): boolean {
+  for (let i = 0; i < forms.length; i++) if (text.includes(forms[i]!)) return true;
   return false;
 }
 

@@ -44,6 +44,35 @@ describe('attempt deadlines on one timer (deadlines.ts)', () => {
     assert.equal(w.pending, 0);
   });
 
+  it("on today's clock (ms since the epoch): the same timing, and ticks that are small integers", () => {
+    const t0 = 1_796_688_872_391; // not on a tick's edge
+    const clock = { now: t0 };
+    const w = new DeadlineWheel(10, () => clock.now);
+    const d = w.start(95); // due at t0 + 95: the tick ending at t0 + 99
+    // Counted from the wheel's start, not the epoch: a tick past 2^30 was a number object per
+    // deadline (V8's small integers are 31 bits and a field holding a larger one boxes it).
+    assert.ok(Number.isInteger(d.tick) && d.tick > 0 && d.tick < 2 ** 30, `tick ${d.tick}`);
+    clock.now = t0 + 94;
+    w.sweep();
+    assert.equal(d.aborted, false, 'not before its time');
+    clock.now = t0 + 98;
+    w.sweep();
+    assert.equal(d.aborted, false, 'its tick has not passed');
+    clock.now = t0 + 99;
+    w.sweep();
+    assert.equal(d.aborted, true, 'at most one tick late');
+    // A clock set back before the wheel's start: a new deadline still fires, never early.
+    clock.now = t0 - 5_000;
+    const e = w.start(20);
+    clock.now = t0 - 4_981;
+    w.sweep();
+    assert.equal(e.aborted, false);
+    clock.now = t0 + 200;
+    w.sweep();
+    assert.equal(e.aborted, true);
+    assert.equal(w.pending, 0);
+  });
+
   it('an ended deadline never fires, and the wheel holds nothing once all ended', () => {
     const { clock, w } = wheel(10);
     const ds = Array.from({ length: 100 }, (_, i) => w.start(50 + i));

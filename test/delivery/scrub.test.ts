@@ -29,5 +29,14 @@ describe('secrets echoed by a receiver are masked in the logged response (send.t
   it('an answer that echoes no secret is logged as it came', () => {
     const r = response({ 'content-type': 'application/json', 'x-many': ['a', 'b'] }, '{"ok":true}');
     assert.deepEqual(scrubResponse(r, ['a-secret', 'another']), r);
+    assert.equal(scrubResponse(r, ['a-secret', 'another']), r, 'the same object, not a copy');
+  });
+
+  it('a secret echoed only in one header (a single value, or the last of several) is found and masked', () => {
+    const secrets = ['s3cr3t', 'other'];
+    const inList = scrubResponse(response({ a: 'x', 'set-cookie': ['b=1', 'c=s3cr3t'] }, '{"ok":true}'), secrets);
+    assert.deepEqual(inList.headers, { a: 'x', 'set-cookie': ['b=1', 'c=****'] });
+    const inOne = scrubResponse(response({ a: 'x', z: 'other' }, 'ok'), secrets);
+    assert.deepEqual([inOne.headers, inOne.body], [{ a: 'x', z: '****' }, 'ok']);
   });
 });
