@@ -103,7 +103,7 @@ describe("a sender thread's wire", () => {
     let id = 0;
     let resets = 0;
     const check = () => {
-      const m: ToSender = structuredClone({ t: 'send', bodies: ['{}'], ...encoder.take() });
+      const m: ToSender = structuredClone({ t: 'send', bodies: new ArrayBuffer(2), bodyEnds: [2], ...encoder.take() });
       if (m.t !== 'send') return;
       if (m.reset) resets++;
       const back: Flat = [];

@@ -109,25 +109,39 @@ describe('the threaded HTTP transport', () => {
       // An event's fan-out shares one body (the same string); multi-byte characters, so a body sent
       // with another's length or bytes would show.
       const shared = JSON.stringify({ event: 'shared', title: 'café ☕' });
+      const withBytes = JSON.stringify({ own: 'bytes', title: 'naïve 🚀' });
+      Buffer.from('{"pool":"neighbour"}'); // the pool's next bytes are not withBytes'
+      const afterGet = '{"after":"get"}';
       const sends = [
         ...[1, 2, 3].map((i) => t.send(request(`${rx.url}/shared/${i}`, { body: shared }), 5_000)),
         t.send(request(`${rx.url}/own/a`, { body: '{"own":"a","é":1}' }), 5_000),
         t.send(request(`${rx.url}/shared/chunked`, { body: shared, chunked: true }), 5_000),
         t.send(request(`${rx.url}/own/b`, { body: '{"own":"b"}' }), 5_000),
         t.send(request(`${rx.url}/get`, { body: shared, method: 'GET' }), 5_000),
+        // With its bytes, as buildRequest makes a request: a small Buffer is a view into Node's
+        // shared pool, at an offset, so a body taken with the pool's other bytes would show.
+        t.send(request(`${rx.url}/bytes`, { body: withBytes, bodyBytes: Buffer.from(withBytes) }), 5_000),
+        t.send(request(`${rx.url}/shared/4`, { body: shared, bodyBytes: Buffer.from(shared) }), 5_000),
+        // A GET and then a POST of the same text: the POST sends it, whatever the GET did not.
+        t.send(request(`${rx.url}/get/2`, { body: afterGet, method: 'GET' }), 5_000),
+        t.send(request(`${rx.url}/after-get`, { body: afterGet }), 5_000),
       ];
       const records = await Promise.all(sends);
       assert.ok(records.every((r) => r.outcome === 'success'), JSON.stringify(records.map((r) => r.reason)));
       assert.deepEqual(fallback.seen, [], 'nothing went through the main thread');
       const got = new Map(rx.received.map((r) => [r.url, r]));
-      for (const url of ['/shared/1', '/shared/2', '/shared/3', '/shared/chunked']) {
+      for (const url of ['/shared/1', '/shared/2', '/shared/3', '/shared/4', '/shared/chunked']) {
         assert.equal(got.get(url)?.body, shared, url);
         if (url !== '/shared/chunked') assert.equal(got.get(url)?.headers['content-length'], String(Buffer.byteLength(shared)), url);
       }
       assert.equal(got.get('/shared/chunked')?.headers['transfer-encoding'], 'chunked');
       assert.equal(got.get('/own/a')?.body, '{"own":"a","é":1}');
       assert.equal(got.get('/own/b')?.body, '{"own":"b"}');
+      assert.equal(got.get('/bytes')?.body, withBytes);
+      assert.equal(got.get('/bytes')?.headers['content-length'], String(Buffer.byteLength(withBytes)));
       assert.equal(got.get('/get')?.body, '', 'a GET carries no body');
+      assert.equal(got.get('/get/2')?.body, '', 'a GET carries no body');
+      assert.equal(got.get('/after-get')?.body, '{"after":"get"}');
     } finally {
       await t.close();
       await rx.close();

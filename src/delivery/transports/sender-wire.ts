@@ -31,11 +31,13 @@ export type ShapeDef = [number, string, string | undefined, boolean | undefined,
  * One message to a thread. An item in `items`: id, shape (SHAPE_NONE: none, the request follows
  * whole: url, method, headers, chunked, secrets), body (an index into `bodies`), timeoutMs, then,
  * with a shape, a bit mask of the header values that follow (bit i: the i-th name's) and those
- * values in order. `bodies`: each distinct body of the message's attempts once (an event's
- * fan-out shares one: structured cloning copies a string each time it occurs, and the thread
- * encoded each copy again). `reset`: forget every shape before this message's.
+ * values in order. `bodies`: the UTF-8 bytes of each distinct body of the message's attempts
+ * once, one after another, body i ending at `bodyEnds[i]` (an event's fan-out shares one), in a
+ * buffer transferred, not copied: the main thread encoded each body already (it signs the bytes),
+ * and as text each body was copied into the message, made again as a string in the thread's heap
+ * and encoded again there. `reset`: forget every shape before this message's.
  */
-export type ToSender = { t: 'send'; reset: boolean; shapes: ShapeDef[]; bodies: string[]; items: Flat } | { t: 'close'; force: boolean };
+export type ToSender = { t: 'send'; reset: boolean; shapes: ShapeDef[]; bodies: ArrayBuffer; bodyEnds: number[]; items: Flat } | { t: 'close'; force: boolean };
 
 /**
  * One message back. A record in `items`: id, the thread's event-loop idle time over the attempt

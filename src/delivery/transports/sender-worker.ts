@@ -49,18 +49,22 @@ function flush() {
   port.postMessage(msg);
 }
 
-/** The current message's bodies, and each one's bytes once encoded (shared by the attempts that carry it). */
-let bodies: string[] = [];
+/**
+ * The current message's bodies: their bytes one after another (the message's own buffer, handed
+ * over by the main thread), where each ends, and each one's view once made (shared by the
+ * attempts that carry it, as the main thread shares an event's bytes across its fan-out).
+ */
+let bodies = new ArrayBuffer(0);
+let bodyEnds: number[] = [];
 let bytes: Array<Buffer | undefined> = [];
 
 /** Sends one attempt as read from its message (`r` is refilled for the next: what is kept is copied out here). */
 function sendOne(r: DecodedRequest) {
   pending++;
   const { id, shape, method, body: b } = r;
-  const body = bodies[b]!;
-  // Each distinct body encoded once per message, shared by the attempts that carry it (as the
-  // main thread shares an event's bytes across its fan-out: request.ts EncodedBody).
-  const bodyBytes = method === 'GET' ? undefined : (bytes[b] ??= Buffer.from(body));
+  // The body's bytes as the main thread encoded them (request.ts EncodedBody), in place; send()
+  // sends them and reads no text (`body` is what it would encode without them).
+  const bodyBytes = method === 'GET' ? undefined : (bytes[b] ??= Buffer.from(bodies, b === 0 ? 0 : bodyEnds[b - 1]!, bodyEnds[b]! - (b === 0 ? 0 : bodyEnds[b - 1]!)));
   // This thread's idle time over the attempt goes back with it: the part of the duration that
   // was not this thread's own delay (the adaptive limit's `idleMs`, concurrency.ts).
   const idleBefore = loopIdleMs();
@@ -68,12 +72,13 @@ function sendOne(r: DecodedRequest) {
   // object (its Request reads either into the same header text); send() passes them on unread.
   const headers = r.headers as Record<string, string>;
   // send() never throws: every failure is a record.
-  void send(agent, { url: r.url, method, headers, body, bodyBytes, chunked: r.chunked, secrets: r.secrets }, r.timeoutMs).then((rec) => answered(id, shape, rec, loopIdleMs() - idleBefore));
+  void send(agent, { url: r.url, method, headers, body: '', bodyBytes, chunked: r.chunked, secrets: r.secrets }, r.timeoutMs).then((rec) => answered(id, shape, rec, loopIdleMs() - idleBefore));
 }
 
 port.on('message', (m: ToSender) => {
   if (m.t === 'send') {
     bodies = m.bodies;
+    bodyEnds = m.bodyEnds;
     bytes = [];
     decoder.read(m, sendOne);
   } else if (m.t === 'close') {

@@ -143,10 +143,16 @@ class SenderThread {
   private worker: Worker;
   ready = false;
   private gone = false;
-  /** This turn's attempts, flat (sender-wire.ts), how many, and their distinct bodies. */
+  /**
+   * This turn's attempts, flat (sender-wire.ts), how many, their distinct bodies (compared by
+   * identity) and those bodies' bytes (the request's own, encoded where the body was made: copied
+   * into the message's buffer at its flush) with their total length.
+   */
   private encoder = new RequestEncoder();
   private unposted = 0;
   private bodies: string[] = [];
+  private bodyBytes: Buffer[] = [];
+  private bodyLength = 0;
   /** The number of the message being gathered (see Waiting `message`). */
   private gathering = 0;
   private flushQueued = false;
@@ -204,7 +210,14 @@ class SenderThread {
     let body = bodies.length - 1;
     const last = Math.max(0, bodies.length - BODIES_LOOKED_AT);
     while (body >= last && bodies[body] !== r.body) body--;
-    if (body < last) body = bodies.push(r.body) - 1;
+    if (body < last) {
+      body = bodies.push(r.body) - 1;
+      // A request without its bytes (not buildRequest's) is encoded here. A GET's go too (the
+      // thread sends none): a POST of the same text may share its entry.
+      const bytes = r.bodyBytes ?? Buffer.from(r.body);
+      this.bodyBytes.push(bytes);
+      this.bodyLength += bytes.length;
+    }
     w.shape = this.encoder.add(id, r, body, w.timeoutMs);
     this.unposted++;
     // Shape ids ran out: what was encoded against them goes now, the next message starts afresh.
@@ -219,17 +232,27 @@ class SenderThread {
   private flush() {
     this.flushQueued = false;
     if (this.gone || this.unposted === 0) return;
-    const msg: ToSender = { t: 'send', ...this.takeOutbox() };
-    this.worker.postMessage(msg);
+    // The bodies' bytes one after another in a buffer of their own, handed over (transferred):
+    // the thread reads each body from it in place.
+    const buffer = Buffer.allocUnsafeSlow(this.bodyLength);
+    const bodyEnds: number[] = [];
+    let end = 0;
+    for (const b of this.bodyBytes) {
+      buffer.set(b, end);
+      bodyEnds.push((end += b.length));
+    }
+    const msg: ToSender = { t: 'send', ...this.encoder.take(), bodies: buffer.buffer, bodyEnds };
+    this.taken();
+    this.worker.postMessage(msg, [buffer.buffer]);
   }
 
-  /** The encoder's attempts and their distinct bodies, leaving it empty (the fields together). */
-  private takeOutbox(): Omit<Extract<ToSender, { t: 'send' }>, 't'> {
-    const taken = { ...this.encoder.take(), bodies: this.bodies };
+  /** The encoder's attempts and their bodies were taken (posted, or dropped with the thread): the next message starts empty. */
+  private taken() {
     this.unposted = 0;
     this.gathering++;
     this.bodies = [];
-    return taken;
+    this.bodyBytes = [];
+    this.bodyLength = 0;
   }
 
   private message(m: ToMain) {
@@ -262,7 +285,8 @@ class SenderThread {
     if (this.gone) return;
     this.gone = true;
     const gathering = this.gathering;
-    this.takeOutbox();
+    this.encoder.take();
+    this.taken();
     const unsent: Waiting[] = [];
     const unanswered: Waiting[] = [];
     for (const w of this.takeWaiting()) (w.message === gathering ? unsent : unanswered).push(w);
