@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import type { EventEmitter } from 'node:events';
 import { isIP, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Agent, buildConnector, Client, Dispatcher, errors, Pool } from 'undici';
 import { addressProblem, hostnameProblem, type TargetPolicy } from '../net/target.ts';
 
@@ -41,6 +42,11 @@ export type Resolver = (hostname: string, opts: { family?: number; hints?: numbe
 export interface DeliveryAgentOptions {
   /** Most connections per origin (Default: 64). */
   connections?: number;
+  /**
+   * Connections per origin opened as requests need them; beyond, only while the receiver is slow
+   * (OriginPool). Default: min(FAST_CONNECTIONS = 64, connections).
+   */
+  fastConnections?: number;
   /** Idle keep-alive connections close after this many ms (Default: 10_000). */
   keepAliveTimeoutMs?: number;
   /** TCP (and TLS) connect deadline, ms (Default: 10_000). */
@@ -133,17 +139,59 @@ export function createDeliveryAgent(policy: TargetPolicy, opts: DeliveryAgentOpt
 
 /**
  * An undici Agent whose per-origin dispatcher is an OriginPool (below) rather than undici's Pool:
- * at most `opts.connections` connections per origin, each closed after `keepAliveTimeoutMs` idle,
- * opened with `connect` (the policy's connector).
+ * at most `opts.connections` connections per origin (beyond `fastConnections` only to a slow
+ * receiver), each closed after `keepAliveTimeoutMs` idle, opened with `connect` (the policy's
+ * connector).
  */
 function originAgent(opts: DeliveryAgentOptions, connect: buildConnector.connector): Agent {
   // 0: no cap, as undici's Pool reads it.
   const cap = opts.connections === 0 ? Infinity : (opts.connections ?? 64);
   const client: Client.Options = { keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000, connect };
-  return new Agent({ factory: (origin) => new OriginPool(origin, cap, client) });
+  const fast = Math.min(cap, opts.fastConnections ?? FAST_CONNECTIONS);
+  return new Agent({ factory: (origin) => new OriginPool(origin, cap, fast, client) });
 }
 
 type Waiting = [Dispatcher.DispatchOptions, Dispatcher.DispatchHandler];
+
+/**
+ * Connections per origin that requests get as they need them. Beyond these, a request waits for
+ * one to come free unless the receiver is slow (OriginPool.answered). Measured (session 29, bench
+ * fan-out 10, 4 alternated pairs): 224 connections to one fast receiver cost ~12% more CPU per
+ * delivery than 64 with the same attempts in flight (bench:send: 10-15% more on the send path
+ * alone); 64 to one receiver carry 3,200+ answers/s at 20 ms each, and any rate at less.
+ */
+const FAST_CONNECTIONS = 64;
+/** An answer this long (ms) or longer, not spent waiting on this process, is the receiver's slowness. */
+const SLOW_ANSWER_MS = 20;
+
+/** A client's state: free (on the stack), or since when it carries a request. */
+interface Slot {
+  free: boolean;
+  /** performance.now() at hand-over, ms. */
+  since: number;
+  /** `turns` at hand-over. */
+  turn: number;
+  /** The event loop's idle ms (performance.nodeTiming.idleTime) at hand-over. */
+  idle: number;
+}
+
+/**
+ * Turns of the event loop in which some connection came free: one setImmediate per such turn,
+ * scheduled by the first answer of the turn (so an idle loop never spins).
+ */
+let turns = 0;
+let turnCounted = false;
+const countTurn = () => {
+  turns++;
+  turnCounted = false;
+};
+
+function handOver(slot: Slot) {
+  slot.free = false;
+  slot.since = performance.now();
+  slot.turn = turns;
+  slot.idle = performance.nodeTiming.idleTime;
+}
 
 /**
  * One origin's connections: undici Clients (one connection each, pipelining 1), the free ones on
@@ -151,6 +199,14 @@ type Waiting = [Dispatcher.DispatchOptions, Dispatcher.DispatchHandler];
  * Herald's 64-256 in flight per origin that scan was ~5% of the main thread at fan-out 10
  * (session 17's profile). Here taking a free one is a pop; the most recently freed goes first,
  * so connections beyond what the load needs stay idle and close after the keep-alive timeout.
+ *
+ * How many: up to `fast` connections open as requests need them. Beyond, a request waits for a
+ * connection to come free, unless most recent answers were the receiver's slowness (`answered`):
+ * then waiting requests get new connections, up to `cap`. A fast receiver is fed as well by
+ * fewer connections, and each connection costs CPU per request here and at the receiver (more
+ * sockets to poll, more parser and socket state to keep hot); a receiver that takes 20+ ms per
+ * answer needs as many connections as the requests it should work on at once (Little's law:
+ * 2,500 answers/s at 20 ms each is 50 connections).
  *
  * What Pool does and this keeps: a request with no free connection and the cap reached waits
  * (first come, first sent) for the next one freed; a client whose connection failed
@@ -160,8 +216,10 @@ type Waiting = [Dispatcher.DispatchOptions, Dispatcher.DispatchHandler];
  * requests to be sent and answered, destroy() fails them.
  */
 class OriginPool extends Dispatcher {
-  /** Every client, and whether it is free (on `free`). */
-  private readonly clients = new Map<Client, boolean>();
+  /** Every client, and whether it is free (on `free`) or since when it carries a request. */
+  private readonly clients = new Map<Client, Slot>();
+  /** The share of recent answers that were the receiver's slowness (`answered`), 0-1. */
+  private slow = 0;
   private readonly free: Client[] = [];
   private readonly waiting: Waiting[] = [];
   /** The first not yet sent in `waiting` (shifted in place, compacted when it empties). */
@@ -176,6 +234,7 @@ class OriginPool extends Dispatcher {
   constructor(
     private readonly origin: string | URL,
     private readonly cap: number,
+    private readonly fast: number,
     private readonly options: Client.Options,
   ) {
     super();
@@ -208,10 +267,10 @@ class OriginPool extends Dispatcher {
   private take(): Client | null {
     const client = this.free.pop();
     if (client) {
-      this.clients.set(client, false);
+      handOver(this.clients.get(client)!);
       return client;
     }
-    if (this.clients.size >= this.cap) return null;
+    if (this.clients.size >= this.fast && !(this.slow > 0.5 && this.clients.size < this.cap)) return null;
     const made = new Client(this.origin, this.options);
     made
       .on('drain', () => this.drained(made))
@@ -223,33 +282,37 @@ class OriginPool extends Dispatcher {
         this.emit('connectionError', origin, [this, ...targets], err);
         this.sendWaiting();
       });
-    this.clients.set(made, false);
+    const slot: Slot = { free: false, since: 0, turn: 0, idle: 0 };
+    handOver(slot);
+    this.clients.set(made, slot);
     return made;
   }
 
   private release(client: Client) {
-    if (this.clients.get(client) === false) {
-      this.clients.set(client, true);
+    const slot = this.clients.get(client);
+    if (slot && !slot.free) {
+      slot.free = true;
       this.free.push(client);
     }
   }
 
   private drop(client: Client) {
-    if (this.clients.get(client)) this.free.splice(this.free.lastIndexOf(client), 1);
+    if (this.clients.get(client)?.free) this.free.splice(this.free.lastIndexOf(client), 1);
     this.clients.delete(client);
   }
 
   /** A client can take a request again: the oldest waiting one, else it is free. */
   private drained(client: Client) {
-    const free = this.clients.get(client);
-    if (free === undefined) return;
+    const slot = this.clients.get(client);
+    if (slot === undefined) return;
+    if (!slot.free) this.answered(slot);
     // Free already (its last dispatch said so) and requests wait: it takes them off the stack.
-    if (free && this.head < this.waiting.length) {
-      this.free.splice(this.free.lastIndexOf(client), 1);
-      this.clients.set(client, false);
-    }
+    else if (this.head < this.waiting.length) this.free.splice(this.free.lastIndexOf(client), 1);
+    // More wait than this connection takes, and the receiver is what is slow: more connections.
+    if (this.slow > 0.5 && this.head + 1 < this.waiting.length && this.clients.size < this.cap) this.sendWaiting(1);
     while (this.head < this.waiting.length) {
       const [opts, handler] = this.next();
+      handOver(slot);
       if (!client.dispatch(opts, handler)) return;
     }
     this.release(client);
@@ -260,14 +323,36 @@ class OriginPool extends Dispatcher {
     }
   }
 
-  /** Waiting requests onto new clients (room under the cap after a drop). */
-  private sendWaiting() {
-    while (this.head < this.waiting.length) {
+  /** Waiting requests onto new clients (room under the cap after a drop), but the last `keep`. */
+  private sendWaiting(keep = 0) {
+    while (this.head + keep < this.waiting.length) {
       const client = this.take();
       if (!client) return;
       const [opts, handler] = this.next();
       if (client.dispatch(opts, handler)) this.release(client);
     }
+  }
+
+  /**
+   * A request's answer came (its connection is free again). It was the receiver's slowness when it
+   * took SLOW_ANSWER_MS or longer and this process was not what kept it: either answers of other
+   * requests were read in five turns or more of this loop meanwhile (this one was not waiting for a
+   * busy loop to come to it), or the loop sat idle for half of its time. A garbage collection pause
+   * makes every answer in flight late, but they are read in the next turns. undici frees a
+   * connection a turn or two after its answer, so an answer ready at once takes 2-3 turns.
+   * Measured (bench, 64 connections): to a fast receiver from a busy loop, answers take 2-10 ms
+   * over 1-5 turns (fan-out lines, none counted slow); to the loop line's 20 ms receiver, 20-50 ms
+   * over 3-10+ turns (most counted slow).
+   */
+  private answered(slot: Slot) {
+    if (!turnCounted) {
+      turnCounted = true;
+      setImmediate(countTurn);
+    }
+    const took = performance.now() - slot.since;
+    const slow = took >= SLOW_ANSWER_MS && (turns - slot.turn >= 5 || performance.nodeTiming.idleTime - slot.idle >= took / 2);
+    // A moving share over about the last 16 answers.
+    this.slow += ((slow ? 1 : 0) - this.slow) / 16;
   }
 
   private next(): Waiting {

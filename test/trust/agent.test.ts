@@ -326,6 +326,75 @@ describe('connections per origin', () => {
     }
   });
 
+  /** A server answering each request `delayMs` after it arrived; counts its connections. */
+  async function answeringServer(delayMs: number) {
+    let connections = 0;
+    let open = 0;
+    let mostOpen = 0;
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => (delayMs > 0 ? setTimeout(() => res.end('ok'), delayMs) : res.end('ok')));
+    });
+    server.keepAliveTimeout = 0;
+    server.on('connection', (socket) => {
+      connections++;
+      mostOpen = Math.max(mostOpen, ++open);
+      socket.on('close', () => open--);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      stats: () => ({ connections, mostOpen }),
+      close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+    };
+  }
+
+  it('to a fast receiver, opens no more than the fast connections however many requests wait', async () => {
+    const server = await answeringServer(0);
+    const agent = createDeliveryAgent(loopbackAllowed, { connections: 12, fastConnections: 4 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => post(agent, `${server.url}/f${i}`)));
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+      assert.equal(server.stats().connections, 4, 'the 56 waiting requests went over the 4 connections');
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
+  it('to a receiver that takes 20 ms or more per answer, opens more connections for the waiting requests, up to `connections`', async () => {
+    const server = await answeringServer(40);
+    const agent = createDeliveryAgent(loopbackAllowed, { connections: 12, fastConnections: 4 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => post(agent, `${server.url}/s${i}`)));
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+      // 4 at once; once most answers took 40 ms with this process idle, the waiting ones get their own, to the cap.
+      assert.equal(server.stats().connections, 12);
+      assert.equal(server.stats().mostOpen, 12);
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
+  it('does not read answers delayed by its own busy event loop as a slow receiver', async () => {
+    const server = await answeringServer(0);
+    const agent = createDeliveryAgent(loopbackAllowed, { connections: 12, fastConnections: 4 });
+    // Each answer is followed by 25 ms of work on this thread: the answers behind it wait for the loop, not the receiver.
+    const busy = () => {
+      const end = performance.now() + 25;
+      while (performance.now() < end);
+    };
+    try {
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => post(agent, `${server.url}/b${i}`).then((a) => (busy(), a))));
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+      assert.equal(server.stats().connections, 4);
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   it('after a refused connection, the next request to the origin connects afresh', async () => {
     const server = await holdingServer();
     const port = new URL(server.url).port;
