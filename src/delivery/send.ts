@@ -123,6 +123,32 @@ export function send(agent: Dispatcher, req: Omit<OutgoingRequest, 'logged'>, ti
   return settled;
 }
 
+/** The last answer's raw headers (undici's buffers, names and values in turn) and what they parsed to. */
+let lastRawHeaders: Buffer[] = [];
+let lastHeaders: Record<string, string | string[]> | null = null;
+
+/**
+ * An answer's headers as an object (undici's parseHeaders). The same object as the last answer's
+ * when its raw headers are the same bytes: a receiver answers every request alike (or differs in
+ * `date`, once a second), and parsing made the object and a string per value each time. Shared
+ * answers are read only (the attempt log; scrubResponse copies before it masks).
+ */
+function answerHeaders(raw: Buffer[] | string[]): Record<string, string | string[]> {
+  const n = raw.length;
+  const last = lastRawHeaders;
+  if (lastHeaders !== null && n === last.length && n > 0 && Buffer.isBuffer(raw[0])) {
+    let i = 0;
+    while (i < n && (raw[i] as Buffer).equals(last[i]!)) i++;
+    if (i === n) return lastHeaders;
+  }
+  const parsed = util.parseHeaders(raw) as Record<string, string | string[]>;
+  if (n > 0 && Buffer.isBuffer(raw[0])) {
+    lastRawHeaders = raw as Buffer[];
+    lastHeaders = parsed;
+  }
+  return parsed;
+}
+
 /** The exchange whose promise is being made: handed to `capture` (see there). */
 let capturing: Exchange | null = null;
 
@@ -209,7 +235,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     // 1xx (informational): the final answer follows.
     if (statusCode < 200) return true;
     this.status = statusCode;
-    this.headers = util.parseHeaders(rawHeaders ?? []) as Record<string, string | string[]>;
+    this.headers = answerHeaders(rawHeaders ?? []);
     return true;
   }
 
