@@ -531,3 +531,63 @@ describe('the list hands out each listed execution once, in order', () => {
     });
   });
 });
+
+describe('fan-out 1 events recorded behind a backlog (queue/decoded.ts, packed)', () => {
+  let h: TestHerald;
+  before(async () => {
+    // A long timeout: 1,500 attempts to a receiver in this process, on a machine that may be busy.
+    h = await startHerald({ deliveryTimeoutMs: 30_000, leaseMarginMs: 1_000 });
+  });
+  after(async () => {
+    await h.close();
+    removeDir(h.dataDir);
+  });
+
+  it('delivers each listed one with the data it was recorded with, without reading it back from the store', async () => {
+    const rx = await startReceiver();
+    const db = h.herald.db;
+    const committedValues = db.committedValues;
+    try {
+      const stack = await h.newStack();
+      const hook = await createWebhook(h, stack, rx.url);
+      // A claim first: the events below are counted behind it (decoded.ts keeps what is near it).
+      await emit(h, stack, { uid: 'bltBefore' });
+      await rx.waitFor(1, 5_000);
+      // The event rows claims read (lease.ts claimedRows, through committedValues on SQLite).
+      let read = 0;
+      if (committedValues) {
+        db.committedValues = function <T extends unknown[]>(this: typeof db, sql: string, params?: unknown[]) {
+          if (/FROM events WHERE seq IN/.test(sql)) read += params?.length ?? 0;
+          return committedValues.call(this, sql, params) as Promise<T[]>;
+        };
+      }
+      // One transaction of 1,500: past the first 512 after the claims' last seq, each is recorded
+      // behind a backlog. Text of every UTF-8 length.
+      const n = 1_500;
+      const text = 'é € 😀 \ud83d\ude00';
+      const listed = await db.tx(async (tx) => {
+        for (let i = 0; i < n; i++) await h.herald.events.record(tx, { api_key: stack.api_key, branch: 'main', module: 'entry', action: 'update', uid: `bltPacked${i}`, actor: 'test', data: { i, text } });
+        const r = await tx.get<{ n: number }>("SELECT COUNT(*) AS n FROM executions WHERE webhook_uid = ? AND state = 'in_flight' AND lane LIKE 'entry:bltPacked%'", [hook.uid]);
+        return Number(r!.n);
+      });
+      await until(() => new Set(rx.received.slice(1).map((r) => r.json.data.i)).size === n, 30_000, 'every event delivered');
+      const got = rx.received.slice(1).map((r) => r.json.data);
+      // At least once: an attempt that outlived deliveryTimeoutMs on a loaded machine is sent again.
+      assert.deepEqual(
+        [...new Set(got.map((d) => d.i))].sort((a, b) => a - b),
+        Array.from({ length: n }, (_, i) => i),
+        'each event',
+      );
+      for (const d of got) assert.equal(d.text, text);
+      if (!ON_POSTGRES) {
+        // Listed ones (SQLite) are claimed from memory; only what was written pending (no room in
+        // the list) is read back.
+        assert.ok(listed > 600, `${listed} listed`);
+        assert.ok(read <= n - listed, `${read} event rows read back for ${listed} listed of ${n}`);
+      }
+    } finally {
+      db.committedValues = committedValues;
+      await rx.close();
+    }
+  });
+});
