@@ -163,6 +163,13 @@ type Waiting = [Dispatcher.DispatchOptions, Dispatcher.DispatchHandler];
 const FAST_CONNECTIONS = 64;
 /** An answer this long (ms) or longer, not spent waiting on this process, is the receiver's slowness. */
 const SLOW_ANSWER_MS = 20;
+/**
+ * Connections opened beyond FAST_CONNECTIONS close again, one at most this often (ms), once the
+ * receiver is fast again (under a tenth of recent answers slow): a pool that grew in a slow spell
+ * does not keep its extra connections busy forever with a backlog, and one that goes between slow
+ * and fast does not close and reopen them every turn.
+ */
+const SHRINK_EVERY_MS = 10;
 
 /** A client's state: free (on the stack), or since when it carries a request. */
 interface Slot {
@@ -201,8 +208,10 @@ function handOver(slot: Slot) {
  * so connections beyond what the load needs stay idle and close after the keep-alive timeout.
  *
  * How many: up to `fast` connections open as requests need them. Beyond, a request waits for a
- * connection to come free, unless most recent answers were the receiver's slowness (`answered`):
- * then waiting requests get new connections, up to `cap`. A fast receiver is fed as well by
+ * connection to come free, unless most recent answers were the receiver's slowness (`answered`),
+ * or no connection came free for SLOW_ANSWER_MS while requests waited (`unanswered`): then
+ * waiting requests get new connections, up to `cap`. Once the receiver is fast again, the extra
+ * connections close as they come free (SHRINK_EVERY_MS). A fast receiver is fed as well by
  * fewer connections, and each connection costs CPU per request here and at the receiver (more
  * sockets to poll, more parser and socket state to keep hot); a receiver that takes 20+ ms per
  * answer needs as many connections as the requests it should work on at once (Little's law:
@@ -220,6 +229,12 @@ class OriginPool extends Dispatcher {
   private readonly clients = new Map<Client, Slot>();
   /** The share of recent answers that were the receiver's slowness (`answered`), 0-1. */
   private slow = 0;
+  /** performance.now() when a connection last came free, and when one beyond `fast` was last closed, ms. */
+  private freedAt = 0;
+  private shrunkAt = 0;
+  /** While requests wait: a timer that looks whether any connection came free meanwhile (`unanswered`). */
+  private watch: NodeJS.Timeout | null = null;
+  private readonly watched = { since: 0, turn: 0, idle: 0 };
   private readonly free: Client[] = [];
   private readonly waiting: Waiting[] = [];
   /** The first not yet sent in `waiting` (shifted in place, compacted when it empties). */
@@ -256,6 +271,7 @@ class OriginPool extends Dispatcher {
     const client = this.take();
     if (!client) {
       this.waiting.push([opts, handler]);
+      if (this.watch === null && this.clients.size < this.cap) this.watchWaiting();
       this.needDrain = true;
       return false;
     }
@@ -305,7 +321,16 @@ class OriginPool extends Dispatcher {
   private drained(client: Client) {
     const slot = this.clients.get(client);
     if (slot === undefined) return;
-    if (!slot.free) this.answered(slot);
+    if (!slot.free) {
+      this.answered(slot);
+      if (this.slow < 0.1 && this.clients.size > this.fast && this.freedAt - this.shrunkAt >= SHRINK_EVERY_MS) {
+        // Grown for a receiver that is fast again: back towards `fast`, one connection at a time.
+        this.shrunkAt = this.freedAt;
+        this.drop(client);
+        void client.close().catch(() => {});
+        return;
+      }
+    }
     // Free already (its last dispatch said so) and requests wait: it takes them off the stack.
     else if (this.head < this.waiting.length) this.free.splice(this.free.lastIndexOf(client), 1);
     // More wait than this connection takes, and the receiver is what is slow: more connections.
@@ -349,11 +374,40 @@ class OriginPool extends Dispatcher {
       turnCounted = true;
       setImmediate(countTurn);
     }
-    const took = performance.now() - slot.since;
+    const now = performance.now();
+    const took = now - slot.since;
+    this.freedAt = now;
     const slow = took >= SLOW_ANSWER_MS && (turns - slot.turn >= 5 || performance.nodeTiming.idleTime - slot.idle >= took / 2);
-    // A moving share over about the last 16 answers.
-    this.slow += ((slow ? 1 : 0) - this.slow) / 16;
+    // A moving share over about the last 64 answers: a burst of slow ones (connections opening
+    // on a loaded machine) is not enough.
+    this.slow += ((slow ? 1 : 0) - this.slow) / 64;
   }
+
+  private watchWaiting() {
+    this.watched.since = performance.now();
+    this.watched.turn = turns;
+    this.watched.idle = performance.nodeTiming.idleTime;
+    this.watch = setTimeout(this.unanswered, SLOW_ANSWER_MS);
+  }
+
+  /**
+   * Requests waited SLOW_ANSWER_MS and no connection came free meanwhile, this process not being
+   * what kept the answers (as in `answered`): every connection is held by requests the receiver is
+   * slow to answer, e.g. a webhook whose receiver hangs, on a host other webhooks share. Counts as
+   * slow answers would, and the waiting requests get connections of their own (up to the cap)
+   * rather than wait for those requests' deadlines.
+   */
+  private readonly unanswered = () => {
+    this.watch = null;
+    if (this.head === this.waiting.length || this.gone || this.clients.size >= this.cap) return;
+    const w = this.watched;
+    const elapsed = performance.now() - w.since;
+    if (this.freedAt < w.since && (turns - w.turn >= 5 || performance.nodeTiming.idleTime - w.idle >= elapsed / 2)) {
+      this.slow = 1;
+      this.sendWaiting();
+    }
+    if (this.head < this.waiting.length && this.clients.size < this.cap) this.watchWaiting();
+  };
 
   private next(): Waiting {
     const item = this.waiting[this.head]!;
@@ -385,6 +439,7 @@ class OriginPool extends Dispatcher {
     const callback = typeof a === 'function' ? a : b;
     const err = (typeof a === 'function' ? null : a) ?? new errors.ClientDestroyedError();
     this.gone = true;
+    if (this.watch) clearTimeout(this.watch);
     while (this.head < this.waiting.length) this.next()[1].onError?.(err);
     const done = Promise.all([...this.clients.keys()].map((c) => c.destroy(err))).then(() => {});
     if (!callback) return done;

@@ -326,14 +326,15 @@ describe('connections per origin', () => {
     }
   });
 
-  /** A server answering each request `delayMs` after it arrived; counts its connections. */
+  /** A server answering each request `delay.ms` after it arrived; counts its connections. */
   async function answeringServer(delayMs: number) {
     let connections = 0;
     let open = 0;
     let mostOpen = 0;
+    const delay = { ms: delayMs };
     const server: Server = createServer((req, res) => {
       req.resume();
-      req.on('end', () => (delayMs > 0 ? setTimeout(() => res.end('ok'), delayMs) : res.end('ok')));
+      req.on('end', () => (delay.ms > 0 ? setTimeout(() => res.end('ok'), delay.ms) : res.end('ok')));
     });
     server.keepAliveTimeout = 0;
     server.on('connection', (socket) => {
@@ -344,7 +345,8 @@ describe('connections per origin', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     return {
       url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      stats: () => ({ connections, mostOpen }),
+      delay,
+      stats: () => ({ connections, open, mostOpen }),
       close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
     };
   }
@@ -371,6 +373,45 @@ describe('connections per origin', () => {
       // 4 at once; once most answers took 40 ms with this process idle, the waiting ones get their own, to the cap.
       assert.equal(server.stats().connections, 12);
       assert.equal(server.stats().mostOpen, 12);
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
+  it('closes the connections it opened for a slow receiver once the receiver is fast again, down to the fast connections', async () => {
+    const server = await answeringServer(40);
+    const agent = createDeliveryAgent(loopbackAllowed, { connections: 12, fastConnections: 4 });
+    try {
+      await Promise.all(Array.from({ length: 60 }, (_, i) => post(agent, `${server.url}/slow${i}`)));
+      assert.equal(server.stats().open, 12);
+      server.delay.ms = 0;
+      // A backlog to the now fast receiver keeps every connection busy; the extra ones still close.
+      for (let round = 0; round < 100 && server.stats().open > 4; round++) {
+        await Promise.all(Array.from({ length: 40 }, (_, i) => post(agent, `${server.url}/fast${round}-${i}`)));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.equal(server.stats().open, 4);
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
+  it('when every connection waits on a receiver that does not answer, the next requests to that origin get connections of their own', async () => {
+    const server = await holdingServer();
+    const agent = createDeliveryAgent(loopbackAllowed, { connections: 12, fastConnections: 4 });
+    try {
+      const hung = [1, 2, 3, 4].map((i) => post(agent, `${server.url}/hung${i}`));
+      await until(() => server.held.length === 4);
+      // Another webhook on the same host: its requests must not wait for the hung ones' deadlines.
+      const others = [1, 2].map((i) => post(agent, `${server.url}/other${i}`));
+      await until(() => server.held.length === 6, 2_000);
+      for (const h of server.held.splice(4)) h.answer();
+      assert.deepEqual((await Promise.all(others)).map((a) => a.status), [200, 200]);
+      assert.equal(server.stats().connections, 6);
+      server.answerAll();
+      assert.deepEqual((await Promise.all(hung)).map((a) => a.status), [200, 200, 200, 200]);
     } finally {
       await agent.close();
       await server.close();
