@@ -351,52 +351,47 @@ describe('connections per origin', () => {
     };
   }
 
-  it('to a fast receiver, opens no more than the fast connections however many requests wait', async () => {
-    const server = await answeringServer(0);
+  /** Runs `test` against an answering server (`delayMs`) and an agent of 4 fast connections, at most 12. */
+  async function pooled(delayMs: number, test: (server: Awaited<ReturnType<typeof answeringServer>>, agent: Dispatcher) => Promise<void>) {
+    const server = await answeringServer(delayMs);
     const agent = createDeliveryAgent(loopbackAllowed, { connections: 12, fastConnections: 4 });
     try {
-      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => post(agent, `${server.url}/f${i}`)));
-      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
-      assert.equal(server.stats().connections, 4, 'the 56 waiting requests went over the 4 connections');
+      await test(server, agent);
     } finally {
       await agent.close();
       await server.close();
     }
-  });
+  }
+  const many = (agent: Dispatcher, url: string, n: number) => Promise.all(Array.from({ length: n }, (_, i) => post(agent, `${url}${i}`)));
 
-  it('to a receiver that takes 20 ms or more per answer, opens more connections for the waiting requests, up to `connections`', async () => {
-    const server = await answeringServer(40);
-    const agent = createDeliveryAgent(loopbackAllowed, { connections: 12, fastConnections: 4 });
-    try {
-      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => post(agent, `${server.url}/s${i}`)));
+  it('to a fast receiver, opens no more than the fast connections however many requests wait', () =>
+    pooled(0, async (server, agent) => {
+      const answers = await many(agent, `${server.url}/f`, 60);
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+      assert.equal(server.stats().connections, 4, 'the 56 waiting requests went over the 4 connections');
+    }));
+
+  it('to a receiver that takes 20 ms or more per answer, opens more connections for the waiting requests, up to `connections`', () =>
+    pooled(40, async (server, agent) => {
+      const answers = await many(agent, `${server.url}/s`, 60);
       assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
       // 4 at once; once most answers took 40 ms with this process idle, the waiting ones get their own, to the cap.
       assert.equal(server.stats().connections, 12);
       assert.equal(server.stats().mostOpen, 12);
-    } finally {
-      await agent.close();
-      await server.close();
-    }
-  });
+    }));
 
-  it('closes the connections it opened for a slow receiver once the receiver is fast again, down to the fast connections', async () => {
-    const server = await answeringServer(40);
-    const agent = createDeliveryAgent(loopbackAllowed, { connections: 12, fastConnections: 4 });
-    try {
-      await Promise.all(Array.from({ length: 60 }, (_, i) => post(agent, `${server.url}/slow${i}`)));
+  it('closes the connections it opened for a slow receiver once the receiver is fast again, down to the fast connections', () =>
+    pooled(40, async (server, agent) => {
+      await many(agent, `${server.url}/slow`, 60);
       assert.equal(server.stats().open, 12);
       server.delay.ms = 0;
       // A backlog to the now fast receiver keeps every connection busy; the extra ones still close.
       for (let round = 0; round < 100 && server.stats().open > 4; round++) {
-        await Promise.all(Array.from({ length: 40 }, (_, i) => post(agent, `${server.url}/fast${round}-${i}`)));
+        await many(agent, `${server.url}/fast${round}-`, 40);
         await new Promise((r) => setTimeout(r, 5));
       }
       assert.equal(server.stats().open, 4);
-    } finally {
-      await agent.close();
-      await server.close();
-    }
-  });
+    }));
 
   it('when every connection waits on a receiver that does not answer, the next requests to that origin get connections of their own', async () => {
     const server = await holdingServer();
@@ -418,23 +413,17 @@ describe('connections per origin', () => {
     }
   });
 
-  it('does not read answers delayed by its own busy event loop as a slow receiver', async () => {
-    const server = await answeringServer(0);
-    const agent = createDeliveryAgent(loopbackAllowed, { connections: 12, fastConnections: 4 });
-    // Each answer is followed by 25 ms of work on this thread: the answers behind it wait for the loop, not the receiver.
-    const busy = () => {
-      const end = performance.now() + 25;
-      while (performance.now() < end);
-    };
-    try {
+  it('does not read answers delayed by its own busy event loop as a slow receiver', () =>
+    pooled(0, async (server, agent) => {
+      // Each answer is followed by 25 ms of work on this thread: the answers behind it wait for the loop, not the receiver.
+      const busy = () => {
+        const end = performance.now() + 25;
+        while (performance.now() < end);
+      };
       const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => post(agent, `${server.url}/b${i}`).then((a) => (busy(), a))));
       assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
       assert.equal(server.stats().connections, 4);
-    } finally {
-      await agent.close();
-      await server.close();
-    }
-  });
+    }));
 
   it('after a refused connection, the next request to the origin connects afresh', async () => {
     const server = await holdingServer();
