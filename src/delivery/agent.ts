@@ -171,15 +171,22 @@ const SLOW_ANSWER_MS = 20;
  */
 const SHRINK_EVERY_MS = 10;
 
-/** A client's state: free (on the stack), or since when it carries a request. */
-interface Slot {
-  free: boolean;
-  /** performance.now() at hand-over, ms. */
+/** Answers read in this many turns of the loop or more (`turns`) were not waiting on a busy loop. */
+const RECEIVER_TURNS = 5;
+
+/** A moment a wait began: a request's hand-over, or requests starting to wait for a connection. */
+interface Mark {
+  /** performance.now(), ms. */
   since: number;
-  /** `turns` at hand-over. */
+  /** `turns` then. */
   turn: number;
-  /** The event loop's idle ms (performance.nodeTiming.idleTime) at hand-over. */
+  /** The event loop's idle ms then (performance.nodeTiming.idleTime). */
   idle: number;
+}
+
+/** A client's state: free (on the stack), or since when it carries a request. */
+interface Slot extends Mark {
+  free: boolean;
 }
 
 /**
@@ -193,11 +200,24 @@ const countTurn = () => {
   turnCounted = false;
 };
 
+function mark(m: Mark) {
+  m.since = performance.now();
+  m.turn = turns;
+  m.idle = performance.nodeTiming.idleTime;
+}
+
 function handOver(slot: Slot) {
   slot.free = false;
-  slot.since = performance.now();
-  slot.turn = turns;
-  slot.idle = performance.nodeTiming.idleTime;
+  mark(slot);
+}
+
+/**
+ * Whether a wait that began at `m` and lasted until `now` was the receiver's, not this process's:
+ * answers of other requests were read in RECEIVER_TURNS turns or more meanwhile (so nothing here
+ * waited for a busy loop to come to it), or the loop sat idle for half the wait or more.
+ */
+function receiverKept(m: Mark, now: number): boolean {
+  return turns - m.turn >= RECEIVER_TURNS || performance.nodeTiming.idleTime - m.idle >= (now - m.since) / 2;
 }
 
 /**
@@ -234,7 +254,7 @@ class OriginPool extends Dispatcher {
   private shrunkAt = 0;
   /** While requests wait: a timer that looks whether any connection came free meanwhile (`unanswered`). */
   private watch: NodeJS.Timeout | null = null;
-  private readonly watched = { since: 0, turn: 0, idle: 0 };
+  private readonly watched: Mark = { since: 0, turn: 0, idle: 0 };
   private readonly free: Client[] = [];
   private readonly waiting: Waiting[] = [];
   /** The first not yet sent in `waiting` (shifted in place, compacted when it empties). */
@@ -360,11 +380,10 @@ class OriginPool extends Dispatcher {
 
   /**
    * A request's answer came (its connection is free again). It was the receiver's slowness when it
-   * took SLOW_ANSWER_MS or longer and this process was not what kept it: either answers of other
-   * requests were read in five turns or more of this loop meanwhile (this one was not waiting for a
-   * busy loop to come to it), or the loop sat idle for half of its time. A garbage collection pause
-   * makes every answer in flight late, but they are read in the next turns. undici frees a
-   * connection a turn or two after its answer, so an answer ready at once takes 2-3 turns.
+   * took SLOW_ANSWER_MS or longer and this process was not what kept it (receiverKept). A garbage
+   * collection pause makes every answer in flight late, but they are read in the next turns.
+   * undici frees a connection a turn or two after its answer, so an answer ready at once takes
+   * 2-3 turns.
    * Measured (bench, 64 connections): to a fast receiver from a busy loop, answers take 2-10 ms
    * over 1-5 turns (fan-out lines, none counted slow); to the loop line's 20 ms receiver, 20-50 ms
    * over 3-10+ turns (most counted slow).
@@ -377,16 +396,14 @@ class OriginPool extends Dispatcher {
     const now = performance.now();
     const took = now - slot.since;
     this.freedAt = now;
-    const slow = took >= SLOW_ANSWER_MS && (turns - slot.turn >= 5 || performance.nodeTiming.idleTime - slot.idle >= took / 2);
+    const slow = took >= SLOW_ANSWER_MS && receiverKept(slot, now);
     // A moving share over about the last 64 answers: a burst of slow ones (connections opening
     // on a loaded machine) is not enough.
     this.slow += ((slow ? 1 : 0) - this.slow) / 64;
   }
 
   private watchWaiting() {
-    this.watched.since = performance.now();
-    this.watched.turn = turns;
-    this.watched.idle = performance.nodeTiming.idleTime;
+    mark(this.watched);
     this.watch = setTimeout(this.unanswered, SLOW_ANSWER_MS);
   }
 
@@ -400,9 +417,7 @@ class OriginPool extends Dispatcher {
   private readonly unanswered = () => {
     this.watch = null;
     if (this.head === this.waiting.length || this.gone || this.clients.size >= this.cap) return;
-    const w = this.watched;
-    const elapsed = performance.now() - w.since;
-    if (this.freedAt < w.since && (turns - w.turn >= 5 || performance.nodeTiming.idleTime - w.idle >= elapsed / 2)) {
+    if (this.freedAt < this.watched.since && receiverKept(this.watched, performance.now())) {
       this.slow = 1;
       this.sendWaiting();
     }
