@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
@@ -239,18 +239,12 @@ describe('redirects', () => {
  * sent), a free connection is used again before another is opened, and idle ones close.
  */
 describe('connections per origin', () => {
-  /** A server that answers each request when the test says so, and counts its connections. */
-  async function holdingServer() {
-    const held: Array<{ path: string; answer: () => void }> = [];
-    const arrived: string[] = [];
+  /** A server answering with `handle` on loopback, counting its connections. */
+  async function countingServer(handle: (req: IncomingMessage, res: ServerResponse) => void) {
     let connections = 0;
     let open = 0;
     let mostOpen = 0;
-    const server: Server = createServer((req, res) => {
-      arrived.push(req.url!);
-      req.resume();
-      req.on('end', () => held.push({ path: req.url!, answer: () => res.end('ok') }));
-    });
+    const server: Server = createServer(handle);
     // No Keep-Alive hint (undici would take the server's timeout over the agent's); the server never closes an idle connection itself.
     server.keepAliveTimeout = 0;
     server.on('connection', (socket) => {
@@ -259,15 +253,23 @@ describe('connections per origin', () => {
       socket.on('close', () => open--);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return {
-      url,
-      held,
-      arrived,
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       stats: () => ({ connections, open, mostOpen }),
-      answerAll: () => held.splice(0).forEach((h) => h.answer()),
       close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
     };
+  }
+
+  /** A server that answers each request when the test says so, and counts its connections. */
+  async function holdingServer() {
+    const held: Array<{ path: string; answer: () => void }> = [];
+    const arrived: string[] = [];
+    const server = await countingServer((req, res) => {
+      arrived.push(req.url!);
+      req.resume();
+      req.on('end', () => held.push({ path: req.url!, answer: () => res.end('ok') }));
+    });
+    return { ...server, held, arrived, answerAll: () => held.splice(0).forEach((h) => h.answer()) };
   }
   const until = async (what: () => boolean, ms = 5_000) => {
     const end = Date.now() + ms;
@@ -328,27 +330,12 @@ describe('connections per origin', () => {
 
   /** A server answering each request `delay.ms` after it arrived; counts its connections. */
   async function answeringServer(delayMs: number) {
-    let connections = 0;
-    let open = 0;
-    let mostOpen = 0;
     const delay = { ms: delayMs };
-    const server: Server = createServer((req, res) => {
+    const server = await countingServer((req, res) => {
       req.resume();
       req.on('end', () => (delay.ms > 0 ? setTimeout(() => res.end('ok'), delay.ms) : res.end('ok')));
     });
-    server.keepAliveTimeout = 0;
-    server.on('connection', (socket) => {
-      connections++;
-      mostOpen = Math.max(mostOpen, ++open);
-      socket.on('close', () => open--);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      delay,
-      stats: () => ({ connections, open, mostOpen }),
-      close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-    };
+    return { ...server, delay };
   }
 
   /** Runs `test` against an answering server (`delayMs`) and an agent of 4 fast connections, at most 12. */
